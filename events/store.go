@@ -1,0 +1,59 @@
+// Package events is the adverse-event history service: it owns the
+// adverse_events table (SDTM AE).
+package events
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store keeps adverse events in SQL.
+type Store struct{ db *sqldb.DB }
+
+// Open applies the service's migrations and returns its store.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, "events_schema_version", migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// AdverseEvents returns a subject's events ordered by AESEQ; none is not an error.
+func (s *Store) AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, term, decoded_term, body_system, severity, serious, start_date, end_date, recorded_date
+		FROM adverse_events WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []clinical.AdverseEvent
+	for rows.Next() {
+		e := clinical.AdverseEvent{Study: study, USUBJID: usubjid}
+		if err := rows.Scan(&e.Seq, &e.Term, &e.Decoded, &e.BodySystem, &e.Severity, &e.Serious, &e.Start, &e.End, &e.Recorded); err != nil {
+			return nil, err
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Put stores adverse events, replacing those already there; all or nothing.
+func (s *Store) Put(ctx context.Context, evs []clinical.AdverseEvent) error {
+	rows := make([][]any, len(evs))
+	for i, e := range evs {
+		rows[i] = []any{e.Study, e.USUBJID, e.Seq, e.Term, e.Decoded, e.BodySystem, e.Severity, e.Serious,
+			string(e.Start), string(e.End), string(e.Recorded)}
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		return sqldb.Upsert(ctx, tx, "adverse_events",
+			[]string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
+			[]string{"study", "usubjid", "seq"}, rows)
+	})
+}

@@ -1,0 +1,60 @@
+// Package exposure is the drug-exposure service: it owns the doses table
+// (SDTM EX).
+package exposure
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Store keeps dose records in SQL.
+type Store struct{ db *sqldb.DB }
+
+// Open applies the service's migrations and returns its store.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := db.Migrate(ctx, "exposure_schema_version", migrations); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// Doses returns a subject's dose records ordered by EXSEQ; none is not an error.
+func (s *Store) Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT seq, treatment, dose, unit, route, start_date, end_date
+		FROM doses WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []clinical.Dose
+	for rows.Next() {
+		d := clinical.Dose{Study: study, USUBJID: usubjid}
+		var dose sql.NullFloat64
+		if err := rows.Scan(&d.Seq, &d.Treatment, &dose, &d.Unit, &d.Route, &d.Start, &d.End); err != nil {
+			return nil, err
+		}
+		d.Dose, d.HasDose = dose.Float64, dose.Valid
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// Put stores dose records, replacing those already there; all or nothing.
+func (s *Store) Put(ctx context.Context, doses []clinical.Dose) error {
+	rows := make([][]any, len(doses))
+	for i, d := range doses {
+		rows[i] = []any{d.Study, d.USUBJID, d.Seq, d.Treatment, sqldb.NullFloat(d.Dose, d.HasDose), d.Unit, d.Route, string(d.Start), string(d.End)}
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		return sqldb.Upsert(ctx, tx, "doses",
+			[]string{"study", "usubjid", "seq", "treatment", "dose", "unit", "route", "start_date", "end_date"},
+			[]string{"study", "usubjid", "seq"}, rows)
+	})
+}

@@ -1,0 +1,40 @@
+package exposure
+
+import (
+	"context"
+	"reflect"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestStore(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []clinical.Dose{
+			{Study: "S1", USUBJID: "A", Seq: 1, Treatment: "PLACEBO", Dose: 0, HasDose: true, Unit: "mg", Route: "TRANSDERMAL", Start: "2014-01-02", End: "2014-01-16"},
+			{Study: "S1", USUBJID: "A", Seq: 2, Treatment: "XANOMELINE", Unit: "mg", Start: "2014-01-17"},
+		}
+		// Stored out of order to prove the read orders by EXSEQ.
+		if err := s.Put(ctx, []clinical.Dose{want[1], want[0]}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.Doses(ctx, "S1", "A")
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Fatalf("Doses = %+v, %v; want %+v", got, err, want)
+		}
+		if got, err := s.Doses(ctx, "S1", "nobody"); err != nil || len(got) != 0 {
+			t.Errorf("unknown subject: %v, %v; want none", got, err)
+		}
+	})
+}

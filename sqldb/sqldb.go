@@ -1,0 +1,148 @@
+// Package sqldb opens trialwatch's databases, embedded SQLite
+// (modernc.org/sqlite) or PostgreSQL (pgx), and applies each service's
+// embedded migrations. Services write portable SQL with $N placeholders,
+// which both drivers accept.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"strings"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+	_ "modernc.org/sqlite" // registers "sqlite"
+)
+
+// Dialect names the SQL backend behind a DB.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// DB is a database handle that knows its dialect.
+type DB struct {
+	*sql.DB
+	Dialect Dialect
+	dsn     string
+}
+
+// IsPostgres reports whether dsn names a PostgreSQL database rather than a
+// SQLite file.
+func IsPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to dsn: a postgres:// URL, or else a SQLite file path. It
+// pings the database so a bad DSN fails here, not on the first request.
+func Open(ctx context.Context, dsn string) (*DB, error) {
+	if dsn == "" {
+		return nil, errors.New("no database given: pass --db with a file path or a postgres:// URL")
+	}
+	db := &DB{dsn: dsn}
+	var err error
+	if IsPostgres(dsn) {
+		db.Dialect = Postgres
+		db.DB, err = sql.Open("pgx", dsn)
+	} else {
+		db.Dialect = SQLite
+		db.DB, err = sql.Open("sqlite", sqliteDSN(dsn))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", redact(dsn), err)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", redact(dsn), err)
+	}
+	return db, nil
+}
+
+// sqliteDSN turns a file path into a modernc DSN. WAL and a busy timeout let
+// the split-mode services share one file from several processes.
+func sqliteDSN(path string) string {
+	if strings.HasPrefix(path, "file:") {
+		return path
+	}
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redact hides a password in a DSN before it reaches a log or an error.
+func redact(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil || u.User == nil {
+		return dsn
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// String describes the database without secrets.
+func (db *DB) String() string { return string(db.Dialect) + " " + redact(db.dsn) }
+
+// Migrate applies the migrations in migrations/<dialect>/ of fsys, keeping
+// the applied versions in versionTable so that services sharing a database
+// each track their own tables. On PostgreSQL an advisory lock serialises
+// replicas that start together.
+func (db *DB) Migrate(ctx context.Context, versionTable string, fsys fs.FS) error {
+	sub, err := fs.Sub(fsys, "migrations/"+string(db.Dialect))
+	if err != nil {
+		return err
+	}
+	opts := []goose.ProviderOption{goose.WithTableName(versionTable), goose.WithDisableGlobalRegistry(true)}
+	dialect := goose.DialectSQLite3
+	if db.Dialect == Postgres {
+		dialect = goose.DialectPostgres
+		locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(lockID(versionTable)))
+		if err != nil {
+			return err
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, db.DB, sub, opts...)
+	if err != nil {
+		return fmt.Errorf("migrations for %s: %w", versionTable, err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate %s: %w", versionTable, err)
+	}
+	return nil
+}
+
+// lockID derives a stable advisory-lock key per version table so services
+// sharing one PostgreSQL database migrate without waiting for each other.
+func lockID(name string) int64 {
+	var h int64 = 5381
+	for _, c := range name {
+		h = h*33 + int64(c)
+	}
+	return h
+}
+
+// InTx runs fn in a transaction, committing if it returns nil and rolling
+// back otherwise: a batch is stored whole or not at all.
+func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}

@@ -107,3 +107,7 @@ func (d Date) Time() (t time.Time, ok bool) {
 
 // IsZero reports whether no date was recorded.
 func (d Date) IsZero() bool { return d == "" }
+
+// ErrUnavailable is returned by a data source that cannot be reached:
+// connection refused or reset, or the service says it is unavailable.
+var ErrUnavailable = errors.New("unavailable")

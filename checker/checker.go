@@ -1,0 +1,278 @@
+// Package checker analyses one subject at a time: it fans out to the
+// subject, exposure and adverse-event services under one total deadline,
+// reads the subject's labs from its own store, runs the clinical rules and
+// stores the signals they raise.
+//
+// The fan-out is the part that must never leak: every goroutine it starts
+// writes its result into a variable it alone owns and exits when its call
+// returns, every call carries the check's deadline, and Check waits for all
+// of them before it returns.
+package checker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// SubjectSource answers who a subject is; ErrNotFound when unknown.
+type SubjectSource interface {
+	Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error)
+}
+
+// ExposureSource lists a subject's dose records.
+type ExposureSource interface {
+	Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error)
+}
+
+// EventSource lists a subject's adverse events.
+type EventSource interface {
+	AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error)
+}
+
+// LabSource lists a subject's lab results; the checker's own Store is one.
+type LabSource interface {
+	Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error)
+}
+
+// SignalSink stores the signals a check raises, filling in IDs.
+type SignalSink interface {
+	SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error
+}
+
+// Sources are the upstream services a check calls.
+type Sources struct {
+	Subjects SubjectSource
+	Exposure ExposureSource
+	Events   EventSource
+}
+
+// Status is how one upstream call of a check ended.
+type Status string
+
+const (
+	StatusOK          Status = "ok"
+	StatusTimeout     Status = "timeout"
+	StatusUnavailable Status = "unavailable"
+	StatusError       Status = "error"
+	// StatusCancelled marks a call abandoned because the required subject
+	// lookup failed first, so its answer could not be used.
+	StatusCancelled Status = "cancelled"
+)
+
+// Outcome summarises a check for metrics and the HTTP status.
+type Outcome string
+
+const (
+	OutcomeComplete           Outcome = "complete"
+	OutcomeIncomplete         Outcome = "incomplete"
+	OutcomeNotFound           Outcome = "not_found"
+	OutcomeSubjectTimeout     Outcome = "subject_timeout"
+	OutcomeSubjectUnavailable Outcome = "subject_unavailable"
+	OutcomeClientGone         Outcome = "client_gone"
+	OutcomeError              Outcome = "error"
+)
+
+// SourceStatuses reports each upstream's status in a check.
+type SourceStatuses struct {
+	Subject       Status `json:"subject"`
+	Exposure      Status `json:"exposure"`
+	AdverseEvents Status `json:"adverse_events"`
+}
+
+// Result is the answer to one check.
+type Result struct {
+	Study    string
+	USUBJID  string
+	Outcome  Outcome
+	Sources  SourceStatuses
+	Signals  []clinical.Signal
+	Elapsed  time.Duration
+	Err      error // set unless Outcome is complete or incomplete
+	Complete bool
+}
+
+// Checker runs checks. Create it with New.
+type Checker struct {
+	sources  Sources
+	labs     LabSource
+	sink     SignalSink
+	deadline time.Duration
+	metrics  *Metrics
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// Option configures a Checker.
+type Option func(*Checker)
+
+// DefaultDeadline bounds a whole check: the three upstream calls and the
+// lab read together.
+const DefaultDeadline = 3 * time.Second
+
+// WithDeadline sets the total deadline of one check (default 3 s).
+func WithDeadline(d time.Duration) Option { return func(c *Checker) { c.deadline = d } }
+
+// WithMetrics records check and upstream metrics.
+func WithMetrics(m *Metrics) Option { return func(c *Checker) { c.metrics = m } }
+
+// WithLogger logs failed upstream calls.
+func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
+
+// New returns a checker over the given upstreams, lab source and signal sink.
+func New(src Sources, labs LabSource, sink SignalSink, opts ...Option) *Checker {
+	c := &Checker{sources: src, labs: labs, sink: sink, deadline: DefaultDeadline,
+		log: slog.New(slog.DiscardHandler), now: time.Now}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// Deadline is the total deadline of one check.
+func (c *Checker) Deadline() time.Duration { return c.deadline }
+
+// gathered holds what the fan-out fetched. Each field pair is written by
+// exactly one goroutine and read only after all of them have exited.
+type gathered struct {
+	subject    clinical.Subject
+	subjectErr error
+	doses      []clinical.Dose
+	dosesErr   error
+	events     []clinical.AdverseEvent
+	eventsErr  error
+	labs       []clinical.LabResult
+	labsErr    error
+}
+
+// Check analyses one subject. It returns once every goroutine it started
+// has exited, at the latest shortly after the deadline or ctx's end.
+func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
+	start := time.Now()
+	c.metrics.checkStarted()
+	res := c.check(ctx, study, usubjid)
+	res.Elapsed = time.Since(start)
+	c.metrics.checkDone(res.Outcome, res.Elapsed)
+	return res
+}
+
+func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
+	res := Result{Study: study, USUBJID: usubjid}
+	g := c.gather(ctx, study, usubjid)
+	res.Sources = SourceStatuses{
+		Subject:       statusOf(g.subjectErr),
+		Exposure:      statusOf(g.dosesErr),
+		AdverseEvents: statusOf(g.eventsErr),
+	}
+	switch {
+	case ctx.Err() != nil:
+		// The client is gone: nobody will read the answer.
+		res.Outcome, res.Err = OutcomeClientGone, context.Cause(ctx)
+		return res
+	case errors.Is(g.subjectErr, clinical.ErrNotFound):
+		res.Outcome, res.Err = OutcomeNotFound, g.subjectErr
+		return res
+	case g.subjectErr != nil && res.Sources.Subject == StatusTimeout:
+		res.Outcome, res.Err = OutcomeSubjectTimeout, g.subjectErr
+		return res
+	case g.subjectErr != nil:
+		res.Outcome, res.Err = OutcomeSubjectUnavailable, g.subjectErr
+		return res
+	case g.labsErr != nil:
+		res.Outcome, res.Err = OutcomeError, fmt.Errorf("reading lab results: %w", g.labsErr)
+		return res
+	}
+
+	res.Signals = clinical.LabRangeSignals(g.subject, g.labs)
+	// Stored even if the client leaves now: the work is done and the
+	// signals are true. Bounded so shutdown is never held up for long.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
+	defer cancel()
+	if err := c.sink.SaveSignals(saveCtx, res.Signals, c.now()); err != nil {
+		res.Outcome, res.Err = OutcomeError, fmt.Errorf("storing signals: %w", err)
+		return res
+	}
+	res.Complete = res.Sources.Exposure == StatusOK && res.Sources.AdverseEvents == StatusOK
+	res.Outcome = OutcomeComplete
+	if !res.Complete {
+		res.Outcome = OutcomeIncomplete
+		res.Signals = append(res.Signals, incompleteSignal(g.subject, res.Sources, c.now()))
+	}
+	return res
+}
+
+// gather runs the upstream calls and the lab read concurrently under one
+// deadline derived from ctx, so a client disconnect cancels them all.
+func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
+	ctx, cancel := context.WithTimeout(ctx, c.deadline)
+	defer cancel()
+	var g gathered
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		g.subject, g.subjectErr = call(ctx, c, "subjects", func(ctx context.Context) (clinical.Subject, error) {
+			return c.sources.Subjects.Subject(ctx, study, usubjid)
+		})
+		if g.subjectErr != nil {
+			cancel() // without the subject there is no check: stop the others now
+		}
+	})
+	wg.Go(func() {
+		g.doses, g.dosesErr = call(ctx, c, "exposure", func(ctx context.Context) ([]clinical.Dose, error) {
+			return c.sources.Exposure.Doses(ctx, study, usubjid)
+		})
+	})
+	wg.Go(func() {
+		g.events, g.eventsErr = call(ctx, c, "adverse_events", func(ctx context.Context) ([]clinical.AdverseEvent, error) {
+			return c.sources.Events.AdverseEvents(ctx, study, usubjid)
+		})
+	})
+	wg.Go(func() { g.labs, g.labsErr = c.labs.Labs(ctx, study, usubjid) })
+	wg.Wait()
+	return g
+}
+
+// call times one upstream call and records how it ended.
+func call[T any](ctx context.Context, c *Checker, service string, fn func(context.Context) (T, error)) (T, error) {
+	start := time.Now()
+	v, err := fn(ctx)
+	status := statusOf(err)
+	if errors.Is(err, clinical.ErrNotFound) {
+		status = "not_found"
+	}
+	c.metrics.upstreamDone(service, string(status), time.Since(start))
+	if err != nil && !errors.Is(err, clinical.ErrNotFound) {
+		c.log.LogAttrs(ctx, slog.LevelWarn, "upstream call failed", slog.String("service", service), slog.String("error", err.Error()))
+	}
+	return v, err
+}
+
+// statusOf classifies an upstream error.
+func statusOf(err error) Status {
+	switch {
+	case err == nil || errors.Is(err, clinical.ErrNotFound):
+		return StatusOK
+	case errors.Is(err, context.DeadlineExceeded):
+		return StatusTimeout
+	case errors.Is(err, clinical.ErrUnavailable):
+		return StatusUnavailable
+	case errors.Is(err, context.Canceled):
+		return StatusCancelled
+	}
+	return StatusError
+}
+
+func incompleteSignal(s clinical.Subject, src SourceStatuses, now time.Time) clinical.Signal {
+	return clinical.Signal{
+		Study: s.Study, Site: s.Site, USUBJID: s.USUBJID,
+		Rule: clinical.RuleCheckIncomplete, Severity: clinical.SeverityMedium, Key: "CHECK",
+		Evidence: map[string]any{"exposure": string(src.Exposure), "adverse_events": string(src.AdverseEvents)},
+		Message: fmt.Sprintf("check incomplete: exposure %s, adverse events %s; rules that need them were not run",
+			src.Exposure, src.AdverseEvents),
+		Created: now.UTC(),
+	}
+}

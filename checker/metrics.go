@@ -1,0 +1,64 @@
+package checker
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the checker's Prometheus series. A nil *Metrics records nothing.
+type Metrics struct {
+	checkDuration    *prometheus.HistogramVec
+	upstreamDuration *prometheus.HistogramVec
+	inFlight         prometheus.Gauge
+	running          atomic.Int64
+}
+
+// NewMetrics creates the checker's series and registers them with reg.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	buckets := []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2, 3, 5, 10}
+	m := &Metrics{
+		checkDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "trialwatch_check_duration_seconds", Help: "Duration of subject checks by outcome.", Buckets: buckets,
+		}, []string{"outcome"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "trialwatch_upstream_call_duration_seconds", Help: "Duration of the checker's upstream calls by service and status.", Buckets: buckets,
+		}, []string{"service", "status"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "trialwatch_checks_in_flight", Help: "Subject checks currently running.",
+		}),
+	}
+	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight)
+	return m
+}
+
+// InFlight is the number of checks running now; the leak watchdog uses it
+// as the service's load.
+func (m *Metrics) InFlight() float64 {
+	if m == nil {
+		return 0
+	}
+	return float64(m.running.Load())
+}
+
+func (m *Metrics) checkStarted() {
+	if m != nil {
+		m.running.Add(1)
+		m.inFlight.Inc()
+	}
+}
+
+func (m *Metrics) checkDone(o Outcome, d time.Duration) {
+	if m != nil {
+		m.running.Add(-1)
+		m.inFlight.Dec()
+		m.checkDuration.WithLabelValues(string(o)).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) upstreamDone(service, status string, d time.Duration) {
+	if m != nil {
+		m.upstreamDuration.WithLabelValues(service, status).Observe(d.Seconds())
+	}
+}

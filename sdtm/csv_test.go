@@ -1,0 +1,77 @@
+package sdtm
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const lbHeader = `"STUDYID","DOMAIN","USUBJID","LBSEQ","LBTESTCD","LBTEST","LBSTRESN","LBSTRESU","LBSTNRLO","LBSTNRHI","LBBLFL","LBDTC","VISIT"` + "\n"
+
+func TestReadCSVLab(t *testing.T) {
+	in := lbHeader + `"S1","LB","01-701-1015",1,"ALT","Alanine Aminotransferase",200,"U/L",6,34,"Y","2014-01-02T14:45","BASELINE"
+"S1","LB","01-701-1015",2,"ALB","Albumin",NA,"g/L",NA,49,NA,"2014-01","WEEK 2"
+`
+	var b Batch
+	if err := ReadCSV("lb.csv", strings.NewReader(in), "S1", &b); err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Labs) != 2 {
+		t.Fatalf("%d labs, want 2", len(b.Labs))
+	}
+	alt, alb := b.Labs[0], b.Labs[1]
+	if alt.Value != 200 || !alt.HasValue || alt.High != 34 || !alt.Baseline || alt.Date != "2014-01-02T14:45" || alt.Study != "S1" {
+		t.Errorf("ALT read as %+v", alt)
+	}
+	if alb.HasValue || alb.HasLow || !alb.HasHigh || alb.Baseline {
+		t.Errorf("NA cells of ALB read as values: %+v", alb)
+	}
+}
+
+func TestReadCSVRejectsWholeFileAndLocatesErrors(t *testing.T) {
+	in := lbHeader + `"S1","LB","A",1,"ALT","x",200,"U/L",6,34,"","2014-01-02","V"
+"S1","LB","A",2,"ALT","x",abc,"U/L",6,34,"","2014-13-45","V"
+"S2","LB","A",3,"ALT","x",1,"U/L",6,34,"","2014-01-02","V"
+`
+	var b Batch
+	err := ReadCSV("lb.csv", strings.NewReader(in), "S1", &b)
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want Errors", err)
+	}
+	want := []string{
+		`lb.csv:3: column LBSTRESN: "abc" is not a number`,
+		`lb.csv:3: column LBDTC: "2014-13-45" is not an ISO 8601 date`,
+		`lb.csv:4: column STUDYID: "S2", but the study being loaded is "S1"`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if errs[i].Error() != w {
+			t.Errorf("error %d = %q, want %q", i, errs[i].Error(), w)
+		}
+	}
+	if b.Len() != 0 {
+		t.Errorf("%d records kept from a bad file, want none", b.Len())
+	}
+}
+
+func TestReadCSVMissingColumns(t *testing.T) {
+	in := `"STUDYID","DOMAIN","USUBJID"` + "\n" + `"S1","LB","A"` + "\n"
+	err := ReadCSV("lb.csv", strings.NewReader(in), "S1", &Batch{})
+	if err == nil || !strings.Contains(err.Error(), "lacks required column(s) LBSEQ, LBTESTCD") {
+		t.Fatalf("err = %v, want the missing columns named", err)
+	}
+	err = ReadCSV("cm.csv", strings.NewReader(`"STUDYID","DOMAIN","USUBJID"`+"\n"+`"S1","CM","A"`+"\n"), "S1", &Batch{})
+	if err == nil || !strings.Contains(err.Error(), `domain "CM" is not one trialwatch reads`) {
+		t.Fatalf("err = %v, want unknown domain", err)
+	}
+	if err := ReadCSV("x.csv", strings.NewReader(""), "S1", &Batch{}); err == nil {
+		t.Fatal("empty file accepted")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -103,6 +104,7 @@ func ReadCSV(file string, r io.Reader, study string, b *Batch) error {
 			row.fail("STUDYID", fmt.Sprintf("%q, but the study being loaded is %q", s, study))
 		}
 		row.read(domain, study, &out)
+		row.sortErrors()
 		errs = append(errs, row.errs...)
 		if len(errs) >= maxErrors {
 			errs = append(errs[:maxErrors], &Error{File: file, Msg: "too many errors; stopped reading"})
@@ -153,6 +155,13 @@ func (r *row) checkColumns(domain string) error {
 		return &Error{File: r.file, Line: 1, Msg: fmt.Sprintf("%s file lacks required column(s) %s", domain, strings.Join(missing, ", "))}
 	}
 	return nil
+}
+
+// sortErrors puts a row's problems in column order, as a person reads it.
+func (r *row) sortErrors() {
+	sort.SliceStable(r.errs, func(i, j int) bool {
+		return r.cols[r.errs[i].Column] < r.cols[r.errs[j].Column]
+	})
 }
 
 func (r *row) fail(col, msg string) {

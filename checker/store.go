@@ -37,7 +37,7 @@ func (s *Store) PutLabs(ctx context.Context, labs []clinical.LabResult) error {
 			r.Baseline, string(r.Date), r.Visit}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return sqldb.Upsert(ctx, tx, "lab_results",
+		return s.db.Upsert(ctx, tx, "lab_results",
 			[]string{"study", "usubjid", "seq", "test_code", "test", "category", "value", "unit", "low", "high", "baseline", "lab_date", "visit"},
 			[]string{"study", "usubjid", "seq"}, rows)
 	})

@@ -52,7 +52,7 @@ func (s *Store) Put(ctx context.Context, evs []clinical.AdverseEvent) error {
 			string(e.Start), string(e.End), string(e.Recorded)}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return sqldb.Upsert(ctx, tx, "adverse_events",
+		return s.db.Upsert(ctx, tx, "adverse_events",
 			[]string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
 			[]string{"study", "usubjid", "seq"}, rows)
 	})

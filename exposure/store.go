@@ -53,7 +53,7 @@ func (s *Store) Put(ctx context.Context, doses []clinical.Dose) error {
 		rows[i] = []any{d.Study, d.USUBJID, d.Seq, d.Treatment, sqldb.NullFloat(d.Dose, d.HasDose), d.Unit, d.Route, string(d.Start), string(d.End)}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return sqldb.Upsert(ctx, tx, "doses",
+		return s.db.Upsert(ctx, tx, "doses",
 			[]string{"study", "usubjid", "seq", "treatment", "dose", "unit", "route", "start_date", "end_date"},
 			[]string{"study", "usubjid", "seq"}, rows)
 	})

@@ -9,14 +9,20 @@ import (
 
 // maxParams keeps one statement under SQLite's default limit of 32,766
 // bound parameters (PostgreSQL allows 65,535).
-const maxParams = 30000
+const maxParams = 16000
 
 // Upsert inserts rows into table, replacing the non-key columns of rows
-// whose key already exists. It writes many rows per statement because one
-// round trip per row makes a 60,000-row lab file take seconds on PostgreSQL.
-func Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
+// whose key already exists. On PostgreSQL it writes many rows per
+// statement, because one round trip per row makes a 60,000-row lab file
+// take seconds. SQLite runs in-process, where one prepared single-row
+// statement is fastest: its driver binds $N parameters by name, which
+// grows quadratically in a statement with thousands of them.
+func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if db.Dialect == SQLite {
+		return upsertEach(ctx, tx, table, cols, key, rows)
 	}
 	perStmt := max(1, maxParams/len(cols))
 	for start := 0; start < len(rows); start += perStmt {
@@ -26,6 +32,20 @@ func Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, r
 			args = append(args, r...)
 		}
 		if _, err := tx.ExecContext(ctx, upsertSQL(table, cols, key, len(chunk)), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func upsertEach(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
+	stmt, err := tx.PrepareContext(ctx, upsertSQL(table, cols, key, 1))
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
 			return err
 		}
 	}

@@ -47,7 +47,7 @@ func (s *Store) Put(ctx context.Context, subs []clinical.Subject) error {
 			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate)}
 	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return sqldb.Upsert(ctx, tx, "subjects",
+		return s.db.Upsert(ctx, tx, "subjects",
 			[]string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study", "death_date"},
 			[]string{"study", "usubjid"}, rows)
 	})

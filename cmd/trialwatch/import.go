@@ -1,0 +1,43 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("import", stderr)
+	var dsn, study string
+	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
+	fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM CSV domains (DM, EX, AE, LB; .csv or .csv.gz). Nothing is stored unless every file is valid.")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if study == "" || fs.NArg() == 0 {
+		fs.Usage()
+		return errUsage
+	}
+	start := time.Now()
+	b, err := readFiles(study, fs.Args())
+	if err != nil {
+		return err
+	}
+	db, err := sqldb.Open(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := store(ctx, db, b); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n", describe(b), db, study, time.Since(start).Round(time.Millisecond))
+	return nil
+}

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trialwatch/trialwatch/admin"
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/events"
+	"github.com/trialwatch/trialwatch/exposure"
+	"github.com/trialwatch/trialwatch/rpc"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/subjects"
+)
+
+// node is one trialwatch process: a public listener carrying the services
+// it runs, an admin listener, and the databases it must close on exit.
+type node struct {
+	cfg      config
+	log      *slog.Logger
+	health   *admin.Health
+	reg      *prometheus.Registry
+	mux      *http.ServeMux
+	httpL    net.Listener
+	adminL   net.Listener
+	dbs      []*sqldb.DB
+	checks   *checker.Metrics
+	services []string
+	clients  []*http.Client
+}
+
+// newNode binds both listeners first, so a busy port fails before any
+// database work and the all-in-one checker knows its own URL.
+func newNode(cfg config, log *slog.Logger) (*node, error) {
+	n := &node{cfg: cfg, log: log, health: &admin.Health{}, reg: admin.NewRegistry(), mux: http.NewServeMux()}
+	var err error
+	if n.httpL, err = net.Listen("tcp", cfg.httpAddr); err != nil {
+		return nil, fmt.Errorf("--http %s: %w", cfg.httpAddr, err)
+	}
+	if n.adminL, err = net.Listen("tcp", cfg.adminAddr); err != nil {
+		n.httpL.Close()
+		return nil, fmt.Errorf("--admin %s: %w", cfg.adminAddr, err)
+	}
+	n.health.Register(n.mux)
+	return n, nil
+}
+
+func (n *node) httpURL() string  { return "http://" + n.httpL.Addr().String() }
+func (n *node) adminURL() string { return "http://" + n.adminL.Addr().String() }
+
+// openDB opens the node's database, reusing the handle when services share it.
+func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
+	if len(n.dbs) > 0 {
+		return n.dbs[0], nil
+	}
+	db, err := sqldb.Open(ctx, n.cfg.db)
+	if err != nil {
+		return nil, err
+	}
+	n.dbs = append(n.dbs, db)
+	return db, nil
+}
+
+func (n *node) addSubjects(ctx context.Context) error {
+	db, err := n.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := subjects.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	n.mux.Handle(rpc.SubjectHandler(s))
+	n.services = append(n.services, "subjects")
+	return nil
+}
+
+func (n *node) addExposure(ctx context.Context) error {
+	db, err := n.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := exposure.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	n.mux.Handle(rpc.ExposureHandler(s))
+	n.services = append(n.services, "exposure")
+	return nil
+}
+
+func (n *node) addEvents(ctx context.Context) error {
+	db, err := n.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	s, err := events.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	n.mux.Handle(rpc.EventHandler(s))
+	n.services = append(n.services, "events")
+	return nil
+}
+
+// addChecker adds the checker, calling its upstreams over Connect at the
+// given base URLs.
+func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsURL string) error {
+	db, err := n.openDB(ctx)
+	if err != nil {
+		return err
+	}
+	store, err := checker.OpenStore(ctx, db)
+	if err != nil {
+		return err
+	}
+	hc := rpc.NewHTTPClient()
+	n.clients = append(n.clients, hc)
+	src := checker.Sources{
+		Subjects: rpc.NewSubjectClient(hc, subjectsURL),
+		Exposure: rpc.NewExposureClient(hc, exposureURL),
+		Events:   rpc.NewEventClient(hc, eventsURL),
+	}
+	n.checks = checker.NewMetrics(n.reg)
+	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline),
+		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
+	checker.NewAPI(c, store, n.log).Register(n.mux)
+	n.services = append(n.services, "checker")
+	return nil
+}
+
+// run serves until ctx ends, then drains: readiness goes false, listeners
+// stop accepting, in-flight requests get the grace period, databases close.
+func (n *node) run(ctx context.Context) error {
+	if n.cfg.adminToken == "" {
+		n.log.Warn("no --admin-token: /debug/ on the admin listener refuses every request")
+	}
+	requests := admin.NewRequestCounter(n.reg)
+	servers := []*http.Server{
+		{Handler: requests.Wrap(n.mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		{Handler: admin.Handler(admin.Config{Token: n.cfg.adminToken, Gatherer: n.reg, Health: n.health}),
+			ReadHeaderTimeout: 10 * time.Second},
+	}
+	listeners := []net.Listener{n.httpL, n.adminL}
+	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	n.health.SetReady(true)
+	n.log.Info("serving", "services", n.services, "http", n.httpURL(), "admin", n.adminURL())
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+		n.log.Info("shutting down", "grace", n.cfg.grace)
+	case serveErr = <-errc:
+		n.log.Error("listener failed", "error", serveErr)
+	}
+	n.health.SetReady(false)
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), n.cfg.grace)
+	defer cancel()
+	for _, srv := range servers {
+		if err := srv.Shutdown(shutCtx); err != nil {
+			n.log.Warn("in-flight requests cut off at the end of the grace period", "error", err)
+			srv.Close()
+		}
+	}
+	remaining := len(servers)
+	if serveErr != nil {
+		remaining--
+	}
+	for range remaining {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
+			serveErr = err
+		}
+	}
+	n.close()
+	return serveErr
+}
+
+// close releases what the node holds when it never reached run.
+func (n *node) close() {
+	for _, db := range n.dbs {
+		db.Close()
+	}
+	n.dbs = nil
+	for _, c := range n.clients {
+		c.CloseIdleConnections()
+	}
+	n.httpL.Close()
+	n.adminL.Close()
+}

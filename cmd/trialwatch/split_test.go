@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/pilotdata"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// buildBinary compiles trialwatch once per test into its temp dir.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped with -short")
+	}
+	bin := filepath.Join(t.TempDir(), "trialwatch")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// pilotFiles writes the embedded pilot domains to disk for `import`.
+func pilotFiles(t *testing.T) []string {
+	t.Helper()
+	dir := t.TempDir()
+	var paths []string
+	for _, d := range []string{"dm", "ex", "ae", "lb"} {
+		rc, err := pilotdata.Open(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, d+".csv")
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = io.Copy(f, rc)
+		rc.Close()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	return paths
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+type proc struct {
+	name  string
+	cmd   *exec.Cmd
+	http  string
+	admin string
+	log   string
+	done  chan error
+}
+
+// start runs the binary; its output goes to a file (no copying goroutines)
+// and the process is stopped and reaped when the test ends.
+func start(t *testing.T, bin, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{name: name, http: freeAddr(t), admin: freeAddr(t), log: filepath.Join(t.TempDir(), name+".log"), done: make(chan error, 1)}
+	out, err := os.Create(p.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	p.cmd = exec.Command(bin, append(args, "--http", p.http, "--admin", p.admin)...)
+	p.cmd.Stdout, p.cmd.Stderr = out, out
+	p.cmd.Env = append(os.Environ(), "TRIALWATCH_ADMIN_TOKEN=e2e-token")
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }() // ends when the process exits; Cleanup makes sure it does
+	t.Cleanup(func() {
+		p.cmd.Process.Kill()
+		<-p.done
+	})
+	waitReady(t, p)
+	return p
+}
+
+func (p *proc) url() string { return "http://" + p.http }
+
+func (p *proc) output() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+func waitReady(t *testing.T, p *proc) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("%s exited before it was ready: %v\n%s", p.name, err, p.output())
+		default:
+		}
+		resp, err := http.Get(p.url() + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready within 30s\n%s", p.name, p.output())
+}
+
+type checkResult struct {
+	Complete bool              `json:"complete"`
+	Sources  map[string]string `json:"sources"`
+	Signals  []struct {
+		Rule string `json:"rule"`
+	} `json:"signals"`
+}
+
+func check(t *testing.T, checkerURL, subject string) (int, checkResult) {
+	t.Helper()
+	resp, err := http.Post(checkerURL+"/api/v1/studies/"+pilotdata.Study+"/subjects/"+subject+"/checks", "application/json", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r checkResult
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, r
+}
+
+// Split mode end to end: four processes of the built binary on loopback
+// ports sharing one SQLite file; a pilot subject checked; the exposure
+// service killed mid-run and the checker still answering.
+func TestSplitModeEndToEnd(t *testing.T) {
+	bin := buildBinary(t)
+	db := filepath.Join(t.TempDir(), "split.db")
+	out, err := exec.Command(bin, append([]string{"import", "--db", db, "--study", pilotdata.Study}, pilotFiles(t)...)...).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "306 subjects, 591 doses, 1191 adverse events, 59580 lab results") {
+		t.Fatalf("import: %v\n%s", err, out)
+	}
+	subj := start(t, bin, "subjects", "serve", "subjects", "--db", db)
+	expo := start(t, bin, "exposure", "serve", "exposure", "--db", db)
+	evts := start(t, bin, "events", "serve", "events", "--db", db)
+	chk := start(t, bin, "checker", "serve", "checker", "--db", db, "--check-deadline", "2s",
+		"--subjects-url", subj.url(), "--exposure-url", expo.url(), "--events-url", evts.url())
+
+	code, r := check(t, chk.url(), "01-701-1015")
+	if code != http.StatusOK || !r.Complete || len(r.Signals) == 0 {
+		t.Fatalf("check with all services up: %d %+v\n%s", code, r, chk.output())
+	}
+	if code, _ := check(t, chk.url(), "01-999-0000"); code != http.StatusNotFound {
+		t.Errorf("unknown subject: %d, want 404", code)
+	}
+
+	expo.cmd.Process.Kill()
+	<-expo.done
+	expo.done <- nil // for the cleanup's receive
+	code, r = check(t, chk.url(), "01-701-1015")
+	if code != http.StatusOK || r.Complete || r.Sources["exposure"] != "unavailable" || r.Sources["subject"] != "ok" {
+		t.Fatalf("check with exposure down: %d %+v", code, r)
+	}
+	if !hasRule(r, "CHECK_INCOMPLETE") || !hasRule(r, "LAB_OUT_OF_RANGE") {
+		t.Errorf("want CHECK_INCOMPLETE and lab signals with exposure down, got %+v", r.Signals)
+	}
+
+	subj.cmd.Process.Kill()
+	<-subj.done
+	subj.done <- nil
+	if code, _ := check(t, chk.url(), "01-701-1015"); code != http.StatusBadGateway {
+		t.Errorf("check with the subject service down: %d, want 502", code)
+	}
+
+	// Admin listener: metrics open, pprof only with the token.
+	assertStatus(t, "http://"+chk.admin+"/metrics", "", http.StatusOK)
+	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "", http.StatusUnauthorized)
+	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "Bearer e2e-token", http.StatusOK)
+
+	// Graceful shutdown: SIGTERM ends the process cleanly.
+	chk.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-chk.done:
+		chk.done <- err
+		if err != nil {
+			t.Errorf("checker exited with %v after SIGTERM\n%s", err, chk.output())
+		}
+	case <-time.After(15 * time.Second):
+		t.Errorf("checker still running 15s after SIGTERM")
+	}
+}
+
+func hasRule(r checkResult, rule string) bool {
+	for _, s := range r.Signals {
+		if s.Rule == rule {
+			return true
+		}
+	}
+	return false
+}
+
+func assertStatus(t *testing.T, url, auth string, want int) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), http.MethodGet, url, nil)
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != want {
+		t.Errorf("GET %s with %q: %d, want %d", url, auth, resp.StatusCode, want)
+	}
+}
+
+func TestEnvironmentFillsFlags(t *testing.T) {
+	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "750ms")
+	t.Setenv("TRIALWATCH_DB", "from-env.db")
+	var cfg config
+	fs := newFlagSet("serve", io.Discard)
+	cfg.serverFlags(fs, "trialwatch.db")
+	cfg.checkerFlags(fs)
+	if err := parse(fs, []string{"--db", "from-flag.db"}); err != nil {
+		t.Fatal(err)
+	}
+	if cfg.checkDeadline != 750*time.Millisecond || cfg.db != "from-flag.db" {
+		t.Errorf("deadline %v db %q: want env to fill the deadline and the flag to win for db", cfg.checkDeadline, cfg.db)
+	}
+	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "soon")
+	err := parse(newCheckerFlags(&cfg), nil)
+	if err == nil || !strings.Contains(err.Error(), "TRIALWATCH_CHECK_DEADLINE") {
+		t.Errorf("bad env value: err = %v, want it to name the variable", err)
+	}
+}
+
+func newCheckerFlags(cfg *config) *flag.FlagSet {
+	fs := newFlagSet("serve", io.Discard)
+	cfg.checkerFlags(fs)
+	return fs
+}
+
+func TestRunUsageErrors(t *testing.T) {
+	for _, args := range [][]string{nil, {"frobnicate"}, {"serve", "billing"}, {"import", "--db", "x.db"}} {
+		var out, errOut strings.Builder
+		if code := run(context.Background(), args, &out, &errOut); code != 2 {
+			t.Errorf("run(%q) = %d, want 2; stderr: %s", args, code, errOut.String())
+		}
+		if errOut.Len() == 0 {
+			t.Errorf("run(%q) explained nothing on stderr", args)
+		}
+	}
+	var errOut strings.Builder
+	code := run(context.Background(), []string{"serve", "checker", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}, io.Discard, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "--subjects-url, --exposure-url, --events-url") {
+		t.Errorf("checker without upstream URLs: code %d, stderr %q", code, errOut.String())
+	}
+}

@@ -206,7 +206,7 @@ func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
 	return res
 }
 
-// gather runs the upstream calls and the lab read concurrently under one
+// gather runs the upstream calls concurrently with the lab read under one
 // deadline derived from ctx, so a client disconnect cancels them all.
 func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
@@ -231,7 +231,9 @@ func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
 			return c.sources.Events.AdverseEvents(ctx, study, usubjid)
 		})
 	})
-	wg.Go(func() { g.labs, g.labsErr = c.labs.Labs(ctx, study, usubjid) })
+	// The lab read is local: the calling goroutine does it while it would
+	// otherwise only wait.
+	g.labs, g.labsErr = c.labs.Labs(ctx, study, usubjid)
 	wg.Wait()
 	return g
 }

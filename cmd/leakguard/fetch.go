@@ -27,6 +27,7 @@ func runFetch(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	f := newFetcher(*token, *timeout)
+	defer f.close()
 	dump, err := f.fetch(context.Background(), fs.Arg(0))
 	if err != nil {
 		return err
@@ -47,8 +48,13 @@ func newFetcher(token string, timeout time.Duration) *fetcher {
 	if token == "" {
 		token = os.Getenv(tokenEnv)
 	}
-	return &fetcher{client: &http.Client{Timeout: timeout}, token: token}
+	// A transport of its own, so close can drop its idle connections
+	// without touching anyone else's.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	return &fetcher{client: &http.Client{Timeout: timeout, Transport: transport}, token: token}
 }
+
+func (f *fetcher) close() { f.client.CloseIdleConnections() }
 
 // fetch GETs a goroutine dump and returns its body, turning HTTP failures
 // into errors that say what to fix.

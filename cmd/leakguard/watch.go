@@ -24,8 +24,10 @@ func runWatch(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := interruptible()
 	defer stop()
+	f := newFetcher(*token, *timeout)
+	defer f.close()
 	w := &watcher{
-		fetcher:  newFetcher(*token, *timeout),
+		fetcher:  f,
 		url:      fs.Arg(0),
 		interval: *interval,
 		count:    *count,

@@ -39,7 +39,9 @@ func TestDemoServesThePilotAndStopsClean(t *testing.T) {
 	defer cancel()
 	var out, errOut syncBuffer
 	exit := make(chan int, 1)
-	go func() { exit <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, &out, &errOut) }()
+	go func() {
+		exit <- run(ctx, []string{"demo", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, &out, &errOut)
+	}()
 
 	apiRe := regexp.MustCompile(`API\s+(http://\S+)`)
 	var api string

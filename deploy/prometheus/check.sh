@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Checks and unit-tests the leakguard alerting rules with promtool.
+# Installs Debian's prometheus package (which ships promtool) if missing.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+if ! command -v promtool >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		apt-get update -qq
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+	else
+		echo "promtool not found; install the prometheus package" >&2
+		exit 1
+	fi
+fi
+
+promtool check rules leakguard-rules.yml
+promtool test rules leakguard-rules.test.yml

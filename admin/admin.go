@@ -1,17 +1,16 @@
 // Package admin serves a trialwatch process's operator endpoints on their
-// own listener: Prometheus metrics, health and readiness, and profiling
-// behind a bearer token.
+// own listener: Prometheus metrics, health and readiness, and leakguard's
+// profiles and leak reports behind a bearer token.
 package admin
 
 import (
-	"crypto/subtle"
 	"net/http"
-	"net/http/pprof"
-	"strings"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/trialwatch/trialwatch/leakguard/debughttp"
 )
 
 // Health tracks whether a process is ready for traffic. The zero value is
@@ -36,42 +35,14 @@ func (h *Health) Register(mux *http.ServeMux) {
 	})
 }
 
-// RequireBearer lets a request through only with "Authorization: Bearer
-// <token>". An empty token refuses everyone: a process started without a
-// token never serves its debug endpoints.
-func RequireBearer(token string, next http.Handler) http.Handler {
-	want := []byte(token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || len(want) == 0 || subtle.ConstantTimeCompare([]byte(got), want) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="trialwatch admin"`)
-			http.Error(w, "unauthorized: send Authorization: Bearer <admin token>", http.StatusUnauthorized)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// Pprof returns net/http/pprof's handlers on their usual paths under
-// /debug/pprof/, without touching http.DefaultServeMux.
-func Pprof() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/debug/pprof/", pprof.Index)
-	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-	return mux
-}
-
 // Config is what the admin listener serves.
 type Config struct {
+	// Token guards /debug/ (profiles and leak reports); empty refuses all.
 	Token    string
 	Gatherer prometheus.Gatherer
 	Health   *Health
-	// Debug serves /debug/ (profiles, leak reports); it is wrapped in the
-	// token check here. Nil means Pprof().
-	Debug http.Handler
+	// Leaks answers /debug/leaks; nil takes a live snapshot per request.
+	Leaks debughttp.Reporter
 }
 
 // Handler returns the admin listener's handler.
@@ -79,11 +50,11 @@ func Handler(c Config) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{}))
 	c.Health.Register(mux)
-	debug := c.Debug
-	if debug == nil {
-		debug = Pprof()
+	opts := []debughttp.Option{debughttp.WithBearerToken(c.Token)}
+	if c.Leaks != nil {
+		opts = append(opts, debughttp.WithReporter(c.Leaks))
 	}
-	mux.Handle("/debug/", RequireBearer(c.Token, debug))
+	mux.Handle("/debug/", debughttp.Handler(opts...))
 	return mux
 }
 

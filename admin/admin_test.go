@@ -49,6 +49,12 @@ func TestAdminHandler(t *testing.T) {
 	if code, body := get(t, h, "/debug/pprof/goroutine?debug=1", "Bearer s3cret"); code != http.StatusOK || !strings.Contains(body, "goroutine profile") {
 		t.Errorf("pprof with the token: %d %.80s", code, body)
 	}
+	if code, _ := get(t, h, "/debug/leaks?format=json", ""); code != http.StatusUnauthorized {
+		t.Errorf("leak report without the token: %d, want 401", code)
+	}
+	if code, body := get(t, h, "/debug/leaks?format=json", "Bearer s3cret"); code != http.StatusOK || !strings.Contains(body, "goroutines") {
+		t.Errorf("leak report with the token: %d %.80s", code, body)
+	}
 }
 
 func TestEmptyTokenRefusesEveryone(t *testing.T) {

@@ -24,7 +24,7 @@ type config struct {
 	exposureURL   string
 	eventsURL     string
 	logLevel      string
-	study         string
+	leakDir       string
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -40,6 +40,7 @@ func (c *config) serverFlags(fs *flag.FlagSet, dbDefault string) {
 	fs.StringVar(&c.adminToken, "admin-token", "", "bearer token for /debug/ on the admin listener; without one /debug/ refuses everyone")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight work gets to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.leakDir, "leak-snapshots", "", "directory for goroutine dumps the leak watchdog captures on suspicion (bounded; default: none kept on disk)")
 }
 
 func (c *config) checkerFlags(fs *flag.FlagSet) {

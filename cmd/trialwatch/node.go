@@ -15,6 +15,8 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
+	leakmetrics "github.com/trialwatch/trialwatch/leakguard/metrics"
+	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 	"github.com/trialwatch/trialwatch/rpc"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/subjects"
@@ -143,9 +145,20 @@ func (n *node) run(ctx context.Context) error {
 		n.log.Warn("no --admin-token: /debug/ on the admin listener refuses every request")
 	}
 	requests := admin.NewRequestCounter(n.reg)
+	// The watchdog watches this very process; in-flight requests are the
+	// load that tells it a traffic peak from a leak.
+	var inflight watchdog.InFlight
+	wd := watchdog.New(watchdog.WithInFlight(inflight.Load), watchdog.WithLogger(n.log),
+		watchdog.WithSnapshotDir(n.cfg.leakDir))
+	if err := wd.Start(ctx); err != nil {
+		n.close()
+		return fmt.Errorf("leak watchdog: %w", err)
+	}
+	defer wd.Stop()
+	n.reg.MustRegister(leakmetrics.New(wd))
 	servers := []*http.Server{
-		{Handler: requests.Wrap(n.mux), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
-		{Handler: admin.Handler(admin.Config{Token: n.cfg.adminToken, Gatherer: n.reg, Health: n.health}),
+		{Handler: requests.Wrap(inflight.Middleware(n.mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
+		{Handler: admin.Handler(admin.Config{Token: n.cfg.adminToken, Gatherer: n.reg, Health: n.health, Leaks: wd}),
 			ReadHeaderTimeout: 10 * time.Second},
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}

@@ -203,6 +203,12 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	assertStatus(t, "http://"+chk.admin+"/metrics", "", http.StatusOK)
 	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "", http.StatusUnauthorized)
 	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "Bearer e2e-token", http.StatusOK)
+	assertStatus(t, "http://"+chk.admin+"/debug/leaks?format=json", "", http.StatusUnauthorized)
+	assertStatus(t, "http://"+chk.admin+"/debug/leaks?format=json", "Bearer e2e-token", http.StatusOK)
+	if m := body(t, "http://"+chk.admin+"/metrics"); !strings.Contains(m, "leakguard_suspected_goroutines") ||
+		!strings.Contains(m, "trialwatch_upstream_call_duration_seconds_count{service=\"exposure\",status=\"unavailable\"}") {
+		t.Errorf("checker metrics lack the leak watchdog's or the upstream series:\n%.2000s", m)
+	}
 
 	// Graceful shutdown: SIGTERM ends the process cleanly.
 	chk.cmd.Process.Signal(syscall.SIGTERM)
@@ -215,6 +221,17 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Errorf("checker still running 15s after SIGTERM")
 	}
+}
+
+func body(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func hasRule(r checkResult, rule string) bool {

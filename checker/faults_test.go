@@ -19,6 +19,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/rpc"
+	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
@@ -103,6 +104,30 @@ func (f *fakeUpstream) AdverseEvents(ctx context.Context, st, id string) ([]clin
 	return []clinical.AdverseEvent{{Study: st, USUBJID: id, Seq: 1, Term: "PRURITUS"}}, f.act(ctx)
 }
 
+// The fakes serve reads only; a check never writes upstream.
+var errReadOnly = errors.New("read-only fake")
+
+type subjectFake struct{ *fakeUpstream }
+
+func (subjectFake) Known(context.Context, string, []string) ([]string, error) {
+	return nil, errReadOnly
+}
+func (subjectFake) Put(context.Context, string, []clinical.Subject, time.Time) (sqldb.Summary, error) {
+	return sqldb.Summary{}, errReadOnly
+}
+
+type doseFake struct{ *fakeUpstream }
+
+func (doseFake) Put(context.Context, string, []clinical.Dose, time.Time) (sqldb.Summary, error) {
+	return sqldb.Summary{}, errReadOnly
+}
+
+type eventFake struct{ *fakeUpstream }
+
+func (eventFake) Put(context.Context, string, []clinical.AdverseEvent, time.Time) (sqldb.Summary, error) {
+	return sqldb.Summary{}, errReadOnly
+}
+
 // upstreamURL serves h as f says: a real Connect server, a port nobody
 // listens on, or a server that resets the connection mid-response.
 func upstreamURL(t testing.TB, b behavior, path string, h http.Handler) string {
@@ -161,7 +186,7 @@ func realChecker(t testing.TB, src checker.Sources) http.Handler {
 		{Study: study, USUBJID: subjectID, Seq: 1, TestCode: "ALT", Value: 200, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-01-16"},
 		{Study: study, USUBJID: subjectID, Seq: 2, TestCode: "ALB", Value: 38, HasValue: true, Unit: "g/L", Low: 33, HasLow: true, High: 49, HasHigh: true, Date: "2014-01-16"},
 	}
-	if err := store.PutLabs(context.Background(), labs); err != nil {
+	if _, err := store.PutLabs(context.Background(), study, labs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c := checker.New(src, store, store, checker.WithDeadline(testDeadline), checker.WithLogger(slog.New(slog.DiscardHandler)))
@@ -183,9 +208,9 @@ func startSystem(t testing.TB, build sutBuilder, behaviors map[string]behavior) 
 	for _, name := range []string{"subject", "exposure", "adverse_events"} {
 		s.fakes[name] = newFake(behaviors[name])
 	}
-	subjPath, subjH := rpc.SubjectHandler(s.fakes["subject"])
-	expPath, expH := rpc.ExposureHandler(s.fakes["exposure"])
-	evPath, evH := rpc.EventHandler(s.fakes["adverse_events"])
+	subjPath, subjH := rpc.SubjectHandler(subjectFake{s.fakes["subject"]})
+	expPath, expH := rpc.ExposureHandler(doseFake{s.fakes["exposure"]})
+	evPath, evH := rpc.EventHandler(eventFake{s.fakes["adverse_events"]})
 	hc := newClient()
 	src := checker.Sources{
 		Subjects: rpc.NewSubjectClient(hc, url("subject", subjPath, subjH)),

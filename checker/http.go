@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -11,20 +12,24 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// SignalLister lists stored signals; the checker's Store is one.
-type SignalLister interface {
+// SignalStore lists stored signals and moves them through review; the
+// checker's Store is one.
+type SignalStore interface {
 	Signals(ctx context.Context, f SignalFilter) ([]clinical.Signal, int64, error)
+	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
+	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
+	History(ctx context.Context, id int64) ([]StatusChange, error)
 }
 
 // API serves the checker's JSON endpoints.
 type API struct {
 	checker *Checker
-	signals SignalLister
+	signals SignalStore
 	log     *slog.Logger
 }
 
 // NewAPI returns the checker's HTTP API.
-func NewAPI(c *Checker, signals SignalLister, log *slog.Logger) *API {
+func NewAPI(c *Checker, signals SignalStore, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -35,6 +40,8 @@ func NewAPI(c *Checker, signals SignalLister, log *slog.Logger) *API {
 func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/studies/{study}/subjects/{subject}/checks", a.postCheck)
 	mux.HandleFunc("GET /api/v1/studies/{study}/signals", a.listSignals)
+	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", a.getSignal)
+	mux.HandleFunc("PATCH /api/v1/studies/{study}/signals/{id}", a.patchSignal)
 }
 
 type checkResponse struct {
@@ -86,13 +93,20 @@ type signalJSON struct {
 	Evidence map[string]any    `json:"evidence"`
 	Message  string            `json:"message"`
 	Created  time.Time         `json:"created"`
+	Status   string            `json:"status,omitempty"`
+	Reason   string            `json:"reason,omitempty"`
+	Updated  *time.Time        `json:"updated,omitempty"`
 }
 
 func signalsJSON(sigs []clinical.Signal) []signalJSON {
 	out := make([]signalJSON, len(sigs))
 	for i, s := range sigs {
 		out[i] = signalJSON{ID: s.ID, Study: s.Study, Site: s.Site, Subject: s.USUBJID, Rule: s.Rule,
-			Severity: s.Severity, Key: s.Key, Evidence: s.Evidence, Message: s.Message, Created: s.Created}
+			Severity: s.Severity, Key: s.Key, Evidence: s.Evidence, Message: s.Message, Created: s.Created,
+			Status: string(s.Status), Reason: s.Reason}
+		if !s.Updated.IsZero() {
+			out[i].Updated = &s.Updated
+		}
 	}
 	return out
 }
@@ -113,6 +127,14 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		f.MinSeverity = sev
+	}
+	if v := q.Get("status"); v != "" {
+		st, err := clinical.ParseSignalStatus(v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "query parameter status: "+err.Error())
+			return
+		}
+		f.Status = st
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -144,6 +166,96 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		out.NextPageToken = strconv.FormatInt(next, 10)
 	}
 	writeJSON(w, http.StatusOK, out)
+}
+
+// signalID reads the {id} path segment, answering 400 when it is not one.
+func signalID(w http.ResponseWriter, r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		writeError(w, http.StatusBadRequest, "signal id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
+		return 0, false
+	}
+	return id, true
+}
+
+type signalDetail struct {
+	signalJSON
+	History []StatusChange `json:"history"`
+}
+
+func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Signal) {
+	hist, err := a.signals.History(r.Context(), sg.ID)
+	if err != nil {
+		a.log.Error("reading signal history", "id", sg.ID, "error", err)
+		writeError(w, http.StatusInternalServerError, "reading the signal's history failed")
+		return
+	}
+	if hist == nil {
+		hist = []StatusChange{}
+	}
+	writeJSON(w, http.StatusOK, signalDetail{signalJSON: signalsJSON([]clinical.Signal{sg})[0], History: hist})
+}
+
+func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
+	id, ok := signalID(w, r)
+	if !ok {
+		return
+	}
+	sg, err := a.signals.Signal(r.Context(), r.PathValue("study"), id)
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	a.writeSignal(w, r, sg)
+}
+
+// statusPatch is the body of PATCH .../signals/{id}. Actor names who acts
+// until requests carry an authenticated user.
+type statusPatch struct {
+	Status string `json:"status"`
+	Reason string `json:"reason"`
+	Actor  string `json:"actor"`
+}
+
+func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
+	id, ok := signalID(w, r)
+	if !ok {
+		return
+	}
+	var p statusPatch
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "...", "actor": "..."})`)
+		return
+	}
+	to, err := clinical.ParseSignalStatus(p.Status)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "status: "+err.Error())
+		return
+	}
+	if p.Actor == "" {
+		writeError(w, http.StatusBadRequest, "actor: required (who changes the signal)")
+		return
+	}
+	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, p.Actor, p.Reason, time.Now())
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	a.writeSignal(w, r, sg)
+}
+
+func (a *API) storeError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, clinical.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, ErrTransition):
+		writeError(w, http.StatusConflict, err.Error())
+	default:
+		a.log.Error("signal store", "error", err)
+		writeError(w, http.StatusInternalServerError, "storage error")
+	}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

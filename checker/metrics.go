@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"context"
 	"sync/atomic"
 	"time"
 
@@ -13,6 +14,7 @@ type Metrics struct {
 	upstreamDuration *prometheus.HistogramVec
 	inFlight         prometheus.Gauge
 	running          atomic.Int64
+	jobs             *prometheus.CounterVec
 }
 
 // NewMetrics creates the checker's series and registers them with reg.
@@ -29,8 +31,33 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "trialwatch_checks_in_flight", Help: "Subject checks currently running.",
 		}),
 	}
-	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight)
+	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "trialwatch_check_jobs_total", Help: "Queued checks run by the workers, by outcome.",
+	}, []string{"outcome"})
+	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight, m.jobs)
 	return m
+}
+
+// RegisterQueueDepth exports the number of queued checks, read from depth
+// at each scrape.
+func RegisterQueueDepth(reg prometheus.Registerer, depth func(context.Context) (int, error)) {
+	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "trialwatch_check_queue_depth", Help: "Checks queued and not yet completed.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := depth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+}
+
+func (m *Metrics) jobDone(o Outcome) {
+	if m != nil {
+		m.jobs.WithLabelValues(string(o)).Inc()
+	}
 }
 
 // InFlight is the number of checks running now; the leak watchdog uses it

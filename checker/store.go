@@ -28,19 +28,36 @@ func OpenStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// PutLabs stores lab results, replacing those already there; all or nothing.
-func (s *Store) PutLabs(ctx context.Context, labs []clinical.LabResult) error {
-	rows := make([][]any, len(labs))
+var labTable = sqldb.Table{
+	Name:    "lab_results",
+	Cols:    []string{"study", "usubjid", "seq", "test_code", "test", "category", "value", "unit", "low", "high", "baseline", "lab_date", "visit"},
+	Key:     []string{"study", "usubjid", "seq"},
+	History: "lab_results_history",
+}
+
+func labRows(labs []clinical.LabResult) [][]any {
+	out := make([][]any, len(labs))
 	for i, r := range labs {
-		rows[i] = []any{r.Study, r.USUBJID, r.Seq, r.TestCode, r.Test, r.Category,
+		out[i] = []any{r.Study, r.USUBJID, r.Seq, r.TestCode, r.Test, r.Category,
 			sqldb.NullFloat(r.Value, r.HasValue), r.Unit, sqldb.NullFloat(r.Low, r.HasLow), sqldb.NullFloat(r.High, r.HasHigh),
 			r.Baseline, string(r.Date), r.Visit}
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.db.Upsert(ctx, tx, "lab_results",
-			[]string{"study", "usubjid", "seq", "test_code", "test", "category", "value", "unit", "low", "high", "baseline", "lab_date", "visit"},
-			[]string{"study", "usubjid", "seq"}, rows)
-	})
+	return out
+}
+
+// InTx runs fn in a transaction on the checker's database.
+func (s *Store) InTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.db.InTx(ctx, fn) }
+
+// PutLabs stores one study's lab results, all or nothing. Unchanged rows
+// are left alone; changed ones are updated and recorded in
+// lab_results_history.
+func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTracked(ctx, labTable, study, labRows(labs), now)
+}
+
+// PutLabsTx is PutLabs within the caller's transaction.
+func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTrackedTx(ctx, tx, labTable, study, labRows(labs), now)
 }
 
 // Labs returns a subject's lab results ordered by date then LBSEQ.
@@ -77,7 +94,7 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 			ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
 				site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message
-			RETURNING id, created_at`)
+			RETURNING id, created_at, status`)
 		if err != nil {
 			return err
 		}
@@ -90,7 +107,7 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 			}
 			var created int64
 			if err := stmt.QueryRowContext(ctx, sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int(sg.Severity), sg.Key,
-				string(ev), sg.Message, now.UnixMilli()).Scan(&sg.ID, &created); err != nil {
+				string(ev), sg.Message, now.UnixMilli()).Scan(&sg.ID, &created, &sg.Status); err != nil {
 				return err
 			}
 			sg.Created = time.UnixMilli(created).UTC()
@@ -105,8 +122,9 @@ type SignalFilter struct {
 	Site        string // empty: all sites
 	USUBJID     string // empty: all subjects
 	MinSeverity clinical.Severity
-	Limit       int   // page size
-	BeforeID    int64 // paging: only IDs below this; 0 for the first page
+	Status      clinical.SignalStatus // empty: any
+	Limit       int                   // page size
+	BeforeID    int64                 // paging: only IDs below this; 0 for the first page
 }
 
 // Signals lists signals newest first. next is the BeforeID of the following
@@ -124,11 +142,14 @@ func (s *Store) Signals(ctx context.Context, f SignalFilter) (sigs []clinical.Si
 	if f.USUBJID != "" {
 		add("usubjid =", f.USUBJID)
 	}
+	if f.Status != "" {
+		add("status =", string(f.Status))
+	}
 	if f.BeforeID > 0 {
 		add("id <", f.BeforeID)
 	}
 	args = append(args, f.Limit+1) // one extra row tells whether a next page exists
-	q := `SELECT id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at FROM signals WHERE ` +
+	q := `SELECT ` + signalCols + ` FROM signals WHERE ` +
 		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -136,17 +157,9 @@ func (s *Store) Signals(ctx context.Context, f SignalFilter) (sigs []clinical.Si
 	}
 	defer rows.Close()
 	for rows.Next() {
-		sg := clinical.Signal{Study: f.Study}
-		var sev int
-		var ev string
-		var created int64
-		if err := rows.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created); err != nil {
+		sg, err := scanSignal(rows, f.Study)
+		if err != nil {
 			return nil, 0, err
-		}
-		sg.Severity = clinical.Severity(sev)
-		sg.Created = time.UnixMilli(created).UTC()
-		if err := json.Unmarshal([]byte(ev), &sg.Evidence); err != nil {
-			return nil, 0, fmt.Errorf("signal %d: stored evidence is not JSON: %w", sg.ID, err)
 		}
 		sigs = append(sigs, sg)
 	}
@@ -158,4 +171,27 @@ func (s *Store) Signals(ctx context.Context, f SignalFilter) (sigs []clinical.Si
 		next = sigs[len(sigs)-1].ID
 	}
 	return sigs, next, nil
+}
+
+const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at"
+
+// scanSignal reads one row selected with signalCols.
+func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Signal, error) {
+	sg := clinical.Signal{Study: study}
+	var sev int
+	var ev string
+	var created, updated int64
+	if err := row.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created,
+		&sg.Status, &sg.Reason, &updated); err != nil {
+		return sg, err
+	}
+	sg.Severity = clinical.Severity(sev)
+	sg.Created = time.UnixMilli(created).UTC()
+	if updated > 0 {
+		sg.Updated = time.UnixMilli(updated).UTC()
+	}
+	if err := json.Unmarshal([]byte(ev), &sg.Evidence); err != nil {
+		return sg, fmt.Errorf("signal %d: stored evidence is not JSON: %w", sg.ID, err)
+	}
+	return sg, nil
 }

@@ -30,7 +30,7 @@ func TestLabsRoundTrip(t *testing.T) {
 			{Study: "S", USUBJID: "A", Seq: 2, TestCode: "ALB", Test: "Albumin", Category: "CHEMISTRY", Value: 38, HasValue: true, Unit: "g/L", Low: 33, HasLow: true, High: 49, HasHigh: true, Baseline: true, Date: "2013-12-26T14:45", Visit: "SCREENING 1"},
 			{Study: "S", USUBJID: "A", Seq: 1, TestCode: "ALT", Unit: "U/L", High: 34, HasHigh: true, Date: "2014-01-16"},
 		}
-		if err := s.PutLabs(ctx, want); err != nil {
+		if _, err := s.PutLabs(ctx, "S", want, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Labs(ctx, "S", "A")

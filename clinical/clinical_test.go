@@ -115,3 +115,36 @@ func abs(f float64) float64 {
 	}
 	return f
 }
+
+func TestSignalTransitions(t *testing.T) {
+	ok := []struct {
+		from, to SignalStatus
+		reason   string
+	}{
+		{StatusNew, StatusAcknowledged, ""},
+		{StatusNew, StatusClosed, "duplicate of site query 12"},
+		{StatusAcknowledged, StatusClosed, "AE reported"},
+	}
+	for _, c := range ok {
+		if err := c.from.CheckTransition(c.to, c.reason); err != nil {
+			t.Errorf("%s → %s refused: %v", c.from, c.to, err)
+		}
+	}
+	bad := []struct {
+		from, to SignalStatus
+		reason   string
+	}{
+		{StatusNew, StatusClosed, " "},
+		{StatusAcknowledged, StatusNew, "oops"},
+		{StatusClosed, StatusAcknowledged, "reopen"},
+		{StatusNew, StatusNew, ""},
+	}
+	for _, c := range bad {
+		if err := c.from.CheckTransition(c.to, c.reason); err == nil {
+			t.Errorf("%s → %s (reason %q) allowed", c.from, c.to, c.reason)
+		}
+	}
+	if _, err := ParseSignalStatus("open"); err == nil {
+		t.Error("unknown status accepted")
+	}
+}

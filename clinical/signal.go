@@ -71,4 +71,42 @@ type Signal struct {
 	Evidence map[string]any
 	Message  string
 	Created  time.Time
+	Status   SignalStatus // empty until stored; new when raised
+	Reason   string       // why it was last changed (required to close)
+	Updated  time.Time    // last status change; zero if never
+}
+
+// SignalStatus is where a signal is in its review: a monitor acknowledges
+// it, then closes it with a reason.
+type SignalStatus string
+
+const (
+	StatusNew          SignalStatus = "new"
+	StatusAcknowledged SignalStatus = "acknowledged"
+	StatusClosed       SignalStatus = "closed"
+)
+
+// ParseSignalStatus reads a status name.
+func ParseSignalStatus(s string) (SignalStatus, error) {
+	switch v := SignalStatus(s); v {
+	case StatusNew, StatusAcknowledged, StatusClosed:
+		return v, nil
+	}
+	return "", fmt.Errorf("unknown signal status %q (want new, acknowledged or closed)", s)
+}
+
+// CheckTransition says whether a signal may move from s to to, and why not.
+// Review only moves forward, and closing needs a reason so that the record
+// shows why a finding was dismissed.
+func (s SignalStatus) CheckTransition(to SignalStatus, reason string) error {
+	switch {
+	case s == StatusNew && (to == StatusAcknowledged || to == StatusClosed):
+	case s == StatusAcknowledged && to == StatusClosed:
+	default:
+		return fmt.Errorf("a signal cannot go from %s to %s (allowed: new → acknowledged → closed, or new → closed)", s, to)
+	}
+	if to == StatusClosed && strings.TrimSpace(reason) == "" {
+		return fmt.Errorf("closing a signal needs a reason")
+	}
+	return nil
 }

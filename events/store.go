@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -44,16 +45,30 @@ func (s *Store) AdverseEvents(ctx context.Context, study, usubjid string) ([]cli
 	return out, rows.Err()
 }
 
-// Put stores adverse events, replacing those already there; all or nothing.
-func (s *Store) Put(ctx context.Context, evs []clinical.AdverseEvent) error {
-	rows := make([][]any, len(evs))
+var table = sqldb.Table{
+	Name:    "adverse_events",
+	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
+	Key:     []string{"study", "usubjid", "seq"},
+	History: "adverse_events_history",
+}
+
+func rows(evs []clinical.AdverseEvent) [][]any {
+	out := make([][]any, len(evs))
 	for i, e := range evs {
-		rows[i] = []any{e.Study, e.USUBJID, e.Seq, e.Term, e.Decoded, e.BodySystem, e.Severity, e.Serious,
+		out[i] = []any{e.Study, e.USUBJID, e.Seq, e.Term, e.Decoded, e.BodySystem, e.Severity, e.Serious,
 			string(e.Start), string(e.End), string(e.Recorded)}
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.db.Upsert(ctx, tx, "adverse_events",
-			[]string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
-			[]string{"study", "usubjid", "seq"}, rows)
-	})
+	return out
+}
+
+// Put stores one study's adverse events, all or nothing. Unchanged rows
+// are left alone; changed ones are updated and recorded in
+// adverse_events_history.
+func (s *Store) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTracked(ctx, table, study, rows(evs), now)
+}
+
+// PutTx is Put within the caller's transaction.
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTrackedTx(ctx, tx, table, study, rows(evs), now)
 }

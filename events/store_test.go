@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -25,7 +26,7 @@ func TestStore(t *testing.T) {
 			{Study: "S1", USUBJID: "A", Seq: 1, Term: "APPLICATION SITE ERYTHEMA", Decoded: "APPLICATION SITE ERYTHEMA", Severity: "MILD", Start: "2014-01-03"},
 			{Study: "S1", USUBJID: "A", Seq: 2, Term: "SYNCOPE", Decoded: "SYNCOPE", Severity: "SEVERE", Serious: true, Start: "2014-02", Recorded: "2014-02-20"},
 		}
-		if err := s.Put(ctx, want); err != nil {
+		if _, err := s.Put(ctx, "S1", want, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.AdverseEvents(ctx, "S1", "A")

@@ -6,6 +6,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -46,15 +47,28 @@ func (s *Store) Doses(ctx context.Context, study, usubjid string) ([]clinical.Do
 	return out, rows.Err()
 }
 
-// Put stores dose records, replacing those already there; all or nothing.
-func (s *Store) Put(ctx context.Context, doses []clinical.Dose) error {
-	rows := make([][]any, len(doses))
+var table = sqldb.Table{
+	Name:    "doses",
+	Cols:    []string{"study", "usubjid", "seq", "treatment", "dose", "unit", "route", "start_date", "end_date"},
+	Key:     []string{"study", "usubjid", "seq"},
+	History: "doses_history",
+}
+
+func rows(doses []clinical.Dose) [][]any {
+	out := make([][]any, len(doses))
 	for i, d := range doses {
-		rows[i] = []any{d.Study, d.USUBJID, d.Seq, d.Treatment, sqldb.NullFloat(d.Dose, d.HasDose), d.Unit, d.Route, string(d.Start), string(d.End)}
+		out[i] = []any{d.Study, d.USUBJID, d.Seq, d.Treatment, sqldb.NullFloat(d.Dose, d.HasDose), d.Unit, d.Route, string(d.Start), string(d.End)}
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.db.Upsert(ctx, tx, "doses",
-			[]string{"study", "usubjid", "seq", "treatment", "dose", "unit", "route", "start_date", "end_date"},
-			[]string{"study", "usubjid", "seq"}, rows)
-	})
+	return out
+}
+
+// Put stores one study's dose records, all or nothing. Unchanged rows are
+// left alone; changed ones are updated and recorded in doses_history.
+func (s *Store) Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTracked(ctx, table, study, rows(doses), now)
+}
+
+// PutTx is Put within the caller's transaction.
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTrackedTx(ctx, tx, table, study, rows(doses), now)
 }

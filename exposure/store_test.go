@@ -4,6 +4,7 @@ import (
 	"context"
 	"reflect"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -26,7 +27,7 @@ func TestStore(t *testing.T) {
 			{Study: "S1", USUBJID: "A", Seq: 2, Treatment: "XANOMELINE", Unit: "mg", Start: "2014-01-17"},
 		}
 		// Stored out of order to prove the read orders by EXSEQ.
-		if err := s.Put(ctx, []clinical.Dose{want[1], want[0]}); err != nil {
+		if _, err := s.Put(ctx, "S1", []clinical.Dose{want[1], want[0]}, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		got, err := s.Doses(ctx, "S1", "A")

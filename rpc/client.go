@@ -15,6 +15,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	v1 "github.com/trialwatch/trialwatch/gen/trialwatch/v1"
 	"github.com/trialwatch/trialwatch/gen/trialwatch/v1/trialwatchv1connect"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // NewHTTPClient returns the HTTP client the checker uses for its upstreams.
@@ -119,4 +120,52 @@ func fromConnect(ctx context.Context, service string, err error) error {
 func brokenConnection(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ECONNREFUSED) ||
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
+}
+
+// Known implements the subject-existence lookup of an upload.
+func (c *SubjectClient) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+	res, err := c.c.FindSubjects(ctx, connect.NewRequest(&v1.FindSubjectsRequest{Study: study, Usubjids: ids}))
+	if err != nil {
+		return nil, fromConnect(ctx, "subjects", err)
+	}
+	return res.Msg.GetKnown(), nil
+}
+
+// Put stores subjects in the remote service.
+func (c *SubjectClient) Put(ctx context.Context, study string, subs []clinical.Subject, _ time.Time) (sqldb.Summary, error) {
+	msg := &v1.PutSubjectsRequest{Study: study, Subjects: make([]*v1.Subject, len(subs))}
+	for i, s := range subs {
+		msg.Subjects[i] = subjectToProto(s)
+	}
+	res, err := c.c.PutSubjects(ctx, connect.NewRequest(msg))
+	return summaryFrom(ctx, "subjects", res, err)
+}
+
+// Put stores dose records in the remote service.
+func (c *ExposureClient) Put(ctx context.Context, study string, doses []clinical.Dose, _ time.Time) (sqldb.Summary, error) {
+	msg := &v1.PutDosesRequest{Study: study, Doses: make([]*v1.Dose, len(doses))}
+	for i, d := range doses {
+		msg.Doses[i] = doseToProto(d)
+	}
+	res, err := c.c.PutDoses(ctx, connect.NewRequest(msg))
+	return summaryFrom(ctx, "exposure", res, err)
+}
+
+// Put stores adverse events in the remote service.
+func (c *EventClient) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, _ time.Time) (sqldb.Summary, error) {
+	msg := &v1.PutAdverseEventsRequest{Study: study, Events: make([]*v1.AdverseEvent, len(evs))}
+	for i, e := range evs {
+		msg.Events[i] = eventToProto(e)
+	}
+	res, err := c.c.PutAdverseEvents(ctx, connect.NewRequest(msg))
+	return summaryFrom(ctx, "adverse events", res, err)
+}
+
+func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.PutSummary], err error) (sqldb.Summary, error) {
+	if err != nil {
+		return sqldb.Summary{}, fromConnect(ctx, service, err)
+	}
+	m := res.Msg
+	return sqldb.Summary{Inserted: int(m.GetInserted()), Updated: int(m.GetUpdated()), Unchanged: int(m.GetUnchanged()),
+		Subjects: m.GetChangedSubjects()}, nil
 }

@@ -23,7 +23,7 @@ func subjectFromProto(p *v1.Subject) clinical.Subject {
 }
 
 func doseToProto(d clinical.Dose) *v1.Dose {
-	p := &v1.Dose{Seq: int32(d.Seq), Treatment: d.Treatment, Unit: d.Unit, Route: d.Route,
+	p := &v1.Dose{Usubjid: d.USUBJID, Seq: int32(d.Seq), Treatment: d.Treatment, Unit: d.Unit, Route: d.Route,
 		StartDate: string(d.Start), EndDate: string(d.End)}
 	if d.HasDose {
 		p.Dose = &d.Dose
@@ -38,7 +38,7 @@ func doseFromProto(study, usubjid string, p *v1.Dose) clinical.Dose {
 }
 
 func eventToProto(e clinical.AdverseEvent) *v1.AdverseEvent {
-	return &v1.AdverseEvent{Seq: int32(e.Seq), Term: e.Term, DecodedTerm: e.Decoded, BodySystem: e.BodySystem,
+	return &v1.AdverseEvent{Usubjid: e.USUBJID, Seq: int32(e.Seq), Term: e.Term, DecodedTerm: e.Decoded, BodySystem: e.BodySystem,
 		Severity: e.Severity, Serious: e.Serious, StartDate: string(e.Start), EndDate: string(e.End), RecordedDate: string(e.Recorded)}
 }
 

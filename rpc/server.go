@@ -8,45 +8,51 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"connectrpc.com/connect"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	v1 "github.com/trialwatch/trialwatch/gen/trialwatch/v1"
 	"github.com/trialwatch/trialwatch/gen/trialwatch/v1/trialwatchv1connect"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// SubjectReader answers who a subject is.
-type SubjectReader interface {
+// SubjectStore answers who a subject is and stores subjects.
+type SubjectStore interface {
 	Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error)
+	Known(ctx context.Context, study string, ids []string) ([]string, error)
+	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error)
 }
 
-// DoseReader lists a subject's dose records.
-type DoseReader interface {
+// DoseStore lists and stores dose records.
+type DoseStore interface {
 	Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error)
+	Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error)
 }
 
-// EventReader lists a subject's adverse events.
-type EventReader interface {
+// EventStore lists and stores adverse events.
+type EventStore interface {
 	AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error)
+	Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error)
 }
 
 // SubjectHandler serves r as the SubjectService; mount it at the path returned.
-func SubjectHandler(r SubjectReader, opts ...connect.HandlerOption) (string, http.Handler) {
+func SubjectHandler(r SubjectStore, opts ...connect.HandlerOption) (string, http.Handler) {
 	return trialwatchv1connect.NewSubjectServiceHandler(subjectServer{r}, opts...)
 }
 
 // ExposureHandler serves r as the ExposureService.
-func ExposureHandler(r DoseReader, opts ...connect.HandlerOption) (string, http.Handler) {
+func ExposureHandler(r DoseStore, opts ...connect.HandlerOption) (string, http.Handler) {
 	return trialwatchv1connect.NewExposureServiceHandler(exposureServer{r}, opts...)
 }
 
 // EventHandler serves r as the AdverseEventService.
-func EventHandler(r EventReader, opts ...connect.HandlerOption) (string, http.Handler) {
+func EventHandler(r EventStore, opts ...connect.HandlerOption) (string, http.Handler) {
 	return trialwatchv1connect.NewAdverseEventServiceHandler(eventServer{r}, opts...)
 }
 
-type subjectServer struct{ r SubjectReader }
+type subjectServer struct{ r SubjectStore }
 
 func (s subjectServer) GetSubject(ctx context.Context, req *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error) {
 	if err := requireKey(req.Msg.GetStudy(), req.Msg.GetUsubjid()); err != nil {
@@ -59,7 +65,7 @@ func (s subjectServer) GetSubject(ctx context.Context, req *connect.Request[v1.G
 	return connect.NewResponse(&v1.GetSubjectResponse{Subject: subjectToProto(sub)}), nil
 }
 
-type exposureServer struct{ r DoseReader }
+type exposureServer struct{ r DoseStore }
 
 func (s exposureServer) ListDoses(ctx context.Context, req *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error) {
 	if err := requireKey(req.Msg.GetStudy(), req.Msg.GetUsubjid()); err != nil {
@@ -76,7 +82,7 @@ func (s exposureServer) ListDoses(ctx context.Context, req *connect.Request[v1.L
 	return connect.NewResponse(out), nil
 }
 
-type eventServer struct{ r EventReader }
+type eventServer struct{ r EventStore }
 
 func (s eventServer) ListAdverseEvents(ctx context.Context, req *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error) {
 	if err := requireKey(req.Msg.GetStudy(), req.Msg.GetUsubjid()); err != nil {
@@ -91,6 +97,53 @@ func (s eventServer) ListAdverseEvents(ctx context.Context, req *connect.Request
 		out.Events[i] = eventToProto(e)
 	}
 	return connect.NewResponse(out), nil
+}
+
+func (s subjectServer) FindSubjects(ctx context.Context, req *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error) {
+	known, err := s.r.Known(ctx, req.Msg.GetStudy(), req.Msg.GetUsubjids())
+	if err != nil {
+		return nil, toConnect(ctx, err)
+	}
+	return connect.NewResponse(&v1.FindSubjectsResponse{Known: known}), nil
+}
+
+func (s subjectServer) PutSubjects(ctx context.Context, req *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
+	subs := make([]clinical.Subject, len(req.Msg.GetSubjects()))
+	for i, p := range req.Msg.GetSubjects() {
+		subs[i] = subjectFromProto(p)
+	}
+	return put(ctx, req.Msg.GetStudy(), subs, s.r.Put)
+}
+
+func (s exposureServer) PutDoses(ctx context.Context, req *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error) {
+	study := req.Msg.GetStudy()
+	doses := make([]clinical.Dose, len(req.Msg.GetDoses()))
+	for i, p := range req.Msg.GetDoses() {
+		doses[i] = doseFromProto(study, p.GetUsubjid(), p)
+	}
+	return put(ctx, study, doses, s.r.Put)
+}
+
+func (s eventServer) PutAdverseEvents(ctx context.Context, req *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
+	study := req.Msg.GetStudy()
+	evs := make([]clinical.AdverseEvent, len(req.Msg.GetEvents()))
+	for i, p := range req.Msg.GetEvents() {
+		evs[i] = eventFromProto(study, p.GetUsubjid(), p)
+	}
+	return put(ctx, study, evs, s.r.Put)
+}
+
+// put runs one store write and answers with its summary.
+func put[T any](ctx context.Context, study string, items []T, store func(context.Context, string, []T, time.Time) (sqldb.Summary, error)) (*connect.Response[v1.PutSummary], error) {
+	if study == "" {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("study is required"))
+	}
+	sum, err := store(ctx, study, items, time.Now())
+	if err != nil {
+		return nil, toConnect(ctx, err)
+	}
+	return connect.NewResponse(&v1.PutSummary{Inserted: int32(sum.Inserted), Updated: int32(sum.Updated),
+		Unchanged: int32(sum.Unchanged), ChangedSubjects: sum.Subjects}), nil
 }
 
 func requireKey(study, usubjid string) error {

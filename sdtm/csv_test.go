@@ -67,8 +67,8 @@ func TestReadCSVMissingColumns(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "lacks required column(s) LBSEQ, LBTESTCD") {
 		t.Fatalf("err = %v, want the missing columns named", err)
 	}
-	err = ReadCSV("cm.csv", strings.NewReader(`"STUDYID","DOMAIN","USUBJID"`+"\n"+`"S1","CM","A"`+"\n"), "S1", &Batch{})
-	if err == nil || !strings.Contains(err.Error(), `domain "CM" is not one trialwatch reads`) {
+	err = ReadCSV("vs.csv", strings.NewReader(`"STUDYID","DOMAIN","USUBJID"`+"\n"+`"S1","VS","A"`+"\n"), "S1", &Batch{})
+	if err == nil || !strings.Contains(err.Error(), `domain "VS" is not one trialwatch reads`) {
 		t.Fatalf("err = %v, want unknown domain", err)
 	}
 	if err := ReadCSV("x.csv", strings.NewReader(""), "S1", &Batch{}); err == nil {

@@ -8,6 +8,9 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -39,16 +42,61 @@ func (s *Store) Subject(ctx context.Context, study, usubjid string) (clinical.Su
 	return sub, err
 }
 
-// Put stores subjects, replacing those already there; all or nothing.
-func (s *Store) Put(ctx context.Context, subs []clinical.Subject) error {
-	rows := make([][]any, len(subs))
+var table = sqldb.Table{
+	Name:    "subjects",
+	Cols:    []string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study", "death_date"},
+	Key:     []string{"study", "usubjid"},
+	History: "subjects_history",
+}
+
+func rows(subs []clinical.Subject) [][]any {
+	out := make([][]any, len(subs))
 	for i, v := range subs {
-		rows[i] = []any{v.Study, v.USUBJID, v.Site, v.Sex, v.Age, v.Arm, string(v.ConsentDate), string(v.FirstDose),
+		out[i] = []any{v.Study, v.USUBJID, v.Site, v.Sex, v.Age, v.Arm, string(v.ConsentDate), string(v.FirstDose),
 			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate)}
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		return s.db.Upsert(ctx, tx, "subjects",
-			[]string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study", "death_date"},
-			[]string{"study", "usubjid"}, rows)
-	})
+	return out
+}
+
+// Put stores one study's subjects, all or nothing. Unchanged rows are left
+// alone; changed ones are updated and recorded in subjects_history.
+func (s *Store) Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTracked(ctx, table, study, rows(subs), now)
+}
+
+// PutTx is Put within the caller's transaction.
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
+}
+
+// Known returns which of ids the study has, so an upload of labs can name
+// the rows whose subject does not exist.
+func (s *Store) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+	var known []string
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := []any{study}
+		marks := make([]string, len(chunk))
+		for i, id := range chunk {
+			args = append(args, id)
+			marks[i] = "$" + strconv.Itoa(i+2)
+		}
+		rows, err := s.db.QueryContext(ctx, "SELECT usubjid FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")", args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			known = append(known, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return known, nil
 }

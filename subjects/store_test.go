@@ -3,7 +3,9 @@ package subjects
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -26,19 +28,40 @@ func TestStore(t *testing.T) {
 		}
 		want := clinical.Subject{Study: "S1", USUBJID: "01-701-1015", Site: "701", Sex: "F", Age: 63, Arm: "Placebo",
 			FirstDose: "2014-01-02", LastDose: "2014-07-02", EndOfStudy: "2014-07-02T11:45"}
-		if err := s.Put(ctx, []clinical.Subject{want}); err != nil {
-			t.Fatal(err)
+		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		sum, err := s.Put(ctx, "S1", []clinical.Subject{want}, now)
+		if err != nil || sum.Inserted != 1 || sum.Updated != 0 {
+			t.Fatalf("first put: %+v, %v; want 1 inserted", sum, err)
 		}
 		got, err := s.Subject(ctx, "S1", "01-701-1015")
 		if err != nil || got != want {
 			t.Fatalf("Subject = %+v, %v; want %+v", got, err, want)
 		}
+		if sum, err := s.Put(ctx, "S1", []clinical.Subject{want}, now); err != nil || sum.Unchanged != 1 || len(sum.Subjects) != 0 {
+			t.Fatalf("identical re-put: %+v, %v; want it to change nothing", sum, err)
+		}
 		want.Age = 64
-		if err := s.Put(ctx, []clinical.Subject{want}); err != nil {
-			t.Fatal(err)
+		if sum, err := s.Put(ctx, "S1", []clinical.Subject{want}, now); err != nil || sum.Updated != 1 || sum.Subjects[0] != "01-701-1015" {
+			t.Fatalf("changed re-put: %+v, %v; want 1 updated", sum, err)
 		}
 		if got, _ := s.Subject(ctx, "S1", "01-701-1015"); got.Age != 64 {
 			t.Errorf("re-put did not update: age %d", got.Age)
+		}
+		var before, after string
+		if err := db.QueryRowContext(ctx, "SELECT before, after FROM subjects_history WHERE usubjid = $1", "01-701-1015").Scan(&before, &after); err != nil {
+			t.Fatalf("history of the update: %v", err)
+		}
+		if !strings.Contains(before, `"age":"63"`) || !strings.Contains(after, `"age":"64"`) {
+			t.Errorf("history before %s after %s; want age 63 then 64", before, after)
+		}
+		if _, err := db.ExecContext(ctx, "UPDATE subjects_history SET after = 'x'"); err == nil {
+			t.Error("history row was rewritten; it must be append-only")
+		}
+		if _, err := db.ExecContext(ctx, "DELETE FROM subjects_history"); err == nil {
+			t.Error("history row was deleted; it must be append-only")
+		}
+		if _, err := s.Put(ctx, "S2", []clinical.Subject{want}, now); err == nil {
+			t.Error("a subject of study S1 was stored under S2")
 		}
 		if _, err := s.Subject(ctx, "S2", "01-701-1015"); !errors.Is(err, clinical.ErrNotFound) {
 			t.Errorf("other study: err = %v, want ErrNotFound", err)

@@ -65,7 +65,8 @@ func loadPilot(ctx context.Context, dsn string) error {
 		return err
 	}
 	defer db.Close()
-	return store(ctx, db, b)
+	_, err = store(ctx, db, pilotdata.Study, b)
+	return err
 }
 
 func printWelcome(w io.Writer, n *node, token string, took time.Duration) {

@@ -25,6 +25,7 @@ type config struct {
 	eventsURL     string
 	logLevel      string
 	leakDir       string
+	workers       int
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -45,6 +46,7 @@ func (c *config) serverFlags(fs *flag.FlagSet, dbDefault string) {
 
 func (c *config) checkerFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.checkDeadline, "check-deadline", checker.DefaultDeadline, "total deadline of one subject check (all upstream calls)")
+	fs.IntVar(&c.workers, "check-workers", 4, "checks of uploaded data run at once")
 }
 
 func (c *config) upstreamFlags(fs *flag.FlagSet) {

@@ -15,7 +15,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
 	fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM CSV domains (DM, EX, AE, LB; .csv or .csv.gz). Nothing is stored unless every file is valid.")
+		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nNothing is stored unless every file is valid. Changed subjects are queued for a check.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -35,9 +35,11 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	if err := store(ctx, db, b); err != nil {
+	res, err := store(ctx, db, study, b)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n", describe(b), db, study, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describe(b), db, study,
+		time.Since(start).Round(time.Millisecond), describeResult(res))
 	return nil
 }

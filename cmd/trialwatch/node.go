@@ -15,6 +15,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
+	"github.com/trialwatch/trialwatch/ingest"
 	leakmetrics "github.com/trialwatch/trialwatch/leakguard/metrics"
 	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 	"github.com/trialwatch/trialwatch/rpc"
@@ -36,6 +37,7 @@ type node struct {
 	checks   *checker.Metrics
 	services []string
 	clients  []*http.Client
+	workers  *checker.Workers
 }
 
 // newNode binds both listeners first, so a busy port fails before any
@@ -113,8 +115,10 @@ func (n *node) addEvents(ctx context.Context) error {
 }
 
 // addChecker adds the checker, calling its upstreams over Connect at the
-// given base URLs.
-func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsURL string) error {
+// given base URLs, with its upload endpoint and the workers that run the
+// checks uploads queue. shared says the data services' tables are in this
+// node's database, so an upload is stored in one transaction.
+func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsURL string, shared bool) error {
 	db, err := n.openDB(ctx)
 	if err != nil {
 		return err
@@ -125,15 +129,28 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	}
 	hc := rpc.NewHTTPClient()
 	n.clients = append(n.clients, hc)
-	src := checker.Sources{
-		Subjects: rpc.NewSubjectClient(hc, subjectsURL),
-		Exposure: rpc.NewExposureClient(hc, exposureURL),
-		Events:   rpc.NewEventClient(hc, eventsURL),
-	}
+	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
+	exposureClient := rpc.NewExposureClient(hc, exposureURL)
+	eventsClient := rpc.NewEventClient(hc, eventsURL)
+	src := checker.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient}
 	n.checks = checker.NewMetrics(n.reg)
 	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline),
 		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
 	checker.NewAPI(c, store, n.log).Register(n.mux)
+	checker.RegisterQueueDepth(n.reg, store.QueueDepth)
+	n.workers = checker.NewWorkers(c, store, checker.WithWorkers(n.cfg.workers), checker.WithWorkerLogger(n.log))
+
+	var target ingest.Target = ingest.Remote{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
+		Checker: store, Wake: n.workers.Wake}
+	if shared {
+		local, err := ingest.OpenLocal(ctx, db)
+		if err != nil {
+			return err
+		}
+		local.Wake = n.workers.Wake
+		target = local
+	}
+	(&ingest.Handler{Target: target, Log: n.log}).Register(n.mux)
 	n.services = append(n.services, "checker")
 	return nil
 }
@@ -166,6 +183,11 @@ func (n *node) run(ctx context.Context) error {
 	for i, srv := range servers {
 		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
+	if n.workers != nil {
+		// Not tied to ctx: on a signal the listeners drain first, then
+		// the workers stop and release their jobs.
+		n.workers.Start(context.WithoutCancel(ctx))
+	}
 	n.health.SetReady(true)
 	n.log.Info("serving", "services", n.services, "http", n.httpURL(), "admin", n.adminURL())
 
@@ -193,6 +215,9 @@ func (n *node) run(ctx context.Context) error {
 		if err := <-errc; !errors.Is(err, http.ErrServerClosed) && serveErr == nil {
 			serveErr = err
 		}
+	}
+	if n.workers != nil {
+		n.workers.Stop()
 	}
 	n.close()
 	return serveErr

@@ -73,10 +73,10 @@ func addServices(ctx context.Context, n *node, service string) error {
 		if len(missing) > 0 {
 			return fmt.Errorf("serve checker needs the data services' URLs: missing %s", strings.Join(missing, ", "))
 		}
-		return n.addChecker(ctx, n.cfg.subjectsURL, n.cfg.exposureURL, n.cfg.eventsURL)
+		return n.addChecker(ctx, n.cfg.subjectsURL, n.cfg.exposureURL, n.cfg.eventsURL, false)
 	}
 	// All in one process: the checker still calls the data services over
 	// Connect, on this process's own listener, exactly as in split mode.
 	return errors.Join(n.addSubjects(ctx), n.addExposure(ctx), n.addEvents(ctx),
-		n.addChecker(ctx, n.httpURL(), n.httpURL(), n.httpURL()))
+		n.addChecker(ctx, n.httpURL(), n.httpURL(), n.httpURL(), true))
 }

@@ -21,6 +21,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PutAdverseEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Events        []*AdverseEvent        `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutAdverseEventsRequest) Reset() {
+	*x = PutAdverseEventsRequest{}
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutAdverseEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutAdverseEventsRequest) ProtoMessage() {}
+
+func (x *PutAdverseEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutAdverseEventsRequest.ProtoReflect.Descriptor instead.
+func (*PutAdverseEventsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PutAdverseEventsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *PutAdverseEventsRequest) GetEvents() []*AdverseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 type ListAdverseEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +83,7 @@ type ListAdverseEventsRequest struct {
 
 func (x *ListAdverseEventsRequest) Reset() {
 	*x = ListAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +95,7 @@ func (x *ListAdverseEventsRequest) String() string {
 func (*ListAdverseEventsRequest) ProtoMessage() {}
 
 func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +108,7 @@ func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ListAdverseEventsRequest) GetStudy() string {
@@ -82,7 +134,7 @@ type ListAdverseEventsResponse struct {
 
 func (x *ListAdverseEventsResponse) Reset() {
 	*x = ListAdverseEventsResponse{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +146,7 @@ func (x *ListAdverseEventsResponse) String() string {
 func (*ListAdverseEventsResponse) ProtoMessage() {}
 
 func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +159,7 @@ func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListAdverseEventsResponse) GetEvents() []*AdverseEvent {
@@ -118,23 +170,25 @@ func (x *ListAdverseEventsResponse) GetEvents() []*AdverseEvent {
 }
 
 type AdverseEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Term          string                 `protobuf:"bytes,2,opt,name=term,proto3" json:"term,omitempty"`
-	DecodedTerm   string                 `protobuf:"bytes,3,opt,name=decoded_term,json=decodedTerm,proto3" json:"decoded_term,omitempty"`
-	BodySystem    string                 `protobuf:"bytes,4,opt,name=body_system,json=bodySystem,proto3" json:"body_system,omitempty"`
-	Severity      string                 `protobuf:"bytes,5,opt,name=severity,proto3" json:"severity,omitempty"`
-	Serious       bool                   `protobuf:"varint,6,opt,name=serious,proto3" json:"serious,omitempty"`
-	StartDate     string                 `protobuf:"bytes,7,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	EndDate       string                 `protobuf:"bytes,8,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
-	RecordedDate  string                 `protobuf:"bytes,9,opt,name=recorded_date,json=recordedDate,proto3" json:"recorded_date,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Seq          int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Term         string                 `protobuf:"bytes,2,opt,name=term,proto3" json:"term,omitempty"`
+	DecodedTerm  string                 `protobuf:"bytes,3,opt,name=decoded_term,json=decodedTerm,proto3" json:"decoded_term,omitempty"`
+	BodySystem   string                 `protobuf:"bytes,4,opt,name=body_system,json=bodySystem,proto3" json:"body_system,omitempty"`
+	Severity     string                 `protobuf:"bytes,5,opt,name=severity,proto3" json:"severity,omitempty"`
+	Serious      bool                   `protobuf:"varint,6,opt,name=serious,proto3" json:"serious,omitempty"`
+	StartDate    string                 `protobuf:"bytes,7,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate      string                 `protobuf:"bytes,8,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	RecordedDate string                 `protobuf:"bytes,9,opt,name=recorded_date,json=recordedDate,proto3" json:"recorded_date,omitempty"`
+	// The subject the record belongs to.
+	Usubjid       string `protobuf:"bytes,10,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdverseEvent) Reset() {
 	*x = AdverseEvent{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -146,7 +200,7 @@ func (x *AdverseEvent) String() string {
 func (*AdverseEvent) ProtoMessage() {}
 
 func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -159,7 +213,7 @@ func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdverseEvent.ProtoReflect.Descriptor instead.
 func (*AdverseEvent) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AdverseEvent) GetSeq() int32 {
@@ -225,16 +279,26 @@ func (x *AdverseEvent) GetRecordedDate() string {
 	return ""
 }
 
+func (x *AdverseEvent) GetUsubjid() string {
+	if x != nil {
+		return x.Usubjid
+	}
+	return ""
+}
+
 var File_trialwatch_v1_events_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\"J\n" +
+	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"d\n" +
+	"\x17PutAdverseEventsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x123\n" +
+	"\x06events\x18\x02 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"J\n" +
 	"\x18ListAdverseEventsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\"P\n" +
 	"\x19ListAdverseEventsResponse\x123\n" +
-	"\x06events\x18\x01 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"\x8d\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"\xa7\x02\n" +
 	"\fAdverseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\tR\x04term\x12!\n" +
@@ -246,9 +310,12 @@ const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\n" +
 	"start_date\x18\a \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\b \x01(\tR\aendDate\x12#\n" +
-	"\rrecorded_date\x18\t \x01(\tR\frecordedDate2\x82\x01\n" +
+	"\rrecorded_date\x18\t \x01(\tR\frecordedDate\x12\x18\n" +
+	"\ausubjid\x18\n" +
+	" \x01(\tR\ausubjid2\xde\x01\n" +
 	"\x13AdverseEventService\x12k\n" +
-	"\x11ListAdverseEvents\x12'.trialwatch.v1.ListAdverseEventsRequest\x1a(.trialwatch.v1.ListAdverseEventsResponse\"\x03\x90\x02\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\x11ListAdverseEvents\x12'.trialwatch.v1.ListAdverseEventsRequest\x1a(.trialwatch.v1.ListAdverseEventsResponse\"\x03\x90\x02\x01\x12Z\n" +
+	"\x10PutAdverseEvents\x12&.trialwatch.v1.PutAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_events_proto_rawDescOnce sync.Once
@@ -262,21 +329,26 @@ func file_trialwatch_v1_events_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_events_proto_rawDescData
 }
 
-var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_trialwatch_v1_events_proto_goTypes = []any{
-	(*ListAdverseEventsRequest)(nil),  // 0: trialwatch.v1.ListAdverseEventsRequest
-	(*ListAdverseEventsResponse)(nil), // 1: trialwatch.v1.ListAdverseEventsResponse
-	(*AdverseEvent)(nil),              // 2: trialwatch.v1.AdverseEvent
+	(*PutAdverseEventsRequest)(nil),   // 0: trialwatch.v1.PutAdverseEventsRequest
+	(*ListAdverseEventsRequest)(nil),  // 1: trialwatch.v1.ListAdverseEventsRequest
+	(*ListAdverseEventsResponse)(nil), // 2: trialwatch.v1.ListAdverseEventsResponse
+	(*AdverseEvent)(nil),              // 3: trialwatch.v1.AdverseEvent
+	(*PutSummary)(nil),                // 4: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_events_proto_depIdxs = []int32{
-	2, // 0: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
-	0, // 1: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
-	1, // 2: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 0: trialwatch.v1.PutAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
+	3, // 1: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
+	1, // 2: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
+	0, // 3: trialwatch.v1.AdverseEventService.PutAdverseEvents:input_type -> trialwatch.v1.PutAdverseEventsRequest
+	2, // 4: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
+	4, // 5: trialwatch.v1.AdverseEventService.PutAdverseEvents:output_type -> trialwatch.v1.PutSummary
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_events_proto_init() }
@@ -284,13 +356,14 @@ func file_trialwatch_v1_events_proto_init() {
 	if File_trialwatch_v1_events_proto != nil {
 		return
 	}
+	file_trialwatch_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_events_proto_rawDesc), len(file_trialwatch_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

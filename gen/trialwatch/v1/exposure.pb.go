@@ -21,6 +21,58 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type PutDosesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Doses         []*Dose                `protobuf:"bytes,2,rep,name=doses,proto3" json:"doses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutDosesRequest) Reset() {
+	*x = PutDosesRequest{}
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutDosesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutDosesRequest) ProtoMessage() {}
+
+func (x *PutDosesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutDosesRequest.ProtoReflect.Descriptor instead.
+func (*PutDosesRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *PutDosesRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *PutDosesRequest) GetDoses() []*Dose {
+	if x != nil {
+		return x.Doses
+	}
+	return nil
+}
+
 type ListDosesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +83,7 @@ type ListDosesRequest struct {
 
 func (x *ListDosesRequest) Reset() {
 	*x = ListDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +95,7 @@ func (x *ListDosesRequest) String() string {
 func (*ListDosesRequest) ProtoMessage() {}
 
 func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +108,7 @@ func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesRequest.ProtoReflect.Descriptor instead.
 func (*ListDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *ListDosesRequest) GetStudy() string {
@@ -82,7 +134,7 @@ type ListDosesResponse struct {
 
 func (x *ListDosesResponse) Reset() {
 	*x = ListDosesResponse{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +146,7 @@ func (x *ListDosesResponse) String() string {
 func (*ListDosesResponse) ProtoMessage() {}
 
 func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +159,7 @@ func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesResponse.ProtoReflect.Descriptor instead.
 func (*ListDosesResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListDosesResponse) GetDoses() []*Dose {
@@ -118,21 +170,23 @@ func (x *ListDosesResponse) GetDoses() []*Dose {
 }
 
 type Dose struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Seq           int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
-	Treatment     string                 `protobuf:"bytes,2,opt,name=treatment,proto3" json:"treatment,omitempty"`
-	Dose          *float64               `protobuf:"fixed64,3,opt,name=dose,proto3,oneof" json:"dose,omitempty"`
-	Unit          string                 `protobuf:"bytes,4,opt,name=unit,proto3" json:"unit,omitempty"`
-	Route         string                 `protobuf:"bytes,5,opt,name=route,proto3" json:"route,omitempty"`
-	StartDate     string                 `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
-	EndDate       string                 `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Seq       int32                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Treatment string                 `protobuf:"bytes,2,opt,name=treatment,proto3" json:"treatment,omitempty"`
+	Dose      *float64               `protobuf:"fixed64,3,opt,name=dose,proto3,oneof" json:"dose,omitempty"`
+	Unit      string                 `protobuf:"bytes,4,opt,name=unit,proto3" json:"unit,omitempty"`
+	Route     string                 `protobuf:"bytes,5,opt,name=route,proto3" json:"route,omitempty"`
+	StartDate string                 `protobuf:"bytes,6,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate   string                 `protobuf:"bytes,7,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	// The subject the record belongs to.
+	Usubjid       string `protobuf:"bytes,8,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Dose) Reset() {
 	*x = Dose{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -144,7 +198,7 @@ func (x *Dose) String() string {
 func (*Dose) ProtoMessage() {}
 
 func (x *Dose) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -157,7 +211,7 @@ func (x *Dose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dose.ProtoReflect.Descriptor instead.
 func (*Dose) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Dose) GetSeq() int32 {
@@ -209,16 +263,26 @@ func (x *Dose) GetEndDate() string {
 	return ""
 }
 
+func (x *Dose) GetUsubjid() string {
+	if x != nil {
+		return x.Usubjid
+	}
+	return ""
+}
+
 var File_trialwatch_v1_exposure_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\"B\n" +
+	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"R\n" +
+	"\x0fPutDosesRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x12)\n" +
+	"\x05doses\x18\x02 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"B\n" +
 	"\x10ListDosesRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\">\n" +
 	"\x11ListDosesResponse\x12)\n" +
-	"\x05doses\x18\x01 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"\xbc\x01\n" +
+	"\x05doses\x18\x01 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"\xd6\x01\n" +
 	"\x04Dose\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x1c\n" +
 	"\ttreatment\x18\x02 \x01(\tR\ttreatment\x12\x17\n" +
@@ -227,10 +291,12 @@ const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"\x05route\x18\x05 \x01(\tR\x05route\x12\x1d\n" +
 	"\n" +
 	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
-	"\bend_date\x18\a \x01(\tR\aendDateB\a\n" +
-	"\x05_dose2f\n" +
+	"\bend_date\x18\a \x01(\tR\aendDate\x12\x18\n" +
+	"\ausubjid\x18\b \x01(\tR\ausubjidB\a\n" +
+	"\x05_dose2\xb2\x01\n" +
 	"\x0fExposureService\x12S\n" +
-	"\tListDoses\x12\x1f.trialwatch.v1.ListDosesRequest\x1a .trialwatch.v1.ListDosesResponse\"\x03\x90\x02\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\tListDoses\x12\x1f.trialwatch.v1.ListDosesRequest\x1a .trialwatch.v1.ListDosesResponse\"\x03\x90\x02\x01\x12J\n" +
+	"\bPutDoses\x12\x1e.trialwatch.v1.PutDosesRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_exposure_proto_rawDescOnce sync.Once
@@ -244,21 +310,26 @@ func file_trialwatch_v1_exposure_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_exposure_proto_rawDescData
 }
 
-var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_trialwatch_v1_exposure_proto_goTypes = []any{
-	(*ListDosesRequest)(nil),  // 0: trialwatch.v1.ListDosesRequest
-	(*ListDosesResponse)(nil), // 1: trialwatch.v1.ListDosesResponse
-	(*Dose)(nil),              // 2: trialwatch.v1.Dose
+	(*PutDosesRequest)(nil),   // 0: trialwatch.v1.PutDosesRequest
+	(*ListDosesRequest)(nil),  // 1: trialwatch.v1.ListDosesRequest
+	(*ListDosesResponse)(nil), // 2: trialwatch.v1.ListDosesResponse
+	(*Dose)(nil),              // 3: trialwatch.v1.Dose
+	(*PutSummary)(nil),        // 4: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_exposure_proto_depIdxs = []int32{
-	2, // 0: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
-	0, // 1: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
-	1, // 2: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 0: trialwatch.v1.PutDosesRequest.doses:type_name -> trialwatch.v1.Dose
+	3, // 1: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
+	1, // 2: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
+	0, // 3: trialwatch.v1.ExposureService.PutDoses:input_type -> trialwatch.v1.PutDosesRequest
+	2, // 4: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
+	4, // 5: trialwatch.v1.ExposureService.PutDoses:output_type -> trialwatch.v1.PutSummary
+	4, // [4:6] is the sub-list for method output_type
+	2, // [2:4] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_exposure_proto_init() }
@@ -266,14 +337,15 @@ func file_trialwatch_v1_exposure_proto_init() {
 	if File_trialwatch_v1_exposure_proto != nil {
 		return
 	}
-	file_trialwatch_v1_exposure_proto_msgTypes[2].OneofWrappers = []any{}
+	file_trialwatch_v1_common_proto_init()
+	file_trialwatch_v1_exposure_proto_msgTypes[3].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_exposure_proto_rawDesc), len(file_trialwatch_v1_exposure_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,154 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type FindSubjectsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Usubjids      []string               `protobuf:"bytes,2,rep,name=usubjids,proto3" json:"usubjids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindSubjectsRequest) Reset() {
+	*x = FindSubjectsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindSubjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindSubjectsRequest) ProtoMessage() {}
+
+func (x *FindSubjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindSubjectsRequest.ProtoReflect.Descriptor instead.
+func (*FindSubjectsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *FindSubjectsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *FindSubjectsRequest) GetUsubjids() []string {
+	if x != nil {
+		return x.Usubjids
+	}
+	return nil
+}
+
+type FindSubjectsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Known         []string               `protobuf:"bytes,1,rep,name=known,proto3" json:"known,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FindSubjectsResponse) Reset() {
+	*x = FindSubjectsResponse{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FindSubjectsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FindSubjectsResponse) ProtoMessage() {}
+
+func (x *FindSubjectsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FindSubjectsResponse.ProtoReflect.Descriptor instead.
+func (*FindSubjectsResponse) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *FindSubjectsResponse) GetKnown() []string {
+	if x != nil {
+		return x.Known
+	}
+	return nil
+}
+
+type PutSubjectsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Subjects      []*Subject             `protobuf:"bytes,2,rep,name=subjects,proto3" json:"subjects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutSubjectsRequest) Reset() {
+	*x = PutSubjectsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutSubjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutSubjectsRequest) ProtoMessage() {}
+
+func (x *PutSubjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutSubjectsRequest.ProtoReflect.Descriptor instead.
+func (*PutSubjectsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PutSubjectsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *PutSubjectsRequest) GetSubjects() []*Subject {
+	if x != nil {
+		return x.Subjects
+	}
+	return nil
+}
+
 type GetSubjectRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +179,7 @@ type GetSubjectRequest struct {
 
 func (x *GetSubjectRequest) Reset() {
 	*x = GetSubjectRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +191,7 @@ func (x *GetSubjectRequest) String() string {
 func (*GetSubjectRequest) ProtoMessage() {}
 
 func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +204,7 @@ func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectRequest.ProtoReflect.Descriptor instead.
 func (*GetSubjectRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetSubjectRequest) GetStudy() string {
@@ -82,7 +230,7 @@ type GetSubjectResponse struct {
 
 func (x *GetSubjectResponse) Reset() {
 	*x = GetSubjectResponse{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -94,7 +242,7 @@ func (x *GetSubjectResponse) String() string {
 func (*GetSubjectResponse) ProtoMessage() {}
 
 func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -107,7 +255,7 @@ func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectResponse.ProtoReflect.Descriptor instead.
 func (*GetSubjectResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetSubjectResponse) GetSubject() *Subject {
@@ -137,7 +285,7 @@ type Subject struct {
 
 func (x *Subject) Reset() {
 	*x = Subject{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +297,7 @@ func (x *Subject) String() string {
 func (*Subject) ProtoMessage() {}
 
 func (x *Subject) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +310,7 @@ func (x *Subject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subject.ProtoReflect.Descriptor instead.
 func (*Subject) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Subject) GetStudy() string {
@@ -246,7 +394,15 @@ var File_trialwatch_v1_subjects_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\"C\n" +
+	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"G\n" +
+	"\x13FindSubjectsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x12\x1a\n" +
+	"\busubjids\x18\x02 \x03(\tR\busubjids\",\n" +
+	"\x14FindSubjectsResponse\x12\x14\n" +
+	"\x05known\x18\x01 \x03(\tR\x05known\"^\n" +
+	"\x12PutSubjectsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x122\n" +
+	"\bsubjects\x18\x02 \x03(\v2\x16.trialwatch.v1.SubjectR\bsubjects\"C\n" +
 	"\x11GetSubjectRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\"F\n" +
@@ -265,10 +421,12 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x11end_of_study_date\x18\n" +
 	" \x01(\tR\x0eendOfStudyDate\x12\x1d\n" +
 	"\n" +
-	"death_date\x18\v \x01(\tR\tdeathDate2h\n" +
+	"death_date\x18\v \x01(\tR\tdeathDate2\x98\x02\n" +
 	"\x0eSubjectService\x12V\n" +
 	"\n" +
-	"GetSubject\x12 .trialwatch.v1.GetSubjectRequest\x1a!.trialwatch.v1.GetSubjectResponse\"\x03\x90\x02\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"GetSubject\x12 .trialwatch.v1.GetSubjectRequest\x1a!.trialwatch.v1.GetSubjectResponse\"\x03\x90\x02\x01\x12\\\n" +
+	"\fFindSubjects\x12\".trialwatch.v1.FindSubjectsRequest\x1a#.trialwatch.v1.FindSubjectsResponse\"\x03\x90\x02\x01\x12P\n" +
+	"\vPutSubjects\x12!.trialwatch.v1.PutSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_subjects_proto_rawDescOnce sync.Once
@@ -282,21 +440,30 @@ func file_trialwatch_v1_subjects_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_subjects_proto_rawDescData
 }
 
-var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_trialwatch_v1_subjects_proto_goTypes = []any{
-	(*GetSubjectRequest)(nil),  // 0: trialwatch.v1.GetSubjectRequest
-	(*GetSubjectResponse)(nil), // 1: trialwatch.v1.GetSubjectResponse
-	(*Subject)(nil),            // 2: trialwatch.v1.Subject
+	(*FindSubjectsRequest)(nil),  // 0: trialwatch.v1.FindSubjectsRequest
+	(*FindSubjectsResponse)(nil), // 1: trialwatch.v1.FindSubjectsResponse
+	(*PutSubjectsRequest)(nil),   // 2: trialwatch.v1.PutSubjectsRequest
+	(*GetSubjectRequest)(nil),    // 3: trialwatch.v1.GetSubjectRequest
+	(*GetSubjectResponse)(nil),   // 4: trialwatch.v1.GetSubjectResponse
+	(*Subject)(nil),              // 5: trialwatch.v1.Subject
+	(*PutSummary)(nil),           // 6: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_subjects_proto_depIdxs = []int32{
-	2, // 0: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
-	0, // 1: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
-	1, // 2: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	5, // 0: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	5, // 1: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
+	3, // 2: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
+	0, // 3: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
+	2, // 4: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
+	4, // 5: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
+	1, // 6: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
+	6, // 7: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
+	5, // [5:8] is the sub-list for method output_type
+	2, // [2:5] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_subjects_proto_init() }
@@ -304,13 +471,14 @@ func file_trialwatch_v1_subjects_proto_init() {
 	if File_trialwatch_v1_subjects_proto != nil {
 		return
 	}
+	file_trialwatch_v1_common_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_subjects_proto_rawDesc), len(file_trialwatch_v1_subjects_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,12 +36,17 @@ const (
 	// AdverseEventServiceListAdverseEventsProcedure is the fully-qualified name of the
 	// AdverseEventService's ListAdverseEvents RPC.
 	AdverseEventServiceListAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/ListAdverseEvents"
+	// AdverseEventServicePutAdverseEventsProcedure is the fully-qualified name of the
+	// AdverseEventService's PutAdverseEvents RPC.
+	AdverseEventServicePutAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/PutAdverseEvents"
 )
 
 // AdverseEventServiceClient is a client for the trialwatch.v1.AdverseEventService service.
 type AdverseEventServiceClient interface {
 	// ListAdverseEvents returns every adverse event of a subject, ordered by AESEQ.
 	ListAdverseEvents(context.Context, *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error)
+	// PutAdverseEvents stores one study's adverse events, all or nothing.
+	PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewAdverseEventServiceClient constructs a client for the trialwatch.v1.AdverseEventService
@@ -62,12 +67,20 @@ func NewAdverseEventServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		putAdverseEvents: connect.NewClient[v1.PutAdverseEventsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+AdverseEventServicePutAdverseEventsProcedure,
+			connect.WithSchema(adverseEventServiceMethods.ByName("PutAdverseEvents")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adverseEventServiceClient implements AdverseEventServiceClient.
 type adverseEventServiceClient struct {
 	listAdverseEvents *connect.Client[v1.ListAdverseEventsRequest, v1.ListAdverseEventsResponse]
+	putAdverseEvents  *connect.Client[v1.PutAdverseEventsRequest, v1.PutSummary]
 }
 
 // ListAdverseEvents calls trialwatch.v1.AdverseEventService.ListAdverseEvents.
@@ -75,10 +88,17 @@ func (c *adverseEventServiceClient) ListAdverseEvents(ctx context.Context, req *
 	return c.listAdverseEvents.CallUnary(ctx, req)
 }
 
+// PutAdverseEvents calls trialwatch.v1.AdverseEventService.PutAdverseEvents.
+func (c *adverseEventServiceClient) PutAdverseEvents(ctx context.Context, req *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return c.putAdverseEvents.CallUnary(ctx, req)
+}
+
 // AdverseEventServiceHandler is an implementation of the trialwatch.v1.AdverseEventService service.
 type AdverseEventServiceHandler interface {
 	// ListAdverseEvents returns every adverse event of a subject, ordered by AESEQ.
 	ListAdverseEvents(context.Context, *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error)
+	// PutAdverseEvents stores one study's adverse events, all or nothing.
+	PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewAdverseEventServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -95,10 +115,19 @@ func NewAdverseEventServiceHandler(svc AdverseEventServiceHandler, opts ...conne
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	adverseEventServicePutAdverseEventsHandler := connect.NewUnaryHandler(
+		AdverseEventServicePutAdverseEventsProcedure,
+		svc.PutAdverseEvents,
+		connect.WithSchema(adverseEventServiceMethods.ByName("PutAdverseEvents")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.AdverseEventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdverseEventServiceListAdverseEventsProcedure:
 			adverseEventServiceListAdverseEventsHandler.ServeHTTP(w, r)
+		case AdverseEventServicePutAdverseEventsProcedure:
+			adverseEventServicePutAdverseEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -110,4 +139,8 @@ type UnimplementedAdverseEventServiceHandler struct{}
 
 func (UnimplementedAdverseEventServiceHandler) ListAdverseEvents(context.Context, *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.ListAdverseEvents is not implemented"))
+}
+
+func (UnimplementedAdverseEventServiceHandler) PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.PutAdverseEvents is not implemented"))
 }

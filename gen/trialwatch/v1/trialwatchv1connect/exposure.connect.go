@@ -36,12 +36,17 @@ const (
 	// ExposureServiceListDosesProcedure is the fully-qualified name of the ExposureService's ListDoses
 	// RPC.
 	ExposureServiceListDosesProcedure = "/trialwatch.v1.ExposureService/ListDoses"
+	// ExposureServicePutDosesProcedure is the fully-qualified name of the ExposureService's PutDoses
+	// RPC.
+	ExposureServicePutDosesProcedure = "/trialwatch.v1.ExposureService/PutDoses"
 )
 
 // ExposureServiceClient is a client for the trialwatch.v1.ExposureService service.
 type ExposureServiceClient interface {
 	// ListDoses returns every dose record of a subject, ordered by EXSEQ.
 	ListDoses(context.Context, *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error)
+	// PutDoses stores one study's dose records, all or nothing.
+	PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewExposureServiceClient constructs a client for the trialwatch.v1.ExposureService service. By
@@ -62,12 +67,20 @@ func NewExposureServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		putDoses: connect.NewClient[v1.PutDosesRequest, v1.PutSummary](
+			httpClient,
+			baseURL+ExposureServicePutDosesProcedure,
+			connect.WithSchema(exposureServiceMethods.ByName("PutDoses")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // exposureServiceClient implements ExposureServiceClient.
 type exposureServiceClient struct {
 	listDoses *connect.Client[v1.ListDosesRequest, v1.ListDosesResponse]
+	putDoses  *connect.Client[v1.PutDosesRequest, v1.PutSummary]
 }
 
 // ListDoses calls trialwatch.v1.ExposureService.ListDoses.
@@ -75,10 +88,17 @@ func (c *exposureServiceClient) ListDoses(ctx context.Context, req *connect.Requ
 	return c.listDoses.CallUnary(ctx, req)
 }
 
+// PutDoses calls trialwatch.v1.ExposureService.PutDoses.
+func (c *exposureServiceClient) PutDoses(ctx context.Context, req *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error) {
+	return c.putDoses.CallUnary(ctx, req)
+}
+
 // ExposureServiceHandler is an implementation of the trialwatch.v1.ExposureService service.
 type ExposureServiceHandler interface {
 	// ListDoses returns every dose record of a subject, ordered by EXSEQ.
 	ListDoses(context.Context, *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error)
+	// PutDoses stores one study's dose records, all or nothing.
+	PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewExposureServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -95,10 +115,19 @@ func NewExposureServiceHandler(svc ExposureServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	exposureServicePutDosesHandler := connect.NewUnaryHandler(
+		ExposureServicePutDosesProcedure,
+		svc.PutDoses,
+		connect.WithSchema(exposureServiceMethods.ByName("PutDoses")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.ExposureService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ExposureServiceListDosesProcedure:
 			exposureServiceListDosesHandler.ServeHTTP(w, r)
+		case ExposureServicePutDosesProcedure:
+			exposureServicePutDosesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -110,4 +139,8 @@ type UnimplementedExposureServiceHandler struct{}
 
 func (UnimplementedExposureServiceHandler) ListDoses(context.Context, *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.ListDoses is not implemented"))
+}
+
+func (UnimplementedExposureServiceHandler) PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.PutDoses is not implemented"))
 }

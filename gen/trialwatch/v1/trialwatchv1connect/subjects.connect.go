@@ -36,12 +36,22 @@ const (
 	// SubjectServiceGetSubjectProcedure is the fully-qualified name of the SubjectService's GetSubject
 	// RPC.
 	SubjectServiceGetSubjectProcedure = "/trialwatch.v1.SubjectService/GetSubject"
+	// SubjectServiceFindSubjectsProcedure is the fully-qualified name of the SubjectService's
+	// FindSubjects RPC.
+	SubjectServiceFindSubjectsProcedure = "/trialwatch.v1.SubjectService/FindSubjects"
+	// SubjectServicePutSubjectsProcedure is the fully-qualified name of the SubjectService's
+	// PutSubjects RPC.
+	SubjectServicePutSubjectsProcedure = "/trialwatch.v1.SubjectService/PutSubjects"
 )
 
 // SubjectServiceClient is a client for the trialwatch.v1.SubjectService service.
 type SubjectServiceClient interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
 	GetSubject(context.Context, *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error)
+	// FindSubjects returns which of the given subjects the study has.
+	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
+	// PutSubjects stores one study's subjects, all or nothing.
+	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewSubjectServiceClient constructs a client for the trialwatch.v1.SubjectService service. By
@@ -62,12 +72,28 @@ func NewSubjectServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 			connect.WithClientOptions(opts...),
 		),
+		findSubjects: connect.NewClient[v1.FindSubjectsRequest, v1.FindSubjectsResponse](
+			httpClient,
+			baseURL+SubjectServiceFindSubjectsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("FindSubjects")),
+			connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+			connect.WithClientOptions(opts...),
+		),
+		putSubjects: connect.NewClient[v1.PutSubjectsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+SubjectServicePutSubjectsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("PutSubjects")),
+			connect.WithIdempotency(connect.IdempotencyIdempotent),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // subjectServiceClient implements SubjectServiceClient.
 type subjectServiceClient struct {
-	getSubject *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
+	getSubject   *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
+	findSubjects *connect.Client[v1.FindSubjectsRequest, v1.FindSubjectsResponse]
+	putSubjects  *connect.Client[v1.PutSubjectsRequest, v1.PutSummary]
 }
 
 // GetSubject calls trialwatch.v1.SubjectService.GetSubject.
@@ -75,10 +101,24 @@ func (c *subjectServiceClient) GetSubject(ctx context.Context, req *connect.Requ
 	return c.getSubject.CallUnary(ctx, req)
 }
 
+// FindSubjects calls trialwatch.v1.SubjectService.FindSubjects.
+func (c *subjectServiceClient) FindSubjects(ctx context.Context, req *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error) {
+	return c.findSubjects.CallUnary(ctx, req)
+}
+
+// PutSubjects calls trialwatch.v1.SubjectService.PutSubjects.
+func (c *subjectServiceClient) PutSubjects(ctx context.Context, req *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return c.putSubjects.CallUnary(ctx, req)
+}
+
 // SubjectServiceHandler is an implementation of the trialwatch.v1.SubjectService service.
 type SubjectServiceHandler interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
 	GetSubject(context.Context, *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error)
+	// FindSubjects returns which of the given subjects the study has.
+	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
+	// PutSubjects stores one study's subjects, all or nothing.
+	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewSubjectServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -95,10 +135,28 @@ func NewSubjectServiceHandler(svc SubjectServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
 		connect.WithHandlerOptions(opts...),
 	)
+	subjectServiceFindSubjectsHandler := connect.NewUnaryHandler(
+		SubjectServiceFindSubjectsProcedure,
+		svc.FindSubjects,
+		connect.WithSchema(subjectServiceMethods.ByName("FindSubjects")),
+		connect.WithIdempotency(connect.IdempotencyNoSideEffects),
+		connect.WithHandlerOptions(opts...),
+	)
+	subjectServicePutSubjectsHandler := connect.NewUnaryHandler(
+		SubjectServicePutSubjectsProcedure,
+		svc.PutSubjects,
+		connect.WithSchema(subjectServiceMethods.ByName("PutSubjects")),
+		connect.WithIdempotency(connect.IdempotencyIdempotent),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.SubjectService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SubjectServiceGetSubjectProcedure:
 			subjectServiceGetSubjectHandler.ServeHTTP(w, r)
+		case SubjectServiceFindSubjectsProcedure:
+			subjectServiceFindSubjectsHandler.ServeHTTP(w, r)
+		case SubjectServicePutSubjectsProcedure:
+			subjectServicePutSubjectsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -110,4 +168,12 @@ type UnimplementedSubjectServiceHandler struct{}
 
 func (UnimplementedSubjectServiceHandler) GetSubject(context.Context, *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.GetSubject is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.FindSubjects is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.PutSubjects is not implemented"))
 }

@@ -1,0 +1,153 @@
+// Package ctcae grades SDTM lab results by the NCI Common Terminology
+// Criteria for Adverse Events (CTCAE), versions 4.03 and 5.0.
+//
+// The criteria are data (criteria.go): for each term, the thresholds of
+// each grade as CTCAE writes them, in each unit CTCAE gives, with the
+// boundary semantics of the text (">3.0 - 5.0 x ULN" is grade 2, so exactly
+// 3.0 x ULN is still grade 1). Grading is pure: no I/O.
+//
+// Policies where CTCAE needs more than a lab record carries:
+//
+//   - Grades defined only by clinical context (symptoms, intervention,
+//     hospitalization, anticoagulation, "life-threatening consequences")
+//     are not inferred: a value gets the grade its number alone meets.
+//     Where CTCAE splits one numeric range by symptoms (v5.0 hyponatremia,
+//     v5.0 lipase and amylase, hypokalemia grade 2), the value gets the
+//     asymptomatic grade. pharmaverse admiral assumes the worst case there
+//     instead; that is the main place the two can differ.
+//   - Absolute thresholds stand on their own, as the criteria write them:
+//     when a laboratory's LLN is below CTCAE's grade-2 cut-off (pilot
+//     phosphate LLN 0.71 mmol/L vs "<0.8 mmol/L"), a value inside the
+//     reference range can be grade 2. admiral does the same.
+//   - Terms that CTCAE does not grade by value (v5.0 hyperglycemia and
+//     hypophosphatemia) are reported as not gradable, with the reason.
+//   - Units are never guessed. Thresholds are taken in the unit the result
+//     is in when CTCAE lists that unit (so mmol/L hemoglobin uses CTCAE's
+//     6.2 and 4.9 mmol/L, not 100 and 80 g/L converted); otherwise the value
+//     is converted with a known factor, or the result is not gradable.
+package ctcae
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// Criteria names a CTCAE version.
+type Criteria string
+
+const (
+	V403 Criteria = "ctcae-v4.03"
+	V50  Criteria = "ctcae-v5.0"
+	// Default is what the zero Criteria means.
+	Default = V50
+)
+
+// Versions lists the criteria this package grades by.
+var Versions = []Criteria{V403, V50}
+
+// ParseCriteria reads a criteria name. It accepts the canonical names and
+// the short forms people type ("v5", "5.0", "4.03"); empty means Default.
+func ParseCriteria(s string) (Criteria, error) {
+	n := strings.ToLower(strings.Join(strings.Fields(s), ""))
+	n = strings.TrimPrefix(n, "ctcae")
+	n = strings.TrimPrefix(strings.TrimLeft(n, "-_"), "v")
+	switch n {
+	case "":
+		return Default, nil
+	case "5", "5.0":
+		return V50, nil
+	case "4.03", "4.3":
+		return V403, nil
+	}
+	return "", fmt.Errorf("unknown CTCAE criteria %q (want %s or %s)", s, V403, V50)
+}
+
+func (c Criteria) orDefault() Criteria {
+	if c == "" {
+		return Default
+	}
+	return c
+}
+
+// Direction is the side of normal a term grades.
+type Direction string
+
+const (
+	Low  Direction = "low"
+	High Direction = "high"
+)
+
+// Result is the grade of one lab result for one CTCAE term.
+type Result struct {
+	Term      string // CTCAE term, e.g. "Alanine aminotransferase increased"
+	TestCode  string // LBTESTCD of the graded record
+	Direction Direction
+	Grade     int  // 0 (normal) to 4; 0 whenever Gradable is false
+	Gradable  bool // false: the record lacks something the criteria need
+	Reason    string
+	Value     float64 // the result in Unit, the unit it was graded in
+	Unit      string
+}
+
+// Severity maps a CTCAE grade to how urgently a monitor should look.
+// Grade 0 (normal) is information only; grade 3 (severe) and above are
+// high severity; grades 4 (life-threatening) and 5 (death) are critical.
+func Severity(grade int) clinical.Severity {
+	switch {
+	case grade <= 0:
+		return clinical.SeverityInfo
+	case grade == 1:
+		return clinical.SeverityLow
+	case grade == 2:
+		return clinical.SeverityMedium
+	case grade == 3:
+		return clinical.SeverityHigh
+	default:
+		return clinical.SeverityCritical
+	}
+}
+
+// Grade grades lab by criteria c against baseline (nil when the subject has
+// none). It returns one Result per direction CTCAE grades the test in, and
+// nil when CTCAE has no criteria for the test. baseline must be a record
+// of the same test.
+func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult) []Result {
+	a, ok := analyteOf(lab.TestCode)
+	if !ok {
+		return nil
+	}
+	terms, ok := criteria[c.orDefault()]
+	if !ok {
+		return []Result{{TestCode: lab.TestCode, Value: lab.Value, Unit: lab.Unit,
+			Reason: fmt.Sprintf("unknown CTCAE criteria %q", c)}}
+	}
+	if baseline != nil {
+		if b, ok := analyteOf(baseline.TestCode); !ok || b != a {
+			return []Result{{TestCode: lab.TestCode, Value: lab.Value, Unit: lab.Unit,
+				Reason: fmt.Sprintf("baseline is a %s record, not %s", baseline.TestCode, lab.TestCode)}}
+		}
+	}
+	ts := terms[a.id]
+	if len(ts) == 0 {
+		return nil
+	}
+	out := make([]Result, len(ts))
+	for i := range ts {
+		out[i] = ts[i].grade(a, lab, baseline)
+	}
+	return out
+}
+
+// TestCodes lists the LBTESTCD values (with synonyms) graded by c.
+func TestCodes(c Criteria) []string {
+	terms := criteria[c.orDefault()]
+	var codes []string
+	for _, a := range analytes {
+		if len(terms[a.id]) > 0 {
+			codes = append(codes, a.codes...)
+		}
+	}
+	return codes
+}

@@ -1,0 +1,413 @@
+package ctcae
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// notGradable stands for "Gradable is false" where a grade is expected.
+const notGradable = -1
+
+// edge is one threshold and the grades just below it, at it, and just
+// above it. The expectations are written from the CTCAE text, not from
+// the tables, so that a wrong table entry shows up here.
+type edge struct {
+	at                 float64
+	below, atIt, above int
+}
+
+// gt: ">at" starts the higher grade, so `at` itself is still the lower one.
+func gt(at float64, lower, higher int) edge { return edge{at, lower, lower, higher} }
+
+// ge: "at - x" (no ">") includes `at` in the higher grade.
+func ge(at float64, lower, higher int) edge { return edge{at, lower, higher, higher} }
+
+// lt: "<at" for low terms: `at` itself is still the milder grade.
+func lt(at float64, milder, worse int) edge { return edge{at, worse, milder, milder} }
+
+type limits struct {
+	low, high       float64
+	hasLow, hasHigh bool
+}
+
+func lohi(lo, hi float64) limits { return limits{lo, hi, true, true} }
+func hi(h float64) limits        { return limits{high: h, hasHigh: true} }
+func lo(l float64) limits        { return limits{low: l, hasLow: true} }
+
+type edgeCase struct {
+	name     string
+	versions []Criteria
+	code     string
+	unit     string
+	lim      limits
+	baseline *float64 // in unit; nil for none
+	dir      Direction
+	edges    []edge
+}
+
+var both = []Criteria{V403, V50}
+var v4 = []Criteria{V403}
+var v5 = []Criteria{V50}
+
+func ptr(f float64) *float64 { return &f }
+
+var edgeCases = []edgeCase{
+	{"ALT v4.03", v4, "ALT", "U/L", hi(40), nil, High, []edge{gt(40, 0, 1), gt(120, 1, 2), gt(200, 2, 3), gt(800, 3, 4)}},
+	{"ALT v4.03 ignores an abnormal baseline", v4, "ALT", "U/L", hi(40), ptr(60), High, []edge{gt(40, 0, 1), gt(120, 1, 2)}},
+	{"ALT v5.0 normal baseline", v5, "ALT", "U/L", hi(40), ptr(30), High, []edge{gt(40, 0, 1), gt(120, 1, 2), gt(200, 2, 3), gt(800, 3, 4)}},
+	{"ALT v5.0 abnormal baseline", v5, "ALT", "U/L", hi(40), ptr(60), High, []edge{gt(50, 0, 0), ge(90, 0, 1), gt(180, 1, 2), gt(300, 2, 3), gt(1200, 3, 4)}},
+	{"ALT v5.0 no baseline", v5, "ALT", "U/L", hi(40), nil, High, []edge{gt(40, 0, notGradable)}},
+	{"AST v4.03", v4, "AST", "U/L", hi(34), nil, High, []edge{gt(34, 0, 1), gt(102, 1, 2), gt(170, 2, 3), gt(680, 3, 4)}},
+	{"AST v5.0 normal baseline", v5, "AST", "U/L", hi(34), ptr(34), High, []edge{gt(34, 0, 1), gt(102, 1, 2), gt(170, 2, 3), gt(680, 3, 4)}},
+	{"AST v5.0 abnormal baseline", v5, "AST", "U/L", hi(34), ptr(40), High, []edge{ge(60, 0, 1), gt(120, 1, 2), gt(200, 2, 3), gt(800, 3, 4)}},
+	{"ALP v4.03", v4, "ALP", "U/L", hi(115), nil, High, []edge{gt(115, 0, 1), gt(287.5, 1, 2), gt(575, 2, 3), gt(2300, 3, 4)}},
+	{"ALP v5.0 normal baseline", v5, "ALP", "U/L", hi(115), ptr(100), High, []edge{gt(115, 0, 1), gt(287.5, 1, 2), gt(575, 2, 3), gt(2300, 3, 4)}},
+	{"ALP v5.0 abnormal baseline", v5, "ALP", "U/L", hi(115), ptr(200), High, []edge{gt(300, 0, 0), ge(400, 0, 1), gt(500, 1, 2), gt(1000, 2, 3), gt(4000, 3, 4)}},
+	{"GGT v4.03", v4, "GGT", "U/L", hi(50), nil, High, []edge{gt(50, 0, 1), gt(125, 1, 2), gt(250, 2, 3), gt(1000, 3, 4)}},
+	{"GGT v5.0 normal baseline", v5, "GGT", "U/L", hi(50), ptr(20), High, []edge{gt(50, 0, 1), gt(125, 1, 2), gt(250, 2, 3), gt(1000, 3, 4)}},
+	{"GGT v5.0 abnormal baseline", v5, "GGT", "U/L", hi(50), ptr(80), High, []edge{ge(160, 0, 1), gt(200, 1, 2), gt(400, 2, 3), gt(1600, 3, 4)}},
+	{"bilirubin v4.03", v4, "BILI", "umol/L", hi(21), nil, High, []edge{gt(21, 0, 1), gt(31.5, 1, 2), gt(63, 2, 3), gt(210, 3, 4)}},
+	{"bilirubin v5.0 normal baseline", v5, "BILI", "umol/L", hi(21), ptr(10), High, []edge{gt(21, 0, 1), gt(31.5, 1, 2), gt(63, 2, 3), gt(210, 3, 4)}},
+	{"bilirubin v5.0 abnormal baseline", v5, "BILI", "umol/L", hi(21), ptr(30), High, []edge{gt(30, 0, 1), gt(45, 1, 2), gt(90, 2, 3), gt(300, 3, 4)}},
+	// Against ULN 124 and baseline 60 the baseline multiples bite first.
+	{"creatinine v4.03 low baseline", v4, "CREAT", "umol/L", hi(124), ptr(60), High, []edge{gt(60, 0, 1), gt(90, 1, 2), gt(180, 2, 3), gt(744, 3, 4)}},
+	// v5.0 has no "x baseline" grade 1: up to 1.5 x baseline and ULN is 0.
+	{"creatinine v5.0 low baseline", v5, "CREAT", "umol/L", hi(124), ptr(60), High, []edge{gt(90, 0, 2), gt(180, 2, 3), gt(744, 3, 4)}},
+	{"creatinine v5.0 high-normal baseline", v5, "CREAT", "umol/L", hi(124), ptr(100), High, []edge{gt(124, 0, 1), gt(150, 1, 2), gt(300, 2, 3), gt(744, 3, 4)}},
+	// Without a baseline, only a grade no "x baseline" band can exceed is
+	// certain: above 3 x ULN (grade 3, the highest baseline grade).
+	{"creatinine without baseline", both, "CREAT", "umol/L", hi(124), nil, High, []edge{gt(372, notGradable, 3), gt(744, 3, 4)}},
+	{"CPK", both, "CK", "U/L", hi(169), nil, High, []edge{gt(169, 0, 1), gt(422.5, 1, 2), gt(845, 2, 3), gt(1690, 3, 4)}},
+	{"albumin g/L", both, "ALB", "g/L", lo(35), nil, Low, []edge{lt(35, 0, 1), lt(30, 1, 2), lt(20, 2, 3)}},
+	{"albumin g/dL", both, "ALB", "g/dL", lo(3.5), nil, Low, []edge{lt(3.5, 0, 1), lt(3, 1, 2), lt(2, 2, 3)}},
+	{"anemia g/L", both, "HGB", "g/L", lohi(120, 160), nil, Low, []edge{lt(120, 0, 1), lt(100, 1, 2), lt(80, 2, 3)}},
+	{"anemia g/dL", both, "HGB", "g/dL", lohi(12, 16), nil, Low, []edge{lt(12, 0, 1), lt(10, 1, 2), lt(8, 2, 3)}},
+	{"anemia mmol/L uses CTCAE's mmol/L cut-offs", both, "HGB", "mmol/L", lohi(7.14, 9.81), nil, Low, []edge{lt(7.14, 0, 1), lt(6.2, 1, 2), lt(4.9, 2, 3)}},
+	{"hemoglobin increased g/L", v5, "HGB", "g/L", lohi(120, 160), ptr(170), High, []edge{gt(160, 0, 1), gt(180, 1, 2), gt(200, 2, 3)}},
+	{"hemoglobin increased g/dL", both, "HGB", "g/dL", lohi(12, 16), ptr(14), High, []edge{gt(16, 0, 1), gt(18, 1, 2), gt(20, 2, 3)}},
+	{"hemoglobin increased mmol/L converts", both, "HGB", "mmol/L", lohi(7.14, 9.81), ptr(9), High, []edge{gt(9.81, 0, 1), gt(9.81+20/16.11, 1, 2), gt(9.81+40/16.11, 2, 3)}},
+	{"hemoglobin increased v4.03 above a high baseline", v4, "HGB", "g/L", lohi(120, 160), ptr(170), High, []edge{gt(165, 0, 0), gt(170, 0, 1), gt(190, 1, 2), gt(210, 2, 3)}},
+	{"hemoglobin increased v4.03 no baseline", v4, "HGB", "g/L", lohi(120, 160), nil, High, []edge{gt(160, 0, notGradable)}},
+	{"platelets", both, "PLAT", "10^9/L", lo(140), nil, Low, []edge{lt(140, 0, 1), lt(75, 1, 2), lt(50, 2, 3), lt(25, 3, 4)}},
+	{"platelets per mm3", both, "PLT", "/mm3", lo(140000), nil, Low, []edge{lt(140000, 0, 1), lt(75000, 1, 2), lt(50000, 2, 3), lt(25000, 3, 4)}},
+	{"WBC decreased", both, "WBC", "GI/L", lohi(3.8, 10.7), nil, Low, []edge{lt(3.8, 0, 1), lt(3, 1, 2), lt(2, 2, 3), lt(1, 3, 4)}},
+	{"leukocytosis", both, "WBC", "GI/L", lohi(3.8, 10.7), nil, High, []edge{gt(10.7, 0, 0), gt(100, 0, 3)}},
+	{"neutrophils", both, "NEUT", "10^9/L", lo(1.8), nil, Low, []edge{lt(1.8, 0, 1), lt(1.5, 1, 2), lt(1, 2, 3), lt(0.5, 3, 4)}},
+	{"lymphocytes decreased", both, "LYM", "GI/L", lohi(1, 3), nil, Low, []edge{lt(1, 0, 1), lt(0.8, 1, 2), lt(0.5, 2, 3), lt(0.2, 3, 4)}},
+	{"lymphocytes increased", both, "LYMPH", "GI/L", lohi(1, 3), nil, High, []edge{gt(3, 0, 0), gt(4, 0, 2), gt(20, 2, 3)}},
+	{"hypokalemia", both, "K", "mmol/L", lohi(3.4, 5.4), nil, Low, []edge{lt(3.4, 0, 1), lt(3, 1, 3), lt(2.5, 3, 4)}},
+	{"hyperkalemia", both, "K", "mEq/L", lohi(3.4, 5.4), nil, High, []edge{gt(5.4, 0, 1), gt(5.5, 1, 2), gt(6, 2, 3), gt(7, 3, 4)}},
+	{"hyponatremia v4.03", v4, "SODIUM", "mmol/L", lohi(135, 145), nil, Low, []edge{lt(135, 0, 1), lt(130, 1, 3), lt(120, 3, 4)}},
+	{"hyponatremia v5.0", v5, "SODIUM", "mmol/L", lohi(135, 145), nil, Low, []edge{lt(135, 0, 1), lt(130, 1, 2), lt(125, 2, 3), lt(120, 3, 4)}},
+	{"hypernatremia", both, "SODIUM", "mmol/L", lohi(135, 145), nil, High, []edge{gt(145, 0, 1), gt(150, 1, 2), gt(155, 2, 3), gt(160, 3, 4)}},
+	{"hypocalcemia mmol/L", both, "CA", "mmol/L", lohi(2.1, 2.57), nil, Low, []edge{lt(2.1, 0, 1), lt(2, 1, 2), lt(1.75, 2, 3), lt(1.5, 3, 4)}},
+	{"hypocalcemia mg/dL", both, "CA", "mg/dL", lohi(8.5, 10.5), nil, Low, []edge{lt(8.5, 0, 1), lt(8, 1, 2), lt(7, 2, 3), lt(6, 3, 4)}},
+	{"hypercalcemia mmol/L", both, "CA", "mmol/L", lohi(2.1, 2.57), nil, High, []edge{gt(2.57, 0, 1), gt(2.9, 1, 2), gt(3.1, 2, 3), gt(3.4, 3, 4)}},
+	{"hypercalcemia mg/dL", both, "CA", "mg/dL", lohi(8.5, 10.5), nil, High, []edge{gt(10.5, 0, 1), gt(11.5, 1, 2), gt(12.5, 2, 3), gt(13.5, 3, 4)}},
+	{"hypocalcemia ionized", both, "CAION", "mmol/L", lohi(1.12, 1.32), nil, Low, []edge{lt(1.12, 0, 1), lt(1, 1, 2), lt(0.9, 2, 3), lt(0.8, 3, 4)}},
+	{"hypercalcemia ionized", both, "CAION", "mmol/L", lohi(1.12, 1.32), nil, High, []edge{gt(1.32, 0, 1), gt(1.5, 1, 2), gt(1.6, 2, 3), gt(1.8, 3, 4)}},
+	{"hypomagnesemia mmol/L", both, "MG", "mmol/L", lohi(0.66, 1.07), nil, Low, []edge{lt(0.66, 0, 1), lt(0.5, 1, 2), lt(0.4, 2, 3), lt(0.3, 3, 4)}},
+	{"hypomagnesemia mg/dL", both, "MG", "mg/dL", lohi(1.6, 2.6), nil, Low, []edge{lt(1.6, 0, 1), lt(1.2, 1, 2), lt(0.9, 2, 3), lt(0.7, 3, 4)}},
+	{"hypermagnesemia mmol/L", both, "MG", "mmol/L", lohi(0.66, 1.07), nil, High, []edge{gt(1.07, 0, 1), gt(1.23, 1, 3), gt(3.3, 3, 4)}},
+	{"hypermagnesemia mg/dL", both, "MG", "mg/dL", lohi(1.6, 2.6), nil, High, []edge{gt(2.6, 0, 1), gt(3, 1, 3), gt(8, 3, 4)}},
+	{"hypoglycemia mmol/L", both, "GLUC", "mmol/L", lohi(3.9, 5.6), nil, Low, []edge{lt(3.9, 0, 1), lt(3, 1, 2), lt(2.2, 2, 3), lt(1.7, 3, 4)}},
+	{"hypoglycemia mg/dL", both, "GLUC", "mg/dL", lohi(70, 100), nil, Low, []edge{lt(70, 0, 1), lt(55, 1, 2), lt(40, 2, 3), lt(30, 3, 4)}},
+	// Grades 1-2 need a fasting sample, which LB does not identify.
+	{"hyperglycemia v4.03 mmol/L", v4, "GLUC", "mmol/L", lohi(3.9, 5.6), nil, High, []edge{gt(5.6, 0, notGradable), gt(13.9, notGradable, 3), gt(27.8, 3, 4)}},
+	{"hyperglycemia v4.03 mg/dL", v4, "GLUC", "mg/dL", lohi(70, 100), nil, High, []edge{gt(100, 0, notGradable), gt(250, notGradable, 3), gt(500, 3, 4)}},
+	{"hyperglycemia v5.0 is not graded by value", v5, "GLUC", "mmol/L", lohi(3.9, 5.6), nil, High, []edge{gt(5.6, notGradable, notGradable), gt(30, notGradable, notGradable)}},
+	{"hypophosphatemia v4.03 mmol/L", v4, "PHOS", "mmol/L", lohi(0.87, 1.45), nil, Low, []edge{lt(0.87, 0, 1), lt(0.8, 1, 2), lt(0.6, 2, 3), lt(0.3, 3, 4)}},
+	{"hypophosphatemia v4.03 mg/dL", v4, "PHOS", "mg/dL", lohi(2.7, 4.5), nil, Low, []edge{lt(2.7, 0, 1), lt(2.5, 1, 2), lt(2, 2, 3), lt(1, 3, 4)}},
+	{"hypophosphatemia v5.0 is not graded by value", v5, "PHOS", "mmol/L", lohi(0.87, 1.45), nil, Low, []edge{lt(0.3, notGradable, notGradable)}},
+	{"cholesterol mmol/L", both, "CHOL", "mmol/L", hi(5.2), nil, High, []edge{gt(5.2, 0, 1), gt(7.75, 1, 2), gt(10.34, 2, 3), gt(12.92, 3, 4)}},
+	{"cholesterol mg/dL", both, "CHOL", "mg/dL", hi(200), nil, High, []edge{gt(200, 0, 1), gt(300, 1, 2), gt(400, 2, 3), gt(500, 3, 4)}},
+	{"triglycerides mmol/L", both, "TRIG", "mmol/L", hi(1.7), nil, High, []edge{ge(1.71, 0, 1), gt(3.42, 1, 2), gt(5.7, 2, 3), gt(11.4, 3, 4)}},
+	{"triglycerides mg/dL", both, "TRIG", "mg/dL", hi(150), nil, High, []edge{ge(150, 0, 1), gt(300, 1, 2), gt(500, 2, 3), gt(1000, 3, 4)}},
+	{"lipase v4.03", v4, "LIPASE", "U/L", hi(60), nil, High, []edge{gt(60, 0, 1), gt(90, 1, 2), gt(120, 2, 3), gt(300, 3, 4)}},
+	{"lipase v5.0 asymptomatic", v5, "LIPASE", "U/L", hi(60), nil, High, []edge{gt(60, 0, 1), gt(90, 1, 2), gt(120, 2, 2), gt(300, 2, 3)}},
+	{"amylase v4.03", v4, "AMYLASE", "U/L", hi(100), nil, High, []edge{gt(100, 0, 1), gt(150, 1, 2), gt(200, 2, 3), gt(500, 3, 4)}},
+	{"amylase v5.0 asymptomatic", v5, "AMYLASE", "U/L", hi(100), nil, High, []edge{gt(100, 0, 1), gt(150, 1, 2), gt(200, 2, 2), gt(500, 2, 3)}},
+	// 1.5 x 1.1 is 1.6500000000000001 in binary; 1.65 must still be grade 1.
+	{"INR v4.03", v4, "INR", "", hi(1.1), nil, High, []edge{gt(1.1, 0, 1), gt(1.65, 1, 2), gt(2.75, 2, 3)}},
+	{"INR v5.0 absolute", v5, "INR", "RATIO", hi(1.1), nil, High, []edge{gt(1.1, 0, 0), gt(1.2, 0, 1), gt(1.5, 1, 2), gt(2.5, 2, 3)}},
+}
+
+func TestGradeBoundaries(t *testing.T) {
+	for _, tc := range edgeCases {
+		for _, c := range tc.versions {
+			t.Run(tc.name+"/"+string(c), func(t *testing.T) {
+				for _, e := range tc.edges {
+					eps := math.Max(math.Abs(e.at)*1e-6, 1e-9)
+					for _, p := range []struct {
+						v    float64
+						want int
+					}{{e.at - eps, e.below}, {e.at, e.atIt}, {e.at + eps, e.above}} {
+						lab := tc.lab(p.v)
+						var bl *clinical.LabResult
+						if tc.baseline != nil {
+							b := tc.lab(*tc.baseline)
+							bl = &b
+						}
+						r := pick(t, Grade(c, lab, bl), tc.dir)
+						if got := gradeOf(r); got != p.want {
+							t.Errorf("%s %v %s: grade %s, want %s (reason %q)", tc.code, p.v, tc.unit, show(got), show(p.want), r.Reason)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
+func (tc edgeCase) lab(v float64) clinical.LabResult {
+	return clinical.LabResult{USUBJID: "S1", TestCode: tc.code, Value: v, HasValue: true, Unit: tc.unit,
+		Low: tc.lim.low, HasLow: tc.lim.hasLow, High: tc.lim.high, HasHigh: tc.lim.hasHigh}
+}
+
+func pick(t *testing.T, rs []Result, d Direction) Result {
+	t.Helper()
+	for _, r := range rs {
+		if r.Direction == d {
+			return r
+		}
+	}
+	t.Fatalf("no %s result in %+v", d, rs)
+	return Result{}
+}
+
+func gradeOf(r Result) int {
+	if !r.Gradable {
+		if r.Grade != 0 {
+			return -100 // a not-gradable result must not carry a grade
+		}
+		return notGradable
+	}
+	return r.Grade
+}
+
+func show(g int) string {
+	if g == notGradable {
+		return "not gradable"
+	}
+	return fmt.Sprint(g)
+}
+
+// Every analyte graded in both versions must have edge cases in both, so
+// a term added to the tables without boundary tests fails here.
+func TestEveryTermHasBoundaryCases(t *testing.T) {
+	covered := map[string]bool{}
+	for _, tc := range edgeCases {
+		a, ok := analyteOf(tc.code)
+		if !ok {
+			t.Fatalf("%s: unknown test code %s", tc.name, tc.code)
+		}
+		for _, c := range tc.versions {
+			covered[fmt.Sprint(c, a.id, tc.dir)] = true
+		}
+	}
+	for c, byAnalyte := range criteria {
+		for id, terms := range byAnalyte {
+			for _, term := range terms {
+				if !covered[fmt.Sprint(c, id, term.dir)] {
+					t.Errorf("%s %s (%s, %s): no boundary cases", c, term.name, id, term.dir)
+				}
+			}
+		}
+	}
+}
+
+// The tables are data; these are the invariants the grader relies on.
+func TestCriteriaTablesAreConsistent(t *testing.T) {
+	for _, c := range Versions {
+		byAnalyte, ok := criteria[c]
+		if !ok {
+			t.Fatalf("no criteria for %s", c)
+		}
+		for _, a := range analytes {
+			if len(byAnalyte[a.id]) == 0 {
+				t.Errorf("%s: analyte %s has no terms", c, a.id)
+			}
+		}
+		for id, terms := range byAnalyte {
+			a, ok := analyteOf(id)
+			if !ok || a.id != id {
+				t.Errorf("%s: terms for %s, which is no analyte id", c, id)
+				continue
+			}
+			for _, term := range terms {
+				checkTerm(t, c, a, term)
+			}
+		}
+	}
+}
+
+func checkTerm(t *testing.T, c Criteria, a *analyte, term term) {
+	t.Helper()
+	if term.notGradable != "" {
+		if len(term.scales) > 0 {
+			t.Errorf("%s %s: not gradable yet has thresholds", c, term.name)
+		}
+		return
+	}
+	if len(term.scales) == 0 {
+		t.Errorf("%s %s: no thresholds", c, term.name)
+	}
+	if u := term.scales[0].unit; u != "" {
+		if _, ok := a.units[normUnit(u)]; !ok {
+			t.Errorf("%s %s: other units cannot convert to %s", c, term.name, u)
+		}
+	}
+	for _, s := range term.scales {
+		for _, b := range append(append([]band(nil), s.bands...), s.ifBaselineHigh...) {
+			if b.grade < 1 || b.grade > 4 {
+				t.Errorf("%s %s: band of grade %d", c, term.name, b.grade)
+			}
+			if (b.op == opLT) != (term.dir == Low) {
+				t.Errorf("%s %s: band %+v points the wrong way for a %s term", c, term.name, b, term.dir)
+			}
+			if s.unit == "" && (b.ref == ulnPlus || b.ref == basePlus) {
+				t.Errorf("%s %s: an additive threshold needs a unit", c, term.name)
+			}
+		}
+		// Without a baseline, grade 0 under the normal-baseline bands is
+		// taken as final; that holds only if abnormal-baseline thresholds
+		// are never below the baseline.
+		for _, b := range s.ifBaselineHigh {
+			if (b.ref == base && b.k < 1) || (b.ref == basePlus && b.k < 0) || (b.ref != base && b.ref != basePlus) {
+				t.Errorf("%s %s: abnormal-baseline band %+v is not at or above the baseline", c, term.name, b)
+			}
+		}
+	}
+}
+
+func TestGradeReasons(t *testing.T) {
+	lab := func(code string, v float64, unit string, lim limits) clinical.LabResult {
+		return edgeCase{code: code, unit: unit, lim: lim}.lab(v)
+	}
+	noValue := lab("K", 0, "mmol/L", lohi(3.4, 5.4))
+	noValue.HasValue = false
+	tests := []struct {
+		name     string
+		c        Criteria
+		lab      clinical.LabResult
+		baseline *clinical.LabResult
+		dir      Direction
+		want     int
+		reason   string // substring; "" for none
+	}{
+		{"missing value", V50, noValue, nil, Low, notGradable, "no result"},
+		{"missing value, other direction too", V50, noValue, nil, High, notGradable, "no result"},
+		{"missing ULN", V403, lab("ALT", 50, "U/L", limits{}), nil, High, notGradable, "no ULN"},
+		{"missing LLN, value could be grade 1", V50, lab("PLAT", 100, "10^9/L", limits{}), nil, Low, notGradable, "no LLN"},
+		{"missing LLN, absolute grade is certain", V50, lab("PLAT", 20, "10^9/L", limits{}), nil, Low, 4, ""},
+		{"missing ULN, absolute grade is certain", V50, lab("K", 7.5, "mmol/L", lo(3.4)), nil, High, 4, ""},
+		{"missing ULN, below the absolute cut-off", V50, lab("K", 5, "mmol/L", lo(3.4)), nil, High, notGradable, "no ULN"},
+		{"unknown unit", V50, lab("HGB", 130, "mg/mL", lohi(120, 160)), nil, Low, notGradable, `unit "mg/mL" cannot be converted to g/L`},
+		{"no unit for absolute thresholds", V50, lab("GLUC", 2, "", lohi(3.9, 5.6)), nil, Low, notGradable, "no unit"},
+		{"no unit is fine for ULN multiples", V50, lab("CK", 2000, "", hi(169)), nil, High, 4, ""},
+		{"converted unit: glucose g/L to mmol/L", V50, lab("GLUC", 0.5, "g/L", lohi(0.7, 1)), nil, Low, 2, ""},
+		{"baseline in another known unit", V50, lab("CREAT", 100, "umol/L", hi(124)), labp("CREAT", 0.6, "mg/dL", hi(1.4)), High, 2, ""},
+		{"baseline in an unknown unit", V50, lab("CREAT", 100, "umol/L", hi(124)), labp("CREAT", 0.6, "mg%", hi(1.4)), High, notGradable, "baseline unit"},
+		{"micro sign spellings are one unit", V50, lab("CREAT", 100, "µmol/L", hi(124)), labp("CREAT", 60, "umol/L", hi(124)), High, 2, ""},
+		{"baseline of another test", V50, lab("ALT", 50, "U/L", hi(40)), labp("AST", 30, "U/L", hi(34)), "", notGradable, "baseline is a AST record"},
+		{"baseline without a value", V50, lab("ALT", 50, "U/L", hi(40)), func() *clinical.LabResult { b := lab("ALT", 0, "U/L", hi(40)); b.HasValue = false; return &b }(), High, notGradable, "no baseline"},
+		{"baseline ULN decides abnormality", V50, lab("ALT", 60, "U/L", hi(40)), labp("ALT", 45, "U/L", hi(50)), High, 1, ""},
+		{"unknown criteria", Criteria("ctcae-v6.0"), lab("ALT", 50, "U/L", hi(40)), nil, "", notGradable, "unknown CTCAE criteria"},
+		{"zero criteria is v5.0", "", lab("SODIUM", 128, "mmol/L", lohi(135, 145)), nil, Low, 2, ""},
+		{"synonym and lower case", V50, lab("sgpt", 130, "U/L", hi(40)), labp("ALT", 30, "U/L", hi(40)), High, 2, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rs := Grade(tt.c, tt.lab, tt.baseline)
+			var r Result
+			if tt.dir == "" {
+				if len(rs) != 1 {
+					t.Fatalf("got %d results, want 1: %+v", len(rs), rs)
+				}
+				r = rs[0]
+			} else {
+				r = pick(t, rs, tt.dir)
+			}
+			if got := gradeOf(r); got != tt.want {
+				t.Errorf("grade %s, want %s (reason %q)", show(got), show(tt.want), r.Reason)
+			}
+			if !strings.Contains(r.Reason, tt.reason) || (tt.reason == "" && r.Reason != "") {
+				t.Errorf("reason %q, want it to contain %q", r.Reason, tt.reason)
+			}
+		})
+	}
+}
+
+func labp(code string, v float64, unit string, lim limits) *clinical.LabResult {
+	l := edgeCase{code: code, unit: unit, lim: lim}.lab(v)
+	return &l
+}
+
+func TestGradeReportsTheUnitGraded(t *testing.T) {
+	hgb := edgeCase{code: "HGB", unit: "mmol/L", lim: lohi(7.14, 9.81)}.lab(10.5)
+	rs := Grade(V50, hgb, nil)
+	if len(rs) != 2 || rs[0].Term != "Anemia" || rs[1].Term != "Hemoglobin increased" {
+		t.Fatalf("want Anemia then Hemoglobin increased, got %+v", rs)
+	}
+	// Anemia has mmol/L thresholds of its own; hemoglobin increased only
+	// g/dL ones, so the value is converted (×16.11 g/L per mmol/L).
+	if rs[0].Unit != "mmol/L" || rs[0].Value != 10.5 {
+		t.Errorf("anemia graded %v %s, want 10.5 mmol/L", rs[0].Value, rs[0].Unit)
+	}
+	if rs[1].Unit != "g/L" || math.Abs(rs[1].Value-169.155) > 1e-9 {
+		t.Errorf("hemoglobin increased graded %v %s, want 169.155 g/L", rs[1].Value, rs[1].Unit)
+	}
+	if rs[1].Grade != 1 || rs[1].TestCode != "HGB" || rs[1].Direction != High {
+		t.Errorf("got %+v, want grade 1 high for HGB", rs[1])
+	}
+}
+
+func TestGradeIgnoresTestsWithoutCriteria(t *testing.T) {
+	for _, code := range []string{"MCV", "URATE", "COLOR", ""} {
+		if rs := Grade(V50, clinical.LabResult{TestCode: code, Value: 1, HasValue: true}, nil); rs != nil {
+			t.Errorf("%q: got %+v, want nil", code, rs)
+		}
+	}
+}
+
+func TestParseCriteria(t *testing.T) {
+	for in, want := range map[string]Criteria{
+		"ctcae-v5.0": V50, "CTCAE-V4.03": V403, "v5": V50, "5.0": V50, "4.03": V403, "": V50, " ctcae v5.0 ": V50,
+	} {
+		if got, err := ParseCriteria(in); err != nil || got != want {
+			t.Errorf("ParseCriteria(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"v6", "ctcae-v4", "daids"} {
+		if _, err := ParseCriteria(in); err == nil {
+			t.Errorf("ParseCriteria(%q) accepted", in)
+		}
+	}
+}
+
+func TestSeverity(t *testing.T) {
+	want := []clinical.Severity{clinical.SeverityInfo, clinical.SeverityLow, clinical.SeverityMedium,
+		clinical.SeverityHigh, clinical.SeverityCritical, clinical.SeverityCritical}
+	for g, w := range want {
+		if got := Severity(g); got != w {
+			t.Errorf("Severity(%d) = %v, want %v", g, got, w)
+		}
+	}
+}
+
+func TestTestCodesIncludesSynonyms(t *testing.T) {
+	codes := strings.Join(TestCodes(V50), " ")
+	for _, c := range []string{"PLAT", "PLT", "NEUT", "ANC", "LYM", "LYMPH", "K", "SODIUM", "INR"} {
+		if !strings.Contains(" "+codes+" ", " "+c+" ") {
+			t.Errorf("TestCodes lacks %s: %s", c, codes)
+		}
+	}
+}

@@ -1,0 +1,265 @@
+package ctcae
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// ref is what a threshold is measured from.
+type ref uint8
+
+const (
+	abs      ref = iota // k itself, in the scale's unit
+	uln                 // k × ULN
+	lln                 // k × LLN
+	base                // k × baseline
+	ulnPlus             // ULN + k, k in the scale's unit
+	basePlus            // baseline + k
+)
+
+// op says on which side of its threshold a band lies.
+type op uint8
+
+const (
+	opGT op = iota // ">3.0 x ULN"
+	opGE           // "1.5 - 3.0 x baseline": the threshold itself belongs to the band
+	opLT           // "<LLN", "<100 g/L"
+)
+
+// band is where one grade starts. A value is at least grade g when it is
+// past the threshold of any band of grade g; it gets the highest such g.
+type band struct {
+	grade int
+	op    op
+	ref   ref
+	k     float64
+	// fasting bands apply to fasting samples only. LB records do not say
+	// whether a sample was fasting, so these bands can never be applied.
+	fasting bool
+}
+
+// scale is a term's thresholds in one unit.
+type scale struct {
+	unit string // as CTCAE writes it; "" when only relative to the record's own limits, or unitless
+	norm string // normUnit(unit), filled in at init
+	// bands grade a subject whose baseline was normal (or for terms that do
+	// not depend on baseline status).
+	bands []band
+	// ifBaselineHigh, when set, grades instead a subject whose baseline was
+	// above ULN (v5.0 liver tests, v4.03 hemoglobin increased).
+	ifBaselineHigh []band
+}
+
+// term is one CTCAE term in one direction.
+type term struct {
+	name   string
+	dir    Direction
+	scales []scale // the first is the one values in other units convert to
+	// notGradable, when set, says why CTCAE cannot grade this term from a
+	// lab value at all.
+	notGradable string
+}
+
+// inputs are a record's value, limits and baseline in the scale's unit.
+type inputs struct {
+	v              float64
+	uln, lln, base float64
+	hasULN, hasLLN bool
+	hasBase        bool
+}
+
+func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult) Result {
+	r := Result{Term: t.name, TestCode: lab.TestCode, Direction: t.dir, Value: lab.Value, Unit: lab.Unit}
+	if t.notGradable != "" {
+		r.Reason = t.notGradable
+		return r
+	}
+	if !lab.HasValue {
+		r.Reason = "no result (LBSTRESN)"
+		return r
+	}
+	s, f, why := t.scaleFor(a, lab.Unit)
+	if why != "" {
+		r.Reason = why
+		return r
+	}
+	in := inputs{v: lab.Value * f, uln: lab.High * f, lln: lab.Low * f, hasULN: lab.HasHigh, hasLLN: lab.HasLow}
+	r.Value = in.v
+	if s.unit != "" && s.norm != normUnit(lab.Unit) {
+		r.Unit = s.unit
+	}
+	if bl != nil && bl.HasValue {
+		bf, ok := a.factor(bl.Unit, lab.Unit)
+		if !ok {
+			r.Reason = fmt.Sprintf("baseline unit %q cannot be compared with %q", bl.Unit, lab.Unit)
+			return r
+		}
+		in.base, in.hasBase = bl.Value*bf*f, true
+	}
+	bands, why := t.bandsFor(s, bl, in)
+	if why != "" {
+		r.Reason = why
+		return r
+	}
+	g, missing := gradeBands(bands, in)
+	if len(missing) > 0 {
+		r.Reason = strings.Join(missing, "; ")
+		return r
+	}
+	r.Grade, r.Gradable = g, true
+	return r
+}
+
+// scaleFor picks the thresholds in the record's unit when CTCAE gives them,
+// else those of the first scale with the factor converting to its unit.
+func (t *term) scaleFor(a *analyte, unit string) (s *scale, factor float64, why string) {
+	u := normUnit(unit)
+	for i := range t.scales {
+		if s := &t.scales[i]; s.unit == "" || s.norm == u {
+			return s, 1, ""
+		}
+	}
+	s = &t.scales[0]
+	if u == "" {
+		return nil, 0, fmt.Sprintf("no unit (LBSTRESU); %s thresholds are in %s", t.name, s.unit)
+	}
+	f, ok := a.factor(unit, s.unit)
+	if !ok {
+		return nil, 0, fmt.Sprintf("unit %q cannot be converted to %s", unit, s.unit)
+	}
+	return s, f, ""
+}
+
+// bandsFor chooses between the normal-baseline and abnormal-baseline
+// thresholds. Without a baseline the choice only matters above ULN: every
+// abnormal-baseline threshold lies above the baseline, which lies above
+// ULN, so a value the normal thresholds grade 0 is grade 0 either way.
+func (t *term) bandsFor(s *scale, bl *clinical.LabResult, in inputs) ([]band, string) {
+	if s.ifBaselineHigh == nil {
+		return s.bands, ""
+	}
+	high, known := baselineHigh(bl, in)
+	switch {
+	case known && high:
+		return s.ifBaselineHigh, ""
+	case known:
+		return s.bands, ""
+	}
+	if g, missing := gradeBands(s.bands, in); g == 0 || len(missing) > 0 {
+		return s.bands, ""
+	}
+	if bl == nil || !bl.HasValue {
+		return nil, "no baseline value; above ULN the criteria grade against the baseline when it was above ULN"
+	}
+	return nil, "no ULN (LBSTNRHI) to tell whether the baseline was normal"
+}
+
+// baselineHigh reports whether the baseline was above its own ULN, or
+// above the record's ULN when the baseline record has none.
+func baselineHigh(bl *clinical.LabResult, in inputs) (high, known bool) {
+	switch {
+	case bl == nil || !bl.HasValue:
+		return false, false
+	case bl.HasHigh:
+		return sig(bl.Value) > sig(bl.High), true
+	case in.hasULN:
+		return sig(in.base) > sig(in.uln), true
+	}
+	return false, false
+}
+
+// gradeBands returns the highest grade whose threshold the value is past.
+// missing lists what the record lacks to rule out a higher grade; the
+// grade is only meaningful when missing is empty.
+func gradeBands(bands []band, in inputs) (grade int, missing []string) {
+	for _, b := range bands {
+		if t, ok := b.threshold(in); ok && !b.fasting && b.past(in.v, t) && b.grade > grade {
+			grade = b.grade
+		}
+	}
+	for _, b := range bands {
+		if b.grade <= grade || b.applies(in) {
+			continue
+		}
+		if m := b.lacks(); !contains(missing, m) {
+			missing = append(missing, m)
+		}
+	}
+	return grade, missing
+}
+
+// applies reports whether the band could be evaluated. A fasting band the
+// value does not reach cannot matter, fasting or not.
+func (b band) applies(in inputs) bool {
+	t, ok := b.threshold(in)
+	if b.fasting {
+		return ok && !b.past(in.v, t)
+	}
+	return ok
+}
+
+// threshold is where the band starts; ok is false when the record lacks
+// the limit or baseline it is measured from. A fasting band is never
+// satisfied (LB does not record fasting) but still has a threshold.
+func (b band) threshold(in inputs) (float64, bool) {
+	switch b.ref {
+	case abs:
+		return b.k, true
+	case uln:
+		return b.k * in.uln, in.hasULN
+	case lln:
+		return b.k * in.lln, in.hasLLN
+	case base:
+		return b.k * in.base, in.hasBase
+	case ulnPlus:
+		return in.uln + b.k, in.hasULN
+	case basePlus:
+		return in.base + b.k, in.hasBase
+	}
+	panic(fmt.Sprintf("ctcae: unknown threshold reference %d", b.ref))
+}
+
+func (b band) lacks() string {
+	switch {
+	case b.fasting:
+		return "fasting status not recorded; below the non-fasting thresholds the criteria need a fasting sample"
+	case b.ref == uln || b.ref == ulnPlus:
+		return "no ULN (LBSTNRHI)"
+	case b.ref == lln:
+		return "no LLN (LBSTNRLO)"
+	}
+	return "no baseline value"
+}
+
+// past compares after rounding both sides to 10 significant digits, so
+// that 3 × 0.7 (2.0999999999999996 in binary) is exactly at 2.1.
+func (b band) past(v, t float64) bool {
+	v, t = sig(v), sig(t)
+	switch b.op {
+	case opGT:
+		return v > t
+	case opGE:
+		return v >= t
+	}
+	return v < t
+}
+
+func sig(x float64) float64 {
+	if x == 0 || math.IsInf(x, 0) || math.IsNaN(x) {
+		return x
+	}
+	p := math.Pow(10, 9-math.Floor(math.Log10(math.Abs(x))))
+	return math.Round(x*p) / p
+}
+
+func contains(ss []string, s string) bool {
+	for _, x := range ss {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,125 @@
+package ctcae
+
+import "strings"
+
+// analyte is one measured quantity and the LBTESTCD codes that name it.
+// The first code is the CDISC Controlled Terminology one; the rest are
+// synonyms seen in legacy and vendor data.
+type analyte struct {
+	id    string
+	codes []string
+	// units maps each known unit (normalised) to the factor that converts
+	// a value in it to the analyte's first-listed unit. Only these units
+	// are ever converted.
+	units map[string]float64
+}
+
+// Factors are the molar masses and unit ratios behind each conversion.
+var (
+	enzymeUnits = map[string]float64{"u/l": 1, "ukat/l": 60} // 1 µkat/L = 60 U/L
+	cellUnits   = map[string]float64{"10^9/l": 1, "/ul": 0.001}
+	// Hemoglobin in mmol/L counts the iron-bearing monomer (16.11 g/mmol).
+	hemoglobinUnits = map[string]float64{"g/l": 1, "g/dl": 10, "mg/dl": 0.01, "mmol/l": 16.11}
+	albuminUnits    = map[string]float64{"g/l": 1, "g/dl": 10, "mg/dl": 0.01}
+	// Glucose 180.16 g/mol: 1 mmol/L = 18.016 mg/dL.
+	glucoseUnits = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 18.016, "g/l": 1 / 0.18016}
+	// Calcium 40.08 g/mol, divalent (2 mEq per mmol).
+	calciumUnits = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 4.008, "meq/l": 0.5}
+	// Magnesium 24.305 g/mol, divalent.
+	magnesiumUnits = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 2.4305, "meq/l": 0.5}
+	// Phosphate is reported as phosphorus, 30.97 g/mol.
+	phosphateUnits = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 3.097}
+	// Cholesterol 386.65 g/mol; triglycerides as triolein, 885.7 g/mol.
+	cholesterolUnits   = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 38.67}
+	triglycerideUnits  = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 88.57}
+	monovalentIonUnits = map[string]float64{"mmol/l": 1, "meq/l": 1}
+	// Creatinine 113.12 g/mol; bilirubin 584.66 g/mol.
+	creatinineUnits = map[string]float64{"umol/l": 1, "mg/dl": 88.42, "mmol/l": 1000}
+	bilirubinUnits  = map[string]float64{"umol/l": 1, "mg/dl": 17.1}
+	// INR is a ratio; LBSTRESU is usually empty.
+	ratioUnits = map[string]float64{"": 1, "ratio": 1, "1": 1}
+)
+
+var analytes = []analyte{
+	{"ALT", []string{"ALT", "SGPT"}, enzymeUnits},
+	{"AST", []string{"AST", "SGOT"}, enzymeUnits},
+	{"ALP", []string{"ALP", "ALKPHOS"}, enzymeUnits},
+	{"BILI", []string{"BILI", "TBILI"}, bilirubinUnits},
+	{"GGT", []string{"GGT"}, enzymeUnits},
+	{"CREAT", []string{"CREAT", "CREA"}, creatinineUnits},
+	{"CK", []string{"CK", "CPK"}, enzymeUnits},
+	{"ALB", []string{"ALB"}, albuminUnits},
+	{"HGB", []string{"HGB", "HB"}, hemoglobinUnits},
+	{"PLAT", []string{"PLAT", "PLT"}, cellUnits},
+	{"WBC", []string{"WBC", "LEUK"}, cellUnits},
+	{"NEUT", []string{"NEUT", "ANC", "NEUTSG"}, cellUnits},
+	{"LYM", []string{"LYM", "LYMPH"}, cellUnits},
+	{"K", []string{"K", "POTASSIUM"}, monovalentIonUnits},
+	{"SODIUM", []string{"SODIUM", "NA"}, monovalentIonUnits},
+	{"CA", []string{"CA", "CALCIUM", "CACORR"}, calciumUnits},
+	{"CAION", []string{"CAION", "ICA"}, calciumUnits},
+	{"MG", []string{"MG", "MAGNES"}, magnesiumUnits},
+	{"GLUC", []string{"GLUC", "GLUCOSE"}, glucoseUnits},
+	{"PHOS", []string{"PHOS", "PHOSPHAT", "PO4"}, phosphateUnits},
+	{"CHOL", []string{"CHOL"}, cholesterolUnits},
+	{"TRIG", []string{"TRIG", "TG"}, triglycerideUnits},
+	{"LIPASE", []string{"LIPASE"}, enzymeUnits},
+	{"AMYLASE", []string{"AMYLASE"}, enzymeUnits},
+	{"INR", []string{"INR"}, ratioUnits},
+}
+
+var analyteByCode = func() map[string]*analyte {
+	m := map[string]*analyte{}
+	for i := range analytes {
+		for _, c := range analytes[i].codes {
+			if _, dup := m[c]; dup {
+				panic("ctcae: test code " + c + " names two analytes")
+			}
+			m[c] = &analytes[i]
+		}
+	}
+	return m
+}()
+
+func analyteOf(code string) (*analyte, bool) {
+	a, ok := analyteByCode[strings.ToUpper(strings.TrimSpace(code))]
+	return a, ok
+}
+
+// unitAliases maps spellings of one unit to the form the tables use.
+var unitAliases = map[string]string{
+	"gi/l": "10^9/l", "10*9/l": "10^9/l", "10e9/l": "10^9/l", "x10^9/l": "10^9/l", "x10e9/l": "10^9/l",
+	"10^3/ul": "10^9/l", "10*3/ul": "10^9/l", "x10^3/ul": "10^9/l", "k/ul": "10^9/l", "10^3/mm3": "10^9/l", "/nl": "10^9/l",
+	"/mm3": "/ul", "cells/ul": "/ul", "cells/mm3": "/ul",
+	"iu/l":    "u/l",
+	"g/100ml": "g/dl", "mg/100ml": "mg/dl",
+	"mcmol/l": "umol/l",
+}
+
+var unitFolder = strings.NewReplacer("µ", "u", "μ", "u", " ", "")
+
+// normUnit folds case, blanks and the micro sign so that "µmol/L" and
+// "umol/L" are one unit.
+func normUnit(u string) string {
+	u = strings.ToLower(strings.TrimSpace(u))
+	u = unitFolder.Replace(u)
+	if a, ok := unitAliases[u]; ok {
+		return a
+	}
+	return u
+}
+
+// factor converts a value of analyte a from unit `from` to unit `to`.
+// Equal units need no table; otherwise both must be known for a.
+func (a *analyte) factor(from, to string) (float64, bool) {
+	f, t := normUnit(from), normUnit(to)
+	if f == t {
+		return 1, true
+	}
+	ff, ok1 := a.units[f]
+	tf, ok2 := a.units[t]
+	if !ok1 || !ok2 {
+		return 0, false
+	}
+	return ff / tf, true
+}

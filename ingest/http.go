@@ -1,0 +1,215 @@
+package ingest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sdtm"
+)
+
+// MaxUploadBytes bounds one upload request.
+const MaxUploadBytes = 1 << 30
+
+// Handler serves POST /api/v1/studies/{study}/uploads: SDTM files as
+// multipart/form-data (any number of file parts; the format from each
+// file name's extension or ?format=), or one file as the raw body with
+// ?domain=&format=. Every file is validated before anything is stored; any
+// problem answers 422 with all problems found (file, line or row, column)
+// and stores nothing.
+type Handler struct {
+	Target Target
+	Log    *slog.Logger
+}
+
+// Register mounts the upload route on mux.
+func (h *Handler) Register(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/studies/{study}/uploads", h.upload)
+}
+
+type problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line,omitempty"`
+	Row     int    `json:"row,omitempty"`
+	Column  string `json:"column,omitempty"`
+	Message string `json:"message"`
+}
+
+type uploadResponse struct {
+	Study string   `json:"study"`
+	Files []string `json:"files"`
+	Result
+}
+
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	study := r.PathValue("study")
+	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	var b sdtm.Batch
+	files, err := h.read(r, study, &b)
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	res, err := Ingest(r.Context(), h.Target, study, &b, time.Now())
+	if err != nil {
+		h.fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
+}
+
+// read parses every file of the request into b.
+func (h *Handler) read(r *http.Request, study string, b *sdtm.Batch) ([]string, error) {
+	q := r.URL.Query()
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mediaType != "multipart/form-data" {
+		return h.readRaw(r.Body, q.Get("domain"), q.Get("format"), study, b)
+	}
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, badRequest("multipart body: %v", err)
+	}
+	var files []string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, badRequest("multipart body: %v", err)
+		}
+		if part.FileName() == "" {
+			part.Close()
+			continue // a plain form field
+		}
+		name, err := h.readPart(part, q.Get("format"), study, b)
+		part.Close()
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, name)
+	}
+	if len(files) == 0 {
+		return nil, badRequest("no file parts in the multipart body: send each SDTM file as a form file")
+	}
+	return files, nil
+}
+
+func (h *Handler) readPart(part *multipart.Part, format, study string, b *sdtm.Batch) (string, error) {
+	name := part.FileName()
+	f, err := formatFor(name, format)
+	if err != nil {
+		return name, err
+	}
+	return name, sdtm.Read(name, part, f, study, b)
+}
+
+// readRaw reads a request body that is the file itself. The domain is
+// required so that a file of the wrong domain is refused, not stored.
+func (h *Handler) readRaw(body io.Reader, domain, format, study string, b *sdtm.Batch) ([]string, error) {
+	if domain == "" || format == "" {
+		return nil, badRequest("a raw upload needs ?domain= (DM, EX, AE, LB) and ?format= (csv, json, xpt); or send multipart/form-data")
+	}
+	name := "upload." + strings.ToLower(format)
+	var one sdtm.Batch
+	if err := sdtm.Read(name, body, sdtm.Format(strings.ToLower(format)), study, &one); err != nil {
+		return nil, err
+	}
+	if got := domainOf(&one); got != strings.ToUpper(domain) {
+		return nil, &sdtm.Error{File: name, Column: "DOMAIN", Msg: fmt.Sprintf("the file holds %s records but ?domain=%s", got, domain)}
+	}
+	appendBatch(b, &one)
+	return []string{name}, nil
+}
+
+func formatFor(name, override string) (sdtm.Format, error) {
+	if override != "" {
+		return sdtm.Format(strings.ToLower(override)), nil
+	}
+	f, err := sdtm.FormatOf(name)
+	if err != nil {
+		return "", &sdtm.Error{File: name, Msg: err.Error()}
+	}
+	return f, nil
+}
+
+func domainOf(b *sdtm.Batch) string {
+	for _, d := range []struct {
+		name string
+		n    int
+	}{{"DM", len(b.Subjects)}, {"EX", len(b.Doses)}, {"AE", len(b.Events)}, {"LB", len(b.Labs)}, {"CM", len(b.ConMeds)}, {"DS", len(b.Dispositions)}} {
+		if d.n > 0 {
+			return d.name
+		}
+	}
+	return "no"
+}
+
+func appendBatch(dst, src *sdtm.Batch) {
+	dst.Subjects = append(dst.Subjects, src.Subjects...)
+	dst.Doses = append(dst.Doses, src.Doses...)
+	dst.Events = append(dst.Events, src.Events...)
+	dst.Labs = append(dst.Labs, src.Labs...)
+	dst.ConMeds = append(dst.ConMeds, src.ConMeds...)
+	dst.Dispositions = append(dst.Dispositions, src.Dispositions...)
+}
+
+type requestError struct{ msg string }
+
+func (e requestError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error { return requestError{fmt.Sprintf(format, args...)} }
+
+// fail answers with the status an error deserves: the client's data is
+// 422 with every problem located, the request's form 400, a data service
+// that cannot be reached 502, anything else 500.
+func (h *Handler) fail(w http.ResponseWriter, err error) {
+	var errs sdtm.Errors
+	var one *sdtm.Error
+	var req requestError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &errs):
+		writeProblems(w, errs)
+	case errors.As(err, &one):
+		writeProblems(w, sdtm.Errors{one})
+	case errors.As(err, &req):
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": req.msg})
+	case errors.As(err, &tooBig):
+		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("upload larger than %d bytes", tooBig.Limit)})
+	case errors.Is(err, clinical.ErrUnavailable):
+		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "nothing stored: " + err.Error()})
+	case errors.Is(err, ErrNotStored):
+		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "nothing stored: " + err.Error()})
+	default:
+		h.Log.Error("upload failed", "error", err)
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "upload failed: " + err.Error()})
+	}
+}
+
+func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
+	ps := make([]problem, len(errs))
+	for i, e := range errs {
+		ps[i] = problem{File: e.File, Line: e.Line, Row: e.Row, Column: e.Column, Message: e.Msg}
+	}
+	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
+		"problems": ps,
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}

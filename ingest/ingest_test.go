@@ -1,0 +1,173 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const dm = `"STUDYID","DOMAIN","USUBJID","SITEID","SEX","AGE","RFICDTC","RFXSTDTC"
+"S1","DM","S1-001","701","F",63,"2014-01-01","2014-01-02"
+"S1","DM","S1-002","702","M",70,"2014-01-01","2014-01-03"
+`
+
+const lbHeader = `"STUDYID","DOMAIN","USUBJID","LBSEQ","LBTESTCD","LBTEST","LBSTRESN","LBSTRESU","LBSTNRLO","LBSTNRHI","LBDTC","VISIT"
+`
+
+const lb = lbHeader + `"S1","LB","S1-001",1,"ALT","Alanine Aminotransferase",200,"U/L",6,34,"2014-01-16","WEEK 2"
+"S1","LB","S1-002",1,"ALT","Alanine Aminotransferase",20,"U/L",6,34,"2014-01-16","WEEK 2"
+`
+
+type server struct {
+	url string
+	db  *sqldb.DB
+}
+
+func newServer(t *testing.T, db *sqldb.DB) *server {
+	local, err := ingest.OpenLocal(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	(&ingest.Handler{Target: local}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return &server{url: srv.URL + "/api/v1/studies/S1/uploads", db: db}
+}
+
+// upload posts files as multipart/form-data.
+func (s *server) upload(t *testing.T, files map[string]string) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for name, content := range files {
+		fw, _ := mw.CreateFormFile("file", name)
+		fw.Write([]byte(content))
+	}
+	mw.Close()
+	resp, err := http.Post(s.url, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	json.NewDecoder(resp.Body).Decode(&out)
+	return resp.StatusCode, out
+}
+
+func (s *server) count(t *testing.T, table string) int {
+	t.Helper()
+	var n int
+	if err := s.db.QueryRowContext(context.Background(), "SELECT COUNT(*) FROM "+table).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestUploadStoresAndQueuesChecks(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		s := newServer(t, db)
+		code, out := s.upload(t, map[string]string{"dm.csv": dm, "lb.csv": lb})
+		if code != http.StatusOK {
+			t.Fatalf("upload: %d %v", code, out)
+		}
+		if s.count(t, "subjects") != 2 || s.count(t, "lab_results") != 2 || s.count(t, "check_jobs") != 2 {
+			t.Fatalf("stored %d subjects, %d labs, %d jobs; want 2, 2, 2", s.count(t, "subjects"), s.count(t, "lab_results"), s.count(t, "check_jobs"))
+		}
+		if out["checks_queued"] != 2.0 {
+			t.Errorf("answer %v; want 2 checks queued", out)
+		}
+
+		// The same rows again: nothing changes, no check is queued.
+		db.ExecContext(context.Background(), "DELETE FROM check_jobs")
+		code, out = s.upload(t, map[string]string{"lb.csv": lb})
+		if code != http.StatusOK || out["checks_queued"] != 0.0 || s.count(t, "check_jobs") != 0 || s.count(t, "lab_results_history") != 0 {
+			t.Fatalf("duplicate upload: %d %v, %d jobs; want nothing new", code, out, s.count(t, "check_jobs"))
+		}
+
+		// One changed value: updated, recorded in history, its subject queued.
+		changed := strings.Replace(lb, `"S1-002",1,"ALT","Alanine Aminotransferase",20`, `"S1-002",1,"ALT","Alanine Aminotransferase",25`, 1)
+		code, out = s.upload(t, map[string]string{"lb.csv": changed})
+		if code != http.StatusOK || out["checks_queued"] != 1.0 || s.count(t, "lab_results_history") != 1 {
+			t.Fatalf("changed upload: %d %v; want 1 check queued and 1 history row", code, out)
+		}
+	})
+}
+
+func TestUploadWithOneBadRowStoresNothing(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		s := newServer(t, db)
+		bad := lb + `"S1","LB","S1-002",2,"AST","Aspartate Aminotransferase",abc,"U/L",8,40,"2014-01-16","WEEK 2"` + "\n"
+		code, out := s.upload(t, map[string]string{"dm.csv": dm, "lb.csv": bad})
+		if code != http.StatusUnprocessableEntity {
+			t.Fatalf("upload with a bad row: %d %v; want 422", code, out)
+		}
+		problems, _ := out["problems"].([]any)
+		if len(problems) != 1 {
+			t.Fatalf("problems %v; want exactly the bad cell", out["problems"])
+		}
+		p := problems[0].(map[string]any)
+		if p["file"] != "lb.csv" || p["line"] != 4.0 || p["column"] != "LBSTRESN" {
+			t.Errorf("problem %v; want lb.csv line 4 column LBSTRESN", p)
+		}
+		if s.count(t, "subjects") != 0 || s.count(t, "lab_results") != 0 || s.count(t, "check_jobs") != 0 {
+			t.Error("a rejected upload stored something")
+		}
+	})
+}
+
+func TestUploadOfLabsForUnknownSubjectIsRefused(t *testing.T) {
+	s := newServer(t, sqldbtest.SQLite(t))
+	code, out := s.upload(t, map[string]string{"lb.csv": lb})
+	if code != http.StatusUnprocessableEntity || !strings.Contains(toJSON(out), "S1-001") {
+		t.Fatalf("labs before their subjects: %d %v; want 422 naming the subject", code, out)
+	}
+	if s.count(t, "lab_results") != 0 {
+		t.Error("labs of unknown subjects stored")
+	}
+}
+
+func TestRawUpload(t *testing.T) {
+	s := newServer(t, sqldbtest.SQLite(t))
+	post := func(query, body string) int {
+		resp, err := http.Post(s.url+query, "text/csv", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post("", dm); code != http.StatusBadRequest {
+		t.Errorf("raw body without domain/format: %d, want 400", code)
+	}
+	if code := post("?domain=LB&format=csv", dm); code != http.StatusUnprocessableEntity {
+		t.Errorf("DM file sent as LB: %d, want 422", code)
+	}
+	if code := post("?domain=DM&format=csv", dm); code != http.StatusOK {
+		t.Errorf("raw DM upload: %d, want 200", code)
+	}
+	if s.count(t, "subjects") != 2 {
+		t.Errorf("%d subjects stored, want 2", s.count(t, "subjects"))
+	}
+	if code := post("?domain=DM&format=sas7bdat", dm); code != http.StatusUnprocessableEntity {
+		t.Errorf("unknown format: %d, want 422", code)
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,91 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/events"
+	"github.com/trialwatch/trialwatch/exposure"
+	"github.com/trialwatch/trialwatch/sdtm"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/subjects"
+)
+
+// Local stores every domain in one database that holds all four services'
+// tables (all-in-one mode, and `trialwatch import`), in one transaction
+// with the checks it queues: all or nothing, across files and domains.
+type Local struct {
+	db       *sqldb.DB
+	subjects *subjects.Store
+	exposure *exposure.Store
+	events   *events.Store
+	checker  *checker.Store
+	Wake     func() // tells the workers new jobs are queued; may be nil
+}
+
+// OpenLocal migrates the services' tables in db and returns the target.
+func OpenLocal(ctx context.Context, db *sqldb.DB) (*Local, error) {
+	l := &Local{db: db}
+	var err error
+	if l.subjects, err = subjects.Open(ctx, db); err != nil {
+		return nil, err
+	}
+	if l.exposure, err = exposure.Open(ctx, db); err != nil {
+		return nil, err
+	}
+	if l.events, err = events.Open(ctx, db); err != nil {
+		return nil, err
+	}
+	if l.checker, err = checker.OpenStore(ctx, db); err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Known implements Target.
+func (l *Local) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+	return l.subjects.Known(ctx, study, ids)
+}
+
+// Store implements Target.
+func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time.Time) (Result, error) {
+	if err := unsupported(b); err != nil {
+		return Result{}, err
+	}
+	res := Result{Domains: map[string]sqldb.Summary{}}
+	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
+		var changed sqldb.Summary
+		steps := []struct {
+			domain string
+			n      int
+			put    func() (sqldb.Summary, error)
+		}{
+			{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
+			{"EX", len(b.Doses), func() (sqldb.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
+			{"AE", len(b.Events), func() (sqldb.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
+			{"LB", len(b.Labs), func() (sqldb.Summary, error) { return l.checker.PutLabsTx(ctx, tx, study, b.Labs, now) }},
+		}
+		for _, s := range steps {
+			if s.n == 0 {
+				continue
+			}
+			sum, err := s.put()
+			if err != nil {
+				return err
+			}
+			res.Domains[s.domain] = sum
+			changed.Add(sum)
+		}
+		res.Queued = len(changed.Subjects)
+		return l.checker.EnqueueTx(ctx, tx, study, changed.Subjects, now)
+	})
+	if err != nil {
+		return Result{}, err
+	}
+	if l.Wake != nil {
+		l.Wake()
+	}
+	return res, nil
+}

@@ -1,0 +1,168 @@
+// Package sdtm reads SDTM domains (DM, EX, AE, LB, CM, DS) into trialwatch's
+// types from CSV, CDISC Dataset-JSON v1.1 and SAS XPORT v5 files.
+//
+// All three formats go through one row conversion, so a file is validated
+// the same way whatever its format: required columns, numbers, whole
+// --SEQ numbers, ISO 8601 (possibly partial) dates, known lab units,
+// duplicate USUBJID + --SEQ keys and the study. A file is all or nothing:
+// nothing is added to the Batch unless every row is valid, and the
+// problems found (up to 100) are returned as Errors.
+package sdtm
+
+import (
+	"bufio"
+	"compress/gzip"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// Batch is what one or more files hold, by domain.
+type Batch struct {
+	Subjects     []clinical.Subject
+	Doses        []clinical.Dose
+	Events       []clinical.AdverseEvent
+	Labs         []clinical.LabResult
+	ConMeds      []ConMed
+	Dispositions []Disposition
+
+	// spans remember which file and row each record came from, so that
+	// CheckSubjects can point at them.
+	spans []span
+}
+
+// Len counts the records of all domains.
+func (b *Batch) Len() int {
+	return len(b.Subjects) + len(b.Doses) + len(b.Events) + len(b.Labs) + len(b.ConMeds) + len(b.Dispositions)
+}
+
+// ConMed is one concomitant medication (SDTM CM).
+type ConMed struct {
+	Study   string
+	USUBJID string
+	Seq     int
+	Term    string // CMTRT, as reported
+	Decoded string // CMDECOD, standardized (WHO Drug) name
+	Start   clinical.Date
+	End     clinical.Date
+}
+
+// Disposition is one disposition event (SDTM DS): randomization,
+// completion, discontinuation and why.
+type Disposition struct {
+	Study    string
+	USUBJID  string
+	Seq      int
+	Term     string // DSTERM, as reported
+	Decoded  string // DSDECOD, e.g. COMPLETED, ADVERSE EVENT
+	Category string // DSCAT, e.g. DISPOSITION EVENT, PROTOCOL MILESTONE
+	Start    clinical.Date
+}
+
+// Domains trialwatch reads.
+var Domains = []string{"DM", "EX", "AE", "LB", "CM", "DS"}
+
+// Error locates one problem in an input file. A CSV problem has the Line
+// it starts on; a Dataset-JSON or XPT problem has the Row: the 1-based
+// index of the row in the Dataset-JSON rows array, or the XPT observation
+// number. Both are zero for a problem with the file as a whole.
+type Error struct {
+	File   string
+	Line   int
+	Row    int
+	Column string
+	Msg    string
+}
+
+func (e *Error) Error() string {
+	loc := e.File
+	switch {
+	case e.Line > 0:
+		loc += ":" + strconv.Itoa(e.Line)
+	case e.Row > 0:
+		loc += ": row " + strconv.Itoa(e.Row)
+	}
+	if e.Column != "" {
+		loc += ": column " + e.Column
+	}
+	return loc + ": " + e.Msg
+}
+
+// Errors is every problem found in a file, up to a limit.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}
+
+// maxErrors bounds how many problems one read reports.
+const maxErrors = 100
+
+// Format is a file format Read understands.
+type Format string
+
+// The formats, named as a user or an upload form would.
+const (
+	CSV         Format = "csv"
+	DatasetJSON Format = "json" // CDISC Dataset-JSON v1.1
+	XPT         Format = "xpt"  // SAS XPORT (transport) version 5
+)
+
+// FormatOf returns the format a file name's extension names: .csv, .json
+// or .xpt, each optionally followed by .gz.
+func FormatOf(name string) (Format, error) {
+	ext := strings.ToLower(filepath.Ext(strings.TrimSuffix(strings.ToLower(name), ".gz")))
+	switch f := Format(strings.TrimPrefix(ext, ".")); f {
+	case CSV, DatasetJSON, XPT:
+		return f, nil
+	}
+	return "", fmt.Errorf("%s: cannot read %q files; trialwatch reads SDTM as CSV (.csv), Dataset-JSON (.json) or SAS XPORT v5 (.xpt), each optionally gzip-compressed (.gz)", name, ext)
+}
+
+// ReadFile reads one SDTM file into b, choosing the reader by the file's
+// extension (see FormatOf).
+func ReadFile(path, study string, b *Batch) error {
+	format, err := FormatOf(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Read(path, f, format, study, b)
+}
+
+// Read reads one SDTM file in the given format into b; name is what errors
+// call the file. Gzip-compressed input is recognised and decompressed. An
+// XPT file's first member is read.
+func Read(name string, r io.Reader, format Format, study string, b *Batch) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return &Error{File: name, Msg: "gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
+	switch format {
+	case CSV:
+		return ReadCSV(name, br, study, b)
+	case DatasetJSON:
+		return ReadDatasetJSON(name, br, study, b)
+	case XPT:
+		return ReadXPT(name, br, "", study, b)
+	}
+	return &Error{File: name, Msg: fmt.Sprintf("unknown format %q: want %q, %q or %q", format, CSV, DatasetJSON, XPT)}
+}

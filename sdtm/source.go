@@ -1,0 +1,232 @@
+package sdtm
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// cell is one value of a row as its format gave it: text (CSV, JSON
+// strings, XPT character variables) or a number (JSON numbers, XPT numeric
+// variables). The conversion reads either kind as whatever the column needs.
+type cell struct {
+	kind cellKind
+	text string
+	num  float64
+}
+
+type cellKind uint8
+
+const (
+	missing cellKind = iota
+	text
+	number
+)
+
+// position is where a row is in its file: a CSV line, or a row or
+// observation number.
+type position struct {
+	line int
+	row  int
+}
+
+func (p position) error(file, column, msg string) *Error {
+	return &Error{File: file, Line: p.line, Row: p.row, Column: column, Msg: msg}
+}
+
+// records is a format's reader: the column names, then one row at a time.
+type records interface {
+	// columns is called once, before next; problems are returned as *Error.
+	columns() ([]string, error)
+	// next returns the next row, valid until the following call, and
+	// io.EOF after the last one. Any other error ends the read.
+	next() ([]cell, position, error)
+}
+
+// read converts every row of src and, if all are valid, adds them to b.
+func read(file string, src records, study string, b *Batch) error {
+	header, err := src.columns()
+	if err != nil {
+		return err
+	}
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		name := strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if _, dup := cols[name]; !dup {
+			cols[name] = i
+		}
+	}
+	var (
+		out    Batch
+		errs   Errors
+		domain string
+		at     []int32
+		seen   = map[key]position{}
+		r      = row{file: file, cols: cols}
+	)
+	// report adds problems and says whether there are too many to go on.
+	report := func(es ...*Error) bool {
+		errs = append(errs, es...)
+		if len(errs) < maxErrors {
+			return false
+		}
+		errs = append(errs[:maxErrors], &Error{File: file, Msg: "too many errors; stopped reading"})
+		return true
+	}
+	for {
+		cells, pos, err := src.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		var bad badRow
+		if errors.As(err, &bad) {
+			if report(bad.err) {
+				break
+			}
+			continue
+		}
+		if err != nil {
+			var e *Error
+			if !errors.As(err, &e) {
+				e = pos.error(file, "", err.Error())
+			}
+			report(e)
+			break
+		}
+		if domain == "" {
+			if domain, err = checkColumns(file, cols, cells, pos); err != nil {
+				return err
+			}
+		}
+		r.pos, r.cells, r.errs = pos, cells, r.errs[:0]
+		r.check(domain, study, len(header), seen, &out)
+		if report(r.errs...) {
+			break
+		}
+		if pos.line > 0 {
+			at = append(at, int32(pos.line))
+		} else {
+			at = append(at, int32(pos.row))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	if domain == "" {
+		return &Error{File: file, Msg: "no data rows"}
+	}
+	b.add(&out, span{file: file, domain: domain, lines: isCSV(src), at: at})
+	return nil
+}
+
+// check converts one row into out, checking what is common to all domains.
+func (r *row) check(domain, study string, ncols int, seen map[key]position, out *Batch) {
+	defer r.sortErrors()
+	if len(r.cells) != ncols {
+		r.fail("", fmt.Sprintf("has %d values, want %d (one per column)", len(r.cells), ncols))
+		return
+	}
+	if d := strings.ToUpper(r.str("DOMAIN")); d != domain {
+		r.fail("DOMAIN", fmt.Sprintf("%q in a %s file", d, domain))
+	}
+	if s := r.required("STUDYID"); s != "" && s != study {
+		r.fail("STUDYID", fmt.Sprintf("%q, but the study being loaded is %q", s, study))
+	}
+	k, seqCol, ok := r.convert(domain, study, out)
+	if !ok {
+		return
+	}
+	if first, dup := seen[k]; dup {
+		r.fail(seqCol, duplicateMsg(k, seqCol, first))
+	} else {
+		seen[k] = r.pos
+	}
+}
+
+func isCSV(src records) bool {
+	_, ok := src.(*csvRecords)
+	return ok
+}
+
+// checkColumns finds the file's domain from its first row and checks the
+// header has the columns trialwatch needs of it.
+func checkColumns(file string, cols map[string]int, cells []cell, pos position) (string, error) {
+	headerPos := position{}
+	if pos.line > 0 {
+		headerPos.line = 1
+	}
+	i, ok := cols["DOMAIN"]
+	if !ok {
+		return "", headerPos.error(file, "", "lacks the DOMAIN column, so its domain is unknown")
+	}
+	var domain string
+	if i < len(cells) {
+		domain = strings.ToUpper(cellString(cells[i]))
+	}
+	need, ok := requiredColumns[domain]
+	if !ok {
+		return "", pos.error(file, "DOMAIN", fmt.Sprintf("domain %q is not one trialwatch reads (want one of %s)", domain, strings.Join(Domains, ", ")))
+	}
+	var lacking []string
+	for _, c := range need {
+		if _, ok := cols[c]; !ok {
+			lacking = append(lacking, c)
+		}
+	}
+	if len(lacking) > 0 {
+		return "", headerPos.error(file, "", fmt.Sprintf("%s file lacks required column(s) %s", domain, strings.Join(lacking, ", ")))
+	}
+	return domain, nil
+}
+
+// key identifies a record within a domain: USUBJID and --SEQ (zero in DM,
+// where a subject has one record).
+type key struct {
+	id  string
+	seq int
+}
+
+func duplicateMsg(k key, seqCol string, first position) string {
+	where := fmt.Sprintf("row %d", first.row)
+	if first.line > 0 {
+		where = fmt.Sprintf("line %d", first.line)
+	}
+	if seqCol == "USUBJID" {
+		return fmt.Sprintf("subject %q appears twice (first on %s)", k.id, where)
+	}
+	return fmt.Sprintf("duplicate key USUBJID %q, %s %d (first on %s)", k.id, seqCol, k.seq, where)
+}
+
+// span locates the records one file added to a Batch.
+type span struct {
+	file   string
+	domain string
+	from   int     // index of the first record in the domain's slice
+	lines  bool    // at holds CSV lines, not row numbers
+	at     []int32 // per record
+}
+
+func (b *Batch) add(out *Batch, s span) {
+	switch s.domain {
+	case "DM":
+		s.from = len(b.Subjects)
+	case "EX":
+		s.from = len(b.Doses)
+	case "AE":
+		s.from = len(b.Events)
+	case "LB":
+		s.from = len(b.Labs)
+	case "CM":
+		s.from = len(b.ConMeds)
+	case "DS":
+		s.from = len(b.Dispositions)
+	}
+	b.Subjects = append(b.Subjects, out.Subjects...)
+	b.Doses = append(b.Doses, out.Doses...)
+	b.Events = append(b.Events, out.Events...)
+	b.Labs = append(b.Labs, out.Labs...)
+	b.ConMeds = append(b.ConMeds, out.ConMeds...)
+	b.Dispositions = append(b.Dispositions, out.Dispositions...)
+	b.spans = append(b.spans, s)
+}

@@ -1,0 +1,282 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Table describes a table of study data keyed by (study, usubjid[, seq])
+// whose changes are recorded in an append-only history table.
+type Table struct {
+	Name    string
+	Cols    []string // the first two are study and usubjid
+	Key     []string // a prefix of Cols
+	History string   // table with row_key, study, usubjid, changed_at, before, after
+}
+
+// Change is one row that a tracked upsert inserted or modified.
+type Change struct {
+	Row     int    // index in the rows given
+	USUBJID string // the subject it belongs to
+	Updated bool   // an existing row changed (false: a new row)
+}
+
+// subjectsPerQuery bounds the IN list used to read existing rows.
+const subjectsPerQuery = 500
+
+// UpsertTracked writes the rows that are new or differ from what is stored
+// and records every update, with the row before and after, in the table's
+// history. Identical rows are left alone, so loading the same file twice
+// changes nothing. All rows must belong to study.
+func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) ([]Change, error) {
+	existing, err := db.existingRows(ctx, tx, t, study, rows)
+	if err != nil {
+		return nil, err
+	}
+	var changes []Change
+	var write [][]any
+	var history [][]any
+	for i, r := range rows {
+		key := t.rowKey(r)
+		norm := normalizeRow(r)
+		before, found := existing[key]
+		if found && equalRows(before, norm) {
+			continue
+		}
+		usubjid := norm[1]
+		changes = append(changes, Change{Row: i, USUBJID: usubjid, Updated: found})
+		write = append(write, r)
+		if found {
+			history = append(history, []any{key, study, usubjid, now.UnixMilli(), t.asJSON(before), t.asJSON(norm)})
+		}
+		existing[key] = norm // a later duplicate in the same batch compares with this one
+	}
+	if err := db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write); err != nil {
+		return nil, err
+	}
+	if err := db.insertAll(ctx, tx, t.History, []string{"row_key", "study", "usubjid", "changed_at", "before", "after"}, history); err != nil {
+		return nil, err
+	}
+	return changes, nil
+}
+
+func (db *DB) insertAll(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	stmt, err := tx.PrepareContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ("+placeholders(len(cols))+")")
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range rows {
+		if _, err := stmt.ExecContext(ctx, r...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(i+1)
+	}
+	return strings.Join(p, ", ")
+}
+
+// existingRows loads, normalised, the stored rows of the subjects the batch
+// touches, keyed like rowKey.
+func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any) (map[string][]string, error) {
+	seen := map[string]bool{}
+	var subjects []any
+	for _, r := range rows {
+		id := normalize(r[1])
+		if !seen[id] {
+			seen[id] = true
+			subjects = append(subjects, id)
+		}
+	}
+	out := map[string][]string{}
+	for start := 0; start < len(subjects); start += subjectsPerQuery {
+		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
+		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + t.Name + " WHERE study = $1 AND usubjid IN (" +
+			shiftedPlaceholders(2, len(chunk)) + ")"
+		if err := scanInto(ctx, tx, q, append([]any{study}, chunk...), len(t.Cols), func(vals []any) {
+			norm := normalizeRow(vals)
+			out[t.rowKey(vals)] = norm
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func scanInto(ctx context.Context, tx *sql.Tx, q string, args []any, ncols int, fn func([]any)) error {
+	rs, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rs.Close()
+	vals := make([]any, ncols)
+	ptrs := make([]any, ncols)
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rs.Next() {
+		if err := rs.Scan(ptrs...); err != nil {
+			return err
+		}
+		fn(vals)
+	}
+	return rs.Err()
+}
+
+func shiftedPlaceholders(first, n int) string {
+	p := make([]string, n)
+	for i := range p {
+		p[i] = "$" + strconv.Itoa(first+i)
+	}
+	return strings.Join(p, ",")
+}
+
+func (t Table) rowKey(r []any) string {
+	parts := make([]string, len(t.Key))
+	for i := range t.Key {
+		parts[i] = normalize(r[i])
+	}
+	return strings.Join(parts, "\x1f")
+}
+
+func (t Table) asJSON(norm []string) string {
+	m := make(map[string]string, len(t.Cols))
+	for i, c := range t.Cols {
+		m[c] = norm[i]
+	}
+	b, _ := json.Marshal(m)
+	return string(b)
+}
+
+func normalizeRow(r []any) []string {
+	out := make([]string, len(r))
+	for i, v := range r {
+		out[i] = normalize(v)
+	}
+	return out
+}
+
+func equalRows(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// normalize gives a stored or incoming value one text form, whatever the
+// driver returned: SQLite gives booleans as integers, PostgreSQL as bools.
+func normalize(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	case bool:
+		if v {
+			return "1"
+		}
+		return "0"
+	case int:
+		return strconv.Itoa(v)
+	case int32:
+		return strconv.FormatInt(int64(v), 10)
+	case int64:
+		return strconv.FormatInt(v, 10)
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case sql.NullFloat64:
+		if !v.Valid {
+			return ""
+		}
+		return strconv.FormatFloat(v.Float64, 'g', -1, 64)
+	case time.Time:
+		return v.UTC().Format(time.RFC3339Nano)
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Summary tells what a tracked write did.
+type Summary struct {
+	Inserted  int      `json:"inserted"`
+	Updated   int      `json:"updated"`
+	Unchanged int      `json:"unchanged"`
+	Subjects  []string `json:"-"` // distinct subjects with an inserted or updated row, in first-seen order
+}
+
+// Add merges another summary into s.
+func (s *Summary) Add(o Summary) {
+	s.Inserted += o.Inserted
+	s.Updated += o.Updated
+	s.Unchanged += o.Unchanged
+	seen := map[string]bool{}
+	for _, id := range s.Subjects {
+		seen[id] = true
+	}
+	for _, id := range o.Subjects {
+		if !seen[id] {
+			seen[id] = true
+			s.Subjects = append(s.Subjects, id)
+		}
+	}
+}
+
+// PutTrackedTx is UpsertTracked summarised, for stores writing rows of one
+// study within a transaction their caller owns.
+func (db *DB) PutTrackedTx(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
+	for i, r := range rows {
+		if got := normalize(r[0]); got != study {
+			return Summary{}, fmt.Errorf("%s row %d belongs to study %q, not %q", t.Name, i+1, got, study)
+		}
+	}
+	changes, err := db.UpsertTracked(ctx, tx, t, study, rows, now)
+	if err != nil {
+		return Summary{}, err
+	}
+	sum := Summary{Unchanged: len(rows) - len(changes)}
+	seen := map[string]bool{}
+	for _, c := range changes {
+		if c.Updated {
+			sum.Updated++
+		} else {
+			sum.Inserted++
+		}
+		if !seen[c.USUBJID] {
+			seen[c.USUBJID] = true
+			sum.Subjects = append(sum.Subjects, c.USUBJID)
+		}
+	}
+	return sum, nil
+}
+
+// PutTracked is PutTrackedTx in a transaction of its own: all or nothing.
+func (db *DB) PutTracked(ctx context.Context, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
+	var sum Summary
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		sum, err = db.PutTrackedTx(ctx, tx, t, study, rows, now)
+		return err
+	})
+	return sum, err
+}

@@ -22,6 +22,7 @@ Usage:
   trialwatch serve  SERVICE [flags]  run one service: subjects, exposure, events or checker
   trialwatch import --db DSN --study ID FILES...
                                      load SDTM CSV domains (DM, EX, AE, LB)
+  trialwatch grade  --lb FILE [flags] grade LB records by CTCAE v4.03 or v5.0
 
 Every flag can also be set with an environment variable TRIALWATCH_<FLAG>,
 e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN. Run "trialwatch CMD -h" for flags.
@@ -49,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = serve(ctx, args[1:], stdout, stderr)
 	case "import":
 		err = importCmd(ctx, args[1:], stdout, stderr)
+	case "grade":
+		err = gradeCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

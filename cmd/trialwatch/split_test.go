@@ -181,6 +181,22 @@ func TestSplitModeEndToEnd(t *testing.T) {
 		t.Errorf("unknown subject: %d, want 404", code)
 	}
 
+	// An upload through the checker: DM goes to the subjects service over
+	// Connect, LB to the checker's own store, and the queued check runs.
+	newDM := `"STUDYID","DOMAIN","USUBJID","SITEID","SEX","AGE","RFXSTDTC"` + "\n" +
+		`"CDISCPILOT01","DM","01-999-0001","999","F",70,"2014-01-02"` + "\n"
+	newLB := `"STUDYID","DOMAIN","USUBJID","LBSEQ","LBTESTCD","LBSTRESN","LBSTRESU","LBSTNRLO","LBSTNRHI","LBDTC"` + "\n" +
+		`"CDISCPILOT01","LB","01-999-0001",1,"ALT",400,"U/L",6,34,"2014-01-16"` + "\n"
+	uploadRaw(t, chk.url(), "DM", newDM)
+	uploadRaw(t, chk.url(), "LB", newLB)
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(body(t, chk.url()+"/api/v1/studies/"+pilotdata.Study+"/signals?subject=01-999-0001"), `"LB:1"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the uploaded subject's check never ran\n%s", chk.output())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+
 	expo.cmd.Process.Kill()
 	<-expo.done
 	expo.done <- nil // for the cleanup's receive
@@ -220,6 +236,19 @@ func TestSplitModeEndToEnd(t *testing.T) {
 		}
 	case <-time.After(15 * time.Second):
 		t.Errorf("checker still running 15s after SIGTERM")
+	}
+}
+
+func uploadRaw(t *testing.T, base, domain, csv string) {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v1/studies/"+pilotdata.Study+"/uploads?format=csv&domain="+domain, "text/csv", strings.NewReader(csv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("upload %s: %d %s", domain, resp.StatusCode, b)
 	}
 }
 

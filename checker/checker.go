@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
 // SubjectSource answers who a subject is; ErrNotFound when unknown.
@@ -44,6 +45,19 @@ type LabSource interface {
 type SignalSink interface {
 	SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error
 }
+
+// StudyData is what a check reads and keeps per study besides signals:
+// the study's rule settings, and each subject's eDISH point.
+type StudyData interface {
+	Settings(ctx context.Context, study string) (rules.Config, error)
+	PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time) error
+}
+
+// defaultStudy is used without WithStudyData: default rules, no eDISH kept.
+type defaultStudy struct{}
+
+func (defaultStudy) Settings(context.Context, string) (rules.Config, error) { return rules.Config{}, nil }
+func (defaultStudy) PutEDISH(context.Context, rules.EDISHPoint, time.Time) error { return nil }
 
 // Sources are the upstream services a check calls.
 type Sources struct {
@@ -102,6 +116,7 @@ type Checker struct {
 	sources  Sources
 	labs     LabSource
 	sink     SignalSink
+	study    StudyData
 	deadline time.Duration
 	metrics  *Metrics
 	log      *slog.Logger
@@ -121,12 +136,15 @@ func WithDeadline(d time.Duration) Option { return func(c *Checker) { c.deadline
 // WithMetrics records check and upstream metrics.
 func WithMetrics(m *Metrics) Option { return func(c *Checker) { c.metrics = m } }
 
+// WithStudyData reads study settings and keeps eDISH points.
+func WithStudyData(d StudyData) Option { return func(c *Checker) { c.study = d } }
+
 // WithLogger logs failed upstream calls.
 func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
 
 // New returns a checker over the given upstreams, lab source and signal sink.
 func New(src Sources, labs LabSource, sink SignalSink, opts ...Option) *Checker {
-	c := &Checker{sources: src, labs: labs, sink: sink, deadline: DefaultDeadline,
+	c := &Checker{sources: src, labs: labs, sink: sink, study: defaultStudy{}, deadline: DefaultDeadline,
 		log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(c)
@@ -148,6 +166,7 @@ type gathered struct {
 	eventsErr  error
 	labs       []clinical.LabResult
 	labsErr    error
+	config     rules.Config
 }
 
 // Check analyses one subject. It returns once every goroutine it started
@@ -188,7 +207,10 @@ func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
 		return res
 	}
 
-	res.Signals = clinical.LabRangeSignals(g.subject, g.labs)
+	res.Signals = rules.Evaluate(g.config, rules.Input{
+		Subject: g.subject, Doses: g.doses, Events: g.events, Labs: g.labs,
+		HaveDoses: g.dosesErr == nil, HaveEvents: g.eventsErr == nil,
+	})
 	// Stored even if the client leaves now: the work is done and the
 	// signals are true. Bounded so shutdown is never held up for long.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
@@ -196,6 +218,12 @@ func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
 	if err := c.sink.SaveSignals(saveCtx, res.Signals, c.now()); err != nil {
 		res.Outcome, res.Err = OutcomeError, fmt.Errorf("storing signals: %w", err)
 		return res
+	}
+	if p, ok := rules.EDISH(g.subject, g.labs); ok {
+		if err := c.study.PutEDISH(saveCtx, p, c.now()); err != nil {
+			res.Outcome, res.Err = OutcomeError, fmt.Errorf("storing the eDISH point: %w", err)
+			return res
+		}
 	}
 	res.Complete = res.Sources.Exposure == StatusOK && res.Sources.AdverseEvents == StatusOK
 	res.Outcome = OutcomeComplete
@@ -231,9 +259,12 @@ func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
 			return c.sources.Events.AdverseEvents(ctx, study, usubjid)
 		})
 	})
-	// The lab read is local: the calling goroutine does it while it would
-	// otherwise only wait.
+	// The lab and settings reads are local: the calling goroutine does them
+	// while it would otherwise only wait.
 	g.labs, g.labsErr = c.labs.Labs(ctx, study, usubjid)
+	if g.labsErr == nil {
+		g.config, g.labsErr = c.study.Settings(ctx, study)
+	}
 	wg.Wait()
 	return g
 }

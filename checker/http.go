@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
 // SignalStore lists stored signals and moves them through review; the
@@ -19,6 +21,9 @@ type SignalStore interface {
 	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
 	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
 	History(ctx context.Context, id int64) ([]StatusChange, error)
+	EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error)
+	Settings(ctx context.Context, study string) (rules.Config, error)
+	PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error
 }
 
 // API serves the checker's JSON endpoints.
@@ -42,6 +47,74 @@ func (a *API) Register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/studies/{study}/signals", a.listSignals)
 	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", a.getSignal)
 	mux.HandleFunc("PATCH /api/v1/studies/{study}/signals/{id}", a.patchSignal)
+	mux.HandleFunc("GET /api/v1/studies/{study}/edish", a.edish)
+	mux.HandleFunc("GET /api/v1/studies/{study}/settings", a.getSettings)
+	mux.HandleFunc("PUT /api/v1/studies/{study}/settings", a.putSettings)
+}
+
+type edishJSON struct {
+	Subject      string  `json:"subject"`
+	Site         string  `json:"site"`
+	ALT          float64 `json:"alt_xuln"`
+	AST          float64 `json:"ast_xuln"`
+	Transaminase float64 `json:"transaminase_xuln"`
+	Bilirubin    float64 `json:"bilirubin_xuln"`
+	Quadrant     string  `json:"quadrant"`
+	ALTSeq       int     `json:"alt_lbseq,omitempty"`
+	ASTSeq       int     `json:"ast_lbseq,omitempty"`
+	BilirubinSeq int     `json:"bilirubin_lbseq,omitempty"`
+}
+
+// edish serves each checked subject's peak on-treatment ALT, AST and total
+// bilirubin as multiples of the ULN, with the eDISH quadrant, for a plot
+// with reference lines at 3×ULN (x) and 2×ULN (y).
+func (a *API) edish(w http.ResponseWriter, r *http.Request) {
+	pts, err := a.signals.EDISH(r.Context(), r.PathValue("study"), r.URL.Query().Get("site"))
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	out := make([]edishJSON, len(pts))
+	for i, p := range pts {
+		out[i] = edishJSON{Subject: p.USUBJID, Site: p.Site, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
+			Bilirubin: p.Bilirubin, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
+}
+
+type settingsJSON struct {
+	CTCAE   string              `json:"ctcae"`
+	AETerms map[string][]string `json:"ae_terms,omitempty"`
+}
+
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
+	cfg, err := a.signals.Settings(r.Context(), r.PathValue("study"))
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, settingsJSON{CTCAE: string(cfg.Criteria), AETerms: cfg.AETerms})
+}
+
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
+	var in settingsJSON
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&in); err != nil {
+		writeError(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"ctcae": "ctcae-v5.0", "ae_terms": {"ALT": ["..."]}})`)
+		return
+	}
+	crit, err := ctcae.ParseCriteria(in.CTCAE)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "ctcae: "+err.Error())
+		return
+	}
+	cfg := rules.Config{Criteria: crit, AETerms: in.AETerms}
+	if err := a.signals.PutSettings(r.Context(), r.PathValue("study"), cfg, time.Now()); err != nil {
+		a.storeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, settingsJSON{CTCAE: string(crit), AETerms: in.AETerms})
 }
 
 type checkResponse struct {

@@ -97,6 +97,9 @@ func (r *row) convert(domain, study string, out *Batch) (k key, seqCol string, o
 
 // sortErrors puts a row's problems in column order, as a person reads it.
 func (r *row) sortErrors() {
+	if len(r.errs) < 2 {
+		return
+	}
 	sort.SliceStable(r.errs, func(i, j int) bool {
 		return r.cols[r.errs[i].Column] < r.cols[r.errs[j].Column]
 	})

@@ -104,6 +104,15 @@ func (es Errors) Error() string {
 	return strings.Join(msgs, "\n")
 }
 
+// Unwrap gives errors.As and errors.Is each problem.
+func (es Errors) Unwrap() []error {
+	errs := make([]error, len(es))
+	for i, e := range es {
+		errs[i] = e
+	}
+	return errs
+}
+
 // maxErrors bounds how many problems one read reports.
 const maxErrors = 100
 

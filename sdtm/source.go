@@ -104,6 +104,12 @@ func read(file string, src records, study string, b *Batch) error {
 		if report(r.errs...) {
 			break
 		}
+		if len(errs) > 0 {
+			// The file will be rejected: keep checking rows, not them.
+			out.truncate()
+			at = at[:0]
+			continue
+		}
 		if pos.line > 0 {
 			at = append(at, int32(pos.line))
 		} else {
@@ -198,6 +204,11 @@ func duplicateMsg(k key, seqCol string, first position) string {
 	return fmt.Sprintf("duplicate key USUBJID %q, %s %d (first on %s)", k.id, seqCol, k.seq, where)
 }
 
+func (b *Batch) truncate() {
+	b.Subjects, b.Doses, b.Events = b.Subjects[:0], b.Doses[:0], b.Events[:0]
+	b.Labs, b.ConMeds, b.Dispositions = b.Labs[:0], b.ConMeds[:0], b.Dispositions[:0]
+}
+
 // span locates the records one file added to a Batch.
 type span struct {
 	file   string
@@ -222,11 +233,20 @@ func (b *Batch) add(out *Batch, s span) {
 	case "DS":
 		s.from = len(b.Dispositions)
 	}
-	b.Subjects = append(b.Subjects, out.Subjects...)
-	b.Doses = append(b.Doses, out.Doses...)
-	b.Events = append(b.Events, out.Events...)
-	b.Labs = append(b.Labs, out.Labs...)
-	b.ConMeds = append(b.ConMeds, out.ConMeds...)
-	b.Dispositions = append(b.Dispositions, out.Dispositions...)
+	b.Subjects = join(b.Subjects, out.Subjects)
+	b.Doses = join(b.Doses, out.Doses)
+	b.Events = join(b.Events, out.Events)
+	b.Labs = join(b.Labs, out.Labs)
+	b.ConMeds = join(b.ConMeds, out.ConMeds)
+	b.Dispositions = join(b.Dispositions, out.Dispositions)
 	b.spans = append(b.spans, s)
+}
+
+// join appends, taking over the new records when there are none yet
+// rather than copying a domain of maybe millions.
+func join[T any](to, from []T) []T {
+	if len(to) == 0 {
+		return from
+	}
+	return append(to, from...)
 }

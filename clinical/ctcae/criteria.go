@@ -130,8 +130,10 @@ var (
 	}}
 )
 
-// hemoglobinIncreased is "Increase in >0 - 2; >2 - 4; >4 g/dL" above ULN
-// (v5.0), and in v4.03 "or above baseline if baseline is above ULN".
+// hemoglobinIncreased is "Increase in >0 - 2; >2 - 4; >4 g/dL". v4.03
+// says "above ULN or above baseline if baseline is above ULN"; v5.0 only
+// "Increase in", defining the term as hemoglobin "above normal", which
+// (like admiral) is read as above ULN.
 func hemoglobinIncreased(baselineRule bool) term {
 	t := term{name: "Hemoglobin increased", dir: High, scales: []scale{
 		in("g/L", []band{over(1, ulnPlus, 0), over(2, ulnPlus, 20), over(3, ulnPlus, 40)}),

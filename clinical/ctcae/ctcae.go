@@ -21,6 +21,13 @@
 //     reference range can be grade 2. admiral does the same.
 //   - Terms that CTCAE does not grade by value (v5.0 hyperglycemia and
 //     hypophosphatemia) are reported as not gradable, with the reason.
+//   - "Baseline was abnormal" (v5.0 liver tests) means above the
+//     baseline record's own ULN. Without a baseline such a test is graded
+//     only when it is within ULN (grade 0 either way).
+//   - Calcium terms are defined on albumin-corrected (or ionized) calcium.
+//     SDTM CA is usually uncorrected total calcium; it is graded as is,
+//     as admiral does. CACORR (corrected) and CAION (ionized, with its
+//     own thresholds) are graded when a study has them.
 //   - Units are never guessed. Thresholds are taken in the unit the result
 //     is in when CTCAE lists that unit (so mmol/L hemoglobin uses CTCAE's
 //     6.2 and 4.9 mmol/L, not 100 and 80 g/L converted); otherwise the value

@@ -306,6 +306,8 @@ func TestGradeReasons(t *testing.T) {
 		{"missing value", V50, noValue, nil, Low, notGradable, "no result"},
 		{"missing value, other direction too", V50, noValue, nil, High, notGradable, "no result"},
 		{"missing ULN", V403, lab("ALT", 50, "U/L", limits{}), nil, High, notGradable, "no ULN"},
+		{"zero ULN counts as missing", V403, lab("ALT", 50, "U/L", hi(0)), nil, High, notGradable, "no ULN"},
+		{"zero baseline counts as missing", V50, lab("CREAT", 100, "umol/L", hi(124)), labp("CREAT", 0, "umol/L", hi(124)), High, notGradable, "no baseline"},
 		{"missing LLN, value could be grade 1", V50, lab("PLAT", 100, "10^9/L", limits{}), nil, Low, notGradable, "no LLN"},
 		{"missing LLN, absolute grade is certain", V50, lab("PLAT", 20, "10^9/L", limits{}), nil, Low, 4, ""},
 		{"missing ULN, absolute grade is certain", V50, lab("K", 7.5, "mmol/L", lo(3.4)), nil, High, 4, ""},

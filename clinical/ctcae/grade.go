@@ -86,7 +86,10 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult)
 		r.Reason = why
 		return r
 	}
-	in := inputs{v: lab.Value * f, uln: lab.High * f, lln: lab.Low * f, hasULN: lab.HasHigh, hasLLN: lab.HasLow}
+	// A ULN of zero or less is a data error, and would make every value a
+	// multiple of it; it counts as missing. An LLN of zero is real (nothing
+	// is below it).
+	in := inputs{v: lab.Value * f, uln: lab.High * f, lln: lab.Low * f, hasULN: lab.HasHigh && lab.High > 0, hasLLN: lab.HasLow}
 	r.Value = in.v
 	if s.unit != "" && s.norm != normUnit(lab.Unit) {
 		r.Unit = s.unit
@@ -97,7 +100,8 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult)
 			r.Reason = fmt.Sprintf("baseline unit %q cannot be compared with %q", bl.Unit, lab.Unit)
 			return r
 		}
-		in.base, in.hasBase = bl.Value*bf*f, true
+		// Baseline multiples of a zero baseline would grade any value.
+		in.base, in.hasBase = bl.Value*bf*f, bl.Value > 0
 	}
 	bands, why := t.bandsFor(s, bl, in)
 	if why != "" {
@@ -163,7 +167,7 @@ func baselineHigh(bl *clinical.LabResult, in inputs) (high, known bool) {
 	switch {
 	case bl == nil || !bl.HasValue:
 		return false, false
-	case bl.HasHigh:
+	case bl.HasHigh && bl.High > 0:
 		return sig(bl.Value) > sig(bl.High), true
 	case in.hasULN:
 		return sig(in.base) > sig(in.uln), true

@@ -1,6 +1,10 @@
 package ctcae
 
-import "strings"
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+)
 
 // analyte is one measured quantity and the LBTESTCD codes that name it.
 // The first code is the CDISC Controlled Terminology one; the rest are
@@ -101,13 +105,27 @@ var unitFolder = strings.NewReplacer("µ", "u", "μ", "u", " ", "")
 // normUnit folds case, blanks and the micro sign so that "µmol/L" and
 // "umol/L" are one unit.
 func normUnit(u string) string {
-	u = strings.ToLower(strings.TrimSpace(u))
-	u = unitFolder.Replace(u)
-	if a, ok := unitAliases[u]; ok {
-		return a
+	if n, ok := normCache.Load(u); ok {
+		return n.(string)
 	}
-	return u
+	n := unitFolder.Replace(strings.ToLower(strings.TrimSpace(u)))
+	if a, ok := unitAliases[n]; ok {
+		n = a
+	}
+	// A study uses a few dozen units; the bound only guards against a
+	// caller feeding arbitrary text.
+	if normCacheSize.Add(1) <= 4096 {
+		normCache.Store(u, n)
+	}
+	return n
 }
+
+// normCache saves grading a large LB from folding the same units again
+// for every record.
+var (
+	normCache     sync.Map // raw unit → normUnit
+	normCacheSize atomic.Int64
+)
 
 // factor converts a value of analyte a from unit `from` to unit `to`.
 // Equal units need no table; otherwise both must be known for a.

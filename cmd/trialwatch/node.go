@@ -134,7 +134,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	eventsClient := rpc.NewEventClient(hc, eventsURL)
 	src := checker.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient}
 	n.checks = checker.NewMetrics(n.reg)
-	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline),
+	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline), checker.WithStudyData(store),
 		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
 	checker.NewAPI(c, store, n.log).Register(n.mux)
 	checker.RegisterQueueDepth(n.reg, store.QueueDepth)

@@ -1,0 +1,84 @@
+package checker
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+)
+
+// Settings returns what a study set, or the defaults (CTCAE v5.0, no
+// extra AE terms) when it set nothing.
+func (s *Store) Settings(ctx context.Context, study string) (rules.Config, error) {
+	var criteria, terms string
+	err := s.db.QueryRowContext(ctx, `SELECT criteria, ae_terms FROM study_settings WHERE study = $1`, study).Scan(&criteria, &terms)
+	if errors.Is(err, sql.ErrNoRows) {
+		return rules.Config{Criteria: ctcae.Default}, nil
+	}
+	if err != nil {
+		return rules.Config{}, err
+	}
+	cfg := rules.Config{Criteria: ctcae.Criteria(criteria)}
+	if err := json.Unmarshal([]byte(terms), &cfg.AETerms); err != nil {
+		return rules.Config{}, fmt.Errorf("study %s: stored AE terms are not JSON: %w", study, err)
+	}
+	return cfg, nil
+}
+
+// PutSettings stores what a study sets.
+func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error {
+	terms, err := json.Marshal(cfg.AETerms)
+	if err != nil {
+		return err
+	}
+	if cfg.AETerms == nil {
+		terms = []byte("{}")
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO study_settings (study, criteria, ae_terms, updated_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (study) DO UPDATE SET criteria = excluded.criteria, ae_terms = excluded.ae_terms, updated_at = excluded.updated_at`,
+		study, string(cfg.Criteria), string(terms), now.UnixMilli())
+	return err
+}
+
+// PutEDISH records a subject's point on the eDISH plot.
+func (s *Store) PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO edish_points
+		(study, usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, alt = excluded.alt, ast = excluded.ast,
+			transaminase = excluded.transaminase, bilirubin = excluded.bilirubin, quadrant = excluded.quadrant,
+			alt_seq = excluded.alt_seq, ast_seq = excluded.ast_seq, bilirubin_seq = excluded.bilirubin_seq, updated_at = excluded.updated_at`,
+		p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq, now.UnixMilli())
+	return err
+}
+
+// EDISH lists the study's eDISH points, optionally of one site.
+func (s *Store) EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error) {
+	q := `SELECT usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq
+		FROM edish_points WHERE study = $1`
+	args := []any{study}
+	if site != "" {
+		q += " AND site = $2"
+		args = append(args, site)
+	}
+	rows, err := s.db.QueryContext(ctx, q+" ORDER BY usubjid", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []rules.EDISHPoint
+	for rows.Next() {
+		p := rules.EDISHPoint{Study: study}
+		if err := rows.Scan(&p.USUBJID, &p.Site, &p.ALT, &p.AST, &p.Transaminase, &p.Bilirubin, &p.Quadrant,
+			&p.ALTSeq, &p.ASTSeq, &p.BilirubinSeq); err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,137 @@
+package rules
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// saeReportDays is how long a site may take to record a serious AE: sites
+// must report SAEs to the sponsor immediately (ICH E6 4.11.1; 24 hours in
+// most protocols), and that report starts the sponsor's 7/15-day
+// expedited-reporting clock of ICH E2A. AEDTC is a date, so 24 hours is
+// one calendar day.
+const saeReportDays = 1
+
+// saeLateSignals raises a compliance signal for each serious AE recorded
+// (AEDTC) more than saeReportDays after onset (AESTDTC). The delay counted
+// is the least the dates allow, so with partial dates ("2013-10" onset,
+// recorded 2013-11-03) the signal is raised only when the record is late
+// whatever the missing day was. A missing onset or record date raises
+// nothing: there is no delay to measure, and missing dates are a data
+// quality question for other checks.
+func (s *subject) saeLateSignals() []clinical.Signal {
+	var out []clinical.Signal
+	for _, ae := range s.in.Events {
+		if !ae.Serious {
+			continue
+		}
+		late, _, ok := DaysBetween(ae.Start, ae.Recorded)
+		if !ok || late <= saeReportDays {
+			continue
+		}
+		out = append(out, s.signal(SAELate, clinical.SeverityHigh, "AE:"+strconv.Itoa(ae.Seq),
+			map[string]any{
+				"aeseq": ae.Seq, "term": ae.Term, "decoded": ae.Decoded, "onset": string(ae.Start),
+				"recorded": string(ae.Recorded), "days_to_record": late, "allowed_days": saeReportDays,
+			},
+			fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but was recorded %s, %d days later; SAEs must reach the sponsor within 24 hours",
+				aeName(&ae), ae.Seq, ae.Start, ae.Recorded, late)))
+	}
+	return out
+}
+
+func aeName(ae *clinical.AdverseEvent) string {
+	if ae.Decoded != "" {
+		return ae.Decoded
+	}
+	return ae.Term
+}
+
+// doseDate is one dosing date to check: an EX record's start, or DM's
+// exposure date when EX could not be read.
+type doseDate struct {
+	key  string
+	date clinical.Date
+	what string // for the message
+	ev   map[string]any
+}
+
+// doseDates lists the dosing dates the dosing rules check. EX is the
+// primary evidence (each record is one finding a site can correct); when
+// EX failed or holds nothing for the subject, DM's exposure date (dm) stands
+// in, so a source outage cannot hide a protocol deviation.
+func (s *subject) doseDates(dmName string, dm clinical.Date) []doseDate {
+	if !s.in.HaveDoses || len(s.in.Doses) == 0 {
+		if dm == "" {
+			return nil
+		}
+		return []doseDate{{key: "DM:" + dmName, date: dm, what: "DM " + dmName,
+			ev: map[string]any{"source": "DM", "variable": dmName, "dose_date": string(dm)}}}
+	}
+	out := make([]doseDate, 0, len(s.in.Doses))
+	for _, d := range s.in.Doses {
+		what := fmt.Sprintf("EX %d (%s", d.Seq, d.Treatment)
+		if d.HasDose {
+			what += fmt.Sprintf(" %s %s", fmtNum(d.Dose), d.Unit)
+		}
+		what += ")"
+		out = append(out, doseDate{key: "EX:" + strconv.Itoa(d.Seq), date: d.Start, what: what,
+			ev: map[string]any{"source": "EX", "exseq": d.Seq, "treatment": d.Treatment, "dose_date": string(d.Start)}})
+	}
+	return out
+}
+
+// doseBeforeConsentSignals: dosing before informed consent (RFICDTC)
+// violates ICH E6 4.8.8. Dates that agree at their common precision are
+// not "before".
+func (s *subject) doseBeforeConsentSignals() []clinical.Signal {
+	consent := s.in.Subject.ConsentDate
+	var out []clinical.Signal
+	for _, d := range s.doseDates("RFXSTDTC", s.in.Subject.FirstDose) {
+		if CompareDates(d.date, consent) != OrderBefore {
+			continue
+		}
+		d.ev["consent_date"] = string(consent)
+		out = append(out, s.signal(DoseBeforeConsent, clinical.SeverityCritical, d.key, d.ev,
+			fmt.Sprintf("%s started %s, before informed consent on %s", d.what, d.date, consent)))
+	}
+	return out
+}
+
+// endpoint is a date after which the subject must not be dosed.
+type endpoint struct {
+	variable, label string
+	date            clinical.Date
+}
+
+// doseAfterEndSignals: dosing after death (DTHDTC) or after the end of
+// participation (RFPENDTC). One signal per dosing record, naming every
+// endpoint it follows, because it is one finding for the site to correct.
+func (s *subject) doseAfterEndSignals() []clinical.Signal {
+	subj := &s.in.Subject
+	ends := []endpoint{
+		{"DTHDTC", "death", subj.DeathDate},
+		{"RFPENDTC", "end of participation", subj.EndOfStudy},
+	}
+	var out []clinical.Signal
+	for _, d := range s.doseDates("RFXENDTC", subj.LastDose) {
+		var after, labels []string
+		for _, e := range ends {
+			if CompareDates(d.date, e.date) == OrderAfter {
+				after = append(after, e.variable)
+				labels = append(labels, fmt.Sprintf("%s on %s", e.label, e.date))
+				d.ev[strings.ToLower(e.variable)] = string(e.date)
+			}
+		}
+		if len(after) == 0 {
+			continue
+		}
+		d.ev["after"] = after
+		out = append(out, s.signal(DoseAfterEnd, clinical.SeverityCritical, d.key, d.ev,
+			fmt.Sprintf("%s dated %s, after %s", d.what, d.date, strings.Join(labels, " and "))))
+	}
+	return out
+}

@@ -1,0 +1,112 @@
+package rules
+
+import (
+	"time"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// SDTM dates may be partial ("2014", "2014-01") or carry a time. A partial
+// date is not a point but a stretch of time, so the rules never compare
+// them as strings or as their earliest instant: "2014-01" vs "2014-01-15"
+// cannot say which came first, and a protocol-deviation signal raised on
+// such a guess would be a false accusation against a site.
+
+// span is the stretch of time a date can mean: [from, to).
+type span struct{ from, to time.Time }
+
+func spanOf(d clinical.Date) (span, bool) {
+	t, ok := d.Time()
+	if !ok {
+		return span{}, false
+	}
+	// Time accepts only these layouts, so the length gives the precision.
+	switch len(d) {
+	case len("2006"):
+		return span{t, t.AddDate(1, 0, 0)}, true
+	case len("2006-01"):
+		return span{t, t.AddDate(0, 1, 0)}, true
+	case len("2006-01-02"):
+		return span{t, t.AddDate(0, 0, 1)}, true
+	case len("2006-01-02T15"):
+		return span{t, t.Add(time.Hour)}, true
+	case len("2006-01-02T15:04"):
+		return span{t, t.Add(time.Minute)}, true
+	}
+	return span{t, t.Add(time.Second)}, true
+}
+
+// days gives the first and last calendar day the span touches, as day
+// numbers (days since 1970-01-01), so day windows ignore clock times.
+func (s span) days() (first, last int) {
+	return dayNumber(s.from), dayNumber(s.to.Add(-time.Nanosecond))
+}
+
+func dayNumber(t time.Time) int {
+	y, m, d := t.Date()
+	return int(time.Date(y, m, d, 0, 0, 0, 0, time.UTC).Unix() / 86400)
+}
+
+// Order is how two possibly partial dates compare.
+type Order int
+
+const (
+	// OrderUnknown: a date is missing or not ISO 8601.
+	OrderUnknown Order = iota
+	// OrderBefore: every instant the first date can mean precedes every
+	// instant the second can mean.
+	OrderBefore
+	// OrderSame: the dates agree at the precision both have ("2014-01" and
+	// "2014-01-15", or "2014-01-15T08:00" and "2014-01-15"), so neither can
+	// be said to come first.
+	OrderSame
+	// OrderAfter: the first date certainly follows the second.
+	OrderAfter
+)
+
+var orderNames = [...]string{"unknown", "before", "same", "after"}
+
+func (o Order) String() string { return orderNames[o] }
+
+// CompareDates says whether a certainly precedes or follows b, comparing
+// only at the precision both dates have.
+func CompareDates(a, b clinical.Date) Order {
+	sa, ok1 := spanOf(a)
+	sb, ok2 := spanOf(b)
+	switch {
+	case !ok1 || !ok2:
+		return OrderUnknown
+	case !sa.to.After(sb.from):
+		return OrderBefore
+	case !sa.from.Before(sb.to):
+		return OrderAfter
+	}
+	// ISO 8601 truncations nest, so spans that are not disjoint share the
+	// coarser one: the dates are equal at the common precision.
+	return OrderSame
+}
+
+// DaysBetween gives the range of whole calendar days from a to b that the
+// two dates allow: min == max when both are full dates, a wider range when
+// either is partial ("2014-01" to "2014-02-10" is 10 to 40 days). ok is
+// false when either date is missing or not ISO 8601.
+func DaysBetween(a, b clinical.Date) (min, max int, ok bool) {
+	sa, ok1 := spanOf(a)
+	sb, ok2 := spanOf(b)
+	if !ok1 || !ok2 {
+		return 0, 0, false
+	}
+	af, al := sa.days()
+	bf, bl := sb.days()
+	return bf - al, bl - af, true
+}
+
+// mayBeWithin reports whether b can fall lo to hi days (inclusive) after a,
+// and known whether both dates could be placed at all.
+func mayBeWithin(a, b clinical.Date, lo, hi int) (within, known bool) {
+	min, max, ok := DaysBetween(a, b)
+	if !ok {
+		return false, false
+	}
+	return max >= lo && min <= hi, true
+}

@@ -1,0 +1,131 @@
+package rules
+
+import (
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+)
+
+var v403 = Config{Criteria: ctcae.V403}
+
+// CTCAE v4.03 ALT increased: grade 1 >ULN-3.0×ULN, 2 >3.0-5.0, 3 >5.0-20.0,
+// 4 >20.0 (ULN 40 U/L here).
+func TestCTCAEGradeSignals(t *testing.T) {
+	tests := []struct {
+		value float64
+		grade int // 0: no signal
+		sev   clinical.Severity
+	}{
+		{40, 0, 0},
+		{41, 1, clinical.SeverityLow},
+		{120, 1, clinical.SeverityLow}, // exactly 3×ULN is still grade 1
+		{121, 2, clinical.SeverityMedium},
+		{201, 3, clinical.SeverityHigh},
+		{801, 4, clinical.SeverityCritical},
+	}
+	for _, tt := range tests {
+		sigs := only(CTCAEGrade, Evaluate(v403, labsInput(alt(5, tt.value, "2014-02-01"))))
+		if tt.grade == 0 {
+			if len(sigs) != 0 {
+				t.Errorf("ALT %g: %d signals, want none", tt.value, len(sigs))
+			}
+			continue
+		}
+		if len(sigs) != 1 {
+			t.Fatalf("ALT %g: %d signals, want 1", tt.value, len(sigs))
+		}
+		s := sigs[0]
+		if s.Key != "LB:5:high" || s.Severity != tt.sev || s.Evidence["grade"] != tt.grade {
+			t.Errorf("ALT %g: key %s severity %v grade %v; want LB:5:high %v %d", tt.value, s.Key, s.Severity, s.Evidence["grade"], tt.sev, tt.grade)
+		}
+		if !strings.HasPrefix(s.Message, "CTCAE grade ") || !strings.Contains(s.Message, "ALT ") || !strings.Contains(s.Message, "on 2014-02-01") {
+			t.Errorf("message %q", s.Message)
+		}
+	}
+}
+
+// A test graded both ways gives one finding per direction, so the keys
+// carry the direction.
+func TestCTCAEGradeKeyHasDirection(t *testing.T) {
+	k := lab(3, "K", 2.9, 3.5, 5.0, "2014-02-01") // hypokalemia
+	sigs := Evaluate(v403, labsInput(k))
+	if got := keysOf(CTCAEGrade, sigs); !slices.Equal(got, []string{"LB:3:low"}) {
+		t.Errorf("keys %v, want [LB:3:low]", got)
+	}
+}
+
+func TestBaselines(t *testing.T) {
+	// First dose 2014-01-10.
+	tests := []struct {
+		name string
+		labs []clinical.LabResult
+		want int // index of the last record's baseline, -1 for none
+	}{
+		{"flagged record wins over a later pre-dose one", []clinical.LabResult{
+			baselineLab(1, "ALT", 30, 7, 40, "2014-01-03"), alt(2, 35, "2014-01-08"), alt(3, 90, "2014-01-20")}, 0},
+		{"last value before the first dose", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), alt(2, 35, "2014-01-08"), alt(3, 90, "2014-01-20")}, 1},
+		{"input order does not matter", []clinical.LabResult{
+			alt(2, 35, "2014-01-08"), alt(1, 30, "2014-01-03"), alt(3, 90, "2014-01-20")}, 0},
+		{"drawn on the first-dose day counts as pre-dose", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), alt(2, 35, "2014-01-10T08:00"), alt(3, 90, "2014-01-20")}, 1},
+		{"a record without a value is not a baseline", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), {Seq: 2, TestCode: "ALT", Date: "2014-01-08"}, alt(3, 90, "2014-01-20")}, 0},
+		{"only on-treatment values", []clinical.LabResult{alt(1, 30, "2014-01-11"), alt(3, 90, "2014-01-20")}, -1},
+	}
+	for _, tt := range tests {
+		in := labsInput(tt.labs...)
+		got := baselineIndexes(&in)
+		if last := got[len(got)-1]; last != tt.want {
+			t.Errorf("%s: baseline %d, want %d", tt.name, last, tt.want)
+		}
+	}
+	in := labsInput(alt(1, 30, "2014-01-03"))
+	in.Subject.FirstDose = ""
+	if got := baselineIndexes(&in); got[0] != -1 {
+		t.Errorf("baseline %d for a subject never dosed", got[0])
+	}
+}
+
+func TestShiftFromBaseline(t *testing.T) {
+	const bday, day = "2014-01-08", "2014-02-01"
+	tests := []struct {
+		name     string
+		cfg      Config
+		labs     []clinical.LabResult
+		keys     []string
+		baseline int // expected baseline_grade evidence
+	}{
+		{"normal to grade 2", v403, []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, bday), alt(2, 121, day)}, []string{"LB:2:high"}, 0},
+		{"normal to grade 1", v403, []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, bday), alt(2, 120, day)}, nil, 0},
+		{"grade 1 to grade 3", v403, []clinical.LabResult{baselineLab(1, "ALT", 50, 7, 40, bday), alt(2, 201, day)}, []string{"LB:2:high"}, 1},
+		{"grade 1 to grade 2", v403, []clinical.LabResult{baselineLab(1, "ALT", 50, 7, 40, bday), alt(2, 200, day)}, nil, 0},
+		{"unflagged pre-dose baseline", v403, []clinical.LabResult{alt(1, 30, bday), alt(2, 121, day)}, []string{"LB:2:high"}, 0},
+		{"a screening value before the baseline is no shift", v403, []clinical.LabResult{
+			alt(1, 201, "2014-01-02"), baselineLab(2, "ALT", 30, 7, 40, bday), alt(3, 30, day)}, nil, 0},
+		{"no baseline, no shift", v403, []clinical.LabResult{alt(1, 201, day)}, nil, 0},
+		{"the other direction has its own baseline grade", v403, []clinical.LabResult{
+			baselineLab(1, "K", 2.9, 3.5, 5.0, bday), lab(2, "K", 6.1, 3.5, 5.0, day)}, []string{"LB:2:high"}, 0},
+		// v5.0 grades ALT against an abnormal baseline: 250 is 3.1× the
+		// baseline of 80, grade 2, and the baseline is grade 0 against itself.
+		{"v5.0 abnormal baseline", Config{Criteria: ctcae.V50}, []clinical.LabResult{
+			baselineLab(1, "ALT", 80, 7, 40, bday), alt(2, 250, day), alt(3, 230, day)}, []string{"LB:2:high"}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sigs := Evaluate(tt.cfg, labsInput(tt.labs...))
+			got := keysOf(ShiftFromBaseline, sigs)
+			if !slices.Equal(got, tt.keys) {
+				t.Fatalf("shift keys %v, want %v", got, tt.keys)
+			}
+			if len(got) > 0 {
+				if s := only(ShiftFromBaseline, sigs)[0]; s.Evidence["baseline_grade"] != tt.baseline {
+					t.Errorf("baseline grade %v, want %d", s.Evidence["baseline_grade"], tt.baseline)
+				}
+			}
+		})
+	}
+}

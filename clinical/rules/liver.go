@@ -1,0 +1,343 @@
+package rules
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// Hy's law (FDA guidance "Drug-Induced Liver Injury: Premarketing Clinical
+// Evaluation", 2009) and the eDISH plot built on it.
+const (
+	transaminaseULN = 3  // ALT or AST ≥ 3×ULN: hepatocellular injury
+	bilirubinULN    = 2  // total bilirubin ≥ 2×ULN: impaired liver function
+	alpULN          = 2  // ALP ≥ 2×ULN points to cholestasis, which explains the bilirubin
+	bilirubinDays   = 14 // bilirubin typically peaks days after the transaminases
+)
+
+// LBTESTCD is controlled terminology in SDTM, so the liver rules look for
+// the CDISC codes only.
+const (
+	testALT  = "ALT"
+	testAST  = "AST"
+	testBili = "BILI"
+	testALP  = "ALP"
+)
+
+// Quadrant is a subject's place on the eDISH plot: peak transaminase
+// (×ULN) across, peak total bilirubin (×ULN) up.
+type Quadrant string
+
+const (
+	QuadrantNormal             Quadrant = "normal"
+	QuadrantHysLaw             Quadrant = "hys-law"            // upper right
+	QuadrantTemplesCorollary   Quadrant = "temples-corollary"  // lower right
+	QuadrantHyperbilirubinemia Quadrant = "hyperbilirubinemia" // upper left: Gilbert's, cholestasis, haemolysis
+)
+
+// EDISHPoint is one subject's point on the eDISH plot. Peaks are over
+// on-treatment draws: eDISH asks what the drug did, and a screening value
+// says what the subject brought in. A peak is 0 and its Seq 0 when the
+// test was never measured on treatment.
+type EDISHPoint struct {
+	Study, Site, USUBJID string
+	ALT, AST             float64 // peak ×ULN
+	ALTSeq, ASTSeq       int     // LBSEQ of each peak
+	// Transaminase is the higher of ALT and AST, the x coordinate: the
+	// liver rules count either enzyme, so the plot does too.
+	Transaminase float64
+	Bilirubin    float64 // peak total bilirubin ×ULN, the y coordinate
+	BilirubinSeq int
+	Quadrant     Quadrant
+}
+
+// EDISH places the subject on the eDISH plot. ok is false when the subject
+// has no on-treatment transaminase or no bilirubin with a ULN.
+func EDISH(subj clinical.Subject, labs []clinical.LabResult) (EDISHPoint, bool) {
+	return liverOf(subj, labs).point()
+}
+
+// liverDraw is one liver test result as a multiple of its ULN.
+type liverDraw struct {
+	lab   *clinical.LabResult
+	ratio float64
+}
+
+// liver holds a subject's on-treatment liver tests, each in date order.
+type liver struct {
+	subj                   *clinical.Subject
+	transaminases, bili    []liverDraw
+	alp                    []liverDraw
+	peakALT, peakAST, peak liverDraw // peak: the higher transaminase
+	peakBili               liverDraw
+}
+
+func liverOf(subj clinical.Subject, labs []clinical.LabResult) *liver {
+	return newLiver(&subj, labs, sortedByDate(labs))
+}
+
+func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate []int) *liver {
+	lv := &liver{subj: subj}
+	tr := treatmentOf(subj)
+	for _, i := range byDate {
+		l := &labs[i]
+		if !l.HasValue || !l.HasHigh || l.High <= 0 || !tr.includes(l) {
+			continue
+		}
+		d := liverDraw{l, l.Value / l.High}
+		switch l.TestCode {
+		case testALT:
+			lv.transaminases = append(lv.transaminases, d)
+			lv.peakALT = higher(lv.peakALT, d)
+		case testAST:
+			lv.transaminases = append(lv.transaminases, d)
+			lv.peakAST = higher(lv.peakAST, d)
+		case testBili:
+			lv.bili = append(lv.bili, d)
+			lv.peakBili = higher(lv.peakBili, d)
+		case testALP:
+			lv.alp = append(lv.alp, d)
+		}
+	}
+	lv.peak = higher(lv.peakALT, lv.peakAST)
+	return lv
+}
+
+// higher keeps the earlier draw on ties, so the peak's LBSEQ is stable as
+// later equal values arrive.
+func higher(a, b liverDraw) liverDraw {
+	if a.lab == nil || b.ratio > a.ratio {
+		return b
+	}
+	return a
+}
+
+// treatment tells on-treatment draws from pre-dose ones. It excludes the
+// baseline record and draws certainly before the first-dose day. With no
+// first dose recorded every non-baseline draw counts, so missing exposure
+// data cannot hide a liver injury.
+type treatment struct {
+	firstDay int
+	known    bool
+}
+
+func treatmentOf(subj *clinical.Subject) treatment {
+	sp, ok := spanOf(subj.FirstDose)
+	if !ok {
+		return treatment{}
+	}
+	first, _ := sp.days()
+	return treatment{first, true}
+}
+
+func (t treatment) includes(l *clinical.LabResult) bool {
+	if l.Baseline {
+		return false
+	}
+	sp, ok := spanOf(l.Date)
+	if !t.known || !ok {
+		return true
+	}
+	_, last := sp.days()
+	return last >= t.firstDay
+}
+
+func (lv *liver) point() (EDISHPoint, bool) {
+	if lv.peak.lab == nil || lv.peakBili.lab == nil {
+		return EDISHPoint{}, false
+	}
+	p := EDISHPoint{
+		Study: lv.subj.Study, Site: lv.subj.Site, USUBJID: lv.subj.USUBJID,
+		ALT: lv.peakALT.ratio, ALTSeq: seqOf(lv.peakALT), AST: lv.peakAST.ratio, ASTSeq: seqOf(lv.peakAST),
+		Transaminase: lv.peak.ratio, Bilirubin: lv.peakBili.ratio, BilirubinSeq: seqOf(lv.peakBili),
+	}
+	injured, jaundiced := atLeast(lv.peak.ratio, transaminaseULN), atLeast(lv.peakBili.ratio, bilirubinULN)
+	switch {
+	case injured && jaundiced:
+		p.Quadrant = QuadrantHysLaw
+	case injured:
+		p.Quadrant = QuadrantTemplesCorollary
+	case jaundiced:
+		p.Quadrant = QuadrantHyperbilirubinemia
+	default:
+		p.Quadrant = QuadrantNormal
+	}
+	return p, true
+}
+
+func seqOf(d liverDraw) int {
+	if d.lab == nil {
+		return 0
+	}
+	return d.lab.Seq
+}
+
+// atLeast compares a ×ULN ratio with a threshold after rounding to nine
+// decimals, so that a value of exactly 3×ULN (3.6 / 1.2 is
+// 2.9999999999999996 in binary) counts as 3×ULN.
+func atLeast(ratio, k float64) bool {
+	return math.Round(ratio*1e9) >= k*1e9
+}
+
+// hysLawCase is a transaminase draw with its bilirubin and ALP.
+type hysLawCase struct {
+	amino, bili liverDraw
+	days        int // bilirubin draw minus transaminase draw, days (lower bound)
+	alp         liverDraw
+	alpMeasured bool
+}
+
+// hysLawCases returns the transaminase draws ≥ 3×ULN followed within
+// bilirubinDays (same draw included) by a bilirubin ≥ 2×ULN: those with
+// ALP < 2×ULN qualify, those with ALP ≥ 2×ULN are cholestatic.
+//
+// ALP is read on the transaminase draw's day (the draw itself if it has
+// one): the guidance asks whether the injury was hepatocellular when it
+// began, and a later ALP rise is common as jaundice develops. A day with
+// no ALP measured qualifies: missing data must not hide a potential Hy's
+// law case, and the evidence says ALP was not measured.
+func (lv *liver) hysLawCases() (qualifying, cholestatic []hysLawCase) {
+	for _, a := range lv.transaminases {
+		if !atLeast(a.ratio, transaminaseULN) {
+			continue
+		}
+		c, ok := lv.bilirubinAfter(a)
+		if !ok {
+			continue
+		}
+		c.alp, c.alpMeasured = lv.alpOn(a.lab)
+		if c.alpMeasured && atLeast(c.alp.ratio, alpULN) {
+			cholestatic = append(cholestatic, c)
+		} else {
+			qualifying = append(qualifying, c)
+		}
+	}
+	return qualifying, cholestatic
+}
+
+// bilirubinAfter finds the first bilirubin ≥ 2×ULN from a's day to
+// bilirubinDays after it. Partial dates pair when they may be in window:
+// the rule errs toward raising a potential Hy's law case.
+func (lv *liver) bilirubinAfter(a liverDraw) (hysLawCase, bool) {
+	for _, b := range lv.bili {
+		if !atLeast(b.ratio, bilirubinULN) {
+			continue
+		}
+		if within, _ := mayBeWithin(a.lab.Date, b.lab.Date, 0, bilirubinDays); within {
+			min, _, _ := DaysBetween(a.lab.Date, b.lab.Date)
+			return hysLawCase{amino: a, bili: b, days: max(min, 0)}, true
+		}
+	}
+	return hysLawCase{}, false
+}
+
+// alpOn returns the ALP of the draw at exactly lab's date and time, else
+// the highest ALP on the same day.
+func (lv *liver) alpOn(lab *clinical.LabResult) (liverDraw, bool) {
+	var best liverDraw
+	for _, p := range lv.alp {
+		if p.lab.Date == lab.Date {
+			return p, true
+		}
+		if min, max, ok := DaysBetween(lab.Date, p.lab.Date); ok && min <= 0 && max >= 0 {
+			best = higher(best, p)
+		}
+	}
+	return best, best.lab != nil
+}
+
+// liverSignals raises at most one liver signal per subject: potential
+// Hy's law when any draw qualifies, else the eDISH quadrant the subject's
+// peaks fall in. Each is keyed by the draw where the finding began, which
+// later data does not move.
+func (s *subject) liverSignals() []clinical.Signal {
+	lv := newLiver(&s.in.Subject, s.in.Labs, s.byDate)
+	p, ok := lv.point()
+	if !ok || p.Quadrant == QuadrantNormal {
+		return nil
+	}
+	ev := map[string]any{
+		"quadrant": string(p.Quadrant), "peak_alt_xuln": round2(p.ALT), "peak_alt_lbseq": p.ALTSeq,
+		"peak_ast_xuln": round2(p.AST), "peak_ast_lbseq": p.ASTSeq,
+		"peak_bili_xuln": round2(p.Bilirubin), "peak_bili_lbseq": p.BilirubinSeq,
+	}
+	peaks := fmt.Sprintf("peak %s %.2f×ULN (%s) and peak total bilirubin %.2f×ULN (%s)",
+		lv.peak.lab.TestCode, p.Transaminase, dateText(lv.peak.lab.Date), p.Bilirubin, dateText(lv.peakBili.lab.Date))
+
+	switch p.Quadrant {
+	case QuadrantTemplesCorollary:
+		first := lv.first(lv.transaminases, transaminaseULN)
+		addDraw(ev, "onset", first)
+		return []clinical.Signal{s.signal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev,
+			fmt.Sprintf("Temple's corollary: %s ≥ 3×ULN without bilirubin ≥ 2×ULN; %s. Hepatocellular injury without jaundice: follow liver tests until they resolve", first.lab.TestCode, peaks))}
+	case QuadrantHyperbilirubinemia:
+		first := lv.first(lv.bili, bilirubinULN)
+		addDraw(ev, "onset", first)
+		return []clinical.Signal{s.signal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev,
+			fmt.Sprintf("Hyperbilirubinemia: total bilirubin ≥ 2×ULN without ALT/AST ≥ 3×ULN; %s. Consider Gilbert's syndrome, haemolysis or cholestasis", peaks))}
+	}
+
+	qualifying, cholestatic := lv.hysLawCases()
+	if len(qualifying) > 0 {
+		c := qualifying[0]
+		addCase(ev, c)
+		ev["qualifying_draws"] = len(qualifying)
+		alp := "ALP not measured that day"
+		if c.alpMeasured {
+			alp = fmt.Sprintf("ALP %.2f×ULN", c.alp.ratio)
+		}
+		return []clinical.Signal{s.signal(HysLaw, clinical.SeverityCritical, caseKey(c), ev,
+			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s. Exclude other causes and report per the DILI plan; %s",
+				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, peaks))}
+	}
+	first := lv.first(lv.transaminases, transaminaseULN)
+	addDraw(ev, "onset", first)
+	why := fmt.Sprintf("no bilirubin ≥ 2×ULN within %d days after an ALT/AST ≥ 3×ULN", bilirubinDays)
+	ev["reason"] = "timing"
+	if len(cholestatic) > 0 {
+		c := cholestatic[0]
+		addCase(ev, c)
+		ev["reason"] = "alp"
+		why = fmt.Sprintf("ALP was %.2f×ULN on %s, a cholestatic pattern that explains the bilirubin", c.alp.ratio, dateText(c.alp.lab.Date))
+	}
+	return []clinical.Signal{s.signal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev,
+		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s. Evaluate the liver injury", why, peaks))}
+}
+
+// first returns the first draw at or above k×ULN; the quadrant guarantees
+// there is one.
+func (lv *liver) first(draws []liverDraw, k float64) liverDraw {
+	for _, d := range draws {
+		if atLeast(d.ratio, k) {
+			return d
+		}
+	}
+	panic("rules: liver quadrant without a qualifying draw")
+}
+
+func drawKey(d liverDraw) string { return "LB:" + strconv.Itoa(d.lab.Seq) }
+
+// caseKey names both records of a Hy's law case: the finding is the pair.
+func caseKey(c hysLawCase) string { return drawKey(c.amino) + "+" + drawKey(c.bili) }
+
+func addDraw(ev map[string]any, prefix string, d liverDraw) {
+	ev[prefix+"_test"] = d.lab.TestCode
+	ev[prefix+"_lbseq"] = d.lab.Seq
+	ev[prefix+"_value"] = d.lab.Value
+	ev[prefix+"_uln"] = d.lab.High
+	ev[prefix+"_xuln"] = round2(d.ratio)
+	ev[prefix+"_date"] = string(d.lab.Date)
+}
+
+func addCase(ev map[string]any, c hysLawCase) {
+	addDraw(ev, "transaminase", c.amino)
+	addDraw(ev, "bilirubin", c.bili)
+	ev["days_apart"] = c.days
+	if c.alpMeasured {
+		addDraw(ev, "alp", c.alp)
+	}
+}
+
+func round2(v float64) float64 { return math.Round(v*100) / 100 }

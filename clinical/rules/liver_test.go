@@ -1,0 +1,186 @@
+package rules
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// Upper limits used below: ALT and AST 40 U/L, bilirubin 20 umol/L, ALP 100 U/L.
+func alt(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "ALT", v, 7, 40, d) }
+func ast(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "AST", v, 7, 40, d) }
+func bili(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "BILI", v, 3, 20, d) }
+func alp(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "ALP", v, 30, 100, d) }
+
+func TestLiverRules(t *testing.T) {
+	const day = "2014-02-01T09:00"
+	tests := []struct {
+		name   string
+		labs   []clinical.LabResult
+		rule   clinical.Rule // the one liver signal expected; "" for none
+		key    string
+		reason string // HYS_LAW_QUADRANT's evidence "reason"
+	}{
+		{"exactly 3×ULN ALT and 2×ULN bilirubin on one draw", []clinical.LabResult{alt(1, 120, day), bili(2, 40, day), alp(3, 100, day)},
+			HysLaw, "LB:1+LB:2", ""},
+		{"AST counts as ALT", []clinical.LabResult{alt(1, 60, day), ast(2, 120, day), bili(3, 40, day)},
+			HysLaw, "LB:2+LB:3", ""},
+		{"ALT just under 3×ULN", []clinical.LabResult{alt(1, 119.9, day), bili(2, 40, day)},
+			Hyperbilirubinemia, "LB:2", ""},
+		{"bilirubin just under 2×ULN", []clinical.LabResult{alt(1, 120, day), bili(2, 39.9, day)},
+			TemplesCorollary, "LB:1", ""},
+		{"bilirubin 14 days after", []clinical.LabResult{alt(1, 200, "2014-02-01"), bili(2, 10, "2014-02-01"), bili(3, 50, "2014-02-15")},
+			HysLaw, "LB:1+LB:3", ""},
+		{"bilirubin 14 days after by the calendar, late in the day", []clinical.LabResult{alt(1, 200, "2014-02-01T07:00"), bili(3, 50, "2014-02-15T23:00")},
+			HysLaw, "LB:1+LB:3", ""},
+		{"bilirubin 15 days after", []clinical.LabResult{alt(1, 200, "2014-02-01"), bili(2, 10, "2014-02-01"), bili(3, 50, "2014-02-16")},
+			HysLawQuadrant, "LB:1", "timing"},
+		{"bilirubin the day before", []clinical.LabResult{bili(1, 50, "2014-01-31"), alt(2, 200, "2014-02-01"), bili(3, 10, "2014-02-01")},
+			HysLawQuadrant, "LB:2", "timing"},
+		{"the first transaminase rise paired within 14 days wins", []clinical.LabResult{alt(1, 200, "2014-02-01"), alt(2, 150, "2014-02-10"), bili(3, 50, "2014-02-20")},
+			HysLaw, "LB:2+LB:3", ""},
+		{"ALP exactly 2×ULN is cholestatic", []clinical.LabResult{alt(1, 120, day), bili(2, 40, day), alp(3, 200, day)},
+			HysLawQuadrant, "LB:1", "alp"},
+		{"ALP just under 2×ULN", []clinical.LabResult{alt(1, 120, day), bili(2, 40, day), alp(3, 199.9, day)},
+			HysLaw, "LB:1+LB:2", ""},
+		{"ALP not measured", []clinical.LabResult{alt(1, 120, day), bili(2, 40, day)},
+			HysLaw, "LB:1+LB:2", ""},
+		{"ALP read on the transaminase day, not the bilirubin day", []clinical.LabResult{
+			alt(1, 120, "2014-02-01"), alp(2, 150, "2014-02-01"), bili(3, 40, "2014-02-05"), alp(4, 300, "2014-02-05")},
+			HysLaw, "LB:1+LB:3", ""},
+		{"ALP of the same draw beats another draw that day", []clinical.LabResult{
+			alt(1, 120, "2014-02-01T09:00"), alp(2, 150, "2014-02-01T09:00"), alp(3, 300, "2014-02-01T17:00"), bili(4, 40, "2014-02-01T09:00")},
+			HysLaw, "LB:1+LB:4", ""},
+		{"an earlier cholestatic draw does not hide a later hepatocellular one", []clinical.LabResult{
+			alt(1, 120, "2014-02-01"), alp(2, 250, "2014-02-01"), bili(3, 40, "2014-02-03"),
+			alt(4, 130, "2014-02-05"), alp(5, 150, "2014-02-05"), bili(6, 45, "2014-02-06")},
+			HysLaw, "LB:4+LB:6", ""},
+		{"decimal ULN at exactly 3× and 2×", []clinical.LabResult{
+			{Seq: 1, TestCode: "ALT", Value: 3.6, HasValue: true, Unit: "ukat/L", High: 1.2, HasHigh: true, Date: day},
+			{Seq: 2, TestCode: "BILI", Value: 0.6, HasValue: true, Unit: "mg/dL", High: 0.3, HasHigh: true, Date: day}},
+			HysLaw, "LB:1+LB:2", ""},
+		{"partial bilirubin date that may fall in the window", []clinical.LabResult{alt(1, 200, "2014-02-20"), bili(2, 50, "2014-02")},
+			HysLaw, "LB:1+LB:2", ""},
+		{"pre-dose values are what the subject brought in", []clinical.LabResult{alt(1, 200, "2014-01-05"), bili(2, 50, "2014-01-05"), alt(3, 20, day), bili(4, 10, day)},
+			"", "", ""},
+		{"the baseline record is not on treatment", []clinical.LabResult{baselineLab(1, "ALT", 200, 7, 40, "2014-01-10"), bili(2, 50, "2014-01-10"), alt(3, 20, "2014-01-10")},
+			Hyperbilirubinemia, "LB:2", ""},
+		{"normal", []clinical.LabResult{alt(1, 119, day), bili(2, 39, day)}, "", "", ""},
+		{"no bilirubin: no eDISH point", []clinical.LabResult{alt(1, 500, day)}, "", "", ""},
+	}
+	liverRules := []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sigs := Evaluate(Config{}, labsInput(tt.labs...))
+			var got []clinical.Signal
+			for _, r := range liverRules {
+				got = append(got, only(r, sigs)...)
+			}
+			if tt.rule == "" {
+				if len(got) != 0 {
+					t.Fatalf("got %s %s: %s, want no liver signal", got[0].Rule, got[0].Key, got[0].Message)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Rule != tt.rule || got[0].Key != tt.key {
+				for _, s := range got {
+					t.Logf("got %s %s: %s", s.Rule, s.Key, s.Message)
+				}
+				t.Fatalf("want exactly one %s %s", tt.rule, tt.key)
+			}
+			if r := got[0].Evidence["reason"]; tt.rule == HysLawQuadrant && r != tt.reason {
+				t.Errorf("reason %v, want %s", r, tt.reason)
+			}
+			wantSev := map[clinical.Rule]clinical.Severity{HysLaw: clinical.SeverityCritical, HysLawQuadrant: clinical.SeverityHigh,
+				TemplesCorollary: clinical.SeverityHigh, Hyperbilirubinemia: clinical.SeverityMedium}[tt.rule]
+			if got[0].Severity != wantSev {
+				t.Errorf("severity %v, want %v", got[0].Severity, wantSev)
+			}
+		})
+	}
+}
+
+func TestHysLawEvidence(t *testing.T) {
+	sigs := Evaluate(Config{}, labsInput(alt(7, 200, "2014-02-01"), alp(8, 150, "2014-02-01"), bili(9, 60, "2014-02-04")))
+	s := wantOne(t, HysLaw, sigs)
+	for k, want := range map[string]any{
+		"transaminase_lbseq": 7, "transaminase_xuln": 5.0, "bilirubin_lbseq": 9, "bilirubin_xuln": 3.0,
+		"alp_lbseq": 8, "alp_xuln": 1.5, "days_apart": 3, "qualifying_draws": 1, "quadrant": "hys-law",
+	} {
+		if s.Evidence[k] != want {
+			t.Errorf("evidence %s = %v (%T), want %v", k, s.Evidence[k], s.Evidence[k], want)
+		}
+	}
+	const msg = "Potential Hy's law: ALT 5.00×ULN on 2014-02-01 with total bilirubin 3.00×ULN on 2014-02-04 (3 days later), ALP 1.50×ULN."
+	if len(s.Message) < len(msg) || s.Message[:len(msg)] != msg {
+		t.Errorf("message %q, want it to start %q", s.Message, msg)
+	}
+
+	s = wantOne(t, HysLaw, Evaluate(Config{}, labsInput(alt(1, 200, "2014-02-01"), bili(2, 60, "2014-02-01"))))
+	if _, ok := s.Evidence["alp_xuln"]; ok {
+		t.Error("evidence has an ALP that was never measured")
+	}
+}
+
+// A case is keyed by where it began, so later draws update it in place.
+func TestLiverKeysSurviveLaterDraws(t *testing.T) {
+	early := []clinical.LabResult{alt(1, 130, "2014-02-01"), bili(2, 10, "2014-02-01")}
+	later := append(slices.Clone(early), alt(3, 400, "2014-03-01"), bili(4, 15, "2014-03-01"))
+	a := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(early...)))
+	b := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(later...)))
+	if a.Key != b.Key || a.Key != "LB:1" {
+		t.Errorf("keys %s then %s, want LB:1 both times", a.Key, b.Key)
+	}
+	if b.Evidence["peak_alt_xuln"] != 10.0 || b.Evidence["peak_alt_lbseq"] != 3 {
+		t.Errorf("peak not refreshed: %v", b.Evidence)
+	}
+
+	hy := append(slices.Clone(early), bili(5, 45, "2014-02-03"))
+	more := append(slices.Clone(hy), alt(6, 300, "2014-02-10"), bili(7, 80, "2014-02-11"))
+	c := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(hy...)))
+	d := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(more...)))
+	if c.Key != d.Key || c.Key != "LB:1+LB:5" || d.Evidence["qualifying_draws"] != 2 {
+		t.Errorf("keys %s then %s (%v draws), want LB:1+LB:5 both times and 2 draws", c.Key, d.Key, d.Evidence["qualifying_draws"])
+	}
+}
+
+func TestEDISH(t *testing.T) {
+	subj := testSubject()
+	p, ok := EDISH(subj, []clinical.LabResult{
+		alt(1, 80, "2014-02-01"), ast(2, 100, "2014-02-01"), bili(3, 30, "2014-02-01"),
+		alt(4, 160, "2014-03-01"), ast(5, 60, "2014-03-01"), bili(6, 20, "2014-03-01"),
+		alt(7, 400, "2014-01-03"), // screening: not on treatment
+	})
+	want := EDISHPoint{Study: subj.Study, Site: subj.Site, USUBJID: subj.USUBJID,
+		ALT: 4, ALTSeq: 4, AST: 2.5, ASTSeq: 2, Transaminase: 4, Bilirubin: 1.5, BilirubinSeq: 3,
+		Quadrant: QuadrantTemplesCorollary}
+	if !ok || p != want {
+		t.Errorf("EDISH = %+v, %v\nwant %+v", p, ok, want)
+	}
+
+	quadrants := []struct {
+		alt, bili float64
+		want      Quadrant
+	}{
+		{119.9, 39.9, QuadrantNormal},
+		{120, 39.9, QuadrantTemplesCorollary},
+		{119.9, 40, QuadrantHyperbilirubinemia},
+		{120, 40, QuadrantHysLaw},
+	}
+	for _, q := range quadrants {
+		p, ok := EDISH(subj, []clinical.LabResult{alt(1, q.alt, "2014-02-01"), bili(2, q.bili, "2014-02-01")})
+		if !ok || p.Quadrant != q.want {
+			t.Errorf("ALT %g, bilirubin %g: quadrant %s (%v), want %s", q.alt, q.bili, p.Quadrant, ok, q.want)
+		}
+	}
+
+	if _, ok := EDISH(subj, []clinical.LabResult{alt(1, 80, "2014-02-01")}); ok {
+		t.Error("a point without bilirubin")
+	}
+	noULN := bili(2, 30, "2014-02-01")
+	noULN.HasHigh = false
+	if _, ok := EDISH(subj, []clinical.LabResult{alt(1, 80, "2014-02-01"), noULN}); ok {
+		t.Error("a point from a bilirubin without ULN")
+	}
+}

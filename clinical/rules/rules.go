@@ -1,0 +1,190 @@
+// Package rules raises the clinical-safety signals a medical monitor works
+// from: CTCAE grades and shifts, the eDISH liver quadrants (Hy's law),
+// lab abnormalities never reported as adverse events, late serious-AE
+// reports and dosing outside consent or participation. It is pure code:
+// one subject's records in, signals out.
+//
+// Every signal carries a Key built from the records it rests on (LBSEQ,
+// AESEQ, EXSEQ) so that re-checking a subject refreshes the signal instead
+// of raising it again; the store deduplicates on (study, subject, rule, key).
+package rules
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+)
+
+// The rules this package raises, besides clinical.RuleLabOutOfRange.
+const (
+	CTCAEGrade         clinical.Rule = "CTCAE_GRADE"
+	ShiftFromBaseline  clinical.Rule = "SHIFT_FROM_BASELINE"
+	LabAEUnreconciled  clinical.Rule = "LAB_AE_UNRECONCILED"
+	HysLaw             clinical.Rule = "HYS_LAW"
+	TemplesCorollary   clinical.Rule = "TEMPLES_COROLLARY"
+	Hyperbilirubinemia clinical.Rule = "HYPERBILIRUBINEMIA"
+	// HysLawQuadrant: the subject's peaks fall in eDISH's Hy's law
+	// quadrant but no draw meets Hy's law (ALP ≥ 2×ULN, or the bilirubin
+	// rise is not within 14 days of the transaminase rise). Still a liver
+	// injury a monitor must see, just not a potential Hy's law case.
+	HysLawQuadrant    clinical.Rule = "HYS_LAW_QUADRANT"
+	SAELate           clinical.Rule = "SAE_LATE"
+	DoseBeforeConsent clinical.Rule = "DOSE_BEFORE_CONSENT"
+	DoseAfterEnd      clinical.Rule = "DOSE_AFTER_END"
+)
+
+// Rules lists every rule Evaluate can raise, in report order.
+var Rules = []clinical.Rule{
+	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled,
+	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia,
+	SAELate, DoseBeforeConsent, DoseAfterEnd,
+}
+
+// Input is one subject's records. Labs are always present (a subject
+// without labs simply raises no lab signals); doses and events come from
+// sources that can fail independently.
+type Input struct {
+	Subject clinical.Subject
+	Doses   []clinical.Dose
+	Events  []clinical.AdverseEvent
+	Labs    []clinical.LabResult
+	// HaveDoses and HaveEvents are false when that source failed: the
+	// rules needing it are skipped rather than run on an empty list, which
+	// would read as "no AE was reported" and raise false queries.
+	HaveDoses, HaveEvents bool
+}
+
+// Config is what a study sets.
+type Config struct {
+	// Criteria is the CTCAE version; empty means ctcae.Default.
+	Criteria ctcae.Criteria
+	// AETerms adds AE terms (MedDRA PT or verbatim, any case) that report
+	// a lab abnormality, to those of DefaultAETerms. The key is an LBTESTCD
+	// for both directions ("ALT") or an LBTESTCD and direction ("HGB:low").
+	AETerms map[string][]string
+}
+
+// rule is one entry of the rule table: what it needs and how it runs.
+type rule struct {
+	needsDoses, needsEvents bool
+	run                     func(*subject) []clinical.Signal
+}
+
+// ruleTable runs in this order; grading comes first because the shift and
+// reconciliation rules read its grades.
+var ruleTable = []rule{
+	{run: func(s *subject) []clinical.Signal { return clinical.LabRangeSignals(s.in.Subject, s.in.Labs) }},
+	{run: (*subject).gradeSignals},
+	{run: (*subject).shiftSignals},
+	{needsEvents: true, run: (*subject).reconcileSignals},
+	{run: (*subject).liverSignals},
+	{needsEvents: true, run: (*subject).saeLateSignals},
+	// The dosing rules fall back to DM's exposure dates when EX failed.
+	{run: (*subject).doseBeforeConsentSignals},
+	{run: (*subject).doseAfterEndSignals},
+}
+
+// Evaluate runs every rule over one subject.
+func Evaluate(cfg Config, in Input) []clinical.Signal {
+	s := newSubject(cfg, &in)
+	var out []clinical.Signal
+	for _, r := range ruleTable {
+		if r.needsDoses && !in.HaveDoses || r.needsEvents && !in.HaveEvents {
+			continue
+		}
+		out = append(out, r.run(s)...)
+	}
+	return out
+}
+
+// subject is one subject's records with what several rules derive from
+// them, computed once.
+type subject struct {
+	cfg Config
+	in  *Input
+	// byDate indexes in.Labs in date order (undated last), for rules that
+	// need the first occurrence of something.
+	byDate []int
+	// baseline holds, for each lab, the index of its test's baseline
+	// record (ctcae.FindBaselines: LBBLFL = Y, else the last value on or
+	// before the first-dose day), or -1. One definition of baseline keeps
+	// these signals in step with the grades the CTCAE package reports.
+	baseline []int
+	// grades holds ctcae.Grade for each lab, by index.
+	grades [][]ctcae.Result
+}
+
+func newSubject(cfg Config, in *Input) *subject {
+	if cfg.Criteria == "" {
+		cfg.Criteria = ctcae.Default
+	}
+	s := &subject{cfg: cfg, in: in}
+	s.byDate = sortedByDate(in.Labs)
+	s.baseline = baselineIndexes(in)
+	s.grades = make([][]ctcae.Result, len(in.Labs))
+	for i, lab := range in.Labs {
+		s.grades[i] = ctcae.Grade(cfg.Criteria, lab, s.baselineOf(i))
+	}
+	return s
+}
+
+// baselineOf returns the baseline record for lab i's test. The baseline
+// record is graded against itself: for baseline-relative criteria (v5.0
+// liver tests) that makes an abnormal baseline grade 0, the reference the
+// later grades are relative to.
+func (s *subject) baselineOf(i int) *clinical.LabResult {
+	if b := s.baseline[i]; b >= 0 {
+		return &s.in.Labs[b]
+	}
+	return nil
+}
+
+func baselineIndexes(in *Input) []int {
+	firstDose := map[string]clinical.Date{}
+	pos := make(map[*clinical.LabResult]int, len(in.Labs))
+	for i := range in.Labs {
+		firstDose[in.Labs[i].USUBJID] = in.Subject.FirstDose
+		pos[&in.Labs[i]] = i
+	}
+	found := ctcae.FindBaselines(in.Labs, firstDose)
+	out := make([]int, len(in.Labs))
+	for i, l := range in.Labs {
+		out[i] = -1
+		if b := found.For(l); b != nil {
+			out[i] = pos[b]
+		}
+	}
+	return out
+}
+
+type datedIndex struct {
+	i    int
+	from int64 // unix seconds of the earliest instant; undated sort last
+	ok   bool
+}
+
+func sortedByDate(labs []clinical.LabResult) []int {
+	idx := make([]datedIndex, len(labs))
+	for i, l := range labs {
+		idx[i].i = i
+		if sp, ok := spanOf(l.Date); ok {
+			idx[i].from, idx[i].ok = sp.from.Unix(), true
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b datedIndex) int {
+		if a.ok != b.ok {
+			if a.ok {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(labs[a.i].Seq, labs[b.i].Seq))
+	})
+	out := make([]int, len(idx))
+	for k, d := range idx {
+		out[k] = d.i
+	}
+	return out
+}

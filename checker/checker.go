@@ -56,7 +56,9 @@ type StudyData interface {
 // defaultStudy is used without WithStudyData: default rules, no eDISH kept.
 type defaultStudy struct{}
 
-func (defaultStudy) Settings(context.Context, string) (rules.Config, error) { return rules.Config{}, nil }
+func (defaultStudy) Settings(context.Context, string) (rules.Config, error) {
+	return rules.Config{}, nil
+}
 func (defaultStudy) PutEDISH(context.Context, rules.EDISHPoint, time.Time) error { return nil }
 
 // Sources are the upstream services a check calls.

@@ -26,16 +26,19 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return errUsage
 	}
 	start := time.Now()
-	b, err := readFiles(study, fs.Args())
+	prog := newProgress(stderr)
+	b, err := readFiles(study, fs.Args(), prog)
 	if err != nil {
 		return err
 	}
+	prog.start(fmt.Sprintf("storing %d records", b.Len()), 0)
 	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
 	res, err := store(ctx, db, study, b)
+	prog.finish()
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -13,16 +15,35 @@ import (
 )
 
 // readFiles reads SDTM files (CSV, Dataset-JSON or XPT, optionally
-// gzip-compressed) into one batch. Every file is read before anything is
-// stored, so a bad file stores nothing.
-func readFiles(study string, paths []string) (*sdtm.Batch, error) {
+// gzip-compressed) into one batch, showing progress on a terminal. Every
+// file is read before anything is stored, so a bad file stores nothing.
+func readFiles(study string, paths []string, prog *progress) (*sdtm.Batch, error) {
 	var b sdtm.Batch
 	for _, p := range paths {
-		if err := sdtm.ReadFile(p, study, &b); err != nil {
+		if err := readFile(study, p, &b, prog); err != nil {
 			return nil, err
 		}
 	}
 	return &b, nil
+}
+
+func readFile(study, path string, b *sdtm.Batch, prog *progress) error {
+	format, err := sdtm.FormatOf(path)
+	if err != nil {
+		return err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	prog.start("reading "+filepath.Base(path), size)
+	defer prog.finish()
+	return sdtm.Read(path, prog.reader(f), format, study, b)
 }
 
 // store writes a batch into one database holding every service's tables,

@@ -126,7 +126,7 @@ func (h *Handler) readRaw(body io.Reader, domain, format, study string, b *sdtm.
 	if got := domainOf(&one); got != strings.ToUpper(domain) {
 		return nil, &sdtm.Error{File: name, Column: "DOMAIN", Msg: fmt.Sprintf("the file holds %s records but ?domain=%s", got, domain)}
 	}
-	appendBatch(b, &one)
+	b.Append(&one)
 	return []string{name}, nil
 }
 
@@ -151,15 +151,6 @@ func domainOf(b *sdtm.Batch) string {
 		}
 	}
 	return "no"
-}
-
-func appendBatch(dst, src *sdtm.Batch) {
-	dst.Subjects = append(dst.Subjects, src.Subjects...)
-	dst.Doses = append(dst.Doses, src.Doses...)
-	dst.Events = append(dst.Events, src.Events...)
-	dst.Labs = append(dst.Labs, src.Labs...)
-	dst.ConMeds = append(dst.ConMeds, src.ConMeds...)
-	dst.Dispositions = append(dst.Dispositions, src.Dispositions...)
 }
 
 type requestError struct{ msg string }

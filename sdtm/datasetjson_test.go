@@ -14,7 +14,9 @@ const aeColumns = `"columns":[{"itemOID":"IT.STUDYID","name":"STUDYID","dataType
 	{"name":"USUBJID","dataType":"string"},{"name":"AESEQ","dataType":"integer"},{"name":"AETERM","dataType":"string"},
 	{"name":"AESTDTC","dataType":"date"}]`
 
-func aeJSON(rows string) string { return `{"datasetJSONVersion":"1.1.0",` + aeColumns + `,"rows":[` + rows + `]}` }
+func aeJSON(rows string) string {
+	return `{"datasetJSONVersion":"1.1.0",` + aeColumns + `,"rows":[` + rows + `]}`
+}
 
 func TestDatasetJSONValues(t *testing.T) {
 	// Numbers come as JSON numbers or strings, missing values as null or

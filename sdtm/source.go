@@ -218,21 +218,9 @@ type span struct {
 	at     []int32 // per record
 }
 
+// add appends the records one file held, remembering where they came from.
 func (b *Batch) add(out *Batch, s span) {
-	switch s.domain {
-	case "DM":
-		s.from = len(b.Subjects)
-	case "EX":
-		s.from = len(b.Doses)
-	case "AE":
-		s.from = len(b.Events)
-	case "LB":
-		s.from = len(b.Labs)
-	case "CM":
-		s.from = len(b.ConMeds)
-	case "DS":
-		s.from = len(b.Dispositions)
-	}
+	s.from = b.count(s.domain)
 	b.Subjects = join(b.Subjects, out.Subjects)
 	b.Doses = join(b.Doses, out.Doses)
 	b.Events = join(b.Events, out.Events)
@@ -240,6 +228,39 @@ func (b *Batch) add(out *Batch, s span) {
 	b.ConMeds = join(b.ConMeds, out.ConMeds)
 	b.Dispositions = join(b.Dispositions, out.Dispositions)
 	b.spans = append(b.spans, s)
+}
+
+// Append adds o's records to b, with where they were read, so that
+// CheckSubjects can still locate them.
+func (b *Batch) Append(o *Batch) {
+	for _, s := range o.spans {
+		s.from += b.count(s.domain)
+		b.spans = append(b.spans, s)
+	}
+	b.Subjects = append(b.Subjects, o.Subjects...)
+	b.Doses = append(b.Doses, o.Doses...)
+	b.Events = append(b.Events, o.Events...)
+	b.Labs = append(b.Labs, o.Labs...)
+	b.ConMeds = append(b.ConMeds, o.ConMeds...)
+	b.Dispositions = append(b.Dispositions, o.Dispositions...)
+}
+
+func (b *Batch) count(domain string) int {
+	switch domain {
+	case "DM":
+		return len(b.Subjects)
+	case "EX":
+		return len(b.Doses)
+	case "AE":
+		return len(b.Events)
+	case "LB":
+		return len(b.Labs)
+	case "CM":
+		return len(b.ConMeds)
+	case "DS":
+		return len(b.Dispositions)
+	}
+	return 0
 }
 
 // join appends, taking over the new records when there are none yet

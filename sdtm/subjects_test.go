@@ -1,7 +1,7 @@
 package sdtm
 
 import (
-	"strings"
+	"bytes"
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -16,16 +16,24 @@ func TestCheckSubjects(t *testing.T) {
 		{"S1", "AE", "GHOST", "1", "RASH"}, // nowhere
 		{"S1", "AE", "GHOST", "2", "FALL"},
 	}}
-	lb := table{name: "LB", header: labColumns, rows: [][]any{{"S1", "LB", "GHOST", "1", "ALT", "1", "U/L", "6", "34", ""}}}
+	lb := table{name: "LB", header: labColumns, rows: [][]any{{"S1", "LB", "NEW", "1", "ALT", "1", "U/L", "6", "34", ""}}}
+	ghostLB := table{name: "LB", header: labColumns, rows: [][]any{{"S1", "LB", "GHOST", "1", "ALT", "1", "U/L", "6", "34", ""}}}
+	var uploaded Batch
 	for _, r := range []struct {
 		name string
 		in   []byte
 		f    Format
-	}{{"dm.csv", dm.csv(), CSV}, {"ae.csv", ae.csv(), CSV}, {"lb.xpt", xpt(140, lb), XPT}} {
-		if err := Read(r.name, strings.NewReader(string(r.in)), r.f, "S1", &b); err != nil {
+		into *Batch
+	}{
+		{"dm.csv", dm.csv(), CSV, &b}, {"ae.csv", ae.csv(), CSV, &b}, {"lb.json", lb.json(), DatasetJSON, &b},
+		{"lb.xpt", xpt(140, ghostLB), XPT, &uploaded},
+	} {
+		if err := Read(r.name, bytes.NewReader(r.in), r.f, "S1", r.into); err != nil {
 			t.Fatal(err)
 		}
 	}
+	// A batch appended to another keeps where its records were read.
+	b.Append(&uploaded)
 	// Records added by hand are named by domain and index.
 	b.ConMeds = append(b.ConMeds, ConMed{USUBJID: "GHOST"})
 	asked := map[string]int{}

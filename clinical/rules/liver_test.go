@@ -8,10 +8,14 @@ import (
 )
 
 // Upper limits used below: ALT and AST 40 U/L, bilirubin 20 umol/L, ALP 100 U/L.
-func alt(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "ALT", v, 7, 40, d) }
-func ast(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "AST", v, 7, 40, d) }
-func bili(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "BILI", v, 3, 20, d) }
-func alp(seq int, v float64, d clinical.Date) clinical.LabResult  { return lab(seq, "ALP", v, 30, 100, d) }
+func alt(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "ALT", v, 7, 40, d) }
+func ast(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "AST", v, 7, 40, d) }
+func bili(seq int, v float64, d clinical.Date) clinical.LabResult {
+	return lab(seq, "BILI", v, 3, 20, d)
+}
+func alp(seq int, v float64, d clinical.Date) clinical.LabResult {
+	return lab(seq, "ALP", v, 30, 100, d)
+}
 
 func TestLiverRules(t *testing.T) {
 	const day = "2014-02-01T09:00"

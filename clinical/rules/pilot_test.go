@@ -71,7 +71,8 @@ var pilotConfig = Config{Criteria: ctcae.V403}
 //     phosphate (the pilot LLN 0.71 mmol/L lies below CTCAE's 0.8 cut-off)
 //     and cholesterol. Those are correct by the criteria but read as minor.
 //   - LAB_AE_UNRECONCILED (30): all on-treatment grade 3 results lacking an
-//     AE, chiefly the glucose values (only one diabetes AE in the study) and
+//     AE, chiefly glucose (the whole study reports 3 BLOOD GLUCOSE INCREASED
+//     and 1 DIABETES MELLITUS, each covering only the draws near it) and
 //     01-705-1186's ALP/GGT, whose only liver AE is HYPERBILIRUBINAEMIA
 //     (which does reconcile the bilirubin). Pre-dose values are not queried.
 //   - HYS_LAW is 0, as expected for a non-hepatotoxic drug. The one subject
@@ -88,8 +89,7 @@ var pilotConfig = Config{Criteria: ctcae.V403}
 //   - DOSE_BEFORE_CONSENT is 0 because the pilot has no RFICDTC at all; the
 //     rule cannot fire, which a study's data-completeness check should
 //     catch. DOSE_AFTER_END is 0: every EX start is on or before RFPENDTC
-//     (the last patch is applied on the final visit's day) and no one was
-//     dosed after death.
+//     and none follows any of the 3 deaths.
 func TestPilotSignals(t *testing.T) {
 	ins := loadPilot(t)
 	counts := map[clinical.Rule]*[5]int{}

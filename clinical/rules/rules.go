@@ -141,6 +141,10 @@ func (s *subject) baselineOf(i int) *clinical.LabResult {
 	return nil
 }
 
+// baselineIndexes turns ctcae.FindBaselines' records into indexes, which
+// the shift rule needs to read the baseline's own grades. Every USUBJID
+// the labs carry maps to the subject's first dose, so records a source
+// left without USUBJID still get the pre-dose fallback.
 func baselineIndexes(in *Input) []int {
 	firstDose := map[string]clinical.Date{}
 	pos := make(map[*clinical.LabResult]int, len(in.Labs))

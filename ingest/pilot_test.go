@@ -1,0 +1,140 @@
+package ingest_test
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/events"
+	"github.com/trialwatch/trialwatch/exposure"
+	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/pilotdata"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+	"github.com/trialwatch/trialwatch/subjects"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// pilotChecker loads the whole pilot through the ingest path into db and
+// returns a checker reading the data services' stores in process.
+func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, *checker.Store) {
+	ctx := context.Background()
+	b, err := pilotdata.Load()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	local, err := ingest.OpenLocal(ctx, db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := ingest.Ingest(ctx, local, pilotdata.Study, b, time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	subj, _ := subjects.Open(ctx, db)
+	expo, _ := exposure.Open(ctx, db)
+	evts, _ := events.Open(ctx, db)
+	store, err := checker.OpenStore(ctx, db)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := store.PutSettings(ctx, pilotdata.Study, rules.Config{Criteria: criteria}, time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	c := checker.New(checker.Sources{Subjects: subj, Exposure: expo, Events: evts}, store, store,
+		checker.WithStudyData(store), checker.WithDeadline(time.Minute))
+	return c, store
+}
+
+// drain runs the queued checks to the end with a worker pool.
+func drain(tb testing.TB, c *checker.Checker, store *checker.Store) {
+	w := checker.NewWorkers(c, store, checker.WithWorkers(4), checker.WithPoll(10*time.Millisecond))
+	w.Start(context.Background())
+	defer w.Stop()
+	deadline := time.Now().Add(5 * time.Minute)
+	for {
+		n, err := store.QueueDepth(context.Background())
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("%d queued checks left after 5 minutes", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// The pilot study end to end: every domain through the upload path, every
+// subject's queued check through the fan-out and the rules, every signal
+// stored. The counts per rule and severity are the golden file the
+// README's validation section explains.
+func TestPilotEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("checks all 306 pilot subjects; skipped with -short")
+	}
+	var out strings.Builder
+	for _, crit := range []ctcae.Criteria{ctcae.V50, ctcae.V403} {
+		db := sqldbtest.SQLite(t)
+		c, store := pilotChecker(t, db, crit)
+		drain(t, c, store)
+		rows, err := db.QueryContext(context.Background(), `SELECT rule, severity, COUNT(*) FROM signals GROUP BY rule, severity ORDER BY rule, severity`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprintf(&out, "# stored signals per rule and severity, CDISC pilot (306 subjects), %s\n", crit)
+		for rows.Next() {
+			var rule string
+			var sev, n int
+			if err := rows.Scan(&rule, &sev, &n); err != nil {
+				t.Fatal(err)
+			}
+			fmt.Fprintf(&out, "%-22s %-8s %5d\n", rule, severityName(sev), n)
+		}
+		rows.Close()
+		var edish int
+		db.QueryRowContext(context.Background(), `SELECT COUNT(*) FROM edish_points`).Scan(&edish)
+		fmt.Fprintf(&out, "eDISH points           %5d\n\n", edish)
+	}
+	golden := "testdata/pilot-end-to-end.golden"
+	if *update {
+		os.MkdirAll("testdata", 0o755)
+		if err := os.WriteFile(golden, []byte(out.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if out.String() != string(want) {
+		t.Errorf("pilot signals changed; got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+func severityName(s int) string {
+	return []string{"info", "low", "medium", "high", "critical"}[s]
+}
+
+// BenchmarkPilotImportGradeSignal is the whole path for the pilot's
+// 59,580 lab rows (plus DM, EX, AE): validate and store, queue, check all
+// 306 subjects with every rule, store the signals. rows/s counts LB rows.
+func BenchmarkPilotImportGradeSignal(b *testing.B) {
+	for b.Loop() {
+		b.StopTimer()
+		db := sqldbtest.SQLite(b)
+		b.StartTimer()
+		c, store := pilotChecker(b, db, ctcae.V50)
+		drain(b, c, store)
+	}
+	b.ReportMetric(float64(59580*b.N)/b.Elapsed().Seconds(), "lbrows/s")
+}

@@ -57,26 +57,12 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	res := Result{Domains: map[string]sqldb.Summary{}}
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
 		var changed sqldb.Summary
-		steps := []struct {
-			domain string
-			n      int
-			put    func() (sqldb.Summary, error)
-		}{
-			{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
-			{"EX", len(b.Doses), func() (sqldb.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
-			{"AE", len(b.Events), func() (sqldb.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
-			{"LB", len(b.Labs), func() (sqldb.Summary, error) { return l.checker.PutLabsTx(ctx, tx, study, b.Labs, now) }},
-		}
-		for _, s := range steps {
-			if s.n == 0 {
-				continue
-			}
-			sum, err := s.put()
-			if err != nil {
-				return err
-			}
-			res.Domains[s.domain] = sum
+		err := l.putTx(ctx, tx, study, b, now, func(domain string, sum sqldb.Summary) {
+			res.Domains[domain] = sum
 			changed.Add(sum)
+		})
+		if err != nil {
+			return err
 		}
 		res.Queued = len(changed.Subjects)
 		return l.checker.EnqueueTx(ctx, tx, study, changed.Subjects, now)
@@ -88,4 +74,30 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 		l.Wake()
 	}
 	return res, nil
+}
+
+// putTx writes each domain of b with its store, within tx, and tells done
+// what each domain's write did.
+func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Batch, now time.Time, done func(domain string, sum sqldb.Summary)) error {
+	steps := []struct {
+		domain string
+		n      int
+		put    func() (sqldb.Summary, error)
+	}{
+		{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
+		{"EX", len(b.Doses), func() (sqldb.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
+		{"AE", len(b.Events), func() (sqldb.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
+		{"LB", len(b.Labs), func() (sqldb.Summary, error) { return l.checker.PutLabsTx(ctx, tx, study, b.Labs, now) }},
+	}
+	for _, s := range steps {
+		if s.n == 0 {
+			continue
+		}
+		sum, err := s.put()
+		if err != nil {
+			return err
+		}
+		done(s.domain, sum)
+	}
+	return nil
 }

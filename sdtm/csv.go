@@ -11,12 +11,16 @@ import (
 // DOMAIN column. Every row's STUDYID must be study. R's NA and empty cells
 // are missing values. Nothing is added to b unless the whole file is valid.
 func ReadCSV(file string, r io.Reader, study string, b *Batch) error {
+	return read(file, newCSVRecords(file, r), study, b)
+}
+
+func newCSVRecords(file string, r io.Reader) *csvRecords {
 	cr := csv.NewReader(r)
 	cr.ReuseRecord = true
 	// A row with the wrong number of cells is reported like any other bad
 	// row rather than ending the read.
 	cr.FieldsPerRecord = -1
-	return read(file, &csvRecords{file: file, r: cr}, study, b)
+	return &csvRecords{file: file, r: cr}
 }
 
 type csvRecords struct {

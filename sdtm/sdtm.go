@@ -7,6 +7,10 @@
 // duplicate USUBJID + --SEQ keys and the study. A file is all or nothing:
 // nothing is added to the Batch unless every row is valid, and the
 // problems found (up to 100) are returned as Errors.
+//
+// Read adds a whole file to a Batch; Stream hands the same records over in
+// chunks as it reads, so files larger than memory can be stored, with
+// duplicate keys still found across the whole file.
 package sdtm
 
 import (
@@ -156,6 +160,12 @@ func ReadFile(path, study string, b *Batch) error {
 // call the file. Gzip-compressed input is recognised and decompressed. An
 // XPT file's first member is read.
 func Read(name string, r io.Reader, format Format, study string, b *Batch) error {
+	return withSource(name, r, format, func(src records) error { return read(name, src, study, b) })
+}
+
+// withSource runs fn on a reader of r's rows in format, decompressing
+// gzip-compressed input.
+func withSource(name string, r io.Reader, format Format, fn func(records) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -167,11 +177,11 @@ func Read(name string, r io.Reader, format Format, study string, b *Batch) error
 	}
 	switch format {
 	case CSV:
-		return ReadCSV(name, br, study, b)
+		return fn(newCSVRecords(name, br))
 	case DatasetJSON:
-		return ReadDatasetJSON(name, br, study, b)
+		return fn(newJSONRecords(name, br))
 	case XPT:
-		return ReadXPT(name, br, "", study, b)
+		return fn(newXPTRecords(name, br, ""))
 	}
 	return &Error{File: name, Msg: fmt.Sprintf("unknown format %q: want %q, %q or %q", format, CSV, DatasetJSON, XPT)}
 }

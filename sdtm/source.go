@@ -46,25 +46,46 @@ type records interface {
 
 // read converts every row of src and, if all are valid, adds them to b.
 func read(file string, src records, study string, b *Batch) error {
+	return scan(file, src, study, 0, func(out *Batch, s span) error {
+		b.add(out, s)
+		return nil
+	})
+}
+
+// scan converts every row of src, collecting the problems found (up to
+// maxErrors). While every row so far is valid it hands the records to
+// emit, chunk records at a time (all at the end when chunk is 0), each
+// chunk in a Batch of its own that emit may keep. After the first invalid
+// row emit is no longer called, but the rows are still checked so that
+// every problem is reported; the caller undoes what it did with the
+// earlier chunks. An error from emit ends the read and is returned as is.
+func scan(file string, src records, study string, chunk int, emit func(*Batch, span) error) error {
 	header, err := src.columns()
 	if err != nil {
 		return err
 	}
 	cols := make(map[string]int, len(header))
 	for i, h := range header {
-		name := strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		name := columnName(h)
 		if _, dup := cols[name]; !dup {
 			cols[name] = i
 		}
 	}
 	var (
-		out    Batch
-		errs   Errors
-		domain string
-		at     []int32
-		seen   = map[key]position{}
-		r      = row{file: file, cols: cols}
+		out     Batch
+		errs    Errors
+		domain  string
+		at      []int32
+		emitted bool
+		seen    keys
+		r       = row{file: file, cols: cols}
 	)
+	flush := func() error {
+		s := span{file: file, domain: domain, lines: isCSV(src), at: at}
+		err := emit(&out, s)
+		out, at, emitted = Batch{}, nil, true
+		return err
+	}
 	// report adds problems and says whether there are too many to go on.
 	report := func(es ...*Error) bool {
 		errs = append(errs, es...)
@@ -100,7 +121,7 @@ func read(file string, src records, study string, b *Batch) error {
 			}
 		}
 		r.pos, r.cells, r.errs = pos, cells, r.errs[:0]
-		r.check(domain, study, len(header), seen, &out)
+		r.check(domain, study, len(header), &seen, &out)
 		if report(r.errs...) {
 			break
 		}
@@ -115,6 +136,11 @@ func read(file string, src records, study string, b *Batch) error {
 		} else {
 			at = append(at, int32(pos.row))
 		}
+		if chunk > 0 && len(at) >= chunk {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 	}
 	if len(errs) > 0 {
 		return errs
@@ -122,12 +148,14 @@ func read(file string, src records, study string, b *Batch) error {
 	if domain == "" {
 		return &Error{File: file, Msg: "no data rows"}
 	}
-	b.add(&out, span{file: file, domain: domain, lines: isCSV(src), at: at})
+	if len(at) > 0 || !emitted {
+		return flush()
+	}
 	return nil
 }
 
 // check converts one row into out, checking what is common to all domains.
-func (r *row) check(domain, study string, ncols int, seen map[key]position, out *Batch) {
+func (r *row) check(domain, study string, ncols int, seen *keys, out *Batch) {
 	defer r.sortErrors()
 	if len(r.cells) != ncols {
 		r.fail("", fmt.Sprintf("has %d values, want %d (one per column)", len(r.cells), ncols))
@@ -143,11 +171,14 @@ func (r *row) check(domain, study string, ncols int, seen map[key]position, out 
 	if !ok {
 		return
 	}
-	if first, dup := seen[k]; dup {
+	if first, dup := seen.add(k, r.pos); dup {
 		r.fail(seqCol, duplicateMsg(k, seqCol, first))
-	} else {
-		seen[k] = r.pos
 	}
+}
+
+// columnName is a header's column name as the conversion looks it up.
+func columnName(h string) string {
+	return strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 }
 
 func isCSV(src records) bool {

@@ -6,16 +6,19 @@ import (
 	"io"
 	"time"
 
+	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("import", stderr)
 	var dsn, study string
+	var chunk int
 	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
 	fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
+	fs.IntVar(&chunk, "chunk", ingest.DefaultChunk, "records validated and written at a time; memory grows with it, not with the files")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nNothing is stored unless every file is valid. Changed subjects are queued for a check.")
+		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nThe files are streamed, in bounded memory, DM first, in one transaction: nothing is stored unless\nevery file is valid. Changed subjects are queued for a check.")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -27,22 +30,24 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	start := time.Now()
 	prog := newProgress(stderr)
-	b, err := readFiles(study, fs.Args(), prog)
+	files, err := importFiles(fs.Args(), prog)
 	if err != nil {
 		return err
 	}
-	prog.start(fmt.Sprintf("storing %d records", b.Len()), 0)
 	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	res, err := store(ctx, db, study, b)
-	prog.finish()
+	target, err := ingest.OpenLocal(ctx, db)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describe(b), db, study,
+	res, err := target.IngestFiles(ctx, study, files, chunk, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describeCounts(res), db, study,
 		time.Since(start).Round(time.Millisecond), describeResult(res))
 	return nil
 }

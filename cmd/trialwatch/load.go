@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -14,36 +15,49 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// readFiles reads SDTM files (CSV, Dataset-JSON or XPT, optionally
-// gzip-compressed) into one batch, showing progress on a terminal. Every
-// file is read before anything is stored, so a bad file stores nothing.
-func readFiles(study string, paths []string, prog *progress) (*sdtm.Batch, error) {
-	var b sdtm.Batch
-	for _, p := range paths {
-		if err := readFile(study, p, &b, prog); err != nil {
+// importFiles describes files to stream into the database, each showing
+// its progress on a terminal while it is read. Each file's domain is read
+// from its first row up front, so that DM is stored first.
+func importFiles(paths []string, prog *progress) ([]ingest.File, error) {
+	files := make([]ingest.File, len(paths))
+	for i, path := range paths {
+		f, err := ingest.PathFile(path)
+		if err != nil {
 			return nil, err
 		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		f.Domain = sdtm.Domain(path, rc, f.Format)
+		rc.Close()
+		f.Open = func() (io.ReadCloser, error) {
+			file, err := os.Open(path)
+			if err != nil {
+				return nil, err
+			}
+			var size int64
+			if st, err := file.Stat(); err == nil {
+				size = st.Size()
+			}
+			prog.start("importing "+filepath.Base(path), size)
+			return progressFile{prog.reader(file), file, prog}, nil
+		}
+		files[i] = f
 	}
-	return &b, nil
+	return files, nil
 }
 
-func readFile(study, path string, b *sdtm.Batch, prog *progress) error {
-	format, err := sdtm.FormatOf(path)
-	if err != nil {
-		return err
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	prog.start("reading "+filepath.Base(path), size)
-	defer prog.finish()
-	return sdtm.Read(path, prog.reader(f), format, study, b)
+// progressFile ends the progress line of a file when it is closed.
+type progressFile struct {
+	io.Reader
+	f    *os.File
+	prog *progress
+}
+
+func (p progressFile) Close() error {
+	p.prog.finish()
+	return p.f.Close()
 }
 
 // store writes a batch into one database holding every service's tables,
@@ -56,9 +70,13 @@ func store(ctx context.Context, db *sqldb.DB, study string, b *sdtm.Batch) (inge
 	return ingest.Ingest(ctx, target, study, b, time.Now())
 }
 
-func describe(b *sdtm.Batch) string {
-	return fmt.Sprintf("%d subjects, %d doses, %d adverse events, %d lab results",
-		len(b.Subjects), len(b.Doses), len(b.Events), len(b.Labs))
+// describeCounts counts the records an import read, stored or not.
+func describeCounts(r ingest.Result) string {
+	n := func(domain string) int {
+		s := r.Domains[domain]
+		return s.Inserted + s.Updated + s.Unchanged
+	}
+	return fmt.Sprintf("%d subjects, %d doses, %d adverse events, %d lab results", n("DM"), n("EX"), n("AE"), n("LB"))
 }
 
 func describeResult(r ingest.Result) string {

@@ -21,8 +21,11 @@ Usage:
   trialwatch serve  [flags]          run all services in one process
   trialwatch serve  SERVICE [flags]  run one service: subjects, exposure, events or checker
   trialwatch import --db DSN --study ID FILES...
-                                     load SDTM CSV domains (DM, EX, AE, LB)
+                                     load SDTM domains (DM, EX, AE, LB), streamed
+                                     in bounded memory
   trialwatch grade  --lb FILE [flags] grade LB records by CTCAE v4.03 or v5.0
+  trialwatch gen-study --subjects N --labs-per-subject M --out DIR
+                                     write a synthetic study's DM and LB as SDTM CSV
 
 Every flag can also be set with an environment variable TRIALWATCH_<FLAG>,
 e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN. Run "trialwatch CMD -h" for flags.
@@ -52,6 +55,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = importCmd(ctx, args[1:], stdout, stderr)
 	case "grade":
 		err = gradeCmd(ctx, args[1:], stdout, stderr)
+	case "gen-study":
+		err = genCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

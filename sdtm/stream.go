@@ -1,0 +1,61 @@
+package sdtm
+
+import (
+	"io"
+	"strings"
+)
+
+// MaxErrors is how many problems a read reports at most, before a last
+// one saying it stopped.
+const MaxErrors = maxErrors
+
+// Stream reads one SDTM file like Read, validating every row the same way,
+// but hands the records to fn as it goes, chunkSize records at a time
+// (the whole file at once when chunkSize <= 0), so that a file larger than
+// memory can be stored. Each chunk is a Batch of its own, which fn may keep
+// and which CheckSubjects can locate. Duplicate keys are found across the
+// whole file, not only within a chunk.
+//
+// Stream calls fn only while every row so far is valid. After the first
+// invalid row it stops calling fn but reads on, and returns every problem
+// found (up to MaxErrors) as Errors: the file is then rejected, and the
+// caller must undo what it did with the chunks it was given (typically by
+// rolling back the transaction it stored them in). An error from fn ends
+// the read and is returned as is.
+func Stream(name string, r io.Reader, format Format, study string, chunkSize int, fn func(*Batch) error) error {
+	return withSource(name, r, format, func(src records) error {
+		return scan(name, src, study, max(chunkSize, 0), func(out *Batch, s span) error {
+			var b Batch
+			b.add(out, s)
+			return fn(&b)
+		})
+	})
+}
+
+// Domain returns the domain of a file in format (DM, LB, ...) as its first
+// row's DOMAIN says, reading no further: a caller can so order files, DM
+// first, before reading them. It returns "" when the file has no readable
+// first row or no DOMAIN column; reading the file reports why.
+func Domain(name string, r io.Reader, format Format) string {
+	var domain string
+	withSource(name, r, format, func(src records) error {
+		header, err := src.columns()
+		if err != nil {
+			return err
+		}
+		col := -1
+		for i, h := range header {
+			if columnName(h) == "DOMAIN" {
+				col = i
+				break
+			}
+		}
+		cells, _, err := src.next()
+		if err != nil || col < 0 || col >= len(cells) {
+			return nil
+		}
+		domain = strings.ToUpper(cellString(cells[col]))
+		return nil
+	})
+	return domain
+}

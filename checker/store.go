@@ -88,32 +88,113 @@ func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.Lab
 // keeps its ID and creation time; its severity, evidence and message are
 // refreshed, so re-checking never raises a duplicate.
 func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error {
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO signals
+	if len(sigs) == 0 {
+		return nil
+	}
+	// One row per distinct (study, subject, rule, evidence key), at the
+	// place of its first signal, with the values of its last: what storing
+	// the signals one by one would leave.
+	type key struct{ study, usubjid, rule, evidence string }
+	const ncols = 9
+	first := make(map[key]int, len(sigs)) // key → index in rows
+	slot := make([]int, len(sigs))        // signal → index in rows
+	var rows [][ncols]any
+	for i := range sigs {
+		sg := &sigs[i]
+		ev, err := json.Marshal(sg.Evidence)
+		if err != nil {
+			return fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
+		}
+		k := key{sg.Study, sg.USUBJID, string(sg.Rule), sg.Key}
+		j, dup := first[k]
+		if !dup {
+			j = len(rows)
+			first[k] = j
+			rows = append(rows, [ncols]any{})
+		}
+		slot[i] = j
+		rows[j] = [ncols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int(sg.Severity), sg.Key,
+			string(ev), sg.Message, now.UnixMilli()}
+	}
+	type stored struct {
+		id      int64
+		created time.Time
+		status  clinical.SignalStatus
+	}
+	got := make([]stored, len(rows))
+	per := s.db.Dialect.RowsPerStatement(ncols)
+	// One statement is atomic by itself: a transaction is needed only
+	// around several, and without one SQLite holds its write lock for the
+	// statement alone.
+	var query func(q string, args ...any) (*sql.Rows, error)
+	save := func() error {
+		args := make([]any, 0, min(len(rows), per)*ncols)
+		for start := 0; start < len(rows); start += per {
+			chunk := rows[start:min(start+per, len(rows))]
+			args = args[:0]
+			for i := range chunk {
+				args = append(args, chunk[i][:]...)
+			}
+			q := `INSERT INTO signals
 			(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+			VALUES ` + s.db.Dialect.Values(ncols, len(chunk)) + `
 			ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
 				site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message
-			RETURNING id, created_at, status`)
-		if err != nil {
-			return err
-		}
-		defer stmt.Close()
-		for i := range sigs {
-			sg := &sigs[i]
-			ev, err := json.Marshal(sg.Evidence)
+			RETURNING id, created_at, status, study, usubjid, rule, evidence_key`
+			rs, err := query(q, args...)
 			if err != nil {
-				return fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
-			}
-			var created int64
-			if err := stmt.QueryRowContext(ctx, sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int(sg.Severity), sg.Key,
-				string(ev), sg.Message, now.UnixMilli()).Scan(&sg.ID, &created, &sg.Status); err != nil {
 				return err
 			}
-			sg.Created = time.UnixMilli(created).UTC()
+			// RETURNING gives the rows in no promised order: match them by key.
+			n := 0
+			for rs.Next() {
+				var st stored
+				var created int64
+				var k key
+				if err := rs.Scan(&st.id, &created, &st.status, &k.study, &k.usubjid, &k.rule, &k.evidence); err != nil {
+					rs.Close()
+					return err
+				}
+				j, ok := first[k]
+				if !ok || j < start || j >= start+len(chunk) {
+					rs.Close()
+					return fmt.Errorf("storing signals: the database returned a signal not written: %s %s %s", k.usubjid, k.rule, k.evidence)
+				}
+				st.created = time.UnixMilli(created).UTC()
+				got[j] = st
+				n++
+			}
+			if err := rs.Err(); err != nil {
+				rs.Close()
+				return err
+			}
+			if err := rs.Close(); err != nil {
+				return err
+			}
+			if n != len(chunk) {
+				return fmt.Errorf("storing signals: wrote %d, the database returned %d", len(chunk), n)
+			}
 		}
 		return nil
-	})
+	}
+	var err error
+	if len(rows) <= per {
+		query = func(q string, args ...any) (*sql.Rows, error) { return s.db.QueryContext(ctx, q, args...) }
+		err = save()
+	} else {
+		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+			query = func(q string, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, q, args...) }
+			return save()
+		})
+	}
+	if err != nil {
+		return err
+	}
+	for i := range sigs {
+		st := got[slot[i]]
+		sigs[i].ID, sigs[i].Created, sigs[i].Status = st.id, st.created, st.status
+	}
+	return nil
 }
 
 // SignalFilter selects signals of one study.

@@ -11,65 +11,107 @@ import (
 // bound parameters (PostgreSQL allows 65,535).
 const maxParams = 16000
 
+// sqliteRowsPerStmt is how many rows one SQLite statement writes. SQLite
+// runs in-process, so a statement costs no round trip; what several rows
+// per statement save is the per-statement work of database/sql and the
+// driver. Past a hundred or so rows there is nothing left to save, and a
+// longer statement only costs more to prepare.
+const sqliteRowsPerStmt = 128
+
 // Upsert inserts rows into table, replacing the non-key columns of rows
-// whose key already exists. On PostgreSQL it writes many rows per
-// statement, because one round trip per row makes a 60,000-row lab file
-// take seconds. SQLite runs in-process, where one prepared single-row
-// statement is fastest: its driver binds $N parameters by name, which
-// grows quadratically in a statement with thousands of them.
+// whose key already exists. It writes many rows per statement: on
+// PostgreSQL because one round trip per row makes a 60,000-row lab file
+// take seconds, on SQLite because each statement carries a fixed cost in
+// database/sql and the driver. SQLite statements use positional ?
+// parameters, which its driver binds without looking names up.
 func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	if db.Dialect == SQLite {
-		return upsertEach(ctx, tx, table, cols, key, rows)
+	return db.writeRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ",
+		onConflictSQL(cols, key), len(cols), rows)
+}
+
+// writeRows runs head + a VALUES list + tail over rows, as many rows per
+// statement as the dialect suits. Every row must have ncols values.
+func (db *DB) writeRows(ctx context.Context, tx *sql.Tx, head, tail string, ncols int, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
 	}
-	perStmt := max(1, maxParams/len(cols))
+	perStmt := db.Dialect.RowsPerStatement(ncols)
+	// Full chunks share one prepared statement; the last, shorter one
+	// gets a statement of its own.
+	var full *sql.Stmt
+	defer func() {
+		if full != nil {
+			full.Close()
+		}
+	}()
+	args := make([]any, 0, min(len(rows), perStmt)*ncols)
 	for start := 0; start < len(rows); start += perStmt {
 		chunk := rows[start:min(start+perStmt, len(rows))]
-		args := make([]any, 0, len(chunk)*len(cols))
+		args = args[:0]
 		for _, r := range chunk {
 			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, upsertSQL(table, cols, key, len(chunk)), args...); err != nil {
+		if len(chunk) < perStmt || db.Dialect != SQLite {
+			// PostgreSQL's driver caches the statements it prepares.
+			q := head + valuesSQL(db.Dialect, ncols, len(chunk)) + tail
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return err
+			}
+			continue
+		}
+		if full == nil {
+			var err error
+			q := head + valuesSQL(db.Dialect, ncols, len(chunk)) + tail
+			if full, err = tx.PrepareContext(ctx, q); err != nil {
+				return err
+			}
+		}
+		if _, err := full.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func upsertEach(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
-	stmt, err := tx.PrepareContext(ctx, upsertSQL(table, cols, key, 1))
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, r...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func upsertSQL(table string, cols, key []string, nrows int) string {
+// valuesSQL is the VALUES list of nrows rows of ncols parameters: ? for
+// SQLite, $1… for PostgreSQL.
+func valuesSQL(d Dialect, ncols, nrows int) string {
 	var b strings.Builder
-	b.WriteString("INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES ")
+	if d == SQLite {
+		b.Grow(nrows * (2*ncols + 2))
+	} else {
+		b.Grow(nrows * (7*ncols + 2))
+	}
+	var num [20]byte
 	n := 0
 	for i := range nrows {
 		if i > 0 {
 			b.WriteByte(',')
 		}
 		b.WriteByte('(')
-		for j := range cols {
+		for j := range ncols {
 			if j > 0 {
 				b.WriteByte(',')
 			}
 			n++
-			b.WriteString("$" + strconv.Itoa(n))
+			if d == SQLite {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.Write(strconv.AppendInt(num[:0], int64(n), 10))
+			}
 		}
 		b.WriteByte(')')
 	}
+	return b.String()
+}
+
+// onConflictSQL replaces the non-key columns of a row whose key exists.
+func onConflictSQL(cols, key []string) string {
+	var b strings.Builder
 	b.WriteString(" ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET ")
 	first := true
 	for _, c := range cols {
@@ -96,3 +138,18 @@ func contains(list []string, s string) bool {
 
 // NullFloat turns an optional value into a column value.
 func NullFloat(v float64, ok bool) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: ok} }
+
+// Values is the VALUES list of nrows rows of ncols parameters each, numbered
+// from 1 in row order: ? on SQLite, whose driver binds positional
+// parameters fastest, and $1, $2, … on PostgreSQL.
+func (d Dialect) Values(ncols, nrows int) string { return valuesSQL(d, ncols, nrows) }
+
+// RowsPerStatement is how many rows of ncols values one multi-row
+// statement should carry on this dialect.
+func (d Dialect) RowsPerStatement(ncols int) int {
+	n := max(1, maxParams/max(1, ncols))
+	if d == SQLite {
+		n = min(n, sqliteRowsPerStmt)
+	}
+	return n
+}

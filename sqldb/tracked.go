@@ -38,23 +38,41 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 	if err != nil {
 		return nil, err
 	}
-	var changes []Change
-	var write [][]any
+	changes := make([]Change, 0, len(rows))
+	write := make([][]any, 0, len(rows))
 	var history [][]any
+	// written maps the key of each row written so far to its index in rows:
+	// a later duplicate in the same batch compares with that row, not with
+	// what is stored.
+	written := make(map[string]int, len(rows))
+	var kb []byte
 	for i, r := range rows {
-		key := t.rowKey(r)
-		norm := normalizeRow(r)
-		before, found := existing[key]
-		if found && equalRows(before, norm) {
-			continue
+		kb = t.appendKey(kb[:0], r)
+		var before []string
+		j, found := written[string(kb)]
+		if found {
+			before = normalizeRow(rows[j])
+		} else {
+			before, found = existing[string(kb)]
 		}
-		usubjid := norm[1]
+		var norm []string
+		var usubjid string
+		if found {
+			norm = normalizeRow(r)
+			if equalRows(before, norm) {
+				continue
+			}
+			usubjid = norm[1]
+		} else {
+			usubjid = normalize(r[1]) // a new row: nothing to compare it with
+		}
+		key := string(kb)
 		changes = append(changes, Change{Row: i, USUBJID: usubjid, Updated: found})
 		write = append(write, r)
 		if found {
 			history = append(history, []any{key, study, usubjid, now.UnixMilli(), t.asJSON(before), t.asJSON(norm)})
 		}
-		existing[key] = norm // a later duplicate in the same batch compares with this one
+		written[key] = i
 	}
 	if err := db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write); err != nil {
 		return nil, err
@@ -66,28 +84,7 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 }
 
 func (db *DB) insertAll(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	stmt, err := tx.PrepareContext(ctx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ("+placeholders(len(cols))+")")
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range rows {
-		if _, err := stmt.ExecContext(ctx, r...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func placeholders(n int) string {
-	p := make([]string, n)
-	for i := range p {
-		p[i] = "$" + strconv.Itoa(i+1)
-	}
-	return strings.Join(p, ", ")
+	return db.writeRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
 }
 
 // existingRows loads, normalised, the stored rows of the subjects the batch
@@ -103,13 +100,14 @@ func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study strin
 		}
 	}
 	out := map[string][]string{}
+	var kb []byte
 	for start := 0; start < len(subjects); start += subjectsPerQuery {
 		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
 		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + t.Name + " WHERE study = $1 AND usubjid IN (" +
 			shiftedPlaceholders(2, len(chunk)) + ")"
 		if err := scanInto(ctx, tx, q, append([]any{study}, chunk...), len(t.Cols), func(vals []any) {
-			norm := normalizeRow(vals)
-			out[t.rowKey(vals)] = norm
+			kb = t.appendKey(kb[:0], vals)
+			out[string(kb)] = normalizeRow(vals)
 		}); err != nil {
 			return nil, err
 		}
@@ -145,12 +143,16 @@ func shiftedPlaceholders(first, n int) string {
 	return strings.Join(p, ",")
 }
 
-func (t Table) rowKey(r []any) string {
-	parts := make([]string, len(t.Key))
+// appendKey appends to b the key of row r: its key columns normalised and
+// joined by U+001F.
+func (t Table) appendKey(b []byte, r []any) []byte {
 	for i := range t.Key {
-		parts[i] = normalize(r[i])
+		if i > 0 {
+			b = append(b, '\x1f')
+		}
+		b = appendNormalized(b, r[i])
 	}
-	return strings.Join(parts, "\x1f")
+	return b
 }
 
 func (t Table) asJSON(norm []string) string {
@@ -192,29 +194,42 @@ func normalize(v any) string {
 		return v
 	case []byte:
 		return string(v)
+	}
+	return string(appendNormalized(nil, v))
+}
+
+// appendNormalized appends normalize(v) to b.
+func appendNormalized(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return b
+	case string:
+		return append(b, v...)
+	case []byte:
+		return append(b, v...)
 	case bool:
 		if v {
-			return "1"
+			return append(b, '1')
 		}
-		return "0"
+		return append(b, '0')
 	case int:
-		return strconv.Itoa(v)
+		return strconv.AppendInt(b, int64(v), 10)
 	case int32:
-		return strconv.FormatInt(int64(v), 10)
+		return strconv.AppendInt(b, int64(v), 10)
 	case int64:
-		return strconv.FormatInt(v, 10)
+		return strconv.AppendInt(b, v, 10)
 	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
 	case sql.NullFloat64:
 		if !v.Valid {
-			return ""
+			return b
 		}
-		return strconv.FormatFloat(v.Float64, 'g', -1, 64)
+		return strconv.AppendFloat(b, v.Float64, 'g', -1, 64)
 	case time.Time:
-		return v.UTC().Format(time.RFC3339Nano)
+		return v.UTC().AppendFormat(b, time.RFC3339Nano)
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	j, _ := json.Marshal(v)
+	return append(b, j...)
 }
 
 // Summary tells what a tracked write did.

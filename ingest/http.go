@@ -52,6 +52,12 @@ type uploadResponse struct {
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	if local, ok := h.Target.(*Local); ok {
+		h.uploadStreamed(w, r, local, study)
+		return
+	}
+	// Through the data services (split mode) the batch is held in memory
+	// and sent per domain.
 	var b sdtm.Batch
 	files, err := h.read(r, study, &b)
 	if err != nil {
@@ -69,8 +75,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 // read parses every file of the request into b.
 func (h *Handler) read(r *http.Request, study string, b *sdtm.Batch) ([]string, error) {
 	q := r.URL.Query()
-	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if mediaType != "multipart/form-data" {
+	if !isMultipart(r) {
 		return h.readRaw(r.Body, q.Get("domain"), q.Get("format"), study, b)
 	}
 	mr, err := r.MultipartReader()
@@ -128,6 +133,11 @@ func (h *Handler) readRaw(body io.Reader, domain, format, study string, b *sdtm.
 	}
 	b.Append(&one)
 	return []string{name}, nil
+}
+
+func isMultipart(r *http.Request) bool {
+	mediaType, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	return mediaType == "multipart/form-data"
 }
 
 func formatFor(name, override string) (sdtm.Format, error) {

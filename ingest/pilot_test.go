@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/pilotdata"
+	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 	"github.com/trialwatch/trialwatch/subjects"
@@ -27,15 +29,17 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // returns a checker reading the data services' stores in process.
 func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, *checker.Store) {
 	ctx := context.Background()
-	b, err := pilotdata.Load()
-	if err != nil {
-		tb.Fatal(err)
-	}
 	local, err := ingest.OpenLocal(ctx, db)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := ingest.Ingest(ctx, local, pilotdata.Study, b, time.Now()); err != nil {
+	// The path `trialwatch import` takes: streamed, in one transaction.
+	var files []ingest.File
+	for _, d := range []string{"dm", "ex", "ae", "lb"} {
+		files = append(files, ingest.File{Name: d + ".csv", Format: sdtm.CSV, Domain: strings.ToUpper(d),
+			Open: func() (io.ReadCloser, error) { return pilotdata.Open(d) }})
+	}
+	if _, err := local.IngestFiles(ctx, pilotdata.Study, files, ingest.DefaultChunk, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	subj, _ := subjects.Open(ctx, db)

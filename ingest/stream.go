@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/trialwatch/trialwatch/sdtm"
@@ -184,7 +185,11 @@ func (s *streamer) file(f File) error {
 	}
 	defer rc.Close()
 	s.unknown, s.stop = nil, nil
-	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.chunk, s.write)
+	send, wait := s.pipeline()
+	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.chunk, send)
+	if werr := wait(); err == nil {
+		err = werr
+	}
 	switch {
 	case s.stop != nil:
 		return fmt.Errorf("%s: %w", f.Name, s.stop)
@@ -214,6 +219,41 @@ func (s *streamer) file(f File) error {
 	}
 	return errs
 }
+
+// pipeline stores chunks in a goroutine of its own, so that reading and
+// validating the next chunk overlaps with storing this one; one chunk
+// waits at most. wait closes the pipeline and returns once the goroutine
+// has stored (or, after a failure, dropped) every chunk sent.
+func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) {
+	chunks := make(chan *sdtm.Batch, 1)
+	done := make(chan error, 1)
+	var failed atomic.Bool
+	go func() { // ends when wait closes chunks
+		var err error
+		for b := range chunks {
+			if err == nil {
+				if err = s.write(b); err != nil {
+					failed.Store(true)
+				}
+			}
+		}
+		done <- err
+	}()
+	send = func(b *sdtm.Batch) error {
+		if failed.Load() {
+			return errStoreFailed // stop reading: the error comes from wait
+		}
+		chunks <- b
+		return nil
+	}
+	wait = func() error {
+		close(chunks)
+		return <-done
+	}
+	return send, wait
+}
+
+var errStoreFailed = errors.New("storing a chunk failed")
 
 // write is sdtm.Stream's callback: it checks a chunk's subjects exist and
 // writes it, or once a record of an unknown subject is found only checks

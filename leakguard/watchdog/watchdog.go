@@ -238,7 +238,15 @@ func (w *Watchdog) Report(ctx context.Context) (report.Report, error) {
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return cloneReport(w.last), nil
+	r := cloneReport(w.last)
+	if r.GeneratedAt.IsZero() {
+		// Asked before the first sample: say so rather than report zeros.
+		r.GeneratedAt = time.Now()
+		r.Source = "watchdog"
+		r.Goroutines = w.cfg.goroutines()
+		r.Reasons = append(r.Reasons, fmt.Sprintf("no sample yet: the first is taken within %s of start", w.cfg.interval))
+	}
+	return r, nil
 }
 
 func cloneReport(r report.Report) report.Report {

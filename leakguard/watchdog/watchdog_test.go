@@ -502,3 +502,16 @@ func TestReportsRuntimeProvenLeak(t *testing.T) {
 		}
 	}
 }
+
+// Asked before its first sample, the watchdog says so instead of
+// reporting zero goroutines at the zero time.
+func TestReportBeforeFirstSample(t *testing.T) {
+	w := New(WithGoroutineCounter(func() int { return 42 }))
+	r, err := w.Report(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GeneratedAt.IsZero() || r.Goroutines != 42 || len(r.Reasons) != 1 || !strings.Contains(r.Reasons[0], "no sample yet") {
+		t.Fatalf("report before the first sample: %+v", r)
+	}
+}

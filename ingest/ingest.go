@@ -115,8 +115,10 @@ type eventStore interface {
 
 // Remote stores DM, EX and AE through the data services (split mode) and
 // LB with its checks in the checker's own database. Each domain is stored
-// all or nothing; across domains the checks are queued first, so a
-// failure half way leaves at worst a needless re-check, never a missed one.
+// all or nothing; across domains the checks are queued first, so a crash
+// half way leaves at worst a needless re-check, never a missed one, and
+// queued again after each domain is stored, so no check runs only on the
+// data from before the upload.
 type Remote struct {
 	Subjects subjectStore
 	Exposure doseStore
@@ -156,6 +158,12 @@ func (r Remote) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 		sum, err := s.put()
 		if err != nil {
 			return res, fmt.Errorf("storing %s: %w", s.domain, err)
+		}
+		// Queued again now the data is in: a worker may have run the
+		// early job before the service stored it, and a new generation
+		// makes sure the subject is checked on what was just stored.
+		if err := r.Checker.Enqueue(ctx, study, sum.Subjects, now); err != nil {
+			return res, fmt.Errorf("queueing checks: %w", err)
 		}
 		res.Domains[s.domain] = sum
 		res.Queued += len(sum.Subjects)

@@ -353,7 +353,9 @@ func (w *Watchdog) tick(now time.Time) {
 
 // judge decides whether the fitted trend is a suspected leak.
 func (w *Watchdog) judge(f fit) bool {
-	if f.n < 6 || f.span < w.cfg.window/2 {
+	// A quarter of the default two-minute window is 30 s: a leak of one
+	// goroutine per request at 20 requests/s is flagged within 30 s.
+	if f.n < 6 || f.span < w.cfg.window/4 {
 		return false // too little history to call anything a trend
 	}
 	threshold := math.Max(w.cfg.minGrowth, 0.01*f.meanGoroutines)

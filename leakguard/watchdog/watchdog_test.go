@@ -515,3 +515,27 @@ func TestReportBeforeFirstSample(t *testing.T) {
 		t.Fatalf("report before the first sample: %+v", r)
 	}
 }
+
+// The production goal with the default options: one goroutine leaked per
+// request at 20 requests/s is flagged within 30 seconds of the leak
+// starting, after a healthy warm-up at the same load.
+func TestDefaultsFlagTwentyPerSecondLeakWithin30s(t *testing.T) {
+	s := newSim()
+	h := start(t, s.opts()...)
+	interval := h.w.cfg.interval
+	for i := range int(3 * time.Minute / interval) {
+		s.load = 20 + s.rng.NormFloat64()*2
+		if r := h.step(); r.Status != report.Healthy {
+			t.Fatalf("warm-up tick %d: healthy service reported %s", i, r.Status)
+		}
+	}
+	for elapsed := interval; elapsed <= 30*time.Second; elapsed += interval {
+		s.load = 20 + s.rng.NormFloat64()*2
+		s.leaked += 20 * interval.Seconds()
+		if r := h.step(); r.Status == report.Suspect {
+			t.Logf("flagged %v after the leak started", elapsed)
+			return
+		}
+	}
+	t.Fatal("a 20 goroutines/s leak was not flagged within 30s with the default options")
+}

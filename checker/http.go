@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -79,7 +80,7 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 		out[i] = edishJSON{Subject: p.USUBJID, Site: p.Site, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
 			Bilirubin: p.Bilirubin, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
 }
 
 type settingsJSON struct {
@@ -93,7 +94,7 @@ func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, settingsJSON{CTCAE: string(cfg.Criteria), AETerms: cfg.AETerms})
+	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(cfg.Criteria), AETerms: cfg.AETerms})
 }
 
 func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
@@ -101,12 +102,12 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&in); err != nil {
-		writeError(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"ctcae": "ctcae-v5.0", "ae_terms": {"ALT": ["..."]}})`)
+		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"ctcae": "ctcae-v5.0", "ae_terms": {"ALT": ["..."]}})`)
 		return
 	}
 	crit, err := ctcae.ParseCriteria(in.CTCAE)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "ctcae: "+err.Error())
+		jsonhttp.Error(w, http.StatusBadRequest, "ctcae: "+err.Error())
 		return
 	}
 	cfg := rules.Config{Criteria: crit, AETerms: in.AETerms}
@@ -114,7 +115,7 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, settingsJSON{CTCAE: string(crit), AETerms: in.AETerms})
+	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(crit), AETerms: in.AETerms})
 }
 
 type checkResponse struct {
@@ -152,7 +153,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 			a.log.Error("check failed", "study", res.Study, "subject", res.USUBJID, "error", res.Err)
 		}
 	}
-	writeJSON(w, outcomeStatus[res.Outcome], out)
+	jsonhttp.Write(w, outcomeStatus[res.Outcome], out)
 }
 
 type signalJSON struct {
@@ -196,7 +197,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("severity"); v != "" {
 		sev, err := clinical.ParseSeverity(v)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "query parameter severity: "+err.Error())
+			jsonhttp.Error(w, http.StatusBadRequest, "query parameter severity: "+err.Error())
 			return
 		}
 		f.MinSeverity = sev
@@ -204,7 +205,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("status"); v != "" {
 		st, err := clinical.ParseSignalStatus(v)
 		if err != nil {
-			writeError(w, http.StatusBadRequest, "query parameter status: "+err.Error())
+			jsonhttp.Error(w, http.StatusBadRequest, "query parameter status: "+err.Error())
 			return
 		}
 		f.Status = st
@@ -212,7 +213,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > maxPageSize {
-			writeError(w, http.StatusBadRequest, "query parameter limit: want a whole number from 1 to "+strconv.Itoa(maxPageSize)+", got "+strconv.Quote(v))
+			jsonhttp.Error(w, http.StatusBadRequest, "query parameter limit: want a whole number from 1 to "+strconv.Itoa(maxPageSize)+", got "+strconv.Quote(v))
 			return
 		}
 		f.Limit = n
@@ -220,7 +221,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("page_token"); v != "" {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 1 {
-			writeError(w, http.StatusBadRequest, "query parameter page_token: not a token this API returned: "+strconv.Quote(v))
+			jsonhttp.Error(w, http.StatusBadRequest, "query parameter page_token: not a token this API returned: "+strconv.Quote(v))
 			return
 		}
 		f.BeforeID = n
@@ -228,7 +229,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	sigs, next, err := a.signals.Signals(r.Context(), f)
 	if err != nil {
 		a.log.Error("listing signals", "study", f.Study, "error", err)
-		writeError(w, http.StatusInternalServerError, "listing signals failed")
+		jsonhttp.Error(w, http.StatusInternalServerError, "listing signals failed")
 		return
 	}
 	out := struct {
@@ -238,14 +239,14 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	if next > 0 {
 		out.NextPageToken = strconv.FormatInt(next, 10)
 	}
-	writeJSON(w, http.StatusOK, out)
+	jsonhttp.Write(w, http.StatusOK, out)
 }
 
 // signalID reads the {id} path segment, answering 400 when it is not one.
 func signalID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
-		writeError(w, http.StatusBadRequest, "signal id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
+		jsonhttp.Error(w, http.StatusBadRequest, "signal id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
 		return 0, false
 	}
 	return id, true
@@ -260,13 +261,13 @@ func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Si
 	hist, err := a.signals.History(r.Context(), sg.ID)
 	if err != nil {
 		a.log.Error("reading signal history", "id", sg.ID, "error", err)
-		writeError(w, http.StatusInternalServerError, "reading the signal's history failed")
+		jsonhttp.Error(w, http.StatusInternalServerError, "reading the signal's history failed")
 		return
 	}
 	if hist == nil {
 		hist = []StatusChange{}
 	}
-	writeJSON(w, http.StatusOK, signalDetail{signalJSON: signalsJSON([]clinical.Signal{sg})[0], History: hist})
+	jsonhttp.Write(w, http.StatusOK, signalDetail{signalJSON: signalsJSON([]clinical.Signal{sg})[0], History: hist})
 }
 
 func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
@@ -299,16 +300,16 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		writeError(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "...", "actor": "..."})`)
+		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "...", "actor": "..."})`)
 		return
 	}
 	to, err := clinical.ParseSignalStatus(p.Status)
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "status: "+err.Error())
+		jsonhttp.Error(w, http.StatusBadRequest, "status: "+err.Error())
 		return
 	}
 	if p.Actor == "" {
-		writeError(w, http.StatusBadRequest, "actor: required (who changes the signal)")
+		jsonhttp.Error(w, http.StatusBadRequest, "actor: required (who changes the signal)")
 		return
 	}
 	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, p.Actor, p.Reason, time.Now())
@@ -322,23 +323,11 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 func (a *API) storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, clinical.ErrNotFound):
-		writeError(w, http.StatusNotFound, err.Error())
+		jsonhttp.Error(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, ErrTransition):
-		writeError(w, http.StatusConflict, err.Error())
+		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	default:
 		a.log.Error("signal store", "error", err)
-		writeError(w, http.StatusInternalServerError, "storage error")
+		jsonhttp.Error(w, http.StatusInternalServerError, "storage error")
 	}
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeError(w http.ResponseWriter, status int, msg string) {
-	writeJSON(w, status, map[string]string{"error": msg})
 }

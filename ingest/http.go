@@ -1,13 +1,12 @@
 package ingest
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
 	"net/http"
 	"strings"
 	"time"
@@ -28,6 +27,13 @@ const MaxUploadBytes = 1 << 30
 type Handler struct {
 	Target Target
 	Log    *slog.Logger
+}
+
+func (h *Handler) log() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
 }
 
 // Register mounts the upload route on mux.
@@ -69,20 +75,51 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
+	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
 }
 
 // read parses every file of the request into b.
 func (h *Handler) read(r *http.Request, study string, b *sdtm.Batch) ([]string, error) {
+	return eachFile(r, func(u upload) error {
+		var one sdtm.Batch
+		if err := sdtm.Read(u.Name, u.Body, u.Format, study, &one); err != nil {
+			return err
+		}
+		if u.Domain != "" && domainOf(&one) != u.Domain {
+			return wrongDomain(u.Name, domainOf(&one), u.Domain)
+		}
+		b.Append(&one)
+		return nil
+	})
+}
+
+// upload is one SDTM file of a request. Domain is set only for a raw body,
+// where the caller names it so that a file of the wrong domain is refused.
+type upload struct {
+	Name   string
+	Format sdtm.Format
+	Domain string
+	Body   io.Reader
+}
+
+// eachFile calls fn for every SDTM file of the request, in order: the raw
+// body (with ?domain=&format=), or each file part of a multipart form (the
+// format from ?format= or the file name). It returns the files' names.
+func eachFile(r *http.Request, fn func(upload) error) ([]string, error) {
 	q := r.URL.Query()
 	if !isMultipart(r) {
-		return h.readRaw(r.Body, q.Get("domain"), q.Get("format"), study, b)
+		domain, format := strings.ToUpper(q.Get("domain")), strings.ToLower(q.Get("format"))
+		if domain == "" || format == "" {
+			return nil, badRequest("a raw upload needs ?domain= (DM, EX, AE, LB) and ?format= (csv, json, xpt); or send multipart/form-data")
+		}
+		u := upload{Name: "upload." + format, Format: sdtm.Format(format), Domain: domain, Body: r.Body}
+		return []string{u.Name}, fn(u)
 	}
 	mr, err := r.MultipartReader()
 	if err != nil {
 		return nil, badRequest("multipart body: %v", err)
 	}
-	var files []string
+	var names []string
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
@@ -95,44 +132,24 @@ func (h *Handler) read(r *http.Request, study string, b *sdtm.Batch) ([]string, 
 			part.Close()
 			continue // a plain form field
 		}
-		name, err := h.readPart(part, q.Get("format"), study, b)
+		format, err := formatFor(part.FileName(), q.Get("format"))
+		if err == nil {
+			err = fn(upload{Name: part.FileName(), Format: format, Body: part})
+		}
 		part.Close()
 		if err != nil {
 			return nil, err
 		}
-		files = append(files, name)
+		names = append(names, part.FileName())
 	}
-	if len(files) == 0 {
+	if len(names) == 0 {
 		return nil, badRequest("no file parts in the multipart body: send each SDTM file as a form file")
 	}
-	return files, nil
+	return names, nil
 }
 
-func (h *Handler) readPart(part *multipart.Part, format, study string, b *sdtm.Batch) (string, error) {
-	name := part.FileName()
-	f, err := formatFor(name, format)
-	if err != nil {
-		return name, err
-	}
-	return name, sdtm.Read(name, part, f, study, b)
-}
-
-// readRaw reads a request body that is the file itself. The domain is
-// required so that a file of the wrong domain is refused, not stored.
-func (h *Handler) readRaw(body io.Reader, domain, format, study string, b *sdtm.Batch) ([]string, error) {
-	if domain == "" || format == "" {
-		return nil, badRequest("a raw upload needs ?domain= (DM, EX, AE, LB) and ?format= (csv, json, xpt); or send multipart/form-data")
-	}
-	name := "upload." + strings.ToLower(format)
-	var one sdtm.Batch
-	if err := sdtm.Read(name, body, sdtm.Format(strings.ToLower(format)), study, &one); err != nil {
-		return nil, err
-	}
-	if got := domainOf(&one); got != strings.ToUpper(domain) {
-		return nil, &sdtm.Error{File: name, Column: "DOMAIN", Msg: fmt.Sprintf("the file holds %s records but ?domain=%s", got, domain)}
-	}
-	b.Append(&one)
-	return []string{name}, nil
+func wrongDomain(name, got, want string) error {
+	return &sdtm.Error{File: name, Column: "DOMAIN", Msg: fmt.Sprintf("the file holds %s records but ?domain=%s", got, want)}
 }
 
 func isMultipart(r *http.Request) bool {
@@ -183,16 +200,16 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	case errors.As(err, &one):
 		writeProblems(w, sdtm.Errors{one})
 	case errors.As(err, &req):
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": req.msg})
+		jsonhttp.Error(w, http.StatusBadRequest, req.msg)
 	case errors.As(err, &tooBig):
-		writeJSON(w, http.StatusRequestEntityTooLarge, map[string]string{"error": fmt.Sprintf("upload larger than %d bytes", tooBig.Limit)})
+		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", tooBig.Limit))
 	case errors.Is(err, clinical.ErrUnavailable):
-		writeJSON(w, http.StatusBadGateway, map[string]string{"error": "nothing stored: " + err.Error()})
+		jsonhttp.Error(w, http.StatusBadGateway, "nothing stored: "+err.Error())
 	case errors.Is(err, ErrNotStored):
-		writeJSON(w, http.StatusUnprocessableEntity, map[string]string{"error": "nothing stored: " + err.Error()})
+		jsonhttp.Error(w, http.StatusUnprocessableEntity, "nothing stored: "+err.Error())
 	default:
-		h.Log.Error("upload failed", "error", err)
-		writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "upload failed: " + err.Error()})
+		h.log().Error("upload failed", "error", err)
+		jsonhttp.Error(w, http.StatusInternalServerError, "upload failed: "+err.Error())
 	}
 }
 
@@ -201,16 +218,8 @@ func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
 	for i, e := range errs {
 		ps[i] = problem{File: e.File, Line: e.Line, Row: e.Row, Column: e.Column, Message: e.Msg}
 	}
-	writeJSON(w, http.StatusUnprocessableEntity, map[string]any{
+	jsonhttp.Write(w, http.StatusUnprocessableEntity, map[string]any{
 		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
 		"problems": ps,
 	})
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
 }

@@ -1,11 +1,12 @@
 package ingest
 
 import (
-	"fmt"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"io"
 	"net/http"
 	"os"
-	"strings"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/trialwatch/trialwatch/sdtm"
@@ -37,62 +38,31 @@ func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, local *
 		h.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, uploadResponse{Study: study, Files: names, Result: res})
+	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: names, Result: res})
 }
 
 // spool writes every file of the request into dir.
 func (h *Handler) spool(r *http.Request, dir string) ([]File, error) {
-	q := r.URL.Query()
-	if !isMultipart(r) {
-		domain, format := strings.ToUpper(q.Get("domain")), strings.ToLower(q.Get("format"))
-		if domain == "" || format == "" {
-			return nil, badRequest("a raw upload needs ?domain= (DM, EX, AE, LB) and ?format= (csv, json, xpt); or send multipart/form-data")
-		}
-		f, err := spoolOne(dir, 0, "upload."+format, sdtm.Format(format), r.Body)
-		if err != nil {
-			return nil, err
-		}
-		if err := checkDomain(f, domain); err != nil {
-			return nil, err
-		}
-		return []File{f}, nil
-	}
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, badRequest("multipart body: %v", err)
-	}
 	var files []File
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
+	_, err := eachFile(r, func(u upload) error {
+		f, err := spoolOne(dir, len(files), u.Name, u.Format, u.Body)
 		if err != nil {
-			return nil, badRequest("multipart body: %v", err)
+			return err
 		}
-		if part.FileName() == "" {
-			part.Close()
-			continue // a plain form field
+		if u.Domain != "" {
+			if err := checkDomain(f, u.Domain); err != nil {
+				return err
+			}
+			f.Domain = u.Domain // checked: IngestFiles need not read it again
 		}
-		format, err := formatFor(part.FileName(), q.Get("format"))
-		if err == nil {
-			var f File
-			f, err = spoolOne(dir, len(files), part.FileName(), format, part)
-			files = append(files, f)
-		}
-		part.Close()
-		if err != nil {
-			return nil, err
-		}
-	}
-	if len(files) == 0 {
-		return nil, badRequest("no file parts in the multipart body: send each SDTM file as a form file")
-	}
-	return files, nil
+		files = append(files, f)
+		return nil
+	})
+	return files, err
 }
 
 func spoolOne(dir string, n int, name string, format sdtm.Format, r io.Reader) (File, error) {
-	path := fmt.Sprintf("%s/%d", dir, n)
+	path := filepath.Join(dir, strconv.Itoa(n))
 	out, err := os.Create(path)
 	if err != nil {
 		return File{}, err
@@ -115,7 +85,7 @@ func checkDomain(f File, want string) error {
 	}
 	defer rc.Close()
 	if got := sdtm.Domain(f.Name, rc, f.Format); got != "" && got != want {
-		return &sdtm.Error{File: f.Name, Column: "DOMAIN", Msg: fmt.Sprintf("the file holds %s records but ?domain=%s", got, want)}
+		return wrongDomain(f.Name, got, want)
 	}
 	return nil
 }

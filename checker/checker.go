@@ -154,9 +154,6 @@ func New(src Sources, labs LabSource, sink SignalSink, opts ...Option) *Checker 
 	return c
 }
 
-// Deadline is the total deadline of one check.
-func (c *Checker) Deadline() time.Duration { return c.deadline }
-
 // gathered holds what the fan-out fetched. Each field pair is written by
 // exactly one goroutine and read only after all of them have exited.
 type gathered struct {

@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -13,7 +12,6 @@ type Metrics struct {
 	checkDuration    *prometheus.HistogramVec
 	upstreamDuration *prometheus.HistogramVec
 	inFlight         prometheus.Gauge
-	running          atomic.Int64
 	jobs             *prometheus.CounterVec
 }
 
@@ -60,25 +58,14 @@ func (m *Metrics) jobDone(o Outcome) {
 	}
 }
 
-// InFlight is the number of checks running now; the leak watchdog uses it
-// as the service's load.
-func (m *Metrics) InFlight() float64 {
-	if m == nil {
-		return 0
-	}
-	return float64(m.running.Load())
-}
-
 func (m *Metrics) checkStarted() {
 	if m != nil {
-		m.running.Add(1)
 		m.inFlight.Inc()
 	}
 }
 
 func (m *Metrics) checkDone(o Outcome, d time.Duration) {
 	if m != nil {
-		m.running.Add(-1)
 		m.inFlight.Dec()
 		m.checkDuration.WithLabelValues(string(o)).Observe(d.Seconds())
 	}

@@ -191,22 +191,15 @@ func (r Remote) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 
 // distinct lists the subjects of DM, EX and AE records in first-seen order.
 func distinct(subs []clinical.Subject, doses []clinical.Dose, evs []clinical.AdverseEvent) []string {
-	seen := map[string]bool{}
-	var out []string
-	add := func(id string) {
-		if !seen[id] {
-			seen[id] = true
-			out = append(out, id)
-		}
-	}
+	var set subjectSet
 	for _, s := range subs {
-		add(s.USUBJID)
+		set.add([]string{s.USUBJID})
 	}
 	for _, d := range doses {
-		add(d.USUBJID)
+		set.add([]string{d.USUBJID})
 	}
 	for _, e := range evs {
-		add(e.USUBJID)
+		set.add([]string{e.USUBJID})
 	}
-	return out
+	return set.list
 }

@@ -56,16 +56,16 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	}
 	res := Result{Domains: map[string]sqldb.Summary{}}
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
-		var changed sqldb.Summary
+		var changed subjectSet
 		err := l.putTx(ctx, tx, study, b, now, func(domain string, sum sqldb.Summary) {
 			res.Domains[domain] = sum
-			changed.Add(sum)
+			changed.add(sum.Subjects)
 		})
 		if err != nil {
 			return err
 		}
-		res.Queued = len(changed.Subjects)
-		return l.checker.EnqueueTx(ctx, tx, study, changed.Subjects, now)
+		res.Queued = len(changed.list)
+		return l.checker.EnqueueTx(ctx, tx, study, changed.list, now)
 	})
 	if err != nil {
 		return Result{}, err

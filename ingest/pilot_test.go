@@ -4,7 +4,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"testing"
@@ -17,7 +16,6 @@ import (
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/pilotdata"
-	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 	"github.com/trialwatch/trialwatch/subjects"
@@ -34,12 +32,7 @@ func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checke
 		tb.Fatal(err)
 	}
 	// The path `trialwatch import` takes: streamed, in one transaction.
-	var files []ingest.File
-	for _, d := range []string{"dm", "ex", "ae", "lb"} {
-		files = append(files, ingest.File{Name: d + ".csv", Format: sdtm.CSV, Domain: strings.ToUpper(d),
-			Open: func() (io.ReadCloser, error) { return pilotdata.Open(d) }})
-	}
-	if _, err := local.IngestFiles(ctx, pilotdata.Study, files, ingest.DefaultChunk, time.Now()); err != nil {
+	if _, err := local.IngestFiles(ctx, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
 	subj, _ := subjects.Open(ctx, db)

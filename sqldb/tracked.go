@@ -240,23 +240,6 @@ type Summary struct {
 	Subjects  []string `json:"-"` // distinct subjects with an inserted or updated row, in first-seen order
 }
 
-// Add merges another summary into s.
-func (s *Summary) Add(o Summary) {
-	s.Inserted += o.Inserted
-	s.Updated += o.Updated
-	s.Unchanged += o.Unchanged
-	seen := map[string]bool{}
-	for _, id := range s.Subjects {
-		seen[id] = true
-	}
-	for _, id := range o.Subjects {
-		if !seen[id] {
-			seen[id] = true
-			s.Subjects = append(s.Subjects, id)
-		}
-	}
-}
-
 // PutTrackedTx is UpsertTracked summarised, for stores writing rows of one
 // study within a transaction their caller owns.
 func (db *DB) PutTrackedTx(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) (Summary, error) {

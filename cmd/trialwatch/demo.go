@@ -10,8 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/pilotdata"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -43,7 +43,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := loadPilot(ctx, cfg.db); err != nil {
+	if err := loadPilot(ctx, n); err != nil {
 		n.close()
 		return fmt.Errorf("loading the pilot study: %w", err)
 	}
@@ -55,17 +55,18 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return n.run(ctx)
 }
 
-func loadPilot(ctx context.Context, dsn string) error {
-	b, err := pilotdata.Load()
+// loadPilot streams the pilot into the node's database the way `import`
+// does, queueing a check of every subject.
+func loadPilot(ctx context.Context, n *node) error {
+	db, err := n.openDB(ctx)
 	if err != nil {
 		return err
 	}
-	db, err := sqldb.Open(ctx, dsn)
+	local, err := ingest.OpenLocal(ctx, db)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	_, err = store(ctx, db, pilotdata.Study, b)
+	_, err = local.IngestFiles(ctx, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now())
 	return err
 }
 

@@ -1,18 +1,15 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/sdtm"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // importFiles describes files to stream into the database, each showing
@@ -58,16 +55,6 @@ type progressFile struct {
 func (p progressFile) Close() error {
 	p.prog.finish()
 	return p.f.Close()
-}
-
-// store writes a batch into one database holding every service's tables,
-// through the same path as an upload, and queues checks of what changed.
-func store(ctx context.Context, db *sqldb.DB, study string, b *sdtm.Batch) (ingest.Result, error) {
-	target, err := ingest.OpenLocal(ctx, db)
-	if err != nil {
-		return ingest.Result{}, err
-	}
-	return ingest.Ingest(ctx, target, study, b, time.Now())
 }
 
 // describeCounts counts the records an import read, stored or not.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"connectrpc.com/connect"
 	"context"
 	"errors"
 	"fmt"
@@ -33,7 +34,7 @@ type node struct {
 	mux      *http.ServeMux
 	httpL    net.Listener
 	adminL   net.Listener
-	dbs      []*sqldb.DB
+	db       *sqldb.DB
 	checks   *checker.Metrics
 	services []string
 	clients  []*http.Client
@@ -59,58 +60,56 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 func (n *node) httpURL() string  { return "http://" + n.httpL.Addr().String() }
 func (n *node) adminURL() string { return "http://" + n.adminL.Addr().String() }
 
-// openDB opens the node's database, reusing the handle when services share it.
+// openDB opens the node's database once; the services on it share it.
 func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
-	if len(n.dbs) > 0 {
-		return n.dbs[0], nil
+	if n.db != nil {
+		return n.db, nil
 	}
 	db, err := sqldb.Open(ctx, n.cfg.db)
 	if err != nil {
 		return nil, err
 	}
-	n.dbs = append(n.dbs, db)
+	n.db = db
 	return db, nil
 }
 
-func (n *node) addSubjects(ctx context.Context) error {
-	db, err := n.openDB(ctx)
-	if err != nil {
-		return err
-	}
-	s, err := subjects.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	n.mux.Handle(rpc.SubjectHandler(s))
-	n.services = append(n.services, "subjects")
-	return nil
+// dataServices open each data service's store and serve it over Connect.
+var dataServices = map[string]func(context.Context, *sqldb.DB) (string, http.Handler, error){
+	"subjects": func(ctx context.Context, db *sqldb.DB) (string, http.Handler, error) {
+		s, err := subjects.Open(ctx, db)
+		return serveOrFail[rpc.SubjectStore](s, err, rpc.SubjectHandler)
+	},
+	"exposure": func(ctx context.Context, db *sqldb.DB) (string, http.Handler, error) {
+		s, err := exposure.Open(ctx, db)
+		return serveOrFail[rpc.DoseStore](s, err, rpc.ExposureHandler)
+	},
+	"events": func(ctx context.Context, db *sqldb.DB) (string, http.Handler, error) {
+		s, err := events.Open(ctx, db)
+		return serveOrFail[rpc.EventStore](s, err, rpc.EventHandler)
+	},
 }
 
-func (n *node) addExposure(ctx context.Context) error {
-	db, err := n.openDB(ctx)
+func serveOrFail[S any](store S, err error, serve func(S, ...connect.HandlerOption) (string, http.Handler)) (string, http.Handler, error) {
 	if err != nil {
-		return err
+		return "", nil, err
 	}
-	s, err := exposure.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	n.mux.Handle(rpc.ExposureHandler(s))
-	n.services = append(n.services, "exposure")
-	return nil
+	path, h := serve(store)
+	return path, h, nil
 }
 
-func (n *node) addEvents(ctx context.Context) error {
+// addDataService puts one data service (subjects, exposure or events) on
+// the node.
+func (n *node) addDataService(ctx context.Context, name string) error {
 	db, err := n.openDB(ctx)
 	if err != nil {
 		return err
 	}
-	s, err := events.Open(ctx, db)
+	path, h, err := dataServices[name](ctx, db)
 	if err != nil {
 		return err
 	}
-	n.mux.Handle(rpc.EventHandler(s))
-	n.services = append(n.services, "events")
+	n.mux.Handle(path, h)
+	n.services = append(n.services, name)
 	return nil
 }
 
@@ -181,7 +180,7 @@ func (n *node) run(ctx context.Context) error {
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send
 	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }()
+		go func() { errc <- srv.Serve(listeners[i]) }() // returns once Shutdown or Close below stops srv
 	}
 	if n.workers != nil {
 		// Not tied to ctx: on a signal the listeners drain first, then
@@ -225,10 +224,10 @@ func (n *node) run(ctx context.Context) error {
 
 // close releases what the node holds when it never reached run.
 func (n *node) close() {
-	for _, db := range n.dbs {
-		db.Close()
+	if n.db != nil {
+		n.db.Close()
+		n.db = nil
 	}
-	n.dbs = nil
 	for _, c := range n.clients {
 		c.CloseIdleConnections()
 	}

@@ -55,12 +55,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 // addServices puts one service, or all four, on the node.
 func addServices(ctx context.Context, n *node, service string) error {
 	switch service {
-	case "subjects":
-		return n.addSubjects(ctx)
-	case "exposure":
-		return n.addExposure(ctx)
-	case "events":
-		return n.addEvents(ctx)
+	case "subjects", "exposure", "events":
+		return n.addDataService(ctx, service)
 	case "checker":
 		var missing []string
 		for _, u := range []struct{ flag, value string }{
@@ -77,6 +73,6 @@ func addServices(ctx context.Context, n *node, service string) error {
 	}
 	// All in one process: the checker still calls the data services over
 	// Connect, on this process's own listener, exactly as in split mode.
-	return errors.Join(n.addSubjects(ctx), n.addExposure(ctx), n.addEvents(ctx),
+	return errors.Join(n.addDataService(ctx, "subjects"), n.addDataService(ctx, "exposure"), n.addDataService(ctx, "events"),
 		n.addChecker(ctx, n.httpURL(), n.httpURL(), n.httpURL(), true))
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Job is a claimed request to check one subject.
@@ -46,7 +48,7 @@ func (s *Store) Enqueue(ctx context.Context, study string, subjects []string, no
 // takes the job: nothing is lost.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (j Job, ok bool, err error) {
 	skipLocked := ""
-	if s.db.Dialect == "postgres" {
+	if s.db.Dialect == sqldb.Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED" // replicas claim different jobs without waiting on each other
 	}
 	err = s.db.QueryRowContext(ctx, `UPDATE check_jobs

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // ErrTransition is returned for a status change the review workflow forbids.
@@ -38,7 +39,7 @@ func (s *Store) SetStatus(ctx context.Context, study string, id int64, to clinic
 	err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 		var from clinical.SignalStatus
 		lock := ""
-		if s.db.Dialect == "postgres" {
+		if s.db.Dialect == sqldb.Postgres {
 			lock = " FOR UPDATE" // two monitors acting at once: the second sees the first's change
 		}
 		err := tx.QueryRowContext(ctx, `SELECT status FROM signals WHERE study = $1 AND id = $2`+lock, study, id).Scan(&from)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
 // fixedLatency is an in-process upstream that answers after a fixed
@@ -57,16 +58,18 @@ func newBenchChecker(up fixedLatency) *checker.Checker {
 	return checker.New(checker.Sources{Subjects: up, Exposure: up, Events: up}, up, up, checker.WithDeadline(time.Second))
 }
 
-// bareFanOut is the floor: the same three calls and the lab rule with
-// nothing else, no deadline, no status classification, no metrics.
+// bareFanOut is the floor: the same three calls and the same rules with
+// nothing else, no deadline, no status classification, no metrics, no
+// storing.
 func bareFanOut(ctx context.Context, up fixedLatency) []clinical.Signal {
 	var wg sync.WaitGroup
-	var subj clinical.Subject
-	wg.Go(func() { subj, _ = up.Subject(ctx, study, subjectID) })
-	wg.Go(func() { up.Doses(ctx, study, subjectID) })
-	wg.Go(func() { up.AdverseEvents(ctx, study, subjectID) })
+	var in rules.Input
+	wg.Go(func() { in.Subject, _ = up.Subject(ctx, study, subjectID) })
+	wg.Go(func() { in.Doses, _ = up.Doses(ctx, study, subjectID) })
+	wg.Go(func() { in.Events, _ = up.AdverseEvents(ctx, study, subjectID) })
 	wg.Wait()
-	return clinical.LabRangeSignals(subj, benchLabs)
+	in.Labs, in.HaveDoses, in.HaveEvents = benchLabs, true, true
+	return rules.Evaluate(rules.Config{}, in)
 }
 
 // BenchmarkFanOut compares the checker with the bare floor under parallel

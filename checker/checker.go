@@ -180,8 +180,29 @@ func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
 }
 
 func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
+	e := c.evaluate(ctx, study, usubjid, c.gather(ctx, study, usubjid, ownData{c.labs, c.study}))
+	if e.res.Outcome != "" {
+		return e.res
+	}
+	// Stored even if the client leaves now: the work is done and the
+	// signals are true. Bounded so shutdown is never held up for long.
+	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
+	defer cancel()
+	return c.finish(e, c.store(saveCtx, e))
+}
+
+// evaluated is a check that has run its rules and has yet to store what
+// they found, unless res.Outcome is set: then it ended before that.
+type evaluated struct {
+	res      Result
+	subject  clinical.Subject
+	point    rules.EDISHPoint
+	hasPoint bool
+}
+
+// evaluate runs the rules on what gather fetched.
+func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathered) evaluated {
 	res := Result{Study: study, USUBJID: usubjid}
-	g := c.gather(ctx, study, usubjid)
 	res.Sources = SourceStatuses{
 		Subject:       statusOf(g.subjectErr),
 		Exposure:      statusOf(g.dosesErr),
@@ -191,51 +212,73 @@ func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
 	case ctx.Err() != nil:
 		// The client is gone: nobody will read the answer.
 		res.Outcome, res.Err = OutcomeClientGone, context.Cause(ctx)
-		return res
 	case errors.Is(g.subjectErr, clinical.ErrNotFound):
 		res.Outcome, res.Err = OutcomeNotFound, g.subjectErr
-		return res
 	case g.subjectErr != nil && res.Sources.Subject == StatusTimeout:
 		res.Outcome, res.Err = OutcomeSubjectTimeout, g.subjectErr
-		return res
 	case g.subjectErr != nil:
 		res.Outcome, res.Err = OutcomeSubjectUnavailable, g.subjectErr
-		return res
 	case g.labsErr != nil:
 		res.Outcome, res.Err = OutcomeError, fmt.Errorf("reading lab results: %w", g.labsErr)
-		return res
 	}
-
+	if res.Outcome != "" {
+		return evaluated{res: res}
+	}
 	res.Signals = rules.Evaluate(g.config, rules.Input{
 		Subject: g.subject, Doses: g.doses, Events: g.events, Labs: g.labs,
 		HaveDoses: g.dosesErr == nil, HaveEvents: g.eventsErr == nil,
 	})
-	// Stored even if the client leaves now: the work is done and the
-	// signals are true. Bounded so shutdown is never held up for long.
-	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
-	defer cancel()
-	if err := c.sink.SaveSignals(saveCtx, res.Signals, c.now()); err != nil {
-		res.Outcome, res.Err = OutcomeError, fmt.Errorf("storing signals: %w", err)
-		return res
+	e := evaluated{res: res, subject: g.subject}
+	e.point, e.hasPoint = rules.EDISH(g.subject, g.labs)
+	return e
+}
+
+// store writes what a check found with the checker's sink and study data.
+func (c *Checker) store(ctx context.Context, e evaluated) error {
+	if err := c.sink.SaveSignals(ctx, e.res.Signals, c.now()); err != nil {
+		return fmt.Errorf("storing signals: %w", err)
 	}
-	if p, ok := rules.EDISH(g.subject, g.labs); ok {
-		if err := c.study.PutEDISH(saveCtx, p, c.now()); err != nil {
-			res.Outcome, res.Err = OutcomeError, fmt.Errorf("storing the eDISH point: %w", err)
-			return res
+	if e.hasPoint {
+		if err := c.study.PutEDISH(ctx, e.point, c.now()); err != nil {
+			return fmt.Errorf("storing the eDISH point: %w", err)
 		}
+	}
+	return nil
+}
+
+// finish is the Result of a check once storing what it found ended with
+// err.
+func (c *Checker) finish(e evaluated, err error) Result {
+	res := e.res
+	if err != nil {
+		res.Outcome, res.Err = OutcomeError, err
+		return res
 	}
 	res.Complete = res.Sources.Exposure == StatusOK && res.Sources.AdverseEvents == StatusOK
 	res.Outcome = OutcomeComplete
 	if !res.Complete {
 		res.Outcome = OutcomeIncomplete
-		res.Signals = append(res.Signals, incompleteSignal(g.subject, res.Sources, c.now()))
+		res.Signals = append(res.Signals, incompleteSignal(e.subject, res.Sources, c.now()))
 	}
 	return res
 }
 
-// gather runs the upstream calls concurrently with the lab read under one
-// deadline derived from ctx, so a client disconnect cancels them all.
-func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
+// localData is what a check reads from the checker's own store rather
+// than over the fan-out: the subject's labs and the study's settings.
+type localData interface {
+	Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error)
+	Settings(ctx context.Context, study string) (rules.Config, error)
+}
+
+// ownData reads each check's local data as it runs.
+type ownData struct {
+	LabSource
+	StudyData
+}
+
+// gather runs the upstream calls concurrently with the local reads under
+// one deadline derived from ctx, so a client disconnect cancels them all.
+func (c *Checker) gather(ctx context.Context, study, usubjid string, local localData) gathered {
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
 	defer cancel()
 	var g gathered
@@ -260,9 +303,9 @@ func (c *Checker) gather(ctx context.Context, study, usubjid string) gathered {
 	})
 	// The lab and settings reads are local: the calling goroutine does them
 	// while it would otherwise only wait.
-	g.labs, g.labsErr = c.labs.Labs(ctx, study, usubjid)
+	g.labs, g.labsErr = local.Labs(ctx, study, usubjid)
 	if g.labsErr == nil {
-		g.config, g.labsErr = c.study.Settings(ctx, study)
+		g.config, g.labsErr = local.Settings(ctx, study)
 	}
 	wg.Wait()
 	return g

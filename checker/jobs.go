@@ -1,9 +1,10 @@
 package checker
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
-	"errors"
+	"slices"
 	"time"
 
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -47,39 +48,80 @@ func (s *Store) Enqueue(ctx context.Context, study string, subjects []string, no
 // ok=false. A worker that dies lets its lease run out and another worker
 // takes the job: nothing is lost.
 func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration) (j Job, ok bool, err error) {
+	jobs, err := s.ClaimBatch(ctx, now, lease, 1)
+	if err != nil || len(jobs) == 0 {
+		return Job{}, false, err
+	}
+	return jobs[0], true, nil
+}
+
+// ClaimBatch leases up to n of the oldest jobs that are due and not
+// leased, oldest first, in one statement: a worker that checks several
+// subjects per claim writes to the queue a fraction as often.
+func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Duration, n int) ([]Job, error) {
 	skipLocked := ""
 	if s.db.Dialect == sqldb.Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED" // replicas claim different jobs without waiting on each other
 	}
-	err = s.db.QueryRowContext(ctx, `UPDATE check_jobs
+	rows, err := s.db.QueryCached(ctx, nil, `UPDATE check_jobs
 		SET claimed_until = $1, claimed_generation = generation, attempts = attempts + 1
-		WHERE (study, usubjid) = (SELECT study, usubjid FROM check_jobs
-			WHERE not_before <= $2 AND claimed_until <= $2 ORDER BY enqueued_at LIMIT 1`+skipLocked+`)
-		RETURNING study, usubjid, generation, attempts`,
-		now.Add(lease).UnixMilli(), now.UnixMilli()).Scan(&j.Study, &j.USUBJID, &j.Generation, &j.Attempts)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Job{}, false, nil
+		WHERE (study, usubjid) IN (SELECT study, usubjid FROM check_jobs
+			WHERE not_before <= $2 AND claimed_until <= $2 ORDER BY enqueued_at LIMIT $3`+skipLocked+`)
+		RETURNING study, usubjid, generation, attempts, enqueued_at`,
+		now.Add(lease).UnixMilli(), now.UnixMilli(), n)
+	if err != nil {
+		return nil, err
 	}
-	return j, err == nil, err
+	defer rows.Close()
+	type claimed struct {
+		Job
+		enqueued int64
+	}
+	var got []claimed
+	for rows.Next() {
+		var c claimed
+		if err := rows.Scan(&c.Study, &c.USUBJID, &c.Generation, &c.Attempts, &c.enqueued); err != nil {
+			return nil, err
+		}
+		got = append(got, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// RETURNING promises no order: put the oldest first again.
+	slices.SortStableFunc(got, func(a, b claimed) int { return cmp.Compare(a.enqueued, b.enqueued) })
+	jobs := make([]Job, len(got))
+	for i, c := range got {
+		jobs[i] = c.Job
+	}
+	return jobs, nil
 }
 
 // Complete removes a job unless its subject changed again meanwhile; then
 // the job is released to run on the newer data.
-func (s *Store) Complete(ctx context.Context, j Job) error {
-	res, err := s.db.ExecContext(ctx, `DELETE FROM check_jobs WHERE study = $1 AND usubjid = $2 AND generation = $3`,
+func (s *Store) Complete(ctx context.Context, j Job) error { return s.completeTx(ctx, nil, j) }
+
+// completeTx is Complete within tx, or on its own when tx is nil.
+func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, j Job) error {
+	res, err := s.db.ExecCached(ctx, tx, `DELETE FROM check_jobs WHERE study = $1 AND usubjid = $2 AND generation = $3`,
 		j.Study, j.USUBJID, j.Generation)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return s.Retry(ctx, j, time.Time{}, "")
+		return s.retryTx(ctx, tx, j, time.Time{}, "")
 	}
 	return nil
 }
 
 // Retry releases a job to run again at or after at, noting why it failed.
 func (s *Store) Retry(ctx context.Context, j Job, at time.Time, reason string) error {
-	_, err := s.db.ExecContext(ctx, `UPDATE check_jobs SET claimed_until = 0, not_before = $1, last_error = $2
+	return s.retryTx(ctx, nil, j, at, reason)
+}
+
+// retryTx is Retry within tx, or on its own when tx is nil.
+func (s *Store) retryTx(ctx context.Context, tx *sql.Tx, j Job, at time.Time, reason string) error {
+	_, err := s.db.ExecCached(ctx, tx, `UPDATE check_jobs SET claimed_until = 0, not_before = $1, last_error = $2
 		WHERE study = $3 AND usubjid = $4`, at.UnixMilli(), reason, j.Study, j.USUBJID)
 	return err
 }

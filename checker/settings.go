@@ -16,7 +16,7 @@ import (
 // extra AE terms) when it set nothing.
 func (s *Store) Settings(ctx context.Context, study string) (rules.Config, error) {
 	var criteria, terms string
-	err := s.db.QueryRowContext(ctx, `SELECT criteria, ae_terms FROM study_settings WHERE study = $1`, study).Scan(&criteria, &terms)
+	err := s.db.QueryRowCached(ctx, `SELECT criteria, ae_terms FROM study_settings WHERE study = $1`, study).Scan(&criteria, &terms)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rules.Config{Criteria: ctcae.Default}, nil
 	}
@@ -47,7 +47,12 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 
 // PutEDISH records a subject's point on the eDISH plot.
 func (s *Store) PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO edish_points
+	return s.putEDISHTx(ctx, nil, p, now)
+}
+
+// putEDISHTx is PutEDISH within tx, or on its own when tx is nil.
+func (s *Store) putEDISHTx(ctx context.Context, tx *sql.Tx, p rules.EDISHPoint, now time.Time) error {
+	_, err := s.db.ExecCached(ctx, tx, `INSERT INTO edish_points
 		(study, usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 		ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, alt = excluded.alt, ast = excluded.ast,

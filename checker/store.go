@@ -1,11 +1,13 @@
 package checker
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,11 +38,15 @@ var labTable = sqldb.Table{
 }
 
 func labRows(labs []clinical.LabResult) [][]any {
+	n := len(labTable.Cols)
+	vals := make([]any, 0, len(labs)*n) // one allocation for all rows' values
 	out := make([][]any, len(labs))
 	for i, r := range labs {
-		out[i] = []any{r.Study, r.USUBJID, r.Seq, r.TestCode, r.Test, r.Category,
+		// int64, not int: database/sql converts an int by reflection.
+		vals = append(vals, r.Study, r.USUBJID, int64(r.Seq), r.TestCode, r.Test, r.Category,
 			sqldb.NullFloat(r.Value, r.HasValue), r.Unit, sqldb.NullFloat(r.Low, r.HasLow), sqldb.NullFloat(r.High, r.HasHigh),
-			r.Baseline, string(r.Date), r.Visit}
+			r.Baseline, string(r.Date), r.Visit)
+		out[i] = vals[i*n : (i+1)*n : (i+1)*n]
 	}
 	return out
 }
@@ -62,25 +68,75 @@ func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []
 
 // Labs returns a subject's lab results ordered by date then LBSEQ.
 func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, test_code, test, category, value, unit, low, high, baseline, lab_date, visit
-		FROM lab_results WHERE study = $1 AND usubjid = $2 ORDER BY lab_date, seq`, study, usubjid)
+	labs, err := s.labsOf(ctx, study, []string{usubjid}, 1)
+	return labs[usubjid], err
+}
+
+// labsOf reads the lab results of several subjects of a study in one
+// query, each subject's ordered by date then LBSEQ; a subject without
+// labs has none in the map. The IN list is padded to width (repeating the
+// last subject) so that batches of any size up to width share one
+// prepared statement.
+func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
+	args := make([]any, 1, 1+max(width, len(usubjids)))
+	args[0] = study
+	for _, id := range usubjids {
+		args = append(args, id)
+	}
+	for len(args) < cap(args) {
+		args = append(args, usubjids[len(usubjids)-1])
+	}
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT usubjid, seq, test_code, test, category, value, unit, low, high, baseline, lab_date, visit
+		FROM lab_results WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(args)-1)+`) ORDER BY usubjid, seq`, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []clinical.LabResult
+	// Scanning into any takes database/sql's fast path; the conversions
+	// below are what its reflection would do, for the types both drivers
+	// return.
+	var vals [12]any
+	ptrs := make([]any, len(vals))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	var all []clinical.LabResult // every subject's, one after the other
+	var bounds []int             // where each subject's start in all
+	var ids []string
 	for rows.Next() {
-		r := clinical.LabResult{Study: study, USUBJID: usubjid}
-		var value, low, high sql.NullFloat64
-		if err := rows.Scan(&r.Seq, &r.TestCode, &r.Test, &r.Category, &value, &r.Unit, &low, &high, &r.Baseline, &r.Date, &r.Visit); err != nil {
+		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		r.Value, r.HasValue = value.Float64, value.Valid
-		r.Low, r.HasLow = low.Float64, low.Valid
-		r.High, r.HasHigh = high.Float64, high.Valid
-		out = append(out, r)
+		id := sqldb.String(vals[0])
+		if len(ids) == 0 || ids[len(ids)-1] != id {
+			ids = append(ids, id)
+			bounds = append(bounds, len(all))
+		}
+		r := clinical.LabResult{Study: study, USUBJID: ids[len(ids)-1], Seq: int(sqldb.Int(vals[1])),
+			TestCode: sqldb.String(vals[2]), Test: sqldb.String(vals[3]), Category: sqldb.String(vals[4]),
+			Unit: sqldb.String(vals[6]), Baseline: sqldb.Int(vals[9]) != 0,
+			Date: clinical.Date(sqldb.String(vals[10])), Visit: sqldb.String(vals[11])}
+		r.Value, r.HasValue = sqldb.Float(vals[5])
+		r.Low, r.HasLow = sqldb.Float(vals[7])
+		r.High, r.HasHigh = sqldb.Float(vals[8])
+		all = append(all, r)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := make(map[string][]clinical.LabResult, len(ids))
+	bounds = append(bounds, len(all))
+	for i, id := range ids {
+		labs := all[bounds[i]:bounds[i+1]:bounds[i+1]] // full slice: an append copies, not overwrites the next subject
+		// Sorted here rather than by the query: in key order SQLite
+		// reads the rows without a sorter. Valid ISO 8601 dates sort the
+		// same bytewise as in any collation.
+		slices.SortFunc(labs, func(a, b clinical.LabResult) int {
+			return cmp.Or(strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(a.Seq, b.Seq))
+		})
+		out[id] = labs
+	}
+	return out, nil
 }
 
 // SaveSignals stores signals and fills in their ID and creation time. A
@@ -88,6 +144,21 @@ func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.Lab
 // keeps its ID and creation time; its severity, evidence and message are
 // refreshed, so re-checking never raises a duplicate.
 func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error {
+	// One statement is atomic by itself: a transaction is needed only
+	// around several, and without one SQLite holds its write lock for the
+	// statement alone.
+	if len(sigs) <= s.db.Dialect.RowsPerStatement(signalWriteCols) {
+		return s.saveSignalsTx(ctx, nil, sigs, now)
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error { return s.saveSignalsTx(ctx, tx, sigs, now) })
+}
+
+// signalWriteCols is how many values SaveSignals writes per signal.
+const signalWriteCols = 9
+
+// saveSignalsTx is SaveSignals within tx, or, when tx is nil, in
+// statements of their own.
+func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, sigs []clinical.Signal, now time.Time) error {
 	if len(sigs) == 0 {
 		return nil
 	}
@@ -95,7 +166,7 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 	// place of its first signal, with the values of its last: what storing
 	// the signals one by one would leave.
 	type key struct{ study, usubjid, rule, evidence string }
-	const ncols = 9
+	const ncols = signalWriteCols
 	first := make(map[key]int, len(sigs)) // key → index in rows
 	slot := make([]int, len(sigs))        // signal → index in rows
 	var rows [][ncols]any
@@ -123,72 +194,61 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 	}
 	got := make([]stored, len(rows))
 	per := s.db.Dialect.RowsPerStatement(ncols)
-	// One statement is atomic by itself: a transaction is needed only
-	// around several, and without one SQLite holds its write lock for the
-	// statement alone.
-	var query func(q string, args ...any) (*sql.Rows, error)
-	save := func() error {
-		args := make([]any, 0, min(len(rows), per)*ncols)
-		for start := 0; start < len(rows); start += per {
-			chunk := rows[start:min(start+per, len(rows))]
-			args = args[:0]
-			for i := range chunk {
-				args = append(args, chunk[i][:]...)
-			}
-			q := `INSERT INTO signals
+	args := make([]any, 0, min(len(rows), per)*ncols)
+	for start := 0; start < len(rows); start += per {
+		chunk := rows[start:min(start+per, len(rows))]
+		args = args[:0]
+		for i := range chunk {
+			args = append(args, chunk[i][:]...)
+		}
+		q := `INSERT INTO signals
 			(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at)
 			VALUES ` + s.db.Dialect.Values(ncols, len(chunk)) + `
 			ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
 				site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message
 			RETURNING id, created_at, status, study, usubjid, rule, evidence_key`
-			rs, err := query(q, args...)
-			if err != nil {
-				return err
-			}
-			// RETURNING gives the rows in no promised order: match them by key.
-			n := 0
-			for rs.Next() {
-				var st stored
-				var created int64
-				var k key
-				if err := rs.Scan(&st.id, &created, &st.status, &k.study, &k.usubjid, &k.rule, &k.evidence); err != nil {
-					rs.Close()
-					return err
-				}
-				j, ok := first[k]
-				if !ok || j < start || j >= start+len(chunk) {
-					rs.Close()
-					return fmt.Errorf("storing signals: the database returned a signal not written: %s %s %s", k.usubjid, k.rule, k.evidence)
-				}
-				st.created = time.UnixMilli(created).UTC()
-				got[j] = st
-				n++
-			}
-			if err := rs.Err(); err != nil {
+		var rs *sql.Rows
+		var err error
+		switch {
+		case len(chunk) == per: // the one full-size statement: prepare it once
+			rs, err = s.db.QueryCached(ctx, tx, q, args...)
+		case tx != nil:
+			rs, err = tx.QueryContext(ctx, q, args...)
+		default:
+			rs, err = s.db.QueryContext(ctx, q, args...)
+		}
+		if err != nil {
+			return err
+		}
+		// RETURNING gives the rows in no promised order: match them by key.
+		n := 0
+		for rs.Next() {
+			var st stored
+			var created int64
+			var k key
+			if err := rs.Scan(&st.id, &created, &st.status, &k.study, &k.usubjid, &k.rule, &k.evidence); err != nil {
 				rs.Close()
 				return err
 			}
-			if err := rs.Close(); err != nil {
-				return err
+			j, ok := first[k]
+			if !ok || j < start || j >= start+len(chunk) {
+				rs.Close()
+				return fmt.Errorf("storing signals: the database returned a signal not written: %s %s %s", k.usubjid, k.rule, k.evidence)
 			}
-			if n != len(chunk) {
-				return fmt.Errorf("storing signals: wrote %d, the database returned %d", len(chunk), n)
-			}
+			st.created = time.UnixMilli(created).UTC()
+			got[j] = st
+			n++
 		}
-		return nil
-	}
-	var err error
-	if len(rows) <= per {
-		query = func(q string, args ...any) (*sql.Rows, error) { return s.db.QueryContext(ctx, q, args...) }
-		err = save()
-	} else {
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			query = func(q string, args ...any) (*sql.Rows, error) { return tx.QueryContext(ctx, q, args...) }
-			return save()
-		})
-	}
-	if err != nil {
-		return err
+		if err := rs.Err(); err != nil {
+			rs.Close()
+			return err
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		if n != len(chunk) {
+			return fmt.Errorf("storing signals: wrote %d, the database returned %d", len(chunk), n)
+		}
 	}
 	for i := range sigs {
 		st := got[slot[i]]

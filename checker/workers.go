@@ -20,6 +20,7 @@ type Workers struct {
 	checker *Checker
 	jobs    JobStore
 	n       int
+	batch   int
 	poll    time.Duration
 	lease   time.Duration
 	log     *slog.Logger
@@ -36,6 +37,13 @@ type WorkerOption func(*Workers)
 // WithWorkers sets how many checks run at once (default 4).
 func WithWorkers(n int) WorkerOption { return func(w *Workers) { w.n = max(1, n) } }
 
+// WithBatch sets how many queued checks a worker claims at once when the
+// job store is the checker's own Store (default 16). A batch reads its
+// subjects' labs in one query and stores all it found, with the jobs'
+// completion, in one transaction; each subject still gets its own
+// fan-out under its own deadline.
+func WithBatch(n int) WorkerOption { return func(w *Workers) { w.batch = max(1, n) } }
+
 // WithPoll sets how often idle workers look for jobs that other processes
 // queued or whose retry time came (default 1 s).
 func WithPoll(d time.Duration) WorkerOption { return func(w *Workers) { w.poll = d } }
@@ -45,13 +53,14 @@ func WithWorkerLogger(l *slog.Logger) WorkerOption { return func(w *Workers) { w
 
 // NewWorkers returns a stopped pool.
 func NewWorkers(c *Checker, jobs JobStore, opts ...WorkerOption) *Workers {
-	w := &Workers{checker: c, jobs: jobs, n: 4, poll: time.Second, log: slog.New(slog.DiscardHandler),
+	w := &Workers{checker: c, jobs: jobs, n: 4, batch: 16, poll: time.Second, log: slog.New(slog.DiscardHandler),
 		metrics: c.metrics, wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(w)
 	}
-	// A lease outlives any check: a job is taken again only if its worker died.
-	w.lease = 3*c.deadline + 10*time.Second
+	// A lease outlives any batch of checks, each bounded by the deadline,
+	// and their storing: a job is taken again only if its worker died.
+	w.lease = time.Duration(w.batch+2)*c.deadline + 10*time.Second
 	return w
 }
 
@@ -83,8 +92,12 @@ func (w *Workers) Stop() {
 func (w *Workers) loop(ctx context.Context) {
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
+	run := w.runOne
+	if s := w.batchStore(); s != nil {
+		run = func(ctx context.Context) bool { return w.runBatch(ctx, s) }
+	}
 	for ctx.Err() == nil {
-		if w.runOne(ctx) {
+		if run(ctx) {
 			continue // there may be more: drain before sleeping
 		}
 		select {
@@ -112,26 +125,43 @@ func (w *Workers) runOne(ctx context.Context) bool {
 	// leased until the lease runs out.
 	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
+	w.recorded(j, res, w.record(done, w.jobs, j, res))
+	return true
+}
+
+// jobFates records how the check of a job ended; a JobStore is one, and
+// so is a Store's transaction (txJobs).
+type jobFates interface {
+	Complete(ctx context.Context, j Job) error
+	Retry(ctx context.Context, j Job, at time.Time, reason string) error
+}
+
+// record completes j or releases it to run again, as res says.
+func (w *Workers) record(ctx context.Context, jobs jobFates, j Job, res Result) error {
 	switch res.Outcome {
 	case OutcomeComplete:
-		err = w.jobs.Complete(done, j)
+		return jobs.Complete(ctx, j)
 	case OutcomeNotFound:
-		w.log.Warn("queued check of an unknown subject dropped", "study", j.Study, "subject", j.USUBJID)
-		err = w.jobs.Complete(done, j)
+		return jobs.Complete(ctx, j)
 	case OutcomeClientGone:
-		err = w.jobs.Retry(done, j, time.Now(), "stopped before the check finished")
-	default:
-		reason := string(res.Outcome)
-		if res.Err != nil {
-			reason += ": " + res.Err.Error()
-		}
-		err = w.jobs.Retry(done, j, time.Now().Add(backoff(j.Attempts)), reason)
+		return jobs.Retry(ctx, j, time.Now(), "stopped before the check finished")
+	}
+	reason := string(res.Outcome)
+	if res.Err != nil {
+		reason += ": " + res.Err.Error()
+	}
+	return jobs.Retry(ctx, j, time.Now().Add(backoff(j.Attempts)), reason)
+}
+
+// recorded logs and counts a job whose fate record ended with err.
+func (w *Workers) recorded(j Job, res Result, err error) {
+	if res.Outcome == OutcomeNotFound {
+		w.log.Warn("queued check of an unknown subject dropped", "study", j.Study, "subject", j.USUBJID)
 	}
 	w.metrics.jobDone(res.Outcome)
 	if err != nil {
 		w.log.Error("recording a check job", "study", j.Study, "subject", j.USUBJID, "error", err)
 	}
-	return true
 }
 
 // backoff spaces retries of a failing job: 2 s, 4 s, … up to 5 minutes.

@@ -89,20 +89,54 @@ type Date string
 
 // Time parses the date, filling missing parts with their earliest value.
 // ok is false when the date is empty or not ISO 8601.
+//
+// It accepts exactly what time.Parse does with the layouts 2006,
+// 2006-01, 2006-01-02, 2006-01-02T15, 2006-01-02T15:04 and
+// 2006-01-02T15:04:05, but reads the fixed-width fields by hand: every
+// date of every record is parsed on import and again by the rules, and
+// time.Parse was a good part of both.
 func (d Date) Time() (t time.Time, ok bool) {
 	s := string(d)
-	for _, layout := range []string{
-		"2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02T15", "2006-01-02",
-		"2006-01", "2006",
-	} {
-		if len(s) != len(layout) {
-			continue
-		}
-		if t, err := time.Parse(layout, s); err == nil {
-			return t, true
-		}
+	switch len(s) {
+	case 4, 7, 10, 13, 16, 19:
+	default:
+		return time.Time{}, false
 	}
-	return time.Time{}, false
+	year, ok := digits(s[:4])
+	if !ok {
+		return time.Time{}, false
+	}
+	// month, day, hour, minute, second: each two digits after its
+	// separator, within its range (the day's upper bound is checked below).
+	const seps = "--T::"
+	lo := [5]int{1, 1, 0, 0, 0}
+	hi := [5]int{12, 31, 23, 59, 59}
+	f := [5]int{1, 1, 0, 0, 0}
+	for i, at := 0, 4; at < len(s); i, at = i+1, at+3 {
+		n, ok := digits(s[at+1 : at+3])
+		if s[at] != seps[i] || !ok || n < lo[i] || n > hi[i] {
+			return time.Time{}, false
+		}
+		f[i] = n
+	}
+	t = time.Date(year, time.Month(f[0]), f[1], f[2], f[3], f[4], 0, time.UTC)
+	if t.Day() != f[1] { // a day past the month's end rolled over
+		return time.Time{}, false
+	}
+	return t, true
+}
+
+// digits reads s, all ASCII digits, as a number.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, true
 }
 
 // IsZero reports whether no date was recorded.

@@ -28,7 +28,7 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 
 // AdverseEvents returns a subject's events ordered by AESEQ; none is not an error.
 func (s *Store) AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, term, decoded_term, body_system, severity, serious, start_date, end_date, recorded_date
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT seq, term, decoded_term, body_system, severity, serious, start_date, end_date, recorded_date
 		FROM adverse_events WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
 	if err != nil {
 		return nil, err

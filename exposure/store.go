@@ -28,7 +28,7 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 
 // Doses returns a subject's dose records ordered by EXSEQ; none is not an error.
 func (s *Store) Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT seq, treatment, dose, unit, route, start_date, end_date
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT seq, treatment, dose, unit, route, start_date, end_date
 		FROM doses WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
 	if err != nil {
 		return nil, err

@@ -136,8 +136,15 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// NullFloat turns an optional value into a column value.
-func NullFloat(v float64, ok bool) sql.NullFloat64 { return sql.NullFloat64{Float64: v, Valid: ok} }
+// NullFloat turns an optional value into a column value: a float64, or
+// nil for none. Both are values drivers take as they are, where a
+// sql.NullFloat64 costs database/sql a call through driver.Valuer.
+func NullFloat(v float64, ok bool) any {
+	if !ok {
+		return nil
+	}
+	return v
+}
 
 // Values is the VALUES list of nrows rows of ncols parameters each, numbered
 // from 1 in row order: ? on SQLite, whose driver binds positional

@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"net/url"
 	"strings"
+	"sync"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	"github.com/pressly/goose/v3"
@@ -32,6 +33,7 @@ type DB struct {
 	*sql.DB
 	Dialect Dialect
 	dsn     string
+	stmts   sync.Map // query text → *sql.Stmt, see Stmt
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
@@ -93,6 +95,12 @@ func redact(dsn string) string {
 		u.User = url.UserPassword(u.User.Username(), "xxxxx")
 	}
 	return u.String()
+}
+
+// Close closes the cached statements and the database.
+func (db *DB) Close() error {
+	db.closeStmts()
+	return db.DB.Close()
 }
 
 // String describes the database without secrets.

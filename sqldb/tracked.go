@@ -104,7 +104,7 @@ func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study strin
 	for start := 0; start < len(subjects); start += subjectsPerQuery {
 		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
 		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + t.Name + " WHERE study = $1 AND usubjid IN (" +
-			shiftedPlaceholders(2, len(chunk)) + ")"
+			Placeholders(2, len(chunk)) + ")"
 		if err := scanInto(ctx, tx, q, append([]any{study}, chunk...), len(t.Cols), func(vals []any) {
 			kb = t.appendKey(kb[:0], vals)
 			out[string(kb)] = normalizeRow(vals)
@@ -133,14 +133,6 @@ func scanInto(ctx context.Context, tx *sql.Tx, q string, args []any, ncols int, 
 		fn(vals)
 	}
 	return rs.Err()
-}
-
-func shiftedPlaceholders(first, n int) string {
-	p := make([]string, n)
-	for i := range p {
-		p[i] = "$" + strconv.Itoa(first+i)
-	}
-	return strings.Join(p, ",")
 }
 
 // appendKey appends to b the key of row r: its key columns normalised and

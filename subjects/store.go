@@ -33,7 +33,7 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 // Subject returns one subject or clinical.ErrNotFound.
 func (s *Store) Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error) {
 	sub := clinical.Subject{Study: study, USUBJID: usubjid}
-	err := s.db.QueryRowContext(ctx, `SELECT site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date
+	err := s.db.QueryRowCached(ctx, `SELECT site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date
 		FROM subjects WHERE study = $1 AND usubjid = $2`, study, usubjid).Scan(
 		&sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose, &sub.EndOfStudy, &sub.DeathDate)
 	if errors.Is(err, sql.ErrNoRows) {

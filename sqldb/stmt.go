@@ -1,0 +1,71 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+)
+
+// Stmt returns query prepared once for db and kept for its lifetime, or,
+// with a transaction, that statement bound to tx (closed when tx ends).
+//
+// modernc's SQLite driver parses every query handed to QueryContext or
+// ExecContext again; for the short, fixed queries a check runs hundreds of
+// times, parsing costs as much as running them. database/sql prepares the
+// statement again on each pooled connection that first runs it. Use Stmt
+// only for queries of fixed text: every distinct text is kept.
+func (db *DB) Stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	v, ok := db.stmts.Load(query)
+	if !ok {
+		st, err := db.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, err
+		}
+		var raced bool
+		if v, raced = db.stmts.LoadOrStore(query, st); raced {
+			st.Close() // another goroutine prepared it first
+		}
+	}
+	st := v.(*sql.Stmt)
+	if tx != nil {
+		st = tx.StmtContext(ctx, st)
+	}
+	return st, nil
+}
+
+// QueryCached is QueryContext through Stmt, within tx unless it is nil.
+func (db *DB) QueryCached(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	st, err := db.Stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+// ExecCached is ExecContext through Stmt, within tx unless it is nil.
+func (db *DB) ExecCached(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	st, err := db.Stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+// QueryRowCached is QueryRowContext through Stmt.
+func (db *DB) QueryRowCached(ctx context.Context, query string, args ...any) *sql.Row {
+	st, err := db.Stmt(ctx, nil, query)
+	if err != nil {
+		// A *sql.Row cannot be made to carry err: running the query
+		// unprepared reports the same failure.
+		return db.QueryRowContext(ctx, query, args...)
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// closeStmts closes the cached statements.
+func (db *DB) closeStmts() {
+	db.stmts.Range(func(k, v any) bool {
+		v.(*sql.Stmt).Close()
+		db.stmts.Delete(k)
+		return true
+	})
+}

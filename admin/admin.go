@@ -1,6 +1,6 @@
 // Package admin serves a trialwatch process's operator endpoints on their
-// own listener: Prometheus metrics, health and readiness, and leakguard's
-// profiles and leak reports behind a bearer token.
+// own listener: health and readiness for anyone, and Prometheus metrics
+// and leakguard's profiles and leak reports for callers its guard admits.
 package admin
 
 import (
@@ -22,7 +22,9 @@ func (h *Health) SetReady(v bool) { h.ready.Store(v) }
 
 // Register mounts /healthz (the process runs) and /readyz (it takes
 // traffic) on mux; both listeners of a process carry them.
-func (h *Health) Register(mux *http.ServeMux) {
+func (h *Health) Register(mux interface {
+	HandleFunc(string, func(http.ResponseWriter, *http.Request))
+}) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
@@ -37,8 +39,9 @@ func (h *Health) Register(mux *http.ServeMux) {
 
 // Config is what the admin listener serves.
 type Config struct {
-	// Token guards /debug/ (profiles and leak reports); empty refuses all.
-	Token    string
+	// Guard lets through the callers allowed to read metrics, profiles
+	// and leak reports; nil refuses every such request.
+	Guard    func(http.Handler) http.Handler
 	Gatherer prometheus.Gatherer
 	Health   *Health
 	// Leaks answers /debug/leaks; nil takes a live snapshot per request.
@@ -47,15 +50,25 @@ type Config struct {
 
 // Handler returns the admin listener's handler.
 func Handler(c Config) http.Handler {
+	guard := c.Guard
+	if guard == nil {
+		guard = refuseAll
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", guard(promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{})))
 	c.Health.Register(mux)
-	opts := []debughttp.Option{debughttp.WithBearerToken(c.Token)}
+	opts := []debughttp.Option{debughttp.WithAuth(guard)}
 	if c.Leaks != nil {
 		opts = append(opts, debughttp.WithReporter(c.Leaks))
 	}
 	mux.Handle("/debug/", debughttp.Handler(opts...))
 	return mux
+}
+
+func refuseAll(http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		http.Error(w, "no credentials are configured for the admin listener", http.StatusUnauthorized)
+	})
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors.

@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/access"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -26,7 +28,7 @@ func get(t *testing.T, h http.Handler, path, auth string) (int, string) {
 
 func TestAdminHandler(t *testing.T) {
 	health := &Health{}
-	h := Handler(Config{Token: "s3cret", Gatherer: NewRegistry(), Health: health})
+	h := Handler(Config{Guard: access.OpsOnly("s3cret", nil), Gatherer: NewRegistry(), Health: health})
 
 	if code, _ := get(t, h, "/readyz", ""); code != http.StatusServiceUnavailable {
 		t.Errorf("readyz before ready: %d, want 503", code)
@@ -38,10 +40,13 @@ func TestAdminHandler(t *testing.T) {
 	if code, _ := get(t, h, "/healthz", ""); code != http.StatusOK {
 		t.Errorf("healthz: %d", code)
 	}
-	if code, body := get(t, h, "/metrics", ""); code != http.StatusOK || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_") {
+	if code, _ := get(t, h, "/metrics", ""); code != http.StatusUnauthorized {
+		t.Errorf("metrics without the token: %d, want 401", code)
+	}
+	if code, body := get(t, h, "/metrics", "Bearer s3cret"); code != http.StatusOK || !strings.Contains(body, "go_goroutines") || !strings.Contains(body, "process_") {
 		t.Errorf("metrics: %d, lacks Go or process collectors", code)
 	}
-	for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret2", "Basic s3cret", "bearer s3cret"} {
+	for _, auth := range []string{"", "Bearer wrong", "Bearer s3cret2", "Basic s3cret", "Bearer  s3cret x"} {
 		if code, _ := get(t, h, "/debug/pprof/goroutine?debug=1", auth); code != http.StatusUnauthorized {
 			t.Errorf("pprof with %q: %d, want 401", auth, code)
 		}
@@ -57,10 +62,13 @@ func TestAdminHandler(t *testing.T) {
 	}
 }
 
-func TestEmptyTokenRefusesEveryone(t *testing.T) {
+func TestNoGuardRefusesEveryone(t *testing.T) {
 	h := Handler(Config{Gatherer: NewRegistry(), Health: &Health{}})
 	for _, auth := range []string{"", "Bearer ", "Bearer x"} {
 		if code, _ := get(t, h, "/debug/pprof/", auth); code != http.StatusUnauthorized {
+			t.Errorf("no guard, auth %q: %d, want 401", auth, code)
+		}
+		if code, _ := get(t, h, "/metrics", auth); code != http.StatusUnauthorized {
 			t.Errorf("no token configured, auth %q: %d, want 401", auth, code)
 		}
 	}

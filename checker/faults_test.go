@@ -109,7 +109,7 @@ var errReadOnly = errors.New("read-only fake")
 
 type subjectFake struct{ *fakeUpstream }
 
-func (subjectFake) Known(context.Context, string, []string) ([]string, error) {
+func (subjectFake) Known(context.Context, string, []string) (map[string]string, error) {
 	return nil, errReadOnly
 }
 func (subjectFake) Put(context.Context, string, []clinical.Subject, time.Time) (sqldb.Summary, error) {

@@ -4,15 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
 // SignalStore lists stored signals and moves them through review; the
@@ -43,7 +47,7 @@ func NewAPI(c *Checker, signals SignalStore, log *slog.Logger) *API {
 }
 
 // Register mounts the API's routes on mux.
-func (a *API) Register(mux *http.ServeMux) {
+func (a *API) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("POST /api/v1/studies/{study}/subjects/{subject}/checks", a.postCheck)
 	mux.HandleFunc("GET /api/v1/studies/{study}/signals", a.listSignals)
 	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", a.getSignal)
@@ -75,10 +79,14 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 		a.storeError(w, err)
 		return
 	}
-	out := make([]edishJSON, len(pts))
-	for i, p := range pts {
-		out[i] = edishJSON{Subject: p.USUBJID, Site: p.Site, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
-			Bilirubin: p.Bilirubin, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq}
+	study := r.PathValue("study")
+	out := make([]edishJSON, 0, len(pts))
+	for _, p := range pts {
+		if !visible(r.Context(), study, p.Site) {
+			continue
+		}
+		out = append(out, edishJSON{Subject: p.USUBJID, Site: p.Site, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
+			Bilirubin: p.Bilirubin, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq})
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
 }
@@ -111,6 +119,12 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cfg := rules.Config{Criteria: crit, AETerms: in.AETerms}
+	before, err := a.signals.Settings(r.Context(), r.PathValue("study"))
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	audit.Describe(r.Context(), "", r.PathValue("study"), settingsJSON{CTCAE: string(before.Criteria), AETerms: before.AETerms}, in)
 	if err := a.signals.PutSettings(r.Context(), r.PathValue("study"), cfg, time.Now()); err != nil {
 		a.storeError(w, err)
 		return
@@ -138,7 +152,25 @@ var outcomeStatus = map[Outcome]int{
 }
 
 func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
-	res := a.checker.Check(r.Context(), r.PathValue("study"), r.PathValue("subject"))
+	study, subject := r.PathValue("study"), r.PathValue("subject")
+	if id, ok := auth.FromContext(r.Context()); ok {
+		if all, _ := id.Sites(study); !all {
+			// A check stores signals: a caller limited to some sites
+			// learns nothing, and changes nothing, about other sites'
+			// subjects.
+			sub, err := a.checker.sources.Subjects.Subject(r.Context(), study, subject)
+			switch {
+			case errors.Is(err, clinical.ErrNotFound) || (err == nil && !id.CanSee(study, sub.Site)):
+				jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
+				return
+			case err != nil:
+				a.log.Error("looking up a subject's site", "study", study, "subject", subject, "error", err)
+				jsonhttp.Error(w, http.StatusBadGateway, "looking up the subject failed")
+				return
+			}
+		}
+	}
+	res := a.checker.Check(r.Context(), study, subject)
 	if res.Outcome == OutcomeClientGone {
 		a.log.Info("check abandoned by client", "study", res.Study, "subject", res.USUBJID, "elapsed", res.Elapsed)
 		return
@@ -147,6 +179,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 		Study: res.Study, Subject: res.USUBJID, Complete: res.Complete, Sources: res.Sources,
 		Signals: signalsJSON(res.Signals), ElapsedMS: res.Elapsed.Milliseconds(),
 	}
+	audit.Describe(r.Context(), "", subject, nil, map[string]any{"outcome": res.Outcome, "signals": len(res.Signals)})
 	if res.Err != nil {
 		out.Error = res.Err.Error()
 		if res.Outcome == OutcomeError {
@@ -226,6 +259,17 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		}
 		f.BeforeID = n
 	}
+	if id, ok := auth.FromContext(r.Context()); ok {
+		all, sites := id.Sites(f.Study)
+		switch {
+		case all:
+		case f.Site != "" && !slices.Contains(sites, f.Site):
+			jsonhttp.Write(w, http.StatusOK, map[string]any{"signals": []signalJSON{}}) // another site's: nothing to see
+			return
+		case f.Site == "":
+			f.Sites = sites
+		}
+	}
 	sigs, next, err := a.signals.Signals(r.Context(), f)
 	if err != nil {
 		a.log.Error("listing signals", "study", f.Study, "error", err)
@@ -275,7 +319,7 @@ func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	sg, err := a.signals.Signal(r.Context(), r.PathValue("study"), id)
+	sg, err := a.visibleSignal(r, id)
 	if err != nil {
 		a.storeError(w, err)
 		return
@@ -283,12 +327,30 @@ func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
 	a.writeSignal(w, r, sg)
 }
 
-// statusPatch is the body of PATCH .../signals/{id}. Actor names who acts
-// until requests carry an authenticated user.
+// visibleSignal reads signal id of the request's study, as not found when
+// it belongs to a site the caller may not see.
+func (a *API) visibleSignal(r *http.Request, id int64) (clinical.Signal, error) {
+	study := r.PathValue("study")
+	sg, err := a.signals.Signal(r.Context(), study, id)
+	if err == nil && !visible(r.Context(), study, sg.Site) {
+		return clinical.Signal{}, fmt.Errorf("signal %d: %w", id, clinical.ErrNotFound)
+	}
+	return sg, err
+}
+
+// visible reports whether the caller may see site of study. Requests that
+// reach the API through the access router always carry an identity; the
+// API mounted without one (its own tests) shows everything.
+func visible(ctx context.Context, study, site string) bool {
+	id, ok := auth.FromContext(ctx)
+	return !ok || id.CanSee(study, site)
+}
+
+// statusPatch is the body of PATCH .../signals/{id}. Who acts is the
+// authenticated caller, never a field of the body.
 type statusPatch struct {
 	Status string `json:"status"`
 	Reason string `json:"reason"`
-	Actor  string `json:"actor"`
 }
 
 func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
@@ -300,7 +362,7 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&p); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "...", "actor": "..."})`)
+		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "..."})`)
 		return
 	}
 	to, err := clinical.ParseSignalStatus(p.Status)
@@ -308,11 +370,19 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, "status: "+err.Error())
 		return
 	}
-	if p.Actor == "" {
-		jsonhttp.Error(w, http.StatusBadRequest, "actor: required (who changes the signal)")
+	caller, ok := auth.FromContext(r.Context())
+	if !ok {
+		jsonhttp.Error(w, http.StatusUnauthorized, "changing a signal's status needs an authenticated user")
 		return
 	}
-	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, p.Actor, p.Reason, time.Now())
+	before, err := a.visibleSignal(r, id)
+	if err != nil {
+		a.storeError(w, err)
+		return
+	}
+	audit.Describe(r.Context(), "", strconv.FormatInt(id, 10), map[string]any{"status": before.Status, "reason": before.Reason},
+		map[string]any{"status": to, "reason": p.Reason})
+	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, caller.Name, p.Reason, time.Now())
 	if err != nil {
 		a.storeError(w, err)
 		return

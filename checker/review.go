@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
@@ -61,7 +62,10 @@ func (s *Store) SetStatus(ctx context.Context, study string, id int64, to clinic
 			return err
 		}
 		out, err = scanSignal(tx.QueryRowContext(ctx, `SELECT `+signalCols+` FROM signals WHERE id = $1`, id), study)
-		return err
+		if err != nil {
+			return err
+		}
+		return audit.WriteTx(ctx, tx) // the request's audit record commits with the change
 	})
 	return out, err
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -84,23 +85,36 @@ func TestPatchSignalAPI(t *testing.T) {
 	mux := http.NewServeMux()
 	checker.NewAPI(checker.New(checker.Sources{}, store, store), store, nil).Register(mux)
 	url := "/api/v1/studies/S/signals/" + strconv.FormatInt(sigs[0].ID, 10)
-	patch := func(body string) *httptest.ResponseRecorder {
+	monitor := auth.Identity{Name: "monitor1", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}
+	patchAs := func(id *auth.Identity, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPatch, url, bytes.NewBufferString(body))
+		if id != nil {
+			req = req.WithContext(auth.NewContext(req.Context(), *id))
+		}
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, httptest.NewRequest(http.MethodPatch, url, bytes.NewBufferString(body)))
+		mux.ServeHTTP(rec, req)
 		return rec
 	}
+	patch := func(body string) *httptest.ResponseRecorder { return patchAs(&monitor, body) }
 	for body, want := range map[string]int{
-		`{"status":"acknowledged"}`:                          400, // no actor
-		`{"status":"open","actor":"a"}`:                      400,
-		`{"status":"acknowledged","actor":"a","colour":"x"}`: 400,
-		`not json`:                        400,
-		`{"status":"closed","actor":"a"}`: 409, // no reason
+		`{"status":"open"}`:                           400,
+		`{"status":"acknowledged","colour":"x"}`:      400,
+		`{"status":"acknowledged","actor":"mallory"}`: 400, // who acts is the caller, not the body
+		`not json`:            400,
+		`{"status":"closed"}`: 409, // no reason
 	} {
 		if rec := patch(body); rec.Code != want {
 			t.Errorf("PATCH %s: %d, want %d: %s", body, rec.Code, want, rec.Body)
 		}
 	}
-	rec := patch(`{"status":"closed","actor":"monitor1","reason":"lab error, re-drawn"}`)
+	if rec := patchAs(nil, `{"status":"acknowledged"}`); rec.Code != http.StatusUnauthorized {
+		t.Errorf("PATCH with no caller: %d, want 401", rec.Code)
+	}
+	otherSite := auth.Identity{Name: "site702", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S", Site: "702"}}}
+	if rec := patchAs(&otherSite, `{"status":"acknowledged"}`); rec.Code != http.StatusNotFound {
+		t.Errorf("PATCH of a site 701 signal by a site 702 user: %d, want 404", rec.Code)
+	}
+	rec := patch(`{"status":"closed","reason":"lab error, re-drawn"}`)
 	if rec.Code != http.StatusOK {
 		t.Fatalf("PATCH close: %d %s", rec.Code, rec.Body)
 	}

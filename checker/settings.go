@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
@@ -39,10 +40,15 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 	if cfg.AETerms == nil {
 		terms = []byte("{}")
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO study_settings (study, criteria, ae_terms, updated_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (study) DO UPDATE SET criteria = excluded.criteria, ae_terms = excluded.ae_terms, updated_at = excluded.updated_at`,
-		study, string(cfg.Criteria), string(terms), now.UnixMilli())
-	return err
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO study_settings (study, criteria, ae_terms, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (study) DO UPDATE SET criteria = excluded.criteria, ae_terms = excluded.ae_terms, updated_at = excluded.updated_at`,
+			study, string(cfg.Criteria), string(terms), now.UnixMilli())
+		if err != nil {
+			return err
+		}
+		return audit.WriteTx(ctx, tx) // the request's audit record commits with the change
+	})
 }
 
 // PutEDISH records a subject's point on the eDISH plot.

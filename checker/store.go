@@ -260,8 +260,9 @@ func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, sigs []clinical.S
 // SignalFilter selects signals of one study.
 type SignalFilter struct {
 	Study       string
-	Site        string // empty: all sites
-	USUBJID     string // empty: all subjects
+	Site        string   // empty: all sites
+	Sites       []string // when not nil, only these sites (a caller limited to some)
+	USUBJID     string   // empty: all subjects
 	MinSeverity clinical.Severity
 	Status      clinical.SignalStatus // empty: any
 	Limit       int                   // page size
@@ -279,6 +280,17 @@ func (s *Store) Signals(ctx context.Context, f SignalFilter) (sigs []clinical.Si
 	}
 	if f.Site != "" {
 		add("site =", f.Site)
+	}
+	if f.Sites != nil {
+		in := make([]string, len(f.Sites))
+		for i, site := range f.Sites {
+			args = append(args, site)
+			in[i] = "$" + strconv.Itoa(len(args))
+		}
+		if len(in) == 0 {
+			in = []string{"NULL"} // no site: nothing matches
+		}
+		where = append(where, "site IN ("+strings.Join(in, ", ")+")")
 	}
 	if f.USUBJID != "" {
 		add("usubjid =", f.USUBJID)

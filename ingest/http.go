@@ -3,7 +3,6 @@ package ingest
 import (
 	"errors"
 	"fmt"
-	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"io"
 	"log/slog"
 	"mime"
@@ -11,12 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
-// MaxUploadBytes bounds one upload request.
-const MaxUploadBytes = 1 << 30
+// DefaultMaxUploadBytes bounds one upload request unless the Handler
+// sets its own bound.
+const DefaultMaxUploadBytes = 1 << 30
 
 // Handler serves POST /api/v1/studies/{study}/uploads: SDTM files as
 // multipart/form-data (any number of file parts; the format from each
@@ -27,6 +29,8 @@ const MaxUploadBytes = 1 << 30
 type Handler struct {
 	Target Target
 	Log    *slog.Logger
+	// MaxBytes bounds one request's body; 0 means DefaultMaxUploadBytes.
+	MaxBytes int64
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -37,7 +41,7 @@ func (h *Handler) log() *slog.Logger {
 }
 
 // Register mounts the upload route on mux.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("POST /api/v1/studies/{study}/uploads", h.upload)
 }
 
@@ -57,7 +61,11 @@ type uploadResponse struct {
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
-	r.Body = http.MaxBytesReader(w, r.Body, MaxUploadBytes)
+	limit := h.MaxBytes
+	if limit <= 0 {
+		limit = DefaultMaxUploadBytes
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	if local, ok := h.Target.(*Local); ok {
 		h.uploadStreamed(w, r, local, study)
 		return
@@ -75,7 +83,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
+	h.stored(w, r, uploadResponse{Study: study, Files: files, Result: res})
 }
 
 // read parses every file of the request into b.
@@ -222,4 +230,12 @@ func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
 		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
 		"problems": ps,
 	})
+}
+
+// stored answers a stored upload, describing it for the audit trail: the
+// rows each domain inserted and updated (the rows' old and new values are
+// in the domains' history tables).
+func (h *Handler) stored(w http.ResponseWriter, r *http.Request, res uploadResponse) {
+	audit.Describe(r.Context(), "", strings.Join(res.Files, ","), nil, res)
+	jsonhttp.Write(w, http.StatusOK, res)
 }

@@ -25,8 +25,8 @@ type Result struct {
 
 // Target is where a study's data goes.
 type Target interface {
-	// Known returns which of ids the study already has.
-	Known(ctx context.Context, study string, ids []string) ([]string, error)
+	// Known returns which of ids the study already has, with their sites.
+	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
 	// Store writes a validated batch and queues checks of changed subjects.
 	Store(ctx context.Context, study string, b *sdtm.Batch, now time.Time) (Result, error)
 }
@@ -35,6 +35,12 @@ type Target interface {
 // batch's DM or already stored), then stores it. A batch with any unknown
 // subject stores nothing and returns sdtm.Errors naming the rows.
 func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time.Time) (Result, error) {
+	allowed, who := siteScope(ctx, study)
+	if allowed != nil {
+		if errs := b.CheckSites(allowed, who); len(errs) > 0 {
+			return Result{}, errs
+		}
+	}
 	inBatch := map[string]bool{}
 	for _, s := range b.Subjects {
 		inBatch[s.USUBJID] = true
@@ -53,8 +59,8 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 		if err != nil {
 			return Result{}, fmt.Errorf("looking up subjects: %w", err)
 		}
-		for _, id := range ids {
-			known[id] = true
+		for id, site := range ids {
+			known[id] = allowed == nil || allowed(site)
 		}
 	}
 	if errs := b.CheckSubjects(func(id string) bool { return inBatch[id] || known[id] }); len(errs) > 0 {
@@ -101,7 +107,7 @@ func unsupported(b *sdtm.Batch) error {
 // subjectStore, doseStore and eventStore are what a target needs of the
 // data services, whether local stores or remote Connect clients.
 type subjectStore interface {
-	Known(ctx context.Context, study string, ids []string) ([]string, error)
+	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
 	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error)
 }
 
@@ -128,7 +134,7 @@ type Remote struct {
 }
 
 // Known asks the subjects service.
-func (r Remote) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+func (r Remote) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
 	return r.Subjects.Known(ctx, study, ids)
 }
 

@@ -3,8 +3,10 @@ package ingest
 import (
 	"context"
 	"database/sql"
+	"strings"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
@@ -45,7 +47,7 @@ func OpenLocal(ctx context.Context, db *sqldb.DB) (*Local, error) {
 }
 
 // Known implements Target.
-func (l *Local) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+func (l *Local) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
 	return l.subjects.Known(ctx, study, ids)
 }
 
@@ -65,7 +67,10 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 			return err
 		}
 		res.Queued = len(changed.list)
-		return l.checker.EnqueueTx(ctx, tx, study, changed.list, now)
+		if err := l.checker.EnqueueTx(ctx, tx, study, changed.list, now); err != nil {
+			return err
+		}
+		return recordTx(ctx, tx, nil, res)
 	})
 	if err != nil {
 		return Result{}, err
@@ -100,4 +105,22 @@ func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Bat
 		done(s.domain, sum)
 	}
 	return nil
+}
+
+// recordTx writes the request's audit record of an upload in the
+// transaction storing it: what each domain inserted and updated (the rows'
+// old and new values are in the domains' history tables).
+func recordTx(ctx context.Context, tx *sql.Tx, files []File, res Result) error {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.Name
+	}
+	audit.Describe(ctx, "", strings.Join(names, ","), nil, uploadRecord{Files: names, Result: res})
+	return audit.WriteTx(ctx, tx)
+}
+
+// uploadRecord is an upload as its audit record shows it.
+type uploadRecord struct {
+	Files []string `json:"files,omitempty"`
+	Result
 }

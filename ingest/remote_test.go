@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -17,12 +18,14 @@ import (
 
 // fakeService stands in for a data service reached over Connect.
 type fakeService struct {
-	known  []string
+	known  map[string]string // USUBJID → site
 	fail   error
 	stored int
 }
 
-func (f *fakeService) Known(context.Context, string, []string) ([]string, error) { return f.known, nil }
+func (f *fakeService) Known(context.Context, string, []string) (map[string]string, error) {
+	return f.known, nil
+}
 
 func (f *fakeService) summary(n int, ids []string) (sqldb.Summary, error) {
 	if f.fail != nil {
@@ -103,10 +106,30 @@ func TestRemoteUploadServiceDown(t *testing.T) {
 
 // Labs of subjects the subjects service does not know are refused.
 func TestRemoteUploadUnknownSubject(t *testing.T) {
-	target, _ := remoteTarget(t, &fakeService{known: []string{"S1-001"}})
+	target, _ := remoteTarget(t, &fakeService{known: map[string]string{"S1-001": "01"}})
 	_, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "lb.csv", lb), time.Now())
 	var errs sdtm.Errors
 	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "S1-002") || strings.Contains(err.Error(), "S1-001") {
 		t.Fatalf("err = %v, want only S1-002 reported unknown", err)
+	}
+}
+
+// To a user of site 02, a subject of site 01 is as unknown as one that
+// does not exist: its labs are refused and nothing is stored.
+func TestRemoteUploadOfAnotherSitesSubject(t *testing.T) {
+	svc := &fakeService{known: map[string]string{"S1-001": "01", "S1-002": "02"}}
+	target, _ := remoteTarget(t, svc)
+	ctx := auth.NewContext(context.Background(), auth.Identity{Name: "site02", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S1", Site: "02"}}})
+	_, err := ingest.Ingest(ctx, target, "S1", readCSV(t, "lb.csv", lb), time.Now())
+	var errs sdtm.Errors
+	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "S1-001") || strings.Contains(err.Error(), "S1-002") {
+		t.Fatalf("err = %v, want only S1-001 (site 01) reported unknown", err)
+	}
+	_, err = ingest.Ingest(ctx, target, "S1", readCSV(t, "dm.csv", dm), time.Now())
+	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "SITEID") || !strings.Contains(err.Error(), "site02 may upload data of site(s) 02 only") {
+		t.Fatalf("DM of another site: err = %v, want the SITEID rows refused", err)
+	}
+	if svc.stored != 0 {
+		t.Errorf("%d records stored from refused uploads", svc.stored)
 	}
 }

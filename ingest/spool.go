@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"io"
 	"net/http"
 	"os"
@@ -38,7 +37,7 @@ func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, local *
 		h.fail(w, err)
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: names, Result: res})
+	h.stored(w, r, uploadResponse{Study: study, Files: names, Result: res})
 }
 
 // spool writes every file of the request into dir.

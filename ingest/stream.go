@@ -80,13 +80,17 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 	err = l.db.InTx(ctx, func(tx *sql.Tx) error {
 		s := &streamer{l: l, ctx: ctx, tx: tx, study: study, now: now, chunk: chunkSize,
 			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}}
+		s.allowed, s.who = siteScope(ctx, study)
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
 				return err
 			}
 		}
 		res = s.result()
-		return l.checker.EnqueueTx(ctx, tx, study, s.changed.list, now)
+		if err := l.checker.EnqueueTx(ctx, tx, study, s.changed.list, now); err != nil {
+			return err
+		}
+		return recordTx(ctx, tx, ordered, res)
 	})
 	if err != nil {
 		return Result{}, err
@@ -134,7 +138,10 @@ type streamer struct {
 	chunk int
 
 	dm    map[string]bool // subjects of the DM records read so far
-	known map[string]bool // subjects looked up in the database: whether stored
+	known map[string]bool // subjects looked up in the database: whether stored (and of an allowed site)
+
+	allowed func(site string) bool // nil: every site; see siteScope
+	who     string
 
 	domains map[string]*domainSum
 	order   []string // domains in the order first written
@@ -263,6 +270,9 @@ func (s *streamer) write(b *sdtm.Batch) error {
 		s.stop = err
 		return err
 	}
+	if s.allowed != nil && len(s.unknown) < sdtm.MaxErrors {
+		s.unknown = append(s.unknown, b.CheckSites(s.allowed, s.who)...)
+	}
 	for _, sub := range b.Subjects {
 		if !s.dm[sub.USUBJID] {
 			s.dm[strings.Clone(sub.USUBJID)] = true
@@ -326,19 +336,19 @@ func (s *streamer) lookUp(b *sdtm.Batch) error {
 		for i := range chunk {
 			marks[i] = "$" + strconv.Itoa(i+2)
 		}
-		rows, err := s.tx.QueryContext(s.ctx, "SELECT usubjid FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")",
+		rows, err := s.tx.QueryContext(s.ctx, "SELECT usubjid, site FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")",
 			append([]any{s.study}, chunk...)...)
 		if err != nil {
 			return err
 		}
 		found := map[string]bool{}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, site string
+			if err := rows.Scan(&id, &site); err != nil {
 				rows.Close()
 				return err
 			}
-			found[id] = true
+			found[id] = s.allowed == nil || s.allowed(site)
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

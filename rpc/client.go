@@ -29,6 +29,36 @@ func NewHTTPClient() *http.Client {
 	}}
 }
 
+// WithServiceToken makes hc present the internal service credential on
+// every call, which the data services require.
+func WithServiceToken(hc *http.Client, token string) *http.Client {
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	hc.Transport = serviceAuth{base: base, header: "Bearer " + token}
+	return hc
+}
+
+type serviceAuth struct {
+	base   http.RoundTripper
+	header string
+}
+
+func (s serviceAuth) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(r.Context()) // a RoundTripper must not change the caller's request
+	r.Header.Set("Authorization", s.header)
+	return s.base.RoundTrip(r)
+}
+
+// CloseIdleConnections lets http.Client.CloseIdleConnections reach the
+// wrapped transport, so a stopping node leaves no idle connection behind.
+func (s serviceAuth) CloseIdleConnections() {
+	if c, ok := s.base.(interface{ CloseIdleConnections() }); ok {
+		c.CloseIdleConnections()
+	}
+}
+
 // SubjectClient reads subjects from a remote SubjectService.
 type SubjectClient struct {
 	c trialwatchv1connect.SubjectServiceClient
@@ -120,13 +150,22 @@ func brokenConnection(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.EPIPE)
 }
 
-// Known implements the subject-existence lookup of an upload.
-func (c *SubjectClient) Known(ctx context.Context, study string, ids []string) ([]string, error) {
+// Known implements the subject lookup of an upload: which of ids the
+// study has, each with its site.
+func (c *SubjectClient) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
 	res, err := c.c.FindSubjects(ctx, connect.NewRequest(&v1.FindSubjectsRequest{Study: study, Usubjids: ids}))
 	if err != nil {
 		return nil, fromConnect(ctx, "subjects", err)
 	}
-	return res.Msg.GetKnown(), nil
+	known := make(map[string]string, len(res.Msg.GetKnown()))
+	for _, id := range res.Msg.GetKnown() {
+		site, ok := res.Msg.GetSites()[id]
+		if !ok {
+			return nil, fmt.Errorf("subjects service: subject %s found without its site", id)
+		}
+		known[id] = site
+	}
+	return known, nil
 }
 
 // Put stores subjects in the remote service.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"connectrpc.com/connect"
@@ -21,7 +22,7 @@ import (
 // SubjectStore answers who a subject is and stores subjects.
 type SubjectStore interface {
 	Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error)
-	Known(ctx context.Context, study string, ids []string) ([]string, error)
+	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
 	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error)
 }
 
@@ -104,7 +105,12 @@ func (s subjectServer) FindSubjects(ctx context.Context, req *connect.Request[v1
 	if err != nil {
 		return nil, toConnect(ctx, err)
 	}
-	return connect.NewResponse(&v1.FindSubjectsResponse{Known: known}), nil
+	out := &v1.FindSubjectsResponse{Known: make([]string, 0, len(known)), Sites: known}
+	for id := range known {
+		out.Known = append(out.Known, id)
+	}
+	slices.Sort(out.Known)
+	return connect.NewResponse(out), nil
 }
 
 func (s subjectServer) PutSubjects(ctx context.Context, req *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {

@@ -73,3 +73,25 @@ func (b *Batch) locator(domain string) func(i int) *Error {
 		return &Error{File: domain + " record " + strconv.Itoa(i+1)}
 	}
 }
+
+// CheckSites reports the DM records whose SITEID allowed refuses, by where
+// they were read (up to the same limit as a read): an upload limited to
+// some sites may not bring subjects of others. who says whose limit it is,
+// for the message.
+func (b *Batch) CheckSites(allowed func(site string) bool, who string) Errors {
+	var errs Errors
+	loc := b.locator("DM")
+	for i, s := range b.Subjects {
+		if allowed(s.Site) {
+			continue
+		}
+		e := loc(i)
+		e.Column, e.Msg = "SITEID", fmt.Sprintf("site %q: %s", s.Site, who)
+		errs = append(errs, e)
+		if len(errs) == maxErrors {
+			errs = append(errs, &Error{Msg: "too many records of other sites; stopped checking"})
+			break
+		}
+	}
+	return errs
+}

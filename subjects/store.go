@@ -69,10 +69,9 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clin
 	return s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
 }
 
-// Known returns which of ids the study has, so an upload of labs can name
-// the rows whose subject does not exist.
-func (s *Store) Known(ctx context.Context, study string, ids []string) ([]string, error) {
-	var known []string
+// Known returns which of ids the study has, each with its site.
+func (s *Store) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
+	known := map[string]string{}
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
 		args := []any{study}
@@ -81,17 +80,17 @@ func (s *Store) Known(ctx context.Context, study string, ids []string) ([]string
 			args = append(args, id)
 			marks[i] = "$" + strconv.Itoa(i+2)
 		}
-		rows, err := s.db.QueryContext(ctx, "SELECT usubjid FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")", args...)
+		rows, err := s.db.QueryContext(ctx, "SELECT usubjid, site FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")", args...)
 		if err != nil {
 			return nil, err
 		}
 		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
+			var id, site string
+			if err := rows.Scan(&id, &site); err != nil {
 				rows.Close()
 				return nil, err
 			}
-			known = append(known, id)
+			known[id] = site
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -10,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
@@ -32,8 +35,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		defer os.RemoveAll(dir)
 		cfg.db = filepath.Join(dir, "demo.db")
 	}
-	if cfg.adminToken == "" {
-		cfg.adminToken = randomToken()
+	if err := cfg.secrets(false); err != nil {
+		return err
 	}
 	log, err := newLogger(cfg.logLevel, stderr)
 	if err != nil {
@@ -51,8 +54,52 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		n.close()
 		return err
 	}
-	printWelcome(stdout, n, cfg.adminToken, time.Since(start))
+	tokens, err := demoUsers(ctx, n)
+	if err != nil {
+		n.close()
+		return fmt.Errorf("creating the demo users: %w", err)
+	}
+	printWelcome(stdout, n, tokens, time.Since(start))
 	return n.run(ctx)
+}
+
+// demoUser is one user the demo creates, one per role.
+type demoUser struct {
+	name, study, sites string
+	role               auth.Role
+	token              string
+}
+
+// demoUsers creates one user per role (a site user of the pilot's site
+// 701) with a day-long token each.
+func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
+	users := []demoUser{
+		{name: "site701", role: auth.RoleSite, study: pilotdata.Study, sites: "701"},
+		{name: "monitor", role: auth.RoleMonitor, study: pilotdata.Study},
+		{name: "admin", role: auth.RoleAdmin},
+		{name: "ops", role: auth.RoleOps},
+	}
+	a := &accounts{db: n.db, users: n.users, trail: n.trail, actor: "system:demo"}
+	for i, u := range users {
+		var grants []auth.Grant
+		if u.study != "" {
+			var err error
+			if grants, err = auth.ParseGrants(u.study, u.sites); err != nil {
+				return nil, err
+			}
+		}
+		err := a.change(ctx, audit.Record{Study: u.study, Entity: "user", EntityID: u.name, Action: "create"}, func(tx *sql.Tx) (any, any, error) {
+			added, err := n.users.AddUser(ctx, tx, u.name, u.role, grants, "", time.Now())
+			return nil, userSummary(added), err
+		})
+		if err != nil {
+			return nil, err
+		}
+		if users[i].token, _, err = createToken(ctx, a, u.name, "demo", 24*time.Hour); err != nil {
+			return nil, err
+		}
+	}
+	return users, nil
 }
 
 // loadPilot streams the pilot into the node's database the way `import`
@@ -70,23 +117,38 @@ func loadPilot(ctx context.Context, n *node) error {
 	return err
 }
 
-func printWelcome(w io.Writer, n *node, token string, took time.Duration) {
+func printWelcome(w io.Writer, n *node, users []demoUser, took time.Duration) {
 	api, adm := n.httpURL(), n.adminURL()
-	fmt.Fprintf(w, `trialwatch demo: CDISC pilot study %[1]s loaded and served in %[5]v
-  API      %[2]s
-  admin    %[3]s   (admin token: %[4]s)
-  database %[6]s
-
-Check a subject (fans out to the subject, exposure and adverse-event services):
-  curl -s -X POST %[2]s/api/v1/studies/%[1]s/subjects/01-701-1015/checks
-List the high and critical signals raised so far:
-  curl -s '%[2]s/api/v1/studies/%[1]s/signals?severity=high&limit=20'
-Metrics and profiles:
-  curl -s %[3]s/metrics | grep trialwatch_
-  curl -s -H 'Authorization: Bearer %[4]s' '%[3]s/debug/pprof/goroutine?debug=1'
+	fmt.Fprintf(w, "trialwatch demo: CDISC pilot study %s loaded and served in %v\n  API      %s\n  admin    %s\n  database %s\n\n",
+		pilotdata.Study, took.Round(time.Millisecond), api, adm, n.cfg.db)
+	fmt.Fprintln(w, "Users, one per role, with tokens valid for 24 hours (shown only now):")
+	token := map[auth.Role]string{}
+	for _, u := range users {
+		where := "all studies"
+		switch {
+		case u.role == auth.RoleOps:
+			where = "admin listener only"
+		case u.sites != "":
+			where = u.study + " site " + u.sites
+		case u.study != "":
+			where = u.study + ", every site"
+		}
+		fmt.Fprintf(w, "  %-8s %-8s %-28s %s\n", u.name, u.role, where, u.token)
+		token[u.role] = u.token
+	}
+	fmt.Fprintf(w, `
+Check a subject as the monitor (fans out to the subject, exposure and adverse-event services):
+  curl -s -X POST -H 'Authorization: Bearer %[4]s' %[2]s/api/v1/studies/%[1]s/subjects/01-701-1015/checks
+List the high and critical signals of site 701, as its site user:
+  curl -s -H 'Authorization: Bearer %[5]s' '%[2]s/api/v1/studies/%[1]s/signals?severity=high&limit=20'
+Read the audit trail as the admin:
+  curl -s -H 'Authorization: Bearer %[6]s' '%[2]s/api/v1/studies/%[1]s/audit?format=csv'
+Metrics and profiles, as ops:
+  curl -s -H 'Authorization: Bearer %[7]s' %[3]s/metrics | grep trialwatch_
+  curl -s -H 'Authorization: Bearer %[7]s' '%[3]s/debug/pprof/goroutine?debug=1'
 
 Press Ctrl-C to stop.
-`, pilotdata.Study, api, adm, token, took.Round(time.Millisecond), n.cfg.db)
+`, pilotdata.Study, api, adm, token[auth.RoleMonitor], token[auth.RoleSite], token[auth.RoleAdmin], token[auth.RoleOps])
 }
 
 func randomToken() string {

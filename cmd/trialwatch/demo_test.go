@@ -61,10 +61,17 @@ func TestDemoServesThePilotAndStopsClean(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	if !strings.Contains(out.String(), "admin token: ") {
-		t.Errorf("demo did not print a generated admin token:\n%s", out.String())
+	tokens := map[string]string{}
+	for _, m := range regexp.MustCompile(`(?m)^  (\w+)\s+(site|monitor|admin|ops)\s.*\s(tw_\S+)$`).FindAllStringSubmatch(out.String(), -1) {
+		tokens[m[2]] = m[3]
 	}
-	code, r := check(t, api, "01-701-1015")
+	if len(tokens) != 4 {
+		t.Fatalf("demo printed tokens for %d roles, want one per role (4):\n%s", len(tokens), out.String())
+	}
+	if code, _ := check(t, api, "", "01-701-1015"); code != http.StatusUnauthorized {
+		t.Errorf("demo check without a token: %d, want 401", code)
+	}
+	code, r := check(t, api, tokens["monitor"], "01-701-1015")
 	if code != http.StatusOK || !r.Complete {
 		t.Fatalf("demo check: %d %+v", code, r)
 	}

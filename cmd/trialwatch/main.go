@@ -26,6 +26,10 @@ Usage:
   trialwatch grade  --lb FILE [flags] grade LB records by CTCAE v4.03 or v5.0
   trialwatch gen-study --subjects N --labs-per-subject M --out DIR
                                      write a synthetic study's DM and LB as SDTM CSV
+  trialwatch user  add|list|disable  manage users (role, study, sites)
+  trialwatch token create|list|revoke
+                                     manage API tokens (shown once, stored hashed)
+  trialwatch audit verify            check the audit trail's hash chain
 
 Every flag can also be set with an environment variable TRIALWATCH_<FLAG>,
 e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN. Run "trialwatch CMD -h" for flags.
@@ -57,6 +61,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = gradeCmd(ctx, args[1:], stdout, stderr)
 	case "gen-study":
 		err = genCmd(ctx, args[1:], stdout, stderr)
+	case "user":
+		err = userCmd(ctx, args[1:], stdout, stderr)
+	case "token":
+		err = tokenCmd(ctx, args[1:], stdout, stderr)
+	case "audit":
+		err = auditCmd(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

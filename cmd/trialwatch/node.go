@@ -12,7 +12,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/admin"
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
@@ -31,7 +34,9 @@ type node struct {
 	log      *slog.Logger
 	health   *admin.Health
 	reg      *prometheus.Registry
-	mux      *http.ServeMux
+	router   *access.Router
+	users    *auth.Store
+	trail    *audit.Log
 	httpL    net.Listener
 	adminL   net.Listener
 	db       *sqldb.DB
@@ -44,7 +49,10 @@ type node struct {
 // newNode binds both listeners first, so a busy port fails before any
 // database work and the all-in-one checker knows its own URL.
 func newNode(cfg config, log *slog.Logger) (*node, error) {
-	n := &node{cfg: cfg, log: log, health: &admin.Health{}, reg: admin.NewRegistry(), mux: http.NewServeMux()}
+	n := &node{cfg: cfg, log: log, health: &admin.Health{}, reg: admin.NewRegistry()}
+	n.router = access.NewRouter(access.Rules(), access.WithServiceToken(cfg.serviceToken),
+		access.WithRateLimit(cfg.rateLimit, cfg.rateBurst), access.WithGuessLimit(cfg.guessRate, cfg.guessBurst),
+		access.WithMaxBody(cfg.maxBody), access.WithLogger(log))
 	var err error
 	if n.httpL, err = net.Listen("tcp", cfg.httpAddr); err != nil {
 		return nil, fmt.Errorf("--http %s: %w", cfg.httpAddr, err)
@@ -53,11 +61,17 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		n.httpL.Close()
 		return nil, fmt.Errorf("--admin %s: %w", cfg.adminAddr, err)
 	}
-	n.health.Register(n.mux)
+	n.health.Register(n.router)
 	return n, nil
 }
 
-func (n *node) httpURL() string  { return "http://" + n.httpL.Addr().String() }
+func (n *node) httpURL() string {
+	if n.cfg.tlsCert != "" {
+		return "https://" + n.httpL.Addr().String()
+	}
+	return "http://" + n.httpL.Addr().String()
+}
+
 func (n *node) adminURL() string { return "http://" + n.adminL.Addr().String() }
 
 // openDB opens the node's database once; the services on it share it.
@@ -108,7 +122,7 @@ func (n *node) addDataService(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	n.mux.Handle(path, h)
+	n.router.Handle(path, h)
 	n.services = append(n.services, name)
 	return nil
 }
@@ -126,7 +140,10 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if err != nil {
 		return err
 	}
-	hc := rpc.NewHTTPClient()
+	hc, err := n.upstreamClient(shared)
+	if err != nil {
+		return err
+	}
 	n.clients = append(n.clients, hc)
 	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
 	exposureClient := rpc.NewExposureClient(hc, exposureURL)
@@ -135,7 +152,18 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	n.checks = checker.NewMetrics(n.reg)
 	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline), checker.WithStudyData(store),
 		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
-	checker.NewAPI(c, store, n.log).Register(n.mux)
+	if n.users, err = auth.Open(ctx, db); err != nil {
+		return err
+	}
+	if n.trail, err = audit.Open(ctx, db); err != nil {
+		return err
+	}
+	n.router.Attach(n.users, n.trail)
+	accounts := access.NewAccounts(db, n.users, n.trail, n.log)
+	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
+	accounts.Register(n.router)
+	audit.NewAPI(n.trail).Register(n.router)
+	checker.NewAPI(c, store, n.log).Register(n.router)
 	checker.RegisterQueueDepth(n.reg, store.QueueDepth)
 	n.workers = checker.NewWorkers(c, store, checker.WithWorkers(n.cfg.workers), checker.WithWorkerLogger(n.log))
 
@@ -149,16 +177,32 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		local.Wake = n.workers.Wake
 		target = local
 	}
-	(&ingest.Handler{Target: target, Log: n.log}).Register(n.mux)
+	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload}).Register(n.router)
 	n.services = append(n.services, "checker")
 	return nil
+}
+
+// upstreamClient is the HTTP client the checker calls the data services
+// with, carrying the internal service credential. The all-in-one checker
+// calls its own TLS listener, whose certificate it trusts by name whatever
+// address it dials.
+func (n *node) upstreamClient(self bool) (*http.Client, error) {
+	hc := rpc.NewHTTPClient()
+	if self && n.cfg.tlsCert != "" {
+		cfg, err := trustOwnCert(n.cfg.tlsCert)
+		if err != nil {
+			return nil, err
+		}
+		hc.Transport.(*http.Transport).TLSClientConfig = cfg
+	}
+	return rpc.WithServiceToken(hc, n.cfg.serviceToken), nil
 }
 
 // run serves until ctx ends, then drains: readiness goes false, listeners
 // stop accepting, in-flight requests get the grace period, databases close.
 func (n *node) run(ctx context.Context) error {
-	if n.cfg.adminToken == "" {
-		n.log.Warn("no --admin-token: /debug/ on the admin listener refuses every request")
+	if n.cfg.adminToken == "" && n.users == nil {
+		n.log.Warn("no --admin-token and no users on this node: metrics and /debug/ on the admin listener refuse every request")
 	}
 	requests := admin.NewRequestCounter(n.reg)
 	// The watchdog watches this very process; in-flight requests are the
@@ -172,15 +216,24 @@ func (n *node) run(ctx context.Context) error {
 	}
 	defer wd.Stop()
 	n.reg.MustRegister(leakmetrics.New(wd))
+	var users access.Authenticator
+	if n.users != nil {
+		users = n.users
+	}
+	tls := n.cfg.tlsCert != ""
 	servers := []*http.Server{
-		{Handler: requests.Wrap(inflight.Middleware(n.mux)), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute},
-		{Handler: admin.Handler(admin.Config{Token: n.cfg.adminToken, Gatherer: n.reg, Health: n.health, Leaks: wd}),
-			ReadHeaderTimeout: 10 * time.Second},
+		n.server(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls)),
+		n.server(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
+			Gatherer: n.reg, Health: n.health, Leaks: wd}), false)),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send
 	for i, srv := range servers {
-		go func() { errc <- srv.Serve(listeners[i]) }() // returns once Shutdown or Close below stops srv
+		serve := func() error { return srv.Serve(listeners[i]) }
+		if tls && i == 0 {
+			serve = func() error { return srv.ServeTLS(listeners[i], n.cfg.tlsCert, n.cfg.tlsKey) }
+		}
+		go func() { errc <- serve() }() // returns once Shutdown or Close below stops srv
 	}
 	if n.workers != nil {
 		// Not tied to ctx: on a signal the listeners drain first, then
@@ -220,6 +273,13 @@ func (n *node) run(ctx context.Context) error {
 	}
 	n.close()
 	return serveErr
+}
+
+// server is one listener's server, with every timeout set: a client that
+// sends its headers slowly, its body slowly or nothing at all is cut off.
+func (n *node) server(h http.Handler) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: n.cfg.readTimeout,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(n.log.Handler(), slog.LevelWarn)}
 }
 
 // close releases what the node holds when it never reached run.

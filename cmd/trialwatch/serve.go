@@ -37,6 +37,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "trialwatch serve: unexpected arguments %q\n", fs.Args())
 		return errUsage
 	}
+	if err := cfg.secrets(service != ""); err != nil {
+		return err
+	}
 	log, err := newLogger(cfg.logLevel, stderr)
 	if err != nil {
 		return err

@@ -93,7 +93,7 @@ func start(t *testing.T, bin, name string, args ...string) *proc {
 	defer out.Close()
 	p.cmd = exec.Command(bin, append(args, "--http", p.http, "--admin", p.admin)...)
 	p.cmd.Stdout, p.cmd.Stderr = out, out
-	p.cmd.Env = append(os.Environ(), "TRIALWATCH_ADMIN_TOKEN=e2e-token")
+	p.cmd.Env = append(os.Environ(), "TRIALWATCH_ADMIN_TOKEN=e2e-token", "TRIALWATCH_SERVICE_TOKEN="+e2eServiceToken)
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -143,12 +143,33 @@ type checkResult struct {
 	} `json:"signals"`
 }
 
-func check(t *testing.T, checkerURL, subject string) (int, checkResult) {
+// e2eServiceToken is the internal credential of the split-mode test's
+// services.
+var e2eServiceToken = strings.Repeat("e2e-service-", 4)
+
+// send makes a request with a bearer token ("" for none).
+func send(t *testing.T, method, url, token, contentType string, body io.Reader) *http.Response {
 	t.Helper()
-	resp, err := http.Post(checkerURL+"/api/v1/studies/"+pilotdata.Study+"/subjects/"+subject+"/checks", "application/json", nil)
+	req, err := http.NewRequestWithContext(context.Background(), method, url, body)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp
+}
+
+func check(t *testing.T, checkerURL, token, subject string) (int, checkResult) {
+	t.Helper()
+	resp := send(t, "POST", checkerURL+"/api/v1/studies/"+pilotdata.Study+"/subjects/"+subject+"/checks", token, "application/json", nil)
 	defer resp.Body.Close()
 	var r checkResult
 	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
@@ -167,18 +188,43 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "306 subjects, 591 doses, 1191 adverse events, 59580 lab results") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
+	cli := func(args ...string) string {
+		out, err := exec.Command(bin, append(args, "--db", db)...).Output()
+		if err != nil {
+			t.Fatalf("trialwatch %s: %v", strings.Join(args, " "), err)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	cli("user", "add", "--name", "mon", "--role", "monitor", "--study", pilotdata.Study)
+	cli("user", "add", "--name", "site999", "--role", "site", "--study", pilotdata.Study, "--sites", "999")
+	mon, site := cli("token", "create", "--user", "mon"), cli("token", "create", "--user", "site999")
+	if !strings.Contains(cli("user", "list"), "site999") {
+		t.Fatal("user list does not show the added users")
+	}
 	subj := start(t, bin, "subjects", "serve", "subjects", "--db", db)
 	expo := start(t, bin, "exposure", "serve", "exposure", "--db", db)
 	evts := start(t, bin, "events", "serve", "events", "--db", db)
 	chk := start(t, bin, "checker", "serve", "checker", "--db", db, "--check-deadline", "2s",
 		"--subjects-url", subj.url(), "--exposure-url", expo.url(), "--events-url", evts.url())
 
-	code, r := check(t, chk.url(), "01-701-1015")
+	code, r := check(t, chk.url(), mon, "01-701-1015")
 	if code != http.StatusOK || !r.Complete || len(r.Signals) == 0 {
 		t.Fatalf("check with all services up: %d %+v\n%s", code, r, chk.output())
 	}
-	if code, _ := check(t, chk.url(), "01-999-0000"); code != http.StatusNotFound {
+	if code, _ := check(t, chk.url(), mon, "01-999-0000"); code != http.StatusNotFound {
 		t.Errorf("unknown subject: %d, want 404", code)
+	}
+	if code, _ := check(t, chk.url(), "", "01-701-1015"); code != http.StatusUnauthorized {
+		t.Errorf("check without a token: %d, want 401", code)
+	}
+	// The data services answer only the checker's internal credential.
+	get := `{"study":"` + pilotdata.Study + `","usubjid":"01-701-1015"}`
+	for token, want := range map[string]int{"": http.StatusUnauthorized, mon: http.StatusUnauthorized, e2eServiceToken: http.StatusOK} {
+		resp := send(t, "POST", subj.url()+"/trialwatch.v1.SubjectService/GetSubject", token, "application/json", strings.NewReader(get))
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("subjects service called with %.8q: %d, want %d", token, resp.StatusCode, want)
+		}
 	}
 
 	// An upload through the checker: DM goes to the subjects service over
@@ -187,10 +233,19 @@ func TestSplitModeEndToEnd(t *testing.T) {
 		`"CDISCPILOT01","DM","01-999-0001","999","F",70,"2014-01-02"` + "\n"
 	newLB := `"STUDYID","DOMAIN","USUBJID","LBSEQ","LBTESTCD","LBSTRESN","LBSTRESU","LBSTNRLO","LBSTNRHI","LBDTC"` + "\n" +
 		`"CDISCPILOT01","LB","01-999-0001",1,"ALT",400,"U/L",6,34,"2014-01-16"` + "\n"
-	uploadRaw(t, chk.url(), "DM", newDM)
-	uploadRaw(t, chk.url(), "LB", newLB)
+	uploadRaw(t, chk.url(), site, "DM", newDM)
+	uploadRaw(t, chk.url(), site, "LB", newLB)
+	// A site user's upload of another site's subject stores nothing.
+	otherLB := strings.ReplaceAll(newLB, "01-999-0001", "01-701-1015")
+	if resp := send(t, "POST", chk.url()+"/api/v1/studies/"+pilotdata.Study+"/uploads?format=csv&domain=LB", site, "text/csv",
+		strings.NewReader(otherLB)); resp.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("site 999 uploading a site 701 subject's lab: %d, want 422", resp.StatusCode)
+		resp.Body.Close()
+	} else {
+		resp.Body.Close()
+	}
 	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(body(t, chk.url()+"/api/v1/studies/"+pilotdata.Study+"/signals?subject=01-999-0001"), `"LB:1"`) {
+	for !strings.Contains(body(t, chk.url()+"/api/v1/studies/"+pilotdata.Study+"/signals?subject=01-999-0001", site), `"LB:1"`) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the uploaded subject's check never ran\n%s", chk.output())
 		}
@@ -200,7 +255,7 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	expo.cmd.Process.Kill()
 	<-expo.done
 	expo.done <- nil // for the cleanup's receive
-	code, r = check(t, chk.url(), "01-701-1015")
+	code, r = check(t, chk.url(), mon, "01-701-1015")
 	if code != http.StatusOK || r.Complete || r.Sources["exposure"] != "unavailable" || r.Sources["subject"] != "ok" {
 		t.Fatalf("check with exposure down: %d %+v", code, r)
 	}
@@ -211,17 +266,19 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	subj.cmd.Process.Kill()
 	<-subj.done
 	subj.done <- nil
-	if code, _ := check(t, chk.url(), "01-701-1015"); code != http.StatusBadGateway {
+	if code, _ := check(t, chk.url(), mon, "01-701-1015"); code != http.StatusBadGateway {
 		t.Errorf("check with the subject service down: %d, want 502", code)
 	}
 
-	// Admin listener: metrics open, pprof only with the token.
-	assertStatus(t, "http://"+chk.admin+"/metrics", "", http.StatusOK)
+	// Admin listener: metrics, pprof and leak reports only with the token.
+	assertStatus(t, "http://"+chk.admin+"/metrics", "", http.StatusUnauthorized)
+	assertStatus(t, "http://"+chk.admin+"/metrics", "Bearer "+mon, http.StatusForbidden) // a monitor is not ops
+	assertStatus(t, "http://"+chk.admin+"/healthz", "", http.StatusOK)
 	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "", http.StatusUnauthorized)
 	assertStatus(t, "http://"+chk.admin+"/debug/pprof/", "Bearer e2e-token", http.StatusOK)
 	assertStatus(t, "http://"+chk.admin+"/debug/leaks?format=json", "", http.StatusUnauthorized)
 	assertStatus(t, "http://"+chk.admin+"/debug/leaks?format=json", "Bearer e2e-token", http.StatusOK)
-	if m := body(t, "http://"+chk.admin+"/metrics"); !strings.Contains(m, "leakguard_suspected_goroutines") ||
+	if m := body(t, "http://"+chk.admin+"/metrics", "e2e-token"); !strings.Contains(m, "leakguard_suspected_goroutines") ||
 		!strings.Contains(m, "trialwatch_upstream_call_duration_seconds_count{service=\"exposure\",status=\"unavailable\"}") {
 		t.Errorf("checker metrics lack the leak watchdog's or the upstream series:\n%.2000s", m)
 	}
@@ -239,12 +296,9 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	}
 }
 
-func uploadRaw(t *testing.T, base, domain, csv string) {
+func uploadRaw(t *testing.T, base, token, domain, csv string) {
 	t.Helper()
-	resp, err := http.Post(base+"/api/v1/studies/"+pilotdata.Study+"/uploads?format=csv&domain="+domain, "text/csv", strings.NewReader(csv))
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t, "POST", base+"/api/v1/studies/"+pilotdata.Study+"/uploads?format=csv&domain="+domain, token, "text/csv", strings.NewReader(csv))
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
@@ -252,12 +306,9 @@ func uploadRaw(t *testing.T, base, domain, csv string) {
 	}
 }
 
-func body(t *testing.T, url string) string {
+func body(t *testing.T, url, token string) string {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
+	resp := send(t, "GET", url, token, "", nil)
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
@@ -324,8 +375,20 @@ func TestRunUsageErrors(t *testing.T) {
 			t.Errorf("run(%q) explained nothing on stderr", args)
 		}
 	}
+	serveChecker := []string{"serve", "checker", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}
 	var errOut strings.Builder
-	code := run(context.Background(), []string{"serve", "checker", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}, io.Discard, &errOut)
+	code := run(context.Background(), serveChecker, io.Discard, &errOut)
+	if code != 1 || !strings.Contains(errOut.String(), "--service-token-file FILE or TRIALWATCH_SERVICE_TOKEN") {
+		t.Errorf("split-mode checker without the service credential: code %d, stderr %q", code, errOut.String())
+	}
+	t.Setenv("TRIALWATCH_SERVICE_TOKEN", "short")
+	errOut.Reset()
+	if code := run(context.Background(), serveChecker, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "at least 32") {
+		t.Errorf("a short service credential: code %d, stderr %q", code, errOut.String())
+	}
+	t.Setenv("TRIALWATCH_SERVICE_TOKEN", e2eServiceToken)
+	errOut.Reset()
+	code = run(context.Background(), serveChecker, io.Discard, &errOut)
 	if code != 1 || !strings.Contains(errOut.String(), "--subjects-url, --exposure-url, --events-url") {
 		t.Errorf("checker without upstream URLs: code %d, stderr %q", code, errOut.String())
 	}

@@ -20,3 +20,10 @@ func Write(w http.ResponseWriter, status int, v any) {
 func Error(w http.ResponseWriter, status int, msg string) {
 	Write(w, status, map[string]string{"error": msg})
 }
+
+// Mux is where an API mounts its routes: an *http.ServeMux, or the access
+// router that enforces who may call each route and lists every route it
+// was given.
+type Mux interface {
+	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}

@@ -74,8 +74,11 @@ func (x *FindSubjectsRequest) GetUsubjids() []string {
 }
 
 type FindSubjectsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Known         []string               `protobuf:"bytes,1,rep,name=known,proto3" json:"known,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Known []string               `protobuf:"bytes,1,rep,name=known,proto3" json:"known,omitempty"`
+	// The site of each known subject, so an upload limited to some sites
+	// can refuse records of the others' subjects.
+	Sites         map[string]string `protobuf:"bytes,2,rep,name=sites,proto3" json:"sites,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -113,6 +116,13 @@ func (*FindSubjectsResponse) Descriptor() ([]byte, []int) {
 func (x *FindSubjectsResponse) GetKnown() []string {
 	if x != nil {
 		return x.Known
+	}
+	return nil
+}
+
+func (x *FindSubjectsResponse) GetSites() map[string]string {
+	if x != nil {
+		return x.Sites
 	}
 	return nil
 }
@@ -397,9 +407,14 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"G\n" +
 	"\x13FindSubjectsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x1a\n" +
-	"\busubjids\x18\x02 \x03(\tR\busubjids\",\n" +
+	"\busubjids\x18\x02 \x03(\tR\busubjids\"\xac\x01\n" +
 	"\x14FindSubjectsResponse\x12\x14\n" +
-	"\x05known\x18\x01 \x03(\tR\x05known\"^\n" +
+	"\x05known\x18\x01 \x03(\tR\x05known\x12D\n" +
+	"\x05sites\x18\x02 \x03(\v2..trialwatch.v1.FindSubjectsResponse.SitesEntryR\x05sites\x1a8\n" +
+	"\n" +
+	"SitesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"^\n" +
 	"\x12PutSubjectsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x122\n" +
 	"\bsubjects\x18\x02 \x03(\v2\x16.trialwatch.v1.SubjectR\bsubjects\"C\n" +
@@ -440,7 +455,7 @@ func file_trialwatch_v1_subjects_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_subjects_proto_rawDescData
 }
 
-var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_trialwatch_v1_subjects_proto_goTypes = []any{
 	(*FindSubjectsRequest)(nil),  // 0: trialwatch.v1.FindSubjectsRequest
 	(*FindSubjectsResponse)(nil), // 1: trialwatch.v1.FindSubjectsResponse
@@ -448,22 +463,24 @@ var file_trialwatch_v1_subjects_proto_goTypes = []any{
 	(*GetSubjectRequest)(nil),    // 3: trialwatch.v1.GetSubjectRequest
 	(*GetSubjectResponse)(nil),   // 4: trialwatch.v1.GetSubjectResponse
 	(*Subject)(nil),              // 5: trialwatch.v1.Subject
-	(*PutSummary)(nil),           // 6: trialwatch.v1.PutSummary
+	nil,                          // 6: trialwatch.v1.FindSubjectsResponse.SitesEntry
+	(*PutSummary)(nil),           // 7: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_subjects_proto_depIdxs = []int32{
-	5, // 0: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
-	5, // 1: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
-	3, // 2: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
-	0, // 3: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
-	2, // 4: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
-	4, // 5: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
-	1, // 6: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
-	6, // 7: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
-	5, // [5:8] is the sub-list for method output_type
-	2, // [2:5] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 0: trialwatch.v1.FindSubjectsResponse.sites:type_name -> trialwatch.v1.FindSubjectsResponse.SitesEntry
+	5, // 1: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	5, // 2: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
+	3, // 3: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
+	0, // 4: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
+	2, // 5: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
+	4, // 6: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
+	1, // 7: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
+	7, // 8: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_subjects_proto_init() }
@@ -478,7 +495,7 @@ func file_trialwatch_v1_subjects_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_subjects_proto_rawDesc), len(file_trialwatch_v1_subjects_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -48,7 +48,8 @@ const (
 type SubjectServiceClient interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
 	GetSubject(context.Context, *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error)
-	// FindSubjects returns which of the given subjects the study has.
+	// FindSubjects returns which of the given subjects the study has, and
+	// their sites.
 	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
 	// PutSubjects stores one study's subjects, all or nothing.
 	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
@@ -115,7 +116,8 @@ func (c *subjectServiceClient) PutSubjects(ctx context.Context, req *connect.Req
 type SubjectServiceHandler interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
 	GetSubject(context.Context, *connect.Request[v1.GetSubjectRequest]) (*connect.Response[v1.GetSubjectResponse], error)
-	// FindSubjects returns which of the given subjects the study has.
+	// FindSubjects returns which of the given subjects the study has, and
+	// their sites.
 	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
 	// PutSubjects stores one study's subjects, all or nothing.
 	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)

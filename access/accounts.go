@@ -1,0 +1,400 @@
+package access
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// DefaultLoginTTL is how long a token from a password login lasts.
+const DefaultLoginTTL = 12 * time.Hour
+
+// Accounts serves login, the caller's identity, and the admin's user and
+// token management.
+type Accounts struct {
+	db       *sqldb.DB
+	users    *auth.Store
+	audit    *audit.Log
+	loginTTL time.Duration
+	logins   *auth.Limiter // per user name
+	clients  *auth.Limiter // per client address
+	log      *slog.Logger
+	now      func() time.Time
+}
+
+// NewAccounts returns the accounts API over users, recording in log.
+func NewAccounts(db *sqldb.DB, users *auth.Store, log *audit.Log, logger *slog.Logger) *Accounts {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	// Five tries a minute per user name, bursts of ten: enough for a
+	// person mistyping, far too few for guessing a password.
+	return &Accounts{db: db, users: users, audit: log, loginTTL: DefaultLoginTTL,
+		logins:  auth.NewLimiter(5.0/60, 10, maxLimitedClients),
+		clients: auth.NewLimiter(DefaultGuessRate, DefaultGuessBurst, maxLimitedClients),
+		log:     logger, now: time.Now}
+}
+
+// LimitClients bounds logins per client address, like bad credentials
+// on other routes (WithGuessLimit).
+func (a *Accounts) LimitClients(rate float64, burst int) {
+	a.clients = auth.NewLimiter(rate, burst, maxLimitedClients)
+}
+
+// Register mounts the routes on mux.
+func (a *Accounts) Register(mux jsonhttp.Mux) {
+	mux.HandleFunc("POST /api/v1/login", a.login)
+	mux.HandleFunc("GET /api/v1/me", a.me)
+	mux.HandleFunc("GET /api/v1/users", a.listUsers)
+	mux.HandleFunc("POST /api/v1/users", a.addUser)
+	mux.HandleFunc("POST /api/v1/users/{name}/disable", a.disableUser)
+	mux.HandleFunc("GET /api/v1/tokens", a.listTokens)
+	mux.HandleFunc("POST /api/v1/tokens", a.createToken)
+	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.revokeToken)
+}
+
+// decode reads a small JSON body strictly, answering 400 on a bad one.
+func decode(w http.ResponseWriter, r *http.Request, v any, want string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+" (want "+want+")")
+		return false
+	}
+	return true
+}
+
+type loginRequest struct {
+	User     string `json:"user"`
+	Password string `json:"password"`
+}
+
+type tokenJSON struct {
+	ID       int64      `json:"id"`
+	User     string     `json:"user"`
+	Label    string     `json:"label,omitempty"`
+	Created  time.Time  `json:"created"`
+	Expires  *time.Time `json:"expires,omitempty"`
+	Revoked  *time.Time `json:"revoked,omitempty"`
+	LastUsed *time.Time `json:"last_used,omitempty"`
+}
+
+func tokenView(t auth.TokenInfo) tokenJSON {
+	opt := func(t time.Time) *time.Time {
+		if t.IsZero() {
+			return nil
+		}
+		return &t
+	}
+	return tokenJSON{ID: t.ID, User: t.User, Label: t.Label, Created: t.Created,
+		Expires: opt(t.Expires), Revoked: opt(t.Revoked), LastUsed: opt(t.LastUsed)}
+}
+
+// login trades a user name and password for a token. Failures are audited
+// and limited per name and per client address.
+func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
+	var in loginRequest
+	if !decode(w, r, &in, `{"user": "...", "password": "..."}`) {
+		return
+	}
+	now, client := a.now(), clientAddr(r)
+	for _, l := range []struct {
+		limiter *auth.Limiter
+		key     string
+	}{{a.logins, in.User}, {a.clients, client}} {
+		if ok, wait := l.limiter.Allow(l.key, now); !ok {
+			tooMany(w, wait)
+			return
+		}
+	}
+	token, info, id, err := a.users.Login(r.Context(), in.User, in.Password, a.loginTTL, now)
+	rec := audit.Record{Actor: truncate(in.User, 64), Entity: "login", EntityID: truncate(in.User, 64), Source: client}
+	if err != nil {
+		rec.Action = "failed"
+		rec.New = jsonText(map[string]string{"reason": authMessage(err)})
+		if _, aerr := a.audit.Append(context.WithoutCancel(r.Context()), rec); aerr != nil {
+			a.log.Error("AUDIT RECORD LOST: recording a failed login", "error", aerr)
+		}
+		if !isCredentialError(err) {
+			a.log.Error("login", "error", err)
+			jsonhttp.Error(w, http.StatusInternalServerError, "checking credentials failed")
+			return
+		}
+		jsonhttp.Error(w, http.StatusUnauthorized, "wrong user name or password") // the same for both: names do not leak
+		return
+	}
+	rec.Action, rec.Role = "succeeded", string(id.Role)
+	rec.New = jsonText(tokenView(info))
+	if _, err := a.audit.Append(r.Context(), rec); err != nil {
+		a.log.Error("recording a login", "error", err)
+		jsonhttp.Error(w, http.StatusInternalServerError, "recording the login failed")
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"token": token, "expires": info.Expires, "identity": id})
+}
+
+func (a *Accounts) me(w http.ResponseWriter, r *http.Request) {
+	id, _ := auth.FromContext(r.Context())
+	jsonhttp.Write(w, http.StatusOK, id)
+}
+
+type userJSON struct {
+	Name        string       `json:"name"`
+	Role        auth.Role    `json:"role"`
+	Grants      []auth.Grant `json:"grants"`
+	Disabled    bool         `json:"disabled"`
+	HasPassword bool         `json:"has_password"`
+	Created     time.Time    `json:"created"`
+}
+
+func userView(u auth.User) userJSON {
+	return userJSON{Name: u.Name, Role: u.Role, Grants: u.Grants, Disabled: u.Disabled, HasPassword: u.HasPassword, Created: u.Created}
+}
+
+func (a *Accounts) listUsers(w http.ResponseWriter, r *http.Request) {
+	us, err := a.users.Users(r.Context())
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	caller, _ := auth.FromContext(r.Context())
+	out := []userJSON{}
+	for _, u := range us {
+		if administers(caller, u.Grants) {
+			out = append(out, userView(u))
+		}
+	}
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"users": out})
+}
+
+type newUser struct {
+	Name     string    `json:"name"`
+	Role     auth.Role `json:"role"`
+	Study    string    `json:"study"`
+	Sites    string    `json:"sites"`
+	Password string    `json:"password"`
+}
+
+func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
+	var in newUser
+	if !decode(w, r, &in, `{"name": "...", "role": "site|monitor|admin|ops", "study": "...", "sites": "701,702", "password": "..."}`) {
+		return
+	}
+	role, err := auth.ParseRole(string(in.Role))
+	if err != nil {
+		jsonhttp.Error(w, http.StatusBadRequest, "role: "+err.Error())
+		return
+	}
+	var grants []auth.Grant
+	if in.Study != "" {
+		if grants, err = auth.ParseGrants(in.Study, in.Sites); err != nil {
+			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+	}
+	if caller, _ := auth.FromContext(r.Context()); !administers(caller, grants) {
+		jsonhttp.Error(w, http.StatusForbidden, "you administer only some studies: the new user's grants must be within them")
+		return
+	}
+	var u auth.User
+	err = a.inTx(r.Context(), func(tx *sql.Tx) error {
+		if u, err = a.users.AddUser(r.Context(), tx, in.Name, role, grants, in.Password, a.now()); err != nil {
+			return err
+		}
+		audit.Describe(r.Context(), in.Study, u.Name, nil, userView(u))
+		return audit.WriteTx(r.Context(), tx)
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusCreated, userView(u))
+}
+
+func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	before, err := a.users.User(r.Context(), name)
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	if caller, _ := auth.FromContext(r.Context()); !administers(caller, before.Grants) {
+		jsonhttp.Error(w, http.StatusNotFound, "no such user")
+		return
+	}
+	var after auth.User
+	err = a.inTx(r.Context(), func(tx *sql.Tx) error {
+		if after, err = a.users.DisableUser(r.Context(), tx, name, a.now()); err != nil {
+			return err
+		}
+		audit.Describe(r.Context(), "", name, userView(before), userView(after))
+		return audit.WriteTx(r.Context(), tx)
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, userView(after))
+}
+
+func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
+	ts, err := a.users.Tokens(r.Context(), r.URL.Query().Get("user"))
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	out := []tokenJSON{}
+	for _, t := range ts {
+		if a.mayManage(r, t.User) {
+			out = append(out, tokenView(t))
+		}
+	}
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"tokens": out})
+}
+
+type newToken struct {
+	User      string `json:"user"`
+	Label     string `json:"label"`
+	ExpiresIn string `json:"expires_in"`
+}
+
+func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
+	var in newToken
+	if !decode(w, r, &in, `{"user": "...", "label": "...", "expires_in": "720h"}`) {
+		return
+	}
+	var ttl time.Duration
+	if in.ExpiresIn != "" {
+		d, err := time.ParseDuration(in.ExpiresIn)
+		if err != nil || d <= 0 {
+			jsonhttp.Error(w, http.StatusBadRequest, fmt.Sprintf("expires_in: want a positive duration such as 720h, got %q", in.ExpiresIn))
+			return
+		}
+		ttl = d
+	}
+	if !a.mayManage(r, in.User) {
+		jsonhttp.Error(w, http.StatusNotFound, "no such user")
+		return
+	}
+	var plain string
+	var info auth.TokenInfo
+	err := a.inTx(r.Context(), func(tx *sql.Tx) (err error) {
+		if plain, info, err = a.users.CreateToken(r.Context(), tx, in.User, in.Label, ttl, a.now()); err != nil {
+			return err
+		}
+		audit.Describe(r.Context(), "", strconv.FormatInt(info.ID, 10), nil, tokenView(info))
+		return audit.WriteTx(r.Context(), tx)
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusCreated, map[string]any{"token": plain, "info": tokenView(info),
+		"note": "the token is shown only now: store it safely"})
+}
+
+func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		jsonhttp.Error(w, http.StatusBadRequest, "token id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
+		return
+	}
+	ts, err := a.users.Tokens(r.Context(), "")
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	var before *auth.TokenInfo
+	for i := range ts {
+		if ts[i].ID == id && a.mayManage(r, ts[i].User) {
+			before = &ts[i]
+		}
+	}
+	if before == nil {
+		jsonhttp.Error(w, http.StatusNotFound, "no such token")
+		return
+	}
+	var after auth.TokenInfo
+	err = a.inTx(r.Context(), func(tx *sql.Tx) (err error) {
+		if after, err = a.users.RevokeToken(r.Context(), tx, id, a.now()); err != nil {
+			return err
+		}
+		audit.Describe(r.Context(), "", strconv.FormatInt(id, 10), tokenView(*before), tokenView(after))
+		return audit.WriteTx(r.Context(), tx)
+	})
+	if err != nil {
+		a.fail(w, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, tokenView(after))
+}
+
+// mayManage says whether the calling admin administers user's studies.
+func (a *Accounts) mayManage(r *http.Request, user string) bool {
+	u, err := a.users.User(r.Context(), user)
+	if err != nil {
+		return false
+	}
+	caller, _ := auth.FromContext(r.Context())
+	return administers(caller, u.Grants)
+}
+
+// administers says whether admin may manage a user with grants: an admin
+// without grants administers every study; one with grants only users
+// whose every grant is in its studies (a user without grants, such as an
+// ops user, only by an admin of everything).
+func administers(admin auth.Identity, grants []auth.Grant) bool {
+	if len(admin.Grants) == 0 {
+		return true
+	}
+	if len(grants) == 0 {
+		return false
+	}
+	for _, g := range grants {
+		if !admin.HasStudy(g.Study) {
+			return false
+		}
+	}
+	return true
+}
+
+func (a *Accounts) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return a.db.InTx(ctx, fn) }
+
+func (a *Accounts) fail(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, auth.ErrUnknownUser):
+		jsonhttp.Error(w, http.StatusNotFound, "no such user")
+	case errors.Is(err, auth.ErrExists):
+		jsonhttp.Error(w, http.StatusConflict, err.Error())
+	case errors.Is(err, auth.ErrDisabled):
+		jsonhttp.Error(w, http.StatusConflict, err.Error())
+	case errors.Is(err, auth.ErrInvalid):
+		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
+	default:
+		a.log.Error("accounts", "error", err)
+		jsonhttp.Error(w, http.StatusInternalServerError, "storage error")
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}

@@ -1,0 +1,52 @@
+package access
+
+import (
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/gen/trialwatch/v1/trialwatchv1connect"
+)
+
+var (
+	siteAndMonitor = []auth.Role{auth.RoleSite, auth.RoleMonitor}
+	monitorOnly    = []auth.Role{auth.RoleMonitor}
+	adminOnly      = []auth.Role{auth.RoleAdmin}
+	users          = []auth.Role{auth.RoleSite, auth.RoleMonitor, auth.RoleAdmin}
+)
+
+// Rules is who may call each route of trialwatch's public listener. It is
+// the only place access is decided: a route missing here cannot be
+// mounted, and the access-matrix test fails until it has an entry there too.
+//
+//	site     uploads and reads its own sites' data
+//	monitor  reads every site of its studies and reviews signals
+//	admin    users, tokens and study settings
+//	ops      nothing here: the admin listener only
+func Rules() map[string]Rule {
+	return map[string]Rule{
+		"GET /healthz":       {Public: true},
+		"GET /readyz":        {Public: true},
+		"POST /api/v1/login": {Public: true}, // audits and rate-limits itself
+		"GET /api/v1/me":     {Roles: users},
+
+		"POST /api/v1/studies/{study}/uploads":                   {Roles: []auth.Role{auth.RoleSite}, Entity: "upload", Streams: true},
+		"POST /api/v1/studies/{study}/subjects/{subject}/checks": {Roles: siteAndMonitor, Entity: "check", Action: "run"},
+		"GET /api/v1/studies/{study}/signals":                    {Roles: siteAndMonitor},
+		"GET /api/v1/studies/{study}/signals/{id}":               {Roles: siteAndMonitor},
+		"PATCH /api/v1/studies/{study}/signals/{id}":             {Roles: monitorOnly, Entity: "signal", Action: "status"},
+		"GET /api/v1/studies/{study}/edish":                      {Roles: siteAndMonitor},
+		"GET /api/v1/studies/{study}/settings":                   {Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
+		"PUT /api/v1/studies/{study}/settings":                   {Roles: adminOnly, Entity: "settings"},
+		"GET /api/v1/studies/{study}/audit":                      {Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
+		"GET /api/v1/audit":                                      {Roles: adminOnly},
+
+		"GET /api/v1/users":                 {Roles: adminOnly},
+		"POST /api/v1/users":                {Roles: adminOnly, Entity: "user"},
+		"POST /api/v1/users/{name}/disable": {Roles: adminOnly, Entity: "user", Action: "disable"},
+		"GET /api/v1/tokens":                {Roles: adminOnly},
+		"POST /api/v1/tokens":               {Roles: adminOnly, Entity: "token"},
+		"DELETE /api/v1/tokens/{id}":        {Roles: adminOnly, Entity: "token", Action: "revoke"},
+
+		"/" + trialwatchv1connect.SubjectServiceName + "/":      {Service: true},
+		"/" + trialwatchv1connect.ExposureServiceName + "/":     {Service: true},
+		"/" + trialwatchv1connect.AdverseEventServiceName + "/": {Service: true},
+	}
+}

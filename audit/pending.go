@@ -1,0 +1,108 @@
+package audit
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"sync"
+)
+
+// Pending is the audit record of the change a request is making. The
+// access layer starts one for every changing route; the handler describes
+// the change (Describe), and the store that makes it writes the record in
+// the same transaction (WriteTx), so the change and its record commit
+// together. Whatever was not written that way the access layer appends
+// once the handler succeeded: every change gets exactly one record.
+type Pending struct {
+	mu      sync.Mutex
+	rec     Record
+	log     *Log
+	written bool
+}
+
+// NewPending starts the record r for log.
+func NewPending(log *Log, r Record) *Pending { return &Pending{log: log, rec: r} }
+
+type pendingKey struct{}
+
+// WithPending returns ctx carrying p.
+func WithPending(ctx context.Context, p *Pending) context.Context {
+	return context.WithValue(ctx, pendingKey{}, p)
+}
+
+func pendingFrom(ctx context.Context) *Pending {
+	p, _ := ctx.Value(pendingKey{}).(*Pending)
+	return p
+}
+
+// Describe says which entity the request changed and its values before
+// and after (any JSON-encodable value, or nil for none). Without a pending
+// record in ctx it does nothing, so stores work the same outside requests.
+func Describe(ctx context.Context, study, entityID string, old, new any) {
+	p := pendingFrom(ctx)
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if study != "" {
+		p.rec.Study = study
+	}
+	p.rec.EntityID = entityID
+	p.rec.Old, p.rec.New = jsonText(old), jsonText(new)
+}
+
+// WriteTx appends ctx's pending record within tx, the transaction making
+// the change. Without one, or once written, it does nothing. If tx then
+// rolls back, the change is undone with its record, and the request fails:
+// nothing is left to record.
+func WriteTx(ctx context.Context, tx *sql.Tx) error {
+	p := pendingFrom(ctx)
+	if p == nil || p.log == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.written {
+		return nil
+	}
+	if _, err := p.log.AppendTx(ctx, tx, p.rec); err != nil {
+		return err
+	}
+	p.written = true
+	return nil
+}
+
+// Flush appends the record in a transaction of its own unless a store
+// already wrote it.
+func (p *Pending) Flush(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.written {
+		return nil
+	}
+	if p.log == nil {
+		return errors.New("audit: a change was made with no audit trail to record it in")
+	}
+	if _, err := p.log.Append(ctx, p.rec); err != nil {
+		return err
+	}
+	p.written = true
+	return nil
+}
+
+// jsonText encodes v for a record; json.RawMessage is taken as encoded.
+func jsonText(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case json.RawMessage:
+		return string(v)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
+	}
+	return string(b)
+}

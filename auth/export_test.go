@@ -1,0 +1,18 @@
+package auth
+
+// Internals the black-box tests need.
+var (
+	NewToken  = newToken
+	HashToken = hashToken
+	DummyHash = dummyHash
+)
+
+const BcryptCost = bcryptCost
+
+// SetHashCost changes the bcrypt cost of new hashes until restore is called.
+// Not for parallel tests.
+func SetHashCost(cost int) (restore func()) {
+	old := hashCost
+	hashCost = cost
+	return func() { hashCost = old }
+}

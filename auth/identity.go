@@ -1,0 +1,127 @@
+// Package auth holds trialwatch's access control (21 CFR Part 11.10 (d),
+// (g)): users with a role and the studies and sites granted to them, API
+// tokens, password logins and per-key rate limiting.
+package auth
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// Role says what a user may do; Grants say where.
+type Role string
+
+const (
+	RoleSite    Role = "site"    // uploads and reads data of its sites
+	RoleMonitor Role = "monitor" // reviews signals of whole studies
+	RoleAdmin   Role = "admin"   // manages users and studies
+	RoleOps     Role = "ops"     // runs the service; sees no study data
+)
+
+var roles = []Role{RoleSite, RoleMonitor, RoleAdmin, RoleOps}
+
+// ParseRole reads a role name, ignoring case.
+func ParseRole(s string) (Role, error) {
+	r := Role(strings.ToLower(strings.TrimSpace(s)))
+	if !slices.Contains(roles, r) {
+		return "", invalidf("unknown role %q: want site, monitor, admin or ops", s)
+	}
+	return r, nil
+}
+
+// AllSites is the Site of a Grant that covers every site of its study.
+const AllSites = "*"
+
+// Grant gives access to one study; Site "*" means every site of it.
+type Grant struct {
+	Study string `json:"study"`
+	Site  string `json:"site"`
+}
+
+// ParseGrants reads a study and a comma-separated list of its sites, as a
+// command line gives them; "" or "*" means all sites.
+func ParseGrants(study string, sites string) ([]Grant, error) {
+	study = strings.TrimSpace(study)
+	if study == "" {
+		return nil, invalidf("grant: no study given")
+	}
+	if s := strings.TrimSpace(sites); s == "" || s == AllSites {
+		return []Grant{{study, AllSites}}, nil
+	}
+	var out []Grant
+	for site := range strings.SplitSeq(sites, ",") {
+		site = strings.TrimSpace(site)
+		switch {
+		case site == "":
+			return nil, invalidf("grant %s: blank site in %q", study, sites)
+		case site == AllSites:
+			return nil, invalidf("grant %s: %q cannot be combined with named sites", study, AllSites)
+		}
+		g := Grant{study, site}
+		if !slices.Contains(out, g) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// Identity is who a request acts for, as Authenticate or Login found it.
+type Identity struct {
+	UserID  int64   `json:"user_id"`
+	Name    string  `json:"name"`
+	Role    Role    `json:"role"`
+	Grants  []Grant `json:"grants"`
+	TokenID int64   `json:"token_id,omitempty"` // the token this request came with
+}
+
+// HasStudy reports whether the identity may see any of study.
+func (id Identity) HasStudy(study string) bool {
+	all, sites := id.Sites(study)
+	return all || len(sites) > 0
+}
+
+// Sites says which sites of study the identity may see: all=true for every
+// site; else the list (nil when none). An admin without grants administers
+// every study; ops sees no study data whatever its grants.
+func (id Identity) Sites(study string) (all bool, sites []string) {
+	switch id.Role {
+	case RoleOps:
+		return false, nil
+	case RoleAdmin:
+		if len(id.Grants) == 0 {
+			return true, nil
+		}
+	}
+	for _, g := range id.Grants {
+		if g.Study != study {
+			continue
+		}
+		if g.Site == AllSites {
+			return true, nil
+		}
+		if !slices.Contains(sites, g.Site) {
+			sites = append(sites, g.Site)
+		}
+	}
+	return false, sites
+}
+
+// CanSee reports whether the identity may see site of study.
+func (id Identity) CanSee(study, site string) bool {
+	all, sites := id.Sites(study)
+	return all || slices.Contains(sites, site)
+}
+
+type contextKey struct{}
+
+// NewContext returns ctx carrying id.
+func NewContext(ctx context.Context, id Identity) context.Context {
+	return context.WithValue(ctx, contextKey{}, id)
+}
+
+// FromContext returns the identity NewContext put in ctx.
+func FromContext(ctx context.Context) (Identity, bool) {
+	id, ok := ctx.Value(contextKey{}).(Identity)
+	return id, ok
+}

@@ -1,0 +1,147 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/pilotdata"
+)
+
+// selfSigned writes a certificate for host name (not an address) and its
+// key, returning their paths and the certificate.
+func selfSigned(t *testing.T, name string) (certFile, keyFile string, cert *x509.Certificate) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name}, DNSNames: []string{name},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}), 0o600)
+	cert, _ = x509.ParseCertificate(der)
+	return certFile, keyFile, cert
+}
+
+// With --tls-cert and --tls-key the API is HTTPS only, with HSTS, and the
+// all-in-one checker still reaches its data services on its own TLS
+// listener although the certificate names a host, not 127.0.0.1.
+func TestServeOverTLS(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads the whole pilot study; skipped with -short")
+	}
+	certFile, keyFile, cert := selfSigned(t, "trialwatch.test")
+	cfg := config{db: filepath.Join(t.TempDir(), "tls.db"), httpAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0",
+		checkDeadline: 10 * time.Second, grace: 5 * time.Second, workers: 1, tlsCert: certFile, tlsKey: keyFile,
+		maxBody: 1 << 20, maxUpload: 1 << 20, rateLimit: 100, rateBurst: 100, guessRate: 1, guessBurst: 10, readTimeout: time.Minute}
+	if err := cfg.secrets(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := newNode(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadPilot(ctx, n); err != nil {
+		n.close()
+		t.Fatal(err)
+	}
+	if err := addServices(ctx, n, ""); err != nil {
+		n.close()
+		t.Fatal(err)
+	}
+	grants, _ := auth.ParseGrants(pilotdata.Study, "")
+	if _, err := n.users.AddUser(ctx, nil, "mon", auth.RoleMonitor, grants, "", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	token, _, err := n.users.CreateToken(ctx, nil, "mon", "", time.Hour, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.run(ctx) }() // ends when ctx is cancelled below
+	pool := x509.NewCertPool()
+	pool.AddCert(cert)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "trialwatch.test"}}
+	client := &http.Client{Transport: tr}
+	defer func() {
+		tr.CloseIdleConnections()
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node stopped with %v", err)
+		}
+	}()
+	if !strings.HasPrefix(n.httpURL(), "https://") {
+		t.Fatalf("API URL %s is not https", n.httpURL())
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var resp *http.Response
+	for {
+		req, _ := http.NewRequest("POST", n.httpURL()+"/api/v1/studies/"+pilotdata.Study+"/subjects/01-701-1015/checks", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if resp, err = client.Do(req); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no HTTPS answer: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("check over TLS: %d", resp.StatusCode)
+	}
+	if hsts := resp.Header.Get("Strict-Transport-Security"); hsts == "" {
+		t.Error("no HSTS header over TLS")
+	}
+	plain, err := http.Get("http://" + n.httpL.Addr().String() + "/healthz")
+	if err == nil {
+		plain.Body.Close()
+		if plain.StatusCode != http.StatusBadRequest {
+			t.Errorf("plain HTTP to the TLS listener: %d, want 400", plain.StatusCode)
+		}
+	}
+}
+
+func TestBadTLSFilesFailAtStart(t *testing.T) {
+	certFile, keyFile, _ := selfSigned(t, "trialwatch.test")
+	for _, tc := range []struct {
+		cert, key, want string
+	}{
+		{certFile, "", "go together"},
+		{certFile, certFile, "--tls-cert/--tls-key"},
+		{filepath.Join(t.TempDir(), "missing.pem"), keyFile, "--tls-cert/--tls-key"},
+	} {
+		cfg := config{tlsCert: tc.cert, tlsKey: tc.key, maxBody: 1, maxUpload: 1, rateLimit: 1, rateBurst: 1, guessRate: 1, guessBurst: 1}
+		if err := cfg.secrets(false); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("cert %s key %s: %v, want an error saying %q", tc.cert, tc.key, err, tc.want)
+		}
+	}
+}

@@ -177,6 +177,10 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.mux.Ser
 // guard enforces rule before h runs.
 func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		if err := jsonhttp.CheckText(req); err != nil {
+			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
 		if !rule.Streams && !rule.Service && req.Body != nil {
 			req.Body = http.MaxBytesReader(w, req.Body, r.maxBody)
 		}

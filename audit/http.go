@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
@@ -44,6 +45,13 @@ func (a *API) studyRecords(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) allRecords(w http.ResponseWriter, r *http.Request) {
+	// The whole trail spans every study: only a caller who may see every
+	// study reads it (an admin without grants). Without an identity the
+	// API is mounted with no access layer at all (its own tests).
+	if id, ok := auth.FromContext(r.Context()); ok && !id.AllStudies() {
+		jsonhttp.Error(w, http.StatusForbidden, "the whole audit trail is for admins of every study: read /api/v1/studies/{study}/audit")
+		return
+	}
 	a.serve(w, r, Filter{AllStudies: true}, "audit.csv")
 }
 

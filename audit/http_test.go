@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -254,4 +255,29 @@ func TestHTTPHostileFilters(t *testing.T) {
 		}
 		verifyOK(t, l, int64(len(stored))+1)
 	})
+}
+
+// The whole trail spans every study: an admin granted only some studies
+// is refused it, an admin of every study is not.
+func TestHTTPWholeTrailNeedsAnAdminOfEveryStudy(t *testing.T) {
+	l := open(t, sqldbtest.SQLite(t))
+	appendN(t, l, 1)
+	mux := http.NewServeMux()
+	audit.NewAPI(l).Register(mux)
+	for _, tc := range []struct {
+		id   auth.Identity
+		want int
+	}{
+		{auth.Identity{Name: "root", Role: auth.RoleAdmin}, http.StatusOK},
+		{auth.Identity{Name: "a1", Role: auth.RoleAdmin, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}, http.StatusForbidden},
+		{auth.Identity{Name: "m", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}, http.StatusForbidden},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/api/v1/audit", nil)
+		req = req.WithContext(auth.NewContext(req.Context(), tc.id))
+		w := httptest.NewRecorder()
+		mux.ServeHTTP(w, req)
+		if w.Code != tc.want {
+			t.Errorf("%s (%s, %d grants): %d, want %d", tc.id.Name, tc.id.Role, len(tc.id.Grants), w.Code, tc.want)
+		}
+	}
 }

@@ -107,6 +107,10 @@ func (id Identity) Sites(study string) (all bool, sites []string) {
 	return false, sites
 }
 
+// AllStudies reports whether the identity sees every study, present and
+// future: an admin without grants.
+func (id Identity) AllStudies() bool { return id.Role == RoleAdmin && len(id.Grants) == 0 }
+
 // CanSee reports whether the identity may see site of study.
 func (id Identity) CanSee(study, site string) bool {
 	all, sites := id.Sites(study)

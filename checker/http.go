@@ -48,13 +48,13 @@ func NewAPI(c *Checker, signals SignalStore, log *slog.Logger) *API {
 
 // Register mounts the API's routes on mux.
 func (a *API) Register(mux jsonhttp.Mux) {
-	mux.HandleFunc("POST /api/v1/studies/{study}/subjects/{subject}/checks", a.postCheck)
-	mux.HandleFunc("GET /api/v1/studies/{study}/signals", a.listSignals)
-	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", a.getSignal)
-	mux.HandleFunc("PATCH /api/v1/studies/{study}/signals/{id}", a.patchSignal)
-	mux.HandleFunc("GET /api/v1/studies/{study}/edish", a.edish)
-	mux.HandleFunc("GET /api/v1/studies/{study}/settings", a.getSettings)
-	mux.HandleFunc("PUT /api/v1/studies/{study}/settings", a.putSettings)
+	mux.HandleFunc("POST /api/v1/studies/{study}/subjects/{subject}/checks", jsonhttp.TextOnly(a.postCheck))
+	mux.HandleFunc("GET /api/v1/studies/{study}/signals", jsonhttp.TextOnly(a.listSignals))
+	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", jsonhttp.TextOnly(a.getSignal))
+	mux.HandleFunc("PATCH /api/v1/studies/{study}/signals/{id}", jsonhttp.TextOnly(a.patchSignal))
+	mux.HandleFunc("GET /api/v1/studies/{study}/edish", jsonhttp.TextOnly(a.edish))
+	mux.HandleFunc("GET /api/v1/studies/{study}/settings", jsonhttp.TextOnly(a.getSettings))
+	mux.HandleFunc("PUT /api/v1/studies/{study}/settings", jsonhttp.TextOnly(a.putSettings))
 }
 
 type edishJSON struct {

@@ -4,7 +4,9 @@ package jsonhttp
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"unicode/utf8"
 )
 
 // Write answers with v as indented JSON.
@@ -26,4 +28,47 @@ func Error(w http.ResponseWriter, status int, msg string) {
 // was given.
 type Mux interface {
 	HandleFunc(pattern string, handler func(http.ResponseWriter, *http.Request))
+}
+
+// CheckText refuses query parameters and path segments that cannot be
+// text: invalid UTF-8, NUL or other control characters. Databases treat
+// such bytes differently (PostgreSQL rejects NUL outright), so they are
+// turned away with a 400 before any query sees them.
+func CheckText(r *http.Request) error {
+	bad := func(s string) bool {
+		if !utf8.ValidString(s) {
+			return true
+		}
+		for _, c := range s {
+			if c < 0x20 || c == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	if bad(r.URL.Path) {
+		return fmt.Errorf("the path %q holds bytes that are not text", r.URL.Path)
+	}
+	for name, values := range r.URL.Query() {
+		if bad(name) {
+			return fmt.Errorf("a query parameter name %q holds bytes that are not text", name)
+		}
+		for _, v := range values {
+			if bad(v) {
+				return fmt.Errorf("query parameter %s: %q holds bytes that are not text", name, v)
+			}
+		}
+	}
+	return nil
+}
+
+// TextOnly answers 400 to a request CheckText refuses, else runs h.
+func TextOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := CheckText(r); err != nil {
+			Error(w, http.StatusBadRequest, err.Error())
+			return
+		}
+		h(w, r)
+	}
 }

@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// The account commands change users and tokens with an audit record each,
+// and `audit verify` finds a record edited behind the database's back.
+func TestAccountCommandsAndAuditVerify(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "acc.db")
+	for _, args := range [][]string{
+		{"user", "add", "--db", db, "--name", "jane", "--role", "monitor", "--study", "S1"},
+		{"user", "add", "--db", db, "--name", "s1", "--role", "site", "--study", "S1", "--sites", "701,702"},
+		{"token", "create", "--db", db, "--user", "jane", "--label", "laptop"},
+		{"user", "disable", "--db", db, "s1"},
+	} {
+		if code, _, errOut := runCmd(t, args...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errOut)
+		}
+	}
+	_, out, _ := runCmd(t, "user", "list", "--db", db)
+	if !strings.Contains(out, "jane") || !strings.Contains(out, "S1/701 S1/702") || !strings.Contains(out, "disabled") {
+		t.Errorf("user list:\n%s", out)
+	}
+	_, out, _ = runCmd(t, "token", "list", "--db", db, "--user", "jane")
+	if !strings.Contains(out, "laptop") || strings.Contains(out, "tw_") {
+		t.Errorf("token list must show the token but never its secret:\n%s", out)
+	}
+	if code, _, errOut := runCmd(t, "user", "add", "--db", db, "--name", "jane", "--role", "monitor", "--study", "S1"); code != 1 || !strings.Contains(errOut, "exists") {
+		t.Errorf("duplicate user: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "user", "add", "--db", db, "--name", "x", "--role", "boss"); code != 1 || !strings.Contains(errOut, "unknown role") {
+		t.Errorf("bad role: exit %d, %s", code, errOut)
+	}
+	code, out, errOut := runCmd(t, "audit", "verify", "--db", db)
+	if code != 0 || !strings.Contains(out, "4 records") {
+		t.Fatalf("verify of an intact trail: exit %d, %s %s", code, out, errOut)
+	}
+
+	// Someone with the database file drops the guard and edits a record.
+	sdb, err := sqldb.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`DROP TRIGGER audit_log_no_update`, `UPDATE audit_log SET actor = 'someone-else' WHERE seq = 2`} {
+		if _, err := sdb.Exec(q); err != nil {
+			sdb.Close()
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	sdb.Close()
+	code, _, errOut = runCmd(t, "audit", "verify", "--db", db)
+	if code != 1 || !strings.Contains(errOut, "broken at record 2") {
+		t.Errorf("verify of an edited trail: exit %d, %s", code, errOut)
+	}
+}

@@ -54,4 +54,10 @@ func TestGenStudyImports(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "DM 30 new") {
 		t.Errorf("the rejected import stored subjects:\n%s", out)
 	}
+	// Each stored import left one audit record naming who ran it; the
+	// rejected one none.
+	code, out, errOut = runCmd(t, "audit", "verify", "--db", db)
+	if code != 0 || !strings.Contains(out, "3 records") {
+		t.Errorf("audit after three stored imports and a rejected one: exit %d %s%s, want 3 records", code, out, errOut)
+	}
 }

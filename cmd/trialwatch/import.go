@@ -6,6 +6,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
@@ -43,6 +44,14 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	trail, err := audit.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	// The import is a data change like an upload: one audit record, in its
+	// transaction, naming who ran it.
+	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: cliActor(), Study: study,
+		Entity: "upload", Action: "import", Source: "cli"}))
 	res, err := target.IngestFiles(ctx, study, files, chunk, time.Now())
 	if err != nil {
 		return err

@@ -243,15 +243,15 @@ func (r *Router) authenticate(w http.ResponseWriter, req *http.Request, now time
 			return auth.Identity{}, false
 		}
 	}
-	status, msg := http.StatusUnauthorized, authMessage(err)
-	if status == http.StatusUnauthorized && !isCredentialError(err) {
+	if !isCredentialError(err) {
 		r.log.Error("authenticating a request", "error", err)
-		status, msg = http.StatusInternalServerError, "checking credentials failed"
-	} else {
-		r.log.Info("refused: bad credentials", "client", client, "reason", msg)
+		jsonhttp.Error(w, http.StatusInternalServerError, "checking credentials failed")
+		return auth.Identity{}, false
 	}
+	msg := authMessage(err)
+	r.log.Info("refused: bad credentials", "client", client, "reason", msg)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="trialwatch"`)
-	jsonhttp.Error(w, status, msg)
+	jsonhttp.Error(w, http.StatusUnauthorized, msg)
 	return auth.Identity{}, false
 }
 

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,42 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
+
+// runPilotNode serves the pilot from an all-in-one node on loopback ports
+// until the test ends. cfg gives the limits and TLS files; the rest is set
+// here.
+func runPilotNode(t *testing.T, cfg config) *node {
+	t.Helper()
+	cfg.db, cfg.httpAddr, cfg.adminAddr = filepath.Join(t.TempDir(), "pilot.db"), "127.0.0.1:0", "127.0.0.1:0"
+	cfg.checkDeadline, cfg.grace, cfg.workers, cfg.readTimeout = 10*time.Second, 5*time.Second, 2, time.Minute
+	cfg.maxBody, cfg.maxUpload = 1<<20, 1<<20
+	if err := cfg.secrets(false); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n, err := newNode(cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := loadPilot(ctx, n); err != nil {
+		n.close()
+		t.Fatal(err)
+	}
+	if err := addServices(ctx, n, ""); err != nil {
+		n.close()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- n.run(ctx) }() // ends when the cleanup below cancels ctx
+	t.Cleanup(func() {
+		http.DefaultClient.CloseIdleConnections()
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("node stopped with %v", err)
+		}
+	})
+	return n
+}
 
 // accessFixture is a whole trialwatch node serving the pilot, with a user
 // per role and tokens in every state.
@@ -42,35 +79,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 	if testing.Short() {
 		t.Skip("loads the whole pilot study; skipped with -short")
 	}
-	cfg := config{db: t.TempDir() + "/access.db", httpAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0",
-		checkDeadline: 10 * time.Second, grace: 5 * time.Second, workers: 2,
-		maxBody: 1 << 20, maxUpload: 1 << 20, rateLimit: 10_000, rateBurst: 10_000,
-		guessRate: 10_000, guessBurst: 10_000, readTimeout: time.Minute}
-	if err := cfg.secrets(false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := newNode(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := loadPilot(ctx, n); err != nil {
-		n.close()
-		t.Fatal(err)
-	}
-	if err := addServices(ctx, n, ""); err != nil {
-		n.close()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- n.run(ctx) }() // ends when the cleanup below cancels ctx
-	t.Cleanup(func() {
-		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with %v", err)
-		}
-	})
+	n := runPilotNode(t, config{rateLimit: 10_000, rateBurst: 10_000, guessRate: 10_000, guessBurst: 10_000})
 	f := &accessFixture{t: t, n: n, api: n.httpURL(), tokens: map[string]string{}, fresh: map[string]int64{}}
 	f.users()
 	f.loginUsers = [2]string{f.newUser(true), f.newUser(true)}

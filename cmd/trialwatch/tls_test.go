@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"log/slog"
 	"math/big"
 	"net/http"
 	"os"
@@ -57,25 +56,8 @@ func TestServeOverTLS(t *testing.T) {
 		t.Skip("loads the whole pilot study; skipped with -short")
 	}
 	certFile, keyFile, cert := selfSigned(t, "trialwatch.test")
-	cfg := config{db: filepath.Join(t.TempDir(), "tls.db"), httpAddr: "127.0.0.1:0", adminAddr: "127.0.0.1:0",
-		checkDeadline: 10 * time.Second, grace: 5 * time.Second, workers: 1, tlsCert: certFile, tlsKey: keyFile,
-		maxBody: 1 << 20, maxUpload: 1 << 20, rateLimit: 100, rateBurst: 100, guessRate: 1, guessBurst: 10, readTimeout: time.Minute}
-	if err := cfg.secrets(false); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n, err := newNode(cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := loadPilot(ctx, n); err != nil {
-		n.close()
-		t.Fatal(err)
-	}
-	if err := addServices(ctx, n, ""); err != nil {
-		n.close()
-		t.Fatal(err)
-	}
+	n := runPilotNode(t, config{tlsCert: certFile, tlsKey: keyFile, rateLimit: 100, rateBurst: 100, guessRate: 1, guessBurst: 10})
+	ctx := context.Background()
 	grants, _ := auth.ParseGrants(pilotdata.Study, "")
 	if _, err := n.users.AddUser(ctx, nil, "mon", auth.RoleMonitor, grants, "", time.Now()); err != nil {
 		t.Fatal(err)
@@ -84,20 +66,11 @@ func TestServeOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- n.run(ctx) }() // ends when ctx is cancelled below
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "trialwatch.test"}}
 	client := &http.Client{Transport: tr}
-	defer func() {
-		tr.CloseIdleConnections()
-		http.DefaultClient.CloseIdleConnections()
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("node stopped with %v", err)
-		}
-	}()
+	t.Cleanup(tr.CloseIdleConnections) // runs before the node stops
 	if !strings.HasPrefix(n.httpURL(), "https://") {
 		t.Fatalf("API URL %s is not https", n.httpURL())
 	}

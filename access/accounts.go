@@ -208,12 +208,9 @@ func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var u auth.User
-	err = a.inTx(r.Context(), func(tx *sql.Tx) error {
-		if u, err = a.users.AddUser(r.Context(), tx, in.Name, role, grants, in.Password, a.now()); err != nil {
-			return err
-		}
-		audit.Describe(r.Context(), in.Study, u.Name, nil, userView(u))
-		return audit.WriteTx(r.Context(), tx)
+	err = audit.InTx(r.Context(), a.db, in.Study, func(tx *sql.Tx) (_ audit.Change, err error) {
+		u, err = a.users.AddUser(r.Context(), tx, in.Name, role, grants, in.Password, a.now())
+		return audit.Change{EntityID: u.Name, New: userView(u)}, err
 	})
 	if err != nil {
 		a.fail(w, err)
@@ -234,12 +231,9 @@ func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var after auth.User
-	err = a.inTx(r.Context(), func(tx *sql.Tx) error {
-		if after, err = a.users.DisableUser(r.Context(), tx, name, a.now()); err != nil {
-			return err
-		}
-		audit.Describe(r.Context(), "", name, userView(before), userView(after))
-		return audit.WriteTx(r.Context(), tx)
+	err = audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
+		after, err = a.users.DisableUser(r.Context(), tx, name, a.now())
+		return audit.Change{EntityID: name, Old: userView(before), New: userView(after)}, err
 	})
 	if err != nil {
 		a.fail(w, err)
@@ -289,12 +283,9 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 	}
 	var plain string
 	var info auth.TokenInfo
-	err := a.inTx(r.Context(), func(tx *sql.Tx) (err error) {
-		if plain, info, err = a.users.CreateToken(r.Context(), tx, in.User, in.Label, ttl, a.now()); err != nil {
-			return err
-		}
-		audit.Describe(r.Context(), "", strconv.FormatInt(info.ID, 10), nil, tokenView(info))
-		return audit.WriteTx(r.Context(), tx)
+	err := audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
+		plain, info, err = a.users.CreateToken(r.Context(), tx, in.User, in.Label, ttl, a.now())
+		return audit.Change{EntityID: strconv.FormatInt(info.ID, 10), New: tokenView(info)}, err
 	})
 	if err != nil {
 		a.fail(w, err)
@@ -326,12 +317,9 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var after auth.TokenInfo
-	err = a.inTx(r.Context(), func(tx *sql.Tx) (err error) {
-		if after, err = a.users.RevokeToken(r.Context(), tx, id, a.now()); err != nil {
-			return err
-		}
-		audit.Describe(r.Context(), "", strconv.FormatInt(id, 10), tokenView(*before), tokenView(after))
-		return audit.WriteTx(r.Context(), tx)
+	err = audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
+		after, err = a.users.RevokeToken(r.Context(), tx, id, a.now())
+		return audit.Change{EntityID: strconv.FormatInt(id, 10), Old: tokenView(*before), New: tokenView(after)}, err
 	})
 	if err != nil {
 		a.fail(w, err)
@@ -368,8 +356,6 @@ func administers(admin auth.Identity, grants []auth.Grant) bool {
 	}
 	return true
 }
-
-func (a *Accounts) inTx(ctx context.Context, fn func(*sql.Tx) error) error { return a.db.InTx(ctx, fn) }
 
 func (a *Accounts) fail(w http.ResponseWriter, err error) {
 	switch {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"sync"
+
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Pending is the audit record of the change a request is making. The
@@ -105,4 +107,24 @@ func jsonText(v any) string {
 		b, _ = json.Marshal(map[string]string{"unencodable": err.Error()})
 	}
 	return string(b)
+}
+
+// A Change is what one change did: the entity it changed and its values
+// before and after (see Describe).
+type Change struct {
+	EntityID string
+	Old, New any
+}
+
+// InTx makes a change in a transaction of db with ctx's pending record,
+// described by what fn returns, written in the same transaction.
+func InTx(ctx context.Context, db *sqldb.DB, study string, fn func(tx *sql.Tx) (Change, error)) error {
+	return db.InTx(ctx, func(tx *sql.Tx) error {
+		c, err := fn(tx)
+		if err != nil {
+			return err
+		}
+		Describe(ctx, study, c.EntityID, c.Old, c.New)
+		return WriteTx(ctx, tx)
+	})
 }

@@ -54,19 +54,12 @@ func cliActor() string {
 	return "cli:uid-" + strconv.Itoa(os.Getuid())
 }
 
-// change makes one change in a transaction with its audit record.
-func (a *accounts) change(ctx context.Context, rec audit.Record, fn func(tx *sql.Tx) (old, new any, err error)) error {
-	return a.db.InTx(ctx, func(tx *sql.Tx) error {
-		old, new, err := fn(tx)
-		if err != nil {
-			return err
-		}
-		rec.Actor, rec.Source = a.actor, "cli"
-		p := audit.NewPending(a.trail, rec)
-		pctx := audit.WithPending(ctx, p)
-		audit.Describe(pctx, "", rec.EntityID, old, new)
-		return audit.WriteTx(pctx, tx)
-	})
+// change makes one change in a transaction with its audit record, rec
+// completed by what fn returns.
+func (a *accounts) change(ctx context.Context, rec audit.Record, fn func(tx *sql.Tx) (audit.Change, error)) error {
+	rec.Actor, rec.Source = a.actor, "cli"
+	ctx = audit.WithPending(ctx, audit.NewPending(a.trail, rec))
+	return audit.InTx(ctx, a.db, rec.Study, fn)
 }
 
 // subcommand splits "NAME args..." and runs the named function.
@@ -144,9 +137,9 @@ func userAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		password = strings.TrimRight(line, "\r\n")
 	}
 	var u auth.User
-	err = a.change(ctx, audit.Record{Study: study, Entity: "user", EntityID: name, Action: "create"}, func(tx *sql.Tx) (any, any, error) {
+	err = a.change(ctx, audit.Record{Study: study, Entity: "user", Action: "create"}, func(tx *sql.Tx) (audit.Change, error) {
 		u, err = a.users.AddUser(ctx, tx, name, r, grants, password, time.Now())
-		return nil, userSummary(u), err
+		return audit.Change{EntityID: name, New: userSummary(u)}, err
 	})
 	if err != nil {
 		return err
@@ -208,9 +201,9 @@ func userDisable(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return fmt.Errorf("user %s: %w", name, err)
 	}
-	err = a.change(ctx, audit.Record{Entity: "user", EntityID: name, Action: "disable"}, func(tx *sql.Tx) (any, any, error) {
+	err = a.change(ctx, audit.Record{Entity: "user", Action: "disable"}, func(tx *sql.Tx) (audit.Change, error) {
 		after, err := a.users.DisableUser(ctx, tx, name, time.Now())
-		return userSummary(before), userSummary(after), err
+		return audit.Change{EntityID: name, Old: userSummary(before), New: userSummary(after)}, err
 	})
 	if err != nil {
 		return err
@@ -265,9 +258,9 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 func createToken(ctx context.Context, a *accounts, user, label string, ttl time.Duration) (string, auth.TokenInfo, error) {
 	var plain string
 	var info auth.TokenInfo
-	err := a.change(ctx, audit.Record{Entity: "token", EntityID: user, Action: "create"}, func(tx *sql.Tx) (_, _ any, err error) {
+	err := a.change(ctx, audit.Record{Entity: "token", Action: "create"}, func(tx *sql.Tx) (_ audit.Change, err error) {
 		plain, info, err = a.users.CreateToken(ctx, tx, user, label, ttl, time.Now())
-		return nil, tokenSummary(info), err
+		return audit.Change{EntityID: strconv.FormatInt(info.ID, 10), New: tokenSummary(info)}, err
 	})
 	return plain, info, err
 }
@@ -315,9 +308,9 @@ func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		fmt.Fprint(stderr, "Usage: "+tokenUsage)
 		return errUsage
 	}
-	err = a.change(ctx, audit.Record{Entity: "token", EntityID: fs.Arg(0), Action: "revoke"}, func(tx *sql.Tx) (any, any, error) {
+	err = a.change(ctx, audit.Record{Entity: "token", Action: "revoke"}, func(tx *sql.Tx) (audit.Change, error) {
 		after, err := a.users.RevokeToken(ctx, tx, id, time.Now())
-		return nil, tokenSummary(after), err
+		return audit.Change{EntityID: fs.Arg(0), New: tokenSummary(after)}, err
 	})
 	if err != nil {
 		return err

@@ -88,9 +88,9 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 				return nil, err
 			}
 		}
-		err := a.change(ctx, audit.Record{Study: u.study, Entity: "user", EntityID: u.name, Action: "create"}, func(tx *sql.Tx) (any, any, error) {
+		err := a.change(ctx, audit.Record{Study: u.study, Entity: "user", Action: "create"}, func(tx *sql.Tx) (audit.Change, error) {
 			added, err := n.users.AddUser(ctx, tx, u.name, u.role, grants, "", time.Now())
-			return nil, userSummary(added), err
+			return audit.Change{EntityID: u.name, New: userSummary(added)}, err
 		})
 		if err != nil {
 			return nil, err

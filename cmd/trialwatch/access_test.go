@@ -92,7 +92,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 // monitor also gets a revoked and an expired token.
 func (f *accessFixture) users() {
 	ctx := context.Background()
-	a := &accounts{db: f.n.db, users: f.n.users, trail: f.n.trail, actor: "test"}
+	a := &accounts{db: f.n.db, users: f.n.users, trail: f.n.trail, actor: "test", from: "test"}
 	for _, u := range []struct {
 		name  string
 		role  auth.Role

@@ -28,6 +28,7 @@ type accounts struct {
 	users *auth.Store
 	trail *audit.Log
 	actor string
+	from  string // the audit records' source
 }
 
 func openAccounts(ctx context.Context, dsn string) (*accounts, error) {
@@ -35,7 +36,7 @@ func openAccounts(ctx context.Context, dsn string) (*accounts, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &accounts{db: db, actor: cliActor()}
+	a := &accounts{db: db, actor: cliActor(), from: "cli"}
 	if a.users, err = auth.Open(ctx, db); err == nil {
 		a.trail, err = audit.Open(ctx, db)
 	}
@@ -57,7 +58,7 @@ func cliActor() string {
 // change makes one change in a transaction with its audit record, rec
 // completed by what fn returns.
 func (a *accounts) change(ctx context.Context, rec audit.Record, fn func(tx *sql.Tx) (audit.Change, error)) error {
-	rec.Actor, rec.Source = a.actor, "cli"
+	rec.Actor, rec.Source = a.actor, a.from
 	ctx = audit.WithPending(ctx, audit.NewPending(a.trail, rec))
 	return audit.InTx(ctx, a.db, rec.Study, fn)
 }

@@ -79,7 +79,7 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 		{name: "admin", role: auth.RoleAdmin},
 		{name: "ops", role: auth.RoleOps},
 	}
-	a := &accounts{db: n.db, users: n.users, trail: n.trail, actor: "system:demo"}
+	a := &accounts{db: n.db, users: n.users, trail: n.trail, actor: "system:demo", from: "demo"}
 	for i, u := range users {
 		var grants []auth.Grant
 		if u.study != "" {

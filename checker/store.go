@@ -41,10 +41,16 @@ func labRows(labs []clinical.LabResult) [][]any {
 	n := len(labTable.Cols)
 	vals := make([]any, 0, len(labs)*n) // one allocation for all rows' values
 	out := make([][]any, len(labs))
+	// Rows in file order repeat most of the previous row's values (study,
+	// subject, test, category, unit, range): each column reuses the value
+	// boxed for the row before when it is the same, rather than
+	// allocating it again.
+	var study, usubjid, code, test, cat, unit sqldb.BoxedString
+	var low, high sqldb.BoxedFloat
 	for i, r := range labs {
 		// int64, not int: database/sql converts an int by reflection.
-		vals = append(vals, r.Study, r.USUBJID, int64(r.Seq), r.TestCode, r.Test, r.Category,
-			sqldb.NullFloat(r.Value, r.HasValue), r.Unit, sqldb.NullFloat(r.Low, r.HasLow), sqldb.NullFloat(r.High, r.HasHigh),
+		vals = append(vals, study.Box(r.Study), usubjid.Box(r.USUBJID), int64(r.Seq), code.Box(r.TestCode), test.Box(r.Test), cat.Box(r.Category),
+			sqldb.NullFloat(r.Value, r.HasValue), unit.Box(r.Unit), low.Box(r.Low, r.HasLow), high.Box(r.High, r.HasHigh),
 			r.Baseline, string(r.Date), r.Visit)
 		out[i] = vals[i*n : (i+1)*n : (i+1)*n]
 	}
@@ -64,6 +70,25 @@ func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabRe
 // PutLabsTx is PutLabs within the caller's transaction.
 func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
 	return s.db.PutTrackedTx(ctx, tx, labTable, study, labRows(labs), now)
+}
+
+// LabRows are lab results in the form PutLabRowsTx stores them, made
+// ahead of the transaction: a caller streaming a file can so make one
+// chunk's rows while the one before is being written.
+type LabRows struct{ rows [][]any }
+
+// NewLabRows makes the rows of labs; it needs no database.
+func NewLabRows(labs []clinical.LabResult) LabRows { return LabRows{labRows(labs)} }
+
+// Len is how many lab results rows holds.
+func (r LabRows) Len() int { return len(r.rows) }
+
+// Append adds o's rows after r's, as NewLabRows of both results would.
+func (r *LabRows) Append(o LabRows) { r.rows = append(r.rows, o.rows...) }
+
+// PutLabRowsTx is PutLabsTx of the lab results rows was made of.
+func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows LabRows, now time.Time) (sqldb.Summary, error) {
+	return s.db.PutTrackedTx(ctx, tx, labTable, study, rows.rows, now)
 }
 
 // Labs returns a subject's lab results ordered by date then LBSEQ.

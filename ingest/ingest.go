@@ -69,22 +69,31 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 	return t.Store(ctx, study, b, now)
 }
 
+// referencedSubjects lists the subjects b's records refer to, in the
+// order first seen; a subject may be listed more than once, but not twice
+// in a row.
 func referencedSubjects(b *sdtm.Batch) []string {
 	var ids []string
+	add := func(id string) {
+		// Records come grouped by subject: most repeat the one before.
+		if len(ids) == 0 || ids[len(ids)-1] != id {
+			ids = append(ids, id)
+		}
+	}
 	for _, d := range b.Doses {
-		ids = append(ids, d.USUBJID)
+		add(d.USUBJID)
 	}
 	for _, e := range b.Events {
-		ids = append(ids, e.USUBJID)
+		add(e.USUBJID)
 	}
 	for _, l := range b.Labs {
-		ids = append(ids, l.USUBJID)
+		add(l.USUBJID)
 	}
 	for _, c := range b.ConMeds {
-		ids = append(ids, c.USUBJID)
+		add(c.USUBJID)
 	}
 	for _, d := range b.Dispositions {
-		ids = append(ids, d.USUBJID)
+		add(d.USUBJID)
 	}
 	return ids
 }

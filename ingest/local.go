@@ -59,7 +59,7 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	res := Result{Domains: map[string]sqldb.Summary{}}
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
 		var changed subjectSet
-		err := l.putTx(ctx, tx, study, b, now, func(domain string, sum sqldb.Summary) {
+		err := l.putTx(ctx, tx, study, b, nil, now, func(domain string, sum sqldb.Summary) {
 			res.Domains[domain] = sum
 			changed.add(sum.Subjects)
 		})
@@ -82,8 +82,20 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 }
 
 // putTx writes each domain of b with its store, within tx, and tells done
-// what each domain's write did.
-func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Batch, now time.Time, done func(domain string, sum sqldb.Summary)) error {
+// what each domain's write did. labs, when not nil, are the lab results
+// to store already made into rows (checker.NewLabRows), which b.Labs then
+// need not hold.
+func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Batch, labs *checker.LabRows, now time.Time, done func(domain string, sum sqldb.Summary)) error {
+	nLabs := len(b.Labs)
+	if labs != nil {
+		nLabs = labs.Len()
+	}
+	putLabs := func() (sqldb.Summary, error) {
+		if labs != nil {
+			return l.checker.PutLabRowsTx(ctx, tx, study, *labs, now)
+		}
+		return l.checker.PutLabsTx(ctx, tx, study, b.Labs, now)
+	}
 	steps := []struct {
 		domain string
 		n      int
@@ -92,7 +104,7 @@ func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Bat
 		{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
 		{"EX", len(b.Doses), func() (sqldb.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
 		{"AE", len(b.Events), func() (sqldb.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
-		{"LB", len(b.Labs), func() (sqldb.Summary, error) { return l.checker.PutLabsTx(ctx, tx, study, b.Labs, now) }},
+		{"LB", nLabs, putLabs},
 	}
 	for _, s := range steps {
 		if s.n == 0 {

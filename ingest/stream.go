@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
@@ -38,16 +39,17 @@ func PathFile(path string) (File, error) {
 	return File{Name: path, Format: format, Open: func() (io.ReadCloser, error) { return os.Open(path) }}, nil
 }
 
-// DefaultChunk is how many records IngestFiles validates and writes at a
-// time when not told: enough to amortize each write's round trips, few
-// enough that memory stays small whatever the size of the files.
+// DefaultChunk is how many records IngestFiles writes at a time at most
+// when not told: enough to amortize each write's round trips, few enough
+// that memory stays small whatever the size of the files.
 const DefaultChunk = 10000
 
 // IngestFiles validates and stores SDTM files in bounded memory: it reads
-// each file as a stream (sdtm.Stream), chunkSize records at a time
-// (DefaultChunk when chunkSize <= 0), and writes each chunk as it comes,
-// all in one transaction with the checks it queues. So it keeps what
-// Ingest promises for a batch read whole:
+// each file as a stream (sdtm.Stream), a quarter of chunkSize records at
+// a time (DefaultChunk when chunkSize <= 0), and writes them as they
+// come, up to chunkSize records at once, all in one transaction with the
+// checks it queues. So it keeps what Ingest promises for a batch read
+// whole:
 //
 //   - every row is validated, and the problems are returned as
 //     sdtm.Errors locating them (file, line or row, column), up to
@@ -193,7 +195,7 @@ func (s *streamer) file(f File) error {
 	defer rc.Close()
 	s.unknown, s.stop = nil, nil
 	send, wait := s.pipeline()
-	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.chunk, send)
+	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.part(), send)
 	if werr := wait(); err == nil {
 		err = werr
 	}
@@ -228,18 +230,25 @@ func (s *streamer) file(f File) error {
 }
 
 // pipeline stores chunks in a goroutine of its own, so that reading and
-// validating the next chunk overlaps with storing this one; one chunk
-// waits at most. wait closes the pipeline and returns once the goroutine
-// has stored (or, after a failure, dropped) every chunk sent.
+// validating the next records overlaps with storing these. The file is
+// read in parts of a quarter chunk (see part), and the goroutine stores
+// at once all the parts waiting, up to a chunk: it starts on the first
+// part rather than waiting for a whole chunk to be read, and once it is
+// the slower side it writes whole chunks. Up to a chunk waits at most.
+// What needs no database (making the lab rows) is done before a part is
+// handed over, on the reading side. wait closes the pipeline and returns
+// once the goroutine has stored (or, after a failure, dropped) every
+// part sent.
 func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) {
-	chunks := make(chan *sdtm.Batch, 1)
+	chunks := make(chan chunk, max(1, s.chunk/s.part()-1))
 	done := make(chan error, 1)
 	var failed atomic.Bool
 	go func() { // ends when wait closes chunks
 		var err error
-		for b := range chunks {
+		for c := range chunks {
+			parts := s.gather(c, chunks)
 			if err == nil {
-				if err = s.write(b); err != nil {
+				if err = s.write(parts); err != nil {
 					failed.Store(true)
 				}
 			}
@@ -250,7 +259,12 @@ func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) 
 		if failed.Load() {
 			return errStoreFailed // stop reading: the error comes from wait
 		}
-		chunks <- b
+		c := chunk{b: b}
+		if len(b.Labs) > 0 {
+			labs := checker.NewLabRows(b.Labs)
+			c.labs = &labs
+		}
+		chunks <- c
 		return nil
 	}
 	wait = func() error {
@@ -260,12 +274,76 @@ func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) 
 	return send, wait
 }
 
+// part is how many records the reading side hands over at a time.
+func (s *streamer) part() int { return max(1, s.chunk/4) }
+
+// gather returns c and the parts already waiting in chunks after it, up
+// to a chunk's records.
+func (s *streamer) gather(c chunk, chunks <-chan chunk) []chunk {
+	parts := []chunk{c}
+	n := c.b.Len()
+	for n < s.chunk {
+		select {
+		case more, ok := <-chunks:
+			if !ok {
+				return parts
+			}
+			parts = append(parts, more)
+			n += more.b.Len()
+		default:
+			return parts
+		}
+	}
+	return parts
+}
+
 var errStoreFailed = errors.New("storing a chunk failed")
 
-// write is sdtm.Stream's callback: it checks a chunk's subjects exist and
-// writes it, or once a record of an unknown subject is found only checks
-// the subjects of the chunks after.
-func (s *streamer) write(b *sdtm.Batch) error {
+// chunk is one part of a file on its way to be stored.
+type chunk struct {
+	b    *sdtm.Batch
+	labs *checker.LabRows // b.Labs as rows; nil when none
+}
+
+// write stores the parts of a file sdtm.Stream read that were waiting
+// together: it checks each part's subjects exist and writes them all, or
+// once a record of an unknown subject is found only checks the subjects
+// of the parts after.
+func (s *streamer) write(parts []chunk) error {
+	for _, c := range parts {
+		if err := s.check(c.b); err != nil {
+			return err
+		}
+	}
+	if len(s.unknown) > 0 {
+		return nil // the file will be rejected: check, don't write
+	}
+	b, labs := parts[0].b, parts[0].labs
+	if len(parts) > 1 {
+		b, labs = merge(parts)
+	}
+	err := s.l.putTx(s.ctx, s.tx, s.study, b, labs, s.now, func(domain string, sum sqldb.Summary) {
+		d := s.domains[domain]
+		if d == nil {
+			d = &domainSum{}
+			s.domains[domain] = d
+			s.order = append(s.order, domain)
+		}
+		d.sum.Inserted += sum.Inserted
+		d.sum.Updated += sum.Updated
+		d.sum.Unchanged += sum.Unchanged
+		d.subjects.add(sum.Subjects)
+		s.changed.add(sum.Subjects)
+	})
+	if err != nil {
+		s.stop = err
+	}
+	return err
+}
+
+// check checks one part: its domain is stored, and its subjects are
+// in DM or stored, of a site the caller may write.
+func (s *streamer) check(b *sdtm.Batch) error {
 	if err := unsupported(b); err != nil {
 		s.stop = err
 		return err
@@ -289,26 +367,29 @@ func (s *streamer) write(b *sdtm.Batch) error {
 		}
 		s.unknown = append(s.unknown, errs...)
 	}
-	if len(s.unknown) > 0 {
-		return nil // the file will be rejected: check, don't write
-	}
-	err := s.l.putTx(s.ctx, s.tx, s.study, b, s.now, func(domain string, sum sqldb.Summary) {
-		d := s.domains[domain]
-		if d == nil {
-			d = &domainSum{}
-			s.domains[domain] = d
-			s.order = append(s.order, domain)
+	return nil
+}
+
+// merge puts parts' records together for storing: the lab results as the
+// rows made of them, the lab results themselves being needed no more.
+func merge(parts []chunk) (*sdtm.Batch, *checker.LabRows) {
+	var b sdtm.Batch
+	var labs *checker.LabRows
+	for _, c := range parts {
+		b.Subjects = append(b.Subjects, c.b.Subjects...)
+		b.Doses = append(b.Doses, c.b.Doses...)
+		b.Events = append(b.Events, c.b.Events...)
+		b.ConMeds = append(b.ConMeds, c.b.ConMeds...)
+		b.Dispositions = append(b.Dispositions, c.b.Dispositions...)
+		if c.labs == nil {
+			continue
 		}
-		d.sum.Inserted += sum.Inserted
-		d.sum.Updated += sum.Updated
-		d.sum.Unchanged += sum.Unchanged
-		d.subjects.add(sum.Subjects)
-		s.changed.add(sum.Subjects)
-	})
-	if err != nil {
-		s.stop = err
+		if labs == nil {
+			labs = &checker.LabRows{}
+		}
+		labs.Append(*c.labs)
 	}
-	return err
+	return &b, labs
 }
 
 // subjectsPerQuery bounds the IN list of a subject look-up.

@@ -20,71 +20,164 @@ var requiredColumns = map[string][]string{
 	"DS": {"STUDYID", "USUBJID", "DSSEQ", "DSTERM", "DSDECOD"},
 }
 
+// column is a column the conversion reads, by its name's place in
+// columnNames. A file's header is looked up once (row.locate), so that
+// a row's cells are found by position rather than by name.
+type column uint8
+
+const (
+	cDOMAIN column = iota
+	cSTUDYID
+	cUSUBJID
+	// DM
+	cSITEID
+	cSEX
+	cAGE
+	cARM
+	cRFICDTC
+	cRFXSTDTC
+	cRFXENDTC
+	cRFPENDTC
+	cDTHDTC
+	// EX
+	cEXSEQ
+	cEXDOSE
+	cEXTRT
+	cEXDOSU
+	cEXROUTE
+	cEXSTDTC
+	cEXENDTC
+	// AE
+	cAESEQ
+	cAETERM
+	cAEDECOD
+	cAEBODSYS
+	cAESEV
+	cAESER
+	cAESTDTC
+	cAEENDTC
+	cAEDTC
+	// LB
+	cLBSEQ
+	cLBTESTCD
+	cLBTEST
+	cLBCAT
+	cLBSTRESU
+	cLBBLFL
+	cLBDTC
+	cVISIT
+	cLBSTRESN
+	cLBSTNRLO
+	cLBSTNRHI
+	// CM
+	cCMSEQ
+	cCMTRT
+	cCMDECOD
+	cCMSTDTC
+	cCMENDTC
+	// DS
+	cDSSEQ
+	cDSTERM
+	cDSDECOD
+	cDSCAT
+	cDSSTDTC
+	numColumns
+)
+
+var columnNames = [numColumns]string{
+	cDOMAIN: "DOMAIN", cSTUDYID: "STUDYID", cUSUBJID: "USUBJID",
+	cSITEID: "SITEID", cSEX: "SEX", cAGE: "AGE", cARM: "ARM", cRFICDTC: "RFICDTC", cRFXSTDTC: "RFXSTDTC",
+	cRFXENDTC: "RFXENDTC", cRFPENDTC: "RFPENDTC", cDTHDTC: "DTHDTC",
+	cEXSEQ: "EXSEQ", cEXDOSE: "EXDOSE", cEXTRT: "EXTRT", cEXDOSU: "EXDOSU", cEXROUTE: "EXROUTE", cEXSTDTC: "EXSTDTC",
+	cEXENDTC: "EXENDTC",
+	cAESEQ:   "AESEQ", cAETERM: "AETERM", cAEDECOD: "AEDECOD", cAEBODSYS: "AEBODSYS", cAESEV: "AESEV", cAESER: "AESER",
+	cAESTDTC: "AESTDTC", cAEENDTC: "AEENDTC", cAEDTC: "AEDTC",
+	cLBSEQ: "LBSEQ", cLBTESTCD: "LBTESTCD", cLBTEST: "LBTEST", cLBCAT: "LBCAT", cLBSTRESU: "LBSTRESU", cLBBLFL: "LBBLFL",
+	cLBDTC: "LBDTC", cVISIT: "VISIT", cLBSTRESN: "LBSTRESN", cLBSTNRLO: "LBSTNRLO", cLBSTNRHI: "LBSTNRHI",
+	cCMSEQ: "CMSEQ", cCMTRT: "CMTRT", cCMDECOD: "CMDECOD", cCMSTDTC: "CMSTDTC", cCMENDTC: "CMENDTC",
+	cDSSEQ: "DSSEQ", cDSTERM: "DSTERM", cDSDECOD: "DSDECOD", cDSCAT: "DSCAT", cDSSTDTC: "DSSTDTC",
+}
+
+func (c column) String() string { return columnNames[c] }
+
 // row is the typed view of one record that every format's reader shares.
 type row struct {
 	file  string
 	pos   position
 	cols  map[string]int
+	at    [numColumns]int // each column's index in cells, -1 when the file lacks it
 	cells []cell
 	errs  Errors
+}
+
+// locate finds the columns the conversion reads in the file's header.
+func (r *row) locate(cols map[string]int) {
+	r.cols = cols
+	for c := range numColumns {
+		i, ok := cols[columnNames[c]]
+		if !ok {
+			i = -1
+		}
+		r.at[c] = i
+	}
 }
 
 // convert appends the row to out as its domain's type and returns its key,
 // the column that makes it unique within the subject, and whether the key
 // is complete enough to check for duplicates.
-func (r *row) convert(domain, study string, out *Batch) (k key, seqCol string, ok bool) {
-	id := r.required("USUBJID")
+func (r *row) convert(domain, study string, out *Batch) (k key, seqCol column, ok bool) {
+	id := r.required(cUSUBJID)
 	switch domain {
 	case "DM":
 		out.Subjects = append(out.Subjects, clinical.Subject{
-			Study: study, USUBJID: id, Site: r.required("SITEID"), Sex: r.str("SEX"), Age: r.int("AGE", false),
-			Arm: r.str("ARM"), ConsentDate: r.date("RFICDTC"), FirstDose: r.date("RFXSTDTC"), LastDose: r.date("RFXENDTC"),
-			EndOfStudy: r.date("RFPENDTC"), DeathDate: r.date("DTHDTC"),
+			Study: study, USUBJID: id, Site: r.required(cSITEID), Sex: r.str(cSEX), Age: r.int(cAGE, false),
+			Arm: r.str(cARM), ConsentDate: r.date(cRFICDTC), FirstDose: r.date(cRFXSTDTC), LastDose: r.date(cRFXENDTC),
+			EndOfStudy: r.date(cRFPENDTC), DeathDate: r.date(cDTHDTC),
 		})
-		return key{id: id}, "USUBJID", id != ""
+		return key{id: id}, cUSUBJID, id != ""
 	case "EX":
-		seqCol = "EXSEQ"
-		dose, has := r.float("EXDOSE")
+		seqCol = cEXSEQ
+		dose, has := r.float(cEXDOSE)
 		d := clinical.Dose{
-			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Treatment: r.required("EXTRT"), Dose: dose, HasDose: has,
-			Unit: r.str("EXDOSU"), Route: r.str("EXROUTE"), Start: r.date("EXSTDTC"), End: r.date("EXENDTC"),
+			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Treatment: r.required(cEXTRT), Dose: dose, HasDose: has,
+			Unit: r.str(cEXDOSU), Route: r.str(cEXROUTE), Start: r.date(cEXSTDTC), End: r.date(cEXENDTC),
 		}
 		out.Doses = append(out.Doses, d)
 		k.seq = d.Seq
 	case "AE":
-		seqCol = "AESEQ"
+		seqCol = cAESEQ
 		e := clinical.AdverseEvent{
-			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required("AETERM"), Decoded: r.str("AEDECOD"),
-			BodySystem: r.str("AEBODSYS"), Severity: r.str("AESEV"), Serious: strings.EqualFold(r.str("AESER"), "Y"),
-			Start: r.date("AESTDTC"), End: r.date("AEENDTC"), Recorded: r.date("AEDTC"),
+			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required(cAETERM), Decoded: r.str(cAEDECOD),
+			BodySystem: r.str(cAEBODSYS), Severity: r.str(cAESEV), Serious: strings.EqualFold(r.str(cAESER), "Y"),
+			Start: r.date(cAESTDTC), End: r.date(cAEENDTC), Recorded: r.date(cAEDTC),
 		}
 		out.Events = append(out.Events, e)
 		k.seq = e.Seq
 	case "LB":
-		seqCol = "LBSEQ"
+		seqCol = cLBSEQ
 		l := clinical.LabResult{
-			Study: study, USUBJID: id, Seq: r.int(seqCol, true), TestCode: r.required("LBTESTCD"), Test: r.str("LBTEST"),
-			Category: r.str("LBCAT"), Unit: r.labUnit("LBSTRESU"), Baseline: strings.EqualFold(r.str("LBBLFL"), "Y"),
-			Date: r.date("LBDTC"), Visit: r.str("VISIT"),
+			Study: study, USUBJID: id, Seq: r.int(seqCol, true), TestCode: r.required(cLBTESTCD), Test: r.str(cLBTEST),
+			Category: r.str(cLBCAT), Unit: r.labUnit(cLBSTRESU), Baseline: strings.EqualFold(r.str(cLBBLFL), "Y"),
+			Date: r.date(cLBDTC), Visit: r.str(cVISIT),
 		}
-		l.Value, l.HasValue = r.float("LBSTRESN")
-		l.Low, l.HasLow = r.float("LBSTNRLO")
-		l.High, l.HasHigh = r.float("LBSTNRHI")
+		l.Value, l.HasValue = r.float(cLBSTRESN)
+		l.Low, l.HasLow = r.float(cLBSTNRLO)
+		l.High, l.HasHigh = r.float(cLBSTNRHI)
 		out.Labs = append(out.Labs, l)
 		k.seq = l.Seq
 	case "CM":
-		seqCol = "CMSEQ"
+		seqCol = cCMSEQ
 		c := ConMed{
-			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required("CMTRT"), Decoded: r.str("CMDECOD"),
-			Start: r.date("CMSTDTC"), End: r.date("CMENDTC"),
+			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required(cCMTRT), Decoded: r.str(cCMDECOD),
+			Start: r.date(cCMSTDTC), End: r.date(cCMENDTC),
 		}
 		out.ConMeds = append(out.ConMeds, c)
 		k.seq = c.Seq
 	case "DS":
-		seqCol = "DSSEQ"
+		seqCol = cDSSEQ
 		d := Disposition{
-			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required("DSTERM"), Decoded: r.required("DSDECOD"),
-			Category: r.str("DSCAT"), Start: r.date("DSSTDTC"),
+			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required(cDSTERM), Decoded: r.required(cDSDECOD),
+			Category: r.str(cDSCAT), Start: r.date(cDSSTDTC),
 		}
 		out.Dispositions = append(out.Dispositions, d)
 		k.seq = d.Seq
@@ -109,18 +202,18 @@ func (r *row) fail(col, msg string) {
 	r.errs = append(r.errs, r.pos.error(r.file, col, msg))
 }
 
-func (r *row) failed(col string) bool {
+func (r *row) failed(col column) bool {
 	for _, e := range r.errs {
-		if e.Column == col {
+		if e.Column == columnNames[col] {
 			return true
 		}
 	}
 	return false
 }
 
-func (r *row) cell(col string) cell {
-	i, ok := r.cols[col]
-	if !ok || i >= len(r.cells) {
+func (r *row) cell(col column) cell {
+	i := r.at[col]
+	if i < 0 || i >= len(r.cells) {
 		return cell{}
 	}
 	return r.cells[i]
@@ -142,19 +235,19 @@ func cellString(c cell) string {
 	return ""
 }
 
-func (r *row) str(col string) string { return cellString(r.cell(col)) }
+func (r *row) str(col column) string { return cellString(r.cell(col)) }
 
-func (r *row) required(col string) string {
+func (r *row) required(col column) string {
 	v := r.str(col)
 	if v == "" {
-		r.fail(col, "required value is missing")
+		r.fail(col.String(), "required value is missing")
 	}
 	return v
 }
 
 // number reads a numeric cell; present is false when it is missing, ok
 // false when it is present but not a finite decimal number.
-func (r *row) number(col string) (f float64, v string, present, ok bool) {
+func (r *row) number(col column) (f float64, v string, present, ok bool) {
 	c := r.cell(col)
 	if c.kind == number {
 		return c.num, "", true, true
@@ -172,10 +265,10 @@ func (r *row) number(col string) (f float64, v string, present, ok bool) {
 	return f, v, true, true
 }
 
-func (r *row) float(col string) (float64, bool) {
+func (r *row) float(col column) (float64, bool) {
 	f, v, present, ok := r.number(col)
 	if present && !ok {
-		r.fail(col, fmt.Sprintf("%q is not a number", v))
+		r.fail(col.String(), fmt.Sprintf("%q is not a number", v))
 	}
 	return f, ok
 }
@@ -183,12 +276,12 @@ func (r *row) float(col string) (float64, bool) {
 // maxInt bounds whole numbers to those a float64 holds exactly.
 const maxInt = 1 << 53
 
-func (r *row) int(col string, required bool) int {
+func (r *row) int(col column, required bool) int {
 	f, v, present, ok := r.number(col)
 	switch {
 	case !present:
 		if required {
-			r.fail(col, "required value is missing")
+			r.fail(col.String(), "required value is missing")
 		}
 		return 0
 	case ok && f == math.Trunc(f) && math.Abs(f) <= maxInt:
@@ -197,24 +290,24 @@ func (r *row) int(col string, required bool) int {
 	if v == "" {
 		v = strconv.FormatFloat(f, 'g', -1, 64)
 	}
-	r.fail(col, fmt.Sprintf("%q is not a whole number", v))
+	r.fail(col.String(), fmt.Sprintf("%q is not a whole number", v))
 	return 0
 }
 
 // date reads an SDTM --DTC value: ISO 8601, complete or partial down to
 // the year, with an optional time to the hour, minute or second.
-func (r *row) date(col string) clinical.Date {
+func (r *row) date(col column) clinical.Date {
 	d := clinical.Date(r.str(col))
 	if d.IsZero() {
 		return d
 	}
 	if _, ok := d.Time(); !ok {
-		r.fail(col, fmt.Sprintf("%q is not an ISO 8601 date", string(d)))
+		r.fail(col.String(), fmt.Sprintf("%q is not an ISO 8601 date", string(d)))
 	}
 	return d
 }
 
-func (r *row) labUnit(col string) string {
+func (r *row) labUnit(col column) string {
 	u := r.str(col)
 	if u == "" || knownLabUnit(u) {
 		return u
@@ -223,6 +316,6 @@ func (r *row) labUnit(col string) string {
 	if like := labUnitLike(u); like != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", like)
 	}
-	r.fail(col, msg)
+	r.fail(col.String(), msg)
 	return u
 }

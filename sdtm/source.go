@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
 )
 
 // cell is one value of a row as its format gave it: text (CSV, JSON
@@ -78,8 +80,9 @@ func scan(file string, src records, study string, chunk int, emit func(*Batch, s
 		at      []int32
 		emitted bool
 		seen    keys
-		r       = row{file: file, cols: cols}
+		r       = row{file: file}
 	)
+	r.locate(cols)
 	flush := func() error {
 		s := span{file: file, domain: domain, lines: isCSV(src), at: at}
 		err := emit(&out, s)
@@ -140,6 +143,10 @@ func scan(file string, src records, study string, chunk int, emit func(*Batch, s
 			if err := flush(); err != nil {
 				return err
 			}
+			// A file that filled one chunk likely fills more: make room
+			// for the next at once rather than growing it record by record.
+			out.reserve(domain, chunk)
+			at = make([]int32, 0, chunk)
 		}
 	}
 	if len(errs) > 0 {
@@ -161,10 +168,10 @@ func (r *row) check(domain, study string, ncols int, seen *keys, out *Batch) {
 		r.fail("", fmt.Sprintf("has %d values, want %d (one per column)", len(r.cells), ncols))
 		return
 	}
-	if d := strings.ToUpper(r.str("DOMAIN")); d != domain {
+	if d := strings.ToUpper(r.str(cDOMAIN)); d != domain {
 		r.fail("DOMAIN", fmt.Sprintf("%q in a %s file", d, domain))
 	}
-	if s := r.required("STUDYID"); s != "" && s != study {
+	if s := r.required(cSTUDYID); s != "" && s != study {
 		r.fail("STUDYID", fmt.Sprintf("%q, but the study being loaded is %q", s, study))
 	}
 	k, seqCol, ok := r.convert(domain, study, out)
@@ -172,7 +179,7 @@ func (r *row) check(domain, study string, ncols int, seen *keys, out *Batch) {
 		return
 	}
 	if first, dup := seen.add(k, r.pos); dup {
-		r.fail(seqCol, duplicateMsg(k, seqCol, first))
+		r.fail(seqCol.String(), duplicateMsg(k, seqCol.String(), first))
 	}
 }
 
@@ -233,6 +240,24 @@ func duplicateMsg(k key, seqCol string, first position) string {
 		return fmt.Sprintf("subject %q appears twice (first on %s)", k.id, where)
 	}
 	return fmt.Sprintf("duplicate key USUBJID %q, %s %d (first on %s)", k.id, seqCol, k.seq, where)
+}
+
+// reserve makes room in b for n records of domain.
+func (b *Batch) reserve(domain string, n int) {
+	switch domain {
+	case "DM":
+		b.Subjects = make([]clinical.Subject, 0, n)
+	case "EX":
+		b.Doses = make([]clinical.Dose, 0, n)
+	case "AE":
+		b.Events = make([]clinical.AdverseEvent, 0, n)
+	case "LB":
+		b.Labs = make([]clinical.LabResult, 0, n)
+	case "CM":
+		b.ConMeds = make([]ConMed, 0, n)
+	case "DS":
+		b.Dispositions = make([]Disposition, 0, n)
+	}
 }
 
 func (b *Batch) truncate() {

@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"math"
 	"strconv"
 	"strings"
 )
@@ -39,8 +40,9 @@ func (db *DB) writeRows(ctx context.Context, tx *sql.Tx, head, tail string, ncol
 		return nil
 	}
 	perStmt := db.Dialect.RowsPerStatement(ncols)
-	// Full chunks share one prepared statement; the last, shorter one
-	// gets a statement of its own.
+	// Full chunks share one prepared statement, kept for the database's
+	// lifetime (see Stmt): every write of a table has the same full-size
+	// statement. The last, shorter chunk gets a statement of its own.
 	var full *sql.Stmt
 	defer func() {
 		if full != nil {
@@ -65,7 +67,7 @@ func (db *DB) writeRows(ctx context.Context, tx *sql.Tx, head, tail string, ncol
 		if full == nil {
 			var err error
 			q := head + valuesSQL(db.Dialect, ncols, len(chunk)) + tail
-			if full, err = tx.PrepareContext(ctx, q); err != nil {
+			if full, err = db.Stmt(ctx, tx, q); err != nil {
 				return err
 			}
 		}
@@ -134,6 +136,40 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// BoxedString turns strings into column values, reusing the one it made
+// for the previous string when the next is the same: putting a string in
+// an any allocates, and the rows of a file repeat many of their
+// neighbours' values. The zero BoxedString is ready to use.
+type BoxedString struct {
+	last  string
+	boxed any
+}
+
+// Box returns v as a column value.
+func (b *BoxedString) Box(v string) any {
+	if b.boxed == nil || v != b.last {
+		b.last, b.boxed = v, v
+	}
+	return b.boxed
+}
+
+// BoxedFloat is BoxedString for optional numbers, see NullFloat.
+type BoxedFloat struct {
+	last  uint64 // the bits: 0 and -0 are different values to store
+	boxed any
+}
+
+// Box returns NullFloat(v, ok).
+func (b *BoxedFloat) Box(v float64, ok bool) any {
+	if !ok {
+		return nil
+	}
+	if bits := math.Float64bits(v); b.boxed == nil || bits != b.last {
+		b.last, b.boxed = bits, v
+	}
+	return b.boxed
 }
 
 // NullFloat turns an optional value into a column value: a float64, or

@@ -80,6 +80,7 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Add("_pragma", "temp_store(MEMORY)") // statement journals, sorts: scratch no recovery reads, not written to temp files
 	q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a study's working set, not the 2 MiB default
 	q.Add("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()

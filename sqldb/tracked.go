@@ -1,10 +1,12 @@
 package sqldb
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -73,6 +75,9 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 			history = append(history, []any{key, study, usubjid, now.UnixMilli(), t.asJSON(before), t.asJSON(norm)})
 		}
 		written[key] = i
+	}
+	if db.Dialect == SQLite {
+		t.sortByKey(write)
 	}
 	if err := db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write); err != nil {
 		return nil, err
@@ -145,6 +150,104 @@ func (t Table) appendKey(b []byte, r []any) []byte {
 		b = appendNormalized(b, r[i])
 	}
 	return b
+}
+
+// sortByKey orders rows by key, keeping the order of rows with the same
+// key. SQLite then adds each row to its B-tree next to the one before,
+// rather than seeking it out and splitting pages in the middle; rows of
+// one subject in a file are often in another order (by test, then
+// visit). Rows of the same key stay in order, so the last still wins.
+func (t Table) sortByKey(rows [][]any) {
+	last := len(t.Key) - 1
+	// Files come grouped by subject: sort each run of rows equal but for
+	// the key's last column by that column, which is cheap, then the
+	// whole if that was not enough.
+	var buf []seqAt
+	var tmp [][]any
+	for start := 0; start < len(rows); {
+		end := start + 1
+		for end < len(rows) && t.samePrefix(rows[start], rows[end]) {
+			end++
+		}
+		buf, tmp = sortRun(rows[start:end], last, buf, tmp)
+		start = end
+	}
+	if !slices.IsSortedFunc(rows, t.compareKeys) {
+		slices.SortStableFunc(rows, t.compareKeys)
+	}
+}
+
+// seqAt is a row's integer key column and its place in its run.
+type seqAt struct {
+	seq int64
+	at  int
+}
+
+// sortRun sorts rows by column col, stably, through buf and tmp, which it
+// returns for the next run.
+func sortRun(rows [][]any, col int, buf []seqAt, tmp [][]any) ([]seqAt, [][]any) {
+	if len(rows) < 2 {
+		return buf, tmp
+	}
+	buf = buf[:0]
+	for i, r := range rows {
+		v, ok := r[col].(int64)
+		if !ok {
+			slices.SortStableFunc(rows, func(a, b []any) int { return compareValues(a[col], b[col]) })
+			return buf, tmp
+		}
+		buf = append(buf, seqAt{v, i})
+	}
+	if slices.IsSortedFunc(buf, compareSeqAt) {
+		return buf, tmp
+	}
+	slices.SortFunc(buf, compareSeqAt) // places differ: stable
+	tmp = append(tmp[:0], rows...)
+	for i, s := range buf {
+		rows[i] = tmp[s.at]
+	}
+	clear(tmp)
+	return buf, tmp
+}
+
+func compareSeqAt(a, b seqAt) int {
+	if c := cmp.Compare(a.seq, b.seq); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.at, b.at)
+}
+
+// samePrefix reports whether a and b agree on every key column but the last.
+func (t Table) samePrefix(a, b []any) bool {
+	for i := range len(t.Key) - 1 {
+		if compareValues(a[i], b[i]) != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (t Table) compareKeys(a, b []any) int {
+	for i := range t.Key {
+		if c := compareValues(a[i], b[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+func compareValues(a, b any) int {
+	switch a := a.(type) {
+	case string:
+		if b, ok := b.(string); ok {
+			return strings.Compare(a, b)
+		}
+	case int64:
+		if b, ok := b.(int64); ok {
+			return cmp.Compare(a, b)
+		}
+	}
+	return 0
 }
 
 func (t Table) asJSON(norm []string) string {

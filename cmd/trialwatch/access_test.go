@@ -484,3 +484,43 @@ func verifyTrail(t *testing.T, trail *audit.Log) {
 		t.Fatalf("audit trail after the matrix: %d verified, break %+v, error %v", n, brk, err)
 	}
 }
+
+// TestAdminListenerAccess: the admin listener serves health to anyone and
+// metrics, profiles and leak reports to ops only (the static
+// --admin-token is covered by the split-mode test).
+func TestAdminListenerAccess(t *testing.T) {
+	f := newAccessFixture(t)
+	admin := "http://" + f.n.adminL.Addr().String()
+	guarded := map[string]int{"ops/own": 200, "site/own": 403, "monitor/own": 403, "admin/own": 403,
+		"none": 401, "revoked": 401, "expired": 401, "service": 401}
+	for _, path := range []string{"/metrics", "/debug/pprof/", "/debug/leaks?format=json"} {
+		for _, c := range accessCases {
+			want, ok := guarded[c.String()]
+			if !ok {
+				continue
+			}
+			req, _ := http.NewRequest("GET", admin+path, nil)
+			if tok := f.tokens[c.who]; tok != "" {
+				req.Header.Set("Authorization", "Bearer "+tok)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("admin listener %s as %s: %d, want %d", path, c, resp.StatusCode, want)
+			}
+		}
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		resp, err := http.Get(admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("admin listener %s without credentials: %d, want 200", path, resp.StatusCode)
+		}
+	}
+}

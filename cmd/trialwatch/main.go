@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/trialwatch/trialwatch/internal/gctune"
 )
 
 const usage = `trialwatch monitors clinical-trial subjects and raises risk signals.
@@ -36,6 +38,7 @@ e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN. Run "trialwatch CMD -h" for flags.
 `
 
 func main() {
+	gctune.Apply() // GOGC and GOMEMLIMIT in the environment still win
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))

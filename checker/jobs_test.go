@@ -126,3 +126,66 @@ func TestQueuedChecksSurviveARestart(t *testing.T) {
 		t.Fatalf("signals after the queued check: %+v, %v; want the ALT one", sigs, err)
 	}
 }
+
+// A batch whose transaction fails stores nothing of any of its checks,
+// and every job is released to run again with the reason, not left leased;
+// once storing works again the retried checks complete.
+func TestFailedBatchReleasesEveryJob(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	s, err := checker.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{"S-1", "S-2", "S-3"}
+	for i, id := range ids {
+		labs := []clinical.LabResult{{Study: study, USUBJID: id, Seq: i + 1, TestCode: "ALT", Value: 200, HasValue: true, High: 40, HasHigh: true}}
+		if _, err := s.PutLabs(ctx, study, labs, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.Exec(`CREATE TRIGGER signals_fail BEFORE INSERT ON signals BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Enqueue(ctx, study, ids, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	up := fixedLatency{}
+	c := checker.New(checker.Sources{Subjects: up, Exposure: up, Events: up}, s, s, checker.WithStudyData(s))
+	w := checker.NewWorkers(c, s, checker.WithWorkers(1), checker.WithPoll(10*time.Millisecond))
+	w.Start(ctx)
+	defer w.Stop()
+
+	waitFor := func(what string, done func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !done(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10s", what)
+			}
+		}
+	}
+	count := func(q string) int {
+		var n int
+		if err := db.QueryRow(q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	waitFor("every job released with the batch's error", func() bool {
+		return count(`SELECT COUNT(*) FROM check_jobs WHERE claimed_until = 0 AND last_error LIKE '%storing a batch%injected failure%'`) == len(ids)
+	})
+	if n := count(`SELECT COUNT(*) FROM signals`); n != 0 {
+		t.Fatalf("%d signals stored by a failed batch", n)
+	}
+	if _, err := db.Exec(`DROP TRIGGER signals_fail`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE check_jobs SET not_before = 0`); err != nil { // skip the backoff
+		t.Fatal(err)
+	}
+	w.Wake()
+	waitFor("the retried checks done", func() bool { return count(`SELECT COUNT(*) FROM check_jobs`) == 0 })
+	if n := count(`SELECT COUNT(*) FROM signals`); n != len(ids) {
+		t.Errorf("%d signals after the retry, want %d", n, len(ids))
+	}
+}

@@ -320,10 +320,13 @@ func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-const auditUsage = `trialwatch audit verify [--db DSN]
+const auditUsage = `trialwatch audit verify [--db DSN] [--anchor SEQ:HASH]
 Checks the audit trail's hash chain from the first record to the last: an
 edited, deleted, inserted or reordered record is reported with its sequence
-number, and the command exits 1.
+number, and the command exits 1. It prints the last record's SEQ:HASH: keep
+it somewhere the database's administrators cannot write, and pass it as
+--anchor later to prove that nothing up to it was rewritten or cut off,
+which the chain alone cannot show.
 `
 
 func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -333,11 +336,24 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, _, err := accountFlags(ctx, "audit verify", args, stderr, nil)
+	var anchor string
+	a, _, err := accountFlags(ctx, "audit verify", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&anchor, "anchor", "", "SEQ:HASH an earlier verify printed: the record SEQ must still have HASH")
+	})
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
+	var anchorSeq int64
+	var anchorHash string
+	if anchor != "" {
+		seq, hash, ok := strings.Cut(anchor, ":")
+		n, perr := strconv.ParseInt(seq, 10, 64)
+		if !ok || perr != nil || n < 1 || len(hash) != 64 {
+			return fmt.Errorf("--anchor %q: want SEQ:HASH as verify prints it, e.g. 42:%s", anchor, strings.Repeat("0f", 32))
+		}
+		anchorSeq, anchorHash = n, hash
+	}
 	prog := newProgress(stderr)
 	prog.start("verifying the audit trail", 0)
 	n, brk, err := a.trail.Verify(ctx, func(checked int64) {
@@ -353,6 +369,37 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if brk != nil {
 		return fmt.Errorf("audit trail broken at record %d: %s (%d records before it verified)", brk.Seq, brk.Reason, n)
 	}
-	fmt.Fprintf(stdout, "audit trail intact: %d records, hash chain verified\n", n)
+	head, err := a.record(ctx, n)
+	if err != nil {
+		return err
+	}
+	if anchorSeq > 0 {
+		at, err := a.record(ctx, anchorSeq)
+		switch {
+		case err != nil:
+			return err
+		case at.Seq != anchorSeq:
+			return fmt.Errorf("audit trail cut off: the anchor is record %d, the trail ends at %d", anchorSeq, n)
+		case at.Hash != anchorHash:
+			return fmt.Errorf("audit trail rewritten: record %d has hash %s, the anchor says %s", anchorSeq, at.Hash, anchorHash)
+		}
+	}
+	fmt.Fprintf(stdout, "audit trail intact: %d records, hash chain verified", n)
+	if anchorSeq > 0 {
+		fmt.Fprintf(stdout, ", anchor %d matches", anchorSeq)
+	}
+	fmt.Fprintf(stdout, "\nhead %d:%s\n", head.Seq, head.Hash)
 	return nil
+}
+
+// record reads audit record seq; a zero Record when there is none.
+func (a *accounts) record(ctx context.Context, seq int64) (audit.Record, error) {
+	if seq < 1 {
+		return audit.Record{}, nil
+	}
+	recs, err := a.trail.Query(ctx, audit.Filter{AllStudies: true, AfterSeq: seq - 1, Limit: 1})
+	if err != nil || len(recs) == 0 || recs[0].Seq != seq {
+		return audit.Record{}, err
+	}
+	return recs[0], nil
 }

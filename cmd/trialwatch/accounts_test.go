@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -40,6 +41,19 @@ func TestAccountCommandsAndAuditVerify(t *testing.T) {
 	code, out, errOut := runCmd(t, "audit", "verify", "--db", db)
 	if code != 0 || !strings.Contains(out, "4 records") {
 		t.Fatalf("verify of an intact trail: exit %d, %s %s", code, out, errOut)
+	}
+	head := regexp.MustCompile(`head (4:[0-9a-f]{64})`).FindStringSubmatch(out)
+	if head == nil {
+		t.Fatalf("verify printed no head to anchor on:\n%s", out)
+	}
+	if code, out, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", head[1]); code != 0 || !strings.Contains(out, "anchor 4 matches") {
+		t.Fatalf("verify against its own head: exit %d, %s %s", code, out, errOut)
+	}
+	if code, _, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", "9:"+strings.Repeat("ab", 32)); code != 1 || !strings.Contains(errOut, "cut off") {
+		t.Errorf("an anchor past the end: exit %d, %s", code, errOut)
+	}
+	if code, _, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", "4:"+strings.Repeat("ab", 32)); code != 1 || !strings.Contains(errOut, "rewritten") {
+		t.Errorf("an anchor with another hash: exit %d, %s", code, errOut)
 	}
 
 	// Someone with the database file drops the guard and edits a record.

@@ -259,6 +259,33 @@ func (s *Store) DisableUser(ctx context.Context, tx *sql.Tx, name string, now ti
 	return u, nil
 }
 
+// SetPassword sets, or with "" removes, the password a user logs in
+// with. It does not touch the user's tokens: revoke them to end sessions.
+func (s *Store) SetPassword(ctx context.Context, tx *sql.Tx, name, password string, now time.Time) (User, error) {
+	var hash any // NULL: no password login
+	if password != "" {
+		h, err := hashPassword(password) // before the transaction: bcrypt is slow on purpose
+		if err != nil {
+			return User{}, err
+		}
+		hash = h
+	}
+	var u User
+	err := s.inTx(ctx, tx, func(tx *sql.Tx) error {
+		var err error
+		if u, err = s.user(ctx, tx, name); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET password_hash = $1 WHERE id = $2`, hash, u.ID)
+		u.HasPassword = password != ""
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
 // CreateToken issues a token for user and returns it in plaintext, the only
 // time it is seen. ttl 0 means it never expires.
 func (s *Store) CreateToken(ctx context.Context, tx *sql.Tx, user string, label string, ttl time.Duration, now time.Time) (plaintext string, info TokenInfo, err error) {

@@ -473,3 +473,33 @@ func TestRevokeToken(t *testing.T) {
 		}
 	})
 }
+
+func TestSetPassword(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := openStore(t, db)
+		mustAddUser(t, s, "ops1", auth.RoleOps, nil, "")
+		if _, _, _, err := s.Login(ctx, "ops1", password, time.Hour, t0); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Fatalf("login without a password: %v, want ErrBadCredentials", err)
+		}
+		u, err := s.SetPassword(ctx, nil, "ops1", password, t0)
+		if err != nil || !u.HasPassword {
+			t.Fatalf("SetPassword = %+v, %v", u, err)
+		}
+		if _, _, _, err := s.Login(ctx, "ops1", password, time.Hour, t0); err != nil {
+			t.Errorf("login with the new password: %v", err)
+		}
+		if _, err := s.SetPassword(ctx, nil, "ops1", "short", t0); !errors.Is(err, auth.ErrPasswordTooShort) || !errors.Is(err, auth.ErrInvalid) {
+			t.Errorf("a short password: %v, want ErrPasswordTooShort (invalid)", err)
+		}
+		if _, err := s.SetPassword(ctx, nil, "nobody", password, t0); !errors.Is(err, auth.ErrUnknownUser) {
+			t.Errorf("an unknown user: %v, want ErrUnknownUser", err)
+		}
+		if u, err := s.SetPassword(ctx, nil, "ops1", "", t0); err != nil || u.HasPassword {
+			t.Fatalf("removing the password = %+v, %v", u, err)
+		}
+		if _, _, _, err := s.Login(ctx, "ops1", password, time.Hour, t0); !errors.Is(err, auth.ErrBadCredentials) {
+			t.Errorf("login after the password was removed: %v, want ErrBadCredentials", err)
+		}
+	})
+}

@@ -76,6 +76,7 @@ func subcommand(ctx context.Context, args []string, stdout, stderr io.Writer,
 const userUsage = `trialwatch user add --name NAME --role site|monitor|admin|ops [--study ID [--sites 701,702]] [--password-stdin]
        trialwatch user list
        trialwatch user disable NAME
+       trialwatch user password NAME     (the new password on standard input; an empty line removes it)
 Every command takes --db (default trialwatch.db). A site user needs --study and
 --sites; a monitor needs --study (all its sites); an admin without --study
 administers every study; ops reaches only the admin listener.
@@ -83,7 +84,7 @@ administers every study; ops reaches only the admin listener.
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return subcommand(ctx, args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"add": userAdd, "list": userList, "disable": userDisable,
+		"add": userAdd, "list": userList, "disable": userDisable, "password": userPassword,
 	}, userUsage)
 }
 
@@ -131,11 +132,9 @@ func userAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	password := ""
 	if passwordStdin {
-		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return fmt.Errorf("reading the password: %w", err)
+		if password, err = readPassword(stdin); err != nil {
+			return err
 		}
-		password = strings.TrimRight(line, "\r\n")
 	}
 	var u auth.User
 	err = a.change(ctx, audit.Record{Study: study, Entity: "user", Action: "create"}, func(tx *sql.Tx) (audit.Change, error) {
@@ -146,6 +145,52 @@ func userAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	fmt.Fprintf(stdout, "added user %s (%s%s)\n", u.Name, u.Role, describeGrants(u.Grants))
+	return nil
+}
+
+// readPassword reads a password from the first line of r.
+func readPassword(r io.Reader) (string, error) {
+	line, err := bufio.NewReader(r).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("reading the password: %w", err)
+	}
+	return strings.TrimRight(line, "\r\n"), nil
+}
+
+// stdin is where userPassword reads; tests replace it.
+var stdin io.Reader = os.Stdin
+
+func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	a, fs, err := accountFlags(ctx, "user password", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer a.db.Close()
+	if fs.NArg() != 1 {
+		fmt.Fprint(stderr, "Usage: "+userUsage)
+		return errUsage
+	}
+	name := fs.Arg(0)
+	password, err := readPassword(stdin)
+	if err != nil {
+		return err
+	}
+	before, err := a.users.User(ctx, name)
+	if err != nil {
+		return fmt.Errorf("user %s: %w", name, err)
+	}
+	err = a.change(ctx, audit.Record{Entity: "user", Action: "password"}, func(tx *sql.Tx) (audit.Change, error) {
+		after, err := a.users.SetPassword(ctx, tx, name, password, time.Now())
+		return audit.Change{EntityID: name, Old: userSummary(before), New: userSummary(after)}, err
+	})
+	if err != nil {
+		return err
+	}
+	if password == "" {
+		fmt.Fprintf(stdout, "removed the password of %s: it logs in with tokens only\n", name)
+	} else {
+		fmt.Fprintf(stdout, "set the password of %s (its tokens stay valid: revoke them to end sessions)\n", name)
+	}
 	return nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -24,8 +25,18 @@ func TestAccountCommandsAndAuditVerify(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errOut)
 		}
 	}
+	stdin = strings.NewReader("a long enough password\n")
+	defer func() { stdin = os.Stdin }()
+	if code, out, errOut := runCmd(t, "user", "password", "--db", db, "jane"); code != 0 || !strings.Contains(out, "set the password of jane") {
+		t.Fatalf("user password: exit %d, %s %s", code, out, errOut)
+	}
+	stdin = strings.NewReader("short\n")
+	if code, _, errOut := runCmd(t, "user", "password", "--db", db, "jane"); code != 1 || !strings.Contains(errOut, "too short") {
+		t.Errorf("a short password: exit %d, %s", code, errOut)
+	}
 	_, out, _ := runCmd(t, "user", "list", "--db", db)
-	if !strings.Contains(out, "jane") || !strings.Contains(out, "S1/701 S1/702") || !strings.Contains(out, "disabled") {
+	if !strings.Contains(out, "jane") || !strings.Contains(out, "S1/701 S1/702") || !strings.Contains(out, "disabled") ||
+		!regexp.MustCompile(`jane\s+monitor\s+S1/\*\s+true`).MatchString(out) {
 		t.Errorf("user list:\n%s", out)
 	}
 	_, out, _ = runCmd(t, "token", "list", "--db", db, "--user", "jane")
@@ -39,20 +50,20 @@ func TestAccountCommandsAndAuditVerify(t *testing.T) {
 		t.Errorf("bad role: exit %d, %s", code, errOut)
 	}
 	code, out, errOut := runCmd(t, "audit", "verify", "--db", db)
-	if code != 0 || !strings.Contains(out, "4 records") {
+	if code != 0 || !strings.Contains(out, "5 records") {
 		t.Fatalf("verify of an intact trail: exit %d, %s %s", code, out, errOut)
 	}
-	head := regexp.MustCompile(`head (4:[0-9a-f]{64})`).FindStringSubmatch(out)
+	head := regexp.MustCompile(`head (5:[0-9a-f]{64})`).FindStringSubmatch(out)
 	if head == nil {
 		t.Fatalf("verify printed no head to anchor on:\n%s", out)
 	}
-	if code, out, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", head[1]); code != 0 || !strings.Contains(out, "anchor 4 matches") {
+	if code, out, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", head[1]); code != 0 || !strings.Contains(out, "anchor 5 matches") {
 		t.Fatalf("verify against its own head: exit %d, %s %s", code, out, errOut)
 	}
 	if code, _, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", "9:"+strings.Repeat("ab", 32)); code != 1 || !strings.Contains(errOut, "cut off") {
 		t.Errorf("an anchor past the end: exit %d, %s", code, errOut)
 	}
-	if code, _, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", "4:"+strings.Repeat("ab", 32)); code != 1 || !strings.Contains(errOut, "rewritten") {
+	if code, _, errOut := runCmd(t, "audit", "verify", "--db", db, "--anchor", "5:"+strings.Repeat("ab", 32)); code != 1 || !strings.Contains(errOut, "rewritten") {
 		t.Errorf("an anchor with another hash: exit %d, %s", code, errOut)
 	}
 

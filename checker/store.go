@@ -133,7 +133,7 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	// labs so that a batch's rows are not copied over and over as the
 	// slice grows (those copies were a fifth of the check phase's memory).
 	all := make([]clinical.LabResult, 0, labsPerSubjectHint*len(usubjids))
-	var bounds []int             // where each subject's start in all
+	var bounds []int // where each subject's start in all
 	var ids []string
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {

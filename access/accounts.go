@@ -122,7 +122,7 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 	rec := audit.Record{Actor: truncate(in.User, 64), Entity: "login", EntityID: truncate(in.User, 64), Source: client}
 	if err != nil {
 		rec.Action = "failed"
-		rec.New = jsonText(map[string]string{"reason": authMessage(err)})
+		rec.New = audit.JSON(map[string]string{"reason": authMessage(err)})
 		if _, aerr := a.audit.Append(context.WithoutCancel(r.Context()), rec); aerr != nil {
 			a.log.Error("AUDIT RECORD LOST: recording a failed login", "error", aerr)
 		}
@@ -135,7 +135,7 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rec.Action, rec.Role = "succeeded", string(id.Role)
-	rec.New = jsonText(tokenView(info))
+	rec.New = audit.JSON(tokenView(info))
 	if _, err := a.audit.Append(r.Context(), rec); err != nil {
 		a.log.Error("recording a login", "error", err)
 		jsonhttp.Error(w, http.StatusInternalServerError, "recording the login failed")
@@ -249,8 +249,14 @@ func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := []tokenJSON{}
+	may := map[string]bool{} // one look-up per user, not per token
 	for _, t := range ts {
-		if a.mayManage(r, t.User) {
+		ok, seen := may[t.User]
+		if !seen {
+			ok = a.mayManage(r, t.User)
+			may[t.User] = ok
+		}
+		if ok {
 			out = append(out, tokenView(t))
 		}
 	}
@@ -378,9 +384,4 @@ func truncate(s string, n int) string {
 		return s[:n]
 	}
 	return s
-}
-
-func jsonText(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/leakguard/debughttp"
 )
 
@@ -22,9 +23,7 @@ func (h *Health) SetReady(v bool) { h.ready.Store(v) }
 
 // Register mounts /healthz (the process runs) and /readyz (it takes
 // traffic) on mux; both listeners of a process carry them.
-func (h *Health) Register(mux interface {
-	HandleFunc(string, func(http.ResponseWriter, *http.Request))
-}) {
+func (h *Health) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})

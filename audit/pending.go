@@ -52,7 +52,7 @@ func Describe(ctx context.Context, study, entityID string, old, new any) {
 		p.rec.Study = study
 	}
 	p.rec.EntityID = entityID
-	p.rec.Old, p.rec.New = jsonText(old), jsonText(new)
+	p.rec.Old, p.rec.New = JSON(old), JSON(new)
 }
 
 // WriteTx appends ctx's pending record within tx, the transaction making
@@ -95,7 +95,7 @@ func (p *Pending) Flush(ctx context.Context) error {
 }
 
 // jsonText encodes v for a record; json.RawMessage is taken as encoded.
-func jsonText(v any) string {
+func JSON(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return ""

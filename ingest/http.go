@@ -83,7 +83,10 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, err)
 		return
 	}
-	h.stored(w, r, uploadResponse{Study: study, Files: files, Result: res})
+	// The data services stored it, in their own databases: the access
+	// layer appends the audit record this describes once the answer is 200.
+	audit.Describe(r.Context(), "", strings.Join(files, ","), nil, uploadRecord{Files: files, Result: res})
+	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
 }
 
 // read parses every file of the request into b.
@@ -230,12 +233,4 @@ func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
 		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
 		"problems": ps,
 	})
-}
-
-// stored answers a stored upload, describing it for the audit trail: the
-// rows each domain inserted and updated (the rows' old and new values are
-// in the domains' history tables).
-func (h *Handler) stored(w http.ResponseWriter, r *http.Request, res uploadResponse) {
-	audit.Describe(r.Context(), "", strings.Join(res.Files, ","), nil, res)
-	jsonhttp.Write(w, http.StatusOK, res)
 }

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
@@ -37,7 +38,8 @@ func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, local *
 		h.fail(w, err)
 		return
 	}
-	h.stored(w, r, uploadResponse{Study: study, Files: names, Result: res})
+	// IngestFiles wrote the upload's audit record in its transaction.
+	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: names, Result: res})
 }
 
 // spool writes every file of the request into dir.

@@ -54,21 +54,24 @@ func (w *Workers) runBatch(ctx context.Context, s *Store) bool {
 	defer cancel()
 	results := make([]Result, len(jobs))
 	recErrs := make([]error, len(jobs))
-	err = s.db.InTx(done, func(tx *sql.Tx) error {
-		if err := c.storeBatch(done, s, tx, checks); err != nil {
-			return err
-		}
-		for i := range checks {
-			results[i] = checks[i].res
-			if results[i].Outcome == "" {
-				results[i] = c.finish(checks[i], nil)
+	sigs, err := batchSignals(checks, c.now())
+	if err == nil {
+		err = s.db.InTx(done, func(tx *sql.Tx) error {
+			if err := c.storeBatch(done, s, tx, checks, sigs); err != nil {
+				return err
 			}
-			if err := w.record(done, txJobs{s, tx}, jobs[i], results[i]); err != nil {
-				return fmt.Errorf("recording a check job: %w", err)
+			for i := range checks {
+				results[i] = checks[i].res
+				if results[i].Outcome == "" {
+					results[i] = c.finish(checks[i], nil)
+				}
+				if err := w.record(done, txJobs{s, tx}, jobs[i], results[i]); err != nil {
+					return fmt.Errorf("recording a check job: %w", err)
+				}
 			}
-		}
-		return nil
-	})
+			return nil
+		})
+	}
 	if err != nil {
 		// Rolled back: the checks that got as far as storing failed, and
 		// every job's fate is recorded on its own.
@@ -122,25 +125,29 @@ func (p *prefetched) Labs(_ context.Context, _, usubjid string) ([]clinical.LabR
 
 func (p *prefetched) Settings(context.Context, string) (rules.Config, error) { return p.config, p.err }
 
-// storeBatch stores, within tx, the signals and eDISH points of the
-// checks that got that far, all signals in as few statements as they fit.
-func (c *Checker) storeBatch(ctx context.Context, s *Store, tx *sql.Tx, checks []evaluated) error {
+// batchSignals makes the rows of the signals of the checks that got as
+// far as storing, before the transaction that stores them.
+func batchSignals(checks []evaluated, now time.Time) (signalRows, error) {
 	var all []clinical.Signal
 	for _, e := range checks {
 		if e.res.Outcome == "" {
 			all = append(all, e.res.Signals...)
 		}
 	}
-	if err := s.saveSignalsTx(ctx, tx, all, c.now()); err != nil {
+	return newSignalRows(all, now)
+}
+
+// storeBatch stores, within tx, the signals (sigs, see batchSignals) and
+// eDISH points of the checks that got that far, all signals in as few
+// statements as they fit. The signals' IDs are not read back (see
+// writeSignalsTx).
+func (c *Checker) storeBatch(ctx context.Context, s *Store, tx *sql.Tx, checks []evaluated, sigs signalRows) error {
+	if err := s.writeSignalsTx(ctx, tx, sigs); err != nil {
 		return fmt.Errorf("storing signals: %w", err)
 	}
 	for i := range checks {
 		e := &checks[i]
-		if e.res.Outcome != "" {
-			continue
-		}
-		all = all[copy(e.res.Signals, all):] // their IDs and creation times
-		if e.hasPoint {
+		if e.res.Outcome == "" && e.hasPoint {
 			if err := s.putEDISHTx(ctx, tx, e.point, c.now()); err != nil {
 				return fmt.Errorf("storing the eDISH point: %w", err)
 			}

@@ -63,29 +63,32 @@ func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Durati
 	if s.db.Dialect == sqldb.Postgres {
 		skipLocked = " FOR UPDATE SKIP LOCKED" // replicas claim different jobs without waiting on each other
 	}
-	rows, err := s.db.QueryCached(ctx, nil, `UPDATE check_jobs
-		SET claimed_until = $1, claimed_generation = generation, attempts = attempts + 1
-		WHERE (study, usubjid) IN (SELECT study, usubjid FROM check_jobs
-			WHERE not_before <= $2 AND claimed_until <= $2 ORDER BY enqueued_at LIMIT $3`+skipLocked+`)
-		RETURNING study, usubjid, generation, attempts, enqueued_at`,
-		now.Add(lease).UnixMilli(), now.UnixMilli(), n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
 	type claimed struct {
 		Job
 		enqueued int64
 	}
 	var got []claimed
-	for rows.Next() {
-		var c claimed
-		if err := rows.Scan(&c.Study, &c.USUBJID, &c.Generation, &c.Attempts, &c.enqueued); err != nil {
-			return nil, err
+	err := s.db.Writing(ctx, func() error {
+		rows, err := s.db.QueryCached(ctx, nil, `UPDATE check_jobs
+			SET claimed_until = $1, claimed_generation = generation, attempts = attempts + 1
+			WHERE (study, usubjid) IN (SELECT study, usubjid FROM check_jobs
+				WHERE not_before <= $2 AND claimed_until <= $2 ORDER BY enqueued_at LIMIT $3`+skipLocked+`)
+			RETURNING study, usubjid, generation, attempts, enqueued_at`,
+			now.Add(lease).UnixMilli(), now.UnixMilli(), n)
+		if err != nil {
+			return err
 		}
-		got = append(got, c)
-	}
-	if err := rows.Err(); err != nil {
+		defer rows.Close()
+		for rows.Next() {
+			var c claimed
+			if err := rows.Scan(&c.Study, &c.USUBJID, &c.Generation, &c.Attempts, &c.enqueued); err != nil {
+				return err
+			}
+			got = append(got, c)
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, err
 	}
 	// RETURNING promises no order: put the oldest first again.
@@ -99,7 +102,9 @@ func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Durati
 
 // Complete removes a job unless its subject changed again meanwhile; then
 // the job is released to run on the newer data.
-func (s *Store) Complete(ctx context.Context, j Job) error { return s.completeTx(ctx, nil, j) }
+func (s *Store) Complete(ctx context.Context, j Job) error {
+	return s.db.Writing(ctx, func() error { return s.completeTx(ctx, nil, j) })
+}
 
 // completeTx is Complete within tx, or on its own when tx is nil.
 func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, j Job) error {
@@ -116,7 +121,7 @@ func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, j Job) error {
 
 // Retry releases a job to run again at or after at, noting why it failed.
 func (s *Store) Retry(ctx context.Context, j Job, at time.Time, reason string) error {
-	return s.retryTx(ctx, nil, j, at, reason)
+	return s.db.Writing(ctx, func() error { return s.retryTx(ctx, nil, j, at, reason) })
 }
 
 // retryTx is Retry within tx, or on its own when tx is nil.

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/trialwatch/trialwatch/clinical"
 )
@@ -235,7 +236,34 @@ func cellString(c cell) string {
 	return ""
 }
 
-func (r *row) str(col column) string { return cellString(r.cell(col)) }
+// str is a text cell's value. Text must be UTF-8 without control
+// characters but tab and line breaks: PostgreSQL refuses NUL and invalid
+// UTF-8 with an error that names no row, and such bytes are no clinical
+// text.
+func (r *row) str(col column) string {
+	v := cellString(r.cell(col))
+	if msg := badText(v); msg != "" {
+		r.fail(col.String(), msg)
+	}
+	return v
+}
+
+// badText says what is wrong with v as stored text, or "" if nothing.
+func badText(v string) string {
+	n := 0 // characters before c
+	for i, c := range v {
+		n++
+		switch {
+		case c == utf8.RuneError:
+			if _, size := utf8.DecodeRuneInString(v[i:]); size == 1 {
+				return fmt.Sprintf("text is not valid UTF-8 (byte %d); save the file as UTF-8", i+1)
+			}
+		case c < ' ' && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
+			return fmt.Sprintf("control character %U at character %d: text may hold tabs and line breaks, no other control characters", c, n)
+		}
+	}
+	return ""
+}
 
 func (r *row) required(col column) string {
 	v := r.str(col)

@@ -75,3 +75,34 @@ func TestReadCSVMissingColumns(t *testing.T) {
 		t.Fatal("empty file accepted")
 	}
 }
+
+// Text goes to the stores as it is: bytes PostgreSQL refuses, and other
+// control characters, are refused here, each located.
+func TestReadCSVRefusesControlCharactersAndBadUTF8(t *testing.T) {
+	in := lbHeader + "\"S1\",\"LB\",\"A\",1,\"ALT\",\"x\x1fy\",200,\"U/L\",6,34,\"\",\"2014-01-02\",\"V\"\n" +
+		"\"S1\",\"LB\",\"A\",2,\"ALT\",\"x\",200,\"U/L\",6,34,\"\",\"2014-01-02\",\"Vis\x00\"\n" +
+		"\"S1\",\"LB\",\"A\",3,\"ALT\",\"x\",200,\"U/L\",6,34,\"\",\"2014-01-02\",\"caf\xe9\"\n" +
+		"\"S1\",\"LB\",\"A\",4,\"ALT\",\"two\tparts\",200,\"U/L\",6,34,\"\",\"2014-01-02\",\"line\nbreak \u00e9\"\n"
+	var b Batch
+	err := ReadCSV("lb.csv", strings.NewReader(in), "S1", &b)
+	var errs Errors
+	if !errors.As(err, &errs) {
+		t.Fatalf("err = %v, want Errors", err)
+	}
+	want := []string{
+		`lb.csv:2: column LBTEST: control character U+001F at character 2: text may hold tabs and line breaks, no other control characters`,
+		`lb.csv:3: column VISIT: control character U+0000 at character 4: text may hold tabs and line breaks, no other control characters`,
+		`lb.csv:4: column VISIT: text is not valid UTF-8 (byte 4); save the file as UTF-8`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), err)
+	}
+	for i, w := range want {
+		if errs[i].Error() != w {
+			t.Errorf("error %d = %q, want %q", i, errs[i].Error(), w)
+		}
+	}
+	if b.Len() != 0 {
+		t.Errorf("%d records kept from a bad file, want none", b.Len())
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"math"
+	"math/bits"
 	"strconv"
 	"strings"
 )
@@ -29,49 +30,52 @@ func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []
 	if len(rows) == 0 {
 		return nil
 	}
-	return db.writeRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ",
+	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ",
 		onConflictSQL(cols, key), len(cols), rows)
 }
 
-// writeRows runs head + a VALUES list + tail over rows, as many rows per
-// statement as the dialect suits. Every row must have ncols values.
-func (db *DB) writeRows(ctx context.Context, tx *sql.Tx, head, tail string, ncols int, rows [][]any) error {
+// WriteRows runs head + a VALUES list + tail over rows within tx, as many
+// rows per statement as the dialect suits (see Chunks). Every row must
+// have ncols values.
+func (db *DB) WriteRows(ctx context.Context, tx *sql.Tx, head, tail string, ncols int, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	perStmt := db.Dialect.RowsPerStatement(ncols)
-	// Full chunks share one prepared statement, kept for the database's
-	// lifetime (see Stmt): every write of a table has the same full-size
-	// statement. The last, shorter chunk gets a statement of its own.
-	var full *sql.Stmt
+	// On SQLite every statement size is prepared once for the database's
+	// lifetime (see Stmt; Chunks keeps the sizes few), and bound to tx once
+	// per size here. PostgreSQL's driver caches the statements it prepares.
+	var stmts map[int]*sql.Stmt
 	defer func() {
-		if full != nil {
-			full.Close()
+		for _, st := range stmts {
+			st.Close()
 		}
 	}()
-	args := make([]any, 0, min(len(rows), perStmt)*ncols)
-	for start := 0; start < len(rows); start += perStmt {
-		chunk := rows[start:min(start+perStmt, len(rows))]
+	args := make([]any, 0, min(len(rows), db.Dialect.RowsPerStatement(ncols))*ncols)
+	start := 0
+	for _, size := range db.Dialect.Chunks(len(rows), ncols) {
 		args = args[:0]
-		for _, r := range chunk {
+		for _, r := range rows[start : start+size] {
 			args = append(args, r...)
 		}
-		if len(chunk) < perStmt || db.Dialect != SQLite {
-			// PostgreSQL's driver caches the statements it prepares.
-			q := head + valuesSQL(db.Dialect, ncols, len(chunk)) + tail
-			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		start += size
+		if db.Dialect != SQLite {
+			if _, err := tx.ExecContext(ctx, head+valuesSQL(db.Dialect, ncols, size)+tail, args...); err != nil {
 				return err
 			}
 			continue
 		}
-		if full == nil {
+		st := stmts[size]
+		if st == nil {
 			var err error
-			q := head + valuesSQL(db.Dialect, ncols, len(chunk)) + tail
-			if full, err = db.Stmt(ctx, tx, q); err != nil {
+			if st, err = db.Stmt(ctx, tx, head+valuesSQL(db.Dialect, ncols, size)+tail); err != nil {
 				return err
 			}
+			if stmts == nil {
+				stmts = map[int]*sql.Stmt{}
+			}
+			stmts[size] = st
 		}
-		if _, err := full.ExecContext(ctx, args...); err != nil {
+		if _, err := st.ExecContext(ctx, args...); err != nil {
 			return err
 		}
 	}
@@ -186,6 +190,33 @@ func NullFloat(v float64, ok bool) any {
 // from 1 in row order: ? on SQLite, whose driver binds positional
 // parameters fastest, and $1, $2, … on PostgreSQL.
 func (d Dialect) Values(ncols, nrows int) string { return valuesSQL(d, ncols, nrows) }
+
+// Chunks splits n rows of ncols values into the row counts of the
+// multi-row statements that write them: as many full statements
+// (RowsPerStatement) as fit, then, on SQLite, the rest in statements of
+// a power of two rows each, largest first. Each size is a statement of its own, which
+// SQLite's driver parses afresh unless it is prepared and kept (see Stmt):
+// with sizes from a small set, every statement is kept, and parsing a
+// statement of a hundred rows' parameters cost more than running it.
+func (d Dialect) Chunks(n, ncols int) []int {
+	per := d.RowsPerStatement(ncols)
+	sizes := make([]int, 0, n/per+8)
+	for ; n >= per; n -= per {
+		sizes = append(sizes, per)
+	}
+	if n == 0 || d != SQLite {
+		if n > 0 {
+			sizes = append(sizes, n)
+		}
+		return sizes
+	}
+	for n > 0 {
+		size := 1 << (bits.Len(uint(n)) - 1)
+		sizes = append(sizes, size)
+		n -= size
+	}
+	return sizes
+}
 
 // RowsPerStatement is how many rows of ncols values one multi-row
 // statement should carry on this dialect.

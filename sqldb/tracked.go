@@ -89,7 +89,7 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 }
 
 func (db *DB) insertAll(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	return db.writeRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
+	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
 }
 
 // existingRows loads, normalised, the stored rows of the subjects the batch

@@ -1,0 +1,130 @@
+package sqldb_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/bits"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// The pragmas of a new SQLite file hold on every connection the pool
+// opens, and the page size is the one asked for: the driver runs the
+// pragma list before journal_mode, and a page size set after the file
+// exists is ignored without an error.
+func TestNewSQLiteFileSettings(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	conns := make([]*sql.Conn, 3)
+	for i := range conns {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		conns[i] = c
+	}
+	if _, err := conns[0].ExecContext(ctx, `CREATE TABLE t (x INTEGER)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		for pragma, want := range map[string]string{"page_size": "32768", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "temp_store": "2"} {
+			var got string
+			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("connection %d: PRAGMA %s = %s, want %s", i, pragma, got, want)
+			}
+		}
+	}
+}
+
+// A write waits for the one in progress in this process, and gives up
+// when its context ends; on PostgreSQL Writing only runs the function.
+func TestWritingTakesTurns(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		inFirst, release := make(chan struct{}), make(chan struct{})
+		first := make(chan error, 1)
+		go func() { // ends when release is closed
+			first <- db.Writing(ctx, func() error {
+				close(inFirst)
+				<-release
+				return nil
+			})
+		}()
+		<-inFirst
+
+		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		defer cancel()
+		ran := false
+		err := db.Writing(short, func() error { ran = true; return nil })
+		if db.Dialect == sqldb.Postgres {
+			if err != nil || !ran {
+				t.Errorf("Writing on PostgreSQL: ran %v, err %v; want it run at once", ran, err)
+			}
+		} else if !errors.Is(err, context.DeadlineExceeded) || ran {
+			t.Errorf("second writer while the first writes: ran %v, err %v; want it not run and DeadlineExceeded", ran, err)
+		}
+
+		close(release)
+		if err := <-first; err != nil {
+			t.Fatal(err)
+		}
+		// The turn is free again, and fn's error is Writing's.
+		boom := errors.New("boom")
+		if err := db.Writing(ctx, func() error { return boom }); err != boom {
+			t.Errorf("Writing returned %v, want fn's error", err)
+		}
+		// InTx takes the same turn: it runs while no one else writes.
+		if err := db.InTx(ctx, func(tx *sql.Tx) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// Chunks covers every row exactly once; on SQLite every statement is full
+// or a power of two rows, so a table's statements come from a small set.
+func TestChunks(t *testing.T) {
+	for _, d := range []sqldb.Dialect{sqldb.SQLite, sqldb.Postgres} {
+		for _, ncols := range []int{1, 9, 13, 200} {
+			per := d.RowsPerStatement(ncols)
+			sizes := map[int]bool{}
+			for n := 0; n <= 3*per+5; n++ {
+				total, partial := 0, 0
+				for _, size := range d.Chunks(n, ncols) {
+					total += size
+					sizes[size] = true
+					if size > per || size <= 0 {
+						t.Fatalf("%s, %d cols, %d rows: a statement of %d rows (at most %d)", d, ncols, n, size, per)
+					}
+					if size < per {
+						partial++
+						if d == sqldb.SQLite && bits.OnesCount(uint(size)) != 1 {
+							t.Fatalf("%s, %d cols, %d rows: a statement of %d rows, not a power of two", d, ncols, n, size)
+						}
+					}
+				}
+				if total != n {
+					t.Fatalf("%s, %d cols: %d rows written as %d", d, ncols, n, total)
+				}
+				if d == sqldb.Postgres && partial > 1 {
+					t.Fatalf("postgres, %d cols, %d rows: %d partial statements, want at most one", ncols, n, partial)
+				}
+			}
+			if d == sqldb.SQLite && len(sizes) > bits.Len(uint(per))+1 {
+				t.Errorf("sqlite, %d cols: %d distinct statement sizes %v", ncols, len(sizes), fmt.Sprint(sizes))
+			}
+		}
+	}
+}

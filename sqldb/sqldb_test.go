@@ -37,7 +37,7 @@ func TestNewSQLiteFileSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range conns {
-		for pragma, want := range map[string]string{"page_size": "32768", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "temp_store": "2"} {
+		for pragma, want := range map[string]string{"page_size": "8192", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "temp_store": "2"} {
 			var got string
 			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
 				t.Fatal(err)

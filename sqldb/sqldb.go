@@ -100,7 +100,7 @@ func sqliteDSN(path string) string {
 // file keeps its own). SQLite writes a transaction's pages to the WAL,
 // and later copies them into the database, with a system call or two per
 // page: at 4 KiB, committing the pilot's 60,000 lab rows made about 8,500
-// calls, a quarter of the import's time. Bigger pages make fewer calls,
+// calls, a fifth of the import's time. Bigger pages make fewer calls,
 // but the driver's memory grew with them: importing 10 million lab rows
 // peaked at 488 MB with 4 KiB pages, 545 MB with 8 KiB, 927 MB with
 // 16 KiB and 1.26 GB with 32 KiB, and took 64, 56, 62 and 66 s.

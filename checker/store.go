@@ -176,6 +176,9 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 // keeps its ID and creation time; its severity, evidence and message are
 // refreshed, so re-checking never raises a duplicate.
 func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error {
+	if len(sigs) == 0 {
+		return nil
+	}
 	rows, err := newSignalRows(sigs, now)
 	if err != nil {
 		return err
@@ -273,7 +276,7 @@ func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) err
 		}
 		q := signalInsert + s.db.Dialect.Values(ncols, len(chunk)) + signalUpsert +
 			` RETURNING id, created_at, status, study, usubjid, rule, evidence_key`
-		rs, err := s.db.QueryCached(ctx, tx, q, args...)
+		rs, err := s.db.QueryChunk(ctx, tx, q, args...)
 		if err != nil {
 			return err
 		}

@@ -250,7 +250,7 @@ func (r *row) str(col column) string {
 
 // badText says what is wrong with v as stored text, or "" if nothing.
 func badText(v string) string {
-	n := 0 // characters before c
+	n := 0 // c's place in v, counting characters from 1
 	for i, c := range v {
 		n++
 		switch {

@@ -50,6 +50,20 @@ func (db *DB) ExecCached(ctx context.Context, tx *sql.Tx, query string, args ...
 	return st.ExecContext(ctx, args...)
 }
 
+// QueryChunk runs a multi-row statement whose text varies only with the
+// row counts Chunks gives: prepared once per size on SQLite (see Stmt),
+// left to the driver's own statement cache on PostgreSQL, where the sizes
+// are not few. Within tx unless it is nil.
+func (db *DB) QueryChunk(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	switch {
+	case db.Dialect == SQLite:
+		return db.QueryCached(ctx, tx, query, args...)
+	case tx != nil:
+		return tx.QueryContext(ctx, query, args...)
+	}
+	return db.QueryContext(ctx, query, args...)
+}
+
 // QueryRowCached is QueryRowContext through Stmt.
 func (db *DB) QueryRowCached(ctx context.Context, query string, args ...any) *sql.Row {
 	st, err := db.Stmt(ctx, nil, query)

@@ -7,9 +7,12 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -20,7 +23,14 @@ import (
 var migrations embed.FS
 
 // Store keeps what the checker owns: lab results and the signals raised.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db *sqldb.DB
+	// tests caches rows of lab_tests by id. They are never changed or
+	// deleted, so an entry never goes stale. Copied on write: every check
+	// reads it, and a study's tests are added rarely and all at once.
+	tests atomic.Pointer[map[int64]labTest]
+	addMu sync.Mutex // serialises copies of tests
+}
 
 // OpenStore applies the checker's migrations and returns its store.
 func OpenStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
@@ -30,31 +40,82 @@ func OpenStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// A lab result refers to its test (code, name, category, unit) in
+// lab_tests by test_id: see migration 00007 (SQLite), 00006 (PostgreSQL).
 var labTable = sqldb.Table{
 	Name:    "lab_results",
-	Cols:    []string{"study", "usubjid", "seq", "test_code", "test", "category", "value", "unit", "low", "high", "baseline", "lab_date", "visit"},
+	Cols:    []string{"study", "usubjid", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"},
 	Key:     []string{"study", "usubjid", "seq"},
 	History: "lab_results_history",
 }
 
-func labRows(labs []clinical.LabResult) [][]any {
+// testIDCol is where a lab_results row holds its test_id.
+const testIDCol = 3
+
+// labTest is what a test_id stands for.
+type labTest struct{ code, name, category, unit string }
+
+func testOf(r clinical.LabResult) labTest {
+	return labTest{r.TestCode, r.Test, r.Category, r.Unit}
+}
+
+// LabRows are lab results in the form PutLabRowsTx stores them, made
+// ahead of the transaction: a caller streaming a file can so make one
+// chunk's rows while the one before is being written. Each row's test_id
+// is filled in when stored, from the row's test.
+type LabRows struct {
+	rows   [][]any
+	tests  []labTest // distinct
+	testOf []int32   // per row, its test's index in tests
+	index  map[labTest]int32
+}
+
+// NewLabRows makes the rows of labs; it needs no database.
+func NewLabRows(labs []clinical.LabResult) LabRows {
+	var r LabRows
 	n := len(labTable.Cols)
 	vals := make([]any, 0, len(labs)*n) // one allocation for all rows' values
-	out := make([][]any, len(labs))
+	r.rows = make([][]any, len(labs))
+	r.testOf = make([]int32, len(labs))
 	// Rows in file order repeat most of the previous row's values (study,
-	// subject, test, category, unit, range): each column reuses the value
-	// boxed for the row before when it is the same, rather than
-	// allocating it again.
-	var study, usubjid, code, test, cat, unit sqldb.BoxedString
+	// subject, range): each column reuses the value boxed for the row
+	// before when it is the same, rather than allocating it again.
+	var study, usubjid sqldb.BoxedString
 	var low, high sqldb.BoxedFloat
-	for i, r := range labs {
+	for i, l := range labs {
 		// int64, not int: database/sql converts an int by reflection.
-		vals = append(vals, study.Box(r.Study), usubjid.Box(r.USUBJID), int64(r.Seq), code.Box(r.TestCode), test.Box(r.Test), cat.Box(r.Category),
-			sqldb.NullFloat(r.Value, r.HasValue), unit.Box(r.Unit), low.Box(r.Low, r.HasLow), high.Box(r.High, r.HasHigh),
-			r.Baseline, string(r.Date), r.Visit)
-		out[i] = vals[i*n : (i+1)*n : (i+1)*n]
+		vals = append(vals, study.Box(l.Study), usubjid.Box(l.USUBJID), int64(l.Seq), nil,
+			sqldb.NullFloat(l.Value, l.HasValue), low.Box(l.Low, l.HasLow), high.Box(l.High, l.HasHigh),
+			l.Baseline, string(l.Date), l.Visit)
+		r.rows[i] = vals[i*n : (i+1)*n : (i+1)*n]
+		r.testOf[i] = r.testIndex(testOf(l))
 	}
-	return out
+	return r
+}
+
+// testIndex returns t's index in r.tests, adding it if new.
+func (r *LabRows) testIndex(t labTest) int32 {
+	if r.index == nil {
+		r.index = map[labTest]int32{}
+	}
+	i, ok := r.index[t]
+	if !ok {
+		i = int32(len(r.tests))
+		r.tests = append(r.tests, t)
+		r.index[t] = i
+	}
+	return i
+}
+
+// Len is how many lab results rows holds.
+func (r LabRows) Len() int { return len(r.rows) }
+
+// Append adds o's rows after r's, as NewLabRows of both results would.
+func (r *LabRows) Append(o LabRows) {
+	r.rows = append(r.rows, o.rows...)
+	for _, i := range o.testOf {
+		r.testOf = append(r.testOf, r.testIndex(o.tests[i]))
+	}
 }
 
 // InTx runs fn in a transaction on the checker's database.
@@ -63,32 +124,127 @@ func (s *Store) InTx(ctx context.Context, fn func(*sql.Tx) error) error { return
 // PutLabs stores one study's lab results, all or nothing. Unchanged rows
 // are left alone; changed ones are updated and recorded in
 // lab_results_history.
-func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTracked(ctx, labTable, study, labRows(labs), now)
+func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabResult, now time.Time) (sum sqldb.Summary, err error) {
+	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
+		sum, err = s.PutLabsTx(ctx, tx, study, labs, now)
+		return err
+	})
+	return sum, err
 }
 
 // PutLabsTx is PutLabs within the caller's transaction.
 func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTrackedTx(ctx, tx, labTable, study, labRows(labs), now)
+	return s.PutLabRowsTx(ctx, tx, study, NewLabRows(labs), now)
 }
-
-// LabRows are lab results in the form PutLabRowsTx stores them, made
-// ahead of the transaction: a caller streaming a file can so make one
-// chunk's rows while the one before is being written.
-type LabRows struct{ rows [][]any }
-
-// NewLabRows makes the rows of labs; it needs no database.
-func NewLabRows(labs []clinical.LabResult) LabRows { return LabRows{labRows(labs)} }
-
-// Len is how many lab results rows holds.
-func (r LabRows) Len() int { return len(r.rows) }
-
-// Append adds o's rows after r's, as NewLabRows of both results would.
-func (r *LabRows) Append(o LabRows) { r.rows = append(r.rows, o.rows...) }
 
 // PutLabRowsTx is PutLabsTx of the lab results rows was made of.
 func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows LabRows, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTrackedTx(ctx, tx, labTable, study, rows.rows, now)
+	tests, err := s.labTestsTx(ctx, tx, study, rows.tests)
+	if err != nil {
+		return sqldb.Summary{}, fmt.Errorf("storing lab tests: %w", err)
+	}
+	ids := make([]any, len(rows.tests))
+	for i, t := range rows.tests {
+		ids[i] = tests.ids[t]
+	}
+	for i, r := range rows.rows {
+		r[testIDCol] = ids[rows.testOf[i]]
+	}
+	t := labTable
+	t.Expand = tests.expand
+	return s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
+}
+
+// studyTests is a study's lab_tests both ways.
+type studyTests struct {
+	ids  map[labTest]any // boxed int64
+	byID map[string]labTest
+}
+
+// expand puts a history record's test in place of its test_id, so that
+// the record has the columns lab_results had before lab_tests.
+func (st studyTests) expand(row map[string]string) {
+	t, ok := st.byID[row["test_id"]]
+	if !ok {
+		return
+	}
+	delete(row, "test_id")
+	row["test_code"], row["test"], row["category"], row["unit"] = t.code, t.name, t.category, t.unit
+}
+
+// labTestsTx adds the tests not yet stored for the study and returns all
+// of the study's, within tx.
+func (s *Store) labTestsTx(ctx context.Context, tx *sql.Tx, study string, tests []labTest) (studyTests, error) {
+	st, err := s.studyTestsTx(ctx, tx, study)
+	if err != nil {
+		return st, err
+	}
+	var add [][]any
+	for _, t := range tests {
+		if _, ok := st.ids[t]; !ok {
+			add = append(add, []any{study, t.code, t.name, t.category, t.unit})
+		}
+	}
+	if len(add) == 0 {
+		return st, nil
+	}
+	// DO NOTHING: a concurrent upload (PostgreSQL) may have added some.
+	if err := s.db.WriteRows(ctx, tx, "INSERT INTO lab_tests (study, test_code, test, category, unit) VALUES ",
+		" ON CONFLICT (study, test_code, test, category, unit) DO NOTHING", 5, add); err != nil {
+		return st, err
+	}
+	return s.studyTestsTx(ctx, tx, study)
+}
+
+func (s *Store) studyTestsTx(ctx context.Context, tx *sql.Tx, study string) (studyTests, error) {
+	st := studyTests{ids: map[labTest]any{}, byID: map[string]labTest{}}
+	err := s.scanTests(ctx, tx, study, func(id int64, t labTest) {
+		st.ids[t] = id
+		st.byID[strconv.FormatInt(id, 10)] = t
+	})
+	return st, err
+}
+
+// scanTests calls fn with each of the study's lab tests.
+func (s *Store) scanTests(ctx context.Context, tx *sql.Tx, study string, fn func(int64, labTest)) error {
+	rows, err := s.db.QueryCached(ctx, tx, `SELECT id, test_code, test, category, unit FROM lab_tests WHERE study = $1`, study)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var t labTest
+		if err := rows.Scan(&id, &t.code, &t.name, &t.category, &t.unit); err != nil {
+			return err
+		}
+		fn(id, t)
+	}
+	return rows.Err()
+}
+
+// labTest returns the lab test of id, reading the study's tests into the
+// cache when it is not there yet.
+func (s *Store) labTest(ctx context.Context, study string, id int64) (labTest, error) {
+	if m := s.tests.Load(); m != nil {
+		if t, ok := (*m)[id]; ok {
+			return t, nil
+		}
+	}
+	s.addMu.Lock()
+	defer s.addMu.Unlock()
+	m := map[int64]labTest{}
+	if old := s.tests.Load(); old != nil {
+		maps.Copy(m, *old)
+	}
+	if err := s.scanTests(ctx, nil, study, func(id int64, t labTest) { m[id] = t }); err != nil {
+		return labTest{}, fmt.Errorf("reading lab tests: %w", err)
+	}
+	s.tests.Store(&m)
+	if t, ok := m[id]; ok {
+		return t, nil
+	}
+	return labTest{}, fmt.Errorf("lab result of study %s refers to lab test %d, which is not stored", study, id)
 }
 
 // Labs returns a subject's lab results ordered by date then LBSEQ.
@@ -115,7 +271,7 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	for len(args) < cap(args) {
 		args = append(args, usubjids[len(usubjids)-1])
 	}
-	rows, err := s.db.QueryCached(ctx, nil, `SELECT usubjid, seq, test_code, test, category, value, unit, low, high, baseline, lab_date, visit
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT usubjid, seq, test_id, value, low, high, baseline, lab_date, visit
 		FROM lab_results WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(args)-1)+`) ORDER BY usubjid, seq`, args...)
 	if err != nil {
 		return nil, err
@@ -124,7 +280,7 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	// Scanning into any takes database/sql's fast path; the conversions
 	// below are what its reflection would do, for the types both drivers
 	// return.
-	var vals [12]any
+	var vals [9]any
 	ptrs := make([]any, len(vals))
 	for i := range vals {
 		ptrs[i] = &vals[i]
@@ -135,6 +291,8 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	all := make([]clinical.LabResult, 0, labsPerSubjectHint*len(usubjids))
 	var bounds []int // where each subject's start in all
 	var ids []string
+	var test labTest
+	lastTest := int64(-1)
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
@@ -144,13 +302,18 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 			ids = append(ids, id)
 			bounds = append(bounds, len(all))
 		}
+		if tid := sqldb.Int(vals[2]); tid != lastTest {
+			if test, err = s.labTest(ctx, study, tid); err != nil {
+				return nil, err
+			}
+			lastTest = tid
+		}
 		r := clinical.LabResult{Study: study, USUBJID: ids[len(ids)-1], Seq: int(sqldb.Int(vals[1])),
-			TestCode: sqldb.String(vals[2]), Test: sqldb.String(vals[3]), Category: sqldb.String(vals[4]),
-			Unit: sqldb.String(vals[6]), Baseline: sqldb.Int(vals[9]) != 0,
-			Date: clinical.Date(sqldb.String(vals[10])), Visit: sqldb.String(vals[11])}
-		r.Value, r.HasValue = sqldb.Float(vals[5])
-		r.Low, r.HasLow = sqldb.Float(vals[7])
-		r.High, r.HasHigh = sqldb.Float(vals[8])
+			TestCode: test.code, Test: test.name, Category: test.category, Unit: test.unit,
+			Baseline: sqldb.Int(vals[6]) != 0, Date: clinical.Date(sqldb.String(vals[7])), Visit: sqldb.String(vals[8])}
+		r.Value, r.HasValue = sqldb.Float(vals[3])
+		r.Low, r.HasLow = sqldb.Float(vals[4])
+		r.High, r.HasHigh = sqldb.Float(vals[5])
 		all = append(all, r)
 	}
 	if err := rows.Err(); err != nil {

@@ -19,6 +19,10 @@ type Table struct {
 	Cols    []string // the first two are study and usubjid
 	Key     []string // a prefix of Cols
 	History string   // table with row_key, study, usubjid, changed_at, before, after
+	// Expand, when set, rewrites a row as its history records it (column
+	// name → value), e.g. to put what an id stands for in place of the id,
+	// so the record reads on its own.
+	Expand func(row map[string]string)
 }
 
 // Change is one row that a tracked upsert inserted or modified.
@@ -254,6 +258,9 @@ func (t Table) asJSON(norm []string) string {
 	m := make(map[string]string, len(t.Cols))
 	for i, c := range t.Cols {
 		m[c] = norm[i]
+	}
+	if t.Expand != nil {
+		t.Expand(m)
 	}
 	b, _ := json.Marshal(m)
 	return string(b)

@@ -1,0 +1,73 @@
+package checker
+
+import (
+	"context"
+	"io/fs"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/pressly/goose/v3"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+// Lab results stored before lab_tests existed keep every value when the
+// migration moves their tests into lab_tests, and can still be updated.
+func TestLabTestsMigrationKeepsResults(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		dialect, before := goose.DialectSQLite3, int64(6)
+		if db.Dialect == sqldb.Postgres {
+			dialect, before = goose.DialectPostgres, 5
+		}
+		sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := goose.NewProvider(dialect, db.DB, sub, goose.WithTableName("checker_schema_version"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		// As the store wrote them before: two subjects sharing a test, and
+		// the same code with another unit.
+		if _, err := db.ExecContext(ctx, `INSERT INTO lab_results (study, usubjid, seq, test_code, test, category, value, unit, low, high, baseline, lab_date, visit) VALUES
+			('S', 'A', 1, 'ALT', 'Alanine Aminotransferase', 'CHEMISTRY', 40, 'U/L', 6, 34, TRUE, '2014-01-02', 'SCREENING 1'),
+			('S', 'A', 2, 'ALT', 'Alanine Aminotransferase', 'CHEMISTRY', 0.5, 'ukat/L', NULL, NULL, FALSE, '2014-02-02', 'WEEK 4'),
+			('S', 'B', 1, 'ALT', 'Alanine Aminotransferase', 'CHEMISTRY', NULL, 'U/L', 6, 34, FALSE, '2014-01-03', '')`); err != nil {
+			t.Fatal(err)
+		}
+		s, err := OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		alt := func(subject string, seq int, unit, date string) clinical.LabResult {
+			return clinical.LabResult{Study: "S", USUBJID: subject, Seq: seq, TestCode: "ALT", Test: "Alanine Aminotransferase",
+				Category: "CHEMISTRY", Unit: unit, Date: clinical.Date(date)}
+		}
+		a1, a2, b1 := alt("A", 1, "U/L", "2014-01-02"), alt("A", 2, "ukat/L", "2014-02-02"), alt("B", 1, "U/L", "2014-01-03")
+		a1.Value, a1.HasValue, a1.Low, a1.HasLow, a1.High, a1.HasHigh, a1.Baseline, a1.Visit = 40, true, 6, true, 34, true, true, "SCREENING 1"
+		a2.Value, a2.HasValue, a2.Visit = 0.5, true, "WEEK 4"
+		b1.Low, b1.HasLow, b1.High, b1.HasHigh = 6, true, 34, true
+		want := map[string][]clinical.LabResult{"A": {a1, a2}, "B": {b1}}
+		for id, w := range want {
+			got, err := s.Labs(ctx, "S", id)
+			if err != nil || !reflect.DeepEqual(got, w) {
+				t.Errorf("subject %s after the migration: %+v, %v\nwant %+v", id, got, err, w)
+			}
+		}
+		var tests int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM lab_tests`).Scan(&tests); err != nil || tests != 2 {
+			t.Errorf("%d lab tests (%v), want 2", tests, err)
+		}
+		// Storing the same rows again finds them unchanged.
+		if sum, err := s.PutLabs(ctx, "S", append(want["A"], want["B"]...), time.Now()); err != nil || sum.Unchanged != 3 {
+			t.Errorf("storing the migrated rows again: %+v, %v; want 3 unchanged", sum, err)
+		}
+	})
+}

@@ -103,7 +103,7 @@ func (w *Workers) prefetch(ctx context.Context, s *Store, jobs []Job) map[string
 	out := make(map[string]*prefetched, len(ids))
 	for study, subjects := range ids {
 		p := &prefetched{}
-		p.labs, p.err = s.labsOf(ctx, study, subjects, w.batch)
+		p.labs, p.err = s.labsFor(ctx, study, subjects, w.batch)
 		if p.err == nil {
 			p.config, p.err = s.Settings(ctx, study)
 		}

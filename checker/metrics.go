@@ -52,6 +52,19 @@ func RegisterQueueDepth(reg prometheus.Registerer, depth func(context.Context) (
 	}))
 }
 
+// RegisterLabSnapshots exports how many subjects' lab results the checks
+// took from the store's snapshots and how many they read (see
+// Store.LabSnapshotStats).
+func RegisterLabSnapshots(reg prometheus.Registerer, s *Store) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "trialwatch_check_lab_snapshot_hits_total", Help: "Subjects whose lab results a check took from the checker's snapshot of their current version.",
+		}, func() float64 { hits, _ := s.LabSnapshotStats(); return float64(hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "trialwatch_check_lab_snapshot_misses_total", Help: "Subjects whose lab results a check read from the database.",
+		}, func() float64 { _, misses := s.LabSnapshotStats(); return float64(misses) }))
+}
+
 func (m *Metrics) jobDone(o Outcome) {
 	if m != nil {
 		m.jobs.WithLabelValues(string(o)).Inc()

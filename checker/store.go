@@ -1,14 +1,12 @@
 package checker
 
 import (
-	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +28,8 @@ type Store struct {
 	// reads it, and a study's tests are added rarely and all at once.
 	tests atomic.Pointer[map[int64]labTest]
 	addMu sync.Mutex // serialises copies of tests
+
+	snapshots labSnapshots
 }
 
 // OpenStore applies the checker's migrations and returns its store.
@@ -152,7 +152,11 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 	}
 	t := labTable
 	t.Expand = tests.expand
-	return s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
+	sum, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
+	if err != nil {
+		return sum, err
+	}
+	return sum, s.bumpLabVersionsTx(ctx, tx, study, sum.Subjects)
 }
 
 // studyTests is a study's lab_tests both ways.
@@ -247,9 +251,11 @@ func (s *Store) labTest(ctx context.Context, study string, id int64) (labTest, e
 	return labTest{}, fmt.Errorf("lab result of study %s refers to lab test %d, which is not stored", study, id)
 }
 
-// Labs returns a subject's lab results ordered by date then LBSEQ.
+// Labs returns a subject's lab results ordered by date then LBSEQ, from
+// the store's snapshot of them when it is of their current version (see
+// labSnapshots). The caller must not change them.
 func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error) {
-	labs, err := s.labsOf(ctx, study, []string{usubjid}, 1)
+	labs, err := s.labsFor(ctx, study, []string{usubjid}, 1)
 	return labs[usubjid], err
 }
 
@@ -324,11 +330,8 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	for i, id := range ids {
 		labs := all[bounds[i]:bounds[i+1]:bounds[i+1]] // full slice: an append copies, not overwrites the next subject
 		// Sorted here rather than by the query: in key order SQLite
-		// reads the rows without a sorter. Valid ISO 8601 dates sort the
-		// same bytewise as in any collation.
-		slices.SortFunc(labs, func(a, b clinical.LabResult) int {
-			return cmp.Or(strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(a.Seq, b.Seq))
-		})
+		// reads the rows without a sorter.
+		sortLabs(labs)
 		out[id] = labs
 	}
 	return out, nil

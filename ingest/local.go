@@ -46,6 +46,11 @@ func OpenLocal(ctx context.Context, db *sqldb.DB) (*Local, error) {
 	return l, nil
 }
 
+// Checker is the checker's store the target writes lab results and
+// queues checks in. The workers running those checks should use it too:
+// an upload hands it the lab results it stored (see IngestFiles).
+func (l *Local) Checker() *checker.Store { return l.checker }
+
 // Known implements Target.
 func (l *Local) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
 	return l.subjects.Known(ctx, study, ids)

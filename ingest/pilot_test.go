@@ -39,10 +39,7 @@ func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checke
 	subj, _ := subjects.Open(ctx, db)
 	expo, _ := exposure.Open(ctx, db)
 	evts, _ := events.Open(ctx, db)
-	store, err := checker.OpenStore(ctx, db)
-	if err != nil {
-		tb.Fatal(err)
-	}
+	store := local.Checker()
 	if err := store.PutSettings(ctx, pilotdata.Study, rules.Config{Criteria: criteria}, time.Now()); err != nil {
 		tb.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
@@ -79,9 +80,11 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 		return Result{}, err
 	}
 	var res Result
+	var firstLabs map[string][][]clinical.LabResult
+	var versions map[string]int64
 	err = l.db.InTx(ctx, func(tx *sql.Tx) error {
 		s := &streamer{l: l, ctx: ctx, tx: tx, study: study, now: now, chunk: chunkSize,
-			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}}
+			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}, handoff: newLabHandoff()}
 		s.allowed, s.who = siteScope(ctx, study)
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
@@ -89,6 +92,10 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 			}
 		}
 		res = s.result()
+		var err error
+		if firstLabs, versions, err = s.handoff.firstTx(ctx, l.checker, tx, study); err != nil {
+			return fmt.Errorf("reading lab versions: %w", err)
+		}
 		if err := l.checker.EnqueueTx(ctx, tx, study, s.changed.list, now); err != nil {
 			return err
 		}
@@ -97,6 +104,7 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 	if err != nil {
 		return Result{}, err
 	}
+	l.checker.RememberLabs(study, versions, firstLabs)
 	if l.Wake != nil {
 		l.Wake()
 	}
@@ -151,6 +159,8 @@ type streamer struct {
 
 	unknown sdtm.Errors // records of unknown subjects in the current file
 	stop    error       // what ended the current file's stream, if not the file
+
+	handoff *labHandoff
 }
 
 type domainSum struct {
@@ -261,6 +271,7 @@ func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) 
 		}
 		c := chunk{b: b}
 		if len(b.Labs) > 0 {
+			s.handoff.add(b.Labs)
 			labs := checker.NewLabRows(b.Labs)
 			c.labs = &labs
 		}
@@ -317,6 +328,12 @@ func (s *streamer) write(parts []chunk) error {
 	}
 	if len(s.unknown) > 0 {
 		return nil // the file will be rejected: check, don't write
+	}
+	for _, c := range parts {
+		if err := s.handoff.priorTx(s.ctx, s.l.checker, s.tx, s.study, c.b.Labs); err != nil {
+			s.stop = fmt.Errorf("reading lab versions: %w", err)
+			return s.stop
+		}
 	}
 	b, labs := parts[0].b, parts[0].labs
 	if len(parts) > 1 {

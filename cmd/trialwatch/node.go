@@ -136,8 +136,16 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if err != nil {
 		return err
 	}
-	store, err := checker.OpenStore(ctx, db)
-	if err != nil {
+	// Sharing the database, uploads and checks share one store: an upload
+	// hands the lab results it stored to the checks it queues.
+	var local *ingest.Local
+	var store *checker.Store
+	if shared {
+		if local, err = ingest.OpenLocal(ctx, db); err != nil {
+			return err
+		}
+		store = local.Checker()
+	} else if store, err = checker.OpenStore(ctx, db); err != nil {
 		return err
 	}
 	hc, err := n.upstreamClient(shared)
@@ -165,15 +173,12 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	audit.NewAPI(n.trail).Register(n.router)
 	checker.NewAPI(c, store, n.log).Register(n.router)
 	checker.RegisterQueueDepth(n.reg, store.QueueDepth)
+	checker.RegisterLabSnapshots(n.reg, store)
 	n.workers = checker.NewWorkers(c, store, checker.WithWorkers(n.cfg.workers), checker.WithWorkerLogger(n.log))
 
 	var target ingest.Target = ingest.Remote{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
 		Checker: store, Wake: n.workers.Wake}
 	if shared {
-		local, err := ingest.OpenLocal(ctx, db)
-		if err != nil {
-			return err
-		}
 		local.Wake = n.workers.Wake
 		target = local
 	}

@@ -1,0 +1,292 @@
+package checker
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"math/bits"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// Lab snapshots: a subject's lab results as of its lab version.
+//
+// Every write of a subject's lab results moves its version in
+// lab_versions, in the same transaction (PutLabRowsTx). A batch of checks
+// reads its subjects' versions and uses the snapshot the store holds of
+// that version, reading the rows only of the others: a subject has
+// hundreds of lab results, and reading them was a third of a check's
+// work. An upload hands over the lab results of the subjects it gave
+// their first ones (RememberLabs), so the checks it queues read none.
+// A write by another process moves the version too, so a snapshot is
+// never used in place of data it does not hold.
+type labSnapshots struct {
+	mu      sync.Mutex
+	entries map[subjectKey]labSnapshot
+	labs    int // lab results held, at most maxSnapshotLabs
+
+	hits, misses atomic.Int64
+}
+
+type subjectKey struct{ study, usubjid string }
+
+type labSnapshot struct {
+	version int64
+	labs    *snapshotLabs
+}
+
+// snapshotLabs are a subject's lab results, made from those uploaded by
+// the first check to use them rather than by the upload: the checks run
+// in parallel, an upload's commit is waited for.
+type snapshotLabs struct {
+	once  sync.Once
+	study string
+	raw   [][]clinical.LabResult // as uploaded, see RememberLabs; nil once made
+	labs  []clinical.LabResult   // read-only: checks share it
+}
+
+func (p *snapshotLabs) list() []clinical.LabResult {
+	p.once.Do(func() {
+		if p.raw != nil {
+			p.labs, p.raw = snapshotOf(p.study, p.raw), nil
+		}
+	})
+	return p.labs
+}
+
+func (p *snapshotLabs) len() int {
+	n := len(p.labs)
+	for _, r := range p.raw {
+		n += len(r)
+	}
+	return n
+}
+
+// maxSnapshotLabs bounds the lab results held, about 40 MB: the pilot's
+// 60,000 fit three times over.
+const maxSnapshotLabs = 200_000
+
+func (c *labSnapshots) get(study, usubjid string, version int64) ([]clinical.LabResult, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[subjectKey{study, usubjid}]
+	c.mu.Unlock()
+	if ok && e.version == version {
+		c.hits.Add(1)
+		return e.labs.list(), true
+	}
+	c.misses.Add(1)
+	return nil, false
+}
+
+// put keeps labs as the subject's at version, unless it holds a later
+// version already; it drops other subjects' to stay within bounds.
+func (c *labSnapshots) put(study, usubjid string, version int64, labs *snapshotLabs) {
+	n := labs.len()
+	if n > maxSnapshotLabs/4 {
+		return // one subject would crowd out the rest
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries == nil {
+		c.entries = map[subjectKey]labSnapshot{}
+	}
+	k := subjectKey{study, usubjid}
+	if old, ok := c.entries[k]; ok {
+		if old.version > version {
+			return
+		}
+		c.labs -= old.labs.len()
+		delete(c.entries, k)
+	}
+	for k, e := range c.entries { // in no particular order: as good as any at this size
+		if c.labs+n <= maxSnapshotLabs {
+			break
+		}
+		c.labs -= e.labs.len()
+		delete(c.entries, k)
+	}
+	c.entries[k] = labSnapshot{version, labs}
+	c.labs += n
+}
+
+// LabSnapshotStats tells how many subjects' lab results the checks found
+// in the store's snapshots and how many they read from the database.
+func (s *Store) LabSnapshotStats() (hits, misses int64) {
+	return s.snapshots.hits.Load(), s.snapshots.misses.Load()
+}
+
+// bumpLabVersionsTx moves the lab version of subjects, within tx.
+func (s *Store) bumpLabVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) error {
+	rows := make([][]any, len(subjects))
+	for i, id := range subjects {
+		rows[i] = []any{study, id, int64(1)}
+	}
+	return s.db.WriteRows(ctx, tx, "INSERT INTO lab_versions (study, usubjid, version) VALUES ",
+		" ON CONFLICT (study, usubjid) DO UPDATE SET version = lab_versions.version + 1", 3, rows)
+}
+
+// LabVersionsTx returns the lab versions of those of subjects that have
+// lab results, within tx unless it is nil.
+func (s *Store) LabVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(subjects))
+	for start := 0; start < len(subjects); start += subjectsPerQuery {
+		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
+		// Padded to a power of two (repeating the last subject): few
+		// statement texts, each prepared once (see sqldb.DB.Stmt).
+		args := make([]any, 1, 1+1<<bits.Len(uint(len(chunk)-1)))
+		args[0] = study
+		for _, id := range chunk {
+			args = append(args, id)
+		}
+		for len(args) < cap(args) {
+			args = append(args, chunk[len(chunk)-1])
+		}
+		rows, err := s.db.QueryCached(ctx, tx, `SELECT usubjid, version FROM lab_versions WHERE study = $1 AND usubjid IN (`+
+			sqldb.Placeholders(2, len(args)-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			var v int64
+			if err := rows.Scan(&id, &v); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[id] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// subjectsPerQuery bounds the IN list of a look-up by subject.
+const subjectsPerQuery = 512
+
+// RememberLabs keeps, after the transaction that stored them committed,
+// the lab results of subjects that had none before it: labs holds all
+// of each subject's lab results, as uploaded, in parts in the order
+// read (one LBSEQ may come more than once: the last counts, as it did
+// when stored), and versions their lab versions as that transaction
+// left them. The store keeps the parts, which must not change.
+func (s *Store) RememberLabs(study string, versions map[string]int64, labs map[string][][]clinical.LabResult) {
+	for id, v := range versions {
+		if l, ok := labs[id]; ok && len(l) > 0 {
+			s.snapshots.put(study, id, v, &snapshotLabs{study: study, raw: l})
+		}
+	}
+}
+
+// snapshotOf makes uploaded lab results what labsOf would read back: the
+// last of each LBSEQ, ordered by date then LBSEQ, absent values zero. Its
+// text is copied, once per distinct value: a parsed field may share
+// memory with the rest of its file's line.
+func snapshotOf(study string, parts [][]clinical.LabResult) []clinical.LabResult {
+	out := slices.Concat(parts...)
+	if !slices.IsSortedFunc(out, func(a, b clinical.LabResult) int { return cmp.Compare(a.Seq, b.Seq) }) {
+		slices.SortStableFunc(out, func(a, b clinical.LabResult) int { return cmp.Compare(a.Seq, b.Seq) })
+	}
+	texts := map[string]string{}
+	own := func(v string) string {
+		c, ok := texts[v]
+		if !ok {
+			c = strings.Clone(v)
+			texts[c] = c
+		}
+		return c
+	}
+	n := 0
+	for i, l := range out {
+		if i+1 < len(out) && out[i+1].Seq == l.Seq {
+			continue // a later row of the same LBSEQ replaced it
+		}
+		l.Study, l.USUBJID = study, own(l.USUBJID)
+		l.TestCode, l.Test, l.Category, l.Unit = own(l.TestCode), own(l.Test), own(l.Category), own(l.Unit)
+		l.Date, l.Visit = clinical.Date(own(string(l.Date))), own(l.Visit)
+		if !l.HasValue {
+			l.Value = 0
+		}
+		if !l.HasLow {
+			l.Low = 0
+		}
+		if !l.HasHigh {
+			l.High = 0
+		}
+		out[n] = l
+		n++
+	}
+	out = out[:n:n]
+	sortLabs(out)
+	return out
+}
+
+// sortLabs orders a subject's lab results by date then LBSEQ. Valid ISO
+// 8601 dates sort the same bytewise as in any collation. It sorts their
+// indexes and moves each result once: a result is 200 bytes.
+func sortLabs(labs []clinical.LabResult) {
+	order := func(a, b *clinical.LabResult) int {
+		return cmp.Or(strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(a.Seq, b.Seq))
+	}
+	idx := make([]int32, len(labs))
+	sorted := true
+	for i := range idx {
+		idx[i] = int32(i)
+		sorted = sorted && (i == 0 || order(&labs[i-1], &labs[i]) <= 0)
+	}
+	if sorted {
+		return
+	}
+	slices.SortFunc(idx, func(a, b int32) int { return order(&labs[a], &labs[b]) })
+	moved := make([]clinical.LabResult, len(labs))
+	for i, j := range idx {
+		moved[i] = labs[j]
+	}
+	copy(labs, moved)
+}
+
+// labsFor is labsOf through the snapshots: it reads the subjects' lab
+// versions, takes the lab results of each subject whose snapshot is of
+// its version, reads the others' and keeps them. Versions are read
+// before the lab results, so a snapshot is never older than its version.
+func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
+	versions, err := s.LabVersionsTx(ctx, nil, study, usubjids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string][]clinical.LabResult, len(usubjids))
+	var read []string
+	for _, id := range usubjids {
+		v, ok := versions[id]
+		if !ok {
+			read = append(read, id) // no lab results, or else read them
+			continue
+		}
+		if labs, ok := s.snapshots.get(study, id, v); ok {
+			out[id] = labs
+			continue
+		}
+		read = append(read, id)
+	}
+	if len(read) == 0 {
+		return out, nil
+	}
+	got, err := s.labsOf(ctx, study, read, width)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range read {
+		out[id] = got[id]
+		if v, ok := versions[id]; ok {
+			s.snapshots.put(study, id, v, &snapshotLabs{labs: got[id][:len(got[id]):len(got[id])]})
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,105 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// labHandoff gathers, as IngestFiles streams, each subject's lab results,
+// so that those of the subjects the upload gives their first ones can be
+// handed to the checker once committed (checker.Store.RememberLabs): the
+// checks the upload queues then need not read them back.
+//
+// The reading side adds (add); the storing side learns, before it first
+// writes a subject's lab results, whether the subject had any (priorTx);
+// versionsTx, after both are done, reads the versions of the subjects
+// that had none.
+type labHandoff struct {
+	parts [][]clinical.LabResult // as read; nil past handoffLabs
+	n     int
+	prior map[string]bool // whether a subject had lab results before this upload
+}
+
+// handoffLabs bounds the lab results an upload gathers, as the checker
+// bounds those it keeps; a bigger upload hands over none.
+const handoffLabs = 200_000
+
+func newLabHandoff() *labHandoff { return &labHandoff{prior: map[string]bool{}} }
+
+// add keeps a part's lab results as they are: the reader makes each
+// part's anew.
+func (h *labHandoff) add(labs []clinical.LabResult) {
+	if h.n += len(labs); h.n > handoffLabs {
+		h.parts = nil
+		return
+	}
+	h.parts = append(h.parts, labs)
+}
+
+// bySubject groups the lab results read by subject, each subject's in
+// the order read, as runs of the parts (a file's records come grouped by
+// subject, so a subject has few).
+func (h *labHandoff) bySubject() map[string][][]clinical.LabResult {
+	out := map[string][][]clinical.LabResult{}
+	for _, labs := range h.parts {
+		for start := 0; start < len(labs); {
+			end := start + 1
+			for end < len(labs) && labs[end].USUBJID == labs[start].USUBJID {
+				end++
+			}
+			id := labs[start].USUBJID
+			out[id] = append(out[id], labs[start:end])
+			start = end
+		}
+	}
+	return out
+}
+
+// priorTx notes, for the subjects of labs not seen before, whether they
+// have lab results stored: run before they are written.
+func (h *labHandoff) priorTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string, labs []clinical.LabResult) error {
+	var ask []string
+	asked := map[string]bool{}
+	for i, l := range labs {
+		if i > 0 && labs[i-1].USUBJID == l.USUBJID {
+			continue // a file's records come grouped by subject
+		}
+		if _, ok := h.prior[l.USUBJID]; !ok && !asked[l.USUBJID] {
+			asked[l.USUBJID] = true
+			ask = append(ask, l.USUBJID)
+		}
+	}
+	if len(ask) == 0 {
+		return nil
+	}
+	versions, err := store.LabVersionsTx(ctx, tx, study, ask)
+	if err != nil {
+		return err
+	}
+	for _, id := range ask {
+		_, had := versions[id]
+		h.prior[id] = had
+	}
+	return nil
+}
+
+// firstTx returns the lab results of the subjects given their first ones
+// by this upload, and their lab versions as tx leaves them; none past
+// the bound.
+func (h *labHandoff) firstTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string) (map[string][][]clinical.LabResult, map[string]int64, error) {
+	labs := h.bySubject()
+	var first []string
+	for id := range labs {
+		if had, ok := h.prior[id]; ok && !had {
+			first = append(first, id)
+		}
+	}
+	if len(first) == 0 {
+		return nil, nil, nil
+	}
+	versions, err := store.LabVersionsTx(ctx, tx, study, first)
+	return labs, versions, err
+}

@@ -1,0 +1,139 @@
+package ingest_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/pilotdata"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+// sameLabs fails unless the lab results the upload's checker store gives
+// for each subject, from its snapshots, are those a store that holds none
+// reads from the database.
+func sameLabs(t *testing.T, db *sqldb.DB, store *checker.Store, study string, subjects ...string) {
+	t.Helper()
+	ctx := context.Background()
+	fresh, err := checker.OpenStore(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range subjects {
+		got, err := store.Labs(ctx, study, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := fresh.Labs(ctx, study, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("subject %s: the checks get\n%+v\nthe database holds\n%+v", id, got, want)
+		}
+	}
+}
+
+func snapshotStats(t *testing.T, store *checker.Store, wantHits, wantMisses int64) {
+	t.Helper()
+	if hits, misses := store.LabSnapshotStats(); hits != wantHits || misses != wantMisses {
+		t.Errorf("%d snapshot hits and %d misses, want %d and %d", hits, misses, wantHits, wantMisses)
+	}
+}
+
+// An upload giving subjects their first lab results hands them to the
+// checks it queues, which read none back; once another upload or another
+// process changes them, the checks read them again.
+func TestUploadHandsFirstLabsToChecks(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		local := openLocal(t, db)
+		store := local.Checker()
+		// Rows alternate between the two subjects, over parts of 10 rows.
+		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sameLabs(t, db, store, "S1", "S1-001", "S1-002")
+		snapshotStats(t, store, 2, 0)
+
+		// A later upload changes a row of a subject with lab results: it
+		// hands nothing over, and the checks read the subject's anew.
+		changed := lbFile(40, func(i int, row []string) {
+			if i == 33 {
+				row[6] = "250"
+			}
+		})
+		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("lb.csv", changed)}, 40, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sameLabs(t, db, store, "S1", "S1-002", "S1-001")
+		snapshotStats(t, store, 3, 1)
+		labs, _ := store.Labs(ctx, "S1", "S1-002")
+		if labs[16].Value != 250 {
+			t.Errorf("S1-002's LBSEQ 17 after the change: %+v", labs[16])
+		}
+
+		// Another process changes a row (its store is not this one).
+		other, err := checker.OpenStore(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first, _ := other.Labs(ctx, "S1", "S1-001")
+		edited := first[0]
+		edited.Value = 99
+		if _, err := other.PutLabs(ctx, "S1", []clinical.LabResult{edited}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sameLabs(t, db, store, "S1", "S1-001")
+		if labs, _ := store.Labs(ctx, "S1", "S1-001"); labs[0].Value != 99 {
+			t.Errorf("S1-001's first result after another process changed it: %+v", labs[0])
+		}
+	})
+}
+
+// The same LBSEQ in two files of one upload: the last counts, in the
+// table and in what the checks are handed.
+func TestHandedLabsKeepTheLastOfAnLBSEQ(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		local := openLocal(t, db)
+		again := lbFile(6, func(i int, row []string) { row[6] = "21" })
+		files := []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(6, nil)), memFile("lb2.csv", again)}
+		if _, err := local.IngestFiles(ctx, "S1", files, 40, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sameLabs(t, db, local.Checker(), "S1", "S1-001", "S1-002")
+		snapshotStats(t, local.Checker(), 2, 0)
+		if labs, _ := local.Checker().Labs(ctx, "S1", "S1-001"); len(labs) != 3 || labs[0].Value != 21 {
+			t.Errorf("S1-001's labs: %+v; want 3, of value 21", labs)
+		}
+	})
+}
+
+// What the pilot's upload hands over is, subject by subject, what the
+// database holds: partial dates, missing values and ranges, baselines.
+func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stores the whole pilot")
+	}
+	db := sqldbtest.SQLite(t)
+	local := openLocal(t, db)
+	if _, err := local.IngestFiles(context.Background(), pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b, err := pilotdata.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var subjects []string
+	for _, s := range b.Subjects {
+		subjects = append(subjects, s.USUBJID)
+	}
+	sameLabs(t, db, local.Checker(), pilotdata.Study, subjects...)
+	snapshotStats(t, local.Checker(), 254, 0) // 52 subjects have no lab results
+}

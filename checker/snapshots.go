@@ -186,65 +186,93 @@ func (s *Store) RememberLabs(study string, versions map[string]int64, labs map[s
 }
 
 // snapshotOf makes uploaded lab results what labsOf would read back: the
-// last of each LBSEQ, ordered by date then LBSEQ, absent values zero. Its
-// text is copied, once per distinct value: a parsed field may share
-// memory with the rest of its file's line.
+// last of each LBSEQ, ordered by date then LBSEQ, absent values zero. It
+// sorts pointers and copies each result once (a result is 200 bytes),
+// and copies its text once per distinct value: a parsed field shares
+// memory with the rest of its line in the file.
 func snapshotOf(study string, parts [][]clinical.LabResult) []clinical.LabResult {
-	out := slices.Concat(parts...)
-	if !slices.IsSortedFunc(out, func(a, b clinical.LabResult) int { return cmp.Compare(a.Seq, b.Seq) }) {
-		slices.SortStableFunc(out, func(a, b clinical.LabResult) int { return cmp.Compare(a.Seq, b.Seq) })
-	}
-	texts := map[string]string{}
-	own := func(v string) string {
-		c, ok := texts[v]
-		if !ok {
-			c = strings.Clone(v)
-			texts[c] = c
+	var at []*clinical.LabResult
+	for _, p := range parts {
+		for i := range p {
+			at = append(at, &p[i])
 		}
-		return c
 	}
-	n := 0
-	for i, l := range out {
-		if i+1 < len(out) && out[i+1].Seq == l.Seq {
+	slices.SortStableFunc(at, func(a, b *clinical.LabResult) int { return cmp.Compare(a.Seq, b.Seq) })
+	kept := at[:0]
+	for i, l := range at {
+		if i+1 < len(at) && at[i+1].Seq == l.Seq {
 			continue // a later row of the same LBSEQ replaced it
 		}
-		l.Study, l.USUBJID = study, own(l.USUBJID)
-		l.TestCode, l.Test, l.Category, l.Unit = own(l.TestCode), own(l.Test), own(l.Category), own(l.Unit)
-		l.Date, l.Visit = clinical.Date(own(string(l.Date))), own(l.Visit)
-		if !l.HasValue {
-			l.Value = 0
-		}
-		if !l.HasLow {
-			l.Low = 0
-		}
-		if !l.HasHigh {
-			l.High = 0
-		}
-		out[n] = l
-		n++
+		kept = append(kept, l)
 	}
-	out = out[:n:n]
-	sortLabs(out)
+	slices.SortFunc(kept, labOrder)
+	out := make([]clinical.LabResult, len(kept))
+	var t textCopies
+	var subject, code, test, category, unit, date, visit lastText
+	for i, l := range kept {
+		r := *l
+		r.Study, r.USUBJID = study, subject.own(r.USUBJID, &t)
+		r.TestCode, r.Test, r.Category, r.Unit = code.own(r.TestCode, &t), test.own(r.Test, &t), category.own(r.Category, &t), unit.own(r.Unit, &t)
+		r.Date, r.Visit = clinical.Date(date.own(string(r.Date), &t)), visit.own(r.Visit, &t)
+		if !r.HasValue {
+			r.Value = 0
+		}
+		if !r.HasLow {
+			r.Low = 0
+		}
+		if !r.HasHigh {
+			r.High = 0
+		}
+		out[i] = r
+	}
 	return out
 }
 
-// sortLabs orders a subject's lab results by date then LBSEQ. Valid ISO
-// 8601 dates sort the same bytewise as in any collation. It sorts their
-// indexes and moves each result once: a result is 200 bytes.
-func sortLabs(labs []clinical.LabResult) {
-	order := func(a, b *clinical.LabResult) int {
-		return cmp.Or(strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(a.Seq, b.Seq))
+// textCopies holds one copy of each distinct text.
+type textCopies map[string]string
+
+func (t *textCopies) own(v string) string {
+	c, ok := (*t)[v]
+	if !ok {
+		if *t == nil {
+			*t = textCopies{}
+		}
+		c = strings.Clone(v)
+		(*t)[c] = c
 	}
+	return c
+}
+
+// lastText is a field's last text and its copy: consecutive results
+// mostly repeat a field, and comparing costs less than a look-up.
+type lastText struct{ text, copy string }
+
+func (l *lastText) own(v string, t *textCopies) string {
+	if v != l.text {
+		l.text, l.copy = v, t.own(v)
+	}
+	return l.copy
+}
+
+// labOrder orders a subject's lab results by date then LBSEQ. Valid ISO
+// 8601 dates sort the same bytewise as in any collation.
+func labOrder(a, b *clinical.LabResult) int {
+	return cmp.Or(strings.Compare(string(a.Date), string(b.Date)), cmp.Compare(a.Seq, b.Seq))
+}
+
+// sortLabs sorts a subject's lab results by labOrder. It sorts their
+// indexes and moves each result once.
+func sortLabs(labs []clinical.LabResult) {
 	idx := make([]int32, len(labs))
 	sorted := true
 	for i := range idx {
 		idx[i] = int32(i)
-		sorted = sorted && (i == 0 || order(&labs[i-1], &labs[i]) <= 0)
+		sorted = sorted && (i == 0 || labOrder(&labs[i-1], &labs[i]) <= 0)
 	}
 	if sorted {
 		return
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return order(&labs[a], &labs[b]) })
+	slices.SortFunc(idx, func(a, b int32) int { return labOrder(&labs[a], &labs[b]) })
 	moved := make([]clinical.LabResult, len(labs))
 	for i, j := range idx {
 		moved[i] = labs[j]

@@ -37,6 +37,7 @@ type subjectKey struct{ study, usubjid string }
 
 type labSnapshot struct {
 	version int64
+	n       int // how many lab results, counted when kept
 	labs    *snapshotLabs
 }
 
@@ -59,6 +60,7 @@ func (p *snapshotLabs) list() []clinical.LabResult {
 	return p.labs
 }
 
+// len counts the lab results: only before any check can use them.
 func (p *snapshotLabs) len() int {
 	n := len(p.labs)
 	for _, r := range p.raw {
@@ -75,12 +77,10 @@ func (c *labSnapshots) get(study, usubjid string, version int64) ([]clinical.Lab
 	c.mu.Lock()
 	e, ok := c.entries[subjectKey{study, usubjid}]
 	c.mu.Unlock()
-	if ok && e.version == version {
-		c.hits.Add(1)
-		return e.labs.list(), true
+	if !ok || e.version != version {
+		return nil, false
 	}
-	c.misses.Add(1)
-	return nil, false
+	return e.labs.list(), true
 }
 
 // put keeps labs as the subject's at version, unless it holds a later
@@ -100,22 +100,23 @@ func (c *labSnapshots) put(study, usubjid string, version int64, labs *snapshotL
 		if old.version > version {
 			return
 		}
-		c.labs -= old.labs.len()
+		c.labs -= old.n
 		delete(c.entries, k)
 	}
 	for k, e := range c.entries { // in no particular order: as good as any at this size
 		if c.labs+n <= maxSnapshotLabs {
 			break
 		}
-		c.labs -= e.labs.len()
+		c.labs -= e.n
 		delete(c.entries, k)
 	}
-	c.entries[k] = labSnapshot{version, labs}
+	c.entries[k] = labSnapshot{version, n, labs}
 	c.labs += n
 }
 
-// LabSnapshotStats tells how many subjects' lab results the checks found
-// in the store's snapshots and how many they read from the database.
+// LabSnapshotStats tells how many subjects' lab results the checks (and
+// Labs) found in the store's snapshots and how many they read from the
+// database.
 func (s *Store) LabSnapshotStats() (hits, misses int64) {
 	return s.snapshots.hits.Load(), s.snapshots.misses.Load()
 }
@@ -292,17 +293,16 @@ func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, wi
 	out := make(map[string][]clinical.LabResult, len(usubjids))
 	var read []string
 	for _, id := range usubjids {
-		v, ok := versions[id]
-		if !ok {
-			read = append(read, id) // no lab results, or else read them
-			continue
-		}
-		if labs, ok := s.snapshots.get(study, id, v); ok {
-			out[id] = labs
-			continue
+		if v, ok := versions[id]; ok { // else no lab results, or read them to be sure
+			if labs, ok := s.snapshots.get(study, id, v); ok {
+				out[id] = labs
+				continue
+			}
 		}
 		read = append(read, id)
 	}
+	s.snapshots.hits.Add(int64(len(usubjids) - len(read)))
+	s.snapshots.misses.Add(int64(len(read)))
 	if len(read) == 0 {
 		return out, nil
 	}

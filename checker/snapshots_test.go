@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -36,9 +37,36 @@ func TestLabSnapshotsStayBounded(t *testing.T) {
 	}
 	held := 0
 	for _, e := range c.entries {
-		held += e.labs.len()
+		held += len(e.labs.list())
 	}
 	if held != c.labs {
 		t.Errorf("counted %d lab results, holding %d", c.labs, held)
+	}
+}
+
+// Checks taking a snapshot at once share the one made from the upload,
+// while other subjects' arrive and push subjects out (run with -race).
+func TestLabSnapshotIsMadeOnceForAll(t *testing.T) {
+	var c labSnapshots
+	raw := [][]clinical.LabResult{{{USUBJID: "A", Seq: 2, Date: "2014-01-03"}}, {{USUBJID: "A", Seq: 1, Date: "2014-01-02"}}}
+	c.put("S", "A", 1, &snapshotLabs{study: "S", raw: raw})
+	got := make([][]clinical.LabResult, 8)
+	var wg sync.WaitGroup
+	for i := range got {
+		wg.Go(func() { got[i], _ = c.get("S", "A", 1) })
+		wg.Go(func() { c.put("S", fmt.Sprint("B", i), 1, &snapshotLabs{labs: make([]clinical.LabResult, maxSnapshotLabs/5)}) })
+	}
+	wg.Wait()
+	var made []clinical.LabResult
+	for _, g := range got {
+		if g == nil {
+			continue // pushed out first
+		}
+		if made == nil {
+			made = g
+		}
+		if &g[0] != &made[0] || len(g) != 2 || g[0].Seq != 1 || g[1].Seq != 2 || g[0].Study != "S" {
+			t.Fatalf("a check got %+v; want the one snapshot, LBSEQ 1 then 2 by date", g)
+		}
 	}
 }

@@ -15,8 +15,8 @@ import (
 //
 // The reading side adds (add); the storing side learns, before it first
 // writes a subject's lab results, whether the subject had any (priorTx);
-// versionsTx, after both are done, reads the versions of the subjects
-// that had none.
+// firstTx, after both are done, reads the versions of the subjects that
+// had none. A nil *labHandoff hands nothing over.
 type labHandoff struct {
 	parts [][]clinical.LabResult // as read; nil past handoffLabs
 	n     int
@@ -32,6 +32,9 @@ func newLabHandoff() *labHandoff { return &labHandoff{prior: map[string]bool{}} 
 // add keeps a part's lab results as they are: the reader makes each
 // part's anew.
 func (h *labHandoff) add(labs []clinical.LabResult) {
+	if h == nil {
+		return
+	}
 	if h.n += len(labs); h.n > handoffLabs {
 		h.parts = nil
 		return
@@ -61,6 +64,9 @@ func (h *labHandoff) bySubject() map[string][][]clinical.LabResult {
 // priorTx notes, for the subjects of labs not seen before, whether they
 // have lab results stored: run before they are written.
 func (h *labHandoff) priorTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string, labs []clinical.LabResult) error {
+	if h == nil {
+		return nil
+	}
 	var ask []string
 	asked := map[string]bool{}
 	for i, l := range labs {
@@ -90,6 +96,9 @@ func (h *labHandoff) priorTx(ctx context.Context, store *checker.Store, tx *sql.
 // by this upload, and their lab versions as tx leaves them; none past
 // the bound.
 func (h *labHandoff) firstTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string) (map[string][][]clinical.LabResult, map[string]int64, error) {
+	if h == nil {
+		return nil, nil, nil
+	}
 	labs := h.bySubject()
 	var first []string
 	for id := range labs {

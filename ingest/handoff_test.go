@@ -53,6 +53,7 @@ func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		local := openLocal(t, db)
+		local.HandOffLabs = true
 		store := local.Checker()
 		// Rows alternate between the two subjects, over parts of 10 rows.
 		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
@@ -102,6 +103,7 @@ func TestHandedLabsKeepTheLastOfAnLBSEQ(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		local := openLocal(t, db)
+		local.HandOffLabs = true
 		again := lbFile(6, func(i int, row []string) { row[6] = "21" })
 		files := []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(6, nil)), memFile("lb2.csv", again)}
 		if _, err := local.IngestFiles(ctx, "S1", files, 40, time.Now()); err != nil {
@@ -123,6 +125,7 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 	}
 	db := sqldbtest.SQLite(t)
 	local := openLocal(t, db)
+	local.HandOffLabs = true
 	if _, err := local.IngestFiles(context.Background(), pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		t.Fatal(err)
 	}
@@ -135,5 +138,17 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 		subjects = append(subjects, s.USUBJID)
 	}
 	sameLabs(t, db, local.Checker(), pilotdata.Study, subjects...)
-	snapshotStats(t, local.Checker(), 254, 0) // 52 subjects have no lab results
+	snapshotStats(t, local.Checker(), 254, 52) // 52 subjects have no lab results: read, none found
+}
+
+// Without workers to hand them to (`trialwatch import`), an upload keeps
+// no lab results: the checks, wherever they run, read them.
+func TestNoHandOffUnlessAsked(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	local := openLocal(t, db)
+	if _, err := local.IngestFiles(context.Background(), "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sameLabs(t, db, local.Checker(), "S1", "S1-001", "S1-002")
+	snapshotStats(t, local.Checker(), 0, 2)
 }

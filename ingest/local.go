@@ -25,6 +25,11 @@ type Local struct {
 	events   *events.Store
 	checker  *checker.Store
 	Wake     func() // tells the workers new jobs are queued; may be nil
+	// HandOffLabs has IngestFiles hand the lab results an upload gives
+	// subjects first to the checker's store (checker.Store.RememberLabs),
+	// for workers in this process checking through that store (Checker).
+	// Without workers here, holding them would be for nothing.
+	HandOffLabs bool
 }
 
 // OpenLocal migrates the services' tables in db and returns the target.
@@ -47,8 +52,8 @@ func OpenLocal(ctx context.Context, db *sqldb.DB) (*Local, error) {
 }
 
 // Checker is the checker's store the target writes lab results and
-// queues checks in. The workers running those checks should use it too:
-// an upload hands it the lab results it stored (see IngestFiles).
+// queues checks in. Workers running those checks should use it too: an
+// upload hands it the lab results it stored (see HandOffLabs).
 func (l *Local) Checker() *checker.Store { return l.checker }
 
 // Known implements Target.

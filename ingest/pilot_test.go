@@ -32,6 +32,7 @@ func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checke
 	if err != nil {
 		tb.Fatal(err)
 	}
+	local.HandOffLabs = true // as in all-in-one mode, where workers check what uploads queue
 	// The path `trialwatch import` takes: streamed, in one transaction.
 	if _, err := local.IngestFiles(ctx, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		tb.Fatal(err)

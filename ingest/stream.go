@@ -84,7 +84,10 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 	var versions map[string]int64
 	err = l.db.InTx(ctx, func(tx *sql.Tx) error {
 		s := &streamer{l: l, ctx: ctx, tx: tx, study: study, now: now, chunk: chunkSize,
-			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}, handoff: newLabHandoff()}
+			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}}
+		if l.HandOffLabs {
+			s.handoff = newLabHandoff()
+		}
 		s.allowed, s.who = siteScope(ctx, study)
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {

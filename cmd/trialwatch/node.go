@@ -179,7 +179,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	var target ingest.Target = ingest.Remote{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
 		Checker: store, Wake: n.workers.Wake}
 	if shared {
-		local.Wake = n.workers.Wake
+		local.Wake, local.HandOffLabs = n.workers.Wake, true
 		target = local
 	}
 	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload}).Register(n.router)

@@ -37,8 +37,12 @@ type DB struct {
 	stmts   sync.Map // query text → *sql.Stmt, see Stmt
 
 	// writer is a one-slot semaphore that this process's SQLite writes
-	// take, see Writing. nil on PostgreSQL.
-	writer chan struct{}
+	// take, see Writing. nil on PostgreSQL, as is checkpoints.
+	writer      chan struct{}
+	checkpoints *checkpointer
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // IsPostgres reports whether dsn names a PostgreSQL database rather than a
@@ -73,6 +77,9 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", redact(dsn), err)
 	}
+	if db.Dialect == SQLite {
+		db.startCheckpointer()
+	}
 	return db, nil
 }
 
@@ -92,6 +99,7 @@ func sqliteDSN(path string) string {
 	q.Add("_synchronous", "NORMAL")
 	q.Add("_pragma", "temp_store(MEMORY)") // statement journals, sorts: scratch no recovery reads, not written to temp files
 	q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a study's working set, not the 2 MiB default
+	q.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer's, off the commits' path
 	q.Add("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()
 }
@@ -122,10 +130,15 @@ func redact(dsn string) string {
 	return u.String()
 }
 
-// Close closes the cached statements and the database.
+// Close checkpoints a SQLite file (see checkpointer) and closes the
+// cached statements and the database. Closing again does nothing.
 func (db *DB) Close() error {
-	db.closeStmts()
-	return db.DB.Close()
+	db.closeOnce.Do(func() {
+		db.stopCheckpointer()
+		db.closeStmts()
+		db.closeErr = db.DB.Close()
+	})
+	return db.closeErr
 }
 
 // String describes the database without secrets.
@@ -218,5 +231,9 @@ func (db *DB) Writing(ctx context.Context, fn func() error) error {
 		}
 	}
 	defer func() { <-db.writer }()
-	return fn()
+	if err := fn(); err != nil {
+		return err
+	}
+	db.checkpoints.wrote()
+	return nil
 }

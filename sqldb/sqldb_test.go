@@ -3,9 +3,12 @@ package sqldb_test
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/bits"
+	"os"
 	"testing"
 	"time"
 
@@ -37,7 +40,7 @@ func TestNewSQLiteFileSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i, c := range conns {
-		for pragma, want := range map[string]string{"page_size": "8192", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "temp_store": "2"} {
+		for pragma, want := range map[string]string{"page_size": "8192", "journal_mode": "wal", "synchronous": "1", "busy_timeout": "10000", "temp_store": "2", "wal_autocheckpoint": "0"} {
 			var got string
 			if err := c.QueryRowContext(ctx, "PRAGMA "+pragma).Scan(&got); err != nil {
 				t.Fatal(err)
@@ -47,6 +50,66 @@ func TestNewSQLiteFileSettings(t *testing.T) {
 			}
 		}
 	}
+}
+
+// pagesInFile reads the database size a SQLite file's header gives, in
+// pages: what checkpoints have copied into it, not the log's pages.
+func pagesInFile(t *testing.T, path string) uint32 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var header [100]byte
+	if _, err := io.ReadFull(f, header[:]); err != nil {
+		t.Fatal(err)
+	}
+	return binary.BigEndian.Uint32(header[28:32])
+}
+
+// Committed pages reach the database file once writes pause, and while
+// they go on, within the longest delay.
+func TestCheckpointsWhenWritesPause(t *testing.T) {
+	path := sqldbtest.SQLiteDSN(t)
+	db, err := sqldb.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ctx := context.Background()
+	write := func(rows int) {
+		t.Helper()
+		err := db.InTx(ctx, func(tx *sql.Tx) error {
+			_, err := tx.ExecContext(ctx, `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $1)
+				INSERT INTO t (x) SELECT randomblob(1000) FROM n`, rows)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.ExecContext(ctx, `CREATE TABLE t (x BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	waitForPages := func(what string, least uint32, keepWriting bool) {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for pagesInFile(t, path) < least {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %d pages in the file after 20 s, want at least %d", what, pagesInFile(t, path), least)
+			}
+			if keepWriting {
+				write(1)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	write(2000) // about 250 pages of 8 KiB; commits copy none (wal_autocheckpoint 0, see above)
+	waitForPages("after a pause", 250, false)
+	// Writes that never pause for long: the longest delay still holds.
+	write(2000)
+	waitForPages("while writes go on", 500, true)
 }
 
 // A write waits for the one in progress in this process, and gives up

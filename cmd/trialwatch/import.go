@@ -56,6 +56,13 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	// Closing copies the log into the database file and syncs it (see
+	// sqldb's checkpointer): the import is on disk once reported.
+	prog.start("writing to disk", 0)
+	if err := db.Close(); err != nil {
+		return fmt.Errorf("closing %s: %w", db, err)
+	}
+	prog.finish()
 	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describeCounts(res), db, study,
 		time.Since(start).Round(time.Millisecond), describeResult(res))
 	return nil

@@ -54,7 +54,9 @@ func TestLabSnapshotIsMadeOnceForAll(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range got {
 		wg.Go(func() { got[i], _ = c.get("S", "A", 1) })
-		wg.Go(func() { c.put("S", fmt.Sprint("B", i), 1, &snapshotLabs{labs: make([]clinical.LabResult, maxSnapshotLabs/5)}) })
+		wg.Go(func() {
+			c.put("S", fmt.Sprint("B", i), 1, &snapshotLabs{labs: make([]clinical.LabResult, maxSnapshotLabs/5)})
+		})
 	}
 	wg.Wait()
 	var made []clinical.LabResult

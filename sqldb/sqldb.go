@@ -97,8 +97,8 @@ func sqliteDSN(path string) string {
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", busyTimeout.Milliseconds()))
 	q.Add("_journal_mode", "WAL")
 	q.Add("_synchronous", "NORMAL")
-	q.Add("_pragma", "temp_store(MEMORY)") // statement journals, sorts: scratch no recovery reads, not written to temp files
-	q.Add("_pragma", "cache_size(-65536)") // 64 MiB: a study's working set, not the 2 MiB default
+	q.Add("_pragma", "temp_store(MEMORY)")    // statement journals, sorts: scratch no recovery reads, not written to temp files
+	q.Add("_pragma", "cache_size(-65536)")    // 64 MiB: a study's working set, not the 2 MiB default
 	q.Add("_pragma", "wal_autocheckpoint(0)") // the checkpointer's, off the commits' path
 	q.Add("_txlock", "immediate")
 	return "file:" + path + "?" + q.Encode()

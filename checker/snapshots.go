@@ -17,7 +17,7 @@ import (
 // Lab snapshots: a subject's lab results as of its lab version.
 //
 // Every write of a subject's lab results moves its version in
-// lab_versions, in the same transaction (PutLabRowsTx). A batch of checks
+// lab_subjects, in the same transaction (PutLabRowsTx). A batch of checks
 // reads its subjects' versions and uses the snapshot the store holds of
 // that version, reading the rows only of the others: a subject has
 // hundreds of lab results, and reading them was a third of a check's
@@ -127,14 +127,59 @@ func (s *Store) bumpLabVersionsTx(ctx context.Context, tx *sql.Tx, study string,
 	for i, id := range subjects {
 		rows[i] = []any{study, id, int64(1)}
 	}
-	return s.db.WriteRows(ctx, tx, "INSERT INTO lab_versions (study, usubjid, version) VALUES ",
-		" ON CONFLICT (study, usubjid) DO UPDATE SET version = lab_versions.version + 1", 3, rows)
+	return s.db.WriteRows(ctx, tx, "INSERT INTO lab_subjects (study, usubjid, version) VALUES ",
+		" ON CONFLICT (study, usubjid) DO UPDATE SET version = lab_subjects.version + 1", 3, rows)
+}
+
+// labSubject is a row of lab_subjects.
+type labSubject struct {
+	id      int64
+	version int64
 }
 
 // LabVersionsTx returns the lab versions of those of subjects that have
 // lab results, within tx unless it is nil.
 func (s *Store) LabVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) (map[string]int64, error) {
-	out := make(map[string]int64, len(subjects))
+	known, err := s.labSubjectsTx(ctx, tx, study, subjects, false)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]int64, len(known))
+	for id, k := range known {
+		out[id] = k.version
+	}
+	return out, nil
+}
+
+// labSubjectsTx returns the rows of lab_subjects of those of subjects
+// that have one, within tx unless it is nil; with add, it first adds the
+// others (of version 0, until their lab results are written).
+func (s *Store) labSubjectsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string, add bool) (map[string]labSubject, error) {
+	out := make(map[string]labSubject, len(subjects))
+	if err := s.scanLabSubjects(ctx, tx, study, subjects, out); err != nil || !add {
+		return out, err
+	}
+	var missing []string
+	var rows [][]any
+	for _, id := range subjects {
+		if _, ok := out[id]; !ok {
+			missing = append(missing, id)
+			rows = append(rows, []any{study, id, int64(0)})
+		}
+	}
+	if len(missing) == 0 {
+		return out, nil
+	}
+	// DO NOTHING: a concurrent upload (PostgreSQL) may have added some.
+	if err := s.db.WriteRows(ctx, tx, "INSERT INTO lab_subjects (study, usubjid, version) VALUES ",
+		" ON CONFLICT (study, usubjid) DO NOTHING", 3, rows); err != nil {
+		return nil, err
+	}
+	return out, s.scanLabSubjects(ctx, tx, study, missing, out)
+}
+
+// scanLabSubjects adds to out the rows of lab_subjects of subjects.
+func (s *Store) scanLabSubjects(ctx context.Context, tx *sql.Tx, study string, subjects []string, out map[string]labSubject) error {
 	for start := 0; start < len(subjects); start += subjectsPerQuery {
 		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
 		// Padded to a power of two (repeating the last subject): few
@@ -147,26 +192,26 @@ func (s *Store) LabVersionsTx(ctx context.Context, tx *sql.Tx, study string, sub
 		for len(args) < cap(args) {
 			args = append(args, chunk[len(chunk)-1])
 		}
-		rows, err := s.db.QueryCached(ctx, tx, `SELECT usubjid, version FROM lab_versions WHERE study = $1 AND usubjid IN (`+
+		rows, err := s.db.QueryCached(ctx, tx, `SELECT usubjid, id, version FROM lab_subjects WHERE study = $1 AND usubjid IN (`+
 			sqldb.Placeholders(2, len(args)-1)+`)`, args...)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for rows.Next() {
-			var id string
-			var v int64
-			if err := rows.Scan(&id, &v); err != nil {
+			var usubjid string
+			var k labSubject
+			if err := rows.Scan(&usubjid, &k.id, &k.version); err != nil {
 				rows.Close()
-				return nil, err
+				return err
 			}
-			out[id] = v
+			out[usubjid] = k
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // subjectsPerQuery bounds the IN list of a look-up by subject.
@@ -281,27 +326,26 @@ func sortLabs(labs []clinical.LabResult) {
 	copy(labs, moved)
 }
 
-// labsFor is labsOf through the snapshots: it reads the subjects' lab
-// versions, takes the lab results of each subject whose snapshot is of
-// its version, reads the others' and keeps them. Versions are read
-// before the lab results, so a snapshot is never older than its version.
+// labsFor is labsOf through the snapshots: it reads the subjects' rows
+// of lab_subjects, takes the lab results of each subject whose snapshot
+// is of its version, reads the others' and keeps them. A subject without
+// a row has no lab results. Versions are read before the lab results, so
+// a snapshot is never older than its version.
 func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
-	versions, err := s.LabVersionsTx(ctx, nil, study, usubjids)
+	known, err := s.labSubjectsTx(ctx, nil, study, usubjids, false)
 	if err != nil {
 		return nil, err
 	}
 	out := make(map[string][]clinical.LabResult, len(usubjids))
-	var read []string
-	for _, id := range usubjids {
-		if v, ok := versions[id]; ok { // else no lab results, or read them to be sure
-			if labs, ok := s.snapshots.get(study, id, v); ok {
-				out[id] = labs
-				continue
-			}
+	read := map[string]int64{}
+	for id, k := range known {
+		if labs, ok := s.snapshots.get(study, id, k.version); ok {
+			out[id] = labs
+			continue
 		}
-		read = append(read, id)
+		read[id] = k.id
 	}
-	s.snapshots.hits.Add(int64(len(usubjids) - len(read)))
+	s.snapshots.hits.Add(int64(len(known) - len(read)))
 	s.snapshots.misses.Add(int64(len(read)))
 	if len(read) == 0 {
 		return out, nil
@@ -310,11 +354,10 @@ func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, wi
 	if err != nil {
 		return nil, err
 	}
-	for _, id := range read {
-		out[id] = got[id]
-		if v, ok := versions[id]; ok {
-			s.snapshots.put(study, id, v, &snapshotLabs{labs: got[id][:len(got[id]):len(got[id])]})
-		}
+	for id := range read {
+		labs := got[id]
+		out[id] = labs
+		s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: labs[:len(labs):len(labs)]})
 	}
 	return out, nil
 }

@@ -40,14 +40,23 @@ func OpenStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
-// A lab result refers to its test (code, name, category, unit) in
-// lab_tests by test_id: see migration 00007 (SQLite), 00006 (PostgreSQL).
+// A lab result refers to its subject (study, USUBJID) in lab_subjects by
+// subject_id and to its test (code, name, category, unit) in lab_tests by
+// test_id: see migrations 00007 and 00008 (SQLite), 00006 and 00007
+// (PostgreSQL). Change detection reads and compares rows with the
+// subject's study and USUBJID (the columns of labTable), read from
+// lab_results_view; writeLabsTx stores them with the subject's id.
 var labTable = sqldb.Table{
 	Name:    "lab_results",
 	Cols:    []string{"study", "usubjid", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"},
 	Key:     []string{"study", "usubjid", "seq"},
 	History: "lab_results_history",
+	Read:    "lab_results_view",
 }
+
+// labStored are lab_results' columns: labTable's with subject_id in
+// place of study and usubjid.
+var labStored = []string{"subject_id", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"}
 
 // testIDCol is where a lab_results row holds its test_id.
 const testIDCol = 3
@@ -152,11 +161,43 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 	}
 	t := labTable
 	t.Expand = tests.expand
+	t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error { return s.writeLabsTx(ctx, tx, study, rows) }
 	sum, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
 	if err != nil {
 		return sum, err
 	}
 	return sum, s.bumpLabVersionsTx(ctx, tx, study, sum.Subjects)
+}
+
+// writeLabsTx stores rows of labTable's columns as lab_results rows,
+// adding the subjects not in lab_subjects yet.
+func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	var subjects []string
+	for i, r := range rows {
+		if i == 0 || r[1] != rows[i-1][1] {
+			subjects = append(subjects, sqldb.String(r[1]))
+		}
+	}
+	known, err := s.labSubjectsTx(ctx, tx, study, subjects, true)
+	if err != nil {
+		return fmt.Errorf("storing lab subjects: %w", err)
+	}
+	n := len(labStored)
+	vals := make([]any, 0, len(rows)*n)
+	stored := make([][]any, len(rows))
+	var id any
+	for i, r := range rows {
+		if i == 0 || r[1] != rows[i-1][1] {
+			id = known[sqldb.String(r[1])].id
+		}
+		vals = append(vals, id)
+		vals = append(vals, r[2:]...)
+		stored[i] = vals[i*n : (i+1)*n : (i+1)*n]
+	}
+	return s.db.Upsert(ctx, tx, "lab_results", labStored, labStored[:2], stored)
 }
 
 // studyTests is a study's lab_tests both ways.
@@ -263,22 +304,26 @@ func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.Lab
 // pilot's average is 195).
 const labsPerSubjectHint = 256
 
-// labsOf reads the lab results of several subjects of a study in one
-// query, each subject's ordered by date then LBSEQ; a subject without
-// labs has none in the map. The IN list is padded to width (repeating the
-// last subject) so that batches of any size up to width share one
-// prepared statement.
-func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
-	args := make([]any, 1, 1+max(width, len(usubjids)))
-	args[0] = study
-	for _, id := range usubjids {
+// labsOf reads the lab results of several subjects of a study, by their
+// ids in lab_subjects, in one query, each subject's ordered by date then
+// LBSEQ; a subject without labs has none in the map. The IN list is
+// padded to width (repeating the last subject) so that batches of any
+// size up to width share one prepared statement.
+func (s *Store) labsOf(ctx context.Context, study string, ids map[string]int64, width int) (map[string][]clinical.LabResult, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, max(width, len(ids)))
+	subjectOf := make(map[int64]string, len(ids))
+	for usubjid, id := range ids {
 		args = append(args, id)
+		subjectOf[id] = usubjid
 	}
 	for len(args) < cap(args) {
-		args = append(args, usubjids[len(usubjids)-1])
+		args = append(args, args[len(args)-1])
 	}
-	rows, err := s.db.QueryCached(ctx, nil, `SELECT usubjid, seq, test_id, value, low, high, baseline, lab_date, visit
-		FROM lab_results WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(args)-1)+`) ORDER BY usubjid, seq`, args...)
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT subject_id, seq, test_id, value, low, high, baseline, lab_date, visit
+		FROM lab_results WHERE subject_id IN (`+sqldb.Placeholders(1, len(args))+`) ORDER BY subject_id, seq`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -294,19 +339,20 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	// Every subject's, one after the other; sized for a typical subject's
 	// labs so that a batch's rows are not copied over and over as the
 	// slice grows (those copies were a fifth of the check phase's memory).
-	all := make([]clinical.LabResult, 0, labsPerSubjectHint*len(usubjids))
+	all := make([]clinical.LabResult, 0, labsPerSubjectHint*len(ids))
 	var bounds []int // where each subject's start in all
-	var ids []string
+	var order []string
+	lastSubject := int64(-1)
 	var test labTest
 	lastTest := int64(-1)
 	for rows.Next() {
 		if err := rows.Scan(ptrs...); err != nil {
 			return nil, err
 		}
-		id := sqldb.String(vals[0])
-		if len(ids) == 0 || ids[len(ids)-1] != id {
-			ids = append(ids, id)
+		if id := sqldb.Int(vals[0]); id != lastSubject {
+			order = append(order, subjectOf[id])
 			bounds = append(bounds, len(all))
+			lastSubject = id
 		}
 		if tid := sqldb.Int(vals[2]); tid != lastTest {
 			if test, err = s.labTest(ctx, study, tid); err != nil {
@@ -314,7 +360,7 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 			}
 			lastTest = tid
 		}
-		r := clinical.LabResult{Study: study, USUBJID: ids[len(ids)-1], Seq: int(sqldb.Int(vals[1])),
+		r := clinical.LabResult{Study: study, USUBJID: order[len(order)-1], Seq: int(sqldb.Int(vals[1])),
 			TestCode: test.code, Test: test.name, Category: test.category, Unit: test.unit,
 			Baseline: sqldb.Int(vals[6]) != 0, Date: clinical.Date(sqldb.String(vals[7])), Visit: sqldb.String(vals[8])}
 		r.Value, r.HasValue = sqldb.Float(vals[3])
@@ -325,9 +371,9 @@ func (s *Store) labsOf(ctx context.Context, study string, usubjids []string, wid
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	out := make(map[string][]clinical.LabResult, len(ids))
+	out := make(map[string][]clinical.LabResult, len(order))
 	bounds = append(bounds, len(all))
-	for i, id := range ids {
+	for i, id := range order {
 		labs := all[bounds[i]:bounds[i+1]:bounds[i+1]] // full slice: an append copies, not overwrites the next subject
 		// Sorted here rather than by the query: in key order SQLite
 		// reads the rows without a sorter.

@@ -101,10 +101,10 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("streamed import answered %+v, want %+v", got, want)
 	}
-	// Lab results with their tests: test IDs may differ (PostgreSQL's
-	// sequences leave gaps).
-	labs := `(SELECT r.study, r.usubjid, r.seq, t.test_code, t.test, t.category, t.unit, r.value, r.low, r.high, r.baseline, r.lab_date, r.visit
-		FROM lab_results r JOIN lab_tests t ON t.id = r.test_id) AS labs`
+	// Lab results with their subjects and tests: IDs may differ
+	// (PostgreSQL's sequences leave gaps).
+	labs := `(SELECT study, usubjid, seq, test_code, test, category, unit, value, low, high, baseline, lab_date, visit
+		FROM lab_results_view) AS labs`
 	for _, c := range []struct{ name, from, order string }{
 		{"subjects", "subjects", "usubjid"}, {"doses", "doses", "usubjid, seq"},
 		{"adverse_events", "adverse_events", "usubjid, seq"}, {"lab_results", labs, "usubjid, seq"},

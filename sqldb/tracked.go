@@ -23,6 +23,13 @@ type Table struct {
 	// name → value), e.g. to put what an id stands for in place of the id,
 	// so the record reads on its own.
 	Expand func(row map[string]string)
+
+	// A table that stores its rows in another shape than Cols (ids in
+	// place of text, say) gives both of these: Read is a view or table
+	// with Cols to read the stored rows from, Write stores rows of Cols
+	// (new or changed ones, in key order on SQLite) within tx.
+	Read  string
+	Write func(ctx context.Context, tx *sql.Tx, rows [][]any) error
 }
 
 // Change is one row that a tracked upsert inserted or modified.
@@ -83,7 +90,12 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 	if db.Dialect == SQLite {
 		t.sortByKey(write)
 	}
-	if err := db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write); err != nil {
+	if t.Write != nil {
+		err = t.Write(ctx, tx, write)
+	} else {
+		err = db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write)
+	}
+	if err != nil {
 		return nil, err
 	}
 	if err := db.insertAll(ctx, tx, t.History, []string{"row_key", "study", "usubjid", "changed_at", "before", "after"}, history); err != nil {
@@ -112,7 +124,11 @@ func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study strin
 	var kb []byte
 	for start := 0; start < len(subjects); start += subjectsPerQuery {
 		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
-		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + t.Name + " WHERE study = $1 AND usubjid IN (" +
+		from := t.Name
+		if t.Read != "" {
+			from = t.Read
+		}
+		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + from + " WHERE study = $1 AND usubjid IN (" +
 			Placeholders(2, len(chunk)) + ")"
 		if err := scanInto(ctx, tx, q, append([]any{study}, chunk...), len(t.Cols), func(vals []any) {
 			kb = t.appendKey(kb[:0], vals)

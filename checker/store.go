@@ -176,8 +176,13 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 		return nil
 	}
 	var subjects []string
+	seen := map[any]bool{}
 	for i, r := range rows {
-		if i == 0 || r[1] != rows[i-1][1] {
+		if i > 0 && r[1] == rows[i-1][1] {
+			continue // rows come grouped by subject
+		}
+		if !seen[r[1]] {
+			seen[r[1]] = true
 			subjects = append(subjects, sqldb.String(r[1]))
 		}
 	}

@@ -222,7 +222,10 @@ const subjectsPerQuery = 512
 // of each subject's lab results, as uploaded, in parts in the order
 // read (one LBSEQ may come more than once: the last counts, as it did
 // when stored), and versions their lab versions as that transaction
-// left them. The store keeps the parts, which must not change.
+// left them. The store keeps the parts, which must not change, until a
+// check makes each subject's snapshot: an upload's parts stay whole
+// until then, so an upload should hand over no more than the store
+// keeps (maxSnapshotLabs).
 func (s *Store) RememberLabs(study string, versions map[string]int64, labs map[string][][]clinical.LabResult) {
 	for id, v := range versions {
 		if l, ok := labs[id]; ok && len(l) > 0 {
@@ -355,9 +358,10 @@ func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, wi
 		return nil, err
 	}
 	for id := range read {
-		labs := got[id]
-		out[id] = labs
-		s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: labs[:len(labs):len(labs)]})
+		out[id] = got[id]
+		// A copy: labsOf's results share one array per read, which one
+		// subject's snapshot would keep whole.
+		s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: slices.Clip(slices.Clone(got[id]))})
 	}
 	return out, nil
 }

@@ -24,7 +24,7 @@ type labHandoff struct {
 }
 
 // handoffLabs bounds the lab results an upload gathers, as the checker
-// bounds those it keeps; a bigger upload hands over none.
+// bounds those it keeps (200,000); a bigger upload hands over none.
 const handoffLabs = 200_000
 
 func newLabHandoff() *labHandoff { return &labHandoff{prior: map[string]bool{}} }

@@ -77,6 +77,10 @@ type LabRows struct {
 	tests  []labTest // distinct
 	testOf []int32   // per row, its test's index in tests
 	index  map[labTest]int32
+
+	// FirstLabs, when set, is called within the transaction storing the
+	// rows with each subject they give its first lab results.
+	FirstLabs func(usubjid string)
 }
 
 // NewLabRows makes the rows of labs; it needs no database.
@@ -161,7 +165,9 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 	}
 	t := labTable
 	t.Expand = tests.expand
-	t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error { return s.writeLabsTx(ctx, tx, study, rows) }
+	t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
+		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs)
+	}
 	sum, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
 	if err != nil {
 		return sum, err
@@ -170,8 +176,9 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 }
 
 // writeLabsTx stores rows of labTable's columns as lab_results rows,
-// adding the subjects not in lab_subjects yet.
-func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any) error {
+// adding the subjects not in lab_subjects yet, and tells first (unless
+// nil) of each subject this gives its first lab results.
+func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any, first func(usubjid string)) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -189,6 +196,16 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 	known, err := s.labSubjectsTx(ctx, tx, study, subjects, true)
 	if err != nil {
 		return fmt.Errorf("storing lab subjects: %w", err)
+	}
+	if first != nil {
+		for _, id := range subjects {
+			// Version 0: added just now, its first write not yet counted
+			// (PutLabRowsTx counts it next); a row another upload added
+			// meanwhile has its versions counted already.
+			if known[id].version == 0 {
+				first(id)
+			}
+		}
 	}
 	n := len(labStored)
 	vals := make([]any, 0, len(rows)*n)

@@ -13,21 +13,21 @@ import (
 // handed to the checker once committed (checker.Store.RememberLabs): the
 // checks the upload queues then need not read them back.
 //
-// The reading side adds (add); the storing side learns, before it first
-// writes a subject's lab results, whether the subject had any (priorTx);
-// firstTx, after both are done, reads the versions of the subjects that
-// had none. A nil *labHandoff hands nothing over.
+// The reading side adds (add); the store tells the storing side which
+// subjects get their first lab results (gaveFirst); firstTx, after both
+// are done, reads those subjects' versions. A nil *labHandoff hands
+// nothing over.
 type labHandoff struct {
 	parts [][]clinical.LabResult // as read; nil past handoffLabs
 	n     int
-	prior map[string]bool // whether a subject had lab results before this upload
+	first map[string]bool // the subjects given their first lab results, see gaveFirst
 }
 
 // handoffLabs bounds the lab results an upload gathers, as the checker
 // bounds those it keeps (200,000); a bigger upload hands over none.
 const handoffLabs = 200_000
 
-func newLabHandoff() *labHandoff { return &labHandoff{prior: map[string]bool{}} }
+func newLabHandoff() *labHandoff { return &labHandoff{first: map[string]bool{}} }
 
 // add keeps a part's lab results as they are: the reader makes each
 // part's anew.
@@ -61,36 +61,9 @@ func (h *labHandoff) bySubject() map[string][][]clinical.LabResult {
 	return out
 }
 
-// priorTx notes, for the subjects of labs not seen before, whether they
-// have lab results stored: run before they are written.
-func (h *labHandoff) priorTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string, labs []clinical.LabResult) error {
-	if h == nil {
-		return nil
-	}
-	var ask []string
-	asked := map[string]bool{}
-	for i, l := range labs {
-		if i > 0 && labs[i-1].USUBJID == l.USUBJID {
-			continue // a file's records come grouped by subject
-		}
-		if _, ok := h.prior[l.USUBJID]; !ok && !asked[l.USUBJID] {
-			asked[l.USUBJID] = true
-			ask = append(ask, l.USUBJID)
-		}
-	}
-	if len(ask) == 0 {
-		return nil
-	}
-	versions, err := store.LabVersionsTx(ctx, tx, study, ask)
-	if err != nil {
-		return err
-	}
-	for _, id := range ask {
-		_, had := versions[id]
-		h.prior[id] = had
-	}
-	return nil
-}
+// gaveFirst notes a subject this upload gives its first lab results (see
+// checker.LabRows.FirstLabs).
+func (h *labHandoff) gaveFirst(usubjid string) { h.first[usubjid] = true }
 
 // firstTx returns the lab results of the subjects given their first ones
 // by this upload, and their lab versions as tx leaves them; none past
@@ -102,7 +75,7 @@ func (h *labHandoff) firstTx(ctx context.Context, store *checker.Store, tx *sql.
 	labs := h.bySubject()
 	var first []string
 	for id := range labs {
-		if had, ok := h.prior[id]; ok && !had {
+		if h.first[id] {
 			first = append(first, id)
 		}
 	}

@@ -332,15 +332,12 @@ func (s *streamer) write(parts []chunk) error {
 	if len(s.unknown) > 0 {
 		return nil // the file will be rejected: check, don't write
 	}
-	for _, c := range parts {
-		if err := s.handoff.priorTx(s.ctx, s.l.checker, s.tx, s.study, c.b.Labs); err != nil {
-			s.stop = fmt.Errorf("reading lab versions: %w", err)
-			return s.stop
-		}
-	}
 	b, labs := parts[0].b, parts[0].labs
 	if len(parts) > 1 {
 		b, labs = merge(parts)
+	}
+	if labs != nil && s.handoff != nil {
+		labs.FirstLabs = s.handoff.gaveFirst
 	}
 	err := s.l.putTx(s.ctx, s.tx, s.study, b, labs, s.now, func(domain string, sum sqldb.Summary) {
 		d := s.domains[domain]

@@ -19,7 +19,6 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/rpc"
-	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
@@ -112,20 +111,20 @@ type subjectFake struct{ *fakeUpstream }
 func (subjectFake) Known(context.Context, string, []string) (map[string]string, error) {
 	return nil, errReadOnly
 }
-func (subjectFake) Put(context.Context, string, []clinical.Subject, time.Time) (sqldb.Summary, error) {
-	return sqldb.Summary{}, errReadOnly
+func (subjectFake) Put(context.Context, string, []clinical.Subject, time.Time) (clinical.Summary, error) {
+	return clinical.Summary{}, errReadOnly
 }
 
 type doseFake struct{ *fakeUpstream }
 
-func (doseFake) Put(context.Context, string, []clinical.Dose, time.Time) (sqldb.Summary, error) {
-	return sqldb.Summary{}, errReadOnly
+func (doseFake) Put(context.Context, string, []clinical.Dose, time.Time) (clinical.Summary, error) {
+	return clinical.Summary{}, errReadOnly
 }
 
 type eventFake struct{ *fakeUpstream }
 
-func (eventFake) Put(context.Context, string, []clinical.AdverseEvent, time.Time) (sqldb.Summary, error) {
-	return sqldb.Summary{}, errReadOnly
+func (eventFake) Put(context.Context, string, []clinical.AdverseEvent, time.Time) (clinical.Summary, error) {
+	return clinical.Summary{}, errReadOnly
 }
 
 // upstreamURL serves h as f says: a real Connect server, a port nobody

@@ -137,7 +137,7 @@ func (s *Store) InTx(ctx context.Context, fn func(*sql.Tx) error) error { return
 // PutLabs stores one study's lab results, all or nothing. Unchanged rows
 // are left alone; changed ones are updated and recorded in
 // lab_results_history.
-func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabResult, now time.Time) (sum sqldb.Summary, err error) {
+func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabResult, now time.Time) (sum clinical.Summary, err error) {
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {
 		sum, err = s.PutLabsTx(ctx, tx, study, labs, now)
 		return err
@@ -146,15 +146,15 @@ func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabRe
 }
 
 // PutLabsTx is PutLabs within the caller's transaction.
-func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (sqldb.Summary, error) {
+func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (clinical.Summary, error) {
 	return s.PutLabRowsTx(ctx, tx, study, NewLabRows(labs), now)
 }
 
 // PutLabRowsTx is PutLabsTx of the lab results rows was made of.
-func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows LabRows, now time.Time) (sqldb.Summary, error) {
+func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows LabRows, now time.Time) (clinical.Summary, error) {
 	tests, err := s.labTestsTx(ctx, tx, study, rows.tests)
 	if err != nil {
-		return sqldb.Summary{}, fmt.Errorf("storing lab tests: %w", err)
+		return clinical.Summary{}, fmt.Errorf("storing lab tests: %w", err)
 	}
 	ids := make([]any, len(rows.tests))
 	for i, t := range rows.tests {
@@ -168,7 +168,8 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 	t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
 		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs)
 	}
-	sum, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
+	tracked, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
+	sum := clinical.Summary(tracked)
 	if err != nil {
 		return sum, err
 	}

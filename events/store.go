@@ -64,11 +64,13 @@ func rows(evs []clinical.AdverseEvent) [][]any {
 // Put stores one study's adverse events, all or nothing. Unchanged rows
 // are left alone; changed ones are updated and recorded in
 // adverse_events_history.
-func (s *Store) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTracked(ctx, table, study, rows(evs), now)
+func (s *Store) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTracked(ctx, table, study, rows(evs), now)
+	return clinical.Summary(sum), err
 }
 
 // PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTrackedTx(ctx, tx, table, study, rows(evs), now)
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(evs), now)
+	return clinical.Summary(sum), err
 }

@@ -64,11 +64,13 @@ func rows(doses []clinical.Dose) [][]any {
 
 // Put stores one study's dose records, all or nothing. Unchanged rows are
 // left alone; changed ones are updated and recorded in doses_history.
-func (s *Store) Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTracked(ctx, table, study, rows(doses), now)
+func (s *Store) Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTracked(ctx, table, study, rows(doses), now)
+	return clinical.Summary(sum), err
 }
 
 // PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTrackedTx(ctx, tx, table, study, rows(doses), now)
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(doses), now)
+	return clinical.Summary(sum), err
 }

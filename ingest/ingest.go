@@ -13,14 +13,13 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sdtm"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Result tells what an ingest stored, per domain, and which subjects it
 // queued for a check.
 type Result struct {
-	Domains map[string]sqldb.Summary `json:"domains"`
-	Queued  int                      `json:"checks_queued"`
+	Domains map[string]clinical.Summary `json:"domains"`
+	Queued  int                         `json:"checks_queued"`
 }
 
 // Target is where a study's data goes.
@@ -117,15 +116,15 @@ func unsupported(b *sdtm.Batch) error {
 // data services, whether local stores or remote Connect clients.
 type subjectStore interface {
 	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
-	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error)
+	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error)
 }
 
 type doseStore interface {
-	Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error)
+	Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error)
 }
 
 type eventStore interface {
-	Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error)
+	Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error)
 }
 
 // Remote stores DM, EX and AE through the data services (split mode) and
@@ -152,7 +151,7 @@ func (r Remote) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	if err := unsupported(b); err != nil {
 		return Result{}, err
 	}
-	res := Result{Domains: map[string]sqldb.Summary{}}
+	res := Result{Domains: map[string]clinical.Summary{}}
 	remoteSubjects := distinct(b.Subjects, b.Doses, b.Events)
 	if err := r.Checker.Enqueue(ctx, study, remoteSubjects, now); err != nil {
 		return res, fmt.Errorf("queueing checks: %w", err)
@@ -160,11 +159,11 @@ func (r Remote) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	steps := []struct {
 		domain string
 		n      int
-		put    func() (sqldb.Summary, error)
+		put    func() (clinical.Summary, error)
 	}{
-		{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return r.Subjects.Put(ctx, study, b.Subjects, now) }},
-		{"EX", len(b.Doses), func() (sqldb.Summary, error) { return r.Exposure.Put(ctx, study, b.Doses, now) }},
-		{"AE", len(b.Events), func() (sqldb.Summary, error) { return r.Events.Put(ctx, study, b.Events, now) }},
+		{"DM", len(b.Subjects), func() (clinical.Summary, error) { return r.Subjects.Put(ctx, study, b.Subjects, now) }},
+		{"EX", len(b.Doses), func() (clinical.Summary, error) { return r.Exposure.Put(ctx, study, b.Doses, now) }},
+		{"AE", len(b.Events), func() (clinical.Summary, error) { return r.Events.Put(ctx, study, b.Events, now) }},
 	}
 	for _, s := range steps {
 		if s.n == 0 {
@@ -184,7 +183,7 @@ func (r Remote) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 		res.Queued += len(sum.Subjects)
 	}
 	if len(b.Labs) > 0 {
-		var sum sqldb.Summary
+		var sum clinical.Summary
 		err := r.Checker.InTx(ctx, func(tx *sql.Tx) error {
 			var err error
 			if sum, err = r.Checker.PutLabsTx(ctx, tx, study, b.Labs, now); err != nil {

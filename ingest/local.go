@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/sdtm"
@@ -66,10 +67,10 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 	if err := unsupported(b); err != nil {
 		return Result{}, err
 	}
-	res := Result{Domains: map[string]sqldb.Summary{}}
+	res := Result{Domains: map[string]clinical.Summary{}}
 	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
 		var changed subjectSet
-		err := l.putTx(ctx, tx, study, b, nil, now, func(domain string, sum sqldb.Summary) {
+		err := l.putTx(ctx, tx, study, b, nil, now, func(domain string, sum clinical.Summary) {
 			res.Domains[domain] = sum
 			changed.add(sum.Subjects)
 		})
@@ -95,12 +96,12 @@ func (l *Local) Store(ctx context.Context, study string, b *sdtm.Batch, now time
 // what each domain's write did. labs, when not nil, are the lab results
 // to store already made into rows (checker.NewLabRows), which b.Labs then
 // need not hold.
-func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Batch, labs *checker.LabRows, now time.Time, done func(domain string, sum sqldb.Summary)) error {
+func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Batch, labs *checker.LabRows, now time.Time, done func(domain string, sum clinical.Summary)) error {
 	nLabs := len(b.Labs)
 	if labs != nil {
 		nLabs = labs.Len()
 	}
-	putLabs := func() (sqldb.Summary, error) {
+	putLabs := func() (clinical.Summary, error) {
 		if labs != nil {
 			return l.checker.PutLabRowsTx(ctx, tx, study, *labs, now)
 		}
@@ -109,11 +110,11 @@ func (l *Local) putTx(ctx context.Context, tx *sql.Tx, study string, b *sdtm.Bat
 	steps := []struct {
 		domain string
 		n      int
-		put    func() (sqldb.Summary, error)
+		put    func() (clinical.Summary, error)
 	}{
-		{"DM", len(b.Subjects), func() (sqldb.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
-		{"EX", len(b.Doses), func() (sqldb.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
-		{"AE", len(b.Events), func() (sqldb.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
+		{"DM", len(b.Subjects), func() (clinical.Summary, error) { return l.subjects.PutTx(ctx, tx, study, b.Subjects, now) }},
+		{"EX", len(b.Doses), func() (clinical.Summary, error) { return l.exposure.PutTx(ctx, tx, study, b.Doses, now) }},
+		{"AE", len(b.Events), func() (clinical.Summary, error) { return l.events.PutTx(ctx, tx, study, b.Events, now) }},
 		{"LB", nLabs, putLabs},
 	}
 	for _, s := range steps {

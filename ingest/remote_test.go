@@ -12,7 +12,6 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/sdtm"
-	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
@@ -27,17 +26,17 @@ func (f *fakeService) Known(context.Context, string, []string) (map[string]strin
 	return f.known, nil
 }
 
-func (f *fakeService) summary(n int, ids []string) (sqldb.Summary, error) {
+func (f *fakeService) summary(n int, ids []string) (clinical.Summary, error) {
 	if f.fail != nil {
-		return sqldb.Summary{}, f.fail
+		return clinical.Summary{}, f.fail
 	}
 	f.stored += n
-	return sqldb.Summary{Inserted: n, Subjects: ids}, nil
+	return clinical.Summary{Inserted: n, Subjects: ids}, nil
 }
 
 type fakeSubjects struct{ *fakeService }
 
-func (f fakeSubjects) Put(_ context.Context, _ string, subs []clinical.Subject, _ time.Time) (sqldb.Summary, error) {
+func (f fakeSubjects) Put(_ context.Context, _ string, subs []clinical.Subject, _ time.Time) (clinical.Summary, error) {
 	var ids []string
 	for _, s := range subs {
 		ids = append(ids, s.USUBJID)
@@ -47,13 +46,13 @@ func (f fakeSubjects) Put(_ context.Context, _ string, subs []clinical.Subject, 
 
 type fakeDoses struct{ *fakeService }
 
-func (f fakeDoses) Put(_ context.Context, _ string, d []clinical.Dose, _ time.Time) (sqldb.Summary, error) {
+func (f fakeDoses) Put(_ context.Context, _ string, d []clinical.Dose, _ time.Time) (clinical.Summary, error) {
 	return f.summary(len(d), nil)
 }
 
 type fakeEvents struct{ *fakeService }
 
-func (f fakeEvents) Put(_ context.Context, _ string, e []clinical.AdverseEvent, _ time.Time) (sqldb.Summary, error) {
+func (f fakeEvents) Put(_ context.Context, _ string, e []clinical.AdverseEvent, _ time.Time) (clinical.Summary, error) {
 	return f.summary(len(e), nil)
 }
 

@@ -16,7 +16,6 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sdtm"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // File is one SDTM file for IngestFiles.
@@ -167,7 +166,7 @@ type streamer struct {
 }
 
 type domainSum struct {
-	sum      sqldb.Summary
+	sum      clinical.Summary
 	subjects subjectSet
 }
 
@@ -190,7 +189,7 @@ func (s *subjectSet) add(ids []string) {
 }
 
 func (s *streamer) result() Result {
-	res := Result{Domains: map[string]sqldb.Summary{}, Queued: len(s.changed.list)}
+	res := Result{Domains: map[string]clinical.Summary{}, Queued: len(s.changed.list)}
 	for _, d := range s.order {
 		sum := s.domains[d].sum
 		sum.Subjects = s.domains[d].subjects.list
@@ -339,7 +338,7 @@ func (s *streamer) write(parts []chunk) error {
 	if labs != nil && s.handoff != nil {
 		labs.FirstLabs = s.handoff.gaveFirst
 	}
-	err := s.l.putTx(s.ctx, s.tx, s.study, b, labs, s.now, func(domain string, sum sqldb.Summary) {
+	err := s.l.putTx(s.ctx, s.tx, s.study, b, labs, s.now, func(domain string, sum clinical.Summary) {
 		d := s.domains[domain]
 		if d == nil {
 			d = &domainSum{}

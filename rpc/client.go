@@ -15,7 +15,6 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	v1 "github.com/trialwatch/trialwatch/gen/trialwatch/v1"
 	"github.com/trialwatch/trialwatch/gen/trialwatch/v1/trialwatchv1connect"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // NewHTTPClient returns the HTTP client the checker uses for its upstreams.
@@ -169,7 +168,7 @@ func (c *SubjectClient) Known(ctx context.Context, study string, ids []string) (
 }
 
 // Put stores subjects in the remote service.
-func (c *SubjectClient) Put(ctx context.Context, study string, subs []clinical.Subject, _ time.Time) (sqldb.Summary, error) {
+func (c *SubjectClient) Put(ctx context.Context, study string, subs []clinical.Subject, _ time.Time) (clinical.Summary, error) {
 	msg := &v1.PutSubjectsRequest{Study: study, Subjects: make([]*v1.Subject, len(subs))}
 	for i, s := range subs {
 		msg.Subjects[i] = subjectToProto(s)
@@ -179,7 +178,7 @@ func (c *SubjectClient) Put(ctx context.Context, study string, subs []clinical.S
 }
 
 // Put stores dose records in the remote service.
-func (c *ExposureClient) Put(ctx context.Context, study string, doses []clinical.Dose, _ time.Time) (sqldb.Summary, error) {
+func (c *ExposureClient) Put(ctx context.Context, study string, doses []clinical.Dose, _ time.Time) (clinical.Summary, error) {
 	msg := &v1.PutDosesRequest{Study: study, Doses: make([]*v1.Dose, len(doses))}
 	for i, d := range doses {
 		msg.Doses[i] = doseToProto(d)
@@ -189,7 +188,7 @@ func (c *ExposureClient) Put(ctx context.Context, study string, doses []clinical
 }
 
 // Put stores adverse events in the remote service.
-func (c *EventClient) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, _ time.Time) (sqldb.Summary, error) {
+func (c *EventClient) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, _ time.Time) (clinical.Summary, error) {
 	msg := &v1.PutAdverseEventsRequest{Study: study, Events: make([]*v1.AdverseEvent, len(evs))}
 	for i, e := range evs {
 		msg.Events[i] = eventToProto(e)
@@ -198,11 +197,11 @@ func (c *EventClient) Put(ctx context.Context, study string, evs []clinical.Adve
 	return summaryFrom(ctx, "adverse events", res, err)
 }
 
-func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.PutSummary], err error) (sqldb.Summary, error) {
+func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.PutSummary], err error) (clinical.Summary, error) {
 	if err != nil {
-		return sqldb.Summary{}, fromConnect(ctx, service, err)
+		return clinical.Summary{}, fromConnect(ctx, service, err)
 	}
 	m := res.Msg
-	return sqldb.Summary{Inserted: int(m.GetInserted()), Updated: int(m.GetUpdated()), Unchanged: int(m.GetUnchanged()),
+	return clinical.Summary{Inserted: int(m.GetInserted()), Updated: int(m.GetUpdated()), Unchanged: int(m.GetUnchanged()),
 		Subjects: m.GetChangedSubjects()}, nil
 }

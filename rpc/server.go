@@ -16,26 +16,26 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	v1 "github.com/trialwatch/trialwatch/gen/trialwatch/v1"
 	"github.com/trialwatch/trialwatch/gen/trialwatch/v1/trialwatchv1connect"
-	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// SubjectStore answers who a subject is and stores subjects.
+// SubjectStore is what the SubjectService serves: the domain's ports of
+// the subjects service, and the unary write.
 type SubjectStore interface {
-	Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error)
-	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
-	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error)
+	clinical.SubjectSource
+	clinical.SubjectDirectory
+	Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error)
 }
 
-// DoseStore lists and stores dose records.
+// DoseStore is what the ExposureService serves.
 type DoseStore interface {
-	Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error)
-	Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (sqldb.Summary, error)
+	clinical.ExposureSource
+	Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error)
 }
 
-// EventStore lists and stores adverse events.
+// EventStore is what the AdverseEventService serves.
 type EventStore interface {
-	AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error)
-	Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (sqldb.Summary, error)
+	clinical.EventSource
+	Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error)
 }
 
 // SubjectHandler serves r as the SubjectService; mount it at the path returned.
@@ -140,7 +140,7 @@ func (s eventServer) PutAdverseEvents(ctx context.Context, req *connect.Request[
 }
 
 // put runs one store write and answers with its summary.
-func put[T any](ctx context.Context, study string, items []T, store func(context.Context, string, []T, time.Time) (sqldb.Summary, error)) (*connect.Response[v1.PutSummary], error) {
+func put[T any](ctx context.Context, study string, items []T, store func(context.Context, string, []T, time.Time) (clinical.Summary, error)) (*connect.Response[v1.PutSummary], error) {
 	if study == "" {
 		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("study is required"))
 	}

@@ -60,13 +60,15 @@ func rows(subs []clinical.Subject) [][]any {
 
 // Put stores one study's subjects, all or nothing. Unchanged rows are left
 // alone; changed ones are updated and recorded in subjects_history.
-func (s *Store) Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTracked(ctx, table, study, rows(subs), now)
+func (s *Store) Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTracked(ctx, table, study, rows(subs), now)
+	return clinical.Summary(sum), err
 }
 
 // PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clinical.Subject, now time.Time) (sqldb.Summary, error) {
-	return s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
+func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
+	return clinical.Summary(sum), err
 }
 
 // Known returns which of ids the study has, each with its site.

@@ -1,0 +1,98 @@
+package clinical
+
+import (
+	"context"
+	"time"
+)
+
+// The ports below are what a check and an upload need of the three data
+// services — subjects (DM), exposure (EX) and adverse events (AE) — and of
+// the checker's own lab results. They are declared here, once, so that the
+// checker and the upload path depend on the domain only: a service's store
+// in the same database and its Connect client over the network are
+// interchangeable behind them.
+
+// SubjectSource answers who a subject is; ErrNotFound when the study has
+// no such subject.
+type SubjectSource interface {
+	Subject(ctx context.Context, study, usubjid string) (Subject, error)
+}
+
+// ExposureSource lists a subject's dose records, ordered by EXSEQ.
+type ExposureSource interface {
+	Doses(ctx context.Context, study, usubjid string) ([]Dose, error)
+}
+
+// EventSource lists a subject's adverse events, ordered by AESEQ.
+type EventSource interface {
+	AdverseEvents(ctx context.Context, study, usubjid string) ([]AdverseEvent, error)
+}
+
+// LabSource lists a subject's lab results, ordered by date then LBSEQ.
+// The caller must not change them: a source may share them between
+// callers.
+type LabSource interface {
+	Labs(ctx context.Context, study, usubjid string) ([]LabResult, error)
+}
+
+// SubjectDirectory tells which subjects a study has, and their sites: an
+// upload refuses records of unknown subjects, and a site user's records
+// of another site's subjects.
+type SubjectDirectory interface {
+	Known(ctx context.Context, study string, ids []string) (map[string]string, error)
+}
+
+// Summary tells what a write of study data did. Rows identical to those
+// stored are left alone; changed rows are updated and kept in history.
+type Summary struct {
+	Inserted  int      `json:"inserted"`
+	Updated   int      `json:"updated"`
+	Unchanged int      `json:"unchanged"`
+	Subjects  []string `json:"-"` // distinct subjects with an inserted or updated row, in first-seen order
+}
+
+// Add counts o's write in s, its subjects after s's (once each).
+func (s *Summary) Add(o Summary) {
+	s.Inserted += o.Inserted
+	s.Updated += o.Updated
+	s.Unchanged += o.Unchanged
+	if len(o.Subjects) == 0 {
+		return
+	}
+	seen := make(map[string]bool, len(s.Subjects))
+	for _, id := range s.Subjects {
+		seen[id] = true
+	}
+	for _, id := range o.Subjects {
+		if !seen[id] {
+			seen[id] = true
+			s.Subjects = append(s.Subjects, id)
+		}
+	}
+}
+
+// RecordWriter writes one study's records of one kind into the service
+// that owns them, in chunks, all or nothing: nothing written is kept
+// unless Commit succeeds. Memory stays bounded by a chunk however many
+// records are written. Abort ends a write that will not be committed and
+// is a no-op after Commit; one of them must be called.
+type RecordWriter[T any] interface {
+	Write(ctx context.Context, records []T) error
+	Commit(ctx context.Context) (Summary, error)
+	Abort()
+}
+
+// SubjectWriter starts writes of a study's subjects (DM).
+type SubjectWriter interface {
+	WriteSubjects(ctx context.Context, study string, now time.Time) (RecordWriter[Subject], error)
+}
+
+// DoseWriter starts writes of a study's dose records (EX).
+type DoseWriter interface {
+	WriteDoses(ctx context.Context, study string, now time.Time) (RecordWriter[Dose], error)
+}
+
+// EventWriter starts writes of a study's adverse events (AE).
+type EventWriter interface {
+	WriteEvents(ctx context.Context, study string, now time.Time) (RecordWriter[AdverseEvent], error)
+}

@@ -94,6 +94,28 @@ func (p *Pending) Flush(ctx context.Context) error {
 	return nil
 }
 
+// IntendTx appends within tx a record that the request is about to make
+// a change it cannot record in the change's own transaction — one that
+// spans services, such as a split-mode upload — so tx must commit before
+// any of the change does. The record is the pending one's with its action
+// suffixed ".started" and intent as its new value; the pending record
+// itself is written once the change is made, so a change cut short leaves
+// its intent in the trail. Without a pending record in ctx it does
+// nothing.
+func IntendTx(ctx context.Context, tx *sql.Tx, entityID string, intent any) error {
+	p := pendingFrom(ctx)
+	if p == nil || p.log == nil {
+		return nil
+	}
+	p.mu.Lock()
+	r := p.rec
+	p.mu.Unlock()
+	r.Action += ".started"
+	r.EntityID, r.Old, r.New = entityID, "", JSON(intent)
+	_, err := p.log.AppendTx(ctx, tx, r)
+	return err
+}
+
 // jsonText encodes v for a record; json.RawMessage is taken as encoded.
 func JSON(v any) string {
 	switch v := v.(type) {

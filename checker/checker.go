@@ -21,26 +21,6 @@ import (
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
-// SubjectSource answers who a subject is; ErrNotFound when unknown.
-type SubjectSource interface {
-	Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error)
-}
-
-// ExposureSource lists a subject's dose records.
-type ExposureSource interface {
-	Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error)
-}
-
-// EventSource lists a subject's adverse events.
-type EventSource interface {
-	AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error)
-}
-
-// LabSource lists a subject's lab results; the checker's own Store is one.
-type LabSource interface {
-	Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error)
-}
-
 // SignalSink stores the signals a check raises, filling in IDs.
 type SignalSink interface {
 	SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error
@@ -61,11 +41,12 @@ func (defaultStudy) Settings(context.Context, string) (rules.Config, error) {
 }
 func (defaultStudy) PutEDISH(context.Context, rules.EDISHPoint, time.Time) error { return nil }
 
-// Sources are the upstream services a check calls.
+// Sources are the upstream services a check calls: the data services'
+// stores in this process or their Connect clients, alike to the checker.
 type Sources struct {
-	Subjects SubjectSource
-	Exposure ExposureSource
-	Events   EventSource
+	Subjects clinical.SubjectSource
+	Exposure clinical.ExposureSource
+	Events   clinical.EventSource
 }
 
 // Status is how one upstream call of a check ended.
@@ -116,7 +97,7 @@ type Result struct {
 // Checker runs checks. Create it with New.
 type Checker struct {
 	sources  Sources
-	labs     LabSource
+	labs     clinical.LabSource
 	sink     SignalSink
 	study    StudyData
 	deadline time.Duration
@@ -145,7 +126,7 @@ func WithStudyData(d StudyData) Option { return func(c *Checker) { c.study = d }
 func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
 
 // New returns a checker over the given upstreams, lab source and signal sink.
-func New(src Sources, labs LabSource, sink SignalSink, opts ...Option) *Checker {
+func New(src Sources, labs clinical.LabSource, sink SignalSink, opts ...Option) *Checker {
 	c := &Checker{sources: src, labs: labs, sink: sink, study: defaultStudy{}, deadline: DefaultDeadline,
 		log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
@@ -172,36 +153,55 @@ type gathered struct {
 // has exited, at the latest shortly after the deadline or ctx's end.
 func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
 	start := time.Now()
-	c.metrics.checkStarted()
+	c.metrics.CheckStarted()
 	res := c.check(ctx, study, usubjid)
 	res.Elapsed = time.Since(start)
-	c.metrics.checkDone(res.Outcome, res.Elapsed)
+	c.metrics.CheckDone(res.Outcome, res.Elapsed)
 	return res
 }
 
+// Deadline is the total deadline of one check.
+func (c *Checker) Deadline() time.Duration { return c.deadline }
+
+// Metrics are the series the checker records to; nil records nothing.
+func (c *Checker) Metrics() *Metrics { return c.metrics }
+
+// Now is the checker's clock.
+func (c *Checker) Now() time.Time { return c.now() }
+
 func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
-	e := c.evaluate(ctx, study, usubjid, c.gather(ctx, study, usubjid, ownData{c.labs, c.study}))
-	if e.res.Outcome != "" {
-		return e.res
+	e := c.Examine(ctx, study, usubjid, ownData{c.labs, c.study})
+	if e.Result.Outcome != "" {
+		return e.Result
 	}
 	// Stored even if the client leaves now: the work is done and the
 	// signals are true. Bounded so shutdown is never held up for long.
 	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
 	defer cancel()
-	return c.finish(e, c.store(saveCtx, e))
+	return c.Conclude(e, c.store(saveCtx, e))
 }
 
-// evaluated is a check that has run its rules and has yet to store what
-// they found, unless res.Outcome is set: then it ended before that.
-type evaluated struct {
-	res      Result
+// Findings are what a check found before it is stored: its Result, with
+// Outcome still empty unless the check ended before running its rules,
+// and the subject's eDISH point when it has one.
+type Findings struct {
+	Result   Result
+	Point    rules.EDISHPoint
+	HasPoint bool
 	subject  clinical.Subject
-	point    rules.EDISHPoint
-	hasPoint bool
+}
+
+// Examine runs a check up to storing what it found: the fan-out under the
+// check's deadline, with the subject's labs and the study's settings read
+// from local, then the rules. Check is Examine, storing and Conclude; a
+// caller checking many subjects at once (the queue's batches) reads their
+// local data together and stores their findings together.
+func (c *Checker) Examine(ctx context.Context, study, usubjid string, local Local) Findings {
+	return c.evaluate(ctx, study, usubjid, c.gather(ctx, study, usubjid, local))
 }
 
 // evaluate runs the rules on what gather fetched.
-func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathered) evaluated {
+func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathered) Findings {
 	res := Result{Study: study, USUBJID: usubjid}
 	res.Sources = SourceStatuses{
 		Subject:       statusOf(g.subjectErr),
@@ -222,34 +222,38 @@ func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathere
 		res.Outcome, res.Err = OutcomeError, fmt.Errorf("reading lab results: %w", g.labsErr)
 	}
 	if res.Outcome != "" {
-		return evaluated{res: res}
+		return Findings{Result: res}
 	}
 	res.Signals = rules.Evaluate(g.config, rules.Input{
 		Subject: g.subject, Doses: g.doses, Events: g.events, Labs: g.labs,
 		HaveDoses: g.dosesErr == nil, HaveEvents: g.eventsErr == nil,
 	})
-	e := evaluated{res: res, subject: g.subject}
-	e.point, e.hasPoint = rules.EDISH(g.subject, g.labs)
+	e := Findings{Result: res, subject: g.subject}
+	e.Point, e.HasPoint = rules.EDISH(g.subject, g.labs)
 	return e
 }
 
 // store writes what a check found with the checker's sink and study data.
-func (c *Checker) store(ctx context.Context, e evaluated) error {
-	if err := c.sink.SaveSignals(ctx, e.res.Signals, c.now()); err != nil {
+func (c *Checker) store(ctx context.Context, e Findings) error {
+	if err := c.sink.SaveSignals(ctx, e.Result.Signals, c.now()); err != nil {
 		return fmt.Errorf("storing signals: %w", err)
 	}
-	if e.hasPoint {
-		if err := c.study.PutEDISH(ctx, e.point, c.now()); err != nil {
+	if e.HasPoint {
+		if err := c.study.PutEDISH(ctx, e.Point, c.now()); err != nil {
 			return fmt.Errorf("storing the eDISH point: %w", err)
 		}
 	}
 	return nil
 }
 
-// finish is the Result of a check once storing what it found ended with
-// err.
-func (c *Checker) finish(e evaluated, err error) Result {
-	res := e.res
+// Conclude is the Result of a check once storing what it found ended
+// with err (nil: stored). Findings that ended before storing are their
+// Result as they are.
+func (c *Checker) Conclude(e Findings, err error) Result {
+	res := e.Result
+	if res.Outcome != "" {
+		return res
+	}
 	if err != nil {
 		res.Outcome, res.Err = OutcomeError, err
 		return res
@@ -263,22 +267,22 @@ func (c *Checker) finish(e evaluated, err error) Result {
 	return res
 }
 
-// localData is what a check reads from the checker's own store rather
-// than over the fan-out: the subject's labs and the study's settings.
-type localData interface {
-	Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error)
+// Local is what a check reads from the checker's own stores rather than
+// over the fan-out: the subject's labs and the study's settings.
+type Local interface {
+	clinical.LabSource
 	Settings(ctx context.Context, study string) (rules.Config, error)
 }
 
 // ownData reads each check's local data as it runs.
 type ownData struct {
-	LabSource
+	clinical.LabSource
 	StudyData
 }
 
 // gather runs the upstream calls concurrently with the local reads under
 // one deadline derived from ctx, so a client disconnect cancels them all.
-func (c *Checker) gather(ctx context.Context, study, usubjid string, local localData) gathered {
+func (c *Checker) gather(ctx context.Context, study, usubjid string, local Local) gathered {
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
 	defer cancel()
 	var g gathered

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/rpc"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
@@ -176,22 +177,19 @@ type system struct {
 // sutBuilder builds the HTTP handler under test from its upstream sources.
 type sutBuilder func(t testing.TB, src checker.Sources) http.Handler
 
+// realChecker is the checker's API over SQLite stores, serving requests
+// as a monitor of the study, as the access router would pass them on.
 func realChecker(t testing.TB, src checker.Sources) http.Handler {
-	store, err := checker.OpenStore(context.Background(), sqldbtest.SQLite(t))
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := checkertest.Open(t, sqldbtest.SQLite(t))
 	labs := []clinical.LabResult{
 		{Study: study, USUBJID: subjectID, Seq: 1, TestCode: "ALT", Value: 200, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-01-16"},
 		{Study: study, USUBJID: subjectID, Seq: 2, TestCode: "ALB", Value: 38, HasValue: true, Unit: "g/L", Low: 33, HasLow: true, High: 49, HasHigh: true, Date: "2014-01-16"},
 	}
-	if _, err := store.PutLabs(context.Background(), study, labs, time.Now()); err != nil {
+	if _, err := st.Labs.PutLabs(context.Background(), study, labs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	c := checker.New(src, store, store, checker.WithDeadline(testDeadline), checker.WithLogger(slog.New(slog.DiscardHandler)))
-	mux := http.NewServeMux()
-	checker.NewAPI(c, store, nil).Register(mux)
-	return mux
+	c := st.Checker(src, checker.WithDeadline(testDeadline), checker.WithLogger(slog.New(slog.DiscardHandler)))
+	return checkertest.As(checkertest.Monitor("monitor1", study), st.Mux(c, src.Subjects))
 }
 
 func startSystem(t testing.TB, build sutBuilder, behaviors map[string]behavior) *system {

@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"context"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -12,7 +11,6 @@ type Metrics struct {
 	checkDuration    *prometheus.HistogramVec
 	upstreamDuration *prometheus.HistogramVec
 	inFlight         prometheus.Gauge
-	jobs             *prometheus.CounterVec
 }
 
 // NewMetrics creates the checker's series and registers them with reg.
@@ -29,55 +27,20 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "trialwatch_checks_in_flight", Help: "Subject checks currently running.",
 		}),
 	}
-	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "trialwatch_check_jobs_total", Help: "Queued checks run by the workers, by outcome.",
-	}, []string{"outcome"})
-	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight, m.jobs)
+	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight)
 	return m
 }
 
-// RegisterQueueDepth exports the number of queued checks, read from depth
-// at each scrape.
-func RegisterQueueDepth(reg prometheus.Registerer, depth func(context.Context) (int, error)) {
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "trialwatch_check_queue_depth", Help: "Checks queued and not yet completed.",
-	}, func() float64 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		n, err := depth(ctx)
-		if err != nil {
-			return -1
-		}
-		return float64(n)
-	}))
-}
-
-// RegisterLabSnapshots exports how many subjects' lab results the checks
-// took from the store's snapshots and how many they read (see
-// Store.LabSnapshotStats).
-func RegisterLabSnapshots(reg prometheus.Registerer, s *Store) {
-	reg.MustRegister(
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "trialwatch_check_lab_snapshot_hits_total", Help: "Subjects whose lab results a check took from the checker's snapshot of their current version.",
-		}, func() float64 { hits, _ := s.LabSnapshotStats(); return float64(hits) }),
-		prometheus.NewCounterFunc(prometheus.CounterOpts{
-			Name: "trialwatch_check_lab_snapshot_misses_total", Help: "Subjects whose lab results a check read from the database.",
-		}, func() float64 { _, misses := s.LabSnapshotStats(); return float64(misses) }))
-}
-
-func (m *Metrics) jobDone(o Outcome) {
-	if m != nil {
-		m.jobs.WithLabelValues(string(o)).Inc()
-	}
-}
-
-func (m *Metrics) checkStarted() {
+// CheckStarted counts a check as in flight; Check does it for its own
+// checks, a caller running Examine for those it runs.
+func (m *Metrics) CheckStarted() {
 	if m != nil {
 		m.inFlight.Inc()
 	}
 }
 
-func (m *Metrics) checkDone(o Outcome, d time.Duration) {
+// CheckDone counts a check started with CheckStarted as ended.
+func (m *Metrics) CheckDone(o Outcome, d time.Duration) {
 	if m != nil {
 		m.inFlight.Dec()
 		m.checkDuration.WithLabelValues(string(o)).Observe(d.Seconds())

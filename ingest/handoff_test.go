@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/pilotdata"
@@ -17,10 +17,10 @@ import (
 // sameLabs fails unless the lab results the upload's checker store gives
 // for each subject, from its snapshots, are those a store that holds none
 // reads from the database.
-func sameLabs(t *testing.T, db *sqldb.DB, store *checker.Store, study string, subjects ...string) {
+func sameLabs(t *testing.T, db *sqldb.DB, store *labs.Store, study string, subjects ...string) {
 	t.Helper()
 	ctx := context.Background()
-	fresh, err := checker.OpenStore(ctx, db)
+	fresh, err := labs.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,9 +39,9 @@ func sameLabs(t *testing.T, db *sqldb.DB, store *checker.Store, study string, su
 	}
 }
 
-func snapshotStats(t *testing.T, store *checker.Store, wantHits, wantMisses int64) {
+func snapshotStats(t *testing.T, store *labs.Store, wantHits, wantMisses int64) {
 	t.Helper()
-	if hits, misses := store.LabSnapshotStats(); hits != wantHits || misses != wantMisses {
+	if hits, misses := store.SnapshotStats(); hits != wantHits || misses != wantMisses {
 		t.Errorf("%d snapshot hits and %d misses, want %d and %d", hits, misses, wantHits, wantMisses)
 	}
 }
@@ -54,9 +54,9 @@ func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 		ctx := context.Background()
 		local := openLocal(t, db)
 		local.HandOffLabs = true
-		store := local.Checker()
+		store := local.Labs()
 		// Rows alternate between the two subjects, over parts of 10 rows.
-		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
+		if _, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		sameLabs(t, db, store, "S1", "S1-001", "S1-002")
@@ -69,18 +69,18 @@ func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 				row[6] = "250"
 			}
 		})
-		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("lb.csv", changed)}, 40, time.Now()); err != nil {
+		if _, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("lb.csv", changed)}, 40, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		sameLabs(t, db, store, "S1", "S1-002", "S1-001")
 		snapshotStats(t, store, 3, 1)
-		labs, _ := store.Labs(ctx, "S1", "S1-002")
-		if labs[16].Value != 250 {
-			t.Errorf("S1-002's LBSEQ 17 after the change: %+v", labs[16])
+		got, _ := store.Labs(ctx, "S1", "S1-002")
+		if got[16].Value != 250 {
+			t.Errorf("S1-002's LBSEQ 17 after the change: %+v", got[16])
 		}
 
 		// Another process changes a row (its store is not this one).
-		other, err := checker.OpenStore(ctx, db)
+		other, err := labs.Open(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -91,8 +91,8 @@ func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 			t.Fatal(err)
 		}
 		sameLabs(t, db, store, "S1", "S1-001")
-		if labs, _ := store.Labs(ctx, "S1", "S1-001"); labs[0].Value != 99 {
-			t.Errorf("S1-001's first result after another process changed it: %+v", labs[0])
+		if got, _ := store.Labs(ctx, "S1", "S1-001"); got[0].Value != 99 {
+			t.Errorf("S1-001's first result after another process changed it: %+v", got[0])
 		}
 	})
 }
@@ -106,13 +106,13 @@ func TestHandedLabsKeepTheLastOfAnLBSEQ(t *testing.T) {
 		local.HandOffLabs = true
 		again := lbFile(6, func(i int, row []string) { row[6] = "21" })
 		files := []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(6, nil)), memFile("lb2.csv", again)}
-		if _, err := local.IngestFiles(ctx, "S1", files, 40, time.Now()); err != nil {
+		if _, err := ingest.IngestFiles(ctx, local, "S1", files, 40, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		sameLabs(t, db, local.Checker(), "S1", "S1-001", "S1-002")
-		snapshotStats(t, local.Checker(), 2, 0)
-		if labs, _ := local.Checker().Labs(ctx, "S1", "S1-001"); len(labs) != 3 || labs[0].Value != 21 {
-			t.Errorf("S1-001's labs: %+v; want 3, of value 21", labs)
+		sameLabs(t, db, local.Labs(), "S1", "S1-001", "S1-002")
+		snapshotStats(t, local.Labs(), 2, 0)
+		if got, _ := local.Labs().Labs(ctx, "S1", "S1-001"); len(got) != 3 || got[0].Value != 21 {
+			t.Errorf("S1-001's labs: %+v; want 3, of value 21", got)
 		}
 	})
 }
@@ -126,7 +126,7 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	local := openLocal(t, db)
 	local.HandOffLabs = true
-	if _, err := local.IngestFiles(context.Background(), pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
+	if _, err := ingest.IngestFiles(context.Background(), local, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := pilotdata.Load()
@@ -137,8 +137,8 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 	for _, s := range b.Subjects {
 		subjects = append(subjects, s.USUBJID)
 	}
-	sameLabs(t, db, local.Checker(), pilotdata.Study, subjects...)
-	snapshotStats(t, local.Checker(), 254, 0) // the 52 subjects without lab results have none to read
+	sameLabs(t, db, local.Labs(), pilotdata.Study, subjects...)
+	snapshotStats(t, local.Labs(), 254, 0) // the 52 subjects without lab results have none to read
 }
 
 // Without workers to hand them to (`trialwatch import`), an upload keeps
@@ -146,9 +146,9 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 func TestNoHandOffUnlessAsked(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	local := openLocal(t, db)
-	if _, err := local.IngestFiles(context.Background(), "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
+	if _, err := ingest.IngestFiles(context.Background(), local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	sameLabs(t, db, local.Checker(), "S1", "S1-001", "S1-002")
-	snapshotStats(t, local.Checker(), 0, 2)
+	sameLabs(t, db, local.Labs(), "S1", "S1-001", "S1-002")
+	snapshotStats(t, local.Labs(), 0, 2)
 }

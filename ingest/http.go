@@ -8,9 +8,7 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"time"
 
-	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/sdtm"
@@ -66,42 +64,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		limit = DefaultMaxUploadBytes
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, limit)
-	if local, ok := h.Target.(*Local); ok {
-		h.uploadStreamed(w, r, local, study)
-		return
-	}
-	// Through the data services (split mode) the batch is held in memory
-	// and sent per domain.
-	var b sdtm.Batch
-	files, err := h.read(r, study, &b)
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	res, err := Ingest(r.Context(), h.Target, study, &b, time.Now())
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	// The data services stored it, in their own databases: the access
-	// layer appends the audit record this describes once the answer is 200.
-	audit.Describe(r.Context(), "", strings.Join(files, ","), nil, uploadRecord{Files: files, Result: res})
-	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: files, Result: res})
-}
-
-// read parses every file of the request into b.
-func (h *Handler) read(r *http.Request, study string, b *sdtm.Batch) ([]string, error) {
-	return eachFile(r, func(u upload) error {
-		var one sdtm.Batch
-		if err := sdtm.Read(u.Name, u.Body, u.Format, study, &one); err != nil {
-			return err
-		}
-		if u.Domain != "" && domainOf(&one) != u.Domain {
-			return wrongDomain(u.Name, domainOf(&one), u.Domain)
-		}
-		b.Append(&one)
-		return nil
-	})
+	h.uploadStreamed(w, r, study)
 }
 
 // upload is one SDTM file of a request. Domain is set only for a raw body,
@@ -233,4 +196,11 @@ func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
 		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
 		"problems": ps,
 	})
+}
+
+// Record is an upload as its audit record shows it: the files it came
+// from and what it stored.
+type Record struct {
+	Files []string `json:"files,omitempty"`
+	Result
 }

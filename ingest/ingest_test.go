@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/trialwatch/trialwatch/ingest"
+	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -37,7 +38,7 @@ type server struct {
 }
 
 func newServer(t *testing.T, db *sqldb.DB) *server {
-	local, err := ingest.OpenLocal(context.Background(), db)
+	local, err := alldb.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,53 +10,62 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/queue"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
-	"github.com/trialwatch/trialwatch/events"
-	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
+	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/internal/gctune"
 	"github.com/trialwatch/trialwatch/pilotdata"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
-	"github.com/trialwatch/trialwatch/subjects"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
+// pilotStores are the checker's stores a pilot test checks through.
+type pilotStores struct {
+	target  *alldb.Target
+	signals *signals.Store
+}
+
 // pilotChecker loads the whole pilot through the ingest path into db and
 // returns a checker reading the data services' stores in process.
-func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, *checker.Store) {
+func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, pilotStores) {
 	ctx := context.Background()
-	local, err := ingest.OpenLocal(ctx, db)
+	local, err := alldb.Open(ctx, db)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	local.HandOffLabs = true // as in all-in-one mode, where workers check what uploads queue
 	// The path `trialwatch import` takes: streamed, in one transaction.
-	if _, err := local.IngestFiles(ctx, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
+	if _, err := ingest.IngestFiles(ctx, local, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		tb.Fatal(err)
 	}
-	subj, _ := subjects.Open(ctx, db)
-	expo, _ := exposure.Open(ctx, db)
-	evts, _ := events.Open(ctx, db)
-	store := local.Checker()
-	if err := store.PutSettings(ctx, pilotdata.Study, rules.Config{Criteria: criteria}, time.Now()); err != nil {
+	sigs, err := signals.Open(ctx, db)
+	if err != nil {
 		tb.Fatal(err)
 	}
-	c := checker.New(checker.Sources{Subjects: subj, Exposure: expo, Events: evts}, store, store,
-		checker.WithStudyData(store), checker.WithDeadline(time.Minute))
-	return c, store
+	if err := sigs.PutSettings(ctx, pilotdata.Study, rules.Config{Criteria: criteria}, time.Now()); err != nil {
+		tb.Fatal(err)
+	}
+	c := checker.New(checker.Sources{Subjects: local.Subjects(), Exposure: local.Exposure(), Events: local.Events()}, local.Labs(), sigs,
+		checker.WithStudyData(sigs), checker.WithDeadline(time.Minute))
+	return c, pilotStores{local, sigs}
 }
 
-// drain runs the queued checks to the end with a worker pool.
-func drain(tb testing.TB, c *checker.Checker, store *checker.Store) {
-	w := checker.NewWorkers(c, store, checker.WithWorkers(4), checker.WithPoll(10*time.Millisecond))
+// drain runs the queued checks to the end with a worker pool checking in
+// batches, as the binary's do.
+func drain(tb testing.TB, c *checker.Checker, s pilotStores) {
+	q := s.target.Queue()
+	w := queue.NewWorkers(c, q, queue.WithWorkers(4), queue.WithPoll(10*time.Millisecond),
+		queue.WithBatches(q, s.target.Labs(), s.signals, queue.DefaultBatch))
 	w.Start(context.Background())
 	defer w.Stop()
 	deadline := time.Now().Add(5 * time.Minute)
 	for {
-		n, err := store.QueueDepth(context.Background())
+		n, err := q.QueueDepth(context.Background())
 		if err != nil {
 			tb.Fatal(err)
 		}

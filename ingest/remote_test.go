@@ -8,61 +8,100 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/auth"
-	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/labs"
+	"github.com/trialwatch/trialwatch/checker/queue"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/ingest/remote"
 	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// fakeService stands in for a data service reached over Connect.
+// fakeService stands in for a data service reached over Connect: its
+// writes keep what they were sent until committed.
 type fakeService struct {
-	known  map[string]string // USUBJID → site
-	fail   error
-	stored int
+	known        map[string]string // USUBJID → site
+	fail         error             // every write fails with it
+	failOnCommit error
+	stored       int // records committed
+	aborted      int // writes aborted
 }
 
 func (f *fakeService) Known(context.Context, string, []string) (map[string]string, error) {
 	return f.known, nil
 }
 
-func (f *fakeService) summary(n int, ids []string) (clinical.Summary, error) {
-	if f.fail != nil {
-		return clinical.Summary{}, f.fail
+// fakeWrite is one write to a fakeService.
+type fakeWrite[T any] struct {
+	svc     *fakeService
+	n       int
+	ids     []string
+	subject func(T) string
+	done    bool
+}
+
+func (w *fakeWrite[T]) Write(_ context.Context, recs []T) error {
+	if w.svc.fail != nil {
+		return w.svc.fail
 	}
-	f.stored += n
-	return clinical.Summary{Inserted: n, Subjects: ids}, nil
+	for _, r := range recs {
+		w.ids = append(w.ids, w.subject(r))
+	}
+	w.n += len(recs)
+	return nil
+}
+
+func (w *fakeWrite[T]) Commit(context.Context) (clinical.Summary, error) {
+	w.done = true
+	if w.svc.failOnCommit != nil {
+		w.svc.aborted++
+		return clinical.Summary{}, w.svc.failOnCommit
+	}
+	w.svc.stored += w.n
+	var set ingest.SubjectSet
+	set.Add(w.ids...)
+	return clinical.Summary{Inserted: w.n, Subjects: set.List()}, nil
+}
+
+func (w *fakeWrite[T]) Abort() {
+	if !w.done {
+		w.done = true
+		w.svc.aborted++
+	}
 }
 
 type fakeSubjects struct{ *fakeService }
 
-func (f fakeSubjects) Put(_ context.Context, _ string, subs []clinical.Subject, _ time.Time) (clinical.Summary, error) {
-	var ids []string
-	for _, s := range subs {
-		ids = append(ids, s.USUBJID)
-	}
-	return f.summary(len(subs), ids)
+func (f fakeSubjects) WriteSubjects(context.Context, string, time.Time) (clinical.RecordWriter[clinical.Subject], error) {
+	return &fakeWrite[clinical.Subject]{svc: f.fakeService, subject: func(s clinical.Subject) string { return s.USUBJID }}, nil
 }
 
 type fakeDoses struct{ *fakeService }
 
-func (f fakeDoses) Put(_ context.Context, _ string, d []clinical.Dose, _ time.Time) (clinical.Summary, error) {
-	return f.summary(len(d), nil)
+func (f fakeDoses) WriteDoses(context.Context, string, time.Time) (clinical.RecordWriter[clinical.Dose], error) {
+	return &fakeWrite[clinical.Dose]{svc: f.fakeService, subject: func(d clinical.Dose) string { return d.USUBJID }}, nil
 }
 
 type fakeEvents struct{ *fakeService }
 
-func (f fakeEvents) Put(_ context.Context, _ string, e []clinical.AdverseEvent, _ time.Time) (clinical.Summary, error) {
-	return f.summary(len(e), nil)
+func (f fakeEvents) WriteEvents(context.Context, string, time.Time) (clinical.RecordWriter[clinical.AdverseEvent], error) {
+	return &fakeWrite[clinical.AdverseEvent]{svc: f.fakeService, subject: func(e clinical.AdverseEvent) string { return e.USUBJID }}, nil
 }
 
-func remoteTarget(t *testing.T, subj *fakeService) (ingest.Remote, *checker.Store) {
-	store, err := checker.OpenStore(context.Background(), sqldbtest.SQLite(t))
+func remoteTarget(t *testing.T, subj *fakeService) (*remote.Target, *queue.Store) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	labStore, err := labs.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := queue.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}
 	other := &fakeService{}
-	return ingest.Remote{Subjects: fakeSubjects{subj}, Exposure: fakeDoses{other}, Events: fakeEvents{other}, Checker: store}, store
+	return &remote.Target{Subjects: fakeSubjects{subj}, Exposure: fakeDoses{other}, Events: fakeEvents{other},
+		DB: db, Labs: labStore, Queue: jobs}, jobs
 }
 
 func readCSV(t *testing.T, name, text string) *sdtm.Batch {
@@ -89,6 +128,33 @@ func TestRemoteUpload(t *testing.T) {
 	}
 	if n, _ := store.QueueDepth(context.Background()); n != 2 {
 		t.Errorf("%d checks queued, want 2", n)
+	}
+	// Queued again to run at once now the data is in: both due now.
+	due, err := store.ClaimBatch(context.Background(), time.Now(), time.Minute, 10)
+	if err != nil || len(due) != 2 {
+		t.Errorf("claimed %d due checks (%v), want 2", len(due), err)
+	}
+}
+
+// A data service failing its commit leaves what it was sent unstored,
+// the error names the domain, and the checks of the subjects the upload
+// named stay queued as a safety net, not due yet.
+func TestRemoteUploadCommitFails(t *testing.T) {
+	subj := &fakeService{failOnCommit: clinical.ErrUnavailable}
+	target, store := remoteTarget(t, subj)
+	b := readCSV(t, "dm.csv", dm)
+	_, err := ingest.Ingest(context.Background(), target, "S1", b, time.Now())
+	if !errors.Is(err, clinical.ErrUnavailable) || !strings.Contains(err.Error(), "storing DM") {
+		t.Fatalf("err = %v, want the unavailable subjects service named", err)
+	}
+	if subj.stored != 0 {
+		t.Errorf("%d records stored", subj.stored)
+	}
+	if n, _ := store.QueueDepth(context.Background()); n != 2 {
+		t.Errorf("%d checks queued, want 2 (the safety net)", n)
+	}
+	if due, _ := store.ClaimBatch(context.Background(), time.Now(), time.Minute, 10); len(due) != 0 {
+		t.Errorf("%d safety-net checks due at once, want none before the safety net passes", len(due))
 	}
 }
 
@@ -130,5 +196,8 @@ func TestRemoteUploadOfAnotherSitesSubject(t *testing.T) {
 	}
 	if svc.stored != 0 {
 		t.Errorf("%d records stored from refused uploads", svc.stored)
+	}
+	if n, _ := target.Queue.QueueDepth(context.Background()); n != 0 {
+		t.Errorf("%d checks queued by refused uploads", n)
 	}
 }

@@ -12,12 +12,12 @@ import (
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
-// uploadStreamed stores an upload through the streaming path: each file is
-// first spooled to a temporary file (a multipart body can be read only
-// once, and DM must be stored before the domains that refer to it), then
-// validated and written chunk by chunk in one transaction. Memory stays
-// flat however large the upload.
-func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, local *Local, study string) {
+// uploadStreamed stores an upload: each file is first spooled to a
+// temporary file (a multipart body can be read only once, and DM must be
+// stored before the domains that refer to it), then validated and handed
+// to the target chunk by chunk (IngestFiles). Memory stays flat however
+// large the upload, in all-in-one and split mode alike.
+func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, study string) {
 	dir, err := os.MkdirTemp("", "trialwatch-upload-")
 	if err != nil {
 		h.fail(w, err)
@@ -33,12 +33,12 @@ func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, local *
 	for i, f := range files {
 		names[i] = f.Name
 	}
-	res, err := local.IngestFiles(r.Context(), study, files, DefaultChunk, time.Now())
+	res, err := IngestFiles(r.Context(), h.Target, study, files, DefaultChunk, time.Now())
 	if err != nil {
 		h.fail(w, err)
 		return
 	}
-	// IngestFiles wrote the upload's audit record in its transaction.
+	// The target wrote the upload's audit record.
 	jsonhttp.Write(w, http.StatusOK, uploadResponse{Study: study, Files: names, Result: res})
 }
 

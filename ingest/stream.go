@@ -2,19 +2,15 @@ package ingest
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/trialwatch/trialwatch/checker"
-	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
@@ -46,20 +42,21 @@ const DefaultChunk = 10000
 
 // IngestFiles validates and stores SDTM files in bounded memory: it reads
 // each file as a stream (sdtm.Stream), a quarter of chunkSize records at
-// a time (DefaultChunk when chunkSize <= 0), and writes them as they
-// come, up to chunkSize records at once, all in one transaction with the
-// checks it queues. So it keeps what Ingest promises for a batch read
-// whole:
+// a time (DefaultChunk when chunkSize <= 0), and hands them to t as they
+// come, up to chunkSize records at once, all in one upload (Target.Store)
+// that queues the checks. So it keeps what Ingest promises for a batch
+// read whole:
 //
 //   - every row is validated, and the problems are returned as
 //     sdtm.Errors locating them (file, line or row, column), up to
 //     sdtm.MaxErrors;
 //   - all or nothing: a bad row anywhere, a record of an unknown subject
-//     or a failed write rolls back everything, across files and domains;
+//     or a failed write stores nothing (the target says how: across
+//     files and domains in one transaction when all services share the
+//     database, per service otherwise);
 //   - the stores' change detection: loading the same rows again changes
 //     nothing, and changed rows are recorded in history;
-//   - the subjects with changed data are queued for a check in the same
-//     transaction.
+//   - the subjects with changed data are queued for a check.
 //
 // DM files are read first, whatever their place in files, so the subjects
 // they hold count as known to the other domains' files. Reading stops at
@@ -70,7 +67,7 @@ const DefaultChunk = 10000
 // Checking the stored rows of a chunk's subjects costs in proportion to
 // their stored rows, so files ordered by subject (as SDTM files are) are
 // the cheapest to re-import.
-func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chunkSize int, now time.Time) (Result, error) {
+func IngestFiles(ctx context.Context, t Target, study string, files []File, chunkSize int, now time.Time) (Result, error) {
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunk
 	}
@@ -78,39 +75,21 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 	if err != nil {
 		return Result{}, err
 	}
-	var res Result
-	var firstLabs map[string][][]clinical.LabResult
-	var versions map[string]int64
-	err = l.db.InTx(ctx, func(tx *sql.Tx) error {
-		s := &streamer{l: l, ctx: ctx, tx: tx, study: study, now: now, chunk: chunkSize,
-			dm: map[string]bool{}, known: map[string]bool{}, domains: map[string]*domainSum{}}
-		if l.HandOffLabs {
-			s.handoff = newLabHandoff()
-		}
-		s.allowed, s.who = siteScope(ctx, study)
+	names := make([]string, len(ordered))
+	for i, f := range ordered {
+		names[i] = f.Name
+	}
+	allowed, who := siteScope(ctx, study)
+	return t.Store(ctx, study, names, now, func(u Upload) error {
+		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize,
+			dm: map[string]bool{}, known: map[string]bool{}, allowed: allowed, who: who}
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
 				return err
 			}
 		}
-		res = s.result()
-		var err error
-		if firstLabs, versions, err = s.handoff.firstTx(ctx, l.checker, tx, study); err != nil {
-			return fmt.Errorf("reading lab versions: %w", err)
-		}
-		if err := l.checker.EnqueueTx(ctx, tx, study, s.changed.list, now); err != nil {
-			return err
-		}
-		return recordTx(ctx, tx, ordered, res)
+		return nil
 	})
-	if err != nil {
-		return Result{}, err
-	}
-	l.checker.RememberLabs(study, versions, firstLabs)
-	if l.Wake != nil {
-		l.Wake()
-	}
-	return res, nil
 }
 
 // dmFirst orders files DM first, keeping the order of the rest.
@@ -140,13 +119,11 @@ func dmFirst(files []File) ([]File, error) {
 	return out, nil
 }
 
-// streamer is one IngestFiles run within its transaction.
+// streamer is one IngestFiles run within its upload.
 type streamer struct {
-	l     *Local
+	up    Upload
 	ctx   context.Context
-	tx    *sql.Tx
 	study string
-	now   time.Time
 	chunk int
 
 	dm    map[string]bool // subjects of the DM records read so far
@@ -155,47 +132,8 @@ type streamer struct {
 	allowed func(site string) bool // nil: every site; see siteScope
 	who     string
 
-	domains map[string]*domainSum
-	order   []string // domains in the order first written
-	changed subjectSet
-
 	unknown sdtm.Errors // records of unknown subjects in the current file
 	stop    error       // what ended the current file's stream, if not the file
-
-	handoff *labHandoff
-}
-
-type domainSum struct {
-	sum      clinical.Summary
-	subjects subjectSet
-}
-
-// subjectSet is a set of USUBJIDs in first-seen order.
-type subjectSet struct {
-	seen map[string]bool
-	list []string
-}
-
-func (s *subjectSet) add(ids []string) {
-	if s.seen == nil {
-		s.seen = map[string]bool{}
-	}
-	for _, id := range ids {
-		if !s.seen[id] {
-			s.seen[id] = true
-			s.list = append(s.list, id)
-		}
-	}
-}
-
-func (s *streamer) result() Result {
-	res := Result{Domains: map[string]clinical.Summary{}, Queued: len(s.changed.list)}
-	for _, d := range s.order {
-		sum := s.domains[d].sum
-		sum.Subjects = s.domains[d].subjects.list
-		res.Domains[d] = sum
-	}
-	return res
 }
 
 // file streams one file into the transaction.
@@ -273,9 +211,7 @@ func (s *streamer) pipeline() (send func(*sdtm.Batch) error, wait func() error) 
 		}
 		c := chunk{b: b}
 		if len(b.Labs) > 0 {
-			s.handoff.add(b.Labs)
-			labs := checker.NewLabRows(b.Labs)
-			c.labs = &labs
+			c.labs = s.up.PrepareLabs(b.Labs)
 		}
 		chunks <- c
 		return nil
@@ -315,7 +251,7 @@ var errStoreFailed = errors.New("storing a chunk failed")
 // chunk is one part of a file on its way to be stored.
 type chunk struct {
 	b    *sdtm.Batch
-	labs *checker.LabRows // b.Labs as rows; nil when none
+	labs PreparedLabs // b.Labs prepared by the upload; nil when none
 }
 
 // write stores the parts of a file sdtm.Stream read that were waiting
@@ -331,30 +267,23 @@ func (s *streamer) write(parts []chunk) error {
 	if len(s.unknown) > 0 {
 		return nil // the file will be rejected: check, don't write
 	}
-	b, labs := parts[0].b, parts[0].labs
-	if len(parts) > 1 {
-		b, labs = merge(parts)
+	p := Part{Subjects: parts[0].b.Subjects, Doses: parts[0].b.Doses, Events: parts[0].b.Events}
+	if parts[0].labs != nil {
+		p.Labs = []PreparedLabs{parts[0].labs}
 	}
-	if labs != nil && s.handoff != nil {
-		labs.FirstLabs = s.handoff.gaveFirst
-	}
-	err := s.l.putTx(s.ctx, s.tx, s.study, b, labs, s.now, func(domain string, sum clinical.Summary) {
-		d := s.domains[domain]
-		if d == nil {
-			d = &domainSum{}
-			s.domains[domain] = d
-			s.order = append(s.order, domain)
+	for _, c := range parts[1:] {
+		p.Subjects = append(p.Subjects, c.b.Subjects...)
+		p.Doses = append(p.Doses, c.b.Doses...)
+		p.Events = append(p.Events, c.b.Events...)
+		if c.labs != nil {
+			p.Labs = append(p.Labs, c.labs)
 		}
-		d.sum.Inserted += sum.Inserted
-		d.sum.Updated += sum.Updated
-		d.sum.Unchanged += sum.Unchanged
-		d.subjects.add(sum.Subjects)
-		s.changed.add(sum.Subjects)
-	})
-	if err != nil {
-		s.stop = err
 	}
-	return err
+	if err := s.up.Write(s.ctx, p); err != nil {
+		s.stop = err
+		return err
+	}
+	return nil
 }
 
 // check checks one part: its domain is stored, and its subjects are
@@ -386,36 +315,13 @@ func (s *streamer) check(b *sdtm.Batch) error {
 	return nil
 }
 
-// merge puts parts' records together for storing: the lab results as the
-// rows made of them, the lab results themselves being needed no more.
-func merge(parts []chunk) (*sdtm.Batch, *checker.LabRows) {
-	var b sdtm.Batch
-	var labs *checker.LabRows
-	for _, c := range parts {
-		b.Subjects = append(b.Subjects, c.b.Subjects...)
-		b.Doses = append(b.Doses, c.b.Doses...)
-		b.Events = append(b.Events, c.b.Events...)
-		b.ConMeds = append(b.ConMeds, c.b.ConMeds...)
-		b.Dispositions = append(b.Dispositions, c.b.Dispositions...)
-		if c.labs == nil {
-			continue
-		}
-		if labs == nil {
-			labs = &checker.LabRows{}
-		}
-		labs.Append(*c.labs)
-	}
-	return &b, labs
-}
-
 // subjectsPerQuery bounds the IN list of a subject look-up.
 const subjectsPerQuery = 500
 
 // lookUp finds which subjects the chunk refers to, not yet in DM nor
-// looked up, the study has stored. It asks within the transaction, on
-// its connection.
+// looked up, the study has stored.
 func (s *streamer) lookUp(b *sdtm.Batch) error {
-	var ask []any
+	var ask []string
 	asked := map[string]bool{}
 	for _, id := range referencedSubjects(b) {
 		if s.dm[id] || asked[id] {
@@ -429,31 +335,13 @@ func (s *streamer) lookUp(b *sdtm.Batch) error {
 	}
 	for start := 0; start < len(ask); start += subjectsPerQuery {
 		chunk := ask[start:min(start+subjectsPerQuery, len(ask))]
-		marks := make([]string, len(chunk))
-		for i := range chunk {
-			marks[i] = "$" + strconv.Itoa(i+2)
-		}
-		rows, err := s.tx.QueryContext(s.ctx, "SELECT usubjid, site FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")",
-			append([]any{s.study}, chunk...)...)
+		found, err := s.up.Known(s.ctx, s.study, chunk)
 		if err != nil {
 			return err
 		}
-		found := map[string]bool{}
-		for rows.Next() {
-			var id, site string
-			if err := rows.Scan(&id, &site); err != nil {
-				rows.Close()
-				return err
-			}
-			found[id] = s.allowed == nil || s.allowed(site)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, id := range chunk {
-			id := id.(string)
-			s.known[strings.Clone(id)] = found[id]
+			site, ok := found[id]
+			s.known[strings.Clone(id)] = ok && (s.allowed == nil || s.allowed(site))
 		}
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/ingest"
+	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/pilotdata"
 	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -26,9 +27,9 @@ func pilotFile(domain string) ingest.File {
 	return ingest.File{Name: domain + ".csv", Format: sdtm.CSV, Open: func() (io.ReadCloser, error) { return pilotdata.Open(domain) }}
 }
 
-func openLocal(t *testing.T, db *sqldb.DB) *ingest.Local {
+func openLocal(t *testing.T, db *sqldb.DB) *alldb.Target {
 	t.Helper()
-	l, err := ingest.OpenLocal(context.Background(), db)
+	l, err := alldb.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,7 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 	local := openLocal(t, db)
 	// LB before DM: DM is still stored first.
 	files := []ingest.File{pilotFile("lb"), pilotFile("ex"), pilotFile("ae"), pilotFile("dm")}
-	got, err := local.IngestFiles(ctx, pilotdata.Study, files, 5000, now)
+	got, err := ingest.IngestFiles(ctx, local, pilotdata.Study, files, 5000, now)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +118,7 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 		t.Errorf("%d checks queued, want 306", n)
 	}
 
-	again, err := local.IngestFiles(ctx, pilotdata.Study, files, 5000, now.Add(time.Hour))
+	again, err := ingest.IngestFiles(ctx, local, pilotdata.Study, files, 5000, now.Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +177,7 @@ func TestIngestFilesIsAllOrNothing(t *testing.T) {
 				}
 			}), `lb.csv:82: column USUBJID: subject "S1-009" is neither in DM nor known to the study`},
 		} {
-			_, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", c.lb)}, 10, time.Now())
+			_, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", c.lb)}, 10, time.Now())
 			if err == nil || err.Error() != c.want {
 				t.Errorf("%s: err = %v, want %s", c.name, err, c.want)
 			}
@@ -185,7 +186,7 @@ func TestIngestFilesIsAllOrNothing(t *testing.T) {
 
 		// Records of a subject stored before are welcome; changed ones are
 		// recorded and queued, unchanged ones left alone.
-		if _, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 10, time.Now()); err != nil {
+		if _, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 10, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		db.ExecContext(ctx, "DELETE FROM check_jobs")
@@ -194,7 +195,7 @@ func TestIngestFilesIsAllOrNothing(t *testing.T) {
 				row[6] = "250"
 			}
 		})
-		res, err := local.IngestFiles(ctx, "S1", []ingest.File{memFile("lb.csv", changed)}, 10, time.Now())
+		res, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("lb.csv", changed)}, 10, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}

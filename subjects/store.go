@@ -73,6 +73,15 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clin
 
 // Known returns which of ids the study has, each with its site.
 func (s *Store) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
+	return s.known(ctx, s.db.QueryContext, study, ids)
+}
+
+// KnownTx is Known within tx, seeing what tx wrote.
+func (s *Store) KnownTx(ctx context.Context, tx *sql.Tx, study string, ids []string) (map[string]string, error) {
+	return s.known(ctx, tx.QueryContext, study, ids)
+}
+
+func (s *Store) known(ctx context.Context, query func(context.Context, string, ...any) (*sql.Rows, error), study string, ids []string) (map[string]string, error) {
 	known := map[string]string{}
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
@@ -82,7 +91,7 @@ func (s *Store) Known(ctx context.Context, study string, ids []string) (map[stri
 			args = append(args, id)
 			marks[i] = "$" + strconv.Itoa(i+2)
 		}
-		rows, err := s.db.QueryContext(ctx, "SELECT usubjid, site FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")", args...)
+		rows, err := query(ctx, "SELECT usubjid, site FROM subjects WHERE study = $1 AND usubjid IN ("+strings.Join(marks, ",")+")", args...)
 		if err != nil {
 			return nil, err
 		}

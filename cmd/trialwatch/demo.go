@@ -14,6 +14,7 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
@@ -109,7 +110,7 @@ func loadPilot(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	local, err := ingest.OpenLocal(ctx, db)
+	target, err := local.Open(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -119,7 +120,7 @@ func loadPilot(ctx context.Context, n *node) error {
 	}
 	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: "system:demo", Study: pilotdata.Study,
 		Entity: "upload", Action: "import", Source: "demo"}))
-	_, err = local.IngestFiles(ctx, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now())
+	_, err = ingest.IngestFiles(ctx, target, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now())
 	return err
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -40,7 +41,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer db.Close()
-	target, err := ingest.OpenLocal(ctx, db)
+	target, err := local.Open(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -52,7 +53,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	// transaction, naming who ran it.
 	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: cliActor(), Study: study,
 		Entity: "upload", Action: "import", Source: "cli"}))
-	res, err := target.IngestFiles(ctx, study, files, chunk, time.Now())
+	res, err := ingest.IngestFiles(ctx, target, study, files, chunk, time.Now())
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,15 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/labs"
+	"github.com/trialwatch/trialwatch/checker/queue"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/ingest/local"
+	"github.com/trialwatch/trialwatch/ingest/remote"
 	leakmetrics "github.com/trialwatch/trialwatch/leakguard/metrics"
 	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 	"github.com/trialwatch/trialwatch/rpc"
@@ -43,7 +49,7 @@ type node struct {
 	checks   *checker.Metrics
 	services []string
 	clients  []*http.Client
-	workers  *checker.Workers
+	workers  *queue.Workers
 }
 
 // newNode binds both listeners first, so a busy port fails before any
@@ -136,18 +142,6 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if err != nil {
 		return err
 	}
-	// Sharing the database, uploads and checks share one store: an upload
-	// hands the lab results it stored to the checks it queues.
-	var local *ingest.Local
-	var store *checker.Store
-	if shared {
-		if local, err = ingest.OpenLocal(ctx, db); err != nil {
-			return err
-		}
-		store = local.Checker()
-	} else if store, err = checker.OpenStore(ctx, db); err != nil {
-		return err
-	}
 	hc, err := n.upstreamClient(shared)
 	if err != nil {
 		return err
@@ -156,9 +150,33 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
 	exposureClient := rpc.NewExposureClient(hc, exposureURL)
 	eventsClient := rpc.NewEventClient(hc, eventsURL)
+	// Sharing the database, an upload is one transaction, and hands the
+	// lab results it stored to the checks it queues through the same lab
+	// store.
+	var all *local.Target
+	if shared {
+		if all, err = local.Open(ctx, db); err != nil {
+			return err
+		}
+	}
+	labStore, err := labs.Open(ctx, db)
+	if all != nil {
+		labStore = all.Labs()
+	}
+	if err != nil {
+		return err
+	}
+	jobs, err := queue.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	findings, err := signals.Open(ctx, db)
+	if err != nil {
+		return err
+	}
 	src := checker.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient}
 	n.checks = checker.NewMetrics(n.reg)
-	c := checker.New(src, store, store, checker.WithDeadline(n.cfg.checkDeadline), checker.WithStudyData(store),
+	c := checker.New(src, labStore, findings, checker.WithDeadline(n.cfg.checkDeadline), checker.WithStudyData(findings),
 		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
 	if n.users, err = auth.Open(ctx, db); err != nil {
 		return err
@@ -171,16 +189,16 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
 	accounts.Register(n.router)
 	audit.NewAPI(n.trail).Register(n.router)
-	checker.NewAPI(c, store, n.log).Register(n.router)
-	checker.RegisterQueueDepth(n.reg, store.QueueDepth)
-	checker.RegisterLabSnapshots(n.reg, store)
-	n.workers = checker.NewWorkers(c, store, checker.WithWorkers(n.cfg.workers), checker.WithWorkerLogger(n.log))
+	api.New(c, subjectsClient, findings, n.log).Register(n.router)
+	labs.RegisterMetrics(n.reg, labStore)
+	n.workers = queue.NewWorkers(c, jobs, queue.WithWorkers(n.cfg.workers), queue.WithWorkerLogger(n.log),
+		queue.WithJobMetrics(queue.NewMetrics(n.reg, jobs)), queue.WithBatches(jobs, labStore, findings, queue.DefaultBatch))
 
-	var target ingest.Target = ingest.Remote{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
-		Checker: store, Wake: n.workers.Wake}
-	if shared {
-		local.Wake, local.HandOffLabs = n.workers.Wake, true
-		target = local
+	var target ingest.Target = &remote.Target{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
+		DB: db, Labs: labStore, Queue: jobs, Wake: n.workers.Wake}
+	if all != nil {
+		all.Wake, all.HandOffLabs = n.workers.Wake, true
+		target = all
 	}
 	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload}).Register(n.router)
 	n.services = append(n.services, "checker")

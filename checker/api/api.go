@@ -1,4 +1,7 @@
-package checker
+// Package api serves the checker's JSON API: run a check, list and
+// review signals, the eDISH points, and a study's settings. It holds no
+// storage: it is handed the checker and the signal store.
+package api
 
 import (
 	"context"
@@ -13,19 +16,21 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
-// SignalStore lists stored signals and moves them through review; the
-// checker's Store is one.
+// SignalStore lists stored signals and moves them through review, and
+// keeps eDISH points and study settings; signals.Store is one.
 type SignalStore interface {
-	Signals(ctx context.Context, f SignalFilter) ([]clinical.Signal, int64, error)
+	Signals(ctx context.Context, f signals.Filter) ([]clinical.Signal, int64, error)
 	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
 	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
-	History(ctx context.Context, id int64) ([]StatusChange, error)
+	History(ctx context.Context, id int64) ([]signals.StatusChange, error)
 	EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error)
 	Settings(ctx context.Context, study string) (rules.Config, error)
 	PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error
@@ -33,28 +38,60 @@ type SignalStore interface {
 
 // API serves the checker's JSON endpoints.
 type API struct {
-	checker *Checker
-	signals SignalStore
-	log     *slog.Logger
+	checker  *checker.Checker
+	subjects clinical.SubjectSource
+	signals  SignalStore
+	log      *slog.Logger
 }
 
-// NewAPI returns the checker's HTTP API.
-func NewAPI(c *Checker, signals SignalStore, log *slog.Logger) *API {
+// New returns the checker's HTTP API: checks run with c, the sites of
+// subjects come from subjects (the checker's subject source), signals and
+// study data from store.
+func New(c *checker.Checker, subjects clinical.SubjectSource, store SignalStore, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{checker: c, signals: signals, log: log}
+	return &API{checker: c, subjects: subjects, signals: store, log: log}
 }
 
-// Register mounts the API's routes on mux.
+// Register mounts the API's routes on mux. Every route answers 401 to a
+// request that carries no identity (auth.FromContext): the API scopes
+// what it shows by the caller's studies and sites, so it fails closed
+// even when mounted without the access router.
 func (a *API) Register(mux jsonhttp.Mux) {
-	mux.HandleFunc("POST /api/v1/studies/{study}/subjects/{subject}/checks", jsonhttp.TextOnly(a.postCheck))
-	mux.HandleFunc("GET /api/v1/studies/{study}/signals", jsonhttp.TextOnly(a.listSignals))
-	mux.HandleFunc("GET /api/v1/studies/{study}/signals/{id}", jsonhttp.TextOnly(a.getSignal))
-	mux.HandleFunc("PATCH /api/v1/studies/{study}/signals/{id}", jsonhttp.TextOnly(a.patchSignal))
-	mux.HandleFunc("GET /api/v1/studies/{study}/edish", jsonhttp.TextOnly(a.edish))
-	mux.HandleFunc("GET /api/v1/studies/{study}/settings", jsonhttp.TextOnly(a.getSettings))
-	mux.HandleFunc("PUT /api/v1/studies/{study}/settings", jsonhttp.TextOnly(a.putSettings))
+	for pattern, h := range map[string]http.HandlerFunc{
+		"POST /api/v1/studies/{study}/subjects/{subject}/checks": a.postCheck,
+		"GET /api/v1/studies/{study}/signals":                    a.listSignals,
+		"GET /api/v1/studies/{study}/signals/{id}":               a.getSignal,
+		"PATCH /api/v1/studies/{study}/signals/{id}":             a.patchSignal,
+		"GET /api/v1/studies/{study}/edish":                      a.edish,
+		"GET /api/v1/studies/{study}/settings":                   a.getSettings,
+		"PUT /api/v1/studies/{study}/settings":                   a.putSettings,
+	} {
+		mux.HandleFunc(pattern, jsonhttp.TextOnly(identified(h)))
+	}
+}
+
+// identified refuses requests without an identity.
+func identified(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := auth.FromContext(r.Context())
+		if !ok {
+			jsonhttp.Error(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
+			return
+		}
+		if !id.HasStudy(r.PathValue("study")) {
+			jsonhttp.Error(w, http.StatusNotFound, "study "+r.PathValue("study")+" not found")
+			return
+		}
+		h(w, r)
+	}
+}
+
+// caller is the request's identity, which identified made sure it has.
+func caller(r *http.Request) auth.Identity {
+	id, _ := auth.FromContext(r.Context())
+	return id
 }
 
 type edishJSON struct {
@@ -133,45 +170,43 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 }
 
 type checkResponse struct {
-	Study     string         `json:"study"`
-	Subject   string         `json:"subject"`
-	Complete  bool           `json:"complete"`
-	Sources   SourceStatuses `json:"sources"`
-	Signals   []signalJSON   `json:"signals"`
-	ElapsedMS int64          `json:"elapsed_ms"`
-	Error     string         `json:"error,omitempty"`
+	Study     string                 `json:"study"`
+	Subject   string                 `json:"subject"`
+	Complete  bool                   `json:"complete"`
+	Sources   checker.SourceStatuses `json:"sources"`
+	Signals   []signalJSON           `json:"signals"`
+	ElapsedMS int64                  `json:"elapsed_ms"`
+	Error     string                 `json:"error,omitempty"`
 }
 
-var outcomeStatus = map[Outcome]int{
-	OutcomeComplete:           http.StatusOK,
-	OutcomeIncomplete:         http.StatusOK,
-	OutcomeNotFound:           http.StatusNotFound,
-	OutcomeSubjectTimeout:     http.StatusGatewayTimeout,
-	OutcomeSubjectUnavailable: http.StatusBadGateway,
-	OutcomeError:              http.StatusInternalServerError,
+var outcomeStatus = map[checker.Outcome]int{
+	checker.OutcomeComplete:           http.StatusOK,
+	checker.OutcomeIncomplete:         http.StatusOK,
+	checker.OutcomeNotFound:           http.StatusNotFound,
+	checker.OutcomeSubjectTimeout:     http.StatusGatewayTimeout,
+	checker.OutcomeSubjectUnavailable: http.StatusBadGateway,
+	checker.OutcomeError:              http.StatusInternalServerError,
 }
 
 func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 	study, subject := r.PathValue("study"), r.PathValue("subject")
-	if id, ok := auth.FromContext(r.Context()); ok {
-		if all, _ := id.Sites(study); !all {
-			// A check stores signals: a caller limited to some sites
-			// learns nothing, and changes nothing, about other sites'
-			// subjects.
-			sub, err := a.checker.sources.Subjects.Subject(r.Context(), study, subject)
-			switch {
-			case errors.Is(err, clinical.ErrNotFound) || (err == nil && !id.CanSee(study, sub.Site)):
-				jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
-				return
-			case err != nil:
-				a.log.Error("looking up a subject's site", "study", study, "subject", subject, "error", err)
-				jsonhttp.Error(w, http.StatusBadGateway, "looking up the subject failed")
-				return
-			}
+	if all, _ := caller(r).Sites(study); !all {
+		id := caller(r)
+		// A check stores signals: a caller limited to some sites learns
+		// nothing, and changes nothing, about other sites' subjects.
+		sub, err := a.subjects.Subject(r.Context(), study, subject)
+		switch {
+		case errors.Is(err, clinical.ErrNotFound) || (err == nil && !id.CanSee(study, sub.Site)):
+			jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
+			return
+		case err != nil:
+			a.log.Error("looking up a subject's site", "study", study, "subject", subject, "error", err)
+			jsonhttp.Error(w, http.StatusBadGateway, "looking up the subject failed")
+			return
 		}
 	}
 	res := a.checker.Check(r.Context(), study, subject)
-	if res.Outcome == OutcomeClientGone {
+	if res.Outcome == checker.OutcomeClientGone {
 		a.log.Info("check abandoned by client", "study", res.Study, "subject", res.USUBJID, "elapsed", res.Elapsed)
 		return
 	}
@@ -182,7 +217,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 	audit.Describe(r.Context(), "", subject, nil, map[string]any{"outcome": res.Outcome, "signals": len(res.Signals)})
 	if res.Err != nil {
 		out.Error = res.Err.Error()
-		if res.Outcome == OutcomeError {
+		if res.Outcome == checker.OutcomeError {
 			a.log.Error("check failed", "study", res.Study, "subject", res.USUBJID, "error", res.Err)
 		}
 	}
@@ -226,7 +261,7 @@ const (
 
 func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := SignalFilter{Study: r.PathValue("study"), Site: q.Get("site"), USUBJID: q.Get("subject"), Limit: defaultPageSize}
+	f := signals.Filter{Study: r.PathValue("study"), Site: q.Get("site"), USUBJID: q.Get("subject"), Limit: defaultPageSize}
 	if v := q.Get("severity"); v != "" {
 		sev, err := clinical.ParseSeverity(v)
 		if err != nil {
@@ -259,8 +294,8 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		}
 		f.BeforeID = n
 	}
-	if id, ok := auth.FromContext(r.Context()); ok {
-		all, sites := id.Sites(f.Study)
+	{
+		all, sites := caller(r).Sites(f.Study)
 		switch {
 		case all:
 		case f.Site != "" && !slices.Contains(sites, f.Site):
@@ -298,7 +333,7 @@ func signalID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 
 type signalDetail struct {
 	signalJSON
-	History []StatusChange `json:"history"`
+	History []signals.StatusChange `json:"history"`
 }
 
 func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Signal) {
@@ -309,7 +344,7 @@ func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Si
 		return
 	}
 	if hist == nil {
-		hist = []StatusChange{}
+		hist = []signals.StatusChange{}
 	}
 	jsonhttp.Write(w, http.StatusOK, signalDetail{signalJSON: signalsJSON([]clinical.Signal{sg})[0], History: hist})
 }
@@ -338,12 +373,11 @@ func (a *API) visibleSignal(r *http.Request, id int64) (clinical.Signal, error) 
 	return sg, err
 }
 
-// visible reports whether the caller may see site of study. Requests that
-// reach the API through the access router always carry an identity; the
-// API mounted without one (its own tests) shows everything.
+// visible reports whether the caller may see site of study; a request
+// without an identity sees nothing.
 func visible(ctx context.Context, study, site string) bool {
 	id, ok := auth.FromContext(ctx)
-	return !ok || id.CanSee(study, site)
+	return ok && id.CanSee(study, site)
 }
 
 // statusPatch is the body of PATCH .../signals/{id}. Who acts is the
@@ -370,11 +404,6 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, "status: "+err.Error())
 		return
 	}
-	caller, ok := auth.FromContext(r.Context())
-	if !ok {
-		jsonhttp.Error(w, http.StatusUnauthorized, "changing a signal's status needs an authenticated user")
-		return
-	}
 	before, err := a.visibleSignal(r, id)
 	if err != nil {
 		a.storeError(w, err)
@@ -382,7 +411,7 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	audit.Describe(r.Context(), "", strconv.FormatInt(id, 10), map[string]any{"status": before.Status, "reason": before.Reason},
 		map[string]any{"status": to, "reason": p.Reason})
-	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, caller.Name, p.Reason, time.Now())
+	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, caller(r).Name, p.Reason, time.Now())
 	if err != nil {
 		a.storeError(w, err)
 		return
@@ -394,7 +423,7 @@ func (a *API) storeError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, clinical.ErrNotFound):
 		jsonhttp.Error(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, ErrTransition):
+	case errors.Is(err, signals.ErrTransition):
 		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	default:
 		a.log.Error("signal store", "error", err)

@@ -1,4 +1,8 @@
-package checker
+// Package queue is the checker's durable job queue and the workers that
+// drain it: every upload queues a check of each subject whose data
+// changed, in the transaction storing the data, and the workers run those
+// checks through the checker's fan-out, one at a time or in batches.
+package queue
 
 import (
 	"cmp"
@@ -7,8 +11,20 @@ import (
 	"slices"
 	"time"
 
+	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
+
+// Store is the queue, in the check_jobs table.
+type Store struct{ db *sqldb.DB }
+
+// Open applies the checker's migrations and returns the queue.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := schema.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
 
 // Job is a claimed request to check one subject.
 type Job struct {
@@ -20,19 +36,28 @@ type Job struct {
 
 // EnqueueTx queues a check of each subject within the caller's transaction,
 // the one that stores the data that changed. A subject already queued gets
-// a new generation, so a check running on older data is not taken as done.
+// a new generation, so a check running on older data is not taken as
+// done, and runs no later than it was to run already.
 func (s *Store) EnqueueTx(ctx context.Context, tx *sql.Tx, study string, subjects []string, now time.Time) error {
+	return s.EnqueueAtTx(ctx, tx, study, subjects, now, now)
+}
+
+// EnqueueAtTx is EnqueueTx of checks not to run before at: a safety net
+// for data another service is about to commit, whose checks are queued
+// again to run at once when it has.
+func (s *Store) EnqueueAtTx(ctx context.Context, tx *sql.Tx, study string, subjects []string, now, at time.Time) error {
 	if len(subjects) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO check_jobs (study, usubjid, enqueued_at, not_before) VALUES ($1, $2, $3, $3)
-		ON CONFLICT (study, usubjid) DO UPDATE SET generation = check_jobs.generation + 1, not_before = excluded.not_before, attempts = 0`)
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO check_jobs (study, usubjid, enqueued_at, not_before) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (study, usubjid) DO UPDATE SET generation = check_jobs.generation + 1, attempts = 0,
+			not_before = CASE WHEN excluded.not_before < check_jobs.not_before THEN excluded.not_before ELSE check_jobs.not_before END`)
 	if err != nil {
 		return err
 	}
 	defer stmt.Close()
 	for _, id := range subjects {
-		if _, err := stmt.ExecContext(ctx, study, id, now.UnixMilli()); err != nil {
+		if _, err := stmt.ExecContext(ctx, study, id, now.UnixMilli(), at.UnixMilli()); err != nil {
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package checker_test
+package api_test
 
 import (
 	"context"
@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/checkertest"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
@@ -24,24 +27,25 @@ var hostile = []string{
 	`9223372036854775808`, strings.Repeat("A", 10_000), `ＳＥＬＥＣＴ`, `$1`, `?`,
 }
 
+// anyStudy is an administrator of every study, so that a hostile study
+// in the path reaches the store rather than the access check.
+var anyStudy = auth.Identity{Name: "admin", Role: auth.RoleAdmin}
+
 // Every filter of the signal list and the eDISH data answers a hostile
 // value with 400 or with nothing found, never a database error, and the
 // signals are intact afterwards.
 func TestHostileFilters(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		store, err := checker.OpenStore(context.Background(), db)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sigs := []clinical.Signal{sig("A", "701", "LB:1", clinical.SeverityHigh), sig("B", "702", "LB:2", clinical.SeverityLow)}
+		st := checkertest.Open(t, db)
+		store := st.Signals
+		sigs := []clinical.Signal{checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh), checkertest.Signal("B", "702", "LB:2", clinical.SeverityLow)}
 		if err := store.SaveSignals(context.Background(), sigs, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		checker.NewAPI(checker.New(checker.Sources{}, store, store), store, nil).Register(mux)
+		h := checkertest.As(anyStudy, st.Mux(st.Checker(checker.Sources{}), nil))
 		get := func(target string) (int, string) {
 			rec := httptest.NewRecorder()
-			mux.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
+			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 			return rec.Code, rec.Body.String()
 		}
 		for _, param := range []string{"site", "subject", "severity", "status", "limit", "page_token"} {
@@ -68,7 +72,7 @@ func TestHostileFilters(t *testing.T) {
 				t.Errorf("study %.40q in the path: %d", v, code)
 			}
 		}
-		all, _, err := store.Signals(context.Background(), checker.SignalFilter{Study: "S", Limit: 10})
+		all, _, err := store.Signals(context.Background(), signals.Filter{Study: "S", Limit: 10})
 		if err != nil || len(all) != 2 {
 			t.Errorf("after the hostile requests: %d signals, %v; want both intact", len(all), err)
 		}
@@ -82,20 +86,16 @@ func FuzzSignalFilters(f *testing.F) {
 		f.Add("site=" + url.QueryEscape(v) + "&severity=high")
 	}
 	f.Add("status=new&limit=5&page_token=3&subject=A")
-	store, err := checker.OpenStore(context.Background(), sqldbtest.SQLite(f))
-	if err != nil {
+	st := checkertest.Open(f, sqldbtest.SQLite(f))
+	if err := st.Signals.SaveSignals(context.Background(), []clinical.Signal{checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh)}, time.Now()); err != nil {
 		f.Fatal(err)
 	}
-	if err := store.SaveSignals(context.Background(), []clinical.Signal{sig("A", "701", "LB:1", clinical.SeverityHigh)}, time.Now()); err != nil {
-		f.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	checker.NewAPI(checker.New(checker.Sources{}, store, store), store, nil).Register(mux)
+	h := checkertest.As(anyStudy, st.Mux(st.Checker(checker.Sources{}), nil))
 	f.Fuzz(func(t *testing.T, query string) {
 		req := httptest.NewRequest(http.MethodGet, "/api/v1/studies/S/signals", nil)
 		req.URL.RawQuery = query
 		rec := httptest.NewRecorder()
-		mux.ServeHTTP(rec, req)
+		h.ServeHTTP(rec, req)
 		if rec.Code != http.StatusOK && rec.Code != http.StatusBadRequest {
 			t.Fatalf("query %q: %d %s", query, rec.Code, rec.Body)
 		}

@@ -1,16 +1,16 @@
-package ingest
+package local
 
 import (
 	"context"
 	"database/sql"
 
-	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// labHandoff gathers, as IngestFiles streams, each subject's lab results,
+// labHandoff gathers, as an upload streams, each subject's lab results,
 // so that those of the subjects the upload gives their first ones can be
-// handed to the checker once committed (checker.Store.RememberLabs): the
+// handed to the checker once committed (labs.Store.Remember): the
 // checks the upload queues then need not read them back.
 //
 // The reading side adds (add); the store tells the storing side which
@@ -62,13 +62,13 @@ func (h *labHandoff) bySubject() map[string][][]clinical.LabResult {
 }
 
 // gaveFirst notes a subject this upload gives its first lab results (see
-// checker.LabRows.FirstLabs).
+// labs.Rows.FirstLabs).
 func (h *labHandoff) gaveFirst(usubjid string) { h.first[usubjid] = true }
 
 // firstTx returns the lab results of the subjects given their first ones
 // by this upload, and their lab versions as tx leaves them; none past
 // the bound.
-func (h *labHandoff) firstTx(ctx context.Context, store *checker.Store, tx *sql.Tx, study string) (map[string][][]clinical.LabResult, map[string]int64, error) {
+func (h *labHandoff) firstTx(ctx context.Context, store *labs.Store, tx *sql.Tx, study string) (map[string][][]clinical.LabResult, map[string]int64, error) {
 	if h == nil {
 		return nil, nil, nil
 	}
@@ -82,6 +82,6 @@ func (h *labHandoff) firstTx(ctx context.Context, store *checker.Store, tx *sql.
 	if len(first) == 0 {
 		return nil, nil, nil
 	}
-	versions, err := store.LabVersionsTx(ctx, tx, study, first)
+	versions, err := store.VersionsTx(ctx, tx, study, first)
 	return labs, versions, err
 }

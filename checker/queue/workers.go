@@ -1,13 +1,17 @@
-package checker
+package queue
 
 import (
 	"context"
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/trialwatch/trialwatch/checker"
 )
 
-// JobStore is the durable queue the workers drain; the checker's Store is one.
+// JobStore is the durable queue the workers drain; Store is one.
 type JobStore interface {
 	Claim(ctx context.Context, now time.Time, lease time.Duration) (Job, bool, error)
 	Complete(ctx context.Context, j Job) error
@@ -17,10 +21,10 @@ type JobStore interface {
 // Workers run queued checks through the checker's fan-out: a fixed number
 // of goroutines, owned by Start and ended by Stop.
 type Workers struct {
-	checker *Checker
+	checker *checker.Checker
 	jobs    JobStore
+	batches *batches // nil: one job at a time
 	n       int
-	batch   int
 	poll    time.Duration
 	lease   time.Duration
 	log     *slog.Logger
@@ -37,12 +41,26 @@ type WorkerOption func(*Workers)
 // WithWorkers sets how many checks run at once (default 4).
 func WithWorkers(n int) WorkerOption { return func(w *Workers) { w.n = max(1, n) } }
 
-// WithBatch sets how many queued checks a worker claims at once when the
-// job store is the checker's own Store (default 16). A batch reads its
-// subjects' labs in one query and stores all it found, with the jobs'
-// completion, in one transaction; each subject still gets its own
-// fan-out under its own deadline.
-func WithBatch(n int) WorkerOption { return func(w *Workers) { w.batch = max(1, n) } }
+// DefaultBatch is the batch size the binary's workers use: a batch reads
+// its subjects' labs in one query and stores all it found in one
+// transaction.
+const DefaultBatch = 16
+
+// WithBatches has each worker claim up to size jobs at once from q, read
+// their subjects' lab results (labs) and their studies' settings
+// (findings) up front, and store all the checks found (findings), with
+// the jobs' fates, in one transaction on q's database — which labs and
+// findings must share. Each subject still gets its own fan-out under its
+// own deadline. Without it, workers run one job at a time through
+// Checker.Check. Pass the same q to NewWorkers.
+func WithBatches(q *Store, labs LabBatches, findings FindingStore, size int) WorkerOption {
+	return func(w *Workers) {
+		w.batches = &batches{jobs: q, labs: labs, findings: findings, size: max(1, size)}
+	}
+}
+
+// WithJobMetrics counts the jobs the workers run by outcome.
+func WithJobMetrics(m *Metrics) WorkerOption { return func(w *Workers) { w.metrics = m } }
 
 // WithPoll sets how often idle workers look for jobs that other processes
 // queued or whose retry time came (default 1 s).
@@ -52,15 +70,19 @@ func WithPoll(d time.Duration) WorkerOption { return func(w *Workers) { w.poll =
 func WithWorkerLogger(l *slog.Logger) WorkerOption { return func(w *Workers) { w.log = l } }
 
 // NewWorkers returns a stopped pool.
-func NewWorkers(c *Checker, jobs JobStore, opts ...WorkerOption) *Workers {
-	w := &Workers{checker: c, jobs: jobs, n: 4, batch: 16, poll: time.Second, log: slog.New(slog.DiscardHandler),
-		metrics: c.metrics, wake: make(chan struct{}, 1)}
+func NewWorkers(c *checker.Checker, jobs JobStore, opts ...WorkerOption) *Workers {
+	w := &Workers{checker: c, jobs: jobs, n: 4, poll: time.Second, log: slog.New(slog.DiscardHandler),
+		wake: make(chan struct{}, 1)}
 	for _, o := range opts {
 		o(w)
 	}
 	// A lease outlives any batch of checks, each bounded by the deadline,
 	// and their storing: a job is taken again only if its worker died.
-	w.lease = time.Duration(w.batch+2)*c.deadline + 10*time.Second
+	size := 1
+	if w.batches != nil {
+		size = w.batches.size
+	}
+	w.lease = time.Duration(size+2)*c.Deadline() + 10*time.Second
 	return w
 }
 
@@ -93,8 +115,8 @@ func (w *Workers) loop(ctx context.Context) {
 	ticker := time.NewTicker(w.poll)
 	defer ticker.Stop()
 	run := w.runOne
-	if s := w.batchStore(); s != nil {
-		run = func(ctx context.Context) bool { return w.runBatch(ctx, s) }
+	if w.batches != nil {
+		run = w.runBatch
 	}
 	for ctx.Err() == nil {
 		if run(ctx) {
@@ -130,20 +152,20 @@ func (w *Workers) runOne(ctx context.Context) bool {
 }
 
 // jobFates records how the check of a job ended; a JobStore is one, and
-// so is a Store's transaction (txJobs).
+// so is the queue within a transaction (txJobs).
 type jobFates interface {
 	Complete(ctx context.Context, j Job) error
 	Retry(ctx context.Context, j Job, at time.Time, reason string) error
 }
 
 // record completes j or releases it to run again, as res says.
-func (w *Workers) record(ctx context.Context, jobs jobFates, j Job, res Result) error {
+func (w *Workers) record(ctx context.Context, jobs jobFates, j Job, res checker.Result) error {
 	switch res.Outcome {
-	case OutcomeComplete:
+	case checker.OutcomeComplete:
 		return jobs.Complete(ctx, j)
-	case OutcomeNotFound:
+	case checker.OutcomeNotFound:
 		return jobs.Complete(ctx, j)
-	case OutcomeClientGone:
+	case checker.OutcomeClientGone:
 		return jobs.Retry(ctx, j, time.Now(), "stopped before the check finished")
 	}
 	reason := string(res.Outcome)
@@ -154,8 +176,8 @@ func (w *Workers) record(ctx context.Context, jobs jobFates, j Job, res Result) 
 }
 
 // recorded logs and counts a job whose fate record ended with err.
-func (w *Workers) recorded(j Job, res Result, err error) {
-	if res.Outcome == OutcomeNotFound {
+func (w *Workers) recorded(j Job, res checker.Result, err error) {
+	if res.Outcome == checker.OutcomeNotFound {
 		w.log.Warn("queued check of an unknown subject dropped", "study", j.Study, "subject", j.USUBJID)
 	}
 	w.metrics.jobDone(res.Outcome)
@@ -168,4 +190,34 @@ func (w *Workers) recorded(j Job, res Result, err error) {
 func backoff(attempts int) time.Duration {
 	d := 2 * time.Second << min(attempts-1, 8)
 	return min(d, 5*time.Minute)
+}
+
+// Metrics are the queue's Prometheus series. A nil *Metrics records
+// nothing.
+type Metrics struct{ jobs *prometheus.CounterVec }
+
+// NewMetrics creates the queue's series and registers them with reg: the
+// jobs run by outcome, and the queue's depth read from q at each scrape.
+func NewMetrics(reg prometheus.Registerer, q *Store) *Metrics {
+	m := &Metrics{jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "trialwatch_check_jobs_total", Help: "Queued checks run by the workers, by outcome.",
+	}, []string{"outcome"})}
+	reg.MustRegister(m.jobs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "trialwatch_check_queue_depth", Help: "Checks queued and not yet completed.",
+	}, func() float64 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		n, err := q.QueueDepth(ctx)
+		if err != nil {
+			return -1
+		}
+		return float64(n)
+	}))
+	return m
+}
+
+func (m *Metrics) jobDone(o checker.Outcome) {
+	if m != nil {
+		m.jobs.WithLabelValues(string(o)).Inc()
+	}
 }

@@ -1,26 +1,25 @@
-package checker
+// Package labs is the checker's store of lab results (SDTM LB): stored
+// narrow, each result referring to its subject and its test by id, with
+// change detection and history, and kept per subject as snapshots that
+// checks reuse while the subject's lab version has not moved.
+package labs
 
 import (
 	"context"
 	"database/sql"
-	"embed"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-//go:embed migrations
-var migrations embed.FS
-
-// Store keeps what the checker owns: lab results and the signals raised.
+// Store keeps the checker's lab results.
 type Store struct {
 	db *sqldb.DB
 	// tests caches rows of lab_tests by id. They are never changed or
@@ -32,9 +31,9 @@ type Store struct {
 	snapshots labSnapshots
 }
 
-// OpenStore applies the checker's migrations and returns its store.
-func OpenStore(ctx context.Context, db *sqldb.DB) (*Store, error) {
-	if err := db.Migrate(ctx, "checker_schema_version", migrations); err != nil {
+// Open applies the checker's migrations and returns its lab store.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := schema.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
 	return &Store{db: db}, nil
@@ -68,11 +67,11 @@ func testOf(r clinical.LabResult) labTest {
 	return labTest{r.TestCode, r.Test, r.Category, r.Unit}
 }
 
-// LabRows are lab results in the form PutLabRowsTx stores them, made
+// Rows are lab results in the form PutRowsTx stores them, made
 // ahead of the transaction: a caller streaming a file can so make one
 // chunk's rows while the one before is being written. Each row's test_id
 // is filled in when stored, from the row's test.
-type LabRows struct {
+type Rows struct {
 	rows   [][]any
 	tests  []labTest // distinct
 	testOf []int32   // per row, its test's index in tests
@@ -83,9 +82,9 @@ type LabRows struct {
 	FirstLabs func(usubjid string)
 }
 
-// NewLabRows makes the rows of labs; it needs no database.
-func NewLabRows(labs []clinical.LabResult) LabRows {
-	var r LabRows
+// NewRows makes the rows of labs; it needs no database.
+func NewRows(labs []clinical.LabResult) Rows {
+	var r Rows
 	n := len(labTable.Cols)
 	vals := make([]any, 0, len(labs)*n) // one allocation for all rows' values
 	r.rows = make([][]any, len(labs))
@@ -107,7 +106,7 @@ func NewLabRows(labs []clinical.LabResult) LabRows {
 }
 
 // testIndex returns t's index in r.tests, adding it if new.
-func (r *LabRows) testIndex(t labTest) int32 {
+func (r *Rows) testIndex(t labTest) int32 {
 	if r.index == nil {
 		r.index = map[labTest]int32{}
 	}
@@ -121,10 +120,10 @@ func (r *LabRows) testIndex(t labTest) int32 {
 }
 
 // Len is how many lab results rows holds.
-func (r LabRows) Len() int { return len(r.rows) }
+func (r Rows) Len() int { return len(r.rows) }
 
-// Append adds o's rows after r's, as NewLabRows of both results would.
-func (r *LabRows) Append(o LabRows) {
+// Append adds o's rows after r's, as NewRows of both results would.
+func (r *Rows) Append(o Rows) {
 	r.rows = append(r.rows, o.rows...)
 	for _, i := range o.testOf {
 		r.testOf = append(r.testOf, r.testIndex(o.tests[i]))
@@ -147,11 +146,11 @@ func (s *Store) PutLabs(ctx context.Context, study string, labs []clinical.LabRe
 
 // PutLabsTx is PutLabs within the caller's transaction.
 func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []clinical.LabResult, now time.Time) (clinical.Summary, error) {
-	return s.PutLabRowsTx(ctx, tx, study, NewLabRows(labs), now)
+	return s.PutRowsTx(ctx, tx, study, NewRows(labs), now)
 }
 
-// PutLabRowsTx is PutLabsTx of the lab results rows was made of.
-func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows LabRows, now time.Time) (clinical.Summary, error) {
+// PutRowsTx is PutLabsTx of the lab results rows was made of.
+func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Rows, now time.Time) (clinical.Summary, error) {
 	tests, err := s.labTestsTx(ctx, tx, study, rows.tests)
 	if err != nil {
 		return clinical.Summary{}, fmt.Errorf("storing lab tests: %w", err)
@@ -173,7 +172,7 @@ func (s *Store) PutLabRowsTx(ctx context.Context, tx *sql.Tx, study string, rows
 	if err != nil {
 		return sum, err
 	}
-	return sum, s.bumpLabVersionsTx(ctx, tx, study, sum.Subjects)
+	return sum, s.bumpVersionsTx(ctx, tx, study, sum.Subjects)
 }
 
 // writeLabsTx stores rows of labTable's columns as lab_results rows,
@@ -201,7 +200,7 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 	if first != nil {
 		for _, id := range subjects {
 			// Version 0: added just now, its first write not yet counted
-			// (PutLabRowsTx counts it next); a row another upload added
+			// (PutRowsTx counts it next); a row another upload added
 			// meanwhile has its versions counted already.
 			if known[id].version == 0 {
 				first(id)
@@ -319,7 +318,7 @@ func (s *Store) labTest(ctx context.Context, study string, id int64) (labTest, e
 // the store's snapshot of them when it is of their current version (see
 // labSnapshots). The caller must not change them.
 func (s *Store) Labs(ctx context.Context, study, usubjid string) ([]clinical.LabResult, error) {
-	labs, err := s.labsFor(ctx, study, []string{usubjid}, 1)
+	labs, err := s.LabsOf(ctx, study, []string{usubjid}, 1)
 	return labs[usubjid], err
 }
 
@@ -404,243 +403,4 @@ func (s *Store) labsOf(ctx context.Context, study string, ids map[string]int64, 
 		out[id] = labs
 	}
 	return out, nil
-}
-
-// SaveSignals stores signals and fills in their ID and creation time. A
-// signal already raised for the same study, subject, rule and evidence key
-// keeps its ID and creation time; its severity, evidence and message are
-// refreshed, so re-checking never raises a duplicate.
-func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error {
-	if len(sigs) == 0 {
-		return nil
-	}
-	rows, err := newSignalRows(sigs, now)
-	if err != nil {
-		return err
-	}
-	// One statement is atomic by itself: a transaction is needed only
-	// around several, and without one SQLite holds its write lock for the
-	// statement alone.
-	if len(rows.rows) <= s.db.Dialect.RowsPerStatement(signalWriteCols) {
-		return s.db.Writing(ctx, func() error { return s.saveSignalsTx(ctx, nil, rows) })
-	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error { return s.saveSignalsTx(ctx, tx, rows) })
-}
-
-// signalWriteCols is how many values SaveSignals writes per signal.
-const signalWriteCols = 9
-
-// signalRows are signals as saveSignalsTx writes them, made before the
-// transaction: on SQLite, the check workers take turns writing, so work
-// done while writing holds the others up.
-type signalRows struct {
-	sigs []clinical.Signal
-	// One row per distinct (study, subject, rule, evidence key), at the
-	// place of its first signal, with the values of its last: what storing
-	// the signals one by one would leave.
-	rows  [][signalWriteCols]any
-	first map[signalKey]int // key → index in rows
-	slot  []int             // signal → index in rows
-}
-
-type signalKey struct{ study, usubjid, rule, evidence string }
-
-func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
-	r := signalRows{sigs: sigs, first: make(map[signalKey]int, len(sigs)), slot: make([]int, len(sigs))}
-	for i := range sigs {
-		sg := &sigs[i]
-		ev, err := json.Marshal(sg.Evidence)
-		if err != nil {
-			return signalRows{}, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
-		}
-		k := signalKey{sg.Study, sg.USUBJID, string(sg.Rule), sg.Key}
-		j, dup := r.first[k]
-		if !dup {
-			j = len(r.rows)
-			r.first[k] = j
-			r.rows = append(r.rows, [signalWriteCols]any{})
-		}
-		r.slot[i] = j
-		r.rows[j] = [signalWriteCols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int64(sg.Severity), sg.Key,
-			string(ev), sg.Message, now.UnixMilli()}
-	}
-	return r, nil
-}
-
-// signalInsert and signalUpsert surround the VALUES of signals written:
-// a signal already stored keeps its ID, creation time and status.
-const (
-	signalInsert = `INSERT INTO signals
-		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at) VALUES `
-	signalUpsert = `
-		ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
-			site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message`
-)
-
-// writeSignalsTx is saveSignalsTx for signals no one reads back: it
-// leaves their IDs, creation times and statuses unset. The check workers'
-// signals answer no request, and reading every written signal back
-// (RETURNING) took a third of the time spent writing them, all of it
-// holding SQLite's one write lock that the workers take in turn.
-func (s *Store) writeSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
-	rows := make([][]any, len(r.rows))
-	for i := range r.rows {
-		rows[i] = r.rows[i][:]
-	}
-	return s.db.WriteRows(ctx, tx, signalInsert, signalUpsert, signalWriteCols, rows)
-}
-
-// saveSignalsTx writes r's rows within tx, or, when tx is nil, in
-// statements of their own, and fills in r's signals' IDs, creation times
-// and statuses.
-func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
-	const ncols = signalWriteCols
-	type stored struct {
-		id      int64
-		created time.Time
-		status  clinical.SignalStatus
-	}
-	got := make([]stored, len(r.rows))
-	args := make([]any, 0, min(len(r.rows), s.db.Dialect.RowsPerStatement(ncols))*ncols)
-	start := 0
-	for _, size := range s.db.Dialect.Chunks(len(r.rows), ncols) {
-		chunk := r.rows[start : start+size]
-		args = args[:0]
-		for i := range chunk {
-			args = append(args, chunk[i][:]...)
-		}
-		q := signalInsert + s.db.Dialect.Values(ncols, len(chunk)) + signalUpsert +
-			` RETURNING id, created_at, status, study, usubjid, rule, evidence_key`
-		rs, err := s.db.QueryChunk(ctx, tx, q, args...)
-		if err != nil {
-			return err
-		}
-		// RETURNING gives the rows in no promised order: match them by key.
-		n := 0
-		for rs.Next() {
-			var st stored
-			var created int64
-			var k signalKey
-			if err := rs.Scan(&st.id, &created, &st.status, &k.study, &k.usubjid, &k.rule, &k.evidence); err != nil {
-				rs.Close()
-				return err
-			}
-			j, ok := r.first[k]
-			if !ok || j < start || j >= start+len(chunk) {
-				rs.Close()
-				return fmt.Errorf("storing signals: the database returned a signal not written: %s %s %s", k.usubjid, k.rule, k.evidence)
-			}
-			st.created = time.UnixMilli(created).UTC()
-			got[j] = st
-			n++
-		}
-		if err := rs.Err(); err != nil {
-			rs.Close()
-			return err
-		}
-		if err := rs.Close(); err != nil {
-			return err
-		}
-		if n != len(chunk) {
-			return fmt.Errorf("storing signals: wrote %d, the database returned %d", len(chunk), n)
-		}
-		start += size
-	}
-	for i := range r.sigs {
-		st := got[r.slot[i]]
-		r.sigs[i].ID, r.sigs[i].Created, r.sigs[i].Status = st.id, st.created, st.status
-	}
-	return nil
-}
-
-// SignalFilter selects signals of one study.
-type SignalFilter struct {
-	Study       string
-	Site        string   // empty: all sites
-	Sites       []string // when not nil, only these sites (a caller limited to some)
-	USUBJID     string   // empty: all subjects
-	MinSeverity clinical.Severity
-	Status      clinical.SignalStatus // empty: any
-	Limit       int                   // page size
-	BeforeID    int64                 // paging: only IDs below this; 0 for the first page
-}
-
-// Signals lists signals newest first. next is the BeforeID of the following
-// page, or 0 when this page is the last.
-func (s *Store) Signals(ctx context.Context, f SignalFilter) (sigs []clinical.Signal, next int64, err error) {
-	where := []string{"study = $1", "severity >= $2"}
-	args := []any{f.Study, int(f.MinSeverity)}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
-	}
-	if f.Site != "" {
-		add("site =", f.Site)
-	}
-	if f.Sites != nil {
-		in := make([]string, len(f.Sites))
-		for i, site := range f.Sites {
-			args = append(args, site)
-			in[i] = "$" + strconv.Itoa(len(args))
-		}
-		if len(in) == 0 {
-			in = []string{"NULL"} // no site: nothing matches
-		}
-		where = append(where, "site IN ("+strings.Join(in, ", ")+")")
-	}
-	if f.USUBJID != "" {
-		add("usubjid =", f.USUBJID)
-	}
-	if f.Status != "" {
-		add("status =", string(f.Status))
-	}
-	if f.BeforeID > 0 {
-		add("id <", f.BeforeID)
-	}
-	args = append(args, f.Limit+1) // one extra row tells whether a next page exists
-	q := `SELECT ` + signalCols + ` FROM signals WHERE ` +
-		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		sg, err := scanSignal(rows, f.Study)
-		if err != nil {
-			return nil, 0, err
-		}
-		sigs = append(sigs, sg)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if len(sigs) > f.Limit {
-		sigs = sigs[:f.Limit]
-		next = sigs[len(sigs)-1].ID
-	}
-	return sigs, next, nil
-}
-
-const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at"
-
-// scanSignal reads one row selected with signalCols.
-func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Signal, error) {
-	sg := clinical.Signal{Study: study}
-	var sev int
-	var ev string
-	var created, updated int64
-	if err := row.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created,
-		&sg.Status, &sg.Reason, &updated); err != nil {
-		return sg, err
-	}
-	sg.Severity = clinical.Severity(sev)
-	sg.Created = time.UnixMilli(created).UTC()
-	if updated > 0 {
-		sg.Updated = time.UnixMilli(updated).UTC()
-	}
-	if err := json.Unmarshal([]byte(ev), &sg.Evidence); err != nil {
-		return sg, fmt.Errorf("signal %d: stored evidence is not JSON: %w", sg.ID, err)
-	}
-	return sg, nil
 }

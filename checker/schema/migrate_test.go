@@ -1,4 +1,4 @@
-package checker
+package schema_test
 
 import (
 	"context"
@@ -8,11 +8,16 @@ import (
 	"time"
 
 	"github.com/pressly/goose/v3"
+	"go.uber.org/goleak"
 
+	"github.com/trialwatch/trialwatch/checker/labs"
+	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Lab results stored before lab_tests existed keep every value when the
 // migration moves their tests into lab_tests, and can still be updated.
@@ -23,7 +28,7 @@ func TestLabTestsMigrationKeepsResults(t *testing.T) {
 		if db.Dialect == sqldb.Postgres {
 			dialect, before = goose.DialectPostgres, 5
 		}
-		sub, err := fs.Sub(migrations, "migrations/"+string(db.Dialect))
+		sub, err := fs.Sub(schema.Migrations, "migrations/"+string(db.Dialect))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,7 +47,7 @@ func TestLabTestsMigrationKeepsResults(t *testing.T) {
 			('S', 'B', 1, 'ALT', 'Alanine Aminotransferase', 'CHEMISTRY', NULL, 'U/L', 6, 34, FALSE, '2014-01-03', '')`); err != nil {
 			t.Fatal(err)
 		}
-		s, err := OpenStore(ctx, db)
+		s, err := labs.Open(ctx, db)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package checker
+package labs
 
 import (
 	"cmp"
@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
@@ -17,12 +18,12 @@ import (
 // Lab snapshots: a subject's lab results as of its lab version.
 //
 // Every write of a subject's lab results moves its version in
-// lab_subjects, in the same transaction (PutLabRowsTx). A batch of checks
+// lab_subjects, in the same transaction (PutRowsTx). A batch of checks
 // reads its subjects' versions and uses the snapshot the store holds of
 // that version, reading the rows only of the others: a subject has
 // hundreds of lab results, and reading them was a third of a check's
 // work. An upload hands over the lab results of the subjects it gave
-// their first ones (RememberLabs), so the checks it queues read none.
+// their first ones (Remember), so the checks it queues read none.
 // A write by another process moves the version too, so a snapshot is
 // never used in place of data it does not hold.
 type labSnapshots struct {
@@ -47,7 +48,7 @@ type labSnapshot struct {
 type snapshotLabs struct {
 	once  sync.Once
 	study string
-	raw   [][]clinical.LabResult // as uploaded, see RememberLabs; nil once made
+	raw   [][]clinical.LabResult // as uploaded, see Remember; nil once made
 	labs  []clinical.LabResult   // read-only: checks share it
 }
 
@@ -114,15 +115,15 @@ func (c *labSnapshots) put(study, usubjid string, version int64, labs *snapshotL
 	c.labs += n
 }
 
-// LabSnapshotStats tells how many subjects' lab results the checks (and
+// SnapshotStats tells how many subjects' lab results the checks (and
 // Labs) found in the store's snapshots and how many they read from the
 // database.
-func (s *Store) LabSnapshotStats() (hits, misses int64) {
+func (s *Store) SnapshotStats() (hits, misses int64) {
 	return s.snapshots.hits.Load(), s.snapshots.misses.Load()
 }
 
-// bumpLabVersionsTx moves the lab version of subjects, within tx.
-func (s *Store) bumpLabVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) error {
+// bumpVersionsTx moves the lab version of subjects, within tx.
+func (s *Store) bumpVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) error {
 	rows := make([][]any, len(subjects))
 	for i, id := range subjects {
 		rows[i] = []any{study, id, int64(1)}
@@ -137,9 +138,9 @@ type labSubject struct {
 	version int64
 }
 
-// LabVersionsTx returns the lab versions of those of subjects that have
+// VersionsTx returns the lab versions of those of subjects that have
 // lab results, within tx unless it is nil.
-func (s *Store) LabVersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) (map[string]int64, error) {
+func (s *Store) VersionsTx(ctx context.Context, tx *sql.Tx, study string, subjects []string) (map[string]int64, error) {
 	known, err := s.labSubjectsTx(ctx, tx, study, subjects, false)
 	if err != nil {
 		return nil, err
@@ -217,7 +218,7 @@ func (s *Store) scanLabSubjects(ctx context.Context, tx *sql.Tx, study string, s
 // subjectsPerQuery bounds the IN list of a look-up by subject.
 const subjectsPerQuery = 512
 
-// RememberLabs keeps, after the transaction that stored them committed,
+// Remember keeps, after the transaction that stored them committed,
 // the lab results of subjects that had none before it: labs holds all
 // of each subject's lab results, as uploaded, in parts in the order
 // read (one LBSEQ may come more than once: the last counts, as it did
@@ -226,7 +227,7 @@ const subjectsPerQuery = 512
 // check makes each subject's snapshot: an upload's parts stay whole
 // until then, so an upload should hand over no more than the store
 // keeps (maxSnapshotLabs).
-func (s *Store) RememberLabs(study string, versions map[string]int64, labs map[string][][]clinical.LabResult) {
+func (s *Store) Remember(study string, versions map[string]int64, labs map[string][][]clinical.LabResult) {
 	for id, v := range versions {
 		if l, ok := labs[id]; ok && len(l) > 0 {
 			s.snapshots.put(study, id, v, &snapshotLabs{study: study, raw: l})
@@ -329,12 +330,12 @@ func sortLabs(labs []clinical.LabResult) {
 	copy(labs, moved)
 }
 
-// labsFor is labsOf through the snapshots: it reads the subjects' rows
+// LabsOf is labsOf through the snapshots: it reads the subjects' rows
 // of lab_subjects, takes the lab results of each subject whose snapshot
 // is of its version, reads the others' and keeps them. A subject without
 // a row has no lab results. Versions are read before the lab results, so
 // a snapshot is never older than its version.
-func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
+func (s *Store) LabsOf(ctx context.Context, study string, usubjids []string, width int) (map[string][]clinical.LabResult, error) {
 	known, err := s.labSubjectsTx(ctx, nil, study, usubjids, false)
 	if err != nil {
 		return nil, err
@@ -364,4 +365,16 @@ func (s *Store) labsFor(ctx context.Context, study string, usubjids []string, wi
 		s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: slices.Clip(slices.Clone(got[id]))})
 	}
 	return out, nil
+}
+
+// RegisterMetrics exports how many subjects' lab results the checks took
+// from s's snapshots and how many they read (see SnapshotStats).
+func RegisterMetrics(reg prometheus.Registerer, s *Store) {
+	reg.MustRegister(
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "trialwatch_check_lab_snapshot_hits_total", Help: "Subjects whose lab results a check took from the checker's snapshot of their current version.",
+		}, func() float64 { hits, _ := s.SnapshotStats(); return float64(hits) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "trialwatch_check_lab_snapshot_misses_total", Help: "Subjects whose lab results a check read from the database.",
+		}, func() float64 { _, misses := s.SnapshotStats(); return float64(misses) }))
 }

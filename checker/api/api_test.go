@@ -1,0 +1,290 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/checkertest"
+	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const (
+	study     = "CDISCPILOT01"
+	subjectID = "01-701-1015"
+)
+
+func TestSignalsAPIValidatesQuery(t *testing.T) {
+	st := checkertest.Open(t, sqldbtest.SQLite(t))
+	h := checkertest.As(checkertest.Monitor("monitor1", "S"), st.Mux(st.Checker(checker.Sources{}), nil))
+	for query, wantCode := range map[string]int{
+		"":                       200,
+		"?severity=high&limit=5": 200,
+		"?severity=severe":       400,
+		"?limit=0":               400,
+		"?limit=501":             400,
+		"?limit=ten":             400,
+		"?page_token=abc":        400,
+		"?site=701&subject=X":    200,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/studies/S/signals"+query, nil))
+		if rec.Code != wantCode {
+			t.Errorf("%q: %d, want %d: %s", query, rec.Code, wantCode, rec.Body)
+		}
+		var body map[string]any
+		if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+			t.Errorf("%q: body is not JSON: %s", query, rec.Body)
+		}
+		if wantCode == 400 && body["error"] == "" {
+			t.Errorf("%q: 400 without an error message", query)
+		}
+	}
+}
+
+func TestPatchSignalAPI(t *testing.T) {
+	st := checkertest.Open(t, sqldbtest.SQLite(t))
+	store := st.Signals
+	sigs := []clinical.Signal{checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh)}
+	if err := store.SaveSignals(context.Background(), sigs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	mux := st.Mux(st.Checker(checker.Sources{}), nil)
+	url := "/api/v1/studies/S/signals/" + strconv.FormatInt(sigs[0].ID, 10)
+	monitor := checkertest.Monitor("monitor1", "S")
+	patchAs := func(id *auth.Identity, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(http.MethodPatch, url, bytes.NewBufferString(body))
+		if id != nil {
+			req = req.WithContext(auth.NewContext(req.Context(), *id))
+		}
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, req)
+		return rec
+	}
+	patch := func(body string) *httptest.ResponseRecorder { return patchAs(&monitor, body) }
+	for body, want := range map[string]int{
+		`{"status":"open"}`:                           400,
+		`{"status":"acknowledged","colour":"x"}`:      400,
+		`{"status":"acknowledged","actor":"mallory"}`: 400, // who acts is the caller, not the body
+		`not json`:            400,
+		`{"status":"closed"}`: 409, // no reason
+	} {
+		if rec := patch(body); rec.Code != want {
+			t.Errorf("PATCH %s: %d, want %d: %s", body, rec.Code, want, rec.Body)
+		}
+	}
+	if rec := patchAs(nil, `{"status":"acknowledged"}`); rec.Code != http.StatusUnauthorized {
+		t.Errorf("PATCH with no caller: %d, want 401", rec.Code)
+	}
+	otherSite := auth.Identity{Name: "site702", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S", Site: "702"}}}
+	if rec := patchAs(&otherSite, `{"status":"acknowledged"}`); rec.Code != http.StatusNotFound {
+		t.Errorf("PATCH of a site 701 signal by a site 702 user: %d, want 404", rec.Code)
+	}
+	rec := patch(`{"status":"closed","reason":"lab error, re-drawn"}`)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("PATCH close: %d %s", rec.Code, rec.Body)
+	}
+	var got struct {
+		Status  string                 `json:"status"`
+		History []signals.StatusChange `json:"history"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if got.Status != "closed" || len(got.History) != 1 || got.History[0].Actor != "monitor1" {
+		t.Errorf("PATCH answer %s", rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	checkertest.As(monitor, mux).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/api/v1/studies/S/signals/999", nil))
+	if rec.Code != http.StatusNotFound {
+		t.Errorf("GET unknown signal: %d, want 404", rec.Code)
+	}
+}
+
+// A check keeps the subject's eDISH point, served per study and site, and
+// the study's settings choose the CTCAE version.
+func TestSettingsAndEDISH(t *testing.T) {
+	ctx := context.Background()
+	st := checkertest.Open(t, sqldbtest.SQLite(t))
+	store := st.Signals
+	labs := []clinical.LabResult{
+		{Study: study, USUBJID: subjectID, Seq: 1, TestCode: "ALT", Value: 160, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-02-01"},
+		{Study: study, USUBJID: subjectID, Seq: 2, TestCode: "BILI", Value: 60, HasValue: true, Unit: "umol/L", High: 20, HasHigh: true, Date: "2014-02-01"},
+		{Study: study, USUBJID: subjectID, Seq: 3, TestCode: "ALP", Value: 100, HasValue: true, Unit: "U/L", High: 120, HasHigh: true, Date: "2014-02-01"},
+	}
+	if _, err := st.Labs.PutLabs(ctx, study, labs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	up := checkertest.Upstream{Site: "701", FirstDose: "2014-01-02"}
+	c := st.Checker(up.Sources(), checker.WithStudyData(store))
+	h := checkertest.As(checkertest.Monitor("monitor1", study), st.Mux(c, up))
+	do := func(method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewBufferString(body)))
+		return rec
+	}
+	base := "/api/v1/studies/" + study
+	if rec := do(http.MethodGet, base+"/settings", ""); !bytes.Contains(rec.Body.Bytes(), []byte(string(ctcae.V50))) {
+		t.Errorf("default settings: %s; want CTCAE v5.0", rec.Body)
+	}
+	if rec := do(http.MethodPut, base+"/settings", `{"ctcae":"ctcae-v9"}`); rec.Code != http.StatusBadRequest {
+		t.Errorf("unknown CTCAE version: %d, want 400", rec.Code)
+	}
+	if rec := do(http.MethodPut, base+"/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{"ALT":["LIVER INJURY"]}}`); rec.Code != http.StatusOK {
+		t.Fatalf("put settings: %d %s", rec.Code, rec.Body)
+	}
+	if cfg, _ := store.Settings(ctx, study); cfg.Criteria != ctcae.V403 || cfg.AETerms["ALT"][0] != "LIVER INJURY" {
+		t.Errorf("stored settings %+v", cfg)
+	}
+
+	if rec := do(http.MethodPost, base+"/subjects/"+subjectID+"/checks", ""); rec.Code != http.StatusOK ||
+		!bytes.Contains(rec.Body.Bytes(), []byte("HYS_LAW")) {
+		t.Fatalf("check of a Hy's law case: %d %s", rec.Code, rec.Body)
+	}
+	rec := do(http.MethodGet, base+"/edish?site=701", "")
+	var got struct {
+		Subjects []struct {
+			Subject   string  `json:"subject"`
+			ALT       float64 `json:"alt_xuln"`
+			Bilirubin float64 `json:"bilirubin_xuln"`
+			Quadrant  string  `json:"quadrant"`
+		} `json:"subjects"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &got)
+	if len(got.Subjects) != 1 || got.Subjects[0].ALT != 4 || got.Subjects[0].Bilirubin != 3 || got.Subjects[0].Quadrant != "hys-law" {
+		t.Errorf("eDISH: %s; want the subject at ALT 4×ULN, bilirubin 3×ULN in the Hy's law quadrant", rec.Body)
+	}
+	if rec := do(http.MethodGet, base+"/edish?site=702", ""); bytes.Contains(rec.Body.Bytes(), []byte(subjectID)) {
+		t.Errorf("eDISH of site 702 lists a 701 subject: %s", rec.Body)
+	}
+}
+
+// countingUpstream is checkertest.Upstream counting subject lookups:
+// every check makes one, and so does the API for a caller limited to
+// some sites.
+type countingUpstream struct {
+	checkertest.Upstream
+	lookups atomic.Int64
+}
+
+func (u *countingUpstream) Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error) {
+	u.lookups.Add(1)
+	return u.Upstream.Subject(ctx, study, usubjid)
+}
+
+// The API mounted without the access router fails closed: a request with
+// no identity gets 401 and one whose identity has no access to the study
+// 404, on every route, and neither changes anything or runs a check. The
+// same requests with access succeed, so each is a route the API serves
+// and the state compared would show a change.
+func TestAPIRefusesRequestsWithoutAccess(t *testing.T) {
+	ctx := context.Background()
+	st := checkertest.Open(t, sqldbtest.SQLite(t))
+	labs := []clinical.LabResult{ // a Hy's law case: a check stores signals and an eDISH point
+		{Study: "S", USUBJID: "A", Seq: 1, TestCode: "ALT", Value: 160, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-02-01"},
+		{Study: "S", USUBJID: "A", Seq: 2, TestCode: "BILI", Value: 60, HasValue: true, Unit: "umol/L", High: 20, HasHigh: true, Date: "2014-02-01"},
+	}
+	if _, err := st.Labs.PutLabs(ctx, "S", labs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	sigs := []clinical.Signal{checkertest.Signal("B", "701", "LB:1", clinical.SeverityHigh)}
+	if err := st.Signals.SaveSignals(ctx, sigs, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	up := &countingUpstream{Upstream: checkertest.Upstream{Site: "701", FirstDose: "2014-01-02"}}
+	c := st.Checker(checker.Sources{Subjects: up, Exposure: up, Events: up}, checker.WithStudyData(st.Signals))
+	mux := st.Mux(c, up)
+
+	signal := "/api/v1/studies/S/signals/" + strconv.FormatInt(sigs[0].ID, 10)
+	routes := []struct{ method, path, body string }{
+		{http.MethodPost, "/api/v1/studies/S/subjects/A/checks", ""},
+		{http.MethodGet, "/api/v1/studies/S/signals", ""},
+		{http.MethodGet, signal, ""},
+		{http.MethodPatch, signal, `{"status":"acknowledged","reason":"looking"}`},
+		{http.MethodGet, "/api/v1/studies/S/edish", ""},
+		{http.MethodGet, "/api/v1/studies/S/settings", ""},
+		{http.MethodPut, "/api/v1/studies/S/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{"ALT":["LIVER INJURY"]}}`},
+	}
+	// state is everything a route could change or start.
+	type state struct {
+		Signals  []clinical.Signal
+		History  []signals.StatusChange
+		Settings any
+		EDISH    any
+		Lookups  int64
+	}
+	now := func() state {
+		t.Helper()
+		var s state
+		var err error
+		if s.Signals, _, err = st.Signals.Signals(ctx, signals.Filter{Study: "S", Limit: 100}); err != nil {
+			t.Fatal(err)
+		}
+		if s.History, err = st.Signals.History(ctx, sigs[0].ID); err != nil {
+			t.Fatal(err)
+		}
+		if s.Settings, err = st.Signals.Settings(ctx, "S"); err != nil {
+			t.Fatal(err)
+		}
+		if s.EDISH, err = st.Signals.EDISH(ctx, "S", ""); err != nil {
+			t.Fatal(err)
+		}
+		s.Lookups = up.lookups.Load()
+		return s
+	}
+	do := func(h http.Handler, method, path, body string) *httptest.ResponseRecorder {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(method, path, bytes.NewBufferString(body)))
+		return rec
+	}
+	before := now()
+
+	refused := []struct {
+		who  string
+		h    http.Handler
+		code int
+	}{
+		{"no identity", mux, http.StatusUnauthorized},
+		{"a monitor of another study", checkertest.As(checkertest.Monitor("monitor2", "T"), mux), http.StatusNotFound},
+		{"ops granted the study", checkertest.As(auth.Identity{Name: "ops1", Role: auth.RoleOps,
+			Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}, mux), http.StatusNotFound},
+	}
+	for _, who := range refused {
+		for _, r := range routes {
+			rec := do(who.h, r.method, r.path, r.body)
+			var body struct{ Error string }
+			if rec.Code != who.code || json.Unmarshal(rec.Body.Bytes(), &body) != nil || body.Error == "" {
+				t.Errorf("%s: %s %s: %d %s, want %d with an error message", who.who, r.method, r.path, rec.Code, rec.Body, who.code)
+			}
+		}
+	}
+	if after := now(); !reflect.DeepEqual(after, before) {
+		t.Errorf("refused requests changed something:\nbefore %+v\nafter  %+v", before, after)
+	}
+
+	monitor := checkertest.As(checkertest.Monitor("monitor1", "S"), mux)
+	for _, r := range routes {
+		if rec := do(monitor, r.method, r.path, r.body); rec.Code != http.StatusOK {
+			t.Errorf("with access: %s %s: %d %s, want 200", r.method, r.path, rec.Code, rec.Body)
+		}
+	}
+	after := now()
+	if after.Lookups != 1 || len(after.Signals) <= len(before.Signals) || len(after.History) != 1 ||
+		reflect.DeepEqual(after.Settings, before.Settings) || reflect.DeepEqual(after.EDISH, before.EDISH) {
+		t.Errorf("the requests with access did not run a check, review the signal and change the settings:\nbefore %+v\nafter  %+v", before, after)
+	}
+}

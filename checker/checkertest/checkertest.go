@@ -1,0 +1,101 @@
+// Package checkertest sets up the checker's packages for their tests: the
+// three stores on one database, a checker over them, an upstream that
+// answers at once, and requests that carry an identity.
+package checkertest
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/labs"
+	"github.com/trialwatch/trialwatch/checker/queue"
+	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// Stores are the checker's stores, all on one database, as the binary
+// opens them.
+type Stores struct {
+	Labs    *labs.Store
+	Signals *signals.Store
+	Queue   *queue.Store
+}
+
+// Open opens the checker's three stores on db, failing t if one fails.
+func Open(t testing.TB, db *sqldb.DB) Stores {
+	t.Helper()
+	ctx := context.Background()
+	var s Stores
+	var err error
+	if s.Labs, err = labs.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if s.Signals, err = signals.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	if s.Queue, err = queue.Open(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Checker is a checker over src reading labs from s and storing its
+// signals in s.
+func (s Stores) Checker(src checker.Sources, opts ...checker.Option) *checker.Checker {
+	return checker.New(src, s.Labs, s.Signals, opts...)
+}
+
+// Upstream answers every call at once: the subject at Site, first dosed
+// on FirstDose, with no dose records and no adverse events.
+type Upstream struct {
+	Site      string
+	FirstDose clinical.Date
+}
+
+func (u Upstream) Subject(_ context.Context, study, usubjid string) (clinical.Subject, error) {
+	return clinical.Subject{Study: study, USUBJID: usubjid, Site: u.Site, FirstDose: u.FirstDose}, nil
+}
+
+func (Upstream) Doses(context.Context, string, string) ([]clinical.Dose, error) { return nil, nil }
+
+func (Upstream) AdverseEvents(context.Context, string, string) ([]clinical.AdverseEvent, error) {
+	return nil, nil
+}
+
+// Sources are u as all three of a check's upstreams.
+func (u Upstream) Sources() checker.Sources {
+	return checker.Sources{Subjects: u, Exposure: u, Events: u}
+}
+
+// Signal is a lab signal of study S, its evidence and message named after key.
+func Signal(subject, site, key string, sev clinical.Severity) clinical.Signal {
+	return clinical.Signal{Study: "S", Site: site, USUBJID: subject, Rule: clinical.RuleLabOutOfRange, Severity: sev,
+		Key: key, Evidence: map[string]any{"lbseq": key}, Message: "m " + key}
+}
+
+// Monitor is a monitor of every site of study.
+func Monitor(name, study string) auth.Identity {
+	return auth.Identity{Name: name, Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: study, Site: auth.AllSites}}}
+}
+
+// As serves h to requests acting for id, as the access router does once
+// it has authenticated them.
+func As(id auth.Identity, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.ServeHTTP(w, r.WithContext(auth.NewContext(r.Context(), id)))
+	})
+}
+
+// Mux mounts the checker's API on a new mux: checks run with c, the sites
+// of subjects come from subjects, signals and study data from s. Its
+// routes answer only requests that carry an identity (see As).
+func (s Stores) Mux(c *checker.Checker, subjects clinical.SubjectSource) *http.ServeMux {
+	mux := http.NewServeMux()
+	api.New(c, subjects, s.Signals, nil).Register(mux)
+	return mux
+}

@@ -1,0 +1,164 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+)
+
+// LabBatches reads the lab results of several subjects of a study at
+// once; the checker's lab store (labs.Store) is one. width is the batch
+// size, so that batches of any size can share one prepared statement.
+type LabBatches interface {
+	LabsOf(ctx context.Context, study string, subjects []string, width int) (map[string][]clinical.LabResult, error)
+}
+
+// FindingStore reads the settings a study's checks run with and stores
+// what a batch of checks found; the checker's signal store
+// (signals.Store) is one. PrepareFindings does the work that needs no
+// database before the transaction and returns what writes the findings in
+// it.
+type FindingStore interface {
+	Settings(ctx context.Context, study string) (rules.Config, error)
+	PrepareFindings(sigs []clinical.Signal, points []rules.EDISHPoint, now time.Time) (func(context.Context, *sql.Tx) error, error)
+}
+
+// batches is how workers run checks in batches (WithBatches).
+type batches struct {
+	jobs     *Store
+	labs     LabBatches
+	findings FindingStore
+	size     int
+}
+
+// runBatch claims up to a batch of jobs and checks their subjects one
+// after the other, each through the fan-out under its own deadline, with
+// the labs and settings of all read up front; then it stores the signals
+// and eDISH points found and records every job's fate in one transaction.
+// False when there was no job.
+func (w *Workers) runBatch(ctx context.Context) bool {
+	b := w.batches
+	jobs, err := b.jobs.ClaimBatch(ctx, time.Now(), w.lease, b.size)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Error("claiming check jobs", "error", err)
+		}
+		return false
+	}
+	if len(jobs) == 0 {
+		return false
+	}
+	c := w.checker
+	local := b.prefetch(ctx, jobs)
+	checks := make([]checker.Findings, len(jobs))
+	starts := make([]time.Time, len(jobs))
+	for i, j := range jobs {
+		starts[i] = time.Now()
+		c.Metrics().CheckStarted()
+		checks[i] = c.Examine(ctx, j.Study, j.USUBJID, local[j.Study])
+	}
+
+	// As in Check, what was found is stored even while stopping, and the
+	// jobs' fates recorded, within a bound.
+	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.Deadline())
+	defer cancel()
+	results := make([]checker.Result, len(jobs))
+	recErrs := make([]error, len(jobs))
+	write, err := b.prepare(checks, c.Now())
+	if err == nil {
+		err = b.jobs.db.InTx(done, func(tx *sql.Tx) error {
+			if err := write(done, tx); err != nil {
+				return err
+			}
+			for i := range checks {
+				results[i] = c.Conclude(checks[i], nil)
+				if err := w.record(done, txJobs{b.jobs, tx}, jobs[i], results[i]); err != nil {
+					return fmt.Errorf("recording a check job: %w", err)
+				}
+			}
+			return nil
+		})
+	}
+	if err != nil {
+		// Rolled back: the checks that got as far as storing failed, and
+		// every job's fate is recorded on its own.
+		rec, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		for i := range checks {
+			results[i] = c.Conclude(checks[i], fmt.Errorf("storing a batch of checks: %w", err))
+			recErrs[i] = w.record(rec, w.jobs, jobs[i], results[i])
+		}
+	}
+	for i, j := range jobs {
+		results[i].Elapsed = time.Since(starts[i])
+		c.Metrics().CheckDone(results[i].Outcome, results[i].Elapsed)
+		w.recorded(j, results[i], recErrs[i])
+	}
+	return true
+}
+
+// prefetch reads, per study, the settings and the labs of all the jobs'
+// subjects; a failed read fails each of the study's checks as Check would.
+func (b *batches) prefetch(ctx context.Context, jobs []Job) map[string]*prefetched {
+	ids := map[string][]string{}
+	for _, j := range jobs {
+		ids[j.Study] = append(ids[j.Study], j.USUBJID)
+	}
+	out := make(map[string]*prefetched, len(ids))
+	for study, subjects := range ids {
+		p := &prefetched{}
+		p.labs, p.err = b.labs.LabsOf(ctx, study, subjects, b.size)
+		if p.err == nil {
+			p.config, p.err = b.findings.Settings(ctx, study)
+		}
+		out[study] = p
+	}
+	return out
+}
+
+// prefetched is the local data of a batch's checks of one study.
+type prefetched struct {
+	labs   map[string][]clinical.LabResult
+	config rules.Config
+	err    error
+}
+
+func (p *prefetched) Labs(_ context.Context, _, usubjid string) ([]clinical.LabResult, error) {
+	return p.labs[usubjid], p.err
+}
+
+func (p *prefetched) Settings(context.Context, string) (rules.Config, error) { return p.config, p.err }
+
+// prepare makes, before the transaction, the rows of the signals and
+// eDISH points of the checks that got as far as storing.
+func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(context.Context, *sql.Tx) error, error) {
+	var sigs []clinical.Signal
+	var points []rules.EDISHPoint
+	for _, f := range checks {
+		if f.Result.Outcome != "" {
+			continue
+		}
+		sigs = append(sigs, f.Result.Signals...)
+		if f.HasPoint {
+			points = append(points, f.Point)
+		}
+	}
+	return b.findings.PrepareFindings(sigs, points, now)
+}
+
+// txJobs records jobs' fates within a transaction.
+type txJobs struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+func (t txJobs) Complete(ctx context.Context, j Job) error { return t.s.completeTx(ctx, t.tx, j) }
+
+func (t txJobs) Retry(ctx context.Context, j Job, at time.Time, reason string) error {
+	return t.s.retryTx(ctx, t.tx, j, at, reason)
+}

@@ -1,0 +1,293 @@
+// Package signals is the checker's store of what checks conclude: the
+// signals they raise, each signal's review (status changes with who, when
+// and why), the study settings checks run with, and each subject's eDISH
+// point.
+package signals
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker/schema"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// Store keeps signals, their review, study settings and eDISH points.
+type Store struct{ db *sqldb.DB }
+
+// Open applies the checker's migrations and returns its signal store.
+func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+	if err := schema.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return &Store{db: db}, nil
+}
+
+// PrepareFindings makes the rows of what a batch of checks found — their
+// signals and eDISH points — before the transaction that stores them, and
+// returns the function that writes them in it: on SQLite, the check
+// workers take turns writing, so work done while writing holds the
+// others up. The signals' IDs are not read back (see writeSignalsTx).
+func (s *Store) PrepareFindings(sigs []clinical.Signal, points []rules.EDISHPoint, now time.Time) (func(context.Context, *sql.Tx) error, error) {
+	rows, err := newSignalRows(sigs, now)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.writeSignalsTx(ctx, tx, rows); err != nil {
+			return fmt.Errorf("storing signals: %w", err)
+		}
+		for _, p := range points {
+			if err := s.putEDISHTx(ctx, tx, p, now); err != nil {
+				return fmt.Errorf("storing the eDISH point: %w", err)
+			}
+		}
+		return nil
+	}, nil
+}
+
+// SaveSignals stores signals and fills in their ID and creation time. A
+// signal already raised for the same study, subject, rule and evidence key
+// keeps its ID and creation time; its severity, evidence and message are
+// refreshed, so re-checking never raises a duplicate.
+func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error {
+	if len(sigs) == 0 {
+		return nil
+	}
+	rows, err := newSignalRows(sigs, now)
+	if err != nil {
+		return err
+	}
+	// One statement is atomic by itself: a transaction is needed only
+	// around several, and without one SQLite holds its write lock for the
+	// statement alone.
+	if len(rows.rows) <= s.db.Dialect.RowsPerStatement(signalWriteCols) {
+		return s.db.Writing(ctx, func() error { return s.saveSignalsTx(ctx, nil, rows) })
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error { return s.saveSignalsTx(ctx, tx, rows) })
+}
+
+// signalWriteCols is how many values SaveSignals writes per signal.
+const signalWriteCols = 9
+
+// signalRows are signals as saveSignalsTx writes them, made before the
+// transaction: on SQLite, the check workers take turns writing, so work
+// done while writing holds the others up.
+type signalRows struct {
+	sigs []clinical.Signal
+	// One row per distinct (study, subject, rule, evidence key), at the
+	// place of its first signal, with the values of its last: what storing
+	// the signals one by one would leave.
+	rows  [][signalWriteCols]any
+	first map[signalKey]int // key → index in rows
+	slot  []int             // signal → index in rows
+}
+
+type signalKey struct{ study, usubjid, rule, evidence string }
+
+func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
+	r := signalRows{sigs: sigs, first: make(map[signalKey]int, len(sigs)), slot: make([]int, len(sigs))}
+	for i := range sigs {
+		sg := &sigs[i]
+		ev, err := json.Marshal(sg.Evidence)
+		if err != nil {
+			return signalRows{}, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
+		}
+		k := signalKey{sg.Study, sg.USUBJID, string(sg.Rule), sg.Key}
+		j, dup := r.first[k]
+		if !dup {
+			j = len(r.rows)
+			r.first[k] = j
+			r.rows = append(r.rows, [signalWriteCols]any{})
+		}
+		r.slot[i] = j
+		r.rows[j] = [signalWriteCols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int64(sg.Severity), sg.Key,
+			string(ev), sg.Message, now.UnixMilli()}
+	}
+	return r, nil
+}
+
+// signalInsert and signalUpsert surround the VALUES of signals written:
+// a signal already stored keeps its ID, creation time and status.
+const (
+	signalInsert = `INSERT INTO signals
+		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at) VALUES `
+	signalUpsert = `
+		ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
+			site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message`
+)
+
+// writeSignalsTx is saveSignalsTx for signals no one reads back: it
+// leaves their IDs, creation times and statuses unset. The check workers'
+// signals answer no request, and reading every written signal back
+// (RETURNING) took a third of the time spent writing them, all of it
+// holding SQLite's one write lock that the workers take in turn.
+func (s *Store) writeSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
+	rows := make([][]any, len(r.rows))
+	for i := range r.rows {
+		rows[i] = r.rows[i][:]
+	}
+	return s.db.WriteRows(ctx, tx, signalInsert, signalUpsert, signalWriteCols, rows)
+}
+
+// saveSignalsTx writes r's rows within tx, or, when tx is nil, in
+// statements of their own, and fills in r's signals' IDs, creation times
+// and statuses.
+func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
+	const ncols = signalWriteCols
+	type stored struct {
+		id      int64
+		created time.Time
+		status  clinical.SignalStatus
+	}
+	got := make([]stored, len(r.rows))
+	args := make([]any, 0, min(len(r.rows), s.db.Dialect.RowsPerStatement(ncols))*ncols)
+	start := 0
+	for _, size := range s.db.Dialect.Chunks(len(r.rows), ncols) {
+		chunk := r.rows[start : start+size]
+		args = args[:0]
+		for i := range chunk {
+			args = append(args, chunk[i][:]...)
+		}
+		q := signalInsert + s.db.Dialect.Values(ncols, len(chunk)) + signalUpsert +
+			` RETURNING id, created_at, status, study, usubjid, rule, evidence_key`
+		rs, err := s.db.QueryChunk(ctx, tx, q, args...)
+		if err != nil {
+			return err
+		}
+		// RETURNING gives the rows in no promised order: match them by key.
+		n := 0
+		for rs.Next() {
+			var st stored
+			var created int64
+			var k signalKey
+			if err := rs.Scan(&st.id, &created, &st.status, &k.study, &k.usubjid, &k.rule, &k.evidence); err != nil {
+				rs.Close()
+				return err
+			}
+			j, ok := r.first[k]
+			if !ok || j < start || j >= start+len(chunk) {
+				rs.Close()
+				return fmt.Errorf("storing signals: the database returned a signal not written: %s %s %s", k.usubjid, k.rule, k.evidence)
+			}
+			st.created = time.UnixMilli(created).UTC()
+			got[j] = st
+			n++
+		}
+		if err := rs.Err(); err != nil {
+			rs.Close()
+			return err
+		}
+		if err := rs.Close(); err != nil {
+			return err
+		}
+		if n != len(chunk) {
+			return fmt.Errorf("storing signals: wrote %d, the database returned %d", len(chunk), n)
+		}
+		start += size
+	}
+	for i := range r.sigs {
+		st := got[r.slot[i]]
+		r.sigs[i].ID, r.sigs[i].Created, r.sigs[i].Status = st.id, st.created, st.status
+	}
+	return nil
+}
+
+// Filter selects signals of one study.
+type Filter struct {
+	Study       string
+	Site        string   // empty: all sites
+	Sites       []string // when not nil, only these sites (a caller limited to some)
+	USUBJID     string   // empty: all subjects
+	MinSeverity clinical.Severity
+	Status      clinical.SignalStatus // empty: any
+	Limit       int                   // page size
+	BeforeID    int64                 // paging: only IDs below this; 0 for the first page
+}
+
+// Signals lists signals newest first. next is the BeforeID of the following
+// page, or 0 when this page is the last.
+func (s *Store) Signals(ctx context.Context, f Filter) (sigs []clinical.Signal, next int64, err error) {
+	where := []string{"study = $1", "severity >= $2"}
+	args := []any{f.Study, int(f.MinSeverity)}
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, cond+" $"+strconv.Itoa(len(args)))
+	}
+	if f.Site != "" {
+		add("site =", f.Site)
+	}
+	if f.Sites != nil {
+		in := make([]string, len(f.Sites))
+		for i, site := range f.Sites {
+			args = append(args, site)
+			in[i] = "$" + strconv.Itoa(len(args))
+		}
+		if len(in) == 0 {
+			in = []string{"NULL"} // no site: nothing matches
+		}
+		where = append(where, "site IN ("+strings.Join(in, ", ")+")")
+	}
+	if f.USUBJID != "" {
+		add("usubjid =", f.USUBJID)
+	}
+	if f.Status != "" {
+		add("status =", string(f.Status))
+	}
+	if f.BeforeID > 0 {
+		add("id <", f.BeforeID)
+	}
+	args = append(args, f.Limit+1) // one extra row tells whether a next page exists
+	q := `SELECT ` + signalCols + ` FROM signals WHERE ` +
+		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		sg, err := scanSignal(rows, f.Study)
+		if err != nil {
+			return nil, 0, err
+		}
+		sigs = append(sigs, sg)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	if len(sigs) > f.Limit {
+		sigs = sigs[:f.Limit]
+		next = sigs[len(sigs)-1].ID
+	}
+	return sigs, next, nil
+}
+
+const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at"
+
+// scanSignal reads one row selected with signalCols.
+func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Signal, error) {
+	sg := clinical.Signal{Study: study}
+	var sev int
+	var ev string
+	var created, updated int64
+	if err := row.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created,
+		&sg.Status, &sg.Reason, &updated); err != nil {
+		return sg, err
+	}
+	sg.Severity = clinical.Severity(sev)
+	sg.Created = time.UnixMilli(created).UTC()
+	if updated > 0 {
+		sg.Updated = time.UnixMilli(updated).UTC()
+	}
+	if err := json.Unmarshal([]byte(ev), &sg.Evidence); err != nil {
+		return sg, fmt.Errorf("signal %d: stored evidence is not JSON: %w", sg.ID, err)
+	}
+	return sg, nil
+}

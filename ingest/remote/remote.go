@@ -1,0 +1,270 @@
+// Package remote stores uploads in split mode: DM, EX and AE stream to
+// the data services that own them, each in one transaction of its own
+// (clinical.RecordWriter), and LB is stored with the checks in the
+// checker's own database. Nothing is held whole in memory.
+//
+// Across services an upload cannot be one transaction, so it is ordered
+// so that nothing is lost:
+//  1. every record is validated and sent: DM, EX and AE into each
+//     service's open transaction, LB into the checker's;
+//  2. the checker's transaction commits the lab results with a record
+//     that the upload is being stored (audit.IntendTx) — so an upload
+//     cut short from here on is in the audit trail — and a check of
+//     every subject the DM, EX and AE records name, not to run before
+//     SafetyNet has passed, in case the process dies before step 4;
+//  3. each data service commits its write (DM, EX, AE);
+//  4. the subjects whose data changed are queued to run at once, with
+//     the upload's audit record.
+//
+// Each domain is so stored all or nothing; a failure at step 3 leaves the
+// lab results and the domains committed before it stored, and says so in
+// the error and the audit record.
+package remote
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/checker/labs"
+	"github.com/trialwatch/trialwatch/checker/queue"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// SubjectService is what an upload needs of the subjects service.
+type SubjectService interface {
+	clinical.SubjectDirectory
+	clinical.SubjectWriter
+}
+
+// DefaultSafetyNet is how long the checks queued before the data services
+// commit wait before they run (see Target.SafetyNet).
+const DefaultSafetyNet = 15 * time.Minute
+
+// Target is an ingest.Target over the data services and the checker's
+// database.
+type Target struct {
+	Subjects SubjectService
+	Exposure clinical.DoseWriter
+	Events   clinical.EventWriter
+	DB       *sqldb.DB    // the checker's database, which Labs and Queue are on
+	Labs     *labs.Store  // the checker's lab results
+	Queue    *queue.Store // the checker's check queue
+	Wake     func()       // tells the workers new jobs are queued; may be nil
+	// SafetyNet delays the checks queued before the data services commit
+	// (DefaultSafetyNet when zero): long enough for the upload to finish,
+	// so they do not run on the data from before it.
+	SafetyNet time.Duration
+}
+
+func (t *Target) safetyNet() time.Duration {
+	if t.SafetyNet <= 0 {
+		return DefaultSafetyNet
+	}
+	return t.SafetyNet
+}
+
+// Store implements ingest.Target.
+func (t *Target) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
+	name := strings.Join(files, ",")
+	u := &upload{t: t, study: study, now: now}
+	defer u.abort() // whatever was not committed
+	err := t.DB.InTx(ctx, func(tx *sql.Tx) error {
+		u.tx = tx
+		if err := fill(u); err != nil {
+			return err
+		}
+		if err := audit.IntendTx(ctx, tx, name, map[string]any{"files": files}); err != nil {
+			return fmt.Errorf("recording the upload's start: %w", err)
+		}
+		if err := t.Queue.EnqueueAtTx(ctx, tx, study, u.named.List(), now, now.Add(t.safetyNet())); err != nil {
+			return fmt.Errorf("queueing checks: %w", err)
+		}
+		return t.Queue.EnqueueTx(ctx, tx, study, u.labs.Subjects, now)
+	})
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	res, commitErr := u.commit(ctx)
+	// The lab results are stored whatever happens next: the record says
+	// what was.
+	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	rec := ingest.Record{Files: files, Result: res}
+	var failed any
+	if commitErr != nil {
+		failed = map[string]any{"files": files, "stored": res, "failed": commitErr.Error()}
+	}
+	err = t.DB.InTx(done, func(tx *sql.Tx) error {
+		if err := t.Queue.EnqueueTx(done, tx, study, u.changed.List(), now); err != nil {
+			return fmt.Errorf("queueing checks: %w", err)
+		}
+		if failed != nil {
+			audit.Describe(ctx, "", name, nil, failed)
+		} else {
+			audit.Describe(ctx, "", name, nil, rec)
+		}
+		return audit.WriteTx(ctx, tx)
+	})
+	if t.Wake != nil {
+		t.Wake()
+	}
+	if commitErr != nil {
+		return res, commitErr
+	}
+	if err != nil {
+		return res, fmt.Errorf("the upload is stored, but queueing its checks failed (they run within %v): %w", t.safetyNet(), err)
+	}
+	return res, nil
+}
+
+// upload streams one Store's records.
+type upload struct {
+	t     *Target
+	tx    *sql.Tx
+	study string
+	now   time.Time
+
+	subjects clinical.RecordWriter[clinical.Subject]
+	doses    clinical.RecordWriter[clinical.Dose]
+	events   clinical.RecordWriter[clinical.AdverseEvent]
+
+	named     ingest.SubjectSet // subjects of the DM, EX and AE records sent
+	wroteLabs bool
+	labs      clinical.Summary
+	labSubs   ingest.SubjectSet
+	changed   ingest.SubjectSet // set by commit
+}
+
+// Known asks the subjects service.
+func (u *upload) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
+	return u.t.Subjects.Known(ctx, study, ids)
+}
+
+// PrepareLabs makes the lab results' rows (labs.NewRows).
+func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
+	rows := labs.NewRows(l)
+	return &rows
+}
+
+// Write sends DM, EX and AE to their services and stores LB.
+func (u *upload) Write(ctx context.Context, p ingest.Part) error {
+	if len(p.Subjects) > 0 {
+		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
+			return u.t.Subjects.WriteSubjects(ctx, u.study, u.now)
+		}, p.Subjects); err != nil {
+			return fmt.Errorf("storing DM: %w", err)
+		}
+		for _, s := range p.Subjects {
+			u.named.Add(s.USUBJID)
+		}
+	}
+	if len(p.Doses) > 0 {
+		if err := send(ctx, &u.doses, func() (clinical.RecordWriter[clinical.Dose], error) {
+			return u.t.Exposure.WriteDoses(ctx, u.study, u.now)
+		}, p.Doses); err != nil {
+			return fmt.Errorf("storing EX: %w", err)
+		}
+		for _, d := range p.Doses {
+			u.named.Add(d.USUBJID)
+		}
+	}
+	if len(p.Events) > 0 {
+		if err := send(ctx, &u.events, func() (clinical.RecordWriter[clinical.AdverseEvent], error) {
+			return u.t.Events.WriteEvents(ctx, u.study, u.now)
+		}, p.Events); err != nil {
+			return fmt.Errorf("storing AE: %w", err)
+		}
+		for _, e := range p.Events {
+			u.named.Add(e.USUBJID)
+		}
+	}
+	if len(p.Labs) > 0 {
+		rows := *p.Labs[0].(*labs.Rows)
+		for _, l := range p.Labs[1:] {
+			rows.Append(*l.(*labs.Rows))
+		}
+		sum, err := u.t.Labs.PutRowsTx(ctx, u.tx, u.study, rows, u.now)
+		if err != nil {
+			return fmt.Errorf("storing LB: %w", err)
+		}
+		u.wroteLabs = true
+		u.labs.Inserted += sum.Inserted
+		u.labs.Updated += sum.Updated
+		u.labs.Unchanged += sum.Unchanged
+		u.labSubs.Add(sum.Subjects...)
+		u.labs.Subjects = u.labSubs.List()
+	}
+	return nil
+}
+
+// send writes records with *w, opening it first when it is the domain's
+// first part.
+func send[T any](ctx context.Context, w *clinical.RecordWriter[T], open func() (clinical.RecordWriter[T], error), records []T) error {
+	if *w == nil {
+		opened, err := open()
+		if err != nil {
+			return err
+		}
+		*w = opened
+	}
+	return (*w).Write(ctx, records)
+}
+
+// commit commits each data service's write in turn, DM first, and
+// returns what each domain stored; after a failure, what the domains
+// committed before it stored, and the error.
+func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
+	res := ingest.Result{Domains: map[string]clinical.Summary{}}
+	add := func(domain string, sum clinical.Summary) {
+		res.Domains[domain] = sum
+		u.changed.Add(sum.Subjects...)
+	}
+	if u.wroteLabs {
+		add("LB", u.labs)
+	}
+	var err error
+	if u.subjects != nil {
+		err = commitOne(ctx, "DM", &u.subjects, add)
+	}
+	if err == nil && u.doses != nil {
+		err = commitOne(ctx, "EX", &u.doses, add)
+	}
+	if err == nil && u.events != nil {
+		err = commitOne(ctx, "AE", &u.events, add)
+	}
+	res.Queued = len(u.changed.List())
+	return res, err
+}
+
+func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWriter[T], add func(string, clinical.Summary)) error {
+	sum, err := (*w).Commit(ctx)
+	*w = nil
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", domain, err)
+	}
+	add(domain, sum)
+	return nil
+}
+
+// abort ends the writes not committed, keeping nothing of them.
+func (u *upload) abort() {
+	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events)} {
+		if w != nil {
+			w.Abort()
+		}
+	}
+}
+
+// asAborter is w, or nil when no write was opened.
+func asAborter[T any](w clinical.RecordWriter[T]) interface{ Abort() } {
+	if w == nil {
+		return nil
+	}
+	return w
+}

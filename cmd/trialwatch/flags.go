@@ -134,7 +134,7 @@ func (fs *flagSet) parse(args []string) error {
 			return
 		}
 		if e := fs.Set(f.Name, v); e != nil {
-			err = &flagError{flag: f.Name, env: env, value: v, reason: unwrapFlagErr(e)}
+			err = &flagError{flag: f.Name, env: env, value: v, reason: wantOf(f, e)}
 			return
 		}
 		fs.fromEnv[f.Name] = env
@@ -150,11 +150,17 @@ func (fs *flagSet) parse(args []string) error {
 	return nil
 }
 
-// unwrapFlagErr is the reason the flag package gives for a bad value,
-// without its wrapping.
-func unwrapFlagErr(err error) string {
-	if ne := (*strconv.NumError)(nil); errors.As(err, &ne) {
-		return ne.Err.Error()
+// wantOf says what flag f takes, for a value it could not be set to.
+func wantOf(f *flag.Flag, err error) string {
+	switch f.Value.(flag.Getter).Get().(type) {
+	case int, int64, uint64:
+		return "want a whole number"
+	case float64:
+		return "want a number"
+	case time.Duration:
+		return "want a duration, such as 30s or 5m"
+	case bool:
+		return "want true or false"
 	}
 	return err.Error()
 }

@@ -2,7 +2,6 @@ package access
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +22,7 @@ const DefaultLoginTTL = 12 * time.Hour
 // Accounts serves login, the caller's identity, and the admin's user and
 // token management.
 type Accounts struct {
-	db       *sqldb.DB
+	admin    *AccountAdmin
 	users    *auth.Store
 	audit    *audit.Log
 	loginTTL time.Duration
@@ -40,7 +39,7 @@ func NewAccounts(db *sqldb.DB, users *auth.Store, log *audit.Log, logger *slog.L
 	}
 	// Five tries a minute per user name, bursts of ten: enough for a
 	// person mistyping, far too few for guessing a password.
-	return &Accounts{db: db, users: users, audit: log, loginTTL: DefaultLoginTTL,
+	return &Accounts{admin: NewAccountAdmin(db, users), users: users, audit: log, loginTTL: DefaultLoginTTL,
 		logins:  auth.NewLimiter(5.0/60, 10, maxLimitedClients),
 		clients: auth.NewLimiter(DefaultGuessRate, DefaultGuessBurst, maxLimitedClients),
 		log:     logger, now: time.Now}
@@ -163,55 +162,24 @@ func userView(u auth.User) userJSON {
 }
 
 func (a *Accounts) listUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := a.users.Users(r.Context())
+	us, err := a.admin.Users(r.Context(), caller(r))
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	caller, _ := auth.FromContext(r.Context())
-	out := []userJSON{}
-	for _, u := range us {
-		if administers(caller, u.Grants) {
-			out = append(out, userView(u))
-		}
+	out := make([]userJSON, len(us))
+	for i, u := range us {
+		out[i] = userView(u)
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"users": out})
 }
 
-type newUser struct {
-	Name     string    `json:"name"`
-	Role     auth.Role `json:"role"`
-	Study    string    `json:"study"`
-	Sites    string    `json:"sites"`
-	Password string    `json:"password"`
-}
-
 func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
-	var in newUser
+	var in NewUser
 	if !decode(w, r, &in, `{"name": "...", "role": "site|monitor|admin|ops", "study": "...", "sites": "701,702", "password": "..."}`) {
 		return
 	}
-	role, err := auth.ParseRole(string(in.Role))
-	if err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "role: "+err.Error())
-		return
-	}
-	var grants []auth.Grant
-	if in.Study != "" {
-		if grants, err = auth.ParseGrants(in.Study, in.Sites); err != nil {
-			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
-			return
-		}
-	}
-	if caller, _ := auth.FromContext(r.Context()); !administers(caller, grants) {
-		jsonhttp.Error(w, http.StatusForbidden, "you administer only some studies: the new user's grants must be within them")
-		return
-	}
-	var u auth.User
-	err = audit.InTx(r.Context(), a.db, in.Study, func(tx *sql.Tx) (_ audit.Change, err error) {
-		u, err = a.users.AddUser(r.Context(), tx, in.Name, role, grants, in.Password, a.now())
-		return audit.Change{EntityID: u.Name, New: userView(u)}, err
-	})
+	u, err := a.admin.AddUser(r.Context(), caller(r), in)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -220,45 +188,23 @@ func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
-	name := r.PathValue("name")
-	before, err := a.users.User(r.Context(), name)
+	u, err := a.admin.DisableUser(r.Context(), caller(r), r.PathValue("name"))
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	if caller, _ := auth.FromContext(r.Context()); !administers(caller, before.Grants) {
-		jsonhttp.Error(w, http.StatusNotFound, "no such user")
-		return
-	}
-	var after auth.User
-	err = audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
-		after, err = a.users.DisableUser(r.Context(), tx, name, a.now())
-		return audit.Change{EntityID: name, Old: userView(before), New: userView(after)}, err
-	})
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, userView(after))
+	jsonhttp.Write(w, http.StatusOK, userView(u))
 }
 
 func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := a.users.Tokens(r.Context(), r.URL.Query().Get("user"))
+	ts, err := a.admin.Tokens(r.Context(), caller(r), r.URL.Query().Get("user"))
 	if err != nil {
 		a.fail(w, err)
 		return
 	}
-	out := []tokenJSON{}
-	may := map[string]bool{} // one look-up per user, not per token
-	for _, t := range ts {
-		ok, seen := may[t.User]
-		if !seen {
-			ok = a.mayManage(r, t.User)
-			may[t.User] = ok
-		}
-		if ok {
-			out = append(out, tokenView(t))
-		}
+	out := make([]tokenJSON, len(ts))
+	for i, t := range ts {
+		out[i] = tokenView(t)
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"tokens": out})
 }
@@ -283,16 +229,7 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	if !a.mayManage(r, in.User) {
-		jsonhttp.Error(w, http.StatusNotFound, "no such user")
-		return
-	}
-	var plain string
-	var info auth.TokenInfo
-	err := audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
-		plain, info, err = a.users.CreateToken(r.Context(), tx, in.User, in.Label, ttl, a.now())
-		return audit.Change{EntityID: strconv.FormatInt(info.ID, 10), New: tokenView(info)}, err
-	})
+	plain, info, err := a.admin.CreateToken(r.Context(), caller(r), in.User, in.Label, ttl)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -307,26 +244,7 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, "token id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
 		return
 	}
-	ts, err := a.users.Tokens(r.Context(), "")
-	if err != nil {
-		a.fail(w, err)
-		return
-	}
-	var before *auth.TokenInfo
-	for i := range ts {
-		if ts[i].ID == id && a.mayManage(r, ts[i].User) {
-			before = &ts[i]
-		}
-	}
-	if before == nil {
-		jsonhttp.Error(w, http.StatusNotFound, "no such token")
-		return
-	}
-	var after auth.TokenInfo
-	err = audit.InTx(r.Context(), a.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
-		after, err = a.users.RevokeToken(r.Context(), tx, id, a.now())
-		return audit.Change{EntityID: strconv.FormatInt(id, 10), Old: tokenView(*before), New: tokenView(after)}, err
-	})
+	after, err := a.admin.RevokeToken(r.Context(), caller(r), id)
 	if err != nil {
 		a.fail(w, err)
 		return
@@ -334,39 +252,20 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, tokenView(after))
 }
 
-// mayManage says whether the calling admin administers user's studies.
-func (a *Accounts) mayManage(r *http.Request, user string) bool {
-	u, err := a.users.User(r.Context(), user)
-	if err != nil {
-		return false
-	}
-	caller, _ := auth.FromContext(r.Context())
-	return administers(caller, u.Grants)
-}
-
-// administers says whether admin may manage a user with grants: an admin
-// without grants administers every study; one with grants only users
-// whose every grant is in its studies (a user without grants, such as an
-// ops user, only by an admin of everything).
-func administers(admin auth.Identity, grants []auth.Grant) bool {
-	if len(admin.Grants) == 0 {
-		return true
-	}
-	if len(grants) == 0 {
-		return false
-	}
-	for _, g := range grants {
-		if !admin.HasStudy(g.Study) {
-			return false
-		}
-	}
-	return true
+// caller is the admin making a request, as the router authenticated it.
+func caller(r *http.Request) auth.Identity {
+	id, _ := auth.FromContext(r.Context())
+	return id
 }
 
 func (a *Accounts) fail(w http.ResponseWriter, err error) {
 	switch {
 	case errors.Is(err, auth.ErrUnknownUser):
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
+	case errors.Is(err, auth.ErrUnknownToken):
+		jsonhttp.Error(w, http.StatusNotFound, "no such token")
+	case errors.Is(err, ErrNotAdministered):
+		jsonhttp.Error(w, http.StatusForbidden, err.Error())
 	case errors.Is(err, auth.ErrExists):
 		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	case errors.Is(err, auth.ErrDisabled):

@@ -362,3 +362,46 @@ func TestVerifyStopsOnCancel(t *testing.T) {
 		}
 	})
 }
+
+// An anchor proves what the chain alone cannot: that the trail was not
+// cut off or rewritten up to it.
+func TestCheckAgainstAnAnchor(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	l := open(t, db)
+	if n, head, err := l.Check(ctx, audit.Anchor{}, nil); err != nil || n != 0 || head != (audit.Anchor{}) {
+		t.Fatalf("empty trail: %d %v %v", n, head, err)
+	}
+	for range 3 {
+		if _, err := l.Append(ctx, audit.Record{Actor: "a", Entity: "e", Action: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n, head, err := l.Check(ctx, audit.Anchor{}, nil)
+	if err != nil || n != 3 || head.Seq != 3 || len(head.Hash) != 64 {
+		t.Fatalf("Check: %d %v %v", n, head, err)
+	}
+	parsed, err := audit.ParseAnchor(head.String())
+	if err != nil || parsed != head {
+		t.Fatalf("ParseAnchor(%q) = %v, %v", head.String(), parsed, err)
+	}
+	if _, _, err := l.Check(ctx, head, nil); err != nil {
+		t.Errorf("against its own head: %v", err)
+	}
+	for _, tt := range []struct {
+		anchor audit.Anchor
+		want   string
+	}{
+		{audit.Anchor{Seq: 9, Hash: head.Hash}, "cut off"},
+		{audit.Anchor{Seq: 2, Hash: head.Hash}, "rewritten"},
+	} {
+		if _, _, err := l.Check(ctx, tt.anchor, nil); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("anchor %v: %v, want %q", tt.anchor, err, tt.want)
+		}
+	}
+	for _, bad := range []string{"", "3", "x:" + head.Hash, "0:" + head.Hash, "3:abc"} {
+		if _, err := audit.ParseAnchor(bad); err == nil {
+			t.Errorf("ParseAnchor(%q) accepted it", bad)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"container/list"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -30,12 +31,36 @@ type bucket struct {
 	last   time.Time
 }
 
+// CheckLimit says why rate requests per second, in bursts of up to burst,
+// cannot make a Limiter, or nil if they can. Check values from users with
+// it before NewLimiter, which panics on them.
+func CheckLimit(rate float64, burst int) error {
+	switch {
+	case !(rate > 0) || math.IsInf(rate, 0):
+		return fmt.Errorf("rate %v: want a positive, finite number of requests per second", rate)
+	case burst < 1:
+		return fmt.Errorf("burst %d: want a positive whole number", burst)
+	case float64(burst)/rate >= maxFillSeconds:
+		// An empty bucket must refill within a time.Duration.
+		return fmt.Errorf("rate %v with burst %d: an empty bucket would take over %d years to refill", rate, burst, maxFillSeconds/(365*24*3600))
+	}
+	return nil
+}
+
+// maxFillSeconds bounds the time an empty bucket takes to refill, well
+// within a time.Duration (292 years).
+const maxFillSeconds = 100 * 365 * 24 * 3600
+
 // NewLimiter allows rate requests per second per key, in bursts of up to
-// burst, keeping at most maxKeys keys. It panics on values that are not
-// positive, which are programming errors.
+// burst, keeping at most maxKeys keys. It panics on values CheckLimit
+// refuses and on a maxKeys that is not positive, which are programming
+// errors.
 func NewLimiter(rate float64, burst int, maxKeys int) *Limiter {
-	if !(rate > 0) || math.IsInf(rate, 0) || burst < 1 || maxKeys < 1 {
-		panic("auth.NewLimiter: rate, burst and maxKeys must be positive and finite")
+	if err := CheckLimit(rate, burst); err != nil {
+		panic("auth.NewLimiter: " + err.Error())
+	}
+	if maxKeys < 1 {
+		panic("auth.NewLimiter: maxKeys must be positive")
 	}
 	return &Limiter{
 		rate:    rate,

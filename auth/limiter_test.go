@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestLimiterBoundedKeys(t *testing.T) {
 }
 
 func TestNewLimiterRejectsNonsense(t *testing.T) {
-	for _, args := range [][3]float64{{0, 1, 1}, {-1, 1, 1}, {1, 0, 1}, {1, 1, 0}} {
+	for _, args := range [][3]float64{{0, 1, 1}, {-1, 1, 1}, {1, 0, 1}, {1, 1, 0}, {math.Inf(1), 1, 1}, {math.NaN(), 1, 1}, {1e-300, 1, 1}} {
 		func() {
 			defer func() {
 				if recover() == nil {
@@ -78,5 +79,27 @@ func TestNewLimiterRejectsNonsense(t *testing.T) {
 			}()
 			auth.NewLimiter(args[0], int(args[1]), int(args[2]))
 		}()
+	}
+}
+
+// CheckLimit refuses exactly what would make NewLimiter panic or its
+// refill time overflow, so callers can check user input with it.
+func TestCheckLimit(t *testing.T) {
+	for _, tt := range []struct {
+		rate  float64
+		burst int
+		ok    bool
+	}{
+		{1, 1, true}, {1e-9, 3, true}, {1e9, 1 << 30, true},
+		{0, 1, false}, {-1, 1, false}, {math.NaN(), 1, false}, {math.Inf(1), 1, false}, {math.Inf(-1), 1, false},
+		{1, 0, false}, {1, -5, false}, {1e-300, 1, false}, {1e-9, 1 << 20, false},
+	} {
+		err := auth.CheckLimit(tt.rate, tt.burst)
+		if (err == nil) != tt.ok {
+			t.Errorf("CheckLimit(%v, %d) = %v, want ok %v", tt.rate, tt.burst, err, tt.ok)
+		}
+		if err == nil {
+			auth.NewLimiter(tt.rate, tt.burst, 1) // must not panic
+		}
 	}
 }

@@ -1,7 +1,9 @@
 package sdtm
 
 import (
+	"errors"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -37,25 +39,40 @@ func Stream(name string, r io.Reader, format Format, study string, chunkSize int
 // first, before reading them. It returns "" when the file has no readable
 // first row or no DOMAIN column; reading the file reports why.
 func Domain(name string, r io.Reader, format Format) string {
-	var domain string
-	withSource(name, r, format, func(src records) error {
+	domain, _ := firstCell(name, r, format, "DOMAIN")
+	return strings.ToUpper(domain)
+}
+
+// Study returns the STUDYID of a file's first row, reading no further, for
+// a caller that is not told the study the readers check every row against.
+func Study(name string, r io.Reader, format Format) (string, error) {
+	study, err := firstCell(name, r, format, "STUDYID")
+	if err == nil && study == "" {
+		err = &Error{File: name, Msg: "no STUDYID in the first row"}
+	}
+	return study, err
+}
+
+// firstCell returns column's cell of a file's first row.
+func firstCell(name string, r io.Reader, format Format, column string) (string, error) {
+	var cell string
+	err := withSource(name, r, format, func(src records) error {
 		header, err := src.columns()
 		if err != nil {
 			return err
 		}
-		col := -1
-		for i, h := range header {
-			if columnName(h) == "DOMAIN" {
-				col = i
-				break
-			}
-		}
+		col := slices.IndexFunc(header, func(h string) bool { return columnName(h) == column })
 		cells, _, err := src.next()
-		if err != nil || col < 0 || col >= len(cells) {
-			return nil
+		switch {
+		case errors.Is(err, io.EOF):
+			return &Error{File: name, Msg: "no data row"}
+		case err != nil:
+			return err
+		case col < 0 || col >= len(cells):
+			return &Error{File: name, Msg: "no " + column + " column"}
 		}
-		domain = strings.ToUpper(cellString(cells[col]))
+		cell = strings.TrimSpace(cellString(cells[col]))
 		return nil
 	})
-	return domain
+	return cell, err
 }

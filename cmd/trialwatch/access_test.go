@@ -92,7 +92,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 // monitor also gets a revoked and an expired token.
 func (f *accessFixture) users() {
 	ctx := context.Background()
-	a := &accounts{db: f.n.db, users: f.n.users, trail: f.n.trail, actor: "test", from: "test"}
+	a := nodeAccounts(f.n, "test", "test")
 	for _, u := range []struct {
 		name  string
 		role  auth.Role
@@ -107,7 +107,7 @@ func (f *accessFixture) users() {
 		if _, err := f.n.users.AddUser(ctx, nil, u.name, u.role, grants, "", time.Now()); err != nil {
 			f.t.Fatal(err)
 		}
-		tok, _, err := createToken(ctx, a, u.name, "test", time.Hour)
+		tok, _, err := a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, u.name, "test", time.Hour)
 		if err != nil {
 			f.t.Fatal(err)
 		}

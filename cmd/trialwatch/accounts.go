@@ -3,9 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -15,19 +13,20 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // accounts is what the user, token and audit commands work on: the
-// database's users and its audit trail, with the person at the terminal
-// as the actor of every change.
+// database's users and its audit trail, managed by the person at the
+// terminal, the actor of every change.
 type accounts struct {
 	db    *sqldb.DB
-	users *auth.Store
+	admin *access.AccountAdmin
 	trail *audit.Log
-	actor string
+	as    auth.Identity
 	from  string // the audit records' source
 }
 
@@ -36,15 +35,29 @@ func openAccounts(ctx context.Context, dsn string) (*accounts, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &accounts{db: db, actor: cliActor(), from: "cli"}
-	if a.users, err = auth.Open(ctx, db); err == nil {
-		a.trail, err = audit.Open(ctx, db)
-	}
+	a, err := newAccounts(ctx, db, cliActor(), "cli")
 	if err != nil {
 		db.Close()
+	}
+	return a, err
+}
+
+func newAccounts(ctx context.Context, db *sqldb.DB, actor, from string) (*accounts, error) {
+	users, err := auth.Open(ctx, db)
+	if err != nil {
 		return nil, err
 	}
-	return a, nil
+	trail, err := audit.Open(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	return &accounts{db: db, admin: access.NewAccountAdmin(db, users), trail: trail, as: access.Superuser(actor), from: from}, nil
+}
+
+// nodeAccounts are the accounts of a node running the checker, which
+// opened its users and audit trail.
+func nodeAccounts(n *node, actor, from string) *accounts {
+	return &accounts{db: n.db, admin: access.NewAccountAdmin(n.db, n.users), trail: n.trail, as: access.Superuser(actor), from: from}
 }
 
 // cliActor names who runs a command in the audit trail.
@@ -55,12 +68,10 @@ func cliActor() string {
 	return "cli:uid-" + strconv.Itoa(os.Getuid())
 }
 
-// change makes one change in a transaction with its audit record, rec
-// completed by what fn returns.
-func (a *accounts) change(ctx context.Context, rec audit.Record, fn func(tx *sql.Tx) (audit.Change, error)) error {
-	rec.Actor, rec.Source = a.actor, a.from
-	ctx = audit.WithPending(ctx, audit.NewPending(a.trail, rec))
-	return audit.InTx(ctx, a.db, rec.Study, fn)
+// audited returns ctx carrying the audit record of one change, as the
+// router starts one for each changing request.
+func (a *accounts) audited(ctx context.Context, entity, action string) context.Context {
+	return audit.WithPending(ctx, audit.NewPending(a.trail, audit.Record{Actor: a.as.Name, Entity: entity, Action: action, Source: a.from}))
 }
 
 // subcommand splits "NAME args..." and runs the named function.
@@ -88,59 +99,51 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}, userUsage)
 }
 
-// accountFlags parses args with the --db flag every account command takes.
-func accountFlags(ctx context.Context, name string, args []string, stderr io.Writer, define func(*flag.FlagSet)) (*accounts, *flag.FlagSet, error) {
+// accountFlags parses args with the --db flag every account command
+// takes and, if they are valid, opens the accounts. args says whether the
+// arguments after the flags are right; if not, the usage is shown.
+func accountFlags(ctx context.Context, name string, args []string, stderr io.Writer, usage string,
+	define func(*flagSet), argsOK func(fs *flagSet) bool) (*accounts, *flagSet, error) {
 	fs := newFlagSet(name, stderr)
-	dsn := fs.String("db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
+	var dsn string
+	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
+	fs.check("db", required)
 	if define != nil {
 		define(fs)
 	}
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return nil, nil, err
 	}
-	a, err := openAccounts(ctx, *dsn)
+	if !argsOK(fs) {
+		fmt.Fprint(stderr, "Usage: "+usage)
+		return nil, nil, errUsage
+	}
+	a, err := openAccounts(ctx, dsn)
 	return a, fs, err
 }
 
+func noArgs(fs *flagSet) bool { return fs.NArg() == 0 }
+func oneArg(fs *flagSet) bool { return fs.NArg() == 1 }
 func userAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var name, role, study, sites string
+	var in access.NewUser
 	var passwordStdin bool
-	a, fs, err := accountFlags(ctx, "user add", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&name, "name", "", "user name (required)")
-		fs.StringVar(&role, "role", "", "site, monitor, admin or ops (required)")
-		fs.StringVar(&study, "study", "", "study the user works on")
-		fs.StringVar(&sites, "sites", "", "comma-separated sites of --study (site users); empty means every site")
+	a, _, err := accountFlags(ctx, "user add", args, stderr, userUsage, func(fs *flagSet) {
+		fs.StringVar(&in.Name, "name", "", "user name (required)")
+		fs.StringVar(&in.Role, "role", "", "site, monitor, admin or ops (required)")
+		fs.StringVar(&in.Study, "study", "", "study the user works on")
+		fs.StringVar(&in.Sites, "sites", "", "comma-separated sites of --study (site users); empty means every site")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read a password for logins from the first line of standard input")
-	})
+	}, func(fs *flagSet) bool { return in.Name != "" && in.Role != "" && fs.NArg() == 0 })
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	if name == "" || role == "" || fs.NArg() > 0 {
-		fmt.Fprint(stderr, "Usage: "+userUsage)
-		return errUsage
-	}
-	r, err := auth.ParseRole(role)
-	if err != nil {
-		return err
-	}
-	var grants []auth.Grant
-	if study != "" {
-		if grants, err = auth.ParseGrants(study, sites); err != nil {
-			return err
-		}
-	}
-	password := ""
 	if passwordStdin {
-		if password, err = readPassword(stdin); err != nil {
+		if in.Password, err = readPassword(stdin); err != nil {
 			return err
 		}
 	}
-	var u auth.User
-	err = a.change(ctx, audit.Record{Study: study, Entity: "user", Action: "create"}, func(tx *sql.Tx) (audit.Change, error) {
-		u, err = a.users.AddUser(ctx, tx, name, r, grants, password, time.Now())
-		return audit.Change{EntityID: name, New: userSummary(u)}, err
-	})
+	u, err := a.admin.AddUser(a.audited(ctx, "user", "create"), a.as, in)
 	if err != nil {
 		return err
 	}
@@ -161,29 +164,17 @@ func readPassword(r io.Reader) (string, error) {
 var stdin io.Reader = os.Stdin
 
 func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs, err := accountFlags(ctx, "user password", args, stderr, nil)
+	a, fs, err := accountFlags(ctx, "user password", args, stderr, userUsage, nil, oneArg)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, "Usage: "+userUsage)
-		return errUsage
-	}
 	name := fs.Arg(0)
 	password, err := readPassword(stdin)
 	if err != nil {
 		return err
 	}
-	before, err := a.users.User(ctx, name)
-	if err != nil {
-		return fmt.Errorf("user %s: %w", name, err)
-	}
-	err = a.change(ctx, audit.Record{Entity: "user", Action: "password"}, func(tx *sql.Tx) (audit.Change, error) {
-		after, err := a.users.SetPassword(ctx, tx, name, password, time.Now())
-		return audit.Change{EntityID: name, Old: userSummary(before), New: userSummary(after)}, err
-	})
-	if err != nil {
+	if _, err := a.admin.SetPassword(a.audited(ctx, "user", "password"), a.as, name, password); err != nil {
 		return err
 	}
 	if password == "" {
@@ -192,10 +183,6 @@ func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(stdout, "set the password of %s (its tokens stay valid: revoke them to end sessions)\n", name)
 	}
 	return nil
-}
-
-func userSummary(u auth.User) map[string]any {
-	return map[string]any{"name": u.Name, "role": u.Role, "grants": u.Grants, "disabled": u.Disabled, "has_password": u.HasPassword}
 }
 
 func describeGrants(gs []auth.Grant) string {
@@ -210,12 +197,12 @@ func describeGrants(gs []auth.Grant) string {
 }
 
 func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, _, err := accountFlags(ctx, "user list", args, stderr, nil)
+	a, _, err := accountFlags(ctx, "user list", args, stderr, userUsage, nil, noArgs)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	us, err := a.users.Users(ctx)
+	us, err := a.admin.Users(ctx, a.as)
 	if err != nil {
 		return err
 	}
@@ -233,25 +220,13 @@ func userList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func userDisable(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs, err := accountFlags(ctx, "user disable", args, stderr, nil)
+	a, fs, err := accountFlags(ctx, "user disable", args, stderr, userUsage, nil, oneArg)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	if fs.NArg() != 1 {
-		fmt.Fprint(stderr, "Usage: "+userUsage)
-		return errUsage
-	}
 	name := fs.Arg(0)
-	before, err := a.users.User(ctx, name)
-	if err != nil {
-		return fmt.Errorf("user %s: %w", name, err)
-	}
-	err = a.change(ctx, audit.Record{Entity: "user", Action: "disable"}, func(tx *sql.Tx) (audit.Change, error) {
-		after, err := a.users.DisableUser(ctx, tx, name, time.Now())
-		return audit.Change{EntityID: name, Old: userSummary(before), New: userSummary(after)}, err
-	})
-	if err != nil {
+	if _, err := a.admin.DisableUser(a.audited(ctx, "user", "disable"), a.as, name); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "disabled user %s and revoked its tokens\n", name)
@@ -274,20 +249,17 @@ func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var name, label string
 	var ttl time.Duration
-	a, fs, err := accountFlags(ctx, "token create", args, stderr, func(fs *flag.FlagSet) {
+	a, _, err := accountFlags(ctx, "token create", args, stderr, tokenUsage, func(fs *flagSet) {
 		fs.StringVar(&name, "user", "", "user the token acts for (required)")
 		fs.StringVar(&label, "label", "", "what the token is for, shown in lists")
 		fs.DurationVar(&ttl, "expires", 90*24*time.Hour, "lifetime; 0 never expires")
-	})
+		fs.check("expires", notNegative)
+	}, func(fs *flagSet) bool { return name != "" && fs.NArg() == 0 })
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	if name == "" || fs.NArg() > 0 || ttl < 0 {
-		fmt.Fprint(stderr, "Usage: "+tokenUsage)
-		return errUsage
-	}
-	plain, info, err := createToken(ctx, a, name, label, ttl)
+	plain, info, err := a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, name, label, ttl)
 	if err != nil {
 		return err
 	}
@@ -300,31 +272,16 @@ func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return nil
 }
 
-// createToken issues a token for user, with its audit record.
-func createToken(ctx context.Context, a *accounts, user, label string, ttl time.Duration) (string, auth.TokenInfo, error) {
-	var plain string
-	var info auth.TokenInfo
-	err := a.change(ctx, audit.Record{Entity: "token", Action: "create"}, func(tx *sql.Tx) (_ audit.Change, err error) {
-		plain, info, err = a.users.CreateToken(ctx, tx, user, label, ttl, time.Now())
-		return audit.Change{EntityID: strconv.FormatInt(info.ID, 10), New: tokenSummary(info)}, err
-	})
-	return plain, info, err
-}
-
-func tokenSummary(t auth.TokenInfo) map[string]any {
-	return map[string]any{"id": t.ID, "user": t.User, "label": t.Label, "expires": t.Expires, "revoked": t.Revoked}
-}
-
 func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var name string
-	a, _, err := accountFlags(ctx, "token list", args, stderr, func(fs *flag.FlagSet) {
+	a, _, err := accountFlags(ctx, "token list", args, stderr, tokenUsage, func(fs *flagSet) {
 		fs.StringVar(&name, "user", "", "only this user's tokens")
-	})
+	}, noArgs)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	ts, err := a.users.Tokens(ctx, name)
+	ts, err := a.admin.Tokens(ctx, a.as, name)
 	if err != nil {
 		return err
 	}
@@ -344,21 +301,17 @@ func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 }
 
 func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs, err := accountFlags(ctx, "token revoke", args, stderr, nil)
+	var id int64
+	a, _, err := accountFlags(ctx, "token revoke", args, stderr, tokenUsage, nil, func(fs *flagSet) bool {
+		var perr error
+		id, perr = strconv.ParseInt(fs.Arg(0), 10, 64)
+		return fs.NArg() == 1 && perr == nil && id > 0
+	})
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	id, perr := strconv.ParseInt(fs.Arg(0), 10, 64)
-	if fs.NArg() != 1 || perr != nil {
-		fmt.Fprint(stderr, "Usage: "+tokenUsage)
-		return errUsage
-	}
-	err = a.change(ctx, audit.Record{Entity: "token", Action: "revoke"}, func(tx *sql.Tx) (audit.Change, error) {
-		after, err := a.users.RevokeToken(ctx, tx, id, time.Now())
-		return audit.Change{EntityID: fs.Arg(0), New: tokenSummary(after)}, err
-	})
-	if err != nil {
+	if _, err := a.admin.RevokeToken(a.audited(ctx, "token", "revoke"), a.as, id); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "revoked token %d\n", id)
@@ -381,70 +334,37 @@ func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 }
 
 func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var anchor string
-	a, _, err := accountFlags(ctx, "audit verify", args, stderr, func(fs *flag.FlagSet) {
-		fs.StringVar(&anchor, "anchor", "", "SEQ:HASH an earlier verify printed: the record SEQ must still have HASH")
-	})
+	var anchorText string
+	var anchor audit.Anchor
+	a, _, err := accountFlags(ctx, "audit verify", args, stderr, auditUsage, func(fs *flagSet) {
+		fs.StringVar(&anchorText, "anchor", "", "SEQ:HASH an earlier verify printed: the record SEQ must still have HASH")
+		fs.check("anchor", func(any) string {
+			var err error
+			if anchorText != "" {
+				if anchor, err = audit.ParseAnchor(anchorText); err != nil {
+					return "want SEQ:HASH as verify prints it"
+				}
+			}
+			return ""
+		})
+	}, noArgs)
 	if err != nil {
 		return err
 	}
 	defer a.db.Close()
-	var anchorSeq int64
-	var anchorHash string
-	if anchor != "" {
-		seq, hash, ok := strings.Cut(anchor, ":")
-		n, perr := strconv.ParseInt(seq, 10, 64)
-		if !ok || perr != nil || n < 1 || len(hash) != 64 {
-			return fmt.Errorf("--anchor %q: want SEQ:HASH as verify prints it, e.g. 42:%s", anchor, strings.Repeat("0f", 32))
-		}
-		anchorSeq, anchorHash = n, hash
-	}
 	prog := newProgress(stderr)
 	prog.start("verifying the audit trail", 0)
-	n, brk, err := a.trail.Verify(ctx, func(checked int64) {
-		if time.Since(prog.last) > 100*time.Millisecond {
-			prog.label = fmt.Sprintf("verifying the audit trail: %d records", checked)
-			prog.draw(false)
-		}
+	n, head, err := a.trail.Check(ctx, anchor, func(checked int64) {
+		prog.relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
 	})
 	prog.finish()
 	if err != nil {
 		return err
 	}
-	if brk != nil {
-		return fmt.Errorf("audit trail broken at record %d: %s (%d records before it verified)", brk.Seq, brk.Reason, n)
-	}
-	head, err := a.record(ctx, n)
-	if err != nil {
-		return err
-	}
-	if anchorSeq > 0 {
-		at, err := a.record(ctx, anchorSeq)
-		switch {
-		case err != nil:
-			return err
-		case at.Seq != anchorSeq:
-			return fmt.Errorf("audit trail cut off: the anchor is record %d, the trail ends at %d", anchorSeq, n)
-		case at.Hash != anchorHash:
-			return fmt.Errorf("audit trail rewritten: record %d has hash %s, the anchor says %s", anchorSeq, at.Hash, anchorHash)
-		}
-	}
 	fmt.Fprintf(stdout, "audit trail intact: %d records, hash chain verified", n)
-	if anchorSeq > 0 {
-		fmt.Fprintf(stdout, ", anchor %d matches", anchorSeq)
+	if anchor.Seq > 0 {
+		fmt.Fprintf(stdout, ", anchor %d matches", anchor.Seq)
 	}
-	fmt.Fprintf(stdout, "\nhead %d:%s\n", head.Seq, head.Hash)
+	fmt.Fprintf(stdout, "\nhead %s\n", head)
 	return nil
-}
-
-// record reads audit record seq; a zero Record when there is none.
-func (a *accounts) record(ctx context.Context, seq int64) (audit.Record, error) {
-	if seq < 1 {
-		return audit.Record{}, nil
-	}
-	recs, err := a.trail.Query(ctx, audit.Filter{AllStudies: true, AfterSeq: seq - 1, Limit: 1})
-	if err != nil || len(recs) == 0 || recs[0].Seq != seq {
-		return audit.Record{}, err
-	}
-	return recs[0], nil
 }

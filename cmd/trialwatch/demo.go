@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -24,7 +24,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg.serverFlags(fs, "")
 	cfg.checkerFlags(fs)
 	fs.Lookup("db").Usage = "database to load the pilot study into (default: a new SQLite file removed on exit)"
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	start := time.Now()
@@ -80,23 +80,14 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 		{name: "admin", role: auth.RoleAdmin},
 		{name: "ops", role: auth.RoleOps},
 	}
-	a := &accounts{db: n.db, users: n.users, trail: n.trail, actor: "system:demo", from: "demo"}
+	a := nodeAccounts(n, "system:demo", "demo")
 	for i, u := range users {
-		var grants []auth.Grant
-		if u.study != "" {
-			var err error
-			if grants, err = auth.ParseGrants(u.study, u.sites); err != nil {
-				return nil, err
-			}
-		}
-		err := a.change(ctx, audit.Record{Study: u.study, Entity: "user", Action: "create"}, func(tx *sql.Tx) (audit.Change, error) {
-			added, err := n.users.AddUser(ctx, tx, u.name, u.role, grants, "", time.Now())
-			return audit.Change{EntityID: u.name, New: userSummary(added)}, err
-		})
+		_, err := a.admin.AddUser(a.audited(ctx, "user", "create"), a.as,
+			access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites})
 		if err != nil {
 			return nil, err
 		}
-		if users[i].token, _, err = createToken(ctx, a, u.name, "demo", 24*time.Hour); err != nil {
+		if users[i].token, _, err = a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, u.name, "demo", 24*time.Hour); err != nil {
 			return nil, err
 		}
 	}

@@ -7,11 +7,16 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
+	"net"
+	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/access"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/ingest"
 )
@@ -43,13 +48,277 @@ type config struct {
 	readTimeout      time.Duration
 }
 
-func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet("trialwatch "+name, flag.ContinueOnError)
+// flagSet is one command's flags. parse fills them from the command line,
+// then from TRIALWATCH_<FLAG> for those not given, then checks every value,
+// so a bad one stops the command before it binds, opens or writes anything.
+type flagSet struct {
+	*flag.FlagSet
+	fromEnv map[string]string // flag name → the environment variable that set it
+	checks  []func() error
+}
+
+func newFlagSet(name string, stderr io.Writer) *flagSet {
+	fs := &flagSet{FlagSet: flag.NewFlagSet("trialwatch "+name, flag.ContinueOnError), fromEnv: map[string]string{}}
 	fs.SetOutput(stderr)
 	return fs
 }
 
-func (c *config) serverFlags(fs *flag.FlagSet, dbDefault string) {
+// flagError is a flag or environment value the command cannot run with: a
+// usage error (exit code 2) explained in one line naming the flag, and the
+// variable when the value came from the environment.
+type flagError struct {
+	flag, env, value, reason string
+}
+
+func (e *flagError) Error() string {
+	if e.flag == "" {
+		return e.reason
+	}
+	name := "--" + e.flag
+	if e.env != "" {
+		name = e.env + " (--" + e.flag + ")"
+	}
+	if e.value == "" {
+		return fmt.Sprintf("%s: %s", name, e.reason)
+	}
+	return fmt.Sprintf("%s %q: %s", name, e.value, e.reason)
+}
+
+// bad is flag name's value refused for reason.
+func (fs *flagSet) bad(name, reason string) error {
+	e := &flagError{flag: name, env: fs.fromEnv[name], reason: reason}
+	if f := fs.Lookup(name); f != nil {
+		e.value = f.Value.String()
+	}
+	return e
+}
+
+// check makes parse refuse flag name's value when a rule says why it is
+// bad. Rules see the flag's parsed value (a string, int, float64,
+// time.Duration...).
+func (fs *flagSet) check(name string, rules ...func(v any) string) {
+	if fs.Lookup(name) == nil {
+		panic("check of undefined flag --" + name)
+	}
+	fs.checks = append(fs.checks, func() error {
+		v := fs.Lookup(name).Value.(flag.Getter).Get()
+		for _, rule := range rules {
+			if reason := rule(v); reason != "" {
+				return fs.bad(name, reason)
+			}
+		}
+		return nil
+	})
+}
+
+// also makes parse run a check of several flags, after those of each.
+func (fs *flagSet) also(check func() error) { fs.checks = append(fs.checks, check) }
+
+// parse reads args, fills each flag not given on the command line from
+// TRIALWATCH_<FLAG> so containers can be configured by environment alone,
+// and checks the values.
+func (fs *flagSet) parse(args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage // the flag package explained it, with the usage
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envName(f.Name)
+		v, ok := os.LookupEnv(env)
+		if given[f.Name] || !ok || err != nil {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = &flagError{flag: f.Name, env: env, value: v, reason: wantOf(f, e)}
+			return
+		}
+		fs.fromEnv[f.Name] = env
+	})
+	if err != nil {
+		return err
+	}
+	for _, check := range fs.checks {
+		if err := check(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wantOf says what flag f takes, for a value it could not be set to.
+func wantOf(f *flag.Flag, err error) string {
+	switch f.Value.(flag.Getter).Get().(type) {
+	case int, int64, uint64:
+		return "want a whole number"
+	case float64:
+		return "want a number"
+	case time.Duration:
+		return "want a duration, such as 30s or 5m"
+	case bool:
+		return "want true or false"
+	}
+	return err.Error()
+}
+
+func envName(flagName string) string {
+	return "TRIALWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// Rules for check.
+
+func positive(v any) string {
+	switch v := v.(type) {
+	case int:
+		if v < 1 {
+			return "want a positive whole number"
+		}
+	case int64:
+		if v < 1 {
+			return "want a positive whole number"
+		}
+	case float64:
+		if !(v > 0) || math.IsInf(v, 0) {
+			return "want a positive, finite number"
+		}
+	case time.Duration:
+		if v <= 0 {
+			return "want a positive duration, such as 30s or 5m"
+		}
+	default:
+		panic(fmt.Sprintf("positive: a %T flag", v))
+	}
+	return ""
+}
+
+func notNegative(v any) string {
+	if v.(time.Duration) < 0 {
+		return "want a duration of 0 or more"
+	}
+	return ""
+}
+
+func required(v any) string {
+	if strings.TrimSpace(v.(string)) == "" {
+		return "required"
+	}
+	return ""
+}
+
+// httpURL wants an absolute http or https URL with a host, or nothing.
+func httpURL(v any) string {
+	s := v.(string)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "not a URL: " + unwrapURLErr(err)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "want an http:// or https:// URL"
+	case u.Host == "" || u.Hostname() == "":
+		return "the URL names no host"
+	case u.Port() != "" && !validPort(u.Port()):
+		return "the URL's port is not a number from 0 to 65535"
+	}
+	return ""
+}
+
+func unwrapURLErr(err error) string {
+	if ue := (*url.Error)(nil); errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+// hostPort wants a listen address: HOST:PORT, HOST possibly empty.
+func hostPort(v any) string {
+	_, port, err := net.SplitHostPort(v.(string))
+	if err != nil {
+		return "want HOST:PORT, such as 127.0.0.1:8080 or :8080"
+	}
+	if !validPort(port) {
+		return "the port is not a number from 0 to 65535"
+	}
+	return ""
+}
+
+func validPort(p string) bool {
+	n, err := strconv.ParseUint(p, 10, 16)
+	return err == nil && n <= 65535
+}
+
+// readable wants a file that can be read, or nothing.
+func readable(v any) string {
+	path := v.(string)
+	if path == "" {
+		return ""
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return unwrapPathErr(err)
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err != nil {
+		return unwrapPathErr(err)
+	} else if st.IsDir() {
+		return "a directory, not a file"
+	}
+	return ""
+}
+
+// writableDir wants a directory that exists or can be made, and where
+// files can be written, or nothing.
+func writableDir(v any) string {
+	dir := v.(string)
+	if dir == "" {
+		return ""
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return unwrapPathErr(err)
+	}
+	f, err := os.CreateTemp(dir, ".trialwatch-check-*")
+	if err != nil {
+		return "cannot write in it: " + unwrapPathErr(err)
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
+}
+
+func unwrapPathErr(err error) string {
+	if pe := (*os.PathError)(nil); errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return err.Error()
+}
+
+func logLevel(v any) string {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v.(string))); err != nil {
+		return "want debug, info, warn or error"
+	}
+	return ""
+}
+
+// limit makes parse check a rate flag and its burst flag together.
+func (fs *flagSet) limit(rateFlag, burstFlag string, rate *float64, burst *int) {
+	fs.check(rateFlag, positive)
+	fs.check(burstFlag, positive)
+	fs.also(func() error {
+		if err := auth.CheckLimit(*rate, *burst); err != nil {
+			return fs.bad(rateFlag, fmt.Sprintf("with --%s %d: %v", burstFlag, *burst, err))
+		}
+		return nil
+	})
+}
+
+func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.StringVar(&c.db, "db", dbDefault, "database: a SQLite file path or a postgres:// URL")
 	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "address of the API and Connect services")
 	fs.StringVar(&c.adminAddr, "admin", "127.0.0.1:9090", "address of the admin listener (metrics, health, pprof)")
@@ -66,80 +335,98 @@ func (c *config) serverFlags(fs *flag.FlagSet, dbDefault string) {
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Minute, "longest time to read one request, body included (bounds slow uploads)")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight work gets to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	fs.StringVar(&c.leakDir, "leak-snapshots", "", "directory for goroutine dumps the leak watchdog captures on suspicion (bounded; default: none kept on disk)")
+	fs.StringVar(&c.leakDir, "leak-snapshots", "", "directory for goroutine dumps the leak watchdog captures on suspicion, made if missing (bounded; default: none kept on disk)")
+
+	if dbDefault != "" {
+		fs.check("db", required) // demo's empty default means a database of its own
+	}
+	fs.check("http", hostPort)
+	fs.check("admin", hostPort)
+	fs.check("service-token-file", readable)
+	fs.check("tls-cert", readable)
+	fs.check("tls-key", readable)
+	fs.check("max-body", positive)
+	fs.check("max-upload", positive)
+	fs.limit("rate-limit", "rate-burst", &c.rateLimit, &c.rateBurst)
+	fs.limit("bad-auth-limit", "bad-auth-burst", &c.guessRate, &c.guessBurst)
+	fs.check("read-timeout", positive)
+	fs.check("shutdown-grace", positive)
+	fs.check("log-level", logLevel)
+	fs.check("leak-snapshots", writableDir)
+	fs.also(func() error {
+		switch {
+		case (c.tlsCert == "") != (c.tlsKey == ""):
+			return &flagError{reason: "--tls-cert and --tls-key go together: give both or neither"}
+		case c.tlsCert != "":
+			if _, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey); err != nil {
+				return fs.bad("tls-cert", "with --tls-key: "+err.Error())
+			}
+		}
+		return nil
+	})
 }
 
-// secrets loads the internal service credential and checks the TLS pair,
-// so a bad file fails at start, not on the first request. split says
-// the node is one service of several, where the credential is required;
-// alone, a node makes up its own.
+// secrets loads the internal service credential, so a bad one fails at
+// start, not on the first request. split says the node is one service of
+// several, where the credential is required; alone, a node makes up its
+// own.
 func (c *config) secrets(split bool) error {
+	const env = "TRIALWATCH_SERVICE_TOKEN"
+	from := env
 	if c.serviceTokenFile != "" {
 		b, err := os.ReadFile(c.serviceTokenFile)
 		if err != nil {
-			return fmt.Errorf("--service-token-file: %w", err)
+			return &flagError{reason: "--service-token-file: " + err.Error()}
 		}
-		c.serviceToken = strings.TrimSpace(string(b))
-	} else if v := os.Getenv("TRIALWATCH_SERVICE_TOKEN"); v != "" {
+		c.serviceToken, from = strings.TrimSpace(string(b)), "--service-token-file "+c.serviceTokenFile
+	} else if v := os.Getenv(env); v != "" {
 		c.serviceToken = strings.TrimSpace(v)
 	}
 	switch {
 	case c.serviceToken == "" && split:
-		return errors.New("a service of a split deployment needs the internal service credential: --service-token-file FILE or TRIALWATCH_SERVICE_TOKEN, the same on every service (at least 32 characters, e.g. from `openssl rand -hex 32`)")
+		return &flagError{reason: "a service of a split deployment needs the internal service credential: --service-token-file FILE or " + env + ", the same on every service (at least 32 characters, e.g. from `openssl rand -hex 32`)"}
 	case c.serviceToken == "":
 		c.serviceToken = randomToken()
 	case len(c.serviceToken) < 32:
-		return fmt.Errorf("the internal service credential is %d characters long: use at least 32", len(c.serviceToken))
-	}
-	if (c.tlsCert == "") != (c.tlsKey == "") {
-		return errors.New("--tls-cert and --tls-key go together: give both or neither")
-	}
-	if c.tlsCert != "" {
-		if _, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey); err != nil {
-			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
-		}
-	}
-	if c.maxBody < 1 || c.maxUpload < 1 || c.rateLimit <= 0 || c.rateBurst < 1 || c.guessRate <= 0 || c.guessBurst < 1 {
-		return errors.New("--max-body, --max-upload, --rate-limit, --rate-burst, --bad-auth-limit and --bad-auth-burst must be positive")
+		return &flagError{reason: fmt.Sprintf("%s: the internal service credential is %d characters long: use at least 32", from, len(c.serviceToken))}
 	}
 	return nil
 }
 
-func (c *config) checkerFlags(fs *flag.FlagSet) {
+func (c *config) checkerFlags(fs *flagSet) {
 	fs.DurationVar(&c.checkDeadline, "check-deadline", checker.DefaultDeadline, "total deadline of one subject check (all upstream calls)")
 	fs.IntVar(&c.workers, "check-workers", 4, "checks of uploaded data run at once")
+	fs.check("check-deadline", positive)
+	fs.check("check-workers", positive)
 }
 
-func (c *config) upstreamFlags(fs *flag.FlagSet) {
-	fs.StringVar(&c.subjectsURL, "subjects-url", "", "base URL of the subjects service (required)")
-	fs.StringVar(&c.exposureURL, "exposure-url", "", "base URL of the exposure service (required)")
-	fs.StringVar(&c.eventsURL, "events-url", "", "base URL of the adverse-events service (required)")
-}
-
-// parse reads args, then fills each flag not given on the command line from
-// TRIALWATCH_<FLAG> so containers can be configured by environment alone.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		return err
+// upstreamFlags are the data services' URLs a checker of its own calls.
+func (c *config) upstreamFlags(fs *flagSet) {
+	urls := []struct {
+		flag  string
+		value *string
+		usage string
+	}{
+		{"subjects-url", &c.subjectsURL, "base URL of the subjects service (required)"},
+		{"exposure-url", &c.exposureURL, "base URL of the exposure service (required)"},
+		{"events-url", &c.eventsURL, "base URL of the adverse-events service (required)"},
 	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := envName(f.Name)
-		v, ok := os.LookupEnv(env)
-		if given[f.Name] || !ok || err != nil {
-			return
+	for _, u := range urls {
+		fs.StringVar(u.value, u.flag, "", u.usage)
+		fs.check(u.flag, httpURL)
+	}
+	fs.also(func() error {
+		var missing []string
+		for _, u := range urls {
+			if *u.value == "" {
+				missing = append(missing, "--"+u.flag)
+			}
 		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = fmt.Errorf("environment variable %s=%q: %v", env, v, e)
+		if len(missing) > 0 {
+			return &flagError{reason: "serve checker needs the data services' URLs: missing " + strings.Join(missing, ", ")}
 		}
+		return nil
 	})
-	return err
-}
-
-func envName(flagName string) string {
-	return "TRIALWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
 func newLogger(level string, w io.Writer) (*slog.Logger, error) {

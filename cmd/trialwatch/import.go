@@ -23,10 +23,13 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nThe files are streamed, in bounded memory, DM first, in one transaction: nothing is stored unless\nevery file is valid. Changed subjects are queued for a check.")
 		fs.PrintDefaults()
 	}
-	if err := parse(fs, args); err != nil {
+	fs.check("db", required)
+	fs.check("study", required)
+	fs.check("chunk", positive)
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if study == "" || fs.NArg() == 0 {
+	if fs.NArg() == 0 {
 		fs.Usage()
 		return errUsage
 	}

@@ -44,7 +44,7 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// errUsage marks an error already explained to the user on stderr.
+// errUsage marks a usage error already explained to the user on stderr.
 var errUsage = errors.New("usage")
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -77,10 +77,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "trialwatch: unknown command %q\n\n%s", args[0], usage)
 		return 2
 	}
+	var bad *flagError
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.As(err, &bad):
+		fmt.Fprintln(stderr, "trialwatch:", err)
 		return 2
 	}
 	fmt.Fprintln(stderr, "trialwatch:", err)

@@ -46,6 +46,14 @@ func (p *progress) add(n int) {
 	}
 }
 
+// relabel names the current step anew, redrawing it at most every 100ms.
+func (p *progress) relabel(label string) {
+	p.label = label
+	if time.Since(p.last) > 100*time.Millisecond {
+		p.draw(false)
+	}
+}
+
 // finish ends the current step's line.
 func (p *progress) finish() { p.draw(true) }
 

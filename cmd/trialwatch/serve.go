@@ -30,7 +30,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "trialwatch serve: unknown service %q (want one of %s)\n", service, strings.Join(serviceNames, ", "))
 		return errUsage
 	}
-	if err := parse(fs, args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -61,17 +61,6 @@ func addServices(ctx context.Context, n *node, service string) error {
 	case "subjects", "exposure", "events":
 		return n.addDataService(ctx, service)
 	case "checker":
-		var missing []string
-		for _, u := range []struct{ flag, value string }{
-			{"--subjects-url", n.cfg.subjectsURL}, {"--exposure-url", n.cfg.exposureURL}, {"--events-url", n.cfg.eventsURL},
-		} {
-			if u.value == "" {
-				missing = append(missing, u.flag)
-			}
-		}
-		if len(missing) > 0 {
-			return fmt.Errorf("serve checker needs the data services' URLs: missing %s", strings.Join(missing, ", "))
-		}
 		return n.addChecker(ctx, n.cfg.subjectsURL, n.cfg.exposureURL, n.cfg.eventsURL, false)
 	}
 	// All in one process: the checker still calls the data services over

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"io"
 	"net"
 	"net/http"
@@ -346,20 +345,20 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 	fs := newFlagSet("serve", io.Discard)
 	cfg.serverFlags(fs, "trialwatch.db")
 	cfg.checkerFlags(fs)
-	if err := parse(fs, []string{"--db", "from-flag.db"}); err != nil {
+	if err := fs.parse([]string{"--db", "from-flag.db"}); err != nil {
 		t.Fatal(err)
 	}
 	if cfg.checkDeadline != 750*time.Millisecond || cfg.db != "from-flag.db" {
 		t.Errorf("deadline %v db %q: want env to fill the deadline and the flag to win for db", cfg.checkDeadline, cfg.db)
 	}
 	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "soon")
-	err := parse(newCheckerFlags(&cfg), nil)
+	err := newCheckerFlags(&cfg).parse(nil)
 	if err == nil || !strings.Contains(err.Error(), "TRIALWATCH_CHECK_DEADLINE") {
 		t.Errorf("bad env value: err = %v, want it to name the variable", err)
 	}
 }
 
-func newCheckerFlags(cfg *config) *flag.FlagSet {
+func newCheckerFlags(cfg *config) *flagSet {
 	fs := newFlagSet("serve", io.Discard)
 	cfg.checkerFlags(fs)
 	return fs
@@ -378,18 +377,18 @@ func TestRunUsageErrors(t *testing.T) {
 	serveChecker := []string{"serve", "checker", "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0", "--db", filepath.Join(t.TempDir(), "c.db")}
 	var errOut strings.Builder
 	code := run(context.Background(), serveChecker, io.Discard, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), "--service-token-file FILE or TRIALWATCH_SERVICE_TOKEN") {
+	if code != 2 || !strings.Contains(errOut.String(), "--subjects-url, --exposure-url, --events-url") {
+		t.Errorf("checker without upstream URLs: code %d, stderr %q", code, errOut.String())
+	}
+	serveChecker = append(serveChecker, "--subjects-url", "http://127.0.0.1:1", "--exposure-url", "http://127.0.0.1:1", "--events-url", "http://127.0.0.1:1")
+	errOut.Reset()
+	code = run(context.Background(), serveChecker, io.Discard, &errOut)
+	if code != 2 || !strings.Contains(errOut.String(), "--service-token-file FILE or TRIALWATCH_SERVICE_TOKEN") {
 		t.Errorf("split-mode checker without the service credential: code %d, stderr %q", code, errOut.String())
 	}
 	t.Setenv("TRIALWATCH_SERVICE_TOKEN", "short")
 	errOut.Reset()
-	if code := run(context.Background(), serveChecker, io.Discard, &errOut); code != 1 || !strings.Contains(errOut.String(), "at least 32") {
+	if code := run(context.Background(), serveChecker, io.Discard, &errOut); code != 2 || !strings.Contains(errOut.String(), "TRIALWATCH_SERVICE_TOKEN: the internal service credential is 5 characters long") {
 		t.Errorf("a short service credential: code %d, stderr %q", code, errOut.String())
-	}
-	t.Setenv("TRIALWATCH_SERVICE_TOKEN", e2eServiceToken)
-	errOut.Reset()
-	code = run(context.Background(), serveChecker, io.Discard, &errOut)
-	if code != 1 || !strings.Contains(errOut.String(), "--subjects-url, --exposure-url, --events-url") {
-		t.Errorf("checker without upstream URLs: code %d, stderr %q", code, errOut.String())
 	}
 }

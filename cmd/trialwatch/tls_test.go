@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"io"
 	"math/big"
 	"net/http"
 	"os"
@@ -103,18 +104,25 @@ func TestServeOverTLS(t *testing.T) {
 	}
 }
 
+// A bad TLS pair stops serve before it binds or opens anything.
 func TestBadTLSFilesFailAtStart(t *testing.T) {
 	certFile, keyFile, _ := selfSigned(t, "trialwatch.test")
 	for _, tc := range []struct {
 		cert, key, want string
 	}{
-		{certFile, "", "go together"},
-		{certFile, certFile, "--tls-cert/--tls-key"},
-		{filepath.Join(t.TempDir(), "missing.pem"), keyFile, "--tls-cert/--tls-key"},
+		{certFile, "", "--tls-cert and --tls-key go together"},
+		{certFile, certFile, `--tls-cert "` + certFile + `": with --tls-key: `},
+		{filepath.Join(t.TempDir(), "missing.pem"), keyFile, "--tls-cert"},
 	} {
-		cfg := config{tlsCert: tc.cert, tlsKey: tc.key, maxBody: 1, maxUpload: 1, rateLimit: 1, rateBurst: 1, guessRate: 1, guessBurst: 1}
-		if err := cfg.secrets(false); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("cert %s key %s: %v, want an error saying %q", tc.cert, tc.key, err, tc.want)
+		db := filepath.Join(t.TempDir(), "tw.db")
+		var stderr strings.Builder
+		code := run(context.Background(), []string{"serve", "--db", db, "--http", "127.0.0.1:0", "--admin", "127.0.0.1:0",
+			"--tls-cert", tc.cert, "--tls-key", tc.key}, io.Discard, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+			t.Errorf("cert %s key %s: exit %d, %q; want 2 and %q", tc.cert, tc.key, code, stderr.String(), tc.want)
+		}
+		if _, err := os.Stat(db); err == nil {
+			t.Errorf("cert %s key %s: the database was created", tc.cert, tc.key)
 		}
 	}
 }

@@ -1,0 +1,157 @@
+// Package labgrade grades SDTM lab files by CTCAE in batch: it reads LB,
+// and DM for first doses, with package sdtm, grades every record with
+// package clinical/ctcae (which does no I/O) and writes CSV, one row per
+// record, term and direction.
+package labgrade
+
+import (
+	"bufio"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/sdtm"
+)
+
+// Header is the CSV header Write writes.
+var Header = []string{"USUBJID", "LBSEQ", "LBTESTCD", "TERM", "DIRECTION", "GRADE", "REASON"}
+
+// Input is what to grade: LB records and, if known, each subject's first
+// dose, for tests with no baseline (LBBLFL=Y) record.
+type Input struct {
+	Labs      []clinical.LabResult
+	FirstDose map[string]clinical.Date
+}
+
+// ReadFiles reads the LB file at lbPath and, if dmPath is not empty, the
+// subjects' first doses from the DM file there. Every row must be of
+// study; an empty study is the STUDYID of the LB file's first row.
+func ReadFiles(lbPath, dmPath, study string) (Input, error) {
+	if study == "" {
+		s, err := fileStudy(lbPath)
+		if err != nil {
+			return Input{}, fmt.Errorf("%w (or give the study)", err)
+		}
+		study = s
+	}
+	var lb sdtm.Batch
+	if err := sdtm.ReadFile(lbPath, study, &lb); err != nil {
+		return Input{}, err
+	}
+	if len(lb.Labs) == 0 {
+		return Input{}, fmt.Errorf("%s: not an LB file", lbPath)
+	}
+	in := Input{Labs: lb.Labs}
+	if dmPath == "" {
+		return in, nil
+	}
+	var dm sdtm.Batch
+	if err := sdtm.ReadFile(dmPath, study, &dm); err != nil {
+		return Input{}, err
+	}
+	if len(dm.Subjects) == 0 {
+		return Input{}, fmt.Errorf("%s: not a DM file", dmPath)
+	}
+	in.FirstDose = make(map[string]clinical.Date, len(dm.Subjects))
+	for _, s := range dm.Subjects {
+		in.FirstDose[s.USUBJID] = s.FirstDose
+	}
+	return in, nil
+}
+
+// fileStudy is the STUDYID of the first row of the SDTM file at path.
+func fileStudy(path string) (string, error) {
+	format, err := sdtm.FormatOf(path)
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	return sdtm.Study(path, f, format)
+}
+
+// Summary counts the rows written.
+type Summary struct {
+	Records     int // LB records graded
+	Graded      int // rows with a grade
+	Severe      int // of which grade 3 or more
+	NotGradable int // rows of a term the record cannot be graded by
+	NoCriteria  int // records of tests CTCAE has no criteria for
+}
+
+func (s Summary) String() string {
+	return fmt.Sprintf("%d grades (%d of grade 3 or more), %d not gradable, %d records without CTCAE criteria",
+		s.Graded, s.Severe, s.NotGradable, s.NoCriteria)
+}
+
+// Write grades every record of in by c and writes the CSV to w: Header,
+// then a row per record, term and direction, with GRADE empty when the
+// record cannot be graded and REASON saying why.
+func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input) (Summary, error) {
+	sum := Summary{Records: len(in.Labs)}
+	bw := bufio.NewWriter(w)
+	cw := csv.NewWriter(bw)
+	cw.Write(Header)
+	baselines := ctcae.FindBaselines(in.Labs, in.FirstDose)
+	for i, l := range in.Labs {
+		if i%4096 == 0 && ctx.Err() != nil {
+			return sum, ctx.Err()
+		}
+		seq := strconv.Itoa(l.Seq)
+		rs := ctcae.Grade(c, l, baselines.For(l))
+		if rs == nil {
+			sum.NoCriteria++
+			cw.Write([]string{l.USUBJID, seq, l.TestCode, "", "", "", "no CTCAE criteria for " + l.TestCode})
+			continue
+		}
+		for _, r := range rs {
+			grade := ""
+			switch {
+			case !r.Gradable:
+				sum.NotGradable++
+			default:
+				sum.Graded++
+				grade = strconv.Itoa(r.Grade)
+				if r.Grade >= 3 {
+					sum.Severe++
+				}
+			}
+			cw.Write([]string{l.USUBJID, seq, l.TestCode, r.Term, string(r.Direction), grade, r.Reason})
+		}
+	}
+	cw.Flush()
+	return sum, errors.Join(cw.Error(), bw.Flush())
+}
+
+// WriteFile writes the grades (Write) to a temporary file renamed to path
+// at the end, so an interrupted run leaves no half-written grades behind.
+func WriteFile(ctx context.Context, path string, c ctcae.Criteria, in Input) (_ Summary, err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return Summary{}, err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	sum, err := Write(ctx, f, c, in)
+	if err != nil {
+		return Summary{}, err
+	}
+	if err := f.Close(); err != nil {
+		return Summary{}, err
+	}
+	return sum, os.Rename(f.Name(), path)
+}

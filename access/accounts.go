@@ -124,11 +124,10 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 		rec.Action = "failed"
 		rec.New = audit.JSON(map[string]string{"reason": authMessage(err)})
 		if _, aerr := a.audit.Append(context.WithoutCancel(r.Context()), rec); aerr != nil {
-			a.log.Error("AUDIT RECORD LOST: recording a failed login", "error", aerr)
+			a.log.ErrorContext(r.Context(), "AUDIT RECORD LOST: recording a failed login", "error", aerr)
 		}
 		if !isCredentialError(err) {
-			a.log.Error("login", "error", err)
-			jsonhttp.Error(w, http.StatusInternalServerError, "checking credentials failed")
+			jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("login: %w", err))
 			return
 		}
 		jsonhttp.Error(w, http.StatusUnauthorized, "wrong user name or password") // the same for both: names do not leak
@@ -137,16 +136,16 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 	rec.Action, rec.Role = "succeeded", string(id.Role)
 	rec.New = audit.JSON(tokenView(info))
 	if _, err := a.audit.Append(r.Context(), rec); err != nil {
-		a.log.Error("recording a login", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "recording the login failed")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("recording a login: %w", err))
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"token": token, "expires": info.Expires, "identity": id})
 }
 
 func (a *Accounts) me(w http.ResponseWriter, r *http.Request) {
-	id, _ := auth.FromContext(r.Context())
-	jsonhttp.Write(w, http.StatusOK, id)
+	if id, ok := auth.Caller(w, r); ok {
+		jsonhttp.Write(w, http.StatusOK, id)
+	}
 }
 
 type userJSON struct {
@@ -163,12 +162,15 @@ func userView(u auth.User) userJSON {
 }
 
 func (a *Accounts) listUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := a.users.Users(r.Context())
-	if err != nil {
-		a.fail(w, err)
+	caller, ok := auth.Caller(w, r)
+	if !ok {
 		return
 	}
-	caller, _ := auth.FromContext(r.Context())
+	us, err := a.users.Users(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
 	out := []userJSON{}
 	for _, u := range us {
 		if administers(caller, u.Grants) {
@@ -187,6 +189,10 @@ type newUser struct {
 }
 
 func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	var in newUser
 	if !decode(w, r, &in, `{"name": "...", "role": "site|monitor|admin|ops", "study": "...", "sites": "701,702", "password": "..."}`) {
 		return
@@ -203,7 +209,7 @@ func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if caller, _ := auth.FromContext(r.Context()); !administers(caller, grants) {
+	if !administers(caller, grants) {
 		jsonhttp.Error(w, http.StatusForbidden, "you administer only some studies: the new user's grants must be within them")
 		return
 	}
@@ -213,20 +219,24 @@ func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
 		return audit.Change{EntityID: u.Name, New: userView(u)}, err
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusCreated, userView(u))
 }
 
 func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	name := r.PathValue("name")
 	before, err := a.users.User(r.Context(), name)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
-	if caller, _ := auth.FromContext(r.Context()); !administers(caller, before.Grants) {
+	if !administers(caller, before.Grants) {
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
 		return
 	}
@@ -236,16 +246,20 @@ func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
 		return audit.Change{EntityID: name, Old: userView(before), New: userView(after)}, err
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, userView(after))
 }
 
 func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	ts, err := a.users.Tokens(r.Context(), r.URL.Query().Get("user"))
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := []tokenJSON{}
@@ -253,7 +267,7 @@ func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
 	for _, t := range ts {
 		ok, seen := may[t.User]
 		if !seen {
-			ok = a.mayManage(r, t.User)
+			ok = a.mayManage(r, caller, t.User)
 			may[t.User] = ok
 		}
 		if ok {
@@ -270,6 +284,10 @@ type newToken struct {
 }
 
 func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	var in newToken
 	if !decode(w, r, &in, `{"user": "...", "label": "...", "expires_in": "720h"}`) {
 		return
@@ -283,7 +301,7 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	if !a.mayManage(r, in.User) {
+	if !a.mayManage(r, caller, in.User) {
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
 		return
 	}
@@ -294,7 +312,7 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 		return audit.Change{EntityID: strconv.FormatInt(info.ID, 10), New: tokenView(info)}, err
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusCreated, map[string]any{"token": plain, "info": tokenView(info),
@@ -302,6 +320,10 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
 		jsonhttp.Error(w, http.StatusBadRequest, "token id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
@@ -309,12 +331,12 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 	}
 	ts, err := a.users.Tokens(r.Context(), "")
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	var before *auth.TokenInfo
 	for i := range ts {
-		if ts[i].ID == id && a.mayManage(r, ts[i].User) {
+		if ts[i].ID == id && a.mayManage(r, caller, ts[i].User) {
 			before = &ts[i]
 		}
 	}
@@ -328,19 +350,18 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return audit.Change{EntityID: strconv.FormatInt(id, 10), Old: tokenView(*before), New: tokenView(after)}, err
 	})
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, tokenView(after))
 }
 
-// mayManage says whether the calling admin administers user's studies.
-func (a *Accounts) mayManage(r *http.Request, user string) bool {
+// mayManage says whether caller, an admin, administers user's studies.
+func (a *Accounts) mayManage(r *http.Request, caller auth.Identity, user string) bool {
 	u, err := a.users.User(r.Context(), user)
 	if err != nil {
 		return false
 	}
-	caller, _ := auth.FromContext(r.Context())
 	return administers(caller, u.Grants)
 }
 
@@ -363,7 +384,7 @@ func administers(admin auth.Identity, grants []auth.Grant) bool {
 	return true
 }
 
-func (a *Accounts) fail(w http.ResponseWriter, err error) {
+func (a *Accounts) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, auth.ErrUnknownUser):
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
@@ -374,8 +395,7 @@ func (a *Accounts) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, auth.ErrInvalid):
 		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 	default:
-		a.log.Error("accounts", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "storage error")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("accounts: %w", err))
 	}
 }
 

@@ -34,7 +34,10 @@ type Target interface {
 // batch's DM or already stored), then stores it. A batch with any unknown
 // subject stores nothing and returns sdtm.Errors naming the rows.
 func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time.Time) (Result, error) {
-	allowed, who := siteScope(ctx, study)
+	allowed, who, err := siteScope(ctx, study)
+	if err != nil {
+		return Result{}, err
+	}
 	if allowed != nil {
 		if errs := b.CheckSites(allowed, who); len(errs) > 0 {
 			return Result{}, errs

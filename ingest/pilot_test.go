@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
@@ -27,7 +28,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // pilotChecker loads the whole pilot through the ingest path into db and
 // returns a checker reading the data services' stores in process.
 func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, *checker.Store) {
-	ctx := context.Background()
+	ctx := auth.WithSystem(context.Background())
 	local, err := ingest.OpenLocal(ctx, db)
 	if err != nil {
 		tb.Fatal(err)

@@ -80,7 +80,7 @@ func TestRemoteUpload(t *testing.T) {
 	target, store := remoteTarget(t, subj)
 	b := readCSV(t, "dm.csv", dm)
 	b.Append(readCSV(t, "lb.csv", lb))
-	res, err := ingest.Ingest(context.Background(), target, "S1", b, time.Now())
+	res, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", b, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -97,7 +97,7 @@ func TestRemoteUpload(t *testing.T) {
 func TestRemoteUploadServiceDown(t *testing.T) {
 	subj := &fakeService{fail: clinical.ErrUnavailable}
 	target, _ := remoteTarget(t, subj)
-	_, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "dm.csv", dm), time.Now())
+	_, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", readCSV(t, "dm.csv", dm), time.Now())
 	if !errors.Is(err, clinical.ErrUnavailable) || !strings.Contains(err.Error(), "storing DM") {
 		t.Fatalf("err = %v, want the unavailable subjects service named", err)
 	}
@@ -106,7 +106,7 @@ func TestRemoteUploadServiceDown(t *testing.T) {
 // Labs of subjects the subjects service does not know are refused.
 func TestRemoteUploadUnknownSubject(t *testing.T) {
 	target, _ := remoteTarget(t, &fakeService{known: map[string]string{"S1-001": "01"}})
-	_, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "lb.csv", lb), time.Now())
+	_, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", readCSV(t, "lb.csv", lb), time.Now())
 	var errs sdtm.Errors
 	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "S1-002") || strings.Contains(err.Error(), "S1-001") {
 		t.Fatalf("err = %v, want only S1-002 reported unknown", err)

@@ -74,6 +74,10 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunk
 	}
+	allowed, who, err := siteScope(ctx, study)
+	if err != nil {
+		return Result{}, err
+	}
 	ordered, err := dmFirst(files)
 	if err != nil {
 		return Result{}, err
@@ -87,7 +91,7 @@ func (l *Local) IngestFiles(ctx context.Context, study string, files []File, chu
 		if l.HandOffLabs {
 			s.handoff = newLabHandoff()
 		}
-		s.allowed, s.who = siteScope(ctx, study)
+		s.allowed, s.who = allowed, who
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
 				return err

@@ -20,6 +20,7 @@ import (
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	leakmetrics "github.com/trialwatch/trialwatch/leakguard/metrics"
 	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 	"github.com/trialwatch/trialwatch/rpc"
@@ -170,7 +171,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	accounts := access.NewAccounts(db, n.users, n.trail, n.log)
 	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
 	accounts.Register(n.router)
-	audit.NewAPI(n.trail).Register(n.router)
+	audit.NewAPI(n.trail, n.log).Register(n.router)
 	checker.NewAPI(c, store, n.log).Register(n.router)
 	checker.RegisterQueueDepth(n.reg, store.QueueDepth)
 	checker.RegisterLabSnapshots(n.reg, store)
@@ -226,10 +227,12 @@ func (n *node) run(ctx context.Context) error {
 		users = n.users
 	}
 	tls := n.cfg.tlsCert != ""
+	// Every answer of both listeners carries an X-Request-Id, and no 5xx
+	// answer carries internal text (jsonhttp.RequestIDs).
 	servers := []*http.Server{
-		n.server(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls)),
-		n.server(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
-			Gatherer: n.reg, Health: n.health, Leaks: wd}), false)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls), n.log)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
+			Gatherer: n.reg, Health: n.health, Leaks: wd}), false), n.log)),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send

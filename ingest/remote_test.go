@@ -132,3 +132,27 @@ func TestRemoteUploadOfAnotherSitesSubject(t *testing.T) {
 		t.Errorf("%d records stored from refused uploads", svc.stored)
 	}
 }
+
+// Without an identity nothing is stored, by either path: nobody known is
+// not everybody. (`trialwatch import` acts as auth.WithSystem.)
+func TestIngestRefusesWithoutAnIdentity(t *testing.T) {
+	svc := &fakeService{}
+	target, store := remoteTarget(t, svc)
+	if _, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "dm.csv", dm), time.Now()); !errors.Is(err, auth.ErrNoIdentity) {
+		t.Errorf("Ingest without an identity: %v, want auth.ErrNoIdentity", err)
+	}
+	if n, _ := store.QueueDepth(context.Background()); svc.stored != 0 || n != 0 {
+		t.Errorf("Ingest without an identity stored %d subjects and queued %d checks", svc.stored, n)
+	}
+	db := sqldbtest.SQLite(t)
+	local, err := ingest.OpenLocal(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.IngestFiles(context.Background(), "S1", []ingest.File{memFile("dm.csv", dm)}, 10, time.Now()); !errors.Is(err, auth.ErrNoIdentity) {
+		t.Errorf("IngestFiles without an identity: %v, want auth.ErrNoIdentity", err)
+	}
+	if n := count(t, db, "subjects"); n != 0 {
+		t.Errorf("IngestFiles without an identity stored %d subjects", n)
+	}
+}

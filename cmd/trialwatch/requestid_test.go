@@ -79,7 +79,7 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 	}{
 		{"GET", api + "/healthz", http.StatusOK},
 		{"GET", api + "/healthz?q=%01", http.StatusBadRequest}, // the router refuses a control character
-		{"GET", api + "/no/such/route", http.StatusNotFound}, // the mux's own answer
+		{"GET", api + "/no/such/route", http.StatusNotFound},   // the mux's own answer
 		{"POST", api + "/api/v1/login", http.StatusInternalServerError},
 		{"GET", adm + "/healthz", http.StatusOK},
 		{"GET", adm + "/metrics", http.StatusUnauthorized},

@@ -123,11 +123,10 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 		rec.Action = "failed"
 		rec.New = audit.JSON(map[string]string{"reason": authMessage(err)})
 		if _, aerr := a.audit.Append(context.WithoutCancel(r.Context()), rec); aerr != nil {
-			a.log.Error("AUDIT RECORD LOST: recording a failed login", "error", aerr)
+			a.log.ErrorContext(r.Context(), "AUDIT RECORD LOST: recording a failed login", "error", aerr)
 		}
 		if !isCredentialError(err) {
-			a.log.Error("login", "error", err)
-			jsonhttp.Error(w, http.StatusInternalServerError, "checking credentials failed")
+			jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("login: %w", err))
 			return
 		}
 		jsonhttp.Error(w, http.StatusUnauthorized, "wrong user name or password") // the same for both: names do not leak
@@ -136,16 +135,16 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 	rec.Action, rec.Role = "succeeded", string(id.Role)
 	rec.New = audit.JSON(tokenView(info))
 	if _, err := a.audit.Append(r.Context(), rec); err != nil {
-		a.log.Error("recording a login", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "recording the login failed")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("recording a login: %w", err))
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"token": token, "expires": info.Expires, "identity": id})
 }
 
 func (a *Accounts) me(w http.ResponseWriter, r *http.Request) {
-	id, _ := auth.FromContext(r.Context())
-	jsonhttp.Write(w, http.StatusOK, id)
+	if id, ok := auth.Caller(w, r); ok {
+		jsonhttp.Write(w, http.StatusOK, id)
+	}
 }
 
 type userJSON struct {
@@ -162,9 +161,13 @@ func userView(u auth.User) userJSON {
 }
 
 func (a *Accounts) listUsers(w http.ResponseWriter, r *http.Request) {
-	us, err := a.admin.Users(r.Context(), caller(r))
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
+	us, err := a.admin.Users(r.Context(), caller)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]userJSON, len(us))
@@ -175,31 +178,43 @@ func (a *Accounts) listUsers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	var in NewUser
 	if !decode(w, r, &in, `{"name": "...", "role": "site|monitor|admin|ops", "study": "...", "sites": "701,702", "password": "..."}`) {
 		return
 	}
-	u, err := a.admin.AddUser(r.Context(), caller(r), in)
+	u, err := a.admin.AddUser(r.Context(), caller, in)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusCreated, userView(u))
 }
 
 func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
-	u, err := a.admin.DisableUser(r.Context(), caller(r), r.PathValue("name"))
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
+	u, err := a.admin.DisableUser(r.Context(), caller, r.PathValue("name"))
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, userView(u))
 }
 
 func (a *Accounts) listTokens(w http.ResponseWriter, r *http.Request) {
-	ts, err := a.admin.Tokens(r.Context(), caller(r), r.URL.Query().Get("user"))
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
+	ts, err := a.admin.Tokens(r.Context(), caller, r.URL.Query().Get("user"))
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	out := make([]tokenJSON, len(ts))
@@ -216,6 +231,10 @@ type newToken struct {
 }
 
 func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	var in newToken
 	if !decode(w, r, &in, `{"user": "...", "label": "...", "expires_in": "720h"}`) {
 		return
@@ -229,9 +248,9 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 		}
 		ttl = d
 	}
-	plain, info, err := a.admin.CreateToken(r.Context(), caller(r), in.User, in.Label, ttl)
+	plain, info, err := a.admin.CreateToken(r.Context(), caller, in.User, in.Label, ttl)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusCreated, map[string]any{"token": plain, "info": tokenView(info),
@@ -239,26 +258,24 @@ func (a *Accounts) createToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id < 1 {
 		jsonhttp.Error(w, http.StatusBadRequest, "token id in the path: want a positive whole number, got "+strconv.Quote(r.PathValue("id")))
 		return
 	}
-	after, err := a.admin.RevokeToken(r.Context(), caller(r), id)
+	after, err := a.admin.RevokeToken(r.Context(), caller, id)
 	if err != nil {
-		a.fail(w, err)
+		a.fail(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, tokenView(after))
 }
 
-// caller is the admin making a request, as the router authenticated it.
-func caller(r *http.Request) auth.Identity {
-	id, _ := auth.FromContext(r.Context())
-	return id
-}
-
-func (a *Accounts) fail(w http.ResponseWriter, err error) {
+func (a *Accounts) fail(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, auth.ErrUnknownUser):
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
@@ -273,8 +290,7 @@ func (a *Accounts) fail(w http.ResponseWriter, err error) {
 	case errors.Is(err, auth.ErrInvalid):
 		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 	default:
-		a.log.Error("accounts", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "storage error")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("accounts: %w", err))
 	}
 }
 

@@ -27,7 +27,7 @@ func (r *Router) serveAudited(w http.ResponseWriter, req *http.Request, h http.H
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 10*time.Second)
 	defer cancel()
 	if err := p.Flush(ctx); err != nil {
-		r.log.Error("AUDIT RECORD LOST: writing the record of a change failed", "route", pattern, "user", id.Name, "error", err)
+		r.log.ErrorContext(ctx, "AUDIT RECORD LOST: writing the record of a change failed", "route", pattern, "user", id.Name, "error", err)
 	}
 }
 

@@ -202,7 +202,7 @@ func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 			return
 		}
 		if !slices.Contains(rule.Roles, id.Role) {
-			r.log.Info("refused: role not allowed", "route", pattern, "user", id.Name, "role", id.Role)
+			r.log.InfoContext(req.Context(), "refused: role not allowed", "route", pattern, "user", id.Name, "role", id.Role)
 			jsonhttp.Error(w, http.StatusForbidden, fmt.Sprintf("role %s may not call %s", id.Role, pattern))
 			return
 		}
@@ -244,12 +244,11 @@ func (r *Router) authenticate(w http.ResponseWriter, req *http.Request, now time
 		}
 	}
 	if !isCredentialError(err) {
-		r.log.Error("authenticating a request", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "checking credentials failed")
+		jsonhttp.ServerError(w, req, r.log, http.StatusInternalServerError, fmt.Errorf("authenticating a request: %w", err))
 		return auth.Identity{}, false
 	}
 	msg := authMessage(err)
-	r.log.Info("refused: bad credentials", "client", client, "reason", msg)
+	r.log.InfoContext(req.Context(), "refused: bad credentials", "client", client, "reason", msg)
 	w.Header().Set("WWW-Authenticate", `Bearer realm="trialwatch"`)
 	jsonhttp.Error(w, http.StatusUnauthorized, msg)
 	return auth.Identity{}, false
@@ -293,6 +292,9 @@ func (r *Router) serveService(w http.ResponseWriter, req *http.Request, h http.H
 		jsonhttp.Error(w, http.StatusUnauthorized, "data services accept only the internal service credential")
 		return
 	}
+	// The caller is trialwatch's own checker: it acts on the Connect error
+	// codes of 5xx answers and logs their text.
+	jsonhttp.PassServerErrors(req)
 	h.ServeHTTP(w, req)
 }
 

@@ -27,9 +27,10 @@ func (h *Health) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Write([]byte("ok\n"))
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if !h.ready.Load() {
-			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			// Not a failure: starting or draining. Nothing to log.
+			jsonhttp.ServerError(w, r, nil, http.StatusServiceUnavailable, nil)
 			return
 		}
 		w.Write([]byte("ready\n"))

@@ -2,6 +2,8 @@ package audit
 
 import (
 	"encoding/csv"
+	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -11,12 +13,17 @@ import (
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
-// API serves the audit trail over HTTP. Who may read it is decided by the
-// router it is registered on, not here.
-type API struct{ log *Log }
+// API serves the audit trail over HTTP. Which roles may read it is decided
+// by the router it is registered on; the API itself serves only a caller
+// with an identity (401 without), and only the studies it may see.
+type API struct {
+	log    *Log
+	logger *slog.Logger
+}
 
-// NewAPI returns the audit trail's HTTP API.
-func NewAPI(l *Log) *API { return &API{log: l} }
+// NewAPI returns the audit trail's HTTP API. logger (nil: none) gets the
+// detail of failures the client sees only as "internal error".
+func NewAPI(l *Log, logger *slog.Logger) *API { return &API{log: l, logger: logger} }
 
 // Register mounts the API's routes on mux.
 func (a *API) Register(mux jsonhttp.Mux) {
@@ -36,19 +43,32 @@ var csvColumns = []string{"seq", "at", "actor", "role", "study", "entity", "enti
 const csvTime = "2006-01-02T15:04:05.000Z07:00"
 
 func (a *API) studyRecords(w http.ResponseWriter, r *http.Request) {
+	id, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	study := r.PathValue("study")
 	if err := checkText(study); err != nil || len(study) > maxFilterLen {
 		jsonhttp.Error(w, http.StatusBadRequest, "study in the path: not a study name: "+quote(study))
+		return
+	}
+	// As the router does: a study the caller has no grant for does not
+	// exist for it.
+	if !id.HasStudy(study) {
+		jsonhttp.Error(w, http.StatusNotFound, "not found")
 		return
 	}
 	a.serve(w, r, Filter{Study: study}, "audit-"+study+".csv")
 }
 
 func (a *API) allRecords(w http.ResponseWriter, r *http.Request) {
+	id, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
 	// The whole trail spans every study: only a caller who may see every
-	// study reads it (an admin without grants). Without an identity the
-	// API is mounted with no access layer at all (its own tests).
-	if id, ok := auth.FromContext(r.Context()); ok && !id.AllStudies() {
+	// study reads it (an admin without grants).
+	if !id.AllStudies() {
 		jsonhttp.Error(w, http.StatusForbidden, "the whole audit trail is for admins of every study: read /api/v1/studies/{study}/audit")
 		return
 	}
@@ -77,7 +97,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, scope Filter, filena
 	// One record more than asked for tells whether more follow.
 	recs, err := a.log.query(r.Context(), f, f.Limit+1)
 	if err != nil {
-		jsonhttp.Error(w, http.StatusInternalServerError, "reading the audit trail failed")
+		jsonhttp.ServerError(w, r, a.logger, http.StatusInternalServerError, fmt.Errorf("reading the audit trail: %w", err))
 		return
 	}
 	var next int64

@@ -3,6 +3,7 @@ package audit_test
 import (
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/http/httptest"
@@ -22,8 +23,11 @@ import (
 func serve(t *testing.T, l *audit.Log, target string, header ...string) *httptest.ResponseRecorder {
 	t.Helper()
 	mux := http.NewServeMux()
-	audit.NewAPI(l).Register(mux)
+	audit.NewAPI(l, nil).Register(mux)
 	req := httptest.NewRequest(http.MethodGet, target, nil)
+	// An admin of every study: what the API answers such a caller is
+	// under test here, not who may call it.
+	req = req.WithContext(auth.NewContext(req.Context(), auth.Identity{Name: "root", Role: auth.RoleAdmin}))
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}
@@ -258,26 +262,41 @@ func TestHTTPHostileFilters(t *testing.T) {
 }
 
 // The whole trail spans every study: an admin granted only some studies
-// is refused it, an admin of every study is not.
+// is refused it, an admin of every study is not. A study's trail is for
+// callers granted that study. Mounted without the access layer, the API
+// still refuses a request without an identity.
 func TestHTTPWholeTrailNeedsAnAdminOfEveryStudy(t *testing.T) {
 	l := open(t, sqldbtest.SQLite(t))
 	appendN(t, l, 1)
 	mux := http.NewServeMux()
-	audit.NewAPI(l).Register(mux)
+	audit.NewAPI(l, nil).Register(mux)
+	root := &auth.Identity{Name: "root", Role: auth.RoleAdmin}
+	admin1 := &auth.Identity{Name: "a1", Role: auth.RoleAdmin, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}
+	monitor := &auth.Identity{Name: "m", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}
 	for _, tc := range []struct {
-		id   auth.Identity
+		path string
+		id   *auth.Identity
 		want int
 	}{
-		{auth.Identity{Name: "root", Role: auth.RoleAdmin}, http.StatusOK},
-		{auth.Identity{Name: "a1", Role: auth.RoleAdmin, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}, http.StatusForbidden},
-		{auth.Identity{Name: "m", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S", Site: auth.AllSites}}}, http.StatusForbidden},
+		{"/api/v1/audit", root, http.StatusOK},
+		{"/api/v1/audit", admin1, http.StatusForbidden},
+		{"/api/v1/audit", monitor, http.StatusForbidden},
+		{"/api/v1/audit", nil, http.StatusUnauthorized},
+		{"/api/v1/studies/S/audit", monitor, http.StatusOK},
+		{"/api/v1/studies/T/audit", monitor, http.StatusNotFound},
+		{"/api/v1/studies/T/audit", root, http.StatusOK},
+		{"/api/v1/studies/S/audit", nil, http.StatusUnauthorized},
 	} {
-		req := httptest.NewRequest(http.MethodGet, "/api/v1/audit", nil)
-		req = req.WithContext(auth.NewContext(req.Context(), tc.id))
+		req := httptest.NewRequest(http.MethodGet, tc.path, nil)
+		name := "no identity"
+		if tc.id != nil {
+			req = req.WithContext(auth.NewContext(req.Context(), *tc.id))
+			name = fmt.Sprintf("%s (%s, %d grants)", tc.id.Name, tc.id.Role, len(tc.id.Grants))
+		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, req)
 		if w.Code != tc.want {
-			t.Errorf("%s (%s, %d grants): %d, want %d", tc.id.Name, tc.id.Role, len(tc.id.Grants), w.Code, tc.want)
+			t.Errorf("%s: GET %s: %d, want %d", name, tc.path, w.Code, tc.want)
 		}
 	}
 }

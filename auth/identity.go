@@ -5,8 +5,12 @@ package auth
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"slices"
 	"strings"
+
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
 // Role says what a user may do; Grants say where.
@@ -17,6 +21,11 @@ const (
 	RoleMonitor Role = "monitor" // reviews signals of whole studies
 	RoleAdmin   Role = "admin"   // manages users and studies
 	RoleOps     Role = "ops"     // runs the service; sees no study data
+	// RoleSystem is trialwatch acting on an operator's command on the
+	// server itself (trialwatch import, the demo's pilot load): every
+	// study, every site. No user can have it (ParseRole refuses it); only
+	// WithSystem gives it, never a request.
+	RoleSystem Role = "system"
 )
 
 var roles = []Role{RoleSite, RoleMonitor, RoleAdmin, RoleOps}
@@ -86,6 +95,8 @@ func (id Identity) HasStudy(study string) bool {
 // every study; ops sees no study data whatever its grants.
 func (id Identity) Sites(study string) (all bool, sites []string) {
 	switch id.Role {
+	case RoleSystem:
+		return true, nil
 	case RoleOps:
 		return false, nil
 	case RoleAdmin:
@@ -109,7 +120,9 @@ func (id Identity) Sites(study string) (all bool, sites []string) {
 
 // AllStudies reports whether the identity sees every study, present and
 // future: an admin without grants.
-func (id Identity) AllStudies() bool { return id.Role == RoleAdmin && len(id.Grants) == 0 }
+func (id Identity) AllStudies() bool {
+	return id.Role == RoleSystem || id.Role == RoleAdmin && len(id.Grants) == 0
+}
 
 // CanSee reports whether the identity may see site of study.
 func (id Identity) CanSee(study, site string) bool {
@@ -127,5 +140,37 @@ func NewContext(ctx context.Context, id Identity) context.Context {
 // FromContext returns the identity NewContext put in ctx.
 func FromContext(ctx context.Context) (Identity, bool) {
 	id, ok := ctx.Value(contextKey{}).(Identity)
+	return id, ok
+}
+
+// ErrNoIdentity: the work was asked for by nobody known. Whatever scopes
+// by study or site refuses it: no identity never means "everything".
+var ErrNoIdentity = errors.New("no identity: the caller was not authenticated")
+
+// Require returns the identity ctx carries, or ErrNoIdentity.
+func Require(ctx context.Context) (Identity, error) {
+	id, ok := FromContext(ctx)
+	if !ok {
+		return Identity{}, ErrNoIdentity
+	}
+	return id, nil
+}
+
+// WithSystem returns ctx carrying the identity of trialwatch itself
+// (RoleSystem, named "system"): for work an operator starts on the server,
+// which may touch every study and site.
+func WithSystem(ctx context.Context) context.Context {
+	return NewContext(ctx, Identity{Name: "system", Role: RoleSystem})
+}
+
+// Caller is the identity r acts for. Without one it answers 401 and
+// reports false: a handler that scopes by study or site serves nobody the
+// access layer did not authenticate, even when mounted without it.
+func Caller(w http.ResponseWriter, r *http.Request) (Identity, bool) {
+	id, ok := FromContext(r.Context())
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="trialwatch"`)
+		jsonhttp.Error(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
+	}
 	return id, ok
 }

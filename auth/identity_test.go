@@ -3,6 +3,8 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"testing"
 
@@ -93,5 +95,34 @@ func TestContext(t *testing.T) {
 	got, ok := auth.FromContext(auth.NewContext(ctx, want))
 	if !ok || !reflect.DeepEqual(got, want) {
 		t.Fatalf("FromContext = %+v, %v", got, ok)
+	}
+}
+
+// No identity is refused, not read as "everything"; the system identity
+// is the one that may touch every study and site, and no user can have
+// its role.
+func TestRequireAndSystem(t *testing.T) {
+	if _, err := auth.Require(context.Background()); !errors.Is(err, auth.ErrNoIdentity) {
+		t.Fatalf("Require without an identity: %v, want ErrNoIdentity", err)
+	}
+	id, err := auth.Require(auth.WithSystem(context.Background()))
+	if err != nil || id.Role != auth.RoleSystem || !id.AllStudies() || !id.CanSee("ANY", "999") {
+		t.Fatalf("system identity %+v, %v: want RoleSystem seeing every study and site", id, err)
+	}
+	if _, err := auth.ParseRole("system"); err == nil {
+		t.Error("ParseRole accepted the system role")
+	}
+}
+
+func TestCallerAnswers401WithoutAnIdentity(t *testing.T) {
+	w := httptest.NewRecorder()
+	if _, ok := auth.Caller(w, httptest.NewRequest("GET", "/", nil)); ok || w.Code != http.StatusUnauthorized || w.Header().Get("WWW-Authenticate") == "" {
+		t.Errorf("Caller without an identity: ok=%v, %d %q", ok, w.Code, w.Body)
+	}
+	w = httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/", nil)
+	req = req.WithContext(auth.NewContext(req.Context(), auth.Identity{Name: "jane", Role: auth.RoleMonitor}))
+	if id, ok := auth.Caller(w, req); !ok || id.Name != "jane" || w.Body.Len() != 0 {
+		t.Errorf("Caller with an identity: %+v %v, wrote %q", id, ok, w.Body)
 	}
 }

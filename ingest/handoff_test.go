@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -19,7 +20,7 @@ import (
 // reads from the database.
 func sameLabs(t *testing.T, db *sqldb.DB, store *labs.Store, study string, subjects ...string) {
 	t.Helper()
-	ctx := context.Background()
+	ctx := auth.WithSystem(context.Background())
 	fresh, err := labs.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
@@ -51,7 +52,7 @@ func snapshotStats(t *testing.T, store *labs.Store, wantHits, wantMisses int64) 
 // process changes them, the checks read them again.
 func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
+		ctx := auth.WithSystem(context.Background())
 		local := openLocal(t, db)
 		local.HandOffLabs = true
 		store := local.Labs()
@@ -101,7 +102,7 @@ func TestUploadHandsFirstLabsToChecks(t *testing.T) {
 // table and in what the checks are handed.
 func TestHandedLabsKeepTheLastOfAnLBSEQ(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
+		ctx := auth.WithSystem(context.Background())
 		local := openLocal(t, db)
 		local.HandOffLabs = true
 		again := lbFile(6, func(i int, row []string) { row[6] = "21" })
@@ -126,7 +127,7 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	local := openLocal(t, db)
 	local.HandOffLabs = true
-	if _, err := ingest.IngestFiles(context.Background(), local, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
+	if _, err := ingest.IngestFiles(auth.WithSystem(context.Background()), local, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	b, err := pilotdata.Load()
@@ -146,7 +147,7 @@ func TestPilotHandedLabsMatchTheDatabase(t *testing.T) {
 func TestNoHandOffUnlessAsked(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	local := openLocal(t, db)
-	if _, err := ingest.IngestFiles(context.Background(), local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
+	if _, err := ingest.IngestFiles(auth.WithSystem(context.Background()), local, "S1", []ingest.File{memFile("dm.csv", dm), memFile("lb.csv", lbFile(40, nil))}, 40, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	sameLabs(t, db, local.Labs(), "S1", "S1-001", "S1-002")

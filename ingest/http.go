@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/sdtm"
@@ -58,6 +59,11 @@ type uploadResponse struct {
 }
 
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	// Refused before the body is read; Ingest and IngestFiles refuse
+	// without an identity too.
+	if _, ok := auth.Caller(w, r); !ok {
+		return
+	}
 	study := r.PathValue("study")
 	limit := h.MaxBytes
 	if limit <= 0 {
@@ -161,9 +167,10 @@ func (e requestError) Error() string { return e.msg }
 func badRequest(format string, args ...any) error { return requestError{fmt.Sprintf(format, args...)} }
 
 // fail answers with the status an error deserves: the client's data is
-// 422 with every problem located, the request's form 400, a data service
-// that cannot be reached 502, anything else 500.
-func (h *Handler) fail(w http.ResponseWriter, err error) {
+// 422 with every problem located, the request's form 400, no identity
+// 401, a data service that cannot be reached 502, anything else 500; the
+// last two with a generic message, their detail logged.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var errs sdtm.Errors
 	var one *sdtm.Error
 	var req requestError
@@ -177,13 +184,14 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 		jsonhttp.Error(w, http.StatusBadRequest, req.msg)
 	case errors.As(err, &tooBig):
 		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", tooBig.Limit))
+	case errors.Is(err, auth.ErrNoIdentity):
+		jsonhttp.Error(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
 	case errors.Is(err, clinical.ErrUnavailable):
-		jsonhttp.Error(w, http.StatusBadGateway, "nothing stored: "+err.Error())
+		jsonhttp.ServerError(w, r, h.log(), http.StatusBadGateway, fmt.Errorf("upload, nothing stored: %w", err))
 	case errors.Is(err, ErrNotStored):
 		jsonhttp.Error(w, http.StatusUnprocessableEntity, "nothing stored: "+err.Error())
 	default:
-		h.log().Error("upload failed", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "upload failed: "+err.Error())
+		jsonhttp.ServerError(w, r, h.log(), http.StatusInternalServerError, fmt.Errorf("upload: %w", err))
 	}
 }
 

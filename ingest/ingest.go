@@ -66,7 +66,10 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 	if err := unsupported(b); err != nil {
 		return Result{}, err
 	}
-	allowed, who := siteScope(ctx, study)
+	allowed, who, err := siteScope(ctx, study)
+	if err != nil {
+		return Result{}, err
+	}
 	return t.Store(ctx, study, nil, now, func(u Upload) error {
 		if allowed != nil {
 			if errs := b.CheckSites(allowed, who); len(errs) > 0 {

@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -44,7 +45,11 @@ func newServer(t *testing.T, db *sqldb.DB) *server {
 	}
 	mux := http.NewServeMux()
 	(&ingest.Handler{Target: local}).Register(mux)
-	srv := httptest.NewServer(mux)
+	// The uploads act for trialwatch itself: the access layer, which
+	// would name the caller, is not under test here.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(auth.WithSystem(r.Context())))
+	}))
 	t.Cleanup(srv.Close)
 	return &server{url: srv.URL + "/api/v1/studies/S1/uploads", db: db}
 }

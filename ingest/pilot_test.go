@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/queue"
 	"github.com/trialwatch/trialwatch/checker/signals"
@@ -33,7 +34,7 @@ type pilotStores struct {
 // pilotChecker loads the whole pilot through the ingest path into db and
 // returns a checker reading the data services' stores in process.
 func pilotChecker(tb testing.TB, db *sqldb.DB, criteria ctcae.Criteria) (*checker.Checker, pilotStores) {
-	ctx := context.Background()
+	ctx := auth.WithSystem(context.Background())
 	local, err := alldb.Open(ctx, db)
 	if err != nil {
 		tb.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/queue"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
+	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/ingest/remote"
 	"github.com/trialwatch/trialwatch/sdtm"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
@@ -119,7 +120,7 @@ func TestRemoteUpload(t *testing.T) {
 	target, store := remoteTarget(t, subj)
 	b := readCSV(t, "dm.csv", dm)
 	b.Append(readCSV(t, "lb.csv", lb))
-	res, err := ingest.Ingest(context.Background(), target, "S1", b, time.Now())
+	res, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", b, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -143,7 +144,7 @@ func TestRemoteUploadCommitFails(t *testing.T) {
 	subj := &fakeService{failOnCommit: clinical.ErrUnavailable}
 	target, store := remoteTarget(t, subj)
 	b := readCSV(t, "dm.csv", dm)
-	_, err := ingest.Ingest(context.Background(), target, "S1", b, time.Now())
+	_, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", b, time.Now())
 	if !errors.Is(err, clinical.ErrUnavailable) || !strings.Contains(err.Error(), "storing DM") {
 		t.Fatalf("err = %v, want the unavailable subjects service named", err)
 	}
@@ -163,7 +164,7 @@ func TestRemoteUploadCommitFails(t *testing.T) {
 func TestRemoteUploadServiceDown(t *testing.T) {
 	subj := &fakeService{fail: clinical.ErrUnavailable}
 	target, _ := remoteTarget(t, subj)
-	_, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "dm.csv", dm), time.Now())
+	_, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", readCSV(t, "dm.csv", dm), time.Now())
 	if !errors.Is(err, clinical.ErrUnavailable) || !strings.Contains(err.Error(), "storing DM") {
 		t.Fatalf("err = %v, want the unavailable subjects service named", err)
 	}
@@ -172,7 +173,7 @@ func TestRemoteUploadServiceDown(t *testing.T) {
 // Labs of subjects the subjects service does not know are refused.
 func TestRemoteUploadUnknownSubject(t *testing.T) {
 	target, _ := remoteTarget(t, &fakeService{known: map[string]string{"S1-001": "01"}})
-	_, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "lb.csv", lb), time.Now())
+	_, err := ingest.Ingest(auth.WithSystem(context.Background()), target, "S1", readCSV(t, "lb.csv", lb), time.Now())
 	var errs sdtm.Errors
 	if !errors.As(err, &errs) || !strings.Contains(err.Error(), "S1-002") || strings.Contains(err.Error(), "S1-001") {
 		t.Fatalf("err = %v, want only S1-002 reported unknown", err)
@@ -199,5 +200,29 @@ func TestRemoteUploadOfAnotherSitesSubject(t *testing.T) {
 	}
 	if n, _ := target.Queue.QueueDepth(context.Background()); n != 0 {
 		t.Errorf("%d checks queued by refused uploads", n)
+	}
+}
+
+// Without an identity nothing is stored, by either path: nobody known is
+// not everybody. (`trialwatch import` acts as auth.WithSystem.)
+func TestIngestRefusesWithoutAnIdentity(t *testing.T) {
+	svc := &fakeService{}
+	target, store := remoteTarget(t, svc)
+	if _, err := ingest.Ingest(context.Background(), target, "S1", readCSV(t, "dm.csv", dm), time.Now()); !errors.Is(err, auth.ErrNoIdentity) {
+		t.Errorf("Ingest without an identity: %v, want auth.ErrNoIdentity", err)
+	}
+	if n, _ := store.QueueDepth(context.Background()); svc.stored != 0 || n != 0 {
+		t.Errorf("Ingest without an identity stored %d subjects and queued %d checks", svc.stored, n)
+	}
+	db := sqldbtest.SQLite(t)
+	local, err := alldb.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ingest.IngestFiles(context.Background(), local, "S1", []ingest.File{memFile("dm.csv", dm)}, 10, time.Now()); !errors.Is(err, auth.ErrNoIdentity) {
+		t.Errorf("IngestFiles without an identity: %v, want auth.ErrNoIdentity", err)
+	}
+	if n := count(t, db, "subjects"); n != 0 {
+		t.Errorf("IngestFiles without an identity stored %d subjects", n)
 	}
 }

@@ -20,13 +20,13 @@ import (
 func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, study string) {
 	dir, err := os.MkdirTemp("", "trialwatch-upload-")
 	if err != nil {
-		h.fail(w, err)
+		h.fail(w, r, err)
 		return
 	}
 	defer os.RemoveAll(dir)
 	files, err := h.spool(r, dir)
 	if err != nil {
-		h.fail(w, err)
+		h.fail(w, r, err)
 		return
 	}
 	names := make([]string, len(files))
@@ -35,7 +35,7 @@ func (h *Handler) uploadStreamed(w http.ResponseWriter, r *http.Request, study s
 	}
 	res, err := IngestFiles(r.Context(), h.Target, study, files, DefaultChunk, time.Now())
 	if err != nil {
-		h.fail(w, err)
+		h.fail(w, r, err)
 		return
 	}
 	// The target wrote the upload's audit record.

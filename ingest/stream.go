@@ -71,6 +71,10 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunk
 	}
+	allowed, who, err := siteScope(ctx, study)
+	if err != nil {
+		return Result{}, err
+	}
 	ordered, err := dmFirst(files)
 	if err != nil {
 		return Result{}, err
@@ -79,7 +83,6 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 	for i, f := range ordered {
 		names[i] = f.Name
 	}
-	allowed, who := siteScope(ctx, study)
 	return t.Store(ctx, study, names, now, func(u Upload) error {
 		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize,
 			dm: map[string]bool{}, known: map[string]bool{}, allowed: allowed, who: who}

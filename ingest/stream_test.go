@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/pilotdata"
@@ -82,7 +83,7 @@ func TestIngestFilesStoresWhatIngestStores(t *testing.T) {
 }
 
 func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
-	ctx := context.Background()
+	ctx := auth.WithSystem(context.Background())
 	now := time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)
 	b, err := pilotdata.Load()
 	if err != nil {
@@ -146,7 +147,7 @@ func lbFile(n int, edit func(i int, row []string)) string {
 
 func TestIngestFilesIsAllOrNothing(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
+		ctx := auth.WithSystem(context.Background())
 		local := openLocal(t, db)
 		nothingStored := func(what string) {
 			t.Helper()

@@ -113,7 +113,7 @@ type edishJSON struct {
 func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 	pts, err := a.signals.EDISH(r.Context(), r.PathValue("study"), r.URL.Query().Get("site"))
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	study := r.PathValue("study")
@@ -136,7 +136,7 @@ type settingsJSON struct {
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
 	cfg, err := a.signals.Settings(r.Context(), r.PathValue("study"))
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(cfg.Criteria), AETerms: cfg.AETerms})
@@ -158,12 +158,12 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 	cfg := rules.Config{Criteria: crit, AETerms: in.AETerms}
 	before, err := a.signals.Settings(r.Context(), r.PathValue("study"))
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	audit.Describe(r.Context(), "", r.PathValue("study"), settingsJSON{CTCAE: string(before.Criteria), AETerms: before.AETerms}, in)
 	if err := a.signals.PutSettings(r.Context(), r.PathValue("study"), cfg, time.Now()); err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(crit), AETerms: in.AETerms})
@@ -200,8 +200,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 			jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
 			return
 		case err != nil:
-			a.log.Error("looking up a subject's site", "study", study, "subject", subject, "error", err)
-			jsonhttp.Error(w, http.StatusBadGateway, "looking up the subject failed")
+			jsonhttp.ServerError(w, r, a.log, http.StatusBadGateway, fmt.Errorf("looking up the site of subject %s in study %s: %w", subject, study, err))
 			return
 		}
 	}
@@ -215,13 +214,17 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 		Signals: signalsJSON(res.Signals), ElapsedMS: res.Elapsed.Milliseconds(),
 	}
 	audit.Describe(r.Context(), "", subject, nil, map[string]any{"outcome": res.Outcome, "signals": len(res.Signals)})
-	if res.Err != nil {
-		out.Error = res.Err.Error()
-		if res.Outcome == checker.OutcomeError {
-			a.log.Error("check failed", "study", res.Study, "subject", res.USUBJID, "error", res.Err)
-		}
+	status := outcomeStatus[res.Outcome]
+	if status >= 500 {
+		// The upstream's or the store's own words stay in the log.
+		jsonhttp.ServerErrorWith(w, r, a.log, status, fmt.Errorf("check of %s in study %s: %s (sources %+v): %w", subject, study, res.Outcome, res.Sources, res.Err),
+			map[string]any{"study": study, "subject": subject, "sources": res.Sources})
+		return
 	}
-	jsonhttp.Write(w, outcomeStatus[res.Outcome], out)
+	if res.Err != nil {
+		out.Error = res.Err.Error() // not found: the client's own words
+	}
+	jsonhttp.Write(w, status, out)
 }
 
 type signalJSON struct {
@@ -307,8 +310,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 	}
 	sigs, next, err := a.signals.Signals(r.Context(), f)
 	if err != nil {
-		a.log.Error("listing signals", "study", f.Study, "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "listing signals failed")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("listing signals of study %s: %w", f.Study, err))
 		return
 	}
 	out := struct {
@@ -339,8 +341,7 @@ type signalDetail struct {
 func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Signal) {
 	hist, err := a.signals.History(r.Context(), sg.ID)
 	if err != nil {
-		a.log.Error("reading signal history", "id", sg.ID, "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "reading the signal's history failed")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the history of signal %d: %w", sg.ID, err))
 		return
 	}
 	if hist == nil {
@@ -356,7 +357,7 @@ func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	sg, err := a.visibleSignal(r, id)
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	a.writeSignal(w, r, sg)
@@ -406,27 +407,26 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 	}
 	before, err := a.visibleSignal(r, id)
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	audit.Describe(r.Context(), "", strconv.FormatInt(id, 10), map[string]any{"status": before.Status, "reason": before.Reason},
 		map[string]any{"status": to, "reason": p.Reason})
 	sg, err := a.signals.SetStatus(r.Context(), r.PathValue("study"), id, to, caller(r).Name, p.Reason, time.Now())
 	if err != nil {
-		a.storeError(w, err)
+		a.storeError(w, r, err)
 		return
 	}
 	a.writeSignal(w, r, sg)
 }
 
-func (a *API) storeError(w http.ResponseWriter, err error) {
+func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, clinical.ErrNotFound):
 		jsonhttp.Error(w, http.StatusNotFound, err.Error())
 	case errors.Is(err, signals.ErrTransition):
 		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	default:
-		a.log.Error("signal store", "error", err)
-		jsonhttp.Error(w, http.StatusInternalServerError, "storage error")
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("signal store: %w", err))
 	}
 }

@@ -109,7 +109,7 @@ func loadPilot(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: "system:demo", Study: pilotdata.Study,
+	ctx = audit.WithPending(auth.WithSystem(ctx), audit.NewPending(trail, audit.Record{Actor: "system:demo", Study: pilotdata.Study,
 		Entity: "upload", Action: "import", Source: "demo"}))
 	_, err = ingest.IngestFiles(ctx, target, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now())
 	return err

@@ -19,6 +19,7 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
 // config holds every flag a trialwatch process may take.
@@ -434,5 +435,6 @@ func newLogger(level string, w io.Writer) (*slog.Logger, error) {
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %v", err)
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+	// Lines logged while serving a request carry its X-Request-Id.
+	return slog.New(jsonhttp.LogRequestIDs(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))), nil
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -53,7 +54,9 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	// The import is a data change like an upload: one audit record, in its
-	// transaction, naming who ran it.
+	// transaction, naming who ran it. It runs on the server by an operator,
+	// so it acts for trialwatch itself, on every site of the study.
+	ctx = auth.WithSystem(ctx)
 	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: cliActor(), Study: study,
 		Entity: "upload", Action: "import", Source: "cli"}))
 	res, err := ingest.IngestFiles(ctx, target, study, files, chunk, time.Now())

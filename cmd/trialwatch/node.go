@@ -26,6 +26,7 @@ import (
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/ingest/remote"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	leakmetrics "github.com/trialwatch/trialwatch/leakguard/metrics"
 	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 	"github.com/trialwatch/trialwatch/rpc"
@@ -188,7 +189,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	accounts := access.NewAccounts(db, n.users, n.trail, n.log)
 	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
 	accounts.Register(n.router)
-	audit.NewAPI(n.trail).Register(n.router)
+	audit.NewAPI(n.trail, n.log).Register(n.router)
 	api.New(c, subjectsClient, findings, n.log).Register(n.router)
 	labs.RegisterMetrics(n.reg, labStore)
 	n.workers = queue.NewWorkers(c, jobs, queue.WithWorkers(n.cfg.workers), queue.WithWorkerLogger(n.log),
@@ -244,10 +245,12 @@ func (n *node) run(ctx context.Context) error {
 		users = n.users
 	}
 	tls := n.cfg.tlsCert != ""
+	// Every answer of both listeners carries an X-Request-Id, and no 5xx
+	// answer carries internal text (jsonhttp.RequestIDs).
 	servers := []*http.Server{
-		n.server(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls)),
-		n.server(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
-			Gatherer: n.reg, Health: n.health, Leaks: wd}), false)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls), n.log)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
+			Gatherer: n.reg, Health: n.health, Leaks: wd}), false), n.log)),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send

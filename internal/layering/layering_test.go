@@ -1,0 +1,100 @@
+// Package layering holds the test that keeps trialwatch's layers apart:
+// the domain depends on nothing of trialwatch, the checker and the upload
+// path only on the domain's ports (never on a data service, its Connect
+// transport or another service's storage), and leakguard on nothing
+// outside itself, so it can stand alone as a module.
+package layering
+
+import (
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const module = "github.com/trialwatch/trialwatch"
+
+// pkg is what `go list -json` says of a package that matters here.
+type pkg struct {
+	ImportPath string
+	Deps       []string // every package it depends on, directly or not
+}
+
+func listPackages(t *testing.T) map[string]pkg {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	pkgs := map[string]pkg{}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for dec.More() {
+		var p pkg
+		if err := dec.Decode(&p); err != nil {
+			t.Fatal(err)
+		}
+		pkgs[strings.TrimPrefix(p.ImportPath, module+"/")] = p
+	}
+	return pkgs
+}
+
+func TestLayers(t *testing.T) {
+	pkgs := listPackages(t)
+	dataServices := []string{"subjects", "exposure", "events", "rpc", "gen/", "ingest/local", "ingest/remote"}
+	rules := []struct {
+		pkgs   []string // these packages (a trailing / takes the subtree)
+		mayUse func(dep string) bool
+		whyNot string
+	}{
+		{[]string{"clinical", "clinical/"}, func(dep string) bool { return under(dep, "clinical") },
+			"the domain is pure: it imports nothing of trialwatch outside clinical"},
+		{[]string{"checker", "checker/", "ingest"}, func(dep string) bool { return !anyUnder(dep, dataServices) },
+			"checks and uploads reach the data services through the domain's ports only"},
+		{[]string{"leakguard/"}, func(dep string) bool { return under(dep, "leakguard") },
+			"leakguard stands alone"},
+		{[]string{"rpc"}, func(dep string) bool { return !under(dep, "sqldb") },
+			"the transport does not know storage"},
+	}
+	checked := 0
+	for name, p := range pkgs {
+		for _, r := range rules {
+			if !anyUnder(name, r.pkgs) {
+				continue
+			}
+			checked++
+			for _, dep := range p.Deps {
+				inner, ok := strings.CutPrefix(dep, module+"/")
+				if !ok || inner == name {
+					continue
+				}
+				if !r.mayUse(inner) {
+					t.Errorf("%s depends on %s: %s", name, inner, r.whyNot)
+				}
+			}
+		}
+	}
+	if checked < 10 {
+		t.Fatalf("only %d packages checked: the listing is not what this test expects", checked)
+	}
+}
+
+// under reports whether pkg is dir or below it.
+func under(pkg, dir string) bool {
+	dir = strings.TrimSuffix(dir, "/")
+	return pkg == dir || strings.HasPrefix(pkg, dir+"/")
+}
+
+// anyUnder reports whether pkg is one of pats: "x" is x alone, "x/" is
+// everything below x.
+func anyUnder(pkg string, pats []string) bool {
+	for _, p := range pats {
+		if strings.HasSuffix(p, "/") && strings.HasPrefix(pkg, p) || pkg == p {
+			return true
+		}
+	}
+	return false
+}

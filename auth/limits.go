@@ -52,9 +52,10 @@ func (m memoryLimiter) Allow(_ context.Context, key string, now time.Time) (bool
 // A request costs one statement, an upsert that refills the key's bucket,
 // takes a token if there is one and says which it did, atomically however
 // many replicas update the same row. Every sweepEvery-th request also
-// deletes up to sweepMax buckets that are full again (a full bucket is
-// the same as none), so the table holds about the keys seen within the
-// time a bucket takes to fill, with no goroutine of its own.
+// deletes up to sweepMax buckets that have been full since the minute
+// before (a full bucket is the same as none), so the table holds about
+// the keys seen within the time a bucket takes to fill and a minute,
+// with no goroutine of its own.
 //
 // The time is the caller's clock, as with Limiter; replicas' clocks that
 // differ by a second let a key have about rate more requests, once.
@@ -97,30 +98,35 @@ type sharedLimiter struct {
 // takeToken is the upsert of one request. A new key's bucket starts full
 // less the token taken. {refilled} is what the bucket holds at $5: what
 // it held then, plus what flowed in since (none if the clock went back),
-// at most the burst. Every SET sees the row as it was before the update.
-var takeToken = strings.NewReplacer("{refilled}",
-	`LEAST($4::float8, b.tokens + GREATEST(0, $5::bigint - b.counted_us) * $3::float8 / 1e6)`,
+// at most the burst; {taken} is 1 if that is a token, else 0. Every SET
+// sees the row as it was before the update. {fullMinute} is the minute
+// by whose end the bucket holds the burst again.
+var takeToken = strings.NewReplacer(
+	"{refilled}", `LEAST($4::float8, b.tokens + GREATEST(0, $5::bigint - b.counted_us) * $3::float8 / 1e6)`,
 	"{taken}", `CASE WHEN LEAST($4::float8, b.tokens + GREATEST(0, $5::bigint - b.counted_us) * $3::float8 / 1e6) >= 1 THEN 1 ELSE 0 END`,
-).Replace(`INSERT INTO rate_limits AS b (limiter, key, tokens, counted_us, full_us, allowed)
-	VALUES ($1, $2, $4::float8 - 1, $5::bigint, $5::bigint + CEIL(1e6 / $3::float8)::bigint, TRUE)
+).Replace(strings.NewReplacer(
+	"{fullMinute}", `(GREATEST(b.counted_us, $5::bigint) + LEAST(1e15, CEIL(($4::float8 - {refilled} + {taken}) * 1e6 / $3::float8))::bigint) / 60000000`,
+).Replace(`INSERT INTO rate_limits AS b (limiter, key, tokens, counted_us, full_minute, allowed)
+	VALUES ($1, $2, $4::float8 - 1, $5::bigint, ($5::bigint + LEAST(1e15, CEIL(1e6 / $3::float8))::bigint) / 60000000, TRUE)
 	ON CONFLICT (limiter, key) DO UPDATE SET
 		tokens = {refilled} - {taken},
 		allowed = {taken} = 1,
 		counted_us = GREATEST(b.counted_us, $5::bigint),
-		full_us = GREATEST(b.counted_us, $5::bigint) + CEIL(($4::float8 - {refilled} + {taken}) * 1e6 / $3::float8)::bigint
-	RETURNING allowed, tokens`)
+		full_minute = {fullMinute}
+	RETURNING allowed, tokens`))
 
-// sweepFull deletes full buckets. SKIP LOCKED: it never waits for a row
-// a request is updating, so it cannot hold a request up for long or take
-// part in a deadlock; a bucket that filled again meanwhile is left alone,
-// as FOR UPDATE checks the condition again on the newest row.
+// sweepFull deletes buckets full since before the current minute.
+// SKIP LOCKED: it never waits for a row a request is updating, so it
+// cannot hold one up for long or take part in a deadlock; a bucket used
+// again meanwhile is left alone, as FOR UPDATE checks the condition again
+// on the newest row.
 const sweepFull = `DELETE FROM rate_limits WHERE (limiter, key) IN (
-	SELECT limiter, key FROM rate_limits WHERE full_us <= $1 ORDER BY full_us LIMIT $2 FOR UPDATE SKIP LOCKED)`
+	SELECT limiter, key FROM rate_limits WHERE full_minute < $1 ORDER BY full_minute LIMIT $2 FOR UPDATE SKIP LOCKED)`
 
 func (l *sharedLimiter) Allow(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
 	us := now.UnixMicro()
 	if l.limits.calls.Add(1)%sweepEvery == 0 {
-		if _, err := l.limits.db.ExecContext(ctx, sweepFull, us, sweepMax); err != nil {
+		if _, err := l.limits.db.ExecContext(ctx, sweepFull, us/60_000_000, sweepMax); err != nil {
 			return false, 0, fmt.Errorf("rate limit %s: sweeping full buckets: %w", l.name, err)
 		}
 	}

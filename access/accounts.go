@@ -26,10 +26,14 @@ type Accounts struct {
 	users    *auth.Store
 	audit    *audit.Log
 	loginTTL time.Duration
-	logins   *auth.Limiter // per user name
-	clients  *auth.Limiter // per client address
-	log      *slog.Logger
-	now      func() time.Time
+	// Logins are limited per user name and per client address, by
+	// limiters made of limits (UseLimits).
+	limits      auth.Limits
+	clientLimit limit
+	logins      auth.RateLimiter
+	clients     auth.RateLimiter
+	log         *slog.Logger
+	now         func() time.Time
 }
 
 // NewAccounts returns the accounts API over users, recording in log.
@@ -37,18 +41,29 @@ func NewAccounts(db *sqldb.DB, users *auth.Store, log *audit.Log, logger *slog.L
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	// Five tries a minute per user name, bursts of ten: enough for a
-	// person mistyping, far too few for guessing a password.
-	return &Accounts{admin: NewAccountAdmin(db, users), users: users, audit: log, loginTTL: DefaultLoginTTL,
-		logins:  auth.NewLimiter(5.0/60, 10, maxLimitedClients),
-		clients: auth.NewLimiter(DefaultGuessRate, DefaultGuessBurst, maxLimitedClients),
-		log:     logger, now: time.Now}
+	a := &Accounts{admin: NewAccountAdmin(db, users), users: users, audit: log, loginTTL: DefaultLoginTTL,
+		clientLimit: limit{DefaultGuessRate, DefaultGuessBurst}, log: logger, now: time.Now}
+	a.UseLimits(MemoryLimits)
+	return a
 }
+
+// Login limit per user name: five tries a minute, bursts of ten, enough
+// for a person mistyping, far too few for guessing a password.
+var loginLimit = limit{5.0 / 60, 10}
 
 // LimitClients bounds logins per client address, like bad credentials
 // on other routes (WithGuessLimit).
 func (a *Accounts) LimitClients(rate float64, burst int) {
-	a.clients = auth.NewLimiter(rate, burst, maxLimitedClients)
+	a.clientLimit = limit{rate, burst}
+	a.clients = a.limits.Limiter("login-client", rate, burst)
+}
+
+// UseLimits keeps the login limits in limits (MemoryLimits until then;
+// see LimitsFor). Call it before serving.
+func (a *Accounts) UseLimits(limits auth.Limits) {
+	a.limits = limits
+	a.logins = limits.Limiter("login-user", loginLimit.rate, loginLimit.burst)
+	a.clients = limits.Limiter("login-client", a.clientLimit.rate, a.clientLimit.burst)
 }
 
 // Register mounts the routes on mux.
@@ -108,14 +123,8 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now, client := a.now(), clientAddr(r)
-	for _, l := range []struct {
-		limiter *auth.Limiter
-		key     string
-	}{{a.logins, in.User}, {a.clients, client}} {
-		if ok, wait := l.limiter.Allow(l.key, now); !ok {
-			tooMany(w, wait)
-			return
-		}
+	if !allowed(w, r, a.log, a.logins, in.User, now) || !allowed(w, r, a.log, a.clients, client, now) {
+		return
 	}
 	token, info, id, err := a.users.Login(r.Context(), in.User, in.Password, a.loginTTL, now)
 	rec := audit.Record{Actor: truncate(in.User, 64), Entity: "login", EntityID: truncate(in.User, 64), Source: client}

@@ -61,11 +61,12 @@ type Router struct {
 	authn    Authenticator
 	audit    *audit.Log
 	service  []byte
-	perToken *auth.Limiter
-	badAuth  *auth.Limiter
-	maxBody  int64
-	log      *slog.Logger
-	now      func() time.Time
+	// The limits' rates and the limiters made of them (UseLimits).
+	tokenLimit, guessLimit limit
+	perToken, badAuth      auth.RateLimiter
+	maxBody                int64
+	log                    *slog.Logger
+	now                    func() time.Time
 }
 
 // Option configures a Router.
@@ -76,7 +77,7 @@ func WithServiceToken(token string) Option { return func(r *Router) { r.service 
 
 // WithRateLimit bounds requests per token: rate per second, with bursts.
 func WithRateLimit(rate float64, burst int) Option {
-	return func(r *Router) { r.perToken = auth.NewLimiter(rate, burst, 100_000) }
+	return func(r *Router) { r.tokenLimit = limit{rate, burst} }
 }
 
 // DefaultMaxBody bounds the body of a request to a route that does not
@@ -89,7 +90,7 @@ func WithMaxBody(n int64) Option { return func(r *Router) { r.maxBody = n } }
 // WithGuessLimit bounds requests with bad credentials per client address:
 // rate per second, with bursts.
 func WithGuessLimit(rate float64, burst int) Option {
-	return func(r *Router) { r.badAuth = auth.NewLimiter(rate, burst, maxLimitedClients) }
+	return func(r *Router) { r.guessLimit = limit{rate, burst} }
 }
 
 // WithLogger logs refused and failed requests (never their credentials).
@@ -114,13 +115,20 @@ const (
 // routes (a data service's process has nothing else).
 func NewRouter(rules map[string]Rule, opts ...Option) *Router {
 	r := &Router{mux: http.NewServeMux(), rules: rules,
-		perToken: auth.NewLimiter(DefaultRate, DefaultBurst, maxLimitedClients),
-		badAuth:  auth.NewLimiter(DefaultGuessRate, DefaultGuessBurst, maxLimitedClients),
-		maxBody:  DefaultMaxBody, log: slog.New(slog.DiscardHandler), now: time.Now}
+		tokenLimit: limit{DefaultRate, DefaultBurst}, guessLimit: limit{DefaultGuessRate, DefaultGuessBurst},
+		maxBody: DefaultMaxBody, log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
 		o(r)
 	}
+	r.UseLimits(MemoryLimits)
 	return r
+}
+
+// UseLimits keeps the router's rate limits in limits (MemoryLimits until
+// then; see LimitsFor). Call it before serving.
+func (r *Router) UseLimits(limits auth.Limits) {
+	r.perToken = limits.Limiter("token", r.tokenLimit.rate, r.tokenLimit.burst)
+	r.badAuth = limits.Limiter("bad-credentials", r.guessLimit.rate, r.guessLimit.burst)
 }
 
 // Attach sets who the users are and where changes are recorded. Call it
@@ -197,8 +205,7 @@ func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 		if !ok {
 			return
 		}
-		if ok, wait := r.perToken.Allow("token:"+strconv.FormatInt(id.TokenID, 10), now); !ok {
-			tooMany(w, wait)
+		if !allowed(w, req, r.log, r.perToken, strconv.FormatInt(id.TokenID, 10), now) {
 			return
 		}
 		if !slices.Contains(rule.Roles, id.Role) {
@@ -238,8 +245,7 @@ func (r *Router) authenticate(w http.ResponseWriter, req *http.Request, now time
 		return id, true
 	}
 	if !errors.Is(err, auth.ErrNoCredentials) {
-		if ok, wait := r.badAuth.Allow("client:"+client, now); !ok {
-			tooMany(w, wait)
+		if !allowed(w, req, r.log, r.badAuth, client, now) {
 			return auth.Identity{}, false
 		}
 	}

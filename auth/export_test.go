@@ -16,3 +16,10 @@ func SetHashCost(cost int) (restore func()) {
 	hashCost = cost
 	return func() { hashCost = old }
 }
+
+// Sweeping of shared limits: every SweepEvery-th call deletes up to
+// SweepMax full buckets.
+const (
+	SweepEvery = sweepEvery
+	SweepMax   = sweepMax
+)

@@ -185,9 +185,16 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if n.trail, err = audit.Open(ctx, db); err != nil {
 		return err
 	}
+	// On PostgreSQL the rate limits are in the database: replicas share them.
+	limits, err := access.LimitsFor(ctx, db)
+	if err != nil {
+		return err
+	}
 	n.router.Attach(n.users, n.trail)
+	n.router.UseLimits(limits)
 	accounts := access.NewAccounts(db, n.users, n.trail, n.log)
 	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
+	accounts.UseLimits(limits)
 	accounts.Register(n.router)
 	audit.NewAPI(n.trail, n.log).Register(n.router)
 	api.New(c, subjectsClient, findings, n.log).Register(n.router)

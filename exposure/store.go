@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/internal/txwriter"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -74,3 +75,14 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []cli
 	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(doses), now)
 	return clinical.Summary(sum), err
 }
+
+// WriteDoses begins a write of one study's dose records sent in chunks, all in
+// one transaction: nothing is kept unless Commit succeeds. On SQLite the
+// process's other writes wait until it ends.
+func (s *Store) WriteDoses(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Dose], error) {
+	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, doses []clinical.Dose) (clinical.Summary, error) {
+		return s.PutTx(ctx, tx, study, doses, now)
+	})
+}
+
+var _ clinical.DoseWriter = (*Store)(nil)

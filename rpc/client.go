@@ -205,3 +205,136 @@ func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.P
 	return clinical.Summary{Inserted: int(m.GetInserted()), Updated: int(m.GetUpdated()), Unchanged: int(m.GetUnchanged()),
 		Subjects: m.GetChangedSubjects()}, nil
 }
+
+// WriteSubjects implements clinical.SubjectWriter: the subjects go to the
+// remote service in a client stream, one message a chunk. now is the
+// service's to choose, as in Put.
+func (c *SubjectClient) WriteSubjects(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Subject], error) {
+	return openStream(ctx, "subjects", c.c.WriteSubjects, func(subs []clinical.Subject) *v1.WriteSubjectsRequest {
+		msg := &v1.WriteSubjectsRequest{Study: study, Subjects: make([]*v1.Subject, len(subs))}
+		for i, s := range subs {
+			msg.Subjects[i] = subjectToProto(s)
+		}
+		return msg
+	}), nil
+}
+
+// WriteDoses implements clinical.DoseWriter, as WriteSubjects does.
+func (c *ExposureClient) WriteDoses(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Dose], error) {
+	return openStream(ctx, "exposure", c.c.WriteDoses, func(doses []clinical.Dose) *v1.WriteDosesRequest {
+		msg := &v1.WriteDosesRequest{Study: study, Doses: make([]*v1.Dose, len(doses))}
+		for i, d := range doses {
+			msg.Doses[i] = doseToProto(d)
+		}
+		return msg
+	}), nil
+}
+
+// WriteEvents implements clinical.EventWriter, as WriteSubjects does.
+func (c *EventClient) WriteEvents(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.AdverseEvent], error) {
+	return openStream(ctx, "adverse events", c.c.WriteAdverseEvents, func(evs []clinical.AdverseEvent) *v1.WriteAdverseEventsRequest {
+		msg := &v1.WriteAdverseEventsRequest{Study: study, Events: make([]*v1.AdverseEvent, len(evs))}
+		for i, e := range evs {
+			msg.Events[i] = eventToProto(e)
+		}
+		return msg
+	}), nil
+}
+
+// streamWriter is a clinical.RecordWriter over a Connect client stream.
+// The service commits when the stream ends cleanly (Commit) and keeps
+// nothing when it is cut short (Abort cancels the stream's context).
+type streamWriter[T, M any] struct {
+	service string
+	stream  *connect.ClientStreamForClient[M, v1.PutSummary]
+	cancel  context.CancelFunc
+	message func([]T) *M
+	sent    bool  // a message went out: the service has begun the write
+	closed  bool  // the request is closed, the response taken
+	over    error // why the write is over
+}
+
+// openStream starts a client stream with a context of the writer's own,
+// so that Abort can cut it. The request goes out with the first message.
+func openStream[T, M any](ctx context.Context, service string,
+	call func(context.Context) *connect.ClientStreamForClient[M, v1.PutSummary], message func([]T) *M) *streamWriter[T, M] {
+	ctx, cancel := context.WithCancel(ctx)
+	return &streamWriter[T, M]{service: service, stream: call(ctx), cancel: cancel, message: message}
+}
+
+func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
+	if w.over != nil {
+		return w.over
+	}
+	stop := context.AfterFunc(ctx, w.cancel) // ctx ending cuts the whole write
+	defer stop()
+	if _, err := w.send(records); err != nil {
+		err = fromConnect(ctx, w.service, err)
+		w.end(fmt.Errorf("an earlier chunk failed: %w", err))
+		return err
+	}
+	return nil
+}
+
+func (w *streamWriter[T, M]) Commit(ctx context.Context) (clinical.Summary, error) {
+	if w.over != nil {
+		return clinical.Summary{}, w.over
+	}
+	stop := context.AfterFunc(ctx, w.cancel)
+	defer stop()
+	var res *connect.Response[v1.PutSummary]
+	var err error
+	if !w.sent {
+		// The service begins the write on the first message, which
+		// names the study: send one even without records.
+		res, err = w.send(nil)
+	}
+	if err == nil && !w.closed {
+		res, err = w.receive()
+	}
+	sum, err := summaryFrom(ctx, w.service, res, err)
+	w.end(errors.New("the write is already committed"))
+	if err != nil {
+		w.over = fmt.Errorf("the commit failed: %w", err)
+	}
+	return sum, err
+}
+
+// Abort cuts the stream, so the service rolls the write back; after
+// Commit it does nothing.
+func (w *streamWriter[T, M]) Abort() { w.end(errors.New("the write was aborted")) }
+
+// send sends one message. A service that answered early (it failed)
+// makes Send return io.EOF; its answer is then taken, and returned.
+func (w *streamWriter[T, M]) send(records []T) (*connect.Response[v1.PutSummary], error) {
+	w.sent = true
+	err := w.stream.Send(w.message(records))
+	if errors.Is(err, io.EOF) {
+		return w.receive()
+	}
+	return nil, err
+}
+
+// receive closes the request and takes the service's answer.
+func (w *streamWriter[T, M]) receive() (*connect.Response[v1.PutSummary], error) {
+	w.closed = true
+	return w.stream.CloseAndReceive()
+}
+
+// end makes the write over, for why, and releases the stream.
+func (w *streamWriter[T, M]) end(why error) {
+	if w.over != nil {
+		return
+	}
+	w.over = why
+	w.cancel()
+	if !w.closed {
+		w.receive() // its error is the cancellation
+	}
+}
+
+var (
+	_ clinical.SubjectWriter = (*SubjectClient)(nil)
+	_ clinical.DoseWriter    = (*ExposureClient)(nil)
+	_ clinical.EventWriter   = (*EventClient)(nil)
+)

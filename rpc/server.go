@@ -7,6 +7,7 @@ package rpc
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"slices"
 	"time"
@@ -148,8 +149,106 @@ func put[T any](ctx context.Context, study string, items []T, store func(context
 	if err != nil {
 		return nil, toConnect(ctx, err)
 	}
+	return summaryResponse(sum), nil
+}
+
+func summaryResponse(sum clinical.Summary) *connect.Response[v1.PutSummary] {
 	return connect.NewResponse(&v1.PutSummary{Inserted: int32(sum.Inserted), Updated: int32(sum.Updated),
-		Unchanged: int32(sum.Unchanged), ChangedSubjects: sum.Subjects}), nil
+		Unchanged: int32(sum.Unchanged), ChangedSubjects: sum.Subjects})
+}
+
+func (s subjectServer) WriteSubjects(ctx context.Context, stream *connect.ClientStream[v1.WriteSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
+	w, ok := s.r.(clinical.SubjectWriter)
+	if !ok {
+		return nil, noStreamedWrites
+	}
+	return writeStream(ctx, stream, w.WriteSubjects, func(m *v1.WriteSubjectsRequest) (string, []clinical.Subject) {
+		subs := make([]clinical.Subject, len(m.GetSubjects()))
+		for i, p := range m.GetSubjects() {
+			subs[i] = subjectFromProto(p)
+		}
+		return m.GetStudy(), subs
+	})
+}
+
+func (s exposureServer) WriteDoses(ctx context.Context, stream *connect.ClientStream[v1.WriteDosesRequest]) (*connect.Response[v1.PutSummary], error) {
+	w, ok := s.r.(clinical.DoseWriter)
+	if !ok {
+		return nil, noStreamedWrites
+	}
+	return writeStream(ctx, stream, w.WriteDoses, func(m *v1.WriteDosesRequest) (string, []clinical.Dose) {
+		study := m.GetStudy()
+		doses := make([]clinical.Dose, len(m.GetDoses()))
+		for i, p := range m.GetDoses() {
+			doses[i] = doseFromProto(study, p.GetUsubjid(), p)
+		}
+		return study, doses
+	})
+}
+
+func (s eventServer) WriteAdverseEvents(ctx context.Context, stream *connect.ClientStream[v1.WriteAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
+	w, ok := s.r.(clinical.EventWriter)
+	if !ok {
+		return nil, noStreamedWrites
+	}
+	return writeStream(ctx, stream, w.WriteEvents, func(m *v1.WriteAdverseEventsRequest) (string, []clinical.AdverseEvent) {
+		study := m.GetStudy()
+		evs := make([]clinical.AdverseEvent, len(m.GetEvents()))
+		for i, p := range m.GetEvents() {
+			evs[i] = eventFromProto(study, p.GetUsubjid(), p)
+		}
+		return study, evs
+	})
+}
+
+// noStreamedWrites answers a streamed write to a store that takes only
+// whole batches.
+var noStreamedWrites = connect.NewError(connect.CodeUnimplemented, errors.New("this service's store does not take streamed writes"))
+
+// writeStream stores a client stream's chunks, one message at a time, in
+// a writer opened on the first message, and commits them when the stream
+// ends cleanly. A stream cut short (the client cancelled or went away), a
+// bad message or a failed chunk aborts the write: nothing is kept.
+func writeStream[M, T any](ctx context.Context, stream *connect.ClientStream[M],
+	open func(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[T], error),
+	chunk func(*M) (study string, records []T)) (*connect.Response[v1.PutSummary], error) {
+	var w clinical.RecordWriter[T]
+	defer func() {
+		if w != nil {
+			w.Abort() // nothing after Commit
+		}
+	}()
+	var study string
+	for stream.Receive() {
+		s, records := chunk(stream.Msg())
+		switch {
+		case s == "":
+			return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("study is required in every message"))
+		case w == nil:
+			var err error
+			if w, err = open(ctx, s, time.Now()); err != nil {
+				return nil, toConnect(ctx, err)
+			}
+			study = s
+		case s != study:
+			return nil, connect.NewError(connect.CodeInvalidArgument,
+				fmt.Errorf("a message names study %q but the stream writes study %q", s, study))
+		}
+		if err := w.Write(ctx, records); err != nil {
+			return nil, toConnect(ctx, err)
+		}
+	}
+	if err := stream.Err(); err != nil {
+		return nil, err
+	}
+	if w == nil {
+		return nil, connect.NewError(connect.CodeInvalidArgument, errors.New("the stream held no message: its first message names the study"))
+	}
+	sum, err := w.Commit(ctx)
+	if err != nil {
+		return nil, toConnect(ctx, err)
+	}
+	return summaryResponse(sum), nil
 }
 
 func requireKey(study, usubjid string) error {

@@ -214,26 +214,97 @@ func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // last ends, and a wait ends with its context. Writers of other processes
 // sharing the file still meet in SQLite's busy handler.
 func (db *DB) Writing(ctx context.Context, fn func() error) error {
-	if db.writer == nil {
-		return fn()
+	if err := db.takeWriteTurn(ctx); err != nil {
+		return err
 	}
-	select {
-	case db.writer <- struct{}{}:
-	default:
-		wait := time.NewTimer(busyTimeout)
-		defer wait.Stop()
-		select {
-		case db.writer <- struct{}{}:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-wait.C:
-			return fmt.Errorf("database is locked: another write in this process has run for over %v", busyTimeout)
-		}
-	}
-	defer func() { <-db.writer }()
+	wrote := false
+	defer func() { db.endWriteTurn(wrote) }()
 	if err := fn(); err != nil {
 		return err
 	}
-	db.checkpoints.wrote()
+	wrote = true
 	return nil
 }
+
+// takeWriteTurn makes the caller this process's only SQLite writer, see
+// Writing; endWriteTurn ends its turn.
+func (db *DB) takeWriteTurn(ctx context.Context) error {
+	if db.writer == nil {
+		return nil
+	}
+	select {
+	case db.writer <- struct{}{}:
+		return nil
+	default:
+	}
+	wait := time.NewTimer(busyTimeout)
+	defer wait.Stop()
+	select {
+	case db.writer <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-wait.C:
+		return fmt.Errorf("database is locked: another write in this process has run for over %v", busyTimeout)
+	}
+}
+
+// endWriteTurn ends a turn taken by takeWriteTurn; wrote says it
+// committed something for the checkpointer to copy.
+func (db *DB) endWriteTurn(wrote bool) {
+	if db.writer == nil {
+		return
+	}
+	<-db.writer
+	if wrote {
+		db.checkpoints.wrote()
+	}
+}
+
+// WriteTx is a write transaction that outlives the call that began it,
+// for a write fed in pieces (a streamed upload). Its caller must end it
+// with Commit or Rollback.
+type WriteTx struct {
+	*sql.Tx
+	db       *DB
+	once     sync.Once
+	stopDone func() bool
+}
+
+// BeginWrite begins a WriteTx, as InTx begins its transaction: on SQLite
+// it holds this process's write turn (see Writing) until it ends, so
+// other writes of the process wait for it. ctx bounds the transaction:
+// when it ends first, the transaction is rolled back and the turn ends,
+// so a writer its caller forgot does not block the others for good.
+func (db *DB) BeginWrite(ctx context.Context) (*WriteTx, error) {
+	if err := db.takeWriteTurn(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		db.endWriteTurn(false)
+		return nil, err
+	}
+	t := &WriteTx{Tx: tx, db: db}
+	t.stopDone = context.AfterFunc(ctx, func() { t.Rollback() })
+	return t, nil
+}
+
+// Commit commits the transaction and ends the write turn.
+func (t *WriteTx) Commit() error {
+	t.stopDone()
+	err := t.Tx.Commit()
+	t.end(err == nil)
+	return err
+}
+
+// Rollback rolls the transaction back and ends the write turn; after
+// Commit it does nothing.
+func (t *WriteTx) Rollback() error {
+	t.stopDone()
+	err := t.Tx.Rollback()
+	t.end(false)
+	return err
+}
+
+func (t *WriteTx) end(wrote bool) { t.once.Do(func() { t.db.endWriteTurn(wrote) }) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/internal/txwriter"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -70,6 +71,17 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clin
 	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
 	return clinical.Summary(sum), err
 }
+
+// WriteSubjects begins a write of one study's subjects sent in chunks, all in
+// one transaction: nothing is kept unless Commit succeeds. On SQLite the
+// process's other writes wait until it ends.
+func (s *Store) WriteSubjects(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Subject], error) {
+	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, subs []clinical.Subject) (clinical.Summary, error) {
+		return s.PutTx(ctx, tx, study, subs, now)
+	})
+}
+
+var _ clinical.SubjectWriter = (*Store)(nil)
 
 // Known returns which of ids the study has, each with its site.
 func (s *Store) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {

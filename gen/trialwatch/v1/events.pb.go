@@ -21,6 +21,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WriteAdverseEventsRequest is one chunk of a WriteAdverseEvents stream.
+type WriteAdverseEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every message of a stream names the same study.
+	Study         string          `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Events        []*AdverseEvent `protobuf:"bytes,2,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteAdverseEventsRequest) Reset() {
+	*x = WriteAdverseEventsRequest{}
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteAdverseEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteAdverseEventsRequest) ProtoMessage() {}
+
+func (x *WriteAdverseEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteAdverseEventsRequest.ProtoReflect.Descriptor instead.
+func (*WriteAdverseEventsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WriteAdverseEventsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *WriteAdverseEventsRequest) GetEvents() []*AdverseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 type PutAdverseEventsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +85,7 @@ type PutAdverseEventsRequest struct {
 
 func (x *PutAdverseEventsRequest) Reset() {
 	*x = PutAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +97,7 @@ func (x *PutAdverseEventsRequest) String() string {
 func (*PutAdverseEventsRequest) ProtoMessage() {}
 
 func (x *PutAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +110,7 @@ func (x *PutAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*PutAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *PutAdverseEventsRequest) GetStudy() string {
@@ -83,7 +137,7 @@ type ListAdverseEventsRequest struct {
 
 func (x *ListAdverseEventsRequest) Reset() {
 	*x = ListAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -95,7 +149,7 @@ func (x *ListAdverseEventsRequest) String() string {
 func (*ListAdverseEventsRequest) ProtoMessage() {}
 
 func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -108,7 +162,7 @@ func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListAdverseEventsRequest) GetStudy() string {
@@ -134,7 +188,7 @@ type ListAdverseEventsResponse struct {
 
 func (x *ListAdverseEventsResponse) Reset() {
 	*x = ListAdverseEventsResponse{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -146,7 +200,7 @@ func (x *ListAdverseEventsResponse) String() string {
 func (*ListAdverseEventsResponse) ProtoMessage() {}
 
 func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -159,7 +213,7 @@ func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListAdverseEventsResponse) GetEvents() []*AdverseEvent {
@@ -188,7 +242,7 @@ type AdverseEvent struct {
 
 func (x *AdverseEvent) Reset() {
 	*x = AdverseEvent{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -200,7 +254,7 @@ func (x *AdverseEvent) String() string {
 func (*AdverseEvent) ProtoMessage() {}
 
 func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -213,7 +267,7 @@ func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdverseEvent.ProtoReflect.Descriptor instead.
 func (*AdverseEvent) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AdverseEvent) GetSeq() int32 {
@@ -290,7 +344,10 @@ var File_trialwatch_v1_events_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"d\n" +
+	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"f\n" +
+	"\x19WriteAdverseEventsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x123\n" +
+	"\x06events\x18\x02 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"d\n" +
 	"\x17PutAdverseEventsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x123\n" +
 	"\x06events\x18\x02 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"J\n" +
@@ -312,10 +369,11 @@ const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\bend_date\x18\b \x01(\tR\aendDate\x12#\n" +
 	"\rrecorded_date\x18\t \x01(\tR\frecordedDate\x12\x18\n" +
 	"\ausubjid\x18\n" +
-	" \x01(\tR\ausubjid2\xde\x01\n" +
+	" \x01(\tR\ausubjid2\xbb\x02\n" +
 	"\x13AdverseEventService\x12k\n" +
 	"\x11ListAdverseEvents\x12'.trialwatch.v1.ListAdverseEventsRequest\x1a(.trialwatch.v1.ListAdverseEventsResponse\"\x03\x90\x02\x01\x12Z\n" +
-	"\x10PutAdverseEvents\x12&.trialwatch.v1.PutAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\x10PutAdverseEvents\x12&.trialwatch.v1.PutAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12[\n" +
+	"\x12WriteAdverseEvents\x12(.trialwatch.v1.WriteAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_events_proto_rawDescOnce sync.Once
@@ -329,26 +387,30 @@ func file_trialwatch_v1_events_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_events_proto_rawDescData
 }
 
-var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_trialwatch_v1_events_proto_goTypes = []any{
-	(*PutAdverseEventsRequest)(nil),   // 0: trialwatch.v1.PutAdverseEventsRequest
-	(*ListAdverseEventsRequest)(nil),  // 1: trialwatch.v1.ListAdverseEventsRequest
-	(*ListAdverseEventsResponse)(nil), // 2: trialwatch.v1.ListAdverseEventsResponse
-	(*AdverseEvent)(nil),              // 3: trialwatch.v1.AdverseEvent
-	(*PutSummary)(nil),                // 4: trialwatch.v1.PutSummary
+	(*WriteAdverseEventsRequest)(nil), // 0: trialwatch.v1.WriteAdverseEventsRequest
+	(*PutAdverseEventsRequest)(nil),   // 1: trialwatch.v1.PutAdverseEventsRequest
+	(*ListAdverseEventsRequest)(nil),  // 2: trialwatch.v1.ListAdverseEventsRequest
+	(*ListAdverseEventsResponse)(nil), // 3: trialwatch.v1.ListAdverseEventsResponse
+	(*AdverseEvent)(nil),              // 4: trialwatch.v1.AdverseEvent
+	(*PutSummary)(nil),                // 5: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_events_proto_depIdxs = []int32{
-	3, // 0: trialwatch.v1.PutAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
-	3, // 1: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
-	1, // 2: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
-	0, // 3: trialwatch.v1.AdverseEventService.PutAdverseEvents:input_type -> trialwatch.v1.PutAdverseEventsRequest
-	2, // 4: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
-	4, // 5: trialwatch.v1.AdverseEventService.PutAdverseEvents:output_type -> trialwatch.v1.PutSummary
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	4, // 0: trialwatch.v1.WriteAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
+	4, // 1: trialwatch.v1.PutAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
+	4, // 2: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
+	2, // 3: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
+	1, // 4: trialwatch.v1.AdverseEventService.PutAdverseEvents:input_type -> trialwatch.v1.PutAdverseEventsRequest
+	0, // 5: trialwatch.v1.AdverseEventService.WriteAdverseEvents:input_type -> trialwatch.v1.WriteAdverseEventsRequest
+	3, // 6: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
+	5, // 7: trialwatch.v1.AdverseEventService.PutAdverseEvents:output_type -> trialwatch.v1.PutSummary
+	5, // 8: trialwatch.v1.AdverseEventService.WriteAdverseEvents:output_type -> trialwatch.v1.PutSummary
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_events_proto_init() }
@@ -363,7 +425,7 @@ func file_trialwatch_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_events_proto_rawDesc), len(file_trialwatch_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

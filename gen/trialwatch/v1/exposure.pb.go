@@ -21,6 +21,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WriteDosesRequest is one chunk of a WriteDoses stream.
+type WriteDosesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every message of a stream names the same study.
+	Study         string  `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Doses         []*Dose `protobuf:"bytes,2,rep,name=doses,proto3" json:"doses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDosesRequest) Reset() {
+	*x = WriteDosesRequest{}
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDosesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDosesRequest) ProtoMessage() {}
+
+func (x *WriteDosesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDosesRequest.ProtoReflect.Descriptor instead.
+func (*WriteDosesRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WriteDosesRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *WriteDosesRequest) GetDoses() []*Dose {
+	if x != nil {
+		return x.Doses
+	}
+	return nil
+}
+
 type PutDosesRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +85,7 @@ type PutDosesRequest struct {
 
 func (x *PutDosesRequest) Reset() {
 	*x = PutDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +97,7 @@ func (x *PutDosesRequest) String() string {
 func (*PutDosesRequest) ProtoMessage() {}
 
 func (x *PutDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +110,7 @@ func (x *PutDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDosesRequest.ProtoReflect.Descriptor instead.
 func (*PutDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *PutDosesRequest) GetStudy() string {
@@ -83,7 +137,7 @@ type ListDosesRequest struct {
 
 func (x *ListDosesRequest) Reset() {
 	*x = ListDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -95,7 +149,7 @@ func (x *ListDosesRequest) String() string {
 func (*ListDosesRequest) ProtoMessage() {}
 
 func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -108,7 +162,7 @@ func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesRequest.ProtoReflect.Descriptor instead.
 func (*ListDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *ListDosesRequest) GetStudy() string {
@@ -134,7 +188,7 @@ type ListDosesResponse struct {
 
 func (x *ListDosesResponse) Reset() {
 	*x = ListDosesResponse{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -146,7 +200,7 @@ func (x *ListDosesResponse) String() string {
 func (*ListDosesResponse) ProtoMessage() {}
 
 func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -159,7 +213,7 @@ func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesResponse.ProtoReflect.Descriptor instead.
 func (*ListDosesResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ListDosesResponse) GetDoses() []*Dose {
@@ -186,7 +240,7 @@ type Dose struct {
 
 func (x *Dose) Reset() {
 	*x = Dose{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -198,7 +252,7 @@ func (x *Dose) String() string {
 func (*Dose) ProtoMessage() {}
 
 func (x *Dose) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -211,7 +265,7 @@ func (x *Dose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dose.ProtoReflect.Descriptor instead.
 func (*Dose) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Dose) GetSeq() int32 {
@@ -274,7 +328,10 @@ var File_trialwatch_v1_exposure_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"R\n" +
+	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"T\n" +
+	"\x11WriteDosesRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x12)\n" +
+	"\x05doses\x18\x02 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"R\n" +
 	"\x0fPutDosesRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12)\n" +
 	"\x05doses\x18\x02 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"B\n" +
@@ -293,10 +350,12 @@ const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\a \x01(\tR\aendDate\x12\x18\n" +
 	"\ausubjid\x18\b \x01(\tR\ausubjidB\a\n" +
-	"\x05_dose2\xb2\x01\n" +
+	"\x05_dose2\xff\x01\n" +
 	"\x0fExposureService\x12S\n" +
 	"\tListDoses\x12\x1f.trialwatch.v1.ListDosesRequest\x1a .trialwatch.v1.ListDosesResponse\"\x03\x90\x02\x01\x12J\n" +
-	"\bPutDoses\x12\x1e.trialwatch.v1.PutDosesRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\bPutDoses\x12\x1e.trialwatch.v1.PutDosesRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12K\n" +
+	"\n" +
+	"WriteDoses\x12 .trialwatch.v1.WriteDosesRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_exposure_proto_rawDescOnce sync.Once
@@ -310,26 +369,30 @@ func file_trialwatch_v1_exposure_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_exposure_proto_rawDescData
 }
 
-var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_trialwatch_v1_exposure_proto_goTypes = []any{
-	(*PutDosesRequest)(nil),   // 0: trialwatch.v1.PutDosesRequest
-	(*ListDosesRequest)(nil),  // 1: trialwatch.v1.ListDosesRequest
-	(*ListDosesResponse)(nil), // 2: trialwatch.v1.ListDosesResponse
-	(*Dose)(nil),              // 3: trialwatch.v1.Dose
-	(*PutSummary)(nil),        // 4: trialwatch.v1.PutSummary
+	(*WriteDosesRequest)(nil), // 0: trialwatch.v1.WriteDosesRequest
+	(*PutDosesRequest)(nil),   // 1: trialwatch.v1.PutDosesRequest
+	(*ListDosesRequest)(nil),  // 2: trialwatch.v1.ListDosesRequest
+	(*ListDosesResponse)(nil), // 3: trialwatch.v1.ListDosesResponse
+	(*Dose)(nil),              // 4: trialwatch.v1.Dose
+	(*PutSummary)(nil),        // 5: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_exposure_proto_depIdxs = []int32{
-	3, // 0: trialwatch.v1.PutDosesRequest.doses:type_name -> trialwatch.v1.Dose
-	3, // 1: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
-	1, // 2: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
-	0, // 3: trialwatch.v1.ExposureService.PutDoses:input_type -> trialwatch.v1.PutDosesRequest
-	2, // 4: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
-	4, // 5: trialwatch.v1.ExposureService.PutDoses:output_type -> trialwatch.v1.PutSummary
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	4, // 0: trialwatch.v1.WriteDosesRequest.doses:type_name -> trialwatch.v1.Dose
+	4, // 1: trialwatch.v1.PutDosesRequest.doses:type_name -> trialwatch.v1.Dose
+	4, // 2: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
+	2, // 3: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
+	1, // 4: trialwatch.v1.ExposureService.PutDoses:input_type -> trialwatch.v1.PutDosesRequest
+	0, // 5: trialwatch.v1.ExposureService.WriteDoses:input_type -> trialwatch.v1.WriteDosesRequest
+	3, // 6: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
+	5, // 7: trialwatch.v1.ExposureService.PutDoses:output_type -> trialwatch.v1.PutSummary
+	5, // 8: trialwatch.v1.ExposureService.WriteDoses:output_type -> trialwatch.v1.PutSummary
+	6, // [6:9] is the sub-list for method output_type
+	3, // [3:6] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_exposure_proto_init() }
@@ -338,14 +401,14 @@ func file_trialwatch_v1_exposure_proto_init() {
 		return
 	}
 	file_trialwatch_v1_common_proto_init()
-	file_trialwatch_v1_exposure_proto_msgTypes[3].OneofWrappers = []any{}
+	file_trialwatch_v1_exposure_proto_msgTypes[4].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_exposure_proto_rawDesc), len(file_trialwatch_v1_exposure_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,60 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WriteSubjectsRequest is one chunk of a WriteSubjects stream.
+type WriteSubjectsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every message of a stream names the same study.
+	Study         string     `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Subjects      []*Subject `protobuf:"bytes,2,rep,name=subjects,proto3" json:"subjects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteSubjectsRequest) Reset() {
+	*x = WriteSubjectsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteSubjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteSubjectsRequest) ProtoMessage() {}
+
+func (x *WriteSubjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteSubjectsRequest.ProtoReflect.Descriptor instead.
+func (*WriteSubjectsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WriteSubjectsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *WriteSubjectsRequest) GetSubjects() []*Subject {
+	if x != nil {
+		return x.Subjects
+	}
+	return nil
+}
+
 type FindSubjectsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
@@ -31,7 +85,7 @@ type FindSubjectsRequest struct {
 
 func (x *FindSubjectsRequest) Reset() {
 	*x = FindSubjectsRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -43,7 +97,7 @@ func (x *FindSubjectsRequest) String() string {
 func (*FindSubjectsRequest) ProtoMessage() {}
 
 func (x *FindSubjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -56,7 +110,7 @@ func (x *FindSubjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSubjectsRequest.ProtoReflect.Descriptor instead.
 func (*FindSubjectsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *FindSubjectsRequest) GetStudy() string {
@@ -85,7 +139,7 @@ type FindSubjectsResponse struct {
 
 func (x *FindSubjectsResponse) Reset() {
 	*x = FindSubjectsResponse{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +151,7 @@ func (x *FindSubjectsResponse) String() string {
 func (*FindSubjectsResponse) ProtoMessage() {}
 
 func (x *FindSubjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +164,7 @@ func (x *FindSubjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSubjectsResponse.ProtoReflect.Descriptor instead.
 func (*FindSubjectsResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *FindSubjectsResponse) GetKnown() []string {
@@ -137,7 +191,7 @@ type PutSubjectsRequest struct {
 
 func (x *PutSubjectsRequest) Reset() {
 	*x = PutSubjectsRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +203,7 @@ func (x *PutSubjectsRequest) String() string {
 func (*PutSubjectsRequest) ProtoMessage() {}
 
 func (x *PutSubjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +216,7 @@ func (x *PutSubjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSubjectsRequest.ProtoReflect.Descriptor instead.
 func (*PutSubjectsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PutSubjectsRequest) GetStudy() string {
@@ -189,7 +243,7 @@ type GetSubjectRequest struct {
 
 func (x *GetSubjectRequest) Reset() {
 	*x = GetSubjectRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -201,7 +255,7 @@ func (x *GetSubjectRequest) String() string {
 func (*GetSubjectRequest) ProtoMessage() {}
 
 func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -214,7 +268,7 @@ func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectRequest.ProtoReflect.Descriptor instead.
 func (*GetSubjectRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetSubjectRequest) GetStudy() string {
@@ -240,7 +294,7 @@ type GetSubjectResponse struct {
 
 func (x *GetSubjectResponse) Reset() {
 	*x = GetSubjectResponse{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -252,7 +306,7 @@ func (x *GetSubjectResponse) String() string {
 func (*GetSubjectResponse) ProtoMessage() {}
 
 func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -265,7 +319,7 @@ func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectResponse.ProtoReflect.Descriptor instead.
 func (*GetSubjectResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{4}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetSubjectResponse) GetSubject() *Subject {
@@ -295,7 +349,7 @@ type Subject struct {
 
 func (x *Subject) Reset() {
 	*x = Subject{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -307,7 +361,7 @@ func (x *Subject) String() string {
 func (*Subject) ProtoMessage() {}
 
 func (x *Subject) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -320,7 +374,7 @@ func (x *Subject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subject.ProtoReflect.Descriptor instead.
 func (*Subject) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{5}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Subject) GetStudy() string {
@@ -404,7 +458,10 @@ var File_trialwatch_v1_subjects_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"G\n" +
+	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"`\n" +
+	"\x14WriteSubjectsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x122\n" +
+	"\bsubjects\x18\x02 \x03(\v2\x16.trialwatch.v1.SubjectR\bsubjects\"G\n" +
 	"\x13FindSubjectsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x1a\n" +
 	"\busubjids\x18\x02 \x03(\tR\busubjids\"\xac\x01\n" +
@@ -436,12 +493,13 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x11end_of_study_date\x18\n" +
 	" \x01(\tR\x0eendOfStudyDate\x12\x1d\n" +
 	"\n" +
-	"death_date\x18\v \x01(\tR\tdeathDate2\x98\x02\n" +
+	"death_date\x18\v \x01(\tR\tdeathDate2\xeb\x02\n" +
 	"\x0eSubjectService\x12V\n" +
 	"\n" +
 	"GetSubject\x12 .trialwatch.v1.GetSubjectRequest\x1a!.trialwatch.v1.GetSubjectResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\fFindSubjects\x12\".trialwatch.v1.FindSubjectsRequest\x1a#.trialwatch.v1.FindSubjectsResponse\"\x03\x90\x02\x01\x12P\n" +
-	"\vPutSubjects\x12!.trialwatch.v1.PutSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\vPutSubjects\x12!.trialwatch.v1.PutSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12Q\n" +
+	"\rWriteSubjects\x12#.trialwatch.v1.WriteSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_subjects_proto_rawDescOnce sync.Once
@@ -455,32 +513,36 @@ func file_trialwatch_v1_subjects_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_subjects_proto_rawDescData
 }
 
-var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_trialwatch_v1_subjects_proto_goTypes = []any{
-	(*FindSubjectsRequest)(nil),  // 0: trialwatch.v1.FindSubjectsRequest
-	(*FindSubjectsResponse)(nil), // 1: trialwatch.v1.FindSubjectsResponse
-	(*PutSubjectsRequest)(nil),   // 2: trialwatch.v1.PutSubjectsRequest
-	(*GetSubjectRequest)(nil),    // 3: trialwatch.v1.GetSubjectRequest
-	(*GetSubjectResponse)(nil),   // 4: trialwatch.v1.GetSubjectResponse
-	(*Subject)(nil),              // 5: trialwatch.v1.Subject
-	nil,                          // 6: trialwatch.v1.FindSubjectsResponse.SitesEntry
-	(*PutSummary)(nil),           // 7: trialwatch.v1.PutSummary
+	(*WriteSubjectsRequest)(nil), // 0: trialwatch.v1.WriteSubjectsRequest
+	(*FindSubjectsRequest)(nil),  // 1: trialwatch.v1.FindSubjectsRequest
+	(*FindSubjectsResponse)(nil), // 2: trialwatch.v1.FindSubjectsResponse
+	(*PutSubjectsRequest)(nil),   // 3: trialwatch.v1.PutSubjectsRequest
+	(*GetSubjectRequest)(nil),    // 4: trialwatch.v1.GetSubjectRequest
+	(*GetSubjectResponse)(nil),   // 5: trialwatch.v1.GetSubjectResponse
+	(*Subject)(nil),              // 6: trialwatch.v1.Subject
+	nil,                          // 7: trialwatch.v1.FindSubjectsResponse.SitesEntry
+	(*PutSummary)(nil),           // 8: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_subjects_proto_depIdxs = []int32{
-	6, // 0: trialwatch.v1.FindSubjectsResponse.sites:type_name -> trialwatch.v1.FindSubjectsResponse.SitesEntry
-	5, // 1: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
-	5, // 2: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
-	3, // 3: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
-	0, // 4: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
-	2, // 5: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
-	4, // 6: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
-	1, // 7: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
-	7, // 8: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6, // 0: trialwatch.v1.WriteSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	7, // 1: trialwatch.v1.FindSubjectsResponse.sites:type_name -> trialwatch.v1.FindSubjectsResponse.SitesEntry
+	6, // 2: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	6, // 3: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
+	4, // 4: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
+	1, // 5: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
+	3, // 6: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
+	0, // 7: trialwatch.v1.SubjectService.WriteSubjects:input_type -> trialwatch.v1.WriteSubjectsRequest
+	5, // 8: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
+	2, // 9: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
+	8, // 10: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
+	8, // 11: trialwatch.v1.SubjectService.WriteSubjects:output_type -> trialwatch.v1.PutSummary
+	8, // [8:12] is the sub-list for method output_type
+	4, // [4:8] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_subjects_proto_init() }
@@ -495,7 +557,7 @@ func file_trialwatch_v1_subjects_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_subjects_proto_rawDesc), len(file_trialwatch_v1_subjects_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -39,6 +39,9 @@ const (
 	// AdverseEventServicePutAdverseEventsProcedure is the fully-qualified name of the
 	// AdverseEventService's PutAdverseEvents RPC.
 	AdverseEventServicePutAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/PutAdverseEvents"
+	// AdverseEventServiceWriteAdverseEventsProcedure is the fully-qualified name of the
+	// AdverseEventService's WriteAdverseEvents RPC.
+	AdverseEventServiceWriteAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/WriteAdverseEvents"
 )
 
 // AdverseEventServiceClient is a client for the trialwatch.v1.AdverseEventService service.
@@ -47,6 +50,11 @@ type AdverseEventServiceClient interface {
 	ListAdverseEvents(context.Context, *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error)
 	// PutAdverseEvents stores one study's adverse events, all or nothing.
 	PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteAdverseEvents stores one study's adverse events sent in chunks,
+	// one chunk a message, all or nothing: they are committed when the
+	// stream ends cleanly, and none is kept if it fails or the client goes
+	// away.
+	WriteAdverseEvents(context.Context) *connect.ClientStreamForClient[v1.WriteAdverseEventsRequest, v1.PutSummary]
 }
 
 // NewAdverseEventServiceClient constructs a client for the trialwatch.v1.AdverseEventService
@@ -74,13 +82,20 @@ func NewAdverseEventServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		writeAdverseEvents: connect.NewClient[v1.WriteAdverseEventsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+AdverseEventServiceWriteAdverseEventsProcedure,
+			connect.WithSchema(adverseEventServiceMethods.ByName("WriteAdverseEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adverseEventServiceClient implements AdverseEventServiceClient.
 type adverseEventServiceClient struct {
-	listAdverseEvents *connect.Client[v1.ListAdverseEventsRequest, v1.ListAdverseEventsResponse]
-	putAdverseEvents  *connect.Client[v1.PutAdverseEventsRequest, v1.PutSummary]
+	listAdverseEvents  *connect.Client[v1.ListAdverseEventsRequest, v1.ListAdverseEventsResponse]
+	putAdverseEvents   *connect.Client[v1.PutAdverseEventsRequest, v1.PutSummary]
+	writeAdverseEvents *connect.Client[v1.WriteAdverseEventsRequest, v1.PutSummary]
 }
 
 // ListAdverseEvents calls trialwatch.v1.AdverseEventService.ListAdverseEvents.
@@ -93,12 +108,22 @@ func (c *adverseEventServiceClient) PutAdverseEvents(ctx context.Context, req *c
 	return c.putAdverseEvents.CallUnary(ctx, req)
 }
 
+// WriteAdverseEvents calls trialwatch.v1.AdverseEventService.WriteAdverseEvents.
+func (c *adverseEventServiceClient) WriteAdverseEvents(ctx context.Context) *connect.ClientStreamForClient[v1.WriteAdverseEventsRequest, v1.PutSummary] {
+	return c.writeAdverseEvents.CallClientStream(ctx)
+}
+
 // AdverseEventServiceHandler is an implementation of the trialwatch.v1.AdverseEventService service.
 type AdverseEventServiceHandler interface {
 	// ListAdverseEvents returns every adverse event of a subject, ordered by AESEQ.
 	ListAdverseEvents(context.Context, *connect.Request[v1.ListAdverseEventsRequest]) (*connect.Response[v1.ListAdverseEventsResponse], error)
 	// PutAdverseEvents stores one study's adverse events, all or nothing.
 	PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteAdverseEvents stores one study's adverse events sent in chunks,
+	// one chunk a message, all or nothing: they are committed when the
+	// stream ends cleanly, and none is kept if it fails or the client goes
+	// away.
+	WriteAdverseEvents(context.Context, *connect.ClientStream[v1.WriteAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewAdverseEventServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -122,12 +147,20 @@ func NewAdverseEventServiceHandler(svc AdverseEventServiceHandler, opts ...conne
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	adverseEventServiceWriteAdverseEventsHandler := connect.NewClientStreamHandler(
+		AdverseEventServiceWriteAdverseEventsProcedure,
+		svc.WriteAdverseEvents,
+		connect.WithSchema(adverseEventServiceMethods.ByName("WriteAdverseEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.AdverseEventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdverseEventServiceListAdverseEventsProcedure:
 			adverseEventServiceListAdverseEventsHandler.ServeHTTP(w, r)
 		case AdverseEventServicePutAdverseEventsProcedure:
 			adverseEventServicePutAdverseEventsHandler.ServeHTTP(w, r)
+		case AdverseEventServiceWriteAdverseEventsProcedure:
+			adverseEventServiceWriteAdverseEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -143,4 +176,8 @@ func (UnimplementedAdverseEventServiceHandler) ListAdverseEvents(context.Context
 
 func (UnimplementedAdverseEventServiceHandler) PutAdverseEvents(context.Context, *connect.Request[v1.PutAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.PutAdverseEvents is not implemented"))
+}
+
+func (UnimplementedAdverseEventServiceHandler) WriteAdverseEvents(context.Context, *connect.ClientStream[v1.WriteAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.WriteAdverseEvents is not implemented"))
 }

@@ -39,6 +39,9 @@ const (
 	// ExposureServicePutDosesProcedure is the fully-qualified name of the ExposureService's PutDoses
 	// RPC.
 	ExposureServicePutDosesProcedure = "/trialwatch.v1.ExposureService/PutDoses"
+	// ExposureServiceWriteDosesProcedure is the fully-qualified name of the ExposureService's
+	// WriteDoses RPC.
+	ExposureServiceWriteDosesProcedure = "/trialwatch.v1.ExposureService/WriteDoses"
 )
 
 // ExposureServiceClient is a client for the trialwatch.v1.ExposureService service.
@@ -47,6 +50,10 @@ type ExposureServiceClient interface {
 	ListDoses(context.Context, *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error)
 	// PutDoses stores one study's dose records, all or nothing.
 	PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteDoses stores one study's dose records sent in chunks, one chunk a
+	// message, all or nothing: they are committed when the stream ends
+	// cleanly, and none is kept if it fails or the client goes away.
+	WriteDoses(context.Context) *connect.ClientStreamForClient[v1.WriteDosesRequest, v1.PutSummary]
 }
 
 // NewExposureServiceClient constructs a client for the trialwatch.v1.ExposureService service. By
@@ -74,13 +81,20 @@ func NewExposureServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		writeDoses: connect.NewClient[v1.WriteDosesRequest, v1.PutSummary](
+			httpClient,
+			baseURL+ExposureServiceWriteDosesProcedure,
+			connect.WithSchema(exposureServiceMethods.ByName("WriteDoses")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // exposureServiceClient implements ExposureServiceClient.
 type exposureServiceClient struct {
-	listDoses *connect.Client[v1.ListDosesRequest, v1.ListDosesResponse]
-	putDoses  *connect.Client[v1.PutDosesRequest, v1.PutSummary]
+	listDoses  *connect.Client[v1.ListDosesRequest, v1.ListDosesResponse]
+	putDoses   *connect.Client[v1.PutDosesRequest, v1.PutSummary]
+	writeDoses *connect.Client[v1.WriteDosesRequest, v1.PutSummary]
 }
 
 // ListDoses calls trialwatch.v1.ExposureService.ListDoses.
@@ -93,12 +107,21 @@ func (c *exposureServiceClient) PutDoses(ctx context.Context, req *connect.Reque
 	return c.putDoses.CallUnary(ctx, req)
 }
 
+// WriteDoses calls trialwatch.v1.ExposureService.WriteDoses.
+func (c *exposureServiceClient) WriteDoses(ctx context.Context) *connect.ClientStreamForClient[v1.WriteDosesRequest, v1.PutSummary] {
+	return c.writeDoses.CallClientStream(ctx)
+}
+
 // ExposureServiceHandler is an implementation of the trialwatch.v1.ExposureService service.
 type ExposureServiceHandler interface {
 	// ListDoses returns every dose record of a subject, ordered by EXSEQ.
 	ListDoses(context.Context, *connect.Request[v1.ListDosesRequest]) (*connect.Response[v1.ListDosesResponse], error)
 	// PutDoses stores one study's dose records, all or nothing.
 	PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteDoses stores one study's dose records sent in chunks, one chunk a
+	// message, all or nothing: they are committed when the stream ends
+	// cleanly, and none is kept if it fails or the client goes away.
+	WriteDoses(context.Context, *connect.ClientStream[v1.WriteDosesRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewExposureServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -122,12 +145,20 @@ func NewExposureServiceHandler(svc ExposureServiceHandler, opts ...connect.Handl
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	exposureServiceWriteDosesHandler := connect.NewClientStreamHandler(
+		ExposureServiceWriteDosesProcedure,
+		svc.WriteDoses,
+		connect.WithSchema(exposureServiceMethods.ByName("WriteDoses")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.ExposureService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ExposureServiceListDosesProcedure:
 			exposureServiceListDosesHandler.ServeHTTP(w, r)
 		case ExposureServicePutDosesProcedure:
 			exposureServicePutDosesHandler.ServeHTTP(w, r)
+		case ExposureServiceWriteDosesProcedure:
+			exposureServiceWriteDosesHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -143,4 +174,8 @@ func (UnimplementedExposureServiceHandler) ListDoses(context.Context, *connect.R
 
 func (UnimplementedExposureServiceHandler) PutDoses(context.Context, *connect.Request[v1.PutDosesRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.PutDoses is not implemented"))
+}
+
+func (UnimplementedExposureServiceHandler) WriteDoses(context.Context, *connect.ClientStream[v1.WriteDosesRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.WriteDoses is not implemented"))
 }

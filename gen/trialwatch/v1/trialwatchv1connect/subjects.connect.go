@@ -42,6 +42,9 @@ const (
 	// SubjectServicePutSubjectsProcedure is the fully-qualified name of the SubjectService's
 	// PutSubjects RPC.
 	SubjectServicePutSubjectsProcedure = "/trialwatch.v1.SubjectService/PutSubjects"
+	// SubjectServiceWriteSubjectsProcedure is the fully-qualified name of the SubjectService's
+	// WriteSubjects RPC.
+	SubjectServiceWriteSubjectsProcedure = "/trialwatch.v1.SubjectService/WriteSubjects"
 )
 
 // SubjectServiceClient is a client for the trialwatch.v1.SubjectService service.
@@ -53,6 +56,10 @@ type SubjectServiceClient interface {
 	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
 	// PutSubjects stores one study's subjects, all or nothing.
 	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteSubjects stores one study's subjects sent in chunks, one chunk a
+	// message, all or nothing: they are committed when the stream ends
+	// cleanly, and none is kept if it fails or the client goes away.
+	WriteSubjects(context.Context) *connect.ClientStreamForClient[v1.WriteSubjectsRequest, v1.PutSummary]
 }
 
 // NewSubjectServiceClient constructs a client for the trialwatch.v1.SubjectService service. By
@@ -87,14 +94,21 @@ func NewSubjectServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithIdempotency(connect.IdempotencyIdempotent),
 			connect.WithClientOptions(opts...),
 		),
+		writeSubjects: connect.NewClient[v1.WriteSubjectsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+SubjectServiceWriteSubjectsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("WriteSubjects")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // subjectServiceClient implements SubjectServiceClient.
 type subjectServiceClient struct {
-	getSubject   *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
-	findSubjects *connect.Client[v1.FindSubjectsRequest, v1.FindSubjectsResponse]
-	putSubjects  *connect.Client[v1.PutSubjectsRequest, v1.PutSummary]
+	getSubject    *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
+	findSubjects  *connect.Client[v1.FindSubjectsRequest, v1.FindSubjectsResponse]
+	putSubjects   *connect.Client[v1.PutSubjectsRequest, v1.PutSummary]
+	writeSubjects *connect.Client[v1.WriteSubjectsRequest, v1.PutSummary]
 }
 
 // GetSubject calls trialwatch.v1.SubjectService.GetSubject.
@@ -112,6 +126,11 @@ func (c *subjectServiceClient) PutSubjects(ctx context.Context, req *connect.Req
 	return c.putSubjects.CallUnary(ctx, req)
 }
 
+// WriteSubjects calls trialwatch.v1.SubjectService.WriteSubjects.
+func (c *subjectServiceClient) WriteSubjects(ctx context.Context) *connect.ClientStreamForClient[v1.WriteSubjectsRequest, v1.PutSummary] {
+	return c.writeSubjects.CallClientStream(ctx)
+}
+
 // SubjectServiceHandler is an implementation of the trialwatch.v1.SubjectService service.
 type SubjectServiceHandler interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
@@ -121,6 +140,10 @@ type SubjectServiceHandler interface {
 	FindSubjects(context.Context, *connect.Request[v1.FindSubjectsRequest]) (*connect.Response[v1.FindSubjectsResponse], error)
 	// PutSubjects stores one study's subjects, all or nothing.
 	PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteSubjects stores one study's subjects sent in chunks, one chunk a
+	// message, all or nothing: they are committed when the stream ends
+	// cleanly, and none is kept if it fails or the client goes away.
+	WriteSubjects(context.Context, *connect.ClientStream[v1.WriteSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewSubjectServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -151,6 +174,12 @@ func NewSubjectServiceHandler(svc SubjectServiceHandler, opts ...connect.Handler
 		connect.WithIdempotency(connect.IdempotencyIdempotent),
 		connect.WithHandlerOptions(opts...),
 	)
+	subjectServiceWriteSubjectsHandler := connect.NewClientStreamHandler(
+		SubjectServiceWriteSubjectsProcedure,
+		svc.WriteSubjects,
+		connect.WithSchema(subjectServiceMethods.ByName("WriteSubjects")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.SubjectService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SubjectServiceGetSubjectProcedure:
@@ -159,6 +188,8 @@ func NewSubjectServiceHandler(svc SubjectServiceHandler, opts ...connect.Handler
 			subjectServiceFindSubjectsHandler.ServeHTTP(w, r)
 		case SubjectServicePutSubjectsProcedure:
 			subjectServicePutSubjectsHandler.ServeHTTP(w, r)
+		case SubjectServiceWriteSubjectsProcedure:
+			subjectServiceWriteSubjectsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +209,8 @@ func (UnimplementedSubjectServiceHandler) FindSubjects(context.Context, *connect
 
 func (UnimplementedSubjectServiceHandler) PutSubjects(context.Context, *connect.Request[v1.PutSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.PutSubjects is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) WriteSubjects(context.Context, *connect.ClientStream[v1.WriteSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.WriteSubjects is not implemented"))
 }

@@ -31,15 +31,9 @@ func TestLimitsFor(t *testing.T) {
 // Two routers, as two replicas, on one PostgreSQL database: a token's
 // requests and a client's bad credentials are limited once, not per router.
 func TestReplicasShareRateLimits(t *testing.T) {
-	dsn := sqldbtest.PostgresDSN(t)
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	var replicas []*Router
-	for range 2 {
-		db, err := sqldb.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+	for _, db := range sqldbtest.PostgresReplicas(t, 2) {
 		limits, err := LimitsFor(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)

@@ -19,22 +19,16 @@ import (
 // through its own connection pool, as n replicas would.
 func sharedLimits(t *testing.T, n int) ([]*auth.SharedLimits, *sqldb.DB) {
 	t.Helper()
-	dsn := sqldbtest.PostgresDSN(t)
+	dbs := sqldbtest.PostgresReplicas(t, n)
 	var out []*auth.SharedLimits
-	var last *sqldb.DB
-	for range n {
-		db, err := sqldb.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
+	for _, db := range dbs {
 		l, err := auth.OpenSharedLimits(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
 		}
-		out, last = append(out, l), db
+		out = append(out, l)
 	}
-	return out, last
+	return out, dbs[0]
 }
 
 // Both kinds of limits keep the same token buckets.

@@ -16,7 +16,6 @@ import (
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
-	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
 // Stores are the checker's stores, all on one database, as the binary
@@ -99,22 +98,4 @@ func (s Stores) Mux(c *checker.Checker, subjects clinical.SubjectSource) *http.S
 	mux := http.NewServeMux()
 	api.New(c, subjects, s.Signals, nil).Register(mux)
 	return mux
-}
-
-// ReplicaDBs opens n handles on one fresh PostgreSQL schema, each with
-// its own connection pool, as n checker processes would; the test skips
-// without TRIALWATCH_TEST_PG.
-func ReplicaDBs(t testing.TB, n int) []*sqldb.DB {
-	t.Helper()
-	dsn := sqldbtest.PostgresDSN(t)
-	var out []*sqldb.DB
-	for range n {
-		db, err := sqldb.Open(context.Background(), dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		out = append(out, db)
-	}
-	return out
 }

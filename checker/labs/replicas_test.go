@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
 // replicaStores opens n stores on one fresh PostgreSQL schema, each
@@ -16,7 +16,7 @@ import (
 func replicaStores(t *testing.T, n int) []*labs.Store {
 	t.Helper()
 	var out []*labs.Store
-	for _, db := range checkertest.ReplicaDBs(t, n) {
+	for _, db := range sqldbtest.PostgresReplicas(t, n) {
 		s, err := labs.Open(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/checker/queue"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
 // replicaStores opens n stores on one fresh PostgreSQL schema, each
@@ -16,7 +16,7 @@ import (
 func replicaStores(t *testing.T, n int) []*queue.Store {
 	t.Helper()
 	var out []*queue.Store
-	for _, db := range checkertest.ReplicaDBs(t, n) {
+	for _, db := range sqldbtest.PostgresReplicas(t, n) {
 		s, err := queue.Open(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)

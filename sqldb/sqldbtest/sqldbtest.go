@@ -87,6 +87,18 @@ func Postgres(t testing.TB) *sqldb.DB {
 	return open(t, PostgresDSN(t))
 }
 
+// PostgresReplicas opens n handles, each with its own connection pool,
+// on one fresh PostgreSQL schema, as n processes sharing a database
+// would have; or skips the test.
+func PostgresReplicas(t testing.TB, n int) []*sqldb.DB {
+	dsn := PostgresDSN(t)
+	dbs := make([]*sqldb.DB, n)
+	for i := range dbs {
+		dbs[i] = open(t, dsn)
+	}
+	return dbs
+}
+
 func open(t testing.TB, dsn string) *sqldb.DB {
 	db, err := sqldb.Open(context.Background(), dsn)
 	if err != nil {

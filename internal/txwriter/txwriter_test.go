@@ -61,7 +61,7 @@ func TestChunksCommitTogether(t *testing.T) {
 		}
 		defer w.Abort()
 		chunks := [][]clinical.Dose{
-			{dose("A", 1, "PLACEBO"), dose("A", 2, "PLACEBO"), dose("A", 3, "PLACEBO")}, // unchanged, new, new
+			{dose("A", 1, "PLACEBO"), dose("A", 2, "PLACEBO"), dose("A", 3, "PLACEBO")},          // unchanged, new, new
 			{dose("B", 1, "XANOMELINE"), dose("A", 2, "XANOMELINE"), dose("A", 1, "XANOMELINE")}, // new, changed since chunk 1, changed
 			{},
 		}

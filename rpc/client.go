@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +66,7 @@ type SubjectClient struct {
 
 // NewSubjectClient calls the SubjectService at baseURL.
 func NewSubjectClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *SubjectClient {
-	return &SubjectClient{trialwatchv1connect.NewSubjectServiceClient(hc, baseURL, opts...)}
+	return &SubjectClient{trialwatchv1connect.NewSubjectServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Subject implements SubjectReader.
@@ -84,7 +85,7 @@ type ExposureClient struct {
 
 // NewExposureClient calls the ExposureService at baseURL.
 func NewExposureClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *ExposureClient {
-	return &ExposureClient{trialwatchv1connect.NewExposureServiceClient(hc, baseURL, opts...)}
+	return &ExposureClient{trialwatchv1connect.NewExposureServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Doses implements DoseReader.
@@ -107,7 +108,7 @@ type EventClient struct {
 
 // NewEventClient calls the AdverseEventService at baseURL.
 func NewEventClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *EventClient {
-	return &EventClient{trialwatchv1connect.NewAdverseEventServiceClient(hc, baseURL, opts...)}
+	return &EventClient{trialwatchv1connect.NewAdverseEventServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // AdverseEvents implements EventReader.
@@ -247,6 +248,7 @@ func (c *EventClient) WriteEvents(ctx context.Context, study string, _ time.Time
 type streamWriter[T, M any] struct {
 	service string
 	stream  *connect.ClientStreamForClient[M, v1.PutSummary]
+	ctx     context.Context // the stream's
 	cancel  context.CancelFunc
 	message func([]T) *M
 	sent    bool  // a message went out: the service has begun the write
@@ -259,7 +261,7 @@ type streamWriter[T, M any] struct {
 func openStream[T, M any](ctx context.Context, service string,
 	call func(context.Context) *connect.ClientStreamForClient[M, v1.PutSummary], message func([]T) *M) *streamWriter[T, M] {
 	ctx, cancel := context.WithCancel(ctx)
-	return &streamWriter[T, M]{service: service, stream: call(ctx), cancel: cancel, message: message}
+	return &streamWriter[T, M]{service: service, stream: call(ctx), ctx: ctx, cancel: cancel, message: message}
 }
 
 func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
@@ -279,6 +281,13 @@ func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
 func (w *streamWriter[T, M]) Commit(ctx context.Context) (clinical.Summary, error) {
 	if w.over != nil {
 		return clinical.Summary{}, w.over
+	}
+	// A write whose context ended must not commit: it is aborted here,
+	// before its request is closed.
+	if err := cmp.Or(ctx.Err(), w.ctx.Err()); err != nil {
+		err = fromConnect(ctx, w.service, err)
+		w.end(fmt.Errorf("the write was abandoned: %w", err))
+		return clinical.Summary{}, err
 	}
 	stop := context.AfterFunc(ctx, w.cancel)
 	defer stop()
@@ -321,15 +330,46 @@ func (w *streamWriter[T, M]) receive() (*connect.Response[v1.PutSummary], error)
 	return w.stream.CloseAndReceive()
 }
 
-// end makes the write over, for why, and releases the stream.
+// cutOnCancel makes the body of a request fail when the request's
+// context ends, where net/http would wait for more of it: a streamed
+// write's body is a pipe that Abort leaves open (see end), and the
+// transport, cancelled, drops the connection but still waits for the
+// pipe to close before the call returns.
+type cutOnCancel struct{ hc connect.HTTPClient }
+
+func (c cutOnCancel) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return c.hc.Do(req)
+	}
+	body := req.Body
+	stop := context.AfterFunc(req.Context(), func() { body.Close() })
+	req = req.WithContext(req.Context())
+	req.Body = closeFunc{body, func() error { stop(); return body.Close() }}
+	return c.hc.Do(req)
+}
+
+type closeFunc struct {
+	io.Reader
+	close func() error
+}
+
+func (c closeFunc) Close() error { return c.close() }
+
+// end makes the write over, for why, and releases the stream. It cuts
+// the request by cancelling it and never closes it: a request closed
+// cleanly ends the stream cleanly, and the service would commit if the
+// close reached it before the cancellation.
 func (w *streamWriter[T, M]) end(why error) {
 	if w.over != nil {
 		return
 	}
 	w.over = why
 	w.cancel()
-	if !w.closed {
-		w.receive() // its error is the cancellation
+	if w.sent && !w.closed {
+		w.closed = true
+		if conn, err := w.stream.Conn(); err == nil {
+			conn.CloseResponse()
+		}
 	}
 }
 

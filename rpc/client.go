@@ -61,12 +61,14 @@ func (s serviceAuth) CloseIdleConnections() {
 
 // SubjectClient reads subjects from a remote SubjectService.
 type SubjectClient struct {
-	c trialwatchv1connect.SubjectServiceClient
+	c       trialwatchv1connect.SubjectServiceClient
+	streams trialwatchv1connect.SubjectServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewSubjectClient calls the SubjectService at baseURL.
 func NewSubjectClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *SubjectClient {
-	return &SubjectClient{trialwatchv1connect.NewSubjectServiceClient(cutOnCancel{hc}, baseURL, opts...)}
+	return &SubjectClient{c: trialwatchv1connect.NewSubjectServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewSubjectServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Subject implements SubjectReader.
@@ -80,12 +82,14 @@ func (c *SubjectClient) Subject(ctx context.Context, study, usubjid string) (cli
 
 // ExposureClient reads dose records from a remote ExposureService.
 type ExposureClient struct {
-	c trialwatchv1connect.ExposureServiceClient
+	c       trialwatchv1connect.ExposureServiceClient
+	streams trialwatchv1connect.ExposureServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewExposureClient calls the ExposureService at baseURL.
 func NewExposureClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *ExposureClient {
-	return &ExposureClient{trialwatchv1connect.NewExposureServiceClient(cutOnCancel{hc}, baseURL, opts...)}
+	return &ExposureClient{c: trialwatchv1connect.NewExposureServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewExposureServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Doses implements DoseReader.
@@ -103,12 +107,14 @@ func (c *ExposureClient) Doses(ctx context.Context, study, usubjid string) ([]cl
 
 // EventClient reads adverse events from a remote AdverseEventService.
 type EventClient struct {
-	c trialwatchv1connect.AdverseEventServiceClient
+	c       trialwatchv1connect.AdverseEventServiceClient
+	streams trialwatchv1connect.AdverseEventServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewEventClient calls the AdverseEventService at baseURL.
 func NewEventClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *EventClient {
-	return &EventClient{trialwatchv1connect.NewAdverseEventServiceClient(cutOnCancel{hc}, baseURL, opts...)}
+	return &EventClient{c: trialwatchv1connect.NewAdverseEventServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewAdverseEventServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // AdverseEvents implements EventReader.
@@ -211,7 +217,7 @@ func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.P
 // remote service in a client stream, one message a chunk. now is the
 // service's to choose, as in Put.
 func (c *SubjectClient) WriteSubjects(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Subject], error) {
-	return openStream(ctx, "subjects", c.c.WriteSubjects, func(subs []clinical.Subject) *v1.WriteSubjectsRequest {
+	return openStream(ctx, "subjects", c.streams.WriteSubjects, func(subs []clinical.Subject) *v1.WriteSubjectsRequest {
 		msg := &v1.WriteSubjectsRequest{Study: study, Subjects: make([]*v1.Subject, len(subs))}
 		for i, s := range subs {
 			msg.Subjects[i] = subjectToProto(s)
@@ -222,7 +228,7 @@ func (c *SubjectClient) WriteSubjects(ctx context.Context, study string, _ time.
 
 // WriteDoses implements clinical.DoseWriter, as WriteSubjects does.
 func (c *ExposureClient) WriteDoses(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Dose], error) {
-	return openStream(ctx, "exposure", c.c.WriteDoses, func(doses []clinical.Dose) *v1.WriteDosesRequest {
+	return openStream(ctx, "exposure", c.streams.WriteDoses, func(doses []clinical.Dose) *v1.WriteDosesRequest {
 		msg := &v1.WriteDosesRequest{Study: study, Doses: make([]*v1.Dose, len(doses))}
 		for i, d := range doses {
 			msg.Doses[i] = doseToProto(d)
@@ -233,7 +239,7 @@ func (c *ExposureClient) WriteDoses(ctx context.Context, study string, _ time.Ti
 
 // WriteEvents implements clinical.EventWriter, as WriteSubjects does.
 func (c *EventClient) WriteEvents(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.AdverseEvent], error) {
-	return openStream(ctx, "adverse events", c.c.WriteAdverseEvents, func(evs []clinical.AdverseEvent) *v1.WriteAdverseEventsRequest {
+	return openStream(ctx, "adverse events", c.streams.WriteAdverseEvents, func(evs []clinical.AdverseEvent) *v1.WriteAdverseEventsRequest {
 		msg := &v1.WriteAdverseEventsRequest{Study: study, Events: make([]*v1.AdverseEvent, len(evs))}
 		for i, e := range evs {
 			msg.Events[i] = eventToProto(e)
@@ -264,9 +270,16 @@ func openStream[T, M any](ctx context.Context, service string,
 	return &streamWriter[T, M]{service: service, stream: call(ctx), ctx: ctx, cancel: cancel, message: message}
 }
 
+// Write sends records in one message. When it fails, or when ctx ends
+// while it runs, the whole write is over and the service keeps nothing.
 func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
 	if w.over != nil {
 		return w.over
+	}
+	if err := ctx.Err(); err != nil {
+		err = fromConnect(ctx, w.service, err)
+		w.end(fmt.Errorf("the write was abandoned: %w", err))
+		return err
 	}
 	stop := context.AfterFunc(ctx, w.cancel) // ctx ending cuts the whole write
 	defer stop()
@@ -278,6 +291,9 @@ func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
 	return nil
 }
 
+// Commit ends the stream and returns the service's summary once it has
+// committed. Like any call, one whose ctx ends while the service commits
+// may fail although the records were stored.
 func (w *streamWriter[T, M]) Commit(ctx context.Context) (clinical.Summary, error) {
 	if w.over != nil {
 		return clinical.Summary{}, w.over

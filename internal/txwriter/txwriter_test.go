@@ -172,7 +172,7 @@ func TestAbortKeepsNothing(t *testing.T) {
 // the short deadline fail).
 func writeAgain(t *testing.T, s *exposure.Store) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second) // under busyTimeout
 	defer cancel()
 	if _, err := s.Put(ctx, "S1", []clinical.Dose{dose("Z", 1, "PLACEBO")}, time.Now()); err != nil {
 		t.Fatalf("a write after the last ended: %v", err)
@@ -260,7 +260,11 @@ func TestOpenWriteHoldsTheTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Abort()
-		short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+		wait := 50 * time.Millisecond // enough to see a SQLite write wait
+		if db.Dialect == sqldb.Postgres {
+			wait = 10 * time.Second // enough for a write of a row, however loaded the machine
+		}
+		short, cancel := context.WithTimeout(ctx, wait)
 		defer cancel()
 		_, err = s.Put(short, "S2", []clinical.Dose{{Study: "S2", USUBJID: "C", Seq: 1}}, time.Now())
 		if db.Dialect == sqldb.SQLite && !errors.Is(err, context.DeadlineExceeded) {

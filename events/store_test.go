@@ -35,3 +35,44 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+// WriteEvents stores chunks in one transaction: all at Commit, none
+// after Abort. (internal/txwriter's tests cover the writer in depth.)
+func TestWriteEvents(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev := func(id string, seq int) clinical.AdverseEvent {
+			return clinical.AdverseEvent{Study: "S1", USUBJID: id, Seq: seq, Term: "SYNCOPE", Severity: "MILD"}
+		}
+		aborted, err := s.WriteEvents(ctx, "S1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := aborted.Write(ctx, []clinical.AdverseEvent{ev("X", 1)}); err != nil {
+			t.Fatal(err)
+		}
+		aborted.Abort()
+		w, err := s.WriteEvents(ctx, "S1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Abort()
+		for _, chunk := range [][]clinical.AdverseEvent{{ev("A", 1), ev("A", 2)}, {ev("B", 1)}} {
+			if err := w.Write(ctx, chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sum, err := w.Commit(ctx); err != nil || sum.Inserted != 3 || !reflect.DeepEqual(sum.Subjects, []string{"A", "B"}) {
+			t.Fatalf("Commit = %+v, %v; want 3 events of A and B inserted", sum, err)
+		}
+		for id, want := range map[string]int{"A": 2, "B": 1, "X": 0} {
+			if got, err := s.AdverseEvents(ctx, "S1", id); err != nil || len(got) != want {
+				t.Errorf("subject %s: %d events, %v; want %d", id, len(got), err, want)
+			}
+		}
+	})
+}

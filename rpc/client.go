@@ -1,6 +1,7 @@
 package rpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -60,12 +61,14 @@ func (s serviceAuth) CloseIdleConnections() {
 
 // SubjectClient reads subjects from a remote SubjectService.
 type SubjectClient struct {
-	c trialwatchv1connect.SubjectServiceClient
+	c       trialwatchv1connect.SubjectServiceClient
+	streams trialwatchv1connect.SubjectServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewSubjectClient calls the SubjectService at baseURL.
 func NewSubjectClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *SubjectClient {
-	return &SubjectClient{trialwatchv1connect.NewSubjectServiceClient(hc, baseURL, opts...)}
+	return &SubjectClient{c: trialwatchv1connect.NewSubjectServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewSubjectServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Subject implements SubjectReader.
@@ -79,12 +82,14 @@ func (c *SubjectClient) Subject(ctx context.Context, study, usubjid string) (cli
 
 // ExposureClient reads dose records from a remote ExposureService.
 type ExposureClient struct {
-	c trialwatchv1connect.ExposureServiceClient
+	c       trialwatchv1connect.ExposureServiceClient
+	streams trialwatchv1connect.ExposureServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewExposureClient calls the ExposureService at baseURL.
 func NewExposureClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *ExposureClient {
-	return &ExposureClient{trialwatchv1connect.NewExposureServiceClient(hc, baseURL, opts...)}
+	return &ExposureClient{c: trialwatchv1connect.NewExposureServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewExposureServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // Doses implements DoseReader.
@@ -102,12 +107,14 @@ func (c *ExposureClient) Doses(ctx context.Context, study, usubjid string) ([]cl
 
 // EventClient reads adverse events from a remote AdverseEventService.
 type EventClient struct {
-	c trialwatchv1connect.AdverseEventServiceClient
+	c       trialwatchv1connect.AdverseEventServiceClient
+	streams trialwatchv1connect.AdverseEventServiceClient // c for streamed writes, see cutOnCancel
 }
 
 // NewEventClient calls the AdverseEventService at baseURL.
 func NewEventClient(hc connect.HTTPClient, baseURL string, opts ...connect.ClientOption) *EventClient {
-	return &EventClient{trialwatchv1connect.NewAdverseEventServiceClient(hc, baseURL, opts...)}
+	return &EventClient{c: trialwatchv1connect.NewAdverseEventServiceClient(hc, baseURL, opts...),
+		streams: trialwatchv1connect.NewAdverseEventServiceClient(cutOnCancel{hc}, baseURL, opts...)}
 }
 
 // AdverseEvents implements EventReader.
@@ -210,7 +217,7 @@ func summaryFrom(ctx context.Context, service string, res *connect.Response[v1.P
 // remote service in a client stream, one message a chunk. now is the
 // service's to choose, as in Put.
 func (c *SubjectClient) WriteSubjects(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Subject], error) {
-	return openStream(ctx, "subjects", c.c.WriteSubjects, func(subs []clinical.Subject) *v1.WriteSubjectsRequest {
+	return openStream(ctx, "subjects", c.streams.WriteSubjects, func(subs []clinical.Subject) *v1.WriteSubjectsRequest {
 		msg := &v1.WriteSubjectsRequest{Study: study, Subjects: make([]*v1.Subject, len(subs))}
 		for i, s := range subs {
 			msg.Subjects[i] = subjectToProto(s)
@@ -221,7 +228,7 @@ func (c *SubjectClient) WriteSubjects(ctx context.Context, study string, _ time.
 
 // WriteDoses implements clinical.DoseWriter, as WriteSubjects does.
 func (c *ExposureClient) WriteDoses(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.Dose], error) {
-	return openStream(ctx, "exposure", c.c.WriteDoses, func(doses []clinical.Dose) *v1.WriteDosesRequest {
+	return openStream(ctx, "exposure", c.streams.WriteDoses, func(doses []clinical.Dose) *v1.WriteDosesRequest {
 		msg := &v1.WriteDosesRequest{Study: study, Doses: make([]*v1.Dose, len(doses))}
 		for i, d := range doses {
 			msg.Doses[i] = doseToProto(d)
@@ -232,7 +239,7 @@ func (c *ExposureClient) WriteDoses(ctx context.Context, study string, _ time.Ti
 
 // WriteEvents implements clinical.EventWriter, as WriteSubjects does.
 func (c *EventClient) WriteEvents(ctx context.Context, study string, _ time.Time) (clinical.RecordWriter[clinical.AdverseEvent], error) {
-	return openStream(ctx, "adverse events", c.c.WriteAdverseEvents, func(evs []clinical.AdverseEvent) *v1.WriteAdverseEventsRequest {
+	return openStream(ctx, "adverse events", c.streams.WriteAdverseEvents, func(evs []clinical.AdverseEvent) *v1.WriteAdverseEventsRequest {
 		msg := &v1.WriteAdverseEventsRequest{Study: study, Events: make([]*v1.AdverseEvent, len(evs))}
 		for i, e := range evs {
 			msg.Events[i] = eventToProto(e)
@@ -247,6 +254,7 @@ func (c *EventClient) WriteEvents(ctx context.Context, study string, _ time.Time
 type streamWriter[T, M any] struct {
 	service string
 	stream  *connect.ClientStreamForClient[M, v1.PutSummary]
+	ctx     context.Context // the stream's
 	cancel  context.CancelFunc
 	message func([]T) *M
 	sent    bool  // a message went out: the service has begun the write
@@ -259,12 +267,19 @@ type streamWriter[T, M any] struct {
 func openStream[T, M any](ctx context.Context, service string,
 	call func(context.Context) *connect.ClientStreamForClient[M, v1.PutSummary], message func([]T) *M) *streamWriter[T, M] {
 	ctx, cancel := context.WithCancel(ctx)
-	return &streamWriter[T, M]{service: service, stream: call(ctx), cancel: cancel, message: message}
+	return &streamWriter[T, M]{service: service, stream: call(ctx), ctx: ctx, cancel: cancel, message: message}
 }
 
+// Write sends records in one message. When it fails, or when ctx ends
+// while it runs, the whole write is over and the service keeps nothing.
 func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
 	if w.over != nil {
 		return w.over
+	}
+	if err := ctx.Err(); err != nil {
+		err = fromConnect(ctx, w.service, err)
+		w.end(fmt.Errorf("the write was abandoned: %w", err))
+		return err
 	}
 	stop := context.AfterFunc(ctx, w.cancel) // ctx ending cuts the whole write
 	defer stop()
@@ -276,9 +291,19 @@ func (w *streamWriter[T, M]) Write(ctx context.Context, records []T) error {
 	return nil
 }
 
+// Commit ends the stream and returns the service's summary once it has
+// committed. Like any call, one whose ctx ends while the service commits
+// may fail although the records were stored.
 func (w *streamWriter[T, M]) Commit(ctx context.Context) (clinical.Summary, error) {
 	if w.over != nil {
 		return clinical.Summary{}, w.over
+	}
+	// A write whose context ended must not commit: it is aborted here,
+	// before its request is closed.
+	if err := cmp.Or(ctx.Err(), w.ctx.Err()); err != nil {
+		err = fromConnect(ctx, w.service, err)
+		w.end(fmt.Errorf("the write was abandoned: %w", err))
+		return clinical.Summary{}, err
 	}
 	stop := context.AfterFunc(ctx, w.cancel)
 	defer stop()
@@ -321,15 +346,46 @@ func (w *streamWriter[T, M]) receive() (*connect.Response[v1.PutSummary], error)
 	return w.stream.CloseAndReceive()
 }
 
-// end makes the write over, for why, and releases the stream.
+// cutOnCancel makes the body of a request fail when the request's
+// context ends, where net/http would wait for more of it: a streamed
+// write's body is a pipe that Abort leaves open (see end), and the
+// transport, cancelled, drops the connection but still waits for the
+// pipe to close before the call returns.
+type cutOnCancel struct{ hc connect.HTTPClient }
+
+func (c cutOnCancel) Do(req *http.Request) (*http.Response, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return c.hc.Do(req)
+	}
+	body := req.Body
+	stop := context.AfterFunc(req.Context(), func() { body.Close() })
+	req = req.WithContext(req.Context())
+	req.Body = closeFunc{body, func() error { stop(); return body.Close() }}
+	return c.hc.Do(req)
+}
+
+type closeFunc struct {
+	io.Reader
+	close func() error
+}
+
+func (c closeFunc) Close() error { return c.close() }
+
+// end makes the write over, for why, and releases the stream. It cuts
+// the request by cancelling it and never closes it: a request closed
+// cleanly ends the stream cleanly, and the service would commit if the
+// close reached it before the cancellation.
 func (w *streamWriter[T, M]) end(why error) {
 	if w.over != nil {
 		return
 	}
 	w.over = why
 	w.cancel()
-	if !w.closed {
-		w.receive() // its error is the cancellation
+	if w.sent && !w.closed {
+		w.closed = true
+		if conn, err := w.stream.Conn(); err == nil {
+			conn.CloseResponse()
+		}
 	}
 }
 

@@ -73,3 +73,41 @@ func TestStore(t *testing.T) {
 		}
 	})
 }
+
+// WriteSubjects stores chunks in one transaction: all at Commit, none
+// after Abort. (internal/txwriter's tests cover the writer in depth.)
+func TestWriteSubjects(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub := func(id string) clinical.Subject { return clinical.Subject{Study: "S1", USUBJID: id, Site: "701"} }
+		aborted, err := s.WriteSubjects(ctx, "S1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := aborted.Write(ctx, []clinical.Subject{sub("X")}); err != nil {
+			t.Fatal(err)
+		}
+		aborted.Abort()
+		w, err := s.WriteSubjects(ctx, "S1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Abort()
+		for _, chunk := range [][]clinical.Subject{{sub("A"), sub("B")}, {sub("C")}} {
+			if err := w.Write(ctx, chunk); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if sum, err := w.Commit(ctx); err != nil || sum.Inserted != 3 || len(sum.Subjects) != 3 {
+			t.Fatalf("Commit = %+v, %v; want 3 subjects inserted", sum, err)
+		}
+		known, err := s.Known(ctx, "S1", []string{"A", "B", "C", "X"})
+		if err != nil || len(known) != 3 || known["X"] != "" {
+			t.Errorf("stored subjects %v, %v; want A, B and C, not the aborted write's X", known, err)
+		}
+	})
+}

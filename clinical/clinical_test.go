@@ -1,6 +1,7 @@
 package clinical
 
 import (
+	"reflect"
 	"testing"
 	"time"
 
@@ -146,5 +147,23 @@ func TestSignalTransitions(t *testing.T) {
 	}
 	if _, err := ParseSignalStatus("open"); err == nil {
 		t.Error("unknown status accepted")
+	}
+}
+
+// A tally of chunk summaries counts every row and lists each changed
+// subject once, in the order first seen.
+func TestTallyListsEachSubjectOnce(t *testing.T) {
+	var tally Tally
+	tally.Add(Summary{Inserted: 2, Subjects: []string{"A", "B"}})
+	tally.Add(Summary{Updated: 1, Unchanged: 5, Subjects: []string{"B", "C"}})
+	tally.Add(Summary{Unchanged: 1})
+	got := tally.Summary()
+	want := Summary{Inserted: 2, Updated: 1, Unchanged: 6, Subjects: []string{"A", "B", "C"}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("tally %+v, want %+v", got, want)
+	}
+	var empty Tally
+	if s := empty.Summary(); s.Inserted+s.Updated+s.Unchanged != 0 || len(s.Subjects) != 0 {
+		t.Errorf("empty tally %+v", s)
 	}
 }

@@ -51,25 +51,31 @@ type Summary struct {
 	Subjects  []string `json:"-"` // distinct subjects with an inserted or updated row, in first-seen order
 }
 
-// Add counts o's write in s, its subjects after s's (once each).
-func (s *Summary) Add(o Summary) {
-	s.Inserted += o.Inserted
-	s.Updated += o.Updated
-	s.Unchanged += o.Unchanged
-	if len(o.Subjects) == 0 {
-		return
-	}
-	seen := make(map[string]bool, len(s.Subjects))
-	for _, id := range s.Subjects {
-		seen[id] = true
+// Tally adds up the Summaries of several writes, e.g. one per chunk,
+// listing each subject once, in first-seen order. The zero Tally is empty.
+type Tally struct {
+	sum  Summary
+	seen map[string]bool
+}
+
+// Add counts one write's summary.
+func (t *Tally) Add(o Summary) {
+	t.sum.Inserted += o.Inserted
+	t.sum.Updated += o.Updated
+	t.sum.Unchanged += o.Unchanged
+	if t.seen == nil {
+		t.seen = map[string]bool{}
 	}
 	for _, id := range o.Subjects {
-		if !seen[id] {
-			seen[id] = true
-			s.Subjects = append(s.Subjects, id)
+		if !t.seen[id] {
+			t.seen[id] = true
+			t.sum.Subjects = append(t.sum.Subjects, id)
 		}
 	}
 }
+
+// Summary is what the writes added did together.
+func (t *Tally) Summary() Summary { return t.sum }
 
 // RecordWriter writes one study's records of one kind into the service
 // that owns them, in chunks, all or nothing: nothing written is kept

@@ -83,7 +83,7 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	var firstLabs map[string][][]clinical.LabResult
 	var versions map[string]int64
 	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
-		u := &upload{t: t, tx: tx, study: study, now: now, domains: map[string]*domainSum{}}
+		u := &upload{t: t, tx: tx, study: study, now: now, domains: map[string]*clinical.Tally{}}
 		if t.HandOffLabs {
 			u.handoff = newLabHandoff()
 		}
@@ -118,7 +118,7 @@ type upload struct {
 	study string
 	now   time.Time
 
-	domains map[string]*domainSum
+	domains map[string]*clinical.Tally
 	order   []string // domains in the order first written
 	changed ingest.SubjectSet
 
@@ -161,14 +161,11 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		}
 		d := u.domains[s.domain]
 		if d == nil {
-			d = &domainSum{}
+			d = &clinical.Tally{}
 			u.domains[s.domain] = d
 			u.order = append(u.order, s.domain)
 		}
-		d.sum.Inserted += sum.Inserted
-		d.sum.Updated += sum.Updated
-		d.sum.Unchanged += sum.Unchanged
-		d.subjects.Add(sum.Subjects...)
+		d.Add(sum)
 		u.changed.Add(sum.Subjects...)
 	}
 	return nil
@@ -189,15 +186,7 @@ func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) (clin
 func (u *upload) result() ingest.Result {
 	res := ingest.Result{Domains: map[string]clinical.Summary{}, Queued: len(u.changed.List())}
 	for _, d := range u.order {
-		sum := u.domains[d].sum
-		sum.Subjects = u.domains[d].subjects.List()
-		res.Domains[d] = sum
+		res.Domains[d] = u.domains[d].Summary()
 	}
 	return res
-}
-
-// domainSum is what an upload's writes of one domain did.
-type domainSum struct {
-	sum      clinical.Summary // counts; the subjects are in subjects
-	subjects ingest.SubjectSet
 }

@@ -85,7 +85,7 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 		if err := t.Queue.EnqueueAtTx(ctx, tx, study, u.named.List(), now, now.Add(t.safetyNet())); err != nil {
 			return fmt.Errorf("queueing checks: %w", err)
 		}
-		return t.Queue.EnqueueTx(ctx, tx, study, u.labs.Subjects, now)
+		return t.Queue.EnqueueTx(ctx, tx, study, u.labs.Summary().Subjects, now)
 	})
 	if err != nil {
 		return ingest.Result{}, err
@@ -136,8 +136,7 @@ type upload struct {
 
 	named     ingest.SubjectSet // subjects of the DM, EX and AE records sent
 	wroteLabs bool
-	labs      clinical.Summary
-	labSubs   ingest.SubjectSet
+	labs      clinical.Tally
 	changed   ingest.SubjectSet // set by commit
 }
 
@@ -194,11 +193,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 			return fmt.Errorf("storing LB: %w", err)
 		}
 		u.wroteLabs = true
-		u.labs.Inserted += sum.Inserted
-		u.labs.Updated += sum.Updated
-		u.labs.Unchanged += sum.Unchanged
-		u.labSubs.Add(sum.Subjects...)
-		u.labs.Subjects = u.labSubs.List()
+		u.labs.Add(sum)
 	}
 	return nil
 }
@@ -226,7 +221,7 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 		u.changed.Add(sum.Subjects...)
 	}
 	if u.wroteLabs {
-		add("LB", u.labs)
+		add("LB", u.labs.Summary())
 	}
 	var err error
 	if u.subjects != nil {

@@ -22,7 +22,7 @@ type Writer[T any] struct {
 	tx    *sqldb.WriteTx // nil once the write is over
 	begun context.Context
 	put   Put[T]
-	sum   clinical.Summary
+	sum   clinical.Tally
 	over  error // why the write is over
 }
 
@@ -74,7 +74,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (clinical.Summary, error) {
 		w.over = fmt.Errorf("the commit failed: %w", err)
 		return clinical.Summary{}, err
 	}
-	return w.sum, nil
+	return w.sum.Summary(), nil
 }
 
 // Abort rolls back what was written; after Commit it does nothing.

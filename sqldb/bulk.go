@@ -25,10 +25,23 @@ const sqliteRowsPerStmt = 128
 // PostgreSQL because one round trip per row makes a 60,000-row lab file
 // take seconds, on SQLite because each statement carries a fixed cost in
 // database/sql and the driver. SQLite statements use positional ?
-// parameters, which its driver binds without looking names up.
+// parameters, which its driver binds without looking names up. On
+// PostgreSQL, within InTx, many rows go through COPY instead (copy.go).
 func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
+	}
+	if len(rows) >= minCopyRows {
+		var copied bool
+		var err error
+		if freshRows(ctx, table) {
+			copied, err = db.copyInsert(ctx, tx, table, cols, rows)
+		} else {
+			copied, err = db.copyUpsert(ctx, tx, table, cols, key, rows)
+		}
+		if copied {
+			return err
+		}
 	}
 	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ",
 		onConflictSQL(cols, key), len(cols), rows)

@@ -35,6 +35,7 @@ type DB struct {
 	Dialect Dialect
 	dsn     string
 	stmts   sync.Map // query text → *sql.Stmt, see Stmt
+	pgTxs   sync.Map // *sql.Tx → *pgTx, PostgreSQL transactions InTx runs, see copy.go
 
 	// writer is a one-slot semaphore that this process's SQLite writes
 	// take, see Writing. nil on PostgreSQL, as is checkpoints.
@@ -188,7 +189,14 @@ func lockID(name string) int64 {
 //
 // On SQLite it runs within Writing: every transaction here writes, as
 // they begin IMMEDIATE (taking the write lock at once).
+//
+// On PostgreSQL it begins the transaction on a connection of its own, kept
+// for the transaction, so that bulk writes within it can COPY through that
+// connection's driver (see copy.go).
 func (db *DB) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	if db.Dialect == Postgres {
+		return db.inPgTx(ctx, fn)
+	}
 	return db.Writing(ctx, func() error {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {

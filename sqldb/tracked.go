@@ -27,7 +27,10 @@ type Table struct {
 	// A table that stores its rows in another shape than Cols (ids in
 	// place of text, say) gives both of these: Read is a view or table
 	// with Cols to read the stored rows from, Write stores rows of Cols
-	// (new or changed ones, in key order on SQLite) within tx.
+	// (new or changed ones, in key order on SQLite) within tx. On
+	// PostgreSQL it is called twice, with the new rows and then with
+	// the changed ones; Upsert into the table Name with the ctx of the
+	// first call inserts them through COPY (see freshRows).
 	Read  string
 	Write func(ctx context.Context, tx *sql.Tx, rows [][]any) error
 }
@@ -89,11 +92,9 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 	}
 	if db.Dialect == SQLite {
 		t.sortByKey(write)
-	}
-	if t.Write != nil {
-		err = t.Write(ctx, tx, write)
+		err = db.writeTracked(ctx, tx, t, write)
 	} else {
-		err = db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, write)
+		err = db.writeFreshThenChanged(ctx, tx, t, write, changes)
 	}
 	if err != nil {
 		return nil, err
@@ -104,7 +105,44 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 	return changes, nil
 }
 
+// writeTracked stores rows, new or changed ones, with t.Write or Upsert.
+func (db *DB) writeTracked(ctx context.Context, tx *sql.Tx, t Table, rows [][]any) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	if t.Write != nil {
+		return t.Write(ctx, tx, rows)
+	}
+	return db.Upsert(ctx, tx, t.Name, t.Cols, t.Key, rows)
+}
+
+// writeFreshThenChanged writes the new rows of write (changes tells which
+// they are), then the changed ones, so that on PostgreSQL the new ones,
+// usually nearly all, are inserted through COPY with no merge (see
+// freshRows). A key written twice in the batch is new at its first row and
+// changed at the next, so the last row still wins.
+func (db *DB) writeFreshThenChanged(ctx context.Context, tx *sql.Tx, t Table, write [][]any, changes []Change) error {
+	fresh := make([][]any, 0, len(write))
+	var changed [][]any
+	for i, c := range changes {
+		if c.Updated {
+			changed = append(changed, write[i])
+		} else {
+			fresh = append(fresh, write[i])
+		}
+	}
+	if err := db.writeTracked(withFreshRows(ctx, t.Name), tx, t, fresh); err != nil {
+		return err
+	}
+	return db.writeTracked(ctx, tx, t, changed)
+}
+
 func (db *DB) insertAll(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	if len(rows) >= minCopyRows {
+		if ok, err := db.copyInsert(ctx, tx, table, cols, rows); ok {
+			return err
+		}
+	}
 	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
 }
 

@@ -49,7 +49,7 @@ func BenchmarkUpsertPostgres(b *testing.B) {
 		}},
 	} {
 		b.Run(path.name, func(b *testing.B) {
-			db := openBenchPostgres(b, dsn)
+			db := openPostgres(b, dsn)
 			if _, err := db.ExecContext(ctx, `CREATE TABLE bench_labs (subject_id BIGINT NOT NULL, seq INTEGER NOT NULL,
 				test_id BIGINT NOT NULL, value DOUBLE PRECISION, low DOUBLE PRECISION, high DOUBLE PRECISION,
 				baseline BOOLEAN NOT NULL, lab_date TEXT NOT NULL, visit TEXT NOT NULL, PRIMARY KEY (subject_id, seq))`); err != nil {
@@ -76,30 +76,31 @@ func BenchmarkUpsertPostgres(b *testing.B) {
 	}
 }
 
-// openBenchPostgres opens dsn in a schema of its own, dropped when b ends.
-func openBenchPostgres(b *testing.B, dsn string) *DB {
+// openPostgres opens dsn in a schema of its own, dropped when tb ends.
+// (sqldbtest does this for other packages; it imports this one.)
+func openPostgres(tb testing.TB, dsn string) *DB {
 	ctx := context.Background()
 	admin, err := sql.Open("pgx", dsn)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	defer admin.Close()
 	schema := fmt.Sprintf("sqldb_bench_%d", time.Now().UnixNano())
 	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	u, err := url.Parse(dsn)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	db, err := Open(ctx, u.String())
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() {
+	tb.Cleanup(func() {
 		db.Close()
 		if admin, err := sql.Open("pgx", dsn); err == nil {
 			admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE")

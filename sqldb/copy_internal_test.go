@@ -1,0 +1,51 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Within InTx on PostgreSQL, writes reach the transaction's pgx
+// connection; in a transaction begun elsewhere they cannot, and fall back.
+// Rows Upsert is told are new but another transaction stored first fail
+// the COPY with an error saying so.
+func TestCopyWithinInTx(t *testing.T) {
+	dsn := os.Getenv("TRIALWATCH_TEST_PG")
+	if dsn == "" {
+		t.Skip("TRIALWATCH_TEST_PG is not set: skipping the PostgreSQL COPY test (set it to a DSN such as postgres://postgres@127.0.0.1:5432/test?sslmode=disable)")
+	}
+	ctx := context.Background()
+	db := openPostgres(t, dsn)
+	if _, err := db.ExecContext(ctx, `CREATE TABLE kv (k INTEGER PRIMARY KEY, v TEXT)`); err != nil {
+		t.Fatal(err)
+	}
+	rows := make([][]any, minCopyRows)
+	for i := range rows {
+		rows[i] = []any{int64(i), "v"}
+	}
+	err := db.InTx(ctx, func(tx *sql.Tx) error {
+		if ok, err := db.withPgx(tx, func(*pgTx, *pgx.Conn) error { return nil }); !ok || err != nil {
+			t.Errorf("withPgx in InTx = %v, %v; want the transaction's connection", ok, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO kv VALUES (7, 'first')`); err != nil {
+			return err
+		}
+		return db.Upsert(withFreshRows(ctx, "kv"), tx, "kv", []string{"k", "v"}, []string{"k"}, rows)
+	})
+	if err == nil || !strings.Contains(err.Error(), "another transaction stored some of them") {
+		t.Errorf("COPY of a stored key: %v; want the error to say another transaction stored it", err)
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if ok, _ := db.withPgx(tx, func(*pgTx, *pgx.Conn) error { return nil }); ok {
+		t.Error("withPgx found a connection for a transaction InTx did not begin")
+	}
+}

@@ -35,7 +35,7 @@ func TestJobQueue(t *testing.T) {
 		if err := s.Enqueue(ctx, "S", []string{"A", "B"}, now); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Enqueue(ctx, "S", []string{"A"}, now); err != nil { // A changes again: one job, newer generation
+		if err := s.Enqueue(ctx, "S", []string{"A", "A"}, now); err != nil { // A changes again, named twice: one job, newer generation
 			t.Fatal(err)
 		}
 		if n, _ := s.QueueDepth(ctx); n != 2 {

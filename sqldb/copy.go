@@ -14,12 +14,16 @@ import (
 )
 
 // On PostgreSQL, bulk writes within a transaction InTx runs go through
-// COPY: the rows are streamed into a temporary stage table, and one
-// statement merges them into the table. A multi-row INSERT … VALUES …
-// ON CONFLICT statement cost the server more than twice as much per row:
-// it parses and plans thousands of parameters, and ON CONFLICT inserts
-// each row speculatively; the client encoded every value as a parameter
-// of a statement rebuilt for each chunk.
+// COPY. Rows UpsertTracked found new are copied straight into their
+// table; other rows are copied into a temporary stage table and merged
+// into theirs by one INSERT … SELECT … ON CONFLICT statement; history rows
+// are copied into their table. Writing 60,000 lab rows in chunks of
+// 10,000 (BenchmarkUpsertPostgres): multi-row INSERT … VALUES … ON
+// CONFLICT statements, the way before, about 55,000–85,000 rows/s; COPY
+// and merge 62,000–166,000; COPY of new rows 160,000–410,000. COPY hands
+// the server whole pages' worth of rows and skips both the thousands of
+// parameters a VALUES statement has the server parse and plan and ON
+// CONFLICT's speculative insertion of every row.
 
 // minCopyRows is the fewest rows written through COPY. Fewer go in one
 // multi-row statement, a single round trip, where COPY and the merge take

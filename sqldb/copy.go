@@ -37,26 +37,37 @@ type pgTx struct {
 	staged map[string]bool // stage tables made sure of within the transaction
 }
 
-// inPgTx is InTx on PostgreSQL: the transaction is begun on a connection
-// held for it, and registered so that copyUpsert and copyInsert find that
-// connection.
+// inPgTx is InTx on PostgreSQL, in a transaction of beginPg.
 func (db *DB) inPgTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	conn, err := db.Conn(ctx)
+	tx, end, err := db.beginPg(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	tx, err := conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, frees the connection for Close
-	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
-	defer db.pgTxs.Delete(tx)
+	defer end()
+	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, ends the transaction before end
 	if err := fn(tx); err != nil {
 		return err
 	}
 	return tx.Commit()
+}
+
+// beginPg begins a PostgreSQL transaction on a connection held for it,
+// registered so that copyUpsert and copyInsert find that connection. Once
+// the transaction has ended, end unregisters it and frees the connection.
+func (db *DB) beginPg(ctx context.Context) (tx *sql.Tx, end func(), err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
+	return tx, func() {
+		db.pgTxs.Delete(tx)
+		conn.Close()
+	}, nil
 }
 
 // withPgx runs fn with the pgx connection tx runs on. It reports false,

@@ -10,8 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Within InTx on PostgreSQL, writes reach the transaction's pgx
-// connection; in a transaction begun elsewhere they cannot, and fall back.
+// Within InTx and BeginWrite on PostgreSQL, writes reach the
+// transaction's pgx connection; in a transaction begun elsewhere they
+// cannot, and fall back.
 // Rows Upsert is told are new but another transaction stored first fail
 // the COPY with an error saying so.
 func TestCopyWithinInTx(t *testing.T) {
@@ -40,6 +41,27 @@ func TestCopyWithinInTx(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "another transaction stored some of them") {
 		t.Errorf("COPY of a stored key: %v; want the error to say another transaction stored it", err)
 	}
+	w, err := db.BeginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Upsert(withFreshRows(ctx, "kv"), w.Tx, "kv", []string{"k", "v"}, []string{"k"}, rows); err != nil {
+		t.Errorf("COPY in a BeginWrite transaction: %v", err)
+	}
+	if ok, err := db.withPgx(w.Tx, func(*pgTx, *pgx.Conn) error { return nil }); !ok || err != nil {
+		t.Errorf("withPgx in BeginWrite = %v, %v; want the transaction's connection", ok, err)
+	}
+	if err := w.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := db.withPgx(w.Tx, func(*pgTx, *pgx.Conn) error { return nil }); ok {
+		t.Error("a committed transaction is still registered")
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM kv`).Scan(&n); err != nil || n != len(rows) {
+		t.Errorf("%d rows stored (%v), want %d", n, err, len(rows))
+	}
+
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -277,6 +277,7 @@ type WriteTx struct {
 	db       *DB
 	once     sync.Once
 	stopDone func() bool
+	release  func() // frees what the transaction held, once it has ended
 }
 
 // BeginWrite begins a WriteTx, as InTx begins its transaction: on SQLite
@@ -288,12 +289,19 @@ func (db *DB) BeginWrite(ctx context.Context) (*WriteTx, error) {
 	if err := db.takeWriteTurn(ctx); err != nil {
 		return nil, err
 	}
-	tx, err := db.BeginTx(ctx, nil)
+	var tx *sql.Tx
+	release := func() {}
+	var err error
+	if db.Dialect == Postgres {
+		tx, release, err = db.beginPg(ctx) // so that its bulk writes can COPY, see copy.go
+	} else {
+		tx, err = db.BeginTx(ctx, nil)
+	}
 	if err != nil {
 		db.endWriteTurn(false)
 		return nil, err
 	}
-	t := &WriteTx{Tx: tx, db: db}
+	t := &WriteTx{Tx: tx, db: db, release: release}
 	t.stopDone = context.AfterFunc(ctx, func() { t.Rollback() })
 	return t, nil
 }
@@ -315,4 +323,9 @@ func (t *WriteTx) Rollback() error {
 	return err
 }
 
-func (t *WriteTx) end(wrote bool) { t.once.Do(func() { t.db.endWriteTurn(wrote) }) }
+func (t *WriteTx) end(wrote bool) {
+	t.once.Do(func() {
+		t.release()
+		t.db.endWriteTurn(wrote)
+	})
+}

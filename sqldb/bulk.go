@@ -50,20 +50,9 @@ func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []
 // WriteRows runs head + a VALUES list + tail over rows within tx, as many
 // rows per statement as the dialect suits (see Chunks). Every row must
 // have ncols values.
-//
-// On PostgreSQL, within InTx, when head is a plain "INSERT INTO table
-// (columns) VALUES ", many rows are copied into a stage table and inserted
-// from it with tail in one statement instead (see copy.go).
 func (db *DB) WriteRows(ctx context.Context, tx *sql.Tx, head, tail string, ncols int, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
-	}
-	if len(rows) >= minCopyRows {
-		if table, cols, ok := plainInsert(head); ok && len(cols) == ncols {
-			if copied, err := db.copyMerge(ctx, tx, table, cols, tail, rows); copied {
-				return err
-			}
-		}
 	}
 	// On SQLite every statement size is prepared once for the database's
 	// lifetime (see Stmt; Chunks keeps the sizes few), and bound to tx once

@@ -113,70 +113,18 @@ func (t *pgTx) stage(ctx context.Context, c *pgx.Conn, table string, cols []stri
 // tx cannot COPY (see withPgx). Of rows with the same key, the last is
 // written, as when they are written one after the other.
 func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) (ok bool, err error) {
-	return db.copyMerge(ctx, tx, table, cols, onConflictSQL(cols, key), lastPerKey(rows, keyColumns(cols, key)))
-}
-
-// copyMerge copies rows into the stage table of table's cols, then inserts
-// them into table with conflict, an ON CONFLICT clause or "", in one
-// statement that empties the stage. ON CONFLICT probes the key's index
-// row by row, at the same cost whatever the table's size; a join of the
-// staged rows with the table, planned without statistics on them,
-// scanned and hashed the whole table for every batch. ok is false when
-// tx cannot COPY (see withPgx).
-func (db *DB) copyMerge(ctx context.Context, tx *sql.Tx, table string, cols []string, conflict string, rows [][]any) (ok bool, err error) {
 	return db.withPgx(tx, func(t *pgTx, c *pgx.Conn) error {
 		stage, err := t.stage(ctx, c, table, cols)
 		if err != nil {
 			return err
 		}
+		rows := lastPerKey(rows, keyColumns(cols, key))
 		if _, err := c.CopyFrom(ctx, pgx.Identifier{stage}, cols, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copying rows of %s: %w", table, err)
 		}
-		list := strings.Join(cols, ", ")
-		_, err = c.Exec(ctx, "WITH s AS (DELETE FROM "+stage+" RETURNING "+list+") INSERT INTO "+table+
-			" ("+list+") SELECT "+list+" FROM s"+conflict)
+		_, err = c.Exec(ctx, mergeSQL(table, stage, cols, key))
 		return err
 	})
-}
-
-// plainInsert parses head of the form "INSERT INTO table (col, …) VALUES ",
-// the head WriteRows can COPY for.
-func plainInsert(head string) (table string, cols []string, ok bool) {
-	f := strings.Fields(head)
-	if len(f) < 4 || !strings.EqualFold(f[0], "INSERT") || !strings.EqualFold(f[1], "INTO") ||
-		!strings.EqualFold(f[len(f)-1], "VALUES") {
-		return "", nil, false
-	}
-	target := strings.Join(f[2:len(f)-1], " ") // table (col, …)
-	open := strings.IndexByte(target, '(')
-	if open < 0 || !strings.HasSuffix(target, ")") {
-		return "", nil, false
-	}
-	table = strings.TrimSpace(target[:open])
-	if !isIdent(table) {
-		return "", nil, false
-	}
-	for _, c := range strings.Split(target[open+1:len(target)-1], ",") {
-		c = strings.TrimSpace(c)
-		if !isIdent(c) {
-			return "", nil, false
-		}
-		cols = append(cols, c)
-	}
-	return table, cols, true
-}
-
-// isIdent reports whether s is a plain lower-case SQL identifier.
-func isIdent(s string) bool {
-	if s == "" || s[0] >= '0' && s[0] <= '9' {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_') {
-			return false
-		}
-	}
-	return true
 }
 
 // copyInsert inserts rows into table through COPY; ok is false when tx
@@ -208,6 +156,17 @@ func withFreshRows(ctx context.Context, table string) context.Context {
 func freshRows(ctx context.Context, table string) bool {
 	t, _ := ctx.Value(freshRowsKey{}).(string)
 	return t == table
+}
+
+// mergeSQL moves the rows staged in stage into table, and empties stage,
+// in one statement. ON CONFLICT probes the key's index row by row, which
+// costs the same whatever the table's size; a join of the staged rows
+// with the table, planned without statistics on them, scanned and hashed
+// the whole table for every batch.
+func mergeSQL(table, stage string, cols, key []string) string {
+	list := strings.Join(cols, ", ")
+	return "WITH s AS (DELETE FROM " + stage + " RETURNING " + list + ") INSERT INTO " + table + " (" + list +
+		") SELECT " + list + " FROM s" + onConflictSQL(cols, key)
 }
 
 // keyColumns returns where each of key's columns is in cols.

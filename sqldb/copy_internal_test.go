@@ -71,25 +71,3 @@ func TestCopyWithinInTx(t *testing.T) {
 		t.Error("withPgx found a connection for a transaction InTx did not begin")
 	}
 }
-
-func TestPlainInsert(t *testing.T) {
-	for _, c := range []struct {
-		head  string
-		table string
-		cols  []string
-	}{
-		{"INSERT INTO kv (k, v) VALUES ", "kv", []string{"k", "v"}},
-		{"INSERT INTO signals\n\t\t(study, site, created_at) VALUES ", "signals", []string{"study", "site", "created_at"}},
-		{"insert into t(a,b) values", "t", []string{"a", "b"}},
-		{"INSERT INTO kv (k, v) SELECT ", "", nil},
-		{"INSERT INTO kv (k, lower(v)) VALUES ", "", nil},
-		{"INSERT INTO s.kv (k, v) VALUES ", "", nil},
-		{`INSERT INTO "Kv" (k) VALUES `, "", nil},
-		{"INSERT INTO kv VALUES ", "", nil},
-	} {
-		table, cols, ok := plainInsert(c.head)
-		if ok != (c.table != "") || table != c.table || strings.Join(cols, ",") != strings.Join(c.cols, ",") {
-			t.Errorf("plainInsert(%q) = %q, %q, %v; want %q, %q", c.head, table, cols, ok, c.table, c.cols)
-		}
-	}
-}

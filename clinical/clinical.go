@@ -142,6 +142,12 @@ func digits(s string) (int, bool) {
 // IsZero reports whether no date was recorded.
 func (d Date) IsZero() bool { return d == "" }
 
+// ErrConflict is returned by a write that another write, at the same
+// time, made impossible (two uploads adding the same new rows): nothing
+// of it is stored, and sending it again compares with what the other one
+// stored.
+var ErrConflict = errors.New("changed by another write at the same time")
+
 // ErrUnavailable is returned by a data source that cannot be reached:
 // connection refused or reset, or the service says it is unavailable.
 var ErrUnavailable = errors.New("unavailable")

@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/ingest"
 	alldb "github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -176,4 +179,28 @@ func TestRawUpload(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// conflicting is a target whose every upload meets another one storing
+// the same new rows at the same time.
+type conflicting struct{}
+
+func (conflicting) Store(context.Context, string, []string, time.Time, func(ingest.Upload) error) (ingest.Result, error) {
+	return ingest.Result{}, fmt.Errorf("storing DM: %w", clinical.ErrConflict)
+}
+
+// An upload that raced another one for the same new rows is the client's
+// to send again: 409, not a server error.
+func TestConcurrentUploadOfTheSameRowsIsAConflict(t *testing.T) {
+	mux := http.NewServeMux()
+	(&ingest.Handler{Target: conflicting{}}).Register(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(auth.WithSystem(r.Context())))
+	}))
+	defer srv.Close()
+	s := &server{url: srv.URL + "/api/v1/studies/S1/uploads"}
+	code, out := s.upload(t, map[string]string{"dm.csv": dm})
+	if code != http.StatusConflict || !strings.Contains(fmt.Sprint(out["error"]), "send this upload again") {
+		t.Errorf("upload racing another: %d %v; want 409 asking to send it again", code, out)
+	}
 }

@@ -137,6 +137,8 @@ func fromConnect(ctx context.Context, service string, err error) error {
 	switch code := connect.CodeOf(err); {
 	case code == connect.CodeNotFound:
 		kind = clinical.ErrNotFound
+	case code == connect.CodeAborted:
+		kind = clinical.ErrConflict
 	case errors.Is(ctx.Err(), context.DeadlineExceeded) || code == connect.CodeDeadlineExceeded:
 		kind = context.DeadlineExceeded
 	case ctx.Err() != nil:

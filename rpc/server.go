@@ -274,6 +274,8 @@ func toConnect(ctx context.Context, err error) error {
 		return connect.NewError(connect.CodeCanceled, err)
 	case errors.Is(err, clinical.ErrUnavailable):
 		return connect.NewError(connect.CodeUnavailable, err)
+	case errors.Is(err, clinical.ErrConflict):
+		return connect.NewError(connect.CodeAborted, err)
 	}
 	return connect.NewError(connect.CodeInternal, err)
 }

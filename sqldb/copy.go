@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/trialwatch/trialwatch/clinical"
 )
 
 // On PostgreSQL, bulk writes within a transaction InTx runs go through
@@ -134,8 +136,8 @@ func (db *DB) copyInsert(ctx context.Context, tx *sql.Tx, table string, cols []s
 	return db.withPgx(tx, func(_ *pgTx, c *pgx.Conn) error {
 		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
 		if pgErr, isPg := errors.AsType[*pgconn.PgError](err); isPg && pgErr.Code == "23505" /* unique_violation */ {
-			return fmt.Errorf("inserting rows of %s: %w; another transaction stored some of them since this one "+
-				"read what was stored: storing them again compares with those", table, err)
+			return fmt.Errorf("inserting rows of %s: %w: another transaction stored some of them since this one "+
+				"read what was stored; storing them again compares with those (%w)", table, clinical.ErrConflict, err)
 		}
 		return err
 	})

@@ -3,11 +3,13 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/trialwatch/trialwatch/clinical"
 )
 
 // Within InTx and BeginWrite on PostgreSQL, writes reach the
@@ -38,7 +40,7 @@ func TestCopyWithinInTx(t *testing.T) {
 		}
 		return db.Upsert(withFreshRows(ctx, "kv"), tx, "kv", []string{"k", "v"}, []string{"k"}, rows)
 	})
-	if err == nil || !strings.Contains(err.Error(), "another transaction stored some of them") {
+	if !errors.Is(err, clinical.ErrConflict) || !strings.Contains(err.Error(), "another transaction stored some of them") {
 		t.Errorf("COPY of a stored key: %v; want the error to say another transaction stored it", err)
 	}
 	w, err := db.BeginWrite(ctx)

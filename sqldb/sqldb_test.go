@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+	"modernc.org/sqlite"
 
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
@@ -49,6 +50,53 @@ func TestNewSQLiteFileSettings(t *testing.T) {
 				t.Errorf("connection %d: PRAGMA %s = %s, want %s", i, pragma, got, want)
 			}
 		}
+	}
+}
+
+// The page cache holds no more pages than cache_size on any connection,
+// the one that creates the file included: SQLite sizes a cache given in
+// KiB by the page size in force when the pragma runs, 4 KiB there, and
+// that connection cached twice the memory meant.
+func TestSQLiteCacheBoundOnNewFile(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	db.SetMaxOpenConns(1) // the connection that created the file, see sqldbtest.SQLite
+	c, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var limit int
+	if err := c.QueryRowContext(ctx, `PRAGMA cache_size`).Scan(&limit); err != nil {
+		t.Fatal(err)
+	}
+	if limit < 0 { // KiB
+		limit = -1024 * limit / 8192
+	}
+	// One 8 KiB page per row, more rows than the cache holds.
+	if _, err := c.ExecContext(ctx, `CREATE TABLE big (k INTEGER PRIMARY KEY, v BLOB)`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecContext(ctx, `WITH RECURSIVE n(k) AS (SELECT 1 UNION ALL SELECT k + 1 FROM n WHERE k < $1)
+		INSERT INTO big SELECT k, zeroblob(8000) FROM n`, limit+limit/4); err != nil {
+		t.Fatal(err)
+	}
+	var sum int
+	if err := c.QueryRowContext(ctx, `SELECT sum(length(v)) FROM big`).Scan(&sum); err != nil {
+		t.Fatal(err)
+	}
+	err = c.Raw(func(dc any) error {
+		used, _, err := dc.(sqlite.DBStatus).Status(sqlite.DBStatusCacheUsed, false)
+		if err != nil {
+			return err
+		}
+		if pages := used / 8192; pages > limit+limit/20 {
+			t.Errorf("the connection that created the file caches %d pages (%d MiB), want at most cache_size, %d", pages, used>>20, limit)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -15,9 +15,9 @@
 #   --dir   work directory; the study is generated into DIR/gen when missing
 #           (2,000 subjects × 1,000 labs = 2,000,000 LB rows, ~340 MB)
 #   --db    the checker's database: a SQLite file name (default checker.db,
-#           recreated each run) or a postgres:// URL; its schema (public, or
-#           the URL's search_path=NAME) is dropped and recreated before each
-#           run: give it a database or schema of its own
+#           recreated each run) or a postgres:// URL naming a scratch schema
+#           (search_path=NAME, never public), dropped and recreated before
+#           each run
 #   --mode  split (default): the checker's memory; all-in-one: the server's
 #   --port  first of the ports used: BASE..BASE+3 HTTP, BASE+10..BASE+13 admin
 #   --runs  how many runs (default 1)
@@ -84,8 +84,13 @@ kib() { awk -v k="$1" '$1 == k":" {print $2}' "/proc/$2/status"; }
 one_run() {
 	rm -f subjects.db* exposure.db* events.db*
 	if [[ $DB == postgres://* || $DB == postgresql://* ]]; then
-		local schema=public
+		# The schema is dropped each run: it must be named, never public.
+		local schema=
 		[[ $DB =~ [?\&]search_path=([A-Za-z0-9_]+) ]] && schema=${BASH_REMATCH[1]}
+		if [ -z "$schema" ] || [ "$schema" = public ]; then
+			echo "--db $DB: name a scratch schema with search_path=NAME (not public): it is dropped and recreated each run" >&2
+			exit 2
+		fi
 		psql -q "${DB/search_path=/options=-csearch_path%3D}" -c "SET client_min_messages = warning; DROP SCHEMA IF EXISTS $schema CASCADE; CREATE SCHEMA $schema;" >/dev/null
 	else
 		rm -f "$DB" "$DB"-wal "$DB"-shm

@@ -197,8 +197,88 @@ type Findings struct {
 // caller checking many subjects at once (the queue's batches) reads their
 // local data together and stores their findings together.
 func (c *Checker) Examine(ctx context.Context, study, usubjid string, local Local) Findings {
-	return c.evaluate(ctx, study, usubjid, c.gather(ctx, study, usubjid, local))
+	return c.ExamineWith(ctx, study, usubjid, nil, local)
 }
+
+// ExamineWith is Examine taking from up what ReadUpstream read of the
+// subject; the fan-out calls only the sources up has no answer of. A nil
+// up is Examine.
+func (c *Checker) ExamineWith(ctx context.Context, study, usubjid string, up *Upstream, local Local) Findings {
+	return c.evaluate(ctx, study, usubjid, c.gather(ctx, study, usubjid, up, local))
+}
+
+// Upstream is what the sources able to read several subjects at once
+// (clinical.SubjectBatchSource and the like) answered for a batch of one
+// study's subjects; see ReadUpstream. The zero Upstream holds nothing.
+type Upstream struct {
+	study    string
+	subjects map[string]clinical.Subject // nil: not read
+	doses    map[string][]clinical.Dose
+	events   map[string][]clinical.AdverseEvent
+}
+
+// ReadUpstream reads the subjects, dose records and adverse events of
+// usubjids, all of study, each with one call to the sources that have
+// the capability, concurrently and under one check's deadline. A source
+// without it, or whose read fails, is left to each check's own call in
+// ExamineWith, so that a failed read fails a check only as that check's
+// own call would. It returns once every goroutine it started has exited.
+func (c *Checker) ReadUpstream(ctx context.Context, study string, usubjids []string) *Upstream {
+	ctx, cancel := context.WithTimeout(ctx, c.deadline)
+	defer cancel()
+	up := &Upstream{study: study}
+	var wg sync.WaitGroup
+	if src, ok := c.sources.Subjects.(clinical.SubjectBatchSource); ok {
+		wg.Go(func() {
+			up.subjects = readBatch(ctx, c, "subjects", func(ctx context.Context) (map[string]clinical.Subject, error) {
+				return src.SubjectsOf(ctx, study, usubjids)
+			})
+		})
+	}
+	if src, ok := c.sources.Exposure.(clinical.ExposureBatchSource); ok {
+		wg.Go(func() {
+			up.doses = readBatch(ctx, c, "exposure", func(ctx context.Context) (map[string][]clinical.Dose, error) {
+				return src.DosesOf(ctx, study, usubjids)
+			})
+		})
+	}
+	if src, ok := c.sources.Events.(clinical.EventBatchSource); ok {
+		wg.Go(func() {
+			up.events = readBatch(ctx, c, "adverse_events", func(ctx context.Context) (map[string][]clinical.AdverseEvent, error) {
+				return src.AdverseEventsOf(ctx, study, usubjids)
+			})
+		})
+	}
+	wg.Wait()
+	return up
+}
+
+// readBatch is one batch read through call: its answer, never nil, or
+// nil when it failed.
+func readBatch[V any](ctx context.Context, c *Checker, service string, fn func(context.Context) (map[string]V, error)) map[string]V {
+	m, err := call(ctx, c, service, fn)
+	if err != nil {
+		return nil
+	}
+	if m == nil {
+		m = map[string]V{}
+	}
+	return m
+}
+
+// of tells whether up read anything of study's subjects.
+func (up *Upstream) of(study string) bool { return up != nil && up.study == study }
+
+// subject is the answer up holds of usubjid; up.subjects must not be nil.
+func (up *Upstream) subject(usubjid string) (clinical.Subject, error) {
+	s, found := up.subjects[usubjid]
+	if !found {
+		// As the subjects service says it.
+		return clinical.Subject{}, fmt.Errorf("subject %s in study %s: %w", usubjid, up.study, clinical.ErrNotFound)
+	}
+	return s, nil
+}
+
 
 // evaluate runs the rules on what gather fetched.
 func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathered) Findings {
@@ -282,29 +362,44 @@ type ownData struct {
 
 // gather runs the upstream calls concurrently with the local reads under
 // one deadline derived from ctx, so a client disconnect cancels them all.
-func (c *Checker) gather(ctx context.Context, study, usubjid string, local Local) gathered {
+// What up holds is taken from it rather than called for.
+func (c *Checker) gather(ctx context.Context, study, usubjid string, up *Upstream, local Local) gathered {
 	ctx, cancel := context.WithTimeout(ctx, c.deadline)
 	defer cancel()
 	var g gathered
 	var wg sync.WaitGroup
-	wg.Go(func() {
-		g.subject, g.subjectErr = call(ctx, c, "subjects", func(ctx context.Context) (clinical.Subject, error) {
-			return c.sources.Subjects.Subject(ctx, study, usubjid)
-		})
-		if g.subjectErr != nil {
-			cancel() // without the subject there is no check: stop the others now
+	if up.of(study) && up.subjects != nil {
+		if g.subject, g.subjectErr = up.subject(usubjid); g.subjectErr != nil {
+			cancel() // as below: the calls still to make are abandoned
 		}
-	})
-	wg.Go(func() {
-		g.doses, g.dosesErr = call(ctx, c, "exposure", func(ctx context.Context) ([]clinical.Dose, error) {
-			return c.sources.Exposure.Doses(ctx, study, usubjid)
+	} else {
+		wg.Go(func() {
+			g.subject, g.subjectErr = call(ctx, c, "subjects", func(ctx context.Context) (clinical.Subject, error) {
+				return c.sources.Subjects.Subject(ctx, study, usubjid)
+			})
+			if g.subjectErr != nil {
+				cancel() // without the subject there is no check: stop the others now
+			}
 		})
-	})
-	wg.Go(func() {
-		g.events, g.eventsErr = call(ctx, c, "adverse_events", func(ctx context.Context) ([]clinical.AdverseEvent, error) {
-			return c.sources.Events.AdverseEvents(ctx, study, usubjid)
+	}
+	if up.of(study) && up.doses != nil {
+		g.doses = up.doses[usubjid]
+	} else {
+		wg.Go(func() {
+			g.doses, g.dosesErr = call(ctx, c, "exposure", func(ctx context.Context) ([]clinical.Dose, error) {
+				return c.sources.Exposure.Doses(ctx, study, usubjid)
+			})
 		})
-	})
+	}
+	if up.of(study) && up.events != nil {
+		g.events = up.events[usubjid]
+	} else {
+		wg.Go(func() {
+			g.events, g.eventsErr = call(ctx, c, "adverse_events", func(ctx context.Context) ([]clinical.AdverseEvent, error) {
+				return c.sources.Events.AdverseEvents(ctx, study, usubjid)
+			})
+		})
+	}
 	// The lab and settings reads are local: the calling goroutine does them
 	// while it would otherwise only wait.
 	g.labs, g.labsErr = local.Labs(ctx, study, usubjid)

@@ -28,6 +28,30 @@ type EventSource interface {
 	AdverseEvents(ctx context.Context, study, usubjid string) ([]AdverseEvent, error)
 }
 
+// The batch sources below are capabilities a source may have besides its
+// one-subject call: the answers of several of a study's subjects at once,
+// for a caller checking many (the check queue's batches). Each subject's
+// answer is what the one-subject call would give; a caller that gets an
+// error knows nothing of any subject and asks each on its own.
+
+// SubjectBatchSource answers who several subjects are; a subject the
+// study has not is absent from the map.
+type SubjectBatchSource interface {
+	SubjectsOf(ctx context.Context, study string, usubjids []string) (map[string]Subject, error)
+}
+
+// ExposureBatchSource lists several subjects' dose records, each ordered
+// by EXSEQ; a subject without any is absent from the map.
+type ExposureBatchSource interface {
+	DosesOf(ctx context.Context, study string, usubjids []string) (map[string][]Dose, error)
+}
+
+// EventBatchSource lists several subjects' adverse events, each ordered by
+// AESEQ; a subject without any is absent from the map.
+type EventBatchSource interface {
+	AdverseEventsOf(ctx context.Context, study string, usubjids []string) (map[string][]AdverseEvent, error)
+}
+
 // LabSource lists a subject's lab results, ordered by date then LBSEQ.
 // The caller must not change them: a source may share them between
 // callers.

@@ -27,9 +27,16 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// eventCols are the columns scanEvent reads, after the key.
+const eventCols = `seq, term, decoded_term, body_system, severity, serious, start_date, end_date, recorded_date`
+
+func scanEvent(rows *sql.Rows, e *clinical.AdverseEvent, key ...any) error {
+	return rows.Scan(append(key, &e.Seq, &e.Term, &e.Decoded, &e.BodySystem, &e.Severity, &e.Serious, &e.Start, &e.End, &e.Recorded)...)
+}
+
 // AdverseEvents returns a subject's events ordered by AESEQ; none is not an error.
 func (s *Store) AdverseEvents(ctx context.Context, study, usubjid string) ([]clinical.AdverseEvent, error) {
-	rows, err := s.db.QueryCached(ctx, nil, `SELECT seq, term, decoded_term, body_system, severity, serious, start_date, end_date, recorded_date
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT `+eventCols+`
 		FROM adverse_events WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
 	if err != nil {
 		return nil, err
@@ -38,13 +45,34 @@ func (s *Store) AdverseEvents(ctx context.Context, study, usubjid string) ([]cli
 	var out []clinical.AdverseEvent
 	for rows.Next() {
 		e := clinical.AdverseEvent{Study: study, USUBJID: usubjid}
-		if err := rows.Scan(&e.Seq, &e.Term, &e.Decoded, &e.BodySystem, &e.Severity, &e.Serious, &e.Start, &e.End, &e.Recorded); err != nil {
+		if err := scanEvent(rows, &e); err != nil {
 			return nil, err
 		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
 }
+
+// AdverseEventsOf returns the events of the subjects among usubjids that
+// have any, each subject's ordered by AESEQ, in one query.
+func (s *Store) AdverseEventsOf(ctx context.Context, study string, usubjids []string) (map[string][]clinical.AdverseEvent, error) {
+	out := make(map[string][]clinical.AdverseEvent, len(usubjids))
+	err := s.db.QueryKeys(ctx, `SELECT usubjid, `+eventCols+` FROM adverse_events WHERE study = $1 AND usubjid IN (`, `) ORDER BY usubjid, seq`,
+		[]any{study}, usubjids, func(rows *sql.Rows) error {
+			e := clinical.AdverseEvent{Study: study}
+			if err := scanEvent(rows, &e, &e.USUBJID); err != nil {
+				return err
+			}
+			out[e.USUBJID] = append(out[e.USUBJID], e)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var _ clinical.EventBatchSource = (*Store)(nil)
 
 var table = sqldb.Table{
 	Name:    "adverse_events",

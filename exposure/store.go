@@ -27,9 +27,21 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// doseCols are the columns scanDose reads, after the key.
+const doseCols = `seq, treatment, dose, unit, route, start_date, end_date`
+
+func scanDose(rows *sql.Rows, d *clinical.Dose, key ...any) error {
+	var dose sql.NullFloat64
+	if err := rows.Scan(append(key, &d.Seq, &d.Treatment, &dose, &d.Unit, &d.Route, &d.Start, &d.End)...); err != nil {
+		return err
+	}
+	d.Dose, d.HasDose = dose.Float64, dose.Valid
+	return nil
+}
+
 // Doses returns a subject's dose records ordered by EXSEQ; none is not an error.
 func (s *Store) Doses(ctx context.Context, study, usubjid string) ([]clinical.Dose, error) {
-	rows, err := s.db.QueryCached(ctx, nil, `SELECT seq, treatment, dose, unit, route, start_date, end_date
+	rows, err := s.db.QueryCached(ctx, nil, `SELECT `+doseCols+`
 		FROM doses WHERE study = $1 AND usubjid = $2 ORDER BY seq`, study, usubjid)
 	if err != nil {
 		return nil, err
@@ -38,15 +50,34 @@ func (s *Store) Doses(ctx context.Context, study, usubjid string) ([]clinical.Do
 	var out []clinical.Dose
 	for rows.Next() {
 		d := clinical.Dose{Study: study, USUBJID: usubjid}
-		var dose sql.NullFloat64
-		if err := rows.Scan(&d.Seq, &d.Treatment, &dose, &d.Unit, &d.Route, &d.Start, &d.End); err != nil {
+		if err := scanDose(rows, &d); err != nil {
 			return nil, err
 		}
-		d.Dose, d.HasDose = dose.Float64, dose.Valid
 		out = append(out, d)
 	}
 	return out, rows.Err()
 }
+
+// DosesOf returns the dose records of the subjects among usubjids that
+// have any, each subject's ordered by EXSEQ, in one query.
+func (s *Store) DosesOf(ctx context.Context, study string, usubjids []string) (map[string][]clinical.Dose, error) {
+	out := make(map[string][]clinical.Dose, len(usubjids))
+	err := s.db.QueryKeys(ctx, `SELECT usubjid, `+doseCols+` FROM doses WHERE study = $1 AND usubjid IN (`, `) ORDER BY usubjid, seq`,
+		[]any{study}, usubjids, func(rows *sql.Rows) error {
+			d := clinical.Dose{Study: study}
+			if err := scanDose(rows, &d, &d.USUBJID); err != nil {
+				return err
+			}
+			out[d.USUBJID] = append(out[d.USUBJID], d)
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var _ clinical.ExposureBatchSource = (*Store)(nil)
 
 var table = sqldb.Table{
 	Name:    "doses",

@@ -83,3 +83,39 @@ func (db *DB) closeStmts() {
 		return true
 	})
 }
+
+// keysPerQuery bounds the IN list of one QueryKeys statement.
+const keysPerQuery = 500
+
+// QueryKeys runs head + an IN list of keys' parameters + tail, the keys
+// numbered after args, and hands each row to scan. Many keys are read in
+// several statements; the statements of each list length are prepared
+// once on SQLite (see QueryChunk), and a batch's lists are short.
+func (db *DB) QueryKeys(ctx context.Context, head, tail string, args []any, keys []string, scan func(*sql.Rows) error) error {
+	for start := 0; start < len(keys); start += keysPerQuery {
+		chunk := keys[start:min(start+keysPerQuery, len(keys))]
+		all := make([]any, 0, len(args)+len(chunk))
+		all = append(all, args...)
+		for _, k := range chunk {
+			all = append(all, k)
+		}
+		if err := db.queryEach(ctx, head+Placeholders(len(args)+1, len(chunk))+tail, all, scan); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (db *DB) queryEach(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
+	rows, err := db.QueryChunk(ctx, nil, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := scan(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -31,17 +31,43 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	return &Store{db: db}, nil
 }
 
+// subjectCols are the columns scanSubject reads, after the key.
+const subjectCols = `site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date`
+
+func scanSubject(row interface{ Scan(...any) error }, sub *clinical.Subject, key ...any) error {
+	return row.Scan(append(key, &sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose, &sub.EndOfStudy, &sub.DeathDate)...)
+}
+
 // Subject returns one subject or clinical.ErrNotFound.
 func (s *Store) Subject(ctx context.Context, study, usubjid string) (clinical.Subject, error) {
 	sub := clinical.Subject{Study: study, USUBJID: usubjid}
-	err := s.db.QueryRowCached(ctx, `SELECT site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date
-		FROM subjects WHERE study = $1 AND usubjid = $2`, study, usubjid).Scan(
-		&sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose, &sub.EndOfStudy, &sub.DeathDate)
+	err := scanSubject(s.db.QueryRowCached(ctx, `SELECT `+subjectCols+`
+		FROM subjects WHERE study = $1 AND usubjid = $2`, study, usubjid), &sub)
 	if errors.Is(err, sql.ErrNoRows) {
 		return clinical.Subject{}, fmt.Errorf("subject %s in study %s: %w", usubjid, study, clinical.ErrNotFound)
 	}
 	return sub, err
 }
+
+// SubjectsOf returns the study's subjects among usubjids in one query.
+func (s *Store) SubjectsOf(ctx context.Context, study string, usubjids []string) (map[string]clinical.Subject, error) {
+	out := make(map[string]clinical.Subject, len(usubjids))
+	err := s.db.QueryKeys(ctx, `SELECT usubjid, `+subjectCols+` FROM subjects WHERE study = $1 AND usubjid IN (`, `)`,
+		[]any{study}, usubjids, func(rows *sql.Rows) error {
+			sub := clinical.Subject{Study: study}
+			if err := scanSubject(rows, &sub, &sub.USUBJID); err != nil {
+				return err
+			}
+			out[sub.USUBJID] = sub
+			return nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+var _ clinical.SubjectBatchSource = (*Store)(nil)
 
 var table = sqldb.Table{
 	Name:    "subjects",

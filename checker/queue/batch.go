@@ -37,8 +37,10 @@ type batches struct {
 }
 
 // runBatch claims up to a batch of jobs and checks their subjects one
-// after the other, each through the fan-out under its own deadline, with
-// the labs and settings of all read up front; then it stores the signals
+// after the other, each under its own deadline, with the labs and
+// settings of all read up front, and so their subjects, doses and events
+// where the checker's sources can read many at once (otherwise through
+// each check's fan-out); then it stores the signals
 // and eDISH points found and records every job's fate in one transaction.
 // False when there was no job.
 func (w *Workers) runBatch(ctx context.Context) bool {
@@ -54,13 +56,14 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 		return false
 	}
 	c := w.checker
-	local := b.prefetch(ctx, jobs)
+	local := b.prefetch(ctx, c, jobs)
 	checks := make([]checker.Findings, len(jobs))
 	starts := make([]time.Time, len(jobs))
 	for i, j := range jobs {
 		starts[i] = time.Now()
 		c.Metrics().CheckStarted()
-		checks[i] = c.Examine(ctx, j.Study, j.USUBJID, local[j.Study])
+		p := local[j.Study]
+		checks[i] = c.ExamineWith(ctx, j.Study, j.USUBJID, p.upstream, p)
 	}
 
 	// As in Check, what was found is stored even while stopping, and the
@@ -75,11 +78,17 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 			if err := write(done, tx); err != nil {
 				return err
 			}
+			var completed []Job
 			for i := range checks {
 				results[i] = c.Conclude(checks[i], nil)
-				if err := w.record(done, txJobs{b.jobs, tx}, jobs[i], results[i]); err != nil {
+				if ok, at, reason := fate(jobs[i], results[i]); ok {
+					completed = append(completed, jobs[i])
+				} else if err := b.jobs.retryTx(done, tx, jobs[i], at, reason); err != nil {
 					return fmt.Errorf("recording a check job: %w", err)
 				}
+			}
+			if err := b.jobs.completeTx(done, tx, completed); err != nil {
+				return fmt.Errorf("recording the check jobs: %w", err)
 			}
 			return nil
 		})
@@ -103,15 +112,17 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 }
 
 // prefetch reads, per study, the settings and the labs of all the jobs'
-// subjects; a failed read fails each of the study's checks as Check would.
-func (b *batches) prefetch(ctx context.Context, jobs []Job) map[string]*prefetched {
+// subjects, and what the checker's sources can read of them at once; a
+// failed read of labs or settings fails each of the study's checks as
+// Check would (a failed upstream read leaves each check to its own call).
+func (b *batches) prefetch(ctx context.Context, c *checker.Checker, jobs []Job) map[string]*prefetched {
 	ids := map[string][]string{}
 	for _, j := range jobs {
 		ids[j.Study] = append(ids[j.Study], j.USUBJID)
 	}
 	out := make(map[string]*prefetched, len(ids))
 	for study, subjects := range ids {
-		p := &prefetched{}
+		p := &prefetched{upstream: c.ReadUpstream(ctx, study, subjects)}
 		p.labs, p.err = b.labs.LabsOf(ctx, study, subjects, b.size)
 		if p.err == nil {
 			p.config, p.err = b.findings.Settings(ctx, study)
@@ -121,8 +132,9 @@ func (b *batches) prefetch(ctx context.Context, jobs []Job) map[string]*prefetch
 	return out
 }
 
-// prefetched is the local data of a batch's checks of one study.
+// prefetched is the data of a batch's checks of one study read up front.
 type prefetched struct {
+	upstream *checker.Upstream
 	labs   map[string][]clinical.LabResult
 	config rules.Config
 	err    error
@@ -149,16 +161,4 @@ func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(contex
 		}
 	}
 	return b.findings.PrepareFindings(sigs, points, now)
-}
-
-// txJobs records jobs' fates within a transaction.
-type txJobs struct {
-	s  *Store
-	tx *sql.Tx
-}
-
-func (t txJobs) Complete(ctx context.Context, j Job) error { return t.s.completeTx(ctx, t.tx, j) }
-
-func (t txJobs) Retry(ctx context.Context, j Job, at time.Time, reason string) error {
-	return t.s.retryTx(ctx, t.tx, j, at, reason)
 }

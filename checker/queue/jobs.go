@@ -8,7 +8,9 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker/schema"
@@ -131,18 +133,51 @@ func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Durati
 // Complete removes a job unless its subject changed again meanwhile; then
 // the job is released to run on the newer data.
 func (s *Store) Complete(ctx context.Context, j Job) error {
-	return s.db.Writing(ctx, func() error { return s.completeTx(ctx, nil, j) })
+	return s.db.Writing(ctx, func() error { return s.completeTx(ctx, nil, []Job{j}) })
 }
 
-// completeTx is Complete within tx, or on its own when tx is nil.
-func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, j Job) error {
-	res, err := s.db.ExecCached(ctx, tx, `DELETE FROM check_jobs WHERE study = $1 AND usubjid = $2 AND generation = $3`,
-		j.Study, j.USUBJID, j.Generation)
+// completeTx is Complete of jobs within tx, or on its own when tx is nil:
+// one statement removes them all, so that a batch's jobs cost one round
+// trip rather than one each.
+func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, jobs []Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`DELETE FROM check_jobs WHERE `)
+	args := make([]any, 0, 3*len(jobs))
+	for i, j := range jobs {
+		if i > 0 {
+			q.WriteString(" OR ")
+		}
+		n := len(args)
+		fmt.Fprintf(&q, "(study = $%d AND usubjid = $%d AND generation = $%d)", n+1, n+2, n+3)
+		args = append(args, j.Study, j.USUBJID, j.Generation)
+	}
+	q.WriteString(` RETURNING study, usubjid`)
+	removed := make(map[[2]string]bool, len(jobs))
+	rows, err := s.db.QueryChunk(ctx, tx, q.String(), args...)
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return s.retryTx(ctx, tx, j, time.Time{}, "")
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		removed[k] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, j := range jobs {
+		if !removed[[2]string{j.Study, j.USUBJID}] {
+			if err := s.retryTx(ctx, tx, j, time.Time{}, ""); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -151,28 +151,28 @@ func (w *Workers) runOne(ctx context.Context) bool {
 	return true
 }
 
-// jobFates records how the check of a job ended; a JobStore is one, and
-// so is the queue within a transaction (txJobs).
-type jobFates interface {
-	Complete(ctx context.Context, j Job) error
-	Retry(ctx context.Context, j Job, at time.Time, reason string) error
+// record completes j or releases it to run again, as res says.
+func (w *Workers) record(ctx context.Context, jobs JobStore, j Job, res checker.Result) error {
+	if done, at, reason := fate(j, res); !done {
+		return jobs.Retry(ctx, j, at, reason)
+	}
+	return jobs.Complete(ctx, j)
 }
 
-// record completes j or releases it to run again, as res says.
-func (w *Workers) record(ctx context.Context, jobs jobFates, j Job, res checker.Result) error {
+// fate is what becomes of j once its check ended with res: done, or to
+// run again at at, having failed for reason.
+func fate(j Job, res checker.Result) (done bool, at time.Time, reason string) {
 	switch res.Outcome {
-	case checker.OutcomeComplete:
-		return jobs.Complete(ctx, j)
-	case checker.OutcomeNotFound:
-		return jobs.Complete(ctx, j)
+	case checker.OutcomeComplete, checker.OutcomeNotFound:
+		return true, time.Time{}, ""
 	case checker.OutcomeClientGone:
-		return jobs.Retry(ctx, j, time.Now(), "stopped before the check finished")
+		return false, time.Now(), "stopped before the check finished"
 	}
-	reason := string(res.Outcome)
+	reason = string(res.Outcome)
 	if res.Err != nil {
 		reason += ": " + res.Err.Error()
 	}
-	return jobs.Retry(ctx, j, time.Now().Add(backoff(j.Attempts)), reason)
+	return false, time.Now().Add(backoff(j.Attempts)), reason
 }
 
 // recorded logs and counts a job whose fate record ended with err.

@@ -58,14 +58,42 @@ func (s *Store) PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time)
 
 // putEDISHTx is PutEDISH within tx, or on its own when tx is nil.
 func (s *Store) putEDISHTx(ctx context.Context, tx *sql.Tx, p rules.EDISHPoint, now time.Time) error {
-	_, err := s.db.ExecCached(ctx, tx, `INSERT INTO edish_points
+	_, err := s.db.ExecCached(ctx, tx, edishInsert+`($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`+edishUpsert, edishRow(p, now)...)
+	return err
+}
+
+// putEDISHesTx is PutEDISH of several subjects' points within tx, in as
+// few statements as the dialect allows rather than one each. A subject
+// given twice keeps its last point.
+func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []rules.EDISHPoint, now time.Time) error {
+	at := make(map[[2]string]int, len(points))
+	rows := make([][]any, 0, len(points))
+	for _, p := range points {
+		k := [2]string{p.Study, p.USUBJID}
+		if i, dup := at[k]; dup {
+			rows[i] = edishRow(p, now) // PostgreSQL's ON CONFLICT cannot update a row twice in one statement
+			continue
+		}
+		at[k] = len(rows)
+		rows = append(rows, edishRow(p, now))
+	}
+	return s.db.WriteRows(ctx, tx, edishInsert, edishUpsert, edishCols, rows)
+}
+
+// edishInsert and edishUpsert surround the VALUES of eDISH points written.
+const (
+	edishInsert = `INSERT INTO edish_points
 		(study, usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		VALUES `
+	edishUpsert = `
 		ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, alt = excluded.alt, ast = excluded.ast,
 			transaminase = excluded.transaminase, bilirubin = excluded.bilirubin, quadrant = excluded.quadrant,
-			alt_seq = excluded.alt_seq, ast_seq = excluded.ast_seq, bilirubin_seq = excluded.bilirubin_seq, updated_at = excluded.updated_at`,
-		p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq, now.UnixMilli())
-	return err
+			alt_seq = excluded.alt_seq, ast_seq = excluded.ast_seq, bilirubin_seq = excluded.bilirubin_seq, updated_at = excluded.updated_at`
+	edishCols = 12
+)
+
+func edishRow(p rules.EDISHPoint, now time.Time) []any {
+	return []any{p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq, now.UnixMilli()}
 }
 
 // EDISH lists the study's eDISH points, optionally of one site.

@@ -44,10 +44,8 @@ func (s *Store) PrepareFindings(sigs []clinical.Signal, points []rules.EDISHPoin
 		if err := s.writeSignalsTx(ctx, tx, rows); err != nil {
 			return fmt.Errorf("storing signals: %w", err)
 		}
-		for _, p := range points {
-			if err := s.putEDISHTx(ctx, tx, p, now); err != nil {
-				return fmt.Errorf("storing the eDISH point: %w", err)
-			}
+		if err := s.putEDISHesTx(ctx, tx, points, now); err != nil {
+			return fmt.Errorf("storing the eDISH points: %w", err)
 		}
 		return nil
 	}, nil

@@ -279,7 +279,6 @@ func (up *Upstream) subject(usubjid string) (clinical.Subject, error) {
 	return s, nil
 }
 
-
 // evaluate runs the rules on what gather fetched.
 func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathered) Findings {
 	res := Result{Study: study, USUBJID: usubjid}

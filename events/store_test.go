@@ -33,6 +33,20 @@ func TestStore(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Fatalf("AdverseEvents = %+v, %v; want %+v", got, err, want)
 		}
+		// The batch read answers each subject as AdverseEvents does, in
+		// one query, and only of the study asked.
+		other := clinical.AdverseEvent{Study: "S1", USUBJID: "B", Seq: 1, Term: "HEADACHE", Decoded: "HEADACHE", Start: "2014-01-04"}
+		if _, err := s.Put(ctx, "S1", []clinical.AdverseEvent{other}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, "S2", []clinical.AdverseEvent{{Study: "S2", USUBJID: "A", Seq: 7, Term: "X"}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		batch, err := s.AdverseEventsOf(ctx, "S1", []string{"B", "nobody", "A"})
+		wantBatch := map[string][]clinical.AdverseEvent{"A": want, "B": {other}}
+		if err != nil || !reflect.DeepEqual(batch, wantBatch) {
+			t.Errorf("AdverseEventsOf = %+v, %v; want %+v", batch, err, wantBatch)
+		}
 	})
 }
 

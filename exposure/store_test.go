@@ -2,6 +2,7 @@ package exposure
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -36,6 +37,24 @@ func TestStore(t *testing.T) {
 		}
 		if got, err := s.Doses(ctx, "S1", "nobody"); err != nil || len(got) != 0 {
 			t.Errorf("unknown subject: %v, %v; want none", got, err)
+		}
+		// The batch read answers each subject as Doses does, in one query
+		// however many, and only of the study asked.
+		other := clinical.Dose{Study: "S1", USUBJID: "B", Seq: 1, Treatment: "PLACEBO", Start: "2014-01-05"}
+		if _, err := s.Put(ctx, "S1", []clinical.Dose{other}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, "S2", []clinical.Dose{{Study: "S2", USUBJID: "A", Seq: 9, Treatment: "X"}}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		many := []string{"nobody", "B", "A"}
+		for i := range 600 { // more than one statement's IN list
+			many = append(many, fmt.Sprint("absent-", i))
+		}
+		batch, err := s.DosesOf(ctx, "S1", append(many, "A"))
+		wantBatch := map[string][]clinical.Dose{"A": want, "B": {other}}
+		if err != nil || !reflect.DeepEqual(batch, wantBatch) {
+			t.Errorf("DosesOf = %+v, %v; want %+v", batch, err, wantBatch)
 		}
 	})
 }

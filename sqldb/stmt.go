@@ -3,6 +3,7 @@ package sqldb
 import (
 	"context"
 	"database/sql"
+	"slices"
 )
 
 // Stmt returns query prepared once for db and kept for its lifetime, or,
@@ -89,9 +90,15 @@ const keysPerQuery = 500
 
 // QueryKeys runs head + an IN list of keys' parameters + tail, the keys
 // numbered after args, and hands each row to scan. Many keys are read in
-// several statements; the statements of each list length are prepared
-// once on SQLite (see QueryChunk), and a batch's lists are short.
+// several statements, each key once however often given; the statements
+// of each list length are prepared once on SQLite (see QueryChunk), and a
+// batch's lists are short.
 func (db *DB) QueryKeys(ctx context.Context, head, tail string, args []any, keys []string, scan func(*sql.Rows) error) error {
+	if len(keys) > keysPerQuery {
+		keys = slices.Clone(keys)
+		slices.Sort(keys)
+		keys = slices.Compact(keys)
+	}
 	for start := 0; start < len(keys); start += keysPerQuery {
 		chunk := keys[start:min(start+keysPerQuery, len(keys))]
 		all := make([]any, 0, len(args)+len(chunk))

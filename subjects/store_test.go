@@ -3,6 +3,7 @@ package subjects
 import (
 	"context"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -70,6 +71,23 @@ func TestStore(t *testing.T) {
 		cancel()
 		if _, err := s.Subject(cancelled, "S1", "01-701-1015"); err == nil {
 			t.Error("read with a cancelled context succeeded")
+		}
+		// The batch read answers each subject as Subject does, leaving out
+		// those the study has not.
+		second := clinical.Subject{Study: "S1", USUBJID: "01-701-1023", Site: "701", Sex: "M", Age: 64, Arm: "Placebo"}
+		if _, err := s.Put(ctx, "S1", []clinical.Subject{second}, now); err != nil {
+			t.Fatal(err)
+		}
+		batch, err := s.SubjectsOf(ctx, "S1", []string{"01-701-1023", "nobody", "01-701-1015"})
+		wantBatch := map[string]clinical.Subject{"01-701-1015": want, "01-701-1023": second}
+		if err != nil || !reflect.DeepEqual(batch, wantBatch) {
+			t.Errorf("SubjectsOf = %+v, %v; want %+v", batch, err, wantBatch)
+		}
+		if batch, err := s.SubjectsOf(ctx, "S2", []string{"01-701-1015"}); err != nil || len(batch) != 0 {
+			t.Errorf("SubjectsOf of another study = %+v, %v; want none", batch, err)
+		}
+		if _, err := s.SubjectsOf(cancelled, "S1", []string{"01-701-1015"}); err == nil {
+			t.Error("batch read with a cancelled context succeeded")
 		}
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // LabBatches reads the lab results of several subjects of a study at
@@ -75,6 +76,9 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 	write, err := b.prepare(checks, c.Now())
 	if err == nil {
 		err = b.jobs.db.InTx(done, func(tx *sql.Tx) error {
+			if err := b.jobs.lazyCommitTx(done, tx); err != nil {
+				return err
+			}
 			if err := write(done, tx); err != nil {
 				return err
 			}
@@ -135,9 +139,9 @@ func (b *batches) prefetch(ctx context.Context, c *checker.Checker, jobs []Job) 
 // prefetched is the data of a batch's checks of one study read up front.
 type prefetched struct {
 	upstream *checker.Upstream
-	labs   map[string][]clinical.LabResult
-	config rules.Config
-	err    error
+	labs     map[string][]clinical.LabResult
+	config   rules.Config
+	err      error
 }
 
 func (p *prefetched) Labs(_ context.Context, _, usubjid string) ([]clinical.LabResult, error) {
@@ -161,4 +165,20 @@ func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(contex
 		}
 	}
 	return b.findings.PrepareFindings(sigs, points, now)
+}
+
+// lazyCommitTx has tx's commit not wait for the server's disk (PostgreSQL's
+// synchronous_commit off, for tx alone): a crash may then lose the last
+// batches committed, but never half of one, and what a batch commits can
+// be lost without harm — its signals and eDISH points go with the
+// completion of its jobs, which stay queued and are checked again. The
+// wait was most of a batch's time on the server (about 4 ms a commit,
+// against 7 ms for all its statements). SQLite's commits (WAL,
+// synchronous NORMAL) never wait for the disk.
+func (s *Store) lazyCommitTx(ctx context.Context, tx *sql.Tx) error {
+	if s.db.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
+	return err
 }

@@ -2,6 +2,7 @@ package queue_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -217,4 +218,52 @@ func testFailedStoringReleasesJobs(t *testing.T, batched bool, reason string) {
 	if n := count(`SELECT COUNT(*) FROM signals`); n != len(ids) {
 		t.Errorf("%d signals after the retry, want %d", n, len(ids))
 	}
+}
+
+// changingUpstream is checkertest.Upstream whose subject changes again
+// (is queued anew) while its first check runs; it counts that subject's
+// checks.
+type changingUpstream struct {
+	checkertest.Upstream
+	q       *queue.Store
+	subject string
+	checks  *atomic.Int32
+}
+
+func (u changingUpstream) Subject(ctx context.Context, st, id string) (clinical.Subject, error) {
+	if id == u.subject && u.checks.Add(1) == 1 {
+		if err := u.q.Enqueue(ctx, st, []string{id}, time.Now()); err != nil {
+			return clinical.Subject{}, err
+		}
+	}
+	return u.Upstream.Subject(ctx, st, id)
+}
+
+// A batch completes its jobs in one statement, but not that of a subject
+// queued again while it was checked: that job stays, released, and its
+// check runs again on the newer data.
+func TestBatchKeepsJobsQueuedAgain(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := checkertest.Open(t, db)
+		ids := []string{"S-1", "S-2", "S-3"}
+		if err := s.Queue.Enqueue(ctx, study, ids, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		up := changingUpstream{Upstream: checkertest.Upstream{Site: "701"}, q: s.Queue, subject: "S-2", checks: new(atomic.Int32)}
+		c := s.Checker(checker.Sources{Subjects: up, Exposure: up, Events: up}, checker.WithStudyData(s.Signals))
+		w := newWorkers(c, s, true, queue.WithWorkers(1), queue.WithPoll(10*time.Millisecond))
+		w.Start(ctx)
+		defer w.Stop()
+		waitFor(t, "every check done", func() bool {
+			n, err := s.Queue.QueueDepth(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return n == 0
+		})
+		if n := up.checks.Load(); n != 2 {
+			t.Errorf("the subject queued again during its check was checked %d times, want 2", n)
+		}
+	})
 }

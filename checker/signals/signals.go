@@ -128,11 +128,40 @@ const (
 // (RETURNING) took a third of the time spent writing them, all of it
 // holding SQLite's one write lock that the workers take in turn.
 func (s *Store) writeSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
+	if s.db.Dialect == sqldb.Postgres {
+		return s.writeSignalsPgTx(ctx, tx, r)
+	}
 	rows := make([][]any, len(r.rows))
 	for i := range r.rows {
 		rows[i] = r.rows[i][:]
 	}
 	return s.db.WriteRows(ctx, tx, signalInsert, signalUpsert, signalWriteCols, rows)
+}
+
+// writeSignalsPgTx is writeSignalsTx on PostgreSQL: one statement of one
+// text for any number of signals, each column an array. A VALUES list's
+// text changes with its length, so nearly every batch's was parsed and
+// planned anew, and binding its thousands of parameters cost the server
+// as much again.
+func (s *Store) writeSignalsPgTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
+	if len(r.rows) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO signals
+		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::bigint[])`+signalUpsert,
+		column[string](r, 0), column[string](r, 1), column[string](r, 2), column[string](r, 3), column[int64](r, 4),
+		column[string](r, 5), column[string](r, 6), column[string](r, 7), column[int64](r, 8))
+	return err
+}
+
+// column is column c of r's rows, whose values are Ts.
+func column[T any](r signalRows, c int) []T {
+	out := make([]T, len(r.rows))
+	for i := range r.rows {
+		out[i] = r.rows[i][c].(T)
+	}
+	return out
 }
 
 // saveSignalsTx writes r's rows within tx, or, when tx is nil, in

@@ -167,15 +167,14 @@ func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(contex
 	return b.findings.PrepareFindings(sigs, points, now)
 }
 
-// lazyCommitTx has tx's commit not wait for the server's disk
-// (PostgreSQL's synchronous_commit off, for tx alone), for the queue's
-// writes whose loss costs only work done again. A crash of the server
-// may then lose the last such transactions committed, never half of one:
-// a batch's signals and eDISH points go with the completion of its jobs,
-// which stay queued and are checked again; a claim goes, and the job is
-// claimed again. The wait was most of a batch's time on the server
-// (about 4 ms a commit, against 7 ms for all its statements). SQLite's
-// commits (WAL, synchronous NORMAL) never wait for the disk.
+// lazyCommitTx has tx's commit not wait for the server's disk (PostgreSQL's
+// synchronous_commit off, for tx alone): a crash may then lose the last
+// batches committed, but never half of one, and what a batch commits can
+// be lost without harm — its signals and eDISH points go with the
+// completion of its jobs, which stay queued and are checked again. The
+// wait was most of a batch's time on the server (about 4 ms a commit,
+// against 7 ms for all its statements). SQLite's commits (WAL,
+// synchronous NORMAL) never wait for the disk.
 func (s *Store) lazyCommitTx(ctx context.Context, tx *sql.Tx) error {
 	if s.db.Dialect != sqldb.Postgres {
 		return nil

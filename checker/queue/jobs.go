@@ -98,8 +98,8 @@ func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Durati
 		enqueued int64
 	}
 	var got []claimed
-	claim := func(tx *sql.Tx) error {
-		rows, err := s.db.QueryCached(ctx, tx, `UPDATE check_jobs
+	err := s.db.Writing(ctx, func() error {
+		rows, err := s.db.QueryCached(ctx, nil, `UPDATE check_jobs
 			SET claimed_until = $1, claimed_generation = generation, attempts = attempts + 1
 			WHERE (study, usubjid) IN (SELECT study, usubjid FROM check_jobs
 				WHERE not_before <= $2 AND claimed_until <= $2 ORDER BY enqueued_at LIMIT $3`+skipLocked+`)
@@ -117,21 +117,7 @@ func (s *Store) ClaimBatch(ctx context.Context, now time.Time, lease time.Durati
 			got = append(got, c)
 		}
 		return rows.Err()
-	}
-	var err error
-	if s.db.Dialect == sqldb.Postgres {
-		// A claim lost in a crash of the server costs nothing (the job is
-		// claimed again, its check runs twice): no need to wait for the
-		// disk, which took longer than the claim.
-		err = s.db.InTx(ctx, func(tx *sql.Tx) error {
-			if err := s.lazyCommitTx(ctx, tx); err != nil {
-				return err
-			}
-			return claim(tx)
-		})
-	} else {
-		err = s.db.Writing(ctx, func() error { return claim(nil) })
-	}
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -161,7 +161,7 @@ func BenchmarkPilotImportGradeSignal(b *testing.B) {
 				for b.Loop() {
 					b.StopTimer()
 					// Each iteration gets a fresh schema, whose migrations
-					// (about 0.14 s of DDL on PostgreSQL, 0.01 s on SQLite)
+					// (about 0.1 s of DDL on PostgreSQL, 0.01 s on SQLite)
 					// a server runs once, not per upload: they are set up
 					// untimed, so that the benchmark measures the data path.
 					stores := openPilot(b, backend.Open(b))

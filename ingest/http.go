@@ -148,18 +148,6 @@ func formatFor(name, override string) (sdtm.Format, error) {
 	return f, nil
 }
 
-func domainOf(b *sdtm.Batch) string {
-	for _, d := range []struct {
-		name string
-		n    int
-	}{{"DM", len(b.Subjects)}, {"EX", len(b.Doses)}, {"AE", len(b.Events)}, {"LB", len(b.Labs)}, {"CM", len(b.ConMeds)}, {"DS", len(b.Dispositions)}} {
-		if d.n > 0 {
-			return d.name
-		}
-	}
-	return "no"
-}
-
 type requestError struct{ msg string }
 
 func (e requestError) Error() string { return e.msg }

@@ -6,7 +6,7 @@
 # the database. Idempotent; .ci/run sources it, and a developer runs it
 # once per machine:
 #
-#   sudo bash .ci/postgres.sh
+#   bash .ci/postgres.sh   # as root
 #   export TRIALWATCH_TEST_PG='postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 set -euo pipefail
 

@@ -26,6 +26,8 @@ type fakeService struct {
 	failOnCommit error
 	stored       int // records committed
 	aborted      int // writes aborted
+	onCommit     func()
+	commitCtxErr error // what the context of the last Commit said
 }
 
 func (f *fakeService) Known(context.Context, string, []string) (map[string]string, error) {
@@ -52,8 +54,16 @@ func (w *fakeWrite[T]) Write(_ context.Context, recs []T) error {
 	return nil
 }
 
-func (w *fakeWrite[T]) Commit(context.Context) (clinical.Summary, error) {
+func (w *fakeWrite[T]) Commit(ctx context.Context) (clinical.Summary, error) {
 	w.done = true
+	w.svc.commitCtxErr = ctx.Err()
+	if w.svc.onCommit != nil {
+		w.svc.onCommit()
+	}
+	if ctx.Err() != nil {
+		w.svc.aborted++
+		return clinical.Summary{}, ctx.Err()
+	}
 	if w.svc.failOnCommit != nil {
 		w.svc.aborted++
 		return clinical.Summary{}, w.svc.failOnCommit
@@ -226,3 +236,28 @@ func TestIngestRefusesWithoutAnIdentity(t *testing.T) {
 		t.Errorf("IngestFiles without an identity stored %d subjects", n)
 	}
 }
+
+// Once the lab results and the checks are committed, the data services
+// commit even if the client has gone meanwhile: its leaving must not
+// leave the upload half stored.
+func TestRemoteUploadCommitsAfterTheClientLeaves(t *testing.T) {
+	subj := &fakeService{}
+	target, _ := remoteTarget(t, subj)
+	doses := target.Exposure.(fakeDoses).fakeService
+	ctx, cancel := context.WithCancel(auth.WithSystem(context.Background()))
+	defer cancel()
+	subj.onCommit = cancel // the client leaves as the first service commits
+	b := readCSV(t, "dm.csv", dm)
+	b.Append(readCSV(t, "ex.csv", ex))
+	if _, err := ingest.Ingest(ctx, target, "S1", b, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if doses.commitCtxErr != nil || doses.stored != 2 || subj.stored != 2 {
+		t.Errorf("after the client left: EX commit saw %v, %d doses and %d subjects stored; want both stored", doses.commitCtxErr, doses.stored, subj.stored)
+	}
+}
+
+const ex = `"STUDYID","DOMAIN","USUBJID","EXSEQ","EXTRT","EXDOSE","EXDOSU","EXROUTE","EXSTDTC","EXENDTC"
+"S1","EX","S1-001",1,"DRUG",54,"mg","TRANSDERMAL","2014-01-02","2014-02-02"
+"S1","EX","S1-002",1,"DRUG",54,"mg","TRANSDERMAL","2014-01-03","2014-02-03"
+`

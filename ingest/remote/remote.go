@@ -72,7 +72,11 @@ func (t *Target) safetyNet() time.Duration {
 // Store implements ingest.Target.
 func (t *Target) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
 	name := strings.Join(files, ",")
-	u := &upload{t: t, study: study, now: now}
+	// The streams outlive the request's cancellation: once the checker's
+	// transaction has committed, the services must commit too, even if
+	// the client has gone. Until then a client that leaves ends the
+	// upload through fill, and abort cuts the streams.
+	u := &upload{t: t, study: study, now: now, streams: context.WithoutCancel(ctx)}
 	defer u.abort() // whatever was not committed
 	err := t.DB.InTx(ctx, func(tx *sql.Tx) error {
 		u.tx = tx
@@ -90,10 +94,12 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	if err != nil {
 		return ingest.Result{}, err
 	}
-	res, commitErr := u.commit(ctx)
+	committing, cancelCommits := context.WithTimeout(u.streams, commitBound)
+	defer cancelCommits()
+	res, commitErr := u.commit(committing)
 	// The lab results are stored whatever happens next: the record says
 	// what was.
-	done, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	done, cancel := context.WithTimeout(u.streams, 10*time.Second)
 	defer cancel()
 	rec := ingest.Record{Files: files, Result: res}
 	var failed any
@@ -123,12 +129,17 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	return res, nil
 }
 
+// commitBound bounds the data services' commits of one upload: each
+// wrote its rows as they came, so a commit is short.
+const commitBound = 2 * time.Minute
+
 // upload streams one Store's records.
 type upload struct {
-	t     *Target
-	tx    *sql.Tx
-	study string
-	now   time.Time
+	t       *Target
+	tx      *sql.Tx
+	study   string
+	now     time.Time
+	streams context.Context // the writers' context, see Store
 
 	subjects clinical.RecordWriter[clinical.Subject]
 	doses    clinical.RecordWriter[clinical.Dose]
@@ -155,7 +166,7 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	if len(p.Subjects) > 0 {
 		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
-			return u.t.Subjects.WriteSubjects(ctx, u.study, u.now)
+			return u.t.Subjects.WriteSubjects(u.streams, u.study, u.now)
 		}, p.Subjects); err != nil {
 			return fmt.Errorf("storing DM: %w", err)
 		}
@@ -165,7 +176,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	}
 	if len(p.Doses) > 0 {
 		if err := send(ctx, &u.doses, func() (clinical.RecordWriter[clinical.Dose], error) {
-			return u.t.Exposure.WriteDoses(ctx, u.study, u.now)
+			return u.t.Exposure.WriteDoses(u.streams, u.study, u.now)
 		}, p.Doses); err != nil {
 			return fmt.Errorf("storing EX: %w", err)
 		}
@@ -175,7 +186,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	}
 	if len(p.Events) > 0 {
 		if err := send(ctx, &u.events, func() (clinical.RecordWriter[clinical.AdverseEvent], error) {
-			return u.t.Events.WriteEvents(ctx, u.study, u.now)
+			return u.t.Events.WriteEvents(u.streams, u.study, u.now)
 		}, p.Events); err != nil {
 			return fmt.Errorf("storing AE: %w", err)
 		}

@@ -22,12 +22,18 @@ import (
 type Status string
 
 const (
-	// Healthy means no growth trend, no blocked suspects, no proven leaks.
+	// Healthy means no unexplained growth, no blocked suspects, no leaks.
+	// Growth that pools explain (they shrink when idle) is healthy.
 	Healthy Status = "healthy"
-	// Suspect means the numbers look like a leak but nothing proves it.
+	// Suspect means the numbers look like a leak but nothing confirms it:
+	// goroutines blocked past the threshold, or a growth trend no capture
+	// has put in a group yet.
 	Suspect Status = "suspect"
 	// Leaking means the runtime's goroutineleak profile proved at least one
-	// goroutine can never run again.
+	// goroutine can never run again, or groups that are not pools grew
+	// without load (Confirmed). It holds while those groups stay above
+	// their healthy level, after the growth has stopped, until they come
+	// back down or a person acknowledges them.
 	Leaking Status = "leaking"
 )
 
@@ -55,11 +61,15 @@ type Report struct {
 	LeakProfile bool `json:"leak_profile"`
 	ProvenLeaks int  `json:"proven_leaks"`
 	Suspected   int  `json:"suspected"`
+	// Confirmed counts the goroutines above their healthy level in groups
+	// that grew without load; non-zero keeps Status leaking.
+	Confirmed int `json:"confirmed"`
 
 	Reasons []string `json:"reasons,omitempty"`
 	// Leaked are the groups the runtime proved leaked.
 	Leaked []Group `json:"leaked,omitempty"`
-	// Growing are groups that grew since the last healthy snapshot.
+	// Growing are groups that grew since the last healthy snapshot: while
+	// leaking, those of the confirmed leak.
 	Growing []Group `json:"growing,omitempty"`
 	// Blocked are groups waiting longer than the blocked threshold.
 	Blocked []Group `json:"blocked,omitempty"`

@@ -65,12 +65,12 @@ func BenchmarkDeepCheck(b *testing.B) {
 			defer stop()
 			w := benchWatchdog()
 			w.cfg.proven = noProven
-			w.deepCheck(t0, false) // baseline
+			w.deepCheck(t0, false, fit{}, 0) // baseline
 			now := t0
 			b.ResetTimer()
 			for b.Loop() {
 				now = now.Add(5 * time.Second)
-				w.deepCheck(now, true)
+				w.deepCheck(now, true, fit{}, 0)
 			}
 		})
 	}

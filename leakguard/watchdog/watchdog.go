@@ -10,6 +10,14 @@
 // Goroutines blocked longer than BlockedThreshold are suspects too, and
 // where the runtime's goroutineleak profile exists (Go 1.26 with
 // GOEXPERIMENT=goroutineleakprofile) its proven leaks are reported.
+//
+// A suspicion is confirmed by the capture: when the goroutines that grew
+// come from sites (entry function and go statement) that are not pools,
+// the watchdog enters "leaking" and stays there while those sites stay
+// above their healthy level, even after the growth stops, until they come
+// back down or a person acknowledges them (Acknowledge). Growth in pools
+// (DefaultBoundedGroups, WithBoundedGroups, or sites seen to shrink back
+// while healthy) is explained and raises nothing.
 package watchdog
 
 import (
@@ -39,6 +47,7 @@ type config struct {
 	minGrowth        float64
 	minConfidence    float64
 	top              int
+	bounded          []string
 
 	snapshotDir         string
 	maxSnapshots        int
@@ -91,6 +100,13 @@ func WithDeepCheckInterval(d time.Duration) Option {
 // count if larger).
 func WithMinGrowth(n float64) Option { return func(c *config) { c.minGrowth = n } }
 
+// WithBoundedGroups adds entry-function prefixes of pool goroutines to
+// DefaultBoundedGroups: their growth never confirms a leak. Pools the
+// watchdog has seen shrink back while healthy need no entry.
+func WithBoundedGroups(prefixes ...string) Option {
+	return func(c *config) { c.bounded = append(append([]string(nil), c.bounded...), prefixes...) }
+}
+
 // WithTopGroups bounds how many groups a report lists (default 10).
 func WithTopGroups(n int) Option { return func(c *config) { c.top = n } }
 
@@ -127,6 +143,7 @@ func defaults() config {
 		minGrowth:           10,
 		minConfidence:       4,
 		top:                 10,
+		bounded:             DefaultBoundedGroups,
 		maxSnapshots:        10,
 		snapshotMinInterval: 5 * time.Minute,
 		newTicker: func(d time.Duration) (<-chan time.Time, func()) {
@@ -157,6 +174,27 @@ type Watchdog struct {
 	blockedCount int
 	seq          int
 	perLoad      float64 // last perLoad the data could determine
+
+	history map[site]*siteHistory
+	// episode holds the sites of a confirmed leak and their healthy
+	// levels; the status stays leaking while it is not empty.
+	episode map[site]*episodeSite
+	// acked overrides a site's level in the baseline after a person
+	// acknowledged it, until the next healthy capture replaces the
+	// baseline; otherwise the growth still in the window would reopen the
+	// episode at once.
+	acked map[site]int
+	// explained is set when the last capture while the trend was suspect
+	// put the growth in pools; it holds until the trend ends.
+	explained     bool
+	boundedGrowth int
+	// attributed is set once a capture during the trend was diffed
+	// against a healthy baseline; unboundedGrowth is what it found outside
+	// pools (below the threshold, or an episode would be open).
+	attributed      bool
+	unboundedGrowth int
+	// unattributed is the trend's growth no capture has put in a site yet.
+	unattributed int
 }
 
 // New returns a stopped watchdog.
@@ -168,7 +206,13 @@ func New(opts ...Option) *Watchdog {
 	if cfg.logger == nil {
 		cfg.logger = slog.Default()
 	}
-	return &Watchdog{cfg: cfg, last: report.Report{Source: "watchdog", Status: report.Healthy}}
+	return &Watchdog{
+		cfg:     cfg,
+		last:    report.Report{Source: "watchdog", Status: report.Healthy},
+		history: map[site]*siteHistory{},
+		episode: map[site]*episodeSite{},
+		acked:   map[site]int{},
+	}
 }
 
 // Start begins sampling in a goroutine of its own, which ends on Stop or
@@ -278,18 +322,24 @@ func (w *Watchdog) tick(now time.Time) {
 		w.perLoad = f.perLoad
 	}
 	trend := w.judge(f)
+	if !trend {
+		w.explained, w.boundedGrowth = false, 0
+		w.attributed, w.unboundedGrowth = false, 0
+	}
 	// A capture stops the world for ~10µs per goroutine, so it runs on a
-	// schedule and, while suspect, only when a snapshot is due; never every
-	// sample.
+	// schedule and, while suspect, only often enough to confirm or explain
+	// the trend (every eighth of the window) or when a snapshot is due;
+	// never every sample.
 	snapDue := w.lastSnap.IsZero() || now.Sub(w.lastSnap) >= w.cfg.snapshotMinInterval
+	confirmDue := now.Sub(w.lastDeep) >= max(w.cfg.interval, w.cfg.window/8)
 	deep := w.lastDeep.IsZero() ||
 		(w.cfg.deepInterval > 0 && now.Sub(w.lastDeep) >= w.cfg.deepInterval) ||
-		(trend && snapDue)
+		(trend && (snapDue || confirmDue))
 	w.mu.Unlock()
 
 	var d deepResult
 	if deep {
-		d = w.deepCheck(now, trend)
+		d = w.deepCheck(now, trend, f, int(s.goroutines))
 	}
 
 	w.mu.Lock()
@@ -305,7 +355,6 @@ func (w *Watchdog) tick(now time.Time) {
 	r.GrowthPerMinute = f.growth
 	r.ExcessPerMinute = f.excess
 	r.BaselinePerLoad = w.perLoad
-	r.Reasons = nil
 	if deep {
 		r.Top, r.Blocked, r.Leaked = d.top, d.blocked, d.leaked
 		r.LeakProfile, r.ProvenLeaks = d.leakProfile, d.proven
@@ -316,22 +365,44 @@ func (w *Watchdog) tick(now time.Time) {
 		w.blockedCount = d.blockedCount
 	}
 	r.Snapshots = w.snaps
-	// Between deep checks Growing is the one from the last capture.
-	trendSuspects := 0
+	w.unattributed = 0
+	if trend && !w.explained && len(w.episode) == 0 {
+		if !w.attributed { // no healthy baseline to diff against yet
+			w.unattributed = int(math.Round(f.excess * f.span.Minutes()))
+		}
+	}
+	if !trend && len(w.episode) == 0 {
+		r.Growing = nil
+	}
+	w.settle(r, trend, f)
+	if r.Status != prevStatus {
+		w.logStatus(r)
+	}
+}
+
+// settle derives the counts, reasons and status from the watchdog's state.
+// Called with w.mu held, after a tick and after an acknowledgement.
+func (w *Watchdog) settle(r *report.Report, trend bool, f fit) {
+	r.Reasons = nil
+	r.Confirmed = 0
+	for _, e := range w.episode {
+		r.Confirmed += e.above()
+	}
+	if len(w.episode) > 0 {
+		r.Reasons = append(r.Reasons, fmt.Sprintf(
+			"%d goroutines in %d group(s) grew without load and stay above their healthy level; acknowledge them to clear",
+			r.Confirmed, len(w.episode)))
+	}
 	if trend {
-		for _, g := range r.Growing {
-			trendSuspects += g.Delta
-		}
-		if trendSuspects == 0 { // no healthy baseline to diff against yet
-			trendSuspects = int(math.Round(f.excess * f.span.Minutes()))
-		}
 		r.Reasons = append(r.Reasons, fmt.Sprintf(
 			"goroutines grow %.1f/min beyond what load explains (%.1f/min raw, %.2f per unit of load) over %s",
 			f.excess, f.growth, w.perLoad, f.span.Round(time.Second)))
-	} else {
-		r.Growing = nil
+		if w.explained {
+			r.Reasons = append(r.Reasons, fmt.Sprintf(
+				"the growth (+%d) is in pools that shrink when idle or in acknowledged groups: not a leak", w.boundedGrowth))
+		}
 	}
-	r.Suspected = w.blockedCount + trendSuspects
+	r.Suspected = w.blockedCount + w.unattributed
 	if w.blockedCount > 0 {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%d goroutines blocked longer than %s", w.blockedCount, w.cfg.blockedThreshold))
 	}
@@ -339,15 +410,12 @@ func (w *Watchdog) tick(now time.Time) {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("runtime proved %d goroutines leaked", r.ProvenLeaks))
 	}
 	switch {
-	case r.ProvenLeaks > 0:
+	case r.ProvenLeaks > 0 || len(w.episode) > 0:
 		r.Status = report.Leaking
-	case r.Suspected > 0 || trend:
+	case r.Suspected > 0:
 		r.Status = report.Suspect
 	default:
 		r.Status = report.Healthy
-	}
-	if r.Status != prevStatus {
-		w.logStatus(r)
 	}
 }
 
@@ -395,11 +463,13 @@ type deepResult struct {
 	snapshot                      string
 }
 
-// deepCheck captures and groups all stacks. On suspicion it also diffs
-// them against the last healthy capture and writes a snapshot; while
-// healthy it makes them the new baseline. It runs without w.mu held since
-// a capture of many goroutines takes a while.
-func (w *Watchdog) deepCheck(now time.Time, suspect bool) deepResult {
+// deepCheck captures and groups all stacks. While healthy it makes them
+// the new baseline and learns which sites shrink; while the trend is
+// suspect it diffs them against the baseline to confirm a leak or explain
+// the growth by pools; while a leak episode is open it follows the
+// episode's sites back to their healthy levels. It runs without w.mu held
+// since a capture of many goroutines takes a while.
+func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) deepResult {
 	var d deepResult
 	dump := w.cfg.capture()
 	gs, err := stackdump.ParseBytes(dump)
@@ -420,25 +490,43 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool) deepResult {
 		d.proven = len(leaked)
 		d.leaked = report.FromGroups(stackdump.GroupGoroutines(leaked), w.cfg.top)
 	}
+	counts := siteCounts(groups)
 
 	w.mu.Lock()
 	w.lastDeep = now
 	baseline := w.baseline
-	if !suspect && d.blockedCount == 0 && d.proven == 0 {
-		w.baseline = groups
+	for s, e := range w.episode {
+		e.count = counts[s]
+		if e.count <= e.level+tolerance(e.level) {
+			delete(w.episode, s)
+			w.cfg.logger.Info("leakguard: leaking group back to its healthy level", "site", s.String(), "count", e.count, "level", e.level)
+		}
 	}
-	takeSnap := suspect && (w.lastSnap.IsZero() || now.Sub(w.lastSnap) >= w.cfg.snapshotMinInterval)
+	var changes []stackdump.Change
+	if baseline != nil && (suspect || len(w.episode) > 0) {
+		changes = stackdump.Diff(baseline, groups)
+	}
+	if suspect && baseline != nil {
+		w.confirm(counts, siteCounts(baseline), changes, f, len(gs), counted)
+	}
+	if len(w.episode) == 0 {
+		w.learn(counts)
+	}
+	if !suspect && len(w.episode) == 0 && d.blockedCount == 0 && d.proven == 0 {
+		w.baseline = groups
+		clear(w.acked)
+	}
+	takeSnap := (suspect || len(w.episode) > 0) &&
+		(w.lastSnap.IsZero() || now.Sub(w.lastSnap) >= w.cfg.snapshotMinInterval)
 	if takeSnap {
 		w.lastSnap = now
 		w.snaps++
 		w.seq++
 	}
 	seq := w.seq
+	d.growing = w.growingGroups(changes, suspect)
 	w.mu.Unlock()
 
-	if suspect && baseline != nil {
-		d.growing = report.FromChanges(stackdump.Diff(baseline, groups), w.cfg.top)
-	}
 	if takeSnap && w.cfg.snapshotDir != "" {
 		path, err := writeSnapshot(w.cfg.snapshotDir, now, seq, dump, w.cfg.maxSnapshots)
 		if err != nil {
@@ -447,4 +535,149 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool) deepResult {
 		d.snapshot = path
 	}
 	return d
+}
+
+// confirm splits the growth since the healthy baseline between pools and
+// other sites. Growth beyond the trend's threshold outside pools opens (or
+// extends) a leak episode; growth mostly in pools explains the trend.
+// Called with w.mu held.
+func (w *Watchdog) confirm(now, before map[site]int, changes []stackdump.Change, f fit, captured, counted int) {
+	threshold := int(math.Ceil(math.Max(w.cfg.minGrowth, 0.01*f.meanGoroutines)))
+	grown := map[site]int{}
+	unbounded, bounded := 0, 0
+	for s, n := range now {
+		level, ok := w.acked[s]
+		if ok {
+			// What a person acknowledged is accounted for, not a pool.
+			bounded += max(0, min(n, level)-before[s])
+		} else {
+			level = before[s]
+		}
+		if n-level <= 0 {
+			continue
+		}
+		if w.isBounded(s) {
+			bounded += n - level
+			continue
+		}
+		if n-level > tolerance(level) {
+			grown[s] = level
+			unbounded += n - level
+		}
+	}
+	w.boundedGrowth = bounded
+	// A capture that does not hold the goroutines the trend counts (a
+	// narrower goroutine counter) can neither confirm nor explain it: the
+	// trend stays a suspicion. One that does and finds too little growth
+	// outside pools and acknowledged groups explains it.
+	w.attributed = math.Abs(float64(captured-counted)) <= math.Max(float64(threshold), 0.1*float64(counted))
+	w.unboundedGrowth = unbounded
+	w.explained = w.attributed && unbounded < threshold
+	if unbounded < threshold {
+		return
+	}
+	for s, level := range grown {
+		e := w.episode[s]
+		if e == nil {
+			e = &episodeSite{level: level, names: map[string]bool{}}
+			w.episode[s] = e
+		}
+		e.count = now[s]
+	}
+	for _, c := range changes {
+		if e := w.episode[siteOf(c.Group)]; e != nil && c.Delta > 0 {
+			g := report.FromGroup(c.Group)
+			e.names[g.Function] = true
+			e.names[g.Location] = true
+		}
+	}
+}
+
+// growingGroups lists the groups that grew since the healthy baseline:
+// those of the leak episode while one is open, else, while the trend is
+// suspect, those outside pools. Called with w.mu held.
+func (w *Watchdog) growingGroups(changes []stackdump.Change, suspect bool) []report.Group {
+	var keep []stackdump.Change
+	for _, c := range changes {
+		s := siteOf(c.Group)
+		switch {
+		case len(w.episode) > 0:
+			if w.episode[s] == nil {
+				continue
+			}
+		case !suspect || w.isBounded(s):
+			continue
+		default:
+			if level, ok := w.acked[s]; ok && c.After <= level {
+				continue
+			}
+		}
+		keep = append(keep, c)
+	}
+	return report.FromChanges(keep, w.cfg.top)
+}
+
+// Acknowledge ends the leak episode for the groups a person has looked at:
+// each name is a function or file:line of a group the report lists under
+// Growing while leaking; no names acknowledges every leaking group. Their
+// current level becomes their healthy level, so they are reported again
+// only if they grow further. It returns how many groups were acknowledged;
+// an error if a name matches none. It implements debughttp.Acknowledger.
+func (w *Watchdog) Acknowledge(ctx context.Context, names ...string) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	matched := map[site]bool{}
+	for _, name := range names {
+		found := false
+		for s, e := range w.episode {
+			if e.names[name] || s.entry == name {
+				matched[s], found = true, true
+			}
+		}
+		if !found {
+			return 0, fmt.Errorf("no leaking group named %q", name)
+		}
+	}
+	if len(names) == 0 {
+		for s := range w.episode {
+			matched[s] = true
+		}
+	}
+	for s := range matched {
+		e := w.episode[s]
+		w.acked[s] = e.count
+		delete(w.episode, s)
+		w.cfg.logger.Info("leakguard: leaking group acknowledged", "site", s.String(), "count", e.count, "level", e.level)
+	}
+	r := &w.last
+	if len(w.episode) == 0 {
+		r.Growing = nil
+	} else {
+		kept := r.Growing[:0:0]
+		for _, g := range r.Growing {
+			if !matchedName(w.episode, g) {
+				continue
+			}
+			kept = append(kept, g)
+		}
+		r.Growing = kept
+	}
+	prev := r.Status
+	w.settle(r, false, fit{})
+	if r.Status != prev {
+		w.logStatus(r)
+	}
+	return len(matched), nil
+}
+
+func matchedName(episode map[site]*episodeSite, g report.Group) bool {
+	for _, e := range episode {
+		if e.names[g.Location] {
+			return true
+		}
+	}
+	return false
 }

@@ -14,6 +14,7 @@ import (
 	"runtime/pprof"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -381,28 +382,33 @@ func leakSiteLine(t *testing.T) string {
 }
 
 // Real goroutines, real capture: the growing group is named with the
-// function and file:line where the goroutines block.
+// function and file:line where the goroutines block; the report stays
+// leaking after the growth stops, for as long as they stay, and clears
+// when they end.
 func TestNamesRealLeakWithFileLine(t *testing.T) {
 	want := leakSiteLine(t)
 	ch := make(chan struct{})
-	defer close(ch) // ends every leaked goroutine
+	closeCh := sync.OnceFunc(func() { close(ch) })
+	defer closeCh() // ends every leaked goroutine
 
-	h := start(t, WithInFlight(func() float64 { return 1 }))
+	h := start(t, WithInFlight(func() float64 { return 1 }), WithDeepCheckInterval(30*time.Second))
 	for range 13 { // healthy minute: baseline capture
 		if r := h.step(); r.Status != report.Healthy {
 			t.Fatalf("healthy phase reported %s: %v", r.Status, r.Reasons)
 		}
 	}
 	var r report.Report
-	for i := 0; i < 40 && r.Status != report.Suspect; i++ {
+	leaked := 0
+	for i := 0; i < 40 && r.Status != report.Leaking; i++ {
 		for range 5 {
 			go leakSite(ch) // ended by close(ch)
 		}
-		waitParked(t, 5*(i+1))
+		leaked += 5
+		waitParked(t, leaked)
 		r = h.step()
 	}
-	if r.Status != report.Suspect {
-		t.Fatalf("real leak not flagged: %+v", r)
+	if r.Status != report.Leaking || r.Confirmed < 25 {
+		t.Fatalf("real leak not confirmed: %+v", r)
 	}
 	if len(r.Growing) == 0 {
 		t.Fatalf("no growing groups in %+v", r)
@@ -413,6 +419,51 @@ func TestNamesRealLeakWithFileLine(t *testing.T) {
 	}
 	if g.Delta < 25 || g.Before != 0 {
 		t.Errorf("growth %d (before %d), want at least 25 from 0", g.Delta, g.Before)
+	}
+
+	// The leak stops growing; the trend goes flat but the goroutines stay.
+	for i := range 12 * 5 { // five windows
+		r = h.step()
+		if r.Status != report.Leaking || r.Confirmed < leaked-2 || len(r.Growing) == 0 || r.Growing[0].Location != want {
+			t.Fatalf("tick %d after the growth stopped: %s, confirmed %d, growing %+v; want leaking at %s", i, r.Status, r.Confirmed, r.Growing, want)
+		}
+	}
+	if r.ExcessPerMinute > 1 {
+		t.Fatalf("trend still %.1f/min: the test did not wait past the window", r.ExcessPerMinute)
+	}
+
+	closeCh()
+	waitGone(t)
+	for i := 0; r.Status != report.Healthy; i++ {
+		if i == 12 { // a deep check is due within 30s
+			t.Fatalf("leak ended but still %s: %+v", r.Status, r)
+		}
+		r = h.step()
+	}
+	if r.Confirmed != 0 || len(r.Growing) != 0 {
+		t.Errorf("healthy report still lists the leak: %+v", r)
+	}
+}
+
+// waitGone polls until no goroutine is in leakSite any more.
+func waitGone(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gs, _ := stackdump.ParseBytes(stackdump.Capture())
+		left := 0
+		for _, g := range gs {
+			if len(g.Frames) > 0 && strings.HasSuffix(g.Frames[0].Func, ".leakSite") {
+				left++
+			}
+		}
+		if left == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines still in leakSite", left)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
 

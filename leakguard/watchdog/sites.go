@@ -1,0 +1,131 @@
+package watchdog
+
+import (
+	"math"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+)
+
+// DefaultBoundedGroups are the entry functions (prefixes) of goroutines
+// that belong to pools: they grow with connections or work and shrink when
+// idle, so their growth alone never confirms a leak. A group is matched by
+// the function its goroutines started in (the outermost frame), wherever
+// they are blocked. Pools not listed here are learned by behaviour: a
+// group seen to shrink back while the service was healthy is bounded.
+var DefaultBoundedGroups = []string{
+	"net/http.(*conn).serve",               // server keep-alive connections
+	"net/http.(*persistConn).readLoop",     // client connection pool
+	"net/http.(*persistConn).writeLoop",    // client connection pool
+	"net/http.(*http2ClientConn).readLoop", // client HTTP/2 connections
+	"golang.org/x/net/http2.(*ClientConn).readLoop",
+	"golang.org/x/net/http2.(*serverConn).serve",
+	"database/sql.(*DB).connectionOpener",
+	"database/sql.(*DB).connectionCleaner",
+	"github.com/jackc/pgx/v5/pgxpool.",
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch.",
+	"github.com/jackc/puddle/v2.",
+	"google.golang.org/grpc/internal/transport.",
+}
+
+// site is where goroutines come from: the function they started in and
+// the go statement that started them. It is coarser than a stack group on
+// purpose: a pool's goroutines block in many places (reading, writing,
+// idle) but come from one site, and its level is what tells a pool that
+// shrinks from a leak that never does.
+type site struct {
+	entry   string // outermost frame: the function the goroutine started in
+	creator string // location of the go statement, "" if unknown
+}
+
+func (s site) String() string {
+	if s.creator == "" {
+		return s.entry
+	}
+	return s.entry + " created at " + s.creator
+}
+
+func siteOf(g stackdump.Group) site {
+	s := site{entry: g.Top.Func}
+	if n := len(g.Frames); n > 0 {
+		s.entry = g.Frames[n-1].Func
+	}
+	if g.Creator != nil {
+		s.creator = g.Creator.Location()
+	}
+	return s
+}
+
+func siteCounts(groups []stackdump.Group) map[site]int {
+	m := make(map[site]int)
+	for _, g := range groups {
+		m[siteOf(g)] += g.Count
+	}
+	return m
+}
+
+// siteHistory is what the watchdog learned about one site while healthy.
+type siteHistory struct {
+	peak int
+	// shrank is set once the site fell well below its peak: pools do
+	// that when idle, leaked goroutines never end.
+	shrank bool
+}
+
+// shrinkMargin is how far below its peak a site must fall to count as
+// shrinking: a few goroutines of a leaking site finishing normally (the
+// ones that were not stranded) must not make it a pool.
+func shrinkMargin(peak int) int { return max(3, peak/4) }
+
+// tolerance is how far above its healthy level a leaking site may stay and
+// still count as back down: a leaked site's ordinary traffic keeps a few
+// goroutines in flight.
+func tolerance(level int) int { return max(2, int(math.Ceil(float64(level)/10))) }
+
+// isBounded reports whether a site is a pool, by the configured list or by
+// what it was seen doing.
+func (w *Watchdog) isBounded(s site) bool {
+	if h := w.history[s]; h != nil && h.shrank {
+		return true
+	}
+	for _, p := range w.cfg.bounded {
+		if strings.HasPrefix(s.entry, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// learn updates each site's peak and whether it shrank. Called with w.mu
+// held, only from captures taken while no leak episode is open: a leak
+// that a person ended (by a release or a restart of a component) must not
+// teach that its site is a pool.
+func (w *Watchdog) learn(counts map[site]int) {
+	for s, n := range counts {
+		h := w.history[s]
+		if h == nil {
+			h = &siteHistory{}
+			w.history[s] = h
+		}
+		h.peak = max(h.peak, n)
+		if h.peak-n >= shrinkMargin(h.peak) {
+			h.shrank = true
+		}
+	}
+	for s, h := range w.history {
+		if _, ok := counts[s]; !ok && h.peak >= shrinkMargin(h.peak) {
+			h.shrank = true // vanished entirely
+		}
+	}
+}
+
+// episodeSite is one site of an open leak episode.
+type episodeSite struct {
+	level int // healthy level: the count in the last healthy capture
+	count int // count in the latest capture
+	// names are the functions and locations of its growing groups, which
+	// is how a person names it to acknowledge it.
+	names map[string]bool
+}
+
+func (e *episodeSite) above() int { return max(0, e.count-e.level) }

@@ -13,6 +13,9 @@
 //	pprof/{name}         every runtime/pprof profile, incl. goroutineleak
 //	leaks                leak report: HTML, or JSON with Accept:
 //	                     application/json or ?format=json
+//	leaks/ack            POST: acknowledge leaking groups (form values
+//	                     group=FUNCTION or FILE:LINE, repeatable, or all=1),
+//	                     when the reporter is an Acknowledger
 //
 // Importing this package imports net/http/pprof, whose init registers its
 // handlers on http.DefaultServeMux. This package never uses that mux, but a
@@ -35,6 +38,12 @@ import (
 // Reporter produces the leak report; *watchdog.Watchdog implements it.
 type Reporter interface {
 	Report(ctx context.Context) (report.Report, error)
+}
+
+// Acknowledger takes a person's word that leaking groups were looked at;
+// *watchdog.Watchdog implements it. No names means every leaking group.
+type Acknowledger interface {
+	Acknowledge(ctx context.Context, names ...string) (int, error)
 }
 
 // Option configures Handler.
@@ -114,6 +123,8 @@ func Handler(opts ...Option) http.Handler {
 			c.serveIndex(w, r)
 		case p == "/leaks":
 			c.serveLeaks(w, r)
+		case p == "/leaks/ack":
+			c.serveAck(w, r)
 		case strings.HasPrefix(p, "/pprof/"):
 			servePprof(w, r)
 		default:
@@ -223,6 +234,45 @@ func (c *config) serveLeaks(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_ = leaksTmpl.Execute(w, rep)
+}
+
+// serveAck acknowledges leaking groups. It is a POST behind the same auth
+// as every route, since it silences an alert.
+func (c *config) serveAck(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "method not allowed: POST group=FUNCTION or FILE:LINE (repeatable), or all=1", http.StatusMethodNotAllowed)
+		return
+	}
+	ack, ok := c.reporter.(Acknowledger)
+	if !ok {
+		http.Error(w, "the leak reporter does not take acknowledgements (no watchdog configured)", http.StatusNotFound)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, "bad form: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	groups := r.Form["group"]
+	all := r.Form.Get("all") == "1"
+	switch {
+	case all && len(groups) > 0:
+		http.Error(w, "give either group=... or all=1, not both", http.StatusBadRequest)
+		return
+	case !all && len(groups) == 0:
+		http.Error(w, "missing group: name a leaking group (group=FUNCTION or FILE:LINE, from /leaks) or send all=1", http.StatusBadRequest)
+		return
+	}
+	n, err := ack.Acknowledge(r.Context(), groups...)
+	if err != nil {
+		http.Error(w, "acknowledge: "+err.Error(), http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(struct {
+		Acknowledged int `json:"acknowledged"`
+	}{n})
 }
 
 func wantsJSON(r *http.Request) bool {

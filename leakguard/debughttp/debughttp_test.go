@@ -320,3 +320,73 @@ func TestLeaksSnapshotWithoutReporter(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+type ackReporter struct {
+	fakeReporter
+	got   [][]string
+	known map[string]bool
+}
+
+func (a *ackReporter) Acknowledge(_ context.Context, names ...string) (int, error) {
+	for _, n := range names {
+		if !a.known[n] {
+			return 0, errors.New("no leaking group named " + n)
+		}
+	}
+	a.got = append(a.got, names)
+	if len(names) == 0 {
+		return len(a.known), nil
+	}
+	return len(names), nil
+}
+
+func TestAcknowledge(t *testing.T) {
+	rep := &ackReporter{known: map[string]bool{"/src/fan.go:17": true, "svc.worker": true}}
+	h := Handler(WithBearerToken(token), WithReporter(rep))
+	post := func(body string, hdr map[string]string) *httptest.ResponseRecorder {
+		t.Helper()
+		req := httptest.NewRequest("POST", "/debug/leaks/ack", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		for k, v := range hdr {
+			req.Header.Set(k, v)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		return rec
+	}
+	if rec := post("all=1", nil); rec.Code != http.StatusUnauthorized || len(rep.got) != 0 {
+		t.Fatalf("without token: %d, acknowledged %v", rec.Code, rep.got)
+	}
+	if rec := do(t, h, "GET", "/debug/leaks/ack", auth()); rec.Code != http.StatusMethodNotAllowed {
+		t.Errorf("GET = %d, want 405", rec.Code)
+	}
+	for body, want := range map[string]string{
+		"":                         "missing group",
+		"all=1&group=svc.worker":   "not both",
+		"group=%2Fsrc%2Fnope.go:1": "nope.go",
+	} {
+		rec := post(body, auth())
+		if rec.Code/100 != 4 || !strings.Contains(rec.Body.String(), want) {
+			t.Errorf("POST %q = %d %q, want 4xx naming %q", body, rec.Code, rec.Body.String(), want)
+		}
+	}
+	rec := post("group=%2Fsrc%2Ffan.go:17&group=svc.worker", auth())
+	if rec.Code != http.StatusOK || strings.TrimSpace(rec.Body.String()) != `{"acknowledged":2}` {
+		t.Errorf("POST groups = %d %q", rec.Code, rec.Body.String())
+	}
+	if rec := post("all=1", auth()); rec.Code != http.StatusOK {
+		t.Errorf("POST all=1 = %d %q", rec.Code, rec.Body.String())
+	}
+	if len(rep.got) != 2 || len(rep.got[0]) != 2 || rep.got[0][0] != "/src/fan.go:17" || len(rep.got[1]) != 0 {
+		t.Errorf("acknowledged %q", rep.got)
+	}
+	// A reporter that cannot take acknowledgements says so.
+	plain := Handler(WithBearerToken(token), WithReporter(fakeReporter{}))
+	req := httptest.NewRequest("POST", "/debug/leaks/ack?all=1", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	rec = httptest.NewRecorder()
+	plain.ServeHTTP(rec, req)
+	if rec.Code != http.StatusNotFound || !strings.Contains(rec.Body.String(), "acknowledgements") {
+		t.Errorf("plain reporter: %d %q", rec.Code, rec.Body.String())
+	}
+}

@@ -46,7 +46,8 @@ details pre{margin:.3em 0;font-size:.85em}
 over {{.Samples}} samples; load {{num .Load}}, baseline {{num .BaselinePerLoad}} goroutines per unit of load.
 {{.Snapshots}} snapshots taken{{if .LastSnapshot}}, last: <code>{{.LastSnapshot}}</code>{{end}}.{{end}}</p>
 <p>Proven leaks: <b>{{.ProvenLeaks}}</b>{{if not .LeakProfile}} (runtime leak profile unavailable: build with GOEXPERIMENT=goroutineleakprofile){{end}}.
-Suspected: <b>{{.Suspected}}</b>.</p>
+Suspected: <b>{{.Suspected}}</b>. Confirmed (above their healthy level): <b>{{.Confirmed}}</b>{{if .Confirmed}}
+— once looked at, acknowledge with <code>POST leaks/ack</code> and <code>group=LOCATION</code> (or <code>all=1</code>){{end}}.</p>
 {{with .Reasons}}<ul>{{range .}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{template "groups" (args "Proven leaks" .Leaked)}}
 {{template "groups" (args "Growing since last healthy snapshot" .Growing)}}

@@ -5,7 +5,10 @@
 // Metrics:
 //
 //	leakguard_leaked_goroutines                   proven by the runtime (goroutineleak profile)
-//	leakguard_suspected_goroutines                growth beyond load plus long-blocked
+//	leakguard_suspected_goroutines                unconfirmed growth beyond load plus long-blocked
+//	leakguard_confirmed_goroutines                above their healthy level in groups that grew
+//	                                              without load; stays until they come back down
+//	                                              or are acknowledged
 //	leakguard_goroutine_growth_per_minute         plain trend of goroutines
 //	leakguard_goroutine_excess_growth_per_minute  trend not explained by load
 //	leakguard_snapshots_total                     snapshots captured on suspicion
@@ -46,7 +49,7 @@ type Collector struct {
 	top     int
 	timeout time.Duration
 
-	leaked, suspected, growth, excess, snapshots, group *prometheus.Desc
+	leaked, suspected, confirmed, growth, excess, snapshots, group *prometheus.Desc
 }
 
 // New returns a collector reading from src at scrape time.
@@ -58,7 +61,9 @@ func New(src Reporter, opts ...Option) *Collector {
 		leaked: prometheus.NewDesc("leakguard_leaked_goroutines",
 			"Goroutines the runtime proved leaked (goroutineleak profile; 0 where unavailable).", nil, nil),
 		suspected: prometheus.NewDesc("leakguard_suspected_goroutines",
-			"Goroutines suspected leaked: growth beyond what load explains plus goroutines blocked past the threshold.", nil, nil),
+			"Goroutines suspected leaked: growth beyond what load explains that no capture has confirmed or explained, plus goroutines blocked past the threshold.", nil, nil),
+		confirmed: prometheus.NewDesc("leakguard_confirmed_goroutines",
+			"Goroutines above their healthy level in groups (not pools) that grew without load; held until they come back down or are acknowledged.", nil, nil),
 		growth: prometheus.NewDesc("leakguard_goroutine_growth_per_minute",
 			"Least-squares trend of the goroutine count over the watchdog window.", nil, nil),
 		excess: prometheus.NewDesc("leakguard_goroutine_excess_growth_per_minute",
@@ -77,7 +82,7 @@ func New(src Reporter, opts ...Option) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.growth, c.excess, c.snapshots, c.group} {
+	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.confirmed, c.growth, c.excess, c.snapshots, c.group} {
 		ch <- d
 	}
 }
@@ -95,6 +100,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(c.leaked, prometheus.GaugeValue, float64(r.ProvenLeaks))
 	ch <- prometheus.MustNewConstMetric(c.suspected, prometheus.GaugeValue, float64(r.Suspected))
+	ch <- prometheus.MustNewConstMetric(c.confirmed, prometheus.GaugeValue, float64(r.Confirmed))
 	ch <- prometheus.MustNewConstMetric(c.growth, prometheus.GaugeValue, r.GrowthPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.excess, prometheus.GaugeValue, r.ExcessPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.snapshots, prometheus.CounterValue, float64(r.Snapshots))

@@ -26,7 +26,8 @@ func (f fixed) Report(context.Context) (report.Report, error) { return f.r, f.er
 func TestCollect(t *testing.T) {
 	r := report.Report{
 		ProvenLeaks:     2,
-		Suspected:       130,
+		Suspected:       8,
+		Confirmed:       118,
 		GrowthPerMinute: 61.5,
 		ExcessPerMinute: 60,
 		Snapshots:       3,
@@ -43,6 +44,9 @@ func TestCollect(t *testing.T) {
 		},
 	}
 	const want = `
+# HELP leakguard_confirmed_goroutines Goroutines above their healthy level in groups (not pools) that grew without load; held until they come back down or are acknowledged.
+# TYPE leakguard_confirmed_goroutines gauge
+leakguard_confirmed_goroutines 118
 # HELP leakguard_goroutine_excess_growth_per_minute Trend of goroutines not explained by load over the watchdog window.
 # TYPE leakguard_goroutine_excess_growth_per_minute gauge
 leakguard_goroutine_excess_growth_per_minute 60
@@ -60,9 +64,9 @@ leakguard_snapshots_total 3
 leakguard_suspect_group_goroutines{function="svc.(*H).wait",location="/src/h.go:42",state="chan receive"} 120
 leakguard_suspect_group_goroutines{function="svc.(*Pool).get",location="/src/pool.go:88",state="semacquire"} 8
 leakguard_suspect_group_goroutines{function="svc.fanOut.func1",location="/src/fan.go:17",state="chan send"} 2
-# HELP leakguard_suspected_goroutines Goroutines suspected leaked: growth beyond what load explains plus goroutines blocked past the threshold.
+# HELP leakguard_suspected_goroutines Goroutines suspected leaked: growth beyond what load explains that no capture has confirmed or explained, plus goroutines blocked past the threshold.
 # TYPE leakguard_suspected_goroutines gauge
-leakguard_suspected_goroutines 130
+leakguard_suspected_goroutines 8
 `
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(New(fixed{r: r}))

@@ -33,7 +33,10 @@ func TestMain(m *testing.M) {
 	)
 }
 
-var _ debughttp.Reporter = (*Watchdog)(nil)
+var (
+	_ debughttp.Reporter     = (*Watchdog)(nil)
+	_ debughttp.Acknowledger = (*Watchdog)(nil)
+)
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 

@@ -169,6 +169,9 @@ func testFixedQuiet(t *testing.T, sc scenario, drillDir string, quiet time.Durat
 		if err != nil {
 			t.Fatal(err)
 		}
+		if r.Status == report.Leaking {
+			t.Fatalf("%s: fixed twin reported leaking after %v: %s", sc.name, time.Since(tr.start).Round(time.Millisecond), summary(r))
+		}
 		if g, list, ok := findSuspect(r, names); ok {
 			t.Fatalf("%s: fixed twin reported as suspect in %s after %v: %s %s [%s] count=%d delta=+%d; reasons: %v",
 				sc.name, list, time.Since(tr.start).Round(time.Millisecond), g.Function, g.Location, g.State, g.Count, g.Delta, r.Reasons)

@@ -436,7 +436,7 @@ func (w *Watchdog) logStatus(r *report.Report) {
 	attrs := []any{
 		"status", r.Status, "goroutines", r.Goroutines, "load", r.Load,
 		"growth_per_min", round2(r.GrowthPerMinute), "excess_per_min", round2(r.ExcessPerMinute),
-		"suspected", r.Suspected, "proven", r.ProvenLeaks,
+		"suspected", r.Suspected, "confirmed", r.Confirmed, "proven", r.ProvenLeaks,
 	}
 	if r.LastSnapshot != "" {
 		attrs = append(attrs, "snapshot", r.LastSnapshot)
@@ -451,7 +451,11 @@ func (w *Watchdog) logStatus(r *report.Report) {
 		w.cfg.logger.Info("leakguard: goroutines healthy again", attrs...)
 		return
 	}
-	w.cfg.logger.Warn("leakguard: goroutine leak "+string(r.Status), attrs...)
+	msg := "leakguard: goroutine leak suspect"
+	if r.Status == report.Leaking {
+		msg = "leakguard: goroutine leak"
+	}
+	w.cfg.logger.Warn(msg, attrs...)
 }
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }

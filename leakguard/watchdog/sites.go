@@ -85,19 +85,30 @@ func tolerance(level int) int { return max(2, int(math.Ceil(float64(level)/10)))
 // isBounded reports whether a site is a pool, by the configured list or by
 // what it was seen doing.
 func (w *Watchdog) isBounded(s site) bool {
-	if h := w.history[s]; h != nil && h.shrank {
-		return true
-	}
+	_, ok := w.poolLimit(s)
+	return ok
+}
+
+// poolLimit returns up to how many goroutines a pool's growth is
+// explained. A listed pool's is unlimited. A pool learned by behaviour
+// explains growth up to twice the highest level it was seen at while
+// healthy: a site whose goroutines usually come and go (a handler's helper
+// goroutine) and then leak on one path must not be excused forever by
+// having shrunk once.
+func (w *Watchdog) poolLimit(s site) (limit int, ok bool) {
 	for _, p := range w.cfg.bounded {
 		if strings.HasPrefix(s.entry, p) {
-			return true
+			return math.MaxInt, true
 		}
 	}
-	return false
+	if h := w.history[s]; h != nil && h.shrank {
+		return 2 * h.peak, true
+	}
+	return 0, false
 }
 
 // learn updates each site's peak and whether it shrank. Called with w.mu
-// held, only from captures taken while no leak episode is open: a leak
+// held, only from healthy captures, never while a leak episode is open: a leak
 // that a person ended (by a release or a restart of a component) must not
 // teach that its site is a pool.
 func (w *Watchdog) learn(counts map[site]int) {

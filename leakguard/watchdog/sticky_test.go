@@ -142,7 +142,7 @@ func TestPoolsThatShrinkAreNotLeaks(t *testing.T) {
 	s.load = 5
 	expect(t, h, 12*12, report.Healthy, "pool under CPU starvation", func(i int) {
 		switch {
-		case i < 24: // piles up for 2 minutes at flat load
+		case i < 18: // piles up for 1.5 minutes at flat load, within twice its peak
 			s.counts["worker"] += 2
 		case i < 48:
 			s.counts["worker"] = max(14, s.counts["worker"]-4)
@@ -211,4 +211,42 @@ func TestLeakStaysReportedUntilBackDownOrAcknowledged(t *testing.T) {
 	expect(t, h, 12*5, report.Healthy, "acknowledged leak, flat", nil)
 	// Growing again from its acknowledged level is a new leak.
 	leakFor()
+}
+
+// A site whose goroutines usually come and go (a handler's helper) shrank
+// while healthy, so it is taken for a pool; when it then leaks on one path
+// it is excused only up to twice its highest healthy level, not forever.
+func TestLearnedPoolThatLeaksIsConfirmed(t *testing.T) {
+	s := newService(12)
+	h := start(t, append(s.opts(), WithDeepCheckInterval(5*time.Second))...)
+	expect(t, h, 12*3, report.Healthy, "helper goroutines come and go", func(i int) {
+		s.load = float64((i * 5) % 7)
+		s.counts["leak"] = 2 * int(s.load) // up to 12, back to 0
+	})
+	if !h.w.isBounded(siteOf(mustGroup(t))) {
+		t.Fatal("the helper site was not learned as a pool: the test proves nothing")
+	}
+	s.load = 3
+	s.counts["leak"] = 6
+	expect(t, h, 12*3, report.Healthy, "steady", nil)
+	for i := range 36 {
+		s.counts["leak"] += 2 // 24/min
+		if r := h.step(); r.Status == report.Leaking {
+			if s.counts["leak"] < 24 || r.Growing[0].Location != "/src/svc/fan.go:17" {
+				t.Fatalf("confirmed at %d goroutines (tick %d): %+v", s.counts["leak"], i, r)
+			}
+			return
+		}
+	}
+	t.Fatalf("a learned pool grown to %d goroutines, far past twice its peak, was never confirmed", s.counts["leak"])
+}
+
+// mustGroup returns the leak site's group from the service's dump.
+func mustGroup(t *testing.T) stackdump.Group {
+	t.Helper()
+	gs, err := stackdump.ParseBytes([]byte("goroutine 1 [chan send]:\n" + stacks["leak"].frames + "created by " + stacks["leak"].creator))
+	if err != nil || len(gs) != 1 {
+		t.Fatalf("parse: %v", err)
+	}
+	return stackdump.GroupGoroutines(gs)[0]
 }

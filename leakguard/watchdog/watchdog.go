@@ -189,10 +189,8 @@ type Watchdog struct {
 	explained     bool
 	boundedGrowth int
 	// attributed is set once a capture during the trend was diffed
-	// against a healthy baseline; unboundedGrowth is what it found outside
-	// pools (below the threshold, or an episode would be open).
-	attributed      bool
-	unboundedGrowth int
+	// against a healthy baseline that holds the goroutines the trend counts.
+	attributed bool
 	// unattributed is the trend's growth no capture has put in a site yet.
 	unattributed int
 }
@@ -324,7 +322,7 @@ func (w *Watchdog) tick(now time.Time) {
 	trend := w.judge(f)
 	if !trend {
 		w.explained, w.boundedGrowth = false, 0
-		w.attributed, w.unboundedGrowth = false, 0
+		w.attributed = false
 	}
 	// A capture stops the world for ~10µs per goroutine, so it runs on a
 	// schedule and, while suspect, only often enough to confirm or explain
@@ -513,7 +511,9 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 	if suspect && baseline != nil {
 		w.confirm(counts, siteCounts(baseline), changes, f, len(gs), counted)
 	}
-	if len(w.episode) == 0 {
+	if !suspect && len(w.episode) == 0 {
+		// Only healthy captures teach: a leak growing while suspect would
+		// otherwise raise its own site's peak.
 		w.learn(counts)
 	}
 	if !suspect && len(w.episode) == 0 && d.blockedCount == 0 && d.proven == 0 {
@@ -560,9 +560,12 @@ func (w *Watchdog) confirm(now, before map[site]int, changes []stackdump.Change,
 		if n-level <= 0 {
 			continue
 		}
-		if w.isBounded(s) {
-			bounded += n - level
-			continue
+		if limit, ok := w.poolLimit(s); ok {
+			bounded += max(0, min(n, limit)-level)
+			if n <= limit {
+				continue
+			}
+			level = max(level, limit) // judge only what the pool does not explain
 		}
 		if n-level > tolerance(level) {
 			grown[s] = level
@@ -575,7 +578,6 @@ func (w *Watchdog) confirm(now, before map[site]int, changes []stackdump.Change,
 	// trend stays a suspicion. One that does and finds too little growth
 	// outside pools and acknowledged groups explains it.
 	w.attributed = math.Abs(float64(captured-counted)) <= math.Max(float64(threshold), 0.1*float64(counted))
-	w.unboundedGrowth = unbounded
 	w.explained = w.attributed && unbounded < threshold
 	if unbounded < threshold {
 		return

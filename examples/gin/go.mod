@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/gin-gonic/gin v1.12.0
-	github.com/trialwatch/trialwatch v0.0.0-00010101000000-000000000000
+	github.com/trialwatch/trialwatch/leakguard v0.0.0-00010101000000-000000000000
 	go.uber.org/goleak v1.3.0
 )
 
@@ -40,4 +40,4 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/trialwatch/trialwatch => ../..
+replace github.com/trialwatch/trialwatch/leakguard => ../../leakguard

@@ -3,7 +3,7 @@ module github.com/trialwatch/trialwatch/examples/gozero
 go 1.26.0
 
 require (
-	github.com/trialwatch/trialwatch v0.0.0-00010101000000-000000000000
+	github.com/trialwatch/trialwatch/leakguard v0.0.0-00010101000000-000000000000
 	github.com/zeromicro/go-zero v1.10.3
 	go.uber.org/goleak v1.3.0
 )
@@ -54,4 +54,4 @@ require (
 	gopkg.in/yaml.v2 v2.4.0 // indirect
 )
 
-replace github.com/trialwatch/trialwatch => ../..
+replace github.com/trialwatch/trialwatch/leakguard => ../../leakguard

@@ -2,7 +2,7 @@
 // handlers mounted as go-zero routes, the watchdog fed with in-flight
 // requests, and its report served at /debug/leaks.
 //
-//	LEAKGUARD_TOKEN=secret go run . &
+//	GOWORK=off LEAKGUARD_TOKEN=secret go run . &   # own module, outside the repository's go.work
 //	curl -H 'Authorization: Bearer secret' localhost:8888/debug/leaks
 package main
 

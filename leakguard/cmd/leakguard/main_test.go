@@ -19,7 +19,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const fixtures = "../../leakguard/stackdump/testdata/"
+const fixtures = "../../stackdump/testdata/"
 
 // dump renders a goroutine dump with the given number of blocked workers
 // and one idle server goroutine.

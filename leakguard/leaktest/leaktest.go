@@ -15,6 +15,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"regexp"
 	"runtime/pprof"
 	"strconv"
@@ -32,30 +33,26 @@ import (
 const LabelKey = "leaktest.test"
 
 // VerifyNone fails t if goroutines other than the ignored ones are
-// running, like goleak.VerifyNone. Where the runtime can prove leaks
+// still running once the settle budget (Settle, default DefaultSettle) is
+// spent, like goleak.VerifyNone. Besides goleak's options it honours
+// Settle and IgnoreCreatedBy. Where the runtime can prove leaks
 // (goroutineleak profile present) it also reports those, marked as proven:
 // goleak can only say a goroutine is still there, the runtime can say it
 // can never run again.
 func VerifyNone(t testing.TB, opts ...goleak.Option) {
 	t.Helper()
-	// goleak first: its retries give fresh goroutines time to park, and
-	// only parked goroutines can be proven leaked.
-	err := goleak.Find(opts...)
-	if err == nil {
-		// Everything left is ignored by opts, proven leaks included.
-		return
+	if msg := leakReport(opts); msg != "" {
+		t.Error("leaktest: " + msg)
 	}
-	if msg := provenLeaks(goroutineIDs(err.Error())); msg != "" {
-		t.Error(msg)
-	}
-	t.Error(err)
 }
 
-// VerifyTestMain is goleak.VerifyTestMain; it exists so a package can use
-// leaktest alone. Proven leaks are not checked there: by the time it runs
-// every goroutine is also reported by goleak.
+// VerifyTestMain runs the tests and, if they pass, fails the run like
+// VerifyNone would, then exits; it is goleak.VerifyTestMain with Settle
+// and IgnoreCreatedBy honoured and proven leaks marked. goleak.Cleanup is
+// not supported here (goleak.Find rejects it); use goleak.VerifyTestMain
+// for that.
 func VerifyTestMain(m goleak.TestingM, opts ...goleak.Option) {
-	goleak.VerifyTestMain(m, opts...)
+	verifyTestMain(m, os.Exit, os.Stderr, opts)
 }
 
 var goleakID = regexp.MustCompile(`Goroutine (\d+) in state`)
@@ -95,11 +92,7 @@ func provenLeaks(ids map[int64]bool) string {
 			continue
 		}
 		n++
-		fmt.Fprintf(&b, "\ngoroutine %d [%s (leaked)]:\n", g.ID, g.State)
-		writeFrames(&b, g.Frames)
-		if g.CreatedBy != nil {
-			fmt.Fprintf(&b, "created by %s\n\t%s\n", g.CreatedBy.Func, g.CreatedBy.Location())
-		}
+		writeGoroutine(&b, g, " (leaked)")
 	}
 	if n == 0 {
 		return ""
@@ -113,8 +106,15 @@ func writeFrames(b *strings.Builder, frames []stackdump.Frame) {
 	}
 }
 
-// TrackOption configures Track.
-type TrackOption func(*trackConfig)
+// TrackOption configures Track: WithTimeout, IgnorePresets,
+// IgnoreFunctions, or Settle.
+type TrackOption interface {
+	applyTrack(*trackConfig)
+}
+
+type trackFunc func(*trackConfig)
+
+func (f trackFunc) applyTrack(c *trackConfig) { f(c) }
 
 type trackConfig struct {
 	timeout time.Duration
@@ -122,25 +122,26 @@ type trackConfig struct {
 }
 
 // WithTimeout bounds how long cleanup waits for the test's goroutines to
-// end (default 5s). The wait ends as soon as they are gone.
+// end (default 5s). The wait ends as soon as they are gone. Settle(d) does
+// the same.
 func WithTimeout(d time.Duration) TrackOption {
-	return func(c *trackConfig) { c.timeout = d }
+	return trackFunc(func(c *trackConfig) { c.timeout = d })
 }
 
 // IgnorePresets skips goroutines matched by the presets' functions,
 // anywhere on their stacks.
 func IgnorePresets(ps ...Preset) TrackOption {
-	return func(c *trackConfig) {
+	return trackFunc(func(c *trackConfig) {
 		for _, p := range ps {
 			c.ignore = append(c.ignore, p.Functions()...)
 		}
-	}
+	})
 }
 
 // IgnoreFunctions skips goroutines with any of these fully qualified
 // functions on their stacks.
 func IgnoreFunctions(fns ...string) TrackOption {
-	return func(c *trackConfig) { c.ignore = append(c.ignore, fns...) }
+	return trackFunc(func(c *trackConfig) { c.ignore = append(c.ignore, fns...) })
 }
 
 // Track attributes goroutines to the calling test and fails it at cleanup
@@ -156,7 +157,7 @@ func Track(t testing.TB, opts ...TrackOption) {
 	t.Helper()
 	cfg := trackConfig{timeout: 5 * time.Second}
 	for _, o := range opts {
-		o(&cfg)
+		o.applyTrack(&cfg)
 	}
 	name := t.Name()
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(), pprof.Labels(LabelKey, name)))

@@ -87,17 +87,66 @@ func provenLeaks(ids map[int64]bool) string {
 	}
 	var b strings.Builder
 	n := 0
+	var tests map[string][]string
 	for _, g := range leaked {
 		if ids != nil && !ids[g.ID] {
 			continue
 		}
 		n++
-		writeGoroutine(&b, g, " (leaked)")
+		if tests == nil {
+			tests = provenTests()
+		}
+		writeGoroutine(&b, g, " (leaked)"+startedBy(g, tests))
 	}
 	if n == 0 {
 		return ""
 	}
 	return fmt.Sprintf("leaktest: runtime proved %d goroutine(s) leaked (blocked on objects no running goroutine can reach):%s", n, b.String())
+}
+
+// startedBy names the test (Track's label) whose goroutine this proven
+// leak is. The debug=2 dump prints labels only on Go 1.27 (or with
+// GODEBUG=tracebacklabels=1); otherwise the label is looked up by stack in
+// tests, from the profile's debug=1 form, and when leaks with the same
+// stack came from several tests all are named.
+func startedBy(g stackdump.Goroutine, tests map[string][]string) string {
+	names := tests[stackKey(g.Frames)]
+	if name := g.Labels[LabelKey]; name != "" {
+		names = []string{name}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return ", started by " + strings.Join(names, " or ")
+}
+
+// provenTests maps each proven-leaked stack to the tests whose labelled
+// goroutines have it.
+func provenTests() map[string][]string {
+	p := pprof.Lookup("goroutineleak")
+	if p == nil {
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := p.WriteTo(&buf, 1); err != nil {
+		return nil
+	}
+	tests := map[string][]string{}
+	for _, rec := range parseCountProfile(buf.Bytes()) {
+		if name := rec.labels[LabelKey]; name != "" {
+			key := stackKey(rec.frames)
+			tests[key] = append(tests[key], name)
+		}
+	}
+	return tests
+}
+
+func stackKey(frames []stackdump.Frame) string {
+	var b strings.Builder
+	for _, f := range frames {
+		b.WriteString(f.Func + " " + f.Location() + "\n")
+	}
+	return b.String()
 }
 
 func writeFrames(b *strings.Builder, frames []stackdump.Frame) {

@@ -19,6 +19,7 @@ func TestMain(m *testing.M) {
 		// Deliberately leaked forever by TestVerifyNoneReportsProvenLeak:
 		// a goroutine the runtime can prove leaked cannot be ended.
 		goleak.IgnoreTopFunction("github.com/trialwatch/trialwatch/leakguard/leaktest.leakForever.func1"),
+		goleak.IgnoreTopFunction("github.com/trialwatch/trialwatch/leakguard/leaktest.leakForeverInSubtest.func1"),
 	)
 }
 
@@ -351,5 +352,36 @@ func TestParseCountProfile(t *testing.T) {
 	}
 	if recs[1].labels != nil || recs[1].count != 1 {
 		t.Errorf("record 1 = %+v", recs[1])
+	}
+}
+
+// leakForeverInSubtest is leakForever with a stack no other test leaks,
+// so the attribution below is unambiguous.
+//
+//go:noinline
+func leakForeverInSubtest() {
+	go func() {
+		c := make(chan int) // nothing else can ever reach c
+		<-c
+	}()
+}
+
+// A proven leak found by a package-level check names the (sub)test whose
+// Track label its goroutine carries.
+func TestVerifyNoneAttributesProvenLeak(t *testing.T) {
+	if pprof.Lookup("goroutineleak") == nil {
+		t.Skip("runtime leak profile unavailable; build with GOEXPERIMENT=goroutineleakprofile")
+	}
+	before := goleak.IgnoreCurrent()
+	sub := newFake("TestVerifyNoneAttributesProvenLeak/sub")
+	runFake(sub, func(t *fakeTB) {
+		Track(t, WithTimeout(time.Millisecond))
+		leakForeverInSubtest()
+	})
+	f := newFake("TestVerifyNoneAttributesProvenLeak")
+	VerifyNone(f, before)
+	got := f.failures()
+	if !strings.Contains(got, "(leaked), started by TestVerifyNoneAttributesProvenLeak/sub]") {
+		t.Errorf("proven leak not attributed to its subtest:\n%s", got)
 	}
 }

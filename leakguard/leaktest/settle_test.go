@@ -19,7 +19,7 @@ func TestSettleWaitsForSlowExit(t *testing.T) {
 	exited := make(chan struct{})
 	// The slow exit under test: the worker ends 2×DefaultSettle from now.
 	time.AfterFunc(2*DefaultSettle, func() { close(stop) })
-	defer func() { <-exited }() // even if VerifyNone returned too early
+	defer func() { <-exited }()                            // even if VerifyNone returned too early
 	go func() { defer close(exited); leakyWorker(stop) }() // ended by release
 
 	f := newFake("TestSettleWaitsForSlowExit")

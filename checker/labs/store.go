@@ -130,6 +130,16 @@ func (r *Rows) Append(o Rows) {
 	}
 }
 
+// Join is the rows of parts, each a *Rows from NewRows (as an upload
+// prepared them), one after the other, for one write.
+func Join[P any](parts []P) Rows {
+	rows := *any(parts[0]).(*Rows)
+	for _, p := range parts[1:] {
+		rows.Append(*any(p).(*Rows))
+	}
+	return rows
+}
+
 // InTx runs fn in a transaction on the checker's database.
 func (s *Store) InTx(ctx context.Context, fn func(*sql.Tx) error) error { return s.db.InTx(ctx, fn) }
 

@@ -173,10 +173,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 
 // putLabs stores the rows PrepareLabs made, as one write.
 func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) (clinical.Summary, error) {
-	rows := *parts[0].(*labs.Rows)
-	for _, p := range parts[1:] {
-		rows.Append(*p.(*labs.Rows))
-	}
+	rows := labs.Join(parts)
 	if u.handoff != nil {
 		rows.FirstLabs = u.handoff.gaveFirst
 	}

@@ -195,10 +195,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		}
 	}
 	if len(p.Labs) > 0 {
-		rows := *p.Labs[0].(*labs.Rows)
-		for _, l := range p.Labs[1:] {
-			rows.Append(*l.(*labs.Rows))
-		}
+		rows := labs.Join(p.Labs)
 		sum, err := u.t.Labs.PutRowsTx(ctx, u.tx, u.study, rows, u.now)
 		if err != nil {
 			return fmt.Errorf("storing LB: %w", err)

@@ -27,10 +27,14 @@ type Subject struct {
 	Age         int // years; 0 when not recorded
 	Arm         string
 	ConsentDate Date // RFICDTC
-	FirstDose   Date // RFXSTDTC
-	LastDose    Date // RFXENDTC
-	EndOfStudy  Date // RFPENDTC
-	DeathDate   Date // DTHDTC
+	// RefStart and RefEnd are the subject's reference period (RFSTDTC,
+	// RFENDTC): days on study for site key risk indicators.
+	RefStart   Date
+	RefEnd     Date
+	FirstDose  Date // RFXSTDTC
+	LastDose   Date // RFXENDTC
+	EndOfStudy Date // RFPENDTC
+	DeathDate  Date // DTHDTC
 }
 
 // Dose is one exposure record (SDTM EX).
@@ -60,6 +64,35 @@ type AdverseEvent struct {
 	Start      Date
 	End        Date
 	Recorded   Date // AEDTC: when the event was recorded
+	// EntryLag is how many days after its onset the record was first
+	// stored; HasEntryLag is false when the onset is partial or missing,
+	// or the source does not know (data entered late, a site KRI).
+	EntryLag    int
+	HasEntryLag bool
+}
+
+// ConMed is one concomitant medication (SDTM CM).
+type ConMed struct {
+	Study   string
+	USUBJID string
+	Seq     int
+	Term    string // CMTRT, as reported
+	Decoded string // CMDECOD, standardized (WHO Drug) name
+	Start   Date
+	End     Date
+}
+
+// Disposition is one disposition event (SDTM DS): randomization,
+// completion, discontinuation and why.
+type Disposition struct {
+	Study    string
+	USUBJID  string
+	Seq      int
+	Term     string // DSTERM, as reported
+	Decoded  string // DSDECOD, e.g. RANDOMIZED, COMPLETED, ADVERSE EVENT
+	Category string // DSCAT, e.g. DISPOSITION EVENT, PROTOCOL MILESTONE
+	Epoch    string // EPOCH, e.g. TREATMENT; empty when the study has none
+	Start    Date   // DSSTDTC
 }
 
 // LabResult is one lab measurement (SDTM LB) in standardised units.

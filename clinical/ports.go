@@ -126,3 +126,34 @@ type DoseWriter interface {
 type EventWriter interface {
 	WriteEvents(ctx context.Context, study string, now time.Time) (RecordWriter[AdverseEvent], error)
 }
+
+// DispositionWriter starts writes of a study's disposition events (DS).
+type DispositionWriter interface {
+	WriteDispositions(ctx context.Context, study string, now time.Time) (RecordWriter[Disposition], error)
+}
+
+// ConMedWriter starts writes of a study's concomitant medications (CM).
+type ConMedWriter interface {
+	WriteConMeds(ctx context.Context, study string, now time.Time) (RecordWriter[ConMed], error)
+}
+
+// The study readers below answer a whole study at once, for analyses
+// across subjects and sites (site key risk indicators, subject lists).
+// Each returns what the study has, ordered by USUBJID then sequence; an
+// empty list, not ErrNotFound, for a study with nothing.
+
+// StudySubjects lists every subject of a study.
+type StudySubjects interface {
+	SubjectsIn(ctx context.Context, study string) ([]Subject, error)
+}
+
+// StudyEvents lists every adverse event of a study, with how many days
+// after its onset each was first stored (EntryLag).
+type StudyEvents interface {
+	AdverseEventsIn(ctx context.Context, study string) ([]AdverseEvent, error)
+}
+
+// StudyDispositions lists every disposition event of a study.
+type StudyDispositions interface {
+	DispositionsIn(ctx context.Context, study string) ([]Disposition, error)
+}

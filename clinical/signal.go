@@ -84,15 +84,19 @@ const (
 	StatusNew          SignalStatus = "new"
 	StatusAcknowledged SignalStatus = "acknowledged"
 	StatusClosed       SignalStatus = "closed"
+	// StatusResolvedByData: a re-check no longer raises the finding (a
+	// corrected value, an AE now reported). Only checks set it; a finding
+	// raised again reopens as new.
+	StatusResolvedByData SignalStatus = "resolved_by_data"
 )
 
 // ParseSignalStatus reads a status name.
 func ParseSignalStatus(s string) (SignalStatus, error) {
 	switch v := SignalStatus(s); v {
-	case StatusNew, StatusAcknowledged, StatusClosed:
+	case StatusNew, StatusAcknowledged, StatusClosed, StatusResolvedByData:
 		return v, nil
 	}
-	return "", fmt.Errorf("unknown signal status %q (want new, acknowledged or closed)", s)
+	return "", fmt.Errorf("unknown signal status %q (want new, acknowledged, closed or resolved_by_data)", s)
 }
 
 // CheckTransition says whether a signal may move from s to to, and why not.
@@ -102,8 +106,9 @@ func (s SignalStatus) CheckTransition(to SignalStatus, reason string) error {
 	switch {
 	case s == StatusNew && (to == StatusAcknowledged || to == StatusClosed):
 	case s == StatusAcknowledged && to == StatusClosed:
+	case s == StatusResolvedByData && (to == StatusAcknowledged || to == StatusClosed):
 	default:
-		return fmt.Errorf("a signal cannot go from %s to %s (allowed: new → acknowledged → closed, or new → closed)", s, to)
+		return fmt.Errorf("a signal cannot go from %s to %s (allowed: new → acknowledged → closed, new → closed, and from resolved_by_data to acknowledged or closed; only a check sets resolved_by_data)", s, to)
 	}
 	if to == StatusClosed && strings.TrimSpace(reason) == "" {
 		return fmt.Errorf("closing a signal needs a reason")

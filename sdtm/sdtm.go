@@ -46,27 +46,10 @@ func (b *Batch) Len() int {
 }
 
 // ConMed is one concomitant medication (SDTM CM).
-type ConMed struct {
-	Study   string
-	USUBJID string
-	Seq     int
-	Term    string // CMTRT, as reported
-	Decoded string // CMDECOD, standardized (WHO Drug) name
-	Start   clinical.Date
-	End     clinical.Date
-}
+type ConMed = clinical.ConMed
 
-// Disposition is one disposition event (SDTM DS): randomization,
-// completion, discontinuation and why.
-type Disposition struct {
-	Study    string
-	USUBJID  string
-	Seq      int
-	Term     string // DSTERM, as reported
-	Decoded  string // DSDECOD, e.g. COMPLETED, ADVERSE EVENT
-	Category string // DSCAT, e.g. DISPOSITION EVENT, PROTOCOL MILESTONE
-	Start    clinical.Date
-}
+// Disposition is one disposition event (SDTM DS).
+type Disposition = clinical.Disposition
 
 // Domains trialwatch reads.
 var Domains = []string{"DM", "EX", "AE", "LB", "CM", "DS"}

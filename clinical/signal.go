@@ -55,6 +55,11 @@ type Rule string
 const (
 	RuleLabOutOfRange   Rule = "LAB_OUT_OF_RANGE"
 	RuleCheckIncomplete Rule = "CHECK_INCOMPLETE"
+	// RuleSiteKRIFlag: a site key risk indicator newly flagged; the
+	// finding is the site's, with no subject.
+	RuleSiteKRIFlag Rule = "SITE_KRI_FLAG"
+	// RuleQTLExceeded: a study-level quality tolerance limit crossed.
+	RuleQTLExceeded Rule = "QTL_EXCEEDED"
 )
 
 // Signal is a risk signal raised for one subject.

@@ -29,8 +29,11 @@ const (
 	// quadrant but no draw meets Hy's law (ALP ≥ 2×ULN, or the bilirubin
 	// rise is not within 14 days of the transaminase rise). Still a liver
 	// injury a monitor must see, just not a potential Hy's law case.
-	HysLawQuadrant    clinical.Rule = "HYS_LAW_QUADRANT"
-	SAELate           clinical.Rule = "SAE_LATE"
+	HysLawQuadrant clinical.Rule = "HYS_LAW_QUADRANT"
+	SAELate        clinical.Rule = "SAE_LATE"
+	// SAENoReportDate: a serious AE with no AEDTC, so nobody can tell
+	// whether it reached the sponsor in time.
+	SAENoReportDate   clinical.Rule = "SAE_NO_REPORT_DATE"
 	DoseBeforeConsent clinical.Rule = "DOSE_BEFORE_CONSENT"
 	DoseAfterEnd      clinical.Rule = "DOSE_AFTER_END"
 )
@@ -39,7 +42,7 @@ const (
 var Rules = []clinical.Rule{
 	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled,
 	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia,
-	SAELate, DoseBeforeConsent, DoseAfterEnd,
+	SAELate, SAENoReportDate, DoseBeforeConsent, DoseAfterEnd,
 }
 
 // Input is one subject's records. Labs are always present (a subject
@@ -54,16 +57,6 @@ type Input struct {
 	// rules needing it are skipped rather than run on an empty list, which
 	// would read as "no AE was reported" and raise false queries.
 	HaveDoses, HaveEvents bool
-}
-
-// Config is what a study sets.
-type Config struct {
-	// Criteria is the CTCAE version; empty means ctcae.Default.
-	Criteria ctcae.Criteria
-	// AETerms adds AE terms (MedDRA PT or verbatim, any case) that report
-	// a lab abnormality, to those of DefaultAETerms. The key is an LBTESTCD
-	// for both directions ("ALT") or an LBTESTCD and direction ("HGB:low").
-	AETerms map[string][]string
 }
 
 // rule is one entry of the rule table: what it needs and how it runs.

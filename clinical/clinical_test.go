@@ -54,28 +54,6 @@ func TestCheckRange(t *testing.T) {
 	}
 }
 
-func TestLabRangeSignals(t *testing.T) {
-	s := Subject{Study: "S1", USUBJID: "01-701-1015", Site: "701"}
-	labs := []LabResult{
-		{Seq: 1, TestCode: "ALT", Value: 200, HasValue: true, High: 40, HasHigh: true, Unit: "U/L", Date: "2014-01-02"},
-		{Seq: 2, TestCode: "ALB", Value: 38, HasValue: true, Low: 33, HasLow: true, High: 49, HasHigh: true},
-	}
-	got := LabRangeSignals(s, labs)
-	if len(got) != 1 {
-		t.Fatalf("got %d signals, want 1: %+v", len(got), got)
-	}
-	g := got[0]
-	if g.Rule != RuleLabOutOfRange || g.Key != "LB:1" || g.Severity != SeverityHigh || g.Site != "701" {
-		t.Errorf("unexpected signal %+v", g)
-	}
-	if g.Evidence["ratio"] != 5.0 {
-		t.Errorf("ratio evidence = %v, want 5", g.Evidence["ratio"])
-	}
-	if want := "ALT 200 U/L is 5.00×ULN (40 U/L) on 2014-01-02"; g.Message != want {
-		t.Errorf("message = %q, want %q", g.Message, want)
-	}
-}
-
 func TestSeverityText(t *testing.T) {
 	for s := SeverityInfo; s <= SeverityCritical; s++ {
 		b, _ := s.MarshalText()

@@ -1,10 +1,5 @@
 package clinical
 
-import (
-	"fmt"
-	"strconv"
-)
-
 // Direction says on which side of its reference range a value lies.
 type Direction string
 
@@ -69,43 +64,4 @@ func lowSeverity(ratio float64) Severity {
 	default:
 		return SeverityLow
 	}
-}
-
-// LabRangeSignals raises one LAB_OUT_OF_RANGE signal per out-of-range
-// result of the subject.
-func LabRangeSignals(s Subject, labs []LabResult) []Signal {
-	var out []Signal
-	for _, r := range labs {
-		f, ok := CheckRange(r)
-		if !ok {
-			continue
-		}
-		limit, unit := r.High, "ULN"
-		if f.Direction == Low {
-			limit, unit = r.Low, "LLN"
-		}
-		out = append(out, Signal{
-			Study:    s.Study,
-			Site:     s.Site,
-			USUBJID:  s.USUBJID,
-			Rule:     RuleLabOutOfRange,
-			Severity: f.Severity,
-			Key:      "LB:" + strconv.Itoa(r.Seq),
-			Evidence: map[string]any{
-				"lbseq": r.Seq, "test": r.TestCode, "value": r.Value, "unit": r.Unit,
-				"low": r.Low, "high": r.High, "direction": string(f.Direction),
-				"ratio": round2(f.Ratio), "date": string(r.Date), "visit": r.Visit,
-			},
-			Message: fmt.Sprintf("%s %g %s is %.2f×%s (%s) on %s", r.TestCode, r.Value, r.Unit, f.Ratio, unit, fmtLimit(limit, r.Unit), r.Date),
-		})
-	}
-	return out
-}
-
-func fmtLimit(v float64, unit string) string {
-	return strconv.FormatFloat(v, 'g', -1, 64) + " " + unit
-}
-
-func round2(v float64) float64 {
-	return float64(int64(v*100+0.5)) / 100
 }

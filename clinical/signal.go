@@ -75,10 +75,13 @@ type Signal struct {
 	Key      string
 	Evidence map[string]any
 	Message  string
-	Created  time.Time
-	Status   SignalStatus // empty until stored; new when raised
-	Reason   string       // why it was last changed (required to close)
-	Updated  time.Time    // last status change; zero if never
+	// First and Last are the dates of the earliest and latest records the
+	// finding rests on (one date for a single record); empty when unknown.
+	First, Last Date
+	Created     time.Time
+	Status      SignalStatus // empty until stored; new when raised
+	Reason      string       // why it was last changed (required to close)
+	Updated     time.Time    // last status change; zero if never
 }
 
 // SignalStatus is where a signal is in its review: a monitor acknowledges

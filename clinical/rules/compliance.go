@@ -4,43 +4,105 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// saeReportDays is how long a site may take to record a serious AE: sites
-// must report SAEs to the sponsor immediately (ICH E6 4.11.1; 24 hours in
+// SAEs must reach the sponsor immediately (ICH E6 4.11.1; 24 hours in
 // most protocols), and that report starts the sponsor's 7/15-day
-// expedited-reporting clock of ICH E2A. AEDTC is a date, so 24 hours is
-// one calendar day.
-const saeReportDays = 1
+// expedited-reporting clock of ICH E2A. Where both the onset (AESTDTC)
+// and the record date (AEDTC) carry a time, the delay is counted in
+// hours; otherwise in calendar days, where 24 hours allows one day.
+const (
+	saeReportHours = 24
+	saeReportDays  = 1
+)
 
-// saeLateSignals raises a compliance signal for each serious AE recorded
-// (AEDTC) more than saeReportDays after onset (AESTDTC). The delay counted
-// is the least the dates allow, so with partial dates ("2013-10" onset,
-// recorded 2013-11-03) the signal is raised only when the record is late
-// whatever the missing day was. A missing onset or record date raises
-// nothing: there is no delay to measure, and missing dates are a data
-// quality question for other checks.
-func (s *subject) saeLateSignals() []clinical.Signal {
+// saeSignals raises SAE_LATE for each serious AE recorded later than
+// allowed after onset, and SAE_NO_REPORT_DATE for each with no record
+// date, whose timeliness nobody can tell. The delay counted is the least
+// the dates allow, so with partial dates ("2013-10" onset, recorded
+// 2013-11-03) the finding is raised only when the record is late whatever
+// the missing day was. A missing onset raises nothing: there is no delay
+// to measure.
+func (s *subject) saeSignals() []clinical.Signal {
 	var out []clinical.Signal
 	for _, ae := range s.in.Events {
 		if !ae.Serious {
 			continue
 		}
-		late, _, ok := DaysBetween(ae.Start, ae.Recorded)
-		if !ok || late <= saeReportDays {
+		key := "AE:" + strconv.Itoa(ae.Seq)
+		ev := map[string]any{"aeseq": ae.Seq, "term": ae.Term, "decoded": ae.Decoded, "onset": string(ae.Start),
+			"recorded": string(ae.Recorded), "results": []string{key}}
+		if ae.Recorded == "" {
+			sg := s.signal(SAENoReportDate, clinical.SeverityMedium, key, ev,
+				fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but has no record date (AEDTC), so whether it reached the sponsor within 24 hours cannot be told; please complete AEDTC",
+					aeName(&ae), ae.Seq, dateText(ae.Start)))
+			sg.First, sg.Last = ae.Start, ae.Start
+			out = append(out, sg)
 			continue
 		}
-		out = append(out, s.signal(SAELate, clinical.SeverityHigh, "AE:"+strconv.Itoa(ae.Seq),
-			map[string]any{
-				"aeseq": ae.Seq, "term": ae.Term, "decoded": ae.Decoded, "onset": string(ae.Start),
-				"recorded": string(ae.Recorded), "days_to_record": late, "allowed_days": saeReportDays,
-			},
-			fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but was recorded %s, %d days later; SAEs must reach the sponsor within 24 hours",
-				aeName(&ae), ae.Seq, ae.Start, ae.Recorded, late)))
+		late, ok := saeDelay(ae.Start, ae.Recorded)
+		if !ok || !late.late() {
+			continue
+		}
+		for k, v := range late.evidence() {
+			ev[k] = v
+		}
+		sg := s.signal(SAELate, clinical.SeverityHigh, key, ev,
+			fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but was recorded %s, %s later; SAEs must reach the sponsor within 24 hours",
+				aeName(&ae), ae.Seq, ae.Start, ae.Recorded, late))
+		sg.First, sg.Last = ae.Start, ae.Recorded
+		out = append(out, sg)
 	}
 	return out
+}
+
+// delay is how long after onset an SAE was recorded: in hours when both
+// dates have a time, else in days (the least the dates allow).
+type delay struct {
+	dur   time.Duration
+	days  int
+	timed bool
+}
+
+func saeDelay(onset, recorded clinical.Date) (delay, bool) {
+	if hasTime(onset) && hasTime(recorded) {
+		// Times are recorded to the hour or minute: within that, the
+		// stated times are the delay.
+		a, ok1 := onset.Time()
+		b, ok2 := recorded.Time()
+		if !ok1 || !ok2 {
+			return delay{}, false
+		}
+		return delay{dur: b.Sub(a), timed: true}, true
+	}
+	min, _, ok := DaysBetween(onset, recorded)
+	return delay{days: min}, ok
+}
+
+func hasTime(d clinical.Date) bool { return len(d) > len("2006-01-02") }
+
+func (d delay) late() bool {
+	if d.timed {
+		return d.dur > saeReportHours*time.Hour
+	}
+	return d.days > saeReportDays
+}
+
+func (d delay) evidence() map[string]any {
+	if d.timed {
+		return map[string]any{"hours_to_record": round2(d.dur.Hours()), "allowed_hours": saeReportHours}
+	}
+	return map[string]any{"days_to_record": d.days, "allowed_days": saeReportDays}
+}
+
+func (d delay) String() string {
+	if d.timed {
+		return fmt.Sprintf("%s hours", fmtNum(round2(d.dur.Hours())))
+	}
+	return fmt.Sprintf("%d days", d.days)
 }
 
 func aeName(ae *clinical.AdverseEvent) string {

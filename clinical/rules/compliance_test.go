@@ -16,7 +16,11 @@ func TestSAELate(t *testing.T) {
 	}{
 		{"same day", true, "2014-02-01", "2014-02-01", 0},
 		{"exactly 1 day", true, "2014-02-01", "2014-02-02", 0},
-		{"1 day, late in the evening", true, "2014-02-01T08:00", "2014-02-02T23:00", 0},
+		// With times on both dates the delay is counted in hours.
+		{"next day but 39 hours", true, "2014-02-01T08:00", "2014-02-02T23:00", 39},
+		{"onset 10:00, recorded next day 18:00", true, "2014-02-01T10:00", "2014-02-02T18:00", 32},
+		{"next day within 24 hours", true, "2014-02-01T10:00", "2014-02-02T09:59", 0},
+		{"a time on one date only counts days", true, "2014-02-01T10:00", "2014-02-02", 0},
 		{"2 days", true, "2014-02-01", "2014-02-03", 2},
 		{"not serious", false, "2014-02-01", "2014-03-01", 0},
 		{"no onset", true, "", "2014-03-01", 0},
@@ -34,8 +38,12 @@ func TestSAELate(t *testing.T) {
 			}
 			continue
 		}
-		if len(got) != 1 || got[0].Key != "AE:9" || got[0].Evidence["days_to_record"] != tt.late {
-			t.Errorf("%s: got %v, want one AE:9 signal %d days late", tt.name, got, tt.late)
+		delay := got[0].Evidence["days_to_record"]
+		if h, ok := got[0].Evidence["hours_to_record"]; ok {
+			delay = int(h.(float64))
+		}
+		if len(got) != 1 || got[0].Key != "AE:9" || delay != tt.late {
+			t.Errorf("%s: got %v, want one AE:9 signal %d days (or hours, with times) late", tt.name, got, tt.late)
 		}
 	}
 
@@ -44,6 +52,24 @@ func TestSAELate(t *testing.T) {
 	in.HaveEvents = false
 	if got := only(SAELate, Evaluate(Config{}, in)); len(got) != 0 {
 		t.Error("SAE rule ran without the AE source")
+	}
+}
+
+// A serious AE with no record date is a finding of its own: nobody can
+// tell whether it reached the sponsor in time.
+func TestSAENoReportDate(t *testing.T) {
+	in := labsInput()
+	in.Events = []clinical.AdverseEvent{
+		{Seq: 9, Term: "SYNCOPE", Serious: true, Start: "2014-02-01"},
+		{Seq: 10, Term: "HEADACHE", Start: "2014-02-01"},
+		{Seq: 11, Term: "FALL", Serious: true, Start: "2014-02-01", Recorded: "2014-02-01"},
+	}
+	sigs := Evaluate(Config{}, in)
+	if got := keysOf(SAENoReportDate, sigs); !slices.Equal(got, []string{"AE:9"}) {
+		t.Errorf("SAE_NO_REPORT_DATE keys %v, want [AE:9]", got)
+	}
+	if got := keysOf(SAELate, sigs); len(got) != 0 {
+		t.Errorf("SAE_LATE %v, want none", got)
 	}
 }
 

@@ -40,6 +40,11 @@ type RangeSettings struct {
 	// Low are the ×LLN fractions below which a low value is medium, high
 	// and critical.
 	Low SeverityCuts `json:"low_xlln"`
+	// GradedTests raises LAB_OUT_OF_RANGE also for results CTCAE grades in
+	// that direction. Off by default: their CTCAE_GRADE finding says the
+	// same with a grade, and two findings of one abnormality make a
+	// monitor review it twice.
+	GradedTests bool `json:"graded_tests"`
 }
 
 // SeverityCuts are the three cut-offs between the four severities a

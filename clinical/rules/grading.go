@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -18,59 +19,104 @@ const shiftGrades = 2
 // not by protocol.
 const reconcileGrade = 3
 
-// gradeSignals raises one signal per abnormal (grade ≥ 1) CTCAE result.
+// gradeSignals raises a CTCAE_GRADE finding per episode of abnormal
+// (grade ≥ 1) results of one test, term and direction, as severe as its
+// worst grade.
 func (s *subject) gradeSignals() []clinical.Signal {
-	var out []clinical.Signal
-	s.eachGrade(func(i int, r ctcae.Result) {
-		if r.Grade < 1 {
-			return
-		}
-		lab := &s.in.Labs[i]
-		ev := s.gradeEvidence(i, r)
-		out = append(out, s.signal(CTCAEGrade, ctcae.Severity(r.Grade), gradeKey(lab, r), ev,
-			fmt.Sprintf("CTCAE grade %d %s: %s", r.Grade, r.Term, labText(lab, r))))
+	return s.gradeEpisodes(func(i int, r ctcae.Result) (float64, bool) {
+		return float64(r.Grade), r.Grade >= 1
+	}, func(e episode, r ctcae.Result) clinical.Signal {
+		lab := &s.in.Labs[e.worst]
+		ev := s.gradeEvidence(e, r)
+		return s.episodeSignal(CTCAEGrade, ctcae.Severity(r.Grade), s.gradeKey(e, r), e, ev,
+			fmt.Sprintf("CTCAE grade %d %s: %s%s", r.Grade, r.Term, labText(lab, r), s.spanText(e)))
 	})
-	return out
 }
 
-// shiftSignals raises a signal when a result is at least shiftGrades above
-// the subject's baseline grade in the same direction: a normal baseline
-// that becomes grade 2, or a grade 1 baseline that becomes grade 3.
+// shiftSignals raises a finding per episode of results at least
+// shiftGrades above the subject's baseline grade in the same direction: a
+// normal baseline that becomes grade 2, or a grade 1 baseline that
+// becomes grade 3.
 func (s *subject) shiftSignals() []clinical.Signal {
-	var out []clinical.Signal
-	s.eachGrade(func(i int, r ctcae.Result) {
-		b := s.baseline[i]
-		if b < 0 || b == i || s.in.Labs[i].Baseline {
-			return
-		}
-		lab, bl := &s.in.Labs[i], &s.in.Labs[b]
-		// A screening value drawn before the baseline is not a change from it.
-		if CompareDates(lab.Date, bl.Date) == OrderBefore {
-			return
-		}
-		bg, ok := gradeIn(s.grades[b], r.Direction)
-		if !ok || r.Grade-bg < shiftGrades {
-			return
-		}
-		ev := s.gradeEvidence(i, r)
+	return s.gradeEpisodes(func(i int, r ctcae.Result) (float64, bool) {
+		bg, ok := s.baselineGrade(i, r)
+		return float64(r.Grade), ok && r.Grade-bg >= shiftGrades
+	}, func(e episode, r ctcae.Result) clinical.Signal {
+		lab := &s.in.Labs[e.worst]
+		bl := &s.in.Labs[s.baseline[e.worst]]
+		bg, _ := s.baselineGrade(e.worst, r)
+		ev := s.gradeEvidence(e, r)
 		ev["baseline_grade"] = bg
 		ev["shift"] = r.Grade - bg
-		out = append(out, s.signal(ShiftFromBaseline, ctcae.Severity(r.Grade), gradeKey(lab, r), ev,
-			fmt.Sprintf("%s shifted from grade %d at baseline (%s %s on %s) to grade %d: %s",
-				r.Term, bg, fmtNum(bl.Value), bl.Unit, bl.Date, r.Grade, labText(lab, r))))
+		return s.episodeSignal(ShiftFromBaseline, ctcae.Severity(r.Grade), s.gradeKey(e, r), e, ev,
+			fmt.Sprintf("%s shifted from grade %d at baseline (%s %s on %s) to grade %d: %s%s",
+				r.Term, bg, fmtNum(bl.Value), bl.Unit, bl.Date, r.Grade, labText(lab, r), s.spanText(e)))
 	})
-	return out
 }
 
-// eachGrade calls f for every gradable result, in input order.
-func (s *subject) eachGrade(f func(i int, r ctcae.Result)) {
-	for i, rs := range s.grades {
-		for _, r := range rs {
-			if r.Gradable {
-				f(i, r)
+// baselineGrade is the grade of result i's baseline in r's direction, when
+// i is a post-baseline result with a gradable baseline.
+func (s *subject) baselineGrade(i int, r ctcae.Result) (int, bool) {
+	b := s.baseline[i]
+	if b < 0 || b == i || s.in.Labs[i].Baseline {
+		return 0, false
+	}
+	// A screening value drawn before the baseline is not a change from it.
+	if CompareDates(s.in.Labs[i].Date, s.in.Labs[b].Date) == OrderBefore {
+		return 0, false
+	}
+	return gradeIn(s.grades[b], r.Direction)
+}
+
+// gradeEpisodes runs abnormal over the gradable results of each test, term
+// and direction, and makes a finding of each episode with raise, given the
+// grade of the episode's worst result.
+func (s *subject) gradeEpisodes(abnormal func(i int, r ctcae.Result) (float64, bool), raise func(e episode, worst ctcae.Result) clinical.Signal) []clinical.Signal {
+	var out []clinical.Signal
+	for _, test := range s.tests() {
+		series := s.byTest[test]
+		for _, side := range s.gradedSides(series) {
+			result := func(i int) (ctcae.Result, bool) {
+				for _, r := range s.grades[i] {
+					if r.Gradable && r.Term == side.Term && r.Direction == side.Direction {
+						return r, true
+					}
+				}
+				return ctcae.Result{}, false
+			}
+			for _, e := range s.runs(series, func(i int) (float64, bool) {
+				r, ok := result(i)
+				if !ok {
+					return 0, false
+				}
+				return abnormal(i, r)
+			}) {
+				r, _ := result(e.worst)
+				out = append(out, raise(e, r))
 			}
 		}
 	}
+	return out
+}
+
+// gradedSide is a CTCAE term and direction a test is graded in.
+type gradedSide struct {
+	Term      string
+	Direction ctcae.Direction
+}
+
+// gradedSides lists the terms and directions series' results are graded
+// in, in the order first met.
+func (s *subject) gradedSides(series []int) []gradedSide {
+	var out []gradedSide
+	for _, i := range series {
+		for _, r := range s.grades[i] {
+			if side := (gradedSide{r.Term, r.Direction}); r.Gradable && !slices.Contains(out, side) {
+				out = append(out, side)
+			}
+		}
+	}
+	return out
 }
 
 // gradeIn returns the gradable grade of rs in direction d.
@@ -83,19 +129,25 @@ func gradeIn(rs []ctcae.Result, d ctcae.Direction) (int, bool) {
 	return 0, false
 }
 
-// gradeKey names a lab record and the direction graded: a test graded both
-// ways (glucose, potassium) gives one finding per direction.
-func gradeKey(lab *clinical.LabResult, r ctcae.Result) string {
-	return "LB:" + strconv.Itoa(lab.Seq) + ":" + string(r.Direction)
+// gradeKey names an episode by its test and the direction graded: a
+// test graded both ways (glucose, potassium) gives one finding per
+// direction.
+func (s *subject) gradeKey(e episode, r ctcae.Result) string {
+	return s.episodeKey(s.in.Labs[e.worst].TestCode+":"+string(r.Direction), e)
 }
 
-func (s *subject) gradeEvidence(i int, r ctcae.Result) map[string]any {
+// gradeEvidence is an episode's evidence with its worst result graded r.
+func (s *subject) gradeEvidence(e episode, r ctcae.Result) map[string]any {
+	i := e.worst
 	lab := &s.in.Labs[i]
-	ev := map[string]any{
+	ev := s.episodeEvidence(e)
+	for k, v := range map[string]any{
 		"lbseq": lab.Seq, "test": lab.TestCode, "term": r.Term, "direction": string(r.Direction),
 		"grade": r.Grade, "criteria": string(s.cfg.Criteria),
 		"value": lab.Value, "unit": lab.Unit, "graded_value": r.Value, "graded_unit": r.Unit,
 		"date": string(lab.Date), "visit": lab.Visit,
+	} {
+		ev[k] = v
 	}
 	if lab.HasLow {
 		ev["low"] = lab.Low

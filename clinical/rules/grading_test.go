@@ -38,8 +38,8 @@ func TestCTCAEGradeSignals(t *testing.T) {
 			t.Fatalf("ALT %g: %d signals, want 1", tt.value, len(sigs))
 		}
 		s := sigs[0]
-		if s.Key != "LB:5:high" || s.Severity != tt.sev || s.Evidence["grade"] != tt.grade {
-			t.Errorf("ALT %g: key %s severity %v grade %v; want LB:5:high %v %d", tt.value, s.Key, s.Severity, s.Evidence["grade"], tt.sev, tt.grade)
+		if s.Key != "ALT:high:LB:5" || s.Severity != tt.sev || s.Evidence["grade"] != tt.grade {
+			t.Errorf("ALT %g: key %s severity %v grade %v; want ALT:high:LB:5 %v %d", tt.value, s.Key, s.Severity, s.Evidence["grade"], tt.sev, tt.grade)
 		}
 		if !strings.HasPrefix(s.Message, "CTCAE grade ") || !strings.Contains(s.Message, "ALT ") || !strings.Contains(s.Message, "on 2014-02-01") {
 			t.Errorf("message %q", s.Message)
@@ -52,8 +52,8 @@ func TestCTCAEGradeSignals(t *testing.T) {
 func TestCTCAEGradeKeyHasDirection(t *testing.T) {
 	k := lab(3, "K", 2.9, 3.5, 5.0, "2014-02-01") // hypokalemia
 	sigs := Evaluate(v403, labsInput(k))
-	if got := keysOf(CTCAEGrade, sigs); !slices.Equal(got, []string{"LB:3:low"}) {
-		t.Errorf("keys %v, want [LB:3:low]", got)
+	if got := keysOf(CTCAEGrade, sigs); !slices.Equal(got, []string{"K:low:LB:3"}) {
+		t.Errorf("keys %v, want [K:low:LB:3]", got)
 	}
 }
 
@@ -99,20 +99,20 @@ func TestShiftFromBaseline(t *testing.T) {
 		keys     []string
 		baseline int // expected baseline_grade evidence
 	}{
-		{"normal to grade 2", v403, []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, bday), alt(2, 121, day)}, []string{"LB:2:high"}, 0},
+		{"normal to grade 2", v403, []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, bday), alt(2, 121, day)}, []string{"ALT:high:LB:2"}, 0},
 		{"normal to grade 1", v403, []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, bday), alt(2, 120, day)}, nil, 0},
-		{"grade 1 to grade 3", v403, []clinical.LabResult{baselineLab(1, "ALT", 50, 7, 40, bday), alt(2, 201, day)}, []string{"LB:2:high"}, 1},
+		{"grade 1 to grade 3", v403, []clinical.LabResult{baselineLab(1, "ALT", 50, 7, 40, bday), alt(2, 201, day)}, []string{"ALT:high:LB:2"}, 1},
 		{"grade 1 to grade 2", v403, []clinical.LabResult{baselineLab(1, "ALT", 50, 7, 40, bday), alt(2, 200, day)}, nil, 0},
-		{"unflagged pre-dose baseline", v403, []clinical.LabResult{alt(1, 30, bday), alt(2, 121, day)}, []string{"LB:2:high"}, 0},
+		{"unflagged pre-dose baseline", v403, []clinical.LabResult{alt(1, 30, bday), alt(2, 121, day)}, []string{"ALT:high:LB:2"}, 0},
 		{"a screening value before the baseline is no shift", v403, []clinical.LabResult{
 			alt(1, 201, "2014-01-02"), baselineLab(2, "ALT", 30, 7, 40, bday), alt(3, 30, day)}, nil, 0},
 		{"no baseline, no shift", v403, []clinical.LabResult{alt(1, 201, day)}, nil, 0},
 		{"the other direction has its own baseline grade", v403, []clinical.LabResult{
-			baselineLab(1, "K", 2.9, 3.5, 5.0, bday), lab(2, "K", 6.1, 3.5, 5.0, day)}, []string{"LB:2:high"}, 0},
+			baselineLab(1, "K", 2.9, 3.5, 5.0, bday), lab(2, "K", 6.1, 3.5, 5.0, day)}, []string{"K:high:LB:2"}, 0},
 		// v5.0 grades ALT against an abnormal baseline: 250 is 3.1× the
 		// baseline of 80, grade 2, and the baseline is grade 0 against itself.
 		{"v5.0 abnormal baseline", Config{Criteria: ctcae.V50}, []clinical.LabResult{
-			baselineLab(1, "ALT", 80, 7, 40, bday), alt(2, 250, day), alt(3, 230, day)}, []string{"LB:2:high"}, 0},
+			baselineLab(1, "ALT", 80, 7, 40, bday), alt(2, 250, day), alt(3, 230, day)}, []string{"ALT:high:LB:2"}, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,8 +2,11 @@ package rules
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
 )
@@ -189,7 +192,7 @@ type hysLawCase struct {
 	alpMeasured bool
 }
 
-// hysLawCases returns the transaminase draws ≥ 3×ULN followed within
+// hysLawCases returns the draws ≥ 3×ULN among draws followed within
 // bilirubinDays (same draw included) by a bilirubin ≥ 2×ULN: those with
 // ALP < 2×ULN qualify, those with ALP ≥ 2×ULN are cholestatic.
 //
@@ -198,8 +201,8 @@ type hysLawCase struct {
 // began, and a later ALP rise is common as jaundice develops. A day with
 // no ALP measured qualifies: missing data must not hide a potential Hy's
 // law case, and the evidence says ALP was not measured.
-func (lv *liver) hysLawCases() (qualifying, cholestatic []hysLawCase) {
-	for _, a := range lv.transaminases {
+func (lv *liver) hysLawCases(draws []liverDraw) (qualifying, cholestatic []hysLawCase) {
+	for _, a := range draws {
 		if !atLeast(a.ratio, transaminaseULN) {
 			continue
 		}
@@ -270,40 +273,141 @@ func (s *subject) liverSignals() []clinical.Signal {
 	case QuadrantTemplesCorollary:
 		first := lv.first(lv.transaminases, transaminaseULN)
 		addDraw(ev, "onset", first)
-		return []clinical.Signal{s.signal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev,
-			fmt.Sprintf("Temple's corollary: %s ≥ 3×ULN without bilirubin ≥ 2×ULN; %s. Hepatocellular injury without jaundice: follow liver tests until they resolve", first.lab.TestCode, peaks))}
+		pattern := lv.addPattern(ev, first)
+		return []clinical.Signal{s.liverSignal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev, first, lv.peak,
+			fmt.Sprintf("Temple's corollary: %s ≥ 3×ULN without bilirubin ≥ 2×ULN; %s. %s without jaundice: follow liver tests until they resolve", first.lab.TestCode, peaks, pattern))}
 	case QuadrantHyperbilirubinemia:
 		first := lv.first(lv.bili, bilirubinULN)
 		addDraw(ev, "onset", first)
-		return []clinical.Signal{s.signal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev,
+		return []clinical.Signal{s.liverSignal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev, first, lv.peakBili,
 			fmt.Sprintf("Hyperbilirubinemia: total bilirubin ≥ 2×ULN without ALT/AST ≥ 3×ULN; %s. Consider Gilbert's syndrome, haemolysis or cholestasis", peaks))}
 	}
 
-	qualifying, cholestatic := lv.hysLawCases()
-	if len(qualifying) > 0 {
+	// One potential Hy's law case per episode of transaminases ≥ 3×ULN,
+	// keyed by the episode's first such draw: a second qualifying
+	// bilirubin in the same episode is more evidence, not another case.
+	var out []clinical.Signal
+	var cholestatic []hysLawCase
+	for _, ep := range lv.transaminaseEpisodes() {
+		qualifying, chol := lv.hysLawCases(ep)
+		cholestatic = append(cholestatic, chol...)
+		if len(qualifying) == 0 {
+			continue
+		}
 		c := qualifying[0]
-		addCase(ev, c)
-		ev["qualifying_draws"] = len(qualifying)
+		cev := maps.Clone(ev)
+		addDraw(cev, "onset", ep[0])
+		addCase(cev, c)
+		cev["qualifying_draws"] = len(qualifying)
+		pattern := lv.addPattern(cev, c.amino)
 		alp := "ALP not measured that day"
 		if c.alpMeasured {
 			alp = fmt.Sprintf("ALP %.2f×ULN", c.alp.ratio)
 		}
-		return []clinical.Signal{s.signal(HysLaw, clinical.SeverityCritical, caseKey(c), ev,
-			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s. Exclude other causes and report per the DILI plan; %s",
-				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, peaks))}
+		out = append(out, s.liverSignal(HysLaw, clinical.SeverityCritical, "HYS:"+drawKey(ep[0]), cev, ep[0], c.bili,
+			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s; %s. Exclude other causes and report per the DILI plan; %s",
+				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, pattern, peaks)))
+	}
+	if len(out) > 0 {
+		return out
 	}
 	first := lv.first(lv.transaminases, transaminaseULN)
 	addDraw(ev, "onset", first)
 	why := fmt.Sprintf("no bilirubin ≥ 2×ULN within %d days after an ALT/AST ≥ 3×ULN", bilirubinDays)
 	ev["reason"] = "timing"
+	last := lv.peakBili
 	if len(cholestatic) > 0 {
 		c := cholestatic[0]
 		addCase(ev, c)
 		ev["reason"] = "alp"
+		last = c.bili
 		why = fmt.Sprintf("ALP was %.2f×ULN on %s, a cholestatic pattern that explains the bilirubin", c.alp.ratio, dateText(c.alp.lab.Date))
 	}
-	return []clinical.Signal{s.signal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev,
-		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s. Evaluate the liver injury", why, peaks))}
+	pattern := lv.addPattern(ev, first)
+	return []clinical.Signal{s.liverSignal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev, first, last,
+		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s; %s. Evaluate the liver injury", why, pattern, peaks))}
+}
+
+// liverSignal is signal with the dates of the draws a liver finding
+// begins and ends with, and those draws and the peaks as its results.
+func (s *subject) liverSignal(rule clinical.Rule, sev clinical.Severity, key string, ev map[string]any, from, to liverDraw, msg string) clinical.Signal {
+	var results []string
+	for _, k := range []string{"onset_lbseq", "transaminase_lbseq", "bilirubin_lbseq", "alp_lbseq", "peak_alt_lbseq", "peak_ast_lbseq", "peak_bili_lbseq"} {
+		if seq, ok := ev[k].(int); ok && seq > 0 && !slices.Contains(results, "LB:"+strconv.Itoa(seq)) {
+			results = append(results, "LB:"+strconv.Itoa(seq))
+		}
+	}
+	ev["results"] = results
+	sg := s.signal(rule, sev, key, ev, msg)
+	sg.First, sg.Last = from.lab.Date, to.lab.Date
+	if CompareDates(sg.Last, sg.First) == OrderBefore {
+		sg.Last = sg.First
+	}
+	return sg
+}
+
+// transaminaseEpisodes splits the transaminase draws into episodes of
+// draws ≥ 3×ULN: a draw below ends one unless the other enzyme of the
+// same draw (same date and time) is at or above 3×ULN. Each episode lists
+// its draws ≥ 3×ULN, in date order.
+func (lv *liver) transaminaseEpisodes() [][]liverDraw {
+	high := map[clinical.Date]bool{}
+	for _, d := range lv.transaminases {
+		if atLeast(d.ratio, transaminaseULN) {
+			high[d.lab.Date] = true
+		}
+	}
+	var out [][]liverDraw
+	var cur []liverDraw
+	for _, d := range lv.transaminases {
+		switch {
+		case atLeast(d.ratio, transaminaseULN):
+			cur = append(cur, d)
+		case !high[d.lab.Date] && len(cur) > 0:
+			out, cur = append(out, cur), nil
+		}
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// The R ratio, (ALT/ULN) / (ALP/ULN) on the same day, classes a liver
+// injury (FDA DILI guidance 2009; CIOMS): hepatocellular when R ≥ 5,
+// cholestatic when R ≤ 2, mixed between.
+const (
+	rHepatocellular = 5
+	rCholestatic    = 2
+)
+
+// addPattern adds the R ratio at draw d and its class to ev and says it
+// for a message. ALT is used where measured that day, else AST.
+func (lv *liver) addPattern(ev map[string]any, d liverDraw) string {
+	amino := d
+	if d.lab.TestCode != testALT {
+		for _, t := range lv.transaminases {
+			if t.lab.TestCode == testALT && t.lab.Date == d.lab.Date {
+				amino = t
+				break
+			}
+		}
+	}
+	alp, ok := lv.alpOn(amino.lab)
+	if !ok || alp.ratio <= 0 {
+		ev["r_class"] = "unknown"
+		return "injury pattern unknown (no ALP that day for the R ratio)"
+	}
+	r := amino.ratio / alp.ratio
+	class := "mixed"
+	switch {
+	case atLeast(r, rHepatocellular):
+		class = "hepatocellular"
+	case atMost(r, rCholestatic):
+		class = "cholestatic"
+	}
+	ev["r_ratio"], ev["r_class"], ev["r_test"] = round2(r), class, amino.lab.TestCode
+	return fmt.Sprintf("%s%s injury (R = %.1f)", strings.ToUpper(class[:1]), class[1:], r)
 }
 
 // first returns the first draw at or above k×ULN; the quadrant guarantees
@@ -318,9 +422,6 @@ func (lv *liver) first(draws []liverDraw, k float64) liverDraw {
 }
 
 func drawKey(d liverDraw) string { return "LB:" + strconv.Itoa(d.lab.Seq) }
-
-// caseKey names both records of a Hy's law case: the finding is the pair.
-func caseKey(c hysLawCase) string { return drawKey(c.amino) + "+" + drawKey(c.bili) }
 
 func addDraw(ev map[string]any, prefix string, d liverDraw) {
 	ev[prefix+"_test"] = d.lab.TestCode

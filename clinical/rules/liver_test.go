@@ -1,7 +1,9 @@
 package rules
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -87,7 +89,16 @@ func TestLiverRules(t *testing.T) {
 				}
 				return
 			}
-			if len(got) != 1 || got[0].Rule != tt.rule || got[0].Key != tt.key {
+			// A Hy's law case is keyed by its episode's first draw ≥ 3×ULN;
+			// tt.key names the pair of draws that qualified.
+			key := tt.key
+			if tt.rule == HysLaw && len(got) == 1 {
+				key = fmt.Sprintf("LB:%v+LB:%v", got[0].Evidence["transaminase_lbseq"], got[0].Evidence["bilirubin_lbseq"])
+				if want := "HYS:LB:" + fmt.Sprint(got[0].Evidence["onset_lbseq"]); got[0].Key != want {
+					t.Errorf("key %s, want %s", got[0].Key, want)
+				}
+			}
+			if len(got) != 1 || got[0].Rule != tt.rule || key != tt.key {
 				for _, s := range got {
 					t.Logf("got %s %s: %s", s.Rule, s.Key, s.Message)
 				}
@@ -116,7 +127,7 @@ func TestHysLawEvidence(t *testing.T) {
 			t.Errorf("evidence %s = %v (%T), want %v", k, s.Evidence[k], s.Evidence[k], want)
 		}
 	}
-	const msg = "Potential Hy's law: ALT 5.00×ULN on 2014-02-01 with total bilirubin 3.00×ULN on 2014-02-04 (3 days later), ALP 1.50×ULN."
+	const msg = "Potential Hy's law: ALT 5.00×ULN on 2014-02-01 with total bilirubin 3.00×ULN on 2014-02-04 (3 days later), ALP 1.50×ULN; Mixed injury (R = 3.3)."
 	if len(s.Message) < len(msg) || s.Message[:len(msg)] != msg {
 		t.Errorf("message %q, want it to start %q", s.Message, msg)
 	}
@@ -144,8 +155,35 @@ func TestLiverKeysSurviveLaterDraws(t *testing.T) {
 	more := append(slices.Clone(hy), alt(6, 300, "2014-02-10"), bili(7, 80, "2014-02-11"))
 	c := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(hy...)))
 	d := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(more...)))
-	if c.Key != d.Key || c.Key != "LB:1+LB:5" || d.Evidence["qualifying_draws"] != 2 {
-		t.Errorf("keys %s then %s (%v draws), want LB:1+LB:5 both times and 2 draws", c.Key, d.Key, d.Evidence["qualifying_draws"])
+	if c.Key != d.Key || c.Key != "HYS:LB:1" || d.Evidence["qualifying_draws"] != 2 {
+		t.Errorf("keys %s then %s (%v draws), want HYS:LB:1 both times and 2 draws", c.Key, d.Key, d.Evidence["qualifying_draws"])
+	}
+
+	// A second qualifying bilirubin in the same episode is more evidence
+	// for the one case, not a second case (the pilot's LB:11+LB:23 and
+	// LB:11+LB:33).
+	second := append(slices.Clone(hy), bili(8, 50, "2014-02-04"))
+	if sigs := only(HysLaw, Evaluate(Config{}, labsInput(second...))); len(sigs) != 1 || sigs[0].Key != "HYS:LB:1" {
+		t.Errorf("with a second bilirubin: %v, want one HYS:LB:1", keysOf(HysLaw, sigs))
+	}
+	// A new episode after the transaminases came down is a new case.
+	again := append(slices.Clone(hy), alt(9, 30, "2014-04-01"), alt(10, 200, "2014-05-01"), bili(11, 50, "2014-05-02"))
+	if got := keysOf(HysLaw, Evaluate(Config{}, labsInput(again...))); !slices.Equal(got, []string{"HYS:LB:1", "HYS:LB:10"}) {
+		t.Errorf("two episodes: keys %v, want [HYS:LB:1 HYS:LB:10]", got)
+	}
+}
+
+// The R ratio classes the injury; Temple's corollary says which.
+func TestLiverPattern(t *testing.T) {
+	for _, tt := range []struct {
+		alp   float64
+		class string
+	}{{50, "hepatocellular"}, {150, "mixed"}, {250, "cholestatic"}} {
+		// ALT 5×ULN; ALP ULN 100: R = 5 / (alp/100).
+		s := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(alt(1, 200, "2014-02-01"), alp(2, tt.alp, "2014-02-01"), bili(3, 10, "2014-02-01"))))
+		if s.Evidence["r_class"] != tt.class || !strings.Contains(s.Message, strings.ToUpper(tt.class[:1])+tt.class[1:]+" injury") {
+			t.Errorf("ALP %g: class %v, message %q; want %s", tt.alp, s.Evidence["r_class"], s.Message, tt.class)
+		}
 	}
 }
 

@@ -105,49 +105,49 @@ func (c *Config) aeTerms(side LabSide) []string {
 	return out
 }
 
-// reconcileSignals raises a data query for each on-treatment grade ≥ 3
-// result with no AE of a matching term near it. An AE is near when it is
-// ongoing within reconcileDays of the lab date: onset up to 7 days after
-// the draw, and not resolved more than 7 days before it, so a long-running
-// "anaemia" covers every low haemoglobin during it. Partial AE dates match
-// when they may fall in the window, and an AE with no onset date matches
-// any lab: a query must be certainly needed, as each one costs a site
-// visit.
+// reconcileSignals raises a data query for each episode of on-treatment
+// grade ≥ 3 results with no AE of a matching term near them. An AE is
+// near when it is ongoing within reconcileDays of the lab date: onset up
+// to 7 days after the draw, and not resolved more than 7 days before it,
+// so a long-running "anaemia" covers every low haemoglobin during it.
+// Partial AE dates match when they may fall in the window, and an AE with
+// no onset date matches any lab: a query must be certainly needed, as
+// each one costs a site visit.
 func (s *subject) reconcileSignals() []clinical.Signal {
-	var out []clinical.Signal
 	folded := make([][2]string, len(s.in.Events))
 	for k, ae := range s.in.Events {
 		folded[k] = [2]string{foldTerm(ae.Decoded), foldTerm(ae.Term)}
 	}
-	s.eachGrade(func(i int, r ctcae.Result) {
-		if r.Grade < reconcileGrade {
-			return
-		}
+	tr := treatmentOf(&s.in.Subject)
+	return s.gradeEpisodes(func(i int, r ctcae.Result) (float64, bool) {
 		lab := &s.in.Labs[i]
 		// Abnormalities present before dosing are medical history, not
 		// adverse events (ICH E2A: an AE follows administration).
-		if !treatmentOf(&s.in.Subject).includes(lab) {
-			return
+		if r.Grade < reconcileGrade || !tr.includes(lab) {
+			return 0, false
 		}
-		side := LabSide{lab.TestCode, r.Direction}
-		want := s.cfg.aeTerms(side)
+		want := s.cfg.aeTerms(LabSide{lab.TestCode, r.Direction})
 		for k := range s.in.Events {
 			if matchesAny(folded[k], want) && aeNear(&s.in.Events[k], lab.Date) {
-				return
+				return 0, false
 			}
 		}
-		ev := s.gradeEvidence(i, r)
+		return float64(r.Grade), true
+	}, func(e episode, r ctcae.Result) clinical.Signal {
+		lab := &s.in.Labs[e.worst]
+		side := LabSide{lab.TestCode, r.Direction}
+		want := s.cfg.aeTerms(side)
+		ev := s.gradeEvidence(e, r)
 		ev["window_days"] = reconcileDays
 		ev["ae_terms"] = want
-		msg := fmt.Sprintf("Grade %d %s with no matching adverse event within %d days: %s. Please report an AE or explain why none is needed",
-			r.Grade, r.Term, reconcileDays, labText(lab, r))
+		msg := fmt.Sprintf("Grade %d %s with no matching adverse event within %d days: %s%s. Please report an AE or explain why none is needed",
+			r.Grade, r.Term, reconcileDays, labText(lab, r), s.spanText(e))
 		if len(want) == 0 {
-			msg = fmt.Sprintf("Grade %d %s: %s. No AE term is mapped to %s %s (study configuration), so no AE could be matched; check the AE log",
-				r.Grade, r.Term, labText(lab, r), side.Test, side.Direction)
+			msg = fmt.Sprintf("Grade %d %s: %s%s. No AE term is mapped to %s %s (study configuration), so no AE could be matched; check the AE log",
+				r.Grade, r.Term, labText(lab, r), s.spanText(e), side.Test, side.Direction)
 		}
-		out = append(out, s.signal(LabAEUnreconciled, clinical.SeverityMedium, gradeKey(lab, r), ev, msg))
+		return s.episodeSignal(LabAEUnreconciled, clinical.SeverityMedium, s.gradeKey(e, r), e, ev, msg)
 	})
-	return out
 }
 
 func matchesAny(names [2]string, want []string) bool {

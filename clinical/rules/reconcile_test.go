@@ -57,8 +57,8 @@ func TestLabAEReconciliation(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("%d queries, want 1", len(got))
 			}
-			if got[0].Key != "LB:4:low" || got[0].Severity != clinical.SeverityMedium {
-				t.Errorf("key %s severity %v, want LB:4:low medium", got[0].Key, got[0].Severity)
+			if got[0].Key != "HGB:low:LB:4" || got[0].Severity != clinical.SeverityMedium {
+				t.Errorf("key %s severity %v, want HGB:low:LB:4 medium", got[0].Key, got[0].Severity)
 			}
 		})
 	}

@@ -11,7 +11,10 @@ package rules
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
@@ -59,37 +62,92 @@ type Input struct {
 	HaveDoses, HaveEvents bool
 }
 
-// rule is one entry of the rule table: what it needs and how it runs.
+// rule is one entry of the rule table: what it raises, what it needs and
+// how it runs.
 type rule struct {
+	raises                  []clinical.Rule
 	needsDoses, needsEvents bool
 	run                     func(*subject) []clinical.Signal
 }
 
-// ruleTable runs in this order; grading comes first because the shift and
-// reconciliation rules read its grades.
+// ruleTable runs in this order, which is the order findings are listed
+// in. The dosing rules fall back to DM's exposure dates when EX failed.
 var ruleTable = []rule{
-	{run: func(s *subject) []clinical.Signal { return clinical.LabRangeSignals(s.in.Subject, s.in.Labs) }},
-	{run: (*subject).gradeSignals},
-	{run: (*subject).shiftSignals},
-	{needsEvents: true, run: (*subject).reconcileSignals},
-	{run: (*subject).liverSignals},
-	{needsEvents: true, run: (*subject).saeLateSignals},
-	// The dosing rules fall back to DM's exposure dates when EX failed.
-	{run: (*subject).doseBeforeConsentSignals},
-	{run: (*subject).doseAfterEndSignals},
+	{raises: []clinical.Rule{clinical.RuleLabOutOfRange}, run: (*subject).rangeSignals},
+	{raises: []clinical.Rule{CTCAEGrade}, run: (*subject).gradeSignals},
+	{raises: []clinical.Rule{ShiftFromBaseline}, run: (*subject).shiftSignals},
+	{raises: []clinical.Rule{LabAEUnreconciled}, needsEvents: true, run: (*subject).reconcileSignals},
+	{raises: []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}, run: (*subject).liverSignals},
+	{raises: []clinical.Rule{SAELate, SAENoReportDate}, needsEvents: true, run: (*subject).saeSignals},
+	{raises: []clinical.Rule{DoseBeforeConsent}, run: (*subject).doseBeforeConsentSignals},
+	{raises: []clinical.Rule{DoseAfterEnd}, run: (*subject).doseAfterEndSignals},
 }
 
-// Evaluate runs every rule over one subject.
+// Evaluate runs every rule the study has on over one subject.
 func Evaluate(cfg Config, in Input) []clinical.Signal {
+	return Assess(cfg, in).Signals
+}
+
+// Assessment is what the rules found of one subject.
+type Assessment struct {
+	Subject clinical.Subject
+	// Signals are the findings raised.
+	Signals []clinical.Signal
+	// Ran lists the rules that ran: on in the study's settings, with the
+	// data they need. A finding of one of them stored earlier and not
+	// among Signals is no longer supported by the data.
+	Ran []clinical.Rule
+	// Graded counts the results CTCAE grades (0-4) with the study's
+	// criteria, and Severe those of grade 3 or more.
+	Graded, Severe int
+	// Point is the subject's place on the eDISH plot, when HasPoint.
+	Point    EDISHPoint
+	HasPoint bool
+
+	in *Input
+}
+
+// Assess runs every rule the study has on over one subject.
+func Assess(cfg Config, in Input) Assessment {
 	s := newSubject(cfg, &in)
-	var out []clinical.Signal
+	a := Assessment{Subject: in.Subject, in: &in}
 	for _, r := range ruleTable {
 		if r.needsDoses && !in.HaveDoses || r.needsEvents && !in.HaveEvents {
 			continue
 		}
-		out = append(out, r.run(s)...)
+		on := false
+		for _, name := range r.raises {
+			if s.cfg.Enabled(name) {
+				on = true
+				a.Ran = append(a.Ran, name)
+			}
+		}
+		if !on {
+			continue
+		}
+		for _, sg := range r.run(s) {
+			if s.cfg.Enabled(sg.Rule) {
+				a.Signals = append(a.Signals, sg)
+			}
+		}
 	}
-	return out
+	for _, rs := range s.grades {
+		graded, severe := false, false
+		for _, r := range rs {
+			if r.Gradable {
+				graded = true
+				severe = severe || r.Grade >= 3
+			}
+		}
+		if graded {
+			a.Graded++
+		}
+		if severe {
+			a.Severe++
+		}
+	}
+	a.Point, a.HasPoint = newLiver(&s.in.Subject, in.Labs, s.byDate).point()
+	return a
 }
 
 // subject is one subject's records with what several rules derive from
@@ -107,18 +165,21 @@ type subject struct {
 	baseline []int
 	// grades holds ctcae.Grade for each lab, by index.
 	grades [][]ctcae.Result
+	// byTest indexes in.Labs by test code, each in date order.
+	byTest map[string][]int
 }
 
 func newSubject(cfg Config, in *Input) *subject {
-	if cfg.Criteria == "" {
-		cfg.Criteria = ctcae.Default
-	}
-	s := &subject{cfg: cfg, in: in}
+	s := &subject{cfg: cfg.withDefaults(), in: in, byTest: map[string][]int{}}
 	s.byDate = sortedByDate(in.Labs)
+	for _, i := range s.byDate {
+		t := in.Labs[i].TestCode
+		s.byTest[t] = append(s.byTest[t], i)
+	}
 	s.baseline = baselineIndexes(in)
 	s.grades = make([][]ctcae.Result, len(in.Labs))
 	for i, lab := range in.Labs {
-		s.grades[i] = ctcae.Grade(cfg.Criteria, lab, s.baselineOf(i))
+		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i))
 	}
 	return s
 }
@@ -184,4 +245,41 @@ func sortedByDate(labs []clinical.LabResult) []int {
 		out[k] = d.i
 	}
 	return out
+}
+
+// Describe says what a record a finding rested on ("LB:11", "AE:3",
+// "EX:2") holds in the data assessed, or that the subject no longer has
+// it: the history of a finding the data stopped supporting says why.
+func (a *Assessment) Describe(key string) string {
+	kind, seqText, _ := strings.Cut(key, ":")
+	seq, err := strconv.Atoi(seqText)
+	if a.in == nil || err != nil {
+		return key
+	}
+	switch kind {
+	case "LB":
+		for _, l := range a.in.Labs {
+			if l.Seq == seq {
+				if !l.HasValue {
+					return fmt.Sprintf("%s %s has no value", key, l.TestCode)
+				}
+				return fmt.Sprintf("%s %s %s %s on %s", key, l.TestCode, fmtNum(l.Value), l.Unit, dateText(l.Date))
+			}
+		}
+	case "AE":
+		for _, e := range a.in.Events {
+			if e.Seq == seq {
+				return fmt.Sprintf("%s %s (serious %t) from %s, recorded %s", key, aeName(&e), e.Serious, dateText(e.Start), dateText(e.Recorded))
+			}
+		}
+	case "EX":
+		for _, d := range a.in.Doses {
+			if d.Seq == seq {
+				return fmt.Sprintf("%s %s from %s", key, d.Treatment, dateText(d.Start))
+			}
+		}
+	default:
+		return key
+	}
+	return key + " no longer in the data"
 }

@@ -134,4 +134,3 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
-

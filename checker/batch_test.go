@@ -84,7 +84,7 @@ func (batchLocal) Labs(_ context.Context, st, id string) ([]clinical.LabResult, 
 
 func (batchLocal) Settings(context.Context, string) (rules.Config, error) { return rules.Config{}, nil }
 
-func (batchLocal) SaveSignals(context.Context, []clinical.Signal, time.Time) error { return nil }
+func (batchLocal) SaveAssessment(context.Context, *rules.Assessment, time.Time) error { return nil }
 
 // A batch's checks through ReadUpstream and ExamineWith end as the same
 // checks through Examine's fan-out, whatever the batch reads and the

@@ -52,7 +52,7 @@ func (f fixedLatency) AdverseEvents(ctx context.Context, st, id string) ([]clini
 func (f fixedLatency) Labs(ctx context.Context, st, id string) ([]clinical.LabResult, error) {
 	return benchLabs, nil
 }
-func (fixedLatency) SaveSignals(context.Context, []clinical.Signal, time.Time) error { return nil }
+func (fixedLatency) SaveAssessment(context.Context, *rules.Assessment, time.Time) error { return nil }
 
 func newBenchChecker(up fixedLatency) *checker.Checker {
 	return checker.New(checker.Sources{Subjects: up, Exposure: up, Events: up}, up, up, checker.WithDeadline(time.Second))

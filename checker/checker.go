@@ -21,25 +21,26 @@ import (
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
-// SignalSink stores the signals a check raises, filling in IDs.
-type SignalSink interface {
-	SaveSignals(ctx context.Context, sigs []clinical.Signal, now time.Time) error
+// FindingSink stores what a check of one subject found: its findings
+// (withdrawing those of the rules that ran which the data no longer
+// supports), its eDISH point and its grade counts; it fills in the
+// findings' IDs, creation times and statuses.
+type FindingSink interface {
+	SaveAssessment(ctx context.Context, a *rules.Assessment, now time.Time) error
 }
 
-// StudyData is what a check reads and keeps per study besides signals:
-// the study's rule settings, and each subject's eDISH point.
+// StudyData is what a check reads per study besides the subject's data:
+// the study's rule settings.
 type StudyData interface {
 	Settings(ctx context.Context, study string) (rules.Config, error)
-	PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time) error
 }
 
-// defaultStudy is used without WithStudyData: default rules, no eDISH kept.
+// defaultStudy is used without WithStudyData: default rules.
 type defaultStudy struct{}
 
 func (defaultStudy) Settings(context.Context, string) (rules.Config, error) {
 	return rules.Config{}, nil
 }
-func (defaultStudy) PutEDISH(context.Context, rules.EDISHPoint, time.Time) error { return nil }
 
 // Sources are the upstream services a check calls: the data services'
 // stores in this process or their Connect clients, alike to the checker.
@@ -98,7 +99,7 @@ type Result struct {
 type Checker struct {
 	sources  Sources
 	labs     clinical.LabSource
-	sink     SignalSink
+	sink     FindingSink
 	study    StudyData
 	deadline time.Duration
 	metrics  *Metrics
@@ -119,14 +120,14 @@ func WithDeadline(d time.Duration) Option { return func(c *Checker) { c.deadline
 // WithMetrics records check and upstream metrics.
 func WithMetrics(m *Metrics) Option { return func(c *Checker) { c.metrics = m } }
 
-// WithStudyData reads study settings and keeps eDISH points.
+// WithStudyData reads study settings.
 func WithStudyData(d StudyData) Option { return func(c *Checker) { c.study = d } }
 
 // WithLogger logs failed upstream calls.
 func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
 
 // New returns a checker over the given upstreams, lab source and signal sink.
-func New(src Sources, labs clinical.LabSource, sink SignalSink, opts ...Option) *Checker {
+func New(src Sources, labs clinical.LabSource, sink FindingSink, opts ...Option) *Checker {
 	c := &Checker{sources: src, labs: labs, sink: sink, study: defaultStudy{}, deadline: DefaultDeadline,
 		log: slog.New(slog.DiscardHandler), now: time.Now}
 	for _, o := range opts {
@@ -183,12 +184,12 @@ func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
 
 // Findings are what a check found before it is stored: its Result, with
 // Outcome still empty unless the check ended before running its rules,
-// and the subject's eDISH point when it has one.
+// and what the rules assessed (nil when they did not run); the Result's
+// Signals are the Assessment's.
 type Findings struct {
-	Result   Result
-	Point    rules.EDISHPoint
-	HasPoint bool
-	subject  clinical.Subject
+	Result     Result
+	Assessment *rules.Assessment
+	subject    clinical.Subject
 }
 
 // Examine runs a check up to storing what it found: the fan-out under the
@@ -303,24 +304,18 @@ func (c *Checker) evaluate(ctx context.Context, study, usubjid string, g gathere
 	if res.Outcome != "" {
 		return Findings{Result: res}
 	}
-	res.Signals = rules.Evaluate(g.config, rules.Input{
+	a := rules.Assess(g.config, rules.Input{
 		Subject: g.subject, Doses: g.doses, Events: g.events, Labs: g.labs,
 		HaveDoses: g.dosesErr == nil, HaveEvents: g.eventsErr == nil,
 	})
-	e := Findings{Result: res, subject: g.subject}
-	e.Point, e.HasPoint = rules.EDISH(g.subject, g.labs)
-	return e
+	res.Signals = a.Signals
+	return Findings{Result: res, Assessment: &a, subject: g.subject}
 }
 
-// store writes what a check found with the checker's sink and study data.
+// store writes what a check found with the checker's sink.
 func (c *Checker) store(ctx context.Context, e Findings) error {
-	if err := c.sink.SaveSignals(ctx, e.Result.Signals, c.now()); err != nil {
-		return fmt.Errorf("storing signals: %w", err)
-	}
-	if e.HasPoint {
-		if err := c.study.PutEDISH(ctx, e.Point, c.now()); err != nil {
-			return fmt.Errorf("storing the eDISH point: %w", err)
-		}
+	if err := c.sink.SaveAssessment(ctx, e.Assessment, c.now()); err != nil {
+		return fmt.Errorf("storing findings: %w", err)
 	}
 	return nil
 }

@@ -35,10 +35,10 @@ func Open(t testing.TB, db *sqldb.DB) Stores {
 	if s.Labs, err = labs.Open(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if s.Signals, err = signals.Open(ctx, db); err != nil {
+	if s.Queue, err = queue.Open(ctx, db); err != nil {
 		t.Fatal(err)
 	}
-	if s.Queue, err = queue.Open(ctx, db); err != nil {
+	if s.Signals, err = signals.Open(ctx, db, signals.WithRecheck(s.Queue.EnqueueStudyTx)); err != nil {
 		t.Fatal(err)
 	}
 	return s

@@ -26,7 +26,7 @@ type LabBatches interface {
 // it.
 type FindingStore interface {
 	Settings(ctx context.Context, study string) (rules.Config, error)
-	PrepareFindings(sigs []clinical.Signal, points []rules.EDISHPoint, now time.Time) (func(context.Context, *sql.Tx) error, error)
+	PrepareFindings(found []*rules.Assessment, now time.Time) (func(context.Context, *sql.Tx) error, error)
 }
 
 // batches is how workers run checks in batches (WithBatches).
@@ -150,21 +150,16 @@ func (p *prefetched) Labs(_ context.Context, _, usubjid string) ([]clinical.LabR
 
 func (p *prefetched) Settings(context.Context, string) (rules.Config, error) { return p.config, p.err }
 
-// prepare makes, before the transaction, the rows of the signals and
-// eDISH points of the checks that got as far as storing.
+// prepare makes, before the transaction, the rows of what the checks that
+// got as far as storing found.
 func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(context.Context, *sql.Tx) error, error) {
-	var sigs []clinical.Signal
-	var points []rules.EDISHPoint
+	var found []*rules.Assessment
 	for _, f := range checks {
-		if f.Result.Outcome != "" {
-			continue
-		}
-		sigs = append(sigs, f.Result.Signals...)
-		if f.HasPoint {
-			points = append(points, f.Point)
+		if f.Result.Outcome == "" {
+			found = append(found, f.Assessment)
 		}
 	}
-	return b.findings.PrepareFindings(sigs, points, now)
+	return b.findings.PrepareFindings(found, now)
 }
 
 // lazyCommitTx has tx's commit not wait for the server's disk (PostgreSQL's

@@ -69,6 +69,34 @@ func (s *Store) EnqueueAtTx(ctx context.Context, tx *sql.Tx, study string, subje
 		4, rows)
 }
 
+// EnqueueStudyTx queues a check of every subject of study the checker
+// knows — those with lab results or findings — within the caller's
+// transaction: what a change of the study's settings needs, so that every
+// finding follows the new settings.
+func (s *Store) EnqueueStudyTx(ctx context.Context, tx *sql.Tx, study string, now time.Time) error {
+	rows, err := tx.QueryContext(ctx, `SELECT usubjid FROM lab_subjects WHERE study = $1
+		UNION SELECT DISTINCT usubjid FROM signals WHERE study = $1 AND usubjid <> ''`, study)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Close(); err != nil {
+		return err
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.EnqueueTx(ctx, tx, study, ids, now)
+}
+
 // Enqueue is EnqueueTx in a transaction of its own.
 func (s *Store) Enqueue(ctx context.Context, study string, subjects []string, now time.Time) error {
 	return s.db.InTx(ctx, func(tx *sql.Tx) error { return s.EnqueueTx(ctx, tx, study, subjects, now) })

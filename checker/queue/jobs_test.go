@@ -149,7 +149,7 @@ func TestQueuedChecksSurviveARestart(t *testing.T) {
 				return n == 0
 			})
 			sigs, _, err := s2.Signals.Signals(ctx, signals.Filter{Study: study, USUBJID: subjectID, Limit: 10})
-			if err != nil || len(sigs) != 1 || sigs[0].Key != "LB:7" {
+			if err != nil || len(sigs) != 1 || sigs[0].Key != "ALT:high:LB:7" {
 				t.Fatalf("signals after the queued check: %+v, %v; want the ALT one", sigs, err)
 			}
 		})
@@ -166,7 +166,7 @@ func TestFailedBatchReleasesEveryJob(t *testing.T) {
 // A check run on its own whose signals cannot be stored releases its job
 // to run again with the reason; once storing works again it completes.
 func TestFailedCheckReleasesItsJob(t *testing.T) {
-	testFailedStoringReleasesJobs(t, false, "error: storing signals%injected failure%")
+	testFailedStoringReleasesJobs(t, false, "error: storing findings%injected failure%")
 }
 
 // testFailedStoringReleasesJobs makes storing signals fail while workers

@@ -47,6 +47,11 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 		if err != nil {
 			return err
 		}
+		if s.recheck != nil {
+			if err := s.recheck(ctx, tx, study, now); err != nil {
+				return fmt.Errorf("queueing the study's re-checks: %w", err)
+			}
+		}
 		return audit.WriteTx(ctx, tx) // the request's audit record commits with the change
 	})
 }

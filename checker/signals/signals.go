@@ -15,40 +15,39 @@ import (
 
 	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Store keeps signals, their review, study settings and eDISH points.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db      *sqldb.DB
+	recheck Recheck
+}
+
+// Recheck queues a check of every subject of a study within a
+// transaction; the check queue's EnqueueStudyTx is one.
+type Recheck func(ctx context.Context, tx *sql.Tx, study string, now time.Time) error
+
+// Option configures a Store.
+type Option func(*Store)
+
+// WithRecheck has a change of a study's settings queue a check of every
+// subject of the study in the same transaction, so that findings follow
+// the settings (an AE term that now reconciles a lab withdraws its
+// LAB_AE_UNRECONCILED finding). Without it, findings follow at each
+// subject's next check.
+func WithRecheck(f Recheck) Option { return func(s *Store) { s.recheck = f } }
 
 // Open applies the checker's migrations and returns its signal store.
-func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+func Open(ctx context.Context, db *sqldb.DB, opts ...Option) (*Store, error) {
 	if err := schema.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
-}
-
-// PrepareFindings makes the rows of what a batch of checks found — their
-// signals and eDISH points — before the transaction that stores them, and
-// returns the function that writes them in it: on SQLite, the check
-// workers take turns writing, so work done while writing holds the
-// others up. The signals' IDs are not read back (see writeSignalsTx).
-func (s *Store) PrepareFindings(sigs []clinical.Signal, points []rules.EDISHPoint, now time.Time) (func(context.Context, *sql.Tx) error, error) {
-	rows, err := newSignalRows(sigs, now)
-	if err != nil {
-		return nil, err
+	s := &Store{db: db}
+	for _, o := range opts {
+		o(s)
 	}
-	return func(ctx context.Context, tx *sql.Tx) error {
-		if err := s.writeSignalsTx(ctx, tx, rows); err != nil {
-			return fmt.Errorf("storing signals: %w", err)
-		}
-		if err := s.putEDISHesTx(ctx, tx, points, now); err != nil {
-			return fmt.Errorf("storing the eDISH points: %w", err)
-		}
-		return nil
-	}, nil
+	return s, nil
 }
 
 // SaveSignals stores signals and fills in their ID and creation time. A
@@ -73,7 +72,7 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 }
 
 // signalWriteCols is how many values SaveSignals writes per signal.
-const signalWriteCols = 9
+const signalWriteCols = 11
 
 // signalRows are signals as saveSignalsTx writes them, made before the
 // transaction: on SQLite, the check workers take turns writing, so work
@@ -107,7 +106,7 @@ func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
 		}
 		r.slot[i] = j
 		r.rows[j] = [signalWriteCols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int64(sg.Severity), sg.Key,
-			string(ev), sg.Message, now.UnixMilli()}
+			string(ev), sg.Message, now.UnixMilli(), string(sg.First), string(sg.Last)}
 	}
 	return r, nil
 }
@@ -116,10 +115,11 @@ func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
 // a signal already stored keeps its ID, creation time and status.
 const (
 	signalInsert = `INSERT INTO signals
-		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at) VALUES `
+		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, first_date, last_date) VALUES `
 	signalUpsert = `
 		ON CONFLICT (study, usubjid, rule, evidence_key) DO UPDATE SET
-			site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message`
+			site = excluded.site, severity = excluded.severity, evidence = excluded.evidence, message = excluded.message,
+			first_date = excluded.first_date, last_date = excluded.last_date`
 )
 
 // writeSignalsTx is saveSignalsTx for signals no one reads back: it
@@ -148,10 +148,10 @@ func (s *Store) writeSignalsPgTx(ctx context.Context, tx *sql.Tx, r signalRows) 
 		return nil
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO signals
-		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::bigint[])`+signalUpsert,
+		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, first_date, last_date)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])`+signalUpsert,
 		column[string](r, 0), column[string](r, 1), column[string](r, 2), column[string](r, 3), column[int64](r, 4),
-		column[string](r, 5), column[string](r, 6), column[string](r, 7), column[int64](r, 8))
+		column[string](r, 5), column[string](r, 6), column[string](r, 7), column[int64](r, 8), column[string](r, 9), column[string](r, 10))
 	return err
 }
 
@@ -296,7 +296,7 @@ func (s *Store) Signals(ctx context.Context, f Filter) (sigs []clinical.Signal, 
 	return sigs, next, nil
 }
 
-const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at"
+const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at, first_date, last_date"
 
 // scanSignal reads one row selected with signalCols.
 func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Signal, error) {
@@ -305,7 +305,7 @@ func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Sig
 	var ev string
 	var created, updated int64
 	if err := row.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created,
-		&sg.Status, &sg.Reason, &updated); err != nil {
+		&sg.Status, &sg.Reason, &updated, &sg.First, &sg.Last); err != nil {
 		return sg, err
 	}
 	sg.Severity = clinical.Severity(sev)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,12 +96,15 @@ func TestSignalsAreStoredOnceAndListed(t *testing.T) {
 	})
 }
 
-// What a batch of checks found is written in its transaction as
-// SaveSignals and PutEDISH would write it one by one: a signal raised
-// twice is stored once with the values of the last, a signal stored
-// before keeps its ID and creation time, a subject's eDISH point given
-// twice keeps the last.
-func TestPrepareFindingsWritesAsOneByOne(t *testing.T) {
+// assessed is an assessment of subject at site in which every rule ran.
+func assessed(subject, site string, sigs ...clinical.Signal) *rules.Assessment {
+	return &rules.Assessment{Subject: clinical.Subject{Study: "S", USUBJID: subject, Site: site}, Signals: sigs, Ran: rules.Rules}
+}
+
+// A batch's assessments are written in its transaction: a finding stored
+// before keeps its ID and creation time and has its values refreshed, a
+// subject's eDISH point and grade counts are stored.
+func TestPrepareFindingsWritesABatch(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s, err := signals.Open(ctx, db)
@@ -108,21 +112,16 @@ func TestPrepareFindingsWritesAsOneByOne(t *testing.T) {
 			t.Fatal(err)
 		}
 		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
-		before := []clinical.Signal{checkertest.Signal("A", "701", "LB:1", clinical.SeverityLow)}
-		if err := s.SaveSignals(ctx, before, t0); err != nil {
+		before := assessed("A", "701", checkertest.Signal("A", "701", "LB:1", clinical.SeverityLow))
+		if err := s.SaveAssessment(ctx, before, t0); err != nil {
 			t.Fatal(err)
 		}
-		found := []clinical.Signal{
-			checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh),
-			checkertest.Signal("B", "702", "LB:2", clinical.SeverityLow),
-			checkertest.Signal("B", "702", "LB:2", clinical.SeverityCritical),
-		}
-		points := []rules.EDISHPoint{
-			{Study: "S", Site: "701", USUBJID: "A", ALT: 1, Transaminase: 1, Bilirubin: 1, Quadrant: rules.QuadrantNormal},
-			{Study: "S", Site: "702", USUBJID: "B", ALT: 2, Transaminase: 2, Bilirubin: 1, Quadrant: rules.QuadrantNormal},
-			{Study: "S", Site: "701", USUBJID: "A", ALT: 4, Transaminase: 4, Bilirubin: 3, Quadrant: rules.QuadrantHysLaw},
-		}
-		write, err := s.PrepareFindings(found, points, t0.Add(time.Hour))
+		a := assessed("A", "701", checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh))
+		a.Point, a.HasPoint = rules.EDISHPoint{Study: "S", Site: "701", USUBJID: "A", ALT: 4, Transaminase: 4, Bilirubin: 3, Quadrant: rules.QuadrantHysLaw}, true
+		a.Graded, a.Severe = 10, 2
+		b := assessed("B", "702", checkertest.Signal("B", "702", "LB:2", clinical.SeverityCritical))
+		b.Point, b.HasPoint = rules.EDISHPoint{Study: "S", Site: "702", USUBJID: "B", ALT: 2, Transaminase: 2, Bilirubin: 1, Quadrant: rules.QuadrantNormal}, true
+		write, err := s.PrepareFindings([]*rules.Assessment{a, b}, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,15 +136,95 @@ func TestPrepareFindingsWritesAsOneByOne(t *testing.T) {
 		for _, sg := range all {
 			got[sg.USUBJID] = sg
 		}
-		if a := got["A"]; a.ID != before[0].ID || !a.Created.Equal(t0) || a.Severity != clinical.SeverityHigh {
-			t.Errorf("signal stored before: %+v; want ID %d created %v, severity refreshed to high", a, before[0].ID, t0)
+		if a := got["A"]; a.ID != before.Signals[0].ID || !a.Created.Equal(t0) || a.Severity != clinical.SeverityHigh {
+			t.Errorf("signal stored before: %+v; want ID %d created %v, severity refreshed to high", a, before.Signals[0].ID, t0)
 		}
 		if b := got["B"]; b.Severity != clinical.SeverityCritical || b.Site != "702" || b.Message != "m LB:2" {
-			t.Errorf("signal raised twice: %+v; want the last, critical", b)
+			t.Errorf("new signal: %+v", b)
 		}
 		edish, err := s.EDISH(ctx, "S", "")
 		if err != nil || len(edish) != 2 || edish[0].USUBJID != "A" || edish[0].ALT != 4 || edish[0].Quadrant != rules.QuadrantHysLaw || edish[1].ALT != 2 {
-			t.Errorf("eDISH points %+v, %v; want A's last and B's", edish, err)
+			t.Errorf("eDISH points %+v, %v; want A's and B's", edish, err)
+		}
+		var graded, severe int
+		if err := db.QueryRowContext(ctx, `SELECT graded, grade3plus FROM subject_lab_grades WHERE study = 'S' AND usubjid = 'A'`).Scan(&graded, &severe); err != nil || graded != 10 || severe != 2 {
+			t.Errorf("grade counts %d, %d, %v; want 10, 2", graded, severe, err)
+		}
+	})
+}
+
+// A finding the data no longer supports is withdrawn, never deleted; a
+// reviewer's closing stands; a finding that returns reopens; a rule that
+// did not run leaves its findings alone. Each change is in the history.
+func TestFindingsFollowTheData(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := signals.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+		x := checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh)
+		x.Evidence = map[string]any{"results": []string{"LB:1"}}
+		y := checkertest.Signal("A", "701", "LB:2", clinical.SeverityLow)
+		z := checkertest.Signal("A", "701", "LB:3", clinical.SeverityLow)
+		z.Rule = rules.CTCAEGrade
+		first := assessed("A", "701", x, y, z)
+		if err := s.SaveAssessment(ctx, first, t0); err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]int64{}
+		for _, sg := range first.Signals {
+			ids[sg.Key] = sg.ID
+			if sg.Status != clinical.StatusNew {
+				t.Errorf("%s: status %s, want new", sg.Key, sg.Status)
+			}
+		}
+		if _, err := s.SetStatus(ctx, "S", ids["LB:2"], clinical.StatusClosed, "mona", "known", t0); err != nil {
+			t.Fatal(err)
+		}
+		// The value behind x was corrected; y is still closed; CTCAE_GRADE
+		// did not run (turned off), so z stays as it is.
+		second := assessed("A", "701")
+		second.Ran = []clinical.Rule{clinical.RuleLabOutOfRange}
+		if err := s.SaveAssessment(ctx, second, t0.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		status := func(key string) clinical.SignalStatus {
+			sg, err := s.Signal(ctx, "S", ids[key])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return sg.Status
+		}
+		if st := status("LB:1"); st != clinical.StatusResolvedByData {
+			t.Errorf("withdrawn finding: %s, want resolved_by_data", st)
+		}
+		if st := status("LB:2"); st != clinical.StatusClosed {
+			t.Errorf("closed finding: %s, want closed", st)
+		}
+		if st := status("LB:3"); st != clinical.StatusNew {
+			t.Errorf("finding of a rule that did not run: %s, want new", st)
+		}
+		h, err := s.History(ctx, ids["LB:1"])
+		if err != nil || len(h) != 1 || h[0].Actor != signals.Actor || h[0].To != clinical.StatusResolvedByData ||
+			!strings.Contains(h[0].Reason, "its records now read: LB:1") {
+			t.Fatalf("history %+v, %v; want the withdrawal saying what LB:1 holds now", h, err)
+		}
+		// x returns: it reopens as new, with the same ID.
+		third := assessed("A", "701", x)
+		if err := s.SaveAssessment(ctx, third, t0.Add(2*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if third.Signals[0].ID != ids["LB:1"] || third.Signals[0].Status != clinical.StatusNew {
+			t.Errorf("returned finding: %+v; want ID %d, new", third.Signals[0], ids["LB:1"])
+		}
+		if h, _ := s.History(ctx, ids["LB:1"]); len(h) != 2 || h[1].From != clinical.StatusResolvedByData || h[1].To != clinical.StatusNew {
+			t.Errorf("history after reopening %+v", h)
+		}
+		// A reviewer may still close a finding the data resolved.
+		if _, err := s.SetStatus(ctx, "S", ids["LB:3"], clinical.StatusAcknowledged, "mona", "", t0); err != nil {
+			t.Fatal(err)
 		}
 	})
 }

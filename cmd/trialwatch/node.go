@@ -171,7 +171,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if err != nil {
 		return err
 	}
-	findings, err := signals.Open(ctx, db)
+	findings, err := signals.Open(ctx, db, signals.WithRecheck(jobs.EnqueueStudyTx))
 	if err != nil {
 		return err
 	}

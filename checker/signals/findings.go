@@ -1,0 +1,302 @@
+package signals
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/sqldb"
+)
+
+// Actor is who the review history names for the changes checks make: a
+// finding withdrawn because the data no longer supports it, or reopened
+// because it returned.
+const Actor = "trialwatch"
+
+// SaveAssessment stores what one check of a subject found, as
+// PrepareFindings does for a batch, in a transaction of its own, and
+// fills in its findings' IDs, creation times and statuses.
+func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now time.Time) error {
+	write, err := s.PrepareFindings([]*rules.Assessment{a}, now)
+	if err != nil {
+		return err
+	}
+	return s.db.InTx(ctx, func(tx *sql.Tx) error {
+		if err := write(ctx, tx); err != nil {
+			return err
+		}
+		return s.fillStoredTx(ctx, tx, a)
+	})
+}
+
+// PrepareFindings makes the rows of what a batch of checks found before
+// the transaction that stores them, and returns the function that writes
+// them in it: on SQLite, the check workers take turns writing, so work
+// done while writing holds the others up. In the transaction it
+//   - writes the findings that are new or changed (a finding identical to
+//     the stored one is left alone, so a re-check of unchanged data writes
+//     nothing but its grade counts);
+//   - reopens, as new, a finding the data had resolved and now raises
+//     again;
+//   - marks resolved_by_data each stored finding of the subject, of a rule
+//     that ran, that the check no longer raises, with what its records
+//     hold now in its history. A closed finding stays closed; nothing is
+//     deleted.
+//
+// It also stores each subject's eDISH point and grade counts. The
+// findings' IDs are not read back (see writeSignalsTx).
+func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(context.Context, *sql.Tx) error, error) {
+	prepared := make([]preparedAssessment, len(found))
+	for i, a := range found {
+		p, err := prepareAssessment(a)
+		if err != nil {
+			return nil, err
+		}
+		prepared[i] = p
+	}
+	return func(ctx context.Context, tx *sql.Tx) error {
+		stored, err := s.storedFindingsTx(ctx, tx, found)
+		if err != nil {
+			return fmt.Errorf("reading stored findings: %w", err)
+		}
+		var changed []clinical.Signal
+		var moves []statusMove
+		for i, a := range found {
+			c, m := prepared[i].diff(a, stored)
+			changed = append(changed, c...)
+			moves = append(moves, m...)
+		}
+		rows, err := newSignalRows(changed, now)
+		if err != nil {
+			return err
+		}
+		if err := s.writeSignalsTx(ctx, tx, rows); err != nil {
+			return fmt.Errorf("storing signals: %w", err)
+		}
+		if err := s.moveStatusesTx(ctx, tx, moves, now); err != nil {
+			return fmt.Errorf("updating finding statuses: %w", err)
+		}
+		var points []rules.EDISHPoint
+		for _, a := range found {
+			if a.HasPoint {
+				points = append(points, a.Point)
+			}
+		}
+		if err := s.putEDISHesTx(ctx, tx, points, now); err != nil {
+			return fmt.Errorf("storing the eDISH points: %w", err)
+		}
+		if err := s.putGradeCountsTx(ctx, tx, found, now); err != nil {
+			return fmt.Errorf("storing grade counts: %w", err)
+		}
+		return nil
+	}, nil
+}
+
+// findingKey names a finding within a study.
+type findingKey struct{ usubjid, rule, key string }
+
+// storedFinding is a finding as stored, with what a re-check compares.
+type storedFinding struct {
+	id                                   int64
+	site, evidence, message, first, last string
+	severity                             int64
+	status                               clinical.SignalStatus
+}
+
+// preparedAssessment holds one assessment's findings' evidence as stored.
+type preparedAssessment struct {
+	evidence []string
+}
+
+func prepareAssessment(a *rules.Assessment) (preparedAssessment, error) {
+	p := preparedAssessment{evidence: make([]string, len(a.Signals))}
+	for i := range a.Signals {
+		sg := &a.Signals[i]
+		ev, err := json.Marshal(sg.Evidence)
+		if err != nil {
+			return p, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
+		}
+		p.evidence[i] = string(ev)
+	}
+	return p, nil
+}
+
+// statusMove is a status change a check makes, with its history entry.
+type statusMove struct {
+	id       int64
+	from, to clinical.SignalStatus
+	reason   string
+}
+
+// diff compares an assessment with the stored findings of its study: the
+// findings to write, and the status changes to make.
+func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[findingKey]storedFinding) ([]clinical.Signal, []statusMove) {
+	subj := a.Subject
+	have := stored[subj.Study]
+	var changed []clinical.Signal
+	var moves []statusMove
+	raised := make(map[findingKey]bool, len(a.Signals))
+	for i := range a.Signals {
+		sg := &a.Signals[i]
+		k := findingKey{subj.USUBJID, string(sg.Rule), sg.Key}
+		raised[k] = true
+		old, ok := have[k]
+		if !ok || old.site != sg.Site || old.severity != int64(sg.Severity) || old.evidence != p.evidence[i] ||
+			old.message != sg.Message || old.first != string(sg.First) || old.last != string(sg.Last) {
+			changed = append(changed, *sg)
+		}
+		if ok && old.status == clinical.StatusResolvedByData {
+			moves = append(moves, statusMove{old.id, old.status, clinical.StatusNew, "raised again by the data: " + sg.Message})
+		}
+	}
+	for k, old := range have {
+		if k.usubjid != subj.USUBJID || raised[k] || !slices.Contains(a.Ran, clinical.Rule(k.rule)) ||
+			(old.status != clinical.StatusNew && old.status != clinical.StatusAcknowledged) {
+			continue
+		}
+		moves = append(moves, statusMove{old.id, old.status, clinical.StatusResolvedByData, withdrawal(a, old)})
+	}
+	// Map order must not decide the order rows are locked in.
+	slices.SortFunc(moves, func(x, y statusMove) int { return int(x.id - y.id) })
+	return changed, moves
+}
+
+// withdrawal says why the data no longer supports a finding: what the
+// records it rested on hold now.
+func withdrawal(a *rules.Assessment, old storedFinding) string {
+	var ev struct {
+		Results []string `json:"results"`
+	}
+	_ = json.Unmarshal([]byte(old.evidence), &ev) // evidence without "results" (stored before findings were episodes) says less
+	if len(ev.Results) == 0 {
+		return "no longer raised by the data: a re-check of the subject does not find it"
+	}
+	now := make([]string, len(ev.Results))
+	for i, key := range ev.Results {
+		now[i] = a.Describe(key)
+	}
+	return "no longer raised by the data; its records now read: " + strings.Join(now, "; ")
+}
+
+// storedFindingsTx reads the stored findings of the assessed subjects, by
+// study.
+func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules.Assessment) (map[string]map[findingKey]storedFinding, error) {
+	byStudy := map[string][]string{}
+	for _, a := range found {
+		byStudy[a.Subject.Study] = append(byStudy[a.Subject.Study], a.Subject.USUBJID)
+	}
+	out := make(map[string]map[findingKey]storedFinding, len(byStudy))
+	for study, ids := range byStudy {
+		have := map[findingKey]storedFinding{}
+		out[study] = have
+		args := append([]any{study}, anySlice(ids)...)
+		rows, err := tx.QueryContext(ctx, `SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
+			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var k findingKey
+			var f storedFinding
+			if err := rows.Scan(&f.id, &k.usubjid, &k.rule, &k.key, &f.site, &f.severity, &f.evidence, &f.message, &f.first, &f.last, &f.status); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			have[k] = f
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// moveStatusesTx makes the status changes and records each in the
+// append-only signal_history.
+func (s *Store) moveStatusesTx(ctx context.Context, tx *sql.Tx, moves []statusMove, now time.Time) error {
+	if len(moves) == 0 {
+		return nil
+	}
+	history := make([][]any, len(moves))
+	for i, m := range moves {
+		if _, err := s.db.ExecCached(ctx, tx, `UPDATE signals SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4`,
+			string(m.to), m.reason, now.UnixMilli(), m.id); err != nil {
+			return err
+		}
+		history[i] = []any{m.id, now.UnixMilli(), Actor, string(m.from), string(m.to), m.reason}
+	}
+	return s.db.WriteRows(ctx, tx, `INSERT INTO signal_history (signal_id, changed_at, actor, from_status, to_status, reason) VALUES `, "", 6, history)
+}
+
+// putGradeCountsTx stores each assessed subject's grade counts.
+func (s *Store) putGradeCountsTx(ctx context.Context, tx *sql.Tx, found []*rules.Assessment, now time.Time) error {
+	at := make(map[[2]string]int, len(found))
+	rows := make([][]any, 0, len(found))
+	for _, a := range found {
+		row := []any{a.Subject.Study, a.Subject.USUBJID, a.Subject.Site, a.Graded, a.Severe, now.UnixMilli()}
+		k := [2]string{a.Subject.Study, a.Subject.USUBJID}
+		if i, dup := at[k]; dup {
+			rows[i] = row // PostgreSQL's ON CONFLICT cannot update a row twice in one statement
+			continue
+		}
+		at[k] = len(rows)
+		rows = append(rows, row)
+	}
+	return s.db.WriteRows(ctx, tx, `INSERT INTO subject_lab_grades (study, usubjid, site, graded, grade3plus, updated_at) VALUES `,
+		` ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, graded = excluded.graded,
+			grade3plus = excluded.grade3plus, updated_at = excluded.updated_at`, 6, rows)
+}
+
+// fillStoredTx fills in a's findings' IDs, creation times and statuses
+// from what is stored.
+func (s *Store) fillStoredTx(ctx context.Context, tx *sql.Tx, a *rules.Assessment) error {
+	rows, err := tx.QueryContext(ctx, `SELECT id, created_at, status, rule, evidence_key FROM signals WHERE study = $1 AND usubjid = $2`,
+		a.Subject.Study, a.Subject.USUBJID)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	type stored struct {
+		id      int64
+		created int64
+		status  clinical.SignalStatus
+	}
+	got := map[[2]string]stored{}
+	for rows.Next() {
+		var st stored
+		var rule, key string
+		if err := rows.Scan(&st.id, &st.created, &st.status, &rule, &key); err != nil {
+			return err
+		}
+		got[[2]string{rule, key}] = st
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for i := range a.Signals {
+		sg := &a.Signals[i]
+		st, ok := got[[2]string{string(sg.Rule), sg.Key}]
+		if !ok {
+			return fmt.Errorf("storing signals: %s %s %s was written but is not stored", sg.USUBJID, sg.Rule, sg.Key)
+		}
+		sg.ID, sg.Created, sg.Status = st.id, time.UnixMilli(st.created).UTC(), st.status
+	}
+	return nil
+}

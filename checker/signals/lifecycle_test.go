@@ -28,7 +28,9 @@ func (u withEvents) AdverseEvents(context.Context, string, string) ([]clinical.A
 	return u.events, nil
 }
 
-func (u withEvents) sources() checker.Sources { return checker.Sources{Subjects: u, Exposure: u, Events: u} }
+func (u withEvents) sources() checker.Sources {
+	return checker.Sources{Subjects: u, Exposure: u, Events: u}
+}
 
 // findingOf returns the one stored finding of rule, failing t otherwise.
 func findingOf(t *testing.T, s *signals.Store, rule clinical.Rule) clinical.Signal {

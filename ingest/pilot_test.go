@@ -2,6 +2,7 @@ package ingest_test
 
 import (
 	"context"
+	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -178,5 +179,36 @@ func BenchmarkPilotImportGradeSignal(b *testing.B) {
 				b.ReportMetric(checking.Seconds()/float64(b.N), "check-s/op")
 			})
 		}
+	}
+}
+
+// BenchmarkPilotRecheck re-checks every pilot subject with its findings
+// stored: the work after a settings change, where each check compares
+// its findings with the stored ones and writes only what changed. The
+// ratio is against the first check of the same subjects in the same run
+// (findings all new), which must not be faster.
+func BenchmarkPilotRecheck(b *testing.B) {
+	for _, backend := range sqldbtest.Backends() {
+		b.Run(backend.Name, func(b *testing.B) {
+			ctx := context.Background()
+			db := backend.Open(b)
+			c, s := openPilot(b, db).load(b, ctcae.V50)
+			start := time.Now()
+			drain(b, c, s)
+			first := time.Since(start)
+			q := s.target.Queue()
+			b.ResetTimer()
+			for b.Loop() {
+				b.StopTimer()
+				if err := db.InTx(ctx, func(tx *sql.Tx) error { return q.EnqueueStudyTx(ctx, tx, pilotdata.Study, time.Now()) }); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				drain(b, c, s)
+			}
+			b.ReportMetric(first.Seconds(), "first-check-s")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N), "recheck-s/op")
+			b.ReportMetric(b.Elapsed().Seconds()/float64(b.N)/first.Seconds(), "recheck/first")
+		})
 	}
 }

@@ -196,8 +196,15 @@ func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules
 		have := map[findingKey]storedFinding{}
 		out[study] = have
 		args := append([]any{study}, anySlice(ids)...)
+		lock := ""
+		if s.db.Dialect == sqldb.Postgres {
+			// A check of the same subject at the same time (an API check
+			// beside a worker's) waits for this one, rather than both
+			// withdrawing a finding and writing its history twice.
+			lock = " ORDER BY id FOR UPDATE"
+		}
 		rows, err := tx.QueryContext(ctx, `SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
-			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`, args...)
+			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`+lock, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -93,9 +94,14 @@ type Result struct {
 	Elapsed  time.Duration
 	Err      error // set unless Outcome is complete or incomplete
 	Complete bool
+	// StoringLater: storing what the check found did not finish within the
+	// answer's deadline, so the answer came first and the findings are
+	// being stored behind it (their IDs and statuses are not known yet).
+	StoringLater bool
 }
 
-// Checker runs checks. Create it with New.
+// Checker runs checks. Create it with New; Wait for the findings it is
+// still storing before closing what it stores them in.
 type Checker struct {
 	sources  Sources
 	labs     clinical.LabSource
@@ -105,7 +111,20 @@ type Checker struct {
 	metrics  *Metrics
 	log      *slog.Logger
 	now      func() time.Time
+	requeue  func(ctx context.Context, study, usubjid string) error
+	// storing tracks the goroutines storing findings whose check answered
+	// before they were stored.
+	storing sync.WaitGroup
 }
+
+// AnswerGrace is how long after its deadline a check may answer: the
+// time to write the answer once the deadline has passed.
+const AnswerGrace = 50 * time.Millisecond
+
+// storeBound bounds storing findings once the answer has gone: long
+// enough to wait out another writer holding the database, short enough
+// that shutdown is never held up for long.
+const storeBound = 30 * time.Second
 
 // Option configures a Checker.
 type Option func(*Checker)
@@ -122,6 +141,14 @@ func WithMetrics(m *Metrics) Option { return func(c *Checker) { c.metrics = m } 
 
 // WithStudyData reads study settings.
 func WithStudyData(d StudyData) Option { return func(c *Checker) { c.study = d } }
+
+// WithRequeue is how findings that could not be stored at all, after the
+// check answered without them, get another chance: queue a check of the
+// subject (the check queue's Enqueue). Without it they are stored at the
+// subject's next check.
+func WithRequeue(f func(ctx context.Context, study, usubjid string) error) Option {
+	return func(c *Checker) { c.requeue = f }
+}
 
 // WithLogger logs failed upstream calls.
 func WithLogger(l *slog.Logger) Option { return func(c *Checker) { c.log = l } }
@@ -150,15 +177,48 @@ type gathered struct {
 	config     rules.Config
 }
 
-// Check analyses one subject. It returns once every goroutine it started
-// has exited, at the latest shortly after the deadline or ctx's end.
+// Check analyses one subject and answers within the deadline, counted
+// from the request's arrival (WithArrival) when ctx carries it, plus
+// AnswerGrace. Every goroutine it started has exited when it returns,
+// except one still storing what it found when the deadline came: that
+// one ends when stored, within storeBound, and Wait waits for it.
 func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
 	start := time.Now()
+	arrived := start
+	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok && t.Before(start) {
+		arrived = t
+		c.metrics.waited(start.Sub(t))
+	}
 	c.metrics.CheckStarted()
-	res := c.check(ctx, study, usubjid)
+	res := c.check(ctx, study, usubjid, arrived.Add(c.deadline+AnswerGrace))
 	res.Elapsed = time.Since(start)
 	c.metrics.CheckDone(res.Outcome, res.Elapsed)
 	return res
+}
+
+type arrivalKey struct{}
+
+// WithArrival records when the request a check answers arrived, so that
+// time spent before the check starts (authentication, waiting for a
+// worker) counts against its deadline.
+func WithArrival(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, t)
+}
+
+// Wait returns once the findings checks were still storing after they
+// answered are stored (or gave up, within storeBound), or when ctx ends.
+func (c *Checker) Wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { // exits when the storing goroutines have; they are bounded by storeBound
+		c.storing.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("findings still being stored: %w", context.Cause(ctx))
+	}
 }
 
 // Deadline is the total deadline of one check.
@@ -170,16 +230,54 @@ func (c *Checker) Metrics() *Metrics { return c.metrics }
 // Now is the checker's clock.
 func (c *Checker) Now() time.Time { return c.now() }
 
-func (c *Checker) check(ctx context.Context, study, usubjid string) Result {
+func (c *Checker) check(ctx context.Context, study, usubjid string, answerBy time.Time) Result {
 	e := c.Examine(ctx, study, usubjid, ownData{c.labs, c.study})
 	if e.Result.Outcome != "" {
 		return e.Result
 	}
 	// Stored even if the client leaves now: the work is done and the
-	// signals are true. Bounded so shutdown is never held up for long.
-	saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.deadline)
-	defer cancel()
-	return c.Conclude(e, c.store(saveCtx, e))
+	// findings are true. The goroutine stores a copy, so that the answer
+	// never reads what it writes; it ends when stored, within storeBound.
+	stored := *e.Assessment
+	stored.Signals = slices.Clone(stored.Signals)
+	done := make(chan error, 1)
+	c.storing.Add(1)
+	go func() {
+		defer c.storing.Done()
+		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBound)
+		defer cancel()
+		err := c.store(saveCtx, Findings{Assessment: &stored})
+		if err != nil && time.Now().After(answerBy) {
+			c.storedLate(saveCtx, study, usubjid, err)
+		}
+		done <- err
+	}()
+	answer := time.NewTimer(time.Until(answerBy))
+	defer answer.Stop()
+	select {
+	case err := <-done:
+		e.Result.Signals = stored.Signals
+		return c.Conclude(e, err)
+	case <-answer.C:
+		// The answer goes now with what was found; the findings follow.
+		res := c.Conclude(e, nil)
+		res.StoringLater = true
+		return res
+	}
+}
+
+// storedLate handles findings that could not be stored after their check
+// answered without them: logged, and the subject queued for another check.
+func (c *Checker) storedLate(ctx context.Context, study, usubjid string, err error) {
+	c.log.LogAttrs(ctx, slog.LevelError, "storing findings after the check answered failed",
+		slog.String("study", study), slog.String("subject", usubjid), slog.String("error", err.Error()))
+	if c.requeue == nil {
+		return
+	}
+	if err := c.requeue(ctx, study, usubjid); err != nil {
+		c.log.LogAttrs(ctx, slog.LevelError, "queueing another check failed; the findings wait for the subject's next check",
+			slog.String("study", study), slog.String("subject", usubjid), slog.String("error", err.Error()))
+	}
 }
 
 // Findings are what a check found before it is stored: its Result, with
@@ -358,7 +456,11 @@ type ownData struct {
 // one deadline derived from ctx, so a client disconnect cancels them all.
 // What up holds is taken from it rather than called for.
 func (c *Checker) gather(ctx context.Context, study, usubjid string, up *Upstream, local Local) gathered {
-	ctx, cancel := context.WithTimeout(ctx, c.deadline)
+	start := time.Now()
+	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok && t.Before(start) {
+		start = t // the deadline counts from the request's arrival
+	}
+	ctx, cancel := context.WithDeadline(ctx, start.Add(c.deadline))
 	defer cancel()
 	var g gathered
 	var wg sync.WaitGroup

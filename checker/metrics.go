@@ -11,6 +11,7 @@ type Metrics struct {
 	checkDuration    *prometheus.HistogramVec
 	upstreamDuration *prometheus.HistogramVec
 	inFlight         prometheus.Gauge
+	waiting          prometheus.Histogram
 }
 
 // NewMetrics creates the checker's series and registers them with reg.
@@ -26,8 +27,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "trialwatch_checks_in_flight", Help: "Subject checks currently running.",
 		}),
+		waiting: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "trialwatch_check_wait_seconds", Help: "Time from a check request's arrival to the check's start (authentication, queueing); it counts against the check's deadline.", Buckets: buckets,
+		}),
 	}
-	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight)
+	reg.MustRegister(m.checkDuration, m.upstreamDuration, m.inFlight, m.waiting)
 	return m
 }
 
@@ -50,5 +54,11 @@ func (m *Metrics) CheckDone(o Outcome, d time.Duration) {
 func (m *Metrics) upstreamDone(service, status string, d time.Duration) {
 	if m != nil {
 		m.upstreamDuration.WithLabelValues(service, status).Observe(d.Seconds())
+	}
+}
+
+func (m *Metrics) waited(d time.Duration) {
+	if m != nil {
+		m.waiting.Observe(d.Seconds())
 	}
 }

@@ -176,7 +176,10 @@ type checkResponse struct {
 	Sources   checker.SourceStatuses `json:"sources"`
 	Signals   []signalJSON           `json:"signals"`
 	ElapsedMS int64                  `json:"elapsed_ms"`
-	Error     string                 `json:"error,omitempty"`
+	// StoringLater: the findings are being stored behind the answer (their
+	// IDs and statuses are not known yet); see checker.Result.
+	StoringLater bool   `json:"storing_later,omitempty"`
+	Error        string `json:"error,omitempty"`
 }
 
 var outcomeStatus = map[checker.Outcome]int{
@@ -204,14 +207,18 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	res := a.checker.Check(r.Context(), study, subject)
+	ctx := r.Context()
+	if t, ok := jsonhttp.Arrived(ctx); ok {
+		ctx = checker.WithArrival(ctx, t) // authentication and waiting count against the deadline
+	}
+	res := a.checker.Check(ctx, study, subject)
 	if res.Outcome == checker.OutcomeClientGone {
 		a.log.Info("check abandoned by client", "study", res.Study, "subject", res.USUBJID, "elapsed", res.Elapsed)
 		return
 	}
 	out := checkResponse{
 		Study: res.Study, Subject: res.USUBJID, Complete: res.Complete, Sources: res.Sources,
-		Signals: signalsJSON(res.Signals), ElapsedMS: res.Elapsed.Milliseconds(),
+		Signals: signalsJSON(res.Signals), ElapsedMS: res.Elapsed.Milliseconds(), StoringLater: res.StoringLater,
 	}
 	audit.Describe(r.Context(), "", subject, nil, map[string]any{"outcome": res.Outcome, "signals": len(res.Signals)})
 	status := outcomeStatus[res.Outcome]

@@ -51,6 +51,7 @@ type node struct {
 	services []string
 	clients  []*http.Client
 	workers  *queue.Workers
+	checker  *checker.Checker
 }
 
 // newNode binds both listeners first, so a busy port fails before any
@@ -178,7 +179,11 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	src := checker.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient}
 	n.checks = checker.NewMetrics(n.reg)
 	c := checker.New(src, labStore, findings, checker.WithDeadline(n.cfg.checkDeadline), checker.WithStudyData(findings),
-		checker.WithMetrics(n.checks), checker.WithLogger(n.log))
+		checker.WithMetrics(n.checks), checker.WithLogger(n.log),
+		checker.WithRequeue(func(ctx context.Context, study, usubjid string) error {
+			return jobs.Enqueue(ctx, study, []string{usubjid}, time.Now())
+		}))
+	n.checker = c
 	if n.users, err = auth.Open(ctx, db); err != nil {
 		return err
 	}
@@ -303,6 +308,12 @@ func (n *node) run(ctx context.Context) error {
 	}
 	if n.workers != nil {
 		n.workers.Stop()
+	}
+	if n.checker != nil {
+		// Findings of checks that answered before storing them.
+		if err := n.checker.Wait(shutCtx); err != nil {
+			n.log.Warn("findings left unstored at the end of the grace period; their subjects are checked again on their next upload", "error", err)
+		}
 	}
 	n.close()
 	return serveErr

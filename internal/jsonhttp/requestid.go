@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // RequestIDHeader carries a request's id both ways: a client or proxy may
@@ -25,7 +26,8 @@ const maxWithheld = 4 << 10
 // request is what RequestIDs knows of one request, shared through its
 // context with ServerError and PassServerErrors.
 type request struct {
-	id string
+	id      string
+	arrived time.Time
 	// generic: the handler answered its 5xx through ServerError, whose
 	// body is already the generic one.
 	generic bool
@@ -50,6 +52,15 @@ func RequestID(ctx context.Context) string {
 	return ""
 }
 
+// Arrived is when RequestIDs received the request; ok is false outside
+// it. Work with a deadline counts from it, authentication included.
+func Arrived(ctx context.Context) (t time.Time, ok bool) {
+	if req := requestOf(ctx); req != nil {
+		return req.arrived, true
+	}
+	return time.Time{}, false
+}
+
 // RequestIDs gives every request an id and keeps internal text out of
 // answers. The id is the request's X-Request-Id when that is a short
 // token (RFC 9110 token characters, at most 64), else a new random one; it
@@ -70,7 +81,7 @@ func RequestIDs(h http.Handler, log *slog.Logger) http.Handler {
 			id = rand.Text()
 		}
 		w.Header().Set(RequestIDHeader, id)
-		req := &request{id: id}
+		req := &request{id: id, arrived: time.Now()}
 		sw := &scrubWriter{ResponseWriter: w, req: req}
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
 		h.ServeHTTP(sw, r)

@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"time"
 
@@ -19,7 +18,6 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
@@ -27,7 +25,10 @@ import (
 // SignalStore lists stored signals and moves them through review, and
 // keeps eDISH points and study settings; signals.Store is one.
 type SignalStore interface {
-	Signals(ctx context.Context, f signals.Filter) ([]clinical.Signal, int64, error)
+	Signals(ctx context.Context, f signals.Filter) ([]clinical.Signal, signals.Cursor, error)
+	Each(ctx context.Context, f signals.Filter, fn func(clinical.Signal) error) error
+	Summary(ctx context.Context, f signals.Filter) ([]signals.Count, error)
+	OpenBySubject(ctx context.Context, f signals.Filter) (map[string]map[clinical.Severity]int, error)
 	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
 	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
 	History(ctx context.Context, id int64) ([]signals.StatusChange, error)
@@ -36,22 +37,34 @@ type SignalStore interface {
 	PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error
 }
 
-// API serves the checker's JSON endpoints.
-type API struct {
-	checker  *checker.Checker
-	subjects clinical.SubjectSource
-	signals  SignalStore
-	log      *slog.Logger
+// Sources are the study data the API reads besides its own store: the
+// checker's sources. Subjects tells a subject's site, for callers limited
+// to some sites; the subject endpoints read all four. A source that also
+// lists a study's subjects (clinical.StudySubjects) serves the subject
+// list; without one it answers 501.
+type Sources struct {
+	Subjects clinical.SubjectSource
+	Exposure clinical.ExposureSource
+	Events   clinical.EventSource
+	Labs     clinical.LabSource
 }
 
-// New returns the checker's HTTP API: checks run with c, the sites of
-// subjects come from subjects (the checker's subject source), signals and
-// study data from store.
-func New(c *checker.Checker, subjects clinical.SubjectSource, store SignalStore, log *slog.Logger) *API {
+// API serves the checker's JSON endpoints.
+type API struct {
+	checker *checker.Checker
+	src     Sources
+	signals SignalStore
+	log     *slog.Logger
+}
+
+// New returns the checker's HTTP API: checks run with c, subjects and
+// their records come from src (the checker's sources), signals and
+// settings from store.
+func New(c *checker.Checker, src Sources, store SignalStore, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &API{checker: c, subjects: subjects, signals: store, log: log}
+	return &API{checker: c, src: src, signals: store, log: log}
 }
 
 // Register mounts the API's routes on mux. Every route answers 401 to a
@@ -62,11 +75,15 @@ func (a *API) Register(mux jsonhttp.Mux) {
 	for pattern, h := range map[string]http.HandlerFunc{
 		"POST /api/v1/studies/{study}/subjects/{subject}/checks": a.postCheck,
 		"GET /api/v1/studies/{study}/signals":                    a.listSignals,
+		"GET /api/v1/studies/{study}/signals/summary":            a.signalSummary,
 		"GET /api/v1/studies/{study}/signals/{id}":               a.getSignal,
 		"PATCH /api/v1/studies/{study}/signals/{id}":             a.patchSignal,
 		"GET /api/v1/studies/{study}/edish":                      a.edish,
 		"GET /api/v1/studies/{study}/settings":                   a.getSettings,
 		"PUT /api/v1/studies/{study}/settings":                   a.putSettings,
+		"PATCH /api/v1/studies/{study}/settings":                 a.patchSettings,
+		"GET /api/v1/studies/{study}/subjects":                   a.listSubjects,
+		"GET /api/v1/studies/{study}/subjects/{subject}":         a.getSubject,
 	} {
 		mux.HandleFunc(pattern, jsonhttp.TextOnly(identified(h)))
 	}
@@ -128,47 +145,6 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
 }
 
-type settingsJSON struct {
-	CTCAE   string              `json:"ctcae"`
-	AETerms map[string][]string `json:"ae_terms,omitempty"`
-}
-
-func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
-	cfg, err := a.signals.Settings(r.Context(), r.PathValue("study"))
-	if err != nil {
-		a.storeError(w, r, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(cfg.Criteria), AETerms: cfg.AETerms})
-}
-
-func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
-	var in settingsJSON
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&in); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"ctcae": "ctcae-v5.0", "ae_terms": {"ALT": ["..."]}})`)
-		return
-	}
-	crit, err := ctcae.ParseCriteria(in.CTCAE)
-	if err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "ctcae: "+err.Error())
-		return
-	}
-	cfg := rules.Config{Criteria: crit, AETerms: in.AETerms}
-	before, err := a.signals.Settings(r.Context(), r.PathValue("study"))
-	if err != nil {
-		a.storeError(w, r, err)
-		return
-	}
-	audit.Describe(r.Context(), "", r.PathValue("study"), settingsJSON{CTCAE: string(before.Criteria), AETerms: before.AETerms}, in)
-	if err := a.signals.PutSettings(r.Context(), r.PathValue("study"), cfg, time.Now()); err != nil {
-		a.storeError(w, r, err)
-		return
-	}
-	jsonhttp.Write(w, http.StatusOK, settingsJSON{CTCAE: string(crit), AETerms: in.AETerms})
-}
-
 type checkResponse struct {
 	Study     string                 `json:"study"`
 	Subject   string                 `json:"subject"`
@@ -197,7 +173,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 		id := caller(r)
 		// A check stores signals: a caller limited to some sites learns
 		// nothing, and changes nothing, about other sites' subjects.
-		sub, err := a.subjects.Subject(r.Context(), study, subject)
+		sub, err := a.src.Subjects.Subject(r.Context(), study, subject)
 		switch {
 		case errors.Is(err, clinical.ErrNotFound) || (err == nil && !id.CanSee(study, sub.Site)):
 			jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
@@ -248,6 +224,9 @@ type signalJSON struct {
 	Status   string            `json:"status,omitempty"`
 	Reason   string            `json:"reason,omitempty"`
 	Updated  *time.Time        `json:"updated,omitempty"`
+	// The finding's first and last record dates; "" when unknown.
+	FirstDate clinical.Date `json:"first_date"`
+	LastDate  clinical.Date `json:"last_date"`
 }
 
 func signalsJSON(sigs []clinical.Signal) []signalJSON {
@@ -255,79 +234,12 @@ func signalsJSON(sigs []clinical.Signal) []signalJSON {
 	for i, s := range sigs {
 		out[i] = signalJSON{ID: s.ID, Study: s.Study, Site: s.Site, Subject: s.USUBJID, Rule: s.Rule,
 			Severity: s.Severity, Key: s.Key, Evidence: s.Evidence, Message: s.Message, Created: s.Created,
-			Status: string(s.Status), Reason: s.Reason}
+			Status: string(s.Status), Reason: s.Reason, FirstDate: s.First, LastDate: s.Last}
 		if !s.Updated.IsZero() {
 			out[i].Updated = &s.Updated
 		}
 	}
 	return out
-}
-
-// Paging limits for the signal list.
-const (
-	defaultPageSize = 50
-	maxPageSize     = 500
-)
-
-func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := signals.Filter{Study: r.PathValue("study"), Site: q.Get("site"), USUBJID: q.Get("subject"), Limit: defaultPageSize}
-	if v := q.Get("severity"); v != "" {
-		sev, err := clinical.ParseSeverity(v)
-		if err != nil {
-			jsonhttp.Error(w, http.StatusBadRequest, "query parameter severity: "+err.Error())
-			return
-		}
-		f.MinSeverity = sev
-	}
-	if v := q.Get("status"); v != "" {
-		st, err := clinical.ParseSignalStatus(v)
-		if err != nil {
-			jsonhttp.Error(w, http.StatusBadRequest, "query parameter status: "+err.Error())
-			return
-		}
-		f.Status = st
-	}
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			jsonhttp.Error(w, http.StatusBadRequest, "query parameter limit: want a whole number from 1 to "+strconv.Itoa(maxPageSize)+", got "+strconv.Quote(v))
-			return
-		}
-		f.Limit = n
-	}
-	if v := q.Get("page_token"); v != "" {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil || n < 1 {
-			jsonhttp.Error(w, http.StatusBadRequest, "query parameter page_token: not a token this API returned: "+strconv.Quote(v))
-			return
-		}
-		f.BeforeID = n
-	}
-	{
-		all, sites := caller(r).Sites(f.Study)
-		switch {
-		case all:
-		case f.Site != "" && !slices.Contains(sites, f.Site):
-			jsonhttp.Write(w, http.StatusOK, map[string]any{"signals": []signalJSON{}}) // another site's: nothing to see
-			return
-		case f.Site == "":
-			f.Sites = sites
-		}
-	}
-	sigs, next, err := a.signals.Signals(r.Context(), f)
-	if err != nil {
-		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("listing signals of study %s: %w", f.Study, err))
-		return
-	}
-	out := struct {
-		Signals       []signalJSON `json:"signals"`
-		NextPageToken string       `json:"next_page_token,omitempty"`
-	}{Signals: signalsJSON(sigs)}
-	if next > 0 {
-		out.NextPageToken = strconv.FormatInt(next, 10)
-	}
-	jsonhttp.Write(w, http.StatusOK, out)
 }
 
 // signalID reads the {id} path segment, answering 400 when it is not one.

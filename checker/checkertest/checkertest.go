@@ -95,7 +95,16 @@ func As(id auth.Identity, h http.Handler) http.Handler {
 // of subjects come from subjects, signals and study data from s. Its
 // routes answer only requests that carry an identity (see As).
 func (s Stores) Mux(c *checker.Checker, subjects clinical.SubjectSource) *http.ServeMux {
+	return s.MuxWith(c, api.Sources{Subjects: subjects})
+}
+
+// MuxWith is Mux reading subjects and their records from src; labs come
+// from s unless src names a lab source.
+func (s Stores) MuxWith(c *checker.Checker, src api.Sources) *http.ServeMux {
+	if src.Labs == nil {
+		src.Labs = s.Labs
+	}
 	mux := http.NewServeMux()
-	api.New(c, subjects, s.Signals, nil).Register(mux)
+	api.New(c, src, s.Signals, nil).Register(mux)
 	return mux
 }

@@ -61,7 +61,7 @@ func TestReviewLifecycle(t *testing.T) {
 		if _, err := db.ExecContext(ctx, "DELETE FROM signal_history"); err == nil {
 			t.Error("signal history deleted; it must be append-only")
 		}
-		closed, _, err := s.Signals(ctx, signals.Filter{Study: "S", Status: clinical.StatusClosed, Limit: 10})
+		closed, _, err := s.Signals(ctx, signals.Filter{Study: "S", Statuses: []clinical.SignalStatus{clinical.StatusClosed}, Limit: 10})
 		if err != nil || len(closed) != 1 {
 			t.Errorf("status filter: %d signals, %v; want 1", len(closed), err)
 		}

@@ -9,41 +9,38 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
-	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
-// Settings returns what a study set, or the defaults (CTCAE v5.0, no
-// extra AE terms) when it set nothing.
+// Settings returns the study's settings: rules.DefaultConfig overlaid
+// with the document the study stored, so a field the document lacks (it
+// was stored before the field existed) has its default.
 func (s *Store) Settings(ctx context.Context, study string) (rules.Config, error) {
-	var criteria, terms string
-	err := s.db.QueryRowCached(ctx, `SELECT criteria, ae_terms FROM study_settings WHERE study = $1`, study).Scan(&criteria, &terms)
+	cfg := rules.DefaultConfig()
+	var doc string
+	err := s.db.QueryRowCached(ctx, `SELECT document FROM study_settings WHERE study = $1`, study).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rules.Config{Criteria: ctcae.Default}, nil
+		return cfg, nil
 	}
 	if err != nil {
 		return rules.Config{}, err
 	}
-	cfg := rules.Config{Criteria: ctcae.Criteria(criteria)}
-	if err := json.Unmarshal([]byte(terms), &cfg.AETerms); err != nil {
-		return rules.Config{}, fmt.Errorf("study %s: stored AE terms are not JSON: %w", study, err)
+	if err := json.Unmarshal([]byte(doc), &cfg); err != nil {
+		return rules.Config{}, fmt.Errorf("study %s: stored settings are not a settings document: %w", study, err)
 	}
 	return cfg, nil
 }
 
-// PutSettings stores what a study sets.
+// PutSettings stores cfg as the study's whole settings document.
 func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error {
-	terms, err := json.Marshal(cfg.AETerms)
+	doc, err := json.Marshal(cfg)
 	if err != nil {
 		return err
 	}
-	if cfg.AETerms == nil {
-		terms = []byte("{}")
-	}
 	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO study_settings (study, criteria, ae_terms, updated_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (study) DO UPDATE SET criteria = excluded.criteria, ae_terms = excluded.ae_terms, updated_at = excluded.updated_at`,
-			study, string(cfg.Criteria), string(terms), now.UnixMilli())
+		_, err := tx.ExecContext(ctx, `INSERT INTO study_settings (study, document, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (study) DO UPDATE SET document = excluded.document, updated_at = excluded.updated_at`,
+			study, string(doc), now.UnixMilli())
 		if err != nil {
 			return err
 		}

@@ -9,8 +9,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker/schema"
@@ -225,96 +223,4 @@ func (s *Store) saveSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) err
 		r.sigs[i].ID, r.sigs[i].Created, r.sigs[i].Status = st.id, st.created, st.status
 	}
 	return nil
-}
-
-// Filter selects signals of one study.
-type Filter struct {
-	Study       string
-	Site        string   // empty: all sites
-	Sites       []string // when not nil, only these sites (a caller limited to some)
-	USUBJID     string   // empty: all subjects
-	MinSeverity clinical.Severity
-	Status      clinical.SignalStatus // empty: any
-	Limit       int                   // page size
-	BeforeID    int64                 // paging: only IDs below this; 0 for the first page
-}
-
-// Signals lists signals newest first. next is the BeforeID of the following
-// page, or 0 when this page is the last.
-func (s *Store) Signals(ctx context.Context, f Filter) (sigs []clinical.Signal, next int64, err error) {
-	where := []string{"study = $1", "severity >= $2"}
-	args := []any{f.Study, int(f.MinSeverity)}
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, cond+" $"+strconv.Itoa(len(args)))
-	}
-	if f.Site != "" {
-		add("site =", f.Site)
-	}
-	if f.Sites != nil {
-		in := make([]string, len(f.Sites))
-		for i, site := range f.Sites {
-			args = append(args, site)
-			in[i] = "$" + strconv.Itoa(len(args))
-		}
-		if len(in) == 0 {
-			in = []string{"NULL"} // no site: nothing matches
-		}
-		where = append(where, "site IN ("+strings.Join(in, ", ")+")")
-	}
-	if f.USUBJID != "" {
-		add("usubjid =", f.USUBJID)
-	}
-	if f.Status != "" {
-		add("status =", string(f.Status))
-	}
-	if f.BeforeID > 0 {
-		add("id <", f.BeforeID)
-	}
-	args = append(args, f.Limit+1) // one extra row tells whether a next page exists
-	q := `SELECT ` + signalCols + ` FROM signals WHERE ` +
-		strings.Join(where, " AND ") + " ORDER BY id DESC LIMIT $" + strconv.Itoa(len(args))
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, 0, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		sg, err := scanSignal(rows, f.Study)
-		if err != nil {
-			return nil, 0, err
-		}
-		sigs = append(sigs, sg)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	if len(sigs) > f.Limit {
-		sigs = sigs[:f.Limit]
-		next = sigs[len(sigs)-1].ID
-	}
-	return sigs, next, nil
-}
-
-const signalCols = "id, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, status, status_reason, updated_at, first_date, last_date"
-
-// scanSignal reads one row selected with signalCols.
-func scanSignal(row interface{ Scan(...any) error }, study string) (clinical.Signal, error) {
-	sg := clinical.Signal{Study: study}
-	var sev int
-	var ev string
-	var created, updated int64
-	if err := row.Scan(&sg.ID, &sg.Site, &sg.USUBJID, &sg.Rule, &sev, &sg.Key, &ev, &sg.Message, &created,
-		&sg.Status, &sg.Reason, &updated, &sg.First, &sg.Last); err != nil {
-		return sg, err
-	}
-	sg.Severity = clinical.Severity(sev)
-	sg.Created = time.UnixMilli(created).UTC()
-	if updated > 0 {
-		sg.Updated = time.UnixMilli(updated).UTC()
-	}
-	if err := json.Unmarshal([]byte(ev), &sg.Evidence); err != nil {
-		return sg, fmt.Errorf("signal %d: stored evidence is not JSON: %w", sg.ID, err)
-	}
-	return sg, nil
 }

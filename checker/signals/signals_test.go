@@ -40,8 +40,8 @@ func TestSignalsAreStoredOnceAndListed(t *testing.T) {
 			t.Errorf("re-raised signal got ID %d created %v, want the original %d created %v", again[0].ID, again[0].Created, first[0].ID, t0)
 		}
 		all, next, err := s.Signals(ctx, signals.Filter{Study: "S", Limit: 10})
-		if err != nil || len(all) != 3 || next != 0 {
-			t.Fatalf("all: %d signals, next %d, err %v; want 3, 0, nil", len(all), next, err)
+		if err != nil || len(all) != 3 || !next.IsZero() {
+			t.Fatalf("all: %d signals, next %+v, err %v; want 3, none, nil", len(all), next, err)
 		}
 		if all[2].Severity != clinical.SeverityCritical || all[2].Evidence["lbseq"] != "LB:1" {
 			t.Errorf("refreshed signal reads back as %+v", all[2])
@@ -76,19 +76,19 @@ func TestSignalsAreStoredOnceAndListed(t *testing.T) {
 		}
 		// Paging walks every signal once, newest first.
 		var seen []int64
-		var before int64
+		var after signals.Cursor
 		for {
-			page, next, err := s.Signals(ctx, signals.Filter{Study: "S", Limit: 2, BeforeID: before})
+			page, next, err := s.Signals(ctx, signals.Filter{Study: "S", Limit: 2, After: after})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for _, p := range page {
 				seen = append(seen, p.ID)
 			}
-			if next == 0 {
+			if next.IsZero() {
 				break
 			}
-			before = next
+			after = next
 		}
 		if want := []int64{first[2].ID, first[1].ID, first[0].ID}; !reflect.DeepEqual(seen, want) {
 			t.Errorf("paged ids %v, want %v", seen, want)

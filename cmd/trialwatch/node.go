@@ -202,7 +202,10 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	accounts.UseLimits(limits)
 	accounts.Register(n.router)
 	audit.NewAPI(n.trail, n.log).Register(n.router)
-	api.New(c, subjectsClient, findings, n.log).Register(n.router)
+	// The subject list needs a subject source that lists a study's
+	// subjects (clinical.StudySubjects); the API answers 501 without one.
+	api.New(c, api.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient, Labs: labStore},
+		findings, n.log).Register(n.router)
 	labs.RegisterMetrics(n.reg, labStore)
 	n.workers = queue.NewWorkers(c, jobs, queue.WithWorkers(n.cfg.workers), queue.WithWorkerLogger(n.log),
 		queue.WithJobMetrics(queue.NewMetrics(n.reg, jobs)), queue.WithBatches(jobs, labStore, findings, queue.DefaultBatch))

@@ -1,0 +1,343 @@
+package api
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+)
+
+// Paging limits for the signal list.
+const (
+	defaultPageSize = 50
+	maxPageSize     = 500
+)
+
+// badQuery is a query parameter's wrong value; its text names the
+// parameter.
+type badQuery struct{ msg string }
+
+func (e badQuery) Error() string { return e.msg }
+
+func badParam(name, format string, args ...any) error {
+	return badQuery{"query parameter " + name + ": " + fmt.Sprintf(format, args...)}
+}
+
+// query reads a request's query parameters, refusing any it was not told
+// about: a misspelt filter would otherwise list everything.
+type query struct {
+	v    url.Values
+	used map[string]bool
+}
+
+func newQuery(r *http.Request) *query { return &query{v: r.URL.Query(), used: map[string]bool{}} }
+
+// one is the single value of name, "" when absent.
+func (q *query) one(name string) (string, error) {
+	q.used[name] = true
+	switch vs := q.v[name]; len(vs) {
+	case 0:
+		return "", nil
+	case 1:
+		return vs[0], nil
+	}
+	return "", badParam(name, "give it once, not %d times", len(q.v[name]))
+}
+
+// list is every value of name, each split at commas, empty ones dropped.
+func (q *query) list(name string) []string {
+	q.used[name] = true
+	var out []string
+	for _, v := range q.v[name] {
+		for item := range strings.SplitSeq(v, ",") {
+			if item = strings.TrimSpace(item); item != "" {
+				out = append(out, item)
+			}
+		}
+	}
+	return out
+}
+
+// unknown refuses the parameters no one asked for.
+func (q *query) unknown(known string) error {
+	var extra []string
+	for name := range q.v {
+		if !q.used[name] {
+			extra = append(extra, strconv.Quote(name))
+		}
+	}
+	if len(extra) == 0 {
+		return nil
+	}
+	slices.Sort(extra)
+	return badQuery{"unknown query parameter " + strings.Join(extra, ", ") + " (this endpoint takes " + known + ")"}
+}
+
+// listOf parses every value of name with parse.
+func listOf[T any](q *query, name string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
+	for _, v := range q.list(name) {
+		t, err := parse(v)
+		if err != nil {
+			return nil, badParam(name, "%v", err)
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+// parseRule accepts the rules a signal can have.
+func parseRule(s string) (clinical.Rule, error) {
+	r := clinical.Rule(strings.ToUpper(s))
+	if slices.Contains(rules.Settable, r) || r == clinical.RuleCheckIncomplete {
+		return r, nil
+	}
+	names := make([]string, len(rules.Settable))
+	for i, r := range rules.Settable {
+		names[i] = string(r)
+	}
+	return "", fmt.Errorf("unknown rule %q (want one of %s)", s, strings.Join(names, ", "))
+}
+
+// parseDay reads an ISO 8601 full date.
+func parseDay(name, v string) (string, error) {
+	if v == "" {
+		return "", nil
+	}
+	if _, err := time.Parse(time.DateOnly, v); err != nil {
+		return "", badParam(name, "want a date such as 2014-01-31, got %q", v)
+	}
+	return v, nil
+}
+
+// filterParams are the query parameters that select signals, for every
+// endpoint that does.
+const filterParams = "rule, status, severity, min_severity, site, subject, from, to"
+
+// signalFilter reads the filters of a signal listing from q, narrowed to
+// the caller's sites.
+func signalFilter(r *http.Request, q *query) (signals.Filter, error) {
+	f := signals.Filter{Study: r.PathValue("study")}
+	var err error
+	if f.Rules, err = listOf(q, "rule", parseRule); err != nil {
+		return f, err
+	}
+	if f.Statuses, err = listOf(q, "status", clinical.ParseSignalStatus); err != nil {
+		return f, err
+	}
+	if f.Severities, err = listOf(q, "severity", clinical.ParseSeverity); err != nil {
+		return f, err
+	}
+	v, err := q.one("min_severity")
+	if err != nil {
+		return f, err
+	}
+	if v != "" {
+		if f.MinSeverity, err = clinical.ParseSeverity(v); err != nil {
+			return f, badParam("min_severity", "%v", err)
+		}
+	}
+	if f.Site, err = q.one("site"); err != nil {
+		return f, err
+	}
+	if f.USUBJID, err = q.one("subject"); err != nil {
+		return f, err
+	}
+	for name, to := range map[string]*string{"from": &f.From, "to": &f.To} {
+		v, err := q.one(name)
+		if err != nil {
+			return f, err
+		}
+		if *to, err = parseDay(name, v); err != nil {
+			return f, err
+		}
+	}
+	if f.From != "" && f.To != "" && f.From > f.To {
+		return f, badParam("from", "%s is after to (%s)", f.From, f.To)
+	}
+	// A caller limited to some sites sees only those: asking for another
+	// site's signals finds none, as if it had none.
+	if all, sites := caller(r).Sites(f.Study); !all {
+		f.Sites = sites
+		if f.Sites == nil {
+			f.Sites = []string{}
+		}
+	}
+	return f, nil
+}
+
+// listParams reads a listing's filters, sort, paging and format.
+func listParams(r *http.Request) (f signals.Filter, asCSV bool, err error) {
+	q := newQuery(r)
+	if f, err = signalFilter(r, q); err != nil {
+		return f, false, err
+	}
+	v, err := q.one("sort")
+	if err != nil {
+		return f, false, err
+	}
+	if f.Sort, err = signals.ParseSort(v); err != nil {
+		return f, false, badParam("sort", "%v", err)
+	}
+	format, err := q.one("format")
+	if err != nil {
+		return f, false, err
+	}
+	switch format {
+	case "", "json":
+	case "csv":
+		asCSV = true
+	default:
+		return f, false, badParam("format", "want json or csv, got %q", format)
+	}
+	f.Limit = defaultPageSize
+	if v, err = q.one("limit"); err != nil {
+		return f, false, err
+	}
+	if v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > maxPageSize {
+			return f, false, badParam("limit", "want a whole number from 1 to %d, got %q", maxPageSize, v)
+		}
+		if asCSV {
+			return f, false, badParam("limit", "an export (format=csv) has every signal the filters select")
+		}
+		f.Limit = n
+	}
+	if v, err = q.one("page_token"); err != nil {
+		return f, false, err
+	}
+	if v != "" {
+		if asCSV {
+			return f, false, badParam("page_token", "an export (format=csv) has every signal the filters select")
+		}
+		if f.After, err = signals.ParseCursor(v, f.Sort); err != nil {
+			return f, false, badParam("page_token", "%v (a token is the next_page_token of the same listing, same sort)", err)
+		}
+	}
+	if err := q.unknown(filterParams + ", sort, limit, page_token, format"); err != nil {
+		return f, false, err
+	}
+	return f, asCSV, nil
+}
+
+// queryError answers a bad query with 400, anything else as the store's
+// failure.
+func (a *API) queryError(w http.ResponseWriter, r *http.Request, err error) {
+	if bad, ok := errors.AsType[badQuery](err); ok {
+		jsonhttp.Error(w, http.StatusBadRequest, bad.msg)
+		return
+	}
+	jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("signals of study %s: %w", r.PathValue("study"), err))
+}
+
+func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
+	f, asCSV, err := listParams(r)
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	if asCSV {
+		a.exportSignals(w, r, f)
+		return
+	}
+	sigs, next, err := a.signals.Signals(r.Context(), f)
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, struct {
+		Signals       []signalJSON `json:"signals"`
+		NextPageToken string       `json:"next_page_token,omitempty"`
+	}{Signals: signalsJSON(sigs), NextPageToken: next.Token()})
+}
+
+// signalSummary counts the signals the filters select by rule, severity
+// and status.
+func (a *API) signalSummary(w http.ResponseWriter, r *http.Request) {
+	q := newQuery(r)
+	f, err := signalFilter(r, q)
+	if err == nil {
+		err = q.unknown(filterParams)
+	}
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	counts, err := a.signals.Summary(r.Context(), f)
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	total := 0
+	for _, c := range counts {
+		total += c.N
+	}
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": f.Study, "total": total, "counts": counts})
+}
+
+// csvColumns heads a signal export.
+var csvColumns = []string{"id", "study", "site", "subject", "rule", "severity", "status", "first_date", "last_date",
+	"key", "message", "created", "updated", "reason", "evidence"}
+
+// exportSignals streams every signal f selects as CSV, a page of the
+// store at a time.
+func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Filter) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": "signals-" + f.Study + ".csv"}))
+	w.Header().Set("Cache-Control", "no-store")
+	cw := csv.NewWriter(w)
+	cw.Write(csvColumns)
+	err := a.signals.Each(r.Context(), f, func(sg clinical.Signal) error {
+		ev, err := json.Marshal(sg.Evidence)
+		if err != nil {
+			return err
+		}
+		updated := ""
+		if !sg.Updated.IsZero() {
+			updated = sg.Updated.Format(time.RFC3339Nano)
+		}
+		row := []string{strconv.FormatInt(sg.ID, 10), sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), sg.Severity.String(),
+			string(sg.Status), string(sg.First), string(sg.Last), sg.Key, sg.Message, sg.Created.Format(time.RFC3339Nano),
+			updated, sg.Reason, string(ev)}
+		for i := range row {
+			row[i] = inertCell(row[i])
+		}
+		cw.Write(row)
+		return cw.Error()
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		// The 200 and the first rows are gone: cutting the connection is
+		// the only way to tell the client its file is not whole.
+		a.log.LogAttrs(r.Context(), slog.LevelError, "signal export failed part way",
+			slog.String("request_id", jsonhttp.RequestID(r.Context())), slog.String("study", f.Study), slog.String("error", err.Error()))
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// inertCell keeps a spreadsheet from reading a cell as a formula (CSV
+// injection): text starting with =, +, -, @, a tab or a carriage return
+// gets a leading apostrophe, which spreadsheets show as text.
+func inertCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

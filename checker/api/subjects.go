@@ -1,0 +1,328 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+)
+
+// severities are every severity, for counts that list zeros too.
+var severities = []clinical.Severity{clinical.SeverityInfo, clinical.SeverityLow, clinical.SeverityMedium, clinical.SeverityHigh, clinical.SeverityCritical}
+
+type subjectRow struct {
+	Subject   string                    `json:"subject"`
+	Site      string                    `json:"site"`
+	Sex       string                    `json:"sex"`
+	Age       *int                      `json:"age"` // null when not recorded
+	Arm       string                    `json:"arm"`
+	FirstDose clinical.Date             `json:"first_dose"`
+	Open      map[clinical.Severity]int `json:"open_findings"` // new or acknowledged, by severity
+	OpenTotal int                       `json:"open_findings_total"`
+}
+
+func ageOf(s clinical.Subject) *int {
+	if s.Age == 0 {
+		return nil
+	}
+	return &s.Age
+}
+
+// listSubjects lists the study's subjects the caller may see, with their
+// open findings by severity.
+func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
+	study := r.PathValue("study")
+	q := newQuery(r)
+	site, err := q.one("site")
+	if err == nil {
+		err = q.unknown("site")
+	}
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	lister, ok := a.src.Subjects.(clinical.StudySubjects)
+	if !ok {
+		jsonhttp.Error(w, http.StatusNotImplemented, "listing a study's subjects is not available on this node: its subject source cannot list a study's subjects (clinical.StudySubjects); GET .../subjects/{subject} still answers for one subject")
+		return
+	}
+	subs, err := lister.SubjectsIn(r.Context(), study)
+	if err != nil {
+		a.upstreamError(w, r, "listing the subjects of study "+study, err)
+		return
+	}
+	f := signals.Filter{Study: study, Site: site}
+	if all, sites := caller(r).Sites(study); !all {
+		f.Sites = append([]string{}, sites...)
+	}
+	open, err := a.signals.OpenBySubject(r.Context(), f)
+	if err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	out := []subjectRow{}
+	for _, s := range subs {
+		if (site != "" && s.Site != site) || !visible(r.Context(), study, s.Site) {
+			continue
+		}
+		row := subjectRow{Subject: s.USUBJID, Site: s.Site, Sex: s.Sex, Age: ageOf(s), Arm: s.Arm, FirstDose: s.FirstDose,
+			Open: map[clinical.Severity]int{}}
+		for _, sev := range severities {
+			row.Open[sev] = open[s.USUBJID][sev]
+			row.OpenTotal += open[s.USUBJID][sev]
+		}
+		out = append(out, row)
+	}
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": study, "subjects": out})
+}
+
+// upstreamError answers a data service's failure: 504 when it timed out,
+// else 502; the detail stays in the log.
+func (a *API) upstreamError(w http.ResponseWriter, r *http.Request, what string, err error) {
+	status := http.StatusBadGateway
+	if errors.Is(err, context.DeadlineExceeded) {
+		status = http.StatusGatewayTimeout
+	}
+	jsonhttp.ServerError(w, r, a.log, status, fmt.Errorf("%s: %w", what, err))
+}
+
+type profileSources struct {
+	Subject       checker.Status `json:"subject"`
+	Exposure      checker.Status `json:"exposure"`
+	AdverseEvents checker.Status `json:"adverse_events"`
+	Labs          checker.Status `json:"labs"`
+}
+
+type subjectProfile struct {
+	Study       string        `json:"study"`
+	Subject     string        `json:"subject"`
+	Site        string        `json:"site"`
+	Sex         string        `json:"sex"`
+	Age         *int          `json:"age"`
+	Arm         string        `json:"arm"`
+	ConsentDate clinical.Date `json:"consent_date"`
+	RefStart    clinical.Date `json:"reference_start"`
+	RefEnd      clinical.Date `json:"reference_end"`
+	FirstDose   clinical.Date `json:"first_dose"`
+	LastDose    clinical.Date `json:"last_dose"`
+	EndOfStudy  clinical.Date `json:"end_of_study"`
+	DeathDate   clinical.Date `json:"death_date"`
+	// Criteria is the CTCAE version the labs are graded with: the study's.
+	Criteria ctcae.Criteria `json:"ctcae"`
+	// Complete is false when a source failed; its records are then left
+	// out (empty), and Sources says which.
+	Complete      bool           `json:"complete"`
+	Sources       profileSources `json:"sources"`
+	Labs          []labJSON      `json:"labs"`
+	Doses         []doseJSON     `json:"doses"`
+	AdverseEvents []eventJSON    `json:"adverse_events"`
+	// Findings are the subject's signals, newest first; more follow on
+	// GET .../signals?subject=…&page_token=FindingsNextPageToken.
+	Findings              []signalJSON `json:"findings"`
+	FindingsNextPageToken string       `json:"findings_next_page_token,omitempty"`
+}
+
+type labJSON struct {
+	Seq      int           `json:"seq"`
+	TestCode string        `json:"test_code"`
+	Test     string        `json:"test"`
+	Category string        `json:"category"`
+	Visit    string        `json:"visit"`
+	Date     clinical.Date `json:"date"`
+	Value    *float64      `json:"value"` // null when not recorded
+	Unit     string        `json:"unit"`
+	Low      *float64      `json:"low"`  // reference range, LBSTNRLO
+	High     *float64      `json:"high"` // LBSTNRHI
+	// BaselineFlag is LBBLFL = Y; BaselineSeq is the record the grades
+	// are relative to (flagged, else the last before first dose), which
+	// may be this one.
+	BaselineFlag bool `json:"baseline_flag"`
+	BaselineSeq  *int `json:"baseline_seq"`
+	// OutOfRange is "high" or "low" when the value is outside the
+	// reference range, with Ratio its ×ULN or ×LLN.
+	OutOfRange clinical.Direction `json:"out_of_range,omitempty"`
+	Ratio      float64            `json:"ratio,omitempty"`
+	Grades     []gradeJSON        `json:"grades"` // CTCAE terms of the test, with the study's criteria
+}
+
+type gradeJSON struct {
+	Term      string          `json:"term"`
+	Direction ctcae.Direction `json:"direction"`
+	Grade     *int            `json:"grade"` // null when not gradable
+	Reason    string          `json:"reason,omitempty"`
+}
+
+type doseJSON struct {
+	Seq       int           `json:"seq"`
+	Treatment string        `json:"treatment"`
+	Dose      *float64      `json:"dose"`
+	Unit      string        `json:"unit"`
+	Route     string        `json:"route"`
+	Start     clinical.Date `json:"start"`
+	End       clinical.Date `json:"end"`
+}
+
+type eventJSON struct {
+	Seq        int           `json:"seq"`
+	Term       string        `json:"term"`
+	Decoded    string        `json:"decoded"`
+	BodySystem string        `json:"body_system"`
+	Severity   string        `json:"severity"`
+	Serious    bool          `json:"serious"`
+	Start      clinical.Date `json:"start"`
+	End        clinical.Date `json:"end"`
+	Recorded   clinical.Date `json:"recorded"`
+}
+
+func optional(v float64, ok bool) *float64 {
+	if !ok {
+		return nil
+	}
+	return &v
+}
+
+// sourceStatus says how a read of one source ended.
+func sourceStatus(err error) checker.Status {
+	switch {
+	case err == nil:
+		return checker.StatusOK
+	case errors.Is(err, context.DeadlineExceeded):
+		return checker.StatusTimeout
+	case errors.Is(err, clinical.ErrUnavailable):
+		return checker.StatusUnavailable
+	}
+	return checker.StatusError
+}
+
+// errNoSource stands for a source this API was not given.
+var errNoSource = fmt.Errorf("no such source on this node: %w", clinical.ErrUnavailable)
+
+// getSubject answers one subject's profile: demographics, labs graded
+// with the study's criteria, doses, adverse events and findings. Another
+// site's subject is, to a caller limited to some sites, not found.
+func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
+	study, usubjid := r.PathValue("study"), r.PathValue("subject")
+	if err := newQuery(r).unknown("no parameters"); err != nil {
+		a.queryError(w, r, err)
+		return
+	}
+	deadline := checker.DefaultDeadline
+	if a.checker != nil {
+		deadline = a.checker.Deadline()
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	defer cancel()
+	if a.src.Subjects == nil {
+		jsonhttp.Error(w, http.StatusNotImplemented, "subject profiles are not available on this node: it has no subject source")
+		return
+	}
+	sub, err := a.src.Subjects.Subject(ctx, study, usubjid)
+	switch {
+	case errors.Is(err, clinical.ErrNotFound) || (err == nil && !visible(ctx, study, sub.Site)):
+		jsonhttp.Error(w, http.StatusNotFound, "subject "+usubjid+" not found in study "+study)
+		return
+	case err != nil:
+		a.upstreamError(w, r, "looking up subject "+usubjid+" of study "+study, err)
+		return
+	}
+
+	// The two data services are called at once; both calls end, at the
+	// latest at ctx's deadline, before wg.Wait returns.
+	var doses []clinical.Dose
+	var events []clinical.AdverseEvent
+	doseErr, eventErr := errNoSource, errNoSource
+	var wg sync.WaitGroup
+	if a.src.Exposure != nil {
+		wg.Go(func() { doses, doseErr = a.src.Exposure.Doses(ctx, study, usubjid) })
+	}
+	if a.src.Events != nil {
+		wg.Go(func() { events, eventErr = a.src.Events.AdverseEvents(ctx, study, usubjid) })
+	}
+	var labs []clinical.LabResult
+	labErr := errNoSource
+	if a.src.Labs != nil {
+		labs, labErr = a.src.Labs.Labs(ctx, study, usubjid)
+	}
+	cfg, cfgErr := a.signals.Settings(ctx, study)
+	f := signals.Filter{Study: study, USUBJID: usubjid, Limit: maxPageSize}
+	if all, sites := caller(r).Sites(study); !all {
+		f.Sites = append([]string{}, sites...)
+	}
+	findings, next, findErr := a.signals.Signals(ctx, f)
+	wg.Wait()
+	if err := errors.Join(cfgErr, findErr); err != nil {
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("profile of subject %s of study %s: %w", usubjid, study, err))
+		return
+	}
+
+	out := subjectProfile{Study: study, Subject: sub.USUBJID, Site: sub.Site, Sex: sub.Sex, Age: ageOf(sub), Arm: sub.Arm,
+		ConsentDate: sub.ConsentDate, RefStart: sub.RefStart, RefEnd: sub.RefEnd, FirstDose: sub.FirstDose, LastDose: sub.LastDose,
+		EndOfStudy: sub.EndOfStudy, DeathDate: sub.DeathDate, Criteria: cfg.Criteria,
+		Sources: profileSources{Subject: checker.StatusOK, Exposure: sourceStatus(doseErr), AdverseEvents: sourceStatus(eventErr),
+			Labs: sourceStatus(labErr)},
+		Labs: []labJSON{}, Doses: []doseJSON{}, AdverseEvents: []eventJSON{},
+		Findings: signalsJSON(findings), FindingsNextPageToken: next.Token()}
+	out.Complete = doseErr == nil && eventErr == nil && labErr == nil
+	for name, err := range map[string]error{"exposure": doseErr, "adverse events": eventErr, "labs": labErr} {
+		if err != nil && !errors.Is(err, errNoSource) {
+			a.log.WarnContext(r.Context(), "subject profile incomplete", "source", name, "study", study, "subject", usubjid, "error", err.Error())
+		}
+	}
+	if labErr == nil {
+		out.Labs = labsJSON(cfg.Criteria, sub, labs)
+	}
+	if doseErr == nil {
+		for _, d := range doses {
+			out.Doses = append(out.Doses, doseJSON{Seq: d.Seq, Treatment: d.Treatment, Dose: optional(d.Dose, d.HasDose), Unit: d.Unit,
+				Route: d.Route, Start: d.Start, End: d.End})
+		}
+	}
+	if eventErr == nil {
+		for _, e := range events {
+			out.AdverseEvents = append(out.AdverseEvents, eventJSON{Seq: e.Seq, Term: e.Term, Decoded: e.Decoded, BodySystem: e.BodySystem,
+				Severity: e.Severity, Serious: e.Serious, Start: e.Start, End: e.End, Recorded: e.Recorded})
+		}
+	}
+	jsonhttp.Write(w, http.StatusOK, out)
+}
+
+// labsJSON is a subject's labs with their reference ranges and CTCAE
+// grades by criteria, each relative to its test's baseline as the rules
+// find it (ctcae.FindBaselines with the subject's first dose).
+func labsJSON(criteria ctcae.Criteria, sub clinical.Subject, labs []clinical.LabResult) []labJSON {
+	firstDose := map[string]clinical.Date{sub.USUBJID: sub.FirstDose}
+	for _, l := range labs {
+		firstDose[l.USUBJID] = sub.FirstDose // records a source left without USUBJID too, as the rules do
+	}
+	baselines := ctcae.FindBaselines(labs, firstDose)
+	out := make([]labJSON, len(labs))
+	for i, l := range labs {
+		j := labJSON{Seq: l.Seq, TestCode: l.TestCode, Test: l.Test, Category: l.Category, Visit: l.Visit, Date: l.Date,
+			Value: optional(l.Value, l.HasValue), Unit: l.Unit, Low: optional(l.Low, l.HasLow), High: optional(l.High, l.HasHigh),
+			BaselineFlag: l.Baseline, Grades: []gradeJSON{}}
+		base := baselines.For(l)
+		if base != nil {
+			seq := base.Seq
+			j.BaselineSeq = &seq
+		}
+		if f, ok := clinical.CheckRange(l); ok {
+			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
+		}
+		for _, g := range ctcae.Grade(criteria, l, base) {
+			gj := gradeJSON{Term: g.Term, Direction: g.Direction, Reason: g.Reason}
+			if g.Gradable {
+				gj.Grade = &g.Grade
+			}
+			j.Grades = append(j.Grades, gj)
+		}
+		out[i] = j
+	}
+	return out
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -12,7 +13,10 @@ import (
 
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/checker/schema"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -73,6 +77,62 @@ func TestLabTestsMigrationKeepsResults(t *testing.T) {
 		// Storing the same rows again finds them unchanged.
 		if sum, err := s.PutLabs(ctx, "S", append(want["A"], want["B"]...), time.Now()); err != nil || sum.Unchanged != 3 {
 			t.Errorf("storing the migrated rows again: %+v, %v; want 3 unchanged", sum, err)
+		}
+	})
+}
+
+// A study's CTCAE version and AE terms, stored before settings were one
+// document, read back after the migration, with every other field at its
+// default, and a study that had stored nothing still has the defaults.
+func TestSettingsDocumentMigrationKeepsSettings(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		dialect, before := goose.DialectSQLite3, int64(9)
+		if db.Dialect == sqldb.Postgres {
+			dialect, before = goose.DialectPostgres, 8
+		}
+		sub, err := fs.Sub(schema.Migrations, "migrations/"+string(db.Dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := goose.NewProvider(dialect, db.DB, sub, goose.WithTableName("checker_schema_version"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO study_settings (study, criteria, ae_terms, updated_at) VALUES
+			('S', 'ctcae-v4.03', '{"ALT":["DRUG-INDUCED LIVER INJURY"],"HGB:low":["BLOOD LOSS ANAEMIA"]}', 1),
+			('T', 'ctcae-v5.0', '{}', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		s, err := signals.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := rules.DefaultConfig()
+		want.Criteria = ctcae.V403
+		want.AETerms = map[string][]string{"ALT": {"DRUG-INDUCED LIVER INJURY"}, "HGB:low": {"BLOOD LOSS ANAEMIA"}}
+		if got, err := s.Settings(ctx, "S"); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("migrated settings: %+v, %v\nwant %+v", got, err, want)
+		}
+		want = rules.DefaultConfig()
+		want.AETerms = map[string][]string{}
+		if got, err := s.Settings(ctx, "T"); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("migrated settings with no terms: %+v, %v\nwant %+v", got, err, want)
+		}
+		if got, err := s.Settings(ctx, "U"); err != nil || !reflect.DeepEqual(got, rules.DefaultConfig()) {
+			t.Errorf("settings of a study that stored none: %+v, %v", got, err)
+		}
+		// And down again: the old columns hold them.
+		if _, err := p.DownTo(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		var crit, terms string
+		if err := db.QueryRowContext(ctx, `SELECT criteria, ae_terms FROM study_settings WHERE study = 'S'`).Scan(&crit, &terms); err != nil ||
+			crit != "ctcae-v4.03" || !strings.Contains(terms, "BLOOD LOSS ANAEMIA") {
+			t.Errorf("after the down migration: %q %q %v", crit, terms, err)
 		}
 	})
 }

@@ -144,7 +144,7 @@ func TestSettingsAndEDISH(t *testing.T) {
 	if rec := do(http.MethodPut, base+"/settings", `{"ctcae":"ctcae-v9"}`); rec.Code != http.StatusBadRequest {
 		t.Errorf("unknown CTCAE version: %d, want 400", rec.Code)
 	}
-	if rec := do(http.MethodPut, base+"/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{"ALT":["LIVER INJURY"]}}`); rec.Code != http.StatusOK {
+	if rec := do(http.MethodPatch, base+"/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{"ALT":["LIVER INJURY"]}}`); rec.Code != http.StatusOK {
 		t.Fatalf("put settings: %d %s", rec.Code, rec.Body)
 	}
 	if cfg, _ := store.Settings(ctx, study); cfg.Criteria != ctcae.V403 || cfg.AETerms["ALT"][0] != "LIVER INJURY" {
@@ -186,6 +186,12 @@ func (u *countingUpstream) Subject(ctx context.Context, study, usubjid string) (
 	return u.Upstream.Subject(ctx, study, usubjid)
 }
 
+func (u *countingUpstream) SubjectsIn(ctx context.Context, study string) ([]clinical.Subject, error) {
+	u.lookups.Add(1)
+	s, err := u.Upstream.Subject(ctx, study, "A")
+	return []clinical.Subject{s}, err
+}
+
 // The API mounted without the access router fails closed: a request with
 // no identity gets 401 and one whose identity has no access to the study
 // 404, on every route, and neither changes anything or runs a check. The
@@ -217,7 +223,13 @@ func TestAPIRefusesRequestsWithoutAccess(t *testing.T) {
 		{http.MethodPatch, signal, `{"status":"acknowledged","reason":"looking"}`},
 		{http.MethodGet, "/api/v1/studies/S/edish", ""},
 		{http.MethodGet, "/api/v1/studies/S/settings", ""},
-		{http.MethodPut, "/api/v1/studies/S/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{"ALT":["LIVER INJURY"]}}`},
+		{http.MethodPut, "/api/v1/studies/S/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{},"rules":{},"out_of_range":` +
+			`{"tolerance":0.1,"high_xuln":{"medium":1.5,"high":3,"critical":5},"low_xlln":{"medium":0.75,"high":0.5,"critical":0.25}}}`},
+		{http.MethodPatch, "/api/v1/studies/S/settings", `{"ae_terms":{"ALT":["LIVER INJURY"]}}`},
+		{http.MethodGet, "/api/v1/studies/S/signals/summary", ""},
+		{http.MethodGet, "/api/v1/studies/S/signals?format=csv", ""},
+		{http.MethodGet, "/api/v1/studies/S/subjects", ""},
+		{http.MethodGet, "/api/v1/studies/S/subjects/A", ""},
 	}
 	// state is everything a route could change or start.
 	type state struct {
@@ -283,7 +295,8 @@ func TestAPIRefusesRequestsWithoutAccess(t *testing.T) {
 		}
 	}
 	after := now()
-	if after.Lookups != 1 || len(after.Signals) <= len(before.Signals) || len(after.History) != 1 ||
+	// Subject lookups: the check's, the subject list's and the profile's.
+	if after.Lookups != 3 || len(after.Signals) <= len(before.Signals) || len(after.History) != 1 ||
 		reflect.DeepEqual(after.Settings, before.Settings) || reflect.DeepEqual(after.EDISH, before.EDISH) {
 		t.Errorf("the requests with access did not run a check, review the signal and change the settings:\nbefore %+v\nafter  %+v", before, after)
 	}

@@ -48,7 +48,7 @@ func TestHostileFilters(t *testing.T) {
 			h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
 			return rec.Code, rec.Body.String()
 		}
-		for _, param := range []string{"site", "subject", "severity", "status", "limit", "page_token"} {
+		for _, param := range []string{"site", "subject", "rule", "severity", "min_severity", "status", "from", "to", "sort", "format", "limit", "page_token"} {
 			for _, v := range hostile {
 				code, body := get("/api/v1/studies/S/signals?" + param + "=" + url.QueryEscape(v))
 				switch code {

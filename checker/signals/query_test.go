@@ -17,18 +17,9 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// finding is a stored signal as the query tests set it up.
-type finding struct {
-	subject, site string
-	rule          clinical.Rule
-	sev           clinical.Severity
-	status        clinical.SignalStatus
-	first, last   string
-}
-
 // findings covers every filter: three sites, four subjects, several rules,
 // every severity and status, dates full, with a time, partial and unknown.
-var findings = []finding{
+var findings = []checkertest.Finding{
 	{"A", "701", "HYS_LAW", clinical.SeverityCritical, clinical.StatusNew, "2014-01-10", "2014-01-20"},
 	{"A", "701", "CTCAE_GRADE", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014-02-01T08:30", "2014-02-01T08:30"},
 	{"A", "701", clinical.RuleLabOutOfRange, clinical.SeverityLow, clinical.StatusClosed, "2014-03", "2014-03"},
@@ -39,34 +30,11 @@ var findings = []finding{
 	{"D", "703", "HYS_LAW", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014", "2014"},
 }
 
-// storeFindings saves findings in order (so IDs follow it) and sets
-// their statuses and dates as checks and monitors would have. It returns
-// them as stored, by index.
-func storeFindings(t *testing.T, db *sqldb.DB, fs []finding) (*signals.Store, []clinical.Signal) {
+// storeFindings stores fs (see checkertest.StoreFindings).
+func storeFindings(t *testing.T, db *sqldb.DB, fs []checkertest.Finding) (*signals.Store, []clinical.Signal) {
 	t.Helper()
-	ctx := context.Background()
-	s, err := signals.Open(ctx, db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sigs := make([]clinical.Signal, len(fs))
-	for i, f := range fs {
-		sigs[i] = checkertest.Signal(f.subject, f.site, fmt.Sprintf("K:%d", i), f.sev)
-		sigs[i].Rule = f.rule
-	}
-	if err := s.SaveSignals(ctx, sigs, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
-	for i, f := range fs {
-		// Only checks set resolved_by_data, and the write path that sets
-		// dates is the checks': set both as they leave them.
-		if _, err := db.ExecContext(ctx, `UPDATE signals SET status = $1, first_date = $2, last_date = $3 WHERE id = $4`,
-			string(f.status), f.first, f.last, sigs[i].ID); err != nil {
-			t.Fatal(err)
-		}
-		sigs[i].Status, sigs[i].FirstDate, sigs[i].LastDate = f.status, clinical.Date(f.first), clinical.Date(f.last)
-	}
-	return s, sigs
+	st := checkertest.Open(t, db)
+	return st.Signals, st.StoreFindings(t, db, fs)
 }
 
 // all reads every signal f selects, page by page of size n.
@@ -193,10 +161,12 @@ func TestSignalSortsPage(t *testing.T) {
 		first := func(s clinical.Signal) clinical.Date { return s.FirstDate }
 		last := func(s clinical.Signal) clinical.Date { return s.LastDate }
 		reference := map[signals.Sort]func(a, b clinical.Signal) int{
-			"":         func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },
-			"newest":   func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },
-			"oldest":   func(a, b clinical.Signal) int { return cmp.Compare(a.ID, b.ID) },
-			"severity": func(a, b clinical.Signal) int { return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(b.ID, a.ID)) },
+			"":       func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },
+			"newest": func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },
+			"oldest": func(a, b clinical.Signal) int { return cmp.Compare(a.ID, b.ID) },
+			"severity": func(a, b clinical.Signal) int {
+				return cmp.Or(cmp.Compare(b.Severity, a.Severity), cmp.Compare(b.ID, a.ID))
+			},
 			"-severity": func(a, b clinical.Signal) int {
 				return cmp.Or(cmp.Compare(a.Severity, b.Severity), cmp.Compare(a.ID, b.ID))
 			},

@@ -19,24 +19,10 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// apiFindings are the signals the listing tests serve: sites 701, 702
-// and 703, several rules, every severity and status, dates full, with a
-// time, partial and unknown.
-var apiFindings = []checkertest.Finding{
-	{"A", "701", "HYS_LAW", clinical.SeverityCritical, clinical.StatusNew, "2014-01-10", "2014-01-20"},
-	{"A", "701", "CTCAE_GRADE", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014-02-01T08:30", "2014-02-01T08:30"},
-	{"A", "701", clinical.RuleLabOutOfRange, clinical.SeverityLow, clinical.StatusClosed, "2014-03", "2014-03"},
-	{"B", "701", clinical.RuleLabOutOfRange, clinical.SeverityMedium, clinical.StatusResolvedByData, "2014-01-05", "2014-01-09"},
-	{"B", "701", "SAE_LATE", clinical.SeverityHigh, clinical.StatusNew, "", ""},
-	{"C", "702", "CTCAE_GRADE", clinical.SeverityCritical, clinical.StatusNew, "2014-01-20", ""},
-	{"C", "702", clinical.RuleLabOutOfRange, clinical.SeverityInfo, clinical.StatusNew, "2013-12-30", "2014-01-02"},
-	{"D", "703", "HYS_LAW", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014", "2014"},
-}
-
 // site701 is a site user of study S's site 701.
 var site701 = auth.Identity{Name: "site701", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S", Site: "701"}}}
 
-// listFixture serves apiFindings to a monitor and to site701.
+// listFixture serves checkertest.Findings to a monitor and to site701.
 type listFixture struct {
 	t       *testing.T
 	sigs    []clinical.Signal
@@ -47,7 +33,7 @@ type listFixture struct {
 func newListFixture(t *testing.T) *listFixture {
 	db := sqldbtest.SQLite(t)
 	st := checkertest.Open(t, db)
-	sigs := st.StoreFindings(t, db, apiFindings)
+	sigs := st.StoreFindings(t, db, checkertest.Findings)
 	mux := st.Mux(st.Checker(checker.Sources{}), nil)
 	return &listFixture{t: t, sigs: sigs, monitor: checkertest.As(checkertest.Monitor("monitor1", "S"), mux), site: checkertest.As(site701, mux)}
 }
@@ -317,7 +303,7 @@ func (f *listFixture) csv(h http.Handler, query string) [][]string {
 func TestSignalsCSVExport(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	st := checkertest.Open(t, db)
-	sigs := st.StoreFindings(t, db, apiFindings)
+	sigs := st.StoreFindings(t, db, checkertest.Findings)
 	// Text a spreadsheet would run as a formula, in every place text
 	// comes from data: subject, site, key, message and evidence.
 	hostile := []clinical.Signal{
@@ -335,8 +321,8 @@ func TestSignalsCSVExport(t *testing.T) {
 		"key", "message", "created", "updated", "reason", "evidence"}; !reflect.DeepEqual(rows[0], want) {
 		t.Errorf("header %v, want %v", rows[0], want)
 	}
-	if len(rows) != 1+len(apiFindings)+2 {
-		t.Fatalf("%d rows, want a header and %d", len(rows), len(apiFindings)+2)
+	if len(rows) != 1+len(checkertest.Findings)+2 {
+		t.Fatalf("%d rows, want a header and %d", len(rows), len(checkertest.Findings)+2)
 	}
 	first := rows[1]
 	if first[0] != strconv.FormatInt(sigs[0].ID, 10) || first[4] != "HYS_LAW" || first[5] != "critical" || first[6] != "new" ||

@@ -50,8 +50,8 @@ func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var doc map[string]any
-	if err := json.Unmarshal(body, &doc); err != nil || doc == nil {
+	doc, isObject := decodeJSON(body).(map[string]any)
+	if !isObject {
 		jsonhttp.Error(w, http.StatusBadRequest, "request body: want a JSON object, the whole settings document (GET .../settings gives the current one)")
 		return
 	}
@@ -71,13 +71,9 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var patch any
-	if err := json.Unmarshal(body, &patch); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want a JSON merge patch of the settings, e.g. {"rules": {"HYS_LAW_QUADRANT": false}})`)
-		return
-	}
-	if _, isObject := patch.(map[string]any); !isObject {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: want a JSON object, a merge patch of the settings document")
+	patch, isObject := decodeJSON(body).(map[string]any)
+	if !isObject {
+		jsonhttp.Error(w, http.StatusBadRequest, `request body: want a JSON object, a merge patch of the settings document, e.g. {"rules": {"HYS_LAW_QUADRANT": false}}`)
 		return
 	}
 	current, err := a.signals.Settings(r.Context(), r.PathValue("study"))
@@ -144,6 +140,19 @@ func describeJSONError(err error) string {
 	}
 	// "json: unknown field \"x\"" and syntax errors name what they found.
 	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// decodeJSON is the one JSON value body holds, nil if it holds no valid
+// one. Numbers stay as written, so one too big for a float64 is refused
+// later, by the field that holds it.
+func decodeJSON(body []byte) any {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil || dec.More() {
+		return nil
+	}
+	return v
 }
 
 // mustMap is v (a settings document) as a JSON object.

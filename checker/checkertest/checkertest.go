@@ -149,3 +149,17 @@ func (s Stores) StoreFindings(t testing.TB, db *sqldb.DB, fs []Finding) []clinic
 	}
 	return sigs
 }
+
+// Findings cover every filter of a signal listing: three sites, four
+// subjects, several rules, every severity and status, and dates full,
+// with a time, partial and unknown. Their IDs follow their order.
+var Findings = []Finding{
+	{"A", "701", "HYS_LAW", clinical.SeverityCritical, clinical.StatusNew, "2014-01-10", "2014-01-20"},
+	{"A", "701", "CTCAE_GRADE", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014-02-01T08:30", "2014-02-01T08:30"},
+	{"A", "701", clinical.RuleLabOutOfRange, clinical.SeverityLow, clinical.StatusClosed, "2014-03", "2014-03"},
+	{"B", "701", clinical.RuleLabOutOfRange, clinical.SeverityMedium, clinical.StatusResolvedByData, "2014-01-05", "2014-01-09"},
+	{"B", "701", "SAE_LATE", clinical.SeverityHigh, clinical.StatusNew, "", ""},
+	{"C", "702", "CTCAE_GRADE", clinical.SeverityCritical, clinical.StatusNew, "2014-01-20", ""},
+	{"C", "702", clinical.RuleLabOutOfRange, clinical.SeverityInfo, clinical.StatusNew, "2013-12-30", "2014-01-02"},
+	{"D", "703", "HYS_LAW", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014", "2014"},
+}

@@ -17,19 +17,6 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// findings covers every filter: three sites, four subjects, several rules,
-// every severity and status, dates full, with a time, partial and unknown.
-var findings = []checkertest.Finding{
-	{"A", "701", "HYS_LAW", clinical.SeverityCritical, clinical.StatusNew, "2014-01-10", "2014-01-20"},
-	{"A", "701", "CTCAE_GRADE", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014-02-01T08:30", "2014-02-01T08:30"},
-	{"A", "701", clinical.RuleLabOutOfRange, clinical.SeverityLow, clinical.StatusClosed, "2014-03", "2014-03"},
-	{"B", "701", clinical.RuleLabOutOfRange, clinical.SeverityMedium, clinical.StatusResolvedByData, "2014-01-05", "2014-01-09"},
-	{"B", "701", "SAE_LATE", clinical.SeverityHigh, clinical.StatusNew, "", ""},
-	{"C", "702", "CTCAE_GRADE", clinical.SeverityCritical, clinical.StatusNew, "2014-01-20", ""},
-	{"C", "702", clinical.RuleLabOutOfRange, clinical.SeverityInfo, clinical.StatusNew, "2013-12-30", "2014-01-02"},
-	{"D", "703", "HYS_LAW", clinical.SeverityHigh, clinical.StatusAcknowledged, "2014", "2014"},
-}
-
 // storeFindings stores fs (see checkertest.StoreFindings).
 func storeFindings(t *testing.T, db *sqldb.DB, fs []checkertest.Finding) (*signals.Store, []clinical.Signal) {
 	t.Helper()
@@ -72,7 +59,7 @@ func ids(sigs []clinical.Signal) []int64 {
 	return out
 }
 
-// idsOf are the IDs of the findings at the given indexes.
+// idsOf are the IDs of the checkertest.Findings at the given indexes.
 func idsOf(sigs []clinical.Signal, idx ...int) []int64 {
 	out := []int64{}
 	for _, i := range idx {
@@ -83,11 +70,11 @@ func idsOf(sigs []clinical.Signal, idx ...int) []int64 {
 
 func TestSignalFilters(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		s, sigs := storeFindings(t, db, findings)
+		s, sigs := storeFindings(t, db, checkertest.Findings)
 		cases := []struct {
 			name string
 			f    signals.Filter
-			want []int // indexes into findings, any order
+			want []int // indexes into checkertest.Findings, any order
 		}{
 			{"no filter", signals.Filter{}, []int{0, 1, 2, 3, 4, 5, 6, 7}},
 			{"one rule", signals.Filter{Rules: []clinical.Rule{"HYS_LAW"}}, []int{0, 7}},
@@ -136,8 +123,8 @@ func TestSignalFilters(t *testing.T) {
 // page size, by tokens, yields every signal once in that order.
 func TestSignalSortsPage(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		// Ties on every key: findings twice over.
-		_, sigs := storeFindings(t, db, append(slices.Clone(findings), findings...))
+		// Ties on every key: checkertest.Findings twice over.
+		_, sigs := storeFindings(t, db, append(slices.Clone(checkertest.Findings), checkertest.Findings...))
 		s, err := signals.Open(context.Background(), db)
 		if err != nil {
 			t.Fatal(err)
@@ -203,7 +190,7 @@ func TestSignalSortsPage(t *testing.T) {
 
 func TestPageTokens(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		s, _ := storeFindings(t, db, findings)
+		s, _ := storeFindings(t, db, checkertest.Findings)
 		_, next, err := s.Signals(context.Background(), signals.Filter{Study: "S", Sort: "-first_date", Limit: 3})
 		if err != nil || next.IsZero() {
 			t.Fatalf("first page: next %+v, %v", next, err)
@@ -226,25 +213,25 @@ func TestPageTokens(t *testing.T) {
 func TestSignalSummaryAndOpenCounts(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		s, _ := storeFindings(t, db, append(slices.Clone(findings), findings[0], findings[6]))
+		s, _ := storeFindings(t, db, append(slices.Clone(checkertest.Findings), checkertest.Findings[0], checkertest.Findings[6]))
 		got, err := s.Summary(ctx, signals.Filter{Study: "S", Sites: []string{"701", "702"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		want := []signals.Count{
-			{"CTCAE_GRADE", clinical.SeverityCritical, clinical.StatusNew, 1},
-			{"CTCAE_GRADE", clinical.SeverityHigh, clinical.StatusAcknowledged, 1},
-			{"HYS_LAW", clinical.SeverityCritical, clinical.StatusNew, 2},
-			{clinical.RuleLabOutOfRange, clinical.SeverityMedium, clinical.StatusResolvedByData, 1},
-			{clinical.RuleLabOutOfRange, clinical.SeverityLow, clinical.StatusClosed, 1},
-			{clinical.RuleLabOutOfRange, clinical.SeverityInfo, clinical.StatusNew, 2},
-			{"SAE_LATE", clinical.SeverityHigh, clinical.StatusNew, 1},
+			{Rule: "CTCAE_GRADE", Severity: clinical.SeverityCritical, Status: clinical.StatusNew, N: 1},
+			{Rule: "CTCAE_GRADE", Severity: clinical.SeverityHigh, Status: clinical.StatusAcknowledged, N: 1},
+			{Rule: "HYS_LAW", Severity: clinical.SeverityCritical, Status: clinical.StatusNew, N: 2},
+			{Rule: clinical.RuleLabOutOfRange, Severity: clinical.SeverityMedium, Status: clinical.StatusResolvedByData, N: 1},
+			{Rule: clinical.RuleLabOutOfRange, Severity: clinical.SeverityLow, Status: clinical.StatusClosed, N: 1},
+			{Rule: clinical.RuleLabOutOfRange, Severity: clinical.SeverityInfo, Status: clinical.StatusNew, N: 2},
+			{Rule: "SAE_LATE", Severity: clinical.SeverityHigh, Status: clinical.StatusNew, N: 1},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("summary of sites 701 and 702:\n%v\nwant %v", got, want)
 		}
 		if got, err := s.Summary(ctx, signals.Filter{Study: "S", Rules: []clinical.Rule{"HYS_LAW"}, Statuses: []clinical.SignalStatus{clinical.StatusAcknowledged}}); err != nil ||
-			!reflect.DeepEqual(got, []signals.Count{{"HYS_LAW", clinical.SeverityHigh, clinical.StatusAcknowledged, 1}}) {
+			!reflect.DeepEqual(got, []signals.Count{{Rule: "HYS_LAW", Severity: clinical.SeverityHigh, Status: clinical.StatusAcknowledged, N: 1}}) {
 			t.Errorf("summary of acknowledged HYS_LAW: %v, %v", got, err)
 		}
 		if got, err := s.Summary(ctx, signals.Filter{Study: "S", Sites: []string{}}); err != nil || len(got) != 0 {
@@ -260,7 +247,7 @@ func TestSignalSummaryAndOpenCounts(t *testing.T) {
 			"C": {clinical.SeverityCritical: 1, clinical.SeverityInfo: 2},
 		}
 		if !reflect.DeepEqual(open, wantOpen) {
-			t.Errorf("open findings by subject: %v, want %v", open, wantOpen)
+			t.Errorf("open checkertest.Findings by subject: %v, want %v", open, wantOpen)
 		}
 	})
 }

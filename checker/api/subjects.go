@@ -50,7 +50,7 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 	}
 	lister, ok := a.src.Subjects.(clinical.StudySubjects)
 	if !ok {
-		jsonhttp.Error(w, http.StatusNotImplemented, "listing a study's subjects is not available on this node: its subject source cannot list a study's subjects (clinical.StudySubjects); GET .../subjects/{subject} still answers for one subject")
+		notImplemented(w, r, "listing a study's subjects is not available on this node: its subject source cannot list a study's subjects (clinical.StudySubjects); GET .../subjects/{subject} still answers for one subject")
 		return
 	}
 	subs, err := lister.SubjectsIn(r.Context(), study)
@@ -81,6 +81,12 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 		out = append(out, row)
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": study, "subjects": out})
+}
+
+// notImplemented answers 501 with why, a text of the server's own: a 5xx
+// body carries no error's text (jsonhttp.ServerError).
+func notImplemented(w http.ResponseWriter, r *http.Request, why string) {
+	jsonhttp.ServerErrorWith(w, r, nil, http.StatusNotImplemented, nil, map[string]any{"reason": why})
 }
 
 // upstreamError answers a data service's failure: 504 when it timed out,
@@ -220,7 +226,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), deadline)
 	defer cancel()
 	if a.src.Subjects == nil {
-		jsonhttp.Error(w, http.StatusNotImplemented, "subject profiles are not available on this node: it has no subject source")
+		notImplemented(w, r, "subject profiles are not available on this node: it has no subject source")
 		return
 	}
 	sub, err := a.src.Subjects.Subject(ctx, study, usubjid)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -181,7 +182,8 @@ func TestSubjectList(t *testing.T) {
 	// A subject source that cannot list subjects: 501, saying so.
 	st := checkertest.Open(t, sqldbtest.SQLite(t))
 	h := checkertest.As(checkertest.Monitor("monitor1", "S"), st.MuxWith(st.Checker(checker.Sources{}), api.Sources{Subjects: subjectOnly{f.data}}))
-	if rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects", ""); rec.Code != http.StatusNotImplemented {
+	if rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects", ""); rec.Code != http.StatusNotImplemented ||
+		!strings.Contains(rec.Body.String(), "cannot list a study's subjects") {
 		t.Errorf("subjects without a source that lists them: %d %s, want 501", rec.Code, rec.Body)
 	}
 	if rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects/A", ""); rec.Code != http.StatusOK {

@@ -331,6 +331,17 @@ func accessMatrix() map[string]routeAccess {
 		"GET /api/v1/studies/{study}/signals": {
 			build: get("/api/v1/studies/{study}/signals?site={site}"),
 			want:  merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+		"GET /api/v1/studies/{study}/signals/summary": {
+			build: get("/api/v1/studies/{study}/signals/summary?site={site}"),
+			want:  merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+		"GET /api/v1/studies/{study}/subjects": {
+			build: get("/api/v1/studies/{study}/subjects?site={site}"),
+			// The subject service's Connect client cannot list a study's
+			// subjects yet (clinical.StudySubjects): the API says so.
+			want: merge(badTokens, every(http.StatusNotImplemented, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+		"GET /api/v1/studies/{study}/subjects/{subject}": {
+			build: get("/api/v1/studies/{study}/subjects/{subject}"),
+			want:  merge(badTokens, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
 		"GET /api/v1/studies/{study}/signals/{id}": {
 			build: get("/api/v1/studies/{study}/signals/{id}"),
 			want:  merge(badTokens, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
@@ -350,7 +361,14 @@ func accessMatrix() map[string]routeAccess {
 			want:  merge(badTokens, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
 		"PUT /api/v1/studies/{study}/settings": {
 			build: func(f *accessFixture, c accessCase) request {
-				return request{method: "PUT", path: f.expand("/api/v1/studies/{study}/settings", c), contentType: "application/json", body: `{"ctcae":"ctcae-v5.0"}`}
+				return request{method: "PUT", path: f.expand("/api/v1/studies/{study}/settings", c), contentType: "application/json",
+					body: `{"ctcae":"ctcae-v5.0","ae_terms":{},"rules":{},"out_of_range":{"tolerance":0.1,` +
+						`"high_xuln":{"medium":1.5,"high":3,"critical":5},"low_xlln":{"medium":0.75,"high":0.5,"critical":0.25}}}`}
+			},
+			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
+		"PATCH /api/v1/studies/{study}/settings": {
+			build: func(f *accessFixture, c accessCase) request {
+				return request{method: "PATCH", path: f.expand("/api/v1/studies/{study}/settings", c), contentType: "application/json", body: `{"ctcae":"ctcae-v5.0"}`}
 			},
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
 		"GET /api/v1/studies/{study}/audit": {

@@ -138,7 +138,7 @@ func printWelcome(w io.Writer, n *node, users []demoUser, took time.Duration) {
 Check a subject as the monitor (fans out to the subject, exposure and adverse-event services):
   curl -s -X POST -H 'Authorization: Bearer %[4]s' %[2]s/api/v1/studies/%[1]s/subjects/01-701-1015/checks
 List the high and critical signals of site 701, as its site user:
-  curl -s -H 'Authorization: Bearer %[5]s' '%[2]s/api/v1/studies/%[1]s/signals?severity=high&limit=20'
+  curl -s -H 'Authorization: Bearer %[5]s' '%[2]s/api/v1/studies/%[1]s/signals?min_severity=high&limit=20'
 Read the audit trail as the admin:
   curl -s -H 'Authorization: Bearer %[6]s' '%[2]s/api/v1/studies/%[1]s/audit?format=csv'
 Metrics and profiles, as ops:

@@ -223,8 +223,7 @@ func TestAPIRefusesRequestsWithoutAccess(t *testing.T) {
 		{http.MethodPatch, signal, `{"status":"acknowledged","reason":"looking"}`},
 		{http.MethodGet, "/api/v1/studies/S/edish", ""},
 		{http.MethodGet, "/api/v1/studies/S/settings", ""},
-		{http.MethodPut, "/api/v1/studies/S/settings", `{"ctcae":"ctcae-v4.03","ae_terms":{},"rules":{},"out_of_range":` +
-			`{"tolerance":0.1,"high_xuln":{"medium":1.5,"high":3,"critical":5},"low_xlln":{"medium":0.75,"high":0.5,"critical":0.25}}}`},
+		{http.MethodPut, "/api/v1/studies/S/settings", fullSettings},
 		{http.MethodPatch, "/api/v1/studies/S/settings", `{"ae_terms":{"ALT":["LIVER INJURY"]}}`},
 		{http.MethodGet, "/api/v1/studies/S/signals/summary", ""},
 		{http.MethodGet, "/api/v1/studies/S/signals?format=csv", ""},

@@ -122,30 +122,28 @@ type Finding struct {
 }
 
 // StoreFindings saves fs in order, so that their IDs follow it, with
-// evidence keys K:<index>, then sets their statuses and dates as checks
-// and monitors would have left them. It returns them as stored.
+// evidence keys K:<index>, then sets their statuses as checks and
+// monitors would have left them. It returns them as stored.
 func (s Stores) StoreFindings(t testing.TB, db *sqldb.DB, fs []Finding) []clinical.Signal {
 	t.Helper()
 	ctx := context.Background()
 	sigs := make([]clinical.Signal, len(fs))
 	for i, f := range fs {
 		sigs[i] = Signal(f.Subject, f.Site, fmt.Sprintf("K:%d", i), f.Severity)
-		sigs[i].Rule = f.Rule
+		sigs[i].Rule, sigs[i].First, sigs[i].Last = f.Rule, f.First, f.Last
 	}
 	if err := s.Signals.SaveSignals(ctx, sigs, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
 	for i, f := range fs {
-		if f.Status == "" {
-			f.Status = clinical.StatusNew
+		if f.Status == "" || f.Status == clinical.StatusNew {
+			continue
 		}
-		// Only checks set resolved_by_data, and the dates are the write
-		// path's: set directly.
-		if _, err := db.ExecContext(ctx, `UPDATE signals SET status = $1, first_date = $2, last_date = $3 WHERE id = $4`,
-			string(f.Status), string(f.First), string(f.Last), sigs[i].ID); err != nil {
+		// Only checks set resolved_by_data: set directly.
+		if _, err := db.ExecContext(ctx, `UPDATE signals SET status = $1 WHERE id = $2`, string(f.Status), sigs[i].ID); err != nil {
 			t.Fatal(err)
 		}
-		sigs[i].Status, sigs[i].FirstDate, sigs[i].LastDate = f.Status, f.First, f.Last
+		sigs[i].Status = f.Status
 	}
 	return sigs
 }

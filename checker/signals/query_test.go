@@ -145,8 +145,8 @@ func TestSignalSortsPage(t *testing.T) {
 				return c
 			}
 		}
-		first := func(s clinical.Signal) clinical.Date { return s.FirstDate }
-		last := func(s clinical.Signal) clinical.Date { return s.LastDate }
+		first := func(s clinical.Signal) clinical.Date { return s.First }
+		last := func(s clinical.Signal) clinical.Date { return s.Last }
 		reference := map[signals.Sort]func(a, b clinical.Signal) int{
 			"":       func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },
 			"newest": func(a, b clinical.Signal) int { return cmp.Compare(b.ID, a.ID) },

@@ -63,6 +63,19 @@ func TestHostileFilters(t *testing.T) {
 				}
 			}
 		}
+		for _, param := range []string{"site", "subject", "rule", "status", "from", "to"} {
+			for _, v := range hostile {
+				q := param + "=" + url.QueryEscape(v)
+				if code, body := get("/api/v1/studies/S/signals/summary?" + q); code != http.StatusBadRequest &&
+					(code != http.StatusOK || !strings.Contains(body, `"total": 0`)) {
+					t.Errorf("signals/summary?%s=%.40q: %d %.200s, want 400 or nothing counted", param, v, code, body)
+				}
+				if code, body := get("/api/v1/studies/S/signals?format=csv&" + q); code != http.StatusBadRequest &&
+					(code != http.StatusOK || strings.Count(body, "\n") != 1) {
+					t.Errorf("signals?format=csv&%s=%.40q: %d %.200s, want 400 or the header alone", param, v, code, body)
+				}
+			}
+		}
 		for _, v := range hostile {
 			if code, body := get("/api/v1/studies/S/edish?site=" + url.QueryEscape(v)); code != http.StatusBadRequest &&
 				(code != http.StatusOK || strings.Contains(body, `"subject"`)) {

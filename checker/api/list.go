@@ -326,6 +326,9 @@ func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Fi
 	if err != nil {
 		// The 200 and the first rows are gone: cutting the connection is
 		// the only way to tell the client its file is not whole.
+		if r.Context().Err() != nil {
+			panic(http.ErrAbortHandler) // the client left: nothing to report
+		}
 		a.log.LogAttrs(r.Context(), slog.LevelError, "signal export failed part way",
 			slog.String("request_id", jsonhttp.RequestID(r.Context())), slog.String("study", f.Study), slog.String("error", err.Error()))
 		panic(http.ErrAbortHandler)

@@ -162,14 +162,24 @@ type sortKey struct {
 	val  any // the cursor's value of it
 }
 
-// keys is the order of a listing sorted by sort, with c's values.
-func keys(d sqldb.Dialect, sort Sort, c Cursor) []sortKey {
-	base, rev := sort.base()
+// keys is the order of f's listing, with the values of its cursor.
+func keys(d sqldb.Dialect, f Filter) []sortKey {
+	c := f.After
+	base, rev := f.Sort.base()
 	switch base {
 	case SortOldest:
 		return []sortKey{{"id", false, c.ID}}
 	case SortSeverity:
-		return []sortKey{{"severity", !rev, c.Sev}, {"id", !rev, c.ID}}
+		sev := "severity"
+		if f.Site != "" || f.Sites != nil {
+			// A site's signals are few: reading them by the site index
+			// and sorting them beats walking the study's severity index
+			// for the site's among all, which both databases chose
+			// (4-9× slower with 100,000 signals in 50 sites). "+ 0"
+			// keeps the severity index out of the plan.
+			sev = "(severity + 0)"
+		}
+		return []sortKey{{sev, !rev, c.Sev}, {"id", !rev, c.ID}}
 	case SortFirstDate, SortLastDate:
 		col := "first_date"
 		if base == SortLastDate {
@@ -301,7 +311,7 @@ func orderBy(ks []sortKey) string {
 // continues the listing; it is zero when this page is the last.
 func (s *Store) Signals(ctx context.Context, f Filter) (sigs []clinical.Signal, next Cursor, err error) {
 	q := filtered(s.db.Dialect, f)
-	ks := keys(s.db.Dialect, f.Sort, f.After)
+	ks := keys(s.db.Dialect, f)
 	if !f.After.IsZero() {
 		q.after(ks)
 	}

@@ -14,7 +14,9 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/pilotdata"
+	"github.com/trialwatch/trialwatch/rpc"
 )
 
 // runPilotNode serves the pilot from an all-in-one node on loopback ports
@@ -336,9 +338,7 @@ func accessMatrix() map[string]routeAccess {
 			want:  merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
 		"GET /api/v1/studies/{study}/subjects": {
 			build: get("/api/v1/studies/{study}/subjects?site={site}"),
-			// The subject service's Connect client cannot list a study's
-			// subjects yet (clinical.StudySubjects): the API says so.
-			want: merge(badTokens, every(http.StatusNotImplemented, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+			want:  merge(badTokens, every(subjectListStatus(), "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
 		"GET /api/v1/studies/{study}/subjects/{subject}": {
 			build: get("/api/v1/studies/{study}/subjects/{subject}"),
 			want:  merge(badTokens, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
@@ -409,6 +409,16 @@ func accessMatrix() map[string]routeAccess {
 		"/trialwatch.v1.ExposureService/":     service("ExposureService", "ListDoses"),
 		"/trialwatch.v1.AdverseEventService/": service("AdverseEventService", "ListAdverseEvents"),
 	}
+}
+
+// subjectListStatus is what the subject list answers a caller allowed to
+// read it: 200 where the subject service's Connect client lists a study's
+// subjects (clinical.StudySubjects), else 501 saying so.
+func subjectListStatus() int {
+	if _, ok := any((*rpc.SubjectClient)(nil)).(clinical.StudySubjects); ok {
+		return http.StatusOK
+	}
+	return http.StatusNotImplemented
 }
 
 // freshSignal returns a signal of the target's site still in status new,

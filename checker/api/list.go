@@ -293,6 +293,9 @@ func (a *API) signalSummary(w http.ResponseWriter, r *http.Request) {
 var csvColumns = []string{"id", "study", "site", "subject", "rule", "severity", "status", "first_date", "last_date",
 	"key", "message", "created", "updated", "reason", "evidence"}
 
+// exportFlushRows is how many rows an export writes between flushes.
+const exportFlushRows = 500
+
 // exportSignals streams every signal f selects as CSV, a page of the
 // store at a time.
 func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Filter) {
@@ -301,27 +304,45 @@ func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Fi
 	w.Header().Set("Cache-Control", "no-store")
 	cw := csv.NewWriter(w)
 	cw.Write(csvColumns)
-	err := a.signals.Each(r.Context(), f, func(sg clinical.Signal) error {
-		ev, err := json.Marshal(sg.Evidence)
-		if err != nil {
+	// The header goes out at once and the rows every so often, so that
+	// a client sees the export start and progress.
+	rows := 0
+	flush := func() error {
+		cw.Flush()
+		if err := cw.Error(); err != nil {
 			return err
 		}
-		updated := ""
-		if !sg.Updated.IsZero() {
-			updated = sg.Updated.Format(time.RFC3339Nano)
+		if err := http.NewResponseController(w).Flush(); !errors.Is(err, http.ErrNotSupported) {
+			return err // nil, or the client is gone
 		}
-		row := []string{strconv.FormatInt(sg.ID, 10), sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), sg.Severity.String(),
-			string(sg.Status), string(sg.First), string(sg.Last), sg.Key, sg.Message, sg.Created.Format(time.RFC3339Nano),
-			updated, sg.Reason, string(ev)}
-		for i := range row {
-			row[i] = inertCell(row[i])
-		}
-		cw.Write(row)
-		return cw.Error()
-	})
-	cw.Flush()
+		return nil // a writer that cannot flush sends when its buffer fills
+	}
+	err := flush()
 	if err == nil {
-		err = cw.Error()
+		err = a.signals.Each(r.Context(), f, func(sg clinical.Signal) error {
+			ev, err := json.Marshal(sg.Evidence)
+			if err != nil {
+				return err
+			}
+			updated := ""
+			if !sg.Updated.IsZero() {
+				updated = sg.Updated.Format(time.RFC3339Nano)
+			}
+			row := []string{strconv.FormatInt(sg.ID, 10), sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), sg.Severity.String(),
+				string(sg.Status), string(sg.First), string(sg.Last), sg.Key, sg.Message, sg.Created.Format(time.RFC3339Nano),
+				updated, sg.Reason, string(ev)}
+			for i := range row {
+				row[i] = inertCell(row[i])
+			}
+			cw.Write(row)
+			if rows++; rows%exportFlushRows == 0 {
+				return flush()
+			}
+			return cw.Error()
+		})
+	}
+	if err == nil {
+		err = flush()
 	}
 	if err != nil {
 		// The 200 and the first rows are gone: cutting the connection is

@@ -1,8 +1,11 @@
 package api_test
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,7 +17,9 @@ import (
 
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/api"
 	"github.com/trialwatch/trialwatch/checker/checkertest"
+	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -349,5 +354,46 @@ func TestSignalsCSVExport(t *testing.T) {
 	}
 	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?format=csv&page_token=x", ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("export with a page token: %d", rec.Code)
+	}
+}
+
+// failingExport is a signal store whose export fails after its first
+// signal, as a database gone part way would.
+type failingExport struct {
+	*signals.Store
+}
+
+func (s failingExport) Each(ctx context.Context, f signals.Filter, fn func(clinical.Signal) error) error {
+	n := 0
+	err := s.Store.Each(ctx, f, func(sg clinical.Signal) error {
+		if n++; n > 1 {
+			return errors.New("connection to the database lost")
+		}
+		return fn(sg)
+	})
+	return err
+}
+
+// An export that fails part way is cut: the client gets an error, never
+// a file that looks whole.
+func TestSignalsCSVExportCutOnFailure(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	st := checkertest.Open(t, db)
+	st.StoreFindings(t, db, checkertest.Findings)
+	mux := http.NewServeMux()
+	api.New(st.Checker(checker.Sources{}), api.Sources{}, failingExport{st.Signals}, nil).Register(mux)
+	srv := httptest.NewServer(checkertest.As(checkertest.Monitor("monitor1", "S"), mux))
+	defer srv.Close()
+	res, err := http.Get(srv.URL + "/api/v1/studies/S/signals?format=csv")
+	if err != nil {
+		t.Fatalf("the export's status and header were not sent before the failure: %v", err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err == nil {
+		t.Errorf("a failed export read as whole: %d %q", res.StatusCode, body)
+	}
+	if !strings.HasPrefix(string(body), "id,study,") {
+		t.Errorf("the export's start: %q", body)
 	}
 }

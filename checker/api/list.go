@@ -156,12 +156,15 @@ func signalFilter(r *http.Request, q *query) (signals.Filter, error) {
 	if f.USUBJID, err = q.one("subject"); err != nil {
 		return f, err
 	}
-	for name, to := range map[string]*string{"from": &f.From, "to": &f.To} {
-		v, err := q.one(name)
+	for _, d := range []struct {
+		name string
+		to   *string
+	}{{"from", &f.From}, {"to", &f.To}} {
+		v, err := q.one(d.name)
 		if err != nil {
 			return f, err
 		}
-		if *to, err = parseDay(name, v); err != nil {
+		if *d.to, err = parseDay(d.name, v); err != nil {
 			return f, err
 		}
 	}

@@ -94,11 +94,10 @@ func (s Sort) base() (base Sort, reversed bool) {
 // Cursor is where a page of a listing ends: the sort key and ID of its
 // last signal. The zero Cursor starts at the first page.
 type Cursor struct {
-	Sort    Sort   `json:"s"`
-	ID      int64  `json:"i"`
-	Sev     int    `json:"v,omitempty"`
-	Date    string `json:"d,omitempty"`
-	Unknown bool   `json:"u,omitempty"` // no date: such findings sort last
+	Sort Sort   `json:"s"`
+	ID   int64  `json:"i"`
+	Sev  int    `json:"v,omitempty"`
+	Date string `json:"d,omitempty"` // "": undated, which sorts last
 }
 
 // IsZero reports whether c is the first page's.
@@ -125,18 +124,13 @@ func ParseCursor(token string, sort Sort) (Cursor, error) {
 	}
 	dec := json.NewDecoder(strings.NewReader(string(b)))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&c); err != nil || c.ID < 1 || !validDate(c.Date) {
+	if err := dec.Decode(&c); err != nil || c.ID < 1 {
 		return Cursor{}, ErrPageToken
 	}
 	if c.Sort != sort.orDefault() {
 		return Cursor{}, fmt.Errorf("%w: it continues a listing sorted by %q, not %q", ErrPageToken, c.Sort, sort.orDefault())
 	}
 	return c, nil
-}
-
-// validDate accepts what a stored date can be: ISO 8601 text, no more.
-func validDate(d string) bool {
-	return len(d) <= 40 && !strings.ContainsFunc(d, func(r rune) bool { return !strings.ContainsRune("0123456789-:T.+Z", r) })
 }
 
 // cursorAt is the cursor that continues a listing sorted by sort after sg.
@@ -150,7 +144,7 @@ func cursorAt(sort Sort, sg clinical.Signal) Cursor {
 		if base == SortLastDate {
 			d = sg.Last
 		}
-		c.Date, c.Unknown = string(d), d == ""
+		c.Date = string(d)
 	}
 	return c
 }
@@ -186,7 +180,7 @@ func keys(d sqldb.Dialect, f Filter) []sortKey {
 			col = "last_date"
 		}
 		unknown := 0
-		if c.Unknown {
+		if c.Date == "" {
 			unknown = 1
 		}
 		return []sortKey{{"CASE WHEN " + col + " = '' THEN 1 ELSE 0 END", false, unknown},

@@ -207,6 +207,16 @@ func TestPageTokens(t *testing.T) {
 		if _, err := signals.ParseCursor(tok, "severity"); err == nil || !strings.Contains(err.Error(), "-first_date") {
 			t.Errorf("a -first_date token for a severity listing: %v, want an error naming the listing it continues", err)
 		}
+		// A date stored as a site wrote it, not as ISO 8601 would have
+		// it, still pages.
+		odd := []checkertest.Finding{{Subject: "E", Site: "704", Rule: "SAE_LATE", Severity: clinical.SeverityHigh,
+			First: "02 JAN 2014 \"am\"", Last: "UNK"}}
+		st := checkertest.Open(t, db)
+		extra := st.StoreFindings(t, db, odd)
+		if got := ids(all(t, s, signals.Filter{Study: "S", Sort: "-first_date"}, 1)); len(got) != len(checkertest.Findings)+1 || got[len(got)-2] != extra[0].ID {
+			// "02 JAN…" sorts before every ISO date, and before the undated last.
+			t.Errorf("paging by first date past an odd one: %v", got)
+		}
 	})
 }
 

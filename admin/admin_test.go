@@ -9,6 +9,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/trialwatch/trialwatch/access"
 )
 
@@ -71,5 +72,26 @@ func TestNoGuardRefusesEveryone(t *testing.T) {
 		if code, _ := get(t, h, "/metrics", auth); code != http.StatusUnauthorized {
 			t.Errorf("no token configured, auth %q: %d, want 401", auth, code)
 		}
+	}
+}
+
+// Streaming handlers type-assert http.Flusher (Connect's server streams
+// do): the request counter's writer must pass flushes on.
+func TestRequestCounterPassesFlushesOn(t *testing.T) {
+	c := NewRequestCounter(prometheus.NewRegistry())
+	flushed := false
+	h := c.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := w.(http.Flusher)
+		if !ok {
+			t.Fatal("the wrapped writer is not an http.Flusher")
+		}
+		w.Write([]byte("part"))
+		f.Flush()
+		flushed = true
+	}))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+	if !flushed || !rec.Flushed {
+		t.Errorf("flushed %v, recorder flushed %v", flushed, rec.Flushed)
 	}
 }

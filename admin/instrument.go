@@ -49,3 +49,11 @@ func (w *statusWriter) WriteHeader(code int) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// Flush passes flushes on: streaming answers (Connect server streams, CSV
+// exports) need them, and they type-assert http.Flusher rather than use
+// http.ResponseController.
+func (w *statusWriter) Flush() {
+	// A writer below that cannot flush sends the answer when it ends.
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}

@@ -2,10 +2,13 @@ package access
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strconv"
 	"time"
@@ -26,14 +29,14 @@ type Accounts struct {
 	users    *auth.Store
 	audit    *audit.Log
 	loginTTL time.Duration
-	// Logins are limited per user name and per client address, by
-	// limiters made of limits (UseLimits).
-	limits      auth.Limits
-	clientLimit limit
-	logins      auth.RateLimiter
-	clients     auth.RateLimiter
-	log         *slog.Logger
-	now         func() time.Time
+	// Logins are limited per client address, per user name and in all,
+	// by limiters made of limits (UseLimits), before any password is
+	// hashed.
+	limits                 auth.Limits
+	clientLimit, allLimit  limit
+	clients, logins, every auth.RateLimiter
+	log                    *slog.Logger
+	now                    func() time.Time
 }
 
 // NewAccounts returns the accounts API over users, recording in log.
@@ -42,7 +45,8 @@ func NewAccounts(db *sqldb.DB, users *auth.Store, log *audit.Log, logger *slog.L
 		logger = slog.New(slog.DiscardHandler)
 	}
 	a := &Accounts{admin: NewAccountAdmin(db, users), users: users, audit: log, loginTTL: DefaultLoginTTL,
-		clientLimit: limit{DefaultGuessRate, DefaultGuessBurst}, log: logger, now: time.Now}
+		clientLimit: limit{DefaultGuessRate, DefaultGuessBurst}, allLimit: limit{DefaultLoginRate, DefaultLoginBurst},
+		log: logger, now: time.Now}
 	a.UseLimits(MemoryLimits)
 	return a
 }
@@ -51,11 +55,25 @@ func NewAccounts(db *sqldb.DB, users *auth.Store, log *audit.Log, logger *slog.L
 // for a person mistyping, far too few for guessing a password.
 var loginLimit = limit{5.0 / 60, 10}
 
+// Default limit of all logins together, whoever and from wherever: about
+// what one CPU core hashes at bcrypt cost 12, with room for a morning's
+// rush. It bounds guessing spread over many names and addresses.
+const (
+	DefaultLoginRate  = 5
+	DefaultLoginBurst = 50
+)
+
 // LimitClients bounds logins per client address, like bad credentials
 // on other routes (WithGuessLimit).
 func (a *Accounts) LimitClients(rate float64, burst int) {
 	a.clientLimit = limit{rate, burst}
 	a.clients = a.limits.Limiter("login-client", rate, burst)
+}
+
+// LimitAll bounds all logins together.
+func (a *Accounts) LimitAll(rate float64, burst int) {
+	a.allLimit = limit{rate, burst}
+	a.every = a.limits.Limiter("login-all", rate, burst)
 }
 
 // UseLimits keeps the login limits in limits (MemoryLimits until then;
@@ -64,6 +82,7 @@ func (a *Accounts) UseLimits(limits auth.Limits) {
 	a.limits = limits
 	a.logins = limits.Limiter("login-user", loginLimit.rate, loginLimit.burst)
 	a.clients = limits.Limiter("login-client", a.clientLimit.rate, a.clientLimit.burst)
+	a.every = limits.Limiter("login-all", a.allLimit.rate, a.allLimit.burst)
 }
 
 // Register mounts the routes on mux.
@@ -80,13 +99,18 @@ func (a *Accounts) Register(mux jsonhttp.Mux) {
 
 // decode reads a small JSON body strictly, answering 400 on a bad one.
 func decode(w http.ResponseWriter, r *http.Request, v any, want string) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	if err := readJSON(w, r, v); err != nil {
 		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+" (want "+want+")")
 		return false
 	}
 	return true
+}
+
+// readJSON reads a small JSON body strictly.
+func readJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 type loginRequest struct {
@@ -115,30 +139,78 @@ func tokenView(t auth.TokenInfo) tokenJSON {
 		Expires: opt(t.Expires), Revoked: opt(t.Revoked), LastUsed: opt(t.LastUsed)}
 }
 
-// login trades a user name and password for a token. Failures are audited
-// and limited per name and per client address.
+// allLogins is the key of the limit of all logins together.
+const allLogins = "all"
+
+// login trades a user name and password for a token. Every attempt leaves
+// an audit record, under the user name as audit.Name writes it:
+// "succeeded"; "failed" (wrong name or password, a body that is not a
+// login, a client gone); or "refused" when a limit stopped it before its
+// password was checked. The limits come before any hashing: per client
+// address first, so an address over its limit spends no user's bucket
+// and none of the global one; per user name; all logins together; then
+// the password is compared in a bounded pool of hashing turns
+// (auth.WithHashing), whose full queue refuses at once too.
 func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
-	var in loginRequest
-	if !decode(w, r, &in, `{"user": "...", "password": "..."}`) {
-		return
-	}
 	now, client := a.now(), clientAddr(r)
-	if !allowed(w, r, a.log, a.logins, in.User, now) || !allowed(w, r, a.log, a.clients, client, now) {
+	var in loginRequest
+	readErr := readJSON(w, r, &in)
+	name, cut := audit.CutName(in.User)
+	rec := audit.Record{Actor: name, Entity: "login", EntityID: name, Source: client}
+	// The record of a name too long to keep whole tells it apart by its
+	// length and hash.
+	var cutName map[string]any
+	if cut {
+		sum := sha256.Sum256([]byte(in.User))
+		cutName = map[string]any{"user_bytes": len(in.User), "user_sha256": hex.EncodeToString(sum[:])}
+	}
+	if readErr != nil {
+		a.recordLogin(r, rec, "failed", "malformed request", cutName)
+		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+readErr.Error()+` (want {"user": "...", "password": "..."})`)
 		return
 	}
-	token, info, id, err := a.users.Login(r.Context(), in.User, in.Password, a.loginTTL, now)
-	rec := audit.Record{Actor: truncate(in.User, 64), Entity: "login", EntityID: truncate(in.User, 64), Source: client}
-	if err != nil {
-		rec.Action = "failed"
-		rec.New = audit.JSON(map[string]string{"reason": authMessage(err)})
-		if _, aerr := a.audit.Append(context.WithoutCancel(r.Context()), rec); aerr != nil {
-			a.log.ErrorContext(r.Context(), "AUDIT RECORD LOST: recording a failed login", "error", aerr)
-		}
-		if !isCredentialError(err) {
-			jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("login: %w", err))
+	for _, l := range []struct {
+		limiter auth.RateLimiter
+		key     string
+		reason  string
+	}{
+		{a.clients, client, "too many logins from this address"},
+		{a.logins, name, "too many logins as this user"},
+		{a.every, allLogins, "too many logins in all"},
+	} {
+		ok, wait, err := l.limiter.Allow(r.Context(), l.key, now)
+		switch {
+		case err != nil:
+			a.recordLogin(r, rec, "refused", "checking the rate limit failed", cutName)
+			if r.Context().Err() == nil {
+				a.log.Error("checking a login rate limit", "error", err)
+			}
+			jsonhttp.Error(w, http.StatusServiceUnavailable, "checking the rate limit failed: retry later")
+			return
+		case !ok:
+			a.recordLogin(r, rec, "refused", l.reason, cutName)
+			tooMany(w, wait)
 			return
 		}
+	}
+	token, info, id, err := a.users.Login(r.Context(), in.User, in.Password, a.loginTTL, now)
+	if busy := (*auth.BusyError)(nil); errors.As(err, &busy) {
+		a.recordLogin(r, rec, "refused", "password checks at capacity", cutName)
+		tooMany(w, busy.RetryAfter)
+		return
+	}
+	switch {
+	case err == nil:
+	case isCredentialError(err):
+		a.recordLogin(r, rec, "failed", authMessage(err), cutName)
 		jsonhttp.Error(w, http.StatusUnauthorized, "wrong user name or password") // the same for both: names do not leak
+		return
+	case r.Context().Err() != nil: // gone while waiting for a hashing turn
+		a.recordLogin(r, rec, "failed", "the client left before its password was checked", cutName)
+		return
+	default:
+		a.recordLogin(r, rec, "failed", "server error", cutName)
+		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("login: %w", err))
 		return
 	}
 	rec.Action, rec.Role = "succeeded", string(id.Role)
@@ -148,6 +220,20 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"token": token, "expires": info.Expires, "identity": id})
+}
+
+// recordLogin appends the record of a login that did not succeed, even if
+// the client has gone, with why and the detail given.
+func (a *Accounts) recordLogin(r *http.Request, rec audit.Record, action, reason string, detail map[string]any) {
+	rec.Action = action
+	all := map[string]any{"reason": reason}
+	maps.Copy(all, detail)
+	rec.New = audit.JSON(all)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 10*time.Second)
+	defer cancel()
+	if _, err := a.audit.Append(ctx, rec); err != nil {
+		a.log.ErrorContext(ctx, "AUDIT RECORD LOST: recording a login that did not succeed", "action", action, "reason", reason, "error", err)
+	}
 }
 
 func (a *Accounts) me(w http.ResponseWriter, r *http.Request) {
@@ -285,6 +371,7 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var busy *auth.BusyError
 	switch {
 	case errors.Is(err, auth.ErrUnknownUser):
 		jsonhttp.Error(w, http.StatusNotFound, "no such user")
@@ -298,14 +385,9 @@ func (a *Accounts) fail(w http.ResponseWriter, r *http.Request, err error) {
 		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	case errors.Is(err, auth.ErrInvalid):
 		jsonhttp.Error(w, http.StatusBadRequest, err.Error())
+	case errors.As(err, &busy): // the password's hash waits for a turn
+		tooMany(w, busy.RetryAfter)
 	default:
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("accounts: %w", err))
 	}
-}
-
-func truncate(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
 }

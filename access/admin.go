@@ -131,6 +131,13 @@ func (m *AccountAdmin) changeUser(ctx context.Context, caller auth.Identity, nam
 // Tokens lists the tokens of the users caller administers; user, if
 // given, narrows them to that user's.
 func (m *AccountAdmin) Tokens(ctx context.Context, caller auth.Identity, user string) ([]auth.TokenInfo, error) {
+	if user != "" {
+		// A user of other studies is unknown, as one that does not exist,
+		// not a user without tokens.
+		if _, err := m.administered(ctx, caller, user); err != nil {
+			return nil, err
+		}
+	}
 	ts, err := m.users.Tokens(ctx, user)
 	if err != nil {
 		return nil, err

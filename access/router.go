@@ -216,7 +216,7 @@ func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 		// A study the caller has no grant for answers as if it did not
 		// exist, so names of other studies do not leak.
 		if study := req.PathValue("study"); study != "" && !id.HasStudy(study) {
-			jsonhttp.Error(w, http.StatusNotFound, "not found")
+			jsonhttp.NotFound(w)
 			return
 		}
 		ctx := auth.NewContext(req.Context(), id)

@@ -55,7 +55,7 @@ func (a *API) studyRecords(w http.ResponseWriter, r *http.Request) {
 	// As the router does: a study the caller has no grant for does not
 	// exist for it.
 	if !id.HasStudy(study) {
-		jsonhttp.Error(w, http.StatusNotFound, "not found")
+		jsonhttp.NotFound(w)
 		return
 	}
 	a.serve(w, r, Filter{Study: study}, "audit-"+study+".csv")
@@ -122,10 +122,26 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request, scope Filter, filena
 	cw := csv.NewWriter(w)
 	cw.Write(csvColumns)
 	for _, rec := range recs {
-		cw.Write([]string{strconv.FormatInt(rec.Seq, 10), rec.At.Format(csvTime), rec.Actor, rec.Role, rec.Study,
-			rec.Entity, rec.EntityID, rec.Action, rec.Old, rec.New, rec.Source, rec.PrevHash, rec.Hash})
+		row := []string{strconv.FormatInt(rec.Seq, 10), rec.At.Format(csvTime), rec.Actor, rec.Role, rec.Study,
+			rec.Entity, rec.EntityID, rec.Action, rec.Old, rec.New, rec.Source, rec.PrevHash, rec.Hash}
+		for i := range row {
+			row[i] = CSVCell(row[i])
+		}
+		cw.Write(row)
 	}
 	cw.Flush()
+}
+
+// CSVCell neutralises a cell a spreadsheet would take for a formula:
+// one that begins with =, +, -, @, a tab or a carriage return gets a
+// leading ' (OWASP's advice), so that a user name such as
+// "=HYPERLINK(...)" or a value a client sent is shown, never run. The
+// record's hash is over the value without the ': strip it to verify.
+func CSVCell(s string) string {
+	if s != "" && strings.IndexByte("=+-@\t\r", s[0]) >= 0 {
+		return "'" + s
+	}
+	return s
 }
 
 // prefersCSV reports whether an Accept header ranks text/csv above

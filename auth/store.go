@@ -42,15 +42,49 @@ type TokenInfo struct {
 }
 
 // Store keeps users, their grants and their tokens.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db      *sqldb.DB
+	hashing *hashing // every bcrypt hash and comparison takes a turn of it
+}
+
+// StoreOption configures a Store.
+type StoreOption func(*storeConfig)
+
+type storeConfig struct{ hashWorkers, hashQueue int }
+
+// WithHashing runs at most workers password hashes at once (each takes a
+// CPU core for about a quarter of a second), lets at most queue more wait
+// for a turn, and refuses the rest with ErrBusy at once. The default is
+// DefaultHashWorkers and DefaultHashQueue. It panics on fewer
+// than one worker or a negative queue, as NewLimiter does on bad limits:
+// check values from users first.
+func WithHashing(workers, queue int) StoreOption {
+	return func(c *storeConfig) { c.hashWorkers, c.hashQueue = workers, queue }
+}
 
 // Open applies the auth migrations and returns the store.
-func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
+func Open(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Store, error) {
+	cfg := storeConfig{hashWorkers: DefaultHashWorkers(), hashQueue: DefaultHashQueue}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	pool := newHashing(cfg.hashWorkers, cfg.hashQueue)
 	if err := db.Migrate(ctx, "auth_schema_version", migrations); err != nil {
 		return nil, err
 	}
 	dummyHash() // so the first login of an unknown name is not slower than the rest
-	return &Store{db: db}, nil
+	return &Store{db: db, hashing: pool}, nil
+}
+
+// hashPassword hashes a new password within a hashing turn.
+func (s *Store) hashPassword(ctx context.Context, password string) (hash string, err error) {
+	if err := checkPassword(password); err != nil {
+		return "", err
+	}
+	if perr := s.hashing.do(ctx, func() { hash, err = hashPassword(password) }); perr != nil {
+		return "", perr
+	}
+	return hash, err
 }
 
 // inTx runs fn in the caller's transaction, or in one of its own when tx
@@ -131,7 +165,7 @@ func (s *Store) AddUser(ctx context.Context, tx *sql.Tx, name string, role Role,
 	if password != "" {
 		// Hashed before the transaction: bcrypt takes a quarter second,
 		// too long to hold SQLite's write lock.
-		if hash.String, err = hashPassword(password); err != nil {
+		if hash.String, err = s.hashPassword(ctx, password); err != nil {
 			return User{}, err
 		}
 		hash.Valid = true
@@ -264,7 +298,7 @@ func (s *Store) DisableUser(ctx context.Context, tx *sql.Tx, name string, now ti
 func (s *Store) SetPassword(ctx context.Context, tx *sql.Tx, name, password string, now time.Time) (User, error) {
 	var hash any // NULL: no password login
 	if password != "" {
-		h, err := hashPassword(password) // before the transaction: bcrypt is slow on purpose
+		h, err := s.hashPassword(ctx, password) // before the transaction: bcrypt is slow on purpose
 		if err != nil {
 			return User{}, err
 		}
@@ -431,10 +465,17 @@ func (s *Store) Authenticate(ctx context.Context, token string, now time.Time) (
 	}
 	id.Grants = grants[id.UserID]
 	if !used.Valid || now.Sub(msTime(used)) >= lastUsedEvery {
-		// Conditional, so concurrent requests with one token write once.
-		if _, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $1
-			WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
-			now.UnixMilli(), id.TokenID, now.Add(-lastUsedEvery).UnixMilli()); err != nil {
+		// Conditional, so concurrent requests with one token write once;
+		// in a write turn, so on SQLite it queues with the process's other
+		// writers (a login flood's audit records) rather than polling for
+		// the lock in SQLite's busy handler.
+		err := s.db.Writing(ctx, func() error {
+			_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $1
+				WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+				now.UnixMilli(), id.TokenID, now.Add(-lastUsedEvery).UnixMilli())
+			return err
+		})
+		if err != nil {
 			return Identity{}, err
 		}
 	}
@@ -447,16 +488,28 @@ func (s *Store) Authenticate(ctx context.Context, token string, now time.Time) (
 // same bcrypt comparison, so neither the answer nor its timing tells which
 // names exist. A disabled user is ErrDisabled, but only once the password
 // is right, for the same reason.
+//
+// A name or password no user can have (see AddUser and the password
+// limits) is ErrBadCredentials without hashing, as that tells nothing
+// about the users. Otherwise the comparison takes a hashing turn (see
+// WithHashing): ErrBusy, a *BusyError, when the queue for them is full.
 func (s *Store) Login(ctx context.Context, name, password string, ttl time.Duration, now time.Time) (plaintext string, info TokenInfo, id Identity, err error) {
 	if ttl <= 0 {
 		return "", TokenInfo{}, Identity{}, invalidf("login session lifetime %v: must be positive", ttl)
+	}
+	if !nameRE.MatchString(name) || checkPassword(password) != nil {
+		return "", TokenInfo{}, Identity{}, ErrBadCredentials
 	}
 	var hash sql.NullString
 	err = s.db.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE name = $1`, name).Scan(&hash)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", TokenInfo{}, Identity{}, err
 	}
-	if !verifyPassword(hash.String, password) { // "" for no user or no password
+	var right bool
+	if err := s.hashing.do(ctx, func() { right = verifyPassword(hash.String, password) }); err != nil {
+		return "", TokenInfo{}, Identity{}, err
+	}
+	if !right { // hash "" for no user or no password
 		return "", TokenInfo{}, Identity{}, ErrBadCredentials
 	}
 	err = s.db.InTx(ctx, func(tx *sql.Tx) error {

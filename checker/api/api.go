@@ -98,7 +98,7 @@ func identified(h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		if !id.HasStudy(r.PathValue("study")) {
-			jsonhttp.Error(w, http.StatusNotFound, "study "+r.PathValue("study")+" not found")
+			jsonhttp.NotFound(w)
 			return
 		}
 		h(w, r)
@@ -176,7 +176,7 @@ func (a *API) postCheck(w http.ResponseWriter, r *http.Request) {
 		sub, err := a.src.Subjects.Subject(r.Context(), study, subject)
 		switch {
 		case errors.Is(err, clinical.ErrNotFound) || (err == nil && !id.CanSee(study, sub.Site)):
-			jsonhttp.Error(w, http.StatusNotFound, "subject "+subject+" not found in study "+study)
+			jsonhttp.NotFound(w) // the same bytes as for a subject that does not exist
 			return
 		case err != nil:
 			jsonhttp.ServerError(w, r, a.log, http.StatusBadGateway, fmt.Errorf("looking up the site of subject %s in study %s: %w", subject, study, err))
@@ -342,7 +342,7 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
 	switch {
 	case errors.Is(err, clinical.ErrNotFound):
-		jsonhttp.Error(w, http.StatusNotFound, err.Error())
+		jsonhttp.NotFound(w) // another site's signal answers as one that does not exist
 	case errors.Is(err, signals.ErrTransition):
 		jsonhttp.Error(w, http.StatusConflict, err.Error())
 	default:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
@@ -27,6 +28,10 @@ func runPilotNode(t *testing.T, cfg config) *node {
 	cfg.db, cfg.httpAddr, cfg.adminAddr = filepath.Join(t.TempDir(), "pilot.db"), "127.0.0.1:0", "127.0.0.1:0"
 	cfg.checkDeadline, cfg.grace, cfg.workers, cfg.readTimeout = 10*time.Second, 5*time.Second, 2, time.Minute
 	cfg.maxBody, cfg.maxUpload = 1<<20, 1<<20
+	if cfg.loginWorkers == 0 { // the flags' defaults
+		cfg.loginRate, cfg.loginBurst = access.DefaultLoginRate, access.DefaultLoginBurst
+		cfg.loginWorkers, cfg.loginQueue = auth.DefaultHashWorkers(), auth.DefaultHashQueue
+	}
 	if err := cfg.secrets(false); err != nil {
 		t.Fatal(err)
 	}

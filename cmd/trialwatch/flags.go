@@ -46,6 +46,10 @@ type config struct {
 	rateBurst        int
 	guessRate        float64
 	guessBurst       int
+	loginRate        float64
+	loginBurst       int
+	loginWorkers     int
+	loginQueue       int
 	readTimeout      time.Duration
 }
 
@@ -333,6 +337,10 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.IntVar(&c.rateBurst, "rate-burst", access.DefaultBurst, "burst size of --rate-limit")
 	fs.Float64Var(&c.guessRate, "bad-auth-limit", access.DefaultGuessRate, "requests per second with bad credentials each client address may make before 429 (bursts up to --bad-auth-burst)")
 	fs.IntVar(&c.guessBurst, "bad-auth-burst", access.DefaultGuessBurst, "burst size of --bad-auth-limit")
+	fs.Float64Var(&c.loginRate, "login-limit", access.DefaultLoginRate, "logins per second, all users and addresses together, before 429 (bursts up to --login-burst)")
+	fs.IntVar(&c.loginBurst, "login-burst", access.DefaultLoginBurst, "burst size of --login-limit")
+	fs.IntVar(&c.loginWorkers, "login-workers", auth.DefaultHashWorkers(), "password hashes (bcrypt, a quarter second of a CPU core each) run at once; default half the CPUs")
+	fs.IntVar(&c.loginQueue, "login-queue", auth.DefaultHashQueue, "logins that may wait for a --login-workers turn; more get 429 at once")
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Minute, "longest time to read one request, body included (bounds slow uploads)")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight work gets to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -350,6 +358,9 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.check("max-upload", positive)
 	fs.limit("rate-limit", "rate-burst", &c.rateLimit, &c.rateBurst)
 	fs.limit("bad-auth-limit", "bad-auth-burst", &c.guessRate, &c.guessBurst)
+	fs.limit("login-limit", "login-burst", &c.loginRate, &c.loginBurst)
+	fs.check("login-workers", positive)
+	fs.check("login-queue", positive)
 	fs.check("read-timeout", positive)
 	fs.check("shutdown-grace", positive)
 	fs.check("log-level", logLevel)

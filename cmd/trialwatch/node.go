@@ -184,7 +184,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 			return jobs.Enqueue(ctx, study, []string{usubjid}, time.Now())
 		}))
 	n.checker = c
-	if n.users, err = auth.Open(ctx, db); err != nil {
+	if n.users, err = auth.Open(ctx, db, auth.WithHashing(n.cfg.loginWorkers, n.cfg.loginQueue)); err != nil {
 		return err
 	}
 	if n.trail, err = audit.Open(ctx, db); err != nil {
@@ -199,6 +199,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	n.router.UseLimits(limits)
 	accounts := access.NewAccounts(db, n.users, n.trail, n.log)
 	accounts.LimitClients(n.cfg.guessRate, n.cfg.guessBurst)
+	accounts.LimitAll(n.cfg.loginRate, n.cfg.loginBurst)
 	accounts.UseLimits(limits)
 	accounts.Register(n.router)
 	audit.NewAPI(n.trail, n.log).Register(n.router)

@@ -23,6 +23,14 @@ func Error(w http.ResponseWriter, status int, msg string) {
 	Write(w, status, map[string]string{"error": msg})
 }
 
+// NotFound answers 404 {"error": "not found"}: the one answer, byte for
+// byte, to a request for anything that does not exist or that the caller
+// may not see (another study, another site's subject or signal), so that
+// no answer tells the two apart. It names nothing from the request.
+func NotFound(w http.ResponseWriter) {
+	Error(w, http.StatusNotFound, "not found")
+}
+
 // Mux is where an API mounts its routes: an *http.ServeMux, or the access
 // router that enforces who may call each route and lists every route it
 // was given.

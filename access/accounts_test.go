@@ -44,7 +44,7 @@ func records(t *testing.T, trail *audit.Log, entity string) []audit.Record {
 
 // A login trades a password for a token; a wrong one, or an unknown user,
 // gets the same 401 and an audit record; a client that keeps trying is
-// slowed down with 429.
+// slowed down with 429, and that refusal is recorded too.
 func TestLogin(t *testing.T) {
 	r, users, trail, a := accountsRouter(t)
 	a.LimitClients(1e-9, 3) // three tries from one address, then no more
@@ -74,7 +74,8 @@ func TestLogin(t *testing.T) {
 		t.Errorf("fourth try from one address: %d, want 429", again.Code)
 	}
 	recs := records(t, trail, "login")
-	if len(recs) != 3 || recs[0].Action != "failed" || recs[1].Action != "failed" || recs[1].Actor != "nobody" || recs[2].Action != "succeeded" {
+	if len(recs) != 4 || recs[0].Action != "failed" || recs[1].Action != "failed" || recs[1].Actor != "nobody" || recs[2].Action != "succeeded" ||
+		recs[3].Action != "refused" || !strings.Contains(recs[3].New, "too many logins from this address") {
 		t.Fatalf("login records: %+v", recs)
 	}
 	for _, rec := range recs {

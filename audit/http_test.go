@@ -110,6 +110,14 @@ func TestHTTPCSV(t *testing.T) {
 			t.Fatal(err)
 		}
 		stored = append(stored, odd)
+		// Cells a spreadsheet would run: a user name that is one, and
+		// values that begin like one.
+		formula, err := l.Append(t.Context(), audit.Record{Actor: "-2+3", Study: "S", Entity: "login", EntityID: "=cmd|' /C calc'!A0",
+			Action: "@SUM(1)", New: "-1", Source: "+1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, formula)
 
 		for _, tc := range []struct {
 			name, target, accept string
@@ -167,6 +175,9 @@ func TestHTTPCSV(t *testing.T) {
 					r := want[i]
 					wantRow := []string{strconv.FormatInt(r.Seq, 10), r.At.Format("2006-01-02T15:04:05.000Z"), r.Actor, r.Role, r.Study,
 						r.Entity, r.EntityID, r.Action, r.Old, r.New, r.Source, r.PrevHash, r.Hash}
+					if r.Seq == formula.Seq {
+						wantRow[2], wantRow[6], wantRow[7], wantRow[9], wantRow[10] = "'-2+3", "'=cmd|' /C calc'!A0", "'@SUM(1)", "'-1", "'+1"
+					}
 					if !reflect.DeepEqual(row, wantRow) {
 						t.Errorf("row %d:\n%q\nwant\n%q", i+1, row, wantRow)
 					}

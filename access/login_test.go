@@ -1,0 +1,160 @@
+package access
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/auth"
+)
+
+// loginFrom posts body to the login route as a client at addr.
+func loginFrom(h http.Handler, addr, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", "/api/v1/login", strings.NewReader(body))
+	req.RemoteAddr = addr + ":40000"
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+func loginBody(user, password string) string {
+	b, _ := json.Marshal(loginRequest{User: user, Password: password})
+	return string(b)
+}
+
+// Every login attempt leaves exactly one record, whatever name it sends:
+// control characters, NUL, bad UTF-8, an invisible direction override,
+// a formula, nothing at all, a name of 5,000 bytes, or no login at all.
+// The record's actor is the name as audit.Name writes it, and a name cut
+// short carries its length and hash.
+func TestLoginRecordsEveryAttempt(t *testing.T) {
+	r, _, trail, _ := accountsRouter(t)
+	long := strings.Repeat("é", 2500)
+	for i, tc := range []struct {
+		name, body string
+		want       int
+	}{
+		{"plain name", loginBody("jane", "wrong password!"), http.StatusUnauthorized},
+		{"newline", loginBody("jane\nforged line", "wrong password!"), http.StatusUnauthorized},
+		{"NUL", loginBody("ja\x00ne", "wrong password!"), http.StatusUnauthorized},
+		{"bad UTF-8", `{"user":"ja` + "\xff\xfe" + `ne","password":"wrong password!"}`, http.StatusUnauthorized},
+		{"escape sequence", loginBody("\x1b[31mroot", "wrong password!"), http.StatusUnauthorized},
+		{"direction override", loginBody("admin\u202egnp.exe", "wrong password!"), http.StatusUnauthorized},
+		{"formula", loginBody("=HYPERLINK(\"http://x\")", "wrong password!"), http.StatusUnauthorized},
+		{"empty", loginBody("", "wrong password!"), http.StatusUnauthorized},
+		{"long", loginBody(long, "wrong password!"), http.StatusUnauthorized},
+		{"not JSON", `user=jane&password=x`, http.StatusBadRequest},
+		{"unknown field", `{"user":"jane","password":"x","otp":"1"}`, http.StatusBadRequest},
+	} {
+		before := len(records(t, trail, "login"))
+		// A fresh address per attempt: no limit stops these.
+		got := loginFrom(r, "192.0.2."+strconv.Itoa(i+1), tc.body)
+		if got.Code != tc.want {
+			t.Errorf("%s: %d %s, want %d", tc.name, got.Code, got.Body, tc.want)
+		}
+		recs := records(t, trail, "login")
+		if len(recs) != before+1 {
+			t.Errorf("%s: %d new login records, want 1", tc.name, len(recs)-before)
+			continue
+		}
+		rec := recs[len(recs)-1]
+		var sent loginRequest
+		json.Unmarshal([]byte(tc.body), &sent)
+		if want := audit.Name(sent.User); rec.Actor != want || rec.EntityID != want || rec.Action != "failed" {
+			t.Errorf("%s: record actor %q entity %q action %q, want %q and failed", tc.name, rec.Actor, rec.EntityID, rec.Action, want)
+		}
+		if strings.ContainsAny(rec.Actor, "\x00\n\x1b\u202e") || !utf8.ValidString(rec.Actor) || len(rec.Actor) > audit.MaxNameBytes {
+			t.Errorf("%s: actor %q holds control characters or bad UTF-8, or is too long", tc.name, rec.Actor)
+		}
+		if tc.name == "long" && (!strings.Contains(rec.New, `"user_bytes":5000`) || !strings.Contains(rec.New, `"user_sha256"`)) {
+			t.Errorf("a name cut short: record %s, want its length and hash", rec.New)
+		}
+		if strings.Contains(rec.New, "wrong password") {
+			t.Errorf("%s: the password reached the audit trail: %s", tc.name, rec.New)
+		}
+	}
+	verifyLog(t, trail)
+}
+
+func verifyLog(t *testing.T, trail *audit.Log) {
+	t.Helper()
+	if n, brk, err := trail.Verify(context.Background(), nil); err != nil || brk != nil {
+		t.Fatalf("audit trail: %d verified, break %v, error %v", n, brk, err)
+	}
+}
+
+// The limits per user name and of all logins together refuse before the
+// password is checked: a right password over a limit gets 429 with
+// Retry-After, issues no token, and is recorded as refused, with which
+// limit refused it.
+func TestLoginLimitsComeBeforeThePassword(t *testing.T) {
+	r, users, trail, a := accountsRouter(t)
+	ctx := context.Background()
+	grants, _ := auth.ParseGrants("S1", "")
+	if _, err := users.AddUser(ctx, nil, "jane", auth.RoleMonitor, grants, "correct horse battery", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// Per user name: ten tries, from as many addresses (passwords too
+	// short to be anyone's, which cost no hash).
+	for i := range 10 {
+		if got := loginFrom(r, "198.51.100."+strconv.Itoa(i+1), loginBody("jane", "wrong")); got.Code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d %s", i, got.Code, got.Body)
+		}
+	}
+	got := loginFrom(r, "198.51.100.99", loginBody("jane", "correct horse battery"))
+	if got.Code != http.StatusTooManyRequests || got.Header().Get("Retry-After") == "" {
+		t.Errorf("the right password after ten wrong ones: %d %s (Retry-After %q), want 429", got.Code, got.Body, got.Header().Get("Retry-After"))
+	}
+	recs := records(t, trail, "login")
+	if last := recs[len(recs)-1]; last.Action != "refused" || !strings.Contains(last.New, "too many logins as this user") {
+		t.Errorf("record of the refused login: %+v", last)
+	}
+
+	// All logins together: two, then none, whatever the name and address.
+	a.LimitAll(1e-9, 2)
+	for i, name := range []string{"u1", "u2", "u3"} {
+		got := loginFrom(r, "203.0.113."+strconv.Itoa(i+1), loginBody(name, "wrong"))
+		if want := []int{401, 401, 429}[i]; got.Code != want {
+			t.Errorf("login %d of all: %d, want %d", i+1, got.Code, want)
+		}
+	}
+	recs = records(t, trail, "login")
+	if last := recs[len(recs)-1]; last.Action != "refused" || last.Actor != "u3" || !strings.Contains(last.New, "too many logins in all") {
+		t.Errorf("record of the login over the global limit: %+v", last)
+	}
+	if ts, err := users.Tokens(ctx, "jane"); err != nil || len(ts) != 0 {
+		t.Errorf("refused logins issued tokens: %+v, %v", ts, err)
+	}
+	verifyLog(t, trail)
+}
+
+// An admin of some studies asking for the tokens of a user of other
+// studies gets the answer of a user that does not exist, not an empty
+// list that tells the name is taken.
+func TestTokensOfAnotherStudysUser(t *testing.T) {
+	r, users, _, _ := accountsRouter(t)
+	ctx := context.Background()
+	s1, _ := auth.ParseGrants("S1", "")
+	s2, _ := auth.ParseGrants("S2", "")
+	for _, u := range []struct {
+		name   string
+		role   auth.Role
+		grants []auth.Grant
+	}{{"admin1", auth.RoleAdmin, s1}, {"m2", auth.RoleMonitor, s2}} {
+		if _, err := users.AddUser(ctx, nil, u.name, u.role, u.grants, "", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	admin1, _, _ := users.CreateToken(ctx, nil, "admin1", "", time.Hour, time.Now())
+	other, missing := do(r, "GET", "/api/v1/tokens?user=m2", admin1, ""), do(r, "GET", "/api/v1/tokens?user=nobody", admin1, "")
+	if other.Code != http.StatusNotFound || other.Body.String() != missing.Body.String() || other.Code != missing.Code {
+		t.Errorf("tokens of another study's user: %d %s; of nobody: %d %s; want the same 404", other.Code, other.Body, missing.Code, missing.Body)
+	}
+}

@@ -1,0 +1,86 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+)
+
+// waitAdmitted polls until n callers hold or wait for a turn.
+func waitAdmitted(t *testing.T, h *hashing, n int64) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); h.admitted.Load() != n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d callers admitted, want %d", h.admitted.Load(), n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// One turn and a queue of one: the first caller hashes, the second
+// waits, the third is refused at once, before its hash runs; once the
+// queue moves, callers are admitted again.
+func TestHashingQueueLimit(t *testing.T) {
+	h := newHashing(1, 1)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer close(release) // on a failure below, lets the two callers end
+	for i := range 2 {
+		wg.Go(func() { // ends when release is closed
+			if err := h.do(context.Background(), func() { <-release }); err != nil {
+				t.Errorf("caller %d: %v", i, err)
+			}
+		})
+		waitAdmitted(t, h, int64(i+1))
+	}
+	start := time.Now()
+	err := h.do(context.Background(), func() { t.Error("the third caller's hash ran") })
+	var busy *BusyError
+	if !errors.As(err, &busy) || !errors.Is(err, ErrBusy) || busy.RetryAfter < time.Second {
+		t.Fatalf("third caller: %v, want a BusyError with a Retry-After of at least 1s", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("the refusal took %v: it must not wait", d)
+	}
+	if h.admitted.Load() != 2 {
+		t.Errorf("after a refusal %d callers admitted, want 2", h.admitted.Load())
+	}
+	release <- struct{}{} // the first caller ends, the second takes the turn
+	waitAdmitted(t, h, 1)
+}
+
+// A caller whose context ends while it waits leaves the queue.
+func TestHashingWaitEndsWithContext(t *testing.T) {
+	h := newHashing(1, 1)
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { // ends when release is closed
+		h.do(context.Background(), func() { <-release })
+	})
+	defer wg.Wait()
+	defer close(release)
+	waitAdmitted(t, h, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if err := h.do(ctx, func() { t.Error("ran without a turn") }); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("waiting past the deadline: %v", err)
+	}
+	if n := h.admitted.Load(); n != 1 {
+		t.Errorf("%d callers admitted after one gave up, want 1", n)
+	}
+}
+
+// Retry-After grows with the queue ahead and the time a hash takes.
+func TestHashingRetryAfter(t *testing.T) {
+	h := newHashing(2, 10)
+	h.lastCost.Store(int64(500 * time.Millisecond))
+	if got := h.retryAfter(13); got != 3*time.Second { // 12 ahead, 2 at a time, half a second each
+		t.Errorf("retryAfter(13) = %v, want 3s", got)
+	}
+	if got := h.retryAfter(2); got != time.Second {
+		t.Errorf("retryAfter(2) = %v, want the 1s floor", got)
+	}
+}

@@ -48,6 +48,11 @@ func TestBadFlagsStopBeforeAnythingStarts(t *testing.T) {
 		{"burst 0", args(serve, "--rate-burst", "0"), nil, `--rate-burst "0": want a positive whole number`},
 		{"bad-auth rate Inf", args(serve, "--bad-auth-limit", "inf"), nil, `--bad-auth-limit "+Inf"`},
 		{"bad-auth burst negative", args(serve, "--bad-auth-burst", "-1"), nil, `--bad-auth-burst "-1"`},
+		{"login rate 0", args(serve, "--login-limit", "0"), nil, `--login-limit "0": want a positive, finite number`},
+		{"login burst 0", args(serve, "--login-burst", "0"), nil, `--login-burst "0": want a positive whole number`},
+		{"login workers 0", args(serve, "--login-workers", "0"), nil, `--login-workers "0": want a positive whole number`},
+		{"login queue negative", args(serve, "--login-queue", "-1"), nil, `--login-queue "-1": want a positive whole number`},
+		{"env login workers", serve, map[string]string{"TRIALWATCH_LOGIN_WORKERS": "0"}, `TRIALWATCH_LOGIN_WORKERS (--login-workers) "0"`},
 		{"rate not a number", args(serve, "--rate-limit", "lots"), nil, `invalid value "lots" for flag -rate-limit`},
 		{"max-body 0", args(serve, "--max-body", "0"), nil, `--max-body "0"`},
 		{"max-upload negative", args(serve, "--max-upload", "-5"), nil, `--max-upload "-5"`},
@@ -135,7 +140,7 @@ func TestGoodFlagsPassTheChecks(t *testing.T) {
 	t.Setenv("TRIALWATCH_SHUTDOWN_GRACE", "1ms")
 	t.Setenv("TRIALWATCH_BAD_AUTH_LIMIT", "0.001")
 	for _, a := range [][]string{
-		{"serve", "--rate-limit", "1e6", "--rate-burst", "1", "--leak-snapshots", filepath.Join(dir, "new", "dumps"), "--log-level", "DEBUG", "--admin", ":0"},
+		{"serve", "--rate-limit", "1e6", "--rate-burst", "1", "--login-limit", "0.5", "--login-burst", "3", "--login-workers", "3", "--login-queue", "1", "--leak-snapshots", filepath.Join(dir, "new", "dumps"), "--log-level", "DEBUG", "--admin", ":0"},
 		{"serve", "checker", "--subjects-url", "http://subjects:8080", "--exposure-url", "https://exposure.internal/base/", "--events-url", "http://10.0.0.7:80", "--check-deadline", "1ms", "--admin", "[::1]:0"},
 	} {
 		var stderr strings.Builder

@@ -157,8 +157,8 @@ func TestOthersObjectsAnswerAsMissingOnes(t *testing.T) {
 			other: getReq("/api/v1/tokens?user=site701"), none: getReq("/api/v1/tokens?user=nouser7"),
 			wantStatuses: []int{http.StatusNotFound}},
 		{name: "admin of another study: revoking a pilot user's token", caller: "admin2",
-			other: request{method: "DELETE", path: "/api/v1/tokens/" + strconv.FormatInt(pilotToken.ID, 10)},
-			none:  request{method: "DELETE", path: "/api/v1/tokens/" + strconv.FormatInt(pilotToken.ID+1_000_000, 10)},
+			other:        request{method: "DELETE", path: "/api/v1/tokens/" + strconv.FormatInt(pilotToken.ID, 10)},
+			none:         request{method: "DELETE", path: "/api/v1/tokens/" + strconv.FormatInt(pilotToken.ID+1_000_000, 10)},
 			wantStatuses: []int{http.StatusNotFound}},
 	}
 	// A study the caller has no grant for answers as one that does not
@@ -169,8 +169,8 @@ func TestOthersObjectsAnswerAsMissingOnes(t *testing.T) {
 			other: other, none: none, wantStatuses: []int{http.StatusNotFound}})
 	}
 	pairs = append(pairs, pair{name: "site user of another study: an upload", caller: "site2",
-		other: request{method: "POST", path: "/api/v1/studies/" + study + "/uploads?domain=LB&format=csv", contentType: "text/csv", body: labCSV(otherSubject, 1)},
-		none:  request{method: "POST", path: "/api/v1/studies/" + noStudy + "/uploads?domain=LB&format=csv", contentType: "text/csv", body: labCSV(otherSubject, 1)},
+		other:        request{method: "POST", path: "/api/v1/studies/" + study + "/uploads?domain=LB&format=csv", contentType: "text/csv", body: labCSV(otherSubject, 1)},
+		none:         request{method: "POST", path: "/api/v1/studies/" + noStudy + "/uploads?domain=LB&format=csv", contentType: "text/csv", body: labCSV(otherSubject, 1)},
 		wantStatuses: []int{http.StatusNotFound}})
 
 	for _, p := range pairs {

@@ -3,9 +3,12 @@ package auth
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
 // waitAdmitted polls until n callers hold or wait for a turn.
@@ -82,5 +85,43 @@ func TestHashingRetryAfter(t *testing.T) {
 	}
 	if got := h.retryAfter(2); got != time.Second {
 		t.Errorf("retryAfter(2) = %v, want the 1s floor", got)
+	}
+}
+
+// With every hashing turn taken and no room to wait, a login that would
+// hash is refused with ErrBusy, and so is a new password; a login with a
+// name or password no user can have is refused as bad credentials
+// without waiting for a turn.
+func TestStoreHashesOnlyWithATurn(t *testing.T) {
+	ctx := context.Background()
+	s, err := Open(ctx, sqldbtest.SQLite(t), WithHashing(1, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddUser(ctx, nil, "jane", RoleOps, nil, "correct horse battery", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	s.hashing.turns <- struct{}{} // the one turn, taken
+	s.hashing.admitted.Add(1)
+	defer func() { <-s.hashing.turns; s.hashing.admitted.Add(-1) }()
+
+	for _, tc := range []struct {
+		name, user, password string
+		want                 error
+	}{
+		{"right password", "jane", "correct horse battery", ErrBusy},
+		{"unknown name", "nobody", "correct horse battery", ErrBusy},
+		{"impossible name", "jane doe", "correct horse battery", ErrBadCredentials},
+		{"name too long", strings.Repeat("j", 65), "correct horse battery", ErrBadCredentials},
+		{"password too short", "jane", "short", ErrBadCredentials},
+		{"password too long", "jane", strings.Repeat("x", MaxPasswordBytes+1), ErrBadCredentials},
+	} {
+		_, _, _, err := s.Login(ctx, tc.user, tc.password, time.Hour, time.Now())
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: Login = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if _, err := s.SetPassword(ctx, nil, "jane", "another good password", time.Now()); !errors.Is(err, ErrBusy) {
+		t.Errorf("SetPassword with no hashing turn: %v, want ErrBusy", err)
 	}
 }

@@ -232,7 +232,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	sub, err := a.src.Subjects.Subject(ctx, study, usubjid)
 	switch {
 	case errors.Is(err, clinical.ErrNotFound) || (err == nil && !visible(ctx, study, sub.Site)):
-		jsonhttp.Error(w, http.StatusNotFound, "subject "+usubjid+" not found in study "+study)
+		jsonhttp.NotFound(w) // the same bytes whether it exists at another site or nowhere
 		return
 	case err != nil:
 		a.upstreamError(w, r, "looking up subject "+usubjid+" of study "+study, err)

@@ -284,10 +284,7 @@ func TestSubjectProfile(t *testing.T) {
 			t.Errorf("%s, unknown subject: %d %s", who, code, body)
 		}
 	}
-	if code, _, body := f.profile(f.site, "C"); code != http.StatusNotFound || body != `{
-  "error": "subject C not found in study S"
-}
-` {
+	if code, _, body := f.profile(f.site, "C"); code != http.StatusNotFound || body != unknown {
 		t.Errorf("site user, another site's subject: %d %s, want the 404 of an unknown one", code, body)
 	}
 	if code, p, _ := f.profile(f.site, "B"); code != http.StatusOK || p.Site != "701" {

@@ -33,7 +33,7 @@ const (
 // authenticated request may be at most latencyRatio times its median
 // without the flood, plus latencySlack for the scheduler (a hash holds a
 // core for a quarter second, and other processes share the machine).
-// With every try hashed at once, requests took over a second.
+// With hashing unbounded, the same flood held one for 0.8–1.1 s.
 const (
 	latencyRatio = 10
 	latencySlack = 100 * time.Millisecond

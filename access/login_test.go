@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
 // loginFrom posts body to the login route as a client at addr.
@@ -156,5 +157,56 @@ func TestTokensOfAnotherStudysUser(t *testing.T) {
 	other, missing := do(r, "GET", "/api/v1/tokens?user=m2", admin1, ""), do(r, "GET", "/api/v1/tokens?user=nobody", admin1, "")
 	if other.Code != http.StatusNotFound || other.Body.String() != missing.Body.String() || other.Code != missing.Code {
 		t.Errorf("tokens of another study's user: %d %s; of nobody: %d %s; want the same 404", other.Code, other.Body, missing.Code, missing.Body)
+	}
+}
+
+// Two replicas on one PostgreSQL database limit all logins together once,
+// not once each.
+func TestReplicasShareTheLoginLimit(t *testing.T) {
+	var replicas []http.Handler
+	var trail *audit.Log
+	for _, db := range sqldbtest.PostgresReplicas(t, 2) {
+		ctx := context.Background()
+		users, err := auth.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if trail, err = audit.Open(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		limits, err := LimitsFor(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := NewAccounts(db, users, trail, nil)
+		a.UseLimits(limits)
+		a.LimitAll(1e-6, 3)
+		r := NewRouter(Rules())
+		r.Attach(users, trail)
+		a.Register(r)
+		replicas = append(replicas, r)
+	}
+	got := map[int]int{}
+	for i := range 6 {
+		got[loginFrom(replicas[i%2], "192.0.2."+strconv.Itoa(i+1), loginBody("u"+strconv.Itoa(i), "wrong")).Code]++
+	}
+	if got[http.StatusUnauthorized] != 3 || got[http.StatusTooManyRequests] != 3 {
+		t.Errorf("six logins on two replicas: %v; want 3×401 (the burst) then 3×429", got)
+	}
+	if recs := records(t, trail, "login"); len(recs) != 6 {
+		t.Errorf("%d login records for six tries", len(recs))
+	}
+}
+
+// Login limits that cannot be checked refuse with 503, and the attempt
+// is still recorded.
+func TestLoginWithFailingLimits(t *testing.T) {
+	r, _, trail, a := accountsRouter(t)
+	a.UseLimits(failingLimits{})
+	if got := loginFrom(r, "192.0.2.1", loginBody("jane", "wrong password!")); got.Code != http.StatusServiceUnavailable {
+		t.Errorf("login with failing limits: %d %s, want 503", got.Code, got.Body)
+	}
+	if recs := records(t, trail, "login"); len(recs) != 1 || recs[0].Action != "refused" {
+		t.Errorf("records %+v: want one refused", recs)
 	}
 }

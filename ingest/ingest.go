@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -75,6 +76,13 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 			if errs := b.CheckSites(allowed, who); len(errs) > 0 {
 				return errs
 			}
+			errs, err := checkTaken(ctx, u, study, b, allowed, who)
+			if err != nil {
+				return err
+			}
+			if len(errs) > 0 {
+				return errs
+			}
 		}
 		inBatch := map[string]bool{}
 		for _, s := range b.Subjects {
@@ -107,6 +115,24 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 		}
 		return u.Write(ctx, p)
 	})
+}
+
+// checkTaken refuses, for a caller limited to some sites, the batch's DM
+// records of subjects stored at a site it may not write.
+func checkTaken(ctx context.Context, u Upload, study string, b *sdtm.Batch, allowed func(string) bool, who string) (sdtm.Errors, error) {
+	ids := make([]string, 0, len(b.Subjects))
+	for _, s := range b.Subjects {
+		ids = append(ids, s.USUBJID)
+	}
+	stored := map[string]string{}
+	for start := 0; start < len(ids); start += subjectsPerQuery {
+		found, err := u.Known(ctx, study, ids[start:min(start+subjectsPerQuery, len(ids))])
+		if err != nil {
+			return nil, fmt.Errorf("looking up subjects: %w", err)
+		}
+		maps.Copy(stored, found)
+	}
+	return b.CheckTaken(func(id string) (string, bool) { site, ok := stored[id]; return site, ok }, allowed, who), nil
 }
 
 // referencedSubjects lists the subjects b's records refer to, in the

@@ -213,6 +213,32 @@ func TestRemoteUploadOfAnotherSitesSubject(t *testing.T) {
 	}
 }
 
+// A site user cannot take another site's subject: a DM row that names it
+// with the user's own SITEID is refused, on the whole-batch path and the
+// streaming one, and nothing is stored. (Before, it answered "updated": 1,
+// moved the subject to the user's site and showed its findings.)
+func TestUploadCannotMoveAnotherSitesSubject(t *testing.T) {
+	const takeover = `"STUDYID","DOMAIN","USUBJID","SITEID","SEX","AGE","RFICDTC","RFXSTDTC"
+"S1","DM","S1-001","02","F",63,"2014-01-01","2014-01-02"
+"S1","DM","S1-003","02","M",70,"2014-01-01","2014-01-03"
+`
+	ctx := auth.NewContext(context.Background(), auth.Identity{Name: "site02", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S1", Site: "02"}}})
+	svc := &fakeService{known: map[string]string{"S1-001": "01"}}
+	target, _ := remoteTarget(t, svc)
+	_, err := ingest.Ingest(ctx, target, "S1", readCSV(t, "dm.csv", takeover), time.Now())
+	var errs sdtm.Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !strings.Contains(err.Error(), `dm.csv:2: column USUBJID: subject "S1-001" cannot be written`) {
+		t.Fatalf("Ingest: err = %v, want S1-001's row refused", err)
+	}
+	if _, err := ingest.IngestFiles(ctx, target, "S1", []ingest.File{memFile("dm.csv", takeover)}, 10, time.Now()); !errors.As(err, &errs) ||
+		!strings.Contains(err.Error(), `subject "S1-001" cannot be written`) {
+		t.Fatalf("IngestFiles: err = %v, want S1-001's row refused", err)
+	}
+	if svc.stored != 0 {
+		t.Errorf("%d records stored from refused uploads", svc.stored)
+	}
+}
+
 // Without an identity nothing is stored, by either path: nobody known is
 // not everybody. (`trialwatch import` acts as auth.WithSystem.)
 func TestIngestRefusesWithoutAnIdentity(t *testing.T) {

@@ -298,6 +298,12 @@ func (s *streamer) check(b *sdtm.Batch) error {
 	}
 	if s.allowed != nil && len(s.unknown) < sdtm.MaxErrors {
 		s.unknown = append(s.unknown, b.CheckSites(s.allowed, s.who)...)
+		errs, err := checkTaken(s.ctx, s.up, s.study, b, s.allowed, s.who)
+		if err != nil {
+			s.stop = err
+			return err
+		}
+		s.unknown = append(s.unknown, errs...)
 	}
 	for _, sub := range b.Subjects {
 		if !s.dm[sub.USUBJID] {

@@ -95,3 +95,26 @@ func (b *Batch) CheckSites(allowed func(site string) bool, who string) Errors {
 	}
 	return errs
 }
+
+// CheckTaken reports the DM records of subjects stored at a site allowed
+// refuses, by where they were read (up to the same limit as a read): an
+// upload limited to some sites may neither move another site's subject
+// to its own nor rewrite it. storedAt says where a subject is stored, ok
+// false when it is not.
+func (b *Batch) CheckTaken(storedAt func(usubjid string) (site string, ok bool), allowed func(site string) bool, who string) Errors {
+	var errs Errors
+	loc := b.locator("DM")
+	for i, s := range b.Subjects {
+		if site, ok := storedAt(s.USUBJID); !ok || allowed(site) {
+			continue
+		}
+		e := loc(i)
+		e.Column, e.Msg = "USUBJID", fmt.Sprintf("subject %q cannot be written: %s", s.USUBJID, who)
+		errs = append(errs, e)
+		if len(errs) == maxErrors {
+			errs = append(errs, &Error{Msg: "too many records of other sites' subjects; stopped checking"})
+			break
+		}
+	}
+	return errs
+}

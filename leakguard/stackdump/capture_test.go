@@ -1,6 +1,12 @@
 package stackdump
 
 import (
+	"context"
+	"fmt"
+	"maps"
+	"net"
+	"runtime/pprof"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -10,8 +16,8 @@ import (
 //go:noinline
 func parkedForCapture(stop chan struct{}) { <-stop }
 
-func TestCaptureGrowsBuffer(t *testing.T) {
-	// Enough goroutines that the dump outgrows Capture's first buffer.
+func TestCaptureFullGrowsBuffer(t *testing.T) {
+	// Enough goroutines that the dump outgrows a buffer sized for fewer.
 	const n = 3000
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -21,17 +27,14 @@ func TestCaptureGrowsBuffer(t *testing.T) {
 	defer wg.Wait()
 	defer close(stop)
 
+	bytesPerGoroutine.Store(1) // as if the last dump had been tiny
 	var g Group
 	deadline := time.Now().Add(10 * time.Second)
 	for g.Count != n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d goroutines seen parked", g.Count, n)
 		}
-		dump := Capture()
-		if len(dump) <= 64<<10 {
-			t.Fatalf("dump of %d goroutines is only %d bytes", n, len(dump))
-		}
-		gs, err := ParseBytes(dump)
+		gs, err := ParseBytes(CaptureFull())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -39,6 +42,9 @@ func TestCaptureGrowsBuffer(t *testing.T) {
 	}
 	if !strings.HasSuffix(g.Top.File, "capture_test.go") || g.Creator == nil || g.Creator.Func == "" {
 		t.Errorf("group = %+v", g)
+	}
+	if bytesPerGoroutine.Load() < 100 {
+		t.Errorf("learned %d bytes per goroutine from a dump of %d", bytesPerGoroutine.Load(), n)
 	}
 }
 
@@ -49,4 +55,363 @@ func findGroup(groups []Group, fn, state string) Group {
 		}
 	}
 	return Group{}
+}
+
+// parked starts goroutines blocked in every common way, each kind from
+// its own go statement in this file, and returns how many of each and a
+// function that releases them and waits until they have exited.
+type parked struct {
+	stop     chan struct{}
+	send     chan int
+	lns      []net.Listener // one per accepting goroutine
+	mu, cmu  sync.Mutex
+	rw       sync.RWMutex
+	rw2      [perKind]sync.RWMutex // one per writer: a second would wait on the first
+	wg       sync.WaitGroup // one parked waiter
+	cond     *sync.Cond
+	released bool
+	exited   sync.WaitGroup
+}
+
+//go:noinline
+func recvTwice(stop chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	<-stop
+}
+
+//go:noinline
+func recvOnce(stop chan struct{}, done *sync.WaitGroup) {
+	defer done.Done()
+	<-stop
+}
+
+//go:noinline
+func selecting(stop chan struct{}, never chan int) {
+	select {
+	case <-stop:
+	case <-never:
+	}
+}
+
+//go:noinline
+func deep(n int, stop chan struct{}) {
+	if n == 0 {
+		<-stop
+		return
+	}
+	deep(n-1, stop)
+}
+
+//go:noinline
+func labelled(stop chan struct{}) { <-stop }
+
+func parkedOf[T any](stop chan struct{}, _ T) { <-stop }
+
+const perKind = 3
+
+// wantParked is, for each function the parked goroutines block in, the
+// state a full dump shows for it.
+var wantParked = map[string]string{
+	"parkedForCapture":   "chan receive",
+	"recvTwice":          "chan receive",
+	"recvOnce":           "chan receive",
+	"selecting":          "select",
+	"deep":               "chan receive",
+	"labelled":           "chan receive",
+	"parkedOf[...]":      "chan receive",
+	"(*parked).sending":  "chan send",
+	"(*parked).accept":   "IO wait",
+	"(*parked).lock":     "sync.Mutex.Lock",
+	"(*parked).rlock":    "sync.RWMutex.RLock",
+	"(*parked).wlock":    "sync.RWMutex.Lock",
+	"(*parked).wgWait":   "sync.WaitGroup.Wait",
+	"(*parked).condWait": "sync.Cond.Wait",
+}
+
+//go:noinline
+func (p *parked) sending() { p.send <- 1 }
+
+//go:noinline
+func (p *parked) accept(ln net.Listener) {
+	if c, err := ln.Accept(); err == nil {
+		c.Close()
+	}
+}
+
+//go:noinline
+func (p *parked) lock() { p.mu.Lock(); p.mu.Unlock() }
+
+//go:noinline
+func (p *parked) rlock() { p.rw.RLock(); p.rw.RUnlock() }
+
+//go:noinline
+func (p *parked) wlock(rw *sync.RWMutex) { rw.Lock(); rw.Unlock() }
+
+//go:noinline
+func (p *parked) wgWait() { p.wg.Wait() }
+
+//go:noinline
+func (p *parked) condWait() {
+	p.cmu.Lock()
+	for !p.released {
+		p.cond.Wait()
+	}
+	p.cmu.Unlock()
+}
+
+func startParked(t *testing.T) *parked {
+	p := &parked{stop: make(chan struct{}), send: make(chan int)}
+	for range perKind {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.lns = append(p.lns, ln)
+	}
+	p.cond = sync.NewCond(&p.cmu)
+	p.mu.Lock()
+	p.rw.Lock()
+	for i := range p.rw2 {
+		p.rw2[i].RLock()
+	}
+	p.wg.Add(1)
+	// Every goroutine ends in release below.
+	for i := range perKind {
+		p.exited.Go(func() { parkedForCapture(p.stop) })
+		p.exited.Add(3)
+		go recvOnce(p.stop, &p.exited)
+		go recvTwice(p.stop, &p.exited) // two go statements,
+		go recvTwice(p.stop, &p.exited) // one stack
+		p.exited.Go(func() { selecting(p.stop, nil) })
+		p.exited.Go(func() { deep(110, p.stop) })
+		p.exited.Go(func() { parkedOf(p.stop, 1.5) })
+		pprof.Do(context.Background(), pprof.Labels("handler", "checkout", "tenant id", `acme "corp"`), func(context.Context) {
+			p.exited.Go(func() { labelled(p.stop) })
+		})
+		p.exited.Go(p.sending)
+		p.exited.Go(func() { p.accept(p.lns[i]) })
+		p.exited.Go(p.lock)
+		p.exited.Go(p.rlock)
+		p.exited.Go(func() { p.wlock(&p.rw2[i]) })
+		p.exited.Go(p.wgWait)
+		p.exited.Go(p.condWait)
+	}
+	t.Cleanup(p.release)
+	return p
+}
+
+func (p *parked) release() {
+	close(p.stop)
+	for range perKind {
+		<-p.send
+	}
+	for _, ln := range p.lns {
+		ln.Close()
+	}
+	p.mu.Unlock()
+	p.rw.Unlock()
+	for i := range p.rw2 {
+		p.rw2[i].RUnlock()
+	}
+	p.wg.Done()
+	p.cmu.Lock()
+	p.released = true
+	p.cond.Broadcast()
+	p.cmu.Unlock()
+	p.exited.Wait()
+}
+
+// parkedGroups returns the groups whose goroutines block in this file's
+// parked functions, by the function's name: the innermost frame of this
+// package.
+func parkedGroups(groups []Group) map[string][]Group {
+	m := map[string][]Group{}
+	for _, g := range groups {
+		for _, f := range g.Frames {
+			_, fn, ok := strings.Cut(f.Func, "leakguard/stackdump.")
+			if !ok {
+				continue
+			}
+			if _, ok := wantParked[fn]; ok {
+				m[fn] = append(m[fn], g)
+			}
+			break
+		}
+	}
+	return m
+}
+
+func countOf(gs []Group) int {
+	n := 0
+	for _, g := range gs {
+		n += g.Count
+	}
+	return n
+}
+
+// waitParked polls full dumps until every parked goroutine is in its
+// final state and returns the groups of the last one.
+func waitParked(t *testing.T) map[string][]Group {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		gs, err := ParseBytes(CaptureFull())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := parkedGroups(GroupGoroutines(gs))
+		ready := true
+		for fn, state := range wantParked {
+			want := perKind
+			if fn == "recvTwice" {
+				want = 2 * perKind
+			}
+			if countOf(m[fn]) != want || m[fn][0].State != state {
+				ready = false
+			}
+		}
+		if ready {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("goroutines not parked in time: %v", parkedSummary(m))
+		}
+	}
+}
+
+func TestCaptureConcurrentMatchesFullDump(t *testing.T) {
+	startParked(t)
+	full := waitParked(t) // taking full dumps also teaches the creators
+
+	gs, err := ParseBytes(captureConcurrent(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		if g.ID != 0 || g.Wait != 0 || g.CreatorID != 0 {
+			t.Fatalf("concurrent capture claims an ID, wait or creator ID: %+v", g)
+		}
+	}
+	conc := parkedGroups(GroupGoroutines(gs))
+
+	for fn, fullGroups := range full {
+		concGroups := conc[fn]
+		if fn == "recvTwice" {
+			// One stack from two go statements: the full dump has a group
+			// per creator, the profile cannot tell them apart and must not
+			// guess.
+			if len(fullGroups) != 2 || len(concGroups) != 1 || concGroups[0].Creator != nil ||
+				concGroups[0].Count != 2*perKind || !slices.Equal(concGroups[0].Frames, fullGroups[0].Frames) {
+				t.Errorf("recvTwice: full %+v\nconcurrent %+v", fullGroups, concGroups)
+			}
+			continue
+		}
+		if len(fullGroups) != 1 || len(concGroups) != 1 {
+			t.Errorf("%s: %d full groups and %d concurrent, want 1 each", fn, len(fullGroups), len(concGroups))
+			continue
+		}
+		f, c := fullGroups[0], concGroups[0]
+		// Signature holds state, frames with file:line, elision and creator.
+		if c.Signature != f.Signature || c.Count != f.Count {
+			t.Errorf("%s: concurrent group (%d)\n%s\nfull dump (%d)\n%s", fn, c.Count, c.Signature, f.Count, f.Signature)
+		}
+		if c.Creator == nil || *c.Creator != *f.Creator {
+			t.Errorf("%s: creator %v, full dump %v", fn, c.Creator, f.Creator)
+		}
+	}
+	if g := conc["deep"]; len(g) != 1 || len(g[0].Frames) != innerFrames+outerFrames {
+		t.Errorf("deep stack not elided to %d frames: %+v", innerFrames+outerFrames, g)
+	}
+	// Go 1.26 prints labels in full dumps only with GODEBUG=tracebacklabels=1;
+	// the profile always has them.
+	want := map[string]string{"handler": "checkout", "tenant id": `acme "corp"`}
+	if g := conc["labelled"]; len(g) != 1 || !maps.Equal(g[0].Labels, want) {
+		t.Errorf("labelled group = %+v, want labels %v", g, want)
+	}
+}
+
+func TestCaptureConcurrentWithoutFullDumpHasNoCreators(t *testing.T) {
+	startParked(t)
+	waitParked(t)
+	forgetCreators(t)
+
+	gs, err := ParseBytes(captureConcurrent(1, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	groups := parkedGroups(GroupGoroutines(gs))
+	for fn, state := range wantParked {
+		if len(groups[fn]) != 1 || groups[fn][0].State != state || groups[fn][0].Creator != nil {
+			t.Errorf("%s: %+v, want one group in %q without creator", fn, groups[fn], state)
+		}
+	}
+}
+
+// forgetCreators empties what full dumps taught, for the rest of the test.
+func forgetCreators(t *testing.T) {
+	creators.Lock()
+	saved := creators.byStack
+	creators.byStack = nil
+	creators.Unlock()
+	t.Cleanup(func() {
+		creators.Lock()
+		creators.byStack = saved
+		creators.Unlock()
+	})
+}
+
+func TestCaptureWithinBudget(t *testing.T) {
+	startParked(t)
+	waitParked(t)
+
+	d := CaptureWithin(time.Hour)
+	if !d.Full || d.FullPause <= 0 || !strings.HasPrefix(string(d.Text), "goroutine ") {
+		t.Errorf("generous budget: Full=%v FullPause=%s, text starts %.40q", d.Full, d.FullPause, d.Text)
+	}
+	d = CaptureWithin(0)
+	if d.Full || d.FullPause <= 0 || !strings.Contains(string(d.Text), "# leakguard: goroutine profile") {
+		t.Errorf("zero budget: Full=%v FullPause=%s, text starts %.200q", d.Full, d.FullPause, d.Text)
+	}
+	gs, err := ParseBytes(d.Text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gs) < d.Goroutines-10 || len(gs) > d.Goroutines+10 {
+		t.Errorf("concurrent capture holds %d goroutines, NumGoroutine said %d", len(gs), d.Goroutines)
+	}
+}
+
+func TestParseCountLine(t *testing.T) {
+	dump := "# count: 3\ngoroutine 0 [select] {\"k\":\"v\"}:\nmain.loop(...)\n\t/app/main.go:9\n\n" +
+		"# count: 2\nnot a header\ngoroutine 0 [sleep]:\nmain.nap(...)\n\t/app/main.go:12\n\n" +
+		"# count: many\ngoroutine 7 [running]:\nmain.main()\n\t/app/main.go:3 +0x1d\n"
+	gs, err := ParseBytes([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, g := range gs {
+		states = append(states, g.State)
+	}
+	// A count applies only to the header right after it.
+	if want := []string{"select", "select", "select", "sleep", "running"}; !slices.Equal(states, want) {
+		t.Fatalf("states %q, want %q", states, want)
+	}
+	if gs[2].Frames[0] != (Frame{"main.loop", "/app/main.go", 9}) || gs[2].Labels["k"] != "v" {
+		t.Errorf("repeated goroutine = %+v", gs[2])
+	}
+	streamed, err := Parse(strings.NewReader(dump))
+	if err != nil || len(streamed) != len(gs) {
+		t.Errorf("Parse read %d goroutines (%v), ParseBytes %d", len(streamed), err, len(gs))
+	}
+}
+
+func parkedSummary(m map[string][]Group) map[string][]string {
+	out := map[string][]string{}
+	for fn, gs := range m {
+		for _, g := range gs {
+			out[fn] = append(out[fn], fmt.Sprintf("%d in %s", g.Count, g.State))
+		}
+	}
+	return out
 }

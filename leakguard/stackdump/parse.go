@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -69,10 +70,16 @@ func trimEOL(b []byte) []byte {
 type parser struct {
 	out []Goroutine
 	cur *Goroutine // nil between goroutines
+	// curRepeat is how many goroutines cur stands for (0: one).
+	curRepeat int
 
 	// ancestor is set inside a GODEBUG=tracebackancestors section, whose
 	// frames belong to a goroutine that no longer exists.
 	ancestor bool
+
+	// repeat is how many goroutines the next header stands for, from a
+	// "# count: N" line before it; 0 means one.
+	repeat int
 
 	pending        string // function awaiting its file line
 	pendingCreator bool   // pending came from "created by"
@@ -112,15 +119,21 @@ func (p *parser) finish() []Goroutine {
 }
 
 func (p *parser) line(l []byte) {
+	repeat := p.repeat // applies only to a header right after it
+	p.repeat = 0
 	if bytes.HasPrefix(l, []byte("goroutine ")) {
 		if g, ok := p.header(l); ok {
 			p.endGoroutine()
 			p.out = append(p.out, g)
 			p.cur = &p.out[len(p.out)-1]
+			p.curRepeat = repeat
 			return
 		}
 	}
 	if p.cur == nil || p.ancestor {
+		if n, ok := countLine(l); ok && p.cur == nil {
+			p.repeat = n
+		}
 		return
 	}
 	if len(l) > 0 && (l[0] == '\t' || l[0] == ' ') {
@@ -212,8 +225,36 @@ func (p *parser) endGoroutine() {
 			p.cur.CreatedBy = &s[n-1]
 		}
 	}
+	// The copies share cur's frames and labels, as identical goroutines of
+	// a runtime.Stack dump share interned strings.
+	if p.curRepeat > 1 {
+		g := *p.cur
+		p.out = slices.Grow(p.out, p.curRepeat-1)
+		for range p.curRepeat - 1 {
+			p.out = append(p.out, g)
+		}
+	}
 	p.cur, p.ancestor, p.hasPending, p.hasCreator = nil, false, false, false
+	p.curRepeat = 0
 	p.frames = p.frames[:0]
+}
+
+// maxRepeat bounds a "# count:" line, so a corrupt one cannot make the
+// parser allocate without limit. No process holds that many goroutines.
+const maxRepeat = 1 << 22
+
+// countLine reads "# count: N", which Capture writes before a goroutine
+// that stands for N identical ones when it renders the goroutine profile.
+func countLine(l []byte) (int, bool) {
+	rest, ok := bytes.CutPrefix(l, []byte("# count: "))
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(rest))
+	if err != nil || n < 1 || n > maxRepeat {
+		return 0, false
+	}
+	return n, true
 }
 
 func (p *parser) alloc(n int) []Frame {

@@ -59,8 +59,14 @@ type Report struct {
 	// LeakProfile reports whether the runtime's goroutineleak profile was
 	// available, i.e. whether ProvenLeaks can be non-zero at all.
 	LeakProfile bool `json:"leak_profile"`
-	ProvenLeaks int  `json:"proven_leaks"`
-	Suspected   int  `json:"suspected"`
+	// WaitTimesSkipped reports that the last capture has no wait times: a
+	// full dump of all goroutines would have stopped the process longer
+	// than the capture pause allows. Blocked goroutines were not looked
+	// for, so Blocked is empty and Suspected leaves them out: unknown, not
+	// zero.
+	WaitTimesSkipped bool `json:"wait_times_skipped,omitempty"`
+	ProvenLeaks      int  `json:"proven_leaks"`
+	Suspected        int  `json:"suspected"`
 	// Confirmed counts the goroutines above their healthy level in groups
 	// that grew without load; non-zero keeps Status leaking.
 	Confirmed int `json:"confirmed"`
@@ -245,7 +251,8 @@ func Snapshot(ctx context.Context, top int, blockedAfter time.Duration) (Report,
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
-	gs, err := stackdump.ParseBytes(stackdump.Capture())
+	dump := stackdump.CaptureWithin(stackdump.DefaultPauseBudget)
+	gs, err := stackdump.ParseBytes(dump.Text)
 	if err != nil {
 		return Report{}, fmt.Errorf("parse goroutine dump: %w", err)
 	}
@@ -257,7 +264,12 @@ func Snapshot(ctx context.Context, top int, blockedAfter time.Duration) (Report,
 	}
 	groups := stackdump.GroupGoroutines(gs)
 	r.Top = FromGroups(groups, top)
-	if blockedAfter > 0 {
+	if blockedAfter > 0 && !dump.Full {
+		r.WaitTimesSkipped = true
+		r.Reasons = append(r.Reasons, fmt.Sprintf("wait times skipped: a full dump of %d goroutines would stop the world ~%s; goroutines blocked longer than %s are not looked for",
+			dump.Goroutines, dump.FullPause.Round(time.Millisecond), blockedAfter))
+	}
+	if blockedAfter > 0 && dump.Full {
 		r.Blocked, r.Suspected = Blocked(gs, blockedAfter, top)
 		if r.Suspected > 0 {
 			r.Status = Suspect

@@ -67,7 +67,7 @@ type parked struct {
 	mu, cmu  sync.Mutex
 	rw       sync.RWMutex
 	rw2      [perKind]sync.RWMutex // one per writer: a second would wait on the first
-	wg       sync.WaitGroup // one parked waiter
+	wg       sync.WaitGroup        // one parked waiter
 	cond     *sync.Cond
 	released bool
 	exited   sync.WaitGroup

@@ -45,23 +45,98 @@ func (s site) String() string {
 	return s.entry + " created at " + s.creator
 }
 
-func siteOf(g stackdump.Group) site {
-	s := site{entry: g.Top.Func}
-	if n := len(g.Frames); n > 0 {
-		s.entry = g.Frames[n-1].Func
-	}
-	if g.Creator != nil {
+// siteOf returns where a group's goroutines come from. Called with w.mu
+// held.
+//
+// A capture from the concurrent goroutine profile knows a group's creator
+// only if an earlier full dump saw its stack started by one go statement.
+// An entry function seen without a creator is therefore tracked without
+// creators from then on, in every capture, so that its sites keep their
+// identity whichever way later captures are taken: otherwise a switch
+// between full dumps and the profile would read as one site vanishing
+// (a pool) and another appearing (growth).
+func (w *Watchdog) siteOf(g stackdump.Group) site {
+	s := site{entry: entryOf(g)}
+	if g.Creator != nil && !w.coarse[s.entry] {
 		s.creator = g.Creator.Location()
 	}
 	return s
 }
 
-func siteCounts(groups []stackdump.Group) map[site]int {
+func entryOf(g stackdump.Group) string {
+	if n := len(g.Frames); n > 0 {
+		return g.Frames[n-1].Func
+	}
+	return g.Top.Func
+}
+
+// siteCounts counts goroutines per site. Called with w.mu held.
+func (w *Watchdog) siteCounts(groups []stackdump.Group) map[site]int {
 	m := make(map[site]int)
 	for _, g := range groups {
-		m[siteOf(g)] += g.Count
+		m[w.siteOf(g)] += g.Count
 	}
 	return m
+}
+
+// coarsen starts tracking without creators the entry functions of the
+// groups that have none, merging what was learned about their sites.
+// Called with w.mu held.
+func (w *Watchdog) coarsen(groups []stackdump.Group) {
+	for _, g := range groups {
+		if g.Creator != nil {
+			continue
+		}
+		entry := entryOf(g)
+		if w.coarse[entry] {
+			continue
+		}
+		w.coarse[entry] = true
+		w.mergeSites(entry)
+	}
+}
+
+// mergeSites folds the history, episode and acknowledgements of every
+// site of entry into its creator-less site. Sums over-estimate a merged
+// level, so a merged leak is reported back down later rather than sooner.
+func (w *Watchdog) mergeSites(entry string) {
+	to := site{entry: entry}
+	for s, h := range w.history {
+		if s.entry != entry || s == to {
+			continue
+		}
+		m := w.history[to]
+		if m == nil {
+			m = &siteHistory{}
+			w.history[to] = m
+		}
+		m.peak += h.peak
+		m.shrank = m.shrank || h.shrank
+		delete(w.history, s)
+	}
+	for s, e := range w.episode {
+		if s.entry != entry || s == to {
+			continue
+		}
+		m := w.episode[to]
+		if m == nil {
+			m = &episodeSite{names: map[string]bool{}}
+			w.episode[to] = m
+		}
+		m.level += e.level
+		m.count += e.count
+		for n := range e.names {
+			m.names[n] = true
+		}
+		delete(w.episode, s)
+	}
+	for s, n := range w.acked {
+		if s.entry != entry || s == to {
+			continue
+		}
+		w.acked[to] += n
+		delete(w.acked, s)
+	}
 }
 
 // siteHistory is what the watchdog learned about one site while healthy.

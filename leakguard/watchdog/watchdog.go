@@ -53,9 +53,11 @@ type config struct {
 	maxSnapshots        int
 	snapshotMinInterval time.Duration
 
+	capturePause time.Duration
+
 	logger    *slog.Logger
 	newTicker func(time.Duration) (<-chan time.Time, func())
-	capture   func() []byte
+	capture   func(budget time.Duration) stackdump.Dump
 	proven    func() ([]stackdump.Goroutine, bool, error)
 	// tickDone, if set, receives after every processed tick; tests use it
 	// to step the watchdog one tick at a time.
@@ -86,13 +88,23 @@ func WithBlockedThreshold(d time.Duration) Option {
 
 // WithDeepCheckInterval sets how often to capture and group all stacks
 // and read the leak profile (default 5m; 0 disables the schedule, leaving
-// only captures on suspicion). A capture stops the world while
-// runtime.Stack walks every goroutine, about 10-13µs each: ~0.1s at 10k
-// goroutines, ~1.3s at 100k (measured on 2 cores); that is why it is not
-// done every sample. Blocked-goroutine suspects are only found by these
-// captures.
+// only captures on suspicion). A capture stops the world for at most the
+// capture pause (WithCapturePause) but costs CPU, ~0.1-0.2s at 100k
+// goroutines; that is why it is not done every sample. Blocked-goroutine
+// suspects are only found by these captures.
 func WithDeepCheckInterval(d time.Duration) Option {
 	return func(c *config) { c.deepInterval = d }
+}
+
+// WithCapturePause sets how long a capture may stop the world (default
+// stackdump.DefaultPauseBudget, 5ms). A full runtime.Stack dump, the only
+// one with the wait times that find blocked-goroutine suspects, stops it
+// ~2µs per goroutine and is taken only when it fits: up to roughly 2,500
+// goroutines at 5ms. Beyond, the capture comes from the concurrent
+// goroutine profile, blocked goroutines are not looked for, and the report
+// says so (WaitTimesSkipped). 0 never takes a full dump.
+func WithCapturePause(d time.Duration) Option {
+	return func(c *config) { c.capturePause = max(d, 0) }
 }
 
 // WithMinGrowth sets the smallest growth beyond load, in goroutines over
@@ -150,8 +162,9 @@ func defaults() config {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
 		},
-		capture: stackdump.Capture,
-		proven:  report.ProvenLeaks,
+		capturePause: stackdump.DefaultPauseBudget,
+		capture:      stackdump.CaptureWithin,
+		proven:       report.ProvenLeaks,
 	}
 }
 
@@ -172,6 +185,10 @@ type Watchdog struct {
 	snaps    int
 	// blockedCount is from the last deep check; it holds between them.
 	blockedCount int
+	// waitsSkipped says why the last deep check took no wait times, so
+	// found no blocked goroutines whatever they were doing; "" if it took
+	// them. It holds between deep checks.
+	waitsSkipped string
 	seq          int
 	perLoad      float64 // last perLoad the data could determine
 
@@ -193,6 +210,9 @@ type Watchdog struct {
 	attributed bool
 	// unattributed is the trend's growth no capture has put in a site yet.
 	unattributed int
+	// coarse holds the entry functions tracked without creators (see
+	// siteOf).
+	coarse map[string]bool
 }
 
 // New returns a stopped watchdog.
@@ -210,6 +230,7 @@ func New(opts ...Option) *Watchdog {
 		history: map[site]*siteHistory{},
 		episode: map[site]*episodeSite{},
 		acked:   map[site]int{},
+		coarse:  map[string]bool{},
 	}
 }
 
@@ -324,10 +345,10 @@ func (w *Watchdog) tick(now time.Time) {
 		w.explained, w.boundedGrowth = false, 0
 		w.attributed = false
 	}
-	// A capture stops the world for ~10µs per goroutine, so it runs on a
-	// schedule and, while suspect, only often enough to confirm or explain
-	// the trend (every eighth of the window) or when a snapshot is due;
-	// never every sample.
+	// A capture of many goroutines costs a tenth of a second of CPU, so it
+	// runs on a schedule and, while suspect, only often enough to confirm
+	// or explain the trend (every eighth of the window) or when a snapshot
+	// is due; never every sample.
 	snapDue := w.lastSnap.IsZero() || now.Sub(w.lastSnap) >= w.cfg.snapshotMinInterval
 	confirmDue := now.Sub(w.lastDeep) >= max(w.cfg.interval, w.cfg.window/8)
 	deep := w.lastDeep.IsZero() ||
@@ -361,7 +382,12 @@ func (w *Watchdog) tick(now time.Time) {
 			r.LastSnapshot = d.snapshot
 		}
 		w.blockedCount = d.blockedCount
+		if d.waitsSkipped != w.waitsSkipped {
+			w.logWaits(d.waitsSkipped)
+		}
+		w.waitsSkipped = d.waitsSkipped
 	}
+	r.WaitTimesSkipped = w.waitsSkipped != ""
 	r.Snapshots = w.snaps
 	w.unattributed = 0
 	if trend && !w.explained && len(w.episode) == 0 {
@@ -403,6 +429,9 @@ func (w *Watchdog) settle(r *report.Report, trend bool, f fit) {
 	r.Suspected = w.blockedCount + w.unattributed
 	if w.blockedCount > 0 {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("%d goroutines blocked longer than %s", w.blockedCount, w.cfg.blockedThreshold))
+	}
+	if w.waitsSkipped != "" {
+		r.Reasons = append(r.Reasons, w.waitsSkipped)
 	}
 	if r.ProvenLeaks > 0 {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("runtime proved %d goroutines leaked", r.ProvenLeaks))
@@ -458,11 +487,21 @@ func (w *Watchdog) logStatus(r *report.Report) {
 
 func round2(f float64) float64 { return math.Round(f*100) / 100 }
 
+// logWaits says when deep checks stop or resume taking wait times.
+func (w *Watchdog) logWaits(skipped string) {
+	if skipped == "" {
+		w.cfg.logger.Info("leakguard: goroutine wait times taken again; blocked goroutines are looked for")
+		return
+	}
+	w.cfg.logger.Warn("leakguard: " + skipped)
+}
+
 type deepResult struct {
 	top, blocked, leaked, growing []report.Group
 	blockedCount, proven          int
 	leakProfile                   bool
 	snapshot                      string
+	waitsSkipped                  string // see Watchdog.waitsSkipped
 }
 
 // deepCheck captures and groups all stacks. While healthy it makes them
@@ -473,15 +512,21 @@ type deepResult struct {
 // since a capture of many goroutines takes a while.
 func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) deepResult {
 	var d deepResult
-	dump := w.cfg.capture()
-	gs, err := stackdump.ParseBytes(dump)
+	dump := w.cfg.capture(w.cfg.capturePause)
+	gs, err := stackdump.ParseBytes(dump.Text)
 	if err != nil {
 		w.cfg.logger.Error("leakguard: parse goroutine dump", "err", err)
 		return d
 	}
 	groups := stackdump.GroupGoroutines(gs)
 	d.top = report.FromGroups(groups, w.cfg.top)
-	d.blocked, d.blockedCount = report.Blocked(gs, w.cfg.blockedThreshold, w.cfg.top)
+	if dump.Full {
+		d.blocked, d.blockedCount = report.Blocked(gs, w.cfg.blockedThreshold, w.cfg.top)
+	} else {
+		d.waitsSkipped = fmt.Sprintf(
+			"wait times skipped: a full dump of %d goroutines would stop the world ~%s, over the %s capture pause; goroutines blocked longer than %s are not looked for",
+			dump.Goroutines, dump.FullPause.Round(time.Millisecond), w.cfg.capturePause, w.cfg.blockedThreshold)
+	}
 
 	leaked, ok, err := w.cfg.proven()
 	d.leakProfile = ok
@@ -492,9 +537,9 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		d.proven = len(leaked)
 		d.leaked = report.FromGroups(stackdump.GroupGoroutines(leaked), w.cfg.top)
 	}
-	counts := siteCounts(groups)
-
 	w.mu.Lock()
+	w.coarsen(groups)
+	counts := w.siteCounts(groups)
 	w.lastDeep = now
 	baseline := w.baseline
 	for s, e := range w.episode {
@@ -509,7 +554,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		changes = stackdump.Diff(baseline, groups)
 	}
 	if suspect && baseline != nil {
-		w.confirm(counts, siteCounts(baseline), changes, f, len(gs), counted)
+		w.confirm(counts, w.siteCounts(baseline), changes, f, len(gs), counted)
 	}
 	if !suspect && len(w.episode) == 0 {
 		// Only healthy captures teach: a leak growing while suspect would
@@ -532,7 +577,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 	w.mu.Unlock()
 
 	if takeSnap && w.cfg.snapshotDir != "" {
-		path, err := writeSnapshot(w.cfg.snapshotDir, now, seq, dump, w.cfg.maxSnapshots)
+		path, err := writeSnapshot(w.cfg.snapshotDir, now, seq, dump.Text, w.cfg.maxSnapshots)
 		if err != nil {
 			w.cfg.logger.Error("leakguard: write snapshot", "err", err)
 		}
@@ -591,7 +636,7 @@ func (w *Watchdog) confirm(now, before map[site]int, changes []stackdump.Change,
 		e.count = now[s]
 	}
 	for _, c := range changes {
-		if e := w.episode[siteOf(c.Group)]; e != nil && c.Delta > 0 {
+		if e := w.episode[w.siteOf(c.Group)]; e != nil && c.Delta > 0 {
 			g := report.FromGroup(c.Group)
 			e.names[g.Function] = true
 			e.names[g.Location] = true
@@ -605,7 +650,7 @@ func (w *Watchdog) confirm(now, before map[site]int, changes []stackdump.Change,
 func (w *Watchdog) growingGroups(changes []stackdump.Change, suspect bool) []report.Group {
 	var keep []stackdump.Change
 	for _, c := range changes {
-		s := siteOf(c.Group)
+		s := w.siteOf(c.Group)
 		switch {
 		case len(w.episode) > 0:
 			if w.episode[s] == nil {

@@ -3,6 +3,7 @@ package watchdog
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -82,9 +83,15 @@ func (h *harness) step() report.Report {
 // own goroutines in the simulated scenarios.
 func staticDump(text string) Option {
 	return func(c *config) {
-		c.capture = func() []byte { return []byte(text) }
+		c.capture = fullDump(func() []byte { return []byte(text) })
 		c.proven = func() ([]stackdump.Goroutine, bool, error) { return nil, false, nil }
 	}
+}
+
+// fullDump serves dump as a full capture (with wait times) whatever the
+// pause budget.
+func fullDump(dump func() []byte) func(time.Duration) stackdump.Dump {
+	return func(time.Duration) stackdump.Dump { return stackdump.Dump{Text: dump(), Full: true} }
 }
 
 const idleDump = `goroutine 1 [running]:
@@ -284,7 +291,7 @@ created by example.com/svc.fanOut in goroutine 9
 		t.Fatalf("fixture: %v %+v", err, leaked)
 	}
 	h := start(t, WithGoroutineCounter(func() int { return 2 }), func(c *config) {
-		c.capture = func() []byte { return []byte(idleDump) }
+		c.capture = fullDump(func() []byte { return []byte(idleDump) })
 		c.proven = func() ([]stackdump.Goroutine, bool, error) { return leaked, true, nil }
 	})
 	r := h.step()
@@ -388,16 +395,30 @@ func leakSiteLine(t *testing.T) string {
 // function and file:line where the goroutines block; the report stays
 // leaking after the growth stops, for as long as they stay, and clears
 // when they end.
+//
+// With a capture pause of 0 every capture comes from the concurrent
+// goroutine profile, as it does in a service too large for a full dump
+// within the pause: the leak is named the same way.
 func TestNamesRealLeakWithFileLine(t *testing.T) {
+	for _, pause := range []time.Duration{stackdump.DefaultPauseBudget, 0} {
+		t.Run(fmt.Sprintf("pause=%s", pause), func(t *testing.T) { testNamesRealLeak(t, pause) })
+	}
+}
+
+func testNamesRealLeak(t *testing.T, pause time.Duration) {
 	want := leakSiteLine(t)
 	ch := make(chan struct{})
 	closeCh := sync.OnceFunc(func() { close(ch) })
 	defer closeCh() // ends every leaked goroutine
 
-	h := start(t, WithInFlight(func() float64 { return 1 }), WithDeepCheckInterval(30*time.Second))
+	h := start(t, WithInFlight(func() float64 { return 1 }), WithDeepCheckInterval(30*time.Second), WithCapturePause(pause))
 	for range 13 { // healthy minute: baseline capture
-		if r := h.step(); r.Status != report.Healthy {
+		r := h.step()
+		if r.Status != report.Healthy {
 			t.Fatalf("healthy phase reported %s: %v", r.Status, r.Reasons)
+		}
+		if r.WaitTimesSkipped != (pause == 0) {
+			t.Fatalf("pause %s: WaitTimesSkipped = %v", pause, r.WaitTimesSkipped)
 		}
 	}
 	var r report.Report

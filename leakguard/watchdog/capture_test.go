@@ -1,0 +1,153 @@
+package watchdog
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/report"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+)
+
+// concurrentDump renders the service the way stackdump.Capture does above
+// its pause budget when no full dump taught it creators: each stack once
+// under a "# count:" line, goroutine ID 0, no wait times, no creators.
+func (s *service) concurrentDump() []byte {
+	var b strings.Builder
+	b.WriteString("# leakguard: goroutine profile\n\n")
+	byStack := map[string]int{}
+	for name, n := range s.counts {
+		st := stacks[name]
+		byStack[st.state+"\x00"+st.frames] += n
+	}
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range byStack {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		state, frames, _ := strings.Cut(k, "\x00")
+		fmt.Fprintf(&b, "# count: %d\ngoroutine 0 [%s]:\n%s\n", byStack[k], state, frames)
+	}
+	return []byte(b.String())
+}
+
+// switchingCapture serves full dumps until concurrent is set, then
+// concurrent ones, as Capture does when the service outgrows the pause.
+func (s *service) switchingCapture(concurrent *bool) Option {
+	return func(c *config) {
+		c.capture = func(budget time.Duration) stackdump.Dump {
+			if *concurrent {
+				return stackdump.Dump{Text: s.concurrentDump(), Goroutines: s.goroutines(), FullPause: 200 * time.Millisecond}
+			}
+			return stackdump.Dump{Text: s.dump(), Full: true, Goroutines: s.goroutines(), FullPause: time.Millisecond}
+		}
+	}
+}
+
+// A pool started from two go statements is two sites in a full dump and
+// one stack without a creator in the concurrent profile. When captures
+// switch from one to the other during a leak, the pool must not read as a
+// site that appeared from nothing: only the leak is named.
+func TestSwitchToConcurrentCaptureNamesOnlyTheLeak(t *testing.T) {
+	s := newService(12)
+	s.load = 3
+	s.counts["worker"] = 40
+	s.counts["workerB"] = 40
+	concurrent := false
+	// Captures only on suspicion: the healthy baseline is the full dump of
+	// the first tick, and the first concurrent capture is diffed against it.
+	h := start(t, append(s.opts(), WithDeepCheckInterval(0), s.switchingCapture(&concurrent))...)
+	expect(t, h, 12*3, report.Healthy, "warm-up on full dumps", nil)
+
+	concurrent = true
+	var r report.Report
+	for i := 0; i < 24 && r.Status != report.Leaking; i++ {
+		s.counts["leak"] += 3
+		r = h.step()
+	}
+	if r.Status != report.Leaking || !r.WaitTimesSkipped {
+		t.Fatalf("leak never confirmed from concurrent captures: %+v", r)
+	}
+	for _, g := range r.Growing {
+		if g.Location != "/src/svc/fan.go:17" {
+			t.Errorf("growing group %s at %s (+%d): only the leak grew", g.Function, g.Location, g.Delta)
+		}
+	}
+	if r.Confirmed > s.counts["leak"] {
+		t.Errorf("confirmed %d goroutines, only %d leaked", r.Confirmed, s.counts["leak"])
+	}
+
+	// Back on full dumps the leak is still the only leaking site.
+	concurrent = false
+	r = expect(t, h, 12, report.Leaking, "full dumps again", nil)
+	if r.WaitTimesSkipped || len(r.Growing) != 1 || r.Growing[0].Location != "/src/svc/fan.go:17" {
+		t.Errorf("after switching back: skipped %v, growing %+v", r.WaitTimesSkipped, r.Growing)
+	}
+}
+
+// Wait times come only with full dumps: while captures cannot take them
+// the report and the log say so, instead of reporting the blocked
+// goroutines as gone.
+func TestReportsSkippedWaitTimes(t *testing.T) {
+	const blocked = `goroutine 1 [running]:
+main.main()
+	/src/main.go:10 +0x1d
+
+goroutine 7 [chan receive, 25 minutes]:
+example.com/svc.wait(...)
+	/src/svc/wait.go:9
+created by example.com/svc.start in goroutine 1
+	/src/svc/start.go:4 +0x1d
+`
+	full := true
+	var logs bytes.Buffer
+	h := start(t,
+		WithGoroutineCounter(func() int { return 2 }),
+		WithDeepCheckInterval(5*time.Second),
+		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+		func(c *config) {
+			c.capture = func(budget time.Duration) stackdump.Dump {
+				if budget != 3*time.Millisecond {
+					t.Errorf("capture pause %s, want the configured 3ms", budget)
+				}
+				if full {
+					return stackdump.Dump{Text: []byte(blocked), Full: true, Goroutines: 2}
+				}
+				return stackdump.Dump{Text: []byte("# count: 1\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+					Goroutines: 2_000, FullPause: 4 * time.Millisecond}
+			}
+			c.proven = noProven
+		},
+		WithCapturePause(3*time.Millisecond),
+	)
+	r := h.step()
+	if r.Status != report.Suspect || r.Suspected != 1 || len(r.Blocked) != 1 || r.WaitTimesSkipped {
+		t.Fatalf("full dump: %+v", r)
+	}
+
+	full = false
+	r = h.step()
+	const reason = "wait times skipped: a full dump of 2000 goroutines would stop the world ~4ms, over the 3ms capture pause; goroutines blocked longer than 10m0s are not looked for"
+	if !r.WaitTimesSkipped || len(r.Blocked) != 0 || !slices.Contains(r.Reasons, reason) {
+		t.Fatalf("concurrent capture: skipped %v, blocked %+v, reasons %q", r.WaitTimesSkipped, r.Blocked, r.Reasons)
+	}
+	h.step()
+	if n := strings.Count(logs.String(), "wait times skipped"); n != 1 {
+		t.Errorf("logged the skip %d times, want once:\n%s", n, logs.String())
+	}
+
+	full = true
+	r = h.step()
+	if r.WaitTimesSkipped || len(r.Blocked) != 1 || slices.Contains(r.Reasons, reason) {
+		t.Fatalf("full dump again: %+v", r)
+	}
+	if !strings.Contains(logs.String(), "wait times taken again") {
+		t.Errorf("resuming not logged:\n%s", logs.String())
+	}
+}

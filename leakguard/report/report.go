@@ -59,17 +59,17 @@ type Report struct {
 	// LeakProfile reports whether the runtime's goroutineleak profile was
 	// available, i.e. whether ProvenLeaks can be non-zero at all.
 	LeakProfile bool `json:"leak_profile"`
+	ProvenLeaks int  `json:"proven_leaks"`
+	Suspected   int  `json:"suspected"`
+	// Confirmed counts the goroutines above their healthy level in groups
+	// that grew without load; non-zero keeps Status leaking.
+	Confirmed int `json:"confirmed"`
 	// WaitTimesSkipped reports that the last capture has no wait times: a
 	// full dump of all goroutines would have stopped the process longer
 	// than the capture pause allows. Blocked goroutines were not looked
 	// for, so Blocked is empty and Suspected leaves them out: unknown, not
 	// zero.
 	WaitTimesSkipped bool `json:"wait_times_skipped,omitempty"`
-	ProvenLeaks      int  `json:"proven_leaks"`
-	Suspected        int  `json:"suspected"`
-	// Confirmed counts the goroutines above their healthy level in groups
-	// that grew without load; non-zero keeps Status leaking.
-	Confirmed int `json:"confirmed"`
 
 	Reasons []string `json:"reasons,omitempty"`
 	// Leaked are the groups the runtime proved leaked.

@@ -21,10 +21,11 @@ var stacks = map[string]struct{ state, frames, creator string }{
 	"readLoop":   {"select", "net/http.(*persistConn).readLoop(0x1)\n\t/go/src/net/http/transport.go:2395 +0x1d\n", "net/http.(*Transport).dialConn in goroutine 9\n\t/go/src/net/http/transport.go:1944 +0x4d\n"},
 	"writeLoop":  {"select", "net/http.(*persistConn).writeLoop(0x1)\n\t/go/src/net/http/transport.go:2596 +0x1d\n", "net/http.(*Transport).dialConn in goroutine 9\n\t/go/src/net/http/transport.go:1945 +0x4d\n"},
 	"worker":     {"chan receive", "example.com/svc.(*Pool).worker(0x1)\n\t/src/svc/pool.go:88 +0x25\n", "example.com/svc.(*Pool).grow in goroutine 1\n\t/src/svc/pool.go:40 +0x9a\n"},
+	"request":    {"select", "example.com/svc.handle(0x1)\n\t/src/svc/handle.go:20 +0x25\nnet/http.(*conn).serve(0x1)\n\t/go/src/net/http/server.go:2102 +0x1d\n", "net/http.(*Server).Serve in goroutine 1\n\t/go/src/net/http/server.go:3454 +0x4d\n"},
+	"leak":       {"chan send", "example.com/svc.fanOut.func1()\n\t/src/svc/fan.go:17 +0x2d\n", "example.com/svc.fanOut in goroutine 9\n\t/src/svc/fan.go:15 +0x7a\n"},
+
 	// workerB is worker started by a second go statement: the same stack.
 	"workerB": {"chan receive", "example.com/svc.(*Pool).worker(0x1)\n\t/src/svc/pool.go:88 +0x25\n", "example.com/svc.(*Pool).refill in goroutine 1\n\t/src/svc/pool.go:61 +0x9a\n"},
-	"request": {"select", "example.com/svc.handle(0x1)\n\t/src/svc/handle.go:20 +0x25\nnet/http.(*conn).serve(0x1)\n\t/go/src/net/http/server.go:2102 +0x1d\n", "net/http.(*Server).Serve in goroutine 1\n\t/go/src/net/http/server.go:3454 +0x4d\n"},
-	"leak":    {"chan send", "example.com/svc.fanOut.func1()\n\t/src/svc/fan.go:17 +0x2d\n", "example.com/svc.fanOut in goroutine 9\n\t/src/svc/fan.go:15 +0x7a\n"},
 }
 
 // service is a simulated process whose goroutine dump matches its count.

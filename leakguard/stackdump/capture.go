@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -157,30 +158,55 @@ func captureStopTheWorld() []byte {
 	}
 }
 
-// captureConcurrent renders the goroutine profile as a dump. Identical
-// goroutines are written once, after a "# count: N" line that ParseBytes
-// expands, so the text stays small however many goroutines share a stack.
+// captureConcurrent renders the goroutine profile as a dump, under a
+// header that says why it is not a full one.
 func captureConcurrent(n int, est, budget time.Duration) []byte {
+	header := fmt.Appendf(nil, "# leakguard: goroutine profile of %d goroutines, collected concurrently: a full dump would stop the world ~%s, over the %s budget.\n"+
+		"# Goroutine IDs (0 here) and wait times are not known; creators only for stacks an earlier full dump saw.\n\n",
+		n, est.Round(time.Microsecond), budget)
+	text, err := appendProfile(header, pprof.Lookup("goroutine"))
+	if err != nil {
+		// Writes to a bytes.Buffer do not fail; keep the reason in the dump
+		// rather than return nothing.
+		return fmt.Appendf(text, "# goroutine profile: %v\n", err)
+	}
+	return text
+}
+
+// ProfileDump renders a goroutine profile of this process, "goroutine" or
+// "goroutineleak", as a dump ParseBytes reads, the way CaptureWithin does
+// when a full dump does not fit its budget: without goroutine IDs, wait
+// times, or creators other than learned ones. Goroutines of the
+// goroutineleak profile carry the "(leaked)" marker. Neither profile stops
+// the world for longer than a moment at debug=1, which is what it reads;
+// at debug=2 both are full dumps.
+func ProfileDump(p *pprof.Profile) ([]byte, error) {
+	return appendProfile(nil, p)
+}
+
+// Identical goroutines are written once, after a "# count: N" line that
+// ParseBytes expands, so the text stays small however many goroutines
+// share a stack.
+func appendProfile(out []byte, p *pprof.Profile) ([]byte, error) {
 	var prof bytes.Buffer
 	// debug=1 is the aggregated text form: "N @ pc pc …" per distinct stack
 	// and label set, with "# labels: {…}" under it. The PCs are this
 	// process's, so they are symbolized here, runtime frames included, which
 	// is what says what a goroutine is waiting for.
-	if err := pprof.Lookup("goroutine").WriteTo(&prof, 1); err != nil {
-		// Writes to a bytes.Buffer do not fail; keep the reason in the dump
-		// rather than return nothing.
-		return fmt.Appendf(nil, "# goroutine profile: %v\n", err)
+	if err := p.WriteTo(&prof, 1); err != nil {
+		return out, err
 	}
-	out := make([]byte, 0, prof.Len()*2)
-	out = fmt.Appendf(out, "# leakguard: goroutine profile of %d goroutines, collected concurrently: a full dump would stop the world ~%s, over the %s budget.\n"+
-		"# Goroutine IDs (0 here) and wait times are not known; creators only for stacks an earlier full dump saw.\n\n",
-		n, est.Round(time.Microsecond), budget)
+	marker := ""
+	if p.Name() == "goroutineleak" {
+		marker = " (leaked)"
+	}
+	out = slices.Grow(out, prof.Len()*2)
 	var frames []runtime.Frame
 	for rec := range profileRecords(prof.Bytes()) {
 		frames = symbolize(frames[:0], rec.pcs)
-		out = appendGoroutine(out, rec, frames)
+		out = appendGoroutine(out, rec, frames, marker)
 	}
-	return out
+	return out, nil
 }
 
 type profileRecord struct {
@@ -250,8 +276,8 @@ const (
 
 // appendGoroutine writes one profile record the way runtime.Stack writes a
 // goroutine, hiding the frames it hides.
-func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame) []byte {
-	state := waitState(all)
+func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string) []byte {
+	state := waitState(all) + marker
 	// The profile's stacks stop at a fixed depth; one that does not end in
 	// runtime.goexit (or runtime.main's caller) was cut short.
 	truncated := len(all) > 0 && all[len(all)-1].Function != "runtime.goexit"

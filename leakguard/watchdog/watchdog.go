@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"math"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"time"
 
@@ -164,7 +165,7 @@ func defaults() config {
 		},
 		capturePause: stackdump.DefaultPauseBudget,
 		capture:      stackdump.CaptureWithin,
-		proven:       report.ProvenLeaks,
+		proven:       provenLeaks,
 	}
 }
 
@@ -584,6 +585,26 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		d.snapshot = path
 	}
 	return d
+}
+
+// provenLeaks is report.ProvenLeaks without its full dump, which stops
+// the world for the whole walk: at debug=1 the goroutineleak profile holds
+// only the leaked goroutines, recorded without stopping the world after
+// the GC cycle that detects them.
+func provenLeaks() (leaked []stackdump.Goroutine, ok bool, err error) {
+	p := pprof.Lookup("goroutineleak")
+	if p == nil {
+		return nil, false, nil
+	}
+	text, err := stackdump.ProfileDump(p)
+	if err != nil {
+		return nil, true, fmt.Errorf("write goroutineleak profile: %w", err)
+	}
+	gs, err := stackdump.ParseBytes(text)
+	if err != nil {
+		return nil, true, fmt.Errorf("parse goroutineleak profile: %w", err)
+	}
+	return gs, true, nil
 }
 
 // confirm splits the growth since the healthy baseline between pools and

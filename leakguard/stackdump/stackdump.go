@@ -14,7 +14,9 @@
 // and pprof labels in headers in both the Go 1.26 form
 // ("[select labels:{"k": "v"}]:", with GODEBUG=tracebacklabels=1) and the
 // Go 1.27 form ("[select] {k: v}:"). testdata holds real captures of each,
-// made by leakguard/internal/fixturegen.
+// made by leakguard/internal/fixturegen. It also reads the dumps Capture
+// renders from the concurrent goroutine profile, where a "# count: N" line
+// before a goroutine stands for N identical ones.
 //
 // The package imports nothing outside the standard library so that it can be
 // embedded in any service.
@@ -42,6 +44,8 @@ func (f Frame) Location() string {
 
 // Goroutine is one goroutine of a dump.
 type Goroutine struct {
+	// ID is 0 in a dump rendered from a goroutine profile, which does not
+	// record IDs.
 	ID int64
 	// State is the wait reason or status, e.g. "chan receive", "select",
 	// "IO wait", "running", "sleep", without the "(leaked)" marker, the wait

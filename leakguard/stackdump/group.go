@@ -48,10 +48,17 @@ func GroupGoroutines(gs []Goroutine) []Group {
 	buckets := make(map[uint64][]int)
 	var groups []Group
 	var reps []*Goroutine // representative member of groups[i]
+	gi := -1
 	for i := range gs {
 		g := &gs[i]
+		// The copies ParseBytes makes of a "# count: N" goroutine share
+		// its frames: no need to hash them again.
+		if i > 0 && gi >= 0 && sharesStack(&gs[i-1], g) {
+			groups[gi].add(g)
+			continue
+		}
 		h := stackHash(seed, g)
-		gi := -1
+		gi = -1
 		for _, j := range buckets[h] {
 			if sameStack(reps[j], g) {
 				gi = j
@@ -139,6 +146,13 @@ func writeFrame(h *maphash.Hash, f Frame) {
 	h.WriteByte(byte(f.Line))
 	h.WriteByte(byte(f.Line >> 8))
 	h.WriteByte(byte(f.Line >> 16))
+}
+
+// sharesStack reports goroutines whose frames and creator are the same
+// memory, which only copies of one parsed goroutine are.
+func sharesStack(a, b *Goroutine) bool {
+	return a.State == b.State && a.Elided == b.Elided && a.CreatedBy == b.CreatedBy &&
+		len(a.Frames) == len(b.Frames) && len(a.Frames) > 0 && &a.Frames[0] == &b.Frames[0]
 }
 
 func sameStack(a, b *Goroutine) bool {

@@ -405,6 +405,13 @@ func TestParseCountLine(t *testing.T) {
 	if err != nil || len(streamed) != len(gs) {
 		t.Errorf("Parse read %d goroutines (%v), ParseBytes %d", len(streamed), err, len(gs))
 	}
+	var counts []int
+	for _, g := range GroupGoroutines(gs) {
+		counts = append(counts, g.Count)
+	}
+	if !slices.Equal(counts, []int{3, 1, 1}) {
+		t.Errorf("group counts %v, want [3 1 1]", counts)
+	}
 }
 
 func parkedSummary(m map[string][]Group) map[string][]string {

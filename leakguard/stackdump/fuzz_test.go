@@ -33,6 +33,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(readFixture(f, "go1.21-handwritten.txt"))
 	f.Add([]byte("goroutine 1 [x] {\"\\"))
 	f.Add([]byte("goroutine 1 [a labels:{\"k\": \"v\"}] {k: v}:\nf()\n\t:"))
+	f.Add([]byte("# count: 3\ngoroutine 0 [select] {\"k\":\"v\"}:\nf(...)\n\t/a.go:9\n\n# count: 2\ngoroutine 0 [select]:\nf(...)\n\t/a.go:9\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		gs, err := ParseBytes(b)
 		if err != nil {

@@ -1,6 +1,7 @@
 package stackdump
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"runtime/metrics"
 	"sync"
@@ -23,6 +24,10 @@ import (
 //
 // ms/op is the wall time of one capture.
 //
+//	idle            nothing for 50 ms: the probe's noise floor on this
+//	                machine at this moment
+//	busy            50 ms of CPU work that neither allocates nor stops
+//	                the world: what any busy goroutine costs the probe
 //	stop-the-world  the old Capture: runtime.Stack from a 64 KiB buffer,
 //	                doubled and retried, each pass stopping the world
 //	full            CaptureFull: one runtime.Stack pass into a sized buffer
@@ -32,6 +37,8 @@ func BenchmarkCapture(b *testing.B) {
 		name    string
 		capture func() []byte
 	}{
+		{"idle", func() []byte { time.Sleep(50 * time.Millisecond); return []byte{0} }},
+		{"busy", func() []byte { return busy(50 * time.Millisecond) }},
 		{"stop-the-world", captureStopTheWorld},
 		{"full", CaptureFull},
 		{"Capture", Capture},
@@ -129,4 +136,16 @@ func longestNew(before, after *metrics.Float64Histogram) time.Duration {
 		}
 	}
 	return 0
+}
+
+// busy hashes for d without allocating.
+func busy(d time.Duration) []byte {
+	var buf [4096]byte
+	h := sha256.New()
+	for start := time.Now(); time.Since(start) < d; {
+		for range 64 {
+			h.Write(buf[:])
+		}
+	}
+	return h.Sum(buf[:0])
 }

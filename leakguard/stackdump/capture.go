@@ -59,6 +59,12 @@ func Capture() []byte { return CaptureWithin(DefaultPauseBudget).Text }
 func CaptureWithin(budget time.Duration) Dump {
 	n := runtime.NumGoroutine()
 	est := estimatePause(n)
+	if est > budget && time.Duration(n)*defaultNsPerGoroutine <= budget {
+		// The learned cost may come from a busy moment; without full dumps
+		// it would never be measured again. Let it drift back, so one is
+		// tried, and measured, after a few captures.
+		decayCost()
+	}
 	if est <= budget {
 		if text, pause, ok := captureFull(n, budget); ok {
 			return Dump{Text: text, Full: true, Goroutines: n, FullPause: pause}
@@ -83,9 +89,18 @@ var (
 	bytesPerGoroutine atomic.Int64 // dump size per goroutine
 )
 
+const defaultNsPerGoroutine = 2500
+
 func init() {
-	nsPerGoroutine.Store(2500)
+	nsPerGoroutine.Store(defaultNsPerGoroutine)
 	bytesPerGoroutine.Store(400)
+}
+
+func decayCost() {
+	old := nsPerGoroutine.Load()
+	if old > defaultNsPerGoroutine {
+		nsPerGoroutine.CompareAndSwap(old, old-(old-defaultNsPerGoroutine)/4-1)
+	}
 }
 
 func estimatePause(n int) time.Duration {
@@ -124,7 +139,7 @@ func learnFullCost(n, written int, took time.Duration) {
 		return
 	}
 	raiseCost(&bytesPerGoroutine, int64(written/n))
-	// Rise at once, fall slowly: one quick dump on an idle machine must not
+	// Rise at once, fall by halves: one quick dump on an idle machine must not
 	// make the next one on a busy machine overrun the budget.
 	per := int64(took) / int64(n)
 	if per >= nsPerGoroutine.Load() {
@@ -132,7 +147,7 @@ func learnFullCost(n, written int, took time.Duration) {
 		return
 	}
 	old := nsPerGoroutine.Load()
-	nsPerGoroutine.CompareAndSwap(old, (7*old+per)/8)
+	nsPerGoroutine.CompareAndSwap(old, (old+per)/2)
 }
 
 func raiseCost(c *atomic.Int64, v int64) {

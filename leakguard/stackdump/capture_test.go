@@ -472,3 +472,26 @@ func TestVisibleFrames(t *testing.T) {
 		t.Errorf("runtime-only stack shows %q, want all three frames", got)
 	}
 }
+
+// A cost learned at a busy moment must not rule out full dumps for good:
+// captures that skip one let the estimate drift back until one is taken
+// and measured again.
+func TestCaptureRecoversFromHighCostEstimate(t *testing.T) {
+	saved := nsPerGoroutine.Load()
+	t.Cleanup(func() { nsPerGoroutine.Store(saved) })
+	nsPerGoroutine.Store(int64(time.Second)) // as if one dump had crawled
+
+	full := 0
+	for i := range 200 {
+		d := CaptureWithin(DefaultPauseBudget)
+		if d.Full {
+			full++
+		} else if i == 0 && d.FullPause < time.Second {
+			t.Fatalf("first capture estimated %s, want the learned second per goroutine", d.FullPause)
+		}
+		if nsPerGoroutine.Load() < int64(100*time.Microsecond) {
+			return
+		}
+	}
+	t.Fatalf("after 200 captures (%d full) the cost is still %s per goroutine", full, time.Duration(nsPerGoroutine.Load()))
+}

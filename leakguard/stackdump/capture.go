@@ -13,8 +13,8 @@ import (
 )
 
 // DefaultPauseBudget is how long Capture may stop the world. A full
-// runtime.Stack dump stops it for the whole walk, ~1.5-2µs per goroutine:
-// within budget up to about 2,500 goroutines.
+// runtime.Stack dump stops it for the whole walk, 1.5-2.5µs per goroutine:
+// within budget up to about 2,000 goroutines.
 const DefaultPauseBudget = 5 * time.Millisecond
 
 // Dump is a captured goroutine dump and what it holds.

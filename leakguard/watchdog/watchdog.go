@@ -100,7 +100,7 @@ func WithDeepCheckInterval(d time.Duration) Option {
 // WithCapturePause sets how long a capture may stop the world (default
 // stackdump.DefaultPauseBudget, 5ms). A full runtime.Stack dump, the only
 // one with the wait times that find blocked-goroutine suspects, stops it
-// ~2µs per goroutine and is taken only when it fits: up to roughly 2,500
+// ~2µs per goroutine and is taken only when it fits: up to roughly 2,000
 // goroutines at 5ms. Beyond, the capture comes from the concurrent
 // goroutine profile, blocked goroutines are not looked for, and the report
 // says so (WaitTimesSkipped). 0 never takes a full dump.

@@ -21,6 +21,9 @@ import (
 //	            recorded during a capture (upper bound of its histogram
 //	            bucket): the pause the capture itself causes.
 //	gc-stw-ms   the same for GC pauses during the captures.
+//	gc/op       GC cycles per capture: the benchmark's heap is small, so
+//	            the garbage a capture leaves starts GC cycles that a
+//	            service with a larger heap would start less often.
 //
 // ms/op is the wall time of one capture.
 //
@@ -53,6 +56,7 @@ func BenchmarkCapture(b *testing.B) {
 		started.Wait()
 		for _, m := range methods {
 			b.Run(fmt.Sprintf("%s/%dk", m.name, n/1000), func(b *testing.B) {
+				cycles := gcCycles()
 				p := startLatencyProbe(time.Millisecond)
 				var stw, gcSTW time.Duration
 				for b.Loop() {
@@ -67,6 +71,7 @@ func BenchmarkCapture(b *testing.B) {
 				b.ReportMetric(ms(p.stop()), "max-gap-ms")
 				b.ReportMetric(ms(stw), "stw-ms")
 				b.ReportMetric(ms(gcSTW), "gc-stw-ms")
+				b.ReportMetric(float64(gcCycles()-cycles)/float64(b.N), "gc/op")
 			})
 		}
 		close(release)
@@ -148,4 +153,10 @@ func busy(d time.Duration) []byte {
 		}
 	}
 	return h.Sum(buf[:0])
+}
+
+func gcCycles() uint64 {
+	s := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

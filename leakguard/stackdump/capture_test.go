@@ -401,6 +401,12 @@ func TestParseCountLine(t *testing.T) {
 	if gs[2].Frames[0] != (Frame{"main.loop", "/app/main.go", 9}) || gs[2].Labels["k"] != "v" {
 		t.Errorf("repeated goroutine = %+v", gs[2])
 	}
+	// ID 0 is "unknown": no group offers it as a sample.
+	for _, g := range GroupGoroutines(gs) {
+		if g.State == "running" && !slices.Equal(g.IDs, []int64{7}) || g.State != "running" && len(g.IDs) != 0 {
+			t.Errorf("%s group sample IDs %v", g.State, g.IDs)
+		}
+	}
 	streamed, err := Parse(strings.NewReader(dump))
 	if err != nil || len(streamed) != len(gs) {
 		t.Errorf("Parse read %d goroutines (%v), ParseBytes %d", len(streamed), err, len(gs))

@@ -49,7 +49,7 @@ func FuzzParse(f *testing.F) {
 		n := 0
 		for _, g := range GroupGoroutines(gs) {
 			n += g.Count
-			if g.Signature == "" || len(g.IDs) == 0 {
+			if g.Signature == "" || g.Count == 0 || len(g.IDs) > g.Count {
 				t.Fatalf("bad group %+v", g)
 			}
 		}

@@ -27,7 +27,8 @@ type Group struct {
 	Top     Frame
 	Creator *Frame
 	Frames  []Frame
-	// IDs holds up to 10 sample goroutine IDs, in dump order.
+	// IDs holds up to 10 sample goroutine IDs, in dump order; none for a
+	// dump rendered from a goroutine profile, which has no IDs (all 0).
 	IDs []int64
 	// Labels are the pprof labels shared by every member; nil if none are.
 	Labels map[string]string
@@ -116,7 +117,7 @@ func (gr *Group) count(g *Goroutine) {
 	if g.Leaked {
 		gr.Leaked++
 	}
-	if len(gr.IDs) < maxSampleIDs {
+	if len(gr.IDs) < maxSampleIDs && g.ID != 0 {
 		gr.IDs = append(gr.IDs, g.ID)
 	}
 }

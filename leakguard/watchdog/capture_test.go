@@ -106,6 +106,7 @@ created by example.com/svc.start in goroutine 1
 	/src/svc/start.go:4 +0x1d
 `
 	full := true
+	extra := 0 // goroutines started since the last capture
 	var logs bytes.Buffer
 	h := start(t,
 		WithGoroutineCounter(func() int { return 2 }),
@@ -120,7 +121,7 @@ created by example.com/svc.start in goroutine 1
 					return stackdump.Dump{Text: []byte(blocked), Full: true, Goroutines: 2}
 				}
 				return stackdump.Dump{Text: []byte("# count: 1\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
-					Goroutines: 2_000, FullPause: 4 * time.Millisecond}
+					Goroutines: 2_000 + extra, FullPause: 4 * time.Millisecond}
 			}
 			c.proven = noProven
 		},
@@ -137,6 +138,7 @@ created by example.com/svc.start in goroutine 1
 	if !r.WaitTimesSkipped || len(r.Blocked) != 0 || !slices.Contains(r.Reasons, reason) {
 		t.Fatalf("concurrent capture: skipped %v, blocked %+v, reasons %q", r.WaitTimesSkipped, r.Blocked, r.Reasons)
 	}
+	extra = 100 // another reason text: still the same state, logged once
 	h.step()
 	if n := strings.Count(logs.String(), "wait times skipped"); n != 1 {
 		t.Errorf("logged the skip %d times, want once:\n%s", n, logs.String())
@@ -149,5 +151,35 @@ created by example.com/svc.start in goroutine 1
 	}
 	if !strings.Contains(logs.String(), "wait times taken again") {
 		t.Errorf("resuming not logged:\n%s", logs.String())
+	}
+}
+
+// When the group that leaks is one whose creator the concurrent capture
+// cannot know, its growth is still counted from its healthy level in the
+// full dumps.
+func TestSwitchToConcurrentCaptureCountsGrowthFromHealthyLevel(t *testing.T) {
+	s := newService(12)
+	s.load = 3
+	s.counts["worker"] = 40
+	s.counts["workerB"] = 40
+	concurrent := false
+	h := start(t, append(s.opts(), WithDeepCheckInterval(0), s.switchingCapture(&concurrent))...)
+	expect(t, h, 12*3, report.Healthy, "warm-up on full dumps", nil)
+
+	concurrent = true
+	var r report.Report
+	for i := 0; i < 24 && r.Status != report.Leaking; i++ {
+		s.counts["workerB"] += 3
+		r = h.step()
+	}
+	grown := s.counts["workerB"] - 40
+	if r.Status != report.Leaking || len(r.Growing) != 1 {
+		t.Fatalf("pool leak not confirmed alone: %s, growing %+v", r.Status, r.Growing)
+	}
+	if g := r.Growing[0]; g.Location != "/src/svc/pool.go:88" || g.Before != 80 || g.Delta != grown || g.CreatedBy != "" {
+		t.Errorf("growing %+v, want pool.go:88 from 80 by %d without a creator", g, grown)
+	}
+	if r.Confirmed != grown {
+		t.Errorf("confirmed %d, want the %d it grew", r.Confirmed, grown)
 	}
 }

@@ -2,6 +2,7 @@ package watchdog
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
@@ -215,3 +216,24 @@ type episodeSite struct {
 }
 
 func (e *episodeSite) above() int { return max(0, e.count-e.level) }
+
+// withoutCoarseCreators returns groups with the creators of coarse entries
+// dropped, so that a diff matches groups of one stack whether or not the
+// capture knew their creator. Called with w.mu held.
+func (w *Watchdog) withoutCoarseCreators(groups []stackdump.Group) []stackdump.Group {
+	out := groups
+	for i, g := range groups {
+		if g.Creator == nil || !w.coarse[entryOf(g)] {
+			continue
+		}
+		if &out[0] == &groups[0] {
+			out = slices.Clone(groups)
+		}
+		// The creator is the signature's last line pair.
+		if j := strings.LastIndex(g.Signature, "created by "); j >= 0 {
+			out[i].Signature = g.Signature[:j]
+		}
+		out[i].Creator = nil
+	}
+	return out
+}

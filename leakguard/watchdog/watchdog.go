@@ -383,7 +383,7 @@ func (w *Watchdog) tick(now time.Time) {
 			r.LastSnapshot = d.snapshot
 		}
 		w.blockedCount = d.blockedCount
-		if d.waitsSkipped != w.waitsSkipped {
+		if (d.waitsSkipped == "") != (w.waitsSkipped == "") {
 			w.logWaits(d.waitsSkipped)
 		}
 		w.waitsSkipped = d.waitsSkipped
@@ -552,7 +552,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 	}
 	var changes []stackdump.Change
 	if baseline != nil && (suspect || len(w.episode) > 0) {
-		changes = stackdump.Diff(baseline, groups)
+		changes = stackdump.Diff(w.withoutCoarseCreators(baseline), w.withoutCoarseCreators(groups))
 	}
 	if suspect && baseline != nil {
 		w.confirm(counts, w.siteCounts(baseline), changes, f, len(gs), counted)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -143,6 +144,35 @@ func TestSnapshot(t *testing.T) {
 			t.Fatalf("parked goroutines missing from %+v", r.Top)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// Too many goroutines for a full dump within the pause budget: the
+// snapshot still groups them, and says it did not look for blocked ones.
+func TestSnapshotSkipsWaitTimesAboveThePauseBudget(t *testing.T) {
+	const n = 20_000 // a full dump would take 20-50ms
+	ch := make(chan struct{})
+	var exited sync.WaitGroup
+	defer exited.Wait()
+	defer close(ch)
+	for range n {
+		exited.Go(func() { parkedInReportTest(ch) }) // ended by close(ch)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r, err := Snapshot(context.Background(), 5, time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !r.WaitTimesSkipped || len(r.Reasons) == 0 || !strings.HasPrefix(r.Reasons[0], "wait times skipped: a full dump of ") || r.Status != Healthy {
+			t.Fatalf("report of %d goroutines = %+v", r.Goroutines, r)
+		}
+		if len(r.Top) > 0 && strings.HasSuffix(r.Top[0].Function, ".parkedInReportTest") && r.Top[0].Count == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("parked goroutines missing from %+v", r.Top)
+		}
 	}
 }
 

@@ -28,6 +28,8 @@ func TestCaptureFullGrowsBuffer(t *testing.T) {
 	defer wg.Wait()
 	defer close(stop)
 
+	saved := bytesPerGoroutine.Load()
+	t.Cleanup(func() { bytesPerGoroutine.Store(saved) })
 	bytesPerGoroutine.Store(1) // as if the last dump had been tiny
 	var g Group
 	deadline := time.Now().Add(10 * time.Second)

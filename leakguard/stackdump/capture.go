@@ -294,7 +294,7 @@ const (
 func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string) []byte {
 	state := waitState(all) + marker
 	// The profile's stacks stop at a fixed depth; one that does not end in
-	// runtime.goexit (or runtime.main's caller) was cut short.
+	// runtime.goexit was cut short.
 	truncated := len(all) > 0 && all[len(all)-1].Function != "runtime.goexit"
 	shown := visibleFrames(all)
 	elided := 0

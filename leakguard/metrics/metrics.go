@@ -14,6 +14,9 @@
 //	leakguard_snapshots_total                     snapshots captured on suspicion
 //	leakguard_suspect_group_goroutines{function,location,state}
 //	                                              goroutines per suspect group, top N only
+//	leakguard_wait_times_skipped                  1 while captures take no wait times (too many
+//	                                              goroutines for a full dump within the pause),
+//	                                              so long-blocked goroutines are not looked for
 package metrics
 
 import (
@@ -49,7 +52,7 @@ type Collector struct {
 	top     int
 	timeout time.Duration
 
-	leaked, suspected, confirmed, growth, excess, snapshots, group *prometheus.Desc
+	leaked, suspected, confirmed, growth, excess, snapshots, group, waitsSkipped *prometheus.Desc
 }
 
 // New returns a collector reading from src at scrape time.
@@ -70,6 +73,8 @@ func New(src Reporter, opts ...Option) *Collector {
 			"Trend of goroutines not explained by load over the watchdog window.", nil, nil),
 		snapshots: prometheus.NewDesc("leakguard_snapshots_total",
 			"Goroutine snapshots captured on suspicion.", nil, nil),
+		waitsSkipped: prometheus.NewDesc("leakguard_wait_times_skipped",
+			"1 while the watchdog's captures take no wait times (a full dump of all goroutines would stop the process longer than its capture pause): goroutines blocked past the threshold are not looked for.", nil, nil),
 		group: prometheus.NewDesc("leakguard_suspect_group_goroutines",
 			"Goroutines in each of the largest suspect groups (proven, growing or long-blocked).",
 			[]string{"function", "location", "state"}, nil),
@@ -82,7 +87,7 @@ func New(src Reporter, opts ...Option) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.confirmed, c.growth, c.excess, c.snapshots, c.group} {
+	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.confirmed, c.growth, c.excess, c.snapshots, c.waitsSkipped, c.group} {
 		ch <- d
 	}
 }
@@ -104,6 +109,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.growth, prometheus.GaugeValue, r.GrowthPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.excess, prometheus.GaugeValue, r.ExcessPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.snapshots, prometheus.CounterValue, float64(r.Snapshots))
+	skipped := 0.0
+	if r.WaitTimesSkipped {
+		skipped = 1
+	}
+	ch <- prometheus.MustNewConstMetric(c.waitsSkipped, prometheus.GaugeValue, skipped)
 	for _, g := range suspectGroups(r, c.top) {
 		ch <- prometheus.MustNewConstMetric(c.group, prometheus.GaugeValue, float64(g.Count), g.Function, g.Location, g.State)
 	}

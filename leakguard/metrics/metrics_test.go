@@ -25,12 +25,13 @@ func (f fixed) Report(context.Context) (report.Report, error) { return f.r, f.er
 
 func TestCollect(t *testing.T) {
 	r := report.Report{
-		ProvenLeaks:     2,
-		Suspected:       8,
-		Confirmed:       118,
-		GrowthPerMinute: 61.5,
-		ExcessPerMinute: 60,
-		Snapshots:       3,
+		ProvenLeaks:      2,
+		Suspected:        8,
+		Confirmed:        118,
+		GrowthPerMinute:  61.5,
+		ExcessPerMinute:  60,
+		Snapshots:        3,
+		WaitTimesSkipped: true,
 		Leaked: []report.Group{
 			{Function: "svc.fanOut.func1", Location: "/src/fan.go:17", State: "chan send", Count: 2},
 		},
@@ -67,6 +68,9 @@ leakguard_suspect_group_goroutines{function="svc.fanOut.func1",location="/src/fa
 # HELP leakguard_suspected_goroutines Goroutines suspected leaked: growth beyond what load explains that no capture has confirmed or explained, plus goroutines blocked past the threshold.
 # TYPE leakguard_suspected_goroutines gauge
 leakguard_suspected_goroutines 8
+# HELP leakguard_wait_times_skipped 1 while the watchdog's captures take no wait times (a full dump of all goroutines would stop the process longer than its capture pause): goroutines blocked past the threshold are not looked for.
+# TYPE leakguard_wait_times_skipped gauge
+leakguard_wait_times_skipped 1
 `
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(New(fixed{r: r}))

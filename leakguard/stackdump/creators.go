@@ -1,0 +1,73 @@
+package stackdump
+
+import (
+	"runtime"
+	"strconv"
+	"sync"
+)
+
+// Creators learned from full dumps: a stack (its shown frames) maps to
+// the go statement that started every goroutine seen with it. A stack seen
+// started from two places is ambiguous and gets no creator, since the
+// profile cannot tell which of its goroutines came from where.
+var creators struct {
+	sync.Mutex
+	byStack map[string]creatorSeen
+}
+
+type creatorSeen struct {
+	frame     Frame
+	ambiguous bool
+}
+
+// maxCreatorStacks bounds the memory the creators of distinct stacks take;
+// stacks beyond it are not remembered.
+const maxCreatorStacks = 1 << 14
+
+func learnCreators(dump []byte) {
+	gs, _ := ParseBytes(dump)
+	creators.Lock()
+	defer creators.Unlock()
+	if creators.byStack == nil {
+		creators.byStack = make(map[string]creatorSeen)
+	}
+	var key []byte
+	for i := range gs {
+		g := &gs[i]
+		if g.CreatedBy == nil {
+			continue
+		}
+		key = stackKey(key[:0], g.Frames)
+		seen, ok := creators.byStack[string(key)]
+		switch {
+		case !ok && len(creators.byStack) < maxCreatorStacks:
+			creators.byStack[string(key)] = creatorSeen{frame: *g.CreatedBy}
+		case ok && !seen.ambiguous && seen.frame != *g.CreatedBy:
+			creators.byStack[string(key)] = creatorSeen{ambiguous: true}
+		}
+	}
+}
+
+func knownCreator(shown []runtime.Frame) (Frame, bool) {
+	fs := make([]Frame, len(shown))
+	for i, f := range shown {
+		fs[i] = Frame{Func: f.Function, File: f.File, Line: f.Line}
+	}
+	key := stackKey(nil, fs)
+	creators.Lock()
+	defer creators.Unlock()
+	seen, ok := creators.byStack[string(key)]
+	return seen.frame, ok && !seen.ambiguous
+}
+
+func stackKey(dst []byte, frames []Frame) []byte {
+	for _, f := range frames {
+		dst = append(dst, f.Func...)
+		dst = append(dst, 0)
+		dst = append(dst, f.File...)
+		dst = append(dst, 0)
+		dst = strconv.AppendInt(dst, int64(f.Line), 10)
+		dst = append(dst, '\n')
+	}
+	return dst
+}

@@ -1,0 +1,289 @@
+package stackdump
+
+import (
+	"bytes"
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ProfileDump renders a goroutine profile of this process, "goroutine" or
+// "goroutineleak", as a dump ParseBytes reads, the way CaptureWithin does
+// when a full dump does not fit its budget: without goroutine IDs, wait
+// times, or creators other than learned ones. Goroutines of the
+// goroutineleak profile carry the "(leaked)" marker. Neither profile stops
+// the world for longer than a moment at debug=1, which is what it reads;
+// at debug=2 both are full dumps.
+func ProfileDump(p *pprof.Profile) ([]byte, error) {
+	return appendProfile(nil, p)
+}
+
+// Identical goroutines are written once, after a "# count: N" line that
+// ParseBytes expands, so the text stays small however many goroutines
+// share a stack.
+func appendProfile(out []byte, p *pprof.Profile) ([]byte, error) {
+	var prof bytes.Buffer
+	// debug=1 is the aggregated text form: "N @ pc pc …" per distinct stack
+	// and label set, with "# labels: {…}" under it. The PCs are this
+	// process's, so they are symbolized here, runtime frames included, which
+	// is what says what a goroutine is waiting for.
+	if err := p.WriteTo(&prof, 1); err != nil {
+		return out, err
+	}
+	marker := ""
+	if p.Name() == "goroutineleak" {
+		marker = " (leaked)"
+	}
+	out = slices.Grow(out, prof.Len()*2)
+	var frames []runtime.Frame
+	for rec := range profileRecords(prof.Bytes()) {
+		frames = symbolize(frames[:0], rec.pcs)
+		out = appendGoroutine(out, rec, frames, marker)
+	}
+	return out, nil
+}
+
+type profileRecord struct {
+	count  int
+	pcs    []uintptr
+	labels []byte // "{…}" as pprof prints it; nil if none
+}
+
+// profileRecords yields the records of a debug=1 goroutine profile.
+func profileRecords(b []byte) func(yield func(profileRecord) bool) {
+	return func(yield func(profileRecord) bool) {
+		var rec profileRecord
+		have := false
+		for len(b) > 0 {
+			line := b
+			if i := bytes.IndexByte(b, '\n'); i >= 0 {
+				line, b = b[:i], b[i+1:]
+			} else {
+				b = nil
+			}
+			if labels, ok := bytes.CutPrefix(line, []byte("# labels: ")); ok && have {
+				rec.labels = labels
+				continue
+			}
+			countText, pcsText, ok := bytes.Cut(line, []byte(" @ "))
+			if !ok {
+				continue
+			}
+			count, err := strconv.Atoi(string(countText))
+			if err != nil {
+				continue
+			}
+			if have && !yield(rec) {
+				return
+			}
+			rec = profileRecord{count: count}
+			for f := range bytes.FieldsSeq(pcsText) {
+				if pc, err := strconv.ParseUint(string(bytes.TrimPrefix(f, []byte("0x"))), 16, 64); err == nil {
+					rec.pcs = append(rec.pcs, uintptr(pc))
+				}
+			}
+			have = true
+		}
+		if have {
+			yield(rec)
+		}
+	}
+}
+
+func symbolize(dst []runtime.Frame, pcs []uintptr) []runtime.Frame {
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		dst = append(dst, f)
+		if !more {
+			return dst
+		}
+	}
+}
+
+// The runtime prints at most this many frames of a goroutine, the
+// innermost and outermost halves, with an elision marker between them.
+const (
+	innerFrames = 50
+	outerFrames = 50
+)
+
+// appendGoroutine writes one profile record the way runtime.Stack writes a
+// goroutine, hiding the frames it hides.
+func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string) []byte {
+	state := waitState(all) + marker
+	// The profile's stacks stop at a fixed depth; one that does not end in
+	// runtime.goexit was cut short.
+	truncated := len(all) > 0 && all[len(all)-1].Function != "runtime.goexit"
+	shown := visibleFrames(all)
+	elided := 0
+	if len(shown) > innerFrames+outerFrames {
+		elided = len(shown) - innerFrames - outerFrames
+		shown = append(shown[:innerFrames:innerFrames], shown[len(shown)-outerFrames:]...)
+	}
+	if rec.count > 1 {
+		out = fmt.Appendf(out, "# count: %d\n", rec.count)
+	}
+	out = append(out, "goroutine 0 ["...)
+	out = append(out, state...)
+	out = append(out, ']')
+	if len(rec.labels) > 0 {
+		out = append(out, ' ')
+		out = append(out, rec.labels...)
+	}
+	out = append(out, ":\n"...)
+	for i, f := range shown {
+		if elided > 0 && i == innerFrames {
+			out = fmt.Appendf(out, "...%d frames elided...\n", elided)
+		}
+		out = appendFrame(out, "", f)
+	}
+	if truncated {
+		out = append(out, "...additional frames elided...\n"...)
+	} else if c, ok := knownCreator(shown); ok {
+		out = appendFrame(out, "created by ", runtime.Frame{Function: c.Func, File: c.File, Line: c.Line})
+	}
+	return append(out, '\n')
+}
+
+func appendFrame(out []byte, prefix string, f runtime.Frame) []byte {
+	out = append(out, prefix...)
+	out = append(out, f.Function...)
+	if prefix == "" {
+		out = append(out, "(...)"...)
+	}
+	out = append(out, "\n\t"...)
+	out = append(out, f.File...)
+	out = append(out, ':')
+	out = strconv.AppendInt(out, int64(f.Line), 10)
+	return append(out, '\n')
+}
+
+// visibleFrames applies runtime.Stack's rule for which frames to print:
+// none from the runtime except its exported functions and a gopanic below
+// other frames, or all of them if that would leave none.
+func visibleFrames(all []runtime.Frame) []runtime.Frame {
+	var shown []runtime.Frame
+	for i, f := range all {
+		if shownFrame(f.Function, i == 0) {
+			shown = append(shown, f)
+		}
+	}
+	if len(shown) == 0 {
+		for _, f := range all {
+			if f.Function != "" {
+				shown = append(shown, f)
+			}
+		}
+	}
+	return shown
+}
+
+// shownFrame mirrors runtime.showfuncinfo at the default traceback level.
+// Wrapper frames need no rule: the profile already leaves them out.
+func shownFrame(name string, first bool) bool {
+	switch {
+	case name == "runtime.gopanic":
+		return !first
+	case name == "runtime.runFinalizers" || name == "runtime.runCleanups":
+		return true
+	}
+	if !strings.Contains(name, ".") {
+		return false
+	}
+	rest, ok := strings.CutPrefix(name, "runtime.")
+	return !ok || isExportedRuntime(rest)
+}
+
+// isExportedRuntime reports an exported runtime function or method of an
+// exported type, given the name after "runtime.".
+func isExportedRuntime(name string) bool {
+	rcvr := ""
+	i := len(name) - 1
+	for i >= 0 && name[i] != '.' {
+		i--
+	}
+	if i >= 0 {
+		rcvr, name = name[:i], name[i+1:]
+		if len(rcvr) >= 3 && rcvr[0] == '(' && rcvr[1] == '*' && rcvr[len(rcvr)-1] == ')' {
+			rcvr = rcvr[2 : len(rcvr)-1]
+		}
+	}
+	upper := func(s string) bool { return len(s) > 0 && 'A' <= s[0] && s[0] <= 'Z' }
+	return upper(name) && (rcvr == "" || upper(rcvr))
+}
+
+// parkers maps the function that called gopark (or a semaphore's user) to
+// the wait reason the runtime records for it. A goroutine's state in a
+// full dump is that reason; the profile records only the stack, whose
+// innermost frames below gopark say which it was.
+var parkers = map[string]string{
+	"runtime.chanrecv":                      "chan receive",
+	"runtime.chansend":                      "chan send",
+	"runtime.selectgo":                      "select",
+	"runtime.block":                         "select (no cases)",
+	"runtime.netpollblock":                  "IO wait",
+	"time.Sleep":                            "sleep",
+	"internal/sync.runtime_SemacquireMutex": "sync.Mutex.Lock",
+	"sync.runtime_SemacquireRWMutexR":       "sync.RWMutex.RLock",
+	"sync.runtime_SemacquireRWMutex":        "sync.RWMutex.Lock",
+	"sync.runtime_SemacquireWaitGroup":      "sync.WaitGroup.Wait",
+	"sync.runtime_Semacquire":               "semacquire",
+	"internal/poll.runtime_Semacquire":      "semacquire",
+	"sync.runtime_notifyListWait":           "sync.Cond.Wait",
+	"runtime.gcWaitOnMark":                  "wait for GC cycle",
+	"runtime.gcParkAssist":                  "GC assist wait",
+	"runtime.coroswitch":                    "coroutine",
+	"runtime.runFinalizers":                 "finalizer wait",
+	"runtime.(*cleanupQueue).dequeue":       "cleanup wait",
+	// The goroutine taking the profile records itself from here.
+	"runtime.goroutineProfileWithLabels": "running",
+}
+
+// parkFrames sit between a parker and the scheduler.
+var parkFrames = map[string]bool{
+	"runtime.gopark":         true,
+	"runtime.goparkunlock":   true,
+	"runtime.semacquire1":    true,
+	"runtime.notifyListWait": true,
+	"runtime.mcall":          true,
+	"runtime.park_m":         true,
+}
+
+// waitState derives the state a full dump would print from a goroutine's
+// frames, innermost first: the reason of the first known parker, "syscall"
+// in a system call, "runnable" for a goroutine that was preempted.
+// Reasons that depend on more than the stack (a nil channel's "chan
+// receive (nil chan)") come out as their common form.
+func waitState(all []runtime.Frame) string {
+	parked := false
+	for _, f := range all {
+		if r, ok := parkers[f.Function]; ok {
+			return r
+		}
+		if parkFrames[f.Function] {
+			parked = true
+			continue
+		}
+		if isSyscallFunc(f.Function) {
+			return "syscall"
+		}
+		break
+	}
+	if parked {
+		return "waiting"
+	}
+	return "runnable"
+}
+
+func isSyscallFunc(fn string) bool {
+	for _, p := range []string{"syscall.", "internal/runtime/syscall.", "runtime.entersyscall", "runtime.cgocall", "runtime.exitsyscall"} {
+		if strings.HasPrefix(fn, p) {
+			return true
+		}
+	}
+	return false
+}

@@ -497,7 +497,7 @@ func TestCaptureRecoversFromHighCostEstimate(t *testing.T) {
 		} else if i == 0 && d.FullPause < time.Second {
 			t.Fatalf("first capture estimated %s, want the learned second per goroutine", d.FullPause)
 		}
-		if nsPerGoroutine.Load() < int64(100*time.Microsecond) {
+		if nsPerGoroutine.Load() < int64(time.Millisecond) {
 			return
 		}
 	}

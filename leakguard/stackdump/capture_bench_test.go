@@ -3,6 +3,7 @@ package stackdump
 import (
 	"crypto/sha256"
 	"fmt"
+	"runtime"
 	"runtime/metrics"
 	"sync"
 	"testing"
@@ -20,7 +21,10 @@ import (
 //	stw-ms      the longest stop-the-world pause not for GC the runtime
 //	            recorded during a capture (upper bound of its histogram
 //	            bucket): the pause the capture itself causes.
-//	gc-stw-ms   the same for GC pauses during the captures.
+//	stopping-ms the longest of the same pauses' time to stop: waiting for
+//	            every thread to reach a safe point, which on a loaded
+//	            machine includes threads the OS is not running.
+//	gc-stw-ms   the same as stw-ms for GC pauses during the captures.
 //	gc/op       GC cycles per capture: the benchmark's heap is small, so
 //	            the garbage a capture leaves starts GC cycles that a
 //	            service with a larger heap would start less often.
@@ -31,6 +35,9 @@ import (
 //	                machine at this moment
 //	busy            50 ms of CPU work that neither allocates nor stops
 //	                the world: what any busy goroutine costs the probe
+//	gc              one GC cycle (runtime.GC), which marks every
+//	                goroutine's stack: what the GC cycles a capture's
+//	                garbage may start cost the probe anyway
 //	stop-the-world  the old Capture: runtime.Stack from a 64 KiB buffer,
 //	                doubled and retried, each pass stopping the world
 //	full            CaptureFull: one runtime.Stack pass into a sized buffer
@@ -42,6 +49,7 @@ func BenchmarkCapture(b *testing.B) {
 	}{
 		{"idle", func() []byte { time.Sleep(50 * time.Millisecond); return []byte{0} }},
 		{"busy", func() []byte { return busy(50 * time.Millisecond) }},
+		{"gc", func() []byte { runtime.GC(); return []byte{0} }},
 		{"stop-the-world", captureStopTheWorld},
 		{"full", CaptureFull},
 		{"Capture", Capture},
@@ -58,7 +66,7 @@ func BenchmarkCapture(b *testing.B) {
 			b.Run(fmt.Sprintf("%s/%dk", m.name, n/1000), func(b *testing.B) {
 				cycles := gcCycles()
 				p := startLatencyProbe(time.Millisecond)
-				var stw, gcSTW time.Duration
+				var stw, stopping, gcSTW time.Duration
 				for b.Loop() {
 					before := readPauses()
 					if len(m.capture()) == 0 {
@@ -66,10 +74,12 @@ func BenchmarkCapture(b *testing.B) {
 					}
 					after := readPauses()
 					stw = max(stw, longestNew(before.other, after.other))
+					stopping = max(stopping, longestNew(before.stopping, after.stopping))
 					gcSTW = max(gcSTW, longestNew(before.gc, after.gc))
 				}
 				b.ReportMetric(ms(p.stop()), "max-gap-ms")
 				b.ReportMetric(ms(stw), "stw-ms")
+				b.ReportMetric(ms(stopping), "stopping-ms")
 				b.ReportMetric(ms(gcSTW), "gc-stw-ms")
 				b.ReportMetric(float64(gcCycles()-cycles)/float64(b.N), "gc/op")
 			})
@@ -122,14 +132,19 @@ func (p *latencyProbe) stop() time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-type pauses struct{ gc, other *metrics.Float64Histogram }
+type pauses struct{ gc, other, stopping *metrics.Float64Histogram }
 
 // readPauses reads the runtime's histograms of stop-the-world pauses
-// (stopping plus stopped), which reading does not itself cause.
+// (stopping plus stopped, and stopping alone), which reading does not
+// itself cause.
 func readPauses() pauses {
-	s := []metrics.Sample{{Name: "/sched/pauses/total/gc:seconds"}, {Name: "/sched/pauses/total/other:seconds"}}
+	s := []metrics.Sample{
+		{Name: "/sched/pauses/total/gc:seconds"},
+		{Name: "/sched/pauses/total/other:seconds"},
+		{Name: "/sched/pauses/stopping/other:seconds"},
+	}
 	metrics.Read(s)
-	return pauses{gc: s[0].Value.Float64Histogram(), other: s[1].Value.Float64Histogram()}
+	return pauses{gc: s[0].Value.Float64Histogram(), other: s[1].Value.Float64Histogram(), stopping: s[2].Value.Float64Histogram()}
 }
 
 // longestNew returns the upper bound of the highest bucket that gained

@@ -256,6 +256,9 @@ func badText(v string) string {
 		switch {
 		case c == utf8.RuneError:
 			if _, size := utf8.DecodeRuneInString(v[i:]); size == 1 {
+				if s, ok := surrogate(v[i:]); ok {
+					return fmt.Sprintf("unpaired UTF-16 surrogate %U at character %d: text must be characters (UTF-8)", s, n)
+				}
 				return fmt.Sprintf("text is not valid UTF-8 (byte %d); save the file as UTF-8", i+1)
 			}
 		case c < ' ' && c != '\t' && c != '\n' && c != '\r', c == 0x7f:
@@ -263,6 +266,16 @@ func badText(v string) string {
 		}
 	}
 	return ""
+}
+
+// surrogate reads the three bytes UTF-8 would give a UTF-16 surrogate,
+// which are not UTF-8: what an unpaired one (\ud800) in a Dataset-JSON
+// string, or a CESU-8 writer, gives.
+func surrogate(v string) (rune, bool) {
+	if len(v) < 3 || v[0] != 0xed || v[1]&0xe0 != 0xa0 || v[2]&0xc0 != 0x80 {
+		return 0, false
+	}
+	return 0xd000 | rune(v[1]&0x3f)<<6 | rune(v[2]&0x3f), true
 }
 
 func (r *row) required(col column) string {
@@ -296,7 +309,7 @@ func (r *row) number(col column) (f float64, v string, present, ok bool) {
 func (r *row) float(col column) (float64, bool) {
 	f, v, present, ok := r.number(col)
 	if present && !ok {
-		r.fail(col.String(), fmt.Sprintf("%q is not a number", v))
+		r.fail(col.String(), fmt.Sprintf("%s is not a number", quoted(v)))
 	}
 	return f, ok
 }
@@ -318,9 +331,13 @@ func (r *row) int(col column, required bool) int {
 	if v == "" {
 		v = strconv.FormatFloat(f, 'g', -1, 64)
 	}
-	r.fail(col.String(), fmt.Sprintf("%q is not a whole number", v))
+	r.fail(col.String(), fmt.Sprintf("%s is not a whole number", quoted(v)))
 	return 0
 }
+
+// minYear is the earliest year a date may have: before it, a year is a
+// typing error (0000, 0214) rather than a date of a clinical trial.
+const minYear = 1900
 
 // date reads an SDTM --DTC value: ISO 8601, complete or partial down to
 // the year, with an optional time to the hour, minute or second.
@@ -329,8 +346,11 @@ func (r *row) date(col column) clinical.Date {
 	if d.IsZero() {
 		return d
 	}
-	if _, ok := d.Time(); !ok {
-		r.fail(col.String(), fmt.Sprintf("%q is not an ISO 8601 date", string(d)))
+	switch t, ok := d.Time(); {
+	case !ok:
+		r.fail(col.String(), fmt.Sprintf("%s is not an ISO 8601 date", quoted(string(d))))
+	case t.Year() < minYear:
+		r.fail(col.String(), fmt.Sprintf("%s is not a plausible date: the year is before %d", quoted(string(d)), minYear))
 	}
 	return d
 }
@@ -340,7 +360,7 @@ func (r *row) labUnit(col column) string {
 	if u == "" || knownLabUnit(u) {
 		return u
 	}
-	msg := fmt.Sprintf("unit %q is not one trialwatch knows", u)
+	msg := fmt.Sprintf("unit %s is not one trialwatch knows", quoted(u))
 	if like := labUnitLike(u); like != "" {
 		msg += fmt.Sprintf(" (did you mean %q?)", like)
 	}

@@ -10,22 +10,25 @@ import (
 // ReadCSV reads one SDTM domain in CSV into b. The domain comes from the
 // DOMAIN column. Every row's STUDYID must be study. R's NA and empty cells
 // are missing values. Nothing is added to b unless the whole file is valid.
-func ReadCSV(file string, r io.Reader, study string, b *Batch) error {
-	return read(file, newCSVRecords(file, r), study, b)
+func ReadCSV(file string, r io.Reader, study string, b *Batch, opts ...Option) error {
+	o := readOptions(opts)
+	return read(file, newCSVRecords(file, r, o.limits), study, o.limits, b)
 }
 
-func newCSVRecords(file string, r io.Reader) *csvRecords {
-	cr := csv.NewReader(r)
+func newCSVRecords(file string, r io.Reader, l Limits) *csvRecords {
+	g := &csvGuard{r: r, file: file, limits: l, line: 1, recLine: 1, atStart: true}
+	cr := csv.NewReader(g)
 	cr.ReuseRecord = true
 	// A row with the wrong number of cells is reported like any other bad
 	// row rather than ending the read.
 	cr.FieldsPerRecord = -1
-	return &csvRecords{file: file, r: cr}
+	return &csvRecords{file: file, r: cr, guard: g}
 }
 
 type csvRecords struct {
 	file  string
 	r     *csv.Reader
+	guard *csvGuard
 	cells []cell
 }
 
@@ -35,10 +38,15 @@ func (c *csvRecords) columns() ([]string, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: c.file, Msg: "empty file: want a header row"}
 		}
+		if fatal := asFatal(err); fatal != nil {
+			return nil, fatal
+		}
 		return nil, &Error{File: c.file, Line: 1, Msg: err.Error()}
 	}
 	// The reader reuses its record's slice; the names must outlive it.
-	return append([]string(nil), header...), nil
+	names := append([]string(nil), header...)
+	c.guard.header = names
+	return names, nil
 }
 
 func (c *csvRecords) next() ([]cell, position, error) {
@@ -46,6 +54,9 @@ func (c *csvRecords) next() ([]cell, position, error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			return nil, position{}, io.EOF
+		}
+		if fatal := asFatal(err); fatal != nil {
+			return nil, position{}, fatal
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
@@ -59,4 +70,109 @@ func (c *csvRecords) next() ([]cell, position, error) {
 		c.cells = append(c.cells, cell{kind: text, text: v})
 	}
 	return c.cells, position{line: line}, nil
+}
+
+// asFatal returns err as it should end a read when it is a limit's or an
+// already located problem: a reader's error comes through the format's
+// parser, which must not wrap it into one of its own.
+func asFatal(err error) error {
+	var tooLarge *TooLargeError
+	if errors.As(err, &tooLarge) {
+		return tooLarge
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
+}
+
+// maxColumns bounds the values of a record; SDTM domains have tens of
+// variables, XPT v5 members at most 9999.
+const maxColumns = 10000
+
+// csvGuard stands between a CSV file and encoding/csv, which holds a whole
+// record in memory: it follows the quoting to see where records and
+// values end, and fails the read as soon as one is longer than its limit
+// or a record has more values than any SDTM file, before the parser has
+// buffered more than that.
+type csvGuard struct {
+	r      io.Reader
+	file   string
+	limits Limits
+	header []string // once read, to name the column of a long value
+
+	line    int  // of the byte being read
+	recLine int  // where the current record starts
+	recLen  int  // bytes of the current record so far
+	valLen  int  // bytes of the current value so far
+	field   int  // index of the current value in its record
+	quoted  bool // within a quoted value
+	closed  bool // just after a quoted value's closing quote: a quote now is an escaped one
+	atStart bool // at the start of a value
+	err     error
+}
+
+func (g *csvGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for i, c := range p[:n] {
+		if g.err = g.scan(c); g.err != nil {
+			return i, g.err
+		}
+	}
+	return n, err
+}
+
+func (g *csvGuard) scan(c byte) error {
+	g.recLen++
+	switch {
+	case g.quoted:
+		if c == '"' {
+			g.quoted, g.closed = false, true
+			return g.check()
+		}
+		if c == '\n' {
+			g.line++
+		}
+		g.valLen++
+		return g.check()
+	case c == ',':
+		g.field++
+		g.valLen, g.atStart, g.closed = 0, true, false
+		if g.field >= maxColumns {
+			return &Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("has more than %d values, more than any SDTM file", maxColumns)}
+		}
+		return g.check()
+	case c == '\n':
+		g.line++
+		g.recLine, g.recLen, g.valLen, g.field = g.line, 0, 0, 0
+		g.atStart, g.closed = true, false
+		return nil
+	case c == '"' && (g.atStart || g.closed):
+		g.quoted = true // opening, or an escaped quote ("") in a quoted value
+	}
+	g.valLen++
+	g.atStart, g.closed = false, false
+	return g.check()
+}
+
+func (g *csvGuard) check() error {
+	switch {
+	case g.valLen > g.limits.Value:
+		e := &Error{File: g.file, Line: g.recLine, Msg: valueTooLong(g.limits)}
+		if g.field < len(g.header) {
+			e.Column = columnName(g.header[g.field])
+		}
+		return e
+	case g.recLen > g.limits.Record:
+		return &Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("record longer than %s, the most a record may be", sizeText(int64(g.limits.Record)))}
+	}
+	return nil
+}
+
+func valueTooLong(l Limits) string {
+	return fmt.Sprintf("value longer than %s, the most a value may be", sizeText(int64(l.Value)))
 }

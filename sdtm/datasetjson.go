@@ -2,11 +2,14 @@ package sdtm
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
 )
 
 // ReadDatasetJSON reads one SDTM domain in CDISC Dataset-JSON v1.1 into b.
@@ -14,33 +17,33 @@ import (
 // larger than memory. Metadata must come before the rows, as v1.1 asks
 // (columns first). Empty strings, nulls and R's NA are missing values;
 // numbers may be JSON numbers or (as decimal columns are) strings, padded
-// or not. Otherwise as ReadCSV.
-func ReadDatasetJSON(file string, r io.Reader, study string, b *Batch) error {
-	return read(file, newJSONRecords(file, r), study, b)
+// or not. Strings are read as they are: invalid UTF-8, control characters
+// and unpaired UTF-16 surrogates (\ud800) are refused like a CSV file's,
+// not replaced. Otherwise as ReadCSV.
+func ReadDatasetJSON(file string, r io.Reader, study string, b *Batch, opts ...Option) error {
+	o := readOptions(opts)
+	return read(file, newJSONRecords(file, r, o.limits), study, o.limits, b)
 }
 
-func newJSONRecords(file string, r io.Reader) *jsonRecords {
+func newJSONRecords(file string, r io.Reader, l Limits) *jsonRecords {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
-	dec := json.NewDecoder(br)
+	dec := json.NewDecoder(&jsonGuard{r: br, limits: l})
 	dec.UseNumber()
 	return &jsonRecords{file: file, dec: dec, records: -1}
 }
 
-// maxJSONColumns bounds the metadata held for a file; SDTM domains have
-// tens of variables.
-const maxJSONColumns = 10000
-
 type jsonRecords struct {
 	file    string
 	dec     *json.Decoder
-	ncols   int
+	names   []string
 	records int // the file's own count of its rows, or -1
 	rows    int
 	done    bool
 	cells   []cell
+	raw     json.RawMessage
 }
 
 type jsonColumn struct {
@@ -53,9 +56,17 @@ func (j *jsonRecords) fail(row int, format string, args ...any) *Error {
 }
 
 // syntax describes a decoding error, whose offset is all a reader of a
-// minified file can go by.
-func (j *jsonRecords) syntax(row int, err error) *Error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+// minified file can go by. A limit's error is the row's (a
+// *TooLargeError the file's).
+func (j *jsonRecords) syntax(row int, err error) error {
+	var tooLarge *TooLargeError
+	var limit *limitError
+	switch {
+	case errors.As(err, &tooLarge):
+		return tooLarge
+	case errors.As(err, &limit):
+		return j.fail(row, "%s", limit.msg)
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return j.fail(row, "unexpected end of file: the JSON is cut short")
 	}
 	var se *json.SyntaxError
@@ -88,19 +99,12 @@ func (j *jsonRecords) columns() ([]string, error) {
 		}
 		switch k {
 		case "columns":
-			var cols []jsonColumn
-			if err := j.dec.Decode(&cols); err != nil {
-				return nil, j.syntax(0, err)
+			if names != nil {
+				return nil, j.fail(0, "has columns twice")
 			}
-			if len(cols) == 0 || len(cols) > maxJSONColumns {
-				return nil, j.fail(0, "has %d columns, want 1 to %d", len(cols), maxJSONColumns)
-			}
-			names = make([]string, len(cols))
-			for i, c := range cols {
-				if c.Name == "" {
-					return nil, j.fail(0, "column %d has no name", i+1)
-				}
-				names[i] = c.Name
+			var err error
+			if names, err = j.readColumns(); err != nil {
+				return nil, err
 			}
 		case "rows":
 			if names == nil {
@@ -109,7 +113,7 @@ func (j *jsonRecords) columns() ([]string, error) {
 			if err := j.expect(0, '[', "the rows array"); err != nil {
 				return nil, err
 			}
-			j.ncols = len(names)
+			j.names = names
 			return names, nil
 		case "records":
 			if err := j.readRecords(); err != nil {
@@ -126,8 +130,37 @@ func (j *jsonRecords) columns() ([]string, error) {
 	if names == nil {
 		return nil, j.fail(0, "has no columns: not Dataset-JSON v1.1")
 	}
-	j.ncols, j.done = len(names), true
+	j.names, j.done = names, true
 	return names, j.end()
+}
+
+// readColumns reads the columns array one column at a time, so that its
+// size is bounded by the count of columns rather than the file's.
+func (j *jsonRecords) readColumns() ([]string, error) {
+	if err := j.expect(0, '[', "the columns array"); err != nil {
+		return nil, err
+	}
+	names := []string{}
+	for j.dec.More() {
+		if len(names) == maxColumns {
+			return nil, j.fail(0, "has more than %d columns, more than any SDTM file", maxColumns)
+		}
+		var c jsonColumn
+		if err := j.dec.Decode(&c); err != nil {
+			return nil, j.syntax(0, err)
+		}
+		if c.Name == "" {
+			return nil, j.fail(0, "column %d has no name", len(names)+1)
+		}
+		names = append(names, c.Name)
+	}
+	if err := j.expect(0, ']', "the end of the columns array"); err != nil {
+		return nil, err
+	}
+	if len(names) == 0 {
+		return nil, j.fail(0, "has no columns: want at least one")
+	}
+	return names, nil
 }
 
 func (j *jsonRecords) key() (string, error) {
@@ -226,35 +259,210 @@ func (j *jsonRecords) next() ([]cell, position, error) {
 	j.cells = j.cells[:0]
 	count := 0
 	for j.dec.More() {
-		t, err := j.dec.Token()
-		if err != nil {
+		// Raw, so that a string is read as it is (see jsonCell).
+		if err := j.dec.Decode(&j.raw); err != nil {
+			var limit *limitError
+			if errors.As(err, &limit) && limit.value && count < len(j.names) {
+				e := j.fail(n, "%s", limit.msg)
+				e.Column = columnName(j.names[count])
+				return nil, pos, e
+			}
 			return nil, pos, j.syntax(n, err)
 		}
 		count++
-		var c cell
-		switch v := t.(type) {
-		case string:
-			c = cell{kind: text, text: v}
-		case json.Number:
-			c = cell{kind: text, text: string(v)}
-		case bool:
-			c = cell{kind: text, text: strconv.FormatBool(v)}
-		case nil:
-		default:
+		c, ok := jsonCell(j.raw)
+		if !ok {
 			return nil, pos, j.fail(n, "value %d is an array or object, want a string, number or null", count)
 		}
 		// Cells beyond the columns are counted, not kept.
-		if count <= j.ncols {
+		if count <= len(j.names) {
 			j.cells = append(j.cells, c)
 		}
 	}
 	if err := j.expect(n, ']', "the end of the row"); err != nil {
 		return nil, pos, err
 	}
-	if count != j.ncols {
-		return nil, pos, badRow{j.fail(n, "has %d values, want %d (one per column)", count, j.ncols)}
+	if count != len(j.names) {
+		return nil, pos, badRow{j.fail(n, "has %d values, want %d (one per column)", count, len(j.names))}
 	}
 	return j.cells, pos, nil
+}
+
+// jsonCell is one JSON value of a row, which the decoder has checked is
+// valid JSON. A string is read as it is: encoding/json would turn invalid
+// UTF-8 and unpaired surrogates into U+FFFD, and so store what the file
+// does not say, where a CSV file's bytes are refused; here they reach the
+// conversion, which refuses them the same way.
+func jsonCell(raw []byte) (cell, bool) {
+	switch raw[0] {
+	case '"':
+		return cell{kind: text, text: unquoteJSON(raw)}, true
+	case 'n':
+		return cell{}, true
+	case '[', '{':
+		return cell{}, false
+	}
+	return cell{kind: text, text: string(raw)}, true // a number, true or false
+}
+
+// unquoteJSON decodes a valid JSON string literal, keeping bytes that are
+// not UTF-8 as they are and writing an unpaired surrogate as the three
+// bytes UTF-8 would give it, which are not UTF-8 either.
+func unquoteJSON(q []byte) string {
+	s := q[1 : len(q)-1]
+	if bytes.IndexByte(s, '\\') < 0 {
+		return string(s)
+	}
+	out := make([]byte, 0, len(s))
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		esc := s[i+1]
+		i += 2
+		switch esc {
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := hex4(s[i : i+4])
+			i += 4
+			if utf16.IsSurrogate(r) && r < 0xdc00 && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+				if low := hex4(s[i+2 : i+6]); low >= 0xdc00 && low < 0xe000 {
+					out = utf8.AppendRune(out, utf16.DecodeRune(r, low))
+					i += 6
+					continue
+				}
+			}
+			if utf16.IsSurrogate(r) {
+				out = append(out, 0xe0|byte(r>>12), 0x80|byte(r>>6)&0x3f, 0x80|byte(r)&0x3f)
+				continue
+			}
+			out = utf8.AppendRune(out, r)
+		default: // " \ /
+			out = append(out, esc)
+		}
+	}
+	return string(out)
+}
+
+func hex4(h []byte) rune {
+	var r rune
+	for _, c := range h {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c -= 'a' - 10
+		default:
+			c -= 'A' - 10
+		}
+		r = r<<4 | rune(c)
+	}
+	return r
+}
+
+// jsonGuard stands between a Dataset-JSON file and encoding/json, which
+// holds a whole value in memory to decode it and keeps a stack entry per
+// open array or object: it follows the JSON's strings and nesting, and
+// fails the read as soon as a string or number is longer than
+// Limits.Value, a row (or any other value nested as deep) is longer than
+// Limits.Record, or arrays and objects nest deeper than Limits.Depth,
+// before the decoder has buffered more than that.
+type jsonGuard struct {
+	r      io.Reader
+	limits Limits
+
+	off      int64 // bytes read
+	depth    int   // of open arrays and objects
+	recStart int64 // where the current value at rowDepth started
+	inString bool
+	escape   bool // after a backslash in a string
+	valLen   int  // bytes of the current string or other scalar
+	err      error
+}
+
+// rowDepth is how deep a row is: in the rows array, in the file's object.
+const rowDepth = 3
+
+// limitError is a limit a Dataset-JSON file passed, for the row to report.
+type limitError struct {
+	msg   string
+	value bool // Limits.Value, which a value of a row passed
+}
+
+func (e *limitError) Error() string { return e.msg }
+
+func (g *jsonGuard) Read(p []byte) (int, error) {
+	if g.err != nil {
+		return 0, g.err
+	}
+	n, err := g.r.Read(p)
+	for i, c := range p[:n] {
+		if g.err = g.scan(c); g.err != nil {
+			return i, g.err
+		}
+	}
+	return n, err
+}
+
+func (g *jsonGuard) scan(c byte) error {
+	g.off++
+	if g.inString {
+		switch {
+		case g.escape:
+			g.escape = false
+		case c == '\\':
+			g.escape = true
+		case c == '"':
+			g.inString = false
+			return g.checkRecord()
+		}
+		return g.checkValue()
+	}
+	switch c {
+	case '"':
+		g.inString, g.valLen = true, 0
+	case '[', '{':
+		g.depth++
+		if g.depth > g.limits.Depth {
+			return &limitError{msg: fmt.Sprintf("arrays and objects nested more than %d deep at byte %d, deeper than the most a file may nest", g.limits.Depth, g.off)}
+		}
+		if g.depth == rowDepth {
+			g.recStart = g.off - 1
+		}
+	case ']', '}':
+		g.depth--
+	case ' ', '\t', '\n', '\r', ',', ':':
+		g.valLen = 0
+	default:
+		return g.checkValue()
+	}
+	return g.checkRecord()
+}
+
+func (g *jsonGuard) checkValue() error {
+	if g.valLen++; g.valLen > g.limits.Value {
+		return &limitError{msg: fmt.Sprintf("%s at byte %d", valueTooLong(g.limits), g.off), value: true}
+	}
+	return g.checkRecord()
+}
+
+func (g *jsonGuard) checkRecord() error {
+	if g.depth >= rowDepth && g.off-g.recStart > int64(g.limits.Record) {
+		return &limitError{msg: fmt.Sprintf("row (or other nested value) longer than %s at byte %d, the most a record may be", sizeText(int64(g.limits.Record)), g.off)}
+	}
+	return nil
 }
 
 // badRow is a problem with one row that does not stop the read.

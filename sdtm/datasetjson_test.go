@@ -134,7 +134,7 @@ func TestDatasetJSONStreams(t *testing.T) {
 		}
 		return row
 	}, []byte(`]}`))
-	assertStreams(t, newJSONRecords("ae.json", in), in, streamedRows)
+	assertStreams(t, newJSONRecords("ae.json", in, DefaultLimits), in, streamedRows)
 }
 
 func TestXPTStreams(t *testing.T) {
@@ -147,5 +147,5 @@ func TestXPTStreams(t *testing.T) {
 		binary.BigEndian.PutUint64(row[seqAt:], floatToIBM(float64(i+1)))
 		return row
 	}, bytes.Repeat([]byte{' '}, (80-streamedRows*obsLen%80)%80))
-	assertStreams(t, newXPTRecords("ae.xpt", in, ""), in, streamedRows)
+	assertStreams(t, newXPTRecords("ae.xpt", in, "", DefaultLimits), in, streamedRows)
 }

@@ -126,7 +126,7 @@ func FormatOf(name string) (Format, error) {
 
 // ReadFile reads one SDTM file into b, choosing the reader by the file's
 // extension (see FormatOf).
-func ReadFile(path, study string, b *Batch) error {
+func ReadFile(path, study string, b *Batch, opts ...Option) error {
 	format, err := FormatOf(path)
 	if err != nil {
 		return err
@@ -136,19 +136,21 @@ func ReadFile(path, study string, b *Batch) error {
 		return err
 	}
 	defer f.Close()
-	return Read(path, f, format, study, b)
+	return Read(path, f, format, study, b, opts...)
 }
 
 // Read reads one SDTM file in the given format into b; name is what errors
 // call the file. Gzip-compressed input is recognised and decompressed. An
-// XPT file's first member is read.
-func Read(name string, r io.Reader, format Format, study string, b *Batch) error {
-	return withSource(name, r, format, func(src records) error { return read(name, src, study, b) })
+// XPT file's first member is read. The read is bounded by DefaultLimits
+// unless an option says otherwise.
+func Read(name string, r io.Reader, format Format, study string, b *Batch, opts ...Option) error {
+	o := readOptions(opts)
+	return withSource(name, r, format, o, func(src records) error { return read(name, src, study, o.limits, b) })
 }
 
 // withSource runs fn on a reader of r's rows in format, decompressing
-// gzip-compressed input.
-func withSource(name string, r io.Reader, format Format, fn func(records) error) error {
+// gzip-compressed input, within o's limits.
+func withSource(name string, r io.Reader, format Format, o options, fn func(records) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -158,13 +160,26 @@ func withSource(name string, r io.Reader, format Format, fn func(records) error)
 		defer zr.Close()
 		br = bufio.NewReaderSize(zr, 64<<10)
 	}
+	budget := o.budget
+	if budget == nil {
+		budget = NewBudget(o.limits.Bytes)
+	}
+	counted := &budgetReader{r: br, b: budget, file: name}
+	var err error
 	switch format {
 	case CSV:
-		return fn(newCSVRecords(name, br))
+		err = fn(newCSVRecords(name, counted, o.limits))
 	case DatasetJSON:
-		return fn(newJSONRecords(name, br))
+		err = fn(newJSONRecords(name, counted, o.limits))
 	case XPT:
-		return fn(newXPTRecords(name, br, ""))
+		err = fn(newXPTRecords(name, counted, "", o.limits))
+	default:
+		return &Error{File: name, Msg: fmt.Sprintf("unknown format %q: want %q, %q or %q", format, CSV, DatasetJSON, XPT)}
 	}
-	return &Error{File: name, Msg: fmt.Sprintf("unknown format %q: want %q, %q or %q", format, CSV, DatasetJSON, XPT)}
+	// However a format's reader reported the end of its input, the
+	// budget is why it ended.
+	if counted.spent() {
+		return &TooLargeError{File: name, Limit: budget.limit}
+	}
+	return err
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -47,31 +48,29 @@ type records interface {
 }
 
 // read converts every row of src and, if all are valid, adds them to b.
-func read(file string, src records, study string, b *Batch) error {
-	return scan(file, src, study, 0, func(out *Batch, s span) error {
+func read(file string, src records, study string, l Limits, b *Batch) error {
+	return scan(file, src, study, l, 0, func(out *Batch, s span) error {
 		b.add(out, s)
 		return nil
 	})
 }
 
 // scan converts every row of src, collecting the problems found (up to
-// maxErrors). While every row so far is valid it hands the records to
+// l.Errors). While every row so far is valid it hands the records to
 // emit, chunk records at a time (all at the end when chunk is 0), each
 // chunk in a Batch of its own that emit may keep. After the first invalid
 // row emit is no longer called, but the rows are still checked so that
 // every problem is reported; the caller undoes what it did with the
-// earlier chunks. An error from emit ends the read and is returned as is.
-func scan(file string, src records, study string, chunk int, emit func(*Batch, span) error) error {
+// earlier chunks. An error from emit ends the read and is returned as is,
+// as is a *TooLargeError.
+func scan(file string, src records, study string, l Limits, chunk int, emit func(*Batch, span) error) error {
 	header, err := src.columns()
 	if err != nil {
 		return err
 	}
-	cols := make(map[string]int, len(header))
-	for i, h := range header {
-		name := columnName(h)
-		if _, dup := cols[name]; !dup {
-			cols[name] = i
-		}
+	cols, err := columnIndex(file, header, isCSV(src))
+	if err != nil {
+		return err
 	}
 	var (
 		out     Batch
@@ -92,10 +91,10 @@ func scan(file string, src records, study string, chunk int, emit func(*Batch, s
 	// report adds problems and says whether there are too many to go on.
 	report := func(es ...*Error) bool {
 		errs = append(errs, es...)
-		if len(errs) < maxErrors {
+		if len(errs) < l.Errors {
 			return false
 		}
-		errs = append(errs[:maxErrors], &Error{File: file, Msg: "too many errors; stopped reading"})
+		errs = append(errs[:l.Errors], &Error{File: file, Msg: "too many errors; stopped reading"})
 		return true
 	}
 	for {
@@ -109,6 +108,10 @@ func scan(file string, src records, study string, chunk int, emit func(*Batch, s
 				break
 			}
 			continue
+		}
+		var tooLarge *TooLargeError
+		if errors.As(err, &tooLarge) {
+			return tooLarge
 		}
 		if err != nil {
 			var e *Error
@@ -169,12 +172,17 @@ func (r *row) check(domain, study string, ncols int, seen *keys, out *Batch) {
 		return
 	}
 	if d := strings.ToUpper(r.str(cDOMAIN)); d != domain {
-		r.fail("DOMAIN", fmt.Sprintf("%q in a %s file", d, domain))
+		r.fail("DOMAIN", fmt.Sprintf("%s in a %s file", quoted(d), domain))
 	}
 	if s := r.required(cSTUDYID); s != "" && s != study {
-		r.fail("STUDYID", fmt.Sprintf("%q, but the study being loaded is %q", s, study))
+		r.fail("STUDYID", fmt.Sprintf("%s, but the study being loaded is %q", quoted(s), study))
 	}
 	k, seqCol, ok := r.convert(domain, study, out)
+	r.checkRanges(domain)
+	if seqCol != cUSUBJID && !r.failed(seqCol) && k.seq < 1 {
+		r.fail(seqCol.String(), fmt.Sprintf("%q is not a positive whole number", strconv.Itoa(k.seq)))
+		return
+	}
 	if !ok {
 		return
 	}
@@ -210,7 +218,7 @@ func checkColumns(file string, cols map[string]int, cells []cell, pos position) 
 	}
 	need, ok := requiredColumns[domain]
 	if !ok {
-		return "", pos.error(file, "DOMAIN", fmt.Sprintf("domain %q is not one trialwatch reads (want one of %s)", domain, strings.Join(Domains, ", ")))
+		return "", pos.error(file, "DOMAIN", fmt.Sprintf("domain %s is not one trialwatch reads (want one of %s)", quoted(domain), strings.Join(Domains, ", ")))
 	}
 	var lacking []string
 	for _, c := range need {
@@ -237,9 +245,9 @@ func duplicateMsg(k key, seqCol string, first position) string {
 		where = fmt.Sprintf("line %d", first.line)
 	}
 	if seqCol == "USUBJID" {
-		return fmt.Sprintf("subject %q appears twice (first on %s)", k.id, where)
+		return fmt.Sprintf("subject %s appears twice (first on %s)", quoted(k.id), where)
 	}
-	return fmt.Sprintf("duplicate key USUBJID %q, %s %d (first on %s)", k.id, seqCol, k.seq, where)
+	return fmt.Sprintf("duplicate key USUBJID %s, %s %d (first on %s)", quoted(k.id), seqCol, k.seq, where)
 }
 
 // reserve makes room in b for n records of domain.

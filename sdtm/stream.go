@@ -23,10 +23,13 @@ const MaxErrors = maxErrors
 // found (up to MaxErrors) as Errors: the file is then rejected, and the
 // caller must undo what it did with the chunks it was given (typically by
 // rolling back the transaction it stored them in). An error from fn ends
-// the read and is returned as is.
-func Stream(name string, r io.Reader, format Format, study string, chunkSize int, fn func(*Batch) error) error {
-	return withSource(name, r, format, func(src records) error {
-		return scan(name, src, study, max(chunkSize, 0), func(out *Batch, s span) error {
+// the read and is returned as is. The read is bounded by DefaultLimits
+// unless an option says otherwise; past Limits.Bytes (or a Budget) it
+// returns a *TooLargeError.
+func Stream(name string, r io.Reader, format Format, study string, chunkSize int, fn func(*Batch) error, opts ...Option) error {
+	o := readOptions(opts)
+	return withSource(name, r, format, o, func(src records) error {
+		return scan(name, src, study, o.limits, max(chunkSize, 0), func(out *Batch, s span) error {
 			var b Batch
 			b.add(out, s)
 			return fn(&b)
@@ -37,16 +40,17 @@ func Stream(name string, r io.Reader, format Format, study string, chunkSize int
 // Domain returns the domain of a file in format (DM, LB, ...) as its first
 // row's DOMAIN says, reading no further: a caller can so order files, DM
 // first, before reading them. It returns "" when the file has no readable
-// first row or no DOMAIN column; reading the file reports why.
-func Domain(name string, r io.Reader, format Format) string {
-	domain, _ := firstCell(name, r, format, "DOMAIN")
+// first row or no DOMAIN column; reading the file reports why. A Budget
+// given does not apply: the first row is read again with the file.
+func Domain(name string, r io.Reader, format Format, opts ...Option) string {
+	domain, _ := firstCell(name, r, format, "DOMAIN", opts)
 	return strings.ToUpper(domain)
 }
 
 // Study returns the STUDYID of a file's first row, reading no further, for
 // a caller that is not told the study the readers check every row against.
-func Study(name string, r io.Reader, format Format) (string, error) {
-	study, err := firstCell(name, r, format, "STUDYID")
+func Study(name string, r io.Reader, format Format, opts ...Option) (string, error) {
+	study, err := firstCell(name, r, format, "STUDYID", opts)
 	if err == nil && study == "" {
 		err = &Error{File: name, Msg: "no STUDYID in the first row"}
 	}
@@ -54,9 +58,11 @@ func Study(name string, r io.Reader, format Format) (string, error) {
 }
 
 // firstCell returns column's cell of a file's first row.
-func firstCell(name string, r io.Reader, format Format, column string) (string, error) {
+func firstCell(name string, r io.Reader, format Format, column string, opts []Option) (string, error) {
 	var cell string
-	err := withSource(name, r, format, func(src records) error {
+	o := readOptions(opts)
+	o.budget = nil
+	err := withSource(name, r, format, o, func(src records) error {
 		header, err := src.columns()
 		if err != nil {
 			return err

@@ -19,12 +19,13 @@ import (
 // is streamed one observation at a time. Numeric variables are IBM
 // System/360 floating point; the missing values ., _ and .A to .Z are read
 // as missing, as are blank character values. Otherwise as ReadCSV.
-func ReadXPT(file string, r io.Reader, member, study string, b *Batch) error {
-	return read(file, newXPTRecords(file, r, member), study, b)
+func ReadXPT(file string, r io.Reader, member, study string, b *Batch, opts ...Option) error {
+	o := readOptions(opts)
+	return read(file, newXPTRecords(file, r, member, o.limits), study, o.limits, b)
 }
 
-func newXPTRecords(file string, r io.Reader, member string) *xptRecords {
-	return &xptRecords{file: file, r: bufio.NewReaderSize(r, 64<<10), member: member}
+func newXPTRecords(file string, r io.Reader, member string, l Limits) *xptRecords {
+	return &xptRecords{file: file, r: bufio.NewReaderSize(r, 64<<10), member: member, limits: l}
 }
 
 // Headers of the 80-byte records that frame a v5 transport file.
@@ -37,11 +38,6 @@ const (
 	xptRecord  = 80
 )
 
-// maxObsLen bounds the observation buffer whatever a header claims. SAS v5
-// character variables are at most 200 bytes and numbers 8, so SDTM
-// observations are a few kilobytes.
-const maxObsLen = 1 << 20
-
 type xptVar struct {
 	name    string
 	numeric bool
@@ -53,6 +49,11 @@ type xptRecords struct {
 	file   string
 	r      *bufio.Reader
 	member string
+	// limits bound the observation buffer (Record) and a character
+	// variable (Value) whatever a header claims. SAS v5 character
+	// variables are at most 200 bytes and numbers 8, so SDTM observations
+	// are a few kilobytes.
+	limits Limits
 	name   string // of the member being read
 	vars   []xptVar
 	obs    []byte
@@ -203,8 +204,12 @@ func (x *xptRecords) variable(ns []byte) (xptVar, error) {
 		return v, x.fail("variable %q of member %s has type %d, want 1 (numeric) or 2 (character)", printable(ns[8:16]), x.name, typ)
 	case v.numeric && (v.len < 2 || v.len > 8):
 		return v, x.fail("numeric variable %s of member %s is %d bytes long, want 2 to 8", v.name, x.name, v.len)
-	case v.len < 1 || v.pos < 0 || v.pos+v.len > maxObsLen:
-		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation, beyond what trialwatch reads", v.name, x.name, v.pos, v.pos+v.len)
+	case v.len < 1 || v.pos < 0:
+		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation", v.name, x.name, v.pos, v.pos+v.len)
+	case v.pos+v.len > x.limits.Record:
+		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation, longer than %s, the most a record may be", v.name, x.name, v.pos, v.pos+v.len, sizeText(int64(x.limits.Record)))
+	case v.len > x.limits.Value:
+		return v, x.fail("variable %s of member %s is %d bytes long: %s", v.name, x.name, v.len, valueTooLong(x.limits))
 	}
 	return v, nil
 }

@@ -124,7 +124,7 @@ func TestXPTMembersAndPadding(t *testing.T) {
 
 func TestXPTRejects(t *testing.T) {
 	dm := unzip(t, pilotPath("dm", XPT))
-	x := newXPTRecords("dm.xpt", bytes.NewReader(dm), "")
+	x := newXPTRecords("dm.xpt", bytes.NewReader(dm), "", DefaultLimits)
 	if _, err := x.columns(); err != nil {
 		t.Fatal(err)
 	}

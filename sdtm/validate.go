@@ -1,0 +1,69 @@
+package sdtm
+
+import (
+	"fmt"
+	"strings"
+)
+
+// columnIndex maps a file's column names, as the conversion looks them up,
+// to their places. A name given twice (whatever its case) makes the file
+// ambiguous, and is refused.
+func columnIndex(file string, header []string, lines bool) (map[string]int, error) {
+	cols := make(map[string]int, len(header))
+	for i, h := range header {
+		name := columnName(h)
+		j, dup := cols[name]
+		switch {
+		case !dup:
+			cols[name] = i
+		case name != "": // R writes an unnamed first column for row names
+			pos := position{}
+			if lines {
+				pos.line = 1
+			}
+			return nil, pos.error(file, name, fmt.Sprintf("the file has this column twice (columns %d and %d)", j+1, i+1))
+		}
+	}
+	return cols, nil
+}
+
+// valueRange is two columns of a record the first of which may not be
+// after the second: a normal range, or a start and an end date.
+type valueRange struct {
+	lo, hi column
+	dates  bool
+}
+
+var ranges = map[string][]valueRange{
+	"DM": {{cRFXSTDTC, cRFXENDTC, true}},
+	"EX": {{cEXSTDTC, cEXENDTC, true}},
+	"AE": {{cAESTDTC, cAEENDTC, true}},
+	"LB": {{cLBSTNRLO, cLBSTNRHI, false}},
+	"CM": {{cCMSTDTC, cCMENDTC, true}},
+}
+
+// checkRanges refuses a record whose range is inverted, once both its ends
+// are valid. Partial dates are compared to the precision they share, so
+// 2014-03 ends after 2014-03-15 but not after 2014-04.
+func (r *row) checkRanges(domain string) {
+	for _, rg := range ranges[domain] {
+		if r.failed(rg.lo) || r.failed(rg.hi) {
+			continue
+		}
+		lo, hi := cellString(r.cell(rg.lo)), cellString(r.cell(rg.hi))
+		if lo == "" || hi == "" {
+			continue
+		}
+		if rg.dates {
+			if n := min(len(lo), len(hi)); strings.Compare(hi[:n], lo[:n]) < 0 {
+				r.fail(rg.hi.String(), fmt.Sprintf("%s is before %s %s", quoted(hi), rg.lo, quoted(lo)))
+			}
+			continue
+		}
+		low, _, _, okLo := r.number(rg.lo)
+		high, _, _, okHi := r.number(rg.hi)
+		if okLo && okHi && high < low {
+			r.fail(rg.hi.String(), fmt.Sprintf("%s is below %s %s: the range is inverted", quoted(hi), rg.lo, quoted(lo)))
+		}
+	}
+}

@@ -22,14 +22,14 @@ func newCSVRecords(file string, r io.Reader, l Limits) *csvRecords {
 	// A row with the wrong number of cells is reported like any other bad
 	// row rather than ending the read.
 	cr.FieldsPerRecord = -1
-	return &csvRecords{file: file, r: cr, guard: g}
+	return &csvRecords{file: file, r: cr}
 }
 
 type csvRecords struct {
-	file  string
-	r     *csv.Reader
-	guard *csvGuard
-	cells []cell
+	file   string
+	r      *csv.Reader
+	header []string
+	cells  []cell
 }
 
 func (c *csvRecords) columns() ([]string, error) {
@@ -38,15 +38,14 @@ func (c *csvRecords) columns() ([]string, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, &Error{File: c.file, Msg: "empty file: want a header row"}
 		}
-		if fatal := asFatal(err); fatal != nil {
+		if fatal := asFatal(err, nil); fatal != nil {
 			return nil, fatal
 		}
 		return nil, &Error{File: c.file, Line: 1, Msg: err.Error()}
 	}
 	// The reader reuses its record's slice; the names must outlive it.
-	names := append([]string(nil), header...)
-	c.guard.header = names
-	return names, nil
+	c.header = append([]string(nil), header...)
+	return c.header, nil
 }
 
 func (c *csvRecords) next() ([]cell, position, error) {
@@ -55,7 +54,7 @@ func (c *csvRecords) next() ([]cell, position, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, position{}, io.EOF
 		}
-		if fatal := asFatal(err); fatal != nil {
+		if fatal := asFatal(err, c.header); fatal != nil {
 			return nil, position{}, fatal
 		}
 		var pe *csv.ParseError
@@ -72,20 +71,33 @@ func (c *csvRecords) next() ([]cell, position, error) {
 	return c.cells, position{line: line}, nil
 }
 
-// asFatal returns err as it should end a read when it is a limit's or an
-// already located problem: a reader's error comes through the format's
-// parser, which must not wrap it into one of its own.
-func asFatal(err error) error {
+// asFatal returns err as it should end a read when it is a limit's: the
+// guard's error comes through the CSV parser, which must not be taken for
+// one of the parser's own. header names the column of a value too long.
+func asFatal(err error, header []string) error {
 	var tooLarge *TooLargeError
 	if errors.As(err, &tooLarge) {
 		return tooLarge
 	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e
+	var limit *csvLimitError
+	if !errors.As(err, &limit) {
+		return nil
 	}
-	return nil
+	e := limit.err
+	if limit.field >= 0 && limit.field < len(header) {
+		e.Column = columnName(header[limit.field])
+	}
+	return e
 }
+
+// csvLimitError is a limit a CSV record passed; field is the value that
+// passed Limits.Value, or -1.
+type csvLimitError struct {
+	err   *Error
+	field int
+}
+
+func (e *csvLimitError) Error() string { return e.err.Error() }
 
 // maxColumns bounds the values of a record; SDTM domains have tens of
 // variables, XPT v5 members at most 9999.
@@ -100,7 +112,6 @@ type csvGuard struct {
 	r      io.Reader
 	file   string
 	limits Limits
-	header []string // once read, to name the column of a long value
 
 	line    int  // of the byte being read
 	recLine int  // where the current record starts
@@ -143,7 +154,7 @@ func (g *csvGuard) scan(c byte) error {
 		g.field++
 		g.valLen, g.atStart, g.closed = 0, true, false
 		if g.field >= maxColumns {
-			return &Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("has more than %d values, more than any SDTM file", maxColumns)}
+			return &csvLimitError{&Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("has more than %d values, more than any SDTM file", maxColumns)}, -1}
 		}
 		return g.check()
 	case c == '\n':
@@ -162,13 +173,9 @@ func (g *csvGuard) scan(c byte) error {
 func (g *csvGuard) check() error {
 	switch {
 	case g.valLen > g.limits.Value:
-		e := &Error{File: g.file, Line: g.recLine, Msg: valueTooLong(g.limits)}
-		if g.field < len(g.header) {
-			e.Column = columnName(g.header[g.field])
-		}
-		return e
+		return &csvLimitError{&Error{File: g.file, Line: g.recLine, Msg: valueTooLong(g.limits)}, g.field}
 	case g.recLen > g.limits.Record:
-		return &Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("record longer than %s, the most a record may be", sizeText(int64(g.limits.Record)))}
+		return &csvLimitError{&Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("record longer than %s, the most a record may be", sizeText(int64(g.limits.Record)))}, -1}
 	}
 	return nil
 }

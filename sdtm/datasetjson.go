@@ -436,7 +436,7 @@ func (g *jsonGuard) scan(c byte) error {
 	case '[', '{':
 		g.depth++
 		if g.depth > g.limits.Depth {
-			return &limitError{msg: fmt.Sprintf("arrays and objects nested more than %d deep at byte %d, deeper than the most a file may nest", g.limits.Depth, g.off)}
+			return &limitError{msg: fmt.Sprintf("arrays and objects nested more than %d deep, the most a file may nest (at byte %d)", g.limits.Depth, g.off)}
 		}
 		if g.depth == rowDepth {
 			g.recStart = g.off - 1
@@ -453,14 +453,14 @@ func (g *jsonGuard) scan(c byte) error {
 
 func (g *jsonGuard) checkValue() error {
 	if g.valLen++; g.valLen > g.limits.Value {
-		return &limitError{msg: fmt.Sprintf("%s at byte %d", valueTooLong(g.limits), g.off), value: true}
+		return &limitError{msg: fmt.Sprintf("%s (at byte %d)", valueTooLong(g.limits), g.off), value: true}
 	}
 	return g.checkRecord()
 }
 
 func (g *jsonGuard) checkRecord() error {
 	if g.depth >= rowDepth && g.off-g.recStart > int64(g.limits.Record) {
-		return &limitError{msg: fmt.Sprintf("row (or other nested value) longer than %s at byte %d, the most a record may be", sizeText(int64(g.limits.Record)), g.off)}
+		return &limitError{msg: fmt.Sprintf("row (or other nested value) longer than %s, the most a record may be (at byte %d)", sizeText(int64(g.limits.Record)), g.off)}
 	}
 	return nil
 }

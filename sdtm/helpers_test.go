@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 const pilot = "CDISCPILOT01"
@@ -122,12 +123,64 @@ func (tb table) json() []byte {
 	if err != nil {
 		panic(err)
 	}
-	rows, err := json.Marshal(tb.rows)
-	if err != nil {
-		panic(err)
+	// The rows by hand, as json.Marshal would turn bytes that are not
+	// UTF-8 into U+FFFD, and a file may hold them.
+	var rows bytes.Buffer
+	rows.WriteByte('[')
+	for i, r := range tb.rows {
+		if i > 0 {
+			rows.WriteByte(',')
+		}
+		rows.WriteByte('[')
+		for j, v := range r {
+			if j > 0 {
+				rows.WriteByte(',')
+			}
+			if s, ok := v.(string); ok {
+				rows.WriteString(jsonString(s))
+				continue
+			}
+			b, err := json.Marshal(v)
+			if err != nil {
+				panic(err)
+			}
+			rows.Write(b)
+		}
+		rows.WriteByte(']')
 	}
+	rows.WriteByte(']')
 	// Written by hand because v1.1 wants the columns before the rows.
-	return fmt.Appendf(nil, `{"datasetJSONVersion":"1.1.0","name":%q,"records":%d,"columns":%s,"rows":%s}`, tb.name, len(tb.rows), meta, rows)
+	return fmt.Appendf(nil, `{"datasetJSONVersion":"1.1.0","name":%q,"records":%d,"columns":%s,"rows":%s}`, tb.name, len(tb.rows), meta, rows.Bytes())
+}
+
+// jsonString quotes s as a JSON writer would, but keeps bytes that are
+// not UTF-8 as they are, and writes the three bytes UTF-8 gives a UTF-16
+// surrogate as the escape of an unpaired one (\ud800).
+func jsonString(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case size == 1 && r == utf8.RuneError:
+			if sur, ok := surrogate(s[i:]); ok {
+				fmt.Fprintf(&b, `\u%04x`, sur)
+				i += 3
+				continue
+			}
+			b.WriteByte(s[i])
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < ' ':
+			fmt.Fprintf(&b, `\u%04x`, r)
+		default:
+			b.WriteRune(r)
+		}
+		i += size
+	}
+	b.WriteByte('"')
+	return b.String()
 }
 
 // numeric reports whether a column holds only numbers, and so is numeric

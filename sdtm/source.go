@@ -99,27 +99,15 @@ func scan(file string, src records, study string, l Limits, chunk int, emit func
 	}
 	for {
 		cells, pos, err := src.next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		var bad badRow
-		if errors.As(err, &bad) {
-			if report(bad.err) {
+		if err != nil {
+			// Matched only when there is an error: the targets of
+			// errors.As escape, and rows are many.
+			if stop, tooLarge := readError(file, pos, err, report); tooLarge != nil {
+				return tooLarge
+			} else if stop {
 				break
 			}
 			continue
-		}
-		var tooLarge *TooLargeError
-		if errors.As(err, &tooLarge) {
-			return tooLarge
-		}
-		if err != nil {
-			var e *Error
-			if !errors.As(err, &e) {
-				e = pos.error(file, "", err.Error())
-			}
-			report(e)
-			break
 		}
 		if domain == "" {
 			if domain, err = checkColumns(file, cols, cells, pos); err != nil {
@@ -162,6 +150,28 @@ func scan(file string, src records, study string, l Limits, chunk int, emit func
 		return flush()
 	}
 	return nil
+}
+
+// readError handles an error of a format's reader: the end of the file or
+// a problem that ends the read (stop), a problem with one row (reported),
+// or a *TooLargeError, returned for the read to return as it is.
+func readError(file string, pos position, err error, report func(...*Error) bool) (stop bool, tooLarge *TooLargeError) {
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	var bad badRow
+	if errors.As(err, &bad) {
+		return report(bad.err), nil
+	}
+	if errors.As(err, &tooLarge) {
+		return true, tooLarge
+	}
+	var e *Error
+	if !errors.As(err, &e) {
+		e = pos.error(file, "", err.Error())
+	}
+	report(e)
+	return true, nil
 }
 
 // check converts one row into out, checking what is common to all domains.

@@ -1,11 +1,13 @@
 package ingest
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"strings"
 
@@ -30,6 +32,13 @@ type Handler struct {
 	Log    *slog.Logger
 	// MaxBytes bounds one request's body; 0 means DefaultMaxUploadBytes.
 	MaxBytes int64
+	// Limits bound the reading of one request's files (zero fields:
+	// sdtm.DefaultLimits); Limits.Bytes bounds them all together, once
+	// decompressed.
+	Limits sdtm.Limits
+	// SpoolDir is where uploads are spooled while they are read; "" means
+	// os.TempDir(). See SweepSpool.
+	SpoolDir string
 }
 
 func (h *Handler) log() *slog.Logger {
@@ -95,18 +104,23 @@ func eachFile(r *http.Request, fn func(upload) error) ([]string, error) {
 		u := upload{Name: "upload." + format, Format: sdtm.Format(format), Domain: domain, Body: r.Body}
 		return []string{u.Name}, fn(u)
 	}
-	mr, err := r.MultipartReader()
+	mr, closing, err := multipartReader(r)
 	if err != nil {
-		return nil, badRequest("multipart body: %v", err)
+		return nil, err
 	}
 	var names []string
 	for {
 		part, err := mr.NextPart()
-		if errors.Is(err, io.EOF) {
+		if err == io.EOF && !closing.seen {
+			// multipart.Reader ends so when the body is cut short in a
+			// part's header too.
+			return nil, &bodyError{io.ErrUnexpectedEOF}
+		}
+		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			return nil, badRequest("multipart body: %v", err)
+			return nil, &bodyError{err}
 		}
 		if part.FileName() == "" {
 			part.Close()
@@ -126,6 +140,44 @@ func eachFile(r *http.Request, fn func(upload) error) ([]string, error) {
 		return nil, badRequest("no file parts in the multipart body: send each SDTM file as a form file")
 	}
 	return names, nil
+}
+
+// multipartReader reads r's multipart body, watching for its closing
+// boundary.
+func multipartReader(r *http.Request) (*multipart.Reader, *closeWatcher, error) {
+	_, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil {
+		return nil, nil, badRequest("multipart body: %v", err)
+	}
+	boundary := params["boundary"]
+	if boundary == "" {
+		return nil, nil, badRequest("multipart body: no multipart boundary param in Content-Type")
+	}
+	// A body starts at a line's start, as its first boundary must.
+	w := &closeWatcher{r: r.Body, closing: []byte("\n--" + boundary + "--"), tail: []byte("\n")}
+	return multipart.NewReader(w, boundary), w, nil
+}
+
+// closeWatcher reads a multipart body and sees whether its closing
+// boundary went by: a line starting with the boundary and "--", which no
+// part's content can hold.
+type closeWatcher struct {
+	r       io.Reader
+	closing []byte
+	seen    bool
+	tail    []byte // the last bytes read, in which the boundary may begin
+	buf     []byte
+}
+
+func (w *closeWatcher) Read(p []byte) (int, error) {
+	n, err := w.r.Read(p)
+	if !w.seen && n > 0 {
+		w.buf = append(append(w.buf[:0], w.tail...), p[:n]...)
+		w.seen = bytes.Contains(w.buf, w.closing)
+		keep := min(len(w.buf), len(w.closing)-1)
+		w.tail = append(w.tail[:0], w.buf[len(w.buf)-keep:]...)
+	}
+	return n, err
 }
 
 func wrongDomain(name, got, want string) error {
@@ -155,23 +207,31 @@ func (e requestError) Error() string { return e.msg }
 func badRequest(format string, args ...any) error { return requestError{fmt.Sprintf(format, args...)} }
 
 // fail answers with the status an error deserves: the client's data is
-// 422 with every problem located, the request's form 400, no identity
-// 401, a data service that cannot be reached 502, anything else 500; the
-// last two with a generic message, their detail logged.
+// 422 with every problem located, a body past a limit (as sent, or
+// decompressed) 413, the request's form or a body that could not be read
+// 400, no identity 401, a data service that cannot be reached 502,
+// anything else 500; the last two with a generic message, their detail
+// logged.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var errs sdtm.Errors
 	var one *sdtm.Error
 	var req requestError
 	var tooBig *http.MaxBytesError
+	var tooLarge *sdtm.TooLargeError
+	var body *bodyError
 	switch {
 	case errors.As(err, &errs):
 		writeProblems(w, errs)
 	case errors.As(err, &one):
 		writeProblems(w, sdtm.Errors{one})
+	case errors.As(err, &tooBig):
+		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes, the most one upload may be", tooBig.Limit))
+	case errors.As(err, &tooLarge):
+		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, "nothing stored: "+tooLarge.Error())
 	case errors.As(err, &req):
 		jsonhttp.Error(w, http.StatusBadRequest, req.msg)
-	case errors.As(err, &tooBig):
-		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes", tooBig.Limit))
+	case errors.As(err, &body):
+		jsonhttp.Error(w, http.StatusBadRequest, body.Error())
 	case errors.Is(err, auth.ErrNoIdentity):
 		jsonhttp.Error(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
 	case errors.Is(err, clinical.ErrUnavailable):

@@ -49,7 +49,7 @@ const DefaultChunk = 10000
 //
 //   - every row is validated, and the problems are returned as
 //     sdtm.Errors locating them (file, line or row, column), up to
-//     sdtm.MaxErrors;
+//     Limits.Errors;
 //   - all or nothing: a bad row anywhere, a record of an unknown subject
 //     or a failed write stores nothing (the target says how: across
 //     files and domains in one transaction when all services share the
@@ -67,15 +67,25 @@ const DefaultChunk = 10000
 // Checking the stored rows of a chunk's subjects costs in proportion to
 // their stored rows, so files ordered by subject (as SDTM files are) are
 // the cheapest to re-import.
-func IngestFiles(ctx context.Context, t Target, study string, files []File, chunkSize int, now time.Time) (Result, error) {
+//
+// The reading is bounded by sdtm.DefaultLimits unless WithLimits says
+// otherwise, Limits.Bytes for all the files together: past it, IngestFiles
+// returns the *sdtm.TooLargeError and stores nothing.
+func IngestFiles(ctx context.Context, t Target, study string, files []File, chunkSize int, now time.Time, opts ...Option) (Result, error) {
 	if chunkSize <= 0 {
 		chunkSize = DefaultChunk
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	l := o.limits.OrDefault()
+	limits, budget := sdtm.WithLimits(l), sdtm.WithBudget(sdtm.NewBudget(l.Bytes))
 	allowed, who, err := siteScope(ctx, study)
 	if err != nil {
 		return Result{}, err
 	}
-	ordered, err := dmFirst(files)
+	ordered, err := dmFirst(files, limits)
 	if err != nil {
 		return Result{}, err
 	}
@@ -84,8 +94,8 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 		names[i] = f.Name
 	}
 	return t.Store(ctx, study, names, now, func(u Upload) error {
-		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize,
-			dm: map[string]bool{}, known: map[string]bool{}, allowed: allowed, who: who}
+		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize, read: []sdtm.Option{limits, budget},
+			maxErrors: l.Errors, dm: map[string]bool{}, known: map[string]bool{}, allowed: allowed, who: who}
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
 				return err
@@ -95,8 +105,17 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 	})
 }
 
+// Option changes how IngestFiles reads.
+type Option func(*options)
+
+type options struct{ limits sdtm.Limits }
+
+// WithLimits bounds the reading by l (zero fields: sdtm.DefaultLimits);
+// l.Bytes bounds all the files together, once decompressed.
+func WithLimits(l sdtm.Limits) Option { return func(o *options) { o.limits = l } }
+
 // dmFirst orders files DM first, keeping the order of the rest.
-func dmFirst(files []File) ([]File, error) {
+func dmFirst(files []File, opts ...sdtm.Option) ([]File, error) {
 	out := make([]File, len(files))
 	copy(out, files)
 	for i, f := range out {
@@ -107,7 +126,7 @@ func dmFirst(files []File) ([]File, error) {
 		if err != nil {
 			return nil, err
 		}
-		out[i].Domain = sdtm.Domain(f.Name, rc, f.Format)
+		out[i].Domain = sdtm.Domain(f.Name, rc, f.Format, opts...)
 		rc.Close()
 	}
 	slices.SortStableFunc(out, func(a, b File) int {
@@ -124,10 +143,12 @@ func dmFirst(files []File) ([]File, error) {
 
 // streamer is one IngestFiles run within its upload.
 type streamer struct {
-	up    Upload
-	ctx   context.Context
-	study string
-	chunk int
+	up        Upload
+	ctx       context.Context
+	study     string
+	chunk     int
+	read      []sdtm.Option // limits and the upload's budget of decompressed bytes
+	maxErrors int           // problems reported at most
 
 	dm    map[string]bool // subjects of the DM records read so far
 	known map[string]bool // subjects looked up in the database: whether stored (and of an allowed site)
@@ -148,7 +169,7 @@ func (s *streamer) file(f File) error {
 	defer rc.Close()
 	s.unknown, s.stop = nil, nil
 	send, wait := s.pipeline()
-	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.part(), send)
+	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.part(), send, s.read...)
 	if werr := wait(); err == nil {
 		err = werr
 	}
@@ -176,8 +197,8 @@ func (s *streamer) file(f File) error {
 	// Problems with the rows, then records of unknown subjects, each in
 	// the file's order, up to the limit a read has.
 	errs = append(errs, s.unknown...)
-	if len(errs) > sdtm.MaxErrors || len(s.unknown) >= sdtm.MaxErrors {
-		errs = append(errs[:min(len(errs), sdtm.MaxErrors)], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"})
+	if len(errs) > s.maxErrors || len(s.unknown) >= s.maxErrors {
+		errs = append(errs[:min(len(errs), s.maxErrors)], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"})
 	}
 	return errs
 }
@@ -296,7 +317,7 @@ func (s *streamer) check(b *sdtm.Batch) error {
 		s.stop = err
 		return err
 	}
-	if s.allowed != nil && len(s.unknown) < sdtm.MaxErrors {
+	if s.allowed != nil && len(s.unknown) < s.maxErrors {
 		s.unknown = append(s.unknown, b.CheckSites(s.allowed, s.who)...)
 		errs, err := checkTaken(s.ctx, s.up, s.study, b, s.allowed, s.who)
 		if err != nil {
@@ -310,7 +331,7 @@ func (s *streamer) check(b *sdtm.Batch) error {
 			s.dm[strings.Clone(sub.USUBJID)] = true
 		}
 	}
-	if len(s.unknown) < sdtm.MaxErrors {
+	if len(s.unknown) < s.maxErrors {
 		if err := s.lookUp(b); err != nil {
 			s.stop = fmt.Errorf("looking up subjects: %w", err)
 			return s.stop

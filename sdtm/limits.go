@@ -37,8 +37,8 @@ type Limits struct {
 // enough that memory stays flat whatever the input.
 var DefaultLimits = Limits{Bytes: 16 << 30, Record: 1 << 20, Value: 8 << 10, Depth: 32, Errors: maxErrors}
 
-// orDefault fills the zero fields of l from DefaultLimits.
-func (l Limits) orDefault() Limits {
+// OrDefault is l with its zero fields those of DefaultLimits.
+func (l Limits) OrDefault() Limits {
 	d := DefaultLimits
 	if l.Bytes <= 0 {
 		l.Bytes = d.Bytes
@@ -71,7 +71,7 @@ func readOptions(opts []Option) options {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	o.limits = o.limits.orDefault()
+	o.limits = o.limits.OrDefault()
 	return o
 }
 

@@ -97,10 +97,13 @@ func (a *Accounts) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.revokeToken)
 }
 
-// decode reads a small JSON body strictly, answering 400 on a bad one.
+// decode reads a small JSON body strictly, answering 400 on a bad one
+// (413 on one too large).
 func decode(w http.ResponseWriter, r *http.Request, v any, want string) bool {
 	if err := readJSON(w, r, v); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+" (want "+want+")")
+		if !jsonhttp.TooLarge(w, err) {
+			jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+" (want "+want+")")
+		}
 		return false
 	}
 	return true
@@ -166,7 +169,9 @@ func (a *Accounts) login(w http.ResponseWriter, r *http.Request) {
 	}
 	if readErr != nil {
 		a.recordLogin(r, rec, "failed", "malformed request", cutName)
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+readErr.Error()+` (want {"user": "...", "password": "..."})`)
+		if !jsonhttp.TooLarge(w, readErr) {
+			jsonhttp.Error(w, http.StatusBadRequest, "request body: "+readErr.Error()+` (want {"user": "...", "password": "..."})`)
+		}
 		return
 	}
 	for _, l := range []struct {

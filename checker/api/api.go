@@ -5,7 +5,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -313,10 +312,7 @@ func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var p statusPatch
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"status": "acknowledged"|"closed", "reason": "..."})`)
+	if !jsonhttp.DecodeBody(w, r, 64<<10, &p, `{"status": "acknowledged"|"closed", "reason": "..."}`) {
 		return
 	}
 	to, err := clinical.ParseSignalStatus(p.Status)

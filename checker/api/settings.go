@@ -92,7 +92,9 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request) {
 func readSettingsBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSettingsBody))
 	if err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error())
+		if !jsonhttp.TooLarge(w, err) {
+			jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error())
+		}
 		return nil, false
 	}
 	return body, true

@@ -4,6 +4,7 @@ package jsonhttp
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"unicode/utf8"
@@ -29,6 +30,34 @@ func Error(w http.ResponseWriter, status int, msg string) {
 // no answer tells the two apart. It names nothing from the request.
 func NotFound(w http.ResponseWriter) {
 	Error(w, http.StatusNotFound, "not found")
+}
+
+// DecodeBody reads r's JSON body into v, refusing unknown fields and
+// bodies of more than limit bytes. On a bad body it answers the client
+// itself and returns false: 413 past the limit (or a smaller one the
+// router set), 400 naming the problem and what the call wants otherwise.
+func DecodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any, want string) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		return true
+	}
+	if !TooLarge(w, err) {
+		Error(w, http.StatusBadRequest, "request body: "+err.Error()+" (want "+want+")")
+	}
+	return false
+}
+
+// TooLarge answers 413 when err is a body passing its limit
+// (http.MaxBytesReader), and says whether it did.
+func TooLarge(w http.ResponseWriter, err error) bool {
+	var tooBig *http.MaxBytesError
+	if !errors.As(err, &tooBig) {
+		return false
+	}
+	Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body larger than %d bytes, the most this call takes", tooBig.Limit))
+	return true
 }
 
 // Mux is where an API mounts its routes: an *http.ServeMux, or the access

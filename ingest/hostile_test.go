@@ -327,12 +327,20 @@ func FuzzUpload(f *testing.F) {
 	target := &memTarget{}
 	url := serve(f, &ingest.Handler{Target: target, SpoolDir: f.TempDir(), MaxBytes: 1 << 20,
 		Limits: sdtm.Limits{Bytes: 4 << 20}})
+	// An answer is a matter of milliseconds; none at all is a failure too.
+	client := &http.Client{Timeout: 10 * time.Second}
 	f.Fuzz(func(t *testing.T, raw bool, body []byte) {
 		u, ct := url, contentType
 		if raw {
 			u, ct = url+"?domain=DM&format=csv", "text/csv"
 		}
-		got := post(t, u, ct, bytes.NewReader(body))
+		resp, err := client.Post(u, ct, bytes.NewReader(body))
+		if err != nil {
+			t.Fatalf("no answer: %v", err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got := answer{resp.StatusCode, string(b)}
 		if got.code >= 500 {
 			t.Fatalf("answer %d %s", got.code, got.body)
 		}

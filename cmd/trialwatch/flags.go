@@ -20,6 +20,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+	"github.com/trialwatch/trialwatch/sdtm"
 )
 
 // config holds every flag a trialwatch process may take.
@@ -42,6 +43,7 @@ type config struct {
 	tlsCert, tlsKey  string
 	maxBody          int64
 	maxUpload        int64
+	upload           sdtm.Limits // what reading one upload may take
 	rateLimit        float64
 	rateBurst        int
 	guessRate        float64
@@ -333,6 +335,12 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.StringVar(&c.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
 	fs.Int64Var(&c.maxBody, "max-body", access.DefaultMaxBody, "largest request body, in bytes, of API calls other than uploads")
 	fs.Int64Var(&c.maxUpload, "max-upload", ingest.DefaultMaxUploadBytes, "largest upload request, in bytes (uploads are streamed to disk, not held in memory)")
+	d := sdtm.DefaultLimits
+	fs.Int64Var(&c.upload.Bytes, "max-decompressed", d.Bytes, "largest upload once decompressed, in bytes, all its files together (413 beyond)")
+	fs.IntVar(&c.upload.Record, "max-record", d.Record, "longest CSV record, Dataset-JSON row or XPT observation of an upload, in bytes (422 beyond)")
+	fs.IntVar(&c.upload.Value, "max-value", d.Value, "longest value of an upload, in bytes (422 beyond)")
+	fs.IntVar(&c.upload.Depth, "max-json-depth", d.Depth, "deepest nesting of Dataset-JSON arrays and objects in an upload (422 beyond)")
+	fs.IntVar(&c.upload.Errors, "max-problems", d.Errors, "problems an upload's 422 reports at most")
 	fs.Float64Var(&c.rateLimit, "rate-limit", access.DefaultRate, "requests per second each API token may make (bursts up to --rate-burst)")
 	fs.IntVar(&c.rateBurst, "rate-burst", access.DefaultBurst, "burst size of --rate-limit")
 	fs.Float64Var(&c.guessRate, "bad-auth-limit", access.DefaultGuessRate, "requests per second with bad credentials each client address may make before 429 (bursts up to --bad-auth-burst)")
@@ -356,6 +364,15 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.check("tls-key", readable)
 	fs.check("max-body", positive)
 	fs.check("max-upload", positive)
+	for _, name := range []string{"max-decompressed", "max-record", "max-value", "max-json-depth", "max-problems"} {
+		fs.check(name, positive)
+	}
+	fs.also(func() error {
+		if c.upload.Value > c.upload.Record {
+			return fs.bad("max-value", fmt.Sprintf("want at most --max-record %d: a value is part of a record", c.upload.Record))
+		}
+		return nil
+	})
 	fs.limit("rate-limit", "rate-burst", &c.rateLimit, &c.rateBurst)
 	fs.limit("bad-auth-limit", "bad-auth-burst", &c.guessRate, &c.guessBurst)
 	fs.limit("login-limit", "login-burst", &c.loginRate, &c.loginBurst)

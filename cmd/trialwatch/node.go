@@ -96,6 +96,10 @@ func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
 }
 
 // dataServices open each data service's store and serve it over Connect.
+// started is when the process started: the spool sweep removes only the
+// spool files made before it (see ingest.SweepSpool).
+var started = time.Now()
+
 var dataServices = map[string]func(context.Context, *sqldb.DB) (string, http.Handler, error){
 	"subjects": func(ctx context.Context, db *sqldb.DB) (string, http.Handler, error) {
 		s, err := subjects.Open(ctx, db)
@@ -217,7 +221,8 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		all.Wake, all.HandOffLabs = n.workers.Wake, true
 		target = all
 	}
-	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload}).Register(n.router)
+	ingest.SweepSpool("", started, n.log)
+	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload, Limits: n.cfg.upload}).Register(n.router)
 	n.services = append(n.services, "checker")
 	return nil
 }

@@ -185,3 +185,23 @@ func TestSettingsValidation(t *testing.T) {
 		t.Errorf("refused documents changed the settings to %+v", got)
 	}
 }
+
+// A body past its limit is 413, as the README promises, not 400; the
+// settings are unchanged.
+func TestBodiesPastTheLimitAre413(t *testing.T) {
+	h, stored := newSettingsFixture(t)
+	before := stored()
+	huge := `{"ae_terms": {"ALT": ["` + strings.Repeat("x", 2<<20) + `"]}}`
+	for _, c := range []struct{ method, path string }{
+		{http.MethodPut, "/api/v1/studies/S/settings"},
+		{http.MethodPatch, "/api/v1/studies/S/settings"},
+		{http.MethodPatch, "/api/v1/studies/S/signals/1"},
+	} {
+		if rec := call(h, c.method, c.path, huge); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "request body larger than") {
+			t.Errorf("%s %s of 2 MiB: %d %s, want 413", c.method, c.path, rec.Code, rec.Body)
+		}
+	}
+	if after := stored(); !reflect.DeepEqual(after, before) {
+		t.Errorf("settings changed to %+v", after)
+	}
+}

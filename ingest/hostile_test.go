@@ -14,12 +14,14 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/metrics"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -421,4 +423,72 @@ func TestSweepSpool(t *testing.T) {
 	if want := []string{"other-1", ingest.SpoolPrefix + "3", ingest.SpoolPrefix + "dir"}; strings.Join(left, " ") != strings.Join(want, " ") {
 		t.Errorf("left %v, want %v", left, want)
 	}
+}
+
+// A process killed with SIGKILL in the middle of an upload leaves nothing
+// in the spool directory: the test runs itself as such a process, which
+// serves uploads and stops in the store, and kills it there.
+func TestSIGKILLDuringAnUploadLeavesNothing(t *testing.T) {
+	if dir := os.Getenv("TRIALWATCH_TEST_SPOOL_CHILD"); dir != "" {
+		serveUntilKilled(dir)
+		return
+	}
+	dir := t.TempDir()
+	child := exec.Command(os.Args[0], "-test.run=^TestSIGKILLDuringAnUploadLeavesNothing$")
+	child.Env = append(os.Environ(), "TRIALWATCH_TEST_SPOOL_CHILD="+dir)
+	out, err := child.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Process.Kill()
+	lines := bufio.NewScanner(out)
+	if !lines.Scan() {
+		t.Fatal("the child did not say where it serves")
+	}
+	url := lines.Text()
+
+	body, contentType := multipartBody("dm.csv", dm, "lb.csv", lb)
+	answered := make(chan error, 1)
+	go func() { // ends when the child dies and the request fails
+		resp, err := http.Post(url, contentType, bytes.NewReader(body))
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	if !lines.Scan() || lines.Text() != "storing" {
+		t.Fatalf("the child did not start storing: %q", lines.Text())
+	}
+	if err := child.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	child.Wait()
+	if err := <-answered; err == nil {
+		t.Error("the upload was answered by a killed process")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files left in the spool directory by the killed process", len(entries))
+	}
+}
+
+// serveUntilKilled serves uploads spooled in dir, prints its URL, and
+// when an upload reaches the store prints "storing" and waits for ever.
+func serveUntilKilled(dir string) {
+	target := &memTarget{during: func() {
+		fmt.Println("storing")
+		select {}
+	}}
+	mux := http.NewServeMux()
+	(&ingest.Handler{Target: target, SpoolDir: dir}).Register(mux)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("http://%s/api/v1/studies/S1/uploads\n", l.Addr())
+	http.Serve(l, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(auth.WithSystem(r.Context())))
+	}))
 }

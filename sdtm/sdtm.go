@@ -2,11 +2,18 @@
 // types from CSV, CDISC Dataset-JSON v1.1 and SAS XPORT v5 files.
 //
 // All three formats go through one row conversion, so a file is validated
-// the same way whatever its format: required columns, numbers, whole
-// --SEQ numbers, ISO 8601 (possibly partial) dates, known lab units,
-// duplicate USUBJID + --SEQ keys and the study. A file is all or nothing:
-// nothing is added to the Batch unless every row is valid, and the
-// problems found (up to 100) are returned as Errors.
+// the same way, with the same words, whatever its format: required
+// columns, each column once, numbers, whole and positive --SEQ numbers,
+// ISO 8601 (possibly partial) dates from 1900, known lab units, ranges the
+// right way round (normal ranges, start and end dates), text that is UTF-8
+// without control characters, duplicate USUBJID + --SEQ keys and the
+// study. A file is all or nothing: nothing is added to the Batch unless
+// every row is valid, and the problems found (up to Limits.Errors) are
+// returned as Errors.
+//
+// A read's work is bounded whatever its input (Limits): decompressed
+// bytes, the length of a record and of a value, the nesting of
+// Dataset-JSON; each is found as the input passes it, so memory stays flat.
 //
 // Read adds a whole file to a Batch; Stream hands the same records over in
 // chunks as it reads, so files larger than memory can be stored, with

@@ -95,11 +95,11 @@ func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
 	return db, nil
 }
 
-// dataServices open each data service's store and serve it over Connect.
 // started is when the process started: the spool sweep removes only the
 // spool files made before it (see ingest.SweepSpool).
 var started = time.Now()
 
+// dataServices open each data service's store and serve it over Connect.
 var dataServices = map[string]func(context.Context, *sqldb.DB) (string, http.Handler, error){
 	"subjects": func(ctx context.Context, db *sqldb.DB) (string, http.Handler, error) {
 		s, err := subjects.Open(ctx, db)

@@ -408,10 +408,30 @@ func (g *jsonGuard) Read(p []byte) (int, error) {
 		return 0, g.err
 	}
 	n, err := g.r.Read(p)
-	for i, c := range p[:n] {
-		if g.err = g.scan(c); g.err != nil {
+	for i := 0; i < n; {
+		if g.inString && !g.escape {
+			// Most bytes are a string's own: they are taken a run at a
+			// time, as far as the limits let them.
+			j := i
+			for j < n && p[j] != '"' && p[j] != '\\' {
+				j++
+			}
+			fits := g.limits.Value - g.valLen
+			if g.depth >= rowDepth {
+				fits = min(fits, g.limits.Record-int(g.off-g.recStart))
+			}
+			run := min(j-i, fits)
+			g.valLen += run
+			g.off += int64(run)
+			i += run
+			if i == n {
+				break
+			}
+		}
+		if g.err = g.scan(p[i]); g.err != nil {
 			return i, g.err
 		}
+		i++
 	}
 	return n, err
 }

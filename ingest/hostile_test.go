@@ -177,7 +177,7 @@ func TestUploadBombsAreRefusedEarlyInFlatMemory(t *testing.T) {
 			}, http.StatusUnprocessableEntity,
 			`"message": "arrays and objects nested more than 32 deep, the most a file may nest (at byte 71)"`},
 		{"50 MB single-line CSV", "?domain=LB&format=csv", func() io.Reader { return generated("STUDYID,DOMAIN\nS1,LB,", 50<<20, 'x', "\n") },
-			http.StatusUnprocessableEntity, `"message": "value longer than 8 KiB, the most a value may be"`},
+			http.StatusUnprocessableEntity, `"message": "record longer than 1 MiB, the most a record may be"`},
 		{"50 MB line of 4 KiB values", "?domain=LB&format=csv",
 			func() io.Reader {
 				value := strings.Repeat("x", 4<<10) + ","
@@ -186,7 +186,14 @@ func TestUploadBombsAreRefusedEarlyInFlatMemory(t *testing.T) {
 		{"10 MB LBTEST", "?domain=LB&format=csv",
 			func() io.Reader {
 				return generated(lbHeader+`"S1","LB","S1-001",1,"ALT","`, 10<<20, 'A', `",200,"U/L",6,34,"2014-01-16","WEEK 2"`+"\n")
-			}, http.StatusUnprocessableEntity, `"column": "LBTEST",`},
+			}, http.StatusUnprocessableEntity, `"line": 2,
+      "message": "record longer than 1 MiB, the most a record may be"`},
+		{"100 KB LBTEST", "?domain=LB&format=csv",
+			func() io.Reader {
+				return generated(lbHeader+`"S1","LB","S1-001",1,"ALT","`, 100<<10, 'A', `",200,"U/L",6,34,"2014-01-16","WEEK 2"`+"\n")
+			}, http.StatusUnprocessableEntity, `"line": 2,
+      "column": "LBTEST",
+      "message": "value longer than 8 KiB, the most a value may be"`},
 		{"1 GiB of gzipped line breaks", "?domain=LB&format=csv", func() io.Reader { return bytes.NewReader(newlines) },
 			http.StatusRequestEntityTooLarge, `"error": "nothing stored: upload.csv: more than 64 MiB once decompressed, the most one upload may hold"`},
 	} {

@@ -56,7 +56,7 @@ func BenchmarkCSVGuard(b *testing.B) {
 	b.Run("plain", func(b *testing.B) { parse(b, func() io.Reader { return bytes.NewReader(data) }) })
 	b.Run("guarded", func(b *testing.B) {
 		parse(b, func() io.Reader {
-			return &csvGuard{r: bytes.NewReader(data), file: "lb", limits: DefaultLimits, line: 1, recLine: 1, atStart: true}
+			return newCSVGuard(bytes.NewReader(data), "lb", DefaultLimits)
 		})
 	})
 }

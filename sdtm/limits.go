@@ -21,7 +21,8 @@ type Limits struct {
 	// one XPT observation, in bytes.
 	Record int
 	// Value bounds one value (a cell, a column name, any JSON string or
-	// number), in bytes.
+	// number), in bytes. A CSV value is measured once its record is read,
+	// so one longer than Record is reported as its record.
 	Value int
 	// Depth bounds the nesting of Dataset-JSON arrays and objects; the
 	// file's own object is depth 1, a row depth 3.

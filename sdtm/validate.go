@@ -50,20 +50,18 @@ func (r *row) checkRanges(domain string) {
 		if r.failed(rg.lo) || r.failed(rg.hi) {
 			continue
 		}
-		lo, hi := cellString(r.cell(rg.lo)), cellString(r.cell(rg.hi))
-		if lo == "" || hi == "" {
-			continue
-		}
-		if rg.dates {
-			if n := min(len(lo), len(hi)); strings.Compare(hi[:n], lo[:n]) < 0 {
-				r.fail(rg.hi.String(), fmt.Sprintf("%s is before %s %s", quoted(hi), rg.lo, quoted(lo)))
+		if !rg.dates {
+			low, _, _, okLo := r.number(rg.lo)
+			high, _, _, okHi := r.number(rg.hi)
+			if okLo && okHi && high < low {
+				lo, hi := cellString(r.cell(rg.lo)), cellString(r.cell(rg.hi))
+				r.fail(rg.hi.String(), fmt.Sprintf("%s is below %s %s: the range is inverted", quoted(hi), rg.lo, quoted(lo)))
 			}
 			continue
 		}
-		low, _, _, okLo := r.number(rg.lo)
-		high, _, _, okHi := r.number(rg.hi)
-		if okLo && okHi && high < low {
-			r.fail(rg.hi.String(), fmt.Sprintf("%s is below %s %s: the range is inverted", quoted(hi), rg.lo, quoted(lo)))
+		lo, hi := cellString(r.cell(rg.lo)), cellString(r.cell(rg.hi))
+		if n := min(len(lo), len(hi)); lo != "" && hi != "" && strings.Compare(hi[:n], lo[:n]) < 0 {
+			r.fail(rg.hi.String(), fmt.Sprintf("%s is before %s %s", quoted(hi), rg.lo, quoted(lo)))
 		}
 	}
 }

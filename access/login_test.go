@@ -53,6 +53,7 @@ func TestLoginRecordsEveryAttempt(t *testing.T) {
 		{"long", loginBody(long, "wrong password!"), http.StatusUnauthorized},
 		{"not JSON", `user=jane&password=x`, http.StatusBadRequest},
 		{"unknown field", `{"user":"jane","password":"x","otp":"1"}`, http.StatusBadRequest},
+		{"too large", loginBody("", strings.Repeat("x", 70<<10)), http.StatusRequestEntityTooLarge},
 	} {
 		before := len(records(t, trail, "login"))
 		// A fresh address per attempt: no limit stops these.

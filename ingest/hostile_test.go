@@ -151,7 +151,7 @@ func heapAllocs() uint64 {
 func TestUploadBombsAreRefusedEarlyInFlatMemory(t *testing.T) {
 	target := &memTarget{}
 	url := serve(t, &ingest.Handler{Target: target, SpoolDir: t.TempDir(),
-		Limits: sdtm.Limits{Bytes: 64 << 20}})
+		Limits: sdtm.Limits{Bytes: 4 << 20}})
 	// encoding/csv allocates about ten times a record's bytes as it grows
 	// its buffers to hold one, and a raw upload's first record is read
 	// twice (its domain, then its rows): up to 2 × 10 × Limits.Record.
@@ -160,7 +160,7 @@ func TestUploadBombsAreRefusedEarlyInFlatMemory(t *testing.T) {
 	if len(nested) > 64<<10 {
 		t.Fatalf("nesting bomb of %d bytes", len(nested))
 	}
-	newlines := gzipBomb(t, "STUDYID,DOMAIN,USUBJID,LBSEQ,LBTESTCD,LBSTRESN,LBSTNRLO,LBSTNRHI\n", '\n', 1<<30)
+	newlines := gzipBomb(t, "STUDYID,DOMAIN,USUBJID,LBSEQ,LBTESTCD,LBSTRESN,LBSTNRLO,LBSTNRHI\n", '\n', 256<<20)
 
 	for _, c := range []struct {
 		name  string
@@ -194,8 +194,8 @@ func TestUploadBombsAreRefusedEarlyInFlatMemory(t *testing.T) {
 			}, http.StatusUnprocessableEntity, `"line": 2,
       "column": "LBTEST",
       "message": "value longer than 8 KiB, the most a value may be"`},
-		{"1 GiB of gzipped line breaks", "?domain=LB&format=csv", func() io.Reader { return bytes.NewReader(newlines) },
-			http.StatusRequestEntityTooLarge, `"error": "nothing stored: upload.csv: more than 64 MiB once decompressed, the most one upload may hold"`},
+		{"256 MiB of gzipped line breaks", "?domain=LB&format=csv", func() io.Reader { return bytes.NewReader(newlines) },
+			http.StatusRequestEntityTooLarge, `"error": "nothing stored: upload.csv: more than 4 MiB once decompressed, the most one upload may hold"`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			body := c.body()

@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// MaxErrors is how many problems a read reports at most, before a last
-// one saying it stopped.
+// MaxErrors is how many problems a read reports at most unless its
+// Limits.Errors says otherwise, before a last one saying it stopped; the
+// checks of a Batch (CheckSubjects, CheckSites) report as many.
 const MaxErrors = maxErrors
 
 // Stream reads one SDTM file like Read, validating every row the same way,
@@ -20,7 +21,7 @@ const MaxErrors = maxErrors
 //
 // Stream calls fn only while every row so far is valid. After the first
 // invalid row it stops calling fn but reads on, and returns every problem
-// found (up to MaxErrors) as Errors: the file is then rejected, and the
+// found (up to Limits.Errors) as Errors: the file is then rejected, and the
 // caller must undo what it did with the chunks it was given (typically by
 // rolling back the transaction it stored them in). An error from fn ends
 // the read and is returned as is. The read is bounded by DefaultLimits

@@ -36,6 +36,8 @@ const (
 	cAGE
 	cARM
 	cRFICDTC
+	cRFSTDTC
+	cRFENDTC
 	cRFXSTDTC
 	cRFXENDTC
 	cRFPENDTC
@@ -82,12 +84,13 @@ const (
 	cDSDECOD
 	cDSCAT
 	cDSSTDTC
+	cEPOCH
 	numColumns
 )
 
 var columnNames = [numColumns]string{
 	cDOMAIN: "DOMAIN", cSTUDYID: "STUDYID", cUSUBJID: "USUBJID",
-	cSITEID: "SITEID", cSEX: "SEX", cAGE: "AGE", cARM: "ARM", cRFICDTC: "RFICDTC", cRFXSTDTC: "RFXSTDTC",
+	cSITEID: "SITEID", cSEX: "SEX", cAGE: "AGE", cARM: "ARM", cRFICDTC: "RFICDTC", cRFSTDTC: "RFSTDTC", cRFENDTC: "RFENDTC", cRFXSTDTC: "RFXSTDTC",
 	cRFXENDTC: "RFXENDTC", cRFPENDTC: "RFPENDTC", cDTHDTC: "DTHDTC",
 	cEXSEQ: "EXSEQ", cEXDOSE: "EXDOSE", cEXTRT: "EXTRT", cEXDOSU: "EXDOSU", cEXROUTE: "EXROUTE", cEXSTDTC: "EXSTDTC",
 	cEXENDTC: "EXENDTC",
@@ -97,6 +100,7 @@ var columnNames = [numColumns]string{
 	cLBDTC: "LBDTC", cVISIT: "VISIT", cLBSTRESN: "LBSTRESN", cLBSTNRLO: "LBSTNRLO", cLBSTNRHI: "LBSTNRHI",
 	cCMSEQ: "CMSEQ", cCMTRT: "CMTRT", cCMDECOD: "CMDECOD", cCMSTDTC: "CMSTDTC", cCMENDTC: "CMENDTC",
 	cDSSEQ: "DSSEQ", cDSTERM: "DSTERM", cDSDECOD: "DSDECOD", cDSCAT: "DSCAT", cDSSTDTC: "DSSTDTC",
+	cEPOCH: "EPOCH",
 }
 
 func (c column) String() string { return columnNames[c] }
@@ -132,7 +136,7 @@ func (r *row) convert(domain, study string, out *Batch) (k key, seqCol column, o
 	case "DM":
 		out.Subjects = append(out.Subjects, clinical.Subject{
 			Study: study, USUBJID: id, Site: r.required(cSITEID), Sex: r.str(cSEX), Age: r.int(cAGE, false),
-			Arm: r.str(cARM), ConsentDate: r.date(cRFICDTC), FirstDose: r.date(cRFXSTDTC), LastDose: r.date(cRFXENDTC),
+			Arm: r.str(cARM), ConsentDate: r.date(cRFICDTC), RefStart: r.date(cRFSTDTC), RefEnd: r.date(cRFENDTC), FirstDose: r.date(cRFXSTDTC), LastDose: r.date(cRFXENDTC),
 			EndOfStudy: r.date(cRFPENDTC), DeathDate: r.date(cDTHDTC),
 		})
 		return key{id: id}, cUSUBJID, id != ""
@@ -178,7 +182,7 @@ func (r *row) convert(domain, study string, out *Batch) (k key, seqCol column, o
 		seqCol = cDSSEQ
 		d := Disposition{
 			Study: study, USUBJID: id, Seq: r.int(seqCol, true), Term: r.required(cDSTERM), Decoded: r.required(cDSDECOD),
-			Category: r.str(cDSCAT), Start: r.date(cDSSTDTC),
+			Category: r.str(cDSCAT), Epoch: r.str(cEPOCH), Start: r.date(cDSSTDTC),
 		}
 		out.Dispositions = append(out.Dispositions, d)
 		k.seq = d.Seq

@@ -83,3 +83,33 @@ func TestReadCSVRefusesControlCharactersAndBadUTF8(t *testing.T) {
 		t.Errorf("%d records kept from a bad file, want none", b.Len())
 	}
 }
+
+// DM's reference period (RFSTDTC, RFENDTC) and DS's EPOCH are read when
+// present, validated as dates where they are dates, and empty when the
+// file lacks them.
+func TestReadCSVReferencePeriodAndEpoch(t *testing.T) {
+	dm := `"STUDYID","DOMAIN","USUBJID","SITEID","RFSTDTC","RFENDTC"
+"S1","DM","A","701","2014-01-02","2014-07"
+"S1","DM","B","701","",NA
+`
+	var b Batch
+	if err := ReadCSV("dm.csv", strings.NewReader(dm), "S1", &b); err != nil {
+		t.Fatal(err)
+	}
+	if a, c := b.Subjects[0], b.Subjects[1]; a.RefStart != "2014-01-02" || a.RefEnd != "2014-07" || c.RefStart != "" || c.RefEnd != "" {
+		t.Errorf("reference periods read as %q–%q and %q–%q", a.RefStart, a.RefEnd, c.RefStart, c.RefEnd)
+	}
+	bad := strings.Replace(dm, `"2014-07"`, `"2014-07-32"`, 1)
+	wantErrors(t, ReadCSV("dm.csv", strings.NewReader(bad), "S1", &Batch{}), `dm.csv:2: column RFENDTC: "2014-07-32" is not an ISO 8601 date`)
+
+	ds := `"STUDYID","DOMAIN","USUBJID","DSSEQ","DSTERM","DSDECOD","DSCAT","EPOCH","DSSTDTC"
+"S1","DS","A",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","SCREENING","2014-01-02"
+`
+	b = Batch{}
+	if err := ReadCSV("ds.csv", strings.NewReader(ds), "S1", &b); err != nil {
+		t.Fatal(err)
+	}
+	if d := b.Dispositions[0]; d.Epoch != "SCREENING" || d.Category != "PROTOCOL MILESTONE" || d.Start != "2014-01-02" {
+		t.Errorf("DS read as %+v", d)
+	}
+}

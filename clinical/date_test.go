@@ -39,3 +39,26 @@ func TestDateTimeMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+func TestEntryLag(t *testing.T) {
+	stored := time.Date(2014, 3, 1, 23, 30, 0, 0, time.FixedZone("east", 3*3600)) // 2014-03-01T20:30Z
+	for _, c := range []struct {
+		date Date
+		days int
+		ok   bool
+	}{
+		{"2014-02-19", 10, true},
+		{"2014-02-18T23:59", 11, true}, // the day counts, not the hour
+		{"2014-03-01", 0, true},
+		{"2014-03-05", -4, true}, // dated after it was entered: kept as it is
+		{"2013-03-01", 365, true},
+		{"2014-02", 0, false},
+		{"2014", 0, false},
+		{"", 0, false},
+		{"2014-02-30", 0, false},
+	} {
+		if days, ok := EntryLag(c.date, stored); days != c.days || ok != c.ok {
+			t.Errorf("EntryLag(%q) = %d, %v; want %d, %v", c.date, days, ok, c.days, c.ok)
+		}
+	}
+}

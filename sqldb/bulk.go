@@ -28,6 +28,13 @@ const sqliteRowsPerStmt = 128
 // parameters, which its driver binds without looking names up. On
 // PostgreSQL, within InTx, many rows go through COPY instead (copy.go).
 func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) error {
+	return db.UpsertKeeping(ctx, tx, table, cols, key, nil, rows)
+}
+
+// UpsertKeeping is Upsert, but a row whose key exists keeps its columns
+// named in keep as stored: they take the value given only when the row is
+// first inserted (when a record was first stored, say).
+func (db *DB) UpsertKeeping(ctx context.Context, tx *sql.Tx, table string, cols, key, keep []string, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -37,14 +44,14 @@ func (db *DB) Upsert(ctx context.Context, tx *sql.Tx, table string, cols, key []
 		if freshRows(ctx, table) {
 			copied, err = db.copyInsert(ctx, tx, table, cols, rows)
 		} else {
-			copied, err = db.copyUpsert(ctx, tx, table, cols, key, rows)
+			copied, err = db.copyUpsert(ctx, tx, table, cols, key, keep, rows)
 		}
 		if copied {
 			return err
 		}
 	}
 	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ",
-		onConflictSQL(cols, key), len(cols), rows)
+		onConflictSQL(cols, key, keep), len(cols), rows)
 }
 
 // WriteRows runs head + a VALUES list + tail over rows within tx, as many
@@ -128,13 +135,14 @@ func valuesSQL(d Dialect, ncols, nrows int) string {
 	return b.String()
 }
 
-// onConflictSQL replaces the non-key columns of a row whose key exists.
-func onConflictSQL(cols, key []string) string {
+// onConflictSQL replaces the columns of a row whose key exists but those
+// of key and keep.
+func onConflictSQL(cols, key, keep []string) string {
 	var b strings.Builder
 	b.WriteString(" ON CONFLICT (" + strings.Join(key, ", ") + ") DO UPDATE SET ")
 	first := true
 	for _, c := range cols {
-		if contains(key, c) {
+		if contains(key, c) || contains(keep, c) {
 			continue
 		}
 		if !first {

@@ -115,7 +115,7 @@ func (t *pgTx) stage(ctx context.Context, c *pgx.Conn, table string, cols []stri
 // copyUpsert is Upsert through COPY and a stage table; ok is false when
 // tx cannot COPY (see withPgx). Of rows with the same key, the last is
 // written, as when they are written one after the other.
-func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, key []string, rows [][]any) (ok bool, err error) {
+func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, key, keep []string, rows [][]any) (ok bool, err error) {
 	return db.withPgx(tx, func(t *pgTx, c *pgx.Conn) error {
 		stage, err := t.stage(ctx, c, table, cols)
 		if err != nil {
@@ -125,7 +125,7 @@ func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, ke
 		if _, err := c.CopyFrom(ctx, pgx.Identifier{stage}, cols, pgx.CopyFromRows(rows)); err != nil {
 			return fmt.Errorf("copying rows of %s: %w", table, err)
 		}
-		_, err = c.Exec(ctx, mergeSQL(table, stage, cols, key))
+		_, err = c.Exec(ctx, mergeSQL(table, stage, cols, key, keep))
 		return err
 	})
 }
@@ -166,10 +166,10 @@ func freshRows(ctx context.Context, table string) bool {
 // costs the same whatever the table's size; a join of the staged rows
 // with the table, planned without statistics on them, scanned and hashed
 // the whole table for every batch.
-func mergeSQL(table, stage string, cols, key []string) string {
+func mergeSQL(table, stage string, cols, key, keep []string) string {
 	list := strings.Join(cols, ", ")
 	return "WITH s AS (DELETE FROM " + stage + " RETURNING " + list + ") INSERT INTO " + table + " (" + list +
-		") SELECT " + list + " FROM s" + onConflictSQL(cols, key)
+		") SELECT " + list + " FROM s" + onConflictSQL(cols, key, keep)
 }
 
 // keyColumns returns where each of key's columns is in cols.

@@ -39,7 +39,7 @@ func BenchmarkUpsertPostgres(b *testing.B) {
 	}{
 		{"values", func(ctx context.Context, db *DB, tx *sql.Tx, rows [][]any) error {
 			return db.WriteRows(ctx, tx, "INSERT INTO bench_labs ("+strings.Join(cols, ", ")+") VALUES ",
-				onConflictSQL(cols, key), len(cols), rows)
+				onConflictSQL(cols, key, nil), len(cols), rows)
 		}},
 		{"copy-merge", func(ctx context.Context, db *DB, tx *sql.Tx, rows [][]any) error {
 			return db.Upsert(ctx, tx, "bench_labs", cols, key, rows)

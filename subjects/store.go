@@ -1,13 +1,17 @@
 // Package subjects is the subject-information service: it owns the
-// subjects table (SDTM DM) and answers who a subject is.
+// subjects table (SDTM DM) and the subjects' disposition events (SDTM DS,
+// the dispositions table), and answers who a subject is and how the
+// subject left the study.
 package subjects
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -32,10 +36,11 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 }
 
 // subjectCols are the columns scanSubject reads, after the key.
-const subjectCols = `site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date`
+const subjectCols = `site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date, ref_start, ref_end`
 
 func scanSubject(row interface{ Scan(...any) error }, sub *clinical.Subject, key ...any) error {
-	return row.Scan(append(key, &sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose, &sub.EndOfStudy, &sub.DeathDate)...)
+	return row.Scan(append(key, &sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose,
+		&sub.EndOfStudy, &sub.DeathDate, &sub.RefStart, &sub.RefEnd)...)
 }
 
 // Subject returns one subject or clinical.ErrNotFound.
@@ -69,9 +74,48 @@ func (s *Store) SubjectsOf(ctx context.Context, study string, usubjids []string)
 
 var _ clinical.SubjectBatchSource = (*Store)(nil)
 
+// SubjectsIn returns every subject of the study, ordered by USUBJID.
+func (s *Store) SubjectsIn(ctx context.Context, study string) ([]clinical.Subject, error) {
+	return scanAll(ctx, s.db, `SELECT usubjid, `+subjectCols+` FROM subjects WHERE study = $1 ORDER BY usubjid`, study,
+		func(rows *sql.Rows) (clinical.Subject, error) {
+			sub := clinical.Subject{Study: study}
+			err := scanSubject(rows, &sub, &sub.USUBJID)
+			return sub, err
+		}, func(a, b clinical.Subject) int { return strings.Compare(a.USUBJID, b.USUBJID) })
+}
+
+var _ clinical.StudySubjects = (*Store)(nil)
+
+// scanAll reads every row of a query of one study, in the order of
+// compare: the query's ORDER BY follows the database's collation, which on
+// PostgreSQL may not order text byte by byte, as the ports promise.
+func scanAll[T any](ctx context.Context, db *sqldb.DB, q, study string, scan func(*sql.Rows) (T, error), compare func(a, b T) int) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, study)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if !slices.IsSortedFunc(out, compare) {
+		slices.SortStableFunc(out, compare)
+	}
+	return out, nil
+}
+
 var table = sqldb.Table{
-	Name:    "subjects",
-	Cols:    []string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study", "death_date"},
+	Name: "subjects",
+	Cols: []string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study",
+		"death_date", "ref_start", "ref_end"},
 	Key:     []string{"study", "usubjid"},
 	History: "subjects_history",
 }
@@ -80,7 +124,7 @@ func rows(subs []clinical.Subject) [][]any {
 	out := make([][]any, len(subs))
 	for i, v := range subs {
 		out[i] = []any{v.Study, v.USUBJID, v.Site, v.Sex, v.Age, v.Arm, string(v.ConsentDate), string(v.FirstDose),
-			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate)}
+			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate), string(v.RefStart), string(v.RefEnd)}
 	}
 	return out
 }
@@ -108,6 +152,55 @@ func (s *Store) WriteSubjects(ctx context.Context, study string, now time.Time) 
 }
 
 var _ clinical.SubjectWriter = (*Store)(nil)
+
+var dispositionTable = sqldb.Table{
+	Name:    "dispositions",
+	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "category", "epoch", "start_date"},
+	Key:     []string{"study", "usubjid", "seq"},
+	History: "dispositions_history",
+}
+
+func dispositionRows(ds []clinical.Disposition) [][]any {
+	out := make([][]any, len(ds))
+	for i, d := range ds {
+		out[i] = []any{d.Study, d.USUBJID, int64(d.Seq), d.Term, d.Decoded, d.Category, d.Epoch, string(d.Start)}
+	}
+	return out
+}
+
+// PutDispositionsTx stores disposition events of one study within the
+// caller's transaction. Unchanged rows are left alone; changed ones are
+// updated and recorded in dispositions_history.
+func (s *Store) PutDispositionsTx(ctx context.Context, tx *sql.Tx, study string, ds []clinical.Disposition, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTrackedTx(ctx, tx, dispositionTable, study, dispositionRows(ds), now)
+	return clinical.Summary(sum), err
+}
+
+// WriteDispositions begins a write of one study's disposition events sent
+// in chunks, all in one transaction, as WriteSubjects does.
+func (s *Store) WriteDispositions(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Disposition], error) {
+	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, ds []clinical.Disposition) (clinical.Summary, error) {
+		return s.PutDispositionsTx(ctx, tx, study, ds, now)
+	})
+}
+
+var _ clinical.DispositionWriter = (*Store)(nil)
+
+// DispositionsIn returns every disposition event of the study, ordered
+// by USUBJID then DSSEQ.
+func (s *Store) DispositionsIn(ctx context.Context, study string) ([]clinical.Disposition, error) {
+	return scanAll(ctx, s.db, `SELECT usubjid, seq, term, decoded_term, category, epoch, start_date
+		FROM dispositions WHERE study = $1 ORDER BY usubjid, seq`, study,
+		func(rows *sql.Rows) (clinical.Disposition, error) {
+			d := clinical.Disposition{Study: study}
+			err := rows.Scan(&d.USUBJID, &d.Seq, &d.Term, &d.Decoded, &d.Category, &d.Epoch, &d.Start)
+			return d, err
+		}, func(a, b clinical.Disposition) int {
+			return cmp.Or(strings.Compare(a.USUBJID, b.USUBJID), cmp.Compare(a.Seq, b.Seq))
+		})
+}
+
+var _ clinical.StudyDispositions = (*Store)(nil)
 
 // Known returns which of ids the study has, each with its site.
 func (s *Store) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {

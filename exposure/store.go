@@ -1,5 +1,5 @@
 // Package exposure is the drug-exposure service: it owns the doses table
-// (SDTM EX).
+// (SDTM EX) and the con_meds table of concomitant medications (SDTM CM).
 package exposure
 
 import (
@@ -117,3 +117,36 @@ func (s *Store) WriteDoses(ctx context.Context, study string, now time.Time) (cl
 }
 
 var _ clinical.DoseWriter = (*Store)(nil)
+
+var conMedTable = sqldb.Table{
+	Name:    "con_meds",
+	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "start_date", "end_date"},
+	Key:     []string{"study", "usubjid", "seq"},
+	History: "con_meds_history",
+}
+
+func conMedRows(cms []clinical.ConMed) [][]any {
+	out := make([][]any, len(cms))
+	for i, c := range cms {
+		out[i] = []any{c.Study, c.USUBJID, int64(c.Seq), c.Term, c.Decoded, string(c.Start), string(c.End)}
+	}
+	return out
+}
+
+// PutConMedsTx stores concomitant medications of one study within the
+// caller's transaction. Unchanged rows are left alone; changed ones are
+// updated and recorded in con_meds_history.
+func (s *Store) PutConMedsTx(ctx context.Context, tx *sql.Tx, study string, cms []clinical.ConMed, now time.Time) (clinical.Summary, error) {
+	sum, err := s.db.PutTrackedTx(ctx, tx, conMedTable, study, conMedRows(cms), now)
+	return clinical.Summary(sum), err
+}
+
+// WriteConMeds begins a write of one study's concomitant medications sent
+// in chunks, all in one transaction, as WriteDoses does.
+func (s *Store) WriteConMeds(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.ConMed], error) {
+	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, cms []clinical.ConMed) (clinical.Summary, error) {
+		return s.PutConMedsTx(ctx, tx, study, cms, now)
+	})
+}
+
+var _ clinical.ConMedWriter = (*Store)(nil)

@@ -3,9 +3,12 @@
 package events
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"embed"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -74,6 +77,41 @@ func (s *Store) AdverseEventsOf(ctx context.Context, study string, usubjids []st
 
 var _ clinical.EventBatchSource = (*Store)(nil)
 
+// AdverseEventsIn returns every adverse event of the study, ordered by
+// USUBJID then AESEQ, each with its entry lag when it is known.
+func (s *Store) AdverseEventsIn(ctx context.Context, study string) ([]clinical.AdverseEvent, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT usubjid, `+eventCols+`, entry_lag
+		FROM adverse_events WHERE study = $1 ORDER BY usubjid, seq`, study)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []clinical.AdverseEvent{}
+	for rows.Next() {
+		e := clinical.AdverseEvent{Study: study}
+		var lag sql.NullInt64
+		if err := rows.Scan(&e.USUBJID, &e.Seq, &e.Term, &e.Decoded, &e.BodySystem, &e.Severity, &e.Serious,
+			&e.Start, &e.End, &e.Recorded, &lag); err != nil {
+			return nil, err
+		}
+		e.EntryLag, e.HasEntryLag = int(lag.Int64), lag.Valid
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	// The database's collation may not order text byte by byte.
+	byKey := func(a, b clinical.AdverseEvent) int {
+		return cmp.Or(strings.Compare(a.USUBJID, b.USUBJID), cmp.Compare(a.Seq, b.Seq))
+	}
+	if !slices.IsSortedFunc(out, byKey) {
+		slices.SortStableFunc(out, byKey)
+	}
+	return out, nil
+}
+
+var _ clinical.StudyEvents = (*Store)(nil)
+
 var table = sqldb.Table{
 	Name:    "adverse_events",
 	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
@@ -84,7 +122,7 @@ var table = sqldb.Table{
 func rows(evs []clinical.AdverseEvent) [][]any {
 	out := make([][]any, len(evs))
 	for i, e := range evs {
-		out[i] = []any{e.Study, e.USUBJID, e.Seq, e.Term, e.Decoded, e.BodySystem, e.Severity, e.Serious,
+		out[i] = []any{e.Study, e.USUBJID, int64(e.Seq), e.Term, e.Decoded, e.BodySystem, e.Severity, e.Serious,
 			string(e.Start), string(e.End), string(e.Recorded)}
 	}
 	return out
@@ -94,15 +132,40 @@ func rows(evs []clinical.AdverseEvent) [][]any {
 // are left alone; changed ones are updated and recorded in
 // adverse_events_history.
 func (s *Store) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTracked(ctx, table, study, rows(evs), now)
+	sum, err := s.db.PutTracked(ctx, s.table(now), study, rows(evs), now)
 	return clinical.Summary(sum), err
 }
 
 // PutTx is Put within the caller's transaction.
 func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(evs), now)
+	sum, err := s.db.PutTrackedTx(ctx, tx, s.table(now), study, rows(evs), now)
 	return clinical.Summary(sum), err
 }
+
+// table is the tracked table written at now: a row is stored with its
+// entry lag, the days from its onset to now (clinical.EntryLag), which an
+// update keeps. The lag is not one of the compared columns: a row sent
+// again later is unchanged.
+func (s *Store) table(now time.Time) sqldb.Table {
+	t := table
+	cols := append(slices.Clip(table.Cols), "entry_lag")
+	keep := []string{"entry_lag"}
+	t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
+		stored := make([][]any, len(rows))
+		for i, r := range rows {
+			var lag any
+			if days, ok := clinical.EntryLag(clinical.Date(sqldb.String(r[startCol])), now); ok {
+				lag = int64(days)
+			}
+			stored[i] = append(slices.Clip(r), lag)
+		}
+		return s.db.UpsertKeeping(ctx, tx, table.Name, cols, table.Key, keep, stored)
+	}
+	return t
+}
+
+// startCol is where a row of table holds start_date.
+const startCol = 8
 
 // WriteEvents begins a write of one study's adverse events sent in
 // chunks, all in one transaction: nothing is kept unless Commit succeeds.

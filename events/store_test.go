@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -87,6 +88,80 @@ func TestWriteEvents(t *testing.T) {
 			if got, err := s.AdverseEvents(ctx, "S1", id); err != nil || len(got) != want {
 				t.Errorf("subject %s: %d events, %v; want %d", id, len(got), err, want)
 			}
+		}
+	})
+}
+
+// AdverseEventsIn answers a whole study ordered by USUBJID then AESEQ,
+// each event with the days from its onset to when it was first stored:
+// set on insert, kept through updates, unknown for a partial onset or an
+// event stored before the lag was recorded. Enough events go in one write
+// that PostgreSQL inserts them through COPY and merges the changed ones.
+func TestAdverseEventsInEntryLag(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) time.Time { return time.Date(2014, 3, 1, 15, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+		ev := func(id string, seq int, start clinical.Date) clinical.AdverseEvent {
+			return clinical.AdverseEvent{Study: "S1", USUBJID: id, Seq: seq, Term: "NAUSEA", Severity: "MILD", Start: start}
+		}
+		var first []clinical.AdverseEvent
+		for i := range 100 {
+			first = append(first, ev(fmt.Sprintf("S-%03d", 99-i), 1, "2014-02-19")) // 10 days before day 0
+		}
+		first = append(first, ev("P", 2, "2014-02"), ev("P", 1, "2014-02-28T23:00"), ev("Old", 1, "2014-01-01"))
+		if _, err := s.Put(ctx, "S1", first, day(0)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE adverse_events SET entry_lag = NULL WHERE usubjid = 'Old'`); err != nil {
+			t.Fatal(err)
+		}
+		// Twenty days later every event changes (its onset too) and one is new.
+		var again []clinical.AdverseEvent
+		for _, e := range first {
+			e.Severity, e.Start = "SEVERE", "2014-02-01"
+			again = append(again, e)
+		}
+		again = append(again, ev("P", 3, "2014-03-11"))
+		sum, err := s.Put(ctx, "S1", again, day(20))
+		if err != nil || sum.Updated != len(first) || sum.Inserted != 1 {
+			t.Fatalf("second put: %+v, %v; want %d updated, 1 inserted", sum, err, len(first))
+		}
+		got, err := s.AdverseEventsIn(ctx, "S1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(again) {
+			t.Fatalf("%d events, want %d", len(got), len(again))
+		}
+		lags := map[string]string{}
+		for i, e := range got {
+			if e.Seq != 3 && (e.Severity != "SEVERE" || e.Start == "2014-02-19") {
+				t.Errorf("event %s/%d not updated: %+v", e.USUBJID, e.Seq, e)
+			}
+			if i > 0 && (got[i-1].USUBJID > e.USUBJID || got[i-1].USUBJID == e.USUBJID && got[i-1].Seq >= e.Seq) {
+				t.Errorf("event %d (%s/%d) out of order", i, e.USUBJID, e.Seq)
+			}
+			lag := "unknown"
+			if e.HasEntryLag {
+				lag = fmt.Sprint(e.EntryLag)
+			}
+			lags[fmt.Sprintf("%s/%d", e.USUBJID, e.Seq)] = lag
+		}
+		want := map[string]string{"S-000/1": "10", "S-099/1": "10", "P/1": "1", "P/2": "unknown", "P/3": "10", "Old/1": "unknown"}
+		for k, w := range want {
+			if lags[k] != w {
+				t.Errorf("entry lag of %s = %s, want %s", k, lags[k], w)
+			}
+		}
+		if again, err := s.Put(ctx, "S1", again, day(40)); err != nil || again.Unchanged != len(got) {
+			t.Errorf("identical put later: %+v, %v; want all unchanged", again, err)
+		}
+		if none, err := s.AdverseEventsIn(ctx, "S2"); err != nil || none == nil || len(none) != 0 {
+			t.Errorf("a study without events: %v, %v; want an empty list", none, err)
 		}
 	})
 }

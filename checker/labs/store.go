@@ -54,8 +54,14 @@ var labTable = sqldb.Table{
 }
 
 // labStored are lab_results' columns: labTable's with subject_id in
-// place of study and usubjid.
-var labStored = []string{"subject_id", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"}
+// place of study and usubjid, and the entry lag, which a row takes when
+// first stored and keeps (labKept); change detection does not compare it.
+var labStored = []string{"subject_id", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit", "entry_lag"}
+
+var labKept = []string{"entry_lag"}
+
+// dateCol is where a row of labTable holds lab_date.
+const dateCol = 8
 
 // testIDCol is where a lab_results row holds its test_id.
 const testIDCol = 3
@@ -175,7 +181,7 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 	t := labTable
 	t.Expand = tests.expand
 	t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
-		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs)
+		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs, now)
 	}
 	tracked, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
 	sum := clinical.Summary(tracked)
@@ -185,10 +191,10 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 	return sum, s.bumpVersionsTx(ctx, tx, study, sum.Subjects)
 }
 
-// writeLabsTx stores rows of labTable's columns as lab_results rows,
-// adding the subjects not in lab_subjects yet, and tells first (unless
-// nil) of each subject this gives its first lab results.
-func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any, first func(usubjid string)) error {
+// writeLabsTx stores rows of labTable's columns as lab_results rows
+// written at now, adding the subjects not in lab_subjects yet, and tells
+// first (unless nil) of each subject this gives its first lab results.
+func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any, first func(usubjid string), now time.Time) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -221,15 +227,73 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 	vals := make([]any, 0, len(rows)*n)
 	stored := make([][]any, len(rows))
 	var id any
+	var lags entryLags
 	for i, r := range rows {
 		if i == 0 || r[1] != rows[i-1][1] {
 			id = known[sqldb.String(r[1])].id
 		}
 		vals = append(vals, id)
 		vals = append(vals, r[2:]...)
+		vals = append(vals, lags.of(r[dateCol], now))
 		stored[i] = vals[i*n : (i+1)*n : (i+1)*n]
 	}
-	return s.db.Upsert(ctx, tx, "lab_results", labStored, labStored[:2], stored)
+	return s.db.UpsertKeeping(ctx, tx, "lab_results", labStored, labStored[:2], labKept, stored)
+}
+
+// entryLags gives rows' entry lags as column values, reusing the one made
+// for the row before when its date is the same, as a subject's rows of
+// one visit are: boxing an int64 allocates.
+type entryLags struct {
+	date string
+	lag  any
+}
+
+// of is the entry lag of a row dated date (a string) and stored now, or
+// nil (NULL) when the date is not a full date.
+func (l *entryLags) of(date any, now time.Time) any {
+	d, _ := date.(string)
+	if d == l.date && l.lag != nil {
+		return l.lag
+	}
+	days, ok := clinical.EntryLag(clinical.Date(d), now)
+	if !ok {
+		return nil
+	}
+	l.date, l.lag = d, int64(days)
+	return l.lag
+}
+
+// EntryLag counts a subject's lab results by how late they were entered.
+type EntryLag struct {
+	Late  int // stored more than LateAfter days after their date
+	Dated int // with a known entry lag: a full date, stored since lags are recorded
+}
+
+// LateAfter is how many days after its date a lab result may be entered
+// before it counts as late (gsm's kri0010: data entry lag over 10 days).
+const LateAfter = 10
+
+// EntryLags returns, per USUBJID of the study's subjects with lab results,
+// how many were entered late, counted in the database.
+func (s *Store) EntryLags(ctx context.Context, study string) (map[string]EntryLag, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT s.usubjid,
+			COALESCE(SUM(CASE WHEN r.entry_lag > `+strconv.Itoa(LateAfter)+` THEN 1 ELSE 0 END), 0), COUNT(r.entry_lag)
+		FROM lab_subjects s JOIN lab_results r ON r.subject_id = s.id
+		WHERE s.study = $1 GROUP BY s.usubjid`, study)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]EntryLag{}
+	for rows.Next() {
+		var id string
+		var l EntryLag
+		if err := rows.Scan(&id, &l.Late, &l.Dated); err != nil {
+			return nil, err
+		}
+		out[id] = l
+	}
+	return out, rows.Err()
 }
 
 // studyTests is a study's lab_tests both ways.

@@ -118,3 +118,61 @@ func TestLabRowsAppendKeepsTests(t *testing.T) {
 		}
 	})
 }
+
+// Each lab result is stored with the days from its date to the day it was
+// first stored, kept through updates; EntryLags counts per subject those
+// entered more than 10 days late among those with a known lag. The
+// writes are large enough for PostgreSQL's COPY paths (new rows copied,
+// changed ones merged) and small enough for the statement path.
+func TestEntryLags(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, err := labs.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		day := func(d int) time.Time { return time.Date(2014, 3, 1, 22, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+		var all []clinical.LabResult
+		add := func(subject string, n int, date clinical.Date) {
+			for range n {
+				all = append(all, clinical.LabResult{Study: "S", USUBJID: subject, Seq: len(all) + 1, TestCode: "ALT", Unit: "U/L", Date: date})
+			}
+		}
+		add("A", 100, "2014-02-19")      // 10 days: on time
+		add("B", 40, "2014-02-01")       // 28 days: late
+		add("B", 20, "2014-02")          // partial: unknown
+		add("B", 20, "2014-02-18T10:00") // 11 days: late
+		add("D", 5, "2014-01-01")        // stored before lags were recorded (below)
+		if _, err := s.PutLabs(ctx, "S", all, day(0)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.ExecContext(ctx, `UPDATE lab_results SET entry_lag = NULL WHERE subject_id =
+			(SELECT id FROM lab_subjects WHERE usubjid = 'D')`); err != nil {
+			t.Fatal(err)
+		}
+		one := []clinical.LabResult{{Study: "S", USUBJID: "C", Seq: 1, TestCode: "ALT", Unit: "U/L", Date: "2014-01-01"}}
+		if _, err := s.PutLabs(ctx, "S", one, day(0)); err != nil { // 59 days: late
+			t.Fatal(err)
+		}
+		// A month later every row changes, its date too, and A has a new one.
+		for i := range all {
+			all[i].Value, all[i].HasValue, all[i].Date = 1, true, "2014-03-30"
+		}
+		add("A", 1, "2014-03-20") // 11 days after it, on day 30 (2014-03-31): late
+		sum, err := s.PutLabs(ctx, "S", all, day(30))
+		if err != nil || sum.Updated != len(all)-1 || sum.Inserted != 1 {
+			t.Fatalf("second put: %+v, %v; want %d updated, 1 inserted", sum, err, len(all)-1)
+		}
+		got, err := s.EntryLags(ctx, "S")
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string]labs.EntryLag{"A": {Late: 1, Dated: 101}, "B": {Late: 60, Dated: 60}, "C": {Late: 1, Dated: 1}, "D": {}}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("EntryLags = %+v\nwant %+v", got, want)
+		}
+		if got, err := s.EntryLags(ctx, "other"); err != nil || len(got) != 0 {
+			t.Errorf("EntryLags of a study without labs = %v, %v; want none", got, err)
+		}
+	})
+}

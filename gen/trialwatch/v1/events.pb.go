@@ -21,6 +21,96 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListStudyAdverseEventsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudyAdverseEventsRequest) Reset() {
+	*x = ListStudyAdverseEventsRequest{}
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudyAdverseEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudyAdverseEventsRequest) ProtoMessage() {}
+
+func (x *ListStudyAdverseEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudyAdverseEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListStudyAdverseEventsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListStudyAdverseEventsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+// ListStudyAdverseEventsResponse is one part of a study's adverse events;
+// the stream's messages follow each other in order.
+type ListStudyAdverseEventsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Events        []*AdverseEvent        `protobuf:"bytes,1,rep,name=events,proto3" json:"events,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudyAdverseEventsResponse) Reset() {
+	*x = ListStudyAdverseEventsResponse{}
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudyAdverseEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudyAdverseEventsResponse) ProtoMessage() {}
+
+func (x *ListStudyAdverseEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudyAdverseEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListStudyAdverseEventsResponse) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListStudyAdverseEventsResponse) GetEvents() []*AdverseEvent {
+	if x != nil {
+		return x.Events
+	}
+	return nil
+}
+
 // WriteAdverseEventsRequest is one chunk of a WriteAdverseEvents stream.
 type WriteAdverseEventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +123,7 @@ type WriteAdverseEventsRequest struct {
 
 func (x *WriteAdverseEventsRequest) Reset() {
 	*x = WriteAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +135,7 @@ func (x *WriteAdverseEventsRequest) String() string {
 func (*WriteAdverseEventsRequest) ProtoMessage() {}
 
 func (x *WriteAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +148,7 @@ func (x *WriteAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*WriteAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WriteAdverseEventsRequest) GetStudy() string {
@@ -85,7 +175,7 @@ type PutAdverseEventsRequest struct {
 
 func (x *PutAdverseEventsRequest) Reset() {
 	*x = PutAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +187,7 @@ func (x *PutAdverseEventsRequest) String() string {
 func (*PutAdverseEventsRequest) ProtoMessage() {}
 
 func (x *PutAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +200,7 @@ func (x *PutAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*PutAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PutAdverseEventsRequest) GetStudy() string {
@@ -137,7 +227,7 @@ type ListAdverseEventsRequest struct {
 
 func (x *ListAdverseEventsRequest) Reset() {
 	*x = ListAdverseEventsRequest{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +239,7 @@ func (x *ListAdverseEventsRequest) String() string {
 func (*ListAdverseEventsRequest) ProtoMessage() {}
 
 func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +252,7 @@ func (x *ListAdverseEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListAdverseEventsRequest) GetStudy() string {
@@ -188,7 +278,7 @@ type ListAdverseEventsResponse struct {
 
 func (x *ListAdverseEventsResponse) Reset() {
 	*x = ListAdverseEventsResponse{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -200,7 +290,7 @@ func (x *ListAdverseEventsResponse) String() string {
 func (*ListAdverseEventsResponse) ProtoMessage() {}
 
 func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -213,7 +303,7 @@ func (x *ListAdverseEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAdverseEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListAdverseEventsResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListAdverseEventsResponse) GetEvents() []*AdverseEvent {
@@ -235,14 +325,17 @@ type AdverseEvent struct {
 	EndDate      string                 `protobuf:"bytes,8,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	RecordedDate string                 `protobuf:"bytes,9,opt,name=recorded_date,json=recordedDate,proto3" json:"recorded_date,omitempty"`
 	// The subject the record belongs to.
-	Usubjid       string `protobuf:"bytes,10,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
+	Usubjid string `protobuf:"bytes,10,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
+	// How many days after its onset the event was first stored; absent when
+	// unknown (a partial onset). Set only by ListStudyAdverseEvents.
+	EntryLag      *int32 `protobuf:"varint,11,opt,name=entry_lag,json=entryLag,proto3,oneof" json:"entry_lag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *AdverseEvent) Reset() {
 	*x = AdverseEvent{}
-	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -254,7 +347,7 @@ func (x *AdverseEvent) String() string {
 func (*AdverseEvent) ProtoMessage() {}
 
 func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_events_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_events_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -267,7 +360,7 @@ func (x *AdverseEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdverseEvent.ProtoReflect.Descriptor instead.
 func (*AdverseEvent) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{4}
+	return file_trialwatch_v1_events_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AdverseEvent) GetSeq() int32 {
@@ -340,11 +433,22 @@ func (x *AdverseEvent) GetUsubjid() string {
 	return ""
 }
 
+func (x *AdverseEvent) GetEntryLag() int32 {
+	if x != nil && x.EntryLag != nil {
+		return *x.EntryLag
+	}
+	return 0
+}
+
 var File_trialwatch_v1_events_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\n" +
-	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"f\n" +
+	"\x1atrialwatch/v1/events.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"5\n" +
+	"\x1dListStudyAdverseEventsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\"U\n" +
+	"\x1eListStudyAdverseEventsResponse\x123\n" +
+	"\x06events\x18\x01 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"f\n" +
 	"\x19WriteAdverseEventsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x123\n" +
 	"\x06events\x18\x02 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"d\n" +
@@ -355,7 +459,7 @@ const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\"P\n" +
 	"\x19ListAdverseEventsResponse\x123\n" +
-	"\x06events\x18\x01 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"\xa7\x02\n" +
+	"\x06events\x18\x01 \x03(\v2\x1b.trialwatch.v1.AdverseEventR\x06events\"\xd7\x02\n" +
 	"\fAdverseEvent\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x05R\x03seq\x12\x12\n" +
 	"\x04term\x18\x02 \x01(\tR\x04term\x12!\n" +
@@ -369,11 +473,15 @@ const file_trialwatch_v1_events_proto_rawDesc = "" +
 	"\bend_date\x18\b \x01(\tR\aendDate\x12#\n" +
 	"\rrecorded_date\x18\t \x01(\tR\frecordedDate\x12\x18\n" +
 	"\ausubjid\x18\n" +
-	" \x01(\tR\ausubjid2\xbb\x02\n" +
+	" \x01(\tR\ausubjid\x12 \n" +
+	"\tentry_lag\x18\v \x01(\x05H\x00R\bentryLag\x88\x01\x01B\f\n" +
+	"\n" +
+	"_entry_lag2\xb4\x03\n" +
 	"\x13AdverseEventService\x12k\n" +
 	"\x11ListAdverseEvents\x12'.trialwatch.v1.ListAdverseEventsRequest\x1a(.trialwatch.v1.ListAdverseEventsResponse\"\x03\x90\x02\x01\x12Z\n" +
 	"\x10PutAdverseEvents\x12&.trialwatch.v1.PutAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12[\n" +
-	"\x12WriteAdverseEvents\x12(.trialwatch.v1.WriteAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\x12WriteAdverseEvents\x12(.trialwatch.v1.WriteAdverseEventsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01\x12w\n" +
+	"\x16ListStudyAdverseEvents\x12,.trialwatch.v1.ListStudyAdverseEventsRequest\x1a-.trialwatch.v1.ListStudyAdverseEventsResponse0\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_events_proto_rawDescOnce sync.Once
@@ -387,30 +495,35 @@ func file_trialwatch_v1_events_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_events_proto_rawDescData
 }
 
-var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_trialwatch_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_trialwatch_v1_events_proto_goTypes = []any{
-	(*WriteAdverseEventsRequest)(nil), // 0: trialwatch.v1.WriteAdverseEventsRequest
-	(*PutAdverseEventsRequest)(nil),   // 1: trialwatch.v1.PutAdverseEventsRequest
-	(*ListAdverseEventsRequest)(nil),  // 2: trialwatch.v1.ListAdverseEventsRequest
-	(*ListAdverseEventsResponse)(nil), // 3: trialwatch.v1.ListAdverseEventsResponse
-	(*AdverseEvent)(nil),              // 4: trialwatch.v1.AdverseEvent
-	(*PutSummary)(nil),                // 5: trialwatch.v1.PutSummary
+	(*ListStudyAdverseEventsRequest)(nil),  // 0: trialwatch.v1.ListStudyAdverseEventsRequest
+	(*ListStudyAdverseEventsResponse)(nil), // 1: trialwatch.v1.ListStudyAdverseEventsResponse
+	(*WriteAdverseEventsRequest)(nil),      // 2: trialwatch.v1.WriteAdverseEventsRequest
+	(*PutAdverseEventsRequest)(nil),        // 3: trialwatch.v1.PutAdverseEventsRequest
+	(*ListAdverseEventsRequest)(nil),       // 4: trialwatch.v1.ListAdverseEventsRequest
+	(*ListAdverseEventsResponse)(nil),      // 5: trialwatch.v1.ListAdverseEventsResponse
+	(*AdverseEvent)(nil),                   // 6: trialwatch.v1.AdverseEvent
+	(*PutSummary)(nil),                     // 7: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_events_proto_depIdxs = []int32{
-	4, // 0: trialwatch.v1.WriteAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
-	4, // 1: trialwatch.v1.PutAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
-	4, // 2: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
-	2, // 3: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
-	1, // 4: trialwatch.v1.AdverseEventService.PutAdverseEvents:input_type -> trialwatch.v1.PutAdverseEventsRequest
-	0, // 5: trialwatch.v1.AdverseEventService.WriteAdverseEvents:input_type -> trialwatch.v1.WriteAdverseEventsRequest
-	3, // 6: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
-	5, // 7: trialwatch.v1.AdverseEventService.PutAdverseEvents:output_type -> trialwatch.v1.PutSummary
-	5, // 8: trialwatch.v1.AdverseEventService.WriteAdverseEvents:output_type -> trialwatch.v1.PutSummary
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	6, // 0: trialwatch.v1.ListStudyAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
+	6, // 1: trialwatch.v1.WriteAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
+	6, // 2: trialwatch.v1.PutAdverseEventsRequest.events:type_name -> trialwatch.v1.AdverseEvent
+	6, // 3: trialwatch.v1.ListAdverseEventsResponse.events:type_name -> trialwatch.v1.AdverseEvent
+	4, // 4: trialwatch.v1.AdverseEventService.ListAdverseEvents:input_type -> trialwatch.v1.ListAdverseEventsRequest
+	3, // 5: trialwatch.v1.AdverseEventService.PutAdverseEvents:input_type -> trialwatch.v1.PutAdverseEventsRequest
+	2, // 6: trialwatch.v1.AdverseEventService.WriteAdverseEvents:input_type -> trialwatch.v1.WriteAdverseEventsRequest
+	0, // 7: trialwatch.v1.AdverseEventService.ListStudyAdverseEvents:input_type -> trialwatch.v1.ListStudyAdverseEventsRequest
+	5, // 8: trialwatch.v1.AdverseEventService.ListAdverseEvents:output_type -> trialwatch.v1.ListAdverseEventsResponse
+	7, // 9: trialwatch.v1.AdverseEventService.PutAdverseEvents:output_type -> trialwatch.v1.PutSummary
+	7, // 10: trialwatch.v1.AdverseEventService.WriteAdverseEvents:output_type -> trialwatch.v1.PutSummary
+	1, // 11: trialwatch.v1.AdverseEventService.ListStudyAdverseEvents:output_type -> trialwatch.v1.ListStudyAdverseEventsResponse
+	8, // [8:12] is the sub-list for method output_type
+	4, // [4:8] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_events_proto_init() }
@@ -419,13 +532,14 @@ func file_trialwatch_v1_events_proto_init() {
 		return
 	}
 	file_trialwatch_v1_common_proto_init()
+	file_trialwatch_v1_events_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_events_proto_rawDesc), len(file_trialwatch_v1_events_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,146 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// WriteConMedsRequest is one chunk of a WriteConMeds stream.
+type WriteConMedsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every message of a stream names the same study.
+	Study         string    `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	ConMeds       []*ConMed `protobuf:"bytes,2,rep,name=con_meds,json=conMeds,proto3" json:"con_meds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteConMedsRequest) Reset() {
+	*x = WriteConMedsRequest{}
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteConMedsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteConMedsRequest) ProtoMessage() {}
+
+func (x *WriteConMedsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteConMedsRequest.ProtoReflect.Descriptor instead.
+func (*WriteConMedsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *WriteConMedsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *WriteConMedsRequest) GetConMeds() []*ConMed {
+	if x != nil {
+		return x.ConMeds
+	}
+	return nil
+}
+
+// ConMed is one concomitant medication (SDTM CM).
+type ConMed struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subject the record belongs to.
+	Usubjid       string `protobuf:"bytes,1,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
+	Seq           int32  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Term          string `protobuf:"bytes,3,opt,name=term,proto3" json:"term,omitempty"`
+	DecodedTerm   string `protobuf:"bytes,4,opt,name=decoded_term,json=decodedTerm,proto3" json:"decoded_term,omitempty"`
+	StartDate     string `protobuf:"bytes,5,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	EndDate       string `protobuf:"bytes,6,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConMed) Reset() {
+	*x = ConMed{}
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConMed) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConMed) ProtoMessage() {}
+
+func (x *ConMed) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConMed.ProtoReflect.Descriptor instead.
+func (*ConMed) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ConMed) GetUsubjid() string {
+	if x != nil {
+		return x.Usubjid
+	}
+	return ""
+}
+
+func (x *ConMed) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ConMed) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *ConMed) GetDecodedTerm() string {
+	if x != nil {
+		return x.DecodedTerm
+	}
+	return ""
+}
+
+func (x *ConMed) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
+func (x *ConMed) GetEndDate() string {
+	if x != nil {
+		return x.EndDate
+	}
+	return ""
+}
+
 // WriteDosesRequest is one chunk of a WriteDoses stream.
 type WriteDosesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +173,7 @@ type WriteDosesRequest struct {
 
 func (x *WriteDosesRequest) Reset() {
 	*x = WriteDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +185,7 @@ func (x *WriteDosesRequest) String() string {
 func (*WriteDosesRequest) ProtoMessage() {}
 
 func (x *WriteDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +198,7 @@ func (x *WriteDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteDosesRequest.ProtoReflect.Descriptor instead.
 func (*WriteDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *WriteDosesRequest) GetStudy() string {
@@ -85,7 +225,7 @@ type PutDosesRequest struct {
 
 func (x *PutDosesRequest) Reset() {
 	*x = PutDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +237,7 @@ func (x *PutDosesRequest) String() string {
 func (*PutDosesRequest) ProtoMessage() {}
 
 func (x *PutDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +250,7 @@ func (x *PutDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutDosesRequest.ProtoReflect.Descriptor instead.
 func (*PutDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *PutDosesRequest) GetStudy() string {
@@ -137,7 +277,7 @@ type ListDosesRequest struct {
 
 func (x *ListDosesRequest) Reset() {
 	*x = ListDosesRequest{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -149,7 +289,7 @@ func (x *ListDosesRequest) String() string {
 func (*ListDosesRequest) ProtoMessage() {}
 
 func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -162,7 +302,7 @@ func (x *ListDosesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesRequest.ProtoReflect.Descriptor instead.
 func (*ListDosesRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ListDosesRequest) GetStudy() string {
@@ -188,7 +328,7 @@ type ListDosesResponse struct {
 
 func (x *ListDosesResponse) Reset() {
 	*x = ListDosesResponse{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -200,7 +340,7 @@ func (x *ListDosesResponse) String() string {
 func (*ListDosesResponse) ProtoMessage() {}
 
 func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -213,7 +353,7 @@ func (x *ListDosesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDosesResponse.ProtoReflect.Descriptor instead.
 func (*ListDosesResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ListDosesResponse) GetDoses() []*Dose {
@@ -240,7 +380,7 @@ type Dose struct {
 
 func (x *Dose) Reset() {
 	*x = Dose{}
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -252,7 +392,7 @@ func (x *Dose) String() string {
 func (*Dose) ProtoMessage() {}
 
 func (x *Dose) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_exposure_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_exposure_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -265,7 +405,7 @@ func (x *Dose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Dose.ProtoReflect.Descriptor instead.
 func (*Dose) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{4}
+	return file_trialwatch_v1_exposure_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Dose) GetSeq() int32 {
@@ -328,7 +468,18 @@ var File_trialwatch_v1_exposure_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"T\n" +
+	"\x1ctrialwatch/v1/exposure.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"]\n" +
+	"\x13WriteConMedsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x120\n" +
+	"\bcon_meds\x18\x02 \x03(\v2\x15.trialwatch.v1.ConMedR\aconMeds\"\xa5\x01\n" +
+	"\x06ConMed\x12\x18\n" +
+	"\ausubjid\x18\x01 \x01(\tR\ausubjid\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\tR\x04term\x12!\n" +
+	"\fdecoded_term\x18\x04 \x01(\tR\vdecodedTerm\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\x05 \x01(\tR\tstartDate\x12\x19\n" +
+	"\bend_date\x18\x06 \x01(\tR\aendDate\"T\n" +
 	"\x11WriteDosesRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12)\n" +
 	"\x05doses\x18\x02 \x03(\v2\x13.trialwatch.v1.DoseR\x05doses\"R\n" +
@@ -350,12 +501,13 @@ const file_trialwatch_v1_exposure_proto_rawDesc = "" +
 	"start_date\x18\x06 \x01(\tR\tstartDate\x12\x19\n" +
 	"\bend_date\x18\a \x01(\tR\aendDate\x12\x18\n" +
 	"\ausubjid\x18\b \x01(\tR\ausubjidB\a\n" +
-	"\x05_dose2\xff\x01\n" +
+	"\x05_dose2\xd0\x02\n" +
 	"\x0fExposureService\x12S\n" +
 	"\tListDoses\x12\x1f.trialwatch.v1.ListDosesRequest\x1a .trialwatch.v1.ListDosesResponse\"\x03\x90\x02\x01\x12J\n" +
 	"\bPutDoses\x12\x1e.trialwatch.v1.PutDosesRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12K\n" +
 	"\n" +
-	"WriteDoses\x12 .trialwatch.v1.WriteDosesRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"WriteDoses\x12 .trialwatch.v1.WriteDosesRequest\x1a\x19.trialwatch.v1.PutSummary(\x01\x12O\n" +
+	"\fWriteConMeds\x12\".trialwatch.v1.WriteConMedsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_exposure_proto_rawDescOnce sync.Once
@@ -369,30 +521,35 @@ func file_trialwatch_v1_exposure_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_exposure_proto_rawDescData
 }
 
-var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_trialwatch_v1_exposure_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_trialwatch_v1_exposure_proto_goTypes = []any{
-	(*WriteDosesRequest)(nil), // 0: trialwatch.v1.WriteDosesRequest
-	(*PutDosesRequest)(nil),   // 1: trialwatch.v1.PutDosesRequest
-	(*ListDosesRequest)(nil),  // 2: trialwatch.v1.ListDosesRequest
-	(*ListDosesResponse)(nil), // 3: trialwatch.v1.ListDosesResponse
-	(*Dose)(nil),              // 4: trialwatch.v1.Dose
-	(*PutSummary)(nil),        // 5: trialwatch.v1.PutSummary
+	(*WriteConMedsRequest)(nil), // 0: trialwatch.v1.WriteConMedsRequest
+	(*ConMed)(nil),              // 1: trialwatch.v1.ConMed
+	(*WriteDosesRequest)(nil),   // 2: trialwatch.v1.WriteDosesRequest
+	(*PutDosesRequest)(nil),     // 3: trialwatch.v1.PutDosesRequest
+	(*ListDosesRequest)(nil),    // 4: trialwatch.v1.ListDosesRequest
+	(*ListDosesResponse)(nil),   // 5: trialwatch.v1.ListDosesResponse
+	(*Dose)(nil),                // 6: trialwatch.v1.Dose
+	(*PutSummary)(nil),          // 7: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_exposure_proto_depIdxs = []int32{
-	4, // 0: trialwatch.v1.WriteDosesRequest.doses:type_name -> trialwatch.v1.Dose
-	4, // 1: trialwatch.v1.PutDosesRequest.doses:type_name -> trialwatch.v1.Dose
-	4, // 2: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
-	2, // 3: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
-	1, // 4: trialwatch.v1.ExposureService.PutDoses:input_type -> trialwatch.v1.PutDosesRequest
-	0, // 5: trialwatch.v1.ExposureService.WriteDoses:input_type -> trialwatch.v1.WriteDosesRequest
-	3, // 6: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
-	5, // 7: trialwatch.v1.ExposureService.PutDoses:output_type -> trialwatch.v1.PutSummary
-	5, // 8: trialwatch.v1.ExposureService.WriteDoses:output_type -> trialwatch.v1.PutSummary
-	6, // [6:9] is the sub-list for method output_type
-	3, // [3:6] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	1, // 0: trialwatch.v1.WriteConMedsRequest.con_meds:type_name -> trialwatch.v1.ConMed
+	6, // 1: trialwatch.v1.WriteDosesRequest.doses:type_name -> trialwatch.v1.Dose
+	6, // 2: trialwatch.v1.PutDosesRequest.doses:type_name -> trialwatch.v1.Dose
+	6, // 3: trialwatch.v1.ListDosesResponse.doses:type_name -> trialwatch.v1.Dose
+	4, // 4: trialwatch.v1.ExposureService.ListDoses:input_type -> trialwatch.v1.ListDosesRequest
+	3, // 5: trialwatch.v1.ExposureService.PutDoses:input_type -> trialwatch.v1.PutDosesRequest
+	2, // 6: trialwatch.v1.ExposureService.WriteDoses:input_type -> trialwatch.v1.WriteDosesRequest
+	0, // 7: trialwatch.v1.ExposureService.WriteConMeds:input_type -> trialwatch.v1.WriteConMedsRequest
+	5, // 8: trialwatch.v1.ExposureService.ListDoses:output_type -> trialwatch.v1.ListDosesResponse
+	7, // 9: trialwatch.v1.ExposureService.PutDoses:output_type -> trialwatch.v1.PutSummary
+	7, // 10: trialwatch.v1.ExposureService.WriteDoses:output_type -> trialwatch.v1.PutSummary
+	7, // 11: trialwatch.v1.ExposureService.WriteConMeds:output_type -> trialwatch.v1.PutSummary
+	8, // [8:12] is the sub-list for method output_type
+	4, // [4:8] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_exposure_proto_init() }
@@ -401,14 +558,14 @@ func file_trialwatch_v1_exposure_proto_init() {
 		return
 	}
 	file_trialwatch_v1_common_proto_init()
-	file_trialwatch_v1_exposure_proto_msgTypes[4].OneofWrappers = []any{}
+	file_trialwatch_v1_exposure_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_exposure_proto_rawDesc), len(file_trialwatch_v1_exposure_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,335 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type ListStudySubjectsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudySubjectsRequest) Reset() {
+	*x = ListStudySubjectsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudySubjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudySubjectsRequest) ProtoMessage() {}
+
+func (x *ListStudySubjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudySubjectsRequest.ProtoReflect.Descriptor instead.
+func (*ListStudySubjectsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *ListStudySubjectsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+// ListStudySubjectsResponse is one part of a study's subjects; the
+// stream's messages follow each other in order.
+type ListStudySubjectsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Subjects      []*Subject             `protobuf:"bytes,1,rep,name=subjects,proto3" json:"subjects,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudySubjectsResponse) Reset() {
+	*x = ListStudySubjectsResponse{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudySubjectsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudySubjectsResponse) ProtoMessage() {}
+
+func (x *ListStudySubjectsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudySubjectsResponse.ProtoReflect.Descriptor instead.
+func (*ListStudySubjectsResponse) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ListStudySubjectsResponse) GetSubjects() []*Subject {
+	if x != nil {
+		return x.Subjects
+	}
+	return nil
+}
+
+// WriteDispositionsRequest is one chunk of a WriteDispositions stream.
+type WriteDispositionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Every message of a stream names the same study.
+	Study         string         `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	Dispositions  []*Disposition `protobuf:"bytes,2,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteDispositionsRequest) Reset() {
+	*x = WriteDispositionsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteDispositionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteDispositionsRequest) ProtoMessage() {}
+
+func (x *WriteDispositionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteDispositionsRequest.ProtoReflect.Descriptor instead.
+func (*WriteDispositionsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *WriteDispositionsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+func (x *WriteDispositionsRequest) GetDispositions() []*Disposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
+type ListStudyDispositionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Study         string                 `protobuf:"bytes,1,opt,name=study,proto3" json:"study,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudyDispositionsRequest) Reset() {
+	*x = ListStudyDispositionsRequest{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudyDispositionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudyDispositionsRequest) ProtoMessage() {}
+
+func (x *ListStudyDispositionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudyDispositionsRequest.ProtoReflect.Descriptor instead.
+func (*ListStudyDispositionsRequest) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ListStudyDispositionsRequest) GetStudy() string {
+	if x != nil {
+		return x.Study
+	}
+	return ""
+}
+
+// ListStudyDispositionsResponse is one part of a study's disposition
+// events; the stream's messages follow each other in order.
+type ListStudyDispositionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Dispositions  []*Disposition         `protobuf:"bytes,1,rep,name=dispositions,proto3" json:"dispositions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStudyDispositionsResponse) Reset() {
+	*x = ListStudyDispositionsResponse{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStudyDispositionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStudyDispositionsResponse) ProtoMessage() {}
+
+func (x *ListStudyDispositionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStudyDispositionsResponse.ProtoReflect.Descriptor instead.
+func (*ListStudyDispositionsResponse) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListStudyDispositionsResponse) GetDispositions() []*Disposition {
+	if x != nil {
+		return x.Dispositions
+	}
+	return nil
+}
+
+// Disposition is one disposition event (SDTM DS).
+type Disposition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subject the record belongs to.
+	Usubjid     string `protobuf:"bytes,1,opt,name=usubjid,proto3" json:"usubjid,omitempty"`
+	Seq         int32  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Term        string `protobuf:"bytes,3,opt,name=term,proto3" json:"term,omitempty"`
+	DecodedTerm string `protobuf:"bytes,4,opt,name=decoded_term,json=decodedTerm,proto3" json:"decoded_term,omitempty"`
+	Category    string `protobuf:"bytes,5,opt,name=category,proto3" json:"category,omitempty"`
+	// Empty when the study records no EPOCH.
+	Epoch         string `protobuf:"bytes,6,opt,name=epoch,proto3" json:"epoch,omitempty"`
+	StartDate     string `protobuf:"bytes,7,opt,name=start_date,json=startDate,proto3" json:"start_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Disposition) Reset() {
+	*x = Disposition{}
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Disposition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Disposition) ProtoMessage() {}
+
+func (x *Disposition) ProtoReflect() protoreflect.Message {
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Disposition.ProtoReflect.Descriptor instead.
+func (*Disposition) Descriptor() ([]byte, []int) {
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *Disposition) GetUsubjid() string {
+	if x != nil {
+		return x.Usubjid
+	}
+	return ""
+}
+
+func (x *Disposition) GetSeq() int32 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Disposition) GetTerm() string {
+	if x != nil {
+		return x.Term
+	}
+	return ""
+}
+
+func (x *Disposition) GetDecodedTerm() string {
+	if x != nil {
+		return x.DecodedTerm
+	}
+	return ""
+}
+
+func (x *Disposition) GetCategory() string {
+	if x != nil {
+		return x.Category
+	}
+	return ""
+}
+
+func (x *Disposition) GetEpoch() string {
+	if x != nil {
+		return x.Epoch
+	}
+	return ""
+}
+
+func (x *Disposition) GetStartDate() string {
+	if x != nil {
+		return x.StartDate
+	}
+	return ""
+}
+
 // WriteSubjectsRequest is one chunk of a WriteSubjects stream.
 type WriteSubjectsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -33,7 +362,7 @@ type WriteSubjectsRequest struct {
 
 func (x *WriteSubjectsRequest) Reset() {
 	*x = WriteSubjectsRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +374,7 @@ func (x *WriteSubjectsRequest) String() string {
 func (*WriteSubjectsRequest) ProtoMessage() {}
 
 func (x *WriteSubjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[0]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +387,7 @@ func (x *WriteSubjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteSubjectsRequest.ProtoReflect.Descriptor instead.
 func (*WriteSubjectsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{0}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *WriteSubjectsRequest) GetStudy() string {
@@ -85,7 +414,7 @@ type FindSubjectsRequest struct {
 
 func (x *FindSubjectsRequest) Reset() {
 	*x = FindSubjectsRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -97,7 +426,7 @@ func (x *FindSubjectsRequest) String() string {
 func (*FindSubjectsRequest) ProtoMessage() {}
 
 func (x *FindSubjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[1]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -110,7 +439,7 @@ func (x *FindSubjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSubjectsRequest.ProtoReflect.Descriptor instead.
 func (*FindSubjectsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{1}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FindSubjectsRequest) GetStudy() string {
@@ -139,7 +468,7 @@ type FindSubjectsResponse struct {
 
 func (x *FindSubjectsResponse) Reset() {
 	*x = FindSubjectsResponse{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +480,7 @@ func (x *FindSubjectsResponse) String() string {
 func (*FindSubjectsResponse) ProtoMessage() {}
 
 func (x *FindSubjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[2]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +493,7 @@ func (x *FindSubjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FindSubjectsResponse.ProtoReflect.Descriptor instead.
 func (*FindSubjectsResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{2}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *FindSubjectsResponse) GetKnown() []string {
@@ -191,7 +520,7 @@ type PutSubjectsRequest struct {
 
 func (x *PutSubjectsRequest) Reset() {
 	*x = PutSubjectsRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -203,7 +532,7 @@ func (x *PutSubjectsRequest) String() string {
 func (*PutSubjectsRequest) ProtoMessage() {}
 
 func (x *PutSubjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[3]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -216,7 +545,7 @@ func (x *PutSubjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutSubjectsRequest.ProtoReflect.Descriptor instead.
 func (*PutSubjectsRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{3}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PutSubjectsRequest) GetStudy() string {
@@ -243,7 +572,7 @@ type GetSubjectRequest struct {
 
 func (x *GetSubjectRequest) Reset() {
 	*x = GetSubjectRequest{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -255,7 +584,7 @@ func (x *GetSubjectRequest) String() string {
 func (*GetSubjectRequest) ProtoMessage() {}
 
 func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[4]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -268,7 +597,7 @@ func (x *GetSubjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectRequest.ProtoReflect.Descriptor instead.
 func (*GetSubjectRequest) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{4}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetSubjectRequest) GetStudy() string {
@@ -294,7 +623,7 @@ type GetSubjectResponse struct {
 
 func (x *GetSubjectResponse) Reset() {
 	*x = GetSubjectResponse{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +635,7 @@ func (x *GetSubjectResponse) String() string {
 func (*GetSubjectResponse) ProtoMessage() {}
 
 func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[5]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +648,7 @@ func (x *GetSubjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubjectResponse.ProtoReflect.Descriptor instead.
 func (*GetSubjectResponse) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{5}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetSubjectResponse) GetSubject() *Subject {
@@ -343,13 +672,16 @@ type Subject struct {
 	LastDoseDate   string `protobuf:"bytes,9,opt,name=last_dose_date,json=lastDoseDate,proto3" json:"last_dose_date,omitempty"`
 	EndOfStudyDate string `protobuf:"bytes,10,opt,name=end_of_study_date,json=endOfStudyDate,proto3" json:"end_of_study_date,omitempty"`
 	DeathDate      string `protobuf:"bytes,11,opt,name=death_date,json=deathDate,proto3" json:"death_date,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The reference period (RFSTDTC, RFENDTC).
+	RefStartDate  string `protobuf:"bytes,12,opt,name=ref_start_date,json=refStartDate,proto3" json:"ref_start_date,omitempty"`
+	RefEndDate    string `protobuf:"bytes,13,opt,name=ref_end_date,json=refEndDate,proto3" json:"ref_end_date,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Subject) Reset() {
 	*x = Subject{}
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -361,7 +693,7 @@ func (x *Subject) String() string {
 func (*Subject) ProtoMessage() {}
 
 func (x *Subject) ProtoReflect() protoreflect.Message {
-	mi := &file_trialwatch_v1_subjects_proto_msgTypes[6]
+	mi := &file_trialwatch_v1_subjects_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -374,7 +706,7 @@ func (x *Subject) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subject.ProtoReflect.Descriptor instead.
 func (*Subject) Descriptor() ([]byte, []int) {
-	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{6}
+	return file_trialwatch_v1_subjects_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *Subject) GetStudy() string {
@@ -454,11 +786,45 @@ func (x *Subject) GetDeathDate() string {
 	return ""
 }
 
+func (x *Subject) GetRefStartDate() string {
+	if x != nil {
+		return x.RefStartDate
+	}
+	return ""
+}
+
+func (x *Subject) GetRefEndDate() string {
+	if x != nil {
+		return x.RefEndDate
+	}
+	return ""
+}
+
 var File_trialwatch_v1_subjects_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\n" +
-	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"`\n" +
+	"\x1ctrialwatch/v1/subjects.proto\x12\rtrialwatch.v1\x1a\x1atrialwatch/v1/common.proto\"0\n" +
+	"\x18ListStudySubjectsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\"O\n" +
+	"\x19ListStudySubjectsResponse\x122\n" +
+	"\bsubjects\x18\x01 \x03(\v2\x16.trialwatch.v1.SubjectR\bsubjects\"p\n" +
+	"\x18WriteDispositionsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\x12>\n" +
+	"\fdispositions\x18\x02 \x03(\v2\x1a.trialwatch.v1.DispositionR\fdispositions\"4\n" +
+	"\x1cListStudyDispositionsRequest\x12\x14\n" +
+	"\x05study\x18\x01 \x01(\tR\x05study\"_\n" +
+	"\x1dListStudyDispositionsResponse\x12>\n" +
+	"\fdispositions\x18\x01 \x03(\v2\x1a.trialwatch.v1.DispositionR\fdispositions\"\xc1\x01\n" +
+	"\vDisposition\x12\x18\n" +
+	"\ausubjid\x18\x01 \x01(\tR\ausubjid\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x05R\x03seq\x12\x12\n" +
+	"\x04term\x18\x03 \x01(\tR\x04term\x12!\n" +
+	"\fdecoded_term\x18\x04 \x01(\tR\vdecodedTerm\x12\x1a\n" +
+	"\bcategory\x18\x05 \x01(\tR\bcategory\x12\x14\n" +
+	"\x05epoch\x18\x06 \x01(\tR\x05epoch\x12\x1d\n" +
+	"\n" +
+	"start_date\x18\a \x01(\tR\tstartDate\"`\n" +
 	"\x14WriteSubjectsRequest\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x122\n" +
 	"\bsubjects\x18\x02 \x03(\v2\x16.trialwatch.v1.SubjectR\bsubjects\"G\n" +
@@ -479,7 +845,7 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\"F\n" +
 	"\x12GetSubjectResponse\x120\n" +
-	"\asubject\x18\x01 \x01(\v2\x16.trialwatch.v1.SubjectR\asubject\"\xbe\x02\n" +
+	"\asubject\x18\x01 \x01(\v2\x16.trialwatch.v1.SubjectR\asubject\"\x86\x03\n" +
 	"\aSubject\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\x12\x12\n" +
@@ -493,13 +859,19 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x11end_of_study_date\x18\n" +
 	" \x01(\tR\x0eendOfStudyDate\x12\x1d\n" +
 	"\n" +
-	"death_date\x18\v \x01(\tR\tdeathDate2\xeb\x02\n" +
+	"death_date\x18\v \x01(\tR\tdeathDate\x12$\n" +
+	"\x0eref_start_date\x18\f \x01(\tR\frefStartDate\x12 \n" +
+	"\fref_end_date\x18\r \x01(\tR\n" +
+	"refEndDate2\xa6\x05\n" +
 	"\x0eSubjectService\x12V\n" +
 	"\n" +
 	"GetSubject\x12 .trialwatch.v1.GetSubjectRequest\x1a!.trialwatch.v1.GetSubjectResponse\"\x03\x90\x02\x01\x12\\\n" +
 	"\fFindSubjects\x12\".trialwatch.v1.FindSubjectsRequest\x1a#.trialwatch.v1.FindSubjectsResponse\"\x03\x90\x02\x01\x12P\n" +
 	"\vPutSubjects\x12!.trialwatch.v1.PutSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary\"\x03\x90\x02\x02\x12Q\n" +
-	"\rWriteSubjects\x12#.trialwatch.v1.WriteSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
+	"\rWriteSubjects\x12#.trialwatch.v1.WriteSubjectsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01\x12h\n" +
+	"\x11ListStudySubjects\x12'.trialwatch.v1.ListStudySubjectsRequest\x1a(.trialwatch.v1.ListStudySubjectsResponse0\x01\x12Y\n" +
+	"\x11WriteDispositions\x12'.trialwatch.v1.WriteDispositionsRequest\x1a\x19.trialwatch.v1.PutSummary(\x01\x12t\n" +
+	"\x15ListStudyDispositions\x12+.trialwatch.v1.ListStudyDispositionsRequest\x1a,.trialwatch.v1.ListStudyDispositionsResponse0\x01BAZ?github.com/trialwatch/trialwatch/gen/trialwatch/v1;trialwatchv1b\x06proto3"
 
 var (
 	file_trialwatch_v1_subjects_proto_rawDescOnce sync.Once
@@ -513,36 +885,51 @@ func file_trialwatch_v1_subjects_proto_rawDescGZIP() []byte {
 	return file_trialwatch_v1_subjects_proto_rawDescData
 }
 
-var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_trialwatch_v1_subjects_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_trialwatch_v1_subjects_proto_goTypes = []any{
-	(*WriteSubjectsRequest)(nil), // 0: trialwatch.v1.WriteSubjectsRequest
-	(*FindSubjectsRequest)(nil),  // 1: trialwatch.v1.FindSubjectsRequest
-	(*FindSubjectsResponse)(nil), // 2: trialwatch.v1.FindSubjectsResponse
-	(*PutSubjectsRequest)(nil),   // 3: trialwatch.v1.PutSubjectsRequest
-	(*GetSubjectRequest)(nil),    // 4: trialwatch.v1.GetSubjectRequest
-	(*GetSubjectResponse)(nil),   // 5: trialwatch.v1.GetSubjectResponse
-	(*Subject)(nil),              // 6: trialwatch.v1.Subject
-	nil,                          // 7: trialwatch.v1.FindSubjectsResponse.SitesEntry
-	(*PutSummary)(nil),           // 8: trialwatch.v1.PutSummary
+	(*ListStudySubjectsRequest)(nil),      // 0: trialwatch.v1.ListStudySubjectsRequest
+	(*ListStudySubjectsResponse)(nil),     // 1: trialwatch.v1.ListStudySubjectsResponse
+	(*WriteDispositionsRequest)(nil),      // 2: trialwatch.v1.WriteDispositionsRequest
+	(*ListStudyDispositionsRequest)(nil),  // 3: trialwatch.v1.ListStudyDispositionsRequest
+	(*ListStudyDispositionsResponse)(nil), // 4: trialwatch.v1.ListStudyDispositionsResponse
+	(*Disposition)(nil),                   // 5: trialwatch.v1.Disposition
+	(*WriteSubjectsRequest)(nil),          // 6: trialwatch.v1.WriteSubjectsRequest
+	(*FindSubjectsRequest)(nil),           // 7: trialwatch.v1.FindSubjectsRequest
+	(*FindSubjectsResponse)(nil),          // 8: trialwatch.v1.FindSubjectsResponse
+	(*PutSubjectsRequest)(nil),            // 9: trialwatch.v1.PutSubjectsRequest
+	(*GetSubjectRequest)(nil),             // 10: trialwatch.v1.GetSubjectRequest
+	(*GetSubjectResponse)(nil),            // 11: trialwatch.v1.GetSubjectResponse
+	(*Subject)(nil),                       // 12: trialwatch.v1.Subject
+	nil,                                   // 13: trialwatch.v1.FindSubjectsResponse.SitesEntry
+	(*PutSummary)(nil),                    // 14: trialwatch.v1.PutSummary
 }
 var file_trialwatch_v1_subjects_proto_depIdxs = []int32{
-	6, // 0: trialwatch.v1.WriteSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
-	7, // 1: trialwatch.v1.FindSubjectsResponse.sites:type_name -> trialwatch.v1.FindSubjectsResponse.SitesEntry
-	6, // 2: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
-	6, // 3: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
-	4, // 4: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
-	1, // 5: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
-	3, // 6: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
-	0, // 7: trialwatch.v1.SubjectService.WriteSubjects:input_type -> trialwatch.v1.WriteSubjectsRequest
-	5, // 8: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
-	2, // 9: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
-	8, // 10: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
-	8, // 11: trialwatch.v1.SubjectService.WriteSubjects:output_type -> trialwatch.v1.PutSummary
-	8, // [8:12] is the sub-list for method output_type
-	4, // [4:8] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	12, // 0: trialwatch.v1.ListStudySubjectsResponse.subjects:type_name -> trialwatch.v1.Subject
+	5,  // 1: trialwatch.v1.WriteDispositionsRequest.dispositions:type_name -> trialwatch.v1.Disposition
+	5,  // 2: trialwatch.v1.ListStudyDispositionsResponse.dispositions:type_name -> trialwatch.v1.Disposition
+	12, // 3: trialwatch.v1.WriteSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	13, // 4: trialwatch.v1.FindSubjectsResponse.sites:type_name -> trialwatch.v1.FindSubjectsResponse.SitesEntry
+	12, // 5: trialwatch.v1.PutSubjectsRequest.subjects:type_name -> trialwatch.v1.Subject
+	12, // 6: trialwatch.v1.GetSubjectResponse.subject:type_name -> trialwatch.v1.Subject
+	10, // 7: trialwatch.v1.SubjectService.GetSubject:input_type -> trialwatch.v1.GetSubjectRequest
+	7,  // 8: trialwatch.v1.SubjectService.FindSubjects:input_type -> trialwatch.v1.FindSubjectsRequest
+	9,  // 9: trialwatch.v1.SubjectService.PutSubjects:input_type -> trialwatch.v1.PutSubjectsRequest
+	6,  // 10: trialwatch.v1.SubjectService.WriteSubjects:input_type -> trialwatch.v1.WriteSubjectsRequest
+	0,  // 11: trialwatch.v1.SubjectService.ListStudySubjects:input_type -> trialwatch.v1.ListStudySubjectsRequest
+	2,  // 12: trialwatch.v1.SubjectService.WriteDispositions:input_type -> trialwatch.v1.WriteDispositionsRequest
+	3,  // 13: trialwatch.v1.SubjectService.ListStudyDispositions:input_type -> trialwatch.v1.ListStudyDispositionsRequest
+	11, // 14: trialwatch.v1.SubjectService.GetSubject:output_type -> trialwatch.v1.GetSubjectResponse
+	8,  // 15: trialwatch.v1.SubjectService.FindSubjects:output_type -> trialwatch.v1.FindSubjectsResponse
+	14, // 16: trialwatch.v1.SubjectService.PutSubjects:output_type -> trialwatch.v1.PutSummary
+	14, // 17: trialwatch.v1.SubjectService.WriteSubjects:output_type -> trialwatch.v1.PutSummary
+	1,  // 18: trialwatch.v1.SubjectService.ListStudySubjects:output_type -> trialwatch.v1.ListStudySubjectsResponse
+	14, // 19: trialwatch.v1.SubjectService.WriteDispositions:output_type -> trialwatch.v1.PutSummary
+	4,  // 20: trialwatch.v1.SubjectService.ListStudyDispositions:output_type -> trialwatch.v1.ListStudyDispositionsResponse
+	14, // [14:21] is the sub-list for method output_type
+	7,  // [7:14] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_trialwatch_v1_subjects_proto_init() }
@@ -557,7 +944,7 @@ func file_trialwatch_v1_subjects_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_trialwatch_v1_subjects_proto_rawDesc), len(file_trialwatch_v1_subjects_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

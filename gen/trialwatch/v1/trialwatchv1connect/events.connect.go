@@ -42,6 +42,9 @@ const (
 	// AdverseEventServiceWriteAdverseEventsProcedure is the fully-qualified name of the
 	// AdverseEventService's WriteAdverseEvents RPC.
 	AdverseEventServiceWriteAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/WriteAdverseEvents"
+	// AdverseEventServiceListStudyAdverseEventsProcedure is the fully-qualified name of the
+	// AdverseEventService's ListStudyAdverseEvents RPC.
+	AdverseEventServiceListStudyAdverseEventsProcedure = "/trialwatch.v1.AdverseEventService/ListStudyAdverseEvents"
 )
 
 // AdverseEventServiceClient is a client for the trialwatch.v1.AdverseEventService service.
@@ -55,6 +58,10 @@ type AdverseEventServiceClient interface {
 	// stream ends cleanly, and none is kept if it fails or the client goes
 	// away.
 	WriteAdverseEvents(context.Context) *connect.ClientStreamForClient[v1.WriteAdverseEventsRequest, v1.PutSummary]
+	// ListStudyAdverseEvents returns every adverse event of a study, ordered
+	// by USUBJID then AESEQ, each with its entry lag, in messages of at most
+	// a few thousand: a study may have hundreds of thousands.
+	ListStudyAdverseEvents(context.Context, *connect.Request[v1.ListStudyAdverseEventsRequest]) (*connect.ServerStreamForClient[v1.ListStudyAdverseEventsResponse], error)
 }
 
 // NewAdverseEventServiceClient constructs a client for the trialwatch.v1.AdverseEventService
@@ -88,14 +95,21 @@ func NewAdverseEventServiceClient(httpClient connect.HTTPClient, baseURL string,
 			connect.WithSchema(adverseEventServiceMethods.ByName("WriteAdverseEvents")),
 			connect.WithClientOptions(opts...),
 		),
+		listStudyAdverseEvents: connect.NewClient[v1.ListStudyAdverseEventsRequest, v1.ListStudyAdverseEventsResponse](
+			httpClient,
+			baseURL+AdverseEventServiceListStudyAdverseEventsProcedure,
+			connect.WithSchema(adverseEventServiceMethods.ByName("ListStudyAdverseEvents")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // adverseEventServiceClient implements AdverseEventServiceClient.
 type adverseEventServiceClient struct {
-	listAdverseEvents  *connect.Client[v1.ListAdverseEventsRequest, v1.ListAdverseEventsResponse]
-	putAdverseEvents   *connect.Client[v1.PutAdverseEventsRequest, v1.PutSummary]
-	writeAdverseEvents *connect.Client[v1.WriteAdverseEventsRequest, v1.PutSummary]
+	listAdverseEvents      *connect.Client[v1.ListAdverseEventsRequest, v1.ListAdverseEventsResponse]
+	putAdverseEvents       *connect.Client[v1.PutAdverseEventsRequest, v1.PutSummary]
+	writeAdverseEvents     *connect.Client[v1.WriteAdverseEventsRequest, v1.PutSummary]
+	listStudyAdverseEvents *connect.Client[v1.ListStudyAdverseEventsRequest, v1.ListStudyAdverseEventsResponse]
 }
 
 // ListAdverseEvents calls trialwatch.v1.AdverseEventService.ListAdverseEvents.
@@ -113,6 +127,11 @@ func (c *adverseEventServiceClient) WriteAdverseEvents(ctx context.Context) *con
 	return c.writeAdverseEvents.CallClientStream(ctx)
 }
 
+// ListStudyAdverseEvents calls trialwatch.v1.AdverseEventService.ListStudyAdverseEvents.
+func (c *adverseEventServiceClient) ListStudyAdverseEvents(ctx context.Context, req *connect.Request[v1.ListStudyAdverseEventsRequest]) (*connect.ServerStreamForClient[v1.ListStudyAdverseEventsResponse], error) {
+	return c.listStudyAdverseEvents.CallServerStream(ctx, req)
+}
+
 // AdverseEventServiceHandler is an implementation of the trialwatch.v1.AdverseEventService service.
 type AdverseEventServiceHandler interface {
 	// ListAdverseEvents returns every adverse event of a subject, ordered by AESEQ.
@@ -124,6 +143,10 @@ type AdverseEventServiceHandler interface {
 	// stream ends cleanly, and none is kept if it fails or the client goes
 	// away.
 	WriteAdverseEvents(context.Context, *connect.ClientStream[v1.WriteAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error)
+	// ListStudyAdverseEvents returns every adverse event of a study, ordered
+	// by USUBJID then AESEQ, each with its entry lag, in messages of at most
+	// a few thousand: a study may have hundreds of thousands.
+	ListStudyAdverseEvents(context.Context, *connect.Request[v1.ListStudyAdverseEventsRequest], *connect.ServerStream[v1.ListStudyAdverseEventsResponse]) error
 }
 
 // NewAdverseEventServiceHandler builds an HTTP handler from the service implementation. It returns
@@ -153,6 +176,12 @@ func NewAdverseEventServiceHandler(svc AdverseEventServiceHandler, opts ...conne
 		connect.WithSchema(adverseEventServiceMethods.ByName("WriteAdverseEvents")),
 		connect.WithHandlerOptions(opts...),
 	)
+	adverseEventServiceListStudyAdverseEventsHandler := connect.NewServerStreamHandler(
+		AdverseEventServiceListStudyAdverseEventsProcedure,
+		svc.ListStudyAdverseEvents,
+		connect.WithSchema(adverseEventServiceMethods.ByName("ListStudyAdverseEvents")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.AdverseEventService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case AdverseEventServiceListAdverseEventsProcedure:
@@ -161,6 +190,8 @@ func NewAdverseEventServiceHandler(svc AdverseEventServiceHandler, opts ...conne
 			adverseEventServicePutAdverseEventsHandler.ServeHTTP(w, r)
 		case AdverseEventServiceWriteAdverseEventsProcedure:
 			adverseEventServiceWriteAdverseEventsHandler.ServeHTTP(w, r)
+		case AdverseEventServiceListStudyAdverseEventsProcedure:
+			adverseEventServiceListStudyAdverseEventsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -180,4 +211,8 @@ func (UnimplementedAdverseEventServiceHandler) PutAdverseEvents(context.Context,
 
 func (UnimplementedAdverseEventServiceHandler) WriteAdverseEvents(context.Context, *connect.ClientStream[v1.WriteAdverseEventsRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.WriteAdverseEvents is not implemented"))
+}
+
+func (UnimplementedAdverseEventServiceHandler) ListStudyAdverseEvents(context.Context, *connect.Request[v1.ListStudyAdverseEventsRequest], *connect.ServerStream[v1.ListStudyAdverseEventsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.AdverseEventService.ListStudyAdverseEvents is not implemented"))
 }

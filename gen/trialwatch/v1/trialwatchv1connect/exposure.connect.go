@@ -42,6 +42,9 @@ const (
 	// ExposureServiceWriteDosesProcedure is the fully-qualified name of the ExposureService's
 	// WriteDoses RPC.
 	ExposureServiceWriteDosesProcedure = "/trialwatch.v1.ExposureService/WriteDoses"
+	// ExposureServiceWriteConMedsProcedure is the fully-qualified name of the ExposureService's
+	// WriteConMeds RPC.
+	ExposureServiceWriteConMedsProcedure = "/trialwatch.v1.ExposureService/WriteConMeds"
 )
 
 // ExposureServiceClient is a client for the trialwatch.v1.ExposureService service.
@@ -54,6 +57,9 @@ type ExposureServiceClient interface {
 	// message, all or nothing: they are committed when the stream ends
 	// cleanly, and none is kept if it fails or the client goes away.
 	WriteDoses(context.Context) *connect.ClientStreamForClient[v1.WriteDosesRequest, v1.PutSummary]
+	// WriteConMeds stores one study's concomitant medications (SDTM CM)
+	// sent in chunks, as WriteDoses does.
+	WriteConMeds(context.Context) *connect.ClientStreamForClient[v1.WriteConMedsRequest, v1.PutSummary]
 }
 
 // NewExposureServiceClient constructs a client for the trialwatch.v1.ExposureService service. By
@@ -87,14 +93,21 @@ func NewExposureServiceClient(httpClient connect.HTTPClient, baseURL string, opt
 			connect.WithSchema(exposureServiceMethods.ByName("WriteDoses")),
 			connect.WithClientOptions(opts...),
 		),
+		writeConMeds: connect.NewClient[v1.WriteConMedsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+ExposureServiceWriteConMedsProcedure,
+			connect.WithSchema(exposureServiceMethods.ByName("WriteConMeds")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // exposureServiceClient implements ExposureServiceClient.
 type exposureServiceClient struct {
-	listDoses  *connect.Client[v1.ListDosesRequest, v1.ListDosesResponse]
-	putDoses   *connect.Client[v1.PutDosesRequest, v1.PutSummary]
-	writeDoses *connect.Client[v1.WriteDosesRequest, v1.PutSummary]
+	listDoses    *connect.Client[v1.ListDosesRequest, v1.ListDosesResponse]
+	putDoses     *connect.Client[v1.PutDosesRequest, v1.PutSummary]
+	writeDoses   *connect.Client[v1.WriteDosesRequest, v1.PutSummary]
+	writeConMeds *connect.Client[v1.WriteConMedsRequest, v1.PutSummary]
 }
 
 // ListDoses calls trialwatch.v1.ExposureService.ListDoses.
@@ -112,6 +125,11 @@ func (c *exposureServiceClient) WriteDoses(ctx context.Context) *connect.ClientS
 	return c.writeDoses.CallClientStream(ctx)
 }
 
+// WriteConMeds calls trialwatch.v1.ExposureService.WriteConMeds.
+func (c *exposureServiceClient) WriteConMeds(ctx context.Context) *connect.ClientStreamForClient[v1.WriteConMedsRequest, v1.PutSummary] {
+	return c.writeConMeds.CallClientStream(ctx)
+}
+
 // ExposureServiceHandler is an implementation of the trialwatch.v1.ExposureService service.
 type ExposureServiceHandler interface {
 	// ListDoses returns every dose record of a subject, ordered by EXSEQ.
@@ -122,6 +140,9 @@ type ExposureServiceHandler interface {
 	// message, all or nothing: they are committed when the stream ends
 	// cleanly, and none is kept if it fails or the client goes away.
 	WriteDoses(context.Context, *connect.ClientStream[v1.WriteDosesRequest]) (*connect.Response[v1.PutSummary], error)
+	// WriteConMeds stores one study's concomitant medications (SDTM CM)
+	// sent in chunks, as WriteDoses does.
+	WriteConMeds(context.Context, *connect.ClientStream[v1.WriteConMedsRequest]) (*connect.Response[v1.PutSummary], error)
 }
 
 // NewExposureServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -151,6 +172,12 @@ func NewExposureServiceHandler(svc ExposureServiceHandler, opts ...connect.Handl
 		connect.WithSchema(exposureServiceMethods.ByName("WriteDoses")),
 		connect.WithHandlerOptions(opts...),
 	)
+	exposureServiceWriteConMedsHandler := connect.NewClientStreamHandler(
+		ExposureServiceWriteConMedsProcedure,
+		svc.WriteConMeds,
+		connect.WithSchema(exposureServiceMethods.ByName("WriteConMeds")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.ExposureService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case ExposureServiceListDosesProcedure:
@@ -159,6 +186,8 @@ func NewExposureServiceHandler(svc ExposureServiceHandler, opts ...connect.Handl
 			exposureServicePutDosesHandler.ServeHTTP(w, r)
 		case ExposureServiceWriteDosesProcedure:
 			exposureServiceWriteDosesHandler.ServeHTTP(w, r)
+		case ExposureServiceWriteConMedsProcedure:
+			exposureServiceWriteConMedsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -178,4 +207,8 @@ func (UnimplementedExposureServiceHandler) PutDoses(context.Context, *connect.Re
 
 func (UnimplementedExposureServiceHandler) WriteDoses(context.Context, *connect.ClientStream[v1.WriteDosesRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.WriteDoses is not implemented"))
+}
+
+func (UnimplementedExposureServiceHandler) WriteConMeds(context.Context, *connect.ClientStream[v1.WriteConMedsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.ExposureService.WriteConMeds is not implemented"))
 }

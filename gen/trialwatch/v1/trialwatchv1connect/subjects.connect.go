@@ -45,6 +45,15 @@ const (
 	// SubjectServiceWriteSubjectsProcedure is the fully-qualified name of the SubjectService's
 	// WriteSubjects RPC.
 	SubjectServiceWriteSubjectsProcedure = "/trialwatch.v1.SubjectService/WriteSubjects"
+	// SubjectServiceListStudySubjectsProcedure is the fully-qualified name of the SubjectService's
+	// ListStudySubjects RPC.
+	SubjectServiceListStudySubjectsProcedure = "/trialwatch.v1.SubjectService/ListStudySubjects"
+	// SubjectServiceWriteDispositionsProcedure is the fully-qualified name of the SubjectService's
+	// WriteDispositions RPC.
+	SubjectServiceWriteDispositionsProcedure = "/trialwatch.v1.SubjectService/WriteDispositions"
+	// SubjectServiceListStudyDispositionsProcedure is the fully-qualified name of the SubjectService's
+	// ListStudyDispositions RPC.
+	SubjectServiceListStudyDispositionsProcedure = "/trialwatch.v1.SubjectService/ListStudyDispositions"
 )
 
 // SubjectServiceClient is a client for the trialwatch.v1.SubjectService service.
@@ -60,6 +69,16 @@ type SubjectServiceClient interface {
 	// message, all or nothing: they are committed when the stream ends
 	// cleanly, and none is kept if it fails or the client goes away.
 	WriteSubjects(context.Context) *connect.ClientStreamForClient[v1.WriteSubjectsRequest, v1.PutSummary]
+	// ListStudySubjects returns every subject of a study, ordered by
+	// USUBJID, in messages of at most a few thousand: a study may have tens
+	// of thousands.
+	ListStudySubjects(context.Context, *connect.Request[v1.ListStudySubjectsRequest]) (*connect.ServerStreamForClient[v1.ListStudySubjectsResponse], error)
+	// WriteDispositions stores one study's disposition events (SDTM DS)
+	// sent in chunks, as WriteSubjects does.
+	WriteDispositions(context.Context) *connect.ClientStreamForClient[v1.WriteDispositionsRequest, v1.PutSummary]
+	// ListStudyDispositions returns every disposition event of a study,
+	// ordered by USUBJID then DSSEQ, in messages of at most a few thousand.
+	ListStudyDispositions(context.Context, *connect.Request[v1.ListStudyDispositionsRequest]) (*connect.ServerStreamForClient[v1.ListStudyDispositionsResponse], error)
 }
 
 // NewSubjectServiceClient constructs a client for the trialwatch.v1.SubjectService service. By
@@ -100,15 +119,36 @@ func NewSubjectServiceClient(httpClient connect.HTTPClient, baseURL string, opts
 			connect.WithSchema(subjectServiceMethods.ByName("WriteSubjects")),
 			connect.WithClientOptions(opts...),
 		),
+		listStudySubjects: connect.NewClient[v1.ListStudySubjectsRequest, v1.ListStudySubjectsResponse](
+			httpClient,
+			baseURL+SubjectServiceListStudySubjectsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("ListStudySubjects")),
+			connect.WithClientOptions(opts...),
+		),
+		writeDispositions: connect.NewClient[v1.WriteDispositionsRequest, v1.PutSummary](
+			httpClient,
+			baseURL+SubjectServiceWriteDispositionsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("WriteDispositions")),
+			connect.WithClientOptions(opts...),
+		),
+		listStudyDispositions: connect.NewClient[v1.ListStudyDispositionsRequest, v1.ListStudyDispositionsResponse](
+			httpClient,
+			baseURL+SubjectServiceListStudyDispositionsProcedure,
+			connect.WithSchema(subjectServiceMethods.ByName("ListStudyDispositions")),
+			connect.WithClientOptions(opts...),
+		),
 	}
 }
 
 // subjectServiceClient implements SubjectServiceClient.
 type subjectServiceClient struct {
-	getSubject    *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
-	findSubjects  *connect.Client[v1.FindSubjectsRequest, v1.FindSubjectsResponse]
-	putSubjects   *connect.Client[v1.PutSubjectsRequest, v1.PutSummary]
-	writeSubjects *connect.Client[v1.WriteSubjectsRequest, v1.PutSummary]
+	getSubject            *connect.Client[v1.GetSubjectRequest, v1.GetSubjectResponse]
+	findSubjects          *connect.Client[v1.FindSubjectsRequest, v1.FindSubjectsResponse]
+	putSubjects           *connect.Client[v1.PutSubjectsRequest, v1.PutSummary]
+	writeSubjects         *connect.Client[v1.WriteSubjectsRequest, v1.PutSummary]
+	listStudySubjects     *connect.Client[v1.ListStudySubjectsRequest, v1.ListStudySubjectsResponse]
+	writeDispositions     *connect.Client[v1.WriteDispositionsRequest, v1.PutSummary]
+	listStudyDispositions *connect.Client[v1.ListStudyDispositionsRequest, v1.ListStudyDispositionsResponse]
 }
 
 // GetSubject calls trialwatch.v1.SubjectService.GetSubject.
@@ -131,6 +171,21 @@ func (c *subjectServiceClient) WriteSubjects(ctx context.Context) *connect.Clien
 	return c.writeSubjects.CallClientStream(ctx)
 }
 
+// ListStudySubjects calls trialwatch.v1.SubjectService.ListStudySubjects.
+func (c *subjectServiceClient) ListStudySubjects(ctx context.Context, req *connect.Request[v1.ListStudySubjectsRequest]) (*connect.ServerStreamForClient[v1.ListStudySubjectsResponse], error) {
+	return c.listStudySubjects.CallServerStream(ctx, req)
+}
+
+// WriteDispositions calls trialwatch.v1.SubjectService.WriteDispositions.
+func (c *subjectServiceClient) WriteDispositions(ctx context.Context) *connect.ClientStreamForClient[v1.WriteDispositionsRequest, v1.PutSummary] {
+	return c.writeDispositions.CallClientStream(ctx)
+}
+
+// ListStudyDispositions calls trialwatch.v1.SubjectService.ListStudyDispositions.
+func (c *subjectServiceClient) ListStudyDispositions(ctx context.Context, req *connect.Request[v1.ListStudyDispositionsRequest]) (*connect.ServerStreamForClient[v1.ListStudyDispositionsResponse], error) {
+	return c.listStudyDispositions.CallServerStream(ctx, req)
+}
+
 // SubjectServiceHandler is an implementation of the trialwatch.v1.SubjectService service.
 type SubjectServiceHandler interface {
 	// GetSubject returns one subject; NOT_FOUND when the study has no such subject.
@@ -144,6 +199,16 @@ type SubjectServiceHandler interface {
 	// message, all or nothing: they are committed when the stream ends
 	// cleanly, and none is kept if it fails or the client goes away.
 	WriteSubjects(context.Context, *connect.ClientStream[v1.WriteSubjectsRequest]) (*connect.Response[v1.PutSummary], error)
+	// ListStudySubjects returns every subject of a study, ordered by
+	// USUBJID, in messages of at most a few thousand: a study may have tens
+	// of thousands.
+	ListStudySubjects(context.Context, *connect.Request[v1.ListStudySubjectsRequest], *connect.ServerStream[v1.ListStudySubjectsResponse]) error
+	// WriteDispositions stores one study's disposition events (SDTM DS)
+	// sent in chunks, as WriteSubjects does.
+	WriteDispositions(context.Context, *connect.ClientStream[v1.WriteDispositionsRequest]) (*connect.Response[v1.PutSummary], error)
+	// ListStudyDispositions returns every disposition event of a study,
+	// ordered by USUBJID then DSSEQ, in messages of at most a few thousand.
+	ListStudyDispositions(context.Context, *connect.Request[v1.ListStudyDispositionsRequest], *connect.ServerStream[v1.ListStudyDispositionsResponse]) error
 }
 
 // NewSubjectServiceHandler builds an HTTP handler from the service implementation. It returns the
@@ -180,6 +245,24 @@ func NewSubjectServiceHandler(svc SubjectServiceHandler, opts ...connect.Handler
 		connect.WithSchema(subjectServiceMethods.ByName("WriteSubjects")),
 		connect.WithHandlerOptions(opts...),
 	)
+	subjectServiceListStudySubjectsHandler := connect.NewServerStreamHandler(
+		SubjectServiceListStudySubjectsProcedure,
+		svc.ListStudySubjects,
+		connect.WithSchema(subjectServiceMethods.ByName("ListStudySubjects")),
+		connect.WithHandlerOptions(opts...),
+	)
+	subjectServiceWriteDispositionsHandler := connect.NewClientStreamHandler(
+		SubjectServiceWriteDispositionsProcedure,
+		svc.WriteDispositions,
+		connect.WithSchema(subjectServiceMethods.ByName("WriteDispositions")),
+		connect.WithHandlerOptions(opts...),
+	)
+	subjectServiceListStudyDispositionsHandler := connect.NewServerStreamHandler(
+		SubjectServiceListStudyDispositionsProcedure,
+		svc.ListStudyDispositions,
+		connect.WithSchema(subjectServiceMethods.ByName("ListStudyDispositions")),
+		connect.WithHandlerOptions(opts...),
+	)
 	return "/trialwatch.v1.SubjectService/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case SubjectServiceGetSubjectProcedure:
@@ -190,6 +273,12 @@ func NewSubjectServiceHandler(svc SubjectServiceHandler, opts ...connect.Handler
 			subjectServicePutSubjectsHandler.ServeHTTP(w, r)
 		case SubjectServiceWriteSubjectsProcedure:
 			subjectServiceWriteSubjectsHandler.ServeHTTP(w, r)
+		case SubjectServiceListStudySubjectsProcedure:
+			subjectServiceListStudySubjectsHandler.ServeHTTP(w, r)
+		case SubjectServiceWriteDispositionsProcedure:
+			subjectServiceWriteDispositionsHandler.ServeHTTP(w, r)
+		case SubjectServiceListStudyDispositionsProcedure:
+			subjectServiceListStudyDispositionsHandler.ServeHTTP(w, r)
 		default:
 			http.NotFound(w, r)
 		}
@@ -213,4 +302,16 @@ func (UnimplementedSubjectServiceHandler) PutSubjects(context.Context, *connect.
 
 func (UnimplementedSubjectServiceHandler) WriteSubjects(context.Context, *connect.ClientStream[v1.WriteSubjectsRequest]) (*connect.Response[v1.PutSummary], error) {
 	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.WriteSubjects is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) ListStudySubjects(context.Context, *connect.Request[v1.ListStudySubjectsRequest], *connect.ServerStream[v1.ListStudySubjectsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.ListStudySubjects is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) WriteDispositions(context.Context, *connect.ClientStream[v1.WriteDispositionsRequest]) (*connect.Response[v1.PutSummary], error) {
+	return nil, connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.WriteDispositions is not implemented"))
+}
+
+func (UnimplementedSubjectServiceHandler) ListStudyDispositions(context.Context, *connect.Request[v1.ListStudyDispositionsRequest], *connect.ServerStream[v1.ListStudyDispositionsResponse]) error {
+	return connect.NewError(connect.CodeUnimplemented, errors.New("trialwatch.v1.SubjectService.ListStudyDispositions is not implemented"))
 }

@@ -236,8 +236,6 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		jsonhttp.Error(w, http.StatusUnauthorized, "authentication required: send Authorization: Bearer <token>")
 	case errors.Is(err, clinical.ErrUnavailable):
 		jsonhttp.ServerError(w, r, h.log(), http.StatusBadGateway, fmt.Errorf("upload, nothing stored: %w", err))
-	case errors.Is(err, ErrNotStored):
-		jsonhttp.Error(w, http.StatusUnprocessableEntity, "nothing stored: "+err.Error())
 	case errors.Is(err, clinical.ErrConflict):
 		jsonhttp.Error(w, http.StatusConflict, "nothing stored: another upload stored some of the same new rows at the same time; send this upload again")
 	default:

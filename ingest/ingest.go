@@ -9,7 +9,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"time"
@@ -50,10 +49,12 @@ type Upload interface {
 
 // Part is some records of an upload: any number of each domain's.
 type Part struct {
-	Subjects []clinical.Subject
-	Doses    []clinical.Dose
-	Events   []clinical.AdverseEvent
-	Labs     []PreparedLabs // each from the Upload's PrepareLabs
+	Subjects     []clinical.Subject
+	Doses        []clinical.Dose
+	Events       []clinical.AdverseEvent
+	Labs         []PreparedLabs // each from the Upload's PrepareLabs
+	Dispositions []clinical.Disposition
+	ConMeds      []clinical.ConMed
 }
 
 // PreparedLabs are lab results an Upload prepared (PrepareLabs).
@@ -64,9 +65,6 @@ type PreparedLabs interface{ Len() int }
 // a site the caller may write, then stores it. A batch with any unknown
 // subject stores nothing and returns sdtm.Errors naming the rows.
 func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time.Time) (Result, error) {
-	if err := unsupported(b); err != nil {
-		return Result{}, err
-	}
 	allowed, who, err := siteScope(ctx, study)
 	if err != nil {
 		return Result{}, err
@@ -109,7 +107,7 @@ func Ingest(ctx context.Context, t Target, study string, b *sdtm.Batch, now time
 		if errs := b.CheckSubjects(func(id string) bool { return inBatch[id] || known[id] }); len(errs) > 0 {
 			return errs
 		}
-		p := Part{Subjects: b.Subjects, Doses: b.Doses, Events: b.Events}
+		p := Part{Subjects: b.Subjects, Doses: b.Doses, Events: b.Events, Dispositions: b.Dispositions, ConMeds: b.ConMeds}
 		if len(b.Labs) > 0 {
 			p.Labs = []PreparedLabs{u.PrepareLabs(b.Labs)}
 		}
@@ -162,21 +160,6 @@ func referencedSubjects(b *sdtm.Batch) []string {
 		add(d.USUBJID)
 	}
 	return ids
-}
-
-// ErrNotStored marks a domain trialwatch reads but does not store yet.
-var ErrNotStored = errors.New("read and validated but not stored yet; upload DM, EX, AE or LB")
-
-// unsupported refuses domains read but not yet stored, so nothing read is
-// dropped without the caller knowing.
-func unsupported(b *sdtm.Batch) error {
-	switch {
-	case len(b.ConMeds) > 0:
-		return fmt.Errorf("CM (concomitant medications): %w", ErrNotStored)
-	case len(b.Dispositions) > 0:
-		return fmt.Errorf("DS (disposition): %w", ErrNotStored)
-	}
-	return nil
 }
 
 // SubjectSet is a set of USUBJIDs in first-seen order.

@@ -204,3 +204,70 @@ func TestConcurrentUploadOfTheSameRowsIsAConflict(t *testing.T) {
 		t.Errorf("upload racing another: %d %v; want 409 asking to send it again", code, out)
 	}
 }
+
+const ds = `"STUDYID","DOMAIN","USUBJID","DSSEQ","DSTERM","DSDECOD","DSCAT","DSSTDTC"
+"S1","DS","S1-001",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","2014-01-02"
+"S1","DS","S1-001",2,"PROTOCOL COMPLETED","COMPLETED","DISPOSITION EVENT","2014-07-02"
+"S1","DS","S1-002",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","2014-01-03"
+`
+
+const cm = `"STUDYID","DOMAIN","USUBJID","CMSEQ","CMTRT","CMDECOD","CMSTDTC","CMENDTC"
+"S1","CM","S1-001",1,"ASPIRIN","ACETYLSALICYLIC ACID","2003",""
+"S1","CM","S1-002",1,"MYLANTA","UNCODED","2014-01-21","2014-01-24"
+`
+
+// DS and CM are stored like the other domains, in the upload's one
+// transaction, with change detection and history; no check reads them,
+// so they queue none.
+func TestUploadStoresDispositionsAndConMeds(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		s := newServer(t, db)
+		code, out := s.upload(t, map[string]string{"dm.csv": dm, "ds.csv": ds, "cm.csv": cm})
+		if code != http.StatusOK {
+			t.Fatalf("upload: %d %v", code, out)
+		}
+		if s.count(t, "dispositions") != 3 || s.count(t, "con_meds") != 2 {
+			t.Fatalf("stored %d DS and %d CM records; want 3 and 2", s.count(t, "dispositions"), s.count(t, "con_meds"))
+		}
+		domains := out["domains"].(map[string]any)
+		if domains["DS"].(map[string]any)["inserted"] != 3.0 || domains["CM"].(map[string]any)["inserted"] != 2.0 || out["checks_queued"] != 2.0 {
+			t.Errorf("answer %v; want 3 DS and 2 CM inserted, DM's 2 checks queued", out)
+		}
+		db.ExecContext(context.Background(), "DELETE FROM check_jobs")
+		changed := strings.Replace(cm, `"MYLANTA","UNCODED"`, `"MYLANTA","ALUMINIUM HYDROXIDE"`, 1)
+		code, out = s.upload(t, map[string]string{"ds.csv": ds, "cm.csv": changed})
+		domains, _ = out["domains"].(map[string]any)
+		if code != http.StatusOK || domains["DS"].(map[string]any)["unchanged"] != 3.0 || domains["CM"].(map[string]any)["updated"] != 1.0 {
+			t.Fatalf("second upload: %d %v; want DS unchanged and one CM updated", code, out)
+		}
+		if s.count(t, "con_meds_history") != 1 || s.count(t, "dispositions_history") != 0 || s.count(t, "check_jobs") != 0 {
+			t.Errorf("%d CM and %d DS history rows, %d checks queued; want 1, 0, 0",
+				s.count(t, "con_meds_history"), s.count(t, "dispositions_history"), s.count(t, "check_jobs"))
+		}
+	})
+}
+
+// A bad DS or CM row, or a record of an unknown subject, stores nothing
+// of the whole upload.
+func TestUploadOfBadDispositionsOrConMedsStoresNothing(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		s := newServer(t, db)
+		for name, files := range map[string]map[string]string{
+			"bad CM date": {"dm.csv": dm, "ds.csv": ds, "cm.csv": strings.Replace(cm, `"2014-01-24"`, `"2014-01-32"`, 1)},
+			"DS without DSDECOD": {"dm.csv": dm, "cm.csv": cm,
+				"ds.csv": strings.Replace(ds, `"PROTOCOL COMPLETED","COMPLETED"`, `"PROTOCOL COMPLETED",""`, 1)},
+			"unknown subject": {"dm.csv": dm, "cm.csv": cm, "ds.csv": strings.Replace(ds, `"S1-002",1`, `"S1-009",1`, 1)},
+		} {
+			code, out := s.upload(t, files)
+			problems, _ := out["problems"].([]any)
+			if code != http.StatusUnprocessableEntity || len(problems) != 1 {
+				t.Errorf("%s: %d %v; want 422 naming the one problem", name, code, out)
+			}
+			for _, table := range []string{"subjects", "dispositions", "con_meds", "check_jobs"} {
+				if n := s.count(t, table); n != 0 {
+					t.Errorf("%s: %d rows stored in %s", name, n, table)
+				}
+			}
+		}
+	})
+}

@@ -8,12 +8,12 @@ import (
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
-// PilotFiles are the embedded CDISC pilot study's DM, EX, AE and LB as
-// files for IngestFiles, the path `trialwatch import` takes; the demo
-// loads them so.
+// PilotFiles are the embedded CDISC pilot study's DM, EX, AE, LB, DS and
+// CM as files for IngestFiles, the path `trialwatch import` takes; the
+// demo loads them so.
 func PilotFiles() []File {
 	var files []File
-	for _, d := range []string{"dm", "ex", "ae", "lb"} {
+	for _, d := range pilotdata.Domains {
 		files = append(files, File{Name: d + ".csv", Format: sdtm.CSV, Domain: strings.ToUpper(d),
 			Open: func() (io.ReadCloser, error) { return pilotdata.Open(d) }})
 	}

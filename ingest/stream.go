@@ -291,14 +291,13 @@ func (s *streamer) write(parts []chunk) error {
 	if len(s.unknown) > 0 {
 		return nil // the file will be rejected: check, don't write
 	}
-	p := Part{Subjects: parts[0].b.Subjects, Doses: parts[0].b.Doses, Events: parts[0].b.Events}
-	if parts[0].labs != nil {
-		p.Labs = []PreparedLabs{parts[0].labs}
-	}
-	for _, c := range parts[1:] {
+	var p Part
+	for _, c := range parts {
 		p.Subjects = append(p.Subjects, c.b.Subjects...)
 		p.Doses = append(p.Doses, c.b.Doses...)
 		p.Events = append(p.Events, c.b.Events...)
+		p.Dispositions = append(p.Dispositions, c.b.Dispositions...)
+		p.ConMeds = append(p.ConMeds, c.b.ConMeds...)
 		if c.labs != nil {
 			p.Labs = append(p.Labs, c.labs)
 		}
@@ -310,13 +309,9 @@ func (s *streamer) write(parts []chunk) error {
 	return nil
 }
 
-// check checks one part: its domain is stored, and its subjects are
-// in DM or stored, of a site the caller may write.
+// check checks one part: its subjects are in DM or stored, of a site the
+// caller may write.
 func (s *streamer) check(b *sdtm.Batch) error {
-	if err := unsupported(b); err != nil {
-		s.stop = err
-		return err
-	}
 	if s.allowed != nil && len(s.unknown) < s.maxErrors {
 		s.unknown = append(s.unknown, b.CheckSites(s.allowed, s.who)...)
 		errs, err := checkTaken(s.ctx, s.up, s.study, b, s.allowed, s.who)

@@ -94,8 +94,8 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 		t.Fatal(err)
 	}
 	local := openLocal(t, db)
-	// LB before DM: DM is still stored first.
-	files := []ingest.File{pilotFile("lb"), pilotFile("ex"), pilotFile("ae"), pilotFile("dm")}
+	// LB, DS and CM before DM: DM is still stored first.
+	files := []ingest.File{pilotFile("lb"), pilotFile("ds"), pilotFile("ex"), pilotFile("ae"), pilotFile("cm"), pilotFile("dm")}
 	got, err := ingest.IngestFiles(ctx, local, pilotdata.Study, files, 5000, now)
 	if err != nil {
 		t.Fatal(err)
@@ -110,6 +110,7 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 	for _, c := range []struct{ name, from, order string }{
 		{"subjects", "subjects", "usubjid"}, {"doses", "doses", "usubjid, seq"},
 		{"adverse_events", "adverse_events", "usubjid, seq"}, {"lab_results", labs, "usubjid, seq"},
+		{"dispositions", "dispositions", "usubjid, seq"}, {"con_meds", "con_meds", "usubjid, seq"},
 	} {
 		if g, w := dump(t, db, c.from, c.order), dump(t, batchDB, c.from, c.order); !reflect.DeepEqual(g, w) {
 			t.Errorf("%s: streamed %d rows differ from the batch's %d", c.name, len(g), len(w))
@@ -123,10 +124,12 @@ func testIngestFilesLikeIngest(t *testing.T, db, batchDB *sqldb.DB) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Queued != 0 || again.Domains["LB"].Unchanged != 59580 || again.Domains["LB"].Inserted+again.Domains["LB"].Updated != 0 {
+	if again.Queued != 0 || again.Domains["LB"].Unchanged != 59580 || again.Domains["LB"].Inserted+again.Domains["LB"].Updated != 0 ||
+		again.Domains["DS"].Unchanged != 850 || again.Domains["CM"].Unchanged != 7510 {
 		t.Errorf("re-import answered %+v, want all unchanged", again)
 	}
-	if n := count(t, db, "lab_results_history") + count(t, db, "subjects_history"); n != 0 {
+	if n := count(t, db, "lab_results_history") + count(t, db, "subjects_history") + count(t, db, "dispositions_history") +
+		count(t, db, "con_meds_history"); n != 0 {
 		t.Errorf("re-import wrote %d history rows", n)
 	}
 }

@@ -18,7 +18,10 @@ const Study = "CDISCPILOT01"
 //go:embed cdiscpilot01/*.csv.gz
 var files embed.FS
 
-// Open returns one domain's CSV (dm, ex, ae or lb), uncompressed.
+// Domains are the pilot's domains embedded, as Open names them.
+var Domains = []string{"dm", "ex", "ae", "lb", "ds", "cm"}
+
+// Open returns one domain's CSV (see Domains), uncompressed.
 func Open(domain string) (io.ReadCloser, error) {
 	f, err := files.Open("cdiscpilot01/" + domain + ".csv.gz")
 	if err != nil {
@@ -42,10 +45,10 @@ func (r readCloser) Close() error {
 	return r.f.Close()
 }
 
-// Load reads the four domains of the pilot study.
+// Load reads every domain of the pilot study.
 func Load() (*sdtm.Batch, error) {
 	var b sdtm.Batch
-	for _, d := range []string{"dm", "ex", "ae", "lb"} {
+	for _, d := range Domains {
 		if err := loadOne(d, &b); err != nil {
 			return nil, err
 		}

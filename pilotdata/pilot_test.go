@@ -16,6 +16,7 @@ func TestLoadReadsEveryRow(t *testing.T) {
 	}
 	for name, got := range map[string][2]int{
 		"DM": {len(b.Subjects), 306}, "AE": {len(b.Events), 1191}, "EX": {len(b.Doses), 591}, "LB": {len(b.Labs), 59580},
+		"DS": {len(b.Dispositions), 850}, "CM": {len(b.ConMeds), 7510},
 	} {
 		if got[0] != got[1] {
 			t.Errorf("%s: %d rows, want %d", name, got[0], got[1])

@@ -216,7 +216,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		queue.WithJobMetrics(queue.NewMetrics(n.reg, jobs)), queue.WithBatches(jobs, labStore, findings, queue.DefaultBatch))
 
 	var target ingest.Target = &remote.Target{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
-		DB: db, Labs: labStore, Queue: jobs, Wake: n.workers.Wake}
+		Dispositions: subjectsClient, ConMeds: exposureClient, DB: db, Labs: labStore, Queue: jobs, Wake: n.workers.Wake}
 	if all != nil {
 		all.Wake, all.HandOffLabs = n.workers.Wake, true
 		target = all

@@ -143,13 +143,23 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		domain string
 		n      int
 		put    func() (clinical.Summary, error)
+		// checked: the domain's data is read by a subject's check, so a
+		// change queues one. DS and CM are not (site key risk indicators
+		// read them study-wide).
+		checked bool
 	}{
 		{"DM", len(p.Subjects), func() (clinical.Summary, error) {
 			return u.t.subjects.PutTx(ctx, u.tx, u.study, p.Subjects, u.now)
-		}},
-		{"EX", len(p.Doses), func() (clinical.Summary, error) { return u.t.exposure.PutTx(ctx, u.tx, u.study, p.Doses, u.now) }},
-		{"AE", len(p.Events), func() (clinical.Summary, error) { return u.t.events.PutTx(ctx, u.tx, u.study, p.Events, u.now) }},
-		{"LB", len(p.Labs), func() (clinical.Summary, error) { return u.putLabs(ctx, p.Labs) }},
+		}, true},
+		{"EX", len(p.Doses), func() (clinical.Summary, error) { return u.t.exposure.PutTx(ctx, u.tx, u.study, p.Doses, u.now) }, true},
+		{"AE", len(p.Events), func() (clinical.Summary, error) { return u.t.events.PutTx(ctx, u.tx, u.study, p.Events, u.now) }, true},
+		{"LB", len(p.Labs), func() (clinical.Summary, error) { return u.putLabs(ctx, p.Labs) }, true},
+		{"DS", len(p.Dispositions), func() (clinical.Summary, error) {
+			return u.t.subjects.PutDispositionsTx(ctx, u.tx, u.study, p.Dispositions, u.now)
+		}, false},
+		{"CM", len(p.ConMeds), func() (clinical.Summary, error) {
+			return u.t.exposure.PutConMedsTx(ctx, u.tx, u.study, p.ConMeds, u.now)
+		}, false},
 	}
 	for _, s := range steps {
 		if s.n == 0 {
@@ -166,7 +176,9 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 			u.order = append(u.order, s.domain)
 		}
 		d.Add(sum)
-		u.changed.Add(sum.Subjects...)
+		if s.checked {
+			u.changed.Add(sum.Subjects...)
+		}
 	}
 	return nil
 }

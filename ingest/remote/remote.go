@@ -1,20 +1,22 @@
-// Package remote stores uploads in split mode: DM, EX and AE stream to
-// the data services that own them, each in one transaction of its own
+// Package remote stores uploads in split mode: DM, EX, AE, DS and CM
+// stream to the data services that own them (DS to the subjects service,
+// CM to exposure), each in one transaction of its own
 // (clinical.RecordWriter), and LB is stored with the checks in the
 // checker's own database. Nothing is held whole in memory.
 //
 // Across services an upload cannot be one transaction, so it is ordered
 // so that nothing is lost:
-//  1. every record is validated and sent: DM, EX and AE into each
-//     service's open transaction, LB into the checker's;
+//  1. every record is validated and sent: DM, EX, AE, DS and CM into
+//     each service's open transaction, LB into the checker's;
 //  2. the checker's transaction commits the lab results with a record
 //     that the upload is being stored (audit.IntendTx) — so an upload
 //     cut short from here on is in the audit trail — and a check of
 //     every subject the DM, EX and AE records name, not to run before
 //     SafetyNet has passed, in case the process dies before step 4;
-//  3. each data service commits its write (DM, EX, AE);
-//  4. the subjects whose data changed are queued to run at once, with
-//     the upload's audit record.
+//  3. each data service commits its write (DM, EX, AE, DS, CM);
+//  4. the subjects whose data a check reads changed (DM, EX, AE, LB) are
+//     queued to run at once, with the upload's audit record. DS and CM
+//     queue no check: no check reads them.
 //
 // Each domain is so stored all or nothing; a failure at step 3 leaves the
 // lab results and the domains committed before it stored, and says so in
@@ -52,10 +54,15 @@ type Target struct {
 	Subjects SubjectService
 	Exposure clinical.DoseWriter
 	Events   clinical.EventWriter
-	DB       *sqldb.DB    // the checker's database, which Labs and Queue are on
-	Labs     *labs.Store  // the checker's lab results
-	Queue    *queue.Store // the checker's check queue
-	Wake     func()       // tells the workers new jobs are queued; may be nil
+	// Dispositions and ConMeds store DS and CM (in split mode the
+	// subjects and exposure services' clients); an upload of a domain
+	// whose writer is nil fails, naming it, and stores nothing.
+	Dispositions clinical.DispositionWriter
+	ConMeds      clinical.ConMedWriter
+	DB           *sqldb.DB    // the checker's database, which Labs and Queue are on
+	Labs         *labs.Store  // the checker's lab results
+	Queue        *queue.Store // the checker's check queue
+	Wake         func()       // tells the workers new jobs are queued; may be nil
 	// SafetyNet delays the checks queued before the data services commit
 	// (DefaultSafetyNet when zero): long enough for the upload to finish,
 	// so they do not run on the data from before it.
@@ -141,9 +148,11 @@ type upload struct {
 	now     time.Time
 	streams context.Context // the writers' context, see Store
 
-	subjects clinical.RecordWriter[clinical.Subject]
-	doses    clinical.RecordWriter[clinical.Dose]
-	events   clinical.RecordWriter[clinical.AdverseEvent]
+	subjects     clinical.RecordWriter[clinical.Subject]
+	doses        clinical.RecordWriter[clinical.Dose]
+	events       clinical.RecordWriter[clinical.AdverseEvent]
+	dispositions clinical.RecordWriter[clinical.Disposition]
+	conMeds      clinical.RecordWriter[clinical.ConMed]
 
 	named     ingest.SubjectSet // subjects of the DM, EX and AE records sent
 	wroteLabs bool
@@ -162,7 +171,7 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 	return &rows
 }
 
-// Write sends DM, EX and AE to their services and stores LB.
+// Write sends DM, EX, AE, DS and CM to their services and stores LB.
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	if len(p.Subjects) > 0 {
 		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
@@ -194,6 +203,26 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 			u.named.Add(e.USUBJID)
 		}
 	}
+	if len(p.Dispositions) > 0 {
+		if u.t.Dispositions == nil {
+			return errNoWriter("DS")
+		}
+		if err := send(ctx, &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
+			return u.t.Dispositions.WriteDispositions(u.streams, u.study, u.now)
+		}, p.Dispositions); err != nil {
+			return fmt.Errorf("storing DS: %w", err)
+		}
+	}
+	if len(p.ConMeds) > 0 {
+		if u.t.ConMeds == nil {
+			return errNoWriter("CM")
+		}
+		if err := send(ctx, &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
+			return u.t.ConMeds.WriteConMeds(u.streams, u.study, u.now)
+		}, p.ConMeds); err != nil {
+			return fmt.Errorf("storing CM: %w", err)
+		}
+	}
 	if len(p.Labs) > 0 {
 		rows := labs.Join(p.Labs)
 		sum, err := u.t.Labs.PutRowsTx(ctx, u.tx, u.study, rows, u.now)
@@ -204,6 +233,11 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		u.labs.Add(sum)
 	}
 	return nil
+}
+
+// errNoWriter refuses a domain the target has no writer for.
+func errNoWriter(domain string) error {
+	return fmt.Errorf("storing %s: this checker has no service to store %s in", domain, domain)
 }
 
 // send writes records with *w, opening it first when it is the domain's
@@ -228,6 +262,7 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 		res.Domains[domain] = sum
 		u.changed.Add(sum.Subjects...)
 	}
+	unchecked := func(domain string, sum clinical.Summary) { res.Domains[domain] = sum }
 	if u.wroteLabs {
 		add("LB", u.labs.Summary())
 	}
@@ -240,6 +275,12 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 	}
 	if err == nil && u.events != nil {
 		err = commitOne(ctx, "AE", &u.events, add)
+	}
+	if err == nil && u.dispositions != nil {
+		err = commitOne(ctx, "DS", &u.dispositions, unchecked)
+	}
+	if err == nil && u.conMeds != nil {
+		err = commitOne(ctx, "CM", &u.conMeds, unchecked)
 	}
 	res.Queued = len(u.changed.List())
 	return res, err
@@ -257,7 +298,8 @@ func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWrit
 
 // abort ends the writes not committed, keeping nothing of them.
 func (u *upload) abort() {
-	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events)} {
+	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events),
+		asAborter(u.dispositions), asAborter(u.conMeds)} {
 		if w != nil {
 			w.Abort()
 		}

@@ -98,8 +98,9 @@ func newSplit(t *testing.T) *split {
 	if s.trail, err = audit.Open(ctx, s.checker); err != nil {
 		t.Fatal(err)
 	}
-	s.target = &remote.Target{Subjects: rpc.NewSubjectClient(hc, subjURL), Exposure: rpc.NewExposureClient(hc, expoURL),
-		Events: rpc.NewEventClient(hc, evtsURL), DB: s.checker, Labs: labStore, Queue: jobs}
+	subjClient, expoClient := rpc.NewSubjectClient(hc, subjURL), rpc.NewExposureClient(hc, expoURL)
+	s.target = &remote.Target{Subjects: subjClient, Exposure: expoClient, Events: rpc.NewEventClient(hc, evtsURL),
+		Dispositions: subjClient, ConMeds: expoClient, DB: s.checker, Labs: labStore, Queue: jobs}
 	return s
 }
 
@@ -108,11 +109,20 @@ func newSplit(t *testing.T) *split {
 // starts.
 func (s *split) upload(t *testing.T, files map[string]string) (ingest.Result, error) {
 	t.Helper()
-	ctx := auth.NewContext(context.Background(), auth.Identity{Name: "site", Role: auth.RoleSite,
-		Grants: []auth.Grant{{Study: "S1", Site: "701"}, {Study: "S1", Site: "702"}}})
+	return s.uploadAs(t, []string{"701", "702"}, files)
+}
+
+// uploadAs is upload by a site user of sites.
+func (s *split) uploadAs(t *testing.T, sites []string, files map[string]string) (ingest.Result, error) {
+	t.Helper()
+	var grants []auth.Grant
+	for _, site := range sites {
+		grants = append(grants, auth.Grant{Study: "S1", Site: site})
+	}
+	ctx := auth.NewContext(context.Background(), auth.Identity{Name: "site", Role: auth.RoleSite, Grants: grants})
 	ctx = audit.WithPending(ctx, audit.NewPending(s.trail, audit.Record{Actor: "site", Role: "site", Study: "S1", Entity: "upload", Action: "create"}))
 	var fs []ingest.File
-	for _, name := range []string{"dm.csv", "ex.csv", "ae.csv", "lb.csv"} {
+	for _, name := range []string{"dm.csv", "ex.csv", "ae.csv", "lb.csv", "ds.csv", "cm.csv"} {
 		if text, ok := files[name]; ok {
 			fs = append(fs, ingest.File{Name: name, Format: sdtm.CSV, Open: func() (io.ReadCloser, error) {
 				return io.NopCloser(strings.NewReader(text)), nil
@@ -256,5 +266,98 @@ func TestServiceFailingItsCommit(t *testing.T) {
 	}
 	if !strings.Contains(last, `"failed"`) || !strings.Contains(last, "storing AE") || !strings.Contains(last, `"DM"`) {
 		t.Errorf("the upload's audit record %s does not say what was stored and what failed", last)
+	}
+}
+
+const (
+	ds = `"STUDYID","DOMAIN","USUBJID","DSSEQ","DSTERM","DSDECOD","DSCAT","EPOCH","DSSTDTC"
+"S1","DS","S1-001",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","SCREENING","2014-01-02"
+"S1","DS","S1-001",2,"PROTOCOL COMPLETED","COMPLETED","DISPOSITION EVENT","TREATMENT","2014-07-02"
+"S1","DS","S1-002",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","SCREENING","2014-01-03"
+"S1","DS","S1-003",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","SCREENING","2014-01-03"
+`
+	cm = `"STUDYID","DOMAIN","USUBJID","CMSEQ","CMTRT","CMDECOD","CMSTDTC","CMENDTC"
+"S1","CM","S1-001",1,"ASPIRIN","ACETYLSALICYLIC ACID","2003",""
+"S1","CM","S1-002",1,"MYLANTA","UNCODED","2014-01-21","2014-01-24"
+"S1","CM","S1-003",1,"ASPIRIN","ACETYLSALICYLIC ACID","2010",""
+`
+)
+
+// DS streams to the subjects service and CM to exposure, in chunks, with
+// change detection; they queue no check of their own, and the upload is
+// audited like any other.
+func TestDispositionsAndConMedsStreamToTheirServices(t *testing.T) {
+	s := newSplit(t)
+	res, err := s.upload(t, map[string]string{"dm.csv": dm, "ds.csv": ds, "cm.csv": cm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.count(t, s.svcDB["subjects"], "dispositions"); n != 4 || res.Domains["DS"].Inserted != 4 {
+		t.Errorf("DS: %d rows stored, summary %+v; want 4", n, res.Domains["DS"])
+	}
+	if n := s.count(t, s.svcDB["exposure"], "con_meds"); n != 3 || res.Domains["CM"].Inserted != 3 {
+		t.Errorf("CM: %d rows stored, summary %+v; want 3", n, res.Domains["CM"])
+	}
+	var epoch string
+	if err := s.svcDB["subjects"].QueryRowContext(context.Background(),
+		`SELECT epoch FROM dispositions WHERE usubjid = 'S1-001' AND seq = 2`).Scan(&epoch); err != nil || epoch != "TREATMENT" {
+		t.Errorf("EPOCH stored as %q (%v), want TREATMENT", epoch, err)
+	}
+	// DS and CM alone: one record changed, stored and kept in history; no
+	// check queued, not even as a safety net.
+	jobs := s.count(t, s.checker, "check_jobs")
+	res, err = s.upload(t, map[string]string{"ds.csv": strings.Replace(ds, `"2014-07-02"`, `"2014-07-03"`, 1), "cm.csv": cm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Domains["DS"].Updated != 1 || res.Domains["DS"].Unchanged != 3 || res.Domains["CM"].Unchanged != 3 || res.Queued != 0 {
+		t.Errorf("second upload: %+v; want one DS record updated, the rest unchanged, nothing queued", res)
+	}
+	if n := s.count(t, s.svcDB["subjects"], "dispositions_history"); n != 1 {
+		t.Errorf("%d DS history rows, want 1", n)
+	}
+	if n := s.count(t, s.checker, "check_jobs"); n != jobs {
+		t.Errorf("%d checks queued after a DS and CM upload, want %d as before", n, jobs)
+	}
+	if got := strings.Join(s.actions(t), " "); got != "create.started create create.started create" {
+		t.Errorf("audit actions %q, want each upload's intent then its record", got)
+	}
+}
+
+// A bad CM row, a DS record of an unknown subject, or one of a subject of
+// a site the user may not write: every open stream ends and no service
+// keeps anything.
+func TestRefusedDispositionsOrConMedsStoreNothing(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		sites []string
+		files map[string]string
+		dm    bool // DM stored before, by a user of both sites
+	}{
+		{"bad CM row", []string{"701", "702"}, map[string]string{"dm.csv": dm, "ds.csv": ds, "cm.csv": strings.Replace(cm, `"2010"`, `"20x0"`, 1)}, false},
+		{"unknown subject", []string{"701", "702"}, map[string]string{"dm.csv": dm, "cm.csv": cm, "ds.csv": strings.Replace(ds, `"S1-003",1`, `"S1-009",1`, 1)}, false},
+		{"another site's subject", []string{"701"}, map[string]string{"ds.csv": ds}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newSplit(t)
+			subjects := 0
+			if c.dm {
+				if _, err := s.upload(t, map[string]string{"dm.csv": dm}); err != nil {
+					t.Fatal(err)
+				}
+				subjects = 3
+			}
+			_, err := s.uploadAs(t, c.sites, c.files)
+			var errs sdtm.Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("err = %v, want the bad records located", err)
+			}
+			if n := s.count(t, s.svcDB["subjects"], "subjects"); n != subjects {
+				t.Errorf("%d subjects stored, want %d", n, subjects)
+			}
+			if n := s.count(t, s.svcDB["subjects"], "dispositions") + s.count(t, s.svcDB["exposure"], "con_meds"); n != 0 {
+				t.Errorf("%d DS and CM records stored of a refused upload", n)
+			}
+		})
 	}
 }

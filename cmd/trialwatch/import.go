@@ -21,7 +21,7 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
 	fs.IntVar(&chunk, "chunk", ingest.DefaultChunk, "records validated and written at a time; memory grows with it, not with the files")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nThe files are streamed, in bounded memory, DM first, in one transaction: nothing is stored unless\nevery file is valid. Changed subjects are queued for a check.")
+		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB, DS, CM as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nThe files are streamed, in bounded memory, DM first, in one transaction: nothing is stored unless\nevery file is valid. Changed subjects are queued for a check.")
 		fs.PrintDefaults()
 	}
 	fs.check("db", required)

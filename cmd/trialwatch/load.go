@@ -63,7 +63,14 @@ func describeCounts(r ingest.Result) string {
 		s := r.Domains[domain]
 		return s.Inserted + s.Updated + s.Unchanged
 	}
-	return fmt.Sprintf("%d subjects, %d doses, %d adverse events, %d lab results", n("DM"), n("EX"), n("AE"), n("LB"))
+	out := fmt.Sprintf("%d subjects, %d doses, %d adverse events, %d lab results", n("DM"), n("EX"), n("AE"), n("LB"))
+	if _, ok := r.Domains["DS"]; ok {
+		out += fmt.Sprintf(", %d disposition events", n("DS"))
+	}
+	if _, ok := r.Domains["CM"]; ok {
+		out += fmt.Sprintf(", %d concomitant medications", n("CM"))
+	}
+	return out
 }
 
 func describeResult(r ingest.Result) string {

@@ -23,7 +23,7 @@ Usage:
   trialwatch serve  [flags]          run all services in one process
   trialwatch serve  SERVICE [flags]  run one service: subjects, exposure, events or checker
   trialwatch import --db DSN --study ID FILES...
-                                     load SDTM domains (DM, EX, AE, LB), streamed
+                                     load SDTM domains (DM, EX, AE, LB, DS, CM), streamed
                                      in bounded memory
   trialwatch grade  --lb FILE [flags] grade LB records by CTCAE v4.03 or v5.0
   trialwatch gen-study --subjects N --labs-per-subject M --out DIR

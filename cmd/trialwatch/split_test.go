@@ -40,7 +40,7 @@ func pilotFiles(t *testing.T) []string {
 	t.Helper()
 	dir := t.TempDir()
 	var paths []string
-	for _, d := range []string{"dm", "ex", "ae", "lb"} {
+	for _, d := range pilotdata.Domains {
 		rc, err := pilotdata.Open(d)
 		if err != nil {
 			t.Fatal(err)
@@ -184,7 +184,8 @@ func TestSplitModeEndToEnd(t *testing.T) {
 	bin := buildBinary(t)
 	db := filepath.Join(t.TempDir(), "split.db")
 	out, err := exec.Command(bin, append([]string{"import", "--db", db, "--study", pilotdata.Study}, pilotFiles(t)...)...).CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "306 subjects, 591 doses, 1191 adverse events, 59580 lab results") {
+	if err != nil || !strings.Contains(string(out),
+		"306 subjects, 591 doses, 1191 adverse events, 59580 lab results, 850 disposition events, 7510 concomitant medications") {
 		t.Fatalf("import: %v\n%s", err, out)
 	}
 	cli := func(args ...string) string {

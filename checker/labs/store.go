@@ -53,15 +53,10 @@ var labTable = sqldb.Table{
 	Read:    "lab_results_view",
 }
 
-// labStored are lab_results' columns: labTable's with subject_id in
-// place of study and usubjid, and the entry lag, which a row takes when
-// first stored and keeps (labKept); change detection does not compare it.
-var labStored = []string{"subject_id", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit", "entry_lag"}
-
-var labKept = []string{"entry_lag"}
-
-// dateCol is where a row of labTable holds lab_date.
-const dateCol = 8
+// labStored are the lab_results columns a write gives: labTable's with
+// subject_id in place of study and usubjid. The database fills stored_day
+// on insert (see EntryLags).
+var labStored = []string{"subject_id", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"}
 
 // testIDCol is where a lab_results row holds its test_id.
 const testIDCol = 3
@@ -181,7 +176,7 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 	t := labTable
 	t.Expand = tests.expand
 	t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
-		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs, now)
+		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs)
 	}
 	tracked, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
 	sum := clinical.Summary(tracked)
@@ -191,10 +186,10 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 	return sum, s.bumpVersionsTx(ctx, tx, study, sum.Subjects)
 }
 
-// writeLabsTx stores rows of labTable's columns as lab_results rows
-// written at now, adding the subjects not in lab_subjects yet, and tells
-// first (unless nil) of each subject this gives its first lab results.
-func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any, first func(usubjid string), now time.Time) error {
+// writeLabsTx stores rows of labTable's columns as lab_results rows,
+// adding the subjects not in lab_subjects yet, and tells first (unless
+// nil) of each subject this gives its first lab results.
+func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows [][]any, first func(usubjid string)) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -227,46 +222,21 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 	vals := make([]any, 0, len(rows)*n)
 	stored := make([][]any, len(rows))
 	var id any
-	var lags entryLags
 	for i, r := range rows {
 		if i == 0 || r[1] != rows[i-1][1] {
 			id = known[sqldb.String(r[1])].id
 		}
 		vals = append(vals, id)
 		vals = append(vals, r[2:]...)
-		vals = append(vals, lags.of(r[dateCol], now))
 		stored[i] = vals[i*n : (i+1)*n : (i+1)*n]
 	}
-	return s.db.UpsertKeeping(ctx, tx, "lab_results", labStored, labStored[:2], labKept, stored)
-}
-
-// entryLags gives rows' entry lags as column values, reusing the one made
-// for the row before when its date is the same, as a subject's rows of
-// one visit are: boxing an int64 allocates.
-type entryLags struct {
-	date string
-	lag  any
-}
-
-// of is the entry lag of a row dated date (a string) and stored now, or
-// nil (NULL) when the date is not a full date.
-func (l *entryLags) of(date any, now time.Time) any {
-	d, _ := date.(string)
-	if d == l.date && l.lag != nil {
-		return l.lag
-	}
-	days, ok := clinical.EntryLag(clinical.Date(d), now)
-	if !ok {
-		return nil
-	}
-	l.date, l.lag = d, int64(days)
-	return l.lag
+	return s.db.Upsert(ctx, tx, "lab_results", labStored, labStored[:2], stored)
 }
 
 // EntryLag counts a subject's lab results by how late they were entered.
 type EntryLag struct {
 	Late  int // stored more than LateAfter days after their date
-	Dated int // with a known entry lag: a full date, stored since lags are recorded
+	Dated int // with a known entry lag: a full date, first stored since stored_day is recorded
 }
 
 // LateAfter is how many days after its date a lab result may be entered
@@ -274,12 +244,21 @@ type EntryLag struct {
 const LateAfter = 10
 
 // EntryLags returns, per USUBJID of the study's subjects with lab results,
-// how many were entered late, counted in the database.
+// how many were entered late: the days from a result's date (LBDTC, when
+// a full date) to the day it was first stored (stored_day, which updates
+// keep), counted in the database. A result whose date an update corrects
+// is measured from its corrected date.
 func (s *Store) EntryLags(ctx context.Context, study string) (map[string]EntryLag, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT s.usubjid,
-			COALESCE(SUM(CASE WHEN r.entry_lag > `+strconv.Itoa(LateAfter)+` THEN 1 ELSE 0 END), 0), COUNT(r.entry_lag)
-		FROM lab_subjects s JOIN lab_results r ON r.subject_id = s.id
-		WHERE s.study = $1 GROUP BY s.usubjid`, study)
+	// The day number of lab_date, as stored_day counts days.
+	dateDay := `CAST(julianday(substr(r.lab_date, 1, 10)) - 2440587.5 AS INTEGER)`
+	if s.db.Dialect == sqldb.Postgres {
+		dateDay = `(CAST(substr(r.lab_date, 1, 10) AS DATE) - DATE '1970-01-01')`
+	}
+	lag := `CASE WHEN length(r.lab_date) >= 10 THEN r.stored_day - ` + dateDay + ` END`
+	rows, err := s.db.QueryContext(ctx, `SELECT usubjid, COALESCE(SUM(CASE WHEN lag > `+strconv.Itoa(LateAfter)+` THEN 1 ELSE 0 END), 0), COUNT(lag)
+		FROM (SELECT s.usubjid, `+lag+` AS lag
+			FROM lab_subjects s JOIN lab_results r ON r.subject_id = s.id WHERE s.study = $1) AS lags
+		GROUP BY usubjid`, study)
 	if err != nil {
 		return nil, err
 	}

@@ -119,11 +119,11 @@ func TestLabRowsAppendKeepsTests(t *testing.T) {
 	})
 }
 
-// Each lab result is stored with the days from its date to the day it was
-// first stored, kept through updates; EntryLags counts per subject those
-// entered more than 10 days late among those with a known lag. The
-// writes are large enough for PostgreSQL's COPY paths (new rows copied,
-// changed ones merged) and small enough for the statement path.
+// Each lab result is stored with the day the database first stored it,
+// kept through updates; EntryLags counts per subject those entered more
+// than 10 days after their date among those with a full date and a known
+// day. The writes are large enough for PostgreSQL's COPY paths (new rows
+// copied, changed ones merged) and small enough for the statement path.
 func TestEntryLags(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -131,41 +131,71 @@ func TestEntryLags(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		day := func(d int) time.Time { return time.Date(2014, 3, 1, 22, 0, 0, 0, time.UTC).AddDate(0, 0, d) }
+		dayQuery := `SELECT unixepoch() / 86400`
+		if db.Dialect == sqldb.Postgres {
+			dayQuery = `SELECT (now() AT TIME ZONE 'UTC')::date - DATE '1970-01-01'`
+		}
+		dbDay := func() int {
+			var d int
+			if err := db.QueryRowContext(ctx, dayQuery).Scan(&d); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+		today := dbDay()
+		date := func(daysAgo int) clinical.Date {
+			return clinical.Date(time.Unix(int64(today-daysAgo)*86400, 0).UTC().Format("2006-01-02"))
+		}
+		exec := func(q string, args ...any) {
+			if _, err := db.ExecContext(ctx, q, args...); err != nil {
+				t.Fatal(err)
+			}
+		}
 		var all []clinical.LabResult
 		add := func(subject string, n int, date clinical.Date) {
 			for range n {
 				all = append(all, clinical.LabResult{Study: "S", USUBJID: subject, Seq: len(all) + 1, TestCode: "ALT", Unit: "U/L", Date: date})
 			}
 		}
-		add("A", 100, "2014-02-19")      // 10 days: on time
-		add("B", 40, "2014-02-01")       // 28 days: late
-		add("B", 20, "2014-02")          // partial: unknown
-		add("B", 20, "2014-02-18T10:00") // 11 days: late
-		add("D", 5, "2014-01-01")        // stored before lags were recorded (below)
-		if _, err := s.PutLabs(ctx, "S", all, day(0)); err != nil {
+		add("A", 100, date(10))         // 10 days: on time
+		add("B", 40, date(28))          // late
+		add("B", 20, date(0)[:7])       // partial: unknown
+		add("B", 20, date(11)+"T10:00") // 11 days: late
+		add("D", 5, date(40))           // stored before stored_day was recorded (below)
+		if _, err := s.PutLabs(ctx, "S", all, time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ExecContext(ctx, `UPDATE lab_results SET entry_lag = NULL WHERE subject_id =
-			(SELECT id FROM lab_subjects WHERE usubjid = 'D')`); err != nil {
+		exec(`UPDATE lab_results SET stored_day = NULL WHERE subject_id = (SELECT id FROM lab_subjects WHERE usubjid = 'D')`)
+		one := []clinical.LabResult{{Study: "S", USUBJID: "C", Seq: 1, TestCode: "ALT", Unit: "U/L", Date: date(59)}}
+		if _, err := s.PutLabs(ctx, "S", one, time.Now()); err != nil { // late
 			t.Fatal(err)
 		}
-		one := []clinical.LabResult{{Study: "S", USUBJID: "C", Seq: 1, TestCode: "ALT", Unit: "U/L", Date: "2014-01-01"}}
-		if _, err := s.PutLabs(ctx, "S", one, day(0)); err != nil { // 59 days: late
-			t.Fatal(err)
-		}
-		// A month later every row changes, its date too, and A has a new one.
+		// As if A's results had been first stored 30 days ago: an update
+		// keeps that day, and they count from it (20 days before their date).
+		exec(`UPDATE lab_results SET stored_day = stored_day - 30 WHERE subject_id = (SELECT id FROM lab_subjects WHERE usubjid = 'A')`)
 		for i := range all {
-			all[i].Value, all[i].HasValue, all[i].Date = 1, true, "2014-03-30"
+			all[i].Value, all[i].HasValue = 1, true
 		}
-		add("A", 1, "2014-03-20") // 11 days after it, on day 30 (2014-03-31): late
-		sum, err := s.PutLabs(ctx, "S", all, day(30))
+		add("A", 1, date(11)) // new: late
+		sum, err := s.PutLabs(ctx, "S", all, time.Now())
 		if err != nil || sum.Updated != len(all)-1 || sum.Inserted != 1 {
 			t.Fatalf("second put: %+v, %v; want %d updated, 1 inserted", sum, err, len(all)-1)
+		}
+		var kept, unknown int
+		if err := db.QueryRowContext(ctx, `SELECT
+				COALESCE(SUM(CASE WHEN stored_day = $1 THEN 1 ELSE 0 END), 0),
+				COALESCE(SUM(CASE WHEN stored_day IS NULL THEN 1 ELSE 0 END), 0) FROM lab_results`, today-30).Scan(&kept, &unknown); err != nil {
+			t.Fatal(err)
+		}
+		if kept != 100 || unknown != 5 {
+			t.Errorf("after the update %d rows keep the day they were first stored, %d none; want 100 and 5", kept, unknown)
 		}
 		got, err := s.EntryLags(ctx, "S")
 		if err != nil {
 			t.Fatal(err)
+		}
+		if dbDay() != today {
+			t.Skip("the day changed (UTC midnight) while the test ran; its dates are reckoned from the day it began")
 		}
 		want := map[string]labs.EntryLag{"A": {Late: 1, Dated: 101}, "B": {Late: 60, Dated: 60}, "C": {Late: 1, Dated: 1}, "D": {}}
 		if !reflect.DeepEqual(got, want) {

@@ -136,3 +136,56 @@ func TestSettingsDocumentMigrationKeepsSettings(t *testing.T) {
 		}
 	})
 }
+
+// Lab results stored before stored_day existed keep every value, have no
+// entry lag, and are still updated as before; those stored after have one.
+// (On SQLite the migration rebuilds the table.)
+func TestStoredDayMigrationKeepsResults(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		dialect, before := goose.DialectSQLite3, int64(11)
+		if db.Dialect == sqldb.Postgres {
+			dialect, before = goose.DialectPostgres, 10
+		}
+		sub, err := fs.Sub(schema.Migrations, "migrations/"+string(db.Dialect))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, err := goose.NewProvider(dialect, db.DB, sub, goose.WithTableName("checker_schema_version"), goose.WithDisableGlobalRegistry(true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.UpTo(ctx, before); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`INSERT INTO lab_subjects (study, usubjid, version) VALUES ('S', 'A', 1)`,
+			`INSERT INTO lab_tests (study, test_code, test, category, unit) VALUES ('S', 'ALT', 'Alanine Aminotransferase', 'CHEMISTRY', 'U/L')`,
+			`INSERT INTO lab_results (subject_id, seq, test_id, value, low, high, baseline, lab_date, visit)
+				SELECT s.id, 1, t.id, 40, 6, 34, TRUE, '2014-01-02', 'SCREENING 1' FROM lab_subjects s, lab_tests t`,
+		} {
+			if _, err := db.ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		s, err := labs.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := clinical.LabResult{Study: "S", USUBJID: "A", Seq: 1, TestCode: "ALT", Test: "Alanine Aminotransferase", Category: "CHEMISTRY",
+			Unit: "U/L", Value: 40, HasValue: true, Low: 6, HasLow: true, High: 34, HasHigh: true, Baseline: true, Date: "2014-01-02", Visit: "SCREENING 1"}
+		if got, err := s.Labs(ctx, "S", "A"); err != nil || !reflect.DeepEqual(got, []clinical.LabResult{old}) {
+			t.Fatalf("after the migration: %+v, %v; want %+v", got, err, old)
+		}
+		fixed, added := old, old
+		fixed.Value = 41
+		added.Seq = 2
+		if sum, err := s.PutLabs(ctx, "S", []clinical.LabResult{fixed, added}, time.Now()); err != nil || sum.Updated != 1 || sum.Inserted != 1 {
+			t.Fatalf("storing after the migration: %+v, %v; want 1 updated, 1 inserted", sum, err)
+		}
+		lags, err := s.EntryLags(ctx, "S")
+		if err != nil || lags["A"] != (labs.EntryLag{Late: 1, Dated: 1}) {
+			t.Errorf("EntryLags = %+v, %v; want only the result stored after the migration dated (and late)", lags, err)
+		}
+	})
+}

@@ -146,7 +146,7 @@ func severityName(s int) string {
 }
 
 // BenchmarkPilotImportGradeSignal is the whole path for the pilot's
-// 59,580 lab rows (plus DM, EX, AE): validate and store, queue, check all
+// 59,580 lab rows (plus DM, EX, AE, DS, CM): validate and store, queue, check all
 // 306 subjects with every rule, store the signals, on each backend, with
 // Go's default collector settings and with those the trialwatch binary
 // runs with (gctune). lbrows/s counts LB rows.

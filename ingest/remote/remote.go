@@ -6,14 +6,17 @@
 //
 // Across services an upload cannot be one transaction, so it is ordered
 // so that nothing is lost:
-//  1. every record is validated and sent: DM, EX, AE, DS and CM into
-//     each service's open transaction, LB into the checker's;
+//  1. every record is validated and sent: DM, EX and AE into each
+//     service's open transaction, LB into the checker's; DS and CM are
+//     held on disk;
 //  2. the checker's transaction commits the lab results with a record
 //     that the upload is being stored (audit.IntendTx) — so an upload
 //     cut short from here on is in the audit trail — and a check of
 //     every subject the DM, EX and AE records name, not to run before
 //     SafetyNet has passed, in case the process dies before step 4;
-//  3. each data service commits its write (DM, EX, AE, DS, CM);
+//  3. each data service commits its write (DM, EX, AE); then DS and CM,
+//     held in temporary files until now, are sent and committed (a
+//     service holds one write of an upload at a time: see spool);
 //  4. the subjects whose data a check reads changed (DM, EX, AE, LB) are
 //     queued to run at once, with the upload's audit record. DS and CM
 //     queue no check: no check reads them.
@@ -148,11 +151,12 @@ type upload struct {
 	now     time.Time
 	streams context.Context // the writers' context, see Store
 
-	subjects     clinical.RecordWriter[clinical.Subject]
-	doses        clinical.RecordWriter[clinical.Dose]
-	events       clinical.RecordWriter[clinical.AdverseEvent]
-	dispositions clinical.RecordWriter[clinical.Disposition]
-	conMeds      clinical.RecordWriter[clinical.ConMed]
+	subjects clinical.RecordWriter[clinical.Subject]
+	doses    clinical.RecordWriter[clinical.Dose]
+	events   clinical.RecordWriter[clinical.AdverseEvent]
+	// DS and CM are held until the others are committed (see spool).
+	dispositions spool[clinical.Disposition]
+	conMeds      spool[clinical.ConMed]
 
 	named     ingest.SubjectSet // subjects of the DM, EX and AE records sent
 	wroteLabs bool
@@ -171,7 +175,8 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 	return &rows
 }
 
-// Write sends DM, EX, AE, DS and CM to their services and stores LB.
+// Write sends DM, EX and AE to their services, holds DS and CM (see
+// spool), and stores LB.
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	if len(p.Subjects) > 0 {
 		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
@@ -207,9 +212,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.Dispositions == nil {
 			return errNoWriter("DS")
 		}
-		if err := send(ctx, &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
-			return u.t.Dispositions.WriteDispositions(u.streams, u.study, u.now)
-		}, p.Dispositions); err != nil {
+		if err := u.dispositions.add(p.Dispositions); err != nil {
 			return fmt.Errorf("storing DS: %w", err)
 		}
 	}
@@ -217,9 +220,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.ConMeds == nil {
 			return errNoWriter("CM")
 		}
-		if err := send(ctx, &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
-			return u.t.ConMeds.WriteConMeds(u.streams, u.study, u.now)
-		}, p.ConMeds); err != nil {
+		if err := u.conMeds.add(p.ConMeds); err != nil {
 			return fmt.Errorf("storing CM: %w", err)
 		}
 	}
@@ -276,14 +277,31 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 	if err == nil && u.events != nil {
 		err = commitOne(ctx, "AE", &u.events, add)
 	}
-	if err == nil && u.dispositions != nil {
-		err = commitOne(ctx, "DS", &u.dispositions, unchecked)
+	if err == nil && u.dispositions.held() {
+		err = sendHeld(ctx, "DS", &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
+			return u.t.Dispositions.WriteDispositions(ctx, u.study, u.now)
+		}, unchecked)
 	}
-	if err == nil && u.conMeds != nil {
-		err = commitOne(ctx, "CM", &u.conMeds, unchecked)
+	if err == nil && u.conMeds.held() {
+		err = sendHeld(ctx, "CM", &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
+			return u.t.ConMeds.WriteConMeds(ctx, u.study, u.now)
+		}, unchecked)
 	}
 	res.Queued = len(u.changed.List())
 	return res, err
+}
+
+// sendHeld sends a domain's records held in s to its service and commits
+// them (see spool).
+func sendHeld[T any](ctx context.Context, domain string, s *spool[T], open func() (clinical.RecordWriter[T], error),
+	add func(string, clinical.Summary)) error {
+	sum, err := s.send(ctx, open)
+	s.close()
+	if err != nil {
+		return fmt.Errorf("storing %s: %w", domain, err)
+	}
+	add(domain, sum)
+	return nil
 }
 
 func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWriter[T], add func(string, clinical.Summary)) error {
@@ -298,8 +316,9 @@ func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWrit
 
 // abort ends the writes not committed, keeping nothing of them.
 func (u *upload) abort() {
-	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events),
-		asAborter(u.dispositions), asAborter(u.conMeds)} {
+	u.dispositions.close()
+	u.conMeds.close()
+	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events)} {
 		if w != nil {
 			w.Abort()
 		}

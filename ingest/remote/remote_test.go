@@ -41,6 +41,9 @@ type split struct {
 	// end, as a service going down would: the client's Commit gets the
 	// error.
 	failAE atomic.Bool
+	// holdDM makes the subjects service start serving each DM write
+	// stream only after this long.
+	holdDM time.Duration
 }
 
 func newSplit(t *testing.T) *split {
@@ -50,6 +53,14 @@ func newSplit(t *testing.T) *split {
 	t.Cleanup(hc.CloseIdleConnections)
 	serve := func(name string, path string, h http.Handler) string {
 		wrapped := h
+		if name == "subjects" {
+			wrapped = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if strings.HasSuffix(r.URL.Path, "/WriteSubjects") && s.holdDM > 0 {
+					time.Sleep(s.holdDM)
+				}
+				h.ServeHTTP(w, r)
+			})
+		}
 		if name == "events" {
 			wrapped = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if s.failAE.Load() && strings.HasSuffix(r.URL.Path, "/WriteAdverseEvents") {
@@ -359,5 +370,22 @@ func TestRefusedDispositionsOrConMedsStoreNothing(t *testing.T) {
 				t.Errorf("%d DS and CM records stored of a refused upload", n)
 			}
 		})
+	}
+}
+
+// DM and DS both go to the subjects service, which on SQLite holds one
+// write at a time: were DS's write opened beside DM's, it could take the
+// service's write turn first and wait for the upload's end, while DM's
+// waits for it. Here the service starts on DM's stream late, as a busy
+// one may: the upload must still store both.
+func TestDispositionsDoNotWaitOnTheSubjectsOwnWrite(t *testing.T) {
+	s := newSplit(t)
+	s.holdDM = 300 * time.Millisecond
+	res, err := s.upload(t, map[string]string{"dm.csv": dm, "ds.csv": ds, "ex.csv": ex, "cm.csv": cm})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Domains["DM"].Inserted != 3 || res.Domains["DS"].Inserted != 4 || res.Domains["EX"].Inserted != 3 || res.Domains["CM"].Inserted != 3 {
+		t.Errorf("result %+v; want every record stored", res.Domains)
 	}
 }

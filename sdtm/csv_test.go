@@ -101,6 +101,8 @@ func TestReadCSVReferencePeriodAndEpoch(t *testing.T) {
 	}
 	bad := strings.Replace(dm, `"2014-07"`, `"2014-07-32"`, 1)
 	wantErrors(t, ReadCSV("dm.csv", strings.NewReader(bad), "S1", &Batch{}), `dm.csv:2: column RFENDTC: "2014-07-32" is not an ISO 8601 date`)
+	inverted := strings.Replace(dm, `"2014-07"`, `"2013-12"`, 1)
+	wantErrors(t, ReadCSV("dm.csv", strings.NewReader(inverted), "S1", &Batch{}), `dm.csv:2: column RFENDTC: "2013-12" is before RFSTDTC "2014-01-02"`)
 
 	ds := `"STUDYID","DOMAIN","USUBJID","DSSEQ","DSTERM","DSDECOD","DSCAT","EPOCH","DSSTDTC"
 "S1","DS","A",1,"RANDOMIZED","RANDOMIZED","PROTOCOL MILESTONE","SCREENING","2014-01-02"

@@ -35,7 +35,7 @@ type valueRange struct {
 }
 
 var ranges = map[string][]valueRange{
-	"DM": {{cRFXSTDTC, cRFXENDTC, true}},
+	"DM": {{cRFSTDTC, cRFENDTC, true}, {cRFXSTDTC, cRFXENDTC, true}},
 	"EX": {{cEXSTDTC, cEXENDTC, true}},
 	"AE": {{cAESTDTC, cAEENDTC, true}},
 	"LB": {{cLBSTNRLO, cLBSTNRHI, false}},

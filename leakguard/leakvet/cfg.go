@@ -1,0 +1,230 @@
+package leakvet
+
+import (
+	"go/constant"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// loops describes the cycles of one function's control-flow graph: which
+// strongly connected component each block is in, and whether that
+// component is a cycle at all.
+type loops struct {
+	comp   []int  // block index → component id
+	cyclic []bool // component id → has a cycle
+}
+
+func loopsOf(fn *ssa.Function) *loops {
+	n := len(fn.Blocks)
+	l := &loops{comp: make([]int, n)}
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	next := 0
+	var strong func(v int)
+	strong = func(v int) {
+		index[v], low[v] = next, next
+		next++
+		stack = append(stack, v)
+		onStack[v] = true
+		for _, s := range fn.Blocks[v].Succs {
+			w := s.Index
+			if index[w] < 0 {
+				strong(w)
+				low[v] = min(low[v], low[w])
+			} else if onStack[w] {
+				low[v] = min(low[v], index[w])
+			}
+		}
+		if low[v] == index[v] {
+			id := len(l.cyclic)
+			size := 0
+			self := false
+			for {
+				w := stack[len(stack)-1]
+				stack = stack[:len(stack)-1]
+				onStack[w] = false
+				l.comp[w] = id
+				size++
+				if w == v {
+					break
+				}
+			}
+			for _, s := range fn.Blocks[v].Succs {
+				if s.Index == v {
+					self = true
+				}
+			}
+			l.cyclic = append(l.cyclic, size > 1 || self)
+		}
+	}
+	for i := range fn.Blocks {
+		if index[i] < 0 {
+			strong(i)
+		}
+	}
+	return l
+}
+
+func (l *loops) inCycle(b *ssa.BasicBlock) bool { return l.cyclic[l.comp[b.Index]] }
+
+func (l *loops) same(a, b *ssa.BasicBlock) bool { return l.comp[a.Index] == l.comp[b.Index] }
+
+// header returns the block of b's loop that dominates the loop's other
+// blocks: where the loop is entered and, for for/range loops, where its
+// condition is tested.
+func (l *loops) header(b *ssa.BasicBlock) *ssa.BasicBlock {
+	fn := b.Parent()
+	for _, c := range fn.Blocks {
+		if !l.same(b, c) {
+			continue
+		}
+		dominatesAll := true
+		for _, d := range fn.Blocks {
+			if l.same(b, d) && !c.Dominates(d) {
+				dominatesAll = false
+				break
+			}
+		}
+		if dominatesAll {
+			return c
+		}
+	}
+	return nil
+}
+
+// loopCache memoises loopsOf per function for one pass.
+type loopCache map[*ssa.Function]*loops
+
+func (c loopCache) of(fn *ssa.Function) *loops {
+	if l, ok := c[fn]; ok {
+		return l
+	}
+	l := loopsOf(fn)
+	c[fn] = l
+	return l
+}
+
+func (c loopCache) inCycle(instr ssa.Instruction) bool {
+	b := instr.Block()
+	return b != nil && c.of(b.Parent()).inCycle(b)
+}
+
+// selectCaseBlocks maps each case of a select to the block its body starts
+// in, by following the "index == i" tests go/ssa lowers a select to. A case
+// it cannot map is absent.
+func selectCaseBlocks(sel *ssa.Select) map[int]*ssa.BasicBlock {
+	out := map[int]*ssa.BasicBlock{}
+	for _, r := range *sel.Referrers() {
+		ex, ok := r.(*ssa.Extract)
+		if !ok || ex.Index != 0 {
+			continue
+		}
+		for _, r2 := range *ex.Referrers() {
+			cmp, ok := r2.(*ssa.BinOp)
+			if !ok || cmp.Op != token.EQL {
+				continue
+			}
+			c, ok := cmp.Y.(*ssa.Const)
+			if !ok || c.Value == nil || c.Value.Kind() != constant.Int {
+				continue
+			}
+			i, _ := constant.Int64Val(c.Value)
+			for _, r3 := range *cmp.Referrers() {
+				if iff, ok := r3.(*ssa.If); ok {
+					out[int(i)] = iff.Block().Succs[0]
+				}
+			}
+		}
+	}
+	return out
+}
+
+// isMethod reports whether call is a static call of the method pkgPath.typ.name
+// (pointer receiver or not).
+func isMethod(call *ssa.CallCommon, pkgSuffix, typ, name string) bool {
+	fn := call.StaticCallee()
+	if fn == nil || fn.Signature.Recv() == nil || fn.Name() != name {
+		return false
+	}
+	return isNamed(fn.Signature.Recv().Type(), pkgSuffix, typ)
+}
+
+func isNamed(t types.Type, pkgSuffix, typ string) bool {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := types.Unalias(t).(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || n.Obj().Name() != typ {
+		return false
+	}
+	path := n.Obj().Pkg().Path()
+	return path == pkgSuffix || hasSuffixPath(path, pkgSuffix)
+}
+
+func hasSuffixPath(path, suffix string) bool {
+	return len(path) > len(suffix) && path[len(path)-len(suffix)-1] == '/' && path[len(path)-len(suffix):] == suffix
+}
+
+func isFunc(call *ssa.CallCommon, pkg string, names ...string) bool {
+	fn := call.StaticCallee()
+	if fn == nil || fn.Pkg == nil || fn.Signature.Recv() != nil || fn.Pkg.Pkg.Path() != pkg {
+		return false
+	}
+	for _, n := range names {
+		if fn.Name() == n {
+			return true
+		}
+	}
+	return false
+}
+
+func builtinName(call *ssa.CallCommon) string {
+	if b, ok := call.Value.(*ssa.Builtin); ok {
+		return b.Name()
+	}
+	return ""
+}
+
+// noReturn reports whether a call ends the goroutine or the process, so a
+// path through it reaches no return: os.Exit, log.Fatal, runtime.Goexit and
+// the testing methods that call it.
+func noReturn(call *ssa.CallCommon) bool {
+	if isFunc(call, "os", "Exit") || isFunc(call, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
+		isFunc(call, "runtime", "Goexit") {
+		return true
+	}
+	fn := call.StaticCallee()
+	if fn != nil && fn.Signature.Recv() != nil {
+		switch fn.Name() {
+		case "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow":
+			t := fn.Signature.Recv().Type()
+			return isNamed(t, "testing", "common") || isNamed(t, "testing", "T") || isNamed(t, "testing", "B") || isNamed(t, "log", "Logger")
+		}
+	}
+	if call.IsInvoke() && call.Method != nil {
+		switch call.Method.Name() {
+		case "Fatal", "Fatalf", "FailNow", "SkipNow", "Skip", "Skipf":
+			return isNamed(call.Value.Type(), "testing", "TB")
+		}
+	}
+	return false
+}
+
+// endsPath reports whether instr ends every path through it without a
+// return: a panic or a call that never returns.
+func endsPath(instr ssa.Instruction) bool {
+	switch in := instr.(type) {
+	case *ssa.Panic:
+		return true
+	case *ssa.Call:
+		return noReturn(&in.Call)
+	}
+	return false
+}

@@ -1,0 +1,86 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ast/astutil"
+)
+
+// fileOf returns the syntax tree of the file holding pos.
+func fileOf(pass *analysis.Pass, pos token.Pos) *ast.File {
+	for _, f := range pass.Files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return f
+		}
+	}
+	return nil
+}
+
+// pathTo returns the syntax enclosing pos, innermost first.
+func pathTo(pass *analysis.Pass, pos token.Pos) []ast.Node {
+	f := fileOf(pass, pos)
+	if f == nil {
+		return nil
+	}
+	path, _ := astutil.PathEnclosingInterval(f, pos, pos)
+	return path
+}
+
+// makeCall finds the make(chan ...) call whose '(' is at lparen.
+func makeCall(pass *analysis.Pass, lparen token.Pos) *ast.CallExpr {
+	for _, n := range pathTo(pass, lparen) {
+		if c, ok := n.(*ast.CallExpr); ok && c.Lparen == lparen {
+			return c
+		}
+	}
+	return nil
+}
+
+// bufferFix sizes the channel to its number of senders: a constant when the
+// goroutines are counted, len(xs) when one is started per element of xs.
+func bufferFix(pass *analysis.Pass, f *chanFlow, t *thread, total int) (analysis.SuggestedFix, bool) {
+	call := makeCall(pass, f.mk.Pos())
+	if call == nil || len(call.Args) < 1 || len(call.Args) > 2 {
+		return analysis.SuggestedFix{}, false
+	}
+	size := ""
+	if total < many {
+		size = fmt.Sprint(total)
+	} else if t.inLoop && t.spawn.Parent() == f.owner {
+		for _, n := range pathTo(pass, t.spawn.Pos()) {
+			if n.Pos() < call.End() {
+				break // the loop is not after the make: no count to take
+			}
+			if r, ok := n.(*ast.RangeStmt); ok {
+				switch types.Unalias(pass.TypesInfo.TypeOf(r.X)).Underlying().(type) {
+				case *types.Slice, *types.Map, *types.Array:
+					size = "len(" + types.ExprString(r.X) + ")"
+				case *types.Basic: // range over an int
+					size = types.ExprString(r.X)
+				}
+				break
+			}
+			if _, ok := n.(*ast.ForStmt); ok {
+				break
+			}
+			if _, ok := n.(*ast.FuncLit); ok {
+				break
+			}
+		}
+	}
+	if size == "" {
+		return analysis.SuggestedFix{}, false
+	}
+	edit := analysis.TextEdit{Pos: call.Args[0].End(), End: call.Args[0].End(), NewText: []byte(", " + size)}
+	if len(call.Args) == 2 {
+		edit = analysis.TextEdit{Pos: call.Args[1].Pos(), End: call.Args[1].End(), NewText: []byte(size)}
+	}
+	return analysis.SuggestedFix{
+		Message:   "buffer the channel to the number of senders (" + size + ")",
+		TextEdits: []analysis.TextEdit{edit},
+	}, true
+}

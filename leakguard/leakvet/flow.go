@@ -1,0 +1,402 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/constant"
+	"go/token"
+	"go/types"
+	"reflect"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+type opKind int
+
+const (
+	opSend opKind = iota
+	opRecv
+	opClose
+)
+
+// chanOp is one operation on a tracked channel.
+type chanOp struct {
+	kind     opKind
+	instr    ssa.Instruction // Send, UnOp, Select, or the close call
+	selCase  int             // the case, when instr is a select; else -1
+	guarded  bool            // a select with another way on: more cases or a default
+	deferred bool            // runs when its function returns
+	at       ssa.Instruction // where it happens in its thread's root function: instr, or the call leading to it
+}
+
+// thread is the owner of a channel (the function that made it, or the
+// caller it was returned to) or one goroutine that uses it.
+type thread struct {
+	root     *ssa.Function
+	spawn    ssa.Instruction // the go statement (or group.Go call); nil for the owner
+	anchor   ssa.Instruction // where, in the owner's function, the goroutine is started
+	inLoop   bool            // started once per iteration of a loop
+	viaGroup bool            // started by errgroup.Group.Go or sync.WaitGroup.Go
+	nested   bool            // started by another goroutine
+	ops      []chanOp
+}
+
+// chanFlow is everything leakvet knows about one make(chan).
+type chanFlow struct {
+	mk       *ssa.MakeChan
+	capacity int64 // -1: not a constant
+	owner    *ssa.Function
+	remake   ssa.Instruction // reaching it again starts a new channel: the make, or the call returning it
+	threads  []*thread       // threads[0] is the owner
+	escape   string          // why leakvet gave up on it; "" if it did not
+	returned bool            // the owner returns it to its callers
+}
+
+func (f *chanFlow) ownerThread() *thread { return f.threads[0] }
+
+type flows struct {
+	list []*chanFlow
+	lc   loopCache
+}
+
+var flowAnalyzer = &analysis.Analyzer{
+	Name:       "leakvetflow",
+	Doc:        "tracks channels made in a package through closures, calls and goroutines (a helper of leaksend and leakrecv)",
+	Requires:   []*analysis.Analyzer{buildssa.Analyzer},
+	Run:        runFlows,
+	ResultType: reflect.TypeFor[*flows](),
+}
+
+func runFlows(pass *analysis.Pass) (any, error) {
+	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	res := &flows{lc: loopCache{}}
+	callers := map[*ssa.Function][]*ssa.Call{}
+	for _, fn := range ssaInfo.SrcFuncs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if c, ok := instr.(*ssa.Call); ok {
+					if callee := c.Call.StaticCallee(); callee != nil {
+						callers[callee] = append(callers[callee], c)
+					}
+				}
+			}
+		}
+	}
+	for _, fn := range ssaInfo.SrcFuncs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				mk, ok := instr.(*ssa.MakeChan)
+				if !ok {
+					continue
+				}
+				f := trackChan(res.lc, ssaInfo.Pkg, mk, fn, mk, mk, nil)
+				if f.escape == "" && f.returned && len(f.ownerThread().ops) == 0 {
+					// The function only starts goroutines on the channel and
+					// hands it over: its callers in this package own it.
+					for _, call := range callers[fn] {
+						res.list = append(res.list, trackChan(res.lc, ssaInfo.Pkg, mk, call.Parent(), call, call, f))
+					}
+					continue
+				}
+				res.list = append(res.list, f)
+			}
+		}
+	}
+	return res, nil
+}
+
+// trackChan follows the channel v (mk, or a call returning the channel made
+// by maker's make) through owner. When maker is non-nil, its goroutines are
+// the new flow's goroutines, started at the call v.
+func trackChan(lc loopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Function, v ssa.Value, remake ssa.Instruction, maker *chanFlow) *chanFlow {
+	f := &chanFlow{mk: mk, capacity: -1, owner: owner, remake: remake}
+	if c, ok := mk.Size.(*ssa.Const); ok && c.Value != nil && c.Value.Kind() == constant.Int {
+		f.capacity, _ = constant.Int64Val(c.Value)
+	}
+	f.threads = []*thread{{root: owner}}
+	if maker != nil {
+		call := v.(*ssa.Call)
+		for _, t := range maker.threads[1:] {
+			nt := *t
+			nt.anchor = call
+			nt.inLoop = t.inLoop || lc.inCycle(call)
+			f.threads = append(f.threads, &nt)
+		}
+	}
+	w := &walker{pkg: pkg, lc: lc, flow: f, seen: map[seenKey]bool{}}
+	w.value(v, f.threads[0], nil, false, 0)
+	if maker != nil && f.returned {
+		f.escape = "returned again by " + owner.Name()
+	}
+	return f
+}
+
+type seenKey struct {
+	v ssa.Value
+	t *thread
+}
+
+type walker struct {
+	pkg  *ssa.Package
+	lc   loopCache
+	flow *chanFlow
+	seen map[seenKey]bool
+}
+
+const maxDepth = 4
+
+func (w *walker) giveUp(format string, args ...any) {
+	if w.flow.escape == "" {
+		w.flow.escape = fmt.Sprintf(format, args...)
+	}
+}
+
+func (w *walker) op(t *thread, kind opKind, instr ssa.Instruction, selCase int, guarded, deferred bool, at ssa.Instruction) {
+	if at == nil {
+		at = instr
+	}
+	t.ops = append(t.ops, chanOp{kind: kind, instr: instr, selCase: selCase, guarded: guarded, deferred: deferred, at: at})
+}
+
+// local reports whether fn is this package's own function with a body, so
+// leakvet can follow the channel into it.
+func (w *walker) local(fn *ssa.Function) bool {
+	return fn != nil && fn.Pkg == w.pkg && len(fn.Blocks) > 0
+}
+
+// newThread starts a goroutine thread at spawn, which runs in parent.
+func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Function, at ssa.Instruction, viaGroup bool) *thread {
+	for _, t := range w.flow.threads[1:] {
+		if t.spawn == spawn {
+			return t
+		}
+	}
+	t := &thread{root: root, spawn: spawn, viaGroup: viaGroup}
+	if parent == w.flow.ownerThread() {
+		t.anchor = spawn
+		if at != nil {
+			t.anchor = at
+		}
+		t.inLoop = w.lc.inCycle(spawn) || (at != nil && w.lc.inCycle(at))
+	} else {
+		t.anchor, t.nested = parent.anchor, true
+		t.inLoop = parent.inLoop || w.lc.inCycle(spawn)
+	}
+	w.flow.threads = append(w.flow.threads, t)
+	return t
+}
+
+// value follows the channel value v used in thread t; at is the call in
+// t.root that led here (nil when v is in t.root itself).
+func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
+	if w.flow.escape != "" || w.seen[seenKey{v, t}] {
+		return
+	}
+	w.seen[seenKey{v, t}] = true
+	for _, r := range *v.Referrers() {
+		switch r := r.(type) {
+		case *ssa.DebugRef:
+		case *ssa.Send:
+			if r.X == v {
+				w.giveUp("sent on another channel")
+				return
+			}
+			w.op(t, opSend, r, -1, false, deferred, at)
+		case *ssa.UnOp:
+			if r.Op != token.ARROW {
+				w.giveUp("used by %s", r)
+				return
+			}
+			w.op(t, opRecv, r, -1, false, deferred, at)
+		case *ssa.Select:
+			for i, st := range r.States {
+				if st.Send == v {
+					w.giveUp("sent on another channel")
+					return
+				}
+				if st.Chan != v {
+					continue
+				}
+				kind := opRecv
+				if st.Dir == types.SendOnly {
+					kind = opSend
+				}
+				w.op(t, kind, r, i, !r.Blocking || len(r.States) > 1, deferred, at)
+			}
+		case *ssa.BinOp: // ch == nil
+		case *ssa.ChangeType:
+			w.value(r, t, at, deferred, depth)
+		case *ssa.Return:
+			if t == w.flow.ownerThread() && at == nil && !deferred {
+				w.flow.returned = true
+				continue
+			}
+			w.giveUp("returned from %s", r.Parent().Name())
+		case *ssa.Store:
+			if r.Val != v {
+				w.giveUp("stored through")
+				return
+			}
+			if alloc, ok := r.Addr.(*ssa.Alloc); ok {
+				w.cell(alloc, v, t, at, deferred, depth)
+				continue
+			}
+			w.giveUp("stored in memory leakvet does not follow")
+		case *ssa.MakeClosure:
+			for i, b := range r.Bindings {
+				if b == v {
+					w.closure(r, i, t, at, deferred, depth, false)
+				}
+			}
+		case *ssa.Call:
+			w.call(r, &r.Call, v, t, at, deferred, depth)
+		case *ssa.Defer:
+			w.call(r, &r.Call, v, t, at, true, depth)
+		case *ssa.Go:
+			callee := r.Call.StaticCallee()
+			if !w.local(callee) || r.Call.IsInvoke() || depth >= maxDepth {
+				w.giveUp("passed to a goroutine leakvet cannot see")
+				return
+			}
+			nt := w.newThread(t, r, callee, at, false)
+			for i, a := range r.Call.Args {
+				if a == v {
+					w.value(callee.Params[i], nt, nil, false, depth+1)
+				}
+			}
+		default:
+			w.giveUp("used by %T", r)
+			return
+		}
+	}
+}
+
+// call follows v passed to a call (or a deferred call) in thread t.
+func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
+	switch builtinName(call) {
+	case "close":
+		w.op(t, opClose, instr, -1, false, deferred, at)
+		return
+	case "len", "cap":
+		return
+	}
+	callee := call.StaticCallee()
+	if !w.local(callee) || call.IsInvoke() || depth >= maxDepth {
+		w.giveUp("passed to %s", call.Value.Name())
+		return
+	}
+	if at == nil {
+		at = instr
+	}
+	for i, a := range call.Args {
+		if a == v {
+			w.value(callee.Params[i], t, at, deferred, depth+1)
+		}
+	}
+}
+
+// cell follows a variable (alloc or a closure's captured pointer) that
+// holds the channel; init is the value first stored in it.
+func (w *walker) cell(p ssa.Value, init ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
+	if w.flow.escape != "" || w.seen[seenKey{p, t}] {
+		return
+	}
+	w.seen[seenKey{p, t}] = true
+	for _, r := range *p.Referrers() {
+		switch r := r.(type) {
+		case *ssa.DebugRef:
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				w.giveUp("variable used by %s", r)
+				return
+			}
+			w.value(r, t, at, deferred, depth)
+		case *ssa.Store:
+			if r.Addr == p && r.Val == init {
+				continue
+			}
+			w.giveUp("variable reassigned")
+			return
+		case *ssa.MakeClosure:
+			for i, b := range r.Bindings {
+				if b == p {
+					w.closure(r, i, t, at, deferred, depth, true)
+				}
+			}
+		default:
+			w.giveUp("variable used by %T", r)
+			return
+		}
+	}
+}
+
+// closure follows the closure mc, which captures the channel (or, if
+// isCell, the variable holding it) as free variable i.
+func (w *walker) closure(mc *ssa.MakeClosure, i int, t *thread, at ssa.Instruction, deferred bool, depth int, isCell bool) {
+	fn := mc.Fn.(*ssa.Function)
+	fv := fn.FreeVars[i]
+	follow := func(nt *thread, nat ssa.Instruction, ndeferred bool) {
+		if isCell {
+			w.cell(fv, nil, nt, nat, ndeferred, depth+1)
+		} else {
+			w.value(fv, nt, nat, ndeferred, depth+1)
+		}
+	}
+	if depth >= maxDepth {
+		w.giveUp("closures nested too deep")
+		return
+	}
+	for _, r := range *mc.Referrers() {
+		switch r := r.(type) {
+		case *ssa.DebugRef:
+		case *ssa.Go:
+			if r.Call.Value != mc {
+				w.giveUp("closure passed to a goroutine")
+				return
+			}
+			follow(w.newThread(t, r, fn, at, false), nil, false)
+		case *ssa.Defer:
+			if r.Call.Value != mc {
+				w.giveUp("closure passed to a deferred call")
+				return
+			}
+			nat := at
+			if nat == nil {
+				nat = r
+			}
+			follow(t, nat, true)
+		case *ssa.Call:
+			if r.Call.Value == mc {
+				nat := at
+				if nat == nil {
+					nat = r
+				}
+				follow(t, nat, deferred)
+				continue
+			}
+			if isGroupGo(&r.Call) && len(r.Call.Args) == 2 && r.Call.Args[1] == mc {
+				follow(w.newThread(t, r, fn, at, true), nil, false)
+				continue
+			}
+			w.giveUp("closure passed to %s", r.Call.Value.Name())
+			return
+		default:
+			w.giveUp("closure used by %T", r)
+			return
+		}
+	}
+}
+
+// isGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:
+// it starts its argument as a goroutine that the group's Wait waits for.
+func isGroupGo(call *ssa.CallCommon) bool {
+	return isMethod(call, "golang.org/x/sync/errgroup", "Group", "Go") ||
+		isMethod(call, "golang.org/x/sync/errgroup", "Group", "TryGo") ||
+		isMethod(call, "sync", "WaitGroup", "Go")
+}
+
+// isWait reports whether call waits for a group of goroutines.
+func isWait(call *ssa.CallCommon) bool {
+	return isMethod(call, "golang.org/x/sync/errgroup", "Group", "Wait") || isMethod(call, "sync", "WaitGroup", "Wait")
+}

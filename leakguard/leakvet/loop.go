@@ -1,0 +1,324 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/ast"
+	"go/token"
+	"go/types"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+// LoopAnalyzer reports goroutines that loop forever on a timer (a Ticker, a
+// Timer, time.Tick, time.After or time.Sleep) with no way out: no
+// ctx.Done() or stop-channel case that returns, no return at all.
+var LoopAnalyzer = &analysis.Analyzer{
+	Name:     "leakloop",
+	Doc:      "report goroutines looping forever on a timer with no ctx.Done(), closed-channel or return path",
+	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
+	Requires: []*analysis.Analyzer{buildssa.Analyzer},
+	Run:      runLoop,
+}
+
+func runLoop(pass *analysis.Pass) (any, error) {
+	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	lf := &loopFacts{pkg: ssaInfo.Pkg, never: map[*ssa.Function]bool{}, timer: map[*ssa.Function]token.Pos{}}
+	for _, fn := range ssaInfo.SrcFuncs {
+		if processLifetime(fn) {
+			continue
+		}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				g, ok := instr.(*ssa.Go)
+				if !ok {
+					continue
+				}
+				target := goTarget(&g.Call)
+				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || !lf.neverReturns(target) {
+					continue
+				}
+				timer := lf.timerWait(target)
+				if !timer.IsValid() {
+					continue
+				}
+				d := analysis.Diagnostic{
+					Pos: g.Pos(),
+					Message: fmt.Sprintf("goroutine leaks: %s loops forever waiting on the timer at line %d and no path returns: add a ctx.Done() (or stop channel) case that returns",
+						describeFunc(target), line(pass, timer)),
+					Related: []analysis.RelatedInformation{{Pos: timer, Message: "timer wait in an endless loop"}},
+				}
+				if fix, ok := ctxDoneFix(pass, target, fn); ok {
+					d.SuggestedFixes = []analysis.SuggestedFix{fix}
+				}
+				pass.Report(d)
+			}
+		}
+	}
+	return nil, nil
+}
+
+func describeFunc(fn *ssa.Function) string {
+	if fn.Parent() != nil {
+		return "the function literal"
+	}
+	return fn.Name()
+}
+
+// processLifetime reports whether goroutines started by fn are meant to
+// live as long as the process: started by main, an init function, TestMain
+// or under a sync.Once.
+func processLifetime(fn *ssa.Function) bool {
+	for f := fn; f != nil; f = f.Parent() {
+		if f.Signature.Recv() == nil && f.Parent() == nil {
+			name := f.Name()
+			if (name == "main" && f.Pkg != nil && f.Pkg.Pkg.Name() == "main") || name == "init" || strings.HasPrefix(name, "init#") || name == "TestMain" {
+				return true
+			}
+		}
+		if f.Synthetic == "package initializer" {
+			return true
+		}
+	}
+	// A function literal run by sync.Once.Do.
+	for f := fn; f.Parent() != nil; f = f.Parent() {
+		for _, b := range f.Parent().Blocks {
+			for _, instr := range b.Instrs {
+				mc, ok := instr.(*ssa.MakeClosure)
+				if !ok || mc.Fn != f {
+					continue
+				}
+				for _, r := range *mc.Referrers() {
+					if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// goTarget resolves the function a go statement runs: a function, a
+// closure, or the method behind a method value.
+func goTarget(call *ssa.CallCommon) *ssa.Function {
+	if call.IsInvoke() {
+		return nil
+	}
+	fn := call.StaticCallee()
+	if fn == nil {
+		return nil
+	}
+	if fn.Synthetic != "" && strings.HasSuffix(fn.Name(), "$bound") {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if c, ok := instr.(*ssa.Call); ok {
+					return c.Call.StaticCallee()
+				}
+			}
+		}
+	}
+	return fn
+}
+
+type loopFacts struct {
+	pkg   *ssa.Package
+	never map[*ssa.Function]bool
+	timer map[*ssa.Function]token.Pos
+}
+
+// reachable visits the blocks of fn that can run, taking a receive from a
+// timer channel to always succeed (nobody closes a Ticker's channel) and
+// stopping at calls that never return.
+func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) bool) {
+	seen := make([]bool, len(fn.Blocks))
+	work := []*ssa.BasicBlock{fn.Blocks[0]}
+	seen[0] = true
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		goesOn := true
+		for _, instr := range b.Instrs {
+			if !visit(instr) {
+				return
+			}
+			if endsPath(instr) {
+				goesOn = false
+				break
+			}
+			if c, ok := instr.(*ssa.Call); ok {
+				if callee := c.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.neverReturns(callee) {
+					goesOn = false
+					break
+				}
+			}
+		}
+		if !goesOn {
+			continue
+		}
+		succs := b.Succs
+		if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok && recvOkFromTimer(iff.Cond) {
+			succs = succs[:1]
+		}
+		for _, s := range succs {
+			if !seen[s.Index] {
+				seen[s.Index] = true
+				work = append(work, s)
+			}
+		}
+	}
+}
+
+func (lf *loopFacts) neverReturns(fn *ssa.Function) bool {
+	if v, ok := lf.never[fn]; ok {
+		return v
+	}
+	lf.never[fn] = false // recursion: assume it returns
+	returns := false
+	lf.reachable(fn, func(instr ssa.Instruction) bool {
+		if _, ok := instr.(*ssa.Return); ok {
+			returns = true
+			return false
+		}
+		return true
+	})
+	lf.never[fn] = !returns
+	return !returns
+}
+
+// timerWait returns where fn (or a never-returning callee) waits on a timer.
+func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
+	if p, ok := lf.timer[fn]; ok {
+		return p
+	}
+	lf.timer[fn] = token.NoPos
+	var found token.Pos
+	lf.reachable(fn, func(instr ssa.Instruction) bool {
+		switch in := instr.(type) {
+		case *ssa.UnOp:
+			if in.Op == token.ARROW && isTimerChan(in.X) {
+				found = in.Pos()
+			}
+		case *ssa.Select:
+			for _, st := range in.States {
+				if st.Dir == types.RecvOnly && isTimerChan(st.Chan) {
+					found = st.Pos
+				}
+			}
+		case *ssa.Call:
+			if isFunc(&in.Call, "time", "Sleep") {
+				found = in.Pos()
+			} else if callee := in.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.neverReturns(callee) {
+				found = lf.timerWait(callee)
+			}
+		}
+		return !found.IsValid()
+	})
+	if !found.IsValid() {
+		// A receive the SSA builder left without a position (range over
+		// a ticker): report the function.
+		found = lf.timerWaitNoPos(fn)
+	}
+	lf.timer[fn] = found
+	return found
+}
+
+func (lf *loopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
+	hit := false
+	lf.reachable(fn, func(instr ssa.Instruction) bool {
+		if in, ok := instr.(*ssa.UnOp); ok && in.Op == token.ARROW && isTimerChan(in.X) {
+			hit = true
+		}
+		return !hit
+	})
+	if !hit {
+		return token.NoPos
+	}
+	var pos token.Pos
+	if body := funcBody(fn); body != nil {
+		ast.Inspect(body, func(n ast.Node) bool {
+			if r, ok := n.(*ast.RangeStmt); ok && !pos.IsValid() {
+				pos = r.For
+			}
+			return !pos.IsValid()
+		})
+	}
+	if !pos.IsValid() {
+		pos = fn.Pos()
+	}
+	return pos
+}
+
+// isTimerChan reports whether v is a channel of time.Time values: a
+// Ticker's or Timer's C, time.Tick, time.After.
+func isTimerChan(v ssa.Value) bool {
+	ch, ok := types.Unalias(v.Type()).Underlying().(*types.Chan)
+	return ok && isNamed(ch.Elem(), "time", "Time")
+}
+
+func recvOkFromTimer(cond ssa.Value) bool {
+	ex, ok := cond.(*ssa.Extract)
+	if !ok || ex.Index != 1 {
+		return false
+	}
+	u, ok := ex.Tuple.(*ssa.UnOp)
+	return ok && u.Op == token.ARROW && isTimerChan(u.X)
+}
+
+// ctxDoneFix adds "case <-ctx.Done(): return" to the loop's select when a
+// context.Context is in scope of the goroutine.
+func ctxDoneFix(pass *analysis.Pass, target, spawner *ssa.Function) (analysis.SuggestedFix, bool) {
+	ctxName := ""
+	for _, vs := range [][]*ssa.Parameter{target.Params} {
+		for _, p := range vs {
+			if isNamed(p.Type(), "context", "Context") {
+				ctxName = p.Name()
+			}
+		}
+	}
+	for _, fv := range target.FreeVars {
+		t := fv.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		if isNamed(t, "context", "Context") {
+			ctxName = fv.Name()
+		}
+	}
+	body := funcBody(target)
+	if ctxName == "" || body == nil {
+		return analysis.SuggestedFix{}, false
+	}
+	var sel *ast.SelectStmt
+	ast.Inspect(body, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok {
+			return false
+		}
+		if s, ok := n.(*ast.SelectStmt); ok && sel == nil {
+			sel = s
+		}
+		return sel == nil
+	})
+	if sel == nil || len(sel.Body.List) == 0 {
+		return analysis.SuggestedFix{}, false
+	}
+	pos := sel.Body.List[0].Pos()
+	indent := strings.Repeat("\t", pass.Fset.Position(pos).Column-1)
+	text := "case <-" + ctxName + ".Done():\n" + indent + "\treturn\n" + indent
+	return analysis.SuggestedFix{
+		Message:   "return when " + ctxName + " is done",
+		TextEdits: []analysis.TextEdit{{Pos: pos, End: pos, NewText: []byte(text)}},
+	}, true
+}
+
+func funcBody(fn *ssa.Function) *ast.BlockStmt {
+	switch s := fn.Syntax().(type) {
+	case *ast.FuncDecl:
+		return s.Body
+	case *ast.FuncLit:
+		return s.Body
+	}
+	return nil
+}

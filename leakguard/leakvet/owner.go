@@ -1,0 +1,145 @@
+package leakvet
+
+import (
+	"go/token"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// events weighs the owner's operations of some kinds on the channel for a
+// path query: an operation in a select counts when its case's body is
+// entered, any other where it (or the call leading to it) is.
+type events struct {
+	at    map[ssa.Instruction]int
+	enter map[*ssa.BasicBlock]int
+}
+
+func ownerEvents(f *chanFlow, weight func(chanOp) int) events {
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[*ssa.BasicBlock]int{}}
+	for _, op := range f.ownerThread().ops {
+		w := weight(op)
+		if w == 0 || op.deferred {
+			continue
+		}
+		if sel, ok := op.instr.(*ssa.Select); ok && op.at == op.instr {
+			if b, ok := selectCaseBlocks(sel)[op.selCase]; ok {
+				ev.enter[b] = min(ev.enter[b]+w, many)
+				continue
+			}
+		}
+		ev.at[op.at] = min(ev.at[op.at]+w, many)
+	}
+	return ev
+}
+
+// sinks are where the owner stops being able to take part: its returns,
+// making the channel anew (the next loop iteration), and, when withWait,
+// waiting for a group of goroutines.
+func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
+	return func(instr ssa.Instruction) bool {
+		switch in := instr.(type) {
+		case *ssa.Return:
+			return true
+		case *ssa.Call:
+			if withWait && isWait(&in.Call) {
+				return true
+			}
+		}
+		return instr == f.remake && instr.Parent() == f.owner
+	}
+}
+
+func (ev events) query(f *chanFlow, from ssa.Instruction, start *ssa.BasicBlock, withWait bool) pathResult {
+	return pathQuery{
+		from:   from,
+		start:  start,
+		weight: func(i ssa.Instruction) int { return ev.at[i] },
+		enter:  func(b *ssa.BasicBlock) int { return ev.enter[b] },
+		sink:   f.sink(withWait),
+	}.run()
+}
+
+// anchorIn returns where, in the owner's function, thread t starts; a
+// goroutine started in a callee of the owner starts at the call.
+func anchorIn(f *chanFlow, t *thread) ssa.Instruction {
+	if t.anchor != nil && t.anchor.Parent() == f.owner {
+		return t.anchor
+	}
+	return nil
+}
+
+// closedTest reports whether iff tests the ok of a receive on the channel
+// (v, ok := <-ch or case v, ok := <-ch): leaving a loop there means the
+// channel was closed.
+func closedTest(f *chanFlow, iff *ssa.If) bool {
+	cond := iff.Cond
+	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
+		cond = u.X
+	}
+	ex, ok := cond.(*ssa.Extract)
+	if !ok {
+		return false
+	}
+	for _, op := range f.ownerThread().ops {
+		if op.kind != opRecv {
+			continue
+		}
+		if v, ok := op.instr.(ssa.Value); ok && ex.Tuple == v && ex.Index == 1 {
+			return true
+		}
+		if sel, ok := op.instr.(*ssa.Select); ok && ex.Tuple == sel && ex.Index == 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// earlyExit looks for a way out of the owner's loop around op that is not
+// the loop's own test (a break, a return, a select case) and from which the
+// owner reaches a sink with fewer than one more event: the receive loop that
+// stops early.
+func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (pathResult, *ssa.BasicBlock, bool) {
+	b := op.at.Block()
+	l := lc.of(f.owner)
+	if !l.inCycle(b) {
+		return pathResult{}, nil, false
+	}
+	h := l.header(b)
+	for _, x := range f.owner.Blocks {
+		if !l.same(x, b) {
+			continue
+		}
+		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+		if x == h && (iff == nil || selectOf(iff) == nil) {
+			continue // the loop's own test
+		}
+		if iff != nil && closedTest(f, iff) {
+			continue
+		}
+		for _, y := range x.Succs {
+			if l.same(y, b) {
+				continue
+			}
+			res := ev.query(f, nil, y, withWait)
+			if res.found && res.events == 0 {
+				res.blocks = append([]*ssa.BasicBlock{x}, res.blocks...)
+				return res, x, true
+			}
+		}
+	}
+	return pathResult{}, nil, false
+}
+
+func callsDone(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if c, ok := instr.(ssa.CallInstruction); ok && isMethod(c.Common(), "sync", "WaitGroup", "Done") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }

@@ -1,0 +1,211 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/token"
+	"strings"
+
+	"golang.org/x/tools/go/ssa"
+)
+
+// many stands for "more than any count we compare with": a close, or an
+// unbounded number of senders.
+const many = 1 << 20
+
+// pathQuery asks for the path through fn, starting just after from, to a
+// sink that passes the fewest events.
+type pathQuery struct {
+	from   ssa.Instruction    // start after this instruction, or
+	start  *ssa.BasicBlock    // at the entry of this block when from is nil
+	weight func(ssa.Instruction) int    // events at an instruction
+	enter  func(*ssa.BasicBlock) int    // events on entering a block (a select case's body)
+	sink   func(ssa.Instruction) bool   // where the path ends
+	stopAt func(*ssa.BasicBlock) bool   // blocks the path may not enter (nil: none)
+}
+
+type pathResult struct {
+	found  bool
+	events int
+	sink   ssa.Instruction
+	blocks []*ssa.BasicBlock // from the start block to the sink's block
+}
+
+// run is Dijkstra over blocks; a block's cost is the events in it before the
+// path leaves it or reaches a sink. Paths end at panics and calls that never
+// return without reaching a sink.
+func (q pathQuery) run() pathResult {
+	start := q.start
+	if q.from != nil {
+		start = q.from.Block()
+	}
+	fn := start.Parent()
+	n := len(fn.Blocks)
+	const unseen = -1
+	dist := make([]int, n)
+	pred := make([]int, n)
+	done := make([]bool, n)
+	for i := range dist {
+		dist[i], pred[i] = unseen, -1
+	}
+	best := pathResult{events: unseen}
+	var bestBlock, bestPred int
+	consider := func(events int, sink ssa.Instruction, block, from int) {
+		if best.events == unseen || events < best.events {
+			best = pathResult{found: true, events: events, sink: sink}
+			bestBlock, bestPred = block, from
+		}
+	}
+	// scan walks b from instruction i; it returns the events passed and
+	// whether the path goes on to b's successors.
+	scan := func(b *ssa.BasicBlock, i, events, predIndex int) (int, bool) {
+		for _, instr := range b.Instrs[i:] {
+			if q.sink(instr) {
+				consider(events, instr, b.Index, predIndex)
+				return events, false
+			}
+			events = min(events+q.weight(instr), many)
+			if endsPath(instr) {
+				return events, false
+			}
+		}
+		return events, true
+	}
+	relax := func(from *ssa.BasicBlock, events int) {
+		for _, s := range from.Succs {
+			if q.stopAt != nil && q.stopAt(s) {
+				continue
+			}
+			e := min(events+q.enter(s), many)
+			if dist[s.Index] == unseen || e < dist[s.Index] {
+				dist[s.Index], pred[s.Index] = e, from.Index
+			}
+		}
+	}
+	idx, first := 0, 0
+	if q.from == nil {
+		first = q.enter(start)
+	}
+	for i, instr := range start.Instrs {
+		if q.from != nil && instr == q.from {
+			idx = i + 1
+		}
+	}
+	if events, goesOn := scan(start, idx, first, -1); goesOn {
+		relax(start, events)
+	}
+	for {
+		u := -1
+		for i := range n {
+			if !done[i] && dist[i] != unseen && (u < 0 || dist[i] < dist[u]) {
+				u = i
+			}
+		}
+		if u < 0 || (best.events != unseen && dist[u] >= best.events) {
+			break
+		}
+		done[u] = true
+		if events, goesOn := scan(fn.Blocks[u], 0, dist[u], pred[u]); goesOn {
+			relax(fn.Blocks[u], events)
+		}
+	}
+	if !best.found {
+		return best
+	}
+	// Rebuild the block path backwards from the sink's block.
+	rev := []*ssa.BasicBlock{fn.Blocks[bestBlock]}
+	for b := bestPred; b >= 0 && len(rev) <= n; b = pred[b] {
+		rev = append(rev, fn.Blocks[b])
+		if b == start.Index {
+			break
+		}
+	}
+	for i := len(rev) - 1; i >= 0; i-- {
+		best.blocks = append(best.blocks, rev[i])
+	}
+	return best
+}
+
+// describePath names the branch points along blocks: the selects and ifs
+// whose choice the path depends on, then the sink, as "line N: what".
+func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instruction) string {
+	var steps []string
+	add := func(pos token.Pos, what string) {
+		if !pos.IsValid() {
+			return
+		}
+		s := fmt.Sprintf("%s at line %d", what, fset.Position(pos).Line)
+		if len(steps) == 0 || steps[len(steps)-1] != s {
+			steps = append(steps, s)
+		}
+	}
+	for i, b := range blocks {
+		if i == len(blocks)-1 {
+			break
+		}
+		last := b.Instrs[len(b.Instrs)-1]
+		if iff, ok := last.(*ssa.If); ok {
+			if sel := selectOf(iff); sel != nil {
+				for c, body := range selectCaseBlocks(sel) {
+					if body == blocks[i+1] && c < len(sel.States) {
+						add(sel.States[c].Pos, "select case")
+					}
+				}
+				continue
+			}
+			if len(b.Succs) == 2 {
+				if isRangeTest(iff) {
+					continue
+				}
+				cond := iff.Cond
+				if p := cond.Pos(); p.IsValid() {
+					add(p, "branch")
+				}
+			}
+		}
+	}
+	switch s := sink.(type) {
+	case *ssa.Return:
+		add(s.Pos(), "return")
+		if !s.Pos().IsValid() {
+			steps = append(steps, "the end of the function")
+		}
+	case *ssa.MakeChan:
+		add(s.Pos(), "the next make of the channel")
+	default:
+		add(sinkPos(sink), "Wait")
+	}
+	return strings.Join(steps, " → ")
+}
+
+func sinkPos(instr ssa.Instruction) token.Pos {
+	if c, ok := instr.(ssa.CallInstruction); ok {
+		return c.Common().Pos()
+	}
+	return instr.Pos()
+}
+
+// selectOf returns the select whose case test iff is, if it is one.
+func selectOf(iff *ssa.If) *ssa.Select {
+	cmp, ok := iff.Cond.(*ssa.BinOp)
+	if !ok {
+		return nil
+	}
+	ex, ok := cmp.X.(*ssa.Extract)
+	if !ok || ex.Index != 0 {
+		return nil
+	}
+	sel, _ := ex.Tuple.(*ssa.Select)
+	return sel
+}
+
+func isRangeTest(iff *ssa.If) bool {
+	ex, ok := iff.Cond.(*ssa.Extract)
+	if !ok {
+		return false
+	}
+	switch ex.Tuple.(type) {
+	case *ssa.Next:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,108 @@
+package leakvet
+
+import (
+	"fmt"
+
+	"golang.org/x/tools/go/analysis"
+)
+
+// RecvAnalyzer reports goroutines that receive from a channel (or range
+// over it) which their owner, on some path, neither sends to enough nor
+// closes before it returns.
+var RecvAnalyzer = &analysis.Analyzer{
+	Name:     "leakrecv",
+	Doc:      "report goroutines that block forever receiving from a channel nobody sends to or closes on some path",
+	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
+	Requires: []*analysis.Analyzer{flowAnalyzer},
+	Run:      runRecv,
+}
+
+func runRecv(pass *analysis.Pass) (any, error) {
+	fl := pass.ResultOf[flowAnalyzer].(*flows)
+	reported := map[string]bool{}
+	for _, f := range fl.list {
+		for _, d := range recvLeaks(pass, fl.lc, f) {
+			key := fmt.Sprint(d.Pos, d.Message)
+			if !reported[key] {
+				reported[key] = true
+				pass.Report(d)
+			}
+		}
+	}
+	return nil, nil
+}
+
+func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagnostic {
+	if f.escape != "" {
+		return nil
+	}
+	for _, op := range f.ownerThread().ops {
+		if op.deferred && op.kind != opRecv {
+			return nil // a deferred close (or send) runs on every path
+		}
+	}
+	var receivers []*thread
+	need, withWait := 0, false
+	for _, t := range f.threads[1:] {
+		if has(t, opSend, opClose) {
+			return nil // another goroutine feeds the channel: not the owner's job alone
+		}
+		recvs := unguarded(t, opRecv)
+		if len(recvs) == 0 || anchorIn(f, t) == nil {
+			continue
+		}
+		n := 1
+		if t.inLoop {
+			n = many
+		}
+		for _, op := range recvs {
+			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+				n = many // a range, or a receive loop: only a close ends it
+			}
+		}
+		need = min(need+n, many)
+		receivers = append(receivers, t)
+		if t.viaGroup || callsDone(t.root) {
+			withWait = true
+		}
+	}
+	if len(receivers) == 0 {
+		return nil
+	}
+	ev := ownerEvents(f, func(op chanOp) int {
+		switch op.kind {
+		case opSend:
+			return 1
+		case opClose:
+			return many
+		}
+		return 0
+	})
+	var out []analysis.Diagnostic
+	for _, t := range receivers {
+		res := ev.query(f, anchorIn(f, t), nil, withWait)
+		if !res.found || res.events >= need {
+			continue
+		}
+		op := unguarded(t, opRecv)[0]
+		what := "nobody sends on or closes it"
+		if need >= many {
+			what = "it waits until the channel is closed, and the owner does not close it"
+			if res.events > 0 {
+				what = fmt.Sprintf("it waits until the channel is closed, and the owner only sends %s", times(res.events))
+			}
+		} else if res.events > 0 {
+			what = fmt.Sprintf("%d receives wait, and the owner sends %s", need, times(res.events))
+		}
+		out = append(out, analysis.Diagnostic{
+			Pos: t.spawn.Pos(),
+			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the channel made at line %d blocks forever: %s on the path %s (close it on every path, e.g. defer close)",
+				line(pass, recvPos(op)), line(pass, f.mk.Pos()), what, describePath(pass.Fset, res.blocks, res.sink)),
+			Related: []analysis.RelatedInformation{
+				{Pos: recvPos(op), Message: "blocking receive"},
+				{Pos: f.mk.Pos(), Message: "channel made here"},
+			},
+		})
+	}
+	return out
+}

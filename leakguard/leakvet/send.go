@@ -1,0 +1,219 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/token"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ssa"
+)
+
+// SendAnalyzer reports goroutines that send on a channel whose owner can
+// return, or stop receiving, before it has taken every value: an early
+// return, a select with a timeout or ctx.Done(), a receive loop that
+// breaks, or the first-response-wins fan-out with fewer receives than
+// senders.
+var SendAnalyzer = &analysis.Analyzer{
+	Name:     "leaksend",
+	Doc:      "report goroutines that block forever sending on a channel nobody receives from on some path",
+	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
+	Requires: []*analysis.Analyzer{flowAnalyzer},
+	Run:      runSend,
+}
+
+func runSend(pass *analysis.Pass) (any, error) {
+	fl := pass.ResultOf[flowAnalyzer].(*flows)
+	reported := map[string]bool{}
+	for _, f := range fl.list {
+		for _, d := range sendLeaks(pass, fl.lc, f) {
+			key := fmt.Sprint(d.Pos, d.Message)
+			if !reported[key] {
+				reported[key] = true
+				pass.Report(d)
+			}
+		}
+	}
+	return nil, nil
+}
+
+// unguardedSends returns t's sends that can only go on when someone
+// receives: a plain send, or a select whose only case is the send.
+func unguarded(t *thread, kind opKind) []chanOp {
+	var out []chanOp
+	for _, op := range t.ops {
+		if op.kind == kind && !op.guarded && !op.deferred {
+			out = append(out, op)
+		}
+	}
+	return out
+}
+
+func has(t *thread, kinds ...opKind) bool {
+	for _, op := range t.ops {
+		for _, k := range kinds {
+			if op.kind == k {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func sendLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagnostic {
+	if f.escape != "" || f.capacity < 0 {
+		return nil // a capacity leakvet cannot read is taken to be right
+	}
+	owner := f.ownerThread()
+	for _, op := range owner.ops {
+		if op.deferred || op.kind == opSend {
+			return nil // the owner drains or sends itself: too subtle to judge
+		}
+	}
+	var senders []*thread
+	total, withWait := 0, false
+	for _, t := range f.threads[1:] {
+		if has(t, opRecv, opClose) {
+			return nil // another goroutine receives (or closes): not the owner's job alone
+		}
+		sends := unguarded(t, opSend)
+		if len(sends) == 0 {
+			continue
+		}
+		if anchorIn(f, t) == nil {
+			return nil
+		}
+		n := 1
+		if t.inLoop {
+			n = many
+		}
+		for _, op := range sends {
+			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+				n = many
+			}
+		}
+		total = min(total+n, many)
+		senders = append(senders, t)
+		if t.viaGroup || callsDone(t.root) {
+			withWait = true
+		}
+	}
+	if len(senders) == 0 {
+		return nil
+	}
+	ev := ownerEvents(f, func(op chanOp) int {
+		switch op.kind {
+		case opRecv:
+			return 1
+		case opClose:
+			return many // a send after close panics; not a leak
+		}
+		return 0
+	})
+	var out []analysis.Diagnostic
+	for _, t := range senders {
+		var why string
+		res := ev.query(f, anchorIn(f, t), nil, withWait)
+		switch {
+		case total < many:
+			if need := total - int(f.capacity); need > 0 && res.found && res.events < need {
+				why = fmt.Sprintf("%s and the owner takes %s on the path %s",
+					senderCount(total), times(res.events), describePath(pass.Fset, res.blocks, res.sink))
+			}
+		case res.found && res.events == 0:
+			why = fmt.Sprintf("%s and the owner takes none on the path %s",
+				senderCount(total), describePath(pass.Fset, res.blocks, res.sink))
+		default:
+			why = boundedOrEarly(pass, lc, f, ev, withWait, total)
+		}
+		if why == "" {
+			continue
+		}
+		op := unguarded(t, opSend)[0]
+		d := analysis.Diagnostic{
+			Pos: t.spawn.Pos(),
+			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
+				line(pass, sendPos(op)), line(pass, f.mk.Pos()), capDesc(f.capacity), why),
+			Related: []analysis.RelatedInformation{
+				{Pos: sendPos(op), Message: "blocking send"},
+				{Pos: f.mk.Pos(), Message: "channel made here"},
+			},
+		}
+		if fix, ok := bufferFix(pass, f, t, total); ok {
+			d.SuggestedFixes = []analysis.SuggestedFix{fix}
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// boundedOrEarly explains why an unbounded number of sends outruns the
+// owner's receives: it receives a fixed number of times, or its receive
+// loop has a way out before the senders are done.
+func boundedOrEarly(pass *analysis.Pass, lc loopCache, f *chanFlow, ev events, withWait bool, total int) string {
+	var recvs []chanOp
+	bounded := true
+	for _, op := range f.ownerThread().ops {
+		if op.kind != opRecv {
+			continue
+		}
+		recvs = append(recvs, op)
+		if lc.inCycle(op.at) || lc.inCycle(op.instr) {
+			bounded = false
+		}
+	}
+	if len(recvs) == 0 {
+		return ""
+	}
+	if bounded {
+		var lines []string
+		for _, op := range recvs {
+			lines = append(lines, fmt.Sprint(line(pass, recvPos(op))))
+		}
+		return fmt.Sprintf("%s but the owner receives at most %s (line %s)", senderCount(total), times(len(recvs)), strings.Join(lines, ", "))
+	}
+	for _, op := range recvs {
+		if res, x, ok := earlyExit(f, lc, ev, op, withWait); ok {
+			_ = x
+			return fmt.Sprintf("%s but the owner's receive loop (line %d) stops early on the path %s",
+				senderCount(total), line(pass, recvPos(op)), describePath(pass.Fset, res.blocks, res.sink))
+		}
+	}
+	return ""
+}
+
+func senderCount(n int) string {
+	if n >= many {
+		return "goroutines keep sending (one per loop iteration, or in a loop)"
+	}
+	if n == 1 {
+		return "it sends once"
+	}
+	return fmt.Sprintf("%d goroutines send", n)
+}
+
+func times(n int) string {
+	switch n {
+	case 0:
+		return "nothing"
+	case 1:
+		return "one value"
+	}
+	return fmt.Sprintf("%d values", n)
+}
+
+func capDesc(c int64) string {
+	if c == 0 {
+		return "unbuffered"
+	}
+	return fmt.Sprintf("capacity %d", c)
+}
+
+func sendPos(op chanOp) token.Pos {
+	if sel, ok := op.instr.(*ssa.Select); ok && op.selCase >= 0 {
+		return sel.States[op.selCase].Pos
+	}
+	return op.instr.Pos()
+}
+
+func recvPos(op chanOp) token.Pos { return sendPos(op) }

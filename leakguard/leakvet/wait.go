@@ -1,0 +1,300 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/constant"
+	"go/token"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+// WaitAnalyzer reports sync.WaitGroup misuse that leaves Wait blocked, or
+// lets it return while goroutines still run: Add inside the goroutine, a
+// path of the goroutine that returns without Done, and Add(n) for n loop
+// iterations when some iteration starts no goroutine.
+var WaitAnalyzer = &analysis.Analyzer{
+	Name:     "leakwait",
+	Doc:      "report WaitGroup misuse that leaves a Wait blocked: Add inside the goroutine, Done missing on a path, Add(n) with an iteration that starts nothing",
+	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
+	Requires: []*analysis.Analyzer{buildssa.Analyzer},
+	Run:      runWait,
+}
+
+// wgKey names a WaitGroup as the spawner sees it: a value of the spawner
+// (a local variable's address, a parameter) and, for a field, its path.
+type wgKey struct {
+	base  ssa.Value
+	field string
+}
+
+func runWait(pass *analysis.Pass) (any, error) {
+	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	lc := loopCache{}
+	for _, p := range ssaInfo.SrcFuncs {
+		waits := wgCalls(p, "Wait", nil)
+		if len(waits) == 0 {
+			continue
+		}
+		adds := wgCalls(p, "Add", nil)
+		for _, b := range p.Blocks {
+			for _, instr := range b.Instrs {
+				g, ok := instr.(*ssa.Go)
+				if !ok {
+					continue
+				}
+				target := goTarget(&g.Call)
+				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 {
+					continue
+				}
+				resolve := func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) }
+				for key, wait := range waits {
+					checkAddInside(pass, g, target, key, wait, adds, resolve)
+					checkDoneMissing(pass, g, target, key, wait, resolve)
+					checkAddCount(pass, lc, g, target, key, wait, adds, resolve)
+				}
+			}
+		}
+	}
+	return nil, nil
+}
+
+// wgCalls returns the calls of WaitGroup.method in fn by the WaitGroup
+// they are on; resolve maps a receiver to its key (nil: fn's own values).
+func wgCalls(fn *ssa.Function, method string, resolve func(ssa.Value) (wgKey, bool)) map[wgKey]ssa.CallInstruction {
+	out := map[wgKey]ssa.CallInstruction{}
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			c, ok := instr.(ssa.CallInstruction)
+			if !ok || !isMethod(c.Common(), "sync", "WaitGroup", method) || len(c.Common().Args) == 0 {
+				continue
+			}
+			var key wgKey
+			if resolve != nil {
+				if key, ok = resolve(c.Common().Args[0]); !ok {
+					continue
+				}
+			} else if key, ok = localKey(c.Common().Args[0]); !ok {
+				continue
+			}
+			if _, dup := out[key]; !dup {
+				out[key] = c
+			}
+		}
+	}
+	return out
+}
+
+func localKey(v ssa.Value) (wgKey, bool) {
+	switch v := v.(type) {
+	case *ssa.Alloc, *ssa.Parameter, *ssa.FreeVar:
+		return wgKey{base: v}, true
+	case *ssa.FieldAddr:
+		k, ok := localKey(v.X)
+		return wgKey{base: k.base, field: k.field + "." + fieldName(v)}, ok
+	case *ssa.UnOp:
+		if v.Op == token.MUL {
+			k, ok := localKey(v.X)
+			return wgKey{base: k.base, field: k.field + "*"}, ok
+		}
+	}
+	return wgKey{}, false
+}
+
+func fieldName(fa *ssa.FieldAddr) string {
+	return fmt.Sprint(fa.Field)
+}
+
+// keyInGoroutine maps a receiver in the goroutine to the spawner's key:
+// captured variables to the values the closure binds, parameters to the go
+// statement's arguments.
+func keyInGoroutine(g *ssa.Go, target *ssa.Function, v ssa.Value) (wgKey, bool) {
+	switch v := v.(type) {
+	case *ssa.FreeVar:
+		mc, ok := g.Call.Value.(*ssa.MakeClosure)
+		if !ok || mc.Fn != target {
+			return wgKey{}, false
+		}
+		for i, fv := range target.FreeVars {
+			if fv == v {
+				return localKey(mc.Bindings[i])
+			}
+		}
+	case *ssa.Parameter:
+		if _, ok := g.Call.Value.(*ssa.MakeClosure); ok {
+			return wgKey{}, false
+		}
+		for i, p := range target.Params {
+			if p == v && i < len(g.Call.Args) {
+				return localKey(g.Call.Args[i])
+			}
+		}
+	case *ssa.FieldAddr:
+		k, ok := keyInGoroutine(g, target, v.X)
+		return wgKey{base: k.base, field: k.field + "." + fieldName(v)}, ok
+	case *ssa.UnOp:
+		if v.Op == token.MUL {
+			k, ok := keyInGoroutine(g, target, v.X)
+			return wgKey{base: k.base, field: k.field + "*"}, ok
+		}
+	}
+	return wgKey{}, false
+}
+
+// checkAddInside: the goroutine counts itself, so the spawner's Wait can
+// run before the Add and return while the goroutine still runs.
+func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
+	if _, ok := adds[key]; ok {
+		return // the spawner counts too: the goroutine may add for its own children
+	}
+	add, ok := wgCalls(target, "Add", resolve)[key]
+	if !ok {
+		return
+	}
+	pass.Report(analysis.Diagnostic{
+		Pos: g.Pos(),
+		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d inside itself: the Wait at line %d can run first and return while it still runs (call Add before the go statement)",
+			line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
+		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add inside the goroutine"}},
+	})
+}
+
+// checkDoneMissing: a path of the goroutine returns without Done, so Wait
+// never returns.
+func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
+	var dones []ssa.Instruction
+	for _, b := range target.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Call:
+				if isMethod(&in.Call, "sync", "WaitGroup", "Done") || isMethod(&in.Call, "sync", "WaitGroup", "Add") {
+					if k, ok := resolve(in.Call.Args[0]); ok && k == key {
+						dones = append(dones, in)
+					}
+				}
+			case *ssa.Defer:
+				if isMethod(&in.Call, "sync", "WaitGroup", "Done") {
+					return // deferred: runs on every path
+				}
+				if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && callsDone(mc.Fn.(*ssa.Function)) {
+					return
+				}
+				if callee := in.Call.StaticCallee(); callee != nil && callsDone(callee) {
+					return
+				}
+			}
+		}
+	}
+	if len(dones) == 0 {
+		return
+	}
+	isDone := map[ssa.Instruction]bool{}
+	for _, d := range dones {
+		isDone[d] = true
+	}
+	res := pathQuery{
+		start: target.Blocks[0],
+		weight: func(i ssa.Instruction) int {
+			if isDone[i] {
+				return 1
+			}
+			return 0
+		},
+		enter: func(*ssa.BasicBlock) int { return 0 },
+		sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+	}.run()
+	if !res.found || res.events > 0 {
+		return
+	}
+	pass.Report(analysis.Diagnostic{
+		Pos: g.Pos(),
+		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
+			line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), describePath(pass.Fset, res.blocks, res.sink), line(pass, wait.Common().Pos())),
+		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
+	})
+}
+
+// checkAddCount: Add(n) before a loop that starts one goroutine per
+// iteration, when an iteration can go round without starting it.
+func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
+	add, ok := adds[key]
+	if !ok {
+		return
+	}
+	if c, ok := add.Common().Args[1].(*ssa.Const); ok && c.Value != nil && c.Value.Kind() == constant.Int {
+		if n, _ := constant.Int64Val(c.Value); n <= 1 {
+			return
+		}
+	}
+	if _, ok := wgCalls(target, "Done", resolve)[key]; !ok {
+		return
+	}
+	p := g.Parent()
+	l := lc.of(p)
+	gb := g.Block()
+	if !l.inCycle(gb) || l.same(add.Block(), gb) {
+		return
+	}
+	h := l.header(gb)
+	if h == nil || h == gb {
+		return
+	}
+	// Go round the loop from its header back to it without passing g.
+	seen := map[*ssa.BasicBlock]bool{h: true}
+	work := []*ssa.BasicBlock{h}
+	var skip token.Pos
+	found := false
+	for len(work) > 0 && !found {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, s := range b.Succs {
+			if s == gb || !l.same(s, gb) {
+				continue
+			}
+			if s == h {
+				skip, found = branchPos(b), true
+				break
+			}
+			if !seen[s] {
+				seen[s] = true
+				work = append(work, s)
+			}
+		}
+	}
+	if !found {
+		return
+	}
+	pass.Report(analysis.Diagnostic{
+		Pos: g.Pos(),
+		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can skip this go statement (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
+			line(pass, add.Common().Pos()), line(pass, skipOrLoop(skip, h)), line(pass, wait.Common().Pos())),
+		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add for every iteration"}},
+	})
+}
+
+func skipOrLoop(skip token.Pos, h *ssa.BasicBlock) token.Pos {
+	if skip.IsValid() {
+		return skip
+	}
+	return h.Parent().Pos()
+}
+
+// branchPos is where the path leaves b's predecessor chain: the nearest
+// position in b (a continue jumps from a block with no position of its
+// own, so fall back to its instructions).
+func branchPos(b *ssa.BasicBlock) token.Pos {
+	for i := len(b.Instrs) - 1; i >= 0; i-- {
+		if p := b.Instrs[i].Pos(); p.IsValid() {
+			return p
+		}
+	}
+	for _, pred := range b.Preds {
+		if iff, ok := pred.Instrs[len(pred.Instrs)-1].(*ssa.If); ok {
+			if p := iff.Cond.Pos(); p.IsValid() {
+				return p
+			}
+		}
+	}
+	return token.NoPos
+}

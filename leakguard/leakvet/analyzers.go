@@ -1,8 +1,28 @@
 package leakvet
 
-import "golang.org/x/tools/go/analysis"
+import (
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+)
 
 // Analyzers returns leakvet's analyzers, in the order they are documented.
 func Analyzers() []*analysis.Analyzer {
 	return []*analysis.Analyzer{SendAnalyzer, RecvAnalyzer, LoopAnalyzer, WaitAnalyzer}
+}
+
+// Analyzer runs all of leakvet's checks as one analyzer, for drivers that
+// take a single one (and for checking the corpus in one pass).
+var Analyzer = &analysis.Analyzer{
+	Name:     "leakvet",
+	Doc:      "report goroutines that can block forever: leaksend, leakrecv, leakloop and leakwait in one pass",
+	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
+	Requires: []*analysis.Analyzer{flowAnalyzer, buildssa.Analyzer},
+	Run: func(pass *analysis.Pass) (any, error) {
+		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, runWait} {
+			if _, err := run(pass); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	},
 }

@@ -116,11 +116,15 @@ func (c loopCache) inCycle(instr ssa.Instruction) bool {
 	return b != nil && c.of(b.Parent()).inCycle(b)
 }
 
-// selectCaseBlocks maps each case of a select to the block its body starts
-// in, by following the "index == i" tests go/ssa lowers a select to. A case
-// it cannot map is absent.
-func selectCaseBlocks(sel *ssa.Select) map[int]*ssa.BasicBlock {
-	out := map[int]*ssa.BasicBlock{}
+// edge is a control-flow edge.
+type edge struct{ from, to *ssa.BasicBlock }
+
+// selectCaseEdges maps each case of a select to the edge taken when it is
+// chosen, by following the "index == i" tests go/ssa lowers a select to
+// (empty cases share their target block, so the edge, not the block, tells
+// them apart). A case it cannot map is absent.
+func selectCaseEdges(sel *ssa.Select) map[int]edge {
+	out := map[int]edge{}
 	for _, r := range *sel.Referrers() {
 		ex, ok := r.(*ssa.Extract)
 		if !ok || ex.Index != 0 {
@@ -138,7 +142,7 @@ func selectCaseBlocks(sel *ssa.Select) map[int]*ssa.BasicBlock {
 			i, _ := constant.Int64Val(c.Value)
 			for _, r3 := range *cmp.Referrers() {
 				if iff, ok := r3.(*ssa.If); ok {
-					out[int(i)] = iff.Block().Succs[0]
+					out[int(i)] = edge{iff.Block(), iff.Block().Succs[0]}
 				}
 			}
 		}
@@ -196,8 +200,16 @@ func builtinName(call *ssa.CallCommon) string {
 // path through it reaches no return: os.Exit, log.Fatal, runtime.Goexit and
 // the testing methods that call it.
 func noReturn(call *ssa.CallCommon) bool {
-	if isFunc(call, "os", "Exit") || isFunc(call, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") ||
-		isFunc(call, "runtime", "Goexit") {
+	if isFunc(call, "os", "Exit") || isFunc(call, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") {
+		return true
+	}
+	return stopsGoroutine(call)
+}
+
+// stopsGoroutine reports whether call ends the calling goroutine but not the
+// process (runtime.Goexit, t.Fatal): what it leaves blocked stays blocked.
+func stopsGoroutine(call *ssa.CallCommon) bool {
+	if isFunc(call, "runtime", "Goexit") {
 		return true
 	}
 	fn := call.StaticCallee()

@@ -58,6 +58,7 @@ func (f *chanFlow) ownerThread() *thread { return f.threads[0] }
 type flows struct {
 	list []*chanFlow
 	lc   loopCache
+	lf   *loopFacts
 }
 
 var flowAnalyzer = &analysis.Analyzer{
@@ -70,7 +71,7 @@ var flowAnalyzer = &analysis.Analyzer{
 
 func runFlows(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	res := &flows{lc: loopCache{}}
+	res := &flows{lc: loopCache{}, lf: newLoopFacts(ssaInfo.Pkg)}
 	callers := map[*ssa.Function][]*ssa.Call{}
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
@@ -120,7 +121,7 @@ func trackChan(lc loopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Func
 		for _, t := range maker.threads[1:] {
 			nt := *t
 			nt.anchor = call
-			nt.inLoop = t.inLoop || lc.inCycle(call)
+			nt.inLoop = t.inLoop // each call makes a new channel
 			f.threads = append(f.threads, &nt)
 		}
 	}
@@ -178,13 +179,23 @@ func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Func
 		if at != nil {
 			t.anchor = at
 		}
-		t.inLoop = w.lc.inCycle(spawn) || (at != nil && w.lc.inCycle(at))
+		t.inLoop = w.repeats(spawn) || (at != nil && w.repeats(at))
 	} else {
 		t.anchor, t.nested = parent.anchor, true
 		t.inLoop = parent.inLoop || w.lc.inCycle(spawn)
 	}
 	w.flow.threads = append(w.flow.threads, t)
 	return t
+}
+
+// repeats reports whether instr runs more than once per channel: it is in a
+// loop, and the channel is not made anew in the same loop.
+func (w *walker) repeats(instr ssa.Instruction) bool {
+	if !w.lc.inCycle(instr) {
+		return false
+	}
+	mk := w.flow.mk
+	return instr.Parent() != mk.Parent() || !w.lc.of(mk.Parent()).same(instr.Block(), mk.Block())
 }
 
 // value follows the channel value v used in thread t; at is the call in

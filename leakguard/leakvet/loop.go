@@ -25,7 +25,7 @@ var LoopAnalyzer = &analysis.Analyzer{
 
 func runLoop(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	lf := &loopFacts{pkg: ssaInfo.Pkg, never: map[*ssa.Function]bool{}, timer: map[*ssa.Function]token.Pos{}}
+	lf := newLoopFacts(ssaInfo.Pkg)
 	for _, fn := range ssaInfo.SrcFuncs {
 		if processLifetime(fn) {
 			continue
@@ -121,6 +121,10 @@ func goTarget(call *ssa.CallCommon) *ssa.Function {
 		}
 	}
 	return fn
+}
+
+func newLoopFacts(pkg *ssa.Package) *loopFacts {
+	return &loopFacts{pkg: pkg, never: map[*ssa.Function]bool{}, timer: map[*ssa.Function]token.Pos{}}
 }
 
 type loopFacts struct {

@@ -12,19 +12,19 @@ import (
 // entered, any other where it (or the call leading to it) is.
 type events struct {
 	at    map[ssa.Instruction]int
-	enter map[*ssa.BasicBlock]int
+	enter map[edge]int
 }
 
 func ownerEvents(f *chanFlow, weight func(chanOp) int) events {
-	ev := events{at: map[ssa.Instruction]int{}, enter: map[*ssa.BasicBlock]int{}}
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
 	for _, op := range f.ownerThread().ops {
 		w := weight(op)
 		if w == 0 || op.deferred {
 			continue
 		}
 		if sel, ok := op.instr.(*ssa.Select); ok && op.at == op.instr {
-			if b, ok := selectCaseBlocks(sel)[op.selCase]; ok {
-				ev.enter[b] = min(ev.enter[b]+w, many)
+			if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+				ev.enter[e] = min(ev.enter[e]+w, many)
 				continue
 			}
 		}
@@ -42,7 +42,7 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 		case *ssa.Return:
 			return true
 		case *ssa.Call:
-			if withWait && isWait(&in.Call) {
+			if (withWait && isWait(&in.Call)) || stopsGoroutine(&in.Call) {
 				return true
 			}
 		}
@@ -50,12 +50,12 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 	}
 }
 
-func (ev events) query(f *chanFlow, from ssa.Instruction, start *ssa.BasicBlock, withWait bool) pathResult {
+func (ev events) query(f *chanFlow, from ssa.Instruction, start edge, withWait bool) pathResult {
 	return pathQuery{
 		from:   from,
 		start:  start,
 		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(b *ssa.BasicBlock) int { return ev.enter[b] },
+		enter:  func(e edge) int { return ev.enter[e] },
 		sink:   f.sink(withWait),
 	}.run()
 }
@@ -121,7 +121,7 @@ func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (
 			if l.same(y, b) {
 				continue
 			}
-			res := ev.query(f, nil, y, withWait)
+			res := ev.query(f, nil, edge{x, y}, withWait)
 			if res.found && res.events == 0 {
 				res.blocks = append([]*ssa.BasicBlock{x}, res.blocks...)
 				return res, x, true

@@ -15,12 +15,12 @@ const many = 1 << 20
 // pathQuery asks for the path through fn, starting just after from, to a
 // sink that passes the fewest events.
 type pathQuery struct {
-	from   ssa.Instruction    // start after this instruction, or
-	start  *ssa.BasicBlock    // at the entry of this block when from is nil
-	weight func(ssa.Instruction) int    // events at an instruction
-	enter  func(*ssa.BasicBlock) int    // events on entering a block (a select case's body)
-	sink   func(ssa.Instruction) bool   // where the path ends
-	stopAt func(*ssa.BasicBlock) bool   // blocks the path may not enter (nil: none)
+	from   ssa.Instruction            // start after this instruction, or
+	start  edge                       // at the end of this edge when from is nil
+	weight func(ssa.Instruction) int  // events at an instruction
+	enter  func(edge) int             // events on taking an edge (choosing a select case)
+	sink   func(ssa.Instruction) bool // where the path ends
+	stopAt func(*ssa.BasicBlock) bool // blocks the path may not enter (nil: none)
 }
 
 type pathResult struct {
@@ -34,7 +34,7 @@ type pathResult struct {
 // path leaves it or reaches a sink. Paths end at panics and calls that never
 // return without reaching a sink.
 func (q pathQuery) run() pathResult {
-	start := q.start
+	start := q.start.to
 	if q.from != nil {
 		start = q.from.Block()
 	}
@@ -75,7 +75,7 @@ func (q pathQuery) run() pathResult {
 			if q.stopAt != nil && q.stopAt(s) {
 				continue
 			}
-			e := min(events+q.enter(s), many)
+			e := min(events+q.enter(edge{from, s}), many)
 			if dist[s.Index] == unseen || e < dist[s.Index] {
 				dist[s.Index], pred[s.Index] = e, from.Index
 			}
@@ -83,7 +83,7 @@ func (q pathQuery) run() pathResult {
 	}
 	idx, first := 0, 0
 	if q.from == nil {
-		first = q.enter(start)
+		first = q.enter(q.start)
 	}
 	for i, instr := range start.Instrs {
 		if q.from != nil && instr == q.from {
@@ -145,8 +145,8 @@ func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 		last := b.Instrs[len(b.Instrs)-1]
 		if iff, ok := last.(*ssa.If); ok {
 			if sel := selectOf(iff); sel != nil {
-				for c, body := range selectCaseBlocks(sel) {
-					if body == blocks[i+1] && c < len(sel.States) {
+				for c, e := range selectCaseEdges(sel) {
+					if e == (edge{b, blocks[i+1]}) && c < len(sel.States) {
 						add(sel.States[c].Pos, "select case")
 					}
 				}

@@ -42,6 +42,8 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		}
 	}
 	var receivers []*thread
+	// Wait is no sink here: receivers often call Done per value, and the
+	// owner closes after Wait.
 	need, withWait := 0, false
 	for _, t := range f.threads[1:] {
 		if has(t, opSend, opClose) {
@@ -62,9 +64,6 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		}
 		need = min(need+n, many)
 		receivers = append(receivers, t)
-		if t.viaGroup || callsDone(t.root) {
-			withWait = true
-		}
 	}
 	if len(receivers) == 0 {
 		return nil
@@ -80,7 +79,7 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	})
 	var out []analysis.Diagnostic
 	for _, t := range receivers {
-		res := ev.query(f, anchorIn(f, t), nil, withWait)
+		res := ev.query(f, anchorIn(f, t), edge{}, withWait)
 		if !res.found || res.events >= need {
 			continue
 		}

@@ -3,6 +3,7 @@ package leakvet
 import (
 	"fmt"
 	"go/token"
+	"os"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -26,7 +27,8 @@ func runSend(pass *analysis.Pass) (any, error) {
 	fl := pass.ResultOf[flowAnalyzer].(*flows)
 	reported := map[string]bool{}
 	for _, f := range fl.list {
-		for _, d := range sendLeaks(pass, fl.lc, f) {
+		debugFlow(pass, f)
+		for _, d := range sendLeaks(pass, fl, f) {
 			key := fmt.Sprint(d.Pos, d.Message)
 			if !reported[key] {
 				reported[key] = true
@@ -60,7 +62,8 @@ func has(t *thread, kinds ...opKind) bool {
 	return false
 }
 
-func sendLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagnostic {
+func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnostic {
+	lc := fl.lc
 	if f.escape != "" || f.capacity < 0 {
 		return nil // a capacity leakvet cannot read is taken to be right
 	}
@@ -73,8 +76,8 @@ func sendLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	var senders []*thread
 	total, withWait := 0, false
 	for _, t := range f.threads[1:] {
-		if has(t, opRecv, opClose) {
-			return nil // another goroutine receives (or closes): not the owner's job alone
+		if has(t, opRecv) {
+			return nil // another goroutine receives: not the owner's job alone
 		}
 		sends := unguarded(t, opSend)
 		if len(sends) == 0 {
@@ -113,8 +116,11 @@ func sendLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	var out []analysis.Diagnostic
 	for _, t := range senders {
 		var why string
-		res := ev.query(f, anchorIn(f, t), nil, withWait)
+		res := ev.query(f, anchorIn(f, t), edge{}, withWait)
 		switch {
+		case res.found && fl.lf.neverReturns(t.root):
+			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
+				describePath(pass.Fset, res.blocks, res.sink))
 		case total < many:
 			if need := total - int(f.capacity); need > 0 && res.found && res.events < need {
 				why = fmt.Sprintf("%s and the owner takes %s on the path %s",
@@ -217,3 +223,19 @@ func sendPos(op chanOp) token.Pos {
 }
 
 func recvPos(op chanOp) token.Pos { return sendPos(op) }
+
+// debugFlow prints what leakvet tracked of a channel when LEAKVET_DEBUG is
+// set: why a channel was given up on is the first question of a triage.
+func debugFlow(pass *analysis.Pass, f *chanFlow) {
+	if os.Getenv("LEAKVET_DEBUG") == "" {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "leakvet: make at %s owner %s cap %d escape %q threads %d\n",
+		pass.Fset.Position(f.mk.Pos()), f.owner.Name(), f.capacity, f.escape, len(f.threads))
+	for i, t := range f.threads {
+		for _, op := range t.ops {
+			fmt.Fprintf(os.Stderr, "  thread %d (loop %v): kind %d at %s guarded %v deferred %v\n",
+				i, t.inLoop, op.kind, pass.Fset.Position(sendPos(op)), op.guarded, op.deferred)
+		}
+	}
+}

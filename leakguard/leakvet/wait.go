@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/constant"
 	"go/token"
+	"strings"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -32,11 +33,17 @@ type wgKey struct {
 func runWait(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lc := loopCache{}
+	// A WaitGroup in a struct field may be waited for by another method.
+	fieldWaits := map[string]ssa.CallInstruction{}
+	for _, fn := range ssaInfo.SrcFuncs {
+		for key, wait := range wgCalls(fn, "Wait", nil) {
+			if tail := key.fieldTail(); tail != "" {
+				fieldWaits[tail] = wait
+			}
+		}
+	}
 	for _, p := range ssaInfo.SrcFuncs {
 		waits := wgCalls(p, "Wait", nil)
-		if len(waits) == 0 {
-			continue
-		}
 		adds := wgCalls(p, "Add", nil)
 		for _, b := range p.Blocks {
 			for _, instr := range b.Instrs {
@@ -49,7 +56,18 @@ func runWait(pass *analysis.Pass) (any, error) {
 					continue
 				}
 				resolve := func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) }
-				for key, wait := range waits {
+				keys := wgCalls(target, "Done", resolve)
+				for k, c := range wgCalls(target, "Add", resolve) {
+					keys[k] = c
+				}
+				for key := range keys {
+					wait, ok := waits[key]
+					if !ok && key.fieldTail() != "" {
+						wait, ok = fieldWaits[key.fieldTail()]
+					}
+					if !ok {
+						continue
+					}
 					checkAddInside(pass, g, target, key, wait, adds, resolve)
 					checkDoneMissing(pass, g, target, key, wait, resolve)
 					checkAddCount(pass, lc, g, target, key, wait, adds, resolve)
@@ -86,6 +104,15 @@ func wgCalls(fn *ssa.Function, method string, resolve func(ssa.Value) (wgKey, bo
 	return out
 }
 
+// fieldTail is the key's path from its first field on, the same whichever
+// variable holds the struct: how methods of one type name a field.
+func (k wgKey) fieldTail() string {
+	if i := strings.Index(k.field, "."); i >= 0 {
+		return k.field[i:]
+	}
+	return ""
+}
+
 func localKey(v ssa.Value) (wgKey, bool) {
 	switch v := v.(type) {
 	case *ssa.Alloc, *ssa.Parameter, *ssa.FreeVar:
@@ -103,7 +130,7 @@ func localKey(v ssa.Value) (wgKey, bool) {
 }
 
 func fieldName(fa *ssa.FieldAddr) string {
-	return fmt.Sprint(fa.Field)
+	return fmt.Sprintf("(%s)#%d", fa.X.Type(), fa.Field)
 }
 
 // keyInGoroutine maps a receiver in the goroutine to the spawner's key:
@@ -189,19 +216,25 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 	if len(dones) == 0 {
 		return
 	}
+	lc := loopCache{}
+	for _, d := range dones {
+		if lc.inCycle(d) {
+			return // Done per item of a loop: not the goroutine's own exit
+		}
+	}
 	isDone := map[ssa.Instruction]bool{}
 	for _, d := range dones {
 		isDone[d] = true
 	}
 	res := pathQuery{
-		start: target.Blocks[0],
+		start: edge{to: target.Blocks[0]},
 		weight: func(i ssa.Instruction) int {
 			if isDone[i] {
 				return 1
 			}
 			return 0
 		},
-		enter: func(*ssa.BasicBlock) int { return 0 },
+		enter: func(edge) int { return 0 },
 		sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 	}.run()
 	if !res.found || res.events > 0 {
@@ -234,6 +267,15 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 	l := lc.of(p)
 	gb := g.Block()
 	if !l.inCycle(gb) || l.same(add.Block(), gb) {
+		return
+	}
+	if wait.Block() != nil && wait.Parent() == p && l.same(wait.Block(), gb) {
+		pass.Report(analysis.Diagnostic{
+			Pos: g.Pos(),
+			Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but the Wait at line %d inside the loop waits for all of them in the first iteration and blocks forever (Wait after the loop)",
+				line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
+			Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait inside the loop"}},
+		})
 		return
 	}
 	h := l.header(gb)

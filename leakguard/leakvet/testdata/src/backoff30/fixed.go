@@ -1,0 +1,49 @@
+// The fixed twin of corpus case backoff30, modelled on lestrrat-go/backoff#30:
+// https://github.com/lestrrat-go/backoff/pull/30
+//
+// The backoff goroutine blocks sending to the next channel after the
+// retrying caller has stopped reading (it succeeded or its context was
+// cancelled).
+package backoff30
+
+import (
+	"context"
+	"time"
+)
+
+func startFixed(ctx context.Context, interval time.Duration) <-chan struct{} {
+	next := make(chan struct{})
+	go func() {
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			select {
+			case next <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return next
+}
+
+func retryFixed(ctx context.Context, f func() error, interval time.Duration) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := startFixed(ctx, interval)
+	for {
+		if err := f(); err == nil {
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}

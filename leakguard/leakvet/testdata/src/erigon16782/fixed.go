@@ -1,0 +1,25 @@
+// The fixed twin of corpus case erigon16782, modelled on erigontech/erigon#16782:
+// https://github.com/erigontech/erigon/pull/16782
+//
+// The response channel gets capacity 1 so the goroutine can complete its
+// send even if the caller has already returned due to context cancellation.
+package erigon16782
+
+import (
+	"context"
+)
+
+type peerResponseFixed struct{ payload []byte }
+
+func requestFixed(ctx context.Context, send func() peerResponseFixed) ([]byte, error) {
+	respCh := make(chan peerResponseFixed, 1)
+	go func() {
+		respCh <- send()
+	}()
+	select {
+	case r := <-respCh:
+		return r.payload, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,32 @@
+// The leaky twin of corpus case gosh26, modelled on codeskyblue/go-sh#26:
+// https://github.com/codeskyblue/go-sh/issues/26
+//
+// Go(f) starts f in a goroutine and returns the unbuffered channel it will
+// send the result on; WaitTimeout selects on it against time.After, so
+// after a timeout the goroutine blocks forever. The channel is made in one
+// function and received in its caller.
+package gosh26
+
+import (
+	"errors"
+	"time"
+)
+
+var errTimeout = errors.New("timeout")
+
+func goAsync(f func() error) chan error {
+	ch := make(chan error)
+	go func() { // want "goroutine leaks: its send"
+		ch <- f()
+	}()
+	return ch
+}
+
+func waitTimeout(wait func() error, timeout time.Duration) error {
+	select {
+	case <-time.After(timeout):
+		return errTimeout
+	case err := <-goAsync(wait):
+		return err
+	}
+}

@@ -1,0 +1,26 @@
+// The fixed twin of corpus case sliver1089, modelled on BishopFox/sliver#1089:
+// https://github.com/BishopFox/sliver/pull/1089
+//
+// If the timer times out first, the sender blocks because done has no
+// receiver and is an unbuffered channel.
+package sliver1089
+
+import (
+	"errors"
+	"time"
+)
+
+func waitExitFixed(wait func() error, timeout time.Duration) error {
+	done := make(chan error, 1)
+	go func() {
+		done <- wait()
+	}()
+	timer := time.NewTimer(timeout)
+	select {
+	case err := <-done:
+		timer.Stop()
+		return err
+	case <-timer.C:
+		return errors.New("timed out")
+	}
+}

@@ -1,0 +1,26 @@
+// The fixed twin of corpus case terraform25546, modelled on hashicorp/terraform#25546:
+// https://github.com/hashicorp/terraform/pull/25546
+//
+// TestRetry_error: if the test times out (t.Fatal ends the test goroutine)
+// the goroutine blocks writing to errCh without a reader.
+package terraform25546
+
+import (
+	"testing"
+	"time"
+)
+
+func retryErrorHelperFixed(t *testing.T, retry func() error) {
+	errCh := make(chan error, 1)
+	go func() {
+		errCh <- retry()
+	}()
+	select {
+	case err := <-errCh:
+		if err == nil {
+			t.Error("should error")
+		}
+	case <-time.After(time.Second):
+		t.Fatal("timeout")
+	}
+}

@@ -240,3 +240,56 @@ func endsPath(instr ssa.Instruction) bool {
 	}
 	return false
 }
+
+// constTrips returns how many times the loop holding b runs when that is a
+// constant: for i := 0; i < K; i++ and for range K. Otherwise 0.
+func (l *loops) constTrips(b *ssa.BasicBlock) int {
+	for _, x := range b.Parent().Blocks {
+		if !l.same(x, b) {
+			continue
+		}
+		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+		if !ok || (l.same(iff.Block().Succs[0], b) && l.same(iff.Block().Succs[1], b)) {
+			continue
+		}
+		cmp, ok := iff.Cond.(*ssa.BinOp)
+		if !ok || cmp.Op != token.LSS {
+			continue
+		}
+		k, ok := intConst(cmp.Y)
+		if !ok {
+			continue
+		}
+		v := cmp.X
+		if add, ok := v.(*ssa.BinOp); ok && add.Op == token.ADD {
+			v = add.X
+		}
+		phi, ok := v.(*ssa.Phi)
+		if !ok || len(phi.Edges) != 2 {
+			continue
+		}
+		zero, step := false, false
+		for _, e := range phi.Edges {
+			if n, ok := intConst(e); ok && n == 0 {
+				zero = true
+			}
+			if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
+				if n, ok := intConst(add.Y); ok && n == 1 {
+					step = true
+				}
+			}
+		}
+		if zero && step && k > 0 {
+			return int(k)
+		}
+	}
+	return 0
+}
+
+func intConst(v ssa.Value) (int64, bool) {
+	c, ok := v.(*ssa.Const)
+	if !ok || c.Value == nil || c.Value.Kind() != constant.Int {
+		return 0, false
+	}
+	return constant.Int64Val(c.Value)
+}

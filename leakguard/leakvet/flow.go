@@ -37,6 +37,7 @@ type thread struct {
 	spawn    ssa.Instruction // the go statement (or group.Go call); nil for the owner
 	anchor   ssa.Instruction // where, in the owner's function, the goroutine is started
 	inLoop   bool            // started once per iteration of a loop
+	trips    int             // when inLoop: the loop's constant trip count, or 0
 	viaGroup bool            // started by errgroup.Group.Go or sync.WaitGroup.Go
 	nested   bool            // started by another goroutine
 	ops      []chanOp
@@ -180,6 +181,9 @@ func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Func
 			t.anchor = at
 		}
 		t.inLoop = w.repeats(spawn) || (at != nil && w.repeats(at))
+		if t.inLoop && at == nil {
+			t.trips = w.lc.of(spawn.Parent()).constTrips(spawn.Block())
+		}
 	} else {
 		t.anchor, t.nested = parent.anchor, true
 		t.inLoop = parent.inLoop || w.lc.inCycle(spawn)

@@ -83,3 +83,7 @@ func TestSuggestedFixes(t *testing.T) {
 		analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), a, "fixes/"+a.Name)
 	}
 }
+
+func TestIgnoreDirective(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "directive")
+}

@@ -53,7 +53,7 @@ func runLoop(pass *analysis.Pass) (any, error) {
 				if fix, ok := ctxDoneFix(pass, target, fn); ok {
 					d.SuggestedFixes = []analysis.SuggestedFix{fix}
 				}
-				pass.Report(d)
+				report(pass, d)
 			}
 		}
 	}

@@ -25,7 +25,7 @@ func runRecv(pass *analysis.Pass) (any, error) {
 			key := fmt.Sprint(d.Pos, d.Message)
 			if !reported[key] {
 				reported[key] = true
-				pass.Report(d)
+				report(pass, d)
 			}
 		}
 	}
@@ -56,6 +56,9 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		n := 1
 		if t.inLoop {
 			n = many
+			if t.trips > 0 {
+				n = t.trips
+			}
 		}
 		for _, op := range recvs {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {

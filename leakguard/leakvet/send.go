@@ -32,7 +32,7 @@ func runSend(pass *analysis.Pass) (any, error) {
 			key := fmt.Sprint(d.Pos, d.Message)
 			if !reported[key] {
 				reported[key] = true
-				pass.Report(d)
+				report(pass, d)
 			}
 		}
 	}
@@ -89,6 +89,9 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		n := 1
 		if t.inLoop {
 			n = many
+			if t.trips > 0 {
+				n = t.trips
+			}
 		}
 		for _, op := range sends {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {

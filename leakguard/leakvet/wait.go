@@ -179,7 +179,7 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 	if !ok {
 		return
 	}
-	pass.Report(analysis.Diagnostic{
+	report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d inside itself: the Wait at line %d can run first and return while it still runs (call Add before the go statement)",
 			line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
@@ -240,7 +240,7 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 	if !res.found || res.events > 0 {
 		return
 	}
-	pass.Report(analysis.Diagnostic{
+	report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
 			line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), describePath(pass.Fset, res.blocks, res.sink), line(pass, wait.Common().Pos())),
@@ -270,7 +270,7 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 		return
 	}
 	if wait.Block() != nil && wait.Parent() == p && l.same(wait.Block(), gb) {
-		pass.Report(analysis.Diagnostic{
+		report(pass, analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but the Wait at line %d inside the loop waits for all of them in the first iteration and blocks forever (Wait after the loop)",
 				line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
@@ -307,7 +307,7 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 	if !found {
 		return
 	}
-	pass.Report(analysis.Diagnostic{
+	report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can skip this go statement (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
 			line(pass, add.Common().Pos()), line(pass, skipOrLoop(skip, h)), line(pass, wait.Common().Pos())),

@@ -125,7 +125,7 @@ func startAll() *parked {
 	for range 3 {
 		go receiver(recv)
 	}
-	go sender(send)
+	go sender(send) //leakvet:ignore parked on purpose until the process exits
 	go selector(p.stop, recv)
 	go sleeper()
 	p.mu.Lock() // held forever so lockers park in sync.Mutex.Lock
@@ -246,6 +246,7 @@ func readPipe(f *os.File) {
 // the textbook leak the goroutineleak profile detects.
 func leak() {
 	ch := make(chan string)
+	//leakvet:ignore the fixture needs this textbook leak in its dumps
 	go func() {
 		fmt.Println(<-ch)
 	}()

@@ -99,6 +99,24 @@ func (l *loops) header(b *ssa.BasicBlock) *ssa.BasicBlock {
 	return nil
 }
 
+// nested reports whether b's loop holds another loop: more than one block
+// of it is the target of a back edge.
+func (l *loops) nested(b *ssa.BasicBlock) bool {
+	heads := 0
+	for _, x := range b.Parent().Blocks {
+		if !l.same(x, b) {
+			continue
+		}
+		for _, p := range x.Preds {
+			if l.same(p, b) && x.Dominates(p) {
+				heads++
+				break
+			}
+		}
+	}
+	return heads > 1
+}
+
 // loopCache memoises loopsOf per function for one pass.
 type loopCache map[*ssa.Function]*loops
 

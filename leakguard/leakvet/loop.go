@@ -68,9 +68,12 @@ func describeFunc(fn *ssa.Function) string {
 }
 
 // processLifetime reports whether goroutines started by fn are meant to
-// live as long as the process: started by main, an init function, TestMain
-// or under a sync.Once.
+// live as long as the process: started in a command (package main), by an
+// init function, TestMain or under a sync.Once.
 func processLifetime(fn *ssa.Function) bool {
+	if fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main" {
+		return true
+	}
 	for f := fn; f != nil; f = f.Parent() {
 		if f.Signature.Recv() == nil && f.Parent() == nil {
 			name := f.Name()

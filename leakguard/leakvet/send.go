@@ -74,7 +74,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 	}
 	var senders []*thread
-	total, withWait := 0, false
+	total, withWait, sendLoop := 0, false, false
 	for _, t := range f.threads[1:] {
 		if has(t, opRecv) {
 			return nil // another goroutine receives: not the owner's job alone
@@ -95,7 +95,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		for _, op := range sends {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
-				n = many
+				n, sendLoop = many, true
 			}
 		}
 		total = min(total+n, many)
@@ -106,6 +106,9 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	}
 	if len(senders) == 0 {
 		return nil
+	}
+	if total >= many && !sendLoop && f.capacity > 0 {
+		return nil // one goroutine per element of something, and a buffer: taken to be sized to it
 	}
 	ev := ownerEvents(f, func(op chanOp) int {
 		switch op.kind {

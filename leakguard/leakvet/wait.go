@@ -279,8 +279,8 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 		return
 	}
 	h := l.header(gb)
-	if h == nil || h == gb {
-		return
+	if h == nil || h == gb || l.nested(gb) {
+		return // nested loops: Add counts the product, and an empty inner loop is no skip
 	}
 	// Go round the loop from its header back to it without passing g.
 	seen := map[*ssa.BasicBlock]bool{h: true}

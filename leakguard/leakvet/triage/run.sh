@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs leakvet over pinned versions of large public Go modules and writes
+# one JSON report per module (reports/<name>.json, leakvet -json output) and
+# a readable list of every report (reports/<name>.txt), the input of
+# TRIAGE.md. Test files are included, as go vet includes them.
+#
+#   leakguard/leakvet/triage/run.sh [outdir]
+#
+# The modules come from the module proxy (go mod download) into a temporary
+# directory; their dependencies are downloaded there too.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../../.." && pwd)
+out=${1:-$here/reports}
+modules=(
+	google.golang.org/grpc@v1.80.0
+	github.com/zeromicro/go-zero@v1.10.3
+	github.com/quic-go/quic-go@v0.59.0
+	github.com/prometheus/client_golang@v1.25.0
+	github.com/nats-io/nats-server/v2@v2.15.3
+	github.com/redis/go-redis/v9@v9.23.0
+	github.com/hashicorp/raft@v1.8.0
+)
+work=$(mktemp -d)
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+(cd "$root/leakguard" && go build -o "$work/leakvet" ./cmd/leakvet)
+for m in "${modules[@]}"; do
+	name=$(basename "$(echo "${m%@*}" | sed -E 's#/v[0-9]+$##')")
+	dir=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	cp -r "$dir" "$work/$name"
+	chmod -R u+w "$work/$name"
+	echo "== $m"
+	(
+		cd "$work/$name"
+		export GOWORK=off GOFLAGS=-mod=mod
+		go mod download
+		start=$(date +%s)
+		"$work/leakvet" -json ./... >"$out/$name.json" 2>"$out/$name.stderr" || true
+		echo "leakvet took $(($(date +%s) - start))s"
+	)
+	python3 - "$out/$name.json" "$m" >"$out/$name.txt" <<'PY'
+import json, sys
+path, module = sys.argv[1], sys.argv[2]
+text = open(path).read()
+# leakvet -json prints one JSON object per package-list batch; merge them.
+dec, i, reports = json.JSONDecoder(), 0, []
+while i < len(text):
+    while i < len(text) and text[i].isspace():
+        i += 1
+    if i >= len(text):
+        break
+    obj, i = dec.raw_decode(text, i)
+    for pkg, analyzers in obj.items():
+        for analyzer, diags in analyzers.items():
+            if isinstance(diags, dict):  # {"error": ...}
+                print(f"ERROR {pkg} {analyzer}: {diags.get('error')}")
+                continue
+            for d in diags:
+                reports.append((d["posn"], analyzer, d["message"]))
+print(f"# {module}: {len(reports)} reports")
+for posn, analyzer, msg in sorted(set(reports)):
+    posn = posn.split("/" + module.split("@")[0].split("/")[-1] + "/", 1)[-1]
+    print(f"{posn}\t{analyzer}\t{msg}")
+PY
+	head -1 "$out/$name.txt"
+done

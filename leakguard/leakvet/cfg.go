@@ -311,3 +311,27 @@ func intConst(v ssa.Value) (int64, bool) {
 	}
 	return constant.Int64Val(c.Value)
 }
+
+// failsTest reports whether instr marks the running test failed
+// (t.Error, t.Fatal and their kin): a path through it is a failing test,
+// and what a failing test leaves blocked is noise next to its failure.
+func failsTest(instr ssa.Instruction) bool {
+	c, ok := instr.(ssa.CallInstruction)
+	if !ok {
+		return false
+	}
+	call := c.Common()
+	name := ""
+	var recv types.Type
+	if fn := call.StaticCallee(); fn != nil && fn.Signature.Recv() != nil {
+		name, recv = fn.Name(), fn.Signature.Recv().Type()
+	} else if call.IsInvoke() {
+		name, recv = call.Method.Name(), call.Value.Type()
+	}
+	switch name {
+	case "Error", "Errorf", "Fatal", "Fatalf", "Fail", "FailNow":
+		return isNamed(recv, "testing", "common") || isNamed(recv, "testing", "T") ||
+			isNamed(recv, "testing", "B") || isNamed(recv, "testing", "F") || isNamed(recv, "testing", "TB")
+	}
+	return false
+}

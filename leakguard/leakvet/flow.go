@@ -199,7 +199,29 @@ func (w *walker) repeats(instr ssa.Instruction) bool {
 		return false
 	}
 	mk := w.flow.mk
-	return instr.Parent() != mk.Parent() || !w.lc.of(mk.Parent()).same(instr.Block(), mk.Block())
+	if instr.Parent() != mk.Parent() {
+		return true
+	}
+	// Is there a way round from instr's block back to it that does not
+	// make the channel again?
+	start := instr.Block()
+	seen := map[*ssa.BasicBlock]bool{}
+	work := []*ssa.BasicBlock{start}
+	for len(work) > 0 {
+		b := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, s := range b.Succs {
+			if s == start {
+				return true
+			}
+			if s == mk.Block() || seen[s] {
+				continue
+			}
+			seen[s] = true
+			work = append(work, s)
+		}
+	}
+	return false
 }
 
 // value follows the channel value v used in thread t; at is the call in

@@ -145,3 +145,97 @@ func callsDone(fn *ssa.Function) bool {
 }
 
 func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }
+
+// loopExitsSatisfy takes the owner's receive loops, left by their own test
+// (not a break or return inside), to have received all that was sent: the
+// loop's count is taken to match the senders', as leakvet cannot compare
+// them.
+func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
+	l := lc.of(f.owner)
+	for _, op := range f.ownerThread().ops {
+		if op.kind != opRecv || op.at.Parent() != f.owner || !l.inCycle(op.at.Block()) {
+			continue
+		}
+		h, body := innermostLoop(op.at.Block())
+		if h == nil {
+			continue
+		}
+		if iff, ok := h.Instrs[len(h.Instrs)-1].(*ssa.If); ok && selectOf(iff) == nil {
+			for _, s := range h.Succs {
+				if !body[s] {
+					ev.enter[edge{h, s}] = many
+				}
+			}
+		}
+	}
+}
+
+// withSignals adds, for goroutine t, the owner's receives on other channels
+// t sends on or closes: once the owner has one, t has got past that point
+// (its "done" signal), and leakvet does not judge the order further.
+func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
+	any := false
+	out := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	for k, v := range ev.at {
+		out.at[k] = v
+	}
+	for k, v := range ev.enter {
+		out.enter[k] = v
+	}
+	for _, g := range fl.list {
+		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" {
+			continue // (the same make reached from another call is another goroutine)
+		}
+		signals := false
+		for _, u := range g.threads[1:] {
+			if u.spawn == t.spawn && has(u, opSend, opClose) {
+				signals = true
+			}
+		}
+		if !signals {
+			continue
+		}
+		any = true
+		sig := ownerEvents(g, func(op chanOp) int {
+			if op.kind == opRecv {
+				return many
+			}
+			return 0
+		})
+		for k, v := range sig.at {
+			out.at[k] = min(out.at[k]+v, many)
+		}
+		for k, v := range sig.enter {
+			out.enter[k] = min(out.enter[k]+v, many)
+		}
+	}
+	return out, any
+}
+
+// innermostLoop returns the header and blocks of the innermost natural loop
+// holding b: the nearest dominator of b with a back edge whose loop
+// reaches b.
+func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool) {
+	for h := b; h != nil; h = h.Idom() {
+		body := map[*ssa.BasicBlock]bool{h: true}
+		for _, p := range h.Preds {
+			if !h.Dominates(p) {
+				continue
+			}
+			work := []*ssa.BasicBlock{p}
+			for len(work) > 0 {
+				x := work[len(work)-1]
+				work = work[:len(work)-1]
+				if body[x] {
+					continue
+				}
+				body[x] = true
+				work = append(work, x.Preds...)
+			}
+		}
+		if len(body) > 1 && body[b] {
+			return h, body
+		}
+	}
+	return nil, nil
+}

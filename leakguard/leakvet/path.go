@@ -64,7 +64,7 @@ func (q pathQuery) run() pathResult {
 				return events, false
 			}
 			events = min(events+q.weight(instr), many)
-			if endsPath(instr) {
+			if endsPath(instr) || failsTest(instr) {
 				return events, false
 			}
 		}

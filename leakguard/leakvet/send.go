@@ -119,10 +119,21 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		return 0
 	})
+	ev.loopExitsSatisfy(f, lc)
+	if total < many && len(senders) > 1 {
+		// Several goroutines share the count: judge it once, from the first
+		// one started, so receives between the starts are counted.
+		first := firstAnchor(f, senders)
+		if first == nil {
+			return nil
+		}
+		senders = []*thread{first}
+	}
 	var out []analysis.Diagnostic
 	for _, t := range senders {
 		var why string
-		res := ev.query(f, anchorIn(f, t), edge{}, withWait)
+		tev, signalled := ev.withSignals(fl, f, t)
+		res := tev.query(f, anchorIn(f, t), edge{}, withWait)
 		switch {
 		case res.found && fl.lf.neverReturns(t.root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
@@ -135,8 +146,8 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		case res.found && res.events == 0:
 			why = fmt.Sprintf("%s and the owner takes none on the path %s",
 				senderCount(total), describePath(pass.Fset, res.blocks, res.sink))
-		default:
-			why = boundedOrEarly(pass, lc, f, ev, withWait, total)
+		case !signalled:
+			why = boundedOrEarly(pass, lc, f, tev, withWait, total)
 		}
 		if why == "" {
 			continue
@@ -244,4 +255,37 @@ func debugFlow(pass *analysis.Pass, f *chanFlow) {
 				i, t.inLoop, op.kind, pass.Fset.Position(sendPos(op)), op.guarded, op.deferred)
 		}
 	}
+}
+
+// firstAnchor returns the thread started before all the others on every
+// path (its start dominates theirs), or nil.
+func firstAnchor(f *chanFlow, ts []*thread) *thread {
+	before := func(a, b ssa.Instruction) bool {
+		if a.Block() != b.Block() {
+			return a.Block().Dominates(b.Block())
+		}
+		for _, instr := range a.Block().Instrs {
+			if instr == a {
+				return true
+			}
+			if instr == b {
+				return false
+			}
+		}
+		return false
+	}
+	for _, t := range ts {
+		a := anchorIn(f, t)
+		ok := true
+		for _, u := range ts {
+			if u != t && !before(a, anchorIn(f, u)) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			return t
+		}
+	}
+	return nil
 }

@@ -20,7 +20,7 @@ func runHandlers(handleRuns, handleChanges func() error) error {
 			errCh <- err
 		}
 	}()
-	go func() { // want "goroutine leaks: its send"
+	go func() {
 		defer wg.Done()
 		if err := handleChanges(); err != nil {
 			errCh <- err

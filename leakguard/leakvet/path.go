@@ -71,7 +71,11 @@ func (q pathQuery) run() pathResult {
 		return events, true
 	}
 	relax := func(from *ssa.BasicBlock, events int) {
-		for _, s := range from.Succs {
+		succs := from.Succs
+		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok && recvOkFromTimer(iff.Cond) {
+			succs = succs[:1] // nobody closes a ticker's channel
+		}
+		for _, s := range succs {
 			if q.stopAt != nil && q.stopAt(s) {
 				continue
 			}

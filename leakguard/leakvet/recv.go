@@ -36,9 +36,13 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	if f.escape != "" {
 		return nil
 	}
+	sendsInLoop := false
 	for _, op := range f.ownerThread().ops {
 		if op.deferred && op.kind != opRecv {
 			return nil // a deferred close (or send) runs on every path
+		}
+		if op.kind == opSend && (lc.inCycle(op.at) || lc.inCycle(op.instr)) {
+			sendsInLoop = true
 		}
 	}
 	var receivers []*thread
@@ -68,8 +72,8 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		need = min(need+n, many)
 		receivers = append(receivers, t)
 	}
-	if len(receivers) == 0 {
-		return nil
+	if len(receivers) == 0 || (need < many && sendsInLoop) {
+		return nil // counted receives against sends in a loop: beyond leakvet
 	}
 	ev := ownerEvents(f, func(op chanOp) int {
 		switch op.kind {

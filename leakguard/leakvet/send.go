@@ -93,8 +93,16 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 				n = t.trips
 			}
 		}
+		if t.inLoop && ownerReceivesInLoopOf(f, lc, anchorIn(f, t)) {
+			n = 1 // the owner receives in the same loop: judge one iteration
+		}
 		for _, op := range sends {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+				if f.capacity > 0 && endlessLoop(op.instr) {
+					// for { v, err := src.Next(); if err != nil { return }; ch <- v }:
+					// taken to end with its source, which the buffer is sized for.
+					return nil
+				}
 				n, sendLoop = many, true
 			}
 		}
@@ -288,4 +296,25 @@ func firstAnchor(f *chanFlow, ts []*thread) *thread {
 		}
 	}
 	return nil
+}
+
+// ownerReceivesInLoopOf reports whether the owner receives from the
+// channel inside the innermost loop around anchor.
+func ownerReceivesInLoopOf(f *chanFlow, lc loopCache, anchor ssa.Instruction) bool {
+	if anchor == nil {
+		return false
+	}
+	_, body := innermostLoop(anchor.Block())
+	for _, op := range f.ownerThread().ops {
+		if op.kind == opRecv && body[op.at.Block()] {
+			return true
+		}
+	}
+	return false
+}
+
+// endlessLoop reports whether instr is in a for loop with no condition.
+func endlessLoop(instr ssa.Instruction) bool {
+	h, _ := innermostLoop(instr.Block())
+	return h != nil && h.Comment == "for.body"
 }

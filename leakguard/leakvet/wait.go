@@ -176,7 +176,7 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 		return // the spawner counts too: the goroutine may add for its own children
 	}
 	add, ok := wgCalls(target, "Add", resolve)[key]
-	if !ok {
+	if !ok || signals(target, key, resolve) {
 		return
 	}
 	report(pass, analysis.Diagnostic{
@@ -339,4 +339,29 @@ func branchPos(b *ssa.BasicBlock) token.Pos {
 		}
 	}
 	return token.NoPos
+}
+
+// signals reports whether the goroutine tells its spawner something (a
+// send, a close, Done on another WaitGroup) the spawner may wait for before
+// its Wait: then the Add may well come first.
+func signals(fn *ssa.Function, key wgKey, resolve func(ssa.Value) (wgKey, bool)) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.Send:
+				return true
+			case ssa.CallInstruction:
+				call := in.Common()
+				if builtinName(call) == "close" {
+					return true
+				}
+				if isMethod(call, "sync", "WaitGroup", "Done") {
+					if k, ok := resolve(call.Args[0]); !ok || k != key {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }

@@ -40,9 +40,9 @@ for m in "${modules[@]}"; do
 		"$work/leakvet" -json ./... >"$out/$name.json" 2>"$out/$name.stderr" || true
 		echo "leakvet took $(($(date +%s) - start))s"
 	)
-	python3 - "$out/$name.json" "$m" >"$out/$name.txt" <<'PY'
+	python3 - "$out/$name.json" "$m" "$name" >"$out/$name.txt" <<'PY'
 import json, sys
-path, module = sys.argv[1], sys.argv[2]
+path, module, name = sys.argv[1], sys.argv[2], sys.argv[3]
 text = open(path).read()
 # leakvet -json prints one JSON object per package-list batch; merge them.
 dec, i, reports = json.JSONDecoder(), 0, []
@@ -59,9 +59,10 @@ while i < len(text):
                 continue
             for d in diags:
                 reports.append((d["posn"], analyzer, d["message"]))
+# A package and its test variant repeat the reports of the files they share.
+reports = sorted({(p.split("/" + name + "/", 1)[-1], a, m) for p, a, m in reports})
 print(f"# {module}: {len(reports)} reports")
-for posn, analyzer, msg in sorted(set(reports)):
-    posn = posn.split("/" + module.split("@")[0].split("/")[-1] + "/", 1)[-1]
+for posn, analyzer, msg in reports:
     print(f"{posn}\t{analyzer}\t{msg}")
 PY
 	head -1 "$out/$name.txt"

@@ -286,10 +286,11 @@ func (l *loops) constTrips(b *ssa.BasicBlock) int {
 		if !ok || len(phi.Edges) != 2 {
 			continue
 		}
+		var start int64
 		zero, step := false, false
 		for _, e := range phi.Edges {
-			if n, ok := intConst(e); ok && n == 0 {
-				zero = true
+			if n, ok := intConst(e); ok && n >= 0 {
+				zero, start = true, n
 			}
 			if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
 				if n, ok := intConst(add.Y); ok && n == 1 {
@@ -297,8 +298,8 @@ func (l *loops) constTrips(b *ssa.BasicBlock) int {
 				}
 			}
 		}
-		if zero && step && k > 0 {
-			return int(k)
+		if zero && step && k > start {
+			return int(k - start)
 		}
 	}
 	return 0

@@ -44,6 +44,9 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		if op.kind == opSend && (lc.inCycle(op.at) || lc.inCycle(op.instr)) {
 			sendsInLoop = true
 		}
+		if op.kind == opClose && (lc.inCycle(op.at) || lc.inCycle(op.instr)) {
+			return nil // closed on some iteration: which one is beyond leakvet
+		}
 	}
 	var receivers []*thread
 	// Wait is no sink here: receivers often call Done per value, and the

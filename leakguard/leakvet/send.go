@@ -98,7 +98,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		for _, op := range sends {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
-				if f.capacity > 0 && endlessLoop(op.instr) {
+				if f.capacity > 0 && (endlessLoop(op.instr) || watchesStop(t.root)) {
 					// for { v, err := src.Next(); if err != nil { return }; ch <- v }:
 					// taken to end with its source, which the buffer is sized for.
 					return nil
@@ -259,8 +259,8 @@ func debugFlow(pass *analysis.Pass, f *chanFlow) {
 		pass.Fset.Position(f.mk.Pos()), f.owner.Name(), f.capacity, f.escape, len(f.threads))
 	for i, t := range f.threads {
 		for _, op := range t.ops {
-			fmt.Fprintf(os.Stderr, "  thread %d (loop %v): kind %d at %s guarded %v deferred %v\n",
-				i, t.inLoop, op.kind, pass.Fset.Position(sendPos(op)), op.guarded, op.deferred)
+			fmt.Fprintf(os.Stderr, "  thread %d (loop %v, trips %d): kind %d at %s guarded %v deferred %v\n",
+				i, t.inLoop, t.trips, op.kind, pass.Fset.Position(sendPos(op)), op.guarded, op.deferred)
 		}
 	}
 }
@@ -317,4 +317,24 @@ func ownerReceivesInLoopOf(f *chanFlow, lc loopCache, anchor ssa.Instruction) bo
 func endlessLoop(instr ssa.Instruction) bool {
 	h, _ := innermostLoop(instr.Block())
 	return h != nil && h.Comment == "for.body"
+}
+
+// watchesStop reports whether fn selects on a context's Done channel: a
+// sender that does stops when told, and leakvet takes its buffer to bridge
+// the time until it notices.
+func watchesStop(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			sel, ok := instr.(*ssa.Select)
+			if !ok {
+				continue
+			}
+			for _, st := range sel.States {
+				if c, ok := st.Chan.(*ssa.Call); ok && c.Call.IsInvoke() && c.Call.Method.Name() == "Done" && isNamed(c.Call.Value.Type(), "context", "Context") {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }

@@ -266,41 +266,51 @@ func (l *loops) constTrips(b *ssa.BasicBlock) int {
 		if !l.same(x, b) {
 			continue
 		}
-		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if !ok || (l.same(iff.Block().Succs[0], b) && l.same(iff.Block().Succs[1], b)) {
-			continue
+		if k := tripsAt(x, func(y *ssa.BasicBlock) bool { return l.same(y, b) }); k > 0 {
+			return k
 		}
-		cmp, ok := iff.Cond.(*ssa.BinOp)
-		if !ok || cmp.Op != token.LSS {
-			continue
+	}
+	return 0
+}
+
+// tripsAt returns the constant trip count of the loop (blocks for which
+// inLoop holds) if x holds its test: i < K with i counting up by one from a
+// constant. Otherwise 0.
+func tripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
+	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+	if !ok || (inLoop(x.Succs[0]) && inLoop(x.Succs[1])) {
+		return 0
+	}
+	cmp, ok := iff.Cond.(*ssa.BinOp)
+	if !ok || cmp.Op != token.LSS {
+		return 0
+	}
+	k, ok := intConst(cmp.Y)
+	if !ok {
+		return 0
+	}
+	v := cmp.X
+	if add, ok := v.(*ssa.BinOp); ok && add.Op == token.ADD {
+		v = add.X
+	}
+	phi, ok := v.(*ssa.Phi)
+	if !ok || len(phi.Edges) != 2 {
+		return 0
+	}
+	var start int64
+	zero, step := false, false
+	for _, e := range phi.Edges {
+		if n, ok := intConst(e); ok && n >= 0 {
+			zero, start = true, n
 		}
-		k, ok := intConst(cmp.Y)
-		if !ok {
-			continue
-		}
-		v := cmp.X
-		if add, ok := v.(*ssa.BinOp); ok && add.Op == token.ADD {
-			v = add.X
-		}
-		phi, ok := v.(*ssa.Phi)
-		if !ok || len(phi.Edges) != 2 {
-			continue
-		}
-		var start int64
-		zero, step := false, false
-		for _, e := range phi.Edges {
-			if n, ok := intConst(e); ok && n >= 0 {
-				zero, start = true, n
+		if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
+			if n, ok := intConst(add.Y); ok && n == 1 {
+				step = true
 			}
-			if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
-				if n, ok := intConst(add.Y); ok && n == 1 {
-					step = true
-				}
-			}
 		}
-		if zero && step && k > start {
-			return int(k - start)
-		}
+	}
+	if zero && step && k > start {
+		return int(k - start)
 	}
 	return 0
 }

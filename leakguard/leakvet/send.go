@@ -103,6 +103,10 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 					// taken to end with its source, which the buffer is sized for.
 					return nil
 				}
+				if k := sendTrips(lc, op.instr); k > 0 && n < many {
+					n *= k // a counted loop: n goroutines send k times each
+					continue
+				}
 				n, sendLoop = many, true
 			}
 		}
@@ -337,4 +341,25 @@ func watchesStop(fn *ssa.Function) bool {
 		}
 	}
 	return false
+}
+
+// sendTrips returns how many times a send in a loop runs when that loop is
+// counted (for i := 0; i < K; i++) and not inside another loop: K, else 0.
+func sendTrips(lc loopCache, send ssa.Instruction) int {
+	h, body := innermostLoop(send.Block())
+	if h == nil {
+		return 0
+	}
+	l := lc.of(send.Parent())
+	for _, b := range send.Parent().Blocks {
+		if l.same(b, send.Block()) && !body[b] {
+			return 0 // an outer loop repeats it
+		}
+	}
+	for b := range body {
+		if k := tripsAt(b, func(y *ssa.BasicBlock) bool { return body[y] }); k > 0 {
+			return k
+		}
+	}
+	return 0
 }

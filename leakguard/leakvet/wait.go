@@ -181,7 +181,7 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 	}
 	report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
-		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d inside itself: the Wait at line %d can run first and return while it still runs (call Add before the go statement)",
+		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d after it has started: the Wait at line %d can see a zero count first and return while goroutines still run (call Add before the go statement)",
 			line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add inside the goroutine"}},
 	})

@@ -171,12 +171,16 @@ func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 	case *ssa.Return:
 		add(s.Pos(), "return")
 		if !s.Pos().IsValid() {
-			steps = append(steps, "the end of the function")
+			steps = append(steps, "return at the end of the function")
 		}
-	case *ssa.MakeChan:
-		add(s.Pos(), "the next make of the channel")
+	case *ssa.Call:
+		if isWait(&s.Call) {
+			add(sinkPos(sink), "Wait")
+		} else {
+			add(sinkPos(sink), "the next call making the channel")
+		}
 	default:
-		add(sinkPos(sink), "Wait")
+		add(sinkPos(sink), "the next make of the channel")
 	}
 	return strings.Join(steps, " → ")
 }

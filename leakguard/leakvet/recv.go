@@ -18,18 +18,7 @@ var RecvAnalyzer = &analysis.Analyzer{
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
-	fl := pass.ResultOf[flowAnalyzer].(*flows)
-	reported := map[string]bool{}
-	for _, f := range fl.list {
-		for _, d := range recvLeaks(pass, fl.lc, f) {
-			key := fmt.Sprint(d.Pos, d.Message)
-			if !reported[key] {
-				reported[key] = true
-				report(pass, d)
-			}
-		}
-	}
-	return nil, nil
+	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 
 func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagnostic {

@@ -24,11 +24,19 @@ var SendAnalyzer = &analysis.Analyzer{
 }
 
 func runSend(pass *analysis.Pass) (any, error) {
+	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic {
+		debugFlow(pass, f)
+		return sendLeaks(pass, fl, f)
+	})
+}
+
+// reportFlows reports what check finds in each tracked channel, once: a
+// make reached through several callers can repeat a diagnostic.
+func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.Diagnostic) (any, error) {
 	fl := pass.ResultOf[flowAnalyzer].(*flows)
 	reported := map[string]bool{}
 	for _, f := range fl.list {
-		debugFlow(pass, f)
-		for _, d := range sendLeaks(pass, fl, f) {
+		for _, d := range check(fl, f) {
 			key := fmt.Sprint(d.Pos, d.Message)
 			if !reported[key] {
 				reported[key] = true

@@ -191,7 +191,7 @@ func mapSubjects(in Inputs) (map[string]*subjectFacts, []string) {
 			f.randomized = s.RefStart
 		}
 	}
-	slices.SortFunc(sites, compareSites)
+	slices.SortFunc(sites, CompareSites)
 	return facts, sites
 }
 

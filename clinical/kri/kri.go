@@ -209,7 +209,7 @@ func Analyze(spec Spec, counts []Count) Analysis {
 		}
 		a.Sites[i] = r
 	}
-	slices.SortFunc(a.Sites, func(x, y SiteResult) int { return compareSites(x.Site, y.Site) })
+	slices.SortFunc(a.Sites, func(x, y SiteResult) int { return CompareSites(x.Site, y.Site) })
 	if den > 0 {
 		a.Overall = num / den
 	}
@@ -314,9 +314,9 @@ func (a Analysis) Denominators() []float64 {
 	return slices.Compact(out)
 }
 
-// compareSites orders site ids numerically when both are numbers ("98"
-// before "701"), else as text.
-func compareSites(a, b string) int {
+// CompareSites orders site ids numerically when both are numbers ("98"
+// before "701"), else as text: the order of every list of sites here.
+func CompareSites(a, b string) int {
 	if len(a) != len(b) && allDigits(a) && allDigits(b) {
 		if len(a) < len(b) {
 			return -1

@@ -40,7 +40,7 @@ func RiskScores(analyses []Analysis) []RiskScore {
 			}
 		}
 	}
-	slices.SortFunc(order, compareSites)
+	slices.SortFunc(order, CompareSites)
 	out := make([]RiskScore, len(order))
 	for i, site := range order {
 		rs := *by[site]

@@ -1,0 +1,255 @@
+package kris
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/kri"
+	"github.com/trialwatch/trialwatch/clinical/rules"
+)
+
+// LabEntryLags tells, per subject, how many lab results have a full date
+// and how many of them were first stored more than kri.LateEntryDays
+// after it. The checker's lab store answers it (the wiring adapts its
+// type).
+type LabEntryLags interface {
+	EntryLags(ctx context.Context, study string) (map[string]kri.EntryLags, error)
+}
+
+// Sources are the study-wide reads a recompute needs of the data
+// services (a store in the same database or a Connect client) and of the
+// checker's lab store.
+type Sources struct {
+	Subjects     clinical.StudySubjects
+	Events       clinical.StudyEvents
+	Dispositions clinical.StudyDispositions
+	LabLags      LabEntryLags
+}
+
+// FindingStore is what the KRIs need of the signal store
+// (signals.Store): the study's rule switches, each subject's findings,
+// and writing site findings into the review workflow.
+type FindingStore interface {
+	Settings(ctx context.Context, study string) (rules.Config, error)
+	SubjectFindings(ctx context.Context, study string, asOf time.Time) (map[string]kri.Findings, error)
+	SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string, rule clinical.Rule, raised []clinical.Signal, now time.Time) (opened, resolved int, err error)
+}
+
+// Service recomputes a study's KRIs.
+type Service struct {
+	src      Sources
+	store    *Store
+	findings FindingStore
+	now      func() time.Time
+	log      *slog.Logger
+	// studies serialises recomputes of one study in this process, so
+	// streaks count each snapshot once.
+	mu      sync.Mutex
+	studies map[string]*sync.Mutex
+}
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithClock sets the clock (tests).
+func WithClock(now func() time.Time) Option { return func(s *Service) { s.now = now } }
+
+// WithLogger logs recomputes.
+func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
+
+// NewService returns the service recomputing KRIs from src into store,
+// raising findings through findings.
+func NewService(src Sources, store *Store, findings FindingStore, opts ...Option) *Service {
+	s := &Service{src: src, store: store, findings: findings, now: time.Now, log: slog.New(slog.DiscardHandler), studies: map[string]*sync.Mutex{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Store is the service's snapshot store.
+func (s *Service) Store() *Store { return s.store }
+
+func (s *Service) lock(study string) func() {
+	s.mu.Lock()
+	m := s.studies[study]
+	if m == nil {
+		m = &sync.Mutex{}
+		s.studies[study] = m
+	}
+	s.mu.Unlock()
+	m.Lock()
+	return m.Unlock
+}
+
+// Inputs reads a study's data as of now.
+func (s *Service) Inputs(ctx context.Context, study string, asOf time.Time) (kri.Inputs, error) {
+	var in kri.Inputs
+	var err error
+	if in.Subjects, err = s.src.Subjects.SubjectsIn(ctx, study); err != nil {
+		return in, fmt.Errorf("reading the subjects: %w", err)
+	}
+	if in.Dispositions, err = s.src.Dispositions.DispositionsIn(ctx, study); err != nil {
+		return in, fmt.Errorf("reading the dispositions: %w", err)
+	}
+	if in.Events, err = s.src.Events.AdverseEventsIn(ctx, study); err != nil {
+		return in, fmt.Errorf("reading the adverse events: %w", err)
+	}
+	if in.LabLags, err = s.src.LabLags.EntryLags(ctx, study); err != nil {
+		return in, fmt.Errorf("reading the lab entry lags: %w", err)
+	}
+	if in.LabGrades, err = s.store.LabGrades(ctx, study); err != nil {
+		return in, fmt.Errorf("reading the lab grades: %w", err)
+	}
+	if in.Findings, err = s.findings.SubjectFindings(ctx, study, asOf); err != nil {
+		return in, fmt.Errorf("reading the findings: %w", err)
+	}
+	return in, nil
+}
+
+// Recompute computes the study's KRIs from its data now, stores them as a
+// snapshot, and, as the study's rule switches allow, raises a
+// SITE_KRI_FLAG finding per flagged site and KRI and a QTL_EXCEEDED one
+// per crossed limit, resolving those no longer raised, in the same
+// transaction.
+func (s *Service) Recompute(ctx context.Context, study string) (Snapshot, error) {
+	defer s.lock(study)()
+	start := s.now()
+	in, err := s.Inputs(ctx, study, start)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("KRIs of study %s: %w", study, err)
+	}
+	set, err := s.store.Settings(ctx, study)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("KRIs of study %s: reading the settings: %w", study, err)
+	}
+	cfg, err := s.findings.Settings(ctx, study)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("KRIs of study %s: reading the rule switches: %w", study, err)
+	}
+	report := kri.Compute(set, in)
+	var opened, resolved int
+	snap, err := s.store.Save(ctx, study, start, s.now(), report, func(ctx context.Context, tx *sql.Tx, snap Snapshot) error {
+		for rule, raised := range map[clinical.Rule][]clinical.Signal{
+			clinical.RuleSiteKRIFlag: SiteFlagFindings(snap),
+			clinical.RuleQTLExceeded: QTLFindings(snap),
+		} {
+			if !cfg.Enabled(rule) {
+				continue // switched off: its findings are left as they are
+			}
+			o, r, err := s.findings.SyncSiteFindingsTx(ctx, tx, study, rule, raised, snap.Computed)
+			if err != nil {
+				return fmt.Errorf("storing %s findings: %w", rule, err)
+			}
+			opened, resolved = opened+o, resolved+r
+		}
+		return audit.WriteTx(ctx, tx) // a request's audit record commits with the snapshot
+	})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("KRIs of study %s: %w", study, err)
+	}
+	s.log.Info("KRIs recomputed", "study", study, "snapshot", snap.ID, "subjects", len(in.Subjects),
+		"findings_opened", opened, "findings_resolved", resolved, "elapsed", s.now().Sub(start))
+	return snap, nil
+}
+
+// SiteFlagFindings are the SITE_KRI_FLAG findings of a snapshot: one per
+// site and KRI with a flag other than 0 (red, ±2, is high; amber, ±1,
+// medium), keyed "KRI:<kri>:<site>".
+func SiteFlagFindings(snap Snapshot) []clinical.Signal {
+	var out []clinical.Signal
+	for _, a := range snap.KRIs {
+		for _, r := range a.Sites {
+			if !r.Scored || r.Flag == 0 {
+				continue
+			}
+			sev, colour := clinical.SeverityMedium, "amber"
+			if r.Flag == 2 || r.Flag == -2 {
+				sev, colour = clinical.SeverityHigh, "red"
+			}
+			dir := "above"
+			if r.Flag < 0 {
+				dir = "below"
+			}
+			streak := snap.Streak(a.Spec.ID, r.Site)
+			out = append(out, clinical.Signal{
+				Study: snap.Study, Site: r.Site, Rule: clinical.RuleSiteKRIFlag, Severity: sev,
+				Key: "KRI:" + a.Spec.ID + ":" + r.Site,
+				Message: fmt.Sprintf("site %s: %s %s %s the study's %s (score %.2f, flag %d, %s), flagged %d time(s) in a row",
+					r.Site, a.Spec.Name, formatMetric(a.Spec.Model, r.Metric), dir, formatMetric(a.Spec.Model, a.Overall), r.Score, r.Flag, colour, streak),
+				Evidence: map[string]any{
+					"kri": a.Spec.ID, "name": a.Spec.Name, "site": r.Site, "numerator": r.Numerator, "denominator": r.Denominator,
+					"metric": r.Metric, "study_metric": a.Overall, "score": round(r.Score), "flag": r.Flag, "flagged_in_a_row": streak,
+					"snapshot": snap.ID, "data_cut": snap.DataCut.Format(time.RFC3339),
+				},
+			})
+		}
+	}
+	return out
+}
+
+// QTLFindings are the QTL_EXCEEDED findings of a snapshot: one per limit
+// crossed, keyed "QTL:<kri>", without a site.
+func QTLFindings(snap Snapshot) []clinical.Signal {
+	var out []clinical.Signal
+	for _, q := range snap.QTLs {
+		if !q.Exceeded {
+			continue
+		}
+		sp, _ := kri.SpecFor(q.ID)
+		out = append(out, clinical.Signal{
+			Study: snap.Study, Rule: clinical.RuleQTLExceeded, Severity: clinical.SeverityHigh, Key: "QTL:" + q.ID,
+			Message: fmt.Sprintf("study %s: %s %s (%g of %g) exceeds its quality tolerance limit %s",
+				snap.Study, q.Name, formatMetric(sp.Model, q.Metric), q.Numerator, q.Denominator, formatMetric(sp.Model, q.Limit)),
+			Evidence: map[string]any{"qtl": q.ID, "name": q.Name, "numerator": q.Numerator, "denominator": q.Denominator,
+				"metric": q.Metric, "limit": q.Limit, "snapshot": snap.ID, "data_cut": snap.DataCut.Format(time.RFC3339)},
+		})
+	}
+	return out
+}
+
+// formatMetric shows a proportion as a percentage, a rate per 1,000 units
+// and a count as a number.
+func formatMetric(m kri.Model, v float64) string {
+	switch m {
+	case kri.Binary:
+		return fmt.Sprintf("%.1f%%", v*100)
+	case kri.Rate:
+		return fmt.Sprintf("%.2f per 1,000", v*1000)
+	}
+	return fmt.Sprintf("%g", v)
+}
+
+// round keeps scores readable in evidence.
+func round(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// Latest reads the study's newest snapshot (Store.Latest).
+func (s *Service) Latest(ctx context.Context, study string) (Snapshot, error) {
+	return s.store.Latest(ctx, study)
+}
+
+// History lists a site's results of one KRI, newest first (Store.History).
+func (s *Service) History(ctx context.Context, study, id, site string, limit int) ([]Point, error) {
+	return s.store.History(ctx, study, id, site, limit)
+}
+
+// Settings reads what the study changed of the KRI defaults.
+func (s *Service) Settings(ctx context.Context, study string) (kri.Settings, error) {
+	return s.store.Settings(ctx, study)
+}
+
+// PutSettings validates and stores what the study changes of the KRI
+// defaults; the next recompute uses them.
+func (s *Service) PutSettings(ctx context.Context, study string, set kri.Settings, now time.Time) error {
+	if err := set.Validate(); err != nil {
+		return err
+	}
+	return s.store.PutSettings(ctx, study, set, now)
+}

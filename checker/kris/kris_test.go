@@ -116,6 +116,9 @@ func TestFlagRaisesResolvesAndReopensASiteFinding(t *testing.T) {
 		if len(found) != 1 || !ok || fl.Site != "10" || fl.Rule != clinical.RuleSiteKRIFlag || fl.Severity != clinical.SeverityHigh || fl.Status != clinical.StatusNew {
 			t.Fatalf("site findings %+v; want one new high SITE_KRI_FLAG for site 10", found)
 		}
+		if want := "site 10: Adverse event rate 400.00 per 1,000 (40 of 100) is above the study's 130.00 per 1,000: score 3.00, flag 2 (red), flagged 1 time(s) in a row"; fl.Message != want {
+			t.Errorf("message %q, want %q", fl.Message, want)
+		}
 		if fl.Evidence["flag"] != float64(2) || fl.Evidence["flagged_in_a_row"] != float64(1) {
 			t.Errorf("evidence %v; want flag 2, flagged once", fl.Evidence)
 		}

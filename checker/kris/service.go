@@ -174,16 +174,20 @@ func SiteFlagFindings(snap Snapshot) []clinical.Signal {
 			if r.Flag == 2 || r.Flag == -2 {
 				sev, colour = clinical.SeverityHigh, "red"
 			}
-			dir := "above"
-			if r.Flag < 0 {
-				dir = "below"
-			}
 			streak := snap.Streak(a.Spec.ID, r.Site)
+			what := describe(a.Spec.Model, r.Numerator, r.Denominator, r.Metric)
+			if a.Spec.Model != kri.Identity {
+				dir := "above"
+				if r.Flag < 0 {
+					dir = "below"
+				}
+				what += fmt.Sprintf(" is %s the study's %s", dir, describe(a.Spec.Model, 0, 0, a.Overall))
+			}
 			out = append(out, clinical.Signal{
 				Study: snap.Study, Site: r.Site, Rule: clinical.RuleSiteKRIFlag, Severity: sev,
 				Key: "KRI:" + a.Spec.ID + ":" + r.Site,
-				Message: fmt.Sprintf("site %s: %s %s %s the study's %s (score %.2f, flag %d, %s), flagged %d time(s) in a row",
-					r.Site, a.Spec.Name, formatMetric(a.Spec.Model, r.Metric), dir, formatMetric(a.Spec.Model, a.Overall), r.Score, r.Flag, colour, streak),
+				Message: fmt.Sprintf("site %s: %s %s: score %.2f, flag %d (%s), flagged %d time(s) in a row",
+					r.Site, a.Spec.Name, what, r.Score, r.Flag, colour, streak),
 				Evidence: map[string]any{
 					"kri": a.Spec.ID, "name": a.Spec.Name, "site": r.Site, "numerator": r.Numerator, "denominator": r.Denominator,
 					"metric": r.Metric, "study_metric": a.Overall, "score": round(r.Score), "flag": r.Flag, "flagged_in_a_row": streak,
@@ -206,8 +210,8 @@ func QTLFindings(snap Snapshot) []clinical.Signal {
 		sp, _ := kri.SpecFor(q.ID)
 		out = append(out, clinical.Signal{
 			Study: snap.Study, Rule: clinical.RuleQTLExceeded, Severity: clinical.SeverityHigh, Key: "QTL:" + q.ID,
-			Message: fmt.Sprintf("study %s: %s %s (%g of %g) exceeds its quality tolerance limit %s",
-				snap.Study, q.Name, formatMetric(sp.Model, q.Metric), q.Numerator, q.Denominator, formatMetric(sp.Model, q.Limit)),
+			Message: fmt.Sprintf("study %s: %s %s exceeds its quality tolerance limit of %s",
+				snap.Study, q.Name, describe(sp.Model, q.Numerator, q.Denominator, q.Metric), describe(sp.Model, 0, 0, q.Limit)),
 			Evidence: map[string]any{"qtl": q.ID, "name": q.Name, "numerator": q.Numerator, "denominator": q.Denominator,
 				"metric": q.Metric, "limit": q.Limit, "snapshot": snap.ID, "data_cut": snap.DataCut.Format(time.RFC3339)},
 		})
@@ -215,16 +219,23 @@ func QTLFindings(snap Snapshot) []clinical.Signal {
 	return out
 }
 
-// formatMetric shows a proportion as a percentage, a rate per 1,000 units
-// and a count as a number.
-func formatMetric(m kri.Model, v float64) string {
+// describe shows a proportion as a percentage, a rate per 1,000 units of
+// its denominator and a count as a number, with the counts it rests on
+// when den is not 0.
+func describe(m kri.Model, num, den, metric float64) string {
+	var s string
 	switch m {
 	case kri.Binary:
-		return fmt.Sprintf("%.1f%%", v*100)
+		s = fmt.Sprintf("%.1f%%", metric*100)
 	case kri.Rate:
-		return fmt.Sprintf("%.2f per 1,000", v*1000)
+		s = fmt.Sprintf("%.2f per 1,000", metric*1000)
+	default:
+		return fmt.Sprintf("%g of %g", num, den)
 	}
-	return fmt.Sprintf("%g", v)
+	if den != 0 {
+		s += fmt.Sprintf(" (%g of %g)", num, den)
+	}
+	return s
 }
 
 // round keeps scores readable in evidence.

@@ -89,27 +89,34 @@ func (s *Service) lock(study string) func() {
 	return m.Unlock
 }
 
-// Inputs reads a study's data as of now.
+// Inputs reads a study's data as of asOf. The six reads run at once:
+// the data services' answers travel while the checker's database counts
+// lab entry lags (on a large study, most of a recompute). Each read
+// writes only its own result; Inputs returns once all have returned, all
+// bounded by ctx.
 func (s *Service) Inputs(ctx context.Context, study string, asOf time.Time) (kri.Inputs, error) {
 	var in kri.Inputs
-	var err error
-	if in.Subjects, err = s.src.Subjects.SubjectsIn(ctx, study); err != nil {
-		return in, fmt.Errorf("reading the subjects: %w", err)
+	reads := []struct {
+		what string
+		read func() error
+	}{
+		{"the subjects", func() (err error) { in.Subjects, err = s.src.Subjects.SubjectsIn(ctx, study); return err }},
+		{"the dispositions", func() (err error) { in.Dispositions, err = s.src.Dispositions.DispositionsIn(ctx, study); return err }},
+		{"the adverse events", func() (err error) { in.Events, err = s.src.Events.AdverseEventsIn(ctx, study); return err }},
+		{"the lab entry lags", func() (err error) { in.LabLags, err = s.src.LabLags.EntryLags(ctx, study); return err }},
+		{"the lab grades", func() (err error) { in.LabGrades, err = s.store.LabGrades(ctx, study); return err }},
+		{"the findings", func() (err error) { in.Findings, err = s.findings.SubjectFindings(ctx, study, asOf); return err }},
 	}
-	if in.Dispositions, err = s.src.Dispositions.DispositionsIn(ctx, study); err != nil {
-		return in, fmt.Errorf("reading the dispositions: %w", err)
+	errs := make([]error, len(reads))
+	var wg sync.WaitGroup
+	for i, r := range reads {
+		wg.Go(func() { errs[i] = r.read() }) // returns with its call, which ctx bounds; waited for below
 	}
-	if in.Events, err = s.src.Events.AdverseEventsIn(ctx, study); err != nil {
-		return in, fmt.Errorf("reading the adverse events: %w", err)
-	}
-	if in.LabLags, err = s.src.LabLags.EntryLags(ctx, study); err != nil {
-		return in, fmt.Errorf("reading the lab entry lags: %w", err)
-	}
-	if in.LabGrades, err = s.store.LabGrades(ctx, study); err != nil {
-		return in, fmt.Errorf("reading the lab grades: %w", err)
-	}
-	if in.Findings, err = s.findings.SubjectFindings(ctx, study, asOf); err != nil {
-		return in, fmt.Errorf("reading the findings: %w", err)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			return kri.Inputs{}, fmt.Errorf("reading %s: %w", reads[i].what, err)
+		}
 	}
 	return in, nil
 }

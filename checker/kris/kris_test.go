@@ -152,7 +152,7 @@ func TestFlagRaisesResolvesAndReopensASiteFinding(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(hist) != 2 || hist[0].To != clinical.StatusResolvedByData || hist[1].To != clinical.StatusNew || hist[0].Actor != signals.SystemActor {
+		if len(hist) != 2 || hist[0].To != clinical.StatusResolvedByData || hist[1].To != clinical.StatusNew || hist[0].Actor != signals.Actor {
 			t.Errorf("review history %+v; want resolved_by_data then new, by trialwatch", hist)
 		}
 

@@ -5,16 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
-
-// SystemActor is who the review history names when trialwatch itself
-// moves a finding: resolved by the data, or raised again.
-const SystemActor = "trialwatch"
 
 // OpenAfter is how long a finding may stay new or acknowledged before it
 // counts as open too long (the tw0003 KRI).
@@ -57,7 +56,7 @@ func (s *Store) SubjectFindings(ctx context.Context, study string, asOf time.Tim
 // evidence key while it is raised. A finding raised for the first time is
 // new; one stored is refreshed, and reopened as new if the data had
 // resolved it. A new or acknowledged finding no longer raised is
-// resolved_by_data. Both moves are in the review history, by SystemActor.
+// resolved_by_data. Both moves are in the review history, by Actor.
 // A closed finding stays closed: a monitor dismissed it.
 func (s *Store) SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string, rule clinical.Rule, raised []clinical.Signal, now time.Time) (opened, resolved int, err error) {
 	type stored struct {
@@ -65,7 +64,11 @@ func (s *Store) SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string
 		status clinical.SignalStatus
 	}
 	have := map[string]stored{}
-	rows, err := tx.QueryContext(ctx, `SELECT id, evidence_key, status FROM signals WHERE study = $1 AND usubjid = '' AND rule = $2`, study, string(rule))
+	lock := ""
+	if s.db.Dialect == sqldb.Postgres {
+		lock = " FOR UPDATE" // two recomputes at once (replicas): the second sees the first's findings
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT id, evidence_key, status FROM signals WHERE study = $1 AND usubjid = '' AND rule = $2 ORDER BY id`+lock, study, string(rule))
 	if err != nil {
 		return 0, 0, err
 	}
@@ -87,7 +90,7 @@ func (s *Store) SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO signal_history (signal_id, changed_at, actor, from_status, to_status, reason)
-			VALUES ($1, $2, $3, $4, $5, $6)`, id, now.UnixMilli(), SystemActor, string(from), string(to), reason)
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, now.UnixMilli(), Actor, string(from), string(to), reason)
 		return err
 	}
 	raisedKeys := map[string]bool{}
@@ -115,17 +118,19 @@ func (s *Store) SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string
 			return 0, 0, err
 		}
 		if st.status == clinical.StatusResolvedByData {
-			if err := move(st.id, st.status, clinical.StatusNew, "raised again by the data"); err != nil {
+			if err := move(st.id, st.status, clinical.StatusNew, "raised again by the data: "+sg.Message); err != nil {
 				return 0, 0, err
 			}
 			opened++
 		}
 	}
-	for key, st := range have {
+	// In key order: map order must not decide the order rows are locked in.
+	for _, key := range slices.Sorted(maps.Keys(have)) {
+		st := have[key]
 		if raisedKeys[key] || (st.status != clinical.StatusNew && st.status != clinical.StatusAcknowledged) {
 			continue
 		}
-		if err := move(st.id, st.status, clinical.StatusResolvedByData, "no longer raised by the data"); err != nil {
+		if err := move(st.id, st.status, clinical.StatusResolvedByData, "no longer raised by the data: the latest computation does not find it"); err != nil {
 			return 0, 0, err
 		}
 		resolved++

@@ -319,7 +319,14 @@ func (a *KRIAPI) recompute(w http.ResponseWriter, r *http.Request) {
 	audit.Describe(r.Context(), "", study, nil, map[string]any{"recompute": study})
 	snap, err := a.svc.Recompute(r.Context(), study)
 	if err != nil {
-		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, err)
+		status := http.StatusInternalServerError
+		switch {
+		case errors.Is(err, clinical.ErrUnavailable):
+			status = http.StatusBadGateway // a data service could not be reached
+		case errors.Is(err, context.DeadlineExceeded):
+			status = http.StatusGatewayTimeout
+		}
+		jsonhttp.ServerError(w, r, a.log, status, err)
 		return
 	}
 	flagged := 0

@@ -48,7 +48,9 @@ func (s Settings) Spec(id string) (Spec, bool) {
 		return sp, false
 	}
 	if o, set := s.KRIs[id]; set {
-		if o.Thresholds != nil {
+		// A stored override of another count (a KRI whose flags changed
+		// since) cannot apply: the defaults stand.
+		if o.Thresholds != nil && len(o.Thresholds) == len(sp.Flags)-1 {
 			sp.Thresholds = slices.Clone(o.Thresholds)
 		}
 		if o.MinDenominator != nil {

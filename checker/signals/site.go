@@ -68,7 +68,9 @@ func (s *Store) SyncSiteFindingsTx(ctx context.Context, tx *sql.Tx, study string
 	if s.db.Dialect == sqldb.Postgres {
 		lock = " FOR UPDATE" // two recomputes at once (replicas): the second sees the first's findings
 	}
-	rows, err := tx.QueryContext(ctx, `SELECT id, evidence_key, status FROM signals WHERE study = $1 AND usubjid = '' AND rule = $2 ORDER BY id`+lock, study, string(rule))
+	// No ORDER BY: SQLite would walk the whole table in id order rather
+	// than the few rows of the unique key's index.
+	rows, err := tx.QueryContext(ctx, `SELECT id, evidence_key, status FROM signals WHERE study = $1 AND usubjid = '' AND rule = $2`+lock, study, string(rule))
 	if err != nil {
 		return 0, 0, err
 	}

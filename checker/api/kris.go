@@ -340,10 +340,10 @@ func (a *KRIAPI) recompute(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": study, "snapshot": snap.ID, "as_of": snap.DataCut, "flagged": flagged})
 }
 
-// settingsDoc is the KRI settings as GET shows them: every KRI's
+// kriSettingsDoc is the KRI settings as GET shows them: every KRI's
 // thresholds and minimum denominator, and the QTL limits, in effect. A
 // PUT takes the same shape, any part of it.
-func settingsDoc(set kri.Settings) kri.Settings {
+func kriSettingsDoc(set kri.Settings) kri.Settings {
 	out := kri.Settings{KRIs: map[string]kri.KRISettings{}, QTLs: set.QTLs}
 	if out.QTLs == nil {
 		out.QTLs = kri.DefaultQTLs()
@@ -361,7 +361,7 @@ func (a *KRIAPI) getSettings(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the KRI settings of study %s: %w", r.PathValue("study"), err))
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, settingsDoc(set))
+	jsonhttp.Write(w, http.StatusOK, kriSettingsDoc(set))
 }
 
 func (a *KRIAPI) putSettings(w http.ResponseWriter, r *http.Request) {
@@ -382,12 +382,12 @@ func (a *KRIAPI) putSettings(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the KRI settings of study %s: %w", study, err))
 		return
 	}
-	audit.Describe(r.Context(), "", study, settingsDoc(before), settingsDoc(set))
+	audit.Describe(r.Context(), "", study, kriSettingsDoc(before), kriSettingsDoc(set))
 	if err := a.svc.PutSettings(r.Context(), study, set, time.Now()); err != nil {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("storing the KRI settings of study %s: %w", study, err))
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, settingsDoc(set))
+	jsonhttp.Write(w, http.StatusOK, kriSettingsDoc(set))
 }
 
 func roundTo(v float64, places int) float64 {

@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
@@ -181,18 +180,10 @@ func (a *KRIAPI) list(w http.ResponseWriter, r *http.Request) {
 		if k.Score != nil {
 			score, flag = num(*k.Score), strconv.Itoa(*k.Flag)
 		}
-		cw.Write([]string{snap.DataCut.Format(time.RFC3339), k.KRI, sp.Name, csvText(k.Site), num(k.Numerator), num(k.Denominator),
+		cw.Write([]string{snap.DataCut.Format(time.RFC3339), k.KRI, sp.Name, inertCell(k.Site), num(k.Numerator), num(k.Denominator),
 			num(k.Metric), score, flag, strconv.Itoa(k.Streak), num(scores[k.Site])})
 	}
 	cw.Flush()
-}
-
-// csvText keeps a spreadsheet from reading a text cell as a formula.
-func csvText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }
 
 type boundJSON struct {

@@ -40,7 +40,14 @@ func Rules() map[string]Rule {
 		"PUT /api/v1/studies/{study}/settings":                   {Roles: adminOnly, Entity: "settings"},
 		"PATCH /api/v1/studies/{study}/settings":                 {Roles: adminOnly, Entity: "settings"},
 		"GET /api/v1/studies/{study}/audit":                      {Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
-		"GET /api/v1/audit":                                      {Roles: adminOnly},
+
+		"GET /api/v1/studies/{study}/kris":                            {Roles: siteAndMonitor},
+		"GET /api/v1/studies/{study}/kris/{kri}":                      {Roles: siteAndMonitor},
+		"GET /api/v1/studies/{study}/kris/{kri}/sites/{site}/history": {Roles: siteAndMonitor},
+		"POST /api/v1/studies/{study}/kris/recompute":                 {Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}, Entity: "kri", Action: "recompute"},
+		"GET /api/v1/studies/{study}/kri-settings":                    {Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
+		"PUT /api/v1/studies/{study}/kri-settings":                    {Roles: adminOnly, Entity: "kri-settings"},
+		"GET /api/v1/audit":                                           {Roles: adminOnly},
 
 		"GET /api/v1/users":                 {Roles: adminOnly},
 		"POST /api/v1/users":                {Roles: adminOnly, Entity: "user"},

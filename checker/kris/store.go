@@ -350,3 +350,21 @@ func (s *Store) History(ctx context.Context, study, id, site string, limit int) 
 	}
 	return out, rows.Err()
 }
+
+// QueuedStudies lists the studies with subjects queued for a check.
+func (s *Store) QueuedStudies(ctx context.Context) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT DISTINCT study FROM check_jobs ORDER BY study`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var study string
+		if err := rows.Scan(&study); err != nil {
+			return nil, err
+		}
+		out = append(out, study)
+	}
+	return out, rows.Err()
+}

@@ -379,6 +379,26 @@ func accessMatrix() map[string]routeAccess {
 		"GET /api/v1/studies/{study}/audit": {
 			build: get("/api/v1/studies/{study}/audit"),
 			want:  merge(badTokens, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /api/v1/studies/{study}/kris": {
+			build: withKRIs(get("/api/v1/studies/{study}/kris")),
+			want:  merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+		"GET /api/v1/studies/{study}/kris/{kri}": {
+			build: withKRIs(get("/api/v1/studies/{study}/kris/kri0001")),
+			want:  merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other"), forbiddenTo("admin", "ops"))},
+		"GET /api/v1/studies/{study}/kris/{kri}/sites/{site}/history": {
+			build: withKRIs(get("/api/v1/studies/{study}/kris/kri0001/sites/{site}/history")),
+			want:  merge(badTokens, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
+		"POST /api/v1/studies/{study}/kris/recompute": {
+			build: post("/api/v1/studies/{study}/kris/recompute", ""),
+			want:  merge(badTokens, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /api/v1/studies/{study}/kri-settings": {
+			build: get("/api/v1/studies/{study}/kri-settings"),
+			want:  merge(badTokens, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"PUT /api/v1/studies/{study}/kri-settings": {
+			build: func(f *accessFixture, c accessCase) request {
+				return request{method: "PUT", path: f.expand("/api/v1/studies/{study}/kri-settings", c), contentType: "application/json", body: `{"qtls": {"kri0006": 0.3}}`}
+			},
+			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
 		"GET /api/v1/audit": {
 			build: get("/api/v1/audit"),
 			want:  merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
@@ -424,6 +444,19 @@ func subjectListStatus() int {
 		return http.StatusOK
 	}
 	return http.StatusNotImplemented
+}
+
+// withKRIs makes sure the pilot's KRIs were computed before the request
+// is built.
+func withKRIs(build func(*accessFixture, accessCase) request) func(*accessFixture, accessCase) request {
+	return func(f *accessFixture, c accessCase) request {
+		if _, err := f.n.kris.Latest(context.Background(), pilotdata.Study); err != nil {
+			if _, err := f.n.kris.Recompute(context.Background(), pilotdata.Study); err != nil {
+				f.t.Fatal(err)
+			}
+		}
+		return build(f, c)
+	}
 }
 
 // freshSignal returns a signal of the target's site still in status new,

@@ -18,9 +18,11 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/kris"
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/checker/queue"
 	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -52,6 +54,10 @@ type node struct {
 	clients  []*http.Client
 	workers  *queue.Workers
 	checker  *checker.Checker
+	kris     *kris.Service
+	// recompute recomputes a study's KRIs once its uploads pause and
+	// their checks are done.
+	recompute *kris.Recomputer
 }
 
 // newNode binds both listeners first, so a busy port fails before any
@@ -211,6 +217,14 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	// subjects (clinical.StudySubjects); the API answers 501 without one.
 	api.New(c, api.Sources{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient, Labs: labStore},
 		findings, n.log).Register(n.router)
+	kriStore, err := kris.Open(ctx, db)
+	if err != nil {
+		return err
+	}
+	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labLags{labStore}},
+		kriStore, findings, kris.WithLogger(n.log))
+	api.NewKRIAPI(n.kris, n.log).Register(n.router)
+	n.recompute = kris.NewRecomputer(n.kris, kris.WithRecomputeLogger(n.log))
 	labs.RegisterMetrics(n.reg, labStore)
 	n.workers = queue.NewWorkers(c, jobs, queue.WithWorkers(n.cfg.workers), queue.WithWorkerLogger(n.log),
 		queue.WithJobMetrics(queue.NewMetrics(n.reg, jobs)), queue.WithBatches(jobs, labStore, findings, queue.DefaultBatch))
@@ -222,9 +236,40 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		target = all
 	}
 	ingest.SweepSpool("", started, n.log)
+	target = recomputeAfter{Target: target, trigger: n.recompute.Trigger}
 	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload, Limits: n.cfg.upload}).Register(n.router)
 	n.services = append(n.services, "checker")
 	return nil
+}
+
+// recomputeAfter is an upload target that has the study's KRIs
+// recomputed once an upload stored something.
+type recomputeAfter struct {
+	ingest.Target
+	trigger func(study string)
+}
+
+func (t recomputeAfter) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
+	res, err := t.Target.Store(ctx, study, files, now, fill)
+	if err == nil {
+		t.trigger(study)
+	}
+	return res, err
+}
+
+// labLags reads the lab store's entry lags as the KRIs count them.
+type labLags struct{ *labs.Store }
+
+func (l labLags) EntryLags(ctx context.Context, study string) (map[string]kri.EntryLags, error) {
+	lags, err := l.Store.EntryLags(ctx, study)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]kri.EntryLags, len(lags))
+	for id, e := range lags {
+		out[id] = kri.EntryLags{Late: e.Late, Dated: e.Dated}
+	}
+	return out, nil
 }
 
 // upstreamClient is the HTTP client the checker calls the data services
@@ -287,6 +332,13 @@ func (n *node) run(ctx context.Context) error {
 		// the workers stop and release their jobs.
 		n.workers.Start(context.WithoutCancel(ctx))
 	}
+	if n.recompute != nil {
+		// Stopped after the workers, below. Studies with checks queued
+		// when the node starts (an import, a restart) get their KRIs
+		// recomputed once those are done.
+		n.recompute.Start(context.WithoutCancel(ctx))
+		n.recomputeQueued(ctx)
+	}
 	n.health.SetReady(true)
 	n.log.Info("serving", "services", n.services, "http", n.httpURL(), "admin", n.adminURL())
 
@@ -324,8 +376,23 @@ func (n *node) run(ctx context.Context) error {
 			n.log.Warn("findings left unstored at the end of the grace period; their subjects are checked again on their next upload", "error", err)
 		}
 	}
+	if n.recompute != nil {
+		n.recompute.Stop()
+	}
 	n.close()
 	return serveErr
+}
+
+// recomputeQueued triggers a KRI recompute of every study with checks
+// queued.
+func (n *node) recomputeQueued(ctx context.Context) {
+	studies, err := n.kris.Store().QueuedStudies(ctx)
+	if err != nil {
+		n.log.Warn("finding the studies with queued checks: their KRIs are recomputed after their next upload", "error", err)
+	}
+	for _, s := range studies {
+		n.recompute.Trigger(s)
+	}
 }
 
 // server is one listener's server, with every timeout set: a client that

@@ -252,6 +252,26 @@ func TestSplitModeEndToEnd(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 
+	// Site KRIs: the checker reads the whole study through the data
+	// services' streams, recomputed on demand.
+	if resp := send(t, "POST", chk.url()+"/api/v1/studies/"+pilotdata.Study+"/kris/recompute", mon, "application/json", nil); resp.StatusCode != http.StatusOK {
+		resp.Body.Close()
+		t.Fatalf("KRI recompute in split mode: %d\n%s", resp.StatusCode, chk.output())
+	} else {
+		resp.Body.Close()
+	}
+	var ae struct {
+		Sites []struct {
+			Site        string  `json:"site"`
+			Numerator   float64 `json:"numerator"`
+			Denominator float64 `json:"denominator"`
+		} `json:"sites"`
+	}
+	if err := json.Unmarshal([]byte(body(t, chk.url()+"/api/v1/studies/"+pilotdata.Study+"/kris/kri0001", mon)), &ae); err != nil || len(ae.Sites) == 0 ||
+		ae.Sites[0].Site != "701" || ae.Sites[0].Numerator != 238 || ae.Sites[0].Denominator != 4975 {
+		t.Errorf("kri0001 in split mode: %+v, %v; want site 701 at 238 AEs in 4975 days", ae.Sites, err)
+	}
+
 	expo.cmd.Process.Kill()
 	<-expo.done
 	expo.done <- nil // for the cleanup's receive

@@ -89,11 +89,11 @@ const (
 // genDB is the generated study's checker database: 10,000,000 lab
 // results with their entry lags, 20,000 subjects' grade counts and a
 // finding each. It is built once (about a minute) and kept in
-// $TMPDIR/trialwatch-kri-bench-v1.db for later runs.
+// $TMPDIR/trialwatch-kri-bench-v2.db for later runs.
 func genDB(b *testing.B) *sqldb.DB {
 	b.Helper()
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), "trialwatch-kri-bench-v1.db")
+	path := filepath.Join(os.TempDir(), "trialwatch-kri-bench-v2.db")
 	_, statErr := os.Stat(path)
 	db, err := sqldb.Open(ctx, path)
 	if err != nil {
@@ -125,10 +125,11 @@ func genDB(b *testing.B) *sqldb.DB {
 		fmt.Sprintf(`INSERT INTO lab_subjects (id, study, usubjid, version)
 			WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < %d)
 			SELECT i, 'GEN', printf('GEN-%%05d', i), 1 FROM s`, genSubjects),
-		// One in seven results entered 15 days after its date, the rest 2.
-		fmt.Sprintf(`INSERT INTO lab_results (subject_id, seq, test_id, value, low, high, baseline, lab_date, visit, entry_lag)
+		// One in seven results first stored 15 days after its date
+		// (2024-01-01, day 19723 since 1970), the rest 2.
+		fmt.Sprintf(`INSERT INTO lab_results (subject_id, seq, test_id, value, low, high, baseline, lab_date, visit, stored_day)
 			WITH RECURSIVE r(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM r WHERE i < %d)
-			SELECT i / %d + 1, i %% %d + 1, i %% 20 + 1, 1.0, 0.5, 2.0, FALSE, '2024-01-01', 'V', CASE WHEN i %% 7 = 0 THEN 15 ELSE 2 END FROM r`,
+			SELECT i / %d + 1, i %% %d + 1, i %% 20 + 1, 1.0, 0.5, 2.0, FALSE, '2024-01-01', 'V', 19723 + CASE WHEN i %% 7 = 0 THEN 15 ELSE 2 END FROM r`,
 			genSubjects*genLabsPerSubject-1, genLabsPerSubject, genLabsPerSubject),
 		// What checks of 500 results each would have counted: about 1% of
 		// grade 3 or more, more at every 97th subject.

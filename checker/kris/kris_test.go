@@ -265,3 +265,55 @@ func TestSubjectFindingsCounts(t *testing.T) {
 		}
 	})
 }
+
+// countingLags counts the reads of the study's lab entry lags.
+type countingLags struct {
+	kris.LabEntryLags
+	n int
+}
+
+func (c *countingLags) EntryLags(ctx context.Context, study string) (map[string]kri.EntryLags, error) {
+	c.n++
+	return c.LabEntryLags.EntryLags(ctx, study)
+}
+
+// The lab entry lags are read again only once a write of lab results
+// moved the study's lab versions.
+func TestLabLagsReadAgainOnlyAfterLabWrites(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		f := newFixture(t, db)
+		f.setSites(10, 10, 10)
+		lags := &countingLags{LabEntryLags: f.study}
+		src := f.study.Sources()
+		src.LabLags = lags
+		store, err := kris.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc := kris.NewService(src, store, f.sw)
+		recompute := func() {
+			t.Helper()
+			if _, err := svc.Recompute(ctx, "S"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		recompute()
+		recompute()
+		if lags.n != 1 {
+			t.Fatalf("lags read %d times over two recomputes without lab writes, want 1", lags.n)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO lab_subjects (study, usubjid, version) VALUES ('S', 'S-1', 1)`); err != nil {
+			t.Fatal(err)
+		}
+		recompute()
+		if _, err := db.ExecContext(ctx, `UPDATE lab_subjects SET version = version + 1 WHERE study = 'S'`); err != nil {
+			t.Fatal(err)
+		}
+		recompute()
+		recompute()
+		if lags.n != 3 {
+			t.Errorf("lags read %d times; want again after the new subject and after the write, 3 in all", lags.n)
+		}
+	})
+}

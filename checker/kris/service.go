@@ -53,6 +53,14 @@ type Service struct {
 	// streaks count each snapshot once.
 	mu      sync.Mutex
 	studies map[string]*sync.Mutex
+	// lags keeps each study's last lab entry lags with the lab versions
+	// they were read at (see labLags).
+	lags map[string]cachedLags
+}
+
+type cachedLags struct {
+	versions LabVersions
+	lags     map[string]kri.EntryLags
 }
 
 // Option configures a Service.
@@ -67,7 +75,8 @@ func WithLogger(l *slog.Logger) Option { return func(s *Service) { s.log = l } }
 // NewService returns the service recomputing KRIs from src into store,
 // raising findings through findings.
 func NewService(src Sources, store *Store, findings FindingStore, opts ...Option) *Service {
-	s := &Service{src: src, store: store, findings: findings, now: time.Now, log: slog.New(slog.DiscardHandler), studies: map[string]*sync.Mutex{}}
+	s := &Service{src: src, store: store, findings: findings, now: time.Now, log: slog.New(slog.DiscardHandler), studies: map[string]*sync.Mutex{},
+		lags: map[string]cachedLags{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -103,7 +112,7 @@ func (s *Service) Inputs(ctx context.Context, study string, asOf time.Time) (kri
 		{"the subjects", func() (err error) { in.Subjects, err = s.src.Subjects.SubjectsIn(ctx, study); return err }},
 		{"the dispositions", func() (err error) { in.Dispositions, err = s.src.Dispositions.DispositionsIn(ctx, study); return err }},
 		{"the adverse events", func() (err error) { in.Events, err = s.src.Events.AdverseEventsIn(ctx, study); return err }},
-		{"the lab entry lags", func() (err error) { in.LabLags, err = s.src.LabLags.EntryLags(ctx, study); return err }},
+		{"the lab entry lags", func() (err error) { in.LabLags, err = s.labLags(ctx, study); return err }},
 		{"the lab grades", func() (err error) { in.LabGrades, err = s.store.LabGrades(ctx, study); return err }},
 		{"the findings", func() (err error) { in.Findings, err = s.findings.SubjectFindings(ctx, study, asOf); return err }},
 	}
@@ -119,6 +128,34 @@ func (s *Service) Inputs(ctx context.Context, study string, asOf time.Time) (kri
 		}
 	}
 	return in, nil
+}
+
+// labLags reads the study's lab entry lags, or reuses those last read
+// while its lab versions have not moved. Counting them reads every lab
+// result of the study (10 million rows: seconds); the versions, one row
+// per subject, move with every write of a subject's lab results and a
+// result's lag never changes once stored, so unmoved versions mean the
+// same lags. The versions are read first: a write between the two reads
+// is in the lags and moves the versions, so it is read again next time.
+func (s *Service) labLags(ctx context.Context, study string) (map[string]kri.EntryLags, error) {
+	v, err := s.store.LabVersions(ctx, study)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	c, ok := s.lags[study]
+	s.mu.Unlock()
+	if ok && c.versions == v {
+		return c.lags, nil
+	}
+	lags, err := s.src.LabLags.EntryLags(ctx, study)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.lags[study] = cachedLags{versions: v, lags: lags}
+	s.mu.Unlock()
+	return lags, nil
 }
 
 // Recompute computes the study's KRIs from its data now, stores them as a

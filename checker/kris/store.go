@@ -368,3 +368,15 @@ func (s *Store) QueuedStudies(ctx context.Context) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+// LabVersions sums up a study's lab versions (lab_subjects): how many
+// subjects have lab results, and the sum of their versions, which grows
+// with every write of any of them.
+type LabVersions struct{ Subjects, Sum int64 }
+
+// LabVersions reads the study's lab versions.
+func (s *Store) LabVersions(ctx context.Context, study string) (LabVersions, error) {
+	var v LabVersions
+	err := s.db.QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(SUM(version), 0) FROM lab_subjects WHERE study = $1`, study).Scan(&v.Subjects, &v.Sum)
+	return v, err
+}

@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -357,10 +356,7 @@ func (a *KRIAPI) getSettings(w http.ResponseWriter, r *http.Request) {
 
 func (a *KRIAPI) putSettings(w http.ResponseWriter, r *http.Request) {
 	var set kri.Settings
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&set); err != nil {
-		jsonhttp.Error(w, http.StatusBadRequest, "request body: "+err.Error()+` (want {"kris": {"kri0001": {"thresholds": [-2, -1, 2, 3], "min_denominator": 30}}, "qtls": {"kri0006": 0.3}})`)
+	if !jsonhttp.DecodeBody(w, r, 1<<20, &set, `{"kris": {"kri0001": {"thresholds": [-2, -1, 2, 3], "min_denominator": 30}}, "qtls": {"kri0006": 0.3}}`) {
 		return
 	}
 	if err := set.Validate(); err != nil {

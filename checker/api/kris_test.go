@@ -179,6 +179,10 @@ func TestKRISettingsRefuseBadInputNamingTheField(t *testing.T) {
 			t.Errorf("%s: %d %s; want 400 naming %s", body, rec.Code, rec.Body, want)
 		}
 	}
+	huge := `{"qtls": {"kri0006": 0.3}, "x": "` + strings.Repeat("x", 2<<20) + `"}`
+	if rec := serve(mux, admin, "PUT", "/api/v1/studies/S/kri-settings", huge); rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("2 MiB of settings: %d %s, want 413", rec.Code, rec.Body)
+	}
 	rec := serve(mux, admin, "PUT", "/api/v1/studies/S/kri-settings", `{"kris": {"kri0001": {"thresholds": [-3, -2, 2, 3]}}, "qtls": {}}`)
 	if rec.Code != 200 {
 		t.Fatalf("valid settings: %d %s", rec.Code, rec.Body)

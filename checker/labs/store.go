@@ -249,16 +249,18 @@ const LateAfter = 10
 // keep), counted in the database. A result whose date an update corrects
 // is measured from its corrected date.
 func (s *Store) EntryLags(ctx context.Context, study string) (map[string]EntryLag, error) {
-	// The day number of lab_date, as stored_day counts days.
-	dateDay := `CAST(julianday(substr(r.lab_date, 1, 10)) - 2440587.5 AS INTEGER)`
+	// SQLite keeps each row's lag (entry_lag, a stored generated column);
+	// PostgreSQL reckons it as it reads.
+	lag := `r.entry_lag`
 	if s.db.Dialect == sqldb.Postgres {
-		dateDay = `(CAST(substr(r.lab_date, 1, 10) AS DATE) - DATE '1970-01-01')`
+		lag = `CASE WHEN length(r.lab_date) >= 10 THEN r.stored_day - (CAST(substr(r.lab_date, 1, 10) AS DATE) - DATE '1970-01-01') END`
 	}
-	lag := `CASE WHEN length(r.lab_date) >= 10 THEN r.stored_day - ` + dateDay + ` END`
-	rows, err := s.db.QueryContext(ctx, `SELECT usubjid, COALESCE(SUM(CASE WHEN lag > `+strconv.Itoa(LateAfter)+` THEN 1 ELSE 0 END), 0), COUNT(lag)
-		FROM (SELECT s.usubjid, `+lag+` AS lag
-			FROM lab_subjects s JOIN lab_results r ON r.subject_id = s.id WHERE s.study = $1) AS lags
-		GROUP BY usubjid`, study)
+	// Counted per subject id, then named: the join then runs once per
+	// subject rather than once per row.
+	rows, err := s.db.QueryContext(ctx, `SELECT s.usubjid, c.late, c.dated FROM lab_subjects s JOIN (
+			SELECT r.subject_id, COALESCE(SUM(CASE WHEN `+lag+` > `+strconv.Itoa(LateAfter)+` THEN 1 ELSE 0 END), 0) AS late, COUNT(`+lag+`) AS dated
+			FROM lab_results r WHERE r.subject_id IN (SELECT id FROM lab_subjects WHERE study = $1) GROUP BY r.subject_id) c
+		ON c.subject_id = s.id`, study)
 	if err != nil {
 		return nil, err
 	}

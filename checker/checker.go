@@ -184,10 +184,9 @@ type gathered struct {
 // one ends when stored, within storeBound, and Wait waits for it.
 func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
 	start := time.Now()
-	arrived := start
-	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok && t.Before(start) {
-		arrived = t
-		c.metrics.waited(start.Sub(t))
+	arrived := arrivalOf(ctx, start)
+	if arrived.Before(start) {
+		c.metrics.waited(start.Sub(arrived))
 	}
 	c.metrics.CheckStarted()
 	res := c.check(ctx, study, usubjid, arrived.Add(c.deadline+AnswerGrace))
@@ -197,6 +196,15 @@ func (c *Checker) Check(ctx context.Context, study, usubjid string) Result {
 }
 
 type arrivalKey struct{}
+
+// arrivalOf is when the request ctx serves arrived (WithArrival), or now
+// when it carries none or a later one.
+func arrivalOf(ctx context.Context, now time.Time) time.Time {
+	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok && t.Before(now) {
+		return t
+	}
+	return now
+}
 
 // WithArrival records when the request a check answers arrived, so that
 // time spent before the check starts (authentication, waiting for a
@@ -456,11 +464,8 @@ type ownData struct {
 // one deadline derived from ctx, so a client disconnect cancels them all.
 // What up holds is taken from it rather than called for.
 func (c *Checker) gather(ctx context.Context, study, usubjid string, up *Upstream, local Local) gathered {
-	start := time.Now()
-	if t, ok := ctx.Value(arrivalKey{}).(time.Time); ok && t.Before(start) {
-		start = t // the deadline counts from the request's arrival
-	}
-	ctx, cancel := context.WithDeadline(ctx, start.Add(c.deadline))
+	// The deadline counts from the request's arrival.
+	ctx, cancel := context.WithDeadline(ctx, arrivalOf(ctx, time.Now()).Add(c.deadline))
 	defer cancel()
 	var g gathered
 	var wg sync.WaitGroup

@@ -115,6 +115,23 @@ func (db *DB) QueryKeys(ctx context.Context, head, tail string, args []any, keys
 
 func (db *DB) queryEach(ctx context.Context, query string, args []any, scan func(*sql.Rows) error) error {
 	rows, err := db.QueryChunk(ctx, nil, query, args...)
+	return scanAll(rows, err, scan)
+}
+
+// Each runs query within tx (unless nil) and calls scan for every row.
+func (db *DB) Each(ctx context.Context, tx *sql.Tx, query string, args []any, scan func(*sql.Rows) error) error {
+	var rows *sql.Rows
+	var err error
+	if tx != nil {
+		rows, err = tx.QueryContext(ctx, query, args...)
+	} else {
+		rows, err = db.QueryContext(ctx, query, args...)
+	}
+	return scanAll(rows, err, scan)
+}
+
+// scanAll calls scan for every row of a query that ended with err.
+func scanAll(rows *sql.Rows, err error, scan func(*sql.Rows) error) error {
 	if err != nil {
 		return err
 	}
@@ -125,4 +142,13 @@ func (db *DB) queryEach(ctx context.Context, query string, args []any, scan func
 		}
 	}
 	return rows.Err()
+}
+
+// Args is values as query arguments.
+func Args[T any](values []T) []any {
+	out := make([]any, len(values))
+	for i, v := range values {
+		out[i] = v
+	}
+	return out
 }

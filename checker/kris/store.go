@@ -218,7 +218,7 @@ func (s *Store) Latest(ctx context.Context, study string) (Snapshot, error) {
 	snap.DataCut, snap.Computed = time.UnixMilli(cut).UTC(), time.UnixMilli(computed).UTC()
 
 	byID := map[string]int{}
-	err = s.each(ctx, `SELECT kri, overall, factor, thresholds, min_denominator FROM kri_analyses WHERE snapshot_id = $1`, snap.ID, func(rows *sql.Rows) error {
+	err = s.db.Each(ctx, nil, `SELECT kri, overall, factor, thresholds, min_denominator FROM kri_analyses WHERE snapshot_id = $1`, []any{snap.ID}, func(rows *sql.Rows) error {
 		var id, th string
 		var a kri.Analysis
 		var min float64
@@ -242,7 +242,7 @@ func (s *Store) Latest(ctx context.Context, study string) (Snapshot, error) {
 	if err != nil {
 		return snap, err
 	}
-	err = s.each(ctx, `SELECT kri, site, numerator, denominator, metric, score, flag, streak FROM kri_site_results WHERE snapshot_id = $1`, snap.ID, func(rows *sql.Rows) error {
+	err = s.db.Each(ctx, nil, `SELECT kri, site, numerator, denominator, metric, score, flag, streak FROM kri_site_results WHERE snapshot_id = $1`, []any{snap.ID}, func(rows *sql.Rows) error {
 		var id string
 		var r kri.SiteResult
 		var score sql.NullFloat64
@@ -275,7 +275,7 @@ func (s *Store) Latest(ctx context.Context, study string) (Snapshot, error) {
 		}
 	}
 	snap.KRIs = ordered
-	err = s.each(ctx, `SELECT site, score, raw, max_raw, red, amber FROM kri_risk_scores WHERE snapshot_id = $1`, snap.ID, func(rows *sql.Rows) error {
+	err = s.db.Each(ctx, nil, `SELECT site, score, raw, max_raw, red, amber FROM kri_risk_scores WHERE snapshot_id = $1`, []any{snap.ID}, func(rows *sql.Rows) error {
 		var rs kri.RiskScore
 		if err := rows.Scan(&rs.Site, &rs.Score, &rs.Raw, &rs.Max, &rs.Red, &rs.Amber); err != nil {
 			return err
@@ -287,7 +287,7 @@ func (s *Store) Latest(ctx context.Context, study string) (Snapshot, error) {
 		return snap, err
 	}
 	slices.SortFunc(snap.RiskScores, func(x, y kri.RiskScore) int { return kri.CompareSites(x.Site, y.Site) })
-	err = s.each(ctx, `SELECT qtl, numerator, denominator, metric, limit_value, exceeded FROM kri_qtl_results WHERE snapshot_id = $1 ORDER BY qtl`, snap.ID, func(rows *sql.Rows) error {
+	err = s.db.Each(ctx, nil, `SELECT qtl, numerator, denominator, metric, limit_value, exceeded FROM kri_qtl_results WHERE snapshot_id = $1 ORDER BY qtl`, []any{snap.ID}, func(rows *sql.Rows) error {
 		var q kri.QTLResult
 		if err := rows.Scan(&q.ID, &q.Numerator, &q.Denominator, &q.Metric, &q.Limit, &q.Exceeded); err != nil {
 			return err
@@ -299,21 +299,6 @@ func (s *Store) Latest(ctx context.Context, study string) (Snapshot, error) {
 		return nil
 	})
 	return snap, err
-}
-
-// each runs query with one argument and scans every row with scan.
-func (s *Store) each(ctx context.Context, query string, arg any, scan func(*sql.Rows) error) error {
-	rows, err := s.db.QueryContext(ctx, query, arg)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := scan(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
 
 // Point is one site's KRI in one snapshot.

@@ -74,24 +74,15 @@ func (s *Store) EnqueueAtTx(ctx context.Context, tx *sql.Tx, study string, subje
 // transaction: what a change of the study's settings needs, so that every
 // finding follows the new settings.
 func (s *Store) EnqueueStudyTx(ctx context.Context, tx *sql.Tx, study string, now time.Time) error {
-	rows, err := tx.QueryContext(ctx, `SELECT usubjid FROM lab_subjects WHERE study = $1
-		UNION SELECT DISTINCT usubjid FROM signals WHERE study = $1 AND usubjid <> ''`, study)
-	if err != nil {
-		return err
-	}
 	var ids []string
-	for rows.Next() {
+	err := s.db.Each(ctx, tx, `SELECT usubjid FROM lab_subjects WHERE study = $1
+		UNION SELECT DISTINCT usubjid FROM signals WHERE study = $1 AND usubjid <> ''`, []any{study}, func(rows *sql.Rows) error {
 		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return err
-		}
+		err := rows.Scan(&id)
 		ids = append(ids, id)
-	}
-	if err := rows.Close(); err != nil {
 		return err
-	}
-	if err := rows.Err(); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	return s.EnqueueTx(ctx, tx, study, ids, now)

@@ -1,6 +1,7 @@
 package signals
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -66,17 +67,15 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 			return fmt.Errorf("reading stored findings: %w", err)
 		}
 		var changed []clinical.Signal
+		var evidence []string
 		var moves []statusMove
 		for i, a := range found {
-			c, m := prepared[i].diff(a, stored)
+			c, ev, m := prepared[i].diff(a, stored)
 			changed = append(changed, c...)
+			evidence = append(evidence, ev...)
 			moves = append(moves, m...)
 		}
-		rows, err := newSignalRows(changed, now)
-		if err != nil {
-			return err
-		}
-		if err := s.writeSignalsTx(ctx, tx, rows); err != nil {
+		if err := s.writeSignalsTx(ctx, tx, newSignalRows(changed, evidence, now)); err != nil {
 			return fmt.Errorf("storing signals: %w", err)
 		}
 		if err := s.moveStatusesTx(ctx, tx, moves, now); err != nil {
@@ -115,16 +114,8 @@ type preparedAssessment struct {
 }
 
 func prepareAssessment(a *rules.Assessment) (preparedAssessment, error) {
-	p := preparedAssessment{evidence: make([]string, len(a.Signals))}
-	for i := range a.Signals {
-		sg := &a.Signals[i]
-		ev, err := json.Marshal(sg.Evidence)
-		if err != nil {
-			return p, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
-		}
-		p.evidence[i] = string(ev)
-	}
-	return p, nil
+	evidence, err := evidenceJSON(a.Signals)
+	return preparedAssessment{evidence: evidence}, err
 }
 
 // statusMove is a status change a check makes, with its history entry.
@@ -135,11 +126,13 @@ type statusMove struct {
 }
 
 // diff compares an assessment with the stored findings of its study: the
-// findings to write, and the status changes to make.
-func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[findingKey]storedFinding) ([]clinical.Signal, []statusMove) {
+// findings to write with their evidence as stored, and the status changes
+// to make.
+func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[findingKey]storedFinding) ([]clinical.Signal, []string, []statusMove) {
 	subj := a.Subject
 	have := stored[subj.Study]
 	var changed []clinical.Signal
+	var evidence []string
 	var moves []statusMove
 	raised := make(map[findingKey]bool, len(a.Signals))
 	for i := range a.Signals {
@@ -150,6 +143,7 @@ func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[find
 		if !ok || old.site != sg.Site || old.severity != int64(sg.Severity) || old.evidence != p.evidence[i] ||
 			old.message != sg.Message || old.first != string(sg.First) || old.last != string(sg.Last) {
 			changed = append(changed, *sg)
+			evidence = append(evidence, p.evidence[i])
 		}
 		if ok && old.status == clinical.StatusResolvedByData {
 			moves = append(moves, statusMove{old.id, old.status, clinical.StatusNew, "raised again by the data: " + sg.Message})
@@ -163,8 +157,8 @@ func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[find
 		moves = append(moves, statusMove{old.id, old.status, clinical.StatusResolvedByData, withdrawal(a, old)})
 	}
 	// Map order must not decide the order rows are locked in.
-	slices.SortFunc(moves, func(x, y statusMove) int { return int(x.id - y.id) })
-	return changed, moves
+	slices.SortFunc(moves, func(x, y statusMove) int { return cmp.Compare(x.id, y.id) })
+	return changed, evidence, moves
 }
 
 // withdrawal says why the data no longer supports a finding: what the
@@ -195,7 +189,7 @@ func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules
 	for study, ids := range byStudy {
 		have := map[findingKey]storedFinding{}
 		out[study] = have
-		args := append([]any{study}, anySlice(ids)...)
+		args := append([]any{study}, sqldb.Args(ids)...)
 		lock := ""
 		if s.db.Dialect == sqldb.Postgres {
 			// A check of the same subject at the same time (an API check
@@ -203,36 +197,19 @@ func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules
 			// withdrawing a finding and writing its history twice.
 			lock = " ORDER BY id FOR UPDATE"
 		}
-		rows, err := tx.QueryContext(ctx, `SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
-			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`+lock, args...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := s.db.Each(ctx, tx, `SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
+			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`+lock, args, func(rows *sql.Rows) error {
 			var k findingKey
 			var f storedFinding
-			if err := rows.Scan(&f.id, &k.usubjid, &k.rule, &k.key, &f.site, &f.severity, &f.evidence, &f.message, &f.first, &f.last, &f.status); err != nil {
-				rows.Close()
-				return nil, err
-			}
+			err := rows.Scan(&f.id, &k.usubjid, &k.rule, &k.key, &f.site, &f.severity, &f.evidence, &f.message, &f.first, &f.last, &f.status)
 			have[k] = f
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
+			return err
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
 	return out, nil
-}
-
-func anySlice(ss []string) []any {
-	out := make([]any, len(ss))
-	for i, s := range ss {
-		out[i] = s
-	}
-	return out
 }
 
 // moveStatusesTx makes the status changes and records each in the
@@ -274,27 +251,21 @@ func (s *Store) putGradeCountsTx(ctx context.Context, tx *sql.Tx, found []*rules
 // fillStoredTx fills in a's findings' IDs, creation times and statuses
 // from what is stored.
 func (s *Store) fillStoredTx(ctx context.Context, tx *sql.Tx, a *rules.Assessment) error {
-	rows, err := tx.QueryContext(ctx, `SELECT id, created_at, status, rule, evidence_key FROM signals WHERE study = $1 AND usubjid = $2`,
-		a.Subject.Study, a.Subject.USUBJID)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
 	type stored struct {
 		id      int64
 		created int64
 		status  clinical.SignalStatus
 	}
 	got := map[[2]string]stored{}
-	for rows.Next() {
-		var st stored
-		var rule, key string
-		if err := rows.Scan(&st.id, &st.created, &st.status, &rule, &key); err != nil {
+	err := s.db.Each(ctx, tx, `SELECT id, created_at, status, rule, evidence_key FROM signals WHERE study = $1 AND usubjid = $2`,
+		[]any{a.Subject.Study, a.Subject.USUBJID}, func(rows *sql.Rows) error {
+			var st stored
+			var rule, key string
+			err := rows.Scan(&st.id, &st.created, &st.status, &rule, &key)
+			got[[2]string{rule, key}] = st
 			return err
-		}
-		got[[2]string{rule, key}] = st
-	}
-	if err := rows.Err(); err != nil {
+		})
+	if err != nil {
 		return err
 	}
 	for i := range a.Signals {

@@ -56,10 +56,11 @@ func (s *Store) SaveSignals(ctx context.Context, sigs []clinical.Signal, now tim
 	if len(sigs) == 0 {
 		return nil
 	}
-	rows, err := newSignalRows(sigs, now)
+	evidence, err := evidenceJSON(sigs)
 	if err != nil {
 		return err
 	}
+	rows := newSignalRows(sigs, evidence, now)
 	// One statement is atomic by itself: a transaction is needed only
 	// around several, and without one SQLite holds its write lock for the
 	// statement alone.
@@ -87,14 +88,26 @@ type signalRows struct {
 
 type signalKey struct{ study, usubjid, rule, evidence string }
 
-func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
-	r := signalRows{sigs: sigs, first: make(map[signalKey]int, len(sigs)), slot: make([]int, len(sigs))}
+// evidenceJSON is each signal's evidence as stored.
+func evidenceJSON(sigs []clinical.Signal) ([]string, error) {
+	out := make([]string, len(sigs))
 	for i := range sigs {
 		sg := &sigs[i]
 		ev, err := json.Marshal(sg.Evidence)
 		if err != nil {
-			return signalRows{}, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
+			return nil, fmt.Errorf("signal %s %s: evidence: %w", sg.Rule, sg.Key, err)
 		}
+		out[i] = string(ev)
+	}
+	return out, nil
+}
+
+// newSignalRows makes the rows of sigs, whose evidence as stored
+// (evidenceJSON) is evidence.
+func newSignalRows(sigs []clinical.Signal, evidence []string, now time.Time) signalRows {
+	r := signalRows{sigs: sigs, first: make(map[signalKey]int, len(sigs)), slot: make([]int, len(sigs))}
+	for i := range sigs {
+		sg := &sigs[i]
 		k := signalKey{sg.Study, sg.USUBJID, string(sg.Rule), sg.Key}
 		j, dup := r.first[k]
 		if !dup {
@@ -104,9 +117,9 @@ func newSignalRows(sigs []clinical.Signal, now time.Time) (signalRows, error) {
 		}
 		r.slot[i] = j
 		r.rows[j] = [signalWriteCols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int64(sg.Severity), sg.Key,
-			string(ev), sg.Message, now.UnixMilli(), string(sg.First), string(sg.Last)}
+			evidence[i], sg.Message, now.UnixMilli(), string(sg.First), string(sg.Last)}
 	}
-	return r, nil
+	return r
 }
 
 // signalInsert and signalUpsert surround the VALUES of signals written:

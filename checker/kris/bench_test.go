@@ -20,22 +20,6 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// labLags reads the lab store's entry lags as the KRIs count them (the
-// binary's wiring does the same).
-type labLags struct{ *labs.Store }
-
-func (l labLags) EntryLags(ctx context.Context, study string) (map[string]kri.EntryLags, error) {
-	lags, err := l.Store.EntryLags(ctx, study)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]kri.EntryLags, len(lags))
-	for id, e := range lags {
-		out[id] = kri.EntryLags{Late: e.Late, Dated: e.Dated}
-	}
-	return out, nil
-}
-
 // BenchmarkRecomputePilot recomputes the pilot's KRIs as the service does
 // after its checks: DM, DS and AE from memory (what the data services
 // answer), each subject's lab grades and findings from the checker's
@@ -210,7 +194,7 @@ func BenchmarkRecomputeGenerated(b *testing.B) {
 	}
 	study := genStudy()
 	src := study.Sources()
-	src.LabLags = labLags{labStore}
+	src.LabLags = labStore
 	svc := kris.NewService(src, store, sigs)
 	recompute := func(b *testing.B, svc *kris.Service) {
 		snap, err := svc.Recompute(ctx, "GEN")

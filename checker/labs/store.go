@@ -16,6 +16,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -233,11 +234,11 @@ func (s *Store) writeLabsTx(ctx context.Context, tx *sql.Tx, study string, rows 
 	return s.db.Upsert(ctx, tx, "lab_results", labStored, labStored[:2], stored)
 }
 
-// EntryLag counts a subject's lab results by how late they were entered.
-type EntryLag struct {
-	Late  int // stored more than LateAfter days after their date
-	Dated int // with a known entry lag: a full date, first stored since stored_day is recorded
-}
+// EntryLag counts a subject's lab results by how late they were entered:
+// Late, stored more than LateAfter days after their date, of Dated, those
+// with a known entry lag (a full date, first stored since stored_day is
+// recorded). It is the count the site KRIs take.
+type EntryLag = kri.EntryLags
 
 // LateAfter is how many days after its date a lab result may be entered
 // before it counts as late (gsm's kri0010: data entry lag over 10 days).

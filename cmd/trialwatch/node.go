@@ -1,7 +1,6 @@
 package main
 
 import (
-	"connectrpc.com/connect"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"connectrpc.com/connect"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -22,7 +23,6 @@ import (
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/checker/queue"
 	"github.com/trialwatch/trialwatch/checker/signals"
-	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -221,7 +221,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if err != nil {
 		return err
 	}
-	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labLags{labStore}},
+	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labStore},
 		kriStore, findings, kris.WithLogger(n.log))
 	api.NewKRIAPI(n.kris, n.log).Register(n.router)
 	n.recompute = kris.NewRecomputer(n.kris, kris.WithRecomputeLogger(n.log))
@@ -255,21 +255,6 @@ func (t recomputeAfter) Store(ctx context.Context, study string, files []string,
 		t.trigger(study)
 	}
 	return res, err
-}
-
-// labLags reads the lab store's entry lags as the KRIs count them.
-type labLags struct{ *labs.Store }
-
-func (l labLags) EntryLags(ctx context.Context, study string) (map[string]kri.EntryLags, error) {
-	lags, err := l.Store.EntryLags(ctx, study)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]kri.EntryLags, len(lags))
-	for id, e := range lags {
-		out[id] = kri.EntryLags{Late: e.Late, Dated: e.Dated}
-	}
-	return out, nil
 }
 
 // upstreamClient is the HTTP client the checker calls the data services

@@ -248,9 +248,9 @@ func (c *Checker) check(ctx context.Context, study, usubjid string, answerBy tim
 	// never reads what it writes; it ends when stored, within storeBound.
 	stored := *e.Assessment
 	stored.Signals = slices.Clone(stored.Signals)
-	done := make(chan error, 1)
+	done := make(chan error, 1) // buffered: the send never waits for an answer that went
 	c.storing.Add(1)
-	go func() {
+	go func() { // owned by c.storing (Wait); ends when stored or after storeBound
 		defer c.storing.Done()
 		saveCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeBound)
 		defer cancel()

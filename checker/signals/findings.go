@@ -53,13 +53,13 @@ func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now tim
 // It also stores each subject's eDISH point and grade counts. The
 // findings' IDs are not read back (see writeSignalsTx).
 func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(context.Context, *sql.Tx) error, error) {
-	prepared := make([]preparedAssessment, len(found))
+	evidenceOf := make([][]string, len(found))
 	for i, a := range found {
-		p, err := prepareAssessment(a)
+		ev, err := evidenceJSON(a.Signals)
 		if err != nil {
 			return nil, err
 		}
-		prepared[i] = p
+		evidenceOf[i] = ev
 	}
 	return func(ctx context.Context, tx *sql.Tx) error {
 		stored, err := s.storedFindingsTx(ctx, tx, found)
@@ -70,7 +70,7 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 		var evidence []string
 		var moves []statusMove
 		for i, a := range found {
-			c, ev, m := prepared[i].diff(a, stored)
+			c, ev, m := diff(a, evidenceOf[i], stored)
 			changed = append(changed, c...)
 			evidence = append(evidence, ev...)
 			moves = append(moves, m...)
@@ -108,16 +108,6 @@ type storedFinding struct {
 	status                               clinical.SignalStatus
 }
 
-// preparedAssessment holds one assessment's findings' evidence as stored.
-type preparedAssessment struct {
-	evidence []string
-}
-
-func prepareAssessment(a *rules.Assessment) (preparedAssessment, error) {
-	evidence, err := evidenceJSON(a.Signals)
-	return preparedAssessment{evidence: evidence}, err
-}
-
 // statusMove is a status change a check makes, with its history entry.
 type statusMove struct {
 	id       int64
@@ -125,10 +115,10 @@ type statusMove struct {
 	reason   string
 }
 
-// diff compares an assessment with the stored findings of its study: the
-// findings to write with their evidence as stored, and the status changes
-// to make.
-func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[findingKey]storedFinding) ([]clinical.Signal, []string, []statusMove) {
+// diff compares an assessment, whose findings' evidence as stored is
+// evidenceOf, with the stored findings of its study: the findings to write
+// with their evidence, and the status changes to make.
+func diff(a *rules.Assessment, evidenceOf []string, stored map[string]map[findingKey]storedFinding) ([]clinical.Signal, []string, []statusMove) {
 	subj := a.Subject
 	have := stored[subj.Study]
 	var changed []clinical.Signal
@@ -140,10 +130,10 @@ func (p preparedAssessment) diff(a *rules.Assessment, stored map[string]map[find
 		k := findingKey{subj.USUBJID, string(sg.Rule), sg.Key}
 		raised[k] = true
 		old, ok := have[k]
-		if !ok || old.site != sg.Site || old.severity != int64(sg.Severity) || old.evidence != p.evidence[i] ||
+		if !ok || old.site != sg.Site || old.severity != int64(sg.Severity) || old.evidence != evidenceOf[i] ||
 			old.message != sg.Message || old.first != string(sg.First) || old.last != string(sg.Last) {
 			changed = append(changed, *sg)
-			evidence = append(evidence, p.evidence[i])
+			evidence = append(evidence, evidenceOf[i])
 		}
 		if ok && old.status == clinical.StatusResolvedByData {
 			moves = append(moves, statusMove{old.id, old.status, clinical.StatusNew, "raised again by the data: " + sg.Message})

@@ -53,18 +53,7 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 	})
 }
 
-// PutEDISH records a subject's point on the eDISH plot.
-func (s *Store) PutEDISH(ctx context.Context, p rules.EDISHPoint, now time.Time) error {
-	return s.putEDISHTx(ctx, nil, p, now)
-}
-
-// putEDISHTx is PutEDISH within tx, or on its own when tx is nil.
-func (s *Store) putEDISHTx(ctx context.Context, tx *sql.Tx, p rules.EDISHPoint, now time.Time) error {
-	_, err := s.db.ExecCached(ctx, tx, edishInsert+`($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`+edishUpsert, edishRow(p, now)...)
-	return err
-}
-
-// putEDISHesTx is PutEDISH of several subjects' points within tx, in as
+// putEDISHesTx stores several subjects' eDISH points within tx, in as
 // few statements as the dialect allows rather than one each. A subject
 // given twice keeps its last point.
 func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []rules.EDISHPoint, now time.Time) error {

@@ -89,6 +89,7 @@ func (a *Accounts) UseLimits(limits auth.Limits) {
 func (a *Accounts) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("POST /api/v1/login", a.login)
 	mux.HandleFunc("GET /api/v1/me", a.me)
+	mux.HandleFunc("POST /api/v1/logout", a.logout)
 	mux.HandleFunc("GET /api/v1/users", a.listUsers)
 	mux.HandleFunc("POST /api/v1/users", a.addUser)
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", a.disableUser)
@@ -368,6 +369,21 @@ func (a *Accounts) revokeToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	after, err := a.admin.RevokeToken(r.Context(), caller, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	jsonhttp.Write(w, http.StatusOK, tokenView(after))
+}
+
+// logout revokes the token the request was made with: a browser's sign
+// out, or a script done with its login.
+func (a *Accounts) logout(w http.ResponseWriter, r *http.Request) {
+	caller, ok := auth.Caller(w, r)
+	if !ok {
+		return
+	}
+	after, err := a.admin.RevokeOwn(r.Context(), caller)
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -196,6 +196,16 @@ func (m *AccountAdmin) RevokeToken(ctx context.Context, caller auth.Identity, id
 	return after, err
 }
 
+// RevokeOwn revokes the token caller authenticated with.
+func (m *AccountAdmin) RevokeOwn(ctx context.Context, caller auth.Identity) (auth.TokenInfo, error) {
+	var after auth.TokenInfo
+	err := audit.InTx(ctx, m.db, "", func(tx *sql.Tx) (_ audit.Change, err error) {
+		after, err = m.users.RevokeToken(ctx, tx, caller.TokenID, m.now())
+		return audit.Change{EntityID: strconv.FormatInt(caller.TokenID, 10), New: tokenView(after)}, err
+	})
+	return after, err
+}
+
 // administers says whether admin may manage a user with grants: an admin
 // without grants administers every study; one with grants only users
 // whose every grant is in its studies (a user without grants, such as an

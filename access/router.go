@@ -44,6 +44,11 @@ type Rule struct {
 	// Action is the audit record's action (default "create" for POST,
 	// "update" for PUT and PATCH, "delete" for DELETE).
 	Action string
+	// Page routes are the web UI's: the session cookie authenticates
+	// them, a request without one is sent to the login page, and every
+	// state-changing request must carry the session's CSRFToken. They
+	// change data only through the API's routes, which audit it.
+	Page bool
 }
 
 // Authenticator turns a bearer token into the identity it stands for;
@@ -67,6 +72,7 @@ type Router struct {
 	maxBody                int64
 	log                    *slog.Logger
 	now                    func() time.Time
+	pageError              PageErrors
 }
 
 // Option configures a Router.
@@ -116,7 +122,7 @@ const (
 func NewRouter(rules map[string]Rule, opts ...Option) *Router {
 	r := &Router{mux: http.NewServeMux(), rules: rules,
 		tokenLimit: limit{DefaultRate, DefaultBurst}, guessLimit: limit{DefaultGuessRate, DefaultGuessBurst},
-		maxBody: DefaultMaxBody, log: slog.New(slog.DiscardHandler), now: time.Now}
+		maxBody: DefaultMaxBody, log: slog.New(slog.DiscardHandler), now: time.Now, pageError: plainPageError}
 	for _, o := range opts {
 		o(r)
 	}
@@ -198,6 +204,9 @@ func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 			return
 		case rule.Service:
 			r.serveService(w, req, h)
+			return
+		case rule.Page:
+			r.guardPage(w, req, pattern, rule, h)
 			return
 		}
 		now := r.now()

@@ -10,6 +10,7 @@ var (
 	monitorOnly    = []auth.Role{auth.RoleMonitor}
 	adminOnly      = []auth.Role{auth.RoleAdmin}
 	users          = []auth.Role{auth.RoleSite, auth.RoleMonitor, auth.RoleAdmin}
+	everyone       = []auth.Role{auth.RoleSite, auth.RoleMonitor, auth.RoleAdmin, auth.RoleOps}
 )
 
 // Rules is who may call each route of trialwatch's public listener. It is
@@ -22,10 +23,11 @@ var (
 //	ops      nothing here: the admin listener only
 func Rules() map[string]Rule {
 	return map[string]Rule{
-		"GET /healthz":       {Public: true},
-		"GET /readyz":        {Public: true},
-		"POST /api/v1/login": {Public: true}, // audits and rate-limits itself
-		"GET /api/v1/me":     {Roles: users},
+		"GET /healthz":        {Public: true},
+		"GET /readyz":         {Public: true},
+		"POST /api/v1/login":  {Public: true}, // audits and rate-limits itself
+		"GET /api/v1/me":      {Roles: users},
+		"POST /api/v1/logout": {Roles: everyone, Entity: "token", Action: "logout"},
 
 		"POST /api/v1/studies/{study}/uploads":                   {Roles: []auth.Role{auth.RoleSite}, Entity: "upload", Streams: true},
 		"POST /api/v1/studies/{study}/subjects/{subject}/checks": {Roles: siteAndMonitor, Entity: "check", Action: "run"},
@@ -55,6 +57,17 @@ func Rules() map[string]Rule {
 		"GET /api/v1/tokens":                {Roles: adminOnly},
 		"POST /api/v1/tokens":               {Roles: adminOnly, Entity: "token"},
 		"DELETE /api/v1/tokens/{id}":        {Roles: adminOnly, Entity: "token", Action: "revoke"},
+
+		// The web UI (package web). Its pages read and change data only
+		// through the API routes above, as the signed-in user.
+		"GET /{$}":                    {Public: true}, // redirects to /ui/
+		"GET /ui/static/":             {Public: true}, // the embedded stylesheet, scripts and plotting library
+		"GET /ui/login":               {Public: true},
+		"POST /ui/login":              {Public: true}, // checks its own form token; the login API audits and limits
+		"POST /ui/logout":             {Page: true, Roles: everyone},
+		"GET /ui/{$}":                 {Page: true, Roles: everyone},
+		"GET /ui/open-study":          {Page: true, Roles: users},
+		"GET /ui/studies/{study}/{$}": {Page: true, Roles: siteAndMonitor},
 
 		"/" + trialwatchv1connect.SubjectServiceName + "/":      {Service: true},
 		"/" + trialwatchv1connect.ExposureServiceName + "/":     {Service: true},

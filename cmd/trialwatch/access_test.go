@@ -198,9 +198,13 @@ var accessCases = func() []accessCase {
 	return cs
 }()
 
-// request is what one route gets called with.
+// request is what one route gets called with. A page request carries its
+// token as the session cookie (with the anti-forgery header when it can
+// change something); token, if set, replaces the case's own.
 type request struct {
 	method, path, contentType, body string
+	page                            bool
+	token                           string
 }
 
 // routeAccess is one route's row of the matrix: how to call it for a case,
@@ -233,6 +237,7 @@ func merge(ms ...map[string]int) map[string]int {
 var (
 	roleCases   = []string{"site/own", "site/other", "monitor/own", "monitor/other", "admin/own", "admin/other", "ops/own", "ops/other"}
 	badTokens   = every(http.StatusUnauthorized, "none", "revoked", "expired", "service")
+	signIn      = every(http.StatusSeeOther, "none", "revoked", "expired", "service") // a page without a session
 	forbiddenTo = func(roles ...string) map[string]int {
 		m := map[string]int{}
 		for _, r := range roles {
@@ -244,6 +249,31 @@ var (
 
 func get(path string) func(*accessFixture, accessCase) request {
 	return func(f *accessFixture, c accessCase) request { return request{method: "GET", path: f.expand(path, c)} }
+}
+
+func page(method, path string) func(*accessFixture, accessCase) request {
+	return func(f *accessFixture, c accessCase) request {
+		return request{method: method, path: f.expand(path, c), page: true}
+	}
+}
+
+// freshToken makes the request with a new token of the case's user, for
+// routes that revoke the token they are called with; bad-token cases keep
+// theirs.
+func freshToken(build func(*accessFixture, accessCase) request) func(*accessFixture, accessCase) request {
+	return func(f *accessFixture, c accessCase) request {
+		r := build(f, c)
+		name, ok := map[string]string{"site": "site701", "monitor": "monitor", "admin": "admin", "ops": "ops"}[c.who]
+		if !ok {
+			return r
+		}
+		tok, _, err := f.n.users.CreateToken(context.Background(), nil, name, "fresh", time.Hour, time.Now())
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		r.token = tok
+		return r
+	}
 }
 
 func post(path, body string) func(*accessFixture, accessCase) request {
@@ -321,6 +351,21 @@ func accessMatrix() map[string]routeAccess {
 			return request{method: "POST", path: "/api/v1/login", contentType: "application/json",
 				body: `{"user":"` + f.loginUsers[f.seq.Add(1)%2] + `","password":"` + password0 + `"}`}
 		}),
+		"POST /api/v1/logout": {build: freshToken(post("/api/v1/logout", "{}")),
+			want: merge(badTokens, every(ok, roleCases...))},
+
+		// The web UI: pages take the session cookie; without a valid one
+		// a page asks to sign in (303 to the login page).
+		"GET /{$}":           public(http.StatusSeeOther, get("/")),
+		"GET /ui/static/":    public(ok, get("/ui/static/app.css")),
+		"GET /ui/login":      public(ok, get("/ui/login")),
+		"POST /ui/login":     public(http.StatusForbidden, post("/ui/login", "")), // no form token: refused
+		"POST /ui/logout":    {build: freshToken(page("POST", "/ui/logout")), want: merge(badTokens, every(http.StatusSeeOther, roleCases...))},
+		"GET /ui/{$}":        {build: page("GET", "/ui/"), want: merge(signIn, every(http.StatusSeeOther, roleCases...), every(ok, "admin/own", "admin/other"))},
+		"GET /ui/open-study": {build: page("GET", "/ui/open-study?study={study}"), want: merge(signIn, every(http.StatusSeeOther, roleCases...), forbiddenTo("ops"))},
+		"GET /ui/studies/{study}/{$}": {build: page("GET", "/ui/studies/{study}/"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+
 		"GET /api/v1/me": {build: get("/api/v1/me"),
 			want: merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("ops"))},
 
@@ -484,10 +529,21 @@ func (f *accessFixture) call(c accessCase, r request) (int, string) {
 	if r.contentType != "" {
 		req.Header.Set("Content-Type", r.contentType)
 	}
-	if tok := f.tokens[c.who]; tok != "" {
+	tok := f.tokens[c.who]
+	if r.token != "" {
+		tok = r.token
+	}
+	switch {
+	case tok == "":
+	case r.page:
+		req.AddCookie(&http.Cookie{Name: access.SessionCookie, Value: tok})
+		if r.method != http.MethodGet {
+			req.Header.Set(access.CSRFHeader, access.CSRFToken(tok))
+		}
+	default:
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirects.Do(req)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -495,6 +551,9 @@ func (f *accessFixture) call(c accessCase, r request) (int, string) {
 	b, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(b)
 }
+
+// noRedirects answers a redirect as it is: the matrix checks statuses.
+var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // TestAccessMatrix calls every route as every role, on its own site and
 // another, and with no, a revoked, an expired and the internal service
@@ -532,7 +591,9 @@ func TestAccessMatrix(t *testing.T) {
 				t.Errorf("%s as %s: status %d, want %d (%.200s)", pattern, c, got, want, body)
 			}
 			wantRecords := 0
-			if (rule.Entity != "" && got >= 200 && got < 300) || pattern == "POST /api/v1/login" {
+			// A signed-out browser's logout went through the audited API.
+			if (rule.Entity != "" && got >= 200 && got < 300) || pattern == "POST /api/v1/login" ||
+				(pattern == "POST /ui/logout" && got == http.StatusSeeOther) {
 				wantRecords = 1
 			}
 			if n := f.auditCount() - before; n != wantRecords {

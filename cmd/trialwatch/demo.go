@@ -68,11 +68,12 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 type demoUser struct {
 	name, study, sites string
 	role               auth.Role
-	token              string
+	token, password    string
 }
 
 // demoUsers creates one user per role (a site user of the pilot's site
-// 701) with a day-long token each.
+// 701) with a day-long token for the API and a password for the browser
+// each.
 func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 	users := []demoUser{
 		{name: "site701", role: auth.RoleSite, study: pilotdata.Study, sites: "701"},
@@ -82,8 +83,9 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 	}
 	a := nodeAccounts(n, "system:demo", "demo")
 	for i, u := range users {
+		users[i].password = demoPassword()
 		_, err := a.admin.AddUser(a.audited(ctx, "user", "create"), a.as,
-			access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites})
+			access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites, Password: users[i].password})
 		if err != nil {
 			return nil, err
 		}
@@ -117,9 +119,9 @@ func loadPilot(ctx context.Context, n *node) error {
 
 func printWelcome(w io.Writer, n *node, users []demoUser, took time.Duration) {
 	api, adm := n.httpURL(), n.adminURL()
-	fmt.Fprintf(w, "trialwatch demo: CDISC pilot study %s loaded and served in %v\n  API      %s\n  admin    %s\n  database %s\n\n",
-		pilotdata.Study, took.Round(time.Millisecond), api, adm, n.cfg.db)
-	fmt.Fprintln(w, "Users, one per role, with tokens valid for 24 hours (shown only now):")
+	fmt.Fprintf(w, "trialwatch demo: CDISC pilot study %s loaded and served in %v\n  browser  %s/ui/\n  API      %s\n  admin    %s\n  database %s\n\n",
+		pilotdata.Study, took.Round(time.Millisecond), api, api, adm, n.cfg.db)
+	fmt.Fprintln(w, "Users, one per role: a password to sign in with in the browser, and an API token valid for 24 hours (shown only now):")
 	token := map[auth.Role]string{}
 	for _, u := range users {
 		where := "all studies"
@@ -131,7 +133,7 @@ func printWelcome(w io.Writer, n *node, users []demoUser, took time.Duration) {
 		case u.study != "":
 			where = u.study + ", every site"
 		}
-		fmt.Fprintf(w, "  %-8s %-8s %-28s %s\n", u.name, u.role, where, u.token)
+		fmt.Fprintf(w, "  %-8s %-8s %-28s password %s  token %s\n", u.name, u.role, where, u.password, u.token)
 		token[u.role] = u.token
 	}
 	fmt.Fprintf(w, `
@@ -148,6 +150,10 @@ Metrics and profiles, as ops:
 Press Ctrl-C to stop.
 `, pilotdata.Study, api, adm, token[auth.RoleMonitor], token[auth.RoleSite], token[auth.RoleAdmin], token[auth.RoleOps])
 }
+
+// demoPassword is a random password that is easy to copy: 16 letters and
+// digits, about 80 bits.
+func demoPassword() string { return rand.Text()[:16] }
 
 func randomToken() string {
 	b := make([]byte, 24)

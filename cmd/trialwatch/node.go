@@ -34,6 +34,7 @@ import (
 	"github.com/trialwatch/trialwatch/rpc"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/subjects"
+	"github.com/trialwatch/trialwatch/web"
 )
 
 // node is one trialwatch process: a public listener carrying the services
@@ -224,6 +225,9 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labStore},
 		kriStore, findings, kris.WithLogger(n.log))
 	api.NewKRIAPI(n.kris, n.log).Register(n.router)
+	ui := web.New(n.router, web.WithLogger(n.log))
+	n.router.UsePageErrors(ui.PageError)
+	ui.Register(n.router)
 	n.recompute = kris.NewRecomputer(n.kris, kris.WithRecomputeLogger(n.log))
 	labs.RegisterMetrics(n.reg, labStore)
 	n.workers = queue.NewWorkers(c, jobs, queue.WithWorkers(n.cfg.workers), queue.WithWorkerLogger(n.log),

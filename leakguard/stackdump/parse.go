@@ -44,8 +44,17 @@ func Parse(r io.Reader) ([]Goroutine, error) {
 	}
 }
 
-// ParseBytes parses a dump held in memory, without copying it line by line.
+// ParseBytes parses a dump held in memory, without copying it line by
+// line. A goroutine profile in protocol-buffer form (what pprof serves
+// without a debug parameter) is read too, as ProtoDump renders it.
 func ParseBytes(b []byte) ([]Goroutine, error) {
+	if IsProto(b) {
+		text, err := ProtoDump(b)
+		if err != nil {
+			return nil, err
+		}
+		b = text
+	}
 	p := newParser(bytes.Count(b, []byte("\ngoroutine ")) + 1)
 	for len(b) > 0 {
 		line := b

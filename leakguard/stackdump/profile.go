@@ -41,7 +41,7 @@ func appendProfile(out []byte, p *pprof.Profile) ([]byte, error) {
 	var frames []runtime.Frame
 	for rec := range profileRecords(prof.Bytes()) {
 		frames = symbolize(frames[:0], rec.pcs)
-		out = appendGoroutine(out, rec, frames, marker)
+		out = appendGoroutine(out, rec, frames, marker, true)
 	}
 	return out, nil
 }
@@ -112,8 +112,9 @@ const (
 )
 
 // appendGoroutine writes one profile record the way runtime.Stack writes a
-// goroutine, hiding the frames it hides.
-func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string) []byte {
+// goroutine, hiding the frames it hides; with learned, it names the
+// creator this process's full dumps taught for the stack.
+func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string, learned bool) []byte {
 	state := waitState(all) + marker
 	// The profile's stacks stop at a fixed depth; one that does not end in
 	// runtime.goexit was cut short.
@@ -143,7 +144,7 @@ func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker 
 	}
 	if truncated {
 		out = append(out, "...additional frames elided...\n"...)
-	} else if c, ok := knownCreator(shown); ok {
+	} else if c, ok := knownCreator(shown); ok && learned {
 		out = appendFrame(out, "created by ", runtime.Frame{Function: c.Func, File: c.File, Line: c.Line})
 	}
 	return append(out, '\n')

@@ -10,6 +10,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 )
 
 // maxDumpBytes bounds what fetch reads: a runaway endpoint must not exhaust
@@ -23,10 +25,12 @@ func runFetch(args []string, stdout, stderr io.Writer) error {
 	token := fs.String("token", "", "bearer token (default $"+tokenEnv+")")
 	out := fs.String("o", "", "write the dump to `FILE` instead of stdout")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up on the request after this long")
+	full := fs.Bool("full", false, "ask for a full dump (debug=2: goroutine IDs, wait times, creators), which stops the service's world for the whole walk")
 	if err := parseFlags(fs, args, 1); err != nil {
 		return err
 	}
 	f := newFetcher(*token, *timeout)
+	f.full = *full
 	defer f.close()
 	dump, err := f.fetch(context.Background(), fs.Arg(0))
 	if err != nil {
@@ -42,6 +46,8 @@ func runFetch(args []string, stdout, stderr io.Writer) error {
 type fetcher struct {
 	client *http.Client
 	token  string
+	// full asks pprof endpoints for debug=2 instead of the profile.
+	full bool
 }
 
 func newFetcher(token string, timeout time.Duration) *fetcher {
@@ -59,7 +65,7 @@ func (f *fetcher) close() { f.client.CloseIdleConnections() }
 // fetch GETs a goroutine dump and returns its body, turning HTTP failures
 // into errors that say what to fix.
 func (f *fetcher) fetch(ctx context.Context, rawURL string) ([]byte, error) {
-	u, err := dumpURL(rawURL)
+	u, err := dumpURL(rawURL, f.full)
 	if err != nil {
 		return nil, err
 	}
@@ -85,12 +91,22 @@ func (f *fetcher) fetch(ctx context.Context, rawURL string) ([]byte, error) {
 	if len(body) > maxDumpBytes {
 		return nil, fmt.Errorf("fetch %s: dump larger than %d bytes", u, maxDumpBytes)
 	}
-	return body, nil
+	if !stackdump.IsProto(body) {
+		return body, nil
+	}
+	text, err := stackdump.ProtoDump(body)
+	if err != nil {
+		return nil, fmt.Errorf("fetch %s: %w", u, err)
+	}
+	return append([]byte("# leakguard: goroutine profile, collected concurrently (no stop of the world); goroutine IDs (0 here), wait times and creators are not in it: -full asks for a full dump.\n\n"), text...), nil
 }
 
-// dumpURL asks pprof endpoints for debug=2, the only form that lists every
-// goroutine with its full stack, unless the caller chose a query already.
-func dumpURL(raw string) (string, error) {
+// dumpURL asks pprof's goroutine endpoints for the profile in protocol-
+// buffer form, which the service collects without stopping the world and
+// which names every frame, or, with full, for debug=2, the only form with
+// goroutine IDs, wait times and creators, whose walk stops the service's
+// world; a query the caller chose is kept.
+func dumpURL(raw string, full bool) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "", fmt.Errorf("bad URL %q: %w", raw, err)
@@ -98,7 +114,7 @@ func dumpURL(raw string) (string, error) {
 	if u.Scheme != "http" && u.Scheme != "https" {
 		return "", fmt.Errorf("%w: URL %q must start with http:// or https://", errUsage, raw)
 	}
-	if u.RawQuery == "" && (strings.HasSuffix(u.Path, "/goroutine") || strings.HasSuffix(u.Path, "/goroutineleak")) {
+	if full && u.RawQuery == "" && (strings.HasSuffix(u.Path, "/goroutine") || strings.HasSuffix(u.Path, "/goroutineleak")) {
 		u.RawQuery = "debug=2"
 	}
 	return u.String(), nil
@@ -123,4 +139,4 @@ func statusError(u string, resp *http.Response, sentToken bool) error {
 	return fmt.Errorf("fetch %s: unexpected status %s%s", u, resp.Status, detail)
 }
 
-var errNoGoroutines = errors.New("no goroutines found (expected a debug=2 goroutine dump)")
+var errNoGoroutines = errors.New("no goroutines found (expected a goroutine dump: debug=2, or the profile without a debug parameter)")

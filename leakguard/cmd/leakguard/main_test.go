@@ -9,12 +9,15 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -101,17 +104,52 @@ func fixed(body string) func(int) (int, string) {
 }
 
 func TestFetch(t *testing.T) {
-	s := newPprofServer(t, "s3cret", fixed(dump(2)))
+	// Without a query the endpoint answers the profile (this process's,
+	// in protocol-buffer form); with debug=2 a full dump.
+	var profile bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&profile, 0); err != nil {
+		t.Fatal(err)
+	}
+	var s *pprofServer
+	s = newPprofServer(t, "s3cret", func(int) (int, string) {
+		if s.query.Load() == "" {
+			return http.StatusOK, profile.String()
+		}
+		return http.StatusOK, dump(2)
+	})
 	out := filepath.Join(t.TempDir(), "out.txt")
 	if r := runCLI("fetch", "-token", "s3cret", "-o", out, s.URL+"/debug/pprof/goroutine"); r.err != nil {
 		t.Fatal(r.err)
 	}
+	if q := s.query.Load(); q != "" {
+		t.Errorf("query = %q, want none: the profile, which stops no world", q)
+	}
 	got, err := os.ReadFile(out)
-	if err != nil || string(got) != dump(2) {
-		t.Errorf("file = %q, %v", got, err)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, err := stackdump.ParseBytes(got)
+	if err != nil || !bytes.HasPrefix(got, []byte("# leakguard: goroutine profile")) {
+		t.Fatalf("fetched profile: %v\n%.300s", err, got)
+	}
+	found := false
+	for _, g := range gs {
+		for _, f := range g.Frames {
+			found = found || strings.HasSuffix(f.Func, ".TestFetch")
+		}
+	}
+	if !found {
+		t.Errorf("the fetched profile does not show the test's own goroutine:\n%.2000s", got)
+	}
+
+	if r := runCLI("fetch", "-full", "-token", "s3cret", "-o", out, s.URL+"/debug/pprof/goroutine"); r.err != nil {
+		t.Fatal(r.err)
+	}
+	if got, err := os.ReadFile(out); err != nil || string(got) != dump(2) {
+		t.Errorf("-full: file = %q, %v", got, err)
 	}
 	if q := s.query.Load(); q != "debug=2" {
-		t.Errorf("query = %q, want debug=2 appended", q)
+		t.Errorf("-full: query = %q, want debug=2 appended", q)
 	}
 
 	t.Setenv(tokenEnv, "s3cret")
@@ -137,7 +175,7 @@ func TestFetchErrors(t *testing.T) {
 		{[]string{"-token", "wrong", s.URL + "/debug/pprof/goroutine"}, []string{"401", "rejected"}},
 		{[]string{"-token", "s3cret", s.URL + "/debug/pprof/nothere"}, []string{"404", "net/http/pprof"}},
 		{[]string{"-token", "s3cret", s.URL + "/debug/pprof/goroutine"}, []string{"unexpected status 500", "profile failed"}},
-		{[]string{"http://127.0.0.1:1/debug/pprof/goroutine"}, []string{"fetch http://127.0.0.1:1/debug/pprof/goroutine?debug=2"}},
+		{[]string{"http://127.0.0.1:1/debug/pprof/goroutine"}, []string{"fetch http://127.0.0.1:1/debug/pprof/goroutine:"}},
 	}
 	for _, tt := range tests {
 		r := runCLI(append([]string{"fetch"}, tt.args...)...)
@@ -154,15 +192,20 @@ func TestFetchErrors(t *testing.T) {
 }
 
 func TestDumpURL(t *testing.T) {
-	tests := map[string]string{
-		"http://h/debug/pprof/goroutine":         "http://h/debug/pprof/goroutine?debug=2",
-		"https://h/x/debug/pprof/goroutineleak":  "https://h/x/debug/pprof/goroutineleak?debug=2",
-		"http://h/debug/pprof/goroutine?debug=1": "http://h/debug/pprof/goroutine?debug=1",
-		"http://h/debug/stacks":                  "http://h/debug/stacks",
+	tests := []struct {
+		in   string
+		full bool
+		want string
+	}{
+		{"http://h/debug/pprof/goroutine", false, "http://h/debug/pprof/goroutine"},
+		{"http://h/debug/pprof/goroutine", true, "http://h/debug/pprof/goroutine?debug=2"},
+		{"https://h/x/debug/pprof/goroutineleak", true, "https://h/x/debug/pprof/goroutineleak?debug=2"},
+		{"http://h/debug/pprof/goroutine?debug=1", true, "http://h/debug/pprof/goroutine?debug=1"},
+		{"http://h/debug/stacks", true, "http://h/debug/stacks"},
 	}
-	for in, want := range tests {
-		if got, err := dumpURL(in); err != nil || got != want {
-			t.Errorf("dumpURL(%q) = %q, %v; want %q", in, got, err, want)
+	for _, tt := range tests {
+		if got, err := dumpURL(tt.in, tt.full); err != nil || got != tt.want {
+			t.Errorf("dumpURL(%q, full=%v) = %q, %v; want %q", tt.in, tt.full, got, err, tt.want)
 		}
 	}
 }

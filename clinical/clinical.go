@@ -116,28 +116,75 @@ type LabResult struct {
 }
 
 // Date is an ISO 8601 date as SDTM records it: possibly partial ("2014",
-// "2014-01") or with a time. The original text is kept so nothing is lost;
-// Time gives the earliest instant it can mean.
+// "2014-01") or with a time, which may carry fractional seconds and a
+// time zone offset ("2014-01-15T08:30:00.250+01:00"). The original text is
+// kept so nothing is lost; Time gives the earliest instant it can mean.
 type Date string
 
 // Time parses the date, filling missing parts with their earliest value.
-// ok is false when the date is empty or not ISO 8601.
+// ok is false when the date is empty or not ISO 8601. A date with an
+// offset is converted to UTC; one without is read as UTC, so dates of
+// both kinds compare on one clock.
 //
-// It accepts exactly what time.Parse does with the layouts 2006,
-// 2006-01, 2006-01-02, 2006-01-02T15, 2006-01-02T15:04 and
-// 2006-01-02T15:04:05, but reads the fixed-width fields by hand: every
-// date of every record is parsed on import and again by the rules, and
-// time.Parse was a good part of both.
+// It accepts the layouts 2006, 2006-01, 2006-01-02, 2006-01-02T15,
+// 2006-01-02T15:04 and 2006-01-02T15:04:05, the last with a fraction of
+// one to nine digits after "." or ",", and any layout with a time followed
+// by Z, ±hh:mm, ±hhmm or ±hh (hours to 23, minutes to 59). It reads the
+// fields by hand: every date of every record is parsed on import and again
+// by the rules, and time.Parse was a good part of both.
 func (d Date) Time() (t time.Time, ok bool) {
+	t, _, ok = d.parse()
+	return t, ok
+}
+
+// Span gives the stretch of time the date can mean, [from, to): a year
+// for "2014", a day for "2014-01-15", a millisecond for
+// "2014-01-15T08:30:00.250". ok is false as for Time.
+func (d Date) Span() (from, to time.Time, ok bool) {
+	from, p, ok := d.parse()
+	if !ok {
+		return time.Time{}, time.Time{}, false
+	}
+	switch p {
+	case precisionYear:
+		return from, from.AddDate(1, 0, 0), true
+	case precisionMonth:
+		return from, from.AddDate(0, 1, 0), true
+	case precisionDay:
+		return from, from.AddDate(0, 0, 1), true
+	case precisionHour:
+		return from, from.Add(time.Hour), true
+	case precisionMinute:
+		return from, from.Add(time.Minute), true
+	}
+	step := time.Second // precisionSecond; each fraction digit divides it by ten
+	for range p - precisionSecond {
+		step /= 10
+	}
+	return from, from.Add(step), true
+}
+
+// precision is the smallest unit a date states; past precisionSecond,
+// each step is one digit of fraction.
+type precision int
+
+const (
+	precisionYear precision = iota
+	precisionMonth
+	precisionDay
+	precisionHour
+	precisionMinute
+	precisionSecond
+)
+
+func (d Date) parse() (t time.Time, p precision, ok bool) {
 	s := string(d)
-	switch len(s) {
-	case 4, 7, 10, 13, 16, 19:
-	default:
-		return time.Time{}, false
+	if len(s) < 4 {
+		return time.Time{}, 0, false
 	}
 	year, ok := digits(s[:4])
 	if !ok {
-		return time.Time{}, false
+		return time.Time{}, 0, false
 	}
 	// month, day, hour, minute, second: each two digits after its
 	// separator, within its range (the day's upper bound is checked below).
@@ -145,18 +192,81 @@ func (d Date) Time() (t time.Time, ok bool) {
 	lo := [5]int{1, 1, 0, 0, 0}
 	hi := [5]int{12, 31, 23, 59, 59}
 	f := [5]int{1, 1, 0, 0, 0}
-	for i, at := 0, 4; at < len(s); i, at = i+1, at+3 {
+	at := 4
+	for i := 0; i < len(f) && at < len(s) && s[at] == seps[i]; i, at, p = i+1, at+3, p+1 {
+		if at+3 > len(s) {
+			return time.Time{}, 0, false
+		}
 		n, ok := digits(s[at+1 : at+3])
-		if s[at] != seps[i] || !ok || n < lo[i] || n > hi[i] {
-			return time.Time{}, false
+		if !ok || n < lo[i] || n > hi[i] {
+			return time.Time{}, 0, false
 		}
 		f[i] = n
 	}
-	t = time.Date(year, time.Month(f[0]), f[1], f[2], f[3], f[4], 0, time.UTC)
-	if t.Day() != f[1] { // a day past the month's end rolled over
-		return time.Time{}, false
+	nsec := 0
+	if p == precisionSecond && at < len(s) && (s[at] == '.' || s[at] == ',') {
+		end := at + 1
+		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			end++
+		}
+		if end == at+1 || end-at-1 > 9 {
+			return time.Time{}, 0, false
+		}
+		nsec, _ = digits(s[at+1 : end])
+		for range 9 - (end - at - 1) {
+			nsec *= 10
+		}
+		p += precision(end - at - 1)
+		at = end
 	}
-	return t, true
+	loc := time.UTC
+	if at < len(s) {
+		if p < precisionHour {
+			return time.Time{}, 0, false // an offset needs a time; "2014-01-15T" is not a date
+		}
+		offset, ok := zoneOffset(s[at:])
+		if !ok {
+			return time.Time{}, 0, false
+		}
+		if offset != 0 {
+			loc = time.FixedZone("", offset)
+		}
+	}
+	t = time.Date(year, time.Month(f[0]), f[1], f[2], f[3], f[4], nsec, loc)
+	if t.Day() != f[1] { // a day past the month's end rolled over
+		return time.Time{}, 0, false
+	}
+	return t.UTC(), p, true
+}
+
+// zoneOffset reads an ISO 8601 time zone designator: Z, ±hh:mm, ±hhmm
+// or ±hh, as seconds east of UTC.
+func zoneOffset(z string) (int, bool) {
+	if z == "Z" {
+		return 0, true
+	}
+	if len(z) != 3 && len(z) != 5 && len(z) != 6 || z[0] != '+' && z[0] != '-' {
+		return 0, false
+	}
+	h, ok := digits(z[1:3])
+	m := 0
+	switch {
+	case !ok || h > 23:
+		return 0, false
+	case len(z) == 5:
+		m, ok = digits(z[3:5])
+	case len(z) == 6:
+		m, ok = digits(z[4:6])
+		ok = ok && z[3] == ':'
+	}
+	if !ok || m > 59 {
+		return 0, false
+	}
+	off := h*3600 + m*60
+	if z[0] == '-' {
+		off = -off
+	}
+	return off, true
 }
 
 // digits reads s, all ASCII digits, as a number.

@@ -344,7 +344,8 @@ func (r *row) int(col column, required bool) int {
 const minYear = 1900
 
 // date reads an SDTM --DTC value: ISO 8601, complete or partial down to
-// the year, with an optional time to the hour, minute or second.
+// the year, with an optional time to the hour, minute, second or fraction
+// of a second, and an optional time zone offset (clinical.Date.Time).
 func (r *row) date(col column) clinical.Date {
 	d := clinical.Date(r.str(col))
 	if d.IsZero() {

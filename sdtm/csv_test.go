@@ -31,6 +31,32 @@ func TestReadCSVLab(t *testing.T) {
 	}
 }
 
+// ISO 8601 allows a time zone offset and fractional seconds; the date is
+// kept as written, and the rules compare it in UTC.
+func TestReadCSVDatesWithOffsetsAndFractions(t *testing.T) {
+	in := lbHeader + `"S1","LB","A",1,"ALT","x",20,"U/L",6,34,"","2014-01-02T14:45:30.250+01:00","V"
+"S1","LB","A",2,"ALT","x",20,"U/L",6,34,"","2014-01-02T14:45Z","V"
+"S1","LB","A",3,"ALT","x",20,"U/L",6,34,"","2014-01-02T09-0500","V"
+`
+	var b Batch
+	if err := ReadCSV("lb.csv", strings.NewReader(in), "S1", &b); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"2014-01-02T14:45:30.250+01:00", "2014-01-02T14:45Z", "2014-01-02T09-0500"} {
+		if got := string(b.Labs[i].Date); got != want {
+			t.Errorf("LBSEQ %d date read as %q, want %q", i+1, got, want)
+		}
+	}
+	bad := lbHeader + `"S1","LB","A",1,"ALT","x",20,"U/L",6,34,"","2014-01-02T14:45+25:00","V"
+"S1","LB","A",2,"ALT","x",20,"U/L",6,34,"","2014-01-02+01:00","V"
+"S1","LB","A",3,"ALT","x",20,"U/L",6,34,"","2014-01-02T14:45:30.","V"
+`
+	wantErrors(t, ReadCSV("lb.csv", strings.NewReader(bad), "S1", &Batch{}),
+		`lb.csv:2: column LBDTC: "2014-01-02T14:45+25:00" is not an ISO 8601 date`,
+		`lb.csv:3: column LBDTC: "2014-01-02+01:00" is not an ISO 8601 date`,
+		`lb.csv:4: column LBDTC: "2014-01-02T14:45:30." is not an ISO 8601 date`)
+}
+
 func TestReadCSVRejectsWholeFileAndLocatesErrors(t *testing.T) {
 	in := lbHeader + `"S1","LB","A",1,"ALT","x",200,"U/L",6,34,"","2014-01-02","V"
 "S1","LB","A",2,"ALT","x",abc,"U/L",6,34,"","2014-13-45","V"

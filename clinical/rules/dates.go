@@ -6,7 +6,9 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// SDTM dates may be partial ("2014", "2014-01") or carry a time. A partial
+// SDTM dates may be partial ("2014", "2014-01") or carry a time, with
+// fractional seconds and a time zone offset; dates with an offset are
+// compared in UTC, and those without are read as UTC. A partial
 // date is not a point but a stretch of time, so the rules never compare
 // them as strings or as their earliest instant: "2014-01" vs "2014-01-15"
 // cannot say which came first, and a protocol-deviation signal raised on
@@ -16,28 +18,12 @@ import (
 type span struct{ from, to time.Time }
 
 func spanOf(d clinical.Date) (span, bool) {
-	t, ok := d.Time()
-	if !ok {
-		return span{}, false
-	}
-	// Time accepts only these layouts, so the length gives the precision.
-	switch len(d) {
-	case len("2006"):
-		return span{t, t.AddDate(1, 0, 0)}, true
-	case len("2006-01"):
-		return span{t, t.AddDate(0, 1, 0)}, true
-	case len("2006-01-02"):
-		return span{t, t.AddDate(0, 0, 1)}, true
-	case len("2006-01-02T15"):
-		return span{t, t.Add(time.Hour)}, true
-	case len("2006-01-02T15:04"):
-		return span{t, t.Add(time.Minute)}, true
-	}
-	return span{t, t.Add(time.Second)}, true
+	from, to, ok := d.Span()
+	return span{from, to}, ok
 }
 
-// days gives the first and last calendar day the span touches, as day
-// numbers (days since 1970-01-01), so day windows ignore clock times.
+// days gives the first and last calendar day (UTC) the span touches, as
+// day numbers (days since 1970-01-01), so day windows ignore clock times.
 func (s span) days() (first, last int) {
 	return dayNumber(s.from), dayNumber(s.to.Add(-time.Nanosecond))
 }

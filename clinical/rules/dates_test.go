@@ -29,6 +29,16 @@ func TestCompareDates(t *testing.T) {
 		{"2014-01-15T09:30", "2014-01-15T09", OrderSame},
 		{"2014-01-15T09:30", "2014-01-15T09:29", OrderAfter},
 		{"2014-01-15T09:30:00", "2014-01-15T09:30:01", OrderBefore},
+		// Offsets are compared in UTC: 09:30+01:00 is 08:30Z.
+		{"2014-01-15T09:30+01:00", "2014-01-15T09:00Z", OrderBefore},
+		{"2014-01-15T09:30+01:00", "2014-01-15T08:30", OrderSame},
+		{"2014-01-15T09:30+01:00", "2014-01-15T08:29:59.999", OrderAfter},
+		{"2014-01-15T23:30-05:00", "2014-01-16", OrderSame}, // 04:30Z the next day
+		{"2014-01-15T23:30-05:00", "2014-01-15", OrderAfter},
+		// Fractional seconds are a precision of their own.
+		{"2014-01-15T09:30:00.5", "2014-01-15T09:30:00", OrderSame},
+		{"2014-01-15T09:30:00.25", "2014-01-15T09:30:00.5", OrderBefore},
+		{"2014-01-15T09:30:00,75Z", "2014-01-15T09:30:00.5", OrderAfter},
 		// Nothing can be said without both dates.
 		{"", "2014-01-15", OrderUnknown},
 		{"2014-01-15", "", OrderUnknown},
@@ -55,6 +65,9 @@ func TestDaysBetween(t *testing.T) {
 		{"2014-01-10T23:00", "2014-01-11T01:00", 1, 1, true},
 		{"2014-01-10T01:00", "2014-01-10T23:00", 0, 0, true},
 		{"2016-02-28", "2016-03-01", 2, 2, true},
+		// Calendar days in UTC: 22:00-05:00 on the 10th is the 11th.
+		{"2014-01-10T22:00-05:00", "2014-01-11", 0, 0, true},
+		{"2014-01-10T22:00:00.000-05:00", "2014-01-12T01:00+02:00", 0, 0, true},
 		// Partial dates widen the range to every day they can mean.
 		{"2014-01", "2014-02-10", 10, 40, true},
 		{"2014-01-31", "2014-01", -30, 0, true},

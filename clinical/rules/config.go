@@ -25,7 +25,27 @@ type Config struct {
 	Rules map[clinical.Rule]bool `json:"rules"`
 	// OutOfRange sets when LAB_OUT_OF_RANGE is raised and how severe.
 	OutOfRange RangeSettings `json:"out_of_range"`
+	// Baseline is which result a later one is compared with, for
+	// baseline-relative grades and shifts; empty means BaselineSDTM.
+	Baseline Baseline `json:"baseline"`
 }
+
+// Baseline is a convention for a subject's baseline result of a test.
+type Baseline string
+
+const (
+	// BaselineSDTM is the record SDTM flags (LBBLFL = Y), else the last
+	// value on or before the first dose (RFXSTDTC).
+	BaselineSDTM Baseline = "sdtm"
+	// BaselineADaMLastPredose is ADaM's BASE as sponsors derive it: the
+	// last non-missing value on or before the first dose, whatever LBBLFL
+	// says. The first dose is the earliest EXSTDTC (ADaM's TRTSDTM), or
+	// RFXSTDTC when exposure is unknown.
+	BaselineADaMLastPredose Baseline = "adam-last-predose"
+)
+
+// Baselines lists the conventions a study can choose.
+var Baselines = []Baseline{BaselineSDTM, BaselineADaMLastPredose}
 
 // RangeSettings is the noise control of LAB_OUT_OF_RANGE.
 type RangeSettings struct {
@@ -67,6 +87,7 @@ func DefaultConfig() Config {
 			High:      SeverityCuts{Medium: 1.5, High: 3, Critical: 5},
 			Low:       SeverityCuts{Medium: 0.75, High: 0.5, Critical: 0.25},
 		},
+		Baseline: BaselineSDTM,
 	}
 }
 
@@ -78,6 +99,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OutOfRange == (RangeSettings{}) {
 		c.OutOfRange = d.OutOfRange
+	}
+	if c.Baseline == "" {
+		c.Baseline = d.Baseline
 	}
 	return c
 }
@@ -97,6 +121,9 @@ func (c Config) Enabled(rule clinical.Rule) bool {
 func (c Config) Validate() error {
 	if _, err := ctcae.ParseCriteria(string(c.Criteria)); err != nil {
 		return fmt.Errorf("ctcae: %w", err)
+	}
+	if c.Baseline != "" && !slices.Contains(Baselines, c.Baseline) {
+		return fmt.Errorf("baseline: unknown convention %q (want %s or %s)", c.Baseline, BaselineSDTM, BaselineADaMLastPredose)
 	}
 	for rule := range c.Rules {
 		if !slices.Contains(Settable, rule) {

@@ -78,15 +78,71 @@ func TestBaselines(t *testing.T) {
 	}
 	for _, tt := range tests {
 		in := labsInput(tt.labs...)
-		got := baselineIndexes(&in)
+		got := baselineIndexes(BaselineSDTM, &in)
 		if last := got[len(got)-1]; last != tt.want {
 			t.Errorf("%s: baseline %d, want %d", tt.name, last, tt.want)
 		}
 	}
 	in := labsInput(alt(1, 30, "2014-01-03"))
 	in.Subject.FirstDose = ""
-	if got := baselineIndexes(&in); got[0] != -1 {
+	if got := baselineIndexes(BaselineSDTM, &in); got[0] != -1 {
 		t.Errorf("baseline %d for a subject never dosed", got[0])
+	}
+}
+
+// ADaM's BASE is the last non-missing value on or before the first dose,
+// whatever LBBLFL says; the first dose is the earliest EXSTDTC.
+func TestBaselineADaMLastPredose(t *testing.T) {
+	dose := func(seq int, start clinical.Date) clinical.Dose {
+		return clinical.Dose{Study: "STUDY1", USUBJID: "STUDY1-101-001", Seq: seq, Start: start}
+	}
+	tests := []struct {
+		name  string
+		labs  []clinical.LabResult
+		doses []clinical.Dose
+		sdtm  int // index of the last record's baseline by each convention, -1 for none
+		adam  int
+	}{
+		{"the last pre-dose value, not the flagged screening one", []clinical.LabResult{
+			baselineLab(1, "ALT", 30, 7, 40, "2014-01-03"), alt(2, 35, "2014-01-08"), alt(3, 90, "2014-01-20")}, nil, 0, 1},
+		{"a value missing before dosing is skipped", []clinical.LabResult{
+			baselineLab(1, "ALT", 30, 7, 40, "2014-01-03"), {Seq: 2, TestCode: "ALT", Date: "2014-01-08"}, alt(3, 90, "2014-01-20")}, nil, 0, 0},
+		{"a flagged record after the first dose is not ADaM's baseline", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), baselineLab(2, "ALT", 35, 7, 40, "2014-01-12"), alt(3, 90, "2014-01-20")}, nil, 1, 0},
+		// EX says dosing began on the 5th, before RFXSTDTC's 10th: the
+		// draw of the 8th is on treatment.
+		{"the first dose is the earliest EXSTDTC", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), alt(2, 35, "2014-01-08"), alt(3, 90, "2014-01-20")},
+			[]clinical.Dose{dose(2, "2014-01-12"), dose(1, "2014-01-05")}, 1, 0},
+		{"drawn before the dose, both with a time", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), alt(2, 35, "2014-01-05T07:30+01:00"), alt(3, 90, "2014-01-20")},
+			[]clinical.Dose{dose(1, "2014-01-05T07:00Z")}, 1, 1},
+		{"drawn after the dose, both with a time", []clinical.LabResult{
+			alt(1, 30, "2014-01-03"), alt(2, 35, "2014-01-05T08:30+01:00"), alt(3, 90, "2014-01-20")},
+			[]clinical.Dose{dose(1, "2014-01-05T07:00Z")}, 1, 0},
+	}
+	for _, tt := range tests {
+		in := labsInput(tt.labs...)
+		in.Doses = tt.doses
+		for convention, want := range map[Baseline]int{BaselineSDTM: tt.sdtm, BaselineADaMLastPredose: tt.adam} {
+			if got := baselineIndexes(convention, &in); got[len(got)-1] != want {
+				t.Errorf("%s: %s baseline %d, want %d", tt.name, convention, got[len(got)-1], want)
+			}
+		}
+	}
+}
+
+// The convention reaches the grades: v5.0 grades ALT against the
+// baseline when it is abnormal. 250 U/L (6.25×ULN) is grade 3 against the
+// flagged normal 30 (> 5.0-20.0×ULN) but grade 2 against the last
+// pre-dose value, 80 (> 3.0-5.0× baseline).
+func TestBaselineConventionChangesGrades(t *testing.T) {
+	labs := []clinical.LabResult{baselineLab(1, "ALT", 30, 7, 40, "2014-01-03"), alt(2, 80, "2014-01-08"), alt(3, 250, "2014-01-20")}
+	for b, want := range map[Baseline]int{BaselineSDTM: 3, BaselineADaMLastPredose: 2} {
+		sg := wantOne(t, CTCAEGrade, Evaluate(Config{Criteria: ctcae.V50, Baseline: b}, labsInput(labs...)))
+		if sg.Evidence["grade"] != want || sg.Evidence["baseline_lbseq"] != map[Baseline]int{BaselineSDTM: 1, BaselineADaMLastPredose: 2}[b] {
+			t.Errorf("%s: grade %v against LB:%v, want %d", b, sg.Evidence["grade"], sg.Evidence["baseline_lbseq"], want)
+		}
 	}
 }
 

@@ -3,6 +3,7 @@ package rules
 import (
 	"flag"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -205,4 +206,59 @@ func BenchmarkEvaluatePilot(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "labrows/s")
+}
+
+// TestPilotBaselineConventions counts what choosing ADaM's baseline
+// changes on the pilot, per criteria: results graded differently, per
+// test, and findings per rule (the README's table).
+func TestPilotBaselineConventions(t *testing.T) {
+	ins := loadPilot(t)
+	var b strings.Builder
+	for _, criteria := range []ctcae.Criteria{ctcae.V50, ctcae.V403} {
+		sdtm, adam := Config{Criteria: criteria}, Config{Criteria: criteria, Baseline: BaselineADaMLastPredose}
+		regraded := map[string]int{}
+		baselines := 0
+		findings := map[clinical.Rule][2]int{}
+		for _, in := range ins {
+			s, a := newSubject(sdtm, &in), newSubject(adam, &in)
+			for i := range in.Labs {
+				if s.baseline[i] != a.baseline[i] {
+					baselines++
+				}
+				if fmt.Sprint(s.grades[i]) != fmt.Sprint(a.grades[i]) {
+					regraded[in.Labs[i].TestCode]++
+				}
+			}
+			for k, sigs := range [2][]clinical.Signal{Evaluate(sdtm, in), Evaluate(adam, in)} {
+				for _, sg := range sigs {
+					n := findings[sg.Rule]
+					n[k]++
+					findings[sg.Rule] = n
+				}
+			}
+		}
+		fmt.Fprintf(&b, "# CTCAE %s: sdtm (LBBLFL) against adam-last-predose\n", criteria)
+		fmt.Fprintf(&b, "results whose baseline record differs: %d\n", baselines)
+		for _, test := range slices.Sorted(maps.Keys(regraded)) {
+			fmt.Fprintf(&b, "results graded differently, %-6s %d\n", test, regraded[test])
+		}
+		for _, r := range Rules {
+			if n := findings[r]; n[0] != n[1] {
+				fmt.Fprintf(&b, "findings %-20s %d -> %d\n", r, n[0], n[1])
+			}
+		}
+	}
+	const golden = "testdata/pilot-baseline.golden"
+	if *update {
+		if err := os.WriteFile(golden, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err, "(run with -update to create it)")
+	}
+	if got := b.String(); got != string(want) {
+		t.Errorf("pilot baseline differences changed (run with -update if intended):\ngot:\n%s\nwant:\n%s", got, want)
+	}
 }

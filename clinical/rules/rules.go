@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
@@ -159,9 +160,8 @@ type subject struct {
 	// need the first occurrence of something.
 	byDate []int
 	// baseline holds, for each lab, the index of its test's baseline
-	// record (ctcae.FindBaselines: LBBLFL = Y, else the last value on or
-	// before the first-dose day), or -1. One definition of baseline keeps
-	// these signals in step with the grades the CTCAE package reports.
+	// record by the study's convention (Config.Baseline), or -1. One
+	// definition of baseline keeps these signals in step with the grades.
 	baseline []int
 	// grades holds ctcae.Grade for each lab, by index.
 	grades [][]ctcae.Result
@@ -176,7 +176,7 @@ func newSubject(cfg Config, in *Input) *subject {
 		t := in.Labs[i].TestCode
 		s.byTest[t] = append(s.byTest[t], i)
 	}
-	s.baseline = baselineIndexes(in)
+	s.baseline = baselineIndexes(s.cfg.Baseline, in)
 	s.grades = make([][]ctcae.Result, len(in.Labs))
 	for i, lab := range in.Labs {
 		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i))
@@ -198,23 +198,50 @@ func (s *subject) baselineOf(i int) *clinical.LabResult {
 // baselineIndexes turns ctcae.FindBaselines' records into indexes, which
 // the shift rule needs to read the baseline's own grades. Every USUBJID
 // the labs carry maps to the subject's first dose, so records a source
-// left without USUBJID still get the pre-dose fallback.
-func baselineIndexes(in *Input) []int {
-	firstDose := map[string]clinical.Date{}
-	pos := make(map[*clinical.LabResult]int, len(in.Labs))
-	for i := range in.Labs {
-		firstDose[in.Labs[i].USUBJID] = in.Subject.FirstDose
-		pos[&in.Labs[i]] = i
+// left without USUBJID still get the pre-dose fallback. ADaM's convention
+// is FindBaselines' pre-dose fallback alone: it is run on a copy of the
+// labs with no LBBLFL.
+func baselineIndexes(convention Baseline, in *Input) []int {
+	labs, dose := in.Labs, in.Subject.FirstDose
+	if convention == BaselineADaMLastPredose {
+		labs = slices.Clone(in.Labs)
+		for i := range labs {
+			labs[i].Baseline = false
+		}
+		dose = firstExposure(in)
 	}
-	found := ctcae.FindBaselines(in.Labs, firstDose)
-	out := make([]int, len(in.Labs))
-	for i, l := range in.Labs {
+	firstDose := map[string]clinical.Date{}
+	pos := make(map[*clinical.LabResult]int, len(labs))
+	for i := range labs {
+		firstDose[labs[i].USUBJID] = dose
+		pos[&labs[i]] = i
+	}
+	found := ctcae.FindBaselines(labs, firstDose)
+	out := make([]int, len(labs))
+	for i, l := range labs {
 		out[i] = -1
 		if b := found.For(l); b != nil {
 			out[i] = pos[b]
 		}
 	}
 	return out
+}
+
+// firstExposure is the earliest dated EXSTDTC, as ADaM derives TRTSDTM,
+// else RFXSTDTC.
+func firstExposure(in *Input) clinical.Date {
+	first, at := clinical.Date(""), time.Time{}
+	if in.HaveDoses {
+		for _, d := range in.Doses {
+			if t, ok := d.Start.Time(); ok && (first == "" || t.Before(at)) {
+				first, at = d.Start, t
+			}
+		}
+	}
+	if first == "" {
+		return in.Subject.FirstDose
+	}
+	return first
 }
 
 type datedIndex struct {

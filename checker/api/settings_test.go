@@ -17,7 +17,8 @@ import (
 
 // fullSettings is a whole settings document, as PUT needs it.
 const fullSettings = `{"ctcae": "ctcae-v4.03", "ae_terms": {"ALT": ["DRUG-INDUCED LIVER INJURY"]}, "rules": {"HYS_LAW_QUADRANT": false},
-	"out_of_range": {"tolerance": 0.2, "high_xuln": {"medium": 2, "high": 3, "critical": 5}, "low_xlln": {"medium": 0.75, "high": 0.5, "critical": 0.25}, "graded_tests": false}}`
+	"out_of_range": {"tolerance": 0.2, "high_xuln": {"medium": 2, "high": 3, "critical": 5}, "low_xlln": {"medium": 0.75, "high": 0.5, "critical": 0.25}, "graded_tests": false},
+	"baseline": "adam-last-predose"}`
 
 // newSettingsFixture serves study S's settings to an admin, and reads
 // what is stored.
@@ -60,13 +61,13 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 	}
 	want := stored()
 	if want.Criteria != ctcae.V403 || want.AETerms["ALT"][0] != "DRUG-INDUCED LIVER INJURY" || want.Enabled(rules.HysLawQuadrant) ||
-		want.OutOfRange.Tolerance != 0.2 || want.OutOfRange.High.Medium != 2 {
+		want.OutOfRange.Tolerance != 0.2 || want.OutOfRange.High.Medium != 2 || want.Baseline != rules.BaselineADaMLastPredose {
 		t.Fatalf("stored after the PUT: %+v", want)
 	}
 	for body, missing := range map[string]string{
 		`{"ae_terms": {"HGB:low": ["BLOOD LOSS ANAEMIA"]}}`: "ctcae",
 		`{"ctcae": "ctcae-v5.0"}`:                           "ae_terms",
-		`{}`:                                                "ctcae, out_of_range, rules",
+		`{}`:                                                "baseline, ctcae, out_of_range, rules",
 		strings.Replace(fullSettings, `, "critical": 5}`, `}`, 1): "out_of_range.high_xuln.critical",
 	} {
 		rec := call(h, http.MethodPut, base, body)
@@ -160,6 +161,8 @@ func TestSettingsValidation(t *testing.T) {
 		{"out_of_range", `{"high_xuln": {"critical": 2}}`, "out_of_range.high_xuln"},
 		{"out_of_range", `{"colour": 1}`, "colour"},
 		{"colour", `"red"`, "colour"},
+		{"baseline", `"adam"`, "baseline"},
+		{"baseline", `true`, "baseline"},
 	} {
 		bodies := map[string]string{http.MethodPatch: `{"` + c.field + `": ` + c.value + `}`}
 		if c.field != "out_of_range" { // a PUT of a partial out_of_range is refused as incomplete

@@ -8,7 +8,7 @@ import (
 
 // The fixtures describe one subject first dosed on 2014-01-10.
 func testSubject() clinical.Subject {
-	return clinical.Subject{Study: "STUDY1", USUBJID: "STUDY1-101-001", Site: "101",
+	return clinical.Subject{Study: "STUDY1", USUBJID: "STUDY1-101-001", Site: "101", Arm: "Xanomeline High Dose",
 		ConsentDate: "2014-01-02", FirstDose: "2014-01-10", LastDose: "2014-06-20", EndOfStudy: "2014-06-30"}
 }
 

@@ -27,6 +27,11 @@ const (
 	testAST  = "AST"
 	testBili = "BILI"
 	testALP  = "ALP"
+	testINR  = "INR"
+	// testDirectBili is direct (conjugated) bilirubin: a total rise that
+	// is mostly direct points to the liver, mostly indirect to haemolysis
+	// or Gilbert's syndrome.
+	testDirectBili = "BILDIR"
 )
 
 // Quadrant is a subject's place on the eDISH plot: peak transaminase
@@ -42,24 +47,37 @@ const (
 
 // EDISHPoint is one subject's point on the eDISH plot. Peaks are over
 // on-treatment draws: eDISH asks what the drug did, and a screening value
-// says what the subject brought in. A peak is 0 and its Seq 0 when the
-// test was never measured on treatment.
+// says what the subject brought in. A peak is 0, its Seq 0 and its date
+// empty when the test was never measured on treatment.
 type EDISHPoint struct {
 	Study, Site, USUBJID string
+	Arm                  string  // DM ARM, for plotting by treatment
 	ALT, AST             float64 // peak ×ULN
 	ALTSeq, ASTSeq       int     // LBSEQ of each peak
+	ALTDate, ASTDate     clinical.Date
 	// Transaminase is the higher of ALT and AST, the x coordinate: the
 	// liver rules count either enzyme, so the plot does too.
-	Transaminase float64
-	Bilirubin    float64 // peak total bilirubin ×ULN, the y coordinate
-	BilirubinSeq int
-	Quadrant     Quadrant
+	Transaminase  float64
+	Bilirubin     float64 // peak total bilirubin ×ULN, the y coordinate
+	BilirubinSeq  int
+	BilirubinDate clinical.Date
+	// ALP is the peak ALP ×ULN, which tells a cholestatic injury from a
+	// hepatocellular one.
+	ALP      float64
+	ALPSeq   int
+	ALPDate  clinical.Date
+	Quadrant Quadrant
+	// MDISH is the subject's point on the mDISH plot, nil unless the
+	// baseline ALT or AST was above its ULN.
+	MDISH *MDISHPoint
 }
 
 // EDISH places the subject on the eDISH plot. ok is false when the subject
-// has no on-treatment transaminase or no bilirubin with a ULN.
+// has no on-treatment transaminase or no bilirubin with a ULN. Baselines
+// (for mDISH) are SDTM's.
 func EDISH(subj clinical.Subject, labs []clinical.LabResult) (EDISHPoint, bool) {
-	return liverOf(subj, labs).point()
+	in := Input{Subject: subj, Labs: labs}
+	return newLiver(&subj, labs, sortedByDate(labs), baselineIndexes(BaselineSDTM, &in)).point()
 }
 
 // liverDraw is one liver test result as a multiple of its ULN.
@@ -68,24 +86,48 @@ type liverDraw struct {
 	ratio float64
 }
 
-// liver holds a subject's on-treatment liver tests, each in date order.
+// liver holds a subject's on-treatment liver tests, each in date order,
+// and the baseline records of those mDISH compares with.
 type liver struct {
 	subj                   *clinical.Subject
 	transaminases, bili    []liverDraw
 	alp                    []liverDraw
 	peakALT, peakAST, peak liverDraw // peak: the higher transaminase
-	peakBili               liverDraw
+	peakBili, peakALP      liverDraw
+	// inr and directBili are evidence, not criteria: their ratio is 0
+	// when the draw has no ULN (INR often has none).
+	inr, directBili []liverDraw
+	// baseline holds the baseline record of ALT, AST and BILI, by the
+	// study's convention, when it has a value.
+	baseline map[string]*clinical.LabResult
 }
 
-func liverOf(subj clinical.Subject, labs []clinical.LabResult) *liver {
-	return newLiver(&subj, labs, sortedByDate(labs))
-}
-
-func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate []int) *liver {
-	lv := &liver{subj: subj}
+// newLiver reads the liver tests of labs; baseline is the index of each
+// lab's baseline record (subject.baseline).
+func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate, baseline []int) *liver {
+	lv := &liver{subj: subj, baseline: map[string]*clinical.LabResult{}}
 	tr := treatmentOf(subj)
 	for _, i := range byDate {
 		l := &labs[i]
+		switch l.TestCode {
+		case testALT, testAST, testBili:
+			if b := baseline[i]; b >= 0 && labs[b].HasValue {
+				lv.baseline[l.TestCode] = &labs[b]
+			}
+		case testINR, testDirectBili:
+			if l.HasValue && tr.includes(l) {
+				d := liverDraw{lab: l}
+				if l.HasHigh && l.High > 0 {
+					d.ratio = l.Value / l.High
+				}
+				if l.TestCode == testINR {
+					lv.inr = append(lv.inr, d)
+				} else {
+					lv.directBili = append(lv.directBili, d)
+				}
+			}
+			continue
+		}
 		if !l.HasValue || !l.HasHigh || l.High <= 0 || !tr.includes(l) {
 			continue
 		}
@@ -102,6 +144,7 @@ func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate []int) *
 			lv.peakBili = higher(lv.peakBili, d)
 		case testALP:
 			lv.alp = append(lv.alp, d)
+			lv.peakALP = higher(lv.peakALP, d)
 		}
 	}
 	lv.peak = higher(lv.peakALT, lv.peakAST)
@@ -152,22 +195,38 @@ func (lv *liver) point() (EDISHPoint, bool) {
 		return EDISHPoint{}, false
 	}
 	p := EDISHPoint{
-		Study: lv.subj.Study, Site: lv.subj.Site, USUBJID: lv.subj.USUBJID,
-		ALT: lv.peakALT.ratio, ALTSeq: seqOf(lv.peakALT), AST: lv.peakAST.ratio, ASTSeq: seqOf(lv.peakAST),
-		Transaminase: lv.peak.ratio, Bilirubin: lv.peakBili.ratio, BilirubinSeq: seqOf(lv.peakBili),
+		Study: lv.subj.Study, Site: lv.subj.Site, USUBJID: lv.subj.USUBJID, Arm: lv.subj.Arm,
+		ALT: lv.peakALT.ratio, ALTSeq: seqOf(lv.peakALT), ALTDate: dateOf(lv.peakALT),
+		AST: lv.peakAST.ratio, ASTSeq: seqOf(lv.peakAST), ASTDate: dateOf(lv.peakAST),
+		Transaminase: lv.peak.ratio, Bilirubin: lv.peakBili.ratio, BilirubinSeq: seqOf(lv.peakBili), BilirubinDate: dateOf(lv.peakBili),
+		ALP: lv.peakALP.ratio, ALPSeq: seqOf(lv.peakALP), ALPDate: dateOf(lv.peakALP),
+		Quadrant: quadrantOf(atLeast(lv.peak.ratio, transaminaseULN), atLeast(lv.peakBili.ratio, bilirubinULN)),
 	}
-	injured, jaundiced := atLeast(lv.peak.ratio, transaminaseULN), atLeast(lv.peakBili.ratio, bilirubinULN)
-	switch {
-	case injured && jaundiced:
-		p.Quadrant = QuadrantHysLaw
-	case injured:
-		p.Quadrant = QuadrantTemplesCorollary
-	case jaundiced:
-		p.Quadrant = QuadrantHyperbilirubinemia
-	default:
-		p.Quadrant = QuadrantNormal
+	if m, ok := lv.mdish(); ok {
+		p.MDISH = &m
 	}
 	return p, true
+}
+
+// quadrantOf names the quadrant of a point past the transaminase line
+// (injured) or the bilirubin line (jaundiced), on either plot.
+func quadrantOf(injured, jaundiced bool) Quadrant {
+	switch {
+	case injured && jaundiced:
+		return QuadrantHysLaw
+	case injured:
+		return QuadrantTemplesCorollary
+	case jaundiced:
+		return QuadrantHyperbilirubinemia
+	}
+	return QuadrantNormal
+}
+
+func dateOf(d liverDraw) clinical.Date {
+	if d.lab == nil {
+		return ""
+	}
+	return d.lab.Date
 }
 
 func seqOf(d liverDraw) int {
@@ -239,8 +298,17 @@ func (lv *liver) bilirubinAfter(a liverDraw) (hysLawCase, bool) {
 // alpOn returns the ALP of the draw at exactly lab's date and time, else
 // the highest ALP on the same day.
 func (lv *liver) alpOn(lab *clinical.LabResult) (liverDraw, bool) {
+	return sameDraw(lv.alp, "", lab)
+}
+
+// sameDraw returns the draw of test ("" for any) at exactly lab's date and
+// time, else the highest on the same day.
+func sameDraw(draws []liverDraw, test string, lab *clinical.LabResult) (liverDraw, bool) {
 	var best liverDraw
-	for _, p := range lv.alp {
+	for _, p := range draws {
+		if test != "" && p.lab.TestCode != test {
+			continue
+		}
 		if p.lab.Date == lab.Date {
 			return p, true
 		}
@@ -251,12 +319,60 @@ func (lv *liver) alpOn(lab *clinical.LabResult) (liverDraw, bool) {
 	return best, best.lab != nil
 }
 
+// nearDays is how far around a Hy's law case INR, direct bilirubin and
+// (when the transaminase day has none) ALP are looked for as evidence.
+const nearDays = 7
+
+// nearCase returns the highest-valued draw that may lie from nearDays
+// before the case's transaminase draw to nearDays after its bilirubin
+// draw.
+func nearCase(draws []liverDraw, c hysLawCase) (liverDraw, bool) {
+	var best liverDraw
+	for _, d := range draws {
+		after, _ := mayBeWithin(c.amino.lab.Date, d.lab.Date, -nearDays, 1<<30)
+		before, _ := mayBeWithin(c.bili.lab.Date, d.lab.Date, -1<<30, nearDays)
+		if after && before && (best.lab == nil || d.lab.Value > best.lab.Value) {
+			best = d
+		}
+	}
+	return best, best.lab != nil
+}
+
+// addNear adds to ev the INR, direct bilirubin and, when the transaminase
+// day has none, ALP measured near case c, and says them for a message.
+func (lv *liver) addNear(ev map[string]any, c hysLawCase) string {
+	var said []string
+	if !c.alpMeasured {
+		if d, ok := nearCase(lv.alp, c); ok {
+			addDraw(ev, "alp_near", d)
+			said = append(said, fmt.Sprintf("ALP %.2f×ULN on %s", d.ratio, dateText(d.lab.Date)))
+		}
+	}
+	for _, t := range []struct {
+		prefix, name string
+		draws        []liverDraw
+	}{{"inr", "INR", lv.inr}, {"direct_bilirubin", "direct bilirubin", lv.directBili}} {
+		d, ok := nearCase(t.draws, c)
+		if !ok {
+			said = append(said, t.name+" not measured")
+			continue
+		}
+		addDraw(ev, t.prefix, d)
+		text := fmt.Sprintf("%s %s %s on %s", t.name, fmtNum(d.lab.Value), d.lab.Unit, dateText(d.lab.Date))
+		if d.ratio > 0 {
+			text = fmt.Sprintf("%s %.2f×ULN on %s", t.name, d.ratio, dateText(d.lab.Date))
+		}
+		said = append(said, strings.Replace(text, "  ", " ", 1))
+	}
+	return fmt.Sprintf("within %d days of the case: %s", nearDays, strings.Join(said, ", "))
+}
+
 // liverSignals raises at most one liver signal per subject: potential
 // Hy's law when any draw qualifies, else the eDISH quadrant the subject's
 // peaks fall in. Each is keyed by the draw where the finding began, which
 // later data does not move.
 func (s *subject) liverSignals() []clinical.Signal {
-	lv := newLiver(&s.in.Subject, s.in.Labs, s.byDate)
+	lv := s.liver()
 	p, ok := lv.point()
 	if !ok || p.Quadrant == QuadrantNormal {
 		return nil
@@ -273,14 +389,20 @@ func (s *subject) liverSignals() []clinical.Signal {
 	case QuadrantTemplesCorollary:
 		first := lv.first(lv.transaminases, transaminaseULN)
 		addDraw(ev, "onset", first)
-		pattern := lv.addPattern(ev, first)
+		pattern := lv.addPattern(ev, first.lab)
 		return []clinical.Signal{s.liverSignal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev, first, lv.peak,
 			fmt.Sprintf("Temple's corollary: %s ≥ 3×ULN without bilirubin ≥ 2×ULN; %s. %s without jaundice: follow liver tests until they resolve", first.lab.TestCode, peaks, pattern))}
 	case QuadrantHyperbilirubinemia:
 		first := lv.first(lv.bili, bilirubinULN)
 		addDraw(ev, "onset", first)
+		pattern := lv.addPattern(ev, first.lab)
+		direct := "direct bilirubin not measured that day"
+		if d, ok := sameDraw(lv.directBili, "", first.lab); ok {
+			addDraw(ev, "direct_bilirubin", d)
+			direct = fmt.Sprintf("direct bilirubin %s %s", fmtNum(d.lab.Value), d.lab.Unit)
+		}
 		return []clinical.Signal{s.liverSignal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev, first, lv.peakBili,
-			fmt.Sprintf("Hyperbilirubinemia: total bilirubin ≥ 2×ULN without ALT/AST ≥ 3×ULN; %s. Consider Gilbert's syndrome, haemolysis or cholestasis", peaks))}
+			fmt.Sprintf("Hyperbilirubinemia: total bilirubin ≥ 2×ULN without ALT/AST ≥ 3×ULN; %s; at onset %s, %s. Consider Gilbert's syndrome, haemolysis or cholestasis", peaks, direct, pattern))}
 	}
 
 	// One potential Hy's law case per episode of transaminases ≥ 3×ULN,
@@ -299,14 +421,15 @@ func (s *subject) liverSignals() []clinical.Signal {
 		addDraw(cev, "onset", ep[0])
 		addCase(cev, c)
 		cev["qualifying_draws"] = len(qualifying)
-		pattern := lv.addPattern(cev, c.amino)
+		pattern := lv.addPattern(cev, c.amino.lab)
 		alp := "ALP not measured that day"
 		if c.alpMeasured {
 			alp = fmt.Sprintf("ALP %.2f×ULN", c.alp.ratio)
 		}
+		near := lv.addNear(cev, c)
 		out = append(out, s.liverSignal(HysLaw, clinical.SeverityCritical, "HYS:"+drawKey(ep[0]), cev, ep[0], c.bili,
-			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s; %s. Exclude other causes and report per the DILI plan; %s",
-				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, pattern, peaks)))
+			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s; %s. Exclude other causes and report per the DILI plan; %s; %s",
+				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, pattern, peaks, near)))
 	}
 	if len(out) > 0 {
 		return out
@@ -316,23 +439,26 @@ func (s *subject) liverSignals() []clinical.Signal {
 	why := fmt.Sprintf("no bilirubin ≥ 2×ULN within %d days after an ALT/AST ≥ 3×ULN", bilirubinDays)
 	ev["reason"] = "timing"
 	last := lv.peakBili
+	near := ""
 	if len(cholestatic) > 0 {
 		c := cholestatic[0]
 		addCase(ev, c)
 		ev["reason"] = "alp"
 		last = c.bili
 		why = fmt.Sprintf("ALP was %.2f×ULN on %s, a cholestatic pattern that explains the bilirubin", c.alp.ratio, dateText(c.alp.lab.Date))
+		near = "; " + lv.addNear(ev, c)
 	}
-	pattern := lv.addPattern(ev, first)
+	pattern := lv.addPattern(ev, first.lab)
 	return []clinical.Signal{s.liverSignal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev, first, last,
-		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s; %s. Evaluate the liver injury", why, pattern, peaks))}
+		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s; %s%s. Evaluate the liver injury", why, pattern, peaks, near))}
 }
 
 // liverSignal is signal with the dates of the draws a liver finding
 // begins and ends with, and those draws and the peaks as its results.
 func (s *subject) liverSignal(rule clinical.Rule, sev clinical.Severity, key string, ev map[string]any, from, to liverDraw, msg string) clinical.Signal {
 	var results []string
-	for _, k := range []string{"onset_lbseq", "transaminase_lbseq", "bilirubin_lbseq", "alp_lbseq", "peak_alt_lbseq", "peak_ast_lbseq", "peak_bili_lbseq"} {
+	for _, k := range []string{"onset_lbseq", "transaminase_lbseq", "bilirubin_lbseq", "alp_lbseq", "alp_near_lbseq", "inr_lbseq",
+		"direct_bilirubin_lbseq", "peak_alt_lbseq", "peak_ast_lbseq", "peak_bili_lbseq"} {
 		if seq, ok := ev[k].(int); ok && seq > 0 && !slices.Contains(results, "LB:"+strconv.Itoa(seq)) {
 			results = append(results, "LB:"+strconv.Itoa(seq))
 		}
@@ -375,39 +501,58 @@ func (lv *liver) transaminaseEpisodes() [][]liverDraw {
 
 // The R ratio, (ALT/ULN) / (ALP/ULN) on the same day, classes a liver
 // injury (FDA DILI guidance 2009; CIOMS): hepatocellular when R ≥ 5,
-// cholestatic when R ≤ 2, mixed between.
+// cholestatic when R ≤ 2, mixed between. The new R (nR; Robles-Diaz et
+// al., Gastroenterology 2014;147:109-118) takes the higher of ALT and AST
+// ×ULN, which catches injuries where AST rises first, with the same
+// cut-offs.
 const (
 	rHepatocellular = 5
 	rCholestatic    = 2
 )
 
-// addPattern adds the R ratio at draw d and its class to ev and says it
-// for a message. ALT is used where measured that day, else AST.
-func (lv *liver) addPattern(ev map[string]any, d liverDraw) string {
-	amino := d
-	if d.lab.TestCode != testALT {
-		for _, t := range lv.transaminases {
-			if t.lab.TestCode == testALT && t.lab.Date == d.lab.Date {
-				amino = t
-				break
-			}
-		}
-	}
-	alp, ok := lv.alpOn(amino.lab)
-	if !ok || alp.ratio <= 0 {
-		ev["r_class"] = "unknown"
-		return "injury pattern unknown (no ALP that day for the R ratio)"
-	}
-	r := amino.ratio / alp.ratio
-	class := "mixed"
+// injuryClass names the pattern an R or nR ratio gives.
+func injuryClass(r float64) string {
 	switch {
 	case atLeast(r, rHepatocellular):
-		class = "hepatocellular"
+		return "hepatocellular"
 	case atMost(r, rCholestatic):
-		class = "cholestatic"
+		return "cholestatic"
 	}
+	return "mixed"
+}
+
+// addPattern adds the R and nR ratios on the day of lab (a draw of the
+// finding: its onset, or the transaminase draw of a case) and their class
+// to ev, and says them for a message. R uses ALT where measured that day,
+// else AST; each test is read at lab's draw if it has one, else the
+// highest that day.
+func (lv *liver) addPattern(ev map[string]any, lab *clinical.LabResult) string {
+	altD, hasALT := sameDraw(lv.transaminases, testALT, lab)
+	astD, hasAST := sameDraw(lv.transaminases, testAST, lab)
+	alp, hasALP := lv.alpOn(lab)
+	if !hasALT && !hasAST || !hasALP || alp.ratio <= 0 {
+		ev["r_class"] = "unknown"
+		why := "no ALP that day"
+		if hasALP {
+			why = "no ALT or AST that day"
+		}
+		return fmt.Sprintf("injury pattern unknown (%s for the R ratio)", why)
+	}
+	amino := altD
+	if !hasALT {
+		amino = astD
+	}
+	r := amino.ratio / alp.ratio
+	nr := max(altD.ratio, astD.ratio) / alp.ratio // a missing enzyme's ratio is 0
+	class, nclass := injuryClass(r), injuryClass(nr)
 	ev["r_ratio"], ev["r_class"], ev["r_test"] = round2(r), class, amino.lab.TestCode
-	return fmt.Sprintf("%s%s injury (R = %.1f)", strings.ToUpper(class[:1]), class[1:], r)
+	ev["nr_ratio"], ev["nr_class"] = round2(nr), nclass
+	ev["pattern_date"] = string(lab.Date)
+	text := fmt.Sprintf("%s%s injury (R = %.1f, nR = %.1f)", strings.ToUpper(class[:1]), class[1:], r, nr)
+	if nclass != class {
+		text = fmt.Sprintf("%s%s injury by R = %.1f, %s by nR = %.1f", strings.ToUpper(class[:1]), class[1:], r, nclass, nr)
+	}
+	return text
 }
 
 // first returns the first draw at or above k×ULN; the quadrant guarantees
@@ -427,8 +572,13 @@ func addDraw(ev map[string]any, prefix string, d liverDraw) {
 	ev[prefix+"_test"] = d.lab.TestCode
 	ev[prefix+"_lbseq"] = d.lab.Seq
 	ev[prefix+"_value"] = d.lab.Value
-	ev[prefix+"_uln"] = d.lab.High
-	ev[prefix+"_xuln"] = round2(d.ratio)
+	if d.lab.Unit != "" {
+		ev[prefix+"_unit"] = d.lab.Unit
+	}
+	if d.ratio > 0 {
+		ev[prefix+"_uln"] = d.lab.High
+		ev[prefix+"_xuln"] = round2(d.ratio)
+	}
 	ev[prefix+"_date"] = string(d.lab.Date)
 }
 

@@ -127,7 +127,7 @@ func TestHysLawEvidence(t *testing.T) {
 			t.Errorf("evidence %s = %v (%T), want %v", k, s.Evidence[k], s.Evidence[k], want)
 		}
 	}
-	const msg = "Potential Hy's law: ALT 5.00×ULN on 2014-02-01 with total bilirubin 3.00×ULN on 2014-02-04 (3 days later), ALP 1.50×ULN; Mixed injury (R = 3.3)."
+	const msg = "Potential Hy's law: ALT 5.00×ULN on 2014-02-01 with total bilirubin 3.00×ULN on 2014-02-04 (3 days later), ALP 1.50×ULN; Mixed injury (R = 3.3, nR = 3.3)."
 	if len(s.Message) < len(msg) || s.Message[:len(msg)] != msg {
 		t.Errorf("message %q, want it to start %q", s.Message, msg)
 	}
@@ -194,10 +194,16 @@ func TestEDISH(t *testing.T) {
 		alt(4, 160, "2014-03-01"), ast(5, 60, "2014-03-01"), bili(6, 20, "2014-03-01"),
 		alt(7, 400, "2014-01-03"), // screening: not on treatment
 	})
-	want := EDISHPoint{Study: subj.Study, Site: subj.Site, USUBJID: subj.USUBJID,
-		ALT: 4, ALTSeq: 4, AST: 2.5, ASTSeq: 2, Transaminase: 4, Bilirubin: 1.5, BilirubinSeq: 3,
-		Quadrant: QuadrantTemplesCorollary}
-	if !ok || p != want {
+	// The screening ALT of 10×ULN is the baseline: the subject is on the
+	// mDISH plot too, its peak ALT 0.4× that baseline.
+	wantMDISH := MDISHPoint{BaselineALT: 10, ALT: 0.4, ALTSeq: 4, Transaminase: 0.4, Quadrant: QuadrantNormal}
+	want := EDISHPoint{Study: subj.Study, Site: subj.Site, USUBJID: subj.USUBJID, Arm: subj.Arm,
+		ALT: 4, ALTSeq: 4, ALTDate: "2014-03-01", AST: 2.5, ASTSeq: 2, ASTDate: "2014-02-01", Transaminase: 4,
+		Bilirubin: 1.5, BilirubinSeq: 3, BilirubinDate: "2014-02-01", Quadrant: QuadrantTemplesCorollary}
+	if !ok || p.MDISH == nil || *p.MDISH != wantMDISH {
+		t.Errorf("mDISH = %+v, want %+v", p.MDISH, wantMDISH)
+	}
+	if p.MDISH = nil; !ok || p != want {
 		t.Errorf("EDISH = %+v, %v\nwant %+v", p, ok, want)
 	}
 
@@ -224,5 +230,137 @@ func TestEDISH(t *testing.T) {
 	noULN.HasHigh = false
 	if _, ok := EDISH(subj, []clinical.LabResult{alt(1, 80, "2014-02-01"), noULN}); ok {
 		t.Error("a point from a bilirubin without ULN")
+	}
+}
+
+// nR takes the higher of ALT and AST: an injury where AST leads is
+// cholestatic by R and hepatocellular by nR.
+func TestLiverPatternNR(t *testing.T) {
+	s := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(
+		alt(1, 80, "2014-02-01"), ast(2, 240, "2014-02-01"), alp(3, 100, "2014-02-01"), bili(4, 10, "2014-02-01"))))
+	for k, want := range map[string]any{"r_ratio": 2.0, "r_class": "cholestatic", "r_test": "ALT", "nr_ratio": 6.0, "nr_class": "hepatocellular"} {
+		if s.Evidence[k] != want {
+			t.Errorf("evidence %s = %v, want %v", k, s.Evidence[k], want)
+		}
+	}
+	if !strings.Contains(s.Message, "Cholestatic injury by R = 2.0, hepatocellular by nR = 6.0") {
+		t.Errorf("message %q does not give both classes", s.Message)
+	}
+	// Hyperbilirubinemia names the pattern at its onset too.
+	s = wantOne(t, Hyperbilirubinemia, Evaluate(Config{}, labsInput(
+		alt(1, 60, "2014-02-01"), alp(2, 300, "2014-02-01"), bili(3, 50, "2014-02-01"))))
+	if s.Evidence["r_class"] != "cholestatic" || s.Evidence["nr_ratio"] != 0.5 {
+		t.Errorf("hyperbilirubinemia pattern %v, nR %v; want cholestatic, 0.5", s.Evidence["r_class"], s.Evidence["nr_ratio"])
+	}
+}
+
+// A Hy's law case shows the INR and direct bilirubin measured near it,
+// and the nearest ALP when its transaminase day had none.
+func TestHysLawEvidenceNear(t *testing.T) {
+	inr := func(seq int, v float64, d clinical.Date) clinical.LabResult {
+		return clinical.LabResult{Study: "STUDY1", USUBJID: "STUDY1-101-001", Seq: seq, TestCode: "INR", Value: v, HasValue: true, Date: d}
+	}
+	dbili := func(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "BILDIR", v, 0, 5, d) }
+	labs := []clinical.LabResult{
+		alt(1, 200, "2014-02-01"), bili(2, 60, "2014-02-04"),
+		alp(3, 150, "2014-02-06"),  // two days after the bilirubin: near
+		inr(4, 1.3, "2014-01-20"),  // 12 days before the case: not near
+		inr(5, 1.8, "2014-02-10"),  // 6 days after the bilirubin
+		inr(6, 1.6, "2014-02-05"),  // near, but lower
+		dbili(7, 40, "2014-02-04"), // 8×ULN
+		inr(8, 2.5, "2014-02-12"),  // 8 days after the bilirubin: not near
+	}
+	s := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(labs...)))
+	for k, want := range map[string]any{
+		"inr_lbseq": 5, "inr_value": 1.8, "inr_date": "2014-02-10", "direct_bilirubin_lbseq": 7, "direct_bilirubin_xuln": 8.0,
+		"alp_near_lbseq": 3, "alp_near_xuln": 1.5,
+	} {
+		if s.Evidence[k] != want {
+			t.Errorf("evidence %s = %v, want %v", k, s.Evidence[k], want)
+		}
+	}
+	if _, ok := s.Evidence["inr_xuln"]; ok {
+		t.Error("an INR without ULN has a ×ULN")
+	}
+	if _, ok := s.Evidence["alp_lbseq"]; ok {
+		t.Error("the near ALP is reported as the transaminase day's")
+	}
+	if !strings.Contains(s.Message, "within 7 days of the case: ALP 1.50×ULN on 2014-02-06, INR 1.8 on 2014-02-10, direct bilirubin 8.00×ULN on 2014-02-04") {
+		t.Errorf("message %q", s.Message)
+	}
+	if res := fmt.Sprint(s.Evidence["results"]); !strings.Contains(res, "LB:5") || !strings.Contains(res, "LB:7") || !strings.Contains(res, "LB:3") {
+		t.Errorf("results %s lack the near draws", res)
+	}
+	s = wantOne(t, HysLaw, Evaluate(Config{}, labsInput(labs[:2]...)))
+	if !strings.Contains(s.Message, "INR not measured, direct bilirubin not measured") {
+		t.Errorf("message %q does not say INR and direct bilirubin were not measured", s.Message)
+	}
+}
+
+// eDISH points carry ALP, the peaks' dates and the arm.
+func TestEDISHPointDetail(t *testing.T) {
+	p, ok := EDISH(testSubject(), []clinical.LabResult{
+		alt(1, 80, "2014-02-01"), alp(2, 150, "2014-02-01"), bili(3, 30, "2014-02-01"), alp(4, 250, "2014-03-01T10:00+02:00"),
+	})
+	if !ok || p.ALP != 2.5 || p.ALPSeq != 4 || p.ALPDate != "2014-03-01T10:00+02:00" || p.ALTDate != "2014-02-01" || p.Arm != "Xanomeline High Dose" {
+		t.Errorf("EDISH = %+v", p)
+	}
+}
+
+// mDISH reads subjects whose baseline ALT or AST was above the ULN
+// against that baseline.
+func TestMDISH(t *testing.T) {
+	const bday, day = "2014-01-08", "2014-02-01"
+	// Baseline ALT 80 (2×ULN); bilirubin ULN 20.
+	abnormal := func(labs ...clinical.LabResult) []clinical.LabResult {
+		return append([]clinical.LabResult{baselineLab(1, "ALT", 80, 7, 40, bday), baselineLab(2, "BILI", 30, 3, 20, bday)}, labs...)
+	}
+	tests := []struct {
+		name     string
+		labs     []clinical.LabResult
+		quadrant Quadrant // "" for no mDISH point
+		key      string   // "" for no finding
+		sev      clinical.Severity
+	}{
+		{"normal baseline: no mDISH", []clinical.LabResult{alt(1, 30, bday), alt(2, 300, day), bili(3, 50, day)}, "", "", 0},
+		{"just under 3× baseline, though 5.9×ULN", abnormal(alt(3, 239.9, day), bili(4, 30, day)), QuadrantNormal, "", 0},
+		{"3× baseline", abnormal(alt(3, 240, day), bili(4, 30, day)), QuadrantTemplesCorollary, "MDISH:LB:3", clinical.SeverityHigh},
+		{"500 U/L whatever the baseline", abnormal(ast(3, 500, day), bili(4, 30, day)), QuadrantTemplesCorollary, "MDISH:LB:3", clinical.SeverityHigh},
+		{"bilirubin 2× an abnormal baseline", abnormal(alt(3, 100, day), bili(4, 60, day)), QuadrantHyperbilirubinemia, "MDISH:LB:4", clinical.SeverityMedium},
+		{"both lines, keyed by the first crossing", abnormal(bili(3, 60, day), alt(4, 250, "2014-02-05"), bili(5, 70, "2014-02-05")),
+			QuadrantHysLaw, "MDISH:LB:3", clinical.SeverityCritical},
+		// A bilirubin baseline within the normal range keeps eDISH's line:
+		// tripling 5 to 15 µmol/L is no finding.
+		{"normal bilirubin baseline: 2×ULN", []clinical.LabResult{baselineLab(1, "ALT", 80, 7, 40, bday), baselineLab(2, "BILI", 5, 3, 20, bday),
+			alt(3, 100, day), bili(4, 15, day)}, QuadrantNormal, "", 0},
+		{"normal ALT baseline, abnormal AST: ALT keeps 3×ULN", []clinical.LabResult{baselineLab(1, "AST", 80, 7, 40, bday), baselineLab(2, "ALT", 10, 7, 40, bday),
+			alt(3, 119, day), ast(4, 100, day), bili(5, 10, day)}, QuadrantNormal, "", 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := Assess(Config{}, labsInput(tt.labs...))
+			if (a.Point.MDISH == nil) != (tt.quadrant == "") || a.Point.MDISH != nil && a.Point.MDISH.Quadrant != tt.quadrant {
+				t.Fatalf("mDISH point %+v, want quadrant %q", a.Point.MDISH, tt.quadrant)
+			}
+			got := only(MDISH, a.Signals)
+			if tt.key == "" {
+				if len(got) != 0 {
+					t.Fatalf("MDISH %s: %s, want none", got[0].Key, got[0].Message)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Key != tt.key || got[0].Severity != tt.sev {
+				t.Fatalf("MDISH %v (%v), want one %s %v", keysOf(MDISH, a.Signals), got, tt.key, tt.sev)
+			}
+		})
+	}
+	// The values are multiples of the baseline value.
+	a := Assess(Config{}, labsInput(abnormal(alt(3, 240, day), bili(4, 45, day))...))
+	if m := a.Point.MDISH; m.BaselineALT != 2 || m.ALT != 3 || m.BaselineBilirubin != 1.5 || m.Bilirubin != 1.5 || m.BilirubinSeq != 4 {
+		t.Errorf("mDISH point %+v", m)
+	}
+	sg := wantOne(t, MDISH, a.Signals)
+	if sg.Evidence["baseline_alt_lbseq"] != 1 || sg.Evidence["peak_alt_xbaseline"] != 3.0 || sg.Evidence["onset_xbaseline"] != 3.0 {
+		t.Errorf("evidence %v", sg.Evidence)
 	}
 }

@@ -89,6 +89,11 @@ var pilotConfig = Config{Criteria: ctcae.V403}
 //   - TEMPLES_COROLLARY (3): 01-705-1292, 01-705-1310, 01-708-1286, isolated
 //     ALT/AST of 3.7-4.9×ULN with normal bilirubin. HYPERBILIRUBINEMIA (1):
 //     01-709-1029, bilirubin 2.5×ULN once with normal enzymes (Gilbert-like).
+//   - MDISH (1): of the 20 subjects whose baseline ALT or AST was above
+//     the ULN (19 with an eDISH point; 01-704-1323 has no on-treatment
+//     bilirubin), only 01-705-1186 crosses a line: total bilirubin 4.9×
+//     its abnormal baseline (1.2×ULN). No transaminase reached 3× its
+//     baseline (the highest, 01-705-1292's AST, 2.9×).
 //   - SAE_LATE (2) of the study's 3 serious AEs: syncope recorded 22 days
 //     and a seizure 18 days after onset; the third (syncope) was recorded
 //     the next day, exactly the 1 day allowed (AEDTC has no time).

@@ -45,7 +45,7 @@ const (
 // Rules lists every rule Evaluate can raise, in report order.
 var Rules = []clinical.Rule{
 	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled,
-	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia,
+	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia, MDISH,
 	SAELate, SAENoReportDate, DoseBeforeConsent, DoseAfterEnd,
 }
 
@@ -79,6 +79,7 @@ var ruleTable = []rule{
 	{raises: []clinical.Rule{ShiftFromBaseline}, run: (*subject).shiftSignals},
 	{raises: []clinical.Rule{LabAEUnreconciled}, needsEvents: true, run: (*subject).reconcileSignals},
 	{raises: []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}, run: (*subject).liverSignals},
+	{raises: []clinical.Rule{MDISH}, run: (*subject).mdishSignals},
 	{raises: []clinical.Rule{SAELate, SAENoReportDate}, needsEvents: true, run: (*subject).saeSignals},
 	{raises: []clinical.Rule{DoseBeforeConsent}, run: (*subject).doseBeforeConsentSignals},
 	{raises: []clinical.Rule{DoseAfterEnd}, run: (*subject).doseAfterEndSignals},
@@ -147,7 +148,7 @@ func Assess(cfg Config, in Input) Assessment {
 			a.Severe++
 		}
 	}
-	a.Point, a.HasPoint = newLiver(&s.in.Subject, in.Labs, s.byDate).point()
+	a.Point, a.HasPoint = s.liver().point()
 	return a
 }
 
@@ -167,6 +168,16 @@ type subject struct {
 	grades [][]ctcae.Result
 	// byTest indexes in.Labs by test code, each in date order.
 	byTest map[string][]int
+	// lv is the subject's liver tests, read once for the liver rules and
+	// the eDISH point (liver).
+	lv *liver
+}
+
+func (s *subject) liver() *liver {
+	if s.lv == nil {
+		s.lv = newLiver(&s.in.Subject, s.in.Labs, s.byDate, s.baseline)
+	}
+	return s.lv
 }
 
 func newSubject(cfg Config, in *Input) *subject {

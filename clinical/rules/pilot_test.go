@@ -81,6 +81,12 @@ var pilotConfig = Config{Criteria: ctcae.V403}
 //     HYPERBILIRUBINAEMIA (which does reconcile the bilirubin). Pre-dose
 //     values are not queried. v5.0 (the default) grades glucose by
 //     symptoms, not values, which leaves 4.
+//   - AE_WITHOUT_LAB (2) of the 16 AEs whose term names a lab abnormality:
+//     01-710-1271's HYPONATRAEMIA has no sodium within 7 days of it, and
+//     01-716-1229's BLOOD CHOLESTEROL INCREASED (ongoing) has 3
+//     cholesterol results after its onset, all within the reference
+//     range. The 2 NEUTROPHIL COUNT INCREASED raise nothing: the pilot
+//     measures no neutrophil count.
 //   - HYS_LAW is 0, as expected for a non-hepatotoxic drug. The one subject
 //     in the upper-right eDISH quadrant, 01-705-1186 (placebo; AST 3.97×,
 //     bilirubin 5.94×ULN), had ALP 4.9×ULN already at screening and 5.8×ULN

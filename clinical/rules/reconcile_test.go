@@ -1,6 +1,9 @@
 package rules
 
 import (
+	"fmt"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -113,4 +116,85 @@ func foldTermCase(s string) string {
 		}
 	}
 	return string(out)
+}
+
+// The reverse: an AE that names a lab abnormality needs a result showing
+// it within 7 days of the AE.
+func TestAEWithoutLab(t *testing.T) {
+	ae := func(term string, start, end clinical.Date) clinical.AdverseEvent {
+		return clinical.AdverseEvent{Seq: 3, Term: strings.ToLower(term), Decoded: term, Start: start, End: end}
+	}
+	const onset = "2014-02-10"
+	tests := []struct {
+		name  string
+		ae    clinical.AdverseEvent
+		labs  []clinical.LabResult
+		query bool
+	}{
+		{"ALT above the ULN on the onset day", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 60, onset)}, false},
+		{"ALT normal throughout", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 30, onset), alt(2, 35, "2014-02-18")}, true},
+		{"ALT high 7 days before onset", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 60, "2014-02-03")}, false},
+		{"ALT high 8 days before onset", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 60, "2014-02-02")}, true},
+		{"ALT high 7 days after the end", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 60, "2014-02-27")}, false},
+		{"ALT high 8 days after the end", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20"), []clinical.LabResult{alt(1, 60, "2014-02-28")}, true},
+		{"ongoing: a later result counts", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, ""), []clinical.LabResult{alt(1, 60, "2014-05-01")}, false},
+		{"the other enzyme does not show an ALT rise", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, ""), []clinical.LabResult{alt(1, 30, onset), ast(2, 90, onset)}, true},
+		{"either enzyme shows raised transaminases", ae("TRANSAMINASES INCREASED", onset, ""), []clinical.LabResult{alt(1, 30, onset), ast(2, 90, onset)}, false},
+		{"American spelling, verbatim term only", clinical.AdverseEvent{Seq: 3, Term: "Hyperbilirubinemia", Start: onset}, []clinical.LabResult{bili(1, 15, onset)}, true},
+		{"the wrong direction does not support it", ae("ANAEMIA", onset, ""), []clinical.LabResult{lab(1, "HGB", 170, 120, 160, onset)}, true},
+		{"a low haemoglobin does", ae("ANAEMIA", onset, ""), []clinical.LabResult{lab(1, "HGB", 110, 120, 160, onset)}, false},
+		// v5.0 grades INR by absolute cut-offs (> 1.2 is grade 1): a result
+		// with no reference range is abnormal by its grade.
+		{"a CTCAE grade counts as abnormal", ae("INTERNATIONAL NORMALISED RATIO INCREASED", onset, ""),
+			[]clinical.LabResult{{Seq: 1, TestCode: "INR", Value: 1.3, HasValue: true, Unit: "RATIO", Date: onset}}, false},
+		{"below the grade 1 cut-off, no range", ae("INTERNATIONAL NORMALISED RATIO INCREASED", onset, ""),
+			[]clinical.LabResult{{Seq: 1, TestCode: "INR", Value: 1.1, HasValue: true, Unit: "RATIO", Date: onset}}, true},
+		{"a partial lab date that may fall in the window", ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-12"), []clinical.LabResult{alt(1, 30, onset), alt(2, 60, "2014-02")}, false},
+		{"no onset date: nothing to compare", ae("ALANINE AMINOTRANSFERASE INCREASED", "", ""), []clinical.LabResult{alt(1, 30, onset)}, false},
+		{"the test never measured for the subject", ae("NEUTROPHIL COUNT INCREASED", onset, ""), []clinical.LabResult{alt(1, 30, onset)}, false},
+		{"measured, but not near the AE", ae("HYPONATRAEMIA", onset, "2014-02-12"), []clinical.LabResult{lab(1, "SODIUM", 130, 135, 145, "2014-04-01")}, true},
+		{"a clinical diagnosis implies no result", ae("HEPATITIS", onset, ""), []clinical.LabResult{alt(1, 30, onset)}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := labsInput(tt.labs...)
+			in.Events = []clinical.AdverseEvent{tt.ae}
+			got := only(AEWithoutLab, Evaluate(Config{}, in))
+			if !tt.query {
+				if len(got) != 0 {
+					t.Fatalf("unexpected query: %s", got[0].Message)
+				}
+				return
+			}
+			if len(got) != 1 || got[0].Key != "AE:3" || got[0].Severity != clinical.SeverityLow || got[0].First != tt.ae.Start {
+				t.Fatalf("queries %+v, want one AE:3, low, from %s", got, tt.ae.Start)
+			}
+		})
+	}
+
+	// The evidence lists the results looked at; a study turns the rule off.
+	in := labsInput(alt(1, 30, onset), alt(2, 35, "2014-02-18"))
+	in.Events = []clinical.AdverseEvent{ae("ALANINE AMINOTRANSFERASE INCREASED", onset, "2014-02-20")}
+	sg := wantOne(t, AEWithoutLab, Evaluate(Config{}, in))
+	if got := fmt.Sprint(sg.Evidence["results"], sg.Evidence["implies"]); got != "[AE:3 LB:1 LB:2] [ALT:high]" {
+		t.Errorf("evidence %s", got)
+	}
+	if !strings.Contains(sg.Message, "implies ALT high, but 2 result(s) within the window, none abnormal that way: ALT 30 U/L on 2014-02-10; ALT 35 U/L on 2014-02-18") {
+		t.Errorf("message %q", sg.Message)
+	}
+	if got := only(AEWithoutLab, Evaluate(Config{Rules: map[clinical.Rule]bool{AEWithoutLab: false}}, in)); len(got) != 0 {
+		t.Errorf("raised with the rule off: %v", got)
+	}
+	// Without the AE source, the rule cannot run.
+	in.HaveEvents = false
+	if a := Assess(Config{}, in); slices.Contains(a.Ran, AEWithoutLab) {
+		t.Error("ran without the AE source")
+	}
+	// A supporting result arriving withdraws it: the check no longer
+	// raises the finding of a rule that ran.
+	in.HaveEvents = true
+	in.Labs = append(in.Labs, alt(3, 61, "2014-02-19"))
+	if a := Assess(Config{}, in); len(only(AEWithoutLab, a.Signals)) != 0 || !slices.Contains(a.Ran, AEWithoutLab) {
+		t.Errorf("after a high ALT arrived: %v (ran %v)", only(AEWithoutLab, a.Signals), a.Ran)
+	}
 }

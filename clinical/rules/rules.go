@@ -44,7 +44,7 @@ const (
 
 // Rules lists every rule Evaluate can raise, in report order.
 var Rules = []clinical.Rule{
-	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled,
+	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled, AEWithoutLab,
 	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia, MDISH,
 	SAELate, SAENoReportDate, DoseBeforeConsent, DoseAfterEnd,
 }
@@ -78,6 +78,7 @@ var ruleTable = []rule{
 	{raises: []clinical.Rule{CTCAEGrade}, run: (*subject).gradeSignals},
 	{raises: []clinical.Rule{ShiftFromBaseline}, run: (*subject).shiftSignals},
 	{raises: []clinical.Rule{LabAEUnreconciled}, needsEvents: true, run: (*subject).reconcileSignals},
+	{raises: []clinical.Rule{AEWithoutLab}, needsEvents: true, run: (*subject).aeWithoutLabSignals},
 	{raises: []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}, run: (*subject).liverSignals},
 	{raises: []clinical.Rule{MDISH}, run: (*subject).mdishSignals},
 	{raises: []clinical.Rule{SAELate, SAENoReportDate}, needsEvents: true, run: (*subject).saeSignals},

@@ -81,7 +81,7 @@ var pilotConfig = Config{Criteria: ctcae.V403}
 //     HYPERBILIRUBINAEMIA (which does reconcile the bilirubin). Pre-dose
 //     values are not queried. v5.0 (the default) grades glucose by
 //     symptoms, not values, which leaves 4.
-//   - AE_WITHOUT_LAB (2) of the 16 AEs whose term names a lab abnormality:
+//   - AE_WITHOUT_LAB (2) of the 14 AEs whose term names a lab abnormality:
 //     01-710-1271's HYPONATRAEMIA has no sodium within 7 days of it, and
 //     01-716-1229's BLOOD CHOLESTEROL INCREASED (ongoing) has 3
 //     cholesterol results after its onset, all within the reference

@@ -111,21 +111,32 @@ func caller(r *http.Request) auth.Identity {
 }
 
 type edishJSON struct {
-	Subject      string  `json:"subject"`
-	Site         string  `json:"site"`
-	ALT          float64 `json:"alt_xuln"`
-	AST          float64 `json:"ast_xuln"`
-	Transaminase float64 `json:"transaminase_xuln"`
-	Bilirubin    float64 `json:"bilirubin_xuln"`
-	Quadrant     string  `json:"quadrant"`
-	ALTSeq       int     `json:"alt_lbseq,omitempty"`
-	ASTSeq       int     `json:"ast_lbseq,omitempty"`
-	BilirubinSeq int     `json:"bilirubin_lbseq,omitempty"`
+	Subject       string            `json:"subject"`
+	Site          string            `json:"site"`
+	Arm           string            `json:"arm"`
+	ALT           float64           `json:"alt_xuln"`
+	AST           float64           `json:"ast_xuln"`
+	Transaminase  float64           `json:"transaminase_xuln"`
+	Bilirubin     float64           `json:"bilirubin_xuln"`
+	ALP           float64           `json:"alp_xuln"`
+	Quadrant      string            `json:"quadrant"`
+	ALTSeq        int               `json:"alt_lbseq,omitempty"`
+	ASTSeq        int               `json:"ast_lbseq,omitempty"`
+	BilirubinSeq  int               `json:"bilirubin_lbseq,omitempty"`
+	ALPSeq        int               `json:"alp_lbseq,omitempty"`
+	ALTDate       string            `json:"alt_date,omitempty"`
+	ASTDate       string            `json:"ast_date,omitempty"`
+	BilirubinDate string            `json:"bilirubin_date,omitempty"`
+	ALPDate       string            `json:"alp_date,omitempty"`
+	MDISH         *rules.MDISHPoint `json:"mdish,omitempty"`
 }
 
-// edish serves each checked subject's peak on-treatment ALT, AST and total
-// bilirubin as multiples of the ULN, with the eDISH quadrant, for a plot
-// with reference lines at 3×ULN (x) and 2×ULN (y).
+// edish serves each checked subject's peak on-treatment ALT, AST, total
+// bilirubin and ALP as multiples of the ULN, with the peaks' dates, the
+// arm and the eDISH quadrant, for a plot with reference lines at 3×ULN
+// (x) and 2×ULN (y); and, for a subject whose baseline ALT or AST was
+// above the ULN, its mDISH point (peaks × baseline, lines at 3× and 2×
+// baseline).
 func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 	pts, err := a.signals.EDISH(r.Context(), r.PathValue("study"), r.URL.Query().Get("site"))
 	if err != nil {
@@ -138,10 +149,14 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 		if !visible(r.Context(), study, p.Site) {
 			continue
 		}
-		out = append(out, edishJSON{Subject: p.USUBJID, Site: p.Site, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
-			Bilirubin: p.Bilirubin, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq})
+		out = append(out, edishJSON{Subject: p.USUBJID, Site: p.Site, Arm: p.Arm, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
+			Bilirubin: p.Bilirubin, ALP: p.ALP, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq,
+			ALPSeq: p.ALPSeq, ALTDate: string(p.ALTDate), ASTDate: string(p.ASTDate), BilirubinDate: string(p.BilirubinDate),
+			ALPDate: string(p.ALPDate), MDISH: p.MDISH})
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": out})
+	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2,
+		"mdish_x_limit_xbaseline": rules.MDISHTransaminaseLine, "mdish_y_limit_xbaseline": rules.MDISHBilirubinLine,
+		"mdish_ceiling_ul": rules.MDISHCeilingUL, "subjects": out})
 }
 
 type checkResponse struct {

@@ -122,6 +122,8 @@ func TestSettingsAndEDISH(t *testing.T) {
 	st := checkertest.Open(t, sqldbtest.SQLite(t))
 	store := st.Signals
 	labs := []clinical.LabResult{
+		// A pre-dose ALT of 2×ULN: the subject is on the mDISH plot too.
+		{Study: study, USUBJID: subjectID, Seq: 4, TestCode: "ALT", Value: 80, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-01-01"},
 		{Study: study, USUBJID: subjectID, Seq: 1, TestCode: "ALT", Value: 160, HasValue: true, Unit: "U/L", High: 40, HasHigh: true, Date: "2014-02-01"},
 		{Study: study, USUBJID: subjectID, Seq: 2, TestCode: "BILI", Value: 60, HasValue: true, Unit: "umol/L", High: 20, HasHigh: true, Date: "2014-02-01"},
 		{Study: study, USUBJID: subjectID, Seq: 3, TestCode: "ALP", Value: 100, HasValue: true, Unit: "U/L", High: 120, HasHigh: true, Date: "2014-02-01"},
@@ -161,12 +163,25 @@ func TestSettingsAndEDISH(t *testing.T) {
 			Subject   string  `json:"subject"`
 			ALT       float64 `json:"alt_xuln"`
 			Bilirubin float64 `json:"bilirubin_xuln"`
+			ALP       float64 `json:"alp_xuln"`
+			ALPSeq    int     `json:"alp_lbseq"`
+			ALTDate   string  `json:"alt_date"`
 			Quadrant  string  `json:"quadrant"`
+			MDISH     *struct {
+				BaselineALT float64 `json:"baseline_alt_xuln"`
+				ALT         float64 `json:"alt_xbaseline"`
+				Quadrant    string  `json:"quadrant"`
+			} `json:"mdish"`
 		} `json:"subjects"`
+		MDISHX float64 `json:"mdish_x_limit_xbaseline"`
 	}
 	json.Unmarshal(rec.Body.Bytes(), &got)
 	if len(got.Subjects) != 1 || got.Subjects[0].ALT != 4 || got.Subjects[0].Bilirubin != 3 || got.Subjects[0].Quadrant != "hys-law" {
-		t.Errorf("eDISH: %s; want the subject at ALT 4×ULN, bilirubin 3×ULN in the Hy's law quadrant", rec.Body)
+		t.Fatalf("eDISH: %s; want the subject at ALT 4×ULN, bilirubin 3×ULN in the Hy's law quadrant", rec.Body)
+	}
+	if p := got.Subjects[0]; p.ALP != 100.0/120 || p.ALPSeq != 3 || p.ALTDate != "2014-02-01" || got.MDISHX != 3 ||
+		p.MDISH == nil || p.MDISH.BaselineALT != 2 || p.MDISH.ALT != 2 || p.MDISH.Quadrant != "normal" {
+		t.Errorf("eDISH detail: %s; want ALP, its LBSEQ, the peak date and the mDISH point (ALT 2× a baseline of 2×ULN)", rec.Body)
 	}
 	if rec := do(http.MethodGet, base+"/edish?site=702", ""); bytes.Contains(rec.Body.Bytes(), []byte(subjectID)) {
 		t.Errorf("eDISH of site 702 lists a 701 subject: %s", rec.Body)

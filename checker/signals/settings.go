@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
@@ -74,22 +75,40 @@ func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []rules.EDI
 // edishInsert and edishUpsert surround the VALUES of eDISH points written.
 const (
 	edishInsert = `INSERT INTO edish_points
-		(study, usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, updated_at)
+		(study, usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, detail, updated_at)
 		VALUES `
 	edishUpsert = `
 		ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, alt = excluded.alt, ast = excluded.ast,
 			transaminase = excluded.transaminase, bilirubin = excluded.bilirubin, quadrant = excluded.quadrant,
-			alt_seq = excluded.alt_seq, ast_seq = excluded.ast_seq, bilirubin_seq = excluded.bilirubin_seq, updated_at = excluded.updated_at`
-	edishCols = 12
+			alt_seq = excluded.alt_seq, ast_seq = excluded.ast_seq, bilirubin_seq = excluded.bilirubin_seq,
+			detail = excluded.detail, updated_at = excluded.updated_at`
+	edishCols = 13
 )
 
+// edishDetail is what an eDISH point holds besides its coordinates, as
+// the detail column stores it. A point stored before the column existed
+// reads as the zero edishDetail: no arm, ALP or dates, no mDISH point.
+type edishDetail struct {
+	Arm           string            `json:"arm,omitempty"`
+	ALTDate       clinical.Date     `json:"alt_date,omitempty"`
+	ASTDate       clinical.Date     `json:"ast_date,omitempty"`
+	BilirubinDate clinical.Date     `json:"bilirubin_date,omitempty"`
+	ALP           float64           `json:"alp,omitempty"`
+	ALPSeq        int               `json:"alp_seq,omitempty"`
+	ALPDate       clinical.Date     `json:"alp_date,omitempty"`
+	MDISH         *rules.MDISHPoint `json:"mdish,omitempty"`
+}
+
 func edishRow(p rules.EDISHPoint, now time.Time) []any {
-	return []any{p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq, now.UnixMilli()}
+	detail, _ := json.Marshal(edishDetail{Arm: p.Arm, ALTDate: p.ALTDate, ASTDate: p.ASTDate, BilirubinDate: p.BilirubinDate,
+		ALP: p.ALP, ALPSeq: p.ALPSeq, ALPDate: p.ALPDate, MDISH: p.MDISH}) // plain data: cannot fail
+	return []any{p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq,
+		string(detail), now.UnixMilli()}
 }
 
 // EDISH lists the study's eDISH points, optionally of one site.
 func (s *Store) EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error) {
-	q := `SELECT usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq
+	q := `SELECT usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, detail
 		FROM edish_points WHERE study = $1`
 	args := []any{study}
 	if site != "" {
@@ -104,10 +123,17 @@ func (s *Store) EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoi
 	var out []rules.EDISHPoint
 	for rows.Next() {
 		p := rules.EDISHPoint{Study: study}
+		var doc string
 		if err := rows.Scan(&p.USUBJID, &p.Site, &p.ALT, &p.AST, &p.Transaminase, &p.Bilirubin, &p.Quadrant,
-			&p.ALTSeq, &p.ASTSeq, &p.BilirubinSeq); err != nil {
+			&p.ALTSeq, &p.ASTSeq, &p.BilirubinSeq, &doc); err != nil {
 			return nil, err
 		}
+		var d edishDetail
+		if err := json.Unmarshal([]byte(doc), &d); err != nil {
+			return nil, fmt.Errorf("eDISH point of %s: stored detail is not JSON: %w", p.USUBJID, err)
+		}
+		p.Arm, p.ALTDate, p.ASTDate, p.BilirubinDate = d.Arm, d.ALTDate, d.ASTDate, d.BilirubinDate
+		p.ALP, p.ALPSeq, p.ALPDate, p.MDISH = d.ALP, d.ALPSeq, d.ALPDate, d.MDISH
 		out = append(out, p)
 	}
 	return out, rows.Err()

@@ -117,7 +117,10 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := assessed("A", "701", checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh))
-		a.Point, a.HasPoint = rules.EDISHPoint{Study: "S", Site: "701", USUBJID: "A", ALT: 4, Transaminase: 4, Bilirubin: 3, Quadrant: rules.QuadrantHysLaw}, true
+		mdish := &rules.MDISHPoint{BaselineALT: 2, ALT: 2, ALTSeq: 7, Transaminase: 2, Bilirubin: 2.5, BilirubinSeq: 9, Quadrant: rules.QuadrantHyperbilirubinemia}
+		a.Point, a.HasPoint = rules.EDISHPoint{Study: "S", Site: "701", USUBJID: "A", Arm: "Placebo", ALT: 4, ALTSeq: 7, ALTDate: "2014-02-01T10:00+01:00",
+			Transaminase: 4, Bilirubin: 3, BilirubinSeq: 9, BilirubinDate: "2014-02-03", ALP: 1.5, ALPSeq: 8, ALPDate: "2014-02-01",
+			Quadrant: rules.QuadrantHysLaw, MDISH: mdish}, true
 		a.Graded, a.Severe = 10, 2
 		b := assessed("B", "702", checkertest.Signal("B", "702", "LB:2", clinical.SeverityCritical))
 		b.Point, b.HasPoint = rules.EDISHPoint{Study: "S", Site: "702", USUBJID: "B", ALT: 2, Transaminase: 2, Bilirubin: 1, Quadrant: rules.QuadrantNormal}, true
@@ -144,7 +147,15 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 		}
 		edish, err := s.EDISH(ctx, "S", "")
 		if err != nil || len(edish) != 2 || edish[0].USUBJID != "A" || edish[0].ALT != 4 || edish[0].Quadrant != rules.QuadrantHysLaw || edish[1].ALT != 2 {
-			t.Errorf("eDISH points %+v, %v; want A's and B's", edish, err)
+			t.Fatalf("eDISH points %+v, %v; want A's and B's", edish, err)
+		}
+		// Arm, ALP, the peaks' dates and the mDISH point come back as stored.
+		if p := edish[0]; p.MDISH == nil || *p.MDISH != *mdish || p.Arm != "Placebo" || p.ALP != 1.5 || p.ALPSeq != 8 || p.ALPDate != "2014-02-01" ||
+			p.ALTDate != "2014-02-01T10:00+01:00" || p.BilirubinDate != "2014-02-03" {
+			t.Errorf("eDISH point of A: %+v (mDISH %+v)", p, p.MDISH)
+		}
+		if edish[1].MDISH != nil {
+			t.Errorf("B has an mDISH point: %+v", edish[1].MDISH)
 		}
 		var graded, severe int
 		if err := db.QueryRowContext(ctx, `SELECT graded, grade3plus FROM subject_lab_grades WHERE study = 'S' AND usubjid = 'A'`).Scan(&graded, &severe); err != nil || graded != 10 || severe != 2 {

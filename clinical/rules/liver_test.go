@@ -329,12 +329,15 @@ func TestMDISH(t *testing.T) {
 		{"bilirubin 2× an abnormal baseline", abnormal(alt(3, 100, day), bili(4, 60, day)), QuadrantHyperbilirubinemia, "MDISH:LB:4", clinical.SeverityMedium},
 		{"both lines, keyed by the first crossing", abnormal(bili(3, 60, day), alt(4, 250, "2014-02-05"), bili(5, 70, "2014-02-05")),
 			QuadrantHysLaw, "MDISH:LB:3", clinical.SeverityCritical},
-		// A bilirubin baseline within the normal range keeps eDISH's line:
-		// tripling 5 to 15 µmol/L is no finding.
+		// A bilirubin baseline within the normal range keeps eDISH's line
+		// for the finding: tripling 5 to 15 µmol/L is past the plot's 2×
+		// baseline line but no finding.
 		{"normal bilirubin baseline: 2×ULN", []clinical.LabResult{baselineLab(1, "ALT", 80, 7, 40, bday), baselineLab(2, "BILI", 5, 3, 20, bday),
-			alt(3, 100, day), bili(4, 15, day)}, QuadrantNormal, "", 0},
+			alt(3, 100, day), bili(4, 15, day)}, QuadrantHyperbilirubinemia, "", 0},
 		{"normal ALT baseline, abnormal AST: ALT keeps 3×ULN", []clinical.LabResult{baselineLab(1, "AST", 80, 7, 40, bday), baselineLab(2, "ALT", 10, 7, 40, bday),
-			alt(3, 119, day), ast(4, 100, day), bili(5, 10, day)}, QuadrantNormal, "", 0},
+			alt(3, 119, day), ast(4, 100, day), bili(5, 10, day)}, QuadrantTemplesCorollary, "", 0},
+		{"normal ALT baseline, abnormal AST: ALT at 3×ULN", []clinical.LabResult{baselineLab(1, "AST", 80, 7, 40, bday), baselineLab(2, "ALT", 10, 7, 40, bday),
+			alt(3, 120, day), ast(4, 100, day), bili(5, 10, day)}, QuadrantTemplesCorollary, "MDISH:LB:3", clinical.SeverityHigh},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

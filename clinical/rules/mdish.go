@@ -17,17 +17,19 @@ import (
 // peaks as multiples of the subject's own baseline instead.
 const MDISH clinical.Rule = "MDISH"
 
-// The mDISH thresholds. The consensus for trial subjects with elevated
-// baseline liver tests (Regev et al., Aliment Pharmacol Ther
-// 2019;49:702-713, NASH; Treem et al., Drug Saf 2021;44:133-165, chronic
-// viral hepatitis) reads a transaminase rise against the baseline — 3×
-// baseline calls for close observation — with an absolute ceiling of
-// 500 U/L, past which a rise matters whatever the baseline was; and a
-// bilirubin doubling from baseline as the sign of impaired function.
+// The mDISH lines. 3× and 2× baseline are eDISH's 3× and 2× ULN lines
+// moved to the baseline scale, as mDISH draws them (Merz et al. 2014).
+// The 500 U/L ceiling follows the DILI consensus for trial subjects with
+// elevated baseline liver tests (Regev et al., Aliment Pharmacol Ther
+// 2019;49:702-713, NASH; Treem et al., Drug Saf 2021;44:133-165, viral
+// and cholestatic liver disease), which pair multiples of baseline with
+// an absolute ALT level past which a rise needs action whatever the
+// baseline. A study's DILI plan may set its own: these are the defaults
+// a monitor starts from, not a protocol.
 const (
-	mdishTransaminase = 3   // ALT or AST ≥ 3× its baseline...
-	mdishCeilingUL    = 500 // ...or ≥ 500 U/L
-	mdishBilirubin    = 2   // total bilirubin ≥ 2× its baseline
+	MDISHTransaminaseLine = 3   // ALT or AST ≥ 3× its baseline...
+	MDISHCeilingUL        = 500 // ...or ≥ 500 U/L
+	MDISHBilirubinLine    = 2   // total bilirubin ≥ 2× its baseline
 )
 
 // MDISHPoint is a subject's point on the mDISH plot: on-treatment peaks
@@ -37,17 +39,25 @@ const (
 type MDISHPoint struct {
 	// BaselineALT, BaselineAST and BaselineBilirubin are the baseline
 	// values ×ULN: why the subject is on this plot.
-	BaselineALT, BaselineAST, BaselineBilirubin float64
-	ALT, AST                                    float64 // peak ×baseline
-	ALTSeq, ASTSeq                              int
+	BaselineALT       float64 `json:"baseline_alt_xuln"`
+	BaselineAST       float64 `json:"baseline_ast_xuln"`
+	BaselineBilirubin float64 `json:"baseline_bilirubin_xuln"`
+	ALT               float64 `json:"alt_xbaseline"` // peak ×baseline
+	AST               float64 `json:"ast_xbaseline"`
+	ALTSeq            int     `json:"alt_lbseq,omitempty"`
+	ASTSeq            int     `json:"ast_lbseq,omitempty"`
 	// Transaminase is the higher of ALT and AST, the x coordinate.
-	Transaminase float64
-	Bilirubin    float64 // peak total bilirubin ×baseline, the y coordinate
-	BilirubinSeq int
+	Transaminase float64 `json:"transaminase_xbaseline"`
+	Bilirubin    float64 `json:"bilirubin_xbaseline"` // peak total bilirubin ×baseline, the y coordinate
+	BilirubinSeq int     `json:"bilirubin_lbseq,omitempty"`
 	// Ceiling: a transaminase reached 500 U/L, which puts the subject
 	// right of the line whatever its multiple of baseline.
-	Ceiling  bool
-	Quadrant Quadrant
+	Ceiling bool `json:"ceiling_reached"`
+	// Quadrant is where the point lies on the plot, by its lines at 3×
+	// (or 500 U/L) and 2× baseline. The MDISH finding reads a test whose
+	// baseline was normal against eDISH's line instead (crossesMDISH), so
+	// the two can differ for such a test.
+	Quadrant Quadrant `json:"quadrant"`
 }
 
 // xBaseline is a draw as a multiple of its test's baseline value.
@@ -85,8 +95,7 @@ func (lv *liver) mdish() (MDISHPoint, bool) {
 			m.Bilirubin, m.BilirubinSeq = x.ratio, d.lab.Seq
 		}
 	}
-	injured := slices.ContainsFunc(lv.transaminases, lv.crossesMDISH)
-	m.Quadrant = quadrantOf(injured, slices.ContainsFunc(lv.bili, lv.crossesMDISH))
+	m.Quadrant = quadrantOf(atLeast(m.Transaminase, MDISHTransaminaseLine) || m.Ceiling, atLeast(m.Bilirubin, MDISHBilirubinLine))
 	return m, true
 }
 
@@ -96,9 +105,9 @@ func (lv *liver) mdish() (MDISHPoint, bool) {
 // line (3× or 2× ULN) stands, so a rise inside the normal range from a
 // low baseline is not a finding. ALT and AST also cross at 500 U/L.
 func (lv *liver) crossesMDISH(d liverDraw) bool {
-	k := float64(mdishBilirubin)
+	k := float64(MDISHBilirubinLine)
 	if d.lab.TestCode != testBili {
-		k = mdishTransaminase
+		k = MDISHTransaminaseLine
 		if overCeiling(d.lab) {
 			return true
 		}
@@ -140,11 +149,11 @@ func (lv *liver) xBaseline(d liverDraw) xBaseline {
 // perUL converts the enzyme units LB uses for ALT and AST to U/L.
 var perUL = map[string]float64{"U/L": 1, "IU/L": 1, "ukat/L": 60, "nkat/L": 0.06}
 
-// overCeiling reports whether a transaminase draw reached mdishCeilingUL;
+// overCeiling reports whether a transaminase draw reached MDISHCeilingUL;
 // a unit not convertible to U/L never does.
 func overCeiling(l *clinical.LabResult) bool {
 	k, ok := perUL[l.Unit]
-	return ok && atLeast(l.Value*k, mdishCeilingUL)
+	return ok && atLeast(l.Value*k, MDISHCeilingUL)
 }
 
 // mdishSignals raises one MDISH finding per subject whose draws crossed
@@ -156,7 +165,11 @@ func overCeiling(l *clinical.LabResult) bool {
 func (s *subject) mdishSignals() []clinical.Signal {
 	lv := s.liver()
 	m, ok := lv.mdish()
-	if !ok || m.Quadrant == QuadrantNormal {
+	if !ok {
+		return nil
+	}
+	quadrant := quadrantOf(slices.ContainsFunc(lv.transaminases, lv.crossesMDISH), slices.ContainsFunc(lv.bili, lv.crossesMDISH))
+	if quadrant == QuadrantNormal {
 		return nil
 	}
 	// The first draw, in date order, past a line: where the finding began.
@@ -167,11 +180,11 @@ func (s *subject) mdishSignals() []clinical.Signal {
 		}
 	}
 	ev := map[string]any{
-		"quadrant": string(m.Quadrant), "baseline_convention": string(s.cfg.Baseline),
+		"quadrant": string(quadrant), "plot_quadrant": string(m.Quadrant), "baseline_convention": string(s.cfg.Baseline),
 		"baseline_alt_xuln": round2(m.BaselineALT), "baseline_ast_xuln": round2(m.BaselineAST), "baseline_bili_xuln": round2(m.BaselineBilirubin),
 		"peak_alt_xbaseline": round2(m.ALT), "peak_alt_lbseq": m.ALTSeq, "peak_ast_xbaseline": round2(m.AST), "peak_ast_lbseq": m.ASTSeq,
 		"peak_bili_xbaseline": round2(m.Bilirubin), "peak_bili_lbseq": m.BilirubinSeq, "ceiling_reached": m.Ceiling,
-		"transaminase_threshold_xbaseline": mdishTransaminase, "transaminase_ceiling_ul": mdishCeilingUL, "bilirubin_threshold_xbaseline": mdishBilirubin,
+		"transaminase_threshold_xbaseline": MDISHTransaminaseLine, "transaminase_ceiling_ul": MDISHCeilingUL, "bilirubin_threshold_xbaseline": MDISHBilirubinLine,
 	}
 	for _, t := range []string{testALT, testAST, testBili} {
 		if b := lv.baseline[t]; b != nil {
@@ -183,7 +196,7 @@ func (s *subject) mdishSignals() []clinical.Signal {
 	pattern := lv.addPattern(ev, first.lab)
 
 	sev, what := clinical.SeverityMedium, "total bilirubin past its line with ALT/AST below theirs"
-	switch m.Quadrant {
+	switch quadrant {
 	case QuadrantHysLaw:
 		sev, what = clinical.SeverityCritical, "ALT/AST and total bilirubin past their lines: a potential Hy's law case by the subject's own baseline"
 	case QuadrantTemplesCorollary:

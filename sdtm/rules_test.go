@@ -55,9 +55,16 @@ func TestEveryRuleInEveryFormat(t *testing.T) {
 			{"S1", "AE", "A", 2.0, "RASH", "2014-03-02T10:00", "2014-03-02T09"},
 			{"S1", "AE", "A", 3.0, "RASH", "2014-03-02T10:00", "2014-03"}, // the same month: may be later
 			{"S1", "AE", "A", 4.0, "RASH", "2014-03", "2014-03-01"},
+			// Offsets compare in UTC: 10:00+02:00 is 08:00Z, before 09:00Z,
+			// though its text sorts after it.
+			{"S1", "AE", "A", 5.0, "RASH", "2014-03-02T10:00+02:00", "2014-03-02T09:00Z"},
+			{"S1", "AE", "A", 6.0, "RASH", "2014-03-02T10:00Z", "2014-03-02T11:00+02:00"},
+			{"S1", "AE", "A", 7.0, "RASH", "2014-03-02T10:00:00.5", "2014-03-02T10:00:00.25"},
 		}}, []problem{
 			{1, "AEENDTC", `"2014-02" is before AESTDTC "2014-03-02"`},
 			{2, "AEENDTC", `"2014-03-02T09" is before AESTDTC "2014-03-02T10:00"`},
+			{6, "AEENDTC", `"2014-03-02T11:00+02:00" is before AESTDTC "2014-03-02T10:00Z"`},
+			{7, "AEENDTC", `"2014-03-02T10:00:00.25" is before AESTDTC "2014-03-02T10:00:00.5"`},
 		}, false},
 		{"impossible dates", table{"LB", ruleLB, [][]any{ruleRow(1, "LBDTC", "0000-01-01"), ruleRow(2, "LBDTC", "2014-02-30"), ruleRow(3, "LBDTC", "1899")}},
 			[]problem{

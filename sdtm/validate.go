@@ -2,7 +2,8 @@ package sdtm
 
 import (
 	"fmt"
-	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
 )
 
 // columnIndex maps a file's column names, as the conversion looks them up,
@@ -44,7 +45,8 @@ var ranges = map[string][]valueRange{
 
 // checkRanges refuses a record whose range is inverted, once both its ends
 // are valid. Partial dates are compared to the precision they share, so
-// 2014-03 ends after 2014-03-15 but not after 2014-04.
+// 2014-03 ends after 2014-03-15 but not after 2014-04; dates with a time
+// zone offset are compared in UTC.
 func (r *row) checkRanges(domain string) {
 	for _, rg := range ranges[domain] {
 		if r.failed(rg.lo) || r.failed(rg.hi) {
@@ -60,8 +62,16 @@ func (r *row) checkRanges(domain string) {
 			continue
 		}
 		lo, hi := cellString(r.cell(rg.lo)), cellString(r.cell(rg.hi))
-		if n := min(len(lo), len(hi)); lo != "" && hi != "" && strings.Compare(hi[:n], lo[:n]) < 0 {
+		if endsBefore(clinical.Date(hi), clinical.Date(lo)) {
 			r.fail(rg.hi.String(), fmt.Sprintf("%s is before %s %s", quoted(hi), rg.lo, quoted(lo)))
 		}
 	}
+}
+
+// endsBefore reports whether every instant end can mean precedes every
+// instant start can mean; false when either is empty.
+func endsBefore(end, start clinical.Date) bool {
+	_, endTo, ok1 := end.Span()
+	startFrom, _, ok2 := start.Span()
+	return ok1 && ok2 && !endTo.After(startFrom)
 }

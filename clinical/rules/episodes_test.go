@@ -113,6 +113,10 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
+	ok.Baseline, ok.Rules = BaselineADaMLastPredose, map[clinical.Rule]bool{AEWithoutLab: false, MDISH: false}
+	if err := ok.Validate(); err != nil {
+		t.Fatalf("ADaM baseline, new rules off: %v", err)
+	}
 	bad := []struct {
 		name string
 		edit func(*Config)
@@ -125,6 +129,7 @@ func TestConfigValidate(t *testing.T) {
 		{"low cuts above 1", func(c *Config) { c.OutOfRange.Low.Medium = 1.5 }, "out_of_range.low_xlln"},
 		{"unknown criteria", func(c *Config) { c.Criteria = "ctcae-v9" }, "ctcae:"},
 		{"bad direction", func(c *Config) { c.AETerms = map[string][]string{"ALT:up": {"X"}} }, "ae_terms"},
+		{"unknown baseline", func(c *Config) { c.Baseline = "adam" }, "baseline: unknown convention"},
 	}
 	for _, b := range bad {
 		c := DefaultConfig()

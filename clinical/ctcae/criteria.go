@@ -1,16 +1,23 @@
 package ctcae
 
-// The criteria as CTCAE v4.03 (June 2010) and v5.0 (November 2017) write
-// them. Each comment quotes the grade ranges the bands encode; grades that
-// CTCAE defines only by clinical context are left out (see the package
-// comment). Cross-checked against pharmaverse admiral's independent
-// encoding (atoxgr_criteria_ctcv4, atoxgr_criteria_ctcv5).
+// The criteria as CTCAE v4.03 (June 2010), v5.0 (November 2017) and v6.0
+// (July 2025) write them. Each comment quotes the grade ranges the bands
+// encode; grades that CTCAE defines only by clinical context are left out
+// of the scales, and put in the worst-case scales where a number still
+// bounds them (see the package comment). Cross-checked against pharmaverse
+// admiral's independent encoding (atoxgr_criteria_ctcv4, _ctcv5, _ctcv6;
+// README, "Validation against admiral").
 
 func over(g int, r ref, k float64) band  { return band{grade: g, op: opGT, ref: r, k: k} }
 func from(g int, r ref, k float64) band  { return band{grade: g, op: opGE, ref: r, k: k} }
 func under(g int, r ref, k float64) band { return band{grade: g, op: opLT, ref: r, k: k} }
 
+func upTo(g int, r ref, k float64) band { return band{grade: g, op: opLE, ref: r, k: k} }
+
 func fasting(b band) band { b.fasting = true; return b }
+
+// withWorst gives t the scales WorstCase grades by.
+func withWorst(t term, worst ...scale) term { t.worst = worst; return t }
 
 // overEach makes grades 1, 2, ... start above successive multiples of r.
 func overEach(r ref, ks ...float64) []band {
@@ -72,8 +79,10 @@ var (
 	lymphocytesDecreased = term{name: "Lymphocyte count decreased", dir: Low, scales: []scale{in("10^9/L", belowLLNThen(0.8, 0.5, 0.2))}}
 	// Grade 2 ">4000/mm3 - 20,000/mm3", grade 3 ">20,000/mm3".
 	lymphocytesIncreased = term{name: "Lymphocyte count increased", dir: High, scales: []scale{in("10^9/L", []band{over(2, abs, 4), over(3, abs, 20)})}}
-	// "<LLN - 3.0 mmol/L; [grade 2: the same, symptomatic]; <3.0 - 2.5; <2.5"
-	hypokalemia = term{name: "Hypokalemia", dir: Low, scales: []scale{in("mmol/L", []band{under(1, lln, 1), under(3, abs, 3), under(4, abs, 2.5)})}}
+	// "<LLN - 3.0 mmol/L; [grade 2:] Symptomatic with <LLN - 3.0 mmol/L;
+	// intervention indicated; <3.0 - 2.5; <2.5". Worst case: symptomatic.
+	hypokalemia = withWorst(term{name: "Hypokalemia", dir: Low, scales: []scale{in("mmol/L", []band{under(1, lln, 1), under(3, abs, 3), under(4, abs, 2.5)})}},
+		in("mmol/L", []band{under(2, lln, 1), under(3, abs, 3), under(4, abs, 2.5)}))
 	// ">ULN - 5.5; >5.5 - 6.0; >6.0 - 7.0; >7.0 mmol/L"
 	hyperkalemia = term{name: "Hyperkalemia", dir: High, scales: []scale{in("mmol/L", aboveULNThen(5.5, 6, 7))}}
 	// ">ULN - 150; >150 - 155; >155 - 160; >160 mmol/L"
@@ -128,6 +137,30 @@ var (
 		in("mmol/L", []band{from(1, abs, 1.71), over(2, abs, 3.42), over(3, abs, 5.7), over(4, abs, 11.4)}),
 		in("mg/dL", []band{from(1, abs, 150), over(2, abs, 300), over(3, abs, 500), over(4, abs, 1000)}),
 	}}
+	// v5.0 and v6.0: ">ULN without physiologic consequences; [no grade 2];
+	// >ULN with physiologic consequences". Worst case: with consequences.
+	hyperuricemia = withWorst(term{name: "Hyperuricemia", dir: High, scales: relative(over(1, uln, 1))}, relative(over(3, uln, 1))...)
+	// v5.0 and v6.0: ">ULN - 1.5 x ULN; >1.5 - 2.5 x ULN; >2.5 x ULN; bleeding"
+	apttProlonged = term{name: "Activated partial thromboplastin time prolonged", dir: High, scales: relative(overEach(uln, 1, 1.5, 2.5)...)}
+	// v5.0 and v6.0: "<LLN - 500/mm3; <LLN - 0.5 x 10e9 /L; <500 - 200/mm3;
+	// <0.5 - 0.2 x 10e9 /L; <200 - 50/mm3; <0.2 x 0.05 - 10e9 /L; <50/mm3;
+	// <0.05 x 10e9 /L"
+	cd4Decreased = term{name: "CD4 lymphocytes decreased", dir: Low, scales: []scale{in("10^9/L", belowLLNThen(0.5, 0.2, 0.05))}}
+	// v5.0 and v6.0: "<LLN" (grade 1 only)
+	haptoglobinDecreased = term{name: "Haptoglobin decreased", dir: Low, scales: relative(under(1, lln, 1))}
+	// v5.0 and v6.0: "<1.0 - 0.75 x LLN; if abnormal, <25% decrease from
+	// baseline; <0.75 - 0.5 x LLN; if abnormal, 25 - <50% decrease from
+	// baseline; <0.5 - 0.25 x LLN; if abnormal, 50 - <75% decrease from
+	// baseline; <0.25 x LLN; if abnormal, 75% decrease from baseline;
+	// absolute value <50 mg/dL". "If abnormal" is read as "if the baseline
+	// was below LLN", as the liver terms say it: the decreases from baseline
+	// grade instead of the LLN multiples. (admiral reads it as "if the value
+	// is below LLN" and grades by both.)
+	fibrinogenDecreased = term{name: "Fibrinogen decreased", dir: Low, scales: []scale{{
+		unit:          "g/L",
+		bands:         []band{under(1, lln, 1), under(2, lln, 0.75), under(3, lln, 0.5), under(4, lln, 0.25), under(4, abs, 0.5)},
+		ifBaselineLow: []band{under(1, base, 1), upTo(2, base, 0.75), upTo(3, base, 0.5), upTo(4, base, 0.25), under(4, abs, 0.5)},
+	}}}
 )
 
 // hemoglobinIncreased is "Increase in >0 - 2; >2 - 4; >4 g/dL". v4.03
@@ -146,6 +179,26 @@ func hemoglobinIncreased(baselineRule bool) term {
 	return t
 }
 
+// Hyperglycemia, v4.03 and v6.0: "Fasting glucose value >ULN - 160 mg/dL,
+// >ULN - 8.9 mmol/L; Fasting glucose value >160 - 250 mg/dL, >8.9 - 13.9
+// mmol/L; >250 - 500 mg/dL, >13.9 - 27.8 mmol/L; >500 mg/dL, >27.8 mmol/L".
+var hyperglycemiaByValue = term{name: "Hyperglycemia", dir: High, scales: []scale{
+	in("mmol/L", []band{fasting(over(1, uln, 1)), fasting(over(2, abs, 8.9)), over(3, abs, 13.9), over(4, abs, 27.8)}),
+	in("mg/dL", []band{fasting(over(1, uln, 1)), fasting(over(2, abs, 160)), over(3, abs, 250), over(4, abs, 500)}),
+}}
+
+// liverV6 is v6.0's "x ULN if baseline was normal or less than normal;
+// x baseline if baseline was >ULN": ulnKs the multiples of ULN of grades
+// 1-4, and above a high baseline grade 1 from 1.0 x baseline (inclusive),
+// then grades 2-4 above the given multiples of it.
+func liverV6(name string, ulnKs []float64, baseKs ...float64) term {
+	abnormal := []band{from(1, base, 1)}
+	for i, k := range baseKs {
+		abnormal = append(abnormal, over(i+2, base, k))
+	}
+	return term{name: name, dir: High, scales: []scale{{bands: overEach(uln, ulnKs...), ifBaselineHigh: abnormal}}}
+}
+
 // liverV5 is v5.0's "x ULN if baseline was normal; x baseline if baseline
 // was abnormal", with ks the multiples of grades 1-4 and baseG1 the
 // abnormal-baseline grade 1 band, whose bound differs per test.
@@ -155,6 +208,29 @@ func liverV5(name string, baseG1 band, ks ...float64) term {
 		abnormal = append(abnormal, over(i+2, base, k))
 	}
 	return term{name: name, dir: High, scales: []scale{{bands: overEach(uln, ks...), ifBaselineHigh: abnormal}}}
+}
+
+var (
+	// v5.0 and v6.0 (v6.0 writes "125 - <130"): "<LLN - 130; 125-129
+	// mmol/L and asymptomatic; 125-129 symptomatic, 120-124 regardless of
+	// symptoms; <120 mmol/L". Worst case: symptomatic.
+	hyponatremiaV5 = withWorst(term{name: "Hyponatremia", dir: Low, scales: []scale{in("mmol/L", []band{under(1, lln, 1), under(2, abs, 130), under(3, abs, 125), under(4, abs, 120)})}},
+		in("mmol/L", []band{under(1, lln, 1), under(3, abs, 130), under(4, abs, 120)}))
+	// v5.0 and v6.0: ">1.2 - 1.5; >1 - 1.5 x baseline if on anticoagulation;
+	// >1.5 - 2.5; >1.5 - 2.5 x baseline if on anticoagulation; >2.5; >2.5
+	// x baseline if on anticoagulation" (a ratio). Worst case: on
+	// anticoagulation.
+	inrV5 = withWorst(term{name: "INR increased", dir: High, scales: relative(over(1, abs, 1.2), over(2, abs, 1.5), over(3, abs, 2.5))},
+		relative(over(1, abs, 1.2), over(2, abs, 1.5), over(3, abs, 2.5), over(1, base, 1), over(2, base, 1.5), over(3, base, 2.5))...)
+)
+
+// pancreaticEnzyme is lipase and amylase of v5.0 and v6.0: grade 1 above
+// ULN, grade 2 above 1.5 x ULN, then grade 3 above asymptomatic3 x ULN
+// when asymptomatic, or above symptomatic3 x ULN with grade 4 above
+// symptomatic4 x ULN with signs or symptoms (the worst case).
+func pancreaticEnzyme(name string, asymptomatic3, symptomatic3, symptomatic4 float64) term {
+	return withWorst(term{name: name, dir: High, scales: relative(overEach(uln, 1, 1.5, asymptomatic3)...)},
+		relative(overEach(uln, 1, 1.5, symptomatic3, symptomatic4)...)...)
 }
 
 const (
@@ -178,26 +254,24 @@ var criteria = map[Criteria]map[string][]term{
 		"CREAT": {{name: "Creatinine increased", dir: High, scales: relative(
 			over(1, uln, 1), over(1, base, 1), over(2, uln, 1.5), over(2, base, 1.5),
 			over(3, uln, 3), over(3, base, 3), over(4, uln, 6))}},
-		"CK":    {cpkIncreased},
-		"ALB":   {hypoalbuminemia},
-		"HGB":   {anemia, hemoglobinIncreased(true)},
-		"PLAT":  {plateletsDecreased},
-		"WBC":   {wbcDecreased, leukocytosis},
-		"NEUT":  {neutrophilsDecreased},
-		"LYM":   {lymphocytesDecreased, lymphocytesIncreased},
-		"K":     {hypokalemia, hyperkalemia},
-		"CA":    {hypocalcemia, hypercalcemia},
-		"CAION": {hypocalcemiaIonized, hypercalcemiaIonized},
-		"MG":    {hypomagnesemia, hypermagnesemia},
+		"CK":     {cpkIncreased},
+		"ALB":    {hypoalbuminemia},
+		"HGB":    {anemia, hemoglobinIncreased(true)},
+		"PLAT":   {plateletsDecreased},
+		"WBC":    {wbcDecreased, leukocytosis},
+		"NEUT":   {neutrophilsDecreased},
+		"LYM":    {lymphocytesDecreased, lymphocytesIncreased},
+		"K":      {hypokalemia, hyperkalemia},
+		"CA":     {hypocalcemia, hypercalcemia},
+		"CACORR": {hypocalcemia, hypercalcemia},
+		"CAION":  {hypocalcemiaIonized, hypercalcemiaIonized},
+		"MG":     {hypomagnesemia, hypermagnesemia},
 		// "<LLN - 130; [no grade 2]; <130 - 120; <120 mmol/L"
 		"SODIUM": {{name: "Hyponatremia", dir: Low, scales: []scale{in("mmol/L", []band{under(1, lln, 1), under(3, abs, 130), under(4, abs, 120)})}}, hypernatremia},
 		// Hyperglycemia: "Fasting glucose value >ULN - 160 mg/dL, >ULN - 8.9
 		// mmol/L; Fasting glucose value >160 - 250 mg/dL, >8.9 - 13.9 mmol/L;
 		// >250 - 500 mg/dL, >13.9 - 27.8 mmol/L; >500 mg/dL, >27.8 mmol/L".
-		"GLUC": {hypoglycemia, {name: "Hyperglycemia", dir: High, scales: []scale{
-			in("mmol/L", []band{fasting(over(1, uln, 1)), fasting(over(2, abs, 8.9)), over(3, abs, 13.9), over(4, abs, 27.8)}),
-			in("mg/dL", []band{fasting(over(1, uln, 1)), fasting(over(2, abs, 160)), over(3, abs, 250), over(4, abs, 500)}),
-		}}},
+		"GLUC": {hypoglycemia, hyperglycemiaByValue},
 		// "<LLN - 2.5 mg/dL, 0.8 mmol/L; <2.5 - 2.0 mg/dL, <0.8 - 0.6 mmol/L;
 		// <2.0 - 1.0 mg/dL, <0.6 - 0.3 mmol/L; <1.0 mg/dL, <0.3 mmol/L"
 		"PHOS": {{name: "Hypophosphatemia", dir: Low, scales: []scale{
@@ -209,9 +283,11 @@ var criteria = map[Criteria]map[string][]term{
 		// ">ULN - 1.5; >1.5 - 2.0; >2.0 - 5.0; >5.0 x ULN"
 		"LIPASE":  {{name: "Lipase increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 2, 5)...)}},
 		"AMYLASE": {{name: "Serum amylase increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 2, 5)...)}},
-		// ">1 - 1.5; >1.5 - 2.5; >2.5 x ULN" (the "x baseline if on
-		// anticoagulation" alternative is not applied: LB does not say).
-		"INR": {{name: "INR increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 2.5)...)}},
+		// ">1 - 1.5 x ULN; >1 - 1.5 times above baseline if on
+		// anticoagulation; >1.5 - 2.5; >2.5". LB does not say whether the
+		// subject is on anticoagulation; the worst case assumes so.
+		"INR": {withWorst(term{name: "INR increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 2.5)...)},
+			relative(append(overEach(uln, 1, 1.5, 2.5), overEach(base, 1, 1.5, 2.5)...)...)...)},
 	},
 	V50: {
 		// ">ULN - 3.0 x ULN if baseline was normal; 1.5 - 3.0 x baseline if
@@ -230,32 +306,117 @@ var criteria = map[Criteria]map[string][]term{
 		"CREAT": {{name: "Creatinine increased", dir: High, scales: relative(
 			over(1, uln, 1), over(2, uln, 1.5), over(2, base, 1.5),
 			over(3, uln, 3), over(3, base, 3), over(4, uln, 6))}},
-		"CK":    {cpkIncreased},
-		"ALB":   {hypoalbuminemia},
-		"HGB":   {anemia, hemoglobinIncreased(false)},
-		"PLAT":  {plateletsDecreased},
-		"WBC":   {wbcDecreased, leukocytosis},
-		"NEUT":  {neutrophilsDecreased},
-		"LYM":   {lymphocytesDecreased, lymphocytesIncreased},
-		"K":     {hypokalemia, hyperkalemia},
-		"CA":    {hypocalcemia, hypercalcemia},
-		"CAION": {hypocalcemiaIonized, hypercalcemiaIonized},
-		"MG":    {hypomagnesemia, hypermagnesemia},
+		"CK":     {cpkIncreased},
+		"ALB":    {hypoalbuminemia},
+		"HGB":    {anemia, hemoglobinIncreased(false)},
+		"PLAT":   {plateletsDecreased},
+		"WBC":    {wbcDecreased, leukocytosis},
+		"NEUT":   {neutrophilsDecreased},
+		"LYM":    {lymphocytesDecreased, lymphocytesIncreased},
+		"K":      {hypokalemia, hyperkalemia},
+		"CA":     {hypocalcemia, hypercalcemia},
+		"CACORR": {hypocalcemia, hypercalcemia},
+		"CAION":  {hypocalcemiaIonized, hypercalcemiaIonized},
+		"MG":     {hypomagnesemia, hypermagnesemia},
 		// "<LLN - 130; 125-129 mmol/L and asymptomatic; 125-129 symptomatic,
 		// 120-124 regardless of symptoms; <120 mmol/L"
-		"SODIUM": {{name: "Hyponatremia", dir: Low, scales: []scale{in("mmol/L", []band{under(1, lln, 1), under(2, abs, 130), under(3, abs, 125), under(4, abs, 120)})}}, hypernatremia},
+		"SODIUM": {hyponatremiaV5, hypernatremia},
 		"GLUC":   {hypoglycemia, {name: "Hyperglycemia", dir: High, notGradable: hyperglycemiaV5}},
 		"PHOS":   {{name: "Hypophosphatemia", dir: Low, notGradable: hypophosV5}},
 		"CHOL":   {cholesterolHigh},
 		"TRIG":   {hypertriglyceridemia},
-		// ">ULN - 1.5; >1.5 - 2.0, >2.0 - 5.0 and asymptomatic; >5.0 x ULN
-		// and asymptomatic" (2.0 - 5.0 with symptoms is grade 3, >5.0 with
-		// symptoms grade 4).
-		"LIPASE":  {{name: "Lipase increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 5)...)}},
-		"AMYLASE": {{name: "Serum amylase increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 5)...)}},
-		// ">1.2 - 1.5; >1.5 - 2.5; >2.5" (unitless; the "x baseline if on
-		// anticoagulation" alternative is not applied: LB does not say).
-		"INR": {{name: "INR increased", dir: High, scales: relative(over(1, abs, 1.2), over(2, abs, 1.5), over(3, abs, 2.5))}},
+		// ">ULN - 1.5; >1.5 - 2.0, >2.0 - 5.0 x ULN and asymptomatic; >2.0 -
+		// 5.0 x ULN with signs or symptoms, >5.0 x ULN and asymptomatic;
+		// >5.0 x ULN and with signs or symptoms". Asymptomatic, grade 3
+		// starts above 5 x ULN; with symptoms above 2 x ULN.
+		"LIPASE":  {pancreaticEnzyme("Lipase increased", 5, 2, 5)},
+		"AMYLASE": {pancreaticEnzyme("Serum amylase increased", 5, 2, 5)},
+		"INR":     {inrV5},
+		"URATE":   {hyperuricemia},
+		"APTT":    {apttProlonged},
+		"CD4":     {cd4Decreased},
+		"FIBRINO": {fibrinogenDecreased},
+		"HAPTOG":  {haptoglobinDecreased},
+	},
+	// v6.0 drops CPK increased and lymphocyte count decreased, renames
+	// platelet count decreased to thrombocytopenia, adds LDH, creatinine
+	// clearance, HDL and LDL terms, grades hyperglycemia by value again, and
+	// grades the liver tests and creatinine against an abnormal baseline
+	// separately for a baseline above ULN and below LLN. Hypophosphatemia
+	// is not graded: admiral's v6.0 metadata, the source text checked here,
+	// has no such term.
+	V60: {
+		// ">ULN - 3.0 x ULN if baseline was normal or less than normal; 1.0
+		// - 1.5 x baseline if baseline was >ULN; >3.0 - 5.0 x ULN ...; >1.5 -
+		// 2.0 x baseline ...; >5.0 - 20.0 x ULN ...; >2.0 - 4.0 x baseline if
+		// baseline was >ULN up to 5 x ULN; >20.0 x ULN ...; >4.0 x baseline"
+		// ("up to 5 x ULN" is not applied; admiral does not either).
+		"ALT": {liverV6("Alanine aminotransferase increased", []float64{1, 3, 5, 20}, 1.5, 2, 4)},
+		"AST": {liverV6("Aspartate aminotransferase increased", []float64{1, 3, 5, 20}, 1.5, 2, 4)},
+		// ">Baseline and ULN" (grade 1 only): above both, that is above the
+		// baseline when it was above ULN, else above ULN.
+		"ALP": {{name: "Alkaline phosphatase increased", dir: High, scales: []scale{{bands: []band{over(1, uln, 1)}, ifBaselineHigh: []band{over(1, base, 1)}}}}},
+		// ">ULN - 2.5 x ULN if baseline was normal or less than normal; 1.0 -
+		// 1.5 x baseline if baseline was >ULN; >2.5 - 5.0 x ULN; >1.5 - 3.0
+		// x baseline; >5.0 - 20.0 x ULN; >3.0 - 10.0 x baseline; >20.0 x
+		// ULN; >10.0 x baseline"
+		"GGT": {liverV6("GGT increased", []float64{1, 2.5, 5, 20}, 1.5, 3, 10)},
+		// ">ULN - 1.5 x ULN if baseline was normal or less than normal; 1.0 -
+		// 1.5 x baseline if baseline was >ULN; >1.5 - 3.0 x ULN; >1.5 - 2.5 x
+		// baseline; >3.0 - 10.0 x ULN; >2.5 - 10.0 x baseline; >10.0 x ULN;
+		// >10.0 x baseline"
+		"BILI": {liverV6("Blood bilirubin increased", []float64{1, 1.5, 3, 10}, 1.5, 2.5, 10)},
+		// ">ULN - 1.5 x ULN; >1.5 - 3.0 x if baseline is below LLN; >1.5 -
+		// 3.0 x ULN; >3.0 x if baseline is below LLN; >3.0 - 6.0 x ULN; >6.0
+		// x ULN"
+		"CREAT": {{name: "Creatinine increased", dir: High, scales: []scale{{
+			bands:         overEach(uln, 1, 1.5, 3, 6),
+			ifBaselineLow: append(overEach(uln, 1, 1.5, 3, 6), over(2, base, 1.5), over(3, base, 3)),
+		}}}},
+		// "26 - 49 ml/min; 10 - 25 ml/min" (grades 2 and 3; none given
+		// below 10 ml/min)
+		"CREATCLR": {{name: "Creatinine clearance decreased", dir: Low, floor: 10,
+			scales: []scale{in("mL/min", []band{upTo(2, abs, 49), upTo(3, abs, 25)})}}},
+		// ">ULN" (grade 1 only)
+		"LDH": {{name: "Blood lactate dehydrogenase increased", dir: High, scales: relative(over(1, uln, 1))}},
+		// "<LLN" (grade 1 only)
+		"HDL": {{name: "HDL decreased", dir: Low, scales: relative(under(1, lln, 1))}},
+		// ">ULN" (grade 1 only)
+		"LDL": {{name: "LDL increased", dir: High, scales: relative(over(1, uln, 1))}},
+		"ALB": {hypoalbuminemia},
+		"HGB": {anemia, hemoglobinIncreased(false)},
+		// "<LLN - 75,000/mm3; <LLN - 75.0 x 10^9/L; <75.0 - 50.0 x 10^9/L;
+		// <50.0 - 10.0 x 10^9/L; transfusion indicated; <10.0 x 10^9/L"
+		"PLAT": {{name: "Thrombocytopenia", dir: Low, scales: []scale{in("10^9/L", belowLLNThen(75, 50, 10))}}},
+		"WBC":  {wbcDecreased, leukocytosis},
+		// "<1.5 - 1.0 x 10^9/L; <1.0 - 0.5; <0.5 - 0.1; <0.1 x 10^9/L" (no
+		// grade below LLN only)
+		"NEUT":   {{name: "Neutrophil count decreased", dir: Low, scales: []scale{in("10^9/L", []band{under(1, abs, 1.5), under(2, abs, 1), under(3, abs, 0.5), under(4, abs, 0.1)})}}},
+		"LYM":    {lymphocytesIncreased},
+		"K":      {hypokalemia, hyperkalemia},
+		"SODIUM": {hyponatremiaV5, hypernatremia},
+		"CA":     {hypocalcemia, hypercalcemia},
+		"CACORR": {hypocalcemia, hypercalcemia},
+		"CAION":  {hypocalcemiaIonized, hypercalcemiaIonized},
+		"MG":     {hypomagnesemia, hypermagnesemia},
+		"GLUC":   {hypoglycemia, hyperglycemiaByValue},
+		"CHOL":   {cholesterolHigh},
+		"TRIG":   {hypertriglyceridemia},
+		// ">ULN - 1.5 x ULN; >1.5 - 3.0 x ULN; >3.0 - 5.0 x ULN and
+		// asymptomatic; >3.0 - 5.0 x ULN with signs or symptoms; >5.0 x ULN
+		// and asymptomatic; >5.0 x ULN and with signs or symptoms"
+		"LIPASE": {pancreaticEnzyme("Lipase increased", 5, 3, 5)},
+		// ">ULN - 1.5 x ULN; >1.5 - 2.0 x ULN; >2.0 - 5.0 x ULN and
+		// asymptomatic or with mild signs or symptoms; >2.0 - 5.0 x ULN with
+		// moderate or severe signs or symptoms; >5.0 x ULN and asymptomatic;
+		// >5.0 x ULN and with signs or symptoms"
+		"AMYLASE": {pancreaticEnzyme("Serum amylase increased", 5, 2, 5)},
+		"INR":     {inrV5},
+		"URATE":   {hyperuricemia},
+		"APTT":    {apttProlonged},
+		"CD4":     {cd4Decreased},
+		"FIBRINO": {fibrinogenDecreased},
+		"HAPTOG":  {haptoglobinDecreased},
 	},
 }
 

@@ -41,21 +41,24 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// Criteria names a CTCAE version.
+// Criteria names a set of grading criteria: a CTCAE version (or DAIDS).
 type Criteria string
 
 const (
 	V403 Criteria = "ctcae-v4.03"
 	V50  Criteria = "ctcae-v5.0"
+	// V60 is CTCAE v6.0 (July 2025).
+	V60 Criteria = "ctcae-v6.0"
 	// Default is what the zero Criteria means.
 	Default = V50
 )
 
-// Versions lists the criteria this package grades by.
-var Versions = []Criteria{V403, V50}
+// Versions lists the CTCAE versions this package grades by.
+var Versions = []Criteria{V403, V50, V60}
 
 // ParseCriteria reads a criteria name. It accepts the canonical names and
-// the short forms people type ("v5", "5.0", "4.03"); empty means Default.
+// the short forms people type ("v5", "5.0", "4.03", "6"); empty means
+// Default. An unknown name's error lists the valid ones.
 func ParseCriteria(s string) (Criteria, error) {
 	n := strings.ToLower(strings.Join(strings.Fields(s), ""))
 	n = strings.TrimPrefix(n, "ctcae")
@@ -67,8 +70,19 @@ func ParseCriteria(s string) (Criteria, error) {
 		return V50, nil
 	case "4.03", "4.3":
 		return V403, nil
+	case "6", "6.0":
+		return V60, nil
 	}
-	return "", fmt.Errorf("unknown CTCAE criteria %q (want %s or %s)", s, V403, V50)
+	return "", fmt.Errorf("unknown grading criteria %q (want one of %s)", s, strings.Join(Names(), ", "))
+}
+
+// Names lists the canonical names of every criteria set.
+func Names() []string {
+	names := make([]string, len(Versions))
+	for i, c := range Versions {
+		names[i] = string(c)
+	}
+	return names
 }
 
 func (c Criteria) orDefault() Criteria {
@@ -117,10 +131,11 @@ func Severity(grade int) clinical.Severity {
 }
 
 // Grade grades lab by criteria c against baseline (nil when the subject has
-// none). It returns one Result per direction CTCAE grades the test in, and
-// nil when CTCAE has no criteria for the test. baseline must be a record
-// of the same test.
-func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult) []Result {
+// none). It returns one Result per direction the criteria grade the test
+// in, and nil when they have no criteria for the test. baseline must be a
+// record of the same test. Options give what some terms need beyond the
+// record (WithContext, WithAlbumin).
+func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult, opts ...Option) []Result {
 	a, ok := analyteOf(lab.TestCode)
 	if !ok {
 		return nil
@@ -128,7 +143,7 @@ func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult) []R
 	terms, ok := criteria[c.orDefault()]
 	if !ok {
 		return []Result{{TestCode: lab.TestCode, Value: lab.Value, Unit: lab.Unit,
-			Reason: fmt.Sprintf("unknown CTCAE criteria %q", c)}}
+			Reason: fmt.Sprintf("unknown grading criteria %q", c)}}
 	}
 	if baseline != nil {
 		if b, ok := analyteOf(baseline.TestCode); !ok || b != a {
@@ -140,9 +155,13 @@ func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult) []R
 	if len(ts) == 0 {
 		return nil
 	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	out := make([]Result, len(ts))
 	for i := range ts {
-		out[i] = ts[i].grade(a, lab, baseline)
+		out[i] = ts[i].grade(a, lab, baseline, &o)
 	}
 	return out
 }

@@ -27,6 +27,7 @@ const (
 	opGT op = iota // ">3.0 x ULN"
 	opGE           // "1.5 - 3.0 x baseline": the threshold itself belongs to the band
 	opLT           // "<LLN", "<100 g/L"
+	opLE           // "26 - 49 ml/min", "25 - <50% decrease": the threshold itself belongs to the low band
 )
 
 // band is where one grade starts. A value is at least grade g when it is
@@ -49,8 +50,11 @@ type scale struct {
 	// not depend on baseline status).
 	bands []band
 	// ifBaselineHigh, when set, grades instead a subject whose baseline was
-	// above ULN (v5.0 liver tests, v4.03 hemoglobin increased).
+	// above ULN (v5.0 and v6.0 liver tests, v4.03 hemoglobin increased).
 	ifBaselineHigh []band
+	// ifBaselineLow, when set, grades instead a subject whose baseline was
+	// below LLN (v6.0 creatinine, fibrinogen).
+	ifBaselineLow []band
 }
 
 // term is one CTCAE term in one direction.
@@ -58,6 +62,12 @@ type term struct {
 	name   string
 	dir    Direction
 	scales []scale // the first is the one values in other units convert to
+	// worst, when set, are the scales of WorstCase: the grades the criteria
+	// give with symptoms, physiologic consequences or anticoagulation.
+	worst []scale
+	// floor, when above zero, is the lowest value the criteria grade (in
+	// the first scale's unit); below it the result is not gradable.
+	floor float64
 	// notGradable, when set, says why CTCAE cannot grade this term from a
 	// lab value at all.
 	notGradable string
@@ -71,7 +81,7 @@ type inputs struct {
 	hasBase        bool
 }
 
-func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult) Result {
+func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult, o *options) Result {
 	r := Result{Term: t.name, TestCode: lab.TestCode, Direction: t.dir, Value: lab.Value, Unit: lab.Unit}
 	if t.notGradable != "" {
 		r.Reason = t.notGradable
@@ -81,9 +91,22 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult)
 		r.Reason = "no result (LBSTRESN)"
 		return r
 	}
-	s, f, why := t.scaleFor(a, lab.Unit)
+	if a.corrected() {
+		if r.Reason = correctCalcium(a, &lab, o.albumin); r.Reason != "" {
+			return r
+		}
+	}
+	scales := t.scales
+	if o.worstCase && t.worst != nil {
+		scales = t.worst
+	}
+	s, f, why := scaleFor(t.name, scales, a, lab.Unit)
 	if why != "" {
 		r.Reason = why
+		return r
+	}
+	if t.floor > 0 && sig(lab.Value*f) < t.floor {
+		r.Reason = fmt.Sprintf("%s: the criteria grade from %g %s; below it they give no grade", t.name, t.floor, s.unit)
 		return r
 	}
 	// A ULN of zero or less is a data error, and would make every value a
@@ -117,18 +140,18 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult)
 	return r
 }
 
-// scaleFor picks the thresholds in the record's unit when CTCAE gives them,
-// else those of the first scale with the factor converting to its unit.
-func (t *term) scaleFor(a *analyte, unit string) (s *scale, factor float64, why string) {
+// scaleFor picks the thresholds in the record's unit when the criteria give
+// them, else those of the first scale with the factor converting to its unit.
+func scaleFor(name string, scales []scale, a *analyte, unit string) (s *scale, factor float64, why string) {
 	u := normUnit(unit)
-	for i := range t.scales {
-		if s := &t.scales[i]; s.unit == "" || s.norm == u {
+	for i := range scales {
+		if s := &scales[i]; s.unit == "" || s.norm == u {
 			return s, 1, ""
 		}
 	}
-	s = &t.scales[0]
+	s = &scales[0]
 	if u == "" {
-		return nil, 0, fmt.Sprintf("no unit (LBSTRESU); %s thresholds are in %s", t.name, s.unit)
+		return nil, 0, fmt.Sprintf("no unit (LBSTRESU); %s thresholds are in %s", name, s.unit)
 	}
 	f, ok := a.factor(unit, s.unit)
 	if !ok {
@@ -138,27 +161,50 @@ func (t *term) scaleFor(a *analyte, unit string) (s *scale, factor float64, why 
 }
 
 // bandsFor chooses between the normal-baseline and abnormal-baseline
-// thresholds. Without a baseline the choice only matters above ULN: every
-// abnormal-baseline threshold lies above the baseline, which lies above
-// ULN, so a value the normal thresholds grade 0 is grade 0 either way.
+// thresholds (v6.0 tells a baseline above ULN from one below LLN). When the
+// baseline's status is unknown the value is graded only if every choice
+// gives it the same grade. Abnormal-baseline thresholds on the side the
+// term grades lie beyond the baseline, itself beyond the limit, so a value
+// the normal thresholds grade 0 is grade 0 either way.
 func (t *term) bandsFor(s *scale, bl *clinical.LabResult, in inputs) ([]band, string) {
-	if s.ifBaselineHigh == nil {
+	if s.ifBaselineHigh == nil && s.ifBaselineLow == nil {
 		return s.bands, ""
 	}
-	high, known := baselineHigh(bl, in)
+	high, highKnown := baselineHigh(bl, in)
+	low, lowKnown := baselineLow(bl, in)
 	switch {
-	case known && high:
+	case s.ifBaselineHigh != nil && highKnown && high:
 		return s.ifBaselineHigh, ""
-	case known:
+	case s.ifBaselineLow != nil && lowKnown && low:
+		return s.ifBaselineLow, ""
+	case (s.ifBaselineHigh == nil || highKnown) && (s.ifBaselineLow == nil || lowKnown):
 		return s.bands, ""
 	}
-	if g, missing := gradeBands(s.bands, in); g == 0 || len(missing) > 0 {
+	g, missing := gradeBands(s.bands, in)
+	if len(missing) > 0 {
 		return s.bands, ""
 	}
-	if bl == nil || !bl.HasValue {
-		return nil, "no baseline value; above ULN the criteria grade against the baseline when it was above ULN"
+	same := true
+	for _, alt := range []struct {
+		bands []band
+		side  Direction
+	}{{s.ifBaselineHigh, High}, {s.ifBaselineLow, Low}} {
+		if alt.bands == nil || (alt.side == t.dir && g == 0) {
+			continue
+		}
+		if ga, m := gradeBands(alt.bands, in); len(m) > 0 || ga != g {
+			same = false
+		}
 	}
-	return nil, "no ULN (LBSTNRHI) to tell whether the baseline was normal"
+	switch {
+	case same:
+		return s.bands, ""
+	case bl == nil || !bl.HasValue:
+		return nil, "no baseline value; the criteria grade against the baseline when it was abnormal"
+	case s.ifBaselineHigh != nil && !highKnown:
+		return nil, "no ULN (LBSTNRHI) to tell whether the baseline was normal"
+	}
+	return nil, "no LLN (LBSTNRLO) to tell whether the baseline was normal"
 }
 
 // baselineHigh reports whether the baseline was above its own ULN, or
@@ -171,6 +217,20 @@ func baselineHigh(bl *clinical.LabResult, in inputs) (high, known bool) {
 		return sig(bl.Value) > sig(bl.High), true
 	case in.hasULN:
 		return sig(in.base) > sig(in.uln), true
+	}
+	return false, false
+}
+
+// baselineLow reports whether the baseline was below its own LLN, or below
+// the record's LLN when the baseline record has none.
+func baselineLow(bl *clinical.LabResult, in inputs) (low, known bool) {
+	switch {
+	case bl == nil || !bl.HasValue:
+		return false, false
+	case bl.HasLow:
+		return sig(bl.Value) < sig(bl.Low), true
+	case in.hasLLN:
+		return sig(in.base) < sig(in.lln), true
 	}
 	return false, false
 }
@@ -247,6 +307,8 @@ func (b band) past(v, t float64) bool {
 		return v > t
 	case opGE:
 		return v >= t
+	case opLE:
+		return v <= t
 	}
 	return v < t
 }

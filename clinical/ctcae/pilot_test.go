@@ -35,12 +35,13 @@ var pilot = sync.OnceValues(func() (*pilotLabs, error) {
 	for _, s := range b.Subjects {
 		firstDose[s.USUBJID] = s.FirstDose
 	}
-	return &pilotLabs{labs: b.Labs, baselines: FindBaselines(b.Labs, firstDose)}, nil
+	return &pilotLabs{labs: b.Labs, baselines: FindBaselines(b.Labs, firstDose), draws: FindDraws(b.Labs)}, nil
 })
 
 type pilotLabs struct {
 	labs      []clinical.LabResult
 	baselines *Baselines
+	draws     *Draws
 }
 
 func loadPilot(tb testing.TB) *pilotLabs {
@@ -103,7 +104,7 @@ func tally(c Criteria, p *pilotLabs) string {
 	counts := map[string]int{}
 	ungraded := map[string]int{}
 	for _, l := range p.labs {
-		rs := Grade(c, l, p.baselines.For(l))
+		rs := Grade(c, l, p.baselines.For(l), WithAlbumin(p.draws.Albumin(l)))
 		if rs == nil {
 			ungraded[l.TestCode]++
 			continue

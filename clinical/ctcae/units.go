@@ -18,6 +18,10 @@ type analyte struct {
 	units map[string]float64
 }
 
+// corrected reports whether a is graded after correction for the albumin
+// of the same draw (calcium.go): total calcium.
+func (a *analyte) corrected() bool { return a.id == "CA" }
+
 // Factors are the molar masses and unit ratios behind each conversion.
 var (
 	enzymeUnits = map[string]float64{"u/l": 1, "ukat/l": 60} // 1 µkat/L = 60 U/L
@@ -42,6 +46,14 @@ var (
 	bilirubinUnits  = map[string]float64{"umol/l": 1, "mg/dl": 17.1}
 	// INR is a ratio; LBSTRESU is usually empty.
 	ratioUnits = map[string]float64{"": 1, "ratio": 1, "1": 1}
+	// Uric acid 168.11 g/mol: 1 mg/dL = 59.48 umol/L.
+	urateUnits = map[string]float64{"umol/l": 1, "mg/dl": 59.48, "mmol/l": 1000}
+	// Fibrinogen and haptoglobin by mass.
+	proteinUnits = map[string]float64{"g/l": 1, "g/dl": 10, "mg/dl": 0.01, "mg/l": 0.001}
+	// Clearance: 1 mL/s = 60 mL/min.
+	clearanceUnits = map[string]float64{"ml/min": 1, "ml/s": 60}
+	// Clotting times in seconds.
+	secondUnits = map[string]float64{"s": 1, "sec": 1}
 )
 
 var analytes = []analyte{
@@ -60,7 +72,8 @@ var analytes = []analyte{
 	{"LYM", []string{"LYM", "LYMPH"}, cellUnits},
 	{"K", []string{"K", "POTASSIUM"}, monovalentIonUnits},
 	{"SODIUM", []string{"SODIUM", "NA"}, monovalentIonUnits},
-	{"CA", []string{"CA", "CALCIUM", "CACORR"}, calciumUnits},
+	{"CA", []string{"CA", "CALCIUM"}, calciumUnits},
+	{"CACORR", []string{"CACORR"}, calciumUnits},
 	{"CAION", []string{"CAION", "ICA"}, calciumUnits},
 	{"MG", []string{"MG", "MAGNES"}, magnesiumUnits},
 	{"GLUC", []string{"GLUC", "GLUCOSE"}, glucoseUnits},
@@ -70,6 +83,15 @@ var analytes = []analyte{
 	{"LIPASE", []string{"LIPASE"}, enzymeUnits},
 	{"AMYLASE", []string{"AMYLASE"}, enzymeUnits},
 	{"INR", []string{"INR"}, ratioUnits},
+	{"URATE", []string{"URATE", "URICACID"}, urateUnits},
+	{"APTT", []string{"APTT", "PTT"}, secondUnits},
+	{"CD4", []string{"CD4"}, cellUnits},
+	{"FIBRINO", []string{"FIBRINO", "FIBRINOG"}, proteinUnits},
+	{"HAPTOG", []string{"HAPTOG"}, proteinUnits},
+	{"LDH", []string{"LDH"}, enzymeUnits},
+	{"HDL", []string{"HDL"}, cholesterolUnits},
+	{"LDL", []string{"LDL"}, cholesterolUnits},
+	{"CREATCLR", []string{"CREATCLR", "CRCL"}, clearanceUnits},
 }
 
 var analyteByCode = func() map[string]*analyte {

@@ -1,0 +1,58 @@
+package ctcae
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/trialwatch/trialwatch/clinical"
+)
+
+// Context says how a grade that the criteria define by clinical context
+// (symptoms, "physiologic consequences", anticoagulation) is read when a
+// lab record carries only the number.
+type Context string
+
+const (
+	// NumberOnly gives the grade the number alone meets: where one range
+	// is split by symptoms, the asymptomatic grade. The default.
+	NumberOnly Context = "number-only"
+	// WorstCase assumes the context that gives the higher grade
+	// (symptomatic, with physiologic consequences, on anticoagulation),
+	// as pharmaverse admiral does.
+	WorstCase Context = "worst-case"
+)
+
+// Contexts lists the grading contexts.
+var Contexts = []Context{NumberOnly, WorstCase}
+
+// ParseContext reads a grading context name; empty means NumberOnly.
+func ParseContext(s string) (Context, error) {
+	switch c := Context(strings.ToLower(strings.TrimSpace(s))); c {
+	case "":
+		return NumberOnly, nil
+	case NumberOnly, WorstCase:
+		return c, nil
+	}
+	return "", fmt.Errorf("unknown grading context %q (want %s or %s)", s, NumberOnly, WorstCase)
+}
+
+// Option gives Grade what some terms need beyond the record.
+type Option func(*options)
+
+type options struct {
+	worstCase bool
+	albumin   *clinical.LabResult
+}
+
+// WithContext grades context-dependent terms as c says.
+func WithContext(c Context) Option {
+	return func(o *options) { o.worstCase = c == WorstCase }
+}
+
+// WithAlbumin gives the albumin measured on the same draw as the record,
+// from which total calcium is corrected (Payne): without it, total calcium
+// is not graded, since the calcium criteria are written for
+// albumin-corrected (or ionised) calcium. Nil is no albumin.
+func WithAlbumin(alb *clinical.LabResult) Option {
+	return func(o *options) { o.albumin = alb }
+}

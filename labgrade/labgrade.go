@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"github.com/trialwatch/trialwatch/clinical"
@@ -96,19 +97,24 @@ func (s Summary) String() string {
 
 // Write grades every record of in by c and writes the CSV to w: Header,
 // then a row per record, term and direction, with GRADE empty when the
-// record cannot be graded and REASON saying why.
-func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input) (Summary, error) {
+// record cannot be graded and REASON saying why. Each record is graded
+// against its baseline and, for total calcium, the albumin of its draw;
+// opts apply to every record (ctcae.WithContext).
+func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ...ctcae.Option) (Summary, error) {
 	sum := Summary{Records: len(in.Labs)}
 	bw := bufio.NewWriter(w)
 	cw := csv.NewWriter(bw)
 	cw.Write(Header)
 	baselines := ctcae.FindBaselines(in.Labs, in.FirstDose)
+	draws := ctcae.FindDraws(in.Labs)
+	opts = append(slices.Clip(opts), nil) // the last is each record's albumin
 	for i, l := range in.Labs {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return sum, ctx.Err()
 		}
 		seq := strconv.Itoa(l.Seq)
-		rs := ctcae.Grade(c, l, baselines.For(l))
+		opts[len(opts)-1] = ctcae.WithAlbumin(draws.Albumin(l))
+		rs := ctcae.Grade(c, l, baselines.For(l), opts...)
 		if rs == nil {
 			sum.NoCriteria++
 			cw.Write([]string{l.USUBJID, seq, l.TestCode, "", "", "", "no CTCAE criteria for " + l.TestCode})
@@ -135,7 +141,7 @@ func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input) (Summar
 
 // WriteFile writes the grades (Write) to a temporary file renamed to path
 // at the end, so an interrupted run leaves no half-written grades behind.
-func WriteFile(ctx context.Context, path string, c ctcae.Criteria, in Input) (_ Summary, err error) {
+func WriteFile(ctx context.Context, path string, c ctcae.Criteria, in Input, opts ...ctcae.Option) (_ Summary, err error) {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {
 		return Summary{}, err
@@ -146,7 +152,7 @@ func WriteFile(ctx context.Context, path string, c ctcae.Criteria, in Input) (_ 
 			os.Remove(f.Name())
 		}
 	}()
-	sum, err := Write(ctx, f, c, in)
+	sum, err := Write(ctx, f, c, in, opts...)
 	if err != nil {
 		return Summary{}, err
 	}

@@ -164,8 +164,8 @@ func TestWriteFilePilot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Records != 59580 || sum.NoCriteria != 26930 {
-		t.Errorf("summary %+v, want 59580 records, 26930 without criteria", sum)
+	if sum.Records != 59580 || sum.NoCriteria != 25102 {
+		t.Errorf("summary %+v, want 59580 records, 25102 without criteria", sum)
 	}
 	f, err := os.Open(out)
 	if err != nil {
@@ -181,14 +181,16 @@ func TestWriteFilePilot(t *testing.T) {
 	for _, r := range rows[1:] {
 		counts[r[3]+"/"+r[5]]++
 	}
-	if len(rows)-1 != 45312+26930 {
-		t.Errorf("%d rows, want 45312 term results + 26930 records without criteria", len(rows)-1)
+	if len(rows)-1 != 47140+25102 {
+		t.Errorf("%d rows, want 47140 term results + 25102 records without criteria", len(rows)-1)
 	}
 	for key, want := range map[string]int{
 		"Alanine aminotransferase increased/2": 2,
 		"Hyponatremia/2":                       2,
 		"Hyperglycemia/":                       1810,
-		"/":                                    26930,
+		"Hyperuricemia/1":                      62,
+		"Hypocalcemia/":                        14, // total calcium without an albumin of its draw
+		"/":                                    25102,
 	} {
 		if counts[key] != want {
 			t.Errorf("%s: %d rows, want %d", key, counts[key], want)
@@ -196,6 +198,15 @@ func TestWriteFilePilot(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 1 {
 		t.Errorf("temporary files left beside the output: %v", entries)
+	}
+
+	// Worst case, as admiral: the same urate values are grade 3.
+	var buf bytes.Buffer
+	if _, err := labgrade.Write(context.Background(), &buf, ctcae.V50, in, ctcae.WithContext(ctcae.WorstCase)); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), ",Hyperuricemia,high,3,"); n != 62 {
+		t.Errorf("worst case: %d urate rows of grade 3, want 62", n)
 	}
 }
 

@@ -120,6 +120,7 @@ func (a *API) saveSettings(w http.ResponseWriter, r *http.Request, doc []byte) {
 		return
 	}
 	cfg.Criteria, _ = ctcae.ParseCriteria(string(cfg.Criteria)) // valid: its canonical name
+	cfg.GradingContext, _ = ctcae.ParseContext(string(cfg.GradingContext))
 	cfg = settingsDoc(cfg)
 	before, err := a.signals.Settings(r.Context(), study)
 	if err != nil {

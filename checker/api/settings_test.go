@@ -16,7 +16,7 @@ import (
 )
 
 // fullSettings is a whole settings document, as PUT needs it.
-const fullSettings = `{"ctcae": "ctcae-v4.03", "ae_terms": {"ALT": ["DRUG-INDUCED LIVER INJURY"]}, "rules": {"HYS_LAW_QUADRANT": false},
+const fullSettings = `{"ctcae": "ctcae-v4.03", "grading_context": "number-only", "ae_terms": {"ALT": ["DRUG-INDUCED LIVER INJURY"]}, "rules": {"HYS_LAW_QUADRANT": false},
 	"out_of_range": {"tolerance": 0.2, "high_xuln": {"medium": 2, "high": 3, "critical": 5}, "low_xlln": {"medium": 0.75, "high": 0.5, "critical": 0.25}, "graded_tests": false},
 	"baseline": "adam-last-predose"}`
 

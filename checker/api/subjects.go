@@ -282,7 +282,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if labErr == nil {
-		out.Labs = labsJSON(cfg.Criteria, sub, labs)
+		out.Labs = labsJSON(cfg.Criteria, cfg.GradingContext, sub, labs)
 	}
 	if doseErr == nil {
 		for _, d := range doses {
@@ -302,12 +302,13 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 // labsJSON is a subject's labs with their reference ranges and CTCAE
 // grades by criteria, each relative to its test's baseline as the rules
 // find it (ctcae.FindBaselines with the subject's first dose).
-func labsJSON(criteria ctcae.Criteria, sub clinical.Subject, labs []clinical.LabResult) []labJSON {
+func labsJSON(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinical.Subject, labs []clinical.LabResult) []labJSON {
 	firstDose := map[string]clinical.Date{sub.USUBJID: sub.FirstDose}
 	for _, l := range labs {
 		firstDose[l.USUBJID] = sub.FirstDose // records a source left without USUBJID too, as the rules do
 	}
 	baselines := ctcae.FindBaselines(labs, firstDose)
+	draws := ctcae.FindDraws(labs)
 	out := make([]labJSON, len(labs))
 	for i, l := range labs {
 		j := labJSON{Seq: l.Seq, TestCode: l.TestCode, Test: l.Test, Category: l.Category, Visit: l.Visit, Date: l.Date,
@@ -321,7 +322,7 @@ func labsJSON(criteria ctcae.Criteria, sub clinical.Subject, labs []clinical.Lab
 		if f, ok := clinical.CheckRange(l); ok {
 			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
 		}
-		for _, g := range ctcae.Grade(criteria, l, base) {
+		for _, g := range ctcae.Grade(criteria, l, base, ctcae.WithContext(gradingContext), ctcae.WithAlbumin(draws.Albumin(l))) {
 			gj := gradeJSON{Term: g.Term, Direction: g.Direction, Reason: g.Reason}
 			if g.Gradable {
 				gj.Grade = &g.Grade

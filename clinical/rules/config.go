@@ -15,8 +15,13 @@ import (
 // (DefaultConfig); settings documents are read into a copy of
 // DefaultConfig, so a field a document leaves out keeps its default.
 type Config struct {
-	// Criteria is the CTCAE version; empty means ctcae.Default.
+	// Criteria is the grading criteria (a CTCAE version); empty means
+	// ctcae.Default.
 	Criteria ctcae.Criteria `json:"ctcae"`
+	// GradingContext is how grades the criteria define by symptoms or
+	// other clinical context are read from a number alone: number-only
+	// (the default) or worst-case (as admiral); empty means number-only.
+	GradingContext ctcae.Context `json:"grading_context"`
 	// AETerms adds AE terms (MedDRA PT or verbatim, any case) that report
 	// a lab abnormality, to those of DefaultAETerms. The key is an LBTESTCD
 	// for both directions ("ALT") or an LBTESTCD and direction ("HGB:low").
@@ -81,7 +86,8 @@ type SeverityCuts struct {
 // the LLN give the same four steps.
 func DefaultConfig() Config {
 	return Config{
-		Criteria: ctcae.Default,
+		Criteria:       ctcae.Default,
+		GradingContext: ctcae.NumberOnly,
 		OutOfRange: RangeSettings{
 			Tolerance: 0.1,
 			High:      SeverityCuts{Medium: 1.5, High: 3, Critical: 5},
@@ -96,6 +102,9 @@ func (c Config) withDefaults() Config {
 	d := DefaultConfig()
 	if c.Criteria == "" {
 		c.Criteria = d.Criteria
+	}
+	if c.GradingContext == "" {
+		c.GradingContext = d.GradingContext
 	}
 	if c.OutOfRange == (RangeSettings{}) {
 		c.OutOfRange = d.OutOfRange
@@ -124,6 +133,9 @@ func (c Config) Validate() error {
 	}
 	if c.Baseline != "" && !slices.Contains(Baselines, c.Baseline) {
 		return fmt.Errorf("baseline: unknown convention %q (want %s or %s)", c.Baseline, BaselineSDTM, BaselineADaMLastPredose)
+	}
+	if _, err := ctcae.ParseContext(string(c.GradingContext)); err != nil {
+		return fmt.Errorf("grading_context: %w", err)
 	}
 	for rule := range c.Rules {
 		if !slices.Contains(Settable, rule) {

@@ -48,7 +48,8 @@ func TestEpisodes(t *testing.T) {
 // study's cut-offs set the severity; a differential fraction is read
 // through its absolute count.
 func TestOutOfRangeNoise(t *testing.T) {
-	urate := func(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "URATE", v, 200, 400, d) }
+	// Urea (BUN): a test no CTCAE version grades.
+	urea := func(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "BUN", v, 200, 400, d) }
 	cases := []struct {
 		name string
 		cfg  Config
@@ -56,11 +57,11 @@ func TestOutOfRangeNoise(t *testing.T) {
 		keys []string
 		sev  clinical.Severity
 	}{
-		{"within 10% of the ULN", Config{}, []clinical.LabResult{urate(1, 440, "2014-02-01")}, nil, 0},
-		{"past the tolerance", Config{}, []clinical.LabResult{urate(1, 441, "2014-02-01")}, []string{"URATE:high:LB:1"}, clinical.SeverityLow},
-		{"within 10% of the LLN", Config{}, []clinical.LabResult{urate(1, 180, "2014-02-01")}, nil, 0},
-		{"a study with no tolerance", withRange(func(r *RangeSettings) { r.Tolerance = 0 }), []clinical.LabResult{urate(1, 401, "2014-02-01")}, []string{"URATE:high:LB:1"}, clinical.SeverityLow},
-		{"the study's cut-offs", withRange(func(r *RangeSettings) { r.High.Medium = 1.2 }), []clinical.LabResult{urate(1, 500, "2014-02-01")}, []string{"URATE:high:LB:1"}, clinical.SeverityMedium},
+		{"within 10% of the ULN", Config{}, []clinical.LabResult{urea(1, 440, "2014-02-01")}, nil, 0},
+		{"past the tolerance", Config{}, []clinical.LabResult{urea(1, 441, "2014-02-01")}, []string{"BUN:high:LB:1"}, clinical.SeverityLow},
+		{"within 10% of the LLN", Config{}, []clinical.LabResult{urea(1, 180, "2014-02-01")}, nil, 0},
+		{"a study with no tolerance", withRange(func(r *RangeSettings) { r.Tolerance = 0 }), []clinical.LabResult{urea(1, 401, "2014-02-01")}, []string{"BUN:high:LB:1"}, clinical.SeverityLow},
+		{"the study's cut-offs", withRange(func(r *RangeSettings) { r.High.Medium = 1.2 }), []clinical.LabResult{urea(1, 500, "2014-02-01")}, []string{"BUN:high:LB:1"}, clinical.SeverityMedium},
 		{"graded by CTCAE: left to CTCAE_GRADE", v403, []clinical.LabResult{alt(1, 200, "2014-02-01")}, nil, 0},
 		{"graded_tests: raised too", withRange(func(r *RangeSettings) { r.GradedTests = true; r.Tolerance = 0 }), []clinical.LabResult{alt(1, 42, "2014-02-01")}, []string{"ALT:high:LB:1"}, clinical.SeverityLow},
 		{"a fraction alone is low at most", Config{}, []clinical.LabResult{lab(1, "BASOLE", 0.4, 0, 0.02, "2014-02-01")}, []string{"BASOLE:high:LB:1"}, clinical.SeverityLow},

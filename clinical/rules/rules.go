@@ -190,8 +190,10 @@ func newSubject(cfg Config, in *Input) *subject {
 	}
 	s.baseline = baselineIndexes(s.cfg.Baseline, in)
 	s.grades = make([][]ctcae.Result, len(in.Labs))
+	draws := ctcae.FindDraws(in.Labs)
 	for i, lab := range in.Labs {
-		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i))
+		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i),
+			ctcae.WithContext(s.cfg.GradingContext), ctcae.WithAlbumin(draws.Albumin(lab)))
 	}
 	return s
 }

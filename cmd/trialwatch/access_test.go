@@ -412,7 +412,7 @@ func accessMatrix() map[string]routeAccess {
 		"PUT /api/v1/studies/{study}/settings": {
 			build: func(f *accessFixture, c accessCase) request {
 				return request{method: "PUT", path: f.expand("/api/v1/studies/{study}/settings", c), contentType: "application/json",
-					body: `{"ctcae":"ctcae-v5.0","ae_terms":{},"rules":{},"out_of_range":{"tolerance":0.1,` +
+					body: `{"ctcae":"ctcae-v5.0","grading_context":"number-only","ae_terms":{},"rules":{},"out_of_range":{"tolerance":0.1,` +
 						`"high_xuln":{"medium":1.5,"high":3,"critical":5},"low_xlln":{"medium":0.75,"high":0.5,"critical":0.25},"graded_tests":false},"baseline":"sdtm"}`}
 			},
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},

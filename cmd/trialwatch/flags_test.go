@@ -97,7 +97,7 @@ func TestBadFlagsStopBeforeAnythingStarts(t *testing.T) {
 		{"gen-study subjects 0", []string{"gen-study", "--out", filepath.Join(dir, "gen"), "--subjects", "0"}, nil, `--subjects "0"`},
 		{"gen-study labs negative", []string{"gen-study", "--out", filepath.Join(dir, "gen"), "--labs-per-subject", "-1"}, nil, `--labs-per-subject "-1"`},
 		{"gen-study no out", []string{"gen-study"}, nil, `--out: required`},
-		{"grade criteria", []string{"grade", "--lb", lb, "--criteria", "ctcae-v9"}, nil, `--criteria "ctcae-v9": unknown CTCAE criteria`},
+		{"grade criteria", []string{"grade", "--lb", lb, "--criteria", "ctcae-v9"}, nil, `--criteria "ctcae-v9": unknown grading criteria`},
 		{"grade criteria from env", []string{"grade", "--lb", lb}, map[string]string{"TRIALWATCH_CRITERIA": "ctcae-v9"}, `TRIALWATCH_CRITERIA (--criteria) "ctcae-v9"`},
 		{"user add db empty", []string{"user", "add", "--db", "", "--name", "x", "--role", "admin"}, nil, `--db: required`},
 		{"token expires negative", []string{"token", "create", "--db", db, "--user", "x", "--expires", "-1h"}, nil, `--expires "-1h0m0s": want a duration of 0 or more`},

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/labgrade"
 )
 
-const gradeUsage = `Usage: trialwatch grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0] [--dm DM_FILE] [--out FILE] [--study ID]
+const gradeUsage = `Usage: trialwatch grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0] [--grading-context number-only|worst-case] [--dm DM_FILE] [--out FILE] [--study ID]
 
 Grades every LB record by CTCAE and writes CSV: USUBJID,LBSEQ,LBTESTCD,TERM,
 DIRECTION,GRADE,REASON. A test graded low and high gives two rows; GRADE is
@@ -22,9 +23,11 @@ Without --study, the study is the STUDYID of the LB file's first row.
 
 func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("grade", stderr)
-	var criteria, lbPath, dmPath, outPath, study string
+	var criteria, gradingContext, lbPath, dmPath, outPath, study string
 	var c ctcae.Criteria
-	fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+string(ctcae.V403)+" or "+string(ctcae.V50))
+	var gc ctcae.Context
+	fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+strings.Join(ctcae.Names(), ", "))
+	fs.StringVar(&gradingContext, "grading-context", string(ctcae.NumberOnly), "grades that need symptoms: number-only (the number alone) or worst-case (as admiral)")
 	fs.StringVar(&lbPath, "lb", "", "SDTM LB file to grade (required)")
 	fs.StringVar(&dmPath, "dm", "", "SDTM DM file, for first doses when a test has no LBBLFL=Y record")
 	fs.StringVar(&outPath, "out", "", "write the grades to this file instead of stdout")
@@ -32,6 +35,13 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.check("criteria", func(any) string {
 		var err error
 		if c, err = ctcae.ParseCriteria(criteria); err != nil {
+			return err.Error()
+		}
+		return ""
+	})
+	fs.check("grading-context", func(any) string {
+		var err error
+		if gc, err = ctcae.ParseContext(gradingContext); err != nil {
 			return err.Error()
 		}
 		return ""
@@ -52,10 +62,10 @@ func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if outPath == "" {
-		_, err := labgrade.Write(ctx, stdout, c, in)
+		_, err := labgrade.Write(ctx, stdout, c, in, ctcae.WithContext(gc))
 		return err
 	}
-	sum, err := labgrade.WriteFile(ctx, outPath, c, in)
+	sum, err := labgrade.WriteFile(ctx, outPath, c, in, ctcae.WithContext(gc))
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,252 @@
+#!/usr/bin/env python3
+"""Grades of the CDISC pilot LB by pharmaverse admiral's CTCAE metadata.
+
+An implementation written apart from the Go package: it applies the grade
+conditions of admiral's public grading metadata (pharmaverse/admiral,
+data-raw/adlb_grading/ncictcaev5.json and ncictcaev6.json, the
+GRADE_NA_CODE and GRADE_1_CODE ... GRADE_4_CODE of each term, transcribed
+below as Python with admiral's evaluation order: not gradable first, then
+grade 4 down to 1, else 0) to the pilot's lab results, for the terms the
+pilot's tests map to. Like admiral it takes the worst case where CTCAE
+needs symptoms (hypokalemia, hyponatremia, hyperuricemia).
+
+The inputs are derived as ADaM would from SDTM, with the same conventions
+as trialwatch so that the comparison isolates the criteria:
+  AVAL   LBSTRESN (hemoglobin mmol/L converted to g/L, x 16.11, since
+         admiral's anemia and hemoglobin-increased terms take g/L; total
+         calcium corrected for the albumin of the same draw by Payne's
+         formula, Ca + 0.02 x (40 - albumin g/L), since admiral's calcium
+         terms are for corrected calcium)
+  ANRLO, ANRHI   LBSTNRLO, LBSTNRHI (hemoglobin's also in g/L)
+  BASE   the LBBLFL=Y record of the test, else the last value on or before
+         the first dose (RFXSTDTC), compared by date
+  BNRIND HIGH or LOW when the baseline value is above or below its own range
+
+Usage: python3 admiral_crosscheck.py VERSION [PILOT_DIR] | gzip -n > admiral-VERSION.csv.gz
+where VERSION is v5.0 or v6.0. Writes USUBJID,LBSEQ,TERM,GRADE (GRADE NA
+when admiral's conditions leave the record ungraded). Standard library only.
+"""
+import csv
+import gzip
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+VERSION = sys.argv[1] if len(sys.argv) > 1 else "v5.0"
+PILOT = sys.argv[2] if len(sys.argv) > 2 else os.path.join(HERE, "..", "..", "..", "pilotdata", "cdiscpilot01")
+
+
+def rows(domain):
+    with gzip.open(os.path.join(PILOT, domain + ".csv.gz"), "rt", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def num(s):
+    return None if s in ("", "NA") else float(s)
+
+
+def signif(x):
+    # admiral compares signif(x, signif_dig), signif_dig 15 by default.
+    return float("%.15g" % x)
+
+
+class R:
+    """One record's ADaM variables."""
+
+    def __init__(self, aval, lo, hi, base, bnrind):
+        self.a, self.lo, self.hi, self.b, self.bnrind = aval, lo, hi, base, bnrind
+
+    def gt(self, k, ref=1.0):
+        return ref is not None and signif(self.a) > signif(k * ref)
+
+    def ge(self, k, ref=1.0):
+        return ref is not None and signif(self.a) >= signif(k * ref)
+
+    def lt(self, k, ref=1.0):
+        return ref is not None and signif(self.a) < signif(k * ref)
+
+    def le(self, k, ref=1.0):
+        return ref is not None and signif(self.a) <= signif(k * ref)
+
+
+NA = "NA"
+
+
+def grade(r, na, conditions):
+    """admiral's case_when: NA conditions, grade 4 ... 1, else "0".
+    conditions is a list of (grade, test); a grade of NA marks a test that
+    makes the record ungraded at that point (e.g. "is.na(ANRLO) ~ NA")."""
+    if r.a is None or na(r):
+        return NA
+    for g, test in conditions:
+        if test(r):
+            return g
+    return "0"
+
+
+none = lambda r: False
+no_hi = lambda r: r.hi is None
+no_lo = lambda r: r.lo is None
+high = lambda r: r.bnrind == "HIGH"
+low = lambda r: r.bnrind == "LOW"
+
+
+def uln_multiples(ks):
+    """">k x ULN" for grades 4 down to 1 (NA when ULN is missing)."""
+    return no_hi, [(str(g), (lambda k: lambda r: r.gt(k, r.hi))(k)) for g, k in ks]
+
+
+def liver(uln_ks, base_ks, g1_base):
+    """Grades 4..2 above multiples of ULN (baseline normal) or of BASE
+    (baseline HIGH); grade 1 above ULN, or g1_base(r) when HIGH."""
+    conds = []
+    for g, (ku, kb) in zip("432", zip(uln_ks, base_ks)):
+        conds.append((g, (lambda ku, kb: lambda r: (not high(r) and r.gt(ku, r.hi)) or (high(r) and r.gt(kb, r.b)))(ku, kb)))
+    conds.append(("1", lambda r: (not high(r) and r.gt(1, r.hi)) or (high(r) and g1_base(r))))
+    return no_hi, conds
+
+
+def low_abs(ks, lln_grade="1"):
+    """"<k" absolute for the grades given, then below LLN (NA without one)."""
+    conds = [(str(g), (lambda k: lambda r: r.lt(k))(k)) for g, k in ks]
+    conds += [(NA, no_lo), (lln_grade, lambda r: r.lt(1, r.lo))]
+    return none, conds
+
+
+def high_abs(ks):
+    conds = [(str(g), (lambda k: lambda r: r.gt(k))(k)) for g, k in ks]
+    conds += [(NA, no_hi), ("1", lambda r: r.gt(1, r.hi))]
+    return none, conds
+
+
+V5 = {
+    "Alanine aminotransferase increased": liver([20, 5, 3], [20, 5, 3], lambda r: r.ge(1.5, r.b)),
+    "Aspartate aminotransferase increased": liver([20, 5, 3], [20, 5, 3], lambda r: r.ge(1.5, r.b)),
+    "Alkaline phosphatase increased": liver([20, 5, 2.5], [20, 5, 2.5], lambda r: r.ge(2, r.b)),
+    # admiral's GGT grade 1 against an abnormal baseline is ">", ALP's ">=".
+    "GGT increased": liver([20, 5, 2.5], [20, 5, 2.5], lambda r: r.gt(2, r.b)),
+    "Blood bilirubin increased": liver([10, 3, 1.5], [10, 3, 1.5], lambda r: r.gt(1, r.b)),
+    "Creatinine increased": (none, [
+        ("4", lambda r: r.hi is not None and r.gt(6, r.hi)),
+        ("3", lambda r: (r.hi is not None and r.gt(3, r.hi)) or (r.b is not None and r.gt(3, r.b))),
+        ("2", lambda r: (r.hi is not None and r.gt(1.5, r.hi)) or (r.b is not None and r.gt(1.5, r.b))),
+        (NA, no_hi), ("1", lambda r: r.gt(1, r.hi))]),
+    "CPK increased": uln_multiples([(4, 10), (3, 5), (2, 2.5), (1, 1)]),
+    "Hypoalbuminemia": low_abs([(3, 20), (2, 30)]),
+    "Anemia": low_abs([(3, 80), (2, 100)]),
+    "Hemoglobin increased": (no_hi, [("3", lambda r: signif(r.a) > signif(r.hi + 40)),
+                                     ("2", lambda r: signif(r.a) > signif(r.hi + 20)),
+                                     ("1", lambda r: r.gt(1, r.hi))]),
+    "Platelet count decreased": low_abs([(4, 25), (3, 50), (2, 75)]),
+    "White blood cell decreased": low_abs([(4, 1), (3, 2), (2, 3)]),
+    "Leukocytosis": (none, [("3", lambda r: r.gt(100))]),
+    "Lymphocyte count decreased": low_abs([(4, 0.2), (3, 0.5), (2, 0.8)]),
+    "Lymphocyte count increased": (none, [("3", lambda r: r.gt(20)), ("2", lambda r: r.gt(4))]),
+    # Worst case: symptomatic.
+    "Hypokalemia": low_abs([(4, 2.5), (3, 3)], lln_grade="2"),
+    "Hyperkalemia": high_abs([(4, 7), (3, 6), (2, 5.5)]),
+    "Hyponatremia": (none, [("4", lambda r: r.lt(120)), ("3", lambda r: r.le(129)),
+                            (NA, no_lo), ("1", lambda r: r.lt(1, r.lo))]),
+    "Hypernatremia": high_abs([(4, 160), (3, 155), (2, 150)]),
+    "Hypocalcemia": low_abs([(4, 1.5), (3, 1.75), (2, 2)]),
+    "Hypercalcemia": high_abs([(4, 3.4), (3, 3.1), (2, 2.9)]),
+    "Hypoglycemia": low_abs([(4, 1.7), (3, 2.2), (2, 3)]),
+    "Cholesterol high": high_abs([(4, 12.92), (3, 10.34), (2, 7.75)]),
+    # Worst case: with physiologic consequences.
+    "Hyperuricemia": (no_hi, [("3", lambda r: r.gt(1, r.hi))]),
+}
+
+V6 = dict(V5)
+for t in ("CPK increased", "Lymphocyte count decreased", "Platelet count decreased"):
+    del V6[t]
+V6.update({
+    "Alanine aminotransferase increased": liver([20, 5, 3], [4, 2, 1.5], lambda r: r.ge(1, r.b)),
+    "Aspartate aminotransferase increased": liver([20, 5, 3], [4, 2, 1.5], lambda r: r.ge(1, r.b)),
+    "GGT increased": liver([20, 5, 2.5], [10, 3, 1.5], lambda r: r.ge(1, r.b)),
+    "Blood bilirubin increased": liver([10, 3, 1.5], [10, 2.5, 1.5], lambda r: r.ge(1, r.b)),
+    "Alkaline phosphatase increased": (
+        lambda r: (r.hi is None and r.b is None) or (r.hi is None and r.a > r.b) or (r.b is None and r.a > r.hi),
+        [("1", lambda r: r.b is not None and r.gt(1, r.b) and r.hi is not None and r.gt(1, r.hi))]),
+    "Creatinine increased": (none, [
+        ("4", lambda r: r.hi is not None and r.gt(6, r.hi)),
+        ("3", lambda r: (not low(r) and r.hi is not None and r.gt(3, r.hi)) or (low(r) and r.gt(3, r.b))),
+        ("2", lambda r: (not low(r) and r.hi is not None and r.gt(1.5, r.hi)) or (low(r) and r.gt(1.5, r.b))),
+        (NA, no_hi), ("1", lambda r: r.gt(1, r.hi))]),
+    "Thrombocytopenia": low_abs([(4, 10), (3, 50), (2, 75)]),
+    # The non-fasting term: grades 3 and 4 only.
+    "Hyperglycemia": (none, [("4", lambda r: r.gt(27.8)), ("3", lambda r: r.gt(13.9))]),
+    "Hyponatremia": (none, [("4", lambda r: r.lt(120)), ("3", lambda r: r.lt(130)),
+                            (NA, no_lo), ("1", lambda r: r.lt(1, r.lo))]),
+})
+
+# LBTESTCD -> the terms admiral grades it by, as admiral's ADLB template maps them.
+TERMS = {
+    "ALT": ["Alanine aminotransferase increased"], "AST": ["Aspartate aminotransferase increased"],
+    "ALP": ["Alkaline phosphatase increased"], "GGT": ["GGT increased"], "BILI": ["Blood bilirubin increased"],
+    "CREAT": ["Creatinine increased"], "CK": ["CPK increased"], "ALB": ["Hypoalbuminemia"],
+    "HGB": ["Anemia", "Hemoglobin increased"], "PLAT": ["Platelet count decreased", "Thrombocytopenia"],
+    "WBC": ["White blood cell decreased", "Leukocytosis"],
+    "LYM": ["Lymphocyte count decreased", "Lymphocyte count increased"],
+    "K": ["Hypokalemia", "Hyperkalemia"], "SODIUM": ["Hyponatremia", "Hypernatremia"],
+    "CA": ["Hypocalcemia", "Hypercalcemia"], "GLUC": ["Hypoglycemia", "Hyperglycemia"],
+    "CHOL": ["Cholesterol high"], "URATE": ["Hyperuricemia"],
+}
+
+
+def main():
+    criteria = {"v5.0": V5, "v6.0": V6}[VERSION]
+    first_dose = {d["USUBJID"]: d["RFXSTDTC"] for d in rows("dm")}
+    labs = rows("lb")
+    for l in labs:
+        l["AVAL"], l["ANRLO"], l["ANRHI"] = num(l["LBSTRESN"]), num(l["LBSTNRLO"]), num(l["LBSTNRHI"])
+        if l["LBTESTCD"] == "HGB" and l["LBSTRESU"] == "mmol/L":
+            # mmol/L (of the monomer) to g/L
+            l["AVAL"], l["ANRLO"], l["ANRHI"] = (None if v is None else v * 16.11 for v in (l["AVAL"], l["ANRLO"], l["ANRHI"]))
+    albumin = {}
+    for l in labs:
+        if l["LBTESTCD"] == "ALB" and l["AVAL"] is not None and l["LBDTC"] not in ("", "NA"):
+            albumin.setdefault((l["USUBJID"], l["LBDTC"]), l["AVAL"])
+    for l in labs:
+        if l["LBTESTCD"] == "CA" and l["AVAL"] is not None:
+            alb = albumin.get((l["USUBJID"], l["LBDTC"]))
+            l["AVAL"] = None if alb is None else l["AVAL"] + 0.02 * (40 - alb)
+    # Baselines: the flagged record, else the last value on or before first dose.
+    base = {}
+    for l in labs:
+        k = (l["USUBJID"], l["LBTESTCD"])
+        if l["LBBLFL"] == "Y" and k not in base:
+            base[k] = l
+    for l in labs:
+        k = (l["USUBJID"], l["LBTESTCD"])
+        if k in base and base[k]["LBBLFL"] == "Y":
+            continue
+        dose, day = first_dose.get(l["USUBJID"], ""), l["LBDTC"][:10]
+        if l["AVAL"] is None or dose in ("", "NA") or day in ("", "NA") or day > dose[:10]:
+            continue
+        if k not in base or base[k]["LBDTC"][:10] <= day:
+            base[k] = l
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow(["USUBJID", "LBSEQ", "TERM", "GRADE"])
+    for l in labs:
+        terms = [t for t in TERMS.get(l["LBTESTCD"], []) if t in criteria]
+        if not terms:
+            continue
+        b = base.get((l["USUBJID"], l["LBTESTCD"]))
+        bval = b["AVAL"] if b else None
+        bnrind = ""
+        if b and bval is not None:
+            blo, bhi = b["ANRLO"], b["ANRHI"]
+            if bhi is not None and bval > bhi:
+                bnrind = "HIGH"
+            elif blo is not None and bval < blo:
+                bnrind = "LOW"
+            else:
+                bnrind = "NORMAL"
+        r = R(l["AVAL"], l["ANRLO"], l["ANRHI"], bval, bnrind)
+        for t in terms:
+            na, conds = criteria[t]
+            out.writerow([l["USUBJID"], l["LBSEQ"], t, grade(r, na, conds)])
+
+
+if __name__ == "__main__":
+    main()

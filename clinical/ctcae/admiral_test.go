@@ -25,12 +25,12 @@ func TestAdmiralAgreement(t *testing.T) {
 		t.Skip("grades the whole pilot LB; skipped with -short")
 	}
 	p := loadPilot(t)
-	for _, c := range []Criteria{V50, V60} {
+	for _, c := range []Criteria{V50, V60, DAIDS21} {
 		t.Run(string(c), func(t *testing.T) {
 			version := strings.TrimPrefix(string(c), "ctcae-")
 			admiral := readAdmiral(t, filepath.Join("testdata", "admiral-"+version+".csv.gz"))
 			var b strings.Builder
-			fmt.Fprintf(&b, "# CTCAE %s grades of the CDISC pilot LB, trialwatch against admiral's metadata (testdata/admiral_crosscheck.py)\n", c)
+			fmt.Fprintf(&b, "# %s grades of the CDISC pilot LB, trialwatch against admiral's metadata (testdata/admiral_crosscheck.py)\n", c)
 			for _, gc := range Contexts {
 				b.WriteString(agreement(c, gc, p, admiral))
 			}
@@ -84,7 +84,7 @@ func agreement(c Criteria, gc Context, p *pilotLabs, admiral map[admiralKey]stri
 	}
 	terms := map[string]*tally{}
 	for _, l := range p.labs {
-		for _, r := range Grade(c, l, p.baselines.For(l), WithContext(gc), WithAlbumin(p.draws.Albumin(l))) {
+		for _, r := range p.grade(c, l, WithContext(gc)) {
 			a, ok := admiral[admiralKey{l.USUBJID, strconv.Itoa(l.Seq), r.Term}]
 			if !ok {
 				continue

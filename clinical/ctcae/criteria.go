@@ -14,7 +14,9 @@ func under(g int, r ref, k float64) band { return band{grade: g, op: opLT, ref: 
 
 func upTo(g int, r ref, k float64) band { return band{grade: g, op: opLE, ref: r, k: k} }
 
-func fasting(b band) band { b.fasting = true; return b }
+const fastingNeeded = "fasting status not recorded; below the non-fasting thresholds the criteria need a fasting sample"
+
+func fasting(b band) band { b.needs = fastingNeeded; return b }
 
 // withWorst gives t the scales WorstCase grades by.
 func withWorst(t term, worst ...scale) term { t.worst = worst; return t }
@@ -90,14 +92,14 @@ var (
 	// Corrected serum calcium "<LLN - 8.0 mg/dL, 2.0 mmol/L; <8.0 - 7.0
 	// mg/dL, <2.0 - 1.75 mmol/L; <7.0 - 6.0 mg/dL, <1.75 - 1.5 mmol/L;
 	// <6.0 mg/dL, <1.5 mmol/L"
-	hypocalcemia = term{name: "Hypocalcemia", dir: Low, scales: []scale{
+	hypocalcemia = term{name: "Hypocalcemia", dir: Low, albuminCorrected: true, scales: []scale{
 		in("mmol/L", belowLLNThen(2, 1.75, 1.5)),
 		in("mg/dL", belowLLNThen(8, 7, 6)),
 	}}
 	// Corrected serum calcium ">ULN - 11.5 mg/dL, 2.9 mmol/L; >11.5 - 12.5
 	// mg/dL, >2.9 - 3.1 mmol/L; >12.5 - 13.5 mg/dL, >3.1 - 3.4 mmol/L;
 	// >13.5 mg/dL, >3.4 mmol/L"
-	hypercalcemia = term{name: "Hypercalcemia", dir: High, scales: []scale{
+	hypercalcemia = term{name: "Hypercalcemia", dir: High, albuminCorrected: true, scales: []scale{
 		in("mmol/L", aboveULNThen(2.9, 3.1, 3.4)),
 		in("mg/dL", aboveULNThen(11.5, 12.5, 13.5)),
 	}}
@@ -418,17 +420,27 @@ var criteria = map[Criteria]map[string][]term{
 		"FIBRINO": {fibrinogenDecreased},
 		"HAPTOG":  {haptoglobinDecreased},
 	},
+	DAIDS21: daidsV21,
 }
 
 func init() {
 	for _, byAnalyte := range criteria {
 		for _, terms := range byAnalyte {
 			for i := range terms {
-				for j := range terms[i].scales {
-					s := &terms[i].scales[j]
-					s.norm = normUnit(s.unit)
+				t := &terms[i]
+				normScales(t.scales, t.worst)
+				for j := range t.subgroups {
+					normScales(t.subgroups[j].scales, t.subgroups[j].worst)
 				}
 			}
+		}
+	}
+}
+
+func normScales(lists ...[]scale) {
+	for _, scales := range lists {
+		for i := range scales {
+			scales[i].norm = normUnit(scales[i].unit)
 		}
 	}
 }

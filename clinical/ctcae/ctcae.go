@@ -53,14 +53,21 @@ const (
 	Default = V50
 )
 
-// Versions lists the CTCAE versions this package grades by.
-var Versions = []Criteria{V403, V50, V60}
+// Versions lists the criteria sets this package grades by.
+var Versions = []Criteria{V403, V50, V60, DAIDS21}
 
 // ParseCriteria reads a criteria name. It accepts the canonical names and
 // the short forms people type ("v5", "5.0", "4.03", "6"); empty means
 // Default. An unknown name's error lists the valid ones.
 func ParseCriteria(s string) (Criteria, error) {
 	n := strings.ToLower(strings.Join(strings.Fields(s), ""))
+	if d, ok := strings.CutPrefix(n, "daids"); ok {
+		switch strings.TrimPrefix(strings.TrimLeft(d, "-_"), "v") {
+		case "", "2.1":
+			return DAIDS21, nil
+		}
+		return "", fmt.Errorf("unknown grading criteria %q (want one of %s)", s, strings.Join(Names(), ", "))
+	}
 	n = strings.TrimPrefix(n, "ctcae")
 	n = strings.TrimPrefix(strings.TrimLeft(n, "-_"), "v")
 	switch n {

@@ -37,9 +37,11 @@ type band struct {
 	op    op
 	ref   ref
 	k     float64
-	// fasting bands apply to fasting samples only. LB records do not say
-	// whether a sample was fasting, so these bands can never be applied.
-	fasting bool
+	// needs, when set, is what the band needs beyond the record (a fasting
+	// sample; signs or symptoms), which LB does not record: the band is
+	// never applied, and a value past it is not gradable, with needs as
+	// the reason.
+	needs string
 }
 
 // scale is a term's thresholds in one unit.
@@ -68,6 +70,12 @@ type term struct {
 	// floor, when above zero, is the lowest value the criteria grade (in
 	// the first scale's unit); below it the result is not gradable.
 	floor float64
+	// albuminCorrected terms are written for albumin-corrected calcium:
+	// total calcium is corrected before it is graded (calcium.go).
+	albuminCorrected bool
+	// subgroups, when set, replace scales, worst and notGradable: the
+	// criteria differ by age at collection and sex (DAIDS).
+	subgroups []subgroup
 	// notGradable, when set, says why CTCAE cannot grade this term from a
 	// lab value at all.
 	notGradable string
@@ -83,22 +91,30 @@ type inputs struct {
 
 func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult, o *options) Result {
 	r := Result{Term: t.name, TestCode: lab.TestCode, Direction: t.dir, Value: lab.Value, Unit: lab.Unit}
-	if t.notGradable != "" {
-		r.Reason = t.notGradable
+	scales, worst, notGradable := t.scales, t.worst, t.notGradable
+	if t.subgroups != nil {
+		sg, why := t.subgroupFor(lab, o.subject)
+		if why != "" {
+			r.Reason = why
+			return r
+		}
+		scales, worst, notGradable = sg.scales, sg.worst, sg.notGradable
+	}
+	if notGradable != "" {
+		r.Reason = notGradable
 		return r
 	}
 	if !lab.HasValue {
 		r.Reason = "no result (LBSTRESN)"
 		return r
 	}
-	if a.corrected() {
+	if a.corrected() && t.albuminCorrected {
 		if r.Reason = correctCalcium(a, &lab, o.albumin); r.Reason != "" {
 			return r
 		}
 	}
-	scales := t.scales
-	if o.worstCase && t.worst != nil {
-		scales = t.worst
+	if o.worstCase && worst != nil {
+		scales = worst
 	}
 	s, f, why := scaleFor(t.name, scales, a, lab.Unit)
 	if why != "" {
@@ -240,7 +256,7 @@ func baselineLow(bl *clinical.LabResult, in inputs) (low, known bool) {
 // grade is only meaningful when missing is empty.
 func gradeBands(bands []band, in inputs) (grade int, missing []string) {
 	for _, b := range bands {
-		if t, ok := b.threshold(in); ok && !b.fasting && b.past(in.v, t) && b.grade > grade {
+		if t, ok := b.threshold(in); ok && b.needs == "" && b.past(in.v, t) && b.grade > grade {
 			grade = b.grade
 		}
 	}
@@ -255,19 +271,19 @@ func gradeBands(bands []band, in inputs) (grade int, missing []string) {
 	return grade, missing
 }
 
-// applies reports whether the band could be evaluated. A fasting band the
-// value does not reach cannot matter, fasting or not.
+// applies reports whether the band could be evaluated. A band needing
+// what LB does not record cannot matter when the value does not reach it.
 func (b band) applies(in inputs) bool {
 	t, ok := b.threshold(in)
-	if b.fasting {
+	if b.needs != "" {
 		return ok && !b.past(in.v, t)
 	}
 	return ok
 }
 
 // threshold is where the band starts; ok is false when the record lacks
-// the limit or baseline it is measured from. A fasting band is never
-// satisfied (LB does not record fasting) but still has a threshold.
+// the limit or baseline it is measured from. A band that needs what LB does
+// not record is never satisfied but still has a threshold.
 func (b band) threshold(in inputs) (float64, bool) {
 	switch b.ref {
 	case abs:
@@ -288,8 +304,8 @@ func (b band) threshold(in inputs) (float64, bool) {
 
 func (b band) lacks() string {
 	switch {
-	case b.fasting:
-		return "fasting status not recorded; below the non-fasting thresholds the criteria need a fasting sample"
+	case b.needs != "":
+		return b.needs
 	case b.ref == uln || b.ref == ulnPlus:
 		return "no ULN (LBSTNRHI)"
 	case b.ref == lln:

@@ -42,6 +42,7 @@ type Option func(*options)
 type options struct {
 	worstCase bool
 	albumin   *clinical.LabResult
+	subject   *clinical.Subject
 }
 
 // WithContext grades context-dependent terms as c says.
@@ -55,4 +56,11 @@ func WithContext(c Context) Option {
 // albumin-corrected (or ionised) calcium. Nil is no albumin.
 func WithAlbumin(alb *clinical.LabResult) Option {
 	return func(o *options) { o.albumin = alb }
+}
+
+// WithSubject gives the subject the record is of: its sex (SEX) and age
+// (AGE, in years at RFSTDTC), for criteria whose grades differ by age at
+// collection and sex (DAIDS). Nil is no subject known.
+func WithSubject(s *clinical.Subject) Option {
+	return func(o *options) { o.subject = s }
 }

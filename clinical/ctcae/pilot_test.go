@@ -32,16 +32,25 @@ var pilot = sync.OnceValues(func() (*pilotLabs, error) {
 		}
 	}
 	firstDose := map[string]clinical.Date{}
-	for _, s := range b.Subjects {
+	subjects := map[string]*clinical.Subject{}
+	for i, s := range b.Subjects {
 		firstDose[s.USUBJID] = s.FirstDose
+		subjects[s.USUBJID] = &b.Subjects[i]
 	}
-	return &pilotLabs{labs: b.Labs, baselines: FindBaselines(b.Labs, firstDose), draws: FindDraws(b.Labs)}, nil
+	return &pilotLabs{labs: b.Labs, baselines: FindBaselines(b.Labs, firstDose), draws: FindDraws(b.Labs), subjects: subjects}, nil
 })
 
 type pilotLabs struct {
 	labs      []clinical.LabResult
 	baselines *Baselines
 	draws     *Draws
+	subjects  map[string]*clinical.Subject
+}
+
+// grade grades l as the pilot tests do: against its baseline, the albumin
+// of its draw and its subject.
+func (p *pilotLabs) grade(c Criteria, l clinical.LabResult, opts ...Option) []Result {
+	return Grade(c, l, p.baselines.For(l), append(opts, WithAlbumin(p.draws.Albumin(l)), WithSubject(p.subjects[l.USUBJID]))...)
 }
 
 func loadPilot(tb testing.TB) *pilotLabs {
@@ -104,7 +113,7 @@ func tally(c Criteria, p *pilotLabs) string {
 	counts := map[string]int{}
 	ungraded := map[string]int{}
 	for _, l := range p.labs {
-		rs := Grade(c, l, p.baselines.For(l), WithAlbumin(p.draws.Albumin(l)))
+		rs := p.grade(c, l)
 		if rs == nil {
 			ungraded[l.TestCode]++
 			continue
@@ -118,11 +127,11 @@ func tally(c Criteria, p *pilotLabs) string {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# CTCAE %s grades of the CDISC pilot LB (%d records)\n# term\tdirection\tgrade\trecords\n", c, len(p.labs))
+	fmt.Fprintf(&b, "# %s grades of the CDISC pilot LB (%d records)\n# term\tdirection\tgrade\trecords\n", c, len(p.labs))
 	for _, k := range sortedKeys(counts) {
 		fmt.Fprintf(&b, "%s\t%d\n", k, counts[k])
 	}
-	fmt.Fprintf(&b, "# no CTCAE criteria:")
+	fmt.Fprintf(&b, "# no %s criteria:", c)
 	for _, k := range sortedKeys(ungraded) {
 		fmt.Fprintf(&b, " %s=%d", k, ungraded[k])
 	}

@@ -54,6 +54,10 @@ var (
 	clearanceUnits = map[string]float64{"ml/min": 1, "ml/s": 60}
 	// Clotting times in seconds.
 	secondUnits = map[string]float64{"s": 1, "sec": 1}
+	// Lactate 90.08 g/mol: 1 mmol/L = 9.008 mg/dL.
+	lactateUnits = map[string]float64{"mmol/l": 1, "mg/dl": 1 / 9.008}
+	// Methemoglobin as a percentage of hemoglobin.
+	percentUnits = map[string]float64{"%": 1, "fraction": 100}
 )
 
 var analytes = []analyte{
@@ -92,6 +96,11 @@ var analytes = []analyte{
 	{"HDL", []string{"HDL"}, cholesterolUnits},
 	{"LDL", []string{"LDL"}, cholesterolUnits},
 	{"CREATCLR", []string{"CREATCLR", "CRCL"}, clearanceUnits},
+	{"BILDIR", []string{"BILDIR", "DBILI"}, bilirubinUnits},
+	{"BICARB", []string{"BICARB", "HCO3"}, monovalentIonUnits},
+	{"LACTICAC", []string{"LACTICAC", "LACTATE"}, lactateUnits},
+	{"METHB", []string{"METHB", "METHGB"}, percentUnits},
+	{"PT", []string{"PT"}, secondUnits},
 }
 
 var analyteByCode = func() map[string]*analyte {

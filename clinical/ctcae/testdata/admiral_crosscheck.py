@@ -22,8 +22,12 @@ as trialwatch so that the comparison isolates the criteria:
          the first dose (RFXSTDTC), compared by date
   BNRIND HIGH or LOW when the baseline value is above or below its own range
 
+For DAIDS v2.1 (admiral's DAIDS.json) it grades the adult subgroups
+(every pilot subject is 50 or older), hemoglobin by SEX, total calcium as
+measured, and glucose by the nonfasting term.
+
 Usage: python3 admiral_crosscheck.py VERSION [PILOT_DIR] | gzip -n > admiral-VERSION.csv.gz
-where VERSION is v5.0 or v6.0. Writes USUBJID,LBSEQ,TERM,GRADE (GRADE NA
+where VERSION is v5.0, v6.0 or daids-v2.1. Writes USUBJID,LBSEQ,TERM,GRADE (GRADE NA
 when admiral's conditions leave the record ungraded). Standard library only.
 """
 import csv
@@ -179,6 +183,63 @@ V6.update({
                             (NA, no_lo), ("1", lambda r: r.lt(1, r.lo))]),
 })
 
+
+def from_uln(ks):
+    """DAIDS's "k to < ..." x ULN: grades 4 down to 1 from each multiple."""
+    return no_hi, [(str(g), (lambda k: lambda r: r.ge(k, r.hi))(k)) for g, k in ks]
+
+
+def at_least(ks):
+    return none, [(str(g), (lambda k: lambda r: r.ge(k))(k)) for g, k in ks]
+
+
+def below(ks):
+    return none, [(str(g), (lambda k: lambda r: r.lt(k))(k)) for g, k in ks]
+
+
+# DAIDS v2.1 (admiral's DAIDS.json), the adult subgroups (every pilot
+# subject is 50 or older); hemoglobin by sex.
+DAIDS = {
+    "ALT, High": from_uln([(4, 10), (3, 5), (2, 2.5), (1, 1.25)]),
+    "AST, High": from_uln([(4, 10), (3, 5), (2, 2.5), (1, 1.25)]),
+    "Alkaline Phosphatase, High": from_uln([(4, 10), (3, 5), (2, 2.5), (1, 1.25)]),
+    "Total Bilirubin, High": from_uln([(4, 5), (3, 2.6), (2, 1.6), (1, 1.1)]),
+    "Creatine Kinase, High": from_uln([(4, 20), (3, 10), (2, 6), (1, 3)]),
+    "Albumin, Low": low_abs([(3, 20), (2, 30)]),
+    "Calcium, High": at_least([(4, 3.38), (3, 3.13), (2, 2.88), (1, 2.65)]),
+    "Calcium, Low": below([(4, 1.53), (3, 1.75), (2, 1.95), (1, 2.1)]),
+    "Creatinine, High": (none, [
+        ("4", lambda r: (r.hi is not None and r.ge(3.5, r.hi)) or (r.b is not None and r.ge(2, r.b))),
+        ("3", lambda r: (r.hi is not None and r.gt(1.8, r.hi)) or (r.b is not None and r.ge(1.5, r.b))),
+        ("2", lambda r: (r.hi is not None and r.gt(1.3, r.hi)) or (r.b is not None and r.ge(1.3, r.b))),
+        (NA, no_hi), ("1", lambda r: r.ge(1.1, r.hi))]),
+    # Compared with trialwatch's one glucose-high term, which grades by the
+    # nonfasting cut-offs where the fasting ones could not differ.
+    "Glucose, High": at_least([(4, 27.75), (3, 13.89), (2, 8.89), (1, 6.44)]),
+    "Glucose, Low": below([(4, 1.67), (3, 2.22), (2, 3.05), (1, 3.55)]),
+    "Cholesterol, Fasting, High": at_least([(3, 7.77), (2, 6.19), (1, 5.18)]),
+    "Phosphate, Low": low_abs([(4, 0.32), (3, 0.45), (2, 0.65)]),
+    "Potassium, High": at_least([(4, 7), (3, 6.5), (2, 6), (1, 5.6)]),
+    "Potassium, Low": below([(4, 2), (3, 2.5), (2, 3), (1, 3.4)]),
+    "Sodium, High": at_least([(4, 160), (3, 154), (2, 150), (1, 146)]),
+    "Sodium, Low": (none, [("4", lambda r: r.le(120)), ("3", lambda r: r.lt(125)), ("2", lambda r: r.lt(130)), ("1", lambda r: r.lt(135))]),
+    "Uric Acid, High": at_least([(4, 890), (3, 710), (2, 590), (1, 450)]),
+    "Absolute Lymphocyte Count, Low": below([(4, 0.35), (3, 0.5), (2, 0.6), (1, 0.65)]),
+    "Platelets, Decreased": below([(4, 25), (3, 50), (2, 100), (1, 125)]),
+    "WBC, Decreased": below([(4, 1), (3, 1.5), (2, 2), (1, 2.5)]),
+    "Hemoglobin, Low (M)": (none, [("4", lambda r: r.lt(70)), ("3", lambda r: r.lt(90)), ("2", lambda r: r.lt(100)), ("1", lambda r: r.le(109))]),
+    "Hemoglobin, Low (F)": (none, [("4", lambda r: r.lt(65)), ("3", lambda r: r.lt(85)), ("2", lambda r: r.lt(95)), ("1", lambda r: r.le(104))]),
+}
+
+DAIDS_TERMS = {
+    "ALT": ["ALT, High"], "AST": ["AST, High"], "ALP": ["Alkaline Phosphatase, High"], "BILI": ["Total Bilirubin, High"],
+    "CK": ["Creatine Kinase, High"], "ALB": ["Albumin, Low"], "CA": ["Calcium, Low", "Calcium, High"],
+    "CREAT": ["Creatinine, High"], "GLUC": ["Glucose, Low", "Glucose, High"], "CHOL": ["Cholesterol, Fasting, High"],
+    "PHOS": ["Phosphate, Low"], "K": ["Potassium, Low", "Potassium, High"], "SODIUM": ["Sodium, Low", "Sodium, High"],
+    "URATE": ["Uric Acid, High"], "LYM": ["Absolute Lymphocyte Count, Low"], "PLAT": ["Platelets, Decreased"],
+    "WBC": ["WBC, Decreased"], "HGB": ["Hemoglobin, Low"],
+}
+
 # LBTESTCD -> the terms admiral grades it by, as admiral's ADLB template maps them.
 TERMS = {
     "ALT": ["Alanine aminotransferase increased"], "AST": ["Aspartate aminotransferase increased"],
@@ -194,8 +255,11 @@ TERMS = {
 
 
 def main():
-    criteria = {"v5.0": V5, "v6.0": V6}[VERSION]
-    first_dose = {d["USUBJID"]: d["RFXSTDTC"] for d in rows("dm")}
+    criteria = {"v5.0": V5, "v6.0": V6, "daids-v2.1": DAIDS}[VERSION]
+    terms_of = DAIDS_TERMS if VERSION.startswith("daids") else TERMS
+    dm = rows("dm")
+    first_dose = {d["USUBJID"]: d["RFXSTDTC"] for d in dm}
+    sex = {d["USUBJID"]: d["SEX"] for d in dm}
     labs = rows("lb")
     for l in labs:
         l["AVAL"], l["ANRLO"], l["ANRHI"] = num(l["LBSTRESN"]), num(l["LBSTNRLO"]), num(l["LBSTNRHI"])
@@ -207,7 +271,7 @@ def main():
         if l["LBTESTCD"] == "ALB" and l["AVAL"] is not None and l["LBDTC"] not in ("", "NA"):
             albumin.setdefault((l["USUBJID"], l["LBDTC"]), l["AVAL"])
     for l in labs:
-        if l["LBTESTCD"] == "CA" and l["AVAL"] is not None:
+        if l["LBTESTCD"] == "CA" and l["AVAL"] is not None and not VERSION.startswith("daids"):
             alb = albumin.get((l["USUBJID"], l["LBDTC"]))
             l["AVAL"] = None if alb is None else l["AVAL"] + 0.02 * (40 - alb)
     # Baselines: the flagged record, else the last value on or before first dose.
@@ -228,7 +292,7 @@ def main():
     out = csv.writer(sys.stdout, lineterminator="\n")
     out.writerow(["USUBJID", "LBSEQ", "TERM", "GRADE"])
     for l in labs:
-        terms = [t for t in TERMS.get(l["LBTESTCD"], []) if t in criteria]
+        terms = [t for t in terms_of.get(l["LBTESTCD"], []) if t in criteria or t == "Hemoglobin, Low"]
         if not terms:
             continue
         b = base.get((l["USUBJID"], l["LBTESTCD"]))
@@ -244,7 +308,7 @@ def main():
                 bnrind = "NORMAL"
         r = R(l["AVAL"], l["ANRLO"], l["ANRHI"], bval, bnrind)
         for t in terms:
-            na, conds = criteria[t]
+            na, conds = criteria[t if t != "Hemoglobin, Low" else "Hemoglobin, Low (%s)" % sex[l["USUBJID"]]]
             out.writerow([l["USUBJID"], l["LBSEQ"], t, grade(r, na, conds)])
 
 

@@ -25,10 +25,13 @@ import (
 var Header = []string{"USUBJID", "LBSEQ", "LBTESTCD", "TERM", "DIRECTION", "GRADE", "REASON"}
 
 // Input is what to grade: LB records and, if known, each subject's first
-// dose, for tests with no baseline (LBBLFL=Y) record.
+// dose, for tests with no baseline (LBBLFL=Y) record, and each subject's
+// DM record, for criteria that grade by age and sex (DAIDS); both by
+// USUBJID.
 type Input struct {
 	Labs      []clinical.LabResult
 	FirstDose map[string]clinical.Date
+	Subjects  map[string]*clinical.Subject
 }
 
 // ReadFiles reads the LB file at lbPath and, if dmPath is not empty, the
@@ -61,8 +64,10 @@ func ReadFiles(lbPath, dmPath, study string) (Input, error) {
 		return Input{}, fmt.Errorf("%s: not a DM file", dmPath)
 	}
 	in.FirstDose = make(map[string]clinical.Date, len(dm.Subjects))
-	for _, s := range dm.Subjects {
+	in.Subjects = make(map[string]*clinical.Subject, len(dm.Subjects))
+	for i, s := range dm.Subjects {
 		in.FirstDose[s.USUBJID] = s.FirstDose
+		in.Subjects[s.USUBJID] = &dm.Subjects[i]
 	}
 	return in, nil
 }
@@ -98,8 +103,8 @@ func (s Summary) String() string {
 // Write grades every record of in by c and writes the CSV to w: Header,
 // then a row per record, term and direction, with GRADE empty when the
 // record cannot be graded and REASON saying why. Each record is graded
-// against its baseline and, for total calcium, the albumin of its draw;
-// opts apply to every record (ctcae.WithContext).
+// against its baseline, its subject (DAIDS) and, for total calcium, the
+// albumin of its draw; opts apply to every record (ctcae.WithContext).
 func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ...ctcae.Option) (Summary, error) {
 	sum := Summary{Records: len(in.Labs)}
 	bw := bufio.NewWriter(w)
@@ -107,13 +112,14 @@ func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ..
 	cw.Write(Header)
 	baselines := ctcae.FindBaselines(in.Labs, in.FirstDose)
 	draws := ctcae.FindDraws(in.Labs)
-	opts = append(slices.Clip(opts), nil) // the last is each record's albumin
+	opts = append(slices.Clip(opts), nil, nil) // the last two are each record's albumin and subject
 	for i, l := range in.Labs {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return sum, ctx.Err()
 		}
 		seq := strconv.Itoa(l.Seq)
-		opts[len(opts)-1] = ctcae.WithAlbumin(draws.Albumin(l))
+		opts[len(opts)-2] = ctcae.WithAlbumin(draws.Albumin(l))
+		opts[len(opts)-1] = ctcae.WithSubject(in.Subjects[l.USUBJID])
 		rs := ctcae.Grade(c, l, baselines.For(l), opts...)
 		if rs == nil {
 			sum.NoCriteria++

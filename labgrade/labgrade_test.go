@@ -208,6 +208,24 @@ func TestWriteFilePilot(t *testing.T) {
 	if n := strings.Count(buf.String(), ",Hyperuricemia,high,3,"); n != 62 {
 		t.Errorf("worst case: %d urate rows of grade 3, want 62", n)
 	}
+
+	// DAIDS grades hemoglobin by sex from DM (clinical/ctcae's pilot golden
+	// has 14 of grade 1); without DM it cannot.
+	buf.Reset()
+	if _, err := labgrade.Write(context.Background(), &buf, ctcae.DAIDS21, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `,"Hemoglobin, Low",low,1,`); n != 14 {
+		t.Errorf("DAIDS: %d hemoglobin rows of grade 1, want 14", n)
+	}
+	buf.Reset()
+	in.Subjects = nil
+	if _, err := labgrade.Write(context.Background(), &buf, ctcae.DAIDS21, in); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(buf.String(), `,"Hemoglobin, Low",low,,"Hemoglobin, Low: the criteria differ by age`); n != 1809 {
+		t.Errorf("DAIDS without DM: %d hemoglobin rows not gradable for want of age, want 1809", n)
+	}
 }
 
 // A cancelled write leaves nothing at the path, nor beside it.

@@ -67,7 +67,7 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 	for body, missing := range map[string]string{
 		`{"ae_terms": {"HGB:low": ["BLOOD LOSS ANAEMIA"]}}`: "ctcae",
 		`{"ctcae": "ctcae-v5.0"}`:                           "ae_terms",
-		`{}`:                                                "baseline, ctcae, out_of_range, rules",
+		`{}`:                                                "baseline, ctcae, grading_context, out_of_range, rules",
 		strings.Replace(fullSettings, `, "critical": 5}`, `}`, 1): "out_of_range.high_xuln.critical",
 	} {
 		rec := call(h, http.MethodPut, base, body)

@@ -322,7 +322,7 @@ func labsJSON(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinica
 		if f, ok := clinical.CheckRange(l); ok {
 			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
 		}
-		for _, g := range ctcae.Grade(criteria, l, base, ctcae.WithContext(gradingContext), ctcae.WithAlbumin(draws.Albumin(l))) {
+		for _, g := range ctcae.Grade(criteria, l, base, ctcae.WithContext(gradingContext), ctcae.WithAlbumin(draws.Albumin(l)), ctcae.WithSubject(&sub)) {
 			gj := gradeJSON{Term: g.Term, Direction: g.Direction, Reason: g.Reason}
 			if g.Gradable {
 				gj.Grade = &g.Grade

@@ -193,7 +193,7 @@ func newSubject(cfg Config, in *Input) *subject {
 	draws := ctcae.FindDraws(in.Labs)
 	for i, lab := range in.Labs {
 		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i),
-			ctcae.WithContext(s.cfg.GradingContext), ctcae.WithAlbumin(draws.Albumin(lab)))
+			ctcae.WithContext(s.cfg.GradingContext), ctcae.WithAlbumin(draws.Albumin(lab)), ctcae.WithSubject(&in.Subject))
 	}
 	return s
 }

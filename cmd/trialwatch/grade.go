@@ -10,13 +10,14 @@ import (
 	"github.com/trialwatch/trialwatch/labgrade"
 )
 
-const gradeUsage = `Usage: trialwatch grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0] [--grading-context number-only|worst-case] [--dm DM_FILE] [--out FILE] [--study ID]
+const gradeUsage = `Usage: trialwatch grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0|daids-v2.1] [--grading-context number-only|worst-case] [--dm DM_FILE] [--out FILE] [--study ID]
 
-Grades every LB record by CTCAE and writes CSV: USUBJID,LBSEQ,LBTESTCD,TERM,
+Grades every LB record by CTCAE (or DAIDS) and writes CSV: USUBJID,LBSEQ,LBTESTCD,TERM,
 DIRECTION,GRADE,REASON. A test graded low and high gives two rows; GRADE is
 empty when the record cannot be graded, and REASON says why. The baseline
 is the LBBLFL=Y record of the same test, else (with --dm) the last value on
-or before the subject's first dose (RFXSTDTC). Files are SDTM CSV (.csv),
+or before the subject's first dose (RFXSTDTC); DAIDS needs --dm for the
+subjects' age and sex. Files are SDTM CSV (.csv),
 Dataset-JSON (.json) or SAS XPORT (.xpt), optionally gzip-compressed (.gz).
 Without --study, the study is the STUDYID of the LB file's first row.
 `

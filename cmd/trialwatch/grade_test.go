@@ -80,7 +80,7 @@ func TestGradeRejectsBadUsage(t *testing.T) {
 		stderr string
 	}{
 		{"no LB", nil, 2, "Usage: trialwatch grade"},
-		{"unknown criteria", []string{"--lb", lb, "--criteria", "ctcae-v9"}, 2, `--criteria "ctcae-v9": unknown grading criteria "ctcae-v9" (want one of ctcae-v4.03, ctcae-v5.0, ctcae-v6.0)`},
+		{"unknown criteria", []string{"--lb", lb, "--criteria", "ctcae-v9"}, 2, `--criteria "ctcae-v9": unknown grading criteria "ctcae-v9" (want one of ctcae-v4.03, ctcae-v5.0, ctcae-v6.0, daids-v2.1)`},
 		{"unknown grading context", []string{"--lb", lb, "--grading-context", "symptomatic"}, 2, `--grading-context "symptomatic": unknown grading context`},
 		{"stray argument", []string{"--lb", lb, "extra"}, 2, "Usage: trialwatch grade"},
 		{"unknown format", []string{"--lb", writeFile(t, "lb.sas7bdat", "x")}, 1, `cannot read ".sas7bdat" files`},

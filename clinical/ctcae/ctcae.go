@@ -1,37 +1,48 @@
 // Package ctcae grades SDTM lab results by the NCI Common Terminology
-// Criteria for Adverse Events (CTCAE), versions 4.03 and 5.0.
+// Criteria for Adverse Events (CTCAE), versions 4.03, 5.0 and 6.0, and by
+// the DAIDS Table for Grading the Severity of Adult and Pediatric Adverse
+// Events, version 2.1.
 //
-// The criteria are data (criteria.go): for each term, the thresholds of
-// each grade as CTCAE writes them, in each unit CTCAE gives, with the
-// boundary semantics of the text (">3.0 - 5.0 x ULN" is grade 2, so exactly
-// 3.0 x ULN is still grade 1). Grading is pure: no I/O.
+// The criteria are data (criteria.go, daids.go): for each term, the
+// thresholds of each grade as the criteria write them, in each unit they
+// give, with the boundary semantics of the text (">3.0 - 5.0 x ULN" is
+// grade 2, so exactly 3.0 x ULN is still grade 1). Grading is pure: no I/O.
 //
-// Policies where CTCAE needs more than a lab record carries:
+// Policies where the criteria need more than a lab record carries:
 //
 //   - Grades defined only by clinical context (symptoms, intervention,
 //     hospitalization, anticoagulation, "life-threatening consequences")
-//     are not inferred: a value gets the grade its number alone meets.
-//     Where CTCAE splits one numeric range by symptoms (v5.0 hyponatremia,
-//     v5.0 lipase and amylase, hypokalemia grade 2), the value gets the
-//     asymptomatic grade. pharmaverse admiral assumes the worst case there
-//     instead; that is the main place the two can differ.
+//     are not inferred from the number alone (NumberOnly, the default): a
+//     value gets the grade its number alone meets, and where one numeric
+//     range is split by symptoms (hyponatremia, lipase and amylase,
+//     hypokalemia grade 2, hyperuricemia) the asymptomatic grade.
+//     WorstCase (WithContext) assumes the context of the higher grade, as
+//     pharmaverse admiral does.
 //   - Absolute thresholds stand on their own, as the criteria write them:
 //     when a laboratory's LLN is below CTCAE's grade-2 cut-off (pilot
 //     phosphate LLN 0.71 mmol/L vs "<0.8 mmol/L"), a value inside the
 //     reference range can be grade 2. admiral does the same.
 //   - Terms that CTCAE does not grade by value (v5.0 hyperglycemia and
-//     hypophosphatemia) are reported as not gradable, with the reason.
-//   - "Baseline was abnormal" (v5.0 liver tests) means above the
-//     baseline record's own ULN. Without a baseline such a test is graded
-//     only when it is within ULN (grade 0 either way).
-//   - Calcium terms are defined on albumin-corrected (or ionized) calcium.
-//     SDTM CA is usually uncorrected total calcium; it is graded as is,
-//     as admiral does. CACORR (corrected) and CAION (ionized, with its
-//     own thresholds) are graded when a study has them.
+//     hypophosphatemia) are reported as not gradable, with the reason; so
+//     are grades that need a fasting sample, which LB does not identify.
+//   - "Baseline was abnormal" means beyond the baseline record's own
+//     limits: above ULN for the liver tests (v5.0, v6.0), below LLN for
+//     v6.0 creatinine and fibrinogen. Without a baseline such a test is
+//     graded only where every reading of the baseline gives one grade.
+//   - CTCAE's calcium terms are written for albumin-corrected (or ionised)
+//     calcium. SDTM CA is total calcium: it is corrected with the albumin
+//     of the same draw by Payne's formula (calcium.go, WithAlbumin) and is
+//     not gradable without one. CACORR (corrected) and CAION (ionised, with
+//     its own thresholds) are graded as they are.
+//   - DAIDS grades some tests by age at collection and sex (WithSubject).
+//     The age is AGE (whole years at RFSTDTC) plus the time since, so it is
+//     known to within a year; a range spanning two DAIDS subgroups is not
+//     gradable.
 //   - Units are never guessed. Thresholds are taken in the unit the result
-//     is in when CTCAE lists that unit (so mmol/L hemoglobin uses CTCAE's
-//     6.2 and 4.9 mmol/L, not 100 and 80 g/L converted); otherwise the value
-//     is converted with a known factor, or the result is not gradable.
+//     is in when the criteria list that unit (so mmol/L hemoglobin uses
+//     CTCAE's 6.2 and 4.9 mmol/L, not 100 and 80 g/L converted); otherwise
+//     the value is converted with a known factor (units.go), or the result
+//     is not gradable and says which unit.
 package ctcae
 
 import (

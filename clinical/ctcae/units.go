@@ -22,7 +22,14 @@ type analyte struct {
 // of the same draw (calcium.go): total calcium.
 func (a *analyte) corrected() bool { return a.id == "CA" }
 
-// Factors are the molar masses and unit ratios behind each conversion.
+// Factors convert conventional (US) units to the SI ones, from the molar
+// masses of the analytes (IUPAC standard atomic weights) and unit ratios;
+// they are the factors of the AMA Manual of Style's SI conversion table
+// (creatinine 88.4, bilirubin 17.1, glucose 0.0555, calcium 0.2495,
+// magnesium 0.4114, phosphorus 0.3229, cholesterol 0.02586, triglycerides
+// 0.01129, uric acid 59.48, lactate 0.111, enzymes 0.0167 µkat/L per U/L).
+// A unit not in an analyte's table is never converted: the result is not
+// gradable, and the reason names the unit.
 var (
 	enzymeUnits = map[string]float64{"u/l": 1, "ukat/l": 60} // 1 µkat/L = 60 U/L
 	cellUnits   = map[string]float64{"10^9/l": 1, "/ul": 0.001}

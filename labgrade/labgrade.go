@@ -112,7 +112,7 @@ func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ..
 	cw.Write(Header)
 	baselines := ctcae.FindBaselines(in.Labs, in.FirstDose)
 	draws := ctcae.FindDraws(in.Labs)
-	opts = append(slices.Clip(opts), nil, nil) // the last two are each record's albumin and subject
+	opts = append(slices.Clip(opts), ctcae.Option{}, ctcae.Option{}) // the last two are each record's albumin and subject
 	for i, l := range in.Labs {
 		if i%4096 == 0 && ctx.Err() != nil {
 			return sum, ctx.Err()

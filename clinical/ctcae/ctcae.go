@@ -174,9 +174,7 @@ func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult, opt
 		return nil
 	}
 	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
+	o.apply(opts)
 	out := make([]Result, len(ts))
 	for i := range ts {
 		out[i] = ts[i].grade(a, lab, baseline, &o)

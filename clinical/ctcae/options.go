@@ -36,8 +36,23 @@ func ParseContext(s string) (Context, error) {
 	return "", fmt.Errorf("unknown grading context %q (want %s or %s)", s, NumberOnly, WorstCase)
 }
 
-// Option gives Grade what some terms need beyond the record.
-type Option func(*options)
+// Option gives Grade what some terms need beyond the record. Options are
+// values, not closures, so that grading a large LB allocates nothing for
+// them.
+type Option struct {
+	set     optionSet
+	context Context
+	albumin *clinical.LabResult
+	subject *clinical.Subject
+}
+
+type optionSet uint8
+
+const (
+	setContext optionSet = 1 << iota
+	setAlbumin
+	setSubject
+)
 
 type options struct {
 	worstCase bool
@@ -45,22 +60,30 @@ type options struct {
 	subject   *clinical.Subject
 }
 
-// WithContext grades context-dependent terms as c says.
-func WithContext(c Context) Option {
-	return func(o *options) { o.worstCase = c == WorstCase }
+func (o *options) apply(opts []Option) {
+	for _, opt := range opts {
+		if opt.set&setContext != 0 {
+			o.worstCase = opt.context == WorstCase
+		}
+		if opt.set&setAlbumin != 0 {
+			o.albumin = opt.albumin
+		}
+		if opt.set&setSubject != 0 {
+			o.subject = opt.subject
+		}
+	}
 }
+
+// WithContext grades context-dependent terms as c says.
+func WithContext(c Context) Option { return Option{set: setContext, context: c} }
 
 // WithAlbumin gives the albumin measured on the same draw as the record,
 // from which total calcium is corrected (Payne): without it, total calcium
-// is not graded, since the calcium criteria are written for
+// is not graded by CTCAE, whose calcium criteria are written for
 // albumin-corrected (or ionised) calcium. Nil is no albumin.
-func WithAlbumin(alb *clinical.LabResult) Option {
-	return func(o *options) { o.albumin = alb }
-}
+func WithAlbumin(alb *clinical.LabResult) Option { return Option{set: setAlbumin, albumin: alb} }
 
 // WithSubject gives the subject the record is of: its sex (SEX) and age
 // (AGE, in years at RFSTDTC), for criteria whose grades differ by age at
 // collection and sex (DAIDS). Nil is no subject known.
-func WithSubject(s *clinical.Subject) Option {
-	return func(o *options) { o.subject = s }
-}
+func WithSubject(s *clinical.Subject) Option { return Option{set: setSubject, subject: s} }

@@ -121,9 +121,11 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 		r.Reason = why
 		return r
 	}
-	if t.floor > 0 && sig(lab.Value*f) < t.floor {
-		r.Reason = fmt.Sprintf("%s: the criteria grade from %g %s; below it they give no grade", t.name, t.floor, s.unit)
-		return r
+	if t.floor > 0 {
+		if ff, ok := a.factor(lab.Unit, scales[0].unit); ok && sig(lab.Value*ff) < t.floor {
+			r.Reason = fmt.Sprintf("%s: the criteria grade from %g %s; below it they give no grade", t.name, t.floor, scales[0].unit)
+			return r
+		}
 	}
 	// A ULN of zero or less is a data error, and would make every value a
 	// multiple of it; it counts as missing. An LLN of zero is real (nothing

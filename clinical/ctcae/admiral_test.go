@@ -14,7 +14,8 @@ import (
 // TestAdmiralAgreement compares the pilot's grades with those of an
 // implementation trialwatch did not write: pharmaverse admiral's CTCAE
 // metadata, applied to the pilot by testdata/admiral_crosscheck.py (which
-// writes testdata/admiral-VERSION.csv.gz). It tallies, per term, the
+// writes testdata/admiral-VERSION.csv.gz for CTCAE v4.03, v5.0, v6.0 and
+// DAIDS v2.1). It tallies, per term, the
 // records both grade alike and every kind of difference, in
 // testdata/admiral-agreement-VERSION.golden (-update rewrites it); the
 // README explains each difference. admiral takes the worst case where CTCAE
@@ -25,7 +26,7 @@ func TestAdmiralAgreement(t *testing.T) {
 		t.Skip("grades the whole pilot LB; skipped with -short")
 	}
 	p := loadPilot(t)
-	for _, c := range []Criteria{V50, V60, DAIDS21} {
+	for _, c := range []Criteria{V403, V50, V60, DAIDS21} {
 		t.Run(string(c), func(t *testing.T) {
 			version := strings.TrimPrefix(string(c), "ctcae-")
 			admiral := readAdmiral(t, filepath.Join("testdata", "admiral-"+version+".csv.gz"))

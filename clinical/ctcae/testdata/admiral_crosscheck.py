@@ -4,7 +4,8 @@
 An implementation written apart from the Go package: it applies the grade
 conditions of admiral's public grading metadata (pharmaverse/admiral,
 data-raw/adlb_grading/ncictcaev5.json and ncictcaev6.json, the
-GRADE_NA_CODE and GRADE_1_CODE ... GRADE_4_CODE of each term, transcribed
+GRADE_NA_CODE and GRADE_1_CODE ... GRADE_4_CODE of each term, and
+ncictcaev4.json and DAIDS.json likewise, transcribed
 below as Python with admiral's evaluation order: not gradable first, then
 grade 4 down to 1, else 0) to the pilot's lab results, for the terms the
 pilot's tests map to. Like admiral it takes the worst case where CTCAE
@@ -27,7 +28,7 @@ For DAIDS v2.1 (admiral's DAIDS.json) it grades the adult subgroups
 measured, and glucose by the nonfasting term.
 
 Usage: python3 admiral_crosscheck.py VERSION [PILOT_DIR] | gzip -n > admiral-VERSION.csv.gz
-where VERSION is v5.0, v6.0 or daids-v2.1. Writes USUBJID,LBSEQ,TERM,GRADE (GRADE NA
+where VERSION is v4.03, v5.0, v6.0 or daids-v2.1. Writes USUBJID,LBSEQ,TERM,GRADE (GRADE NA
 when admiral's conditions leave the record ungraded). Standard library only.
 """
 import csv
@@ -160,6 +161,34 @@ V5 = {
     "Hyperuricemia": (no_hi, [("3", lambda r: r.gt(1, r.hi))]),
 }
 
+# v4.03 (admiral's ncictcaev4.json): no grading against an abnormal baseline
+# for the liver tests; creatinine and hemoglobin increased against baseline.
+V4 = {t: V5[t] for t in ("CPK increased", "Hypoalbuminemia", "Anemia", "Platelet count decreased",
+                         "White blood cell decreased", "Leukocytosis", "Lymphocyte count decreased",
+                         "Lymphocyte count increased", "Hypokalemia", "Hyperkalemia", "Hypernatremia",
+                         "Hypocalcemia", "Hypercalcemia", "Hypoglycemia", "Cholesterol high")}
+V4.update({
+    "Alanine aminotransferase increased": uln_multiples([(4, 20), (3, 5), (2, 3), (1, 1)]),
+    "Aspartate aminotransferase increased": uln_multiples([(4, 20), (3, 5), (2, 3), (1, 1)]),
+    "Alkaline phosphatase increased": uln_multiples([(4, 20), (3, 5), (2, 2.5), (1, 1)]),
+    "GGT increased": uln_multiples([(4, 20), (3, 5), (2, 2.5), (1, 1)]),
+    "Blood bilirubin increased": uln_multiples([(4, 10), (3, 3), (2, 1.5), (1, 1)]),
+    "Creatinine increased": (none, [
+        ("4", lambda r: r.hi is not None and r.gt(6, r.hi)),
+        ("3", lambda r: (r.hi is not None and r.gt(3, r.hi)) or (r.b is not None and r.gt(3, r.b))),
+        ("2", lambda r: (r.hi is not None and r.gt(1.5, r.hi)) or (r.b is not None and r.gt(1.5, r.b))),
+        ("1", lambda r: (r.hi is not None and r.gt(1, r.hi)) or (r.b is not None and r.gt(1, r.b))),
+        (NA, lambda r: r.hi is None or r.b is None)]),
+    # Above ULN, or above the baseline when the baseline was above ULN.
+    "Hemoglobin increased": (no_hi, [(g, (lambda k: lambda r: signif(r.a) > signif(
+        (r.b if r.b is not None and signif(r.b) > signif(r.hi) else r.hi) + k))(k)) for g, k in (("3", 40), ("2", 20), ("1", 0))]),
+    "Hyponatremia": (none, [("4", lambda r: r.lt(120)), ("3", lambda r: r.lt(130)),
+                            (NA, no_lo), ("1", lambda r: r.lt(1, r.lo))]),
+    # The non-fasting term: grades 3 and 4 only.
+    "Hyperglycemia": (none, [("4", lambda r: r.gt(27.8)), ("3", lambda r: r.gt(13.9))]),
+    "Hypophosphatemia": low_abs([(4, 0.3), (3, 0.6), (2, 0.8)]),
+})
+
 V6 = dict(V5)
 for t in ("CPK increased", "Lymphocyte count decreased", "Platelet count decreased"):
     del V6[t]
@@ -249,13 +278,13 @@ TERMS = {
     "WBC": ["White blood cell decreased", "Leukocytosis"],
     "LYM": ["Lymphocyte count decreased", "Lymphocyte count increased"],
     "K": ["Hypokalemia", "Hyperkalemia"], "SODIUM": ["Hyponatremia", "Hypernatremia"],
-    "CA": ["Hypocalcemia", "Hypercalcemia"], "GLUC": ["Hypoglycemia", "Hyperglycemia"],
+    "CA": ["Hypocalcemia", "Hypercalcemia"], "GLUC": ["Hypoglycemia", "Hyperglycemia"], "PHOS": ["Hypophosphatemia"],
     "CHOL": ["Cholesterol high"], "URATE": ["Hyperuricemia"],
 }
 
 
 def main():
-    criteria = {"v5.0": V5, "v6.0": V6, "daids-v2.1": DAIDS}[VERSION]
+    criteria = {"v4.03": V4, "v5.0": V5, "v6.0": V6, "daids-v2.1": DAIDS}[VERSION]
     terms_of = DAIDS_TERMS if VERSION.startswith("daids") else TERMS
     dm = rows("dm")
     first_dose = {d["USUBJID"]: d["RFXSTDTC"] for d in dm}

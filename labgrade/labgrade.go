@@ -1,7 +1,7 @@
-// Package labgrade grades SDTM lab files by CTCAE in batch: it reads LB,
-// and DM for first doses, with package sdtm, grades every record with
-// package clinical/ctcae (which does no I/O) and writes CSV, one row per
-// record, term and direction.
+// Package labgrade grades SDTM lab files by CTCAE or DAIDS in batch: it
+// reads LB, and DM for first doses, ages and sexes, with package sdtm,
+// grades every record with package clinical/ctcae (which does no I/O) and
+// writes CSV, one row per record, term and direction.
 package labgrade
 
 import (

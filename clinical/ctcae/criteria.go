@@ -344,9 +344,10 @@ var criteria = map[Criteria]map[string][]term{
 	// platelet count decreased to thrombocytopenia, adds LDH, creatinine
 	// clearance, HDL and LDL terms, grades hyperglycemia by value again, and
 	// grades the liver tests and creatinine against an abnormal baseline
-	// separately for a baseline above ULN and below LLN. Hypophosphatemia
-	// is not graded: admiral's v6.0 metadata, the source text checked here,
-	// has no such term.
+	// separately for a baseline above ULN and below LLN. The quotes are
+	// the grade text of admiral's v6.0 metadata (ncictcaev6.json), the source
+	// at hand; hypophosphatemia is not graded, as that metadata has no such
+	// term.
 	V60: {
 		// ">ULN - 3.0 x ULN if baseline was normal or less than normal; 1.0
 		// - 1.5 x baseline if baseline was >ULN; >3.0 - 5.0 x ULN ...; >1.5 -

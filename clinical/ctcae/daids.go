@@ -7,8 +7,9 @@ package ctcae
 // itself), several are absolute cut-offs that do not depend on the
 // laboratory's range, and some differ by age at collection and sex
 // (subgroups; the grading needs WithSubject). The comments quote the
-// table; cross-checked against pharmaverse admiral's encoding
-// (data-raw/adlb_grading/DAIDS.json).
+// table as pharmaverse admiral's metadata transcribes it
+// (data-raw/adlb_grading/DAIDS.json, the source at hand), and the grades
+// are cross-checked against admiral's encoding (README).
 //
 // Where DAIDS grades by clinical context (direct bilirubin after 28 days
 // of age, by signs of hepatotoxicity), number-only grades nothing above

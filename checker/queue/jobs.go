@@ -213,6 +213,19 @@ func (s *Store) retryTx(ctx context.Context, tx *sql.Tx, j Job, at time.Time, re
 	return err
 }
 
+// OldestDue is how long the job due the longest has been due at now, 0
+// when none is: the age of the queue's head, which grows while the
+// workers fall behind or stop claiming. Jobs held back (a safety net, a
+// retry's backoff) are not due yet and do not count.
+func (s *Store) OldestDue(ctx context.Context, now time.Time) (time.Duration, error) {
+	var oldest sql.NullInt64
+	err := s.db.QueryRowContext(ctx, `SELECT MIN(not_before) FROM check_jobs WHERE not_before <= $1`, now.UnixMilli()).Scan(&oldest)
+	if err != nil || !oldest.Valid {
+		return 0, err
+	}
+	return now.Sub(time.UnixMilli(oldest.Int64)), nil
+}
+
 // QueueDepth counts queued checks, leased or not.
 func (s *Store) QueueDepth(ctx context.Context) (int, error) {
 	var n int

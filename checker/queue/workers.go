@@ -197,23 +197,37 @@ func backoff(attempts int) time.Duration {
 type Metrics struct{ jobs *prometheus.CounterVec }
 
 // NewMetrics creates the queue's series and registers them with reg: the
-// jobs run by outcome, and the queue's depth read from q at each scrape.
+// jobs run by outcome, and the queue's depth and the age of its oldest due
+// job read from q at each scrape.
 func NewMetrics(reg prometheus.Registerer, q *Store) *Metrics {
 	m := &Metrics{jobs: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "trialwatch_check_jobs_total", Help: "Queued checks run by the workers, by outcome.",
 	}, []string{"outcome"})}
-	reg.MustRegister(m.jobs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name: "trialwatch_check_queue_depth", Help: "Checks queued and not yet completed.",
-	}, func() float64 {
+	reg.MustRegister(m.jobs,
+		queueGauge("trialwatch_check_queue_depth", "Checks queued and not yet completed.", func(ctx context.Context) (float64, error) {
+			n, err := q.QueueDepth(ctx)
+			return float64(n), err
+		}),
+		queueGauge("trialwatch_check_queue_oldest_due_seconds", "How long the check due the longest has waited for a worker (0 when none is due).",
+			func(ctx context.Context) (float64, error) {
+				d, err := q.OldestDue(ctx, time.Now())
+				return d.Seconds(), err
+			}))
+	return m
+}
+
+// queueGauge is a gauge read from the queue at each scrape, within 2 s; -1
+// when the read fails.
+func queueGauge(name, help string, read func(context.Context) (float64, error)) prometheus.GaugeFunc {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		n, err := q.QueueDepth(ctx)
+		v, err := read(ctx)
 		if err != nil {
 			return -1
 		}
-		return float64(n)
-	}))
-	return m
+		return v
+	})
 }
 
 func (m *Metrics) jobDone(o checker.Outcome) {

@@ -12,6 +12,8 @@
 //	leakguard_goroutine_growth_per_minute         plain trend of goroutines
 //	leakguard_goroutine_excess_growth_per_minute  trend not explained by load
 //	leakguard_snapshots_total                     snapshots captured on suspicion
+//	leakguard_load                                the load the watchdog last sampled (in-flight
+//	                                              requests, say), to graph against go_goroutines
 //	leakguard_suspect_group_goroutines{function,location,state}
 //	                                              goroutines per suspect group, top N only
 //	leakguard_wait_times_skipped                  1 while captures take no wait times (too many
@@ -52,7 +54,7 @@ type Collector struct {
 	top     int
 	timeout time.Duration
 
-	leaked, suspected, confirmed, growth, excess, snapshots, group, waitsSkipped *prometheus.Desc
+	leaked, suspected, confirmed, growth, excess, snapshots, group, waitsSkipped, load *prometheus.Desc
 }
 
 // New returns a collector reading from src at scrape time.
@@ -73,6 +75,8 @@ func New(src Reporter, opts ...Option) *Collector {
 			"Trend of goroutines not explained by load over the watchdog window.", nil, nil),
 		snapshots: prometheus.NewDesc("leakguard_snapshots_total",
 			"Goroutine snapshots captured on suspicion.", nil, nil),
+		load: prometheus.NewDesc("leakguard_load",
+			"The load the watchdog last sampled (in-flight requests, or what its load function counts): what it tells goroutine growth from a leak by.", nil, nil),
 		waitsSkipped: prometheus.NewDesc("leakguard_wait_times_skipped",
 			"1 while the watchdog's captures take no wait times (a full dump of all goroutines would stop the process longer than its capture pause): goroutines blocked past the threshold are not looked for.", nil, nil),
 		group: prometheus.NewDesc("leakguard_suspect_group_goroutines",
@@ -87,7 +91,7 @@ func New(src Reporter, opts ...Option) *Collector {
 
 // Describe implements prometheus.Collector.
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.confirmed, c.growth, c.excess, c.snapshots, c.waitsSkipped, c.group} {
+	for _, d := range []*prometheus.Desc{c.leaked, c.suspected, c.confirmed, c.growth, c.excess, c.snapshots, c.waitsSkipped, c.load, c.group} {
 		ch <- d
 	}
 }
@@ -109,6 +113,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.growth, prometheus.GaugeValue, r.GrowthPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.excess, prometheus.GaugeValue, r.ExcessPerMinute)
 	ch <- prometheus.MustNewConstMetric(c.snapshots, prometheus.CounterValue, float64(r.Snapshots))
+	ch <- prometheus.MustNewConstMetric(c.load, prometheus.GaugeValue, r.Load)
 	skipped := 0.0
 	if r.WaitTimesSkipped {
 		skipped = 1

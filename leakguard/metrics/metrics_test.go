@@ -30,6 +30,7 @@ func TestCollect(t *testing.T) {
 		Confirmed:        118,
 		GrowthPerMinute:  61.5,
 		ExcessPerMinute:  60,
+		Load:             12,
 		Snapshots:        3,
 		WaitTimesSkipped: true,
 		Leaked: []report.Group{
@@ -57,6 +58,9 @@ leakguard_goroutine_growth_per_minute 61.5
 # HELP leakguard_leaked_goroutines Goroutines the runtime proved leaked (goroutineleak profile; 0 where unavailable).
 # TYPE leakguard_leaked_goroutines gauge
 leakguard_leaked_goroutines 2
+# HELP leakguard_load The load the watchdog last sampled (in-flight requests, or what its load function counts): what it tells goroutine growth from a leak by.
+# TYPE leakguard_load gauge
+leakguard_load 12
 # HELP leakguard_snapshots_total Goroutine snapshots captured on suspicion.
 # TYPE leakguard_snapshots_total counter
 leakguard_snapshots_total 3

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Checks and unit-tests the leakguard alerting rules with promtool.
+# Checks and unit-tests the alerting rules (leakguard's and trialwatch's) with promtool.
 # Installs Debian's prometheus package (which ships promtool) if missing.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -14,5 +14,5 @@ if ! command -v promtool >/dev/null 2>&1; then
 	fi
 fi
 
-promtool check rules leakguard-rules.yml
-promtool test rules leakguard-rules.test.yml
+promtool check rules leakguard-rules.yml trialwatch-rules.yml
+promtool test rules leakguard-rules.test.yml trialwatch-rules.test.yml

@@ -15,4 +15,7 @@ if ! command -v promtool >/dev/null 2>&1; then
 fi
 
 promtool check rules leakguard-rules.yml trialwatch-rules.yml
+# The Compose deployment's configuration (its rule files are the two above,
+# at the paths the container mounts them: checked by deploy's Go tests).
+promtool check config --syntax-only ../compose/prometheus.yml
 promtool test rules leakguard-rules.test.yml trialwatch-rules.test.yml

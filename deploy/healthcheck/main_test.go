@@ -26,6 +26,7 @@ func TestTarget(t *testing.T) {
 		{"default", nil, nil, "http://127.0.0.1:9090/readyz"},
 		{"the admin listener's port", nil, map[string]string{"TRIALWATCH_ADMIN": "0.0.0.0:9191"}, "http://127.0.0.1:9191/readyz"},
 		{"the environment's URL", nil, map[string]string{"TRIALWATCH_ADMIN": ":9191", "TRIALWATCH_HEALTHCHECK_URL": "http://127.0.0.1:1/healthz"}, "http://127.0.0.1:1/healthz"},
+		{"TLS", nil, map[string]string{"TRIALWATCH_ADMIN": ":9191", "TRIALWATCH_TLS_CERT": "/etc/tls/cert.pem"}, "https://127.0.0.1:9191/readyz"},
 		{"the argument", []string{"http://x/healthz"}, map[string]string{"TRIALWATCH_HEALTHCHECK_URL": "http://y/"}, "http://x/healthz"},
 	} {
 		got, err := target(c.args, env(c.env))
@@ -60,5 +61,14 @@ func TestProbe(t *testing.T) {
 	srv.Close()
 	if err := probe(srv.URL, time.Second); err == nil {
 		t.Error("a closed listener answered ready")
+	}
+}
+
+// A TLS admin listener on loopback answers, whatever its certificate names.
+func TestProbeTLS(t *testing.T) {
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	if err := probe(srv.URL, time.Second); err != nil {
+		t.Errorf("TLS on loopback: %v", err)
 	}
 }

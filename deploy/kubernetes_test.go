@@ -335,8 +335,8 @@ func matchesPod(sel metav1.LabelSelector, podLabels map[string]string) bool {
 func TestKustomizeBuildsTheOverlay(t *testing.T) {
 	const overlay = "kubernetes/overlays/example"
 	k := loadKustomization(t, overlay)
-	if k.Namespace == "" || len(k.SecretGenerator) == 0 {
-		t.Errorf("the example overlay sets no namespace or replaces no secret: %+v", k)
+	if k.Namespace == "" || len(k.SecretGenerator) == 0 || len(k.Images) == 0 {
+		t.Fatalf("the example overlay sets no namespace, replaces no secret or sets no image: %+v", k)
 	}
 	kubectl, err := exec.LookPath("kubectl")
 	if err != nil {

@@ -93,6 +93,7 @@ func (a *Accounts) Register(mux jsonhttp.Mux) {
 	mux.HandleFunc("GET /api/v1/users", a.listUsers)
 	mux.HandleFunc("POST /api/v1/users", a.addUser)
 	mux.HandleFunc("POST /api/v1/users/{name}/disable", a.disableUser)
+	mux.HandleFunc("POST /api/v1/users/{name}/enable", a.enableUser)
 	mux.HandleFunc("GET /api/v1/tokens", a.listTokens)
 	mux.HandleFunc("POST /api/v1/tokens", a.createToken)
 	mux.HandleFunc("DELETE /api/v1/tokens/{id}", a.revokeToken)
@@ -296,11 +297,21 @@ func (a *Accounts) addUser(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *Accounts) disableUser(w http.ResponseWriter, r *http.Request) {
+	a.changeUser(w, r, a.admin.DisableUser)
+}
+
+func (a *Accounts) enableUser(w http.ResponseWriter, r *http.Request) {
+	a.changeUser(w, r, a.admin.EnableUser)
+}
+
+// changeUser answers the user the path names after change.
+func (a *Accounts) changeUser(w http.ResponseWriter, r *http.Request,
+	change func(context.Context, auth.Identity, string) (auth.User, error)) {
 	caller, ok := auth.Caller(w, r)
 	if !ok {
 		return
 	}
-	u, err := a.admin.DisableUser(r.Context(), caller, r.PathValue("name"))
+	u, err := change(r.Context(), caller, r.PathValue("name"))
 	if err != nil {
 		a.fail(w, r, err)
 		return

@@ -92,7 +92,7 @@ func (m *AccountAdmin) AddUser(ctx context.Context, caller auth.Identity, in New
 func (m *AccountAdmin) administered(ctx context.Context, caller auth.Identity, name string) (auth.User, error) {
 	u, err := m.users.User(ctx, name)
 	if err != nil {
-		return auth.User{}, fmt.Errorf("user %s: %w", name, err)
+		return auth.User{}, err // it names the user
 	}
 	if !administers(caller, u.Grants) {
 		return auth.User{}, fmt.Errorf("user %s: %w", name, auth.ErrUnknownUser)
@@ -104,6 +104,14 @@ func (m *AccountAdmin) administered(ctx context.Context, caller auth.Identity, n
 func (m *AccountAdmin) DisableUser(ctx context.Context, caller auth.Identity, name string) (auth.User, error) {
 	return m.changeUser(ctx, caller, name, func(tx *sql.Tx) (auth.User, error) {
 		return m.users.DisableUser(ctx, tx, name, m.now())
+	})
+}
+
+// EnableUser lets a disabled user log in again; its revoked tokens stay
+// revoked.
+func (m *AccountAdmin) EnableUser(ctx context.Context, caller auth.Identity, name string) (auth.User, error) {
+	return m.changeUser(ctx, caller, name, func(tx *sql.Tx) (auth.User, error) {
+		return m.users.EnableUser(ctx, tx, name)
 	})
 }
 

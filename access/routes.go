@@ -54,6 +54,7 @@ func Rules() map[string]Rule {
 		"GET /api/v1/users":                 {Roles: adminOnly},
 		"POST /api/v1/users":                {Roles: adminOnly, Entity: "user"},
 		"POST /api/v1/users/{name}/disable": {Roles: adminOnly, Entity: "user", Action: "disable"},
+		"POST /api/v1/users/{name}/enable":  {Roles: adminOnly, Entity: "user", Action: "enable"},
 		"GET /api/v1/tokens":                {Roles: adminOnly},
 		"POST /api/v1/tokens":               {Roles: adminOnly, Entity: "token"},
 		"DELETE /api/v1/tokens/{id}":        {Roles: adminOnly, Entity: "token", Action: "revoke"},

@@ -293,6 +293,25 @@ func (s *Store) DisableUser(ctx context.Context, tx *sql.Tx, name string, now ti
 	return u, nil
 }
 
+// EnableUser lets a disabled user log in again. The tokens revoked when
+// it was disabled stay revoked. Enabling an enabled user changes nothing.
+func (s *Store) EnableUser(ctx context.Context, tx *sql.Tx, name string) (User, error) {
+	var u User
+	err := s.inTx(ctx, tx, func(tx *sql.Tx) error {
+		var err error
+		if u, err = s.user(ctx, tx, name); err != nil || !u.Disabled {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE users SET disabled_at = NULL WHERE id = $1`, u.ID)
+		u.Disabled = false
+		return err
+	})
+	if err != nil {
+		return User{}, err
+	}
+	return u, nil
+}
+
 // SetPassword sets, or with "" removes, the password a user logs in
 // with. It does not touch the user's tokens: revoke them to end sessions.
 func (s *Store) SetPassword(ctx context.Context, tx *sql.Tx, name, password string, now time.Time) (User, error) {

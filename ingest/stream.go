@@ -94,7 +94,7 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 		names[i] = f.Name
 	}
 	return t.Store(ctx, study, names, now, func(u Upload) error {
-		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize, read: []sdtm.Option{limits, budget},
+		s := &streamer{up: u, ctx: ctx, study: study, chunk: chunkSize, read: []sdtm.Option{limits, budget}, progress: o.progress,
 			maxErrors: l.Errors, dm: map[string]bool{}, known: map[string]bool{}, allowed: allowed, who: who}
 		for _, f := range ordered {
 			if err := s.file(f); err != nil {
@@ -108,7 +108,16 @@ func IngestFiles(ctx context.Context, t Target, study string, files []File, chun
 // Option changes how IngestFiles reads.
 type Option func(*options)
 
-type options struct{ limits sdtm.Limits }
+type options struct {
+	limits   sdtm.Limits
+	progress func(file string, rows int)
+}
+
+// WithProgress has IngestFiles call report as it reads each file, with
+// the records read and validated so far in it (stored or not yet).
+func WithProgress(report func(file string, rows int)) Option {
+	return func(o *options) { o.progress = report }
+}
 
 // WithLimits bounds the reading by l (zero fields: sdtm.DefaultLimits);
 // l.Bytes bounds all the files together, once decompressed.
@@ -149,6 +158,7 @@ type streamer struct {
 	chunk     int
 	read      []sdtm.Option // limits and the upload's budget of decompressed bytes
 	maxErrors int           // problems reported at most
+	progress  func(file string, rows int)
 
 	dm    map[string]bool // subjects of the DM records read so far
 	known map[string]bool // subjects looked up in the database: whether stored (and of an allowed site)
@@ -156,7 +166,8 @@ type streamer struct {
 	allowed func(site string) bool // nil: every site; see siteScope
 	who     string
 
-	unknown sdtm.Errors // records of unknown subjects in the current file
+	unknown *problems   // records of unknown subjects in the current file, all counted
+	refused sdtm.Errors // records of other sites in the current file, up to the limit
 	stop    error       // what ended the current file's stream, if not the file
 }
 
@@ -167,8 +178,16 @@ func (s *streamer) file(f File) error {
 		return err
 	}
 	defer rc.Close()
-	s.unknown, s.stop = nil, nil
+	s.unknown, s.refused, s.stop = newProblems(f.Name, s.maxErrors), nil, nil
 	send, wait := s.pipeline()
+	if s.progress != nil {
+		rows, store := 0, send
+		send = func(b *sdtm.Batch) error {
+			rows += b.Len()
+			s.progress(f.Name, rows)
+			return store(b)
+		}
+	}
 	err = sdtm.Stream(f.Name, ctxReader{s.ctx, rc}, f.Format, s.study, s.part(), send, s.read...)
 	if werr := wait(); err == nil {
 		err = werr
@@ -188,17 +207,23 @@ func (s *streamer) file(f File) error {
 	case err != nil:
 		return err
 	}
-	if len(errs) == 0 && len(s.unknown) == 0 {
+	if len(errs) == 0 && len(s.refused) == 0 && !s.unknown.any() {
 		return nil
 	}
-	if len(s.unknown) == 0 && one != nil {
+	if len(s.refused) == 0 && !s.unknown.any() && one != nil {
 		return one
 	}
-	// Problems with the rows, then records of unknown subjects, each in
-	// the file's order, up to the limit a read has.
-	errs = append(errs, s.unknown...)
-	if len(errs) > s.maxErrors || len(s.unknown) >= s.maxErrors {
-		errs = append(errs[:min(len(errs), s.maxErrors)], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"})
+	// Problems with the rows, then records of other sites' subjects and of
+	// unknown subjects, each in the file's order and grouped where they
+	// repeat, up to the limit a read has. The unknown subjects' rows are
+	// all counted: the last line gives the true total.
+	errs = groupErrors(f.Name, append(errs, s.refused...))
+	if len(errs) > s.maxErrors {
+		errs = append(errs[:s.maxErrors], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"})
+	}
+	if s.unknown.any() {
+		subjects := len(s.unknown.groups) + len(s.unknown.moreGroups)
+		errs = append(errs, s.unknown.errors(fmt.Sprintf("of %d subject(s) neither in DM nor known to the study", subjects))...)
 	}
 	return errs
 }
@@ -288,7 +313,7 @@ func (s *streamer) write(parts []chunk) error {
 			return err
 		}
 	}
-	if len(s.unknown) > 0 {
+	if s.unknown.any() || len(s.refused) > 0 {
 		return nil // the file will be rejected: check, don't write
 	}
 	var p Part
@@ -312,32 +337,40 @@ func (s *streamer) write(parts []chunk) error {
 // check checks one part: its subjects are in DM or stored, of a site the
 // caller may write.
 func (s *streamer) check(b *sdtm.Batch) error {
-	if s.allowed != nil && len(s.unknown) < s.maxErrors {
-		s.unknown = append(s.unknown, b.CheckSites(s.allowed, s.who)...)
+	if s.allowed != nil && len(s.refused) < s.maxErrors {
+		s.refused = append(s.refused, dropMarks(b.CheckSites(s.allowed, s.who))...)
 		errs, err := checkTaken(s.ctx, s.up, s.study, b, s.allowed, s.who)
 		if err != nil {
 			s.stop = err
 			return err
 		}
-		s.unknown = append(s.unknown, errs...)
+		s.refused = append(s.refused, dropMarks(errs)...)
 	}
 	for _, sub := range b.Subjects {
 		if !s.dm[sub.USUBJID] {
 			s.dm[strings.Clone(sub.USUBJID)] = true
 		}
 	}
-	if len(s.unknown) < s.maxErrors {
-		if err := s.lookUp(b); err != nil {
-			s.stop = fmt.Errorf("looking up subjects: %w", err)
-			return s.stop
-		}
-		errs := b.CheckSubjects(func(id string) bool { return s.dm[id] || s.known[id] })
-		if len(errs) > 0 && errs[len(errs)-1].File == "" {
-			errs = errs[:len(errs)-1] // the limit, which file reports
-		}
-		s.unknown = append(s.unknown, errs...)
+	// Every record of an unknown subject is counted, past the limit of
+	// problems listed too, so the totals reported are true.
+	if err := s.lookUp(b); err != nil {
+		s.stop = fmt.Errorf("looking up subjects: %w", err)
+		return s.stop
 	}
+	b.EachUnknownSubject(func(id string) bool { return s.dm[id] || s.known[id] }, func(e *sdtm.Error, _ string) bool {
+		s.unknown.add(e)
+		return true
+	})
 	return nil
+}
+
+// dropMarks leaves out the marks of a limit (problems without a file),
+// which the file's own mark replaces.
+func dropMarks(errs sdtm.Errors) sdtm.Errors {
+	if len(errs) > 0 && errs[len(errs)-1].File == "" {
+		return errs[:len(errs)-1]
+	}
+	return errs
 }
 
 // subjectsPerQuery bounds the IN list of a subject look-up.

@@ -11,6 +11,22 @@ import (
 // USUBJID, typically to look the subject up in the database; nil knows
 // no one.
 func (b *Batch) CheckSubjects(known func(usubjid string) bool) Errors {
+	var errs Errors
+	b.EachUnknownSubject(known, func(e *Error, _ string) bool {
+		errs = append(errs, e)
+		if len(errs) == maxErrors {
+			errs = append(errs, &Error{Msg: "too many records of unknown subjects; stopped checking"})
+			return false
+		}
+		return true
+	})
+	return errs
+}
+
+// EachUnknownSubject is CheckSubjects without a limit, for a caller that
+// counts or groups the records: it calls report with each record of an
+// unknown subject, and its USUBJID, until report returns false.
+func (b *Batch) EachUnknownSubject(known func(usubjid string) bool, report func(e *Error, usubjid string) bool) {
 	inBatch := make(map[string]bool, len(b.Subjects))
 	for _, s := range b.Subjects {
 		inBatch[s.USUBJID] = true
@@ -27,7 +43,6 @@ func (b *Batch) CheckSubjects(known func(usubjid string) bool) Errors {
 		}
 		return k
 	}
-	var errs Errors
 	check := func(domain string, n int, id func(int) string) bool {
 		loc := b.locator(domain)
 		for i := range n {
@@ -36,9 +51,7 @@ func (b *Batch) CheckSubjects(known func(usubjid string) bool) Errors {
 			}
 			e := loc(i)
 			e.Column, e.Msg = "USUBJID", fmt.Sprintf("subject %q is neither in DM nor known to the study", id(i))
-			errs = append(errs, e)
-			if len(errs) == maxErrors {
-				errs = append(errs, &Error{Msg: "too many records of unknown subjects; stopped checking"})
+			if !report(e, id(i)) {
 				return false
 			}
 		}
@@ -49,7 +62,6 @@ func (b *Batch) CheckSubjects(known func(usubjid string) bool) Errors {
 		check("LB", len(b.Labs), func(i int) string { return b.Labs[i].USUBJID }) &&
 		check("CM", len(b.ConMeds), func(i int) string { return b.ConMeds[i].USUBJID }) &&
 		check("DS", len(b.Dispositions), func(i int) string { return b.Dispositions[i].USUBJID })
-	return errs
 }
 
 // locator returns where the domain's i-th record was read, or names the

@@ -13,6 +13,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
@@ -74,81 +75,83 @@ func (a *accounts) audited(ctx context.Context, entity, action string) context.C
 	return audit.WithPending(ctx, audit.NewPending(a.trail, audit.Record{Actor: a.as.Name, Entity: entity, Action: action, Source: a.from}))
 }
 
-// subcommand splits "NAME args..." and runs the named function.
-func subcommand(ctx context.Context, args []string, stdout, stderr io.Writer,
-	subs map[string]func(context.Context, []string, io.Writer, io.Writer) error, usage string) error {
-	if len(args) == 0 || subs[args[0]] == nil {
-		fmt.Fprintf(stderr, "Usage: %s", usage)
-		return errUsage
-	}
-	return subs[args[0]](ctx, args[1:], stdout, stderr)
-}
-
-const userUsage = `trialwatch user add --name NAME --role site|monitor|admin|ops [--study ID [--sites 701,702]] [--password-stdin]
-       trialwatch user list
-       trialwatch user disable NAME
-       trialwatch user password NAME     (the new password on standard input; an empty line removes it)
-Every command takes --db (default trialwatch.db). A site user needs --study and
---sites; a monitor needs --study (all its sites); an admin without --study
-administers every study; ops reaches only the admin listener.
-`
-
-func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return subcommand(ctx, args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"add": userAdd, "list": userList, "disable": userDisable, "password": userPassword,
-	}, userUsage)
-}
-
-// accountFlags parses args with the --db flag every account command
-// takes and, if they are valid, opens the accounts. args says whether the
-// arguments after the flags are right; if not, the usage is shown.
-func accountFlags(ctx context.Context, name string, args []string, stderr io.Writer, usage string,
-	define func(*flagSet), argsOK func(fs *flagSet) bool) (*accounts, *flagSet, error) {
-	fs := newFlagSet(name, stderr)
+// accountCommand makes a command working on the accounts of --db: body
+// runs on them once the flags are resolved and checked.
+func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagSet), body func(a *accounts, args []string) error) *cobra.Command {
 	var dsn string
-	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
-	fs.check("db", required)
-	if define != nil {
-		define(fs)
-	}
-	if err := fs.parse(args); err != nil {
-		return nil, nil, err
-	}
-	if !argsOK(fs) {
-		fmt.Fprint(stderr, "Usage: "+usage)
-		return nil, nil, errUsage
-	}
-	a, err := openAccounts(ctx, dsn)
-	return a, fs, err
-}
-
-func noArgs(fs *flagSet) bool { return fs.NArg() == 0 }
-func oneArg(fs *flagSet) bool { return fs.NArg() == 1 }
-func userAdd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var in access.NewUser
-	var passwordStdin bool
-	a, _, err := accountFlags(ctx, "user add", args, stderr, userUsage, func(fs *flagSet) {
-		fs.StringVar(&in.Name, "name", "", "user name (required)")
-		fs.StringVar(&in.Role, "role", "", "site, monitor, admin or ops (required)")
-		fs.StringVar(&in.Study, "study", "", "study the user works on")
-		fs.StringVar(&in.Sites, "sites", "", "comma-separated sites of --study (site users); empty means every site")
-		fs.BoolVar(&passwordStdin, "password-stdin", false, "read a password for logins from the first line of standard input")
-	}, func(fs *flagSet) bool { return in.Name != "" && in.Role != "" && fs.NArg() == 0 })
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	if passwordStdin {
-		if in.Password, err = readPassword(stdin); err != nil {
+	return c.command(cmd, func(fs *flagSet) {
+		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
+		fs.check("db", required)
+		if define != nil {
+			define(fs)
+		}
+	}, func(_ *flagSet, args []string) error {
+		a, err := openAccounts(c.ctx, dsn)
+		if err != nil {
 			return err
 		}
-	}
-	u, err := a.admin.AddUser(a.audited(ctx, "user", "create"), a.as, in)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "added user %s (%s%s)\n", u.Name, u.Role, describeGrants(u.Grants))
-	return nil
+		defer a.db.Close()
+		return body(a, args)
+	})
+}
+
+func (c *cli) userCmd() *cobra.Command {
+	return c.group(&cobra.Command{
+		Use:   "user",
+		Short: "Manage users: add, list, disable, enable, password",
+		Long: `Manages the users of the database given with --db (default trialwatch.db). A
+site user needs --study and --sites; a monitor needs --study (all its sites);
+an admin without --study administers every study; ops reaches only the admin
+listener. Every change is in the audit trail, with the login running the
+command as its actor.`,
+		Example: `  trialwatch user add --db tw.db --name site701 --role site --study CDISCPILOT01 --sites 701,702
+  trialwatch user disable --db tw.db site701
+  trialwatch user enable --db tw.db site701`,
+	}, c.userAdd(), c.userList(), c.userDisable(), c.userEnable(), c.userPassword())
+}
+
+func (c *cli) userAdd() *cobra.Command {
+	var in access.NewUser
+	var passwordStdin bool
+	return c.accountCommand(&cobra.Command{
+		Use:   "add --name NAME --role site|monitor|admin|ops [--study ID [--sites 701,702]] [--password-stdin]",
+		Short: "Add a user with a role and the studies and sites it works on",
+		Example: `  trialwatch user add --db tw.db --name site701 --role site --study CDISCPILOT01 --sites 701,702
+  trialwatch user add --db tw.db --name jane --role monitor --study CDISCPILOT01 --password-stdin
+  trialwatch user add --db tw.db --name root --role admin          # no --study: every study`,
+		Args: noArgs,
+	}, func(fs *flagSet) {
+		fs.StringVar(&in.Name, "name", "", "user name, 1-64 of A-Z a-z 0-9 . _ @ - (required)")
+		fs.StringVar(&in.Role, "role", "", "site, monitor, admin or ops (required)")
+		fs.StringVar(&in.Study, "study", "", "study the user works on (required for site and monitor users; an admin without one administers every study)")
+		fs.StringVar(&in.Sites, "sites", "", "comma-separated sites of --study a site user works for (required for --role site)")
+		fs.BoolVar(&passwordStdin, "password-stdin", false, "read a password for logins from the first line of standard input")
+		fs.check("name", required)
+		fs.check("role", required)
+		fs.also(func() error {
+			site := strings.EqualFold(strings.TrimSpace(in.Role), string(auth.RoleSite))
+			switch {
+			case site && strings.TrimSpace(in.Study) == "":
+				return fs.bad("study", "required for --role site: the study whose --sites the user works for")
+			case site && strings.TrimSpace(in.Sites) == "":
+				return fs.bad("sites", "required for --role site: the sites of --study the user works for, e.g. 701,702")
+			}
+			return nil
+		})
+	}, func(a *accounts, _ []string) error {
+		if passwordStdin {
+			var err error
+			if in.Password, err = readPassword(stdin); err != nil {
+				return err
+			}
+		}
+		u, err := a.admin.AddUser(a.audited(c.ctx, "user", "create"), a.as, in)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "added user %s (%s%s)\n", u.Name, u.Role, describeGrants(u.Grants))
+		return nil
+	})
 }
 
 // readPassword reads a password from the first line of r.
@@ -163,26 +166,31 @@ func readPassword(r io.Reader) (string, error) {
 // stdin is where userPassword reads; tests replace it.
 var stdin io.Reader = os.Stdin
 
-func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs, err := accountFlags(ctx, "user password", args, stderr, userUsage, nil, oneArg)
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	name := fs.Arg(0)
-	password, err := readPassword(stdin)
-	if err != nil {
-		return err
-	}
-	if _, err := a.admin.SetPassword(a.audited(ctx, "user", "password"), a.as, name, password); err != nil {
-		return err
-	}
-	if password == "" {
-		fmt.Fprintf(stdout, "removed the password of %s: it logs in with tokens only\n", name)
-	} else {
-		fmt.Fprintf(stdout, "set the password of %s (its tokens stay valid: revoke them to end sessions)\n", name)
-	}
-	return nil
+func (c *cli) userPassword() *cobra.Command {
+	return c.accountCommand(&cobra.Command{
+		Use:   "password NAME",
+		Short: "Set a user's login password from standard input; an empty line removes it",
+		Long: `Sets the password NAME logs in with (12-72 characters), read from the first
+line of standard input; an empty line removes it, leaving tokens only. The
+user's tokens stay valid: revoke them to end sessions.`,
+		Example: `  trialwatch user password --db tw.db jane < new-password.txt`,
+		Args:    oneArg("a user NAME"),
+	}, nil, func(a *accounts, args []string) error {
+		name := args[0]
+		password, err := readPassword(stdin)
+		if err != nil {
+			return err
+		}
+		if _, err := a.admin.SetPassword(a.audited(c.ctx, "user", "password"), a.as, name, password); err != nil {
+			return err
+		}
+		if password == "" {
+			fmt.Fprintf(c.stdout, "removed the password of %s: it logs in with tokens only\n", name)
+		} else {
+			fmt.Fprintf(c.stdout, "set the password of %s (its tokens stay valid: revoke them to end sessions)\n", name)
+		}
+		return nil
+	})
 }
 
 func describeGrants(gs []auth.Grant) string {
@@ -196,147 +204,185 @@ func describeGrants(gs []auth.Grant) string {
 	return ", " + strings.Join(parts, " ")
 }
 
-func userList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, _, err := accountFlags(ctx, "user list", args, stderr, userUsage, nil, noArgs)
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	us, err := a.admin.Users(ctx, a.as)
-	if err != nil {
-		return err
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tROLE\tGRANTS\tPASSWORD\tSTATUS\tCREATED")
-	for _, u := range us {
-		status := "active"
-		if u.Disabled {
-			status = "disabled"
+func (c *cli) userList() *cobra.Command {
+	return c.accountCommand(&cobra.Command{
+		Use:     "list",
+		Short:   "List users with their role, grants, password and status",
+		Example: `  trialwatch user list --db tw.db`,
+		Args:    noArgs,
+	}, nil, func(a *accounts, _ []string) error {
+		us, err := a.admin.Users(c.ctx, a.as)
+		if err != nil {
+			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", u.Name, u.Role, strings.TrimPrefix(describeGrants(u.Grants), ", "),
-			u.HasPassword, status, u.Created.Format(time.RFC3339))
-	}
-	return tw.Flush()
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "NAME\tROLE\tGRANTS\tPASSWORD\tSTATUS\tCREATED")
+		for _, u := range us {
+			status := "active"
+			if u.Disabled {
+				status = "disabled"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%v\t%s\t%s\n", u.Name, u.Role, strings.TrimPrefix(describeGrants(u.Grants), ", "),
+				u.HasPassword, status, u.Created.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	})
 }
 
-func userDisable(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	a, fs, err := accountFlags(ctx, "user disable", args, stderr, userUsage, nil, oneArg)
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	name := fs.Arg(0)
-	if _, err := a.admin.DisableUser(a.audited(ctx, "user", "disable"), a.as, name); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "disabled user %s and revoked its tokens\n", name)
-	return nil
+func (c *cli) userDisable() *cobra.Command {
+	return c.accountCommand(&cobra.Command{
+		Use:   "disable NAME",
+		Short: "Disable a user and revoke its tokens",
+		Long: `Stops NAME from logging in and revokes all its tokens. The user is kept, as
+the audit trail names it; "user enable" lets it log in again.`,
+		Example: `  trialwatch user disable --db tw.db site701`,
+		Args:    oneArg("a user NAME"),
+	}, nil, func(a *accounts, args []string) error {
+		if _, err := a.admin.DisableUser(a.audited(c.ctx, "user", "disable"), a.as, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "disabled user %s and revoked its tokens\n", args[0])
+		return nil
+	})
 }
 
-const tokenUsage = `trialwatch token create --user NAME [--label TEXT] [--expires 720h]
-       trialwatch token list [--user NAME]
-       trialwatch token revoke ID
-Every command takes --db (default trialwatch.db). A token is shown once, when
-created; only its hash is stored.
-`
-
-func tokenCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return subcommand(ctx, args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"create": tokenCreate, "list": tokenList, "revoke": tokenRevoke,
-	}, tokenUsage)
+func (c *cli) userEnable() *cobra.Command {
+	return c.accountCommand(&cobra.Command{
+		Use:   "enable NAME",
+		Short: "Enable a disabled user again",
+		Long: `Lets a disabled user log in again with its password. The tokens revoked when
+it was disabled stay revoked: create new ones with "token create".`,
+		Example: `  trialwatch user enable --db tw.db site701
+  trialwatch token create --db tw.db --user site701 --expires 720h`,
+		Args: oneArg("a user NAME"),
+	}, nil, func(a *accounts, args []string) error {
+		if _, err := a.admin.EnableUser(a.audited(c.ctx, "user", "enable"), a.as, args[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "enabled user %s (its old tokens stay revoked: create new ones with \"token create\")\n", args[0])
+		return nil
+	})
 }
 
-func tokenCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (c *cli) tokenCmd() *cobra.Command {
+	return c.group(&cobra.Command{
+		Use:   "token",
+		Short: "Manage API tokens: create, list, revoke",
+		Long: `Manages the API tokens of the database given with --db (default
+trialwatch.db). A token is shown once, when created; only its hash is stored.`,
+		Example: `  trialwatch token create --db tw.db --user jane --label laptop --expires 720h
+  trialwatch token list --db tw.db --user jane
+  trialwatch token revoke --db tw.db 7`,
+	}, c.tokenCreate(), c.tokenList(), c.tokenRevoke())
+}
+
+func (c *cli) tokenCreate() *cobra.Command {
 	var name, label string
 	var ttl time.Duration
-	a, _, err := accountFlags(ctx, "token create", args, stderr, tokenUsage, func(fs *flagSet) {
+	return c.accountCommand(&cobra.Command{
+		Use:     "create --user NAME [--label TEXT] [--expires 720h]",
+		Short:   "Create a token for a user; it is printed once, only its hash is stored",
+		Example: `  trialwatch token create --db tw.db --user jane --label laptop --expires 720h`,
+		Args:    noArgs,
+	}, func(fs *flagSet) {
 		fs.StringVar(&name, "user", "", "user the token acts for (required)")
 		fs.StringVar(&label, "label", "", "what the token is for, shown in lists")
 		fs.DurationVar(&ttl, "expires", 90*24*time.Hour, "lifetime; 0 never expires")
+		fs.check("user", required)
 		fs.check("expires", notNegative)
-	}, func(fs *flagSet) bool { return name != "" && fs.NArg() == 0 })
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	plain, info, err := a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, name, label, ttl)
-	if err != nil {
-		return err
-	}
-	expires := "never"
-	if !info.Expires.IsZero() {
-		expires = info.Expires.Format(time.RFC3339)
-	}
-	fmt.Fprintf(stderr, "token %d for %s, expires %s; shown only now:\n", info.ID, name, expires)
-	fmt.Fprintln(stdout, plain)
-	return nil
-}
-
-func tokenList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var name string
-	a, _, err := accountFlags(ctx, "token list", args, stderr, tokenUsage, func(fs *flagSet) {
-		fs.StringVar(&name, "user", "", "only this user's tokens")
-	}, noArgs)
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	ts, err := a.admin.Tokens(ctx, a.as, name)
-	if err != nil {
-		return err
-	}
-	when := func(t time.Time, zero string) string {
-		if t.IsZero() {
-			return zero
+	}, func(a *accounts, _ []string) error {
+		plain, info, err := a.admin.CreateToken(a.audited(c.ctx, "token", "create"), a.as, name, label, ttl)
+		if err != nil {
+			return err
 		}
-		return t.Format(time.RFC3339)
-	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tUSER\tLABEL\tCREATED\tEXPIRES\tREVOKED\tLAST USED")
-	for _, t := range ts {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Label, when(t.Created, "-"),
-			when(t.Expires, "never"), when(t.Revoked, "-"), when(t.LastUsed, "-"))
-	}
-	return tw.Flush()
-}
-
-func tokenRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var id int64
-	a, _, err := accountFlags(ctx, "token revoke", args, stderr, tokenUsage, nil, func(fs *flagSet) bool {
-		var perr error
-		id, perr = strconv.ParseInt(fs.Arg(0), 10, 64)
-		return fs.NArg() == 1 && perr == nil && id > 0
+		expires := "never"
+		if !info.Expires.IsZero() {
+			expires = info.Expires.Format(time.RFC3339)
+		}
+		fmt.Fprintf(c.stderr, "token %d for %s, expires %s; shown only now:\n", info.ID, name, expires)
+		fmt.Fprintln(c.stdout, plain)
+		return nil
 	})
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	if _, err := a.admin.RevokeToken(a.audited(ctx, "token", "revoke"), a.as, id); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "revoked token %d\n", id)
-	return nil
 }
 
-const auditUsage = `trialwatch audit verify [--db DSN] [--anchor SEQ:HASH]
-Checks the audit trail's hash chain from the first record to the last: an
+func (c *cli) tokenList() *cobra.Command {
+	var name string
+	return c.accountCommand(&cobra.Command{
+		Use:     "list [--user NAME]",
+		Short:   "List tokens (never their secret)",
+		Example: `  trialwatch token list --db tw.db --user jane`,
+		Args:    noArgs,
+	}, func(fs *flagSet) {
+		fs.StringVar(&name, "user", "", "only this user's tokens")
+	}, func(a *accounts, _ []string) error {
+		ts, err := a.admin.Tokens(c.ctx, a.as, name)
+		if err != nil {
+			return err
+		}
+		when := func(t time.Time, zero string) string {
+			if t.IsZero() {
+				return zero
+			}
+			return t.Format(time.RFC3339)
+		}
+		tw := tabwriter.NewWriter(c.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tUSER\tLABEL\tCREATED\tEXPIRES\tREVOKED\tLAST USED")
+		for _, t := range ts {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.User, t.Label, when(t.Created, "-"),
+				when(t.Expires, "never"), when(t.Revoked, "-"), when(t.LastUsed, "-"))
+		}
+		return tw.Flush()
+	})
+}
+
+func (c *cli) tokenRevoke() *cobra.Command {
+	return c.accountCommand(&cobra.Command{
+		Use:     "revoke ID",
+		Short:   "Revoke a token by its ID (from token list)",
+		Example: `  trialwatch token revoke --db tw.db 7`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if err := oneArg("a token ID")(cmd, args); err != nil {
+				return err
+			}
+			if id, err := strconv.ParseInt(args[0], 10, 64); err != nil || id < 1 {
+				return usagef("token ID %q: want a positive whole number, as token list shows", args[0])
+			}
+			return nil
+		},
+	}, nil, func(a *accounts, args []string) error {
+		id, _ := strconv.ParseInt(args[0], 10, 64)
+		if _, err := a.admin.RevokeToken(a.audited(c.ctx, "token", "revoke"), a.as, id); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "revoked token %d\n", id)
+		return nil
+	})
+}
+
+func (c *cli) auditCmd() *cobra.Command {
+	return c.group(&cobra.Command{
+		Use:     "audit",
+		Short:   "Verify the audit trail's hash chain",
+		Example: `  trialwatch audit verify --db tw.db`,
+	}, c.auditVerify())
+}
+
+func (c *cli) auditVerify() *cobra.Command {
+	var anchorText string
+	var anchor audit.Anchor
+	return c.accountCommand(&cobra.Command{
+		Use:   "verify [--anchor SEQ:HASH]",
+		Short: "Check the audit trail's hash chain, optionally against an anchor kept elsewhere",
+		Long: `Checks the audit trail's hash chain from the first record to the last: an
 edited, deleted, inserted or reordered record is reported with its sequence
 number, and the command exits 1. It prints the last record's SEQ:HASH: keep
 it somewhere the database's administrators cannot write, and pass it as
 --anchor later to prove that nothing up to it was rewritten or cut off,
-which the chain alone cannot show.
-`
-
-func auditCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return subcommand(ctx, args, stdout, stderr, map[string]func(context.Context, []string, io.Writer, io.Writer) error{
-		"verify": auditVerify,
-	}, auditUsage)
-}
-
-func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var anchorText string
-	var anchor audit.Anchor
-	a, _, err := accountFlags(ctx, "audit verify", args, stderr, auditUsage, func(fs *flagSet) {
+which the chain alone cannot show.`,
+		Example: `  trialwatch audit verify --db tw.db     # exit 1 naming the first broken record; prints "head SEQ:HASH"
+  trialwatch audit verify --db tw.db --anchor 1234:5f0c…`,
+		Args: noArgs,
+	}, func(fs *flagSet) {
 		fs.StringVar(&anchorText, "anchor", "", "SEQ:HASH an earlier verify printed: the record SEQ must still have HASH")
 		fs.check("anchor", func(any) string {
 			var err error
@@ -347,24 +393,21 @@ func auditVerify(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			}
 			return ""
 		})
-	}, noArgs)
-	if err != nil {
-		return err
-	}
-	defer a.db.Close()
-	prog := newProgress(stderr)
-	prog.start("verifying the audit trail", 0)
-	n, head, err := a.trail.Check(ctx, anchor, func(checked int64) {
-		prog.relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
+	}, func(a *accounts, _ []string) error {
+		prog := newProgress(c.stderr)
+		prog.start("verifying the audit trail", 0)
+		n, head, err := a.trail.Check(c.ctx, anchor, func(checked int64) {
+			prog.relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
+		})
+		prog.finish()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "audit trail intact: %d records, hash chain verified", n)
+		if anchor.Seq > 0 {
+			fmt.Fprintf(c.stdout, ", anchor %d matches", anchor.Seq)
+		}
+		fmt.Fprintf(c.stdout, "\nhead %s\n", head)
+		return nil
 	})
-	prog.finish()
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "audit trail intact: %d records, hash chain verified", n)
-	if anchor.Seq > 0 {
-		fmt.Fprintf(stdout, ", anchor %d matches", anchor.Seq)
-	}
-	fmt.Fprintf(stdout, "\nhead %s\n", head)
-	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
@@ -18,15 +20,26 @@ import (
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
-func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func (c *cli) demoCmd() *cobra.Command {
 	var cfg config
-	fs := newFlagSet("demo", stderr)
-	cfg.serverFlags(fs, "")
-	cfg.checkerFlags(fs)
-	fs.Lookup("db").Usage = "database to load the pilot study into (default: a new SQLite file removed on exit)"
-	if err := fs.parse(args); err != nil {
-		return err
-	}
+	return c.command(&cobra.Command{
+		Use:   "demo",
+		Short: "Serve the CDISC pilot study on embedded SQLite",
+		Long: `Loads the public CDISC pilot study CDISCPILOT01 (306 subjects, 17 sites) into a
+new SQLite file, starts all four services in one process and prints the URLs,
+example curls, and one user per role with a 24-hour API token each. Ctrl-C
+stops it and removes the file.`,
+		Example: `  trialwatch demo
+  trialwatch demo --http 127.0.0.1:8088 --admin 127.0.0.1:9098`,
+		Args: noArgs,
+	}, func(fs *flagSet) {
+		cfg.serverFlags(fs, "")
+		cfg.checkerFlags(fs)
+		fs.Lookup("db").Usage = "database to load the pilot study into (default: a new SQLite file removed on exit)"
+	}, func(*flagSet, []string) error { return demo(c.ctx, cfg, c.stdout, c.stderr) })
+}
+
+func demo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	start := time.Now()
 	if cfg.db == "" {
 		dir, err := os.MkdirTemp("", "trialwatch-demo-")

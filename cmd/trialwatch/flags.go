@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
@@ -55,26 +56,34 @@ type config struct {
 	readTimeout      time.Duration
 }
 
-// flagSet is one command's flags. parse fills them from the command line,
-// then from TRIALWATCH_<FLAG> for those not given, then checks every value,
-// so a bad one stops the command before it binds, opens or writes anything.
+// flagSet is one command's flags, defined as Go flags (their values are
+// what the checks read) and handed to the command's pflag set, so they may
+// come anywhere on the command line. resolve fills each flag not given
+// there from TRIALWATCH_<FLAG>, then from the --config file, then checks
+// every value, so a bad one stops the command before it binds, opens or
+// writes anything.
 type flagSet struct {
 	*flag.FlagSet
-	fromEnv map[string]string // flag name → the environment variable that set it
-	checks  []func() error
+	cmd    *cobra.Command
+	config func() (*configFile, error) // the --config file, read once per run
+	from   map[string]string           // flag name → the variable or file:line that set it
+	checks []func() error
 }
 
-func newFlagSet(name string, stderr io.Writer) *flagSet {
-	fs := &flagSet{FlagSet: flag.NewFlagSet("trialwatch "+name, flag.ContinueOnError), fromEnv: map[string]string{}}
-	fs.SetOutput(stderr)
-	return fs
+// newFlagSet gives cmd a set of flags; define them, then call bind.
+func newFlagSet(cmd *cobra.Command, config func() (*configFile, error)) *flagSet {
+	return &flagSet{FlagSet: flag.NewFlagSet(cmd.Name(), flag.ContinueOnError), cmd: cmd, config: config, from: map[string]string{}}
 }
 
-// flagError is a flag or environment value the command cannot run with: a
-// usage error (exit code 2) explained in one line naming the flag, and the
-// variable when the value came from the environment.
+// bind hands the flags defined so far to the command's parser.
+func (fs *flagSet) bind() { fs.cmd.Flags().AddGoFlagSet(fs.FlagSet) }
+
+// flagError is a flag, environment or configuration-file value the
+// command cannot run with: a usage error (exit code 2) explained in one
+// line naming the flag, and the variable or file line when the value came
+// from there.
 type flagError struct {
-	flag, env, value, reason string
+	flag, from, value, reason string
 }
 
 func (e *flagError) Error() string {
@@ -82,8 +91,8 @@ func (e *flagError) Error() string {
 		return e.reason
 	}
 	name := "--" + e.flag
-	if e.env != "" {
-		name = e.env + " (--" + e.flag + ")"
+	if e.from != "" {
+		name = e.from + " (--" + e.flag + ")"
 	}
 	if e.value == "" {
 		return fmt.Sprintf("%s: %s", name, e.reason)
@@ -93,14 +102,14 @@ func (e *flagError) Error() string {
 
 // bad is flag name's value refused for reason.
 func (fs *flagSet) bad(name, reason string) error {
-	e := &flagError{flag: name, env: fs.fromEnv[name], reason: reason}
+	e := &flagError{flag: name, from: fs.from[name], reason: reason}
 	if f := fs.Lookup(name); f != nil {
 		e.value = f.Value.String()
 	}
 	return e
 }
 
-// check makes parse refuse flag name's value when a rule says why it is
+// check makes resolve refuse flag name's value when a rule says why it is
 // bad. Rules see the flag's parsed value (a string, int, float64,
 // time.Duration...).
 func (fs *flagSet) check(name string, rules ...func(v any) string) {
@@ -118,36 +127,43 @@ func (fs *flagSet) check(name string, rules ...func(v any) string) {
 	})
 }
 
-// also makes parse run a check of several flags, after those of each.
+// also makes resolve run a check of several flags, after those of each.
 func (fs *flagSet) also(check func() error) { fs.checks = append(fs.checks, check) }
 
-// parse reads args, fills each flag not given on the command line from
-// TRIALWATCH_<FLAG> so containers can be configured by environment alone,
-// and checks the values.
-func (fs *flagSet) parse(args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return errUsage // the flag package explained it, with the usage
-	}
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		env := envName(f.Name)
-		v, ok := os.LookupEnv(env)
-		if given[f.Name] || !ok || err != nil {
-			return
-		}
-		if e := fs.Set(f.Name, v); e != nil {
-			err = &flagError{flag: f.Name, env: env, value: v, reason: wantOf(f, e)}
-			return
-		}
-		fs.fromEnv[f.Name] = env
-	})
+// given says whether flag name was on the command line.
+func (fs *flagSet) given(name string) bool {
+	f := fs.cmd.Flags().Lookup(name)
+	return f != nil && f.Changed
+}
+
+// resolve fills each flag not given on the command line from
+// TRIALWATCH_<FLAG>, so containers can be configured by environment
+// alone, else from the --config file, and checks the values: flag >
+// environment > file > default.
+func (fs *flagSet) resolve() error {
+	file, err := fs.config()
 	if err != nil {
 		return err
+	}
+	var names []string
+	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
+	for _, name := range names {
+		if fs.given(name) {
+			continue
+		}
+		f := fs.Lookup(name)
+		if env := envName(name); hasEnv(env) {
+			v := os.Getenv(env)
+			if err := f.Value.Set(v); err != nil {
+				return &flagError{flag: name, from: env, value: v, reason: wantOf(f, err)}
+			}
+			fs.from[name] = env
+		} else if v, ok := file.value(name); ok {
+			if err := f.Value.Set(v.text); err != nil {
+				return &flagError{flag: name, from: v.where, value: v.text, reason: wantOf(f, err)}
+			}
+			fs.from[name] = v.where
+		}
 	}
 	for _, check := range fs.checks {
 		if err := check(); err != nil {
@@ -157,16 +173,24 @@ func (fs *flagSet) parse(args []string) error {
 	return nil
 }
 
+func hasEnv(name string) bool { _, ok := os.LookupEnv(name); return ok }
+
 // wantOf says what flag f takes, for a value it could not be set to.
 func wantOf(f *flag.Flag, err error) string {
-	switch f.Value.(flag.Getter).Get().(type) {
-	case int, int64, uint64:
+	return want(fmt.Sprintf("%T", f.Value.(flag.Getter).Get()), err)
+}
+
+// want says what a flag of a type (as pflag names it: int, float64,
+// duration...) takes, for a value it could not be set to.
+func want(typ string, err error) string {
+	switch typ {
+	case "int", "int64", "uint64":
 		return "want a whole number"
-	case float64:
+	case "float64":
 		return "want a number"
-	case time.Duration:
+	case "time.Duration", "duration":
 		return "want a duration, such as 30s or 5m"
-	case bool:
+	case "bool":
 		return "want true or false"
 	}
 	return err.Error()

@@ -1,75 +1,70 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"io"
 	"strings"
+
+	"github.com/spf13/cobra"
 
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/labgrade"
 )
 
-const gradeUsage = `Usage: trialwatch grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0|daids-v2.1] [--grading-context number-only|worst-case] [--dm DM_FILE] [--out FILE] [--study ID]
-
-Grades every LB record by CTCAE (or DAIDS) and writes CSV: USUBJID,LBSEQ,LBTESTCD,TERM,
-DIRECTION,GRADE,REASON. A test graded low and high gives two rows; GRADE is
-empty when the record cannot be graded, and REASON says why. The baseline
-is the LBBLFL=Y record of the same test, else (with --dm) the last value on
-or before the subject's first dose (RFXSTDTC); DAIDS needs --dm for the
-subjects' age and sex. Files are SDTM CSV (.csv),
-Dataset-JSON (.json) or SAS XPORT (.xpt), optionally gzip-compressed (.gz).
-Without --study, the study is the STUDYID of the LB file's first row.
-`
-
-func gradeCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("grade", stderr)
+func (c *cli) gradeCmd() *cobra.Command {
 	var criteria, gradingContext, lbPath, dmPath, outPath, study string
-	var c ctcae.Criteria
+	var crit ctcae.Criteria
 	var gc ctcae.Context
-	fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+strings.Join(ctcae.Names(), ", "))
-	fs.StringVar(&gradingContext, "grading-context", string(ctcae.NumberOnly), "grades that need symptoms: number-only (the number alone) or worst-case (as admiral)")
-	fs.StringVar(&lbPath, "lb", "", "SDTM LB file to grade (required)")
-	fs.StringVar(&dmPath, "dm", "", "SDTM DM file, for first doses when a test has no LBBLFL=Y record")
-	fs.StringVar(&outPath, "out", "", "write the grades to this file instead of stdout")
-	fs.StringVar(&study, "study", "", "study ID (STUDYID); default: the STUDYID of the LB file's first row")
-	fs.check("criteria", func(any) string {
-		var err error
-		if c, err = ctcae.ParseCriteria(criteria); err != nil {
-			return err.Error()
+	return c.command(&cobra.Command{
+		Use:   "grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0|daids-v2.1] [--grading-context number-only|worst-case] [--dm DM_FILE] [--out FILE] [--study ID]",
+		Short: "Grade LB records by CTCAE (v4.03, v5.0, v6.0) or DAIDS v2.1 into CSV",
+		Long: `Grades every LB record by CTCAE (or DAIDS) and writes CSV: USUBJID,LBSEQ,
+LBTESTCD,TERM,DIRECTION,GRADE,REASON. A test graded low and high gives two
+rows; GRADE is empty when the record cannot be graded, and REASON says why.
+The baseline is the LBBLFL=Y record of the same test, else (with --dm) the
+last value on or before the subject's first dose (RFXSTDTC); DAIDS needs
+--dm for the subjects' age and sex. Files are SDTM CSV (.csv), Dataset-JSON
+(.json) or SAS XPORT (.xpt), optionally gzip-compressed (.gz). Without
+--study, the study is the STUDYID of the LB file's first row.`,
+		Example: `  trialwatch grade --criteria ctcae-v5.0 --lb lb.csv --dm dm.csv --out grades.csv
+  trialwatch grade --criteria ctcae-v6.0 --grading-context worst-case --lb lb.csv --dm dm.csv
+  trialwatch grade --criteria daids-v2.1 --lb lb.csv --dm dm.csv   # DAIDS needs DM: age and sex`,
+		Args: noArgs,
+	}, func(fs *flagSet) {
+		fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+strings.Join(ctcae.Names(), ", "))
+		fs.StringVar(&gradingContext, "grading-context", string(ctcae.NumberOnly), "grades that need symptoms: number-only (the number alone) or worst-case (as admiral)")
+		fs.StringVar(&lbPath, "lb", "", "SDTM LB file to grade (required)")
+		fs.StringVar(&dmPath, "dm", "", "SDTM DM file, for first doses when a test has no LBBLFL=Y record")
+		fs.StringVar(&outPath, "out", "", "write the grades to this file instead of stdout")
+		fs.StringVar(&study, "study", "", "study ID (STUDYID); default: the STUDYID of the LB file's first row")
+		fs.check("criteria", func(any) string {
+			var err error
+			if crit, err = ctcae.ParseCriteria(criteria); err != nil {
+				return err.Error()
+			}
+			return ""
+		})
+		fs.check("grading-context", func(any) string {
+			var err error
+			if gc, err = ctcae.ParseContext(gradingContext); err != nil {
+				return err.Error()
+			}
+			return ""
+		})
+		fs.check("lb", required)
+	}, func(*flagSet, []string) error {
+		in, err := labgrade.ReadFiles(lbPath, dmPath, study)
+		if err != nil {
+			return err
 		}
-		return ""
-	})
-	fs.check("grading-context", func(any) string {
-		var err error
-		if gc, err = ctcae.ParseContext(gradingContext); err != nil {
-			return err.Error()
+		if outPath == "" {
+			_, err := labgrade.Write(c.ctx, c.stdout, crit, in, ctcae.WithContext(gc))
+			return err
 		}
-		return ""
+		sum, err := labgrade.WriteFile(c.ctx, outPath, crit, in, ctcae.WithContext(gc))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(c.stdout, "graded %d LB records by %s into %s: %s\n", sum.Records, crit, outPath, sum)
+		return nil
 	})
-	fs.Usage = func() {
-		fmt.Fprint(stderr, gradeUsage+"\n")
-		fs.PrintDefaults()
-	}
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if lbPath == "" || fs.NArg() > 0 {
-		fs.Usage()
-		return errUsage
-	}
-	in, err := labgrade.ReadFiles(lbPath, dmPath, study)
-	if err != nil {
-		return err
-	}
-	if outPath == "" {
-		_, err := labgrade.Write(ctx, stdout, c, in, ctcae.WithContext(gc))
-		return err
-	}
-	sum, err := labgrade.WriteFile(ctx, outPath, c, in, ctcae.WithContext(gc))
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "graded %d LB records by %s into %s: %s\n", sum.Records, c, outPath, sum)
-	return nil
 }

@@ -6,6 +6,8 @@ import (
 	"io"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
@@ -13,33 +15,58 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("import", stderr)
+func (c *cli) importCmd() *cobra.Command {
 	var dsn, study string
 	var chunk int
-	fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
-	fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
-	fs.IntVar(&chunk, "chunk", ingest.DefaultChunk, "records validated and written at a time; memory grows with it, not with the files")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: trialwatch import --db DSN --study ID FILES...\n\nLoads SDTM domains DM, EX, AE, LB, DS, CM as CSV, Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz).\nThe files are streamed, in bounded memory, DM first, in one transaction: nothing is stored unless\nevery file is valid. Changed subjects are queued for a check.")
-		fs.PrintDefaults()
-	}
-	fs.check("db", required)
-	fs.check("study", required)
-	fs.check("chunk", positive)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() == 0 {
-		fs.Usage()
-		return errUsage
-	}
+	return c.command(&cobra.Command{
+		Use:   "import --db DSN --study ID FILE|FOLDER|GLOB...",
+		Short: "Load SDTM domains (DM, EX, AE, LB, DS, CM), streamed in bounded memory",
+		Long: `Loads the SDTM domains trialwatch reads, DM, EX, AE, LB, DS and CM, as CSV,
+Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz), from the
+files, folders (their files) and glob patterns given. Files of other domains
+(SV, VS, SUPPAE...) and of other formats (define.xml) are skipped and listed.
+
+The files are streamed, in bounded memory, DM first, in one transaction:
+nothing is stored unless every file is valid. Problems that repeat (every
+row of an unknown subject) are reported once, with how many rows and where.
+Changed subjects are queued for a check, which the next serve runs. On a
+terminal, progress is one line redrawn; otherwise a log line every 10s with
+rows/s and the time left.`,
+		Example: `  trialwatch import --db trialwatch.db --study CDISCPILOT01 dm.csv ex.csv ae.csv lb.csv ds.csv cm.csv
+  trialwatch import --db trialwatch.db --study CDISCPILOT01 sdtm/
+  trialwatch import --db trialwatch.db --study CDISCPILOT01 'sdtm/*.xpt'
+  trialwatch import --db 'postgres://tw@db:5432/trialwatch' --study CDISCPILOT01 sdtm/ --chunk 20000`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("%s needs the files, folders or globs to import", cmdName(cmd))
+			}
+			return nil
+		},
+	}, func(fs *flagSet) {
+		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
+		fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
+		fs.IntVar(&chunk, "chunk", ingest.DefaultChunk, "records validated and written at a time; memory grows with it, not with the files")
+		fs.check("db", required)
+		fs.check("study", required)
+		fs.check("chunk", positive)
+	}, func(_ *flagSet, args []string) error {
+		return importFiles(c.ctx, dsn, study, chunk, args, c.stdout, c.stderr)
+	})
+}
+
+// importFiles imports what paths name into dsn's database, as
+// trialwatch itself on behalf of the operator.
+func importFiles(ctx context.Context, dsn, study string, chunk int, paths []string, stdout, stderr io.Writer) error {
 	start := time.Now()
-	prog := newProgress(stderr)
-	files, err := importFiles(fs.Args(), prog)
+	files, skipped, err := ingest.Collect(paths)
+	for _, s := range skipped {
+		fmt.Fprintf(stderr, "skipped %s\n", s)
+	}
 	if err != nil {
 		return err
 	}
+	prog := newProgress(stderr)
+	files = withProgress(files, prog)
 	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		return err
@@ -59,7 +86,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	ctx = auth.WithSystem(ctx)
 	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: cliActor(), Study: study,
 		Entity: "upload", Action: "import", Source: "cli"}))
-	res, err := ingest.IngestFiles(ctx, target, study, files, chunk, time.Now())
+	res, err := ingest.IngestFiles(ctx, target, study, files, chunk, time.Now(),
+		ingest.WithProgress(func(_ string, rows int) { prog.setRows(rows) }))
 	if err != nil {
 		return err
 	}
@@ -72,5 +100,8 @@ func importCmd(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	prog.finish()
 	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describeCounts(res), db, study,
 		time.Since(start).Round(time.Millisecond), describeResult(res))
+	if len(skipped) > 0 {
+		fmt.Fprintf(stdout, "skipped %d file(s) of domains or formats trialwatch does not read (listed on stderr)\n", len(skipped))
+	}
 	return nil
 }

@@ -9,25 +9,13 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/ingest"
-	"github.com/trialwatch/trialwatch/sdtm"
 )
 
-// importFiles describes files to stream into the database, each showing
-// its progress on a terminal while it is read. Each file's domain is read
-// from its first row up front, so that DM is stored first.
-func importFiles(paths []string, prog *progress) ([]ingest.File, error) {
-	files := make([]ingest.File, len(paths))
-	for i, path := range paths {
-		f, err := ingest.PathFile(path)
-		if err != nil {
-			return nil, err
-		}
-		rc, err := f.Open()
-		if err != nil {
-			return nil, err
-		}
-		f.Domain = sdtm.Domain(path, rc, f.Format)
-		rc.Close()
+// withProgress has each file show its progress while it is read.
+func withProgress(files []ingest.File, prog *progress) []ingest.File {
+	out := make([]ingest.File, len(files))
+	for i, f := range files {
+		path := f.Name
 		f.Open = func() (io.ReadCloser, error) {
 			file, err := os.Open(path)
 			if err != nil {
@@ -40,9 +28,9 @@ func importFiles(paths []string, prog *progress) ([]ingest.File, error) {
 			prog.start("importing "+filepath.Base(path), size)
 			return progressFile{prog.reader(file), file, prog}, nil
 		}
-		files[i] = f
+		out[i] = f
 	}
-	return files, nil
+	return out
 }
 
 // progressFile ends the progress line of a file when it is closed.

@@ -6,36 +6,18 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/trialwatch/trialwatch/internal/gctune"
 )
-
-const usage = `trialwatch monitors clinical-trial subjects and raises risk signals.
-
-Usage:
-  trialwatch demo   [flags]          serve the CDISC pilot study on embedded SQLite
-  trialwatch serve  [flags]          run all services in one process
-  trialwatch serve  SERVICE [flags]  run one service: subjects, exposure, events or checker
-  trialwatch import --db DSN --study ID FILES...
-                                     load SDTM domains (DM, EX, AE, LB, DS, CM), streamed
-                                     in bounded memory
-  trialwatch grade  --lb FILE [flags] grade LB records by CTCAE v4.03 or v5.0
-  trialwatch gen-study --subjects N --labs-per-subject M --out DIR
-                                     write a synthetic study's DM and LB as SDTM CSV
-  trialwatch user  add|list|disable  manage users (role, study, sites)
-  trialwatch token create|list|revoke
-                                     manage API tokens (shown once, stored hashed)
-  trialwatch audit verify            check the audit trail's hash chain
-
-Every flag can also be set with an environment variable TRIALWATCH_<FLAG>,
-e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN. Run "trialwatch CMD -h" for flags.
-`
 
 func main() {
 	gctune.Apply() // GOGC and GOMEMLIMIT in the environment still win
@@ -47,46 +29,191 @@ func main() {
 // errUsage marks a usage error already explained to the user on stderr.
 var errUsage = errors.New("usage")
 
+// usageError is a command line the command cannot run: exit code 2, with
+// the reason on one line.
+type usageError struct{ reason string }
+
+func (e usageError) Error() string { return e.reason }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// failed is what a command that ran returns when it did not succeed:
+// exit code 1. Everything else a run returns is about the command line.
+type failed struct{ err error }
+
+func (e failed) Error() string { return e.err.Error() }
+func (e failed) Unwrap() error { return e.err }
+
+// run runs the command line args and returns the process's exit code: 0
+// when it succeeded or showed help, 2 when the command line was wrong
+// (the reason on stderr, in one line), 1 when the command failed.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return 2
-	}
-	var err error
-	switch args[0] {
-	case "demo":
-		err = demo(ctx, args[1:], stdout, stderr)
-	case "serve":
-		err = serve(ctx, args[1:], stdout, stderr)
-	case "import":
-		err = importCmd(ctx, args[1:], stdout, stderr)
-	case "grade":
-		err = gradeCmd(ctx, args[1:], stdout, stderr)
-	case "gen-study":
-		err = genCmd(ctx, args[1:], stdout, stderr)
-	case "user":
-		err = userCmd(ctx, args[1:], stdout, stderr)
-	case "token":
-		err = tokenCmd(ctx, args[1:], stdout, stderr)
-	case "audit":
-		err = auditCmd(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return 0
-	default:
-		fmt.Fprintf(stderr, "trialwatch: unknown command %q\n\n%s", args[0], usage)
-		return 2
-	}
+	c := newCLI(ctx, stdout, stderr)
+	c.root.SetArgs(args)
+	cmd, err := c.root.ExecuteC()
 	var bad *flagError
+	var usage usageError
+	var fail failed
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, errUsage), errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		return 2
-	case errors.As(err, &bad):
+	case errors.As(err, &bad), errors.As(err, &usage):
 		fmt.Fprintln(stderr, "trialwatch:", err)
 		return 2
+	case errors.As(err, &fail):
+		fmt.Fprintln(stderr, "trialwatch:", err)
+		return 1
 	}
-	fmt.Fprintln(stderr, "trialwatch:", err)
-	return 1
+	// cobra's own: an unknown command or flag, a flag without its value.
+	fmt.Fprintf(stderr, "trialwatch: %s (see '%s --help')\n", oneLine(err.Error()), cmd.CommandPath())
+	return 2
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// cli is one run of the command line: its context and output, and the
+// --config file its commands share.
+type cli struct {
+	ctx            context.Context
+	stdout, stderr io.Writer
+	root           *cobra.Command
+	configPath     string
+	config         *configFile
+	configErr      error
+	configRead     bool
+}
+
+func newCLI(ctx context.Context, stdout, stderr io.Writer) *cli {
+	c := &cli{ctx: ctx, stdout: stdout, stderr: stderr}
+	root := &cobra.Command{
+		Use:   "trialwatch",
+		Short: "Monitor clinical-trial subjects and raise risk signals",
+		Long: `trialwatch monitors clinical trials: sites upload SDTM data, a checker
+analyses each subject and raises risk signals for medical monitors, data
+managers and CRAs.
+
+Every flag can also be set with an environment variable TRIALWATCH_<FLAG>
+(upper case, - becomes _), e.g. TRIALWATCH_DB or TRIALWATCH_ADMIN_TOKEN, or
+in a YAML file given with --config (or TRIALWATCH_CONFIG). A flag on the
+command line wins over the environment, which wins over the file.`,
+		Example: `  trialwatch demo
+  trialwatch import --db tw.db --study CDISCPILOT01 sdtm/
+  trialwatch serve --db tw.db --config /etc/trialwatch.yaml
+  trialwatch help import`,
+		Version:       version(),
+		SilenceErrors: true,
+		SilenceUsage:  true,
+		Args:          noArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cmd.SetOut(stderr) // no command: the help is the complaint
+			cmd.Help()
+			return errUsage
+		},
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetVersionTemplate("trialwatch {{.Version}}\n")
+	root.SetFlagErrorFunc(flagParseError)
+	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML file of flag values (flag: value), below flags and TRIALWATCH_* variables (or TRIALWATCH_CONFIG)")
+	root.AddGroup(&cobra.Group{ID: "run", Title: "Running trialwatch:"}, &cobra.Group{ID: "data", Title: "Data:"},
+		&cobra.Group{ID: "admin", Title: "Users, tokens and the audit trail:"})
+	for _, cmd := range []*cobra.Command{c.demoCmd(), c.serveCmd()} {
+		cmd.GroupID = "run"
+		root.AddCommand(cmd)
+	}
+	for _, cmd := range []*cobra.Command{c.importCmd(), c.gradeCmd(), c.genCmd()} {
+		cmd.GroupID = "data"
+		root.AddCommand(cmd)
+	}
+	for _, cmd := range []*cobra.Command{c.userCmd(), c.tokenCmd(), c.auditCmd()} {
+		cmd.GroupID = "admin"
+		root.AddCommand(cmd)
+	}
+	c.root = root
+	return c
+}
+
+// flagParseError says in one line what was wrong with a flag on the
+// command line, as the checks of values do.
+func flagParseError(_ *cobra.Command, err error) error {
+	var invalid *pflag.InvalidValueError
+	if errors.As(err, &invalid) {
+		f := invalid.GetFlag()
+		return &flagError{flag: f.Name, value: invalid.GetValue(), reason: want(f.Value.Type(), errors.Unwrap(err))}
+	}
+	return usageError{err.Error()}
+}
+
+// command makes a command that runs body once its flags are resolved
+// (command line, environment, --config file) and checked.
+func (c *cli) command(cmd *cobra.Command, define func(fs *flagSet), body func(fs *flagSet, args []string) error) *cobra.Command {
+	fs := newFlagSet(cmd, c.configFile)
+	if define != nil {
+		define(fs)
+	}
+	fs.bind()
+	cmd.RunE = func(_ *cobra.Command, args []string) error {
+		if err := fs.resolve(); err != nil {
+			return err
+		}
+		err := body(fs, args)
+		var bad *flagError
+		var usage usageError
+		if err == nil || errors.Is(err, errUsage) || errors.As(err, &bad) || errors.As(err, &usage) {
+			return err
+		}
+		return failed{err}
+	}
+	return cmd
+}
+
+// group makes a command that only holds subcommands: without one it
+// shows its help on stderr and exits 2.
+func (c *cli) group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			return usagef("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		cmd.SetOut(c.stderr)
+		cmd.Help()
+		return errUsage
+	}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
+// Positional arguments.
+
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		if cmd.HasSubCommands() {
+			return usagef("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
+		}
+		return usagef("%s takes no arguments, got %q", cmdName(cmd), args)
+	}
+	return nil
+}
+
+// oneArg wants exactly one argument, what.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		switch {
+		case len(args) == 0:
+			return usagef("%s needs %s", cmdName(cmd), what)
+		case len(args) > 1:
+			return usagef("%s takes one %s, got %q", cmdName(cmd), what, args)
+		}
+		return nil
+	}
+}
+
+// cmdName is cmd's path below trialwatch, for messages trialwatch's name
+// starts.
+func cmdName(cmd *cobra.Command) string {
+	if !cmd.HasParent() {
+		return cmd.Name()
+	}
+	return strings.TrimPrefix(cmd.CommandPath(), cmd.Root().Name()+" ")
 }

@@ -3,40 +3,66 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
-	"strings"
+
+	"github.com/spf13/cobra"
 )
 
 // serviceNames are the services "serve NAME" runs alone.
 var serviceNames = []string{"subjects", "exposure", "events", "checker"}
 
-func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	service := ""
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		service, args = args[0], args[1:]
-	}
+func (c *cli) serveCmd() *cobra.Command {
 	var cfg config
-	fs := newFlagSet("serve "+service, stderr)
-	cfg.serverFlags(fs, "trialwatch.db")
+	serve := c.command(&cobra.Command{
+		Use:   "serve [SERVICE]",
+		Short: "Run all four services in one process, or one service alone",
+		Long: `Without a SERVICE, runs the subjects, exposure, events and checker services
+in one process; the checker still calls the data services over Connect, on
+the process's own listener. With one, runs that service alone (split mode):
+the data services need the internal service credential (--service-token-file
+or TRIALWATCH_SERVICE_TOKEN) and the checker their URLs.`,
+		Example: `  TRIALWATCH_ADMIN_TOKEN=$(openssl rand -hex 24) trialwatch serve --db trialwatch.db --tls-cert cert.pem --tls-key key.pem
+  trialwatch serve subjects --db subjects.db --http 127.0.0.1:8081 --admin 127.0.0.1:9091
+  trialwatch serve --config /etc/trialwatch/serve.yaml`,
+		Args:      noArgs,
+		ValidArgs: serviceNames,
+	}, func(fs *flagSet) {
+		cfg.serverFlags(fs, "trialwatch.db")
+		cfg.checkerFlags(fs)
+	}, func(*flagSet, []string) error { return serve(c.ctx, cfg, "", c.stderr) })
+	for _, service := range serviceNames {
+		serve.AddCommand(c.serviceCmd(service))
+	}
+	return serve
+}
+
+// serviceCmd runs one service alone.
+func (c *cli) serviceCmd(service string) *cobra.Command {
+	var cfg config
+	cmd := &cobra.Command{
+		Use:  service,
+		Args: noArgs,
+	}
 	switch service {
-	case "":
-		cfg.checkerFlags(fs)
 	case "checker":
-		cfg.checkerFlags(fs)
-		cfg.upstreamFlags(fs)
-	case "subjects", "exposure", "events":
+		cmd.Short = "Run the checker alone: the API, checks and lab store, calling the data services"
+		cmd.Example = `  trialwatch serve checker --db checker.db --http 127.0.0.1:8080 --admin 127.0.0.1:9090 \
+    --subjects-url http://127.0.0.1:8081 --exposure-url http://127.0.0.1:8082 --events-url http://127.0.0.1:8083`
 	default:
-		fmt.Fprintf(stderr, "trialwatch serve: unknown service %q (want one of %s)\n", service, strings.Join(serviceNames, ", "))
-		return errUsage
+		cmd.Short = "Run the " + service + " data service alone"
+		cmd.Example = "  TRIALWATCH_SERVICE_TOKEN=$(cat service-token) trialwatch serve " + service + " --db " + service + ".db --http 127.0.0.1:8081"
 	}
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "trialwatch serve: unexpected arguments %q\n", fs.Args())
-		return errUsage
-	}
+	return c.command(cmd, func(fs *flagSet) {
+		cfg.serverFlags(fs, "trialwatch.db")
+		if service == "checker" {
+			cfg.checkerFlags(fs)
+			cfg.upstreamFlags(fs)
+		}
+	}, func(*flagSet, []string) error { return serve(c.ctx, cfg, service, c.stderr) })
+}
+
+// serve runs one service, or all four ("").
+func serve(ctx context.Context, cfg config, service string, stderr io.Writer) error {
 	if err := cfg.secrets(service != ""); err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
@@ -363,26 +364,34 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "750ms")
 	t.Setenv("TRIALWATCH_DB", "from-env.db")
 	var cfg config
-	fs := newFlagSet("serve", io.Discard)
-	cfg.serverFlags(fs, "trialwatch.db")
-	cfg.checkerFlags(fs)
-	if err := fs.parse([]string{"--db", "from-flag.db"}); err != nil {
+	err := parseFlags(func(fs *flagSet) {
+		cfg.serverFlags(fs, "trialwatch.db")
+		cfg.checkerFlags(fs)
+	}, "--db", "from-flag.db")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if cfg.checkDeadline != 750*time.Millisecond || cfg.db != "from-flag.db" {
 		t.Errorf("deadline %v db %q: want env to fill the deadline and the flag to win for db", cfg.checkDeadline, cfg.db)
 	}
 	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "soon")
-	err := newCheckerFlags(&cfg).parse(nil)
+	err = parseFlags(func(fs *flagSet) { cfg.checkerFlags(fs) })
 	if err == nil || !strings.Contains(err.Error(), "TRIALWATCH_CHECK_DEADLINE") {
 		t.Errorf("bad env value: err = %v, want it to name the variable", err)
 	}
 }
 
-func newCheckerFlags(cfg *config) *flagSet {
-	fs := newFlagSet("serve", io.Discard)
-	cfg.checkerFlags(fs)
-	return fs
+// parseFlags defines flags on a command of their own and parses args
+// with them, as a run does: command line, environment, then the checks.
+func parseFlags(define func(*flagSet), args ...string) error {
+	cmd := &cobra.Command{Use: "serve"}
+	fs := newFlagSet(cmd, func() (*configFile, error) { return nil, nil })
+	define(fs)
+	fs.bind()
+	if err := cmd.ParseFlags(args); err != nil {
+		return err
+	}
+	return fs.resolve()
 }
 
 func TestRunUsageErrors(t *testing.T) {

@@ -132,3 +132,65 @@ func TestAdminsManageUsersOfTheirStudies(t *testing.T) {
 		t.Errorf("token records %+v: want one, without the secret", recs)
 	}
 }
+
+// A disabled user can be enabled again, over the API: it logs in again
+// with its password, while the tokens disabling revoked stay revoked;
+// both changes are in the audit trail, and an admin of other studies
+// finds no such user.
+func TestEnableUserAgain(t *testing.T) {
+	r, users, trail, _ := accountsRouter(t)
+	ctx := context.Background()
+	s1, _ := auth.ParseGrants("S1", "")
+	s2, _ := auth.ParseGrants("S2", "")
+	for _, u := range []struct {
+		name   string
+		role   auth.Role
+		grants []auth.Grant
+		pw     string
+	}{{"root", auth.RoleAdmin, nil, ""}, {"admin2", auth.RoleAdmin, s2, ""}, {"jane", auth.RoleMonitor, s1, "correct horse battery"}} {
+		if _, err := users.AddUser(ctx, nil, u.name, u.role, u.grants, u.pw, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	root, _, _ := users.CreateToken(ctx, nil, "root", "", time.Hour, time.Now())
+	admin2, _, _ := users.CreateToken(ctx, nil, "admin2", "", time.Hour, time.Now())
+	janes, _, _ := users.CreateToken(ctx, nil, "jane", "", time.Hour, time.Now())
+	login := func() int {
+		return do(r, "POST", "/api/v1/login", "", `{"user":"jane","password":"correct horse battery"}`).Code
+	}
+
+	if got := do(r, "POST", "/api/v1/users/jane/disable", root, ""); got.Code != http.StatusOK || !strings.Contains(got.Body.String(), `"disabled": true`) {
+		t.Fatalf("disable: %d %s", got.Code, got.Body)
+	}
+	if code := login(); code != http.StatusUnauthorized {
+		t.Errorf("a disabled user's login: %d, want 401", code)
+	}
+	if got := do(r, "POST", "/api/v1/users/jane/enable", admin2, "").Code; got != http.StatusNotFound {
+		t.Errorf("an admin of S2 enabling a monitor of S1: %d, want 404", got)
+	}
+	if got := do(r, "POST", "/api/v1/users/nobody/enable", root, ""); got.Code != http.StatusNotFound {
+		t.Errorf("enabling nobody: %d %s, want 404", got.Code, got.Body)
+	}
+	got := do(r, "POST", "/api/v1/users/jane/enable", root, "")
+	if got.Code != http.StatusOK || !strings.Contains(got.Body.String(), `"disabled": false`) {
+		t.Fatalf("enable: %d %s", got.Code, got.Body)
+	}
+	if code := login(); code != http.StatusOK {
+		t.Errorf("an enabled user's login: %d, want 200", code)
+	}
+	if code := do(r, "GET", "/api/v1/me", janes, "").Code; code != http.StatusUnauthorized {
+		t.Errorf("a token revoked by disable, after enable: %d, want 401", code)
+	}
+	if again := do(r, "POST", "/api/v1/users/jane/enable", root, ""); again.Code != http.StatusOK {
+		t.Errorf("enabling an enabled user: %d, want 200 (nothing changes)", again.Code)
+	}
+	var actions []string
+	for _, rec := range records(t, trail, "user") {
+		if rec.EntityID == "jane" {
+			actions = append(actions, rec.Action)
+		}
+	}
+	if strings.Join(actions, " ") != "disable enable enable" {
+		t.Errorf("audit records of jane: %q, want disable enable enable", actions)
+	}
+}

@@ -457,6 +457,11 @@ func accessMatrix() map[string]routeAccess {
 				return request{method: "POST", path: "/api/v1/users/" + f.newUser(false) + "/disable"}
 			},
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
+		"POST /api/v1/users/{name}/enable": {
+			build: func(f *accessFixture, c accessCase) request {
+				return request{method: "POST", path: "/api/v1/users/" + f.newUser(false) + "/enable"}
+			},
+			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
 		"GET /api/v1/tokens": {build: get("/api/v1/tokens"),
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
 		"POST /api/v1/tokens": {

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"maps"
 	"os"
+	"slices"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -43,7 +45,7 @@ func (c *cli) configFile() (*configFile, error) {
 		return nil, nil
 	}
 	known := c.flagNames()
-	f, err := configfile.Read(path, func(key string) bool { return known[key] })
+	f, err := configfile.Read(path, known)
 	if err != nil {
 		if os.IsNotExist(err) || os.IsPermission(err) {
 			c.configErr = &flagError{flag: "config", from: envFrom(from), value: path, reason: unwrapPathErr(err)}
@@ -65,7 +67,7 @@ func envFrom(from string) string {
 
 // flagNames are the flags any command of the tree takes, but those only
 // the command line sets.
-func (c *cli) flagNames() map[string]bool {
+func (c *cli) flagNames() []string {
 	names := map[string]bool{}
 	var walk func(*cobra.Command)
 	walk = func(cmd *cobra.Command) {
@@ -78,5 +80,5 @@ func (c *cli) flagNames() map[string]bool {
 	for _, name := range []string{"config", "help", "version"} {
 		delete(names, name)
 	}
-	return names
+	return slices.Sorted(maps.Keys(names))
 }

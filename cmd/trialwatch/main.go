@@ -131,19 +131,32 @@ command line wins over the environment, which wins over the file.`,
 		cmd.GroupID = "admin"
 		root.AddCommand(cmd)
 	}
+	root.SetHelpCommand(&cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		Long:  "Help shows the help of any command, e.g. trialwatch help user add.",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			target, rest, err := root.Find(args)
+			if err != nil || len(rest) > 0 {
+				return usagef("no help for %q: no such command (see 'trialwatch --help')", strings.Join(args, " "))
+			}
+			target.SetOut(stdout)
+			return target.Help()
+		},
+	})
 	c.root = root
 	return c
 }
 
 // flagParseError says in one line what was wrong with a flag on the
 // command line, as the checks of values do.
-func flagParseError(_ *cobra.Command, err error) error {
+func flagParseError(cmd *cobra.Command, err error) error {
 	var invalid *pflag.InvalidValueError
 	if errors.As(err, &invalid) {
 		f := invalid.GetFlag()
 		return &flagError{flag: f.Name, value: invalid.GetValue(), reason: want(f.Value.Type(), errors.Unwrap(err))}
 	}
-	return usageError{err.Error()}
+	return usagef("%s (see '%s --help')", oneLine(err.Error()), cmd.CommandPath())
 }
 
 // command makes a command that runs body once its flags are resolved

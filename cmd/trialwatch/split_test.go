@@ -16,7 +16,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
@@ -384,14 +383,7 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 // parseFlags defines flags on a command of their own and parses args
 // with them, as a run does: command line, environment, then the checks.
 func parseFlags(define func(*flagSet), args ...string) error {
-	cmd := &cobra.Command{Use: "serve"}
-	fs := newFlagSet(cmd, func() (*configFile, error) { return nil, nil })
-	define(fs)
-	fs.bind()
-	if err := cmd.ParseFlags(args); err != nil {
-		return err
-	}
-	return fs.resolve()
+	return parseFlagsWith(newCLI(context.Background(), io.Discard, io.Discard), define, args...)
 }
 
 func TestRunUsageErrors(t *testing.T) {

@@ -9,8 +9,9 @@ import (
 // version describes the build: the module's version, the VCS revision
 // and time it was built from (with "modified" when the tree had changes),
 // and the Go release.
-func version() string {
-	info, ok := debug.ReadBuildInfo()
+func version() string { return versionOf(debug.ReadBuildInfo()) }
+
+func versionOf(info *debug.BuildInfo, ok bool) string {
 	if !ok {
 		return "(unknown build) " + runtime.Version()
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -35,10 +36,11 @@ type File struct {
 // Where names the line of key's value, as PATH:LINE.
 func (f *File) Where(key string) string { return fmt.Sprintf("%s:%d", f.Path, f.Values[key].Line) }
 
-// Read reads the file at path. known says whether a key names a setting;
-// an unknown key is an error naming it and its line, so a misspelt
-// setting is never silently ignored.
-func Read(path string, known func(key string) bool) (*File, error) {
+// Read reads the file at path. known are the keys that name a setting;
+// an unknown key is an error naming it and its line (and the known key
+// it is closest to, if one is close), so a misspelt setting is never
+// silently ignored.
+func Read(path string, known []string) (*File, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -47,7 +49,7 @@ func Read(path string, known func(key string) bool) (*File, error) {
 }
 
 // Parse is Read of data, which came from path.
-func Parse(path string, data []byte, known func(key string) bool) (*File, error) {
+func Parse(path string, data []byte, known []string) (*File, error) {
 	f := &File{Path: path, Values: map[string]Value{}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
@@ -76,8 +78,12 @@ func Parse(path string, data []byte, known func(key string) bool) (*File, error)
 			return nil, fmt.Errorf("%s:%d: a key must be a flag name", path, k.Line)
 		}
 		key := k.Value
-		if !known(key) {
-			return nil, fmt.Errorf("%s:%d: unknown key %q: not a trialwatch flag", path, k.Line, key)
+		if !slices.Contains(known, key) {
+			hint := ""
+			if near := closest(key, known); near != "" {
+				hint = fmt.Sprintf(" (did you mean %q?)", near)
+			}
+			return nil, fmt.Errorf("%s:%d: unknown key %q: not a trialwatch flag%s", path, k.Line, key, hint)
 		}
 		if first, ok := f.Values[key]; ok {
 			return nil, fmt.Errorf("%s:%d: key %q given again (first on line %d)", path, k.Line, key, first.Line)
@@ -95,4 +101,36 @@ func Parse(path string, data []byte, known func(key string) bool) (*File, error)
 		f.Values[key] = Value{Text: v.Value, Line: line}
 	}
 	return f, nil
+}
+
+// closest is the known key at most two edits from key, if there is one.
+func closest(key string, known []string) string {
+	best, bestDist := "", 3
+	for _, k := range known {
+		if d := distance(key, k); d < bestDist {
+			best, bestDist = k, d
+		}
+	}
+	return best
+}
+
+// distance is the Levenshtein distance of a and b, in bytes.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -9,7 +9,7 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func known(k string) bool { return k == "db" || k == "http" || k == "check-workers" || k == "sites" }
+var known = []string{"db", "http", "check-workers", "sites", "rate-limit"}
 
 func TestParseReadsScalarsWithTheirLines(t *testing.T) {
 	f, err := Parse("tw.yaml", []byte("# settings\ndb: postgres://db/tw\nhttp: \":8080\"\n\ncheck-workers: 8\nsites: 701,702\n"), known)
@@ -38,7 +38,8 @@ func TestParseReadsScalarsWithTheirLines(t *testing.T) {
 // Every mistake is refused with the file, the line and what is wrong.
 func TestParseRefusesWhatItCannotUse(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
-		{"db: x\nrate-limt: 5\n", `tw.yaml:2: unknown key "rate-limt": not a trialwatch flag`},
+		{"db: x\nrate-limt: 5\n", `tw.yaml:2: unknown key "rate-limt": not a trialwatch flag (did you mean "rate-limit"?)`},
+
 		{"db: x\nhttp: a\ndb: y\n", `tw.yaml:3: key "db" given again (first on line 1)`},
 		{"sites:\n  - 701\n  - 702\n", `tw.yaml:2: sites: want a single value`},
 		{"db:\n", `tw.yaml:1: db: no value`},
@@ -51,5 +52,12 @@ func TestParseRefusesWhatItCannotUse(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%q: %v, want %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+func TestUnknownKeyFarFromAnyHasNoHint(t *testing.T) {
+	_, err := Parse("tw.yaml", []byte("colour: blue\n"), known)
+	if err == nil || err.Error() != `tw.yaml:1: unknown key "colour": not a trialwatch flag` {
+		t.Errorf("got %v", err)
 	}
 }

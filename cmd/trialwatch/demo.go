@@ -27,8 +27,8 @@ func (c *cli) demoCmd() *cobra.Command {
 		Short: "Serve the CDISC pilot study on embedded SQLite",
 		Long: `Loads the public CDISC pilot study CDISCPILOT01 (306 subjects, 17 sites) into a
 new SQLite file, starts all four services in one process and prints the URLs,
-example curls, and one user per role with a 24-hour API token each. Ctrl-C
-stops it and removes the file.`,
+example curls, and one user per role with a password for the browser and a
+24-hour API token each. Ctrl-C stops it and removes the file.`,
 		Example: `  trialwatch demo
   trialwatch demo --http 127.0.0.1:8088 --admin 127.0.0.1:9098`,
 		Args: noArgs,

@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -211,3 +212,31 @@ func pilotLBCounts(t *testing.T) (rows int, subjects map[string]*lbSubject) {
 }
 
 func atoi(s string) int { n, _ := strconv.Atoi(s); return n }
+
+// An upload's 422 lists the grouped problems and says how many rows have
+// one in all.
+func TestUploadAnswersGroupedProblemsWithTheirTotal(t *testing.T) {
+	s := newServer(t, sqldbtest.SQLite(t))
+	code, out := s.upload(t, map[string]string{"lb.csv": lbFile(60, nil)})
+	if code != http.StatusUnprocessableEntity || out["error"] != "nothing stored: problems on 60 rows in the upload" {
+		t.Fatalf("labs of two unknown subjects: %d %v", code, out)
+	}
+	ps, _ := out["problems"].([]any)
+	var msgs []string
+	for _, p := range ps {
+		msgs = append(msgs, fmt.Sprint(p.(map[string]any)["line"], " ", p.(map[string]any)["message"]))
+	}
+	want := []string{
+		`2 subject "S1-001" is neither in DM nor known to the study: 30 rows, lines 2 to 60`,
+		`3 subject "S1-002" is neither in DM nor known to the study: 30 rows, lines 3 to 61`,
+		`<nil> in all 60 rows of 2 subject(s) neither in DM nor known to the study`,
+	}
+	if strings.Join(msgs, "\n") != strings.Join(want, "\n") {
+		t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(msgs, "\n"), strings.Join(want, "\n"))
+	}
+	// Problems past the limit of reading: the total says so.
+	code, out = s.upload(t, map[string]string{"lb.csv": lbFile(300, func(i int, row []string) { row[6] = "abc" })})
+	if code != http.StatusUnprocessableEntity || out["error"] != "nothing stored: problems on 100 rows or more (reading stopped at the limit) in the upload" {
+		t.Errorf("300 bad values: %d %v", code, out["error"])
+	}
+}

@@ -213,6 +213,7 @@ func badRequest(format string, args ...any) error { return requestError{fmt.Spri
 // anything else 500; the last two with a generic message, their detail
 // logged.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var probs *Problems
 	var errs sdtm.Errors
 	var one *sdtm.Error
 	var req requestError
@@ -220,10 +221,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var tooLarge *sdtm.TooLargeError
 	var body *bodyError
 	switch {
+	case errors.As(err, &probs):
+		writeProblems(w, probs.Errors, probs.Summary())
 	case errors.As(err, &errs):
-		writeProblems(w, errs)
+		writeProblems(w, errs, fmt.Sprintf("%d problem(s)", len(errs)))
 	case errors.As(err, &one):
-		writeProblems(w, sdtm.Errors{one})
+		writeProblems(w, sdtm.Errors{one}, "1 problem")
 	case errors.As(err, &tooBig):
 		jsonhttp.Error(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("upload larger than %d bytes, the most one upload may be", tooBig.Limit))
 	case errors.As(err, &tooLarge):
@@ -243,13 +246,15 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 }
 
-func writeProblems(w http.ResponseWriter, errs sdtm.Errors) {
+// writeProblems answers the problems listed, and in one phrase, summary,
+// how many there are.
+func writeProblems(w http.ResponseWriter, errs sdtm.Errors, summary string) {
 	ps := make([]problem, len(errs))
 	for i, e := range errs {
 		ps[i] = problem{File: e.File, Line: e.Line, Row: e.Row, Column: e.Column, Message: e.Msg}
 	}
 	jsonhttp.Write(w, http.StatusUnprocessableEntity, map[string]any{
-		"error":    fmt.Sprintf("nothing stored: %d problem(s) in the upload", len(ps)),
+		"error":    "nothing stored: " + summary + " in the upload",
 		"problems": ps,
 	})
 }

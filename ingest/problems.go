@@ -6,6 +6,28 @@ import (
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
+// Problems is what is wrong with a file IngestFiles refused: the problems
+// listed, grouped where they repeat (see problems), and how many rows
+// they are on in all.
+type Problems struct {
+	sdtm.Errors
+	Rows    int  // rows with a problem: all of them unless Partial
+	Partial bool // the reading stopped at the limit: more rows may have one
+}
+
+func (p *Problems) Error() string { return p.Errors.Error() }
+
+// Unwrap gives errors.As the listed sdtm.Errors.
+func (p *Problems) Unwrap() error { return p.Errors }
+
+// Summary says how many rows have problems, for a one-line answer.
+func (p *Problems) Summary() string {
+	if p.Partial {
+		return fmt.Sprintf("problems on %s or more (reading stopped at the limit)", rowCount(p.Rows))
+	}
+	return "problems on " + rowCount(p.Rows)
+}
+
 // problems gathers the problems found in one file, grouping those that
 // repeat: the same message about the same column on many rows (every
 // record of one unknown subject, say) is one problem, with how many rows
@@ -102,16 +124,19 @@ func rowCount(n int) string {
 }
 
 // groupErrors groups repeated problems of a list (see problems), keeping
-// the marks of a limit (problems without a file) as they are.
-func groupErrors(file string, errs sdtm.Errors) sdtm.Errors {
+// the marks of a limit (problems not located on a row) as they are, and
+// counts the rows they are on.
+func groupErrors(file string, errs sdtm.Errors) (grouped sdtm.Errors, rows int) {
 	p := newProblems(file, len(errs))
 	var marks sdtm.Errors
+	on := map[int]bool{}
 	for _, e := range errs {
 		if e.Line+e.Row == 0 {
 			marks = append(marks, e)
 			continue
 		}
+		on[e.Line+e.Row] = true
 		p.add(e)
 	}
-	return append(p.errors(""), marks...)
+	return append(p.errors(""), marks...), len(on)
 }

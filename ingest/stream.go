@@ -217,15 +217,17 @@ func (s *streamer) file(f File) error {
 	// unknown subjects, each in the file's order and grouped where they
 	// repeat, up to the limit a read has. The unknown subjects' rows are
 	// all counted: the last line gives the true total.
-	errs = groupErrors(f.Name, append(errs, s.refused...))
+	partial := len(errs) > 0 && errs[len(errs)-1].Line+errs[len(errs)-1].Row == 0 || len(s.refused) >= s.maxErrors
+	errs, rows := groupErrors(f.Name, append(errs, s.refused...))
 	if len(errs) > s.maxErrors {
-		errs = append(errs[:s.maxErrors], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"})
+		errs, partial = append(errs[:s.maxErrors], &sdtm.Error{File: f.Name, Msg: "too many errors; stopped reading"}), true
 	}
 	if s.unknown.any() {
 		subjects := len(s.unknown.groups) + len(s.unknown.moreGroups)
 		errs = append(errs, s.unknown.errors(fmt.Sprintf("of %d subject(s) neither in DM nor known to the study", subjects))...)
+		rows += s.unknown.rows
 	}
-	return errs
+	return &Problems{Errors: errs, Rows: rows, Partial: partial}
 }
 
 // pipeline stores chunks in a goroutine of its own, so that reading and

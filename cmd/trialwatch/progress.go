@@ -141,7 +141,13 @@ func (p *progress) draw(final bool) {
 	fmt.Fprintf(p.w, "\r\033[K%s%s", line, end)
 }
 
-func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+// mib says n bytes in MiB, or KiB when under one.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
 
 type countingReader struct {
 	r io.Reader

@@ -24,8 +24,7 @@ or TRIALWATCH_SERVICE_TOKEN) and the checker their URLs.`,
 		Example: `  TRIALWATCH_ADMIN_TOKEN=$(openssl rand -hex 24) trialwatch serve --db trialwatch.db --tls-cert cert.pem --tls-key key.pem
   trialwatch serve subjects --db subjects.db --http 127.0.0.1:8081 --admin 127.0.0.1:9091
   trialwatch serve --config /etc/trialwatch/serve.yaml`,
-		Args:      noArgs,
-		ValidArgs: serviceNames,
+		Args: noArgs,
 	}, func(fs *flagSet) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		cfg.checkerFlags(fs)

@@ -450,6 +450,26 @@ func TestDisableUser(t *testing.T) {
 		if _, err := s.DisableUser(ctx, nil, "nobody", at); !errors.Is(err, auth.ErrUnknownUser) {
 			t.Errorf("disabling an unknown user: %v", err)
 		}
+
+		// Enabled again, jane gets new tokens; the revoked ones stay so.
+		if u, err := s.EnableUser(ctx, nil, "jane"); err != nil || u.Disabled {
+			t.Fatalf("EnableUser = %+v, %v", u, err)
+		}
+		if u, err := s.User(ctx, "jane"); err != nil || u.Disabled {
+			t.Errorf("after EnableUser, User = %+v, %v", u, err)
+		}
+		if ts, err := s.Tokens(ctx, "jane"); err != nil || len(ts) != 3 || ts[0].Revoked.IsZero() || ts[1].Revoked.IsZero() || ts[2].Revoked.IsZero() {
+			t.Errorf("after EnableUser, tokens %+v, %v; want all three still revoked", ts, err)
+		}
+		if _, _, err := s.CreateToken(ctx, nil, "jane", "", 0, at); err != nil {
+			t.Errorf("a token for an enabled user: %v", err)
+		}
+		if u, err := s.EnableUser(ctx, nil, "jane"); err != nil || u.Disabled {
+			t.Errorf("enabling again = %+v, %v", u, err)
+		}
+		if _, err := s.EnableUser(ctx, nil, "nobody"); !errors.Is(err, auth.ErrUnknownUser) {
+			t.Errorf("enabling an unknown user: %v", err)
+		}
 	})
 }
 

@@ -51,15 +51,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	c := newCLI(ctx, stdout, stderr)
 	c.root.SetArgs(args)
 	cmd, err := c.root.ExecuteC()
-	var bad *flagError
-	var usage usageError
 	var fail failed
 	switch {
 	case err == nil:
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
-	case errors.As(err, &bad), errors.As(err, &usage):
+	case isUsage(err):
 		fmt.Fprintln(stderr, "trialwatch:", err)
 		return 2
 	case errors.As(err, &fail):
@@ -72,6 +70,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// isUsage says whether err is about the command line: a flag's value or
+// a usage error, explained or not.
+func isUsage(err error) bool {
+	var bad *flagError
+	var usage usageError
+	return errors.Is(err, errUsage) || errors.As(err, &bad) || errors.As(err, &usage)
+}
 
 // cli is one run of the command line: its context and output, and the
 // --config file its commands share.
@@ -106,11 +112,7 @@ command line wins over the environment, which wins over the file.`,
 		SilenceErrors: true,
 		SilenceUsage:  true,
 		Args:          noArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cmd.SetOut(stderr) // no command: the help is the complaint
-			cmd.Help()
-			return errUsage
-		},
+		RunE:          c.helpOnStderr,
 	}
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -172,12 +174,10 @@ func (c *cli) command(cmd *cobra.Command, define func(fs *flagSet), body func(fs
 			return err
 		}
 		err := body(fs, args)
-		var bad *flagError
-		var usage usageError
-		if err == nil || errors.Is(err, errUsage) || errors.As(err, &bad) || errors.As(err, &usage) {
-			return err
+		if err != nil && !isUsage(err) {
+			return failed{err}
 		}
-		return failed{err}
+		return err
 	}
 	return cmd
 }
@@ -185,16 +185,17 @@ func (c *cli) command(cmd *cobra.Command, define func(fs *flagSet), body func(fs
 // group makes a command that only holds subcommands: without one it
 // shows its help on stderr and exits 2.
 func (c *cli) group(cmd *cobra.Command, subs ...*cobra.Command) *cobra.Command {
-	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		if len(args) > 0 {
-			return usagef("unknown command %q for %q (see '%s --help')", args[0], cmd.CommandPath(), cmd.CommandPath())
-		}
-		cmd.SetOut(c.stderr)
-		cmd.Help()
-		return errUsage
-	}
+	cmd.Args, cmd.RunE = noArgs, c.helpOnStderr
 	cmd.AddCommand(subs...)
 	return cmd
+}
+
+// helpOnStderr runs a command named without the subcommand it needs: its
+// help, listing them, is the complaint.
+func (c *cli) helpOnStderr(cmd *cobra.Command, _ []string) error {
+	cmd.SetOut(c.stderr)
+	cmd.Help()
+	return errUsage
 }
 
 // Positional arguments.

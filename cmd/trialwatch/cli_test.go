@@ -81,7 +81,7 @@ func TestMisuseExitsTwoWithTheReasonOnOneLine(t *testing.T) {
 		t.Error("a refused command created the database")
 	}
 	// A command that only groups others shows them, on stderr.
-	for _, args := range [][]string{nil, {"user"}, {"token"}, {"audit"}} {
+	for _, args := range [][]string{nil, {"user"}, {"token"}, {"audit"}, {"completion"}} {
 		code, out, errOut := runCmd(t, args...)
 		if code != 2 || out != "" || !strings.Contains(errOut, "Available Commands:") && !strings.Contains(errOut, "Running trialwatch:") {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and the commands on stderr", args, code, out, errOut)

@@ -146,6 +146,13 @@ command line wins over the environment, which wins over the file.`,
 			return target.Help()
 		},
 	})
+	// The completion commands cobra makes: "completion" alone is a group.
+	root.InitDefaultCompletionCmd()
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "completion" {
+			cmd.Args, cmd.RunE = noArgs, c.helpOnStderr
+		}
+	}
 	c.root = root
 	return c
 }

@@ -19,7 +19,7 @@ type gradeBandJSON struct {
 	// Seq is the record the thresholds were found for: the test's last
 	// with a value. They depend on its reference range and baseline, so
 	// records with other ranges may have other thresholds.
-	Seq    int             `json:"seq"`
+	Seq    int              `json:"seq"`
 	Limits []gradeLimitJSON `json:"limits"`
 }
 

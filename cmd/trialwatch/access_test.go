@@ -365,6 +365,18 @@ func accessMatrix() map[string]routeAccess {
 		"GET /ui/open-study": {build: page("GET", "/ui/open-study?study={study}"), want: merge(signIn, every(http.StatusSeeOther, roleCases...), forbiddenTo("ops"))},
 		"GET /ui/studies/{study}/{$}": {build: page("GET", "/ui/studies/{study}/"),
 			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		// The plot pages: another site's subject or site is, to a site
+		// user, a page not found, as the API answers.
+		"GET /ui/studies/{study}/subjects": {build: page("GET", "/ui/studies/{study}/subjects?site={site}"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/subjects/{subject}": {build: page("GET", "/ui/studies/{study}/subjects/{subject}"),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/edish": {build: page("GET", "/ui/studies/{study}/edish"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/kris": {build: withKRIs(page("GET", "/ui/studies/{study}/kris")),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/sites/{site}": {build: withKRIs(page("GET", "/ui/studies/{study}/sites/{site}")),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
 
 		"GET /api/v1/me": {build: get("/api/v1/me"),
 			want: merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("ops"))},

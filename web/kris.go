@@ -21,6 +21,14 @@ type kriSite struct {
 	Streak      int      `json:"flagged_in_a_row"`
 }
 
+// FlagText says the flag, "" when there is none or it is 0.
+func (k kriSite) FlagText() string {
+	if k.Flag == nil || *k.Flag == 0 {
+		return ""
+	}
+	return "flag " + strconv.Itoa(*k.Flag)
+}
+
 // kriList is GET .../kris.
 type kriList struct {
 	AsOf       time.Time `json:"as_of"`

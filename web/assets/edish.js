@@ -35,6 +35,9 @@
     if (view.colour === "rc") keys.sort(function (a, b) { return Object.keys(rNames).indexOf(a) - Object.keys(rNames).indexOf(b); });
     else keys.sort();
     const out = keys.map(function (k, n) {
+      // Sorted by x: the chart is told its data is (normalized), which
+      // spares it a search of 20,000 points for each axis's extent.
+      groups.get(k).sort(function (a, b) { return a.x - b.x; });
       const colour = view.colour === "rc" ? rColours[k] : C.categories[n % C.categories.length];
       return {
         label: view.colour === "rc" ? rNames[k] : k, data: groups.get(k),
@@ -58,11 +61,23 @@
     };
   }
 
-  function axes(v) {
+  // axes reach a little past the points and always past both lines, so
+  // no point sits on an edge and every quadrant shows.
+  function axes(v, sets) {
     const unit = v.plot === "mdish" ? "× baseline" : "× ULN";
+    const m = v.plot === "mdish";
+    let x0 = m ? data.lines[2] : data.lines[0], y0 = m ? data.lines[3] : data.lines[1];
+    let x1 = x0, y1 = y0;
+    x0 /= 3; y0 /= 3; x1 *= 1.5; y1 *= 1.5;
+    for (const s of sets) {
+      for (const p of s.data) {
+        if (p.x < x0) x0 = p.x; else if (p.x > x1) x1 = p.x;
+        if (p.y < y0) y0 = p.y; else if (p.y > y1) y1 = p.y;
+      }
+    }
     return {
-      x: { type: "logarithmic", title: { display: true, text: "Peak " + xName[v.x] + " " + unit }, grid: { color: C.grid } },
-      y: { type: "logarithmic", title: { display: true, text: "Peak total bilirubin " + unit }, grid: { color: C.grid } },
+      x: { type: "logarithmic", min: x0 / 1.25, max: x1 * 1.25, title: { display: true, text: "Peak " + xName[v.x] + " " + unit }, grid: { color: C.grid } },
+      y: { type: "logarithmic", min: y0 / 1.25, max: y1 * 1.25, title: { display: true, text: "Peak total bilirubin " + unit }, grid: { color: C.grid } },
     };
   }
 
@@ -109,7 +124,7 @@
     options: Object.assign({}, P.base, {
       parsing: false,
       normalized: true,
-      scales: axes(v0),
+      scales: axes(v0, d0.sets),
       onClick: function (evt, elements) {
         if (!elements.length) return;
         const el = elements[0];
@@ -135,7 +150,7 @@
     const v = view();
     const d = datasets(v);
     chart.data.datasets = d.sets;
-    chart.options.scales = axes(v);
+    chart.options.scales = axes(v, d.sets);
     chart.options.plugins.twLines = lines(v);
     chart.update();
     let shown = 0;

@@ -18,7 +18,10 @@
   function timeline() {
     const canvas = document.getElementById("timeline");
     if (!canvas) return;
-    const rows = data.doses.concat(data.events);
+    // A span with no end recorded runs to the plot's edge.
+    const rows = data.doses.concat(data.events).map(function (r) {
+      return r.open ? Object.assign({}, r, { to: Math.max(r.to, data.range[1]) }) : r;
+    });
     if (rows.length === 0) {
       canvas.parentElement.hidden = true;
       return;
@@ -82,15 +85,28 @@
 
   function labPlot(test) {
     const canvas = document.getElementById(test.id);
-    if (!canvas || test.points.length === 0) return;
+    if (!canvas) return;
+    if (test.points.length === 0) { // text results only: the table has them
+      canvas.closest("figure").hidden = true;
+      return;
+    }
     const pts = test.points;
     const xy = function (p, y) { return { x: p.x, y: y }; };
-    // The y axis reaches the first grade's limit, so the band's start shows.
+    // The y axis reaches the first grade's limit when it lies near the
+    // values, so where grade 1 starts shows without squashing them.
+    let lo = Infinity, hi = -Infinity;
+    for (const p of pts) {
+      for (const v of [p.y, p.low, p.high]) {
+        if (v != null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+      }
+    }
+    const near = (hi - lo) || Math.abs(hi) || 1;
     let suggestedMin, suggestedMax;
     for (const b of test.bands) {
       if (!b.limits.length) continue;
-      if (b.direction === "low") suggestedMin = Math.min(suggestedMin == null ? Infinity : suggestedMin, b.limits[0] * 0.95);
-      else suggestedMax = Math.max(suggestedMax == null ? -Infinity : suggestedMax, b.limits[0] * 1.05);
+      const l = b.limits[0];
+      if (b.direction === "low" && l < lo && lo - l <= near) suggestedMin = Math.min(suggestedMin == null ? Infinity : suggestedMin, l - 0.05 * near);
+      if (b.direction !== "low" && l > hi && l - hi <= near) suggestedMax = Math.max(suggestedMax == null ? -Infinity : suggestedMax, l + 0.05 * near);
     }
     const datasets = [
       {

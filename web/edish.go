@@ -6,29 +6,36 @@ import (
 	"slices"
 )
 
-// edishAnswer is GET .../edish. Arm, ALP, dates and mDISH are read when
-// the API gives them.
+// edishAnswer is GET .../edish. An answer without arms gets them from the
+// subject list; R, where the answer has none, is of the ALT and ALP peaks.
 type edishAnswer struct {
 	XLimit  float64 `json:"x_limit_xuln"`
 	YLimit  float64 `json:"y_limit_xuln"`
 	MXLimit float64 `json:"mdish_x_limit_xbaseline"`
 	MYLimit float64 `json:"mdish_y_limit_xbaseline"`
 	Points  []struct {
-		Subject  string         `json:"subject"`
-		Site     string         `json:"site"`
-		Arm      string         `json:"arm"`
-		ALT      float64        `json:"alt_xuln"`
-		AST      float64        `json:"ast_xuln"`
-		Tr       float64        `json:"transaminase_xuln"`
-		Bili     float64        `json:"bilirubin_xuln"`
-		ALP      float64        `json:"alp_xuln"`
-		RRatio   *float64       `json:"r_ratio"`
-		Quadrant string         `json:"quadrant"`
-		ALTDate  string         `json:"alt_date"`
-		ASTDate  string         `json:"ast_date"`
-		BiliDate string         `json:"bilirubin_date"`
-		ALPDate  string         `json:"alp_date"`
-		MDISH    map[string]any `json:"mdish"`
+		Subject  string   `json:"subject"`
+		Site     string   `json:"site"`
+		Arm      string   `json:"arm"`
+		ALT      float64  `json:"alt_xuln"`
+		AST      float64  `json:"ast_xuln"`
+		Tr       float64  `json:"transaminase_xuln"`
+		Bili     float64  `json:"bilirubin_xuln"`
+		ALP      float64  `json:"alp_xuln"`
+		RRatio   *float64 `json:"r_ratio"`
+		Quadrant string   `json:"quadrant"`
+		ALTDate  string   `json:"alt_date"`
+		ASTDate  string   `json:"ast_date"`
+		BiliDate string   `json:"bilirubin_date"`
+		ALPDate  string   `json:"alp_date"`
+		MDISH    *struct {
+			ALT      float64 `json:"alt_xbaseline"`
+			AST      float64 `json:"ast_xbaseline"`
+			Tr       float64 `json:"transaminase_xbaseline"`
+			Bili     float64 `json:"bilirubin_xbaseline"`
+			Ceiling  bool    `json:"ceiling_reached"`
+			Quadrant string  `json:"quadrant"`
+		} `json:"mdish"`
 	} `json:"subjects"`
 }
 
@@ -112,11 +119,8 @@ func (s *Server) edish(w http.ResponseWriter, r *http.Request) {
 			pt.R = &ratio
 		}
 		pt.RClass = rClass(pt.R)
-		if p.MDISH != nil {
-			pt.MDISH = &mdishPoint{ALT: number(p.MDISH, "alt", "ALT"), AST: number(p.MDISH, "ast", "AST"),
-				Tr: number(p.MDISH, "transaminase", "Transaminase"), Bili: number(p.MDISH, "bilirubin", "Bilirubin"),
-				Quadrant: text(p.MDISH, "quadrant", "Quadrant")}
-			pt.MDISH.Ceiling, _ = cmp.Or(p.MDISH["ceiling"], p.MDISH["Ceiling"]).(bool)
+		if m := p.MDISH; m != nil {
+			pt.MDISH = &mdishPoint{ALT: m.ALT, AST: m.AST, Tr: m.Tr, Bili: m.Bili, Quadrant: m.Quadrant, Ceiling: m.Ceiling}
 			view.MDISH++
 		}
 		noArm = noArm && p.Arm == ""
@@ -178,23 +182,4 @@ func rClass(r *float64) string {
 		return "cholestatic"
 	}
 	return "mixed"
-}
-
-// number is the first of keys that m holds as a number.
-func number(m map[string]any, keys ...string) float64 {
-	for _, k := range keys {
-		if v, ok := m[k].(float64); ok {
-			return v
-		}
-	}
-	return 0
-}
-
-func text(m map[string]any, keys ...string) string {
-	for _, k := range keys {
-		if v, ok := m[k].(string); ok {
-			return v
-		}
-	}
-	return ""
 }

@@ -154,12 +154,13 @@ func TestEDISHPage(t *testing.T) {
 	for i := range 1200 {
 		p := map[string]any{"subject": fmt.Sprintf("S-%04d", i), "site": "701", "alt_xuln": 0.5, "ast_xuln": 0.4, "transaminase_xuln": 0.5,
 			"bilirubin_xuln": 0.3, "quadrant": "normal"}
-		if i == 1100 { // main's answer: no arm, ALP or mDISH; the arm comes from the subject list
+		if i == 1100 { // no arm, ALP or mDISH: the arm comes from the subject list
 			p["alt_xuln"], p["transaminase_xuln"], p["bilirubin_xuln"], p["quadrant"] = 8.0, 8.0, 3.0, "hys-law"
 		}
-		if i == 1101 { // the liver branch's answer: ALP, dates, an mDISH point keyed as Go names it
+		if i == 1101 { // with ALP, dates and an mDISH point
 			p["alp_xuln"], p["alt_date"] = 4.0, "2014-02-01"
-			p["mdish"] = map[string]any{"ALT": 4.0, "AST": 1.0, "Transaminase": 4.0, "Bilirubin": 1.5, "Quadrant": "temples-corollary"}
+			p["mdish"] = map[string]any{"alt_xbaseline": 4.0, "ast_xbaseline": 1.0, "transaminase_xbaseline": 4.0, "bilirubin_xbaseline": 1.5,
+				"quadrant": "temples-corollary", "ceiling_reached": true}
 		}
 		pts = append(pts, p)
 	}
@@ -183,7 +184,7 @@ func TestEDISHPage(t *testing.T) {
 		t.Errorf("a point without arm or ALP: %+v", hy)
 	}
 	if liver.Arm != "High" || liver.R == nil || *liver.R != 0.125 || liver.RClass != "cholestatic" || liver.Dates[0] != "2014-02-01" ||
-		liver.MDISH == nil || liver.MDISH.Tr != 4 || liver.MDISH.Quadrant != "temples-corollary" {
+		liver.MDISH == nil || liver.MDISH.Tr != 4 || liver.MDISH.Quadrant != "temples-corollary" || !liver.MDISH.Ceiling {
 		t.Errorf("a point with ALP, dates and mDISH: %+v %+v", liver, liver.MDISH)
 	}
 	// The table: capped, Hy's law first; every point is in the plot data.

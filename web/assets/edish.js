@@ -97,7 +97,7 @@
       "Peak bilirubin " + P.num(p.bili) + "×ULN" + at(2),
     ];
     if (p.alp) out.push("Peak ALP " + P.num(p.alp) + "×ULN" + at(3));
-    if (p.r != null) out.push("R " + P.num(p.r, 2) + " (" + p.rc + ")");
+    if (p.r != null) out.push("R of the peaks " + P.num(p.r, 2) + " (" + p.rc + ")");
     if (v.plot === "mdish" && p.m) {
       out.push("×baseline: ALT " + P.num(p.m.alt) + ", AST " + P.num(p.m.ast) + ", bilirubin " + P.num(p.m.bili) + (p.m.ceiling ? ", ≥ 500 U/L" : ""));
     }

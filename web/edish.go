@@ -66,10 +66,9 @@ type mdishPoint struct {
 }
 
 type edishPlot struct {
-	Study          string       `json:"study"`
-	XLimit, YLimit float64      `json:"-"`
-	Lines          [4]float64   `json:"lines"` // eDISH x, y; mDISH x, y
-	Points         []edishPoint `json:"points"`
+	Study  string       `json:"study"`
+	Lines  [4]float64   `json:"lines"` // eDISH x, y; mDISH x, y
+	Points []edishPoint `json:"points"`
 }
 
 type edishView struct {

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"slices"
@@ -132,15 +133,7 @@ func (s *Server) kris(w http.ResponseWriter, r *http.Request) {
 	for _, rs := range list.RiskScores {
 		view.Scores = append(view.Scores, siteScore{Site: rs.Site, Score: rs.Score, Red: rs.Red, Amber: rs.Amber})
 	}
-	slices.SortStableFunc(view.Scores, func(a, b siteScore) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(view.Scores, func(a, b siteScore) int { return cmp.Compare(b.Score, a.Score) }) // riskiest first
 	plot := funnelPlot{Study: study, KRIs: []funnel{}}
 	for i, id := range kriIDs(list.KRIs) {
 		var d kriDetail

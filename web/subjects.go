@@ -36,7 +36,7 @@ type subjectListPage struct {
 	Sites             []string
 	Site, Sort        string
 	OpenOnly          bool
-	Total, Shown      int
+	Total             int
 	Page, Pages       int
 	Prev, Next        string
 	Severities        []string
@@ -87,7 +87,7 @@ func (s *Server) subjectList(w http.ResponseWriter, r *http.Request) {
 	p.Page = min(p.Page, p.Pages)
 	from := (p.Page - 1) * subjectsPerPage
 	p.Rows = rows[from:min(from+subjectsPerPage, len(rows))]
-	p.Shown, p.FirstRow, p.LastRow = len(p.Rows), from+1, from+len(p.Rows)
+	p.FirstRow, p.LastRow = from+1, from+len(p.Rows)
 	link := func(page int) string {
 		v := url.Values{}
 		for k, val := range map[string]string{"site": p.Site, "sort": p.Sort} {
@@ -269,10 +269,12 @@ type labPoint struct {
 }
 
 type gradeBand struct {
-	Term      string    `json:"term"`
-	Direction string    `json:"direction"`
-	Limits    []float64 `json:"limits"` // grade 1 to 4; NaN-free: missing grades repeat the previous limit
-	Grades    []int     `json:"grades"`
+	Term      string `json:"term"`
+	Direction string `json:"direction"`
+	// Limits[i] is where grade Grades[i] starts (a grade the criteria
+	// do not reach from a lab value is left out).
+	Limits []float64 `json:"limits"`
+	Grades []int     `json:"grades"`
 }
 
 // subjectView is the subject page's content besides its plots.

@@ -28,7 +28,7 @@ const (
 // its path.
 func pageBenchDB(b *testing.B) string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), "trialwatch-page-bench-v1.db")
+	path := filepath.Join(os.TempDir(), "trialwatch-page-bench-v2.db")
 	if _, err := os.Stat(path); err == nil {
 		return path
 	}

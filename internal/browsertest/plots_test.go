@@ -246,9 +246,9 @@ func TestPlotPages(t *testing.T) {
 			if overflow {
 				t.Errorf("%s scrolls sideways in a 390 px window", path)
 			}
+			b.CheckPage(t, path+", narrow")
 		}
 		b.screenshot(t, "site-narrow")
-		b.Errors()
 	})
 
 	t.Run("a site user cannot reach another site's subject", func(t *testing.T) {

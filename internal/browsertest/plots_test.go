@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -41,14 +42,17 @@ func (b *Browser) open(t *testing.T, d *Demo, path string) {
 	b.waitFor(t, `document.readyState === "complete"`)
 }
 
-// waitFor polls a JavaScript condition until it holds, for 30 seconds.
+// waitFor polls a JavaScript condition until it holds, for 30 seconds; an
+// evaluation that fails (the page navigating meanwhile) counts as false.
 func (b *Browser) waitFor(t *testing.T, cond string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var ok bool
-		b.Run(t, chromedp.Evaluate(`!!(`+cond+`)`, &ok))
-		if ok {
+		ctx, cancel := context.WithTimeout(b.Ctx, 5*time.Second)
+		err := chromedp.Run(ctx, chromedp.Evaluate(`!!(`+cond+`)`, &ok))
+		cancel()
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
@@ -169,7 +173,8 @@ func TestPlotPages(t *testing.T) {
   const c = Chart.getChart(document.getElementById("edish"));
   const el = c.getDatasetMeta(0).data[0];
   const r = c.canvas.getBoundingClientRect();
-  c.canvas.dispatchEvent(new MouseEvent("click", {clientX: r.left + el.x, clientY: r.top + el.y, bubbles: true}));
+  // After this evaluation returns: the click navigates away.
+  setTimeout(() => c.canvas.dispatchEvent(new MouseEvent("click", {clientX: r.left + el.x, clientY: r.top + el.y, bubbles: true})), 0);
 })()`, nil))
 		b.waitFor(t, `location.pathname.includes("/subjects/")`)
 		b.Run(t, chromedp.Location(&url))

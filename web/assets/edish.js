@@ -75,9 +75,23 @@
         if (p.y < y0) y0 = p.y; else if (p.y > y1) y1 = p.y;
       }
     }
+    // Ends at 1, 2 or 5 × a power of ten: the edge ticks read well.
+    const nice = function (v, up) {
+      const p = Math.pow(10, Math.floor(Math.log10(v)));
+      const steps = [1, 2, 5, 10];
+      if (up) return p * steps.find(function (k) { return p * k >= v; });
+      return p * steps.slice().reverse().find(function (k) { return p * k <= v; });
+    };
+    // Labels at 1, 2, 3 and 5 × a power of ten only: others crowd.
+    const ticks = {
+      callback: function (v) {
+        const m = Math.round(v / Math.pow(10, Math.floor(Math.log10(v))) * 1000) / 1000;
+        return [1, 2, 3, 5].indexOf(m) >= 0 ? P.num(v) : "";
+      },
+    };
     return {
-      x: { type: "logarithmic", min: x0 / 1.25, max: x1 * 1.25, title: { display: true, text: "Peak " + xName[v.x] + " " + unit }, grid: { color: C.grid } },
-      y: { type: "logarithmic", min: y0 / 1.25, max: y1 * 1.25, title: { display: true, text: "Peak total bilirubin " + unit }, grid: { color: C.grid } },
+      x: { type: "logarithmic", ticks: ticks, min: nice(x0 / 1.1, false), max: nice(x1 * 1.1, true), title: { display: true, text: "Peak " + xName[v.x] + " " + unit }, grid: { color: C.grid } },
+      y: { type: "logarithmic", ticks: ticks, min: nice(y0 / 1.1, false), max: nice(y1 * 1.1, true), title: { display: true, text: "Peak total bilirubin " + unit }, grid: { color: C.grid } },
     };
   }
 

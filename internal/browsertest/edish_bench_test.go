@@ -3,6 +3,7 @@ package browsertest
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"net/http"
@@ -87,6 +88,12 @@ func BenchmarkEDISHDraw20000(b *testing.B) {
 	ui.Register(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/ui/studies/GEN/edish")
+	if err != nil {
+		b.Fatal(err)
+	}
+	size, _ := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
 	var draw, page float64
 	for b.Loop() {
 		var points int
@@ -115,4 +122,5 @@ func BenchmarkEDISHDraw20000(b *testing.B) {
 	}
 	b.ReportMetric(draw/float64(b.N), "draw-ms")
 	b.ReportMetric(page/float64(b.N), "page-ms")
+	b.ReportMetric(float64(size)/1e6, "page-MB")
 }

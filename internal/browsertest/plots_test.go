@@ -183,6 +183,21 @@ func TestPlotPages(t *testing.T) {
 		}
 	})
 
+	t.Run("the keyboard reaches a subject from eDISH", func(t *testing.T) {
+		b.open(t, d, pilot+"/edish")
+		// Open the table with Enter, tab past its scrollable region to the
+		// first subject, and open it with Enter.
+		var focused string
+		b.Run(t, chromedp.Focus("#edish-table-toggle", chromedp.ByID), chromedp.KeyEvent("\r"),
+			chromedp.KeyEvent("\t"), chromedp.KeyEvent("\t"),
+			chromedp.Evaluate(`document.activeElement.getAttribute("href") || ""`, &focused))
+		if !strings.Contains(focused, "/subjects/") {
+			t.Fatalf("two tabs into the opened table focus %q, not a subject", focused)
+		}
+		b.Run(t, chromedp.KeyEvent("\r"))
+		b.waitFor(t, `location.pathname.endsWith("`+focused[strings.LastIndex(focused, "/"):]+`")`)
+	})
+
 	t.Run("a funnel plot draws one mark per site", func(t *testing.T) {
 		waitKRIs(t, d, monitor)
 		b.open(t, d, pilot+"/kris")

@@ -69,6 +69,12 @@ func Rules() map[string]Rule {
 		"GET /ui/{$}":                 {Page: true, Roles: everyone},
 		"GET /ui/open-study":          {Page: true, Roles: users},
 		"GET /ui/studies/{study}/{$}": {Page: true, Roles: siteAndMonitor},
+		// The plot pages: subjects, eDISH, site KRIs.
+		"GET /ui/studies/{study}/subjects":           {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/subjects/{subject}": {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/edish":              {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/kris":               {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/sites/{site}":       {Page: true, Roles: siteAndMonitor},
 
 		"/" + trialwatchv1connect.SubjectServiceName + "/":      {Service: true},
 		"/" + trialwatchv1connect.ExposureServiceName + "/":     {Service: true},

@@ -77,6 +77,12 @@ func (s *Server) Register(mux jsonhttp.Mux) {
 		"GET /ui/{$}":                 s.home,
 		"GET /ui/open-study":          s.openStudy,
 		"GET /ui/studies/{study}/{$}": s.overview,
+		// The plot pages (subjects.go, edish.go, kris.go).
+		"GET /ui/studies/{study}/subjects":           s.subjectList,
+		"GET /ui/studies/{study}/subjects/{subject}": s.subjectPage,
+		"GET /ui/studies/{study}/edish":              s.edish,
+		"GET /ui/studies/{study}/kris":               s.kris,
+		"GET /ui/studies/{study}/sites/{site}":       s.sitePage,
 	} {
 		mux.HandleFunc(pattern, h)
 	}

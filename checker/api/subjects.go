@@ -133,6 +133,9 @@ type subjectProfile struct {
 	// GET .../signals?subject=…&page_token=FindingsNextPageToken.
 	Findings              []signalJSON `json:"findings"`
 	FindingsNextPageToken string       `json:"findings_next_page_token,omitempty"`
+	// GradeBands are where each CTCAE grade starts, per graded test, for
+	// plots.
+	GradeBands []gradeBandJSON `json:"grade_bands"`
 }
 
 type labJSON struct {
@@ -273,7 +276,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		EndOfStudy: sub.EndOfStudy, DeathDate: sub.DeathDate, Criteria: cfg.Criteria,
 		Sources: profileSources{Subject: checker.StatusOK, Exposure: sourceStatus(doseErr), AdverseEvents: sourceStatus(eventErr),
 			Labs: sourceStatus(labErr)},
-		Labs: []labJSON{}, Doses: []doseJSON{}, AdverseEvents: []eventJSON{},
+		Labs: []labJSON{}, Doses: []doseJSON{}, AdverseEvents: []eventJSON{}, GradeBands: []gradeBandJSON{},
 		Findings: signalsJSON(findings), FindingsNextPageToken: next.Token()}
 	out.Complete = doseErr == nil && eventErr == nil && labErr == nil
 	for name, err := range map[string]error{"exposure": doseErr, "adverse events": eventErr, "labs": labErr} {
@@ -282,7 +285,9 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if labErr == nil {
-		out.Labs = labsJSON(cfg.Criteria, cfg.GradingContext, sub, labs)
+		grader := newLabGrader(cfg.Criteria, cfg.GradingContext, sub, labs)
+		out.Labs = labsJSON(grader, labs)
+		out.GradeBands = gradeBands(grader.grade, labs)
 	}
 	if doseErr == nil {
 		for _, d := range doses {
@@ -299,22 +304,39 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, out)
 }
 
-// labsJSON is a subject's labs with their reference ranges and CTCAE
-// grades by criteria, each relative to its test's baseline as the rules
-// find it (ctcae.FindBaselines with the subject's first dose).
-func labsJSON(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinical.Subject, labs []clinical.LabResult) []labJSON {
+// labGrader grades a subject's labs as the rules do: each against its
+// test's baseline (ctcae.FindBaselines with the subject's first dose),
+// with the study's grading context, a calcium with its draw's albumin.
+type labGrader struct {
+	criteria  ctcae.Criteria
+	context   ctcae.Context
+	sub       clinical.Subject
+	baselines *ctcae.Baselines
+	draws     *ctcae.Draws
+}
+
+func newLabGrader(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinical.Subject, labs []clinical.LabResult) *labGrader {
 	firstDose := map[string]clinical.Date{sub.USUBJID: sub.FirstDose}
 	for _, l := range labs {
 		firstDose[l.USUBJID] = sub.FirstDose // records a source left without USUBJID too, as the rules do
 	}
-	baselines := ctcae.FindBaselines(labs, firstDose)
-	draws := ctcae.FindDraws(labs)
+	return &labGrader{criteria: criteria, context: gradingContext, sub: sub,
+		baselines: ctcae.FindBaselines(labs, firstDose), draws: ctcae.FindDraws(labs)}
+}
+
+func (g *labGrader) grade(l clinical.LabResult) []ctcae.Result {
+	return ctcae.Grade(g.criteria, l, g.baselines.For(l), ctcae.WithContext(g.context), ctcae.WithAlbumin(g.draws.Albumin(l)), ctcae.WithSubject(&g.sub))
+}
+
+// labsJSON is a subject's labs with their reference ranges and CTCAE
+// grades.
+func labsJSON(g *labGrader, labs []clinical.LabResult) []labJSON {
 	out := make([]labJSON, len(labs))
 	for i, l := range labs {
 		j := labJSON{Seq: l.Seq, TestCode: l.TestCode, Test: l.Test, Category: l.Category, Visit: l.Visit, Date: l.Date,
 			Value: optional(l.Value, l.HasValue), Unit: l.Unit, Low: optional(l.Low, l.HasLow), High: optional(l.High, l.HasHigh),
 			BaselineFlag: l.Baseline, Grades: []gradeJSON{}}
-		base := baselines.For(l)
+		base := g.baselines.For(l)
 		if base != nil {
 			seq := base.Seq
 			j.BaselineSeq = &seq
@@ -322,10 +344,10 @@ func labsJSON(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinica
 		if f, ok := clinical.CheckRange(l); ok {
 			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
 		}
-		for _, g := range ctcae.Grade(criteria, l, base, ctcae.WithContext(gradingContext), ctcae.WithAlbumin(draws.Albumin(l)), ctcae.WithSubject(&sub)) {
-			gj := gradeJSON{Term: g.Term, Direction: g.Direction, Reason: g.Reason}
-			if g.Gradable {
-				gj.Grade = &g.Grade
+		for _, r := range g.grade(l) {
+			gj := gradeJSON{Term: r.Term, Direction: r.Direction, Reason: r.Reason}
+			if r.Gradable {
+				gj.Grade = &r.Grade
 			}
 			j.Grades = append(j.Grades, gj)
 		}

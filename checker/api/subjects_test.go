@@ -219,6 +219,29 @@ type profile struct {
 	Findings      []struct {
 		ID int64 `json:"id"`
 	} `json:"findings"`
+	GradeBands []struct {
+		TestCode  string `json:"test_code"`
+		Direction string `json:"direction"`
+		Seq       int    `json:"seq"`
+		Limits    []struct {
+			Grade int     `json:"grade"`
+			Value float64 `json:"value"`
+		} `json:"limits"`
+	} `json:"grade_bands"`
+}
+
+// bands is the grade thresholds of test in direction dir, "grade:value" each.
+func (p profile) bands(test, dir string) string {
+	s := ""
+	for _, b := range p.GradeBands {
+		if b.TestCode == test && b.Direction == dir {
+			s += fmt.Sprintf("seq %d:", b.Seq)
+			for _, l := range b.Limits {
+				s += fmt.Sprintf(" %d>%g", l.Grade, l.Value)
+			}
+		}
+	}
+	return s
 }
 
 func (f *subjectsFixture) profile(h http.Handler, subject string) (int, profile, string) {
@@ -270,11 +293,23 @@ func TestSubjectProfile(t *testing.T) {
 	if got, want := []int64{p.Findings[0].ID, p.Findings[1].ID, p.Findings[2].ID}, []int64{f.sigs[2].ID, f.sigs[1].ID, f.sigs[0].ID}; len(p.Findings) != 3 || !reflect.DeepEqual(got, want) {
 		t.Errorf("A's findings %v, want %v newest first", got, want)
 	}
+	// The grade bands of the plot are the grader's thresholds for ALT's
+	// last record: v5.0 after an abnormal baseline of 80 U/L grades by
+	// ×baseline (>1.5, >3, >5, >20 × 80); v4.03 by ×ULN (>40, >3, >5,
+	// >20 × 40). ALT has no "low" term.
+	if got, want := p.bands("ALT", "high"), "seq 2: 1>120 2>240 3>400 4>1600"; got != want {
+		t.Errorf("ALT grade bands, v5.0: %q, want %q", got, want)
+	}
+	if got := p.bands("ALT", "low") + p.bands("XYZ", "high"); got != "" {
+		t.Errorf("grade bands of terms CTCAE does not have: %q", got)
+	}
 	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v4.03"}`); rec.Code != http.StatusOK {
 		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
 	}
 	if _, p, body := f.profile(f.monitor, "A"); p.CTCAE != "ctcae-v4.03" || p.grade(2, "high") != 2 {
 		t.Errorf("after the study chose v4.03: %s %d, want grade 2: %s", p.CTCAE, p.grade(2, "high"), body)
+	} else if got, want := p.bands("ALT", "high"), "seq 2: 1>40 2>120 3>200 4>800"; got != want {
+		t.Errorf("ALT grade bands, v4.03: %q, want %q", got, want)
 	}
 
 	// Another site's subject is, to a site user, one that does not exist.

@@ -160,12 +160,21 @@ type sortKey struct {
 func keys(d sqldb.Dialect, f Filter) []sortKey {
 	c := f.After
 	base, rev := f.Sort.base()
+	id := "id"
+	if f.USUBJID != "" {
+		// A subject's findings are fewer still: read by the unique key
+		// (study, usubjid, ...) and sorted, rather than found among the
+		// study's by walking its id index, which SQLite chose without
+		// statistics (550 ms against 18 ms for a subject of a study of
+		// 290,000 findings).
+		id = "(id + 0)"
+	}
 	switch base {
 	case SortOldest:
-		return []sortKey{{"id", false, c.ID}}
+		return []sortKey{{id, false, c.ID}}
 	case SortSeverity:
 		sev := "severity"
-		if f.Site != "" || f.Sites != nil {
+		if f.Site != "" || f.Sites != nil || f.USUBJID != "" {
 			// A site's signals are few: reading them by the site index
 			// and sorting them beats walking the study's severity index
 			// for the site's among all, which both databases chose
@@ -173,7 +182,7 @@ func keys(d sqldb.Dialect, f Filter) []sortKey {
 			// keeps the severity index out of the plan.
 			sev = "(severity + 0)"
 		}
-		return []sortKey{{sev, !rev, c.Sev}, {"id", !rev, c.ID}}
+		return []sortKey{{sev, !rev, c.Sev}, {id, !rev, c.ID}}
 	case SortFirstDate, SortLastDate:
 		col := "first_date"
 		if base == SortLastDate {
@@ -184,9 +193,9 @@ func keys(d sqldb.Dialect, f Filter) []sortKey {
 			unknown = 1
 		}
 		return []sortKey{{"CASE WHEN " + col + " = '' THEN 1 ELSE 0 END", false, unknown},
-			{bytewise(d, col), rev, c.Date}, {"id", rev, c.ID}}
+			{bytewise(d, col), rev, c.Date}, {id, rev, c.ID}}
 	}
-	return []sortKey{{"id", true, c.ID}}
+	return []sortKey{{id, true, c.ID}}
 }
 
 // bytewise compares text column col by its bytes, which orders ISO 8601

@@ -25,7 +25,15 @@ import (
 // here.
 func runPilotNode(t *testing.T, cfg config) *node {
 	t.Helper()
-	cfg.db, cfg.httpAddr, cfg.adminAddr = filepath.Join(t.TempDir(), "pilot.db"), "127.0.0.1:0", "127.0.0.1:0"
+	cfg.db = filepath.Join(t.TempDir(), "pilot.db")
+	return runNode(t, cfg, loadPilot)
+}
+
+// runNode serves cfg.db from an all-in-one node on loopback ports until
+// the test ends, after load (nil: nothing) stored its data.
+func runNode(t testing.TB, cfg config, load func(context.Context, *node) error) *node {
+	t.Helper()
+	cfg.httpAddr, cfg.adminAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.checkDeadline, cfg.grace, cfg.workers, cfg.readTimeout = 10*time.Second, 5*time.Second, 2, time.Minute
 	cfg.maxBody, cfg.maxUpload = 1<<20, 1<<20
 	if cfg.loginWorkers == 0 { // the flags' defaults
@@ -40,9 +48,11 @@ func runPilotNode(t *testing.T, cfg config) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := loadPilot(ctx, n); err != nil {
-		n.close()
-		t.Fatal(err)
+	if load != nil {
+		if err := load(ctx, n); err != nil {
+			n.close()
+			t.Fatal(err)
+		}
 	}
 	if err := addServices(ctx, n, ""); err != nil {
 		n.close()
@@ -365,6 +375,18 @@ func accessMatrix() map[string]routeAccess {
 		"GET /ui/open-study": {build: page("GET", "/ui/open-study?study={study}"), want: merge(signIn, every(http.StatusSeeOther, roleCases...), forbiddenTo("ops"))},
 		"GET /ui/studies/{study}/{$}": {build: page("GET", "/ui/studies/{study}/"),
 			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		// The plot pages: another site's subject or site is, to a site
+		// user, a page not found, as the API answers.
+		"GET /ui/studies/{study}/subjects": {build: page("GET", "/ui/studies/{study}/subjects?site={site}"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/subjects/{subject}": {build: page("GET", "/ui/studies/{study}/subjects/{subject}"),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/edish": {build: page("GET", "/ui/studies/{study}/edish"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/kris": {build: withKRIs(page("GET", "/ui/studies/{study}/kris")),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/sites/{site}": {build: withKRIs(page("GET", "/ui/studies/{study}/sites/{site}")),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
 
 		"GET /api/v1/me": {build: get("/api/v1/me"),
 			want: merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("ops"))},

@@ -64,7 +64,7 @@ func StartDemo(t testing.TB, args ...string) *Demo {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("starting the demo: %v", err)
 	}
-	exited := make(chan error, 1) // buffered: Wait's result is kept until the cleanup reads it
+	exited := make(chan error, 1)        // buffered: Wait's result is kept until the cleanup reads it
 	go func() { exited <- cmd.Wait() }() // ends when the demo process exits (the cleanup interrupts it)
 	t.Cleanup(func() {
 		cmd.Process.Signal(os.Interrupt)

@@ -6,6 +6,7 @@ package labgrade
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -138,7 +139,8 @@ func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ..
 					sum.Severe++
 				}
 			}
-			cw.Write([]string{l.USUBJID, seq, l.TestCode, r.Term, string(r.Direction), grade, r.Reason})
+			// A graded row says what was done to the value (calcium corrected for albumin).
+			cw.Write([]string{l.USUBJID, seq, l.TestCode, r.Term, string(r.Direction), grade, cmp.Or(r.Reason, r.Correction)})
 		}
 	}
 	cw.Flush()

@@ -59,7 +59,9 @@ func TestWriteGivesOneRowPerTermAndDirection(t *testing.T) {
 		`"S1","LB","01-001",2,"ALT",130,"U/L",6,40,,"2014-02-01"`+"\n"+
 		`"S1","LB","01-001",3,"K",2.9,"mmol/L",3.4,5.4,"Y","2014-01-01"`+"\n"+
 		`"S1","LB","01-001",4,"MCV",90,"fL",80,100,"Y","2014-01-01"`+"\n"+
-		`"S1","LB","01-001",5,"GLUC",,"mmol/L",3.9,5.6,,"2014-02-01"`+"\n")
+		`"S1","LB","01-001",5,"GLUC",,"mmol/L",3.9,5.6,,"2014-02-01"`+"\n"+
+		`"S1","LB","01-001",6,"CA",1.9,"mmol/L",2.1,2.6,,"2014-02-01"`+"\n"+
+		`"S1","LB","01-001",7,"ALB",40,"g/L",35,50,,"2014-02-01"`+"\n")
 	in, err := labgrade.ReadFiles(lb, "", "")
 	if err != nil {
 		t.Fatal(err)
@@ -76,11 +78,15 @@ func TestWriteGivesOneRowPerTermAndDirection(t *testing.T) {
 		"01-001,3,K,Hyperkalemia,high,0,\n" +
 		"01-001,4,MCV,,,,no CTCAE criteria for MCV\n" +
 		"01-001,5,GLUC,Hypoglycemia,low,,no result (LBSTRESN)\n" +
-		"01-001,5,GLUC,Hyperglycemia,high,,\"CTCAE v5.0 grades hyperglycemia by the change in glucose management it needs, not by glucose value\"\n"
+		"01-001,5,GLUC,Hyperglycemia,high,,\"CTCAE v5.0 grades hyperglycemia by the change in glucose management it needs, not by glucose value\"\n" +
+		// Graded after correction for the albumin of its draw, which the row says.
+		"01-001,6,CA,Hypocalcemia,low,2,\"corrected for albumin (Payne) from 1.9 mmol/L, albumin 40 g/L\"\n" +
+		"01-001,6,CA,Hypercalcemia,high,0,\"corrected for albumin (Payne) from 1.9 mmol/L, albumin 40 g/L\"\n" +
+		"01-001,7,ALB,Hypoalbuminemia,low,0,\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}
-	if wantSum := (labgrade.Summary{Records: 5, Graded: 4, Severe: 1, NotGradable: 2, NoCriteria: 1}); sum != wantSum {
+	if wantSum := (labgrade.Summary{Records: 7, Graded: 7, Severe: 1, NotGradable: 2, NoCriteria: 1}); sum != wantSum {
 		t.Errorf("summary %+v, want %+v", sum, wantSum)
 	}
 }

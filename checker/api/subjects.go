@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -345,7 +346,7 @@ func labsJSON(g *labGrader, labs []clinical.LabResult) []labJSON {
 			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
 		}
 		for _, r := range g.grade(l) {
-			gj := gradeJSON{Term: r.Term, Direction: r.Direction, Reason: r.Reason}
+			gj := gradeJSON{Term: r.Term, Direction: r.Direction, Reason: cmp.Or(r.Reason, r.Correction)}
 			if r.Gradable {
 				gj.Grade = &r.Grade
 			}

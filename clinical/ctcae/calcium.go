@@ -2,6 +2,7 @@ package ctcae
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/trialwatch/trialwatch/clinical"
 )
@@ -25,23 +26,28 @@ const (
 )
 
 // correctCalcium replaces lab's total calcium with the albumin-corrected
-// value, in lab's unit, or says why it cannot.
-func correctCalcium(a *analyte, lab *clinical.LabResult, alb *clinical.LabResult) string {
+// value, in lab's unit, and says what it corrected (for Result.Correction);
+// or says why it cannot (why).
+func correctCalcium(a *analyte, lab *clinical.LabResult, alb *clinical.LabResult) (correction, why string) {
 	if alb == nil || !alb.HasValue {
-		return "total calcium without an albumin of the same draw: the criteria are for albumin-corrected or ionised calcium"
+		return "", "total calcium without an albumin of the same draw: the criteria are for albumin-corrected or ionised calcium"
 	}
 	albumin, _ := analyteOf("ALB")
 	fa, ok := albumin.factor(alb.Unit, "g/L")
 	if !ok {
-		return fmt.Sprintf("albumin unit %q cannot be converted to g/L to correct calcium", alb.Unit)
+		return "", fmt.Sprintf("albumin unit %q cannot be converted to g/L to correct calcium", alb.Unit)
 	}
 	fc, ok := a.factor(lab.Unit, "mmol/L")
 	if !ok {
-		return fmt.Sprintf("unit %q cannot be converted to mmol/L to correct calcium for albumin", lab.Unit)
+		return "", fmt.Sprintf("unit %q cannot be converted to mmol/L to correct calcium for albumin", lab.Unit)
 	}
-	lab.Value += payneSlope * (payneAlbumin - alb.Value*fa) / fc
-	return ""
+	correction = fmt.Sprintf("corrected for albumin (Payne) from %s %s, albumin %s %s", num(lab.Value), lab.Unit, num(alb.Value), alb.Unit)
+	// Rounded as the grader compares (sig), so 2.12 + 0.2 reads 2.32.
+	lab.Value = sig(lab.Value + payneSlope*(payneAlbumin-alb.Value*fa)/fc)
+	return correction, ""
 }
+
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 // CorrectedCalcium is total calcium ca (mmol/L) corrected for albumin
 // (g/L) by Payne's formula.

@@ -142,13 +142,14 @@ var (
 	// v5.0 and v6.0: ">ULN without physiologic consequences; [no grade 2];
 	// >ULN with physiologic consequences". Worst case: with consequences.
 	hyperuricemia = withWorst(term{name: "Hyperuricemia", dir: High, scales: relative(over(1, uln, 1))}, relative(over(3, uln, 1))...)
+	// v4.03: ">ULN - 1.5 x ULN; >1.5 - 2.5 x ULN; >2.5 x ULN; hemorrhage";
 	// v5.0 and v6.0: ">ULN - 1.5 x ULN; >1.5 - 2.5 x ULN; >2.5 x ULN; bleeding"
 	apttProlonged = term{name: "Activated partial thromboplastin time prolonged", dir: High, scales: relative(overEach(uln, 1, 1.5, 2.5)...)}
-	// v5.0 and v6.0: "<LLN - 500/mm3; <LLN - 0.5 x 10e9 /L; <500 - 200/mm3;
+	// v4.03, v5.0 and v6.0: "<LLN - 500/mm3; <LLN - 0.5 x 10e9 /L; <500 - 200/mm3;
 	// <0.5 - 0.2 x 10e9 /L; <200 - 50/mm3; <0.2 x 0.05 - 10e9 /L; <50/mm3;
 	// <0.05 x 10e9 /L"
 	cd4Decreased = term{name: "CD4 lymphocytes decreased", dir: Low, scales: []scale{in("10^9/L", belowLLNThen(0.5, 0.2, 0.05))}}
-	// v5.0 and v6.0: "<LLN" (grade 1 only)
+	// v4.03, v5.0 and v6.0: "<LLN" (grade 1 only)
 	haptoglobinDecreased = term{name: "Haptoglobin decreased", dir: Low, scales: relative(under(1, lln, 1))}
 	// v5.0 and v6.0: "<1.0 - 0.75 x LLN; if abnormal, <25% decrease from
 	// baseline; <0.75 - 0.5 x LLN; if abnormal, 25 - <50% decrease from
@@ -163,6 +164,34 @@ var (
 		bands:         []band{under(1, lln, 1), under(2, lln, 0.75), under(3, lln, 0.5), under(4, lln, 0.25), under(4, abs, 0.5)},
 		ifBaselineLow: []band{under(1, base, 1), upTo(2, base, 0.75), upTo(3, base, 0.5), upTo(4, base, 0.25), under(4, abs, 0.5)},
 	}}}
+)
+
+// v4.03's hyperuricemia and fibrinogen, which v5.0 rewrote.
+var (
+	// ">ULN - 10 mg/dL (0.59 mmol/L) without physiologic consequences;
+	// [no grade 2]; >ULN - 10 mg/dL (0.59 mmol/L) with physiologic
+	// consequences; >10 mg/dL; >0.59 mmol/L; life-threatening
+	// consequences". CTCAE's semicolon is "or": above 0.59 mmol/L (10
+	// mg/dL) is grade 4 by the number alone, as admiral grades it. Worst
+	// case: with physiologic consequences.
+	hyperuricemiaV4 = withWorst(term{name: "Hyperuricemia", dir: High, scales: []scale{
+		in("mmol/L", []band{over(1, uln, 1), over(4, abs, 0.59)}),
+		in("mg/dL", []band{over(1, uln, 1), over(4, abs, 10)}),
+	}}, in("mmol/L", []band{over(3, uln, 1), over(4, abs, 0.59)}), in("mg/dL", []band{over(3, uln, 1), over(4, abs, 10)}))
+	// "<1.0 - 0.75 x LLN or <25% decrease from baseline; <0.75 - 0.5 x LLN
+	// or 25 - <50% decrease from baseline; <0.5 - 0.25 x LLN or 50 - <75%
+	// decrease from baseline; <0.25 x LLN or 75% decrease from baseline or
+	// absolute value <50 mg/dL". "Or": the worse of the LLN multiple and
+	// the decrease from baseline, whatever the baseline was, so any
+	// decrease from baseline is at least grade 1 (admiral reads it the
+	// same; v5.0 limited the decreases to an abnormal baseline). Without a
+	// baseline only a grade no decrease can exceed is certain.
+	fibrinogenDecreasedV4 = term{name: "Fibrinogen decreased", dir: Low, scales: []scale{in("g/L", []band{
+		under(1, lln, 1), under(1, base, 1),
+		under(2, lln, 0.75), upTo(2, base, 0.75),
+		under(3, lln, 0.5), upTo(3, base, 0.5),
+		under(4, lln, 0.25), upTo(4, base, 0.25), under(4, abs, 0.5),
+	})}}
 )
 
 // hemoglobinIncreased is "Increase in >0 - 2; >2 - 4; >4 g/dL". v4.03
@@ -290,6 +319,11 @@ var criteria = map[Criteria]map[string][]term{
 		// subject is on anticoagulation; the worst case assumes so.
 		"INR": {withWorst(term{name: "INR increased", dir: High, scales: relative(overEach(uln, 1, 1.5, 2.5)...)},
 			relative(append(overEach(uln, 1, 1.5, 2.5), overEach(base, 1, 1.5, 2.5)...)...)...)},
+		"URATE":   {hyperuricemiaV4},
+		"APTT":    {apttProlonged},
+		"CD4":     {cd4Decreased},
+		"FIBRINO": {fibrinogenDecreasedV4},
+		"HAPTOG":  {haptoglobinDecreased},
 	},
 	V50: {
 		// ">ULN - 3.0 x ULN if baseline was normal; 1.5 - 3.0 x baseline if

@@ -128,6 +128,10 @@ type Result struct {
 	Reason    string
 	Value     float64 // the result in Unit, the unit it was graded in
 	Unit      string
+	// Correction, when set, says how Value was derived from the record's
+	// own result: "corrected for albumin (Payne) from 2.12 mmol/L, albumin
+	// 30 g/L" for a total calcium graded by the corrected-calcium criteria.
+	Correction string
 }
 
 // Severity maps a CTCAE grade to how urgently a monitor should look.

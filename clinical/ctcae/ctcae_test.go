@@ -146,13 +146,16 @@ var edgeCases = []edgeCase{
 	{"INR v4.03", v4, "INR", "", hi(1.1), nil, High, []edge{gt(1.1, 0, 1), gt(1.65, 1, 2), gt(2.75, 2, 3)}},
 	{"INR v5.0 absolute", v56, "INR", "RATIO", hi(1.1), nil, High, []edge{gt(1.1, 0, 0), gt(1.2, 0, 1), gt(1.5, 1, 2), gt(2.5, 2, 3)}},
 
-	// Terms admiral's v5.0 metadata grades that trialwatch lacked, in v5.0 and v6.0.
+	// Terms admiral's v4 and v5.0 metadata grade that trialwatch lacked.
+	{"hyperuricemia v4.03 without consequences", v4, "URATE", "umol/L", lohi(150, 420), nil, High, []edge{gt(420, 0, 1), gt(590, 1, 4)}},
+	{"hyperuricemia v4.03 mmol/L", v4, "URATE", "mmol/L", lohi(0.15, 0.42), nil, High, []edge{gt(0.42, 0, 1), gt(0.59, 1, 4)}},
+	{"hyperuricemia v4.03 mg/dL", v4, "URATE", "mg/dL", lohi(2.5, 7), nil, High, []edge{gt(7, 0, 1), gt(10, 1, 4)}},
 	{"hyperuricemia without consequences", v56, "URATE", "umol/L", lohi(150, 420), nil, High, []edge{gt(420, 0, 1), gt(1000, 1, 1)}},
 	{"hyperuricemia mg/dL", v56, "URATE", "mg/dL", lohi(2.5, 7), nil, High, []edge{gt(7, 0, 1)}},
-	{"aPTT", v56, "APTT", "sec", lohi(25, 35), nil, High, []edge{gt(35, 0, 1), gt(52.5, 1, 2), gt(87.5, 2, 3)}},
-	{"CD4 10^9/L", v56, "CD4", "10^9/L", lo(0.6), nil, Low, []edge{lt(0.6, 0, 1), lt(0.5, 1, 2), lt(0.2, 2, 3), lt(0.05, 3, 4)}},
-	{"CD4 per mm3", v56, "CD4", "/mm3", lo(600), nil, Low, []edge{lt(600, 0, 1), lt(500, 1, 2), lt(200, 2, 3), lt(50, 3, 4)}},
-	{"haptoglobin", v56, "HAPTOG", "g/L", lohi(0.3, 2), nil, Low, []edge{lt(0.3, 0, 1), lt(0.01, 1, 1)}},
+	{"aPTT", all, "APTT", "sec", lohi(25, 35), nil, High, []edge{gt(35, 0, 1), gt(52.5, 1, 2), gt(87.5, 2, 3)}},
+	{"CD4 10^9/L", all, "CD4", "10^9/L", lo(0.6), nil, Low, []edge{lt(0.6, 0, 1), lt(0.5, 1, 2), lt(0.2, 2, 3), lt(0.05, 3, 4)}},
+	{"CD4 per mm3", all, "CD4", "/mm3", lo(600), nil, Low, []edge{lt(600, 0, 1), lt(500, 1, 2), lt(200, 2, 3), lt(50, 3, 4)}},
+	{"haptoglobin", all, "HAPTOG", "g/L", lohi(0.3, 2), nil, Low, []edge{lt(0.3, 0, 1), lt(0.01, 1, 1)}},
 	{"fibrinogen g/L normal baseline", v56, "FIBRINO", "g/L", lohi(2.4, 4), ptr(3), Low, []edge{lt(2.4, 0, 1), lt(1.8, 1, 2), lt(1.2, 2, 3), lt(0.6, 3, 4)}},
 	// LLN 1.6 g/L: 0.25 x LLN is 0.4, below the absolute 0.5 g/L (50 mg/dL).
 	{"fibrinogen mg/dL absolute grade 4", v56, "FIBRINO", "mg/dL", lohi(160, 400), ptr(300), Low, []edge{lt(80, 2, 3), lt(50, 3, 4)}},
@@ -160,6 +163,13 @@ var edgeCases = []edgeCase{
 	// and 75% from it, instead of the LLN multiples.
 	{"fibrinogen g/L low baseline", v56, "FIBRINO", "g/L", lohi(2.4, 4), ptr(2), Low, []edge{lt(2, 0, 1), {1.5, 2, 2, 1}, {1, 3, 3, 2}, {0.5, 4, 4, 3}}},
 	{"fibrinogen no baseline, within limits", v56, "FIBRINO", "g/L", lohi(2.4, 4), nil, Low, []edge{{2.4, notGradable, 0, 0}}},
+	// v4.03: the LLN multiples (2.4, 1.8, 1.2, 0.6) or the decrease from
+	// baseline 3.0 (any, 25, 50, 75%: 3, 2.25, 1.5, 0.75), whichever is worse.
+	{"fibrinogen v4.03 decrease from a normal baseline", v4, "FIBRINO", "g/L", lohi(2.4, 4), ptr(3), Low, []edge{{3, 1, 0, 0}, {2.25, 2, 2, 1}, {1.5, 3, 3, 2}, {0.75, 4, 4, 3}}},
+	{"fibrinogen v4.03 mg/dL", v4, "FIBRINO", "mg/dL", lohi(200, 400), ptr(300), Low, []edge{{300, 1, 0, 0}, {225, 2, 2, 1}, {150, 3, 3, 2}, {75, 4, 4, 3}}},
+	// No baseline, LLN 1.6: below 0.5 g/L (50 mg/dL) is grade 4 whatever
+	// the decrease; above it a decrease could make it worse.
+	{"fibrinogen v4.03 no baseline", v4, "FIBRINO", "g/L", lohi(1.6, 4), nil, Low, []edge{{0.5, 4, notGradable, notGradable}, {2, notGradable, notGradable, notGradable}}},
 
 	// v6.0
 	{"ALT v6.0 normal baseline", v6, "ALT", "U/L", hi(40), ptr(30), High, []edge{gt(40, 0, 1), gt(120, 1, 2), gt(200, 2, 3), gt(800, 3, 4)}},
@@ -201,6 +211,7 @@ var edgeCases = []edgeCase{
 var worstCases = []edgeCase{
 	{"hypokalemia symptomatic", all, "K", "mmol/L", lohi(3.4, 5.4), nil, Low, []edge{lt(3.4, 0, 2), lt(3, 2, 3), lt(2.5, 3, 4)}},
 	{"hyponatremia symptomatic", v56, "SODIUM", "mmol/L", lohi(135, 145), nil, Low, []edge{lt(135, 0, 1), lt(130, 1, 3), lt(125, 3, 3), lt(120, 3, 4)}},
+	{"hyperuricemia v4.03 with consequences", v4, "URATE", "umol/L", lohi(150, 420), nil, High, []edge{gt(420, 0, 3), gt(590, 3, 4)}},
 	{"hyperuricemia with consequences", v56, "URATE", "umol/L", lohi(150, 420), nil, High, []edge{gt(420, 0, 3)}},
 	{"lipase v5.0 symptomatic", v5, "LIPASE", "U/L", hi(60), nil, High, []edge{gt(60, 0, 1), gt(90, 1, 2), gt(120, 2, 3), gt(300, 3, 4)}},
 	{"lipase v6.0 symptomatic", v6, "LIPASE", "U/L", hi(60), nil, High, []edge{gt(60, 0, 1), gt(90, 1, 2), gt(180, 2, 3), gt(300, 3, 4)}},
@@ -336,8 +347,6 @@ var absent = map[Criteria]map[string]string{
 	DAIDS21: {"GGT": "no DAIDS term", "CACORR": "no DAIDS term", "HAPTOG": "no DAIDS term", "LDH": "no DAIDS term",
 		"HDL": "no DAIDS term", "CREATCLR": "DAIDS grades creatinine clearance or eGFR, not encoded"},
 	V403: {
-		"URATE": "not checked against the v4.03 text", "APTT": "not checked against the v4.03 text", "CD4": "not checked against the v4.03 text",
-		"FIBRINO": "not checked against the v4.03 text", "HAPTOG": "not checked against the v4.03 text",
 		"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0",
 	},
 	V50: {"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0"},
@@ -597,18 +606,22 @@ func TestCorrectedCalcium(t *testing.T) {
 		want    int
 		value   float64 // the corrected value, in the record's unit
 		reason  string
+		// correction is what a monitor is told was done to the value.
+		correction string
 	}{
 		// 2.0 + 0.02 x (40 - 30) = 2.2: within 2.1-2.6, where uncorrected 2.0 would be grade 2.
-		{"low albumin lifts calcium", ca(2.0, "mmol/L", lohi(2.1, 2.6)), alb(30, "g/L"), Low, 0, 2.2, ""},
+		{"low albumin lifts calcium", ca(2.0, "mmol/L", lohi(2.1, 2.6)), alb(30, "g/L"), Low, 0, 2.2, "", "corrected for albumin (Payne) from 2 mmol/L, albumin 30 g/L"},
 		// 2.6 + 0.02 x (40 - 20) = 3.0: above 2.9, grade 2.
-		{"high corrected calcium", ca(2.6, "mmol/L", lohi(2.1, 2.6)), alb(20, "g/L"), High, 2, 3.0, ""},
+		{"high corrected calcium", ca(2.6, "mmol/L", lohi(2.1, 2.6)), alb(20, "g/L"), High, 2, 3.0, "", "corrected for albumin (Payne) from 2.6 mmol/L, albumin 20 g/L"},
 		// 2.3 + 0.02 x (40 - 50) = 2.1, at the grade-2 cut-off 2.0? no: above it, below LLN 2.15: grade 1.
-		{"high albumin lowers calcium", ca(2.3, "mmol/L", lohi(2.15, 2.6)), alb(50, "g/L"), Low, 1, 2.1, ""},
+		{"high albumin lowers calcium", ca(2.3, "mmol/L", lohi(2.15, 2.6)), alb(50, "g/L"), Low, 1, 2.1, "", "corrected for albumin (Payne) from 2.3 mmol/L, albumin 50 g/L"},
 		// Conventional units: 8.0 + 0.8 x (4 - 3) = 8.8 mg/dL.
-		{"mg/dL and g/dL", ca(8.0, "mg/dL", lohi(8.5, 10.5)), alb(3, "g/dL"), Low, 0, 8.0 + 0.02*10*4.008, ""},
-		{"no albumin", ca(2.0, "mmol/L", lohi(2.1, 2.6)), nil, Low, notGradable, 2.0, "without an albumin of the same draw"},
-		{"albumin in an unknown unit", ca(2.0, "mmol/L", lohi(2.1, 2.6)), alb(30, "umol/L"), Low, notGradable, 2.0, "albumin unit"},
-		{"calcium in an unknown unit", ca(2.0, "mg/L", lohi(2.1, 2.6)), alb(30, "g/L"), Low, notGradable, 2.0, "to correct calcium"},
+		{"mg/dL and g/dL", ca(8.0, "mg/dL", lohi(8.5, 10.5)), alb(3, "g/dL"), Low, 0, 8.0 + 0.02*10*4.008, "", "corrected for albumin (Payne) from 8 mg/dL, albumin 3 g/dL"},
+		{"no albumin", ca(2.0, "mmol/L", lohi(2.1, 2.6)), nil, Low, notGradable, 2.0, "without an albumin of the same draw", ""},
+		{"albumin in an unknown unit", ca(2.0, "mmol/L", lohi(2.1, 2.6)), alb(30, "umol/L"), Low, notGradable, 2.0, "albumin unit", ""},
+		{"calcium in an unknown unit", ca(2.0, "mg/L", lohi(2.1, 2.6)), alb(30, "g/L"), Low, notGradable, 2.0, "to correct calcium", ""},
+		// Corrected calcium (CACORR) is graded as it is, with nothing to say.
+		{"CACORR is not corrected again", edgeCase{code: "CACORR", unit: "mmol/L", lim: lohi(2.1, 2.6)}.lab(1.9), alb(30, "g/L"), Low, 2, 1.9, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -619,8 +632,14 @@ func TestCorrectedCalcium(t *testing.T) {
 			if math.Abs(r.Value-tt.value) > 1e-9 {
 				t.Errorf("value %v, want %v", r.Value, tt.value)
 			}
+			if r.Correction != tt.correction {
+				t.Errorf("correction %q, want %q", r.Correction, tt.correction)
+			}
 			if !strings.Contains(r.Reason, tt.reason) || (tt.reason == "" && r.Reason != "") {
 				t.Errorf("reason %q, want it to contain %q", r.Reason, tt.reason)
+			}
+			if r.Correction != tt.correction {
+				t.Errorf("correction %q, want %q", r.Correction, tt.correction)
 			}
 		})
 	}

@@ -109,7 +109,7 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 		return r
 	}
 	if a.corrected() && t.albuminCorrected {
-		if r.Reason = correctCalcium(a, &lab, o.albumin); r.Reason != "" {
+		if r.Correction, r.Reason = correctCalcium(a, &lab, o.albumin); r.Reason != "" {
 			return r
 		}
 	}

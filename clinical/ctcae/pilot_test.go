@@ -67,7 +67,9 @@ func loadPilot(tb testing.TB) *pilotLabs {
 // or placebo for 26 weeks) has few lab toxicities, and the counts agree:
 // over 95% grade 0; liver tests and CPK mostly grade 1 with a few grade 2-3
 // (bilirubin grade 3 is one subject's 72-125 umol/L, ULN 21); no grade 4
-// anywhere. What looks odd is the criteria, not the grader:
+// but one. What looks odd is the criteria, not the grader:
+//   - v4.03 hyperuricemia grade 4 is ">10 mg/dL; >0.59 mmol/L": one urate
+//     of 619 umol/L reaches it by the number alone; v5.0 dropped it.
 //   - v4.03 creatinine grade 1 (627) is ">1 x baseline": any rise at all;
 //     v5.0 dropped that, leaving 84.
 //   - Pilot LLNs sit at or below CTCAE's absolute cut-offs (phosphate 0.71

@@ -149,6 +149,9 @@ func (s *subject) gradeEvidence(e episode, r ctcae.Result) map[string]any {
 	} {
 		ev[k] = v
 	}
+	if r.Correction != "" {
+		ev["correction"] = r.Correction
+	}
 	if lab.HasLow {
 		ev["low"] = lab.Low
 	}
@@ -165,13 +168,22 @@ func (s *subject) gradeEvidence(e episode, r ctcae.Result) map[string]any {
 }
 
 // labText describes a result as a monitor reads it: value, unit, limit,
-// date and visit.
+// date and visit. A value the grader corrected (total calcium for albumin)
+// is the corrected one, saying so and from what.
 func labText(lab *clinical.LabResult, r ctcae.Result) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s", lab.TestCode, fmtNum(lab.Value), lab.Unit)
+	value, unit := lab.Value, lab.Unit
+	if r.Correction != "" {
+		value, unit = r.Value, r.Unit
+	}
+	fmt.Fprintf(&b, "%s %s %s", lab.TestCode, fmtNum(value), unit)
+	if r.Correction != "" {
+		fmt.Fprintf(&b, " %s", r.Correction)
+	}
 	switch {
+	case unit != lab.Unit:
 	case r.Direction == ctcae.High && lab.HasHigh && lab.High > 0:
-		fmt.Fprintf(&b, " (%.2f×ULN)", lab.Value/lab.High)
+		fmt.Fprintf(&b, " (%.2f×ULN)", value/lab.High)
 	case r.Direction == ctcae.Low && lab.HasLow:
 		fmt.Fprintf(&b, " (LLN %s)", fmtNum(lab.Low))
 	}

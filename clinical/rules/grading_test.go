@@ -185,3 +185,35 @@ func TestShiftFromBaseline(t *testing.T) {
 		})
 	}
 }
+
+// A total calcium graded after Payne's correction says so, in its message
+// and evidence, with the value it was corrected from: a monitor comparing
+// the finding with the lab report must not see a value the lab never sent.
+func TestCTCAEGradeSaysCalciumWasCorrected(t *testing.T) {
+	ca := lab(7, "CA", 1.9, 2.1, 2.6, "2014-02-01T08:00")
+	ca.Unit = "mmol/L"
+	alb := lab(8, "ALB", 40, 35, 50, "2014-02-01T08:00")
+	alb.Unit = "g/L"
+	sigs := only(CTCAEGrade, Evaluate(Config{}, labsInput(ca, alb)))
+	if len(sigs) != 1 {
+		t.Fatalf("%d CTCAE_GRADE findings, want 1: %v", len(sigs), sigs)
+	}
+	s := sigs[0]
+	// 1.9 + 0.02 × (40 − 40) = 1.9: grade 2 ("<2.0 - 1.75 mmol/L").
+	const corrected = "corrected for albumin (Payne) from 1.9 mmol/L, albumin 40 g/L"
+	if !strings.Contains(s.Message, "CA 1.9 mmol/L "+corrected) {
+		t.Errorf("message %q, want it to say %q", s.Message, "CA 1.9 mmol/L "+corrected)
+	}
+	if s.Evidence["correction"] != corrected || s.Evidence["grade"] != 2 {
+		t.Errorf("evidence correction %v grade %v, want %q and 2", s.Evidence["correction"], s.Evidence["grade"], corrected)
+	}
+
+	// Albumin 30 g/L (LLN 25, no hypoalbuminemia) lifts total calcium 2.4
+	// to 2.6 mmol/L, above ULN 2.5: hypercalcemia grade 1, shown as 2.6.
+	alb.Value, alb.Low = 30, 25
+	ca.Value, ca.High = 2.4, 2.5
+	sigs = only(CTCAEGrade, Evaluate(Config{}, labsInput(ca, alb)))
+	if len(sigs) != 1 || !strings.Contains(sigs[0].Message, "CA 2.6 mmol/L corrected for albumin (Payne) from 2.4 mmol/L, albumin 30 g/L (1.04×ULN)") {
+		t.Errorf("findings %v, want one saying CA 2.6 mmol/L corrected from 2.4 (1.04×ULN)", sigs)
+	}
+}

@@ -187,6 +187,8 @@ V4.update({
     # The non-fasting term: grades 3 and 4 only.
     "Hyperglycemia": (none, [("4", lambda r: r.gt(27.8)), ("3", lambda r: r.gt(13.9))]),
     "Hypophosphatemia": low_abs([(4, 0.3), (3, 0.6), (2, 0.8)]),
+    # Worst case: with physiologic consequences; grade 4 above 590 umol/L.
+    "Hyperuricemia": (none, [("4", lambda r: r.gt(590)), (NA, no_hi), ("3", lambda r: r.gt(1, r.hi))]),
 })
 
 V6 = dict(V5)

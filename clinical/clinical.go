@@ -137,6 +137,17 @@ func (d Date) Time() (t time.Time, ok bool) {
 	return t, ok
 }
 
+// Day gives the calendar day (midnight UTC) of a date that names one: the
+// UTC day, so "2014-01-15T23:30-05:00" is 2014-01-16. ok is false for a
+// partial date ("2014-01"), an empty one, or one not ISO 8601.
+func (d Date) Day() (day time.Time, ok bool) {
+	t, p, ok := d.parse()
+	if !ok || p < precisionDay {
+		return time.Time{}, false
+	}
+	return t.Truncate(24 * time.Hour), true
+}
+
 // Span gives the stretch of time the date can mean, [from, to): a year
 // for "2014", a day for "2014-01-15", a millisecond for
 // "2014-01-15T08:30:00.250". ok is false as for Time.

@@ -125,9 +125,45 @@ func TestEntryLag(t *testing.T) {
 		{"2014", 0, false},
 		{"", 0, false},
 		{"2014-02-30", 0, false},
+		// An offset date counts on its UTC day: 2014-02-18T23:30-05:00 is
+		// 2014-02-19T04:30Z, 10 days before; 2014-02-20T01:00+02:00 is
+		// 2014-02-19T23:00Z, 10 days too.
+		{"2014-02-18T23:30-05:00", 10, true},
+		{"2014-02-20T01:00+02:00", 10, true},
+		{"2014-03-01T23:30-01:00", -1, true}, // 2014-03-02T00:30Z
+		{"2014-02-19Tnonsense", 0, false},
 	} {
 		if days, ok := EntryLag(c.date, stored); days != c.days || ok != c.ok {
 			t.Errorf("EntryLag(%q) = %d, %v; want %d, %v", c.date, days, ok, c.days, c.ok)
+		}
+	}
+}
+
+func TestDateDay(t *testing.T) {
+	for _, c := range []struct {
+		date Date
+		want string // "" for not ok
+	}{
+		{"2014-01-15", "2014-01-15"},
+		{"2014-01-15T08:30:00.250", "2014-01-15"},
+		{"2014-01-15T23:30-05:00", "2014-01-16"}, // 04:30 UTC the next day
+		{"2014-01-15T00:30+01:00", "2014-01-14"}, // 23:30 UTC the day before
+		{"2014-01-15T12:00Z", "2014-01-15"},
+		{"2014-01", ""},
+		{"2014", ""},
+		{"", ""},
+		{"2014-01-15T", ""},
+	} {
+		d, ok := c.date.Day()
+		got := ""
+		if ok {
+			got = d.Format(time.DateOnly)
+			if d.Location() != time.UTC || !d.Equal(d.Truncate(24*time.Hour)) {
+				t.Errorf("Date(%q).Day() = %v, want midnight UTC", c.date, d)
+			}
+		}
+		if got != c.want {
+			t.Errorf("Date(%q).Day() = %q, %v; want %q", c.date, got, ok, c.want)
 		}
 	}
 }

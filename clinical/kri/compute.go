@@ -211,22 +211,14 @@ func DaysOnStudy(s clinical.Subject) int {
 // daysBetween is to − from + 1 in whole days, 0 when either is missing or
 // to precedes from.
 func daysBetween(from, to clinical.Date) int {
-	a, ok1 := day(from)
-	b, ok2 := day(to)
+	a, ok1 := from.Day()
+	b, ok2 := to.Day()
 	if !ok1 || !ok2 || b.Before(a) {
 		return 0
 	}
 	return int(b.Sub(a)/(24*time.Hour)) + 1
 }
 
-// day is d's calendar day, when d has one.
-func day(d clinical.Date) (time.Time, bool) {
-	if len(d) < 10 {
-		return time.Time{}, false
-	}
-	t, ok := clinical.Date(d[:10]).Time()
-	return t, ok
-}
 
 // diedEarly: the subject died (DTHDTC) within EarlyDeathDays of
 // randomization, day 1 being the day of randomization.

@@ -302,3 +302,30 @@ func TestComputeRaisesQTL(t *testing.T) {
 		t.Errorf("%d KRIs and %d risk scores; want every KRI and both sites", len(r.KRIs), len(r.RiskScores))
 	}
 }
+
+// Days on study and days to death count UTC calendar days: a date with a
+// time zone offset counts on its UTC day, not on the day its text shows.
+func TestDaysCountUTCDays(t *testing.T) {
+	for _, c := range []struct {
+		start, end clinical.Date
+		want       int
+	}{
+		{"2014-01-01", "2014-01-10", 10},
+		// 2014-01-01T23:30-02:00 is 2014-01-02T01:30Z: day 1 is the 2nd.
+		{"2014-01-01T23:30-02:00", "2014-01-10", 9},
+		// 2014-01-10T00:30+01:00 is 2014-01-09T23:30Z.
+		{"2014-01-01", "2014-01-10T00:30+01:00", 9},
+		{"2014-01", "2014-01-10", 0},
+	} {
+		if got := DaysOnStudy(clinical.Subject{RefStart: c.start, RefEnd: c.end}); got != c.want {
+			t.Errorf("DaysOnStudy(%s, %s) = %d, want %d", c.start, c.end, got, c.want)
+		}
+	}
+	// Randomized 2014-01-01; died on day 91 by UTC (2014-04-01T01:00Z),
+	// day 90 by the text: not an early death.
+	in := Inputs{Subjects: []clinical.Subject{{USUBJID: "a", Site: "1", DeathDate: "2014-03-31T23:00-02:00"}},
+		Dispositions: []clinical.Disposition{{USUBJID: "a", Decoded: "RANDOMIZED", Start: "2014-01-01"}}}
+	if got := Counts(in)[EarlyDeath][0]; got.Numerator != 0 || got.Denominator != 1 {
+		t.Errorf("early death %+v, want 0 of 1: day 91 in UTC", got)
+	}
+}

@@ -219,7 +219,6 @@ func daysBetween(from, to clinical.Date) int {
 	return int(b.Sub(a)/(24*time.Hour)) + 1
 }
 
-
 // diedEarly: the subject died (DTHDTC) within EarlyDeathDays of
 // randomization, day 1 being the day of randomization.
 func diedEarly(s clinical.Subject, randomized clinical.Date) bool {

@@ -5,6 +5,7 @@ package clinical
 
 import (
 	"errors"
+	"strings"
 	"time"
 )
 
@@ -146,6 +147,34 @@ func (d Date) Day() (day time.Time, ok bool) {
 		return time.Time{}, false
 	}
 	return t.Truncate(24 * time.Hour), true
+}
+
+// UTC writes a date recorded with a time zone offset in UTC, at the
+// precision it has: "2014-01-15T23:30-05:00" is "2014-01-16T04:30Z". Any
+// other date (no offset, partial, or not ISO 8601) is returned as it is.
+// Stored so, dates compare as text in the order of time: the text of an
+// offset date can name a day before or after its UTC day.
+func (d Date) UTC() Date {
+	t, p, ok := d.parse()
+	if !ok || p < precisionHour {
+		return d
+	}
+	var l string
+	switch p {
+	case precisionHour:
+		l = "2006-01-02T15"
+	case precisionMinute:
+		l = "2006-01-02T15:04"
+	default:
+		l = "2006-01-02T15:04:05"
+		if p > precisionSecond {
+			l += "." + strings.Repeat("0", int(p-precisionSecond))
+		}
+	}
+	if len(d) == len(l) {
+		return d // no offset: already read as UTC
+	}
+	return Date(t.Format(l) + "Z")
 }
 
 // Span gives the stretch of time the date can mean, [from, to): a year

@@ -167,3 +167,30 @@ func TestDateDay(t *testing.T) {
 		}
 	}
 }
+
+func TestDateUTC(t *testing.T) {
+	for _, c := range []struct{ date, want Date }{
+		{"2014-01-15T23:30-05:00", "2014-01-16T04:30Z"},
+		{"2014-01-15T00:30:15+01:00", "2014-01-14T23:30:15Z"},
+		{"2014-01-15T00:30:15.250+0100", "2014-01-14T23:30:15.250Z"},
+		{"2014-01-15T00:30:15,5+01", "2014-01-14T23:30:15.5Z"},
+		{"2014-01-15T02+03:00", "2014-01-14T23Z"},
+		{"2014-01-15T08:30Z", "2014-01-15T08:30Z"},
+		{"2014-01-15T08:30+00:00", "2014-01-15T08:30Z"},
+		// Without an offset a date is already read as UTC: kept as written.
+		{"2014-01-15T08:30", "2014-01-15T08:30"},
+		{"2014-01-15T08:30:00,5", "2014-01-15T08:30:00,5"},
+		{"2014-01-15", "2014-01-15"},
+		{"2014-01", "2014-01"},
+		{"", ""},
+		{"not a date", "not a date"},
+	} {
+		if got := c.date.UTC(); got != c.want {
+			t.Errorf("Date(%q).UTC() = %q, want %q", c.date, got, c.want)
+		}
+		a, _ := c.date.Time()
+		if b, _ := c.date.UTC().Time(); !a.Equal(b) {
+			t.Errorf("Date(%q).UTC() is %v, not %v", c.date, b, a)
+		}
+	}
+}

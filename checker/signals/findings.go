@@ -131,7 +131,7 @@ func diff(a *rules.Assessment, evidenceOf []string, stored map[string]map[findin
 		raised[k] = true
 		old, ok := have[k]
 		if !ok || old.site != sg.Site || old.severity != int64(sg.Severity) || old.evidence != evidenceOf[i] ||
-			old.message != sg.Message || old.first != string(sg.First) || old.last != string(sg.Last) {
+			old.message != sg.Message || old.first != string(sg.First.UTC()) || old.last != string(sg.Last.UTC()) {
 			changed = append(changed, *sg)
 			evidence = append(evidence, evidenceOf[i])
 		}

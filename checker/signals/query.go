@@ -27,7 +27,8 @@ type Filter struct {
 	MinSeverity clinical.Severity
 	// From and To (ISO 8601 full dates, inclusive; empty: open) keep the
 	// findings whose dates, first to last, overlap them. A finding with
-	// no known date is in no range.
+	// no known date is in no range. Dates are compared as stored, an
+	// offset date written in UTC (clinical.Date.UTC), so by UTC day.
 	From, To string
 	Sort     Sort   // empty: SortNewest
 	Limit    int    // page size

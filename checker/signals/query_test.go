@@ -305,3 +305,47 @@ func TestEachCrossesPages(t *testing.T) {
 		}
 	})
 }
+
+// A date recorded with a time zone offset is on its UTC day: its text can
+// name the day before or after. Findings store such dates in UTC, so the
+// date filters and sorts compare them by time on both databases.
+func TestOffsetDatesFilterAndSortInUTC(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := checkertest.Open(t, db).Signals
+		late := checkertest.Signal("A", "701", "LB:1", clinical.SeverityLow)
+		late.First, late.Last = "2014-01-31T23:30-05:00", "2014-01-31T23:30-05:00" // 2014-02-01T04:30Z
+		early := checkertest.Signal("A", "701", "LB:2", clinical.SeverityLow)
+		early.First, early.Last = "2014-02-01T00:30+01:00", "2014-02-01T00:30+01:00" // 2014-01-31T23:30Z
+		if err := s.SaveSignals(ctx, []clinical.Signal{late, early}, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		keys := func(f signals.Filter) []string {
+			f.Study = "S"
+			var out []string
+			for _, sg := range all(t, s, f, 100) {
+				out = append(out, sg.Key)
+			}
+			return out
+		}
+		for _, c := range []struct {
+			name string
+			f    signals.Filter
+			want []string
+		}{
+			{"to the 31st", signals.Filter{To: "2014-01-31", Sort: signals.SortFirstDate}, []string{"LB:2"}},
+			{"from the 1st", signals.Filter{From: "2014-02-01", Sort: signals.SortFirstDate}, []string{"LB:1"}},
+			{"the 31st", signals.Filter{From: "2014-01-31", To: "2014-01-31", Sort: signals.SortFirstDate}, []string{"LB:2"}},
+			{"earliest first", signals.Filter{Sort: signals.SortFirstDate}, []string{"LB:2", "LB:1"}},
+			{"latest last first", signals.Filter{Sort: "-" + signals.SortLastDate}, []string{"LB:1", "LB:2"}},
+		} {
+			if got := keys(c.f); !slices.Equal(got, c.want) {
+				t.Errorf("%s: %v, want %v", c.name, got, c.want)
+			}
+		}
+		got := all(t, s, signals.Filter{Study: "S", Sort: signals.SortFirstDate}, 10)
+		if len(got) != 2 || got[1].First != "2014-02-01T04:30Z" || got[1].Last != "2014-02-01T04:30Z" || got[0].First != "2014-01-31T23:30Z" {
+			t.Errorf("stored dates %+v, want them in UTC", got)
+		}
+	})
+}

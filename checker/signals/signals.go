@@ -117,7 +117,7 @@ func newSignalRows(sigs []clinical.Signal, evidence []string, now time.Time) sig
 		}
 		r.slot[i] = j
 		r.rows[j] = [signalWriteCols]any{sg.Study, sg.Site, sg.USUBJID, string(sg.Rule), int64(sg.Severity), sg.Key,
-			evidence[i], sg.Message, now.UnixMilli(), string(sg.First), string(sg.Last)}
+			evidence[i], sg.Message, now.UnixMilli(), string(sg.First.UTC()), string(sg.Last.UTC())}
 	}
 	return r
 }

@@ -16,9 +16,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
@@ -33,6 +35,37 @@ type Input struct {
 	Labs      []clinical.LabResult
 	FirstDose map[string]clinical.Date
 	Subjects  map[string]*clinical.Subject
+	// Baseline is the baseline convention, as a study's setting names it:
+	// rules.BaselineSDTM (LBBLFL=Y, else the last value on or before the
+	// first dose; the default when empty) or rules.BaselineADaMLastPredose
+	// (the last value on or before the first dose whatever LBBLFL says).
+	// The first dose is DM's RFXSTDTC: EX is not read.
+	Baseline rules.Baseline
+}
+
+// ParseBaseline reads a baseline convention name; empty is
+// rules.BaselineSDTM.
+func ParseBaseline(s string) (rules.Baseline, error) {
+	b := rules.Baseline(strings.ToLower(strings.TrimSpace(s)))
+	switch b {
+	case "":
+		return rules.BaselineSDTM, nil
+	case rules.BaselineSDTM, rules.BaselineADaMLastPredose:
+		return b, nil
+	}
+	return "", fmt.Errorf("unknown baseline convention %q (want %s or %s)", s, rules.BaselineSDTM, rules.BaselineADaMLastPredose)
+}
+
+// baselines finds each record's baseline by in's convention.
+func (in Input) baselines() (*ctcae.Baselines, error) {
+	switch in.Baseline {
+	case "", rules.BaselineSDTM:
+		return ctcae.FindBaselines(in.Labs, in.FirstDose), nil
+	case rules.BaselineADaMLastPredose:
+		return ctcae.FindLastPredoseBaselines(in.Labs, in.FirstDose), nil
+	}
+	_, err := ParseBaseline(string(in.Baseline))
+	return nil, err
 }
 
 // ReadFiles reads the LB file at lbPath and, if dmPath is not empty, the
@@ -108,10 +141,13 @@ func (s Summary) String() string {
 // albumin of its draw; opts apply to every record (ctcae.WithContext).
 func Write(ctx context.Context, w io.Writer, c ctcae.Criteria, in Input, opts ...ctcae.Option) (Summary, error) {
 	sum := Summary{Records: len(in.Labs)}
+	baselines, err := in.baselines()
+	if err != nil {
+		return sum, err
+	}
 	bw := bufio.NewWriter(w)
 	cw := csv.NewWriter(bw)
 	cw.Write(Header)
-	baselines := ctcae.FindBaselines(in.Labs, in.FirstDose)
 	draws := ctcae.FindDraws(in.Labs)
 	opts = append(slices.Clip(opts), ctcae.Option{}, ctcae.Option{}) // the last two are each record's albumin and subject
 	for i, l := range in.Labs {

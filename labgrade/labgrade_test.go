@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -249,5 +250,52 @@ func TestWriteFileCancelled(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Dir(out)); len(entries) != 0 {
 		t.Errorf("a cancelled write left %v", entries)
+	}
+}
+
+// The baseline convention is a study's setting's: sdtm takes the LBBLFL=Y
+// record, adam-last-predose the last value on or before the first dose
+// whatever LBBLFL says. v5.0 grades ALT against a baseline above ULN.
+func TestBaselineConvention(t *testing.T) {
+	lb := writeFile(t, "lb.csv", lbHeader+
+		`"S1","LB","01-001",1,"ALT",30,"U/L",6,40,"Y","2013-12-20"`+"\n"+
+		`"S1","LB","01-001",2,"ALT",60,"U/L",6,40,,"2014-01-03"`+"\n"+
+		`"S1","LB","01-001",3,"ALT",85,"U/L",6,40,,"2014-02-01"`+"\n")
+	dm := writeFile(t, "dm.csv", `"STUDYID","DOMAIN","USUBJID","SITEID","RFXSTDTC"`+"\n"+
+		`"S1","DM","01-001","001","2014-01-03"`+"\n")
+	in, err := labgrade.ReadFiles(lb, dm, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		want string
+	}{
+		// Baseline 30 (normal): 85 is above ULN, below 3 x ULN.
+		{"", "1"},
+		{"sdtm", "1"},
+		// Baseline 60 (above ULN): grade 1 from 1.5 x 60 = 90.
+		{"adam-last-predose", "0"},
+		{" ADaM-Last-Predose ", "0"},
+	} {
+		b, err := labgrade.ParseBaseline(c.name)
+		if err != nil {
+			t.Fatalf("ParseBaseline(%q): %v", c.name, err)
+		}
+		in.Baseline = b
+		var out bytes.Buffer
+		if _, err := labgrade.Write(context.Background(), &out, ctcae.V50, in); err != nil {
+			t.Fatal(err)
+		}
+		if got := gradeOf(t, out.String(), "3"); got != c.want {
+			t.Errorf("baseline %q: ALT 85 graded %q, want %s", c.name, got, c.want)
+		}
+	}
+	if _, err := labgrade.ParseBaseline("adam"); err == nil || !strings.Contains(err.Error(), "sdtm or adam-last-predose") {
+		t.Errorf("ParseBaseline(adam): %v, want an error naming both conventions", err)
+	}
+	in.Baseline = "adam"
+	if _, err := labgrade.Write(context.Background(), io.Discard, ctcae.V50, in); err == nil {
+		t.Error("Write with an unknown baseline convention: no error")
 	}
 }

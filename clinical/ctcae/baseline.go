@@ -22,6 +22,17 @@ type baselineKey struct{ subject, test string }
 // ADaM convention: a sample taken on the day of first dose is pre-dose
 // unless both times say otherwise. Synonym test codes count as one test.
 func FindBaselines(labs []clinical.LabResult, firstDose map[string]clinical.Date) *Baselines {
+	return findBaselines(labs, firstDose, true)
+}
+
+// FindLastPredoseBaselines picks ADaM's BASE as sponsors derive it: per
+// subject and test, the last record with a value taken on or before the
+// first dose (firstDose, as for FindBaselines), whatever LBBLFL says.
+func FindLastPredoseBaselines(labs []clinical.LabResult, firstDose map[string]clinical.Date) *Baselines {
+	return findBaselines(labs, firstDose, false)
+}
+
+func findBaselines(labs []clinical.LabResult, firstDose map[string]clinical.Date, byFlag bool) *Baselines {
 	b := &Baselines{labs: labs, idx: map[baselineKey]int{}}
 	flagged := map[baselineKey]bool{}
 	for i := range labs {
@@ -29,7 +40,7 @@ func FindBaselines(labs []clinical.LabResult, firstDose map[string]clinical.Date
 		k := keyOf(l)
 		switch {
 		case flagged[k]:
-		case l.Baseline:
+		case byFlag && l.Baseline:
 			b.idx[k], flagged[k] = i, true
 		case l.HasValue && preDose(l.Date, firstDose[l.USUBJID]):
 			if j, ok := b.idx[k]; !ok || !after(labs[j].Date, l.Date) {

@@ -209,20 +209,15 @@ func (s *subject) baselineOf(i int) *clinical.LabResult {
 	return nil
 }
 
-// baselineIndexes turns ctcae.FindBaselines' records into indexes, which
-// the shift rule needs to read the baseline's own grades. Every USUBJID
-// the labs carry maps to the subject's first dose, so records a source
-// left without USUBJID still get the pre-dose fallback. ADaM's convention
-// is FindBaselines' pre-dose fallback alone: it is run on a copy of the
-// labs with no LBBLFL.
+// baselineIndexes turns ctcae.FindBaselines' (or, by ADaM's convention,
+// FindLastPredoseBaselines') records into indexes, which the shift rule
+// needs to read the baseline's own grades. Every USUBJID the labs carry
+// maps to the subject's first dose, so records a source left without
+// USUBJID still get the pre-dose fallback.
 func baselineIndexes(convention Baseline, in *Input) []int {
-	labs, dose := in.Labs, in.Subject.FirstDose
+	labs, dose, find := in.Labs, in.Subject.FirstDose, ctcae.FindBaselines
 	if convention == BaselineADaMLastPredose {
-		labs = slices.Clone(in.Labs)
-		for i := range labs {
-			labs[i].Baseline = false
-		}
-		dose = firstExposure(in)
+		dose, find = firstExposure(in), ctcae.FindLastPredoseBaselines
 	}
 	firstDose := map[string]clinical.Date{}
 	pos := make(map[*clinical.LabResult]int, len(labs))
@@ -230,7 +225,7 @@ func baselineIndexes(convention Baseline, in *Input) []int {
 		firstDose[labs[i].USUBJID] = dose
 		pos[&labs[i]] = i
 	}
-	found := ctcae.FindBaselines(labs, firstDose)
+	found := find(labs, firstDose)
 	out := make([]int, len(labs))
 	for i, l := range labs {
 		out[i] = -1

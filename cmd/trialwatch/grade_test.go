@@ -82,6 +82,7 @@ func TestGradeRejectsBadUsage(t *testing.T) {
 		{"no LB", nil, 2, "trialwatch: --lb: required\n"},
 		{"unknown criteria", []string{"--lb", lb, "--criteria", "ctcae-v9"}, 2, `--criteria "ctcae-v9": unknown grading criteria "ctcae-v9" (want one of ctcae-v4.03, ctcae-v5.0, ctcae-v6.0, daids-v2.1)`},
 		{"unknown grading context", []string{"--lb", lb, "--grading-context", "symptomatic"}, 2, `--grading-context "symptomatic": unknown grading context`},
+		{"unknown baseline", []string{"--lb", lb, "--baseline", "adam"}, 2, `--baseline "adam": unknown baseline convention "adam" (want sdtm or adam-last-predose)`},
 		{"stray argument", []string{"--lb", lb, "extra"}, 2, `trialwatch: grade takes no arguments, got ["extra"]` + "\n"},
 		{"unknown format", []string{"--lb", writeFile(t, "lb.sas7bdat", "x")}, 1, `cannot read ".sas7bdat" files`},
 		{"no study to read", []string{"--lb", writeFile(t, "lb.xpt", "x")}, 1, "give the study"},

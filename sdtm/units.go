@@ -25,7 +25,7 @@ var labUnits = []string{
 	// fractions and ratios
 	"%", "FRACTION", "RATIO", "1", "L/L",
 	// physical
-	"s", "sec", "min", "h", "mm/h", "mmHg", "kPa", "g/mL(SG)", "mL/min", "mL/min/1.73m2", "mL/s", "mL",
+	"s", "sec", "min", "h", "mm/h", "mmHg", "kPa", "g/mL(SG)", "mL/min", "mL/min/1.73m2", "mL/s", "mL/s/1.73m2", "mL",
 	"Pa.s", "mPa.s", "pH",
 }
 

@@ -342,15 +342,17 @@ func init() {
 	}
 }
 
+const noCTCAEeGFR = "CTCAE grades creatinine clearance, not eGFR"
+
 // absent lists the analytes a version has no terms for, and why.
 var absent = map[Criteria]map[string]string{
 	DAIDS21: {"GGT": "no DAIDS term", "CACORR": "no DAIDS term", "HAPTOG": "no DAIDS term", "LDH": "no DAIDS term",
-		"HDL": "no DAIDS term", "CREATCLR": "DAIDS grades creatinine clearance or eGFR, not encoded"},
+		"HDL": "no DAIDS term"},
 	V403: {
-		"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0",
+		"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0", "EGFR": noCTCAEeGFR,
 	},
-	V50: {"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0"},
-	V60: {"CK": "v6.0 dropped CPK increased", "PHOS": "no v6.0 hypophosphatemia in the metadata checked"},
+	V50: {"LDH": "new in v6.0", "HDL": "new in v6.0", "LDL": "new in v6.0", "CREATCLR": "new in v6.0", "EGFR": noCTCAEeGFR},
+	V60: {"CK": "v6.0 dropped CPK increased", "PHOS": "no v6.0 hypophosphatemia in the metadata checked", "EGFR": noCTCAEeGFR},
 }
 
 // The tables are data; these are the invariants the grader relies on.

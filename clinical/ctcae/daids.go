@@ -51,6 +51,24 @@ func upToThenBelow(g1 float64, ks ...float64) []band {
 	return bs
 }
 
+// renalFunctionLow is "Creatinine Clearance or eGFR, Low (report only
+// one)": "[grade 1] N/A; < 90 to 60 ml/min or ml/min/1.73 m2 OR 10 to <
+// 30% decrease from participant's baseline; < 60 to 30 ml/min or
+// ml/min/1.73 m2 OR 30 to < 50% decrease from participant's baseline; <
+// 30 ml/min or ml/min/1.73 m2 OR ≥ 50% decrease from participant's
+// baseline or dialysis needed", in unit: ml/min for a creatinine clearance
+// (CREATCLR), ml/min/1.73 m2 for an eGFR (EGFR), the same numbers. The
+// worse of the absolute value and the decrease grades; without a baseline
+// only grade 4 (below 30) is certain. Both tests are graded where LB has
+// both; "report only one" is for the AE report.
+func renalFunctionLow(unit string) term {
+	return term{name: "Creatinine Clearance or eGFR, Low", dir: Low, scales: []scale{in(unit, []band{
+		under(2, abs, 90), upTo(2, base, 0.9),
+		under(3, abs, 60), upTo(3, base, 0.7),
+		under(4, abs, 30), upTo(4, base, 0.5),
+	})}}
+}
+
 const (
 	fastingOnly      = "fasting status not recorded; DAIDS grades this test on fasting samples only"
 	hepatotoxicity   = "DAIDS grades direct bilirubin above ULN after 28 days of age by signs of hepatotoxicity or liver failure, not by value"
@@ -254,7 +272,9 @@ var daidsV21 = map[string][]term{
 	"METHB": {{name: "Methemoglobin", dir: High, scales: []scale{in("%", fromEach(abs, 5, 10, 15, 20))}}},
 	// "1.1 to < 1.66 x ULN; 1.66 to < 2.33 x ULN; 2.33 to < 3.00 x ULN; ≥
 	// 3.00 x ULN" (not on anticoagulation therapy)
-	"APTT": {{name: "PTT, High", dir: High, scales: relative(fromEach(uln, 1.1, 1.66, 2.33, 3)...)}},
+	"CREATCLR": {renalFunctionLow("mL/min")},
+	"EGFR":     {renalFunctionLow("mL/min/1.73m2")},
+	"APTT":     {{name: "PTT, High", dir: High, scales: relative(fromEach(uln, 1.1, 1.66, 2.33, 3)...)}},
 	// "100,000 to < 125,000/mm3, 100.000 to < 125.000 x 10^9/L; 50,000 to <
 	// 100,000/mm3; 25,000 to < 50,000/mm3; < 25,000/mm3"
 	"PLAT": {{name: "Platelets, Decreased", dir: Low, scales: []scale{in("10^9/L", belowEach(125, 100, 50, 25))}}},

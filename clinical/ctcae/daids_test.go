@@ -33,6 +33,16 @@ const ng = notGradable
 // The DAIDS v2.1 table, written from the text (see daids.go) at every
 // boundary, in SI and conventional units.
 var daidsCases = []daidsCase{
+	// Baseline 120 mL/min: a decrease of 10, 30, 50% (108, 84, 60) grades
+	// before the absolute 90, 60, 30.
+	adult(withBaseline(d("creatinine clearance, normal baseline", "CREATCLR", "mL/min", lo(90), Low, []edge{{108, 2, 2, 0}, {84, 3, 3, 2}, {60, 4, 4, 3}}...), 120)),
+	// Baseline 50: already grade 3; 45, 35, 25 are its 10, 30, 50% decreases.
+	adult(withBaseline(d("creatinine clearance, low baseline", "CREATCLR", "mL/min", lo(90), Low, []edge{{60, 3, 2, 2}, {35, 3, 3, 3}, {30, 4, 3, 3}, {25, 4, 4, 4}}...), 50)),
+	adult(withBaseline(d("creatinine clearance mL/s", "CREATCLR", "mL/s", lo(1.5), Low, []edge{{1.8, 2, 2, 0}, {1.4, 3, 3, 2}}...), 2)),
+	adult(d("creatinine clearance without baseline: only grade 4 is certain", "CREATCLR", "mL/min", lo(90), Low, []edge{{30, 4, ng, ng}, {100, ng, ng, ng}}...)),
+	adult(withBaseline(d("eGFR", "EGFR", "mL/min/1.73 m2", lo(90), Low, []edge{{90, 2, 0, 0}, {66.5, 3, 3, 2}, {47.5, 4, 4, 3}, {30, 4, 4, 4}}...), 95)),
+	adult(withBaseline(d("eGFR mL/s", "EGFR", "mL/s/1.73m2", lo(1.5), Low, []edge{{1.5, 2, 0, 0}, {1.12, 3, 3, 2}}...), 1.6)),
+	aged(8, "F", withBaseline(d("eGFR of a child, per 1.73 m^2", "GFR", "mL/min/1.73m^2", lo(90), Low, []edge{{60, 3, 2, 2}}...), 80)),
 	adult(d("albumin g/L", "ALB", "g/L", lo(35), Low, lt(35, 0, 1), lt(30, 1, 2), lt(20, 2, 3))),
 	adult(d("albumin g/dL", "ALB", "g/dL", lo(3.5), Low, lt(3.5, 0, 1), lt(3, 1, 2), lt(2, 2, 3))),
 	adult(d("ALP", "ALP", "U/L", hi(100), High, ge(125, 0, 1), ge(250, 1, 2), ge(500, 2, 3), ge(1000, 3, 4))),

@@ -57,8 +57,9 @@ var (
 	urateUnits = map[string]float64{"umol/l": 1, "mg/dl": 59.48, "mmol/l": 1000}
 	// Fibrinogen and haptoglobin by mass.
 	proteinUnits = map[string]float64{"g/l": 1, "g/dl": 10, "mg/dl": 0.01, "mg/l": 0.001}
-	// Clearance: 1 mL/s = 60 mL/min.
+	// Clearance: 1 mL/s = 60 mL/min; an eGFR is per 1.73 m2 of body surface.
 	clearanceUnits = map[string]float64{"ml/min": 1, "ml/s": 60}
+	gfrUnits       = map[string]float64{"ml/min/1.73m2": 1, "ml/s/1.73m2": 60}
 	// Clotting times in seconds.
 	secondUnits = map[string]float64{"s": 1, "sec": 1}
 	// Lactate 90.08 g/mol: 1 mmol/L = 9.008 mg/dL.
@@ -103,6 +104,8 @@ var analytes = []analyte{
 	{"HDL", []string{"HDL"}, cholesterolUnits},
 	{"LDL", []string{"LDL"}, cholesterolUnits},
 	{"CREATCLR", []string{"CREATCLR", "CRCL"}, clearanceUnits},
+	// eGFR: LBTESTCD EGFR, or GFR (the estimating equation in LBMETHOD).
+	{"EGFR", []string{"EGFR", "GFR"}, gfrUnits},
 	{"BILDIR", []string{"BILDIR", "DBILI"}, bilirubinUnits},
 	{"BICARB", []string{"BICARB", "HCO3"}, monovalentIonUnits},
 	{"LACTICAC", []string{"LACTICAC", "LACTATE"}, lactateUnits},
@@ -135,7 +138,8 @@ var unitAliases = map[string]string{
 	"/mm3": "/ul", "cells/ul": "/ul", "cells/mm3": "/ul",
 	"iu/l":    "u/l",
 	"g/100ml": "g/dl", "mg/100ml": "mg/dl",
-	"mcmol/l": "umol/l",
+	"mcmol/l":        "umol/l",
+	"ml/min/1.73m^2": "ml/min/1.73m2", "ml/min/1.73m²": "ml/min/1.73m2", "ml/min/{1.73_m2}": "ml/min/1.73m2",
 }
 
 var unitFolder = strings.NewReplacer("µ", "u", "μ", "u", " ", "")

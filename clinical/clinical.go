@@ -36,6 +36,9 @@ type Subject struct {
 	LastDose   Date // RFXENDTC
 	EndOfStudy Date // RFPENDTC
 	DeathDate  Date // DTHDTC
+	// BirthDate (BRTHDTC) is often partial or not collected; with it, age
+	// at a collection is known to the day (DAIDS's neonatal subgroups).
+	BirthDate Date
 }
 
 // Dose is one exposure record (SDTM EX).

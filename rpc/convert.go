@@ -10,7 +10,7 @@ func subjectToProto(s clinical.Subject) *v1.Subject {
 		Study: s.Study, Usubjid: s.USUBJID, Site: s.Site, Sex: s.Sex, Age: int32(s.Age), Arm: s.Arm,
 		ConsentDate: string(s.ConsentDate), FirstDoseDate: string(s.FirstDose), LastDoseDate: string(s.LastDose),
 		EndOfStudyDate: string(s.EndOfStudy), DeathDate: string(s.DeathDate),
-		RefStartDate: string(s.RefStart), RefEndDate: string(s.RefEnd),
+		RefStartDate: string(s.RefStart), RefEndDate: string(s.RefEnd), BirthDate: string(s.BirthDate),
 	}
 }
 
@@ -20,7 +20,7 @@ func subjectFromProto(p *v1.Subject) clinical.Subject {
 		ConsentDate: clinical.Date(p.GetConsentDate()), FirstDose: clinical.Date(p.GetFirstDoseDate()),
 		LastDose: clinical.Date(p.GetLastDoseDate()), EndOfStudy: clinical.Date(p.GetEndOfStudyDate()),
 		DeathDate: clinical.Date(p.GetDeathDate()), RefStart: clinical.Date(p.GetRefStartDate()),
-		RefEnd: clinical.Date(p.GetRefEndDate()),
+		RefEnd: clinical.Date(p.GetRefEndDate()), BirthDate: clinical.Date(p.GetBirthDate()),
 	}
 }
 

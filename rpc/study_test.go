@@ -118,7 +118,7 @@ func TestStudyReads(t *testing.T) {
 		for i := range 4500 {
 			id := fmt.Sprintf("01-%04d", i)
 			subs = append(subs, clinical.Subject{Study: "S1", USUBJID: id, Site: fmt.Sprint(700 + i%17), Sex: "F", Age: 60 + i%20,
-				Arm: "Placebo", RefStart: "2014-01-02", RefEnd: "2014-07-02", FirstDose: "2014-01-02"})
+				Arm: "Placebo", RefStart: "2014-01-02", RefEnd: "2014-07-02", FirstDose: "2014-01-02", BirthDate: clinical.Date(fmt.Sprintf("19%02d-06", 40+i%20))})
 			start := clinical.Date(fmt.Sprintf("2014-02-%02d", 1+i%28))
 			if i%10 == 0 {
 				start = "2014-02"

@@ -42,6 +42,7 @@ const (
 	cRFXENDTC
 	cRFPENDTC
 	cDTHDTC
+	cBRTHDTC
 	// EX
 	cEXSEQ
 	cEXDOSE
@@ -91,7 +92,7 @@ const (
 var columnNames = [numColumns]string{
 	cDOMAIN: "DOMAIN", cSTUDYID: "STUDYID", cUSUBJID: "USUBJID",
 	cSITEID: "SITEID", cSEX: "SEX", cAGE: "AGE", cARM: "ARM", cRFICDTC: "RFICDTC", cRFSTDTC: "RFSTDTC", cRFENDTC: "RFENDTC", cRFXSTDTC: "RFXSTDTC",
-	cRFXENDTC: "RFXENDTC", cRFPENDTC: "RFPENDTC", cDTHDTC: "DTHDTC",
+	cRFXENDTC: "RFXENDTC", cRFPENDTC: "RFPENDTC", cDTHDTC: "DTHDTC", cBRTHDTC: "BRTHDTC",
 	cEXSEQ: "EXSEQ", cEXDOSE: "EXDOSE", cEXTRT: "EXTRT", cEXDOSU: "EXDOSU", cEXROUTE: "EXROUTE", cEXSTDTC: "EXSTDTC",
 	cEXENDTC: "EXENDTC",
 	cAESEQ:   "AESEQ", cAETERM: "AETERM", cAEDECOD: "AEDECOD", cAEBODSYS: "AEBODSYS", cAESEV: "AESEV", cAESER: "AESER",
@@ -137,7 +138,7 @@ func (r *row) convert(domain, study string, out *Batch) (k key, seqCol column, o
 		out.Subjects = append(out.Subjects, clinical.Subject{
 			Study: study, USUBJID: id, Site: r.required(cSITEID), Sex: r.str(cSEX), Age: r.int(cAGE, false),
 			Arm: r.str(cARM), ConsentDate: r.date(cRFICDTC), RefStart: r.date(cRFSTDTC), RefEnd: r.date(cRFENDTC), FirstDose: r.date(cRFXSTDTC), LastDose: r.date(cRFXENDTC),
-			EndOfStudy: r.date(cRFPENDTC), DeathDate: r.date(cDTHDTC),
+			EndOfStudy: r.date(cRFPENDTC), DeathDate: r.date(cDTHDTC), BirthDate: r.date(cBRTHDTC),
 		})
 		return key{id: id}, cUSUBJID, id != ""
 	case "EX":

@@ -114,9 +114,9 @@ func TestReadCSVRefusesControlCharactersAndBadUTF8(t *testing.T) {
 // present, validated as dates where they are dates, and empty when the
 // file lacks them.
 func TestReadCSVReferencePeriodAndEpoch(t *testing.T) {
-	dm := `"STUDYID","DOMAIN","USUBJID","SITEID","RFSTDTC","RFENDTC"
-"S1","DM","A","701","2014-01-02","2014-07"
-"S1","DM","B","701","",NA
+	dm := `"STUDYID","DOMAIN","USUBJID","SITEID","RFSTDTC","RFENDTC","BRTHDTC"
+"S1","DM","A","701","2014-01-02","2014-07","1950-12-26"
+"S1","DM","B","701","",NA,"1948"
 `
 	var b Batch
 	if err := ReadCSV("dm.csv", strings.NewReader(dm), "S1", &b); err != nil {
@@ -125,6 +125,12 @@ func TestReadCSVReferencePeriodAndEpoch(t *testing.T) {
 	if a, c := b.Subjects[0], b.Subjects[1]; a.RefStart != "2014-01-02" || a.RefEnd != "2014-07" || c.RefStart != "" || c.RefEnd != "" {
 		t.Errorf("reference periods read as %q–%q and %q–%q", a.RefStart, a.RefEnd, c.RefStart, c.RefEnd)
 	}
+	// BRTHDTC, for age at collection to the day (DAIDS), partial or not.
+	if a, c := b.Subjects[0], b.Subjects[1]; a.BirthDate != "1950-12-26" || c.BirthDate != "1948" {
+		t.Errorf("birth dates read as %q and %q", a.BirthDate, c.BirthDate)
+	}
+	wantErrors(t, ReadCSV("dm.csv", strings.NewReader(strings.Replace(dm, `"1948"`, `"1948-13"`, 1)), "S1", &Batch{}),
+		`dm.csv:3: column BRTHDTC: "1948-13" is not an ISO 8601 date`)
 	bad := strings.Replace(dm, `"2014-07"`, `"2014-07-32"`, 1)
 	wantErrors(t, ReadCSV("dm.csv", strings.NewReader(bad), "S1", &Batch{}), `dm.csv:2: column RFENDTC: "2014-07-32" is not an ISO 8601 date`)
 	inverted := strings.Replace(dm, `"2014-07"`, `"2013-12"`, 1)

@@ -36,11 +36,11 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 }
 
 // subjectCols are the columns scanSubject reads, after the key.
-const subjectCols = `site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date, ref_start, ref_end`
+const subjectCols = `site, sex, age, arm, consent_date, first_dose, last_dose, end_of_study, death_date, ref_start, ref_end, birth_date`
 
 func scanSubject(row interface{ Scan(...any) error }, sub *clinical.Subject, key ...any) error {
 	return row.Scan(append(key, &sub.Site, &sub.Sex, &sub.Age, &sub.Arm, &sub.ConsentDate, &sub.FirstDose, &sub.LastDose,
-		&sub.EndOfStudy, &sub.DeathDate, &sub.RefStart, &sub.RefEnd)...)
+		&sub.EndOfStudy, &sub.DeathDate, &sub.RefStart, &sub.RefEnd, &sub.BirthDate)...)
 }
 
 // Subject returns one subject or clinical.ErrNotFound.
@@ -115,7 +115,7 @@ func scanAll[T any](ctx context.Context, db *sqldb.DB, q, study string, scan fun
 var table = sqldb.Table{
 	Name: "subjects",
 	Cols: []string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study",
-		"death_date", "ref_start", "ref_end"},
+		"death_date", "ref_start", "ref_end", "birth_date"},
 	Key:     []string{"study", "usubjid"},
 	History: "subjects_history",
 }
@@ -124,7 +124,7 @@ func rows(subs []clinical.Subject) [][]any {
 	out := make([][]any, len(subs))
 	for i, v := range subs {
 		out[i] = []any{v.Study, v.USUBJID, v.Site, v.Sex, v.Age, v.Arm, string(v.ConsentDate), string(v.FirstDose),
-			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate), string(v.RefStart), string(v.RefEnd)}
+			string(v.LastDose), string(v.EndOfStudy), string(v.DeathDate), string(v.RefStart), string(v.RefEnd), string(v.BirthDate)}
 	}
 	return out
 }

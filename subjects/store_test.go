@@ -28,7 +28,8 @@ func TestStore(t *testing.T) {
 			t.Fatalf("migrating twice: %v", err)
 		}
 		want := clinical.Subject{Study: "S1", USUBJID: "01-701-1015", Site: "701", Sex: "F", Age: 63, Arm: "Placebo",
-			RefStart: "2014-01-02", RefEnd: "2014-07-02", FirstDose: "2014-01-02", LastDose: "2014-07-02", EndOfStudy: "2014-07-02T11:45"}
+			RefStart: "2014-01-02", RefEnd: "2014-07-02", FirstDose: "2014-01-02", LastDose: "2014-07-02", EndOfStudy: "2014-07-02T11:45",
+			BirthDate: "1950-12-26"}
 		now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 		sum, err := s.Put(ctx, "S1", []clinical.Subject{want}, now)
 		if err != nil || sum.Inserted != 1 || sum.Updated != 0 {

@@ -270,3 +270,54 @@ func TestDAIDSSubjectReasons(t *testing.T) {
 		t.Errorf("ALT without a subject: %+v, want grade 2", r)
 	}
 }
+
+// With a birth date (BRTHDTC) the age at collection is known to the day,
+// so the neonatal subgroups are reached and a birthday is a boundary.
+func TestDAIDSAgeFromBirthDate(t *testing.T) {
+	grade := func(code string, v float64, unit string, lim limits, date clinical.Date, s *clinical.Subject, dir Direction) Result {
+		l := edgeCase{code: code, unit: unit, lim: lim}.lab(v)
+		l.Date = date
+		return pick(t, Grade(DAIDS21, l, nil, WithSubject(s)), dir)
+	}
+	born := &clinical.Subject{Sex: "F", BirthDate: "2014-01-01"}
+	for _, tt := range []struct {
+		name   string
+		code   string
+		v      float64
+		unit   string
+		lim    limits
+		date   clinical.Date
+		subj   *clinical.Subject
+		dir    Direction
+		want   int
+		reason string // for not gradable
+	}{
+		// Day 6: "< 7 days of age", 1.6 mmol/L is grade 2 (1.50 to < 1.63).
+		{"calcium on day 6", "CA", 1.6, "mmol/L", lo(2.1), "2014-01-07T10:00", born, Low, 2, ""},
+		// Day 7: "≥ 7 days of age", 1.6 mmol/L is grade 3 (1.53 to < 1.75).
+		{"calcium on day 7", "CA", 1.6, "mmol/L", lo(2.1), "2014-01-08", born, Low, 3, ""},
+		// Day 28 and day 29: direct bilirubin by value, then by hepatotoxicity.
+		{"direct bilirubin on day 28", "BILDIR", 1.2, "mg/dL", hi(0.3), "2014-01-29", born, High, 2, ""},
+		{"direct bilirubin on day 29", "BILDIR", 1.2, "mg/dL", hi(0.3), "2014-01-30", born, High, ng, "hepatotoxicity"},
+		// The 13th birthday: the day before, a child's table (no SEX
+		// needed: 100 g/L is grade 1, 9.5 to < 10.4 g/dL); from that day
+		// the tables by sex, which a subject without SEX cannot be graded by.
+		{"the day before the 13th birthday", "HGB", 100, "g/L", lo(120), "2027-01-01", &clinical.Subject{BirthDate: "2014-01-02"}, Low, 1, ""},
+		{"the 13th birthday", "HGB", 100, "g/L", lo(120), "2027-01-02", &clinical.Subject{BirthDate: "2014-01-02"}, Low, ng, `SEX is ""`},
+		// A birth month: 2014-01 is born 0 to 31 days before 2014-02-01,
+		// across the 7-day calcium subgroups.
+		{"a partial birth date", "CA", 1.6, "mmol/L", lo(2.1), "2014-02-01", &clinical.Subject{BirthDate: "2014-01"}, Low, ng, `(BRTHDTC) spans the criteria's subgroups`},
+		// Born in July 2001, collected 2014-07-15: 12.96 to 13.04 years,
+		// across 13; AGE 13 at RFSTDTC 2014-07-10 says 13 or more: a
+		// man's table, 100 g/L grade 1 (10.0 to 10.9 g/dL).
+		{"a birth month alone", "HGB", 100, "g/L", lo(120), "2014-07-15", &clinical.Subject{Sex: "M", BirthDate: "2001-07"}, Low, ng, `(BRTHDTC) spans`},
+		{"a birth month with AGE", "HGB", 100, "g/L", lo(120), "2014-07-15", &clinical.Subject{Sex: "M", Age: 13, RefStart: "2014-07-10", BirthDate: "2001-07"}, Low, 1, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := grade(tt.code, tt.v, tt.unit, tt.lim, tt.date, tt.subj, tt.dir)
+			if got := gradeOf(r); got != tt.want || !strings.Contains(r.Reason, tt.reason) {
+				t.Errorf("grade %s (reason %q), want %s (reason containing %q)", show(got), r.Reason, show(tt.want), tt.reason)
+			}
+		})
+	}
+}

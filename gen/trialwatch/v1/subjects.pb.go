@@ -673,8 +673,10 @@ type Subject struct {
 	EndOfStudyDate string `protobuf:"bytes,10,opt,name=end_of_study_date,json=endOfStudyDate,proto3" json:"end_of_study_date,omitempty"`
 	DeathDate      string `protobuf:"bytes,11,opt,name=death_date,json=deathDate,proto3" json:"death_date,omitempty"`
 	// The reference period (RFSTDTC, RFENDTC).
-	RefStartDate  string `protobuf:"bytes,12,opt,name=ref_start_date,json=refStartDate,proto3" json:"ref_start_date,omitempty"`
-	RefEndDate    string `protobuf:"bytes,13,opt,name=ref_end_date,json=refEndDate,proto3" json:"ref_end_date,omitempty"`
+	RefStartDate string `protobuf:"bytes,12,opt,name=ref_start_date,json=refStartDate,proto3" json:"ref_start_date,omitempty"`
+	RefEndDate   string `protobuf:"bytes,13,opt,name=ref_end_date,json=refEndDate,proto3" json:"ref_end_date,omitempty"`
+	// DM's birth date (BRTHDTC), often partial or empty.
+	BirthDate     string `protobuf:"bytes,14,opt,name=birth_date,json=birthDate,proto3" json:"birth_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -800,6 +802,13 @@ func (x *Subject) GetRefEndDate() string {
 	return ""
 }
 
+func (x *Subject) GetBirthDate() string {
+	if x != nil {
+		return x.BirthDate
+	}
+	return ""
+}
+
 var File_trialwatch_v1_subjects_proto protoreflect.FileDescriptor
 
 const file_trialwatch_v1_subjects_proto_rawDesc = "" +
@@ -845,7 +854,7 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\"F\n" +
 	"\x12GetSubjectResponse\x120\n" +
-	"\asubject\x18\x01 \x01(\v2\x16.trialwatch.v1.SubjectR\asubject\"\x86\x03\n" +
+	"\asubject\x18\x01 \x01(\v2\x16.trialwatch.v1.SubjectR\asubject\"\xa5\x03\n" +
 	"\aSubject\x12\x14\n" +
 	"\x05study\x18\x01 \x01(\tR\x05study\x12\x18\n" +
 	"\ausubjid\x18\x02 \x01(\tR\ausubjid\x12\x12\n" +
@@ -862,7 +871,9 @@ const file_trialwatch_v1_subjects_proto_rawDesc = "" +
 	"death_date\x18\v \x01(\tR\tdeathDate\x12$\n" +
 	"\x0eref_start_date\x18\f \x01(\tR\frefStartDate\x12 \n" +
 	"\fref_end_date\x18\r \x01(\tR\n" +
-	"refEndDate2\xa6\x05\n" +
+	"refEndDate\x12\x1d\n" +
+	"\n" +
+	"birth_date\x18\x0e \x01(\tR\tbirthDate2\xa6\x05\n" +
 	"\x0eSubjectService\x12V\n" +
 	"\n" +
 	"GetSubject\x12 .trialwatch.v1.GetSubjectRequest\x1a!.trialwatch.v1.GetSubjectResponse\"\x03\x90\x02\x01\x12\\\n" +

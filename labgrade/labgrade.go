@@ -1,5 +1,6 @@
 // Package labgrade grades SDTM lab files by CTCAE or DAIDS in batch: it
-// reads LB, and DM for first doses, ages and sexes, with package sdtm,
+// reads LB, and DM for first doses, birth dates, ages and sexes, with
+// package sdtm, finds each record's baseline by a study's convention,
 // grades every record with package clinical/ctcae (which does no I/O) and
 // writes CSV, one row per record, term and direction.
 package labgrade

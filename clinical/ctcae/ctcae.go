@@ -35,9 +35,12 @@
 //     not gradable without one. CACORR (corrected) and CAION (ionised, with
 //     its own thresholds) are graded as they are.
 //   - DAIDS grades some tests by age at collection and sex (WithSubject).
-//     The age is AGE (whole years at RFSTDTC) plus the time since, so it is
-//     known to within a year; a range spanning two DAIDS subgroups is not
-//     gradable.
+//     With a full birth date (BRTHDTC) the age is exact; otherwise it is
+//     AGE (whole years at RFSTDTC) plus the time since, known to within a
+//     year (narrowed by a partial BRTHDTC); a range spanning two DAIDS
+//     subgroups is not gradable.
+//   - A value graded after a correction (total calcium for albumin) says
+//     so in Result.Correction.
 //   - Units are never guessed. Thresholds are taken in the unit the result
 //     is in when the criteria list that unit (so mmol/L hemoglobin uses
 //     CTCAE's 6.2 and 4.9 mmol/L, not 100 and 80 g/L converted); otherwise

@@ -84,6 +84,6 @@ func WithContext(c Context) Option { return Option{set: setContext, context: c} 
 func WithAlbumin(alb *clinical.LabResult) Option { return Option{set: setAlbumin, albumin: alb} }
 
 // WithSubject gives the subject the record is of: its sex (SEX) and age
-// (AGE, in years at RFSTDTC), for criteria whose grades differ by age at
-// collection and sex (DAIDS). Nil is no subject known.
+// (BRTHDTC, or AGE in years at RFSTDTC), for criteria whose grades differ
+// by age at collection and sex (DAIDS). Nil is no subject known.
 func WithSubject(s *clinical.Subject) Option { return Option{set: setSubject, subject: s} }

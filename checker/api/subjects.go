@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
@@ -286,7 +287,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if labErr == nil {
-		grader := newLabGrader(cfg.Criteria, cfg.GradingContext, sub, labs)
+		grader := newLabGrader(cfg, rules.Input{Subject: sub, Labs: labs, Doses: doses, HaveDoses: doseErr == nil})
 		out.Labs = labsJSON(grader, labs)
 		out.GradeBands = gradeBands(grader.grade, labs)
 	}
@@ -306,8 +307,8 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 }
 
 // labGrader grades a subject's labs as the rules do: each against its
-// test's baseline (ctcae.FindBaselines with the subject's first dose),
-// with the study's grading context, a calcium with its draw's albumin.
+// test's baseline by the study's convention (rules.FindBaselines), with
+// the study's grading context, a calcium with its draw's albumin.
 type labGrader struct {
 	criteria  ctcae.Criteria
 	context   ctcae.Context
@@ -316,13 +317,9 @@ type labGrader struct {
 	draws     *ctcae.Draws
 }
 
-func newLabGrader(criteria ctcae.Criteria, gradingContext ctcae.Context, sub clinical.Subject, labs []clinical.LabResult) *labGrader {
-	firstDose := map[string]clinical.Date{sub.USUBJID: sub.FirstDose}
-	for _, l := range labs {
-		firstDose[l.USUBJID] = sub.FirstDose // records a source left without USUBJID too, as the rules do
-	}
-	return &labGrader{criteria: criteria, context: gradingContext, sub: sub,
-		baselines: ctcae.FindBaselines(labs, firstDose), draws: ctcae.FindDraws(labs)}
+func newLabGrader(cfg rules.Config, in rules.Input) *labGrader {
+	return &labGrader{criteria: cfg.Criteria, context: cfg.GradingContext, sub: in.Subject,
+		baselines: rules.FindBaselines(cfg.Baseline, &in), draws: ctcae.FindDraws(in.Labs)}
 }
 
 func (g *labGrader) grade(l clinical.LabResult) []ctcae.Result {

@@ -23,6 +23,7 @@ type studyData struct {
 	subjects  []clinical.Subject
 	exposure  error // what Doses fails with, if anything
 	listCalls int
+	doseStart clinical.Date // A's dose start, when set; else 2014-01-02
 }
 
 func newStudyData() *studyData {
@@ -61,8 +62,12 @@ func (d *studyData) Doses(_ context.Context, study, usubjid string) ([]clinical.
 	if usubjid != "A" {
 		return nil, nil
 	}
+	start := d.doseStart
+	if start == "" {
+		start = "2014-01-02"
+	}
 	return []clinical.Dose{{Study: study, USUBJID: "A", Seq: 1, Treatment: "PLACEBO", Dose: 0, HasDose: true, Unit: "mg", Route: "TRANSDERMAL",
-		Start: "2014-01-02", End: "2014-02-15"}}, nil
+		Start: start, End: "2014-02-15"}}, nil
 }
 
 func (d *studyData) AdverseEvents(_ context.Context, study, usubjid string) ([]clinical.AdverseEvent, error) {
@@ -311,6 +316,26 @@ func TestSubjectProfile(t *testing.T) {
 	} else if got, want := p.bands("ALT", "high"), "seq 2: 1>40 2>120 3>200 4>800"; got != want {
 		t.Errorf("ALT grade bands, v4.03: %q, want %q", got, want)
 	}
+
+	// The study's baseline convention decides what the profile grades
+	// against, as in the rules: with the first dose moved before the
+	// flagged baseline, ADaM's last pre-dose value does not exist, and
+	// v5.0, which grades a liver test against an abnormal baseline,
+	// cannot grade ALT 160 (4×ULN) without knowing it.
+	f.data.doseStart = "2013-12-15"
+	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v5.0", "baseline": "adam-last-predose"}`); rec.Code != http.StatusOK {
+		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
+	}
+	if _, p, body := f.profile(f.monitor, "A"); p.grade(2, "high") != -1 || p.Labs[byseq[2]].BaselineSeq != nil {
+		t.Errorf("ADaM baseline, no value before the first dose: grade %d, want none: %s", p.grade(2, "high"), body)
+	}
+	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"baseline": "sdtm"}`); rec.Code != http.StatusOK {
+		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
+	}
+	if _, p, body := f.profile(f.monitor, "A"); p.grade(2, "high") != 1 {
+		t.Errorf("SDTM baseline (LBBLFL) again: grade %d, want 1: %s", p.grade(2, "high"), body)
+	}
+	f.data.doseStart = ""
 
 	// Another site's subject is, to a site user, one that does not exist.
 	_, _, unknown := f.profile(f.monitor, "Z")

@@ -215,17 +215,12 @@ func (s *subject) baselineOf(i int) *clinical.LabResult {
 // maps to the subject's first dose, so records a source left without
 // USUBJID still get the pre-dose fallback.
 func baselineIndexes(convention Baseline, in *Input) []int {
-	labs, dose, find := in.Labs, in.Subject.FirstDose, ctcae.FindBaselines
-	if convention == BaselineADaMLastPredose {
-		dose, find = firstExposure(in), ctcae.FindLastPredoseBaselines
-	}
-	firstDose := map[string]clinical.Date{}
+	labs := in.Labs
 	pos := make(map[*clinical.LabResult]int, len(labs))
 	for i := range labs {
-		firstDose[labs[i].USUBJID] = dose
 		pos[&labs[i]] = i
 	}
-	found := find(labs, firstDose)
+	found := FindBaselines(convention, in)
 	out := make([]int, len(labs))
 	for i, l := range labs {
 		out[i] = -1
@@ -234,6 +229,23 @@ func baselineIndexes(convention Baseline, in *Input) []int {
 		}
 	}
 	return out
+}
+
+// FindBaselines picks each lab result's baseline record by convention:
+// SDTM's LBBLFL (ctcae.FindBaselines) or ADaM's last value before the
+// first dose (ctcae.FindLastPredoseBaselines, the first dose from EX). It
+// is what the rules grade against; anything showing grades (the subject
+// API) uses it too, so they agree.
+func FindBaselines(convention Baseline, in *Input) *ctcae.Baselines {
+	dose, find := in.Subject.FirstDose, ctcae.FindBaselines
+	if convention == BaselineADaMLastPredose {
+		dose, find = firstExposure(in), ctcae.FindLastPredoseBaselines
+	}
+	firstDose := map[string]clinical.Date{in.Subject.USUBJID: dose}
+	for _, l := range in.Labs {
+		firstDose[l.USUBJID] = dose // records a source left without USUBJID too
+	}
+	return find(in.Labs, firstDose)
 }
 
 // firstExposure is the earliest dated EXSTDTC, as ADaM derives TRTSDTM,

@@ -87,3 +87,10 @@ func TestSuggestedFixes(t *testing.T) {
 func TestIgnoreDirective(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "directive")
 }
+
+// TestFieldEscapes runs the analyzers over channel fields that code leakvet
+// cannot see may use (exported, from a caller, handed to another package,
+// returned): it must report none of them.
+func TestFieldEscapes(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "fieldescape")
+}

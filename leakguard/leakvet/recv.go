@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
 )
 
 // RecvAnalyzer reports goroutines that receive from a channel (or range
@@ -13,11 +14,12 @@ var RecvAnalyzer = &analysis.Analyzer{
 	Name:     "leakrecv",
 	Doc:      "report goroutines that block forever receiving from a channel nobody sends to or closes on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
 	Run:      runRecv,
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
+	fieldLeaks(pass, opRecv)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 

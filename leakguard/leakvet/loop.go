@@ -86,16 +86,23 @@ func processLifetime(fn *ssa.Function) bool {
 			return true
 		}
 	}
-	// A function literal run by sync.Once.Do.
+	// A function literal run by sync.Once.Do: passed as a closure, or,
+	// when it captures nothing, as the function itself.
 	for f := fn; f.Parent() != nil; f = f.Parent() {
 		for _, b := range f.Parent().Blocks {
 			for _, instr := range b.Instrs {
-				mc, ok := instr.(*ssa.MakeClosure)
-				if !ok || mc.Fn != f {
-					continue
-				}
-				for _, r := range *mc.Referrers() {
-					if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+				switch in := instr.(type) {
+				case *ssa.MakeClosure:
+					if in.Fn != f {
+						continue
+					}
+					for _, r := range *in.Referrers() {
+						if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+							return true
+						}
+					}
+				case *ssa.Call:
+					if isMethod(&in.Call, "sync", "Once", "Do") && len(in.Call.Args) == 2 && in.Call.Args[1] == f {
 						return true
 					}
 				}

@@ -94,3 +94,9 @@ func TestIgnoreDirective(t *testing.T) {
 func TestFieldEscapes(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "fieldescape")
 }
+
+// TestHeldOutFalsePositives runs the analyzers over the shapes of the false
+// positives found on the held-out modules: none may be reported.
+func TestHeldOutFalsePositives(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "heldoutfp")
+}

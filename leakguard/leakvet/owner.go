@@ -113,7 +113,7 @@ func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if x == h && (iff == nil || selectOf(iff) == nil) {
+		if loopTest(x, h) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
@@ -160,10 +160,13 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
 		if h == nil {
 			continue
 		}
-		if iff, ok := h.Instrs[len(h.Instrs)-1].(*ssa.If); ok && selectOf(iff) == nil {
-			for _, s := range h.Succs {
+		for x := range body {
+			if _, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If); !ok || !loopTest(x, h) {
+				continue
+			}
+			for _, s := range x.Succs {
 				if !body[s] {
-					ev.enter[edge{h, s}] = many
+					ev.enter[edge{x, s}] = many
 				}
 			}
 		}

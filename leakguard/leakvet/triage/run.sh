@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 out=${1:-$here/reports}
+# The modules the rules were tuned on (TRIAGE.md's first part).
 modules=(
 	google.golang.org/grpc@v1.80.0
 	github.com/zeromicro/go-zero@v1.10.3
@@ -22,6 +23,20 @@ modules=(
 	github.com/redis/go-redis/v9@v9.23.0
 	github.com/hashicorp/raft@v1.8.0
 )
+# Held out: never looked at before leakvet's rules were run on them. The
+# first five were run after the struct-field tracking went in; two rules
+# were fixed after reading their reports, and the last two were run only
+# after those fixes (TRIAGE.md says which numbers come from which).
+modules+=(
+	github.com/hashicorp/memberlist@v0.7.0
+	github.com/dgraph-io/badger/v4@v4.9.6
+	github.com/caddyserver/caddy/v2@v2.11.9
+	github.com/segmentio/kafka-go@v0.4.51
+	github.com/IBM/sarama@v1.62.0
+	github.com/hashicorp/serf@v0.11.0
+	github.com/libp2p/go-libp2p@v0.52.0
+)
+only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$out"
@@ -59,6 +74,9 @@ PY
 
 for m in "${modules[@]}"; do
 	name=$(basename "$(echo "${m%@*}" | sed -E 's#/v[0-9]+$##')")
+	if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
+		continue
+	fi
 	dir=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	cp -r "$dir" "$work/$name"
 	chmod -R u+w "$work/$name"
@@ -74,6 +92,10 @@ for m in "${modules[@]}"; do
 	summarise "$name" "$m"
 	head -1 "$out/$name.txt"
 done
+
+if [ -n "$only" ] && [[ " $only " != *" goker "* ]]; then
+	exit 0
+fi
 
 # A held-out check: the GoBench kernels (Tu et al., ASPLOS'19) that Go ships as
 # the runtime's goroutine-leak profile test data. Every kernel leaks; leakvet

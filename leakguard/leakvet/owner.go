@@ -217,14 +217,16 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 
 // innermostLoop returns the header and blocks of the innermost natural loop
 // holding b: the nearest dominator of b with a back edge whose loop
-// reaches b.
+// reaches b (a block jumping back to itself is a loop too).
 func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool) {
 	for h := b; h != nil; h = h.Idom() {
 		body := map[*ssa.BasicBlock]bool{h: true}
+		self := false // a loop of one block (go/ssa's for range K with a body of one block)
 		for _, p := range h.Preds {
 			if !h.Dominates(p) {
 				continue
 			}
+			self = self || p == h
 			work := []*ssa.BasicBlock{p}
 			for len(work) > 0 {
 				x := work[len(work)-1]
@@ -236,7 +238,7 @@ func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool
 				work = append(work, x.Preds...)
 			}
 		}
-		if len(body) > 1 && body[b] {
+		if (len(body) > 1 || self) && body[b] {
 			return h, body
 		}
 	}

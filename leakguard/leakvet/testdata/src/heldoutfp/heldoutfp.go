@@ -27,6 +27,19 @@ func waitAll(t *testing.T, work func()) {
 	}
 }
 
+// pgx pgxpool/pool_test.go: the same with a loop of one block (the receive
+// and the counter test share it) and a count in a variable.
+func collect(check func(error)) {
+	errs := make(chan error)
+	count := 5000
+	for range count {
+		go func() { errs <- nil }()
+	}
+	for range count {
+		check(<-errs)
+	}
+}
+
 // badger db.go doWrites: a semaphore taken before each goroutine starts and
 // released by it.
 func writeBatches(batches <-chan []int, write func([]int)) {

@@ -45,6 +45,9 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					continue
 				}
 				if blk, ok := firstFieldBlock(fc, lc, target, kind, map[*ssa.Function]bool{}, 0); ok {
+					if blk.stopsFirst && receivesAfter(blk.c, g) {
+						continue // its starter takes the value itself
+					}
 					report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
@@ -238,6 +241,36 @@ type fieldAbandon struct {
 	sel  *ssa.Select
 	res  pathResult
 	from edge
+}
+
+// receivesAfter reports whether the function that starts g receives from
+// c on every path from g to its return: it is the goroutine's receiver, and
+// it does not stop first.
+func receivesAfter(c *fieldChan, g *ssa.Go) bool {
+	fn := g.Parent()
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	for _, op := range c.ops {
+		if op.kind != opRecv || op.deferred || op.instr.Parent() != fn {
+			continue
+		}
+		if sel, ok := op.instr.(*ssa.Select); ok {
+			if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+				ev.enter[e] = 1
+			}
+			continue
+		}
+		ev.at[op.instr] = 1
+	}
+	if len(ev.at)+len(ev.enter) == 0 {
+		return false
+	}
+	res := pathQuery{
+		from:   g,
+		weight: func(i ssa.Instruction) int { return ev.at[i] },
+		enter:  func(e edge) int { return ev.enter[e] },
+		sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+	}.run()
+	return res.found && res.events > 0
 }
 
 // abandons looks for a receiver of c that can stop first: a function with a

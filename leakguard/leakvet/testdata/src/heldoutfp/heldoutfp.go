@@ -82,3 +82,31 @@ func touch(addr string) {
 		}()
 	})
 }
+
+// go-zero core/discov/publisher_test.go (a module the rules were tuned on):
+// the keep-alive loop may stop without taking resume, but here the starter
+// of the sending goroutine takes the value itself.
+type publisher struct {
+	resume chan struct{}
+	quit   chan struct{}
+}
+
+func (p *publisher) Resume() { p.resume <- struct{}{} }
+
+func (p *publisher) keepAlive() {
+	for {
+		select {
+		case <-p.resume:
+		case <-p.quit:
+			return
+		}
+	}
+}
+
+func (p *publisher) Stop() { close(p.quit) }
+
+func resumeOnce() {
+	p := &publisher{resume: make(chan struct{}), quit: make(chan struct{})}
+	go p.Resume()
+	<-p.resume
+}

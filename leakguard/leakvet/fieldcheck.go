@@ -33,6 +33,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 	lc := loopCache{}
 	lf := newLoopFacts(ssaInfo.Pkg)
 	lf.fields = fc
+	plain := newLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -55,10 +56,15 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
+					msg := fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
+						c.name, line(pass, pos), c.name)
+					if plain.neverReturns(target) {
+						msg = fmt.Sprintf("goroutine leaks: it loops forever receiving from the field %s (line %d), nothing in the package closes it, and no path returns: nothing can stop it (add a stop channel or ctx.Done() case that returns)",
+							c.name, line(pass, pos))
+					}
 					report(pass, analysis.Diagnostic{
-						Pos: g.Pos(),
-						Message: fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
-							c.name, line(pass, pos), c.name),
+						Pos:     g.Pos(),
+						Message: msg,
 						Related: []analysis.RelatedInformation{{Pos: pos, Message: "receive loop"}},
 					})
 				}

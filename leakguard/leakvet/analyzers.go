@@ -18,7 +18,7 @@ var Analyzer = &analysis.Analyzer{
 	Name:     "leakvet",
 	Doc:      "report goroutines that can block forever: leaksend, leakrecv, leakloop and leakwait in one pass",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
 	Run: func(pass *analysis.Pass) (any, error) {
 		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, runWait} {
 			if _, err := run(pass); err != nil {

@@ -8,8 +8,11 @@
 // through the variables that hold it, the closures and method values that
 // capture it and the package's own functions it is passed to or returned
 // from, and give up (report nothing) as soon as it reaches code they cannot
-// see: a field, an interface, another package, a function value. Precision
-// matters more than recall: a report should be a leak.
+// see: an interface, another package, a function value. A channel kept in a
+// field of the package's own struct type is followed by type instead (all
+// values of T.F are one channel; fields.go), and given up on when code
+// outside could use it. Precision matters more than recall: a report should
+// be a leak.
 //
 // Run them with cmd/leakvet (go vet -vettool, or standalone with -json) or
 // through golangci-lint with the module plugin in package golangci.

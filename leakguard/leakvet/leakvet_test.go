@@ -87,3 +87,16 @@ func TestSuggestedFixes(t *testing.T) {
 func TestIgnoreDirective(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "directive")
 }
+
+// TestFieldEscapes runs the analyzers over channel fields that code leakvet
+// cannot see may use (exported, from a caller, handed to another package,
+// returned): it must report none of them.
+func TestFieldEscapes(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "fieldescape")
+}
+
+// TestHeldOutFalsePositives runs the analyzers over the shapes of the false
+// positives found on the held-out modules: none may be reported.
+func TestHeldOutFalsePositives(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "heldoutfp")
+}

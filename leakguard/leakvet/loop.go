@@ -19,13 +19,14 @@ var LoopAnalyzer = &analysis.Analyzer{
 	Name:     "leakloop",
 	Doc:      "report goroutines looping forever on a timer with no ctx.Done(), closed-channel or return path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{buildssa.Analyzer, fieldAnalyzer},
 	Run:      runLoop,
 }
 
 func runLoop(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lf := newLoopFacts(ssaInfo.Pkg)
+	lf.fields = pass.ResultOf[fieldAnalyzer].(*fieldChans)
 	for _, fn := range ssaInfo.SrcFuncs {
 		if processLifetime(fn) {
 			continue
@@ -85,16 +86,23 @@ func processLifetime(fn *ssa.Function) bool {
 			return true
 		}
 	}
-	// A function literal run by sync.Once.Do.
+	// A function literal run by sync.Once.Do: passed as a closure, or,
+	// when it captures nothing, as the function itself.
 	for f := fn; f.Parent() != nil; f = f.Parent() {
 		for _, b := range f.Parent().Blocks {
 			for _, instr := range b.Instrs {
-				mc, ok := instr.(*ssa.MakeClosure)
-				if !ok || mc.Fn != f {
-					continue
-				}
-				for _, r := range *mc.Referrers() {
-					if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+				switch in := instr.(type) {
+				case *ssa.MakeClosure:
+					if in.Fn != f {
+						continue
+					}
+					for _, r := range *in.Referrers() {
+						if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+							return true
+						}
+					}
+				case *ssa.Call:
+					if isMethod(&in.Call, "sync", "Once", "Do") && len(in.Call.Args) == 2 && in.Call.Args[1] == f {
 						return true
 					}
 				}
@@ -131,9 +139,12 @@ func newLoopFacts(pkg *ssa.Package) *loopFacts {
 }
 
 type loopFacts struct {
-	pkg   *ssa.Package
-	never map[*ssa.Function]bool
-	timer map[*ssa.Function]token.Pos
+	pkg *ssa.Package
+	// fields, when set, tells which channel fields nobody feeds: a
+	// receive from one never happens, so a select case on it is no exit.
+	fields *fieldChans
+	never  map[*ssa.Function]bool
+	timer  map[*ssa.Function]token.Pos
 }
 
 // reachable visits the blocks of fn that can run, taking a receive from a
@@ -151,7 +162,7 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 			if !visit(instr) {
 				return
 			}
-			if endsPath(instr) {
+			if endsPath(instr) || lf.blocksForever(instr) {
 				goesOn = false
 				break
 			}
@@ -166,8 +177,12 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 			continue
 		}
 		succs := b.Succs
-		if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok && recvOkFromTimer(iff.Cond) {
-			succs = succs[:1]
+		if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
+			if recvOkFromTimer(iff.Cond) || lf.fields.recvOkAlways(iff.Cond) {
+				succs = succs[:1]
+			} else if lf.fields.deadCase(iff) {
+				succs = succs[1:]
+			}
 		}
 		for _, s := range succs {
 			if !seen[s.Index] {
@@ -176,6 +191,16 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 			}
 		}
 	}
+}
+
+// blocksForever reports whether instr is a receive from channel fields
+// nobody feeds: the path stops there.
+func (lf *loopFacts) blocksForever(instr ssa.Instruction) bool {
+	if lf.fields == nil {
+		return false
+	}
+	_, ok := blocksOnField(lf.fields, nil, instr, opRecv)
+	return ok
 }
 
 func (lf *loopFacts) neverReturns(fn *ssa.Function) bool {

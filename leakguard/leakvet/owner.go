@@ -113,7 +113,7 @@ func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if x == h && (iff == nil || selectOf(iff) == nil) {
+		if loopTest(x, h) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
@@ -160,10 +160,13 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
 		if h == nil {
 			continue
 		}
-		if iff, ok := h.Instrs[len(h.Instrs)-1].(*ssa.If); ok && selectOf(iff) == nil {
-			for _, s := range h.Succs {
+		for x := range body {
+			if _, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If); !ok || !loopTest(x, h) {
+				continue
+			}
+			for _, s := range x.Succs {
 				if !body[s] {
-					ev.enter[edge{h, s}] = many
+					ev.enter[edge{x, s}] = many
 				}
 			}
 		}
@@ -214,14 +217,16 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 
 // innermostLoop returns the header and blocks of the innermost natural loop
 // holding b: the nearest dominator of b with a back edge whose loop
-// reaches b.
+// reaches b (a block jumping back to itself is a loop too).
 func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool) {
 	for h := b; h != nil; h = h.Idom() {
 		body := map[*ssa.BasicBlock]bool{h: true}
+		self := false // a loop of one block (go/ssa's for range K with a body of one block)
 		for _, p := range h.Preds {
 			if !h.Dominates(p) {
 				continue
 			}
+			self = self || p == h
 			work := []*ssa.BasicBlock{p}
 			for len(work) > 0 {
 				x := work[len(work)-1]
@@ -233,7 +238,7 @@ func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool
 				work = append(work, x.Preds...)
 			}
 		}
-		if len(body) > 1 && body[b] {
+		if (len(body) > 1 || self) && body[b] {
 			return h, body
 		}
 	}

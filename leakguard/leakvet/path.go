@@ -72,8 +72,17 @@ func (q pathQuery) run() pathResult {
 	}
 	relax := func(from *ssa.BasicBlock, events int) {
 		succs := from.Succs
-		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok && recvOkFromTimer(iff.Cond) {
-			succs = succs[:1] // nobody closes a ticker's channel
+		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok {
+			if recvOkFromTimer(iff.Cond) {
+				succs = succs[:1] // nobody closes a ticker's channel
+			} else if taken, ok := constCond(iff.Cond); ok {
+				// for range K guards its rotated loop with 0 < K.
+				if taken {
+					succs = succs[:1]
+				} else {
+					succs = succs[1:]
+				}
+			}
 		}
 		for _, s := range succs {
 			if q.stopAt != nil && q.stopAt(s) {
@@ -127,6 +136,62 @@ func (q pathQuery) run() pathResult {
 		best.blocks = append(best.blocks, rev[i])
 	}
 	return best
+}
+
+// constCond evaluates a comparison of two integer constants.
+func constCond(cond ssa.Value) (bool, bool) {
+	cmp, ok := cond.(*ssa.BinOp)
+	if !ok {
+		return false, false
+	}
+	x, okx := intConst(cmp.X)
+	y, oky := intConst(cmp.Y)
+	if !okx || !oky {
+		return false, false
+	}
+	switch cmp.Op {
+	case token.LSS:
+		return x < y, true
+	case token.LEQ:
+		return x <= y, true
+	case token.GTR:
+		return x > y, true
+	case token.GEQ:
+		return x >= y, true
+	case token.EQL:
+		return x == y, true
+	case token.NEQ:
+		return x != y, true
+	}
+	return false, false
+}
+
+// loopTest reports whether x ends with its loop's own test: an if, not a
+// select's, in the loop's header, or, in the rotated loop go/ssa makes of
+// for range K, the counter's test in the block that jumps back to it.
+func loopTest(x, h *ssa.BasicBlock) bool {
+	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+	if x == h {
+		return !ok || selectOf(iff) == nil
+	}
+	if !ok || h.Comment != "rangeint.body" {
+		return false
+	}
+	cmp, ok := iff.Cond.(*ssa.BinOp)
+	if !ok || cmp.Op != token.LSS {
+		return false
+	}
+	if add, ok := cmp.X.(*ssa.BinOp); !ok || add.Op != token.ADD {
+		return false
+	} else if phi, ok := add.X.(*ssa.Phi); !ok || phi.Block() != h {
+		return false
+	}
+	for _, s := range x.Succs {
+		if s == h {
+			return true
+		}
+	}
+	return false
 }
 
 // describePath names the branch points along blocks: the selects and ifs

@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
 )
 
 // RecvAnalyzer reports goroutines that receive from a channel (or range
@@ -13,11 +15,12 @@ var RecvAnalyzer = &analysis.Analyzer{
 	Name:     "leakrecv",
 	Doc:      "report goroutines that block forever receiving from a channel nobody sends to or closes on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
 	Run:      runRecv,
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
+	fieldLeaks(pass, opRecv)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 
@@ -56,10 +59,14 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 				n = t.trips
 			}
 		}
+		loopRecv := false
 		for _, op := range recvs {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
-				n = many // a range, or a receive loop: only a close ends it
+				n, loopRecv = many, true // a range, or a receive loop: only a close ends it
 			}
+		}
+		if t.inLoop && !loopRecv && sentBeforeEachStart(f, anchorIn(f, t)) {
+			continue // each goroutine takes the value sent before it started (a semaphore)
 		}
 		need = min(need+n, many)
 		receivers = append(receivers, t)
@@ -103,4 +110,29 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		})
 	}
 	return out
+}
+
+// sentBeforeEachStart reports whether, in the loop that starts a goroutine
+// at anchor, the owner sends on the channel on every way from the top of
+// the loop to the start: each goroutine's one receive has its value
+// waiting, as when the channel is a semaphore the goroutine releases.
+func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
+	h, _ := innermostLoop(anchor.Block())
+	if h == nil {
+		return false
+	}
+	ev := ownerEvents(f, func(op chanOp) int {
+		if op.kind == opSend {
+			return 1
+		}
+		return 0
+	})
+	res := pathQuery{
+		start:  edge{to: h},
+		weight: func(i ssa.Instruction) int { return ev.at[i] },
+		enter:  func(e edge) int { return ev.enter[e] },
+		sink:   func(i ssa.Instruction) bool { return i == anchor },
+		stopAt: func(b *ssa.BasicBlock) bool { return b == h },
+	}.run()
+	return res.found && res.events > 0
 }

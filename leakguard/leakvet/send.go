@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -19,11 +20,12 @@ var SendAnalyzer = &analysis.Analyzer{
 	Name:     "leaksend",
 	Doc:      "report goroutines that block forever sending on a channel nobody receives from on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
 	Run:      runSend,
 }
 
 func runSend(pass *analysis.Pass) (any, error) {
+	fieldLeaks(pass, opSend)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic {
 		debugFlow(pass, f)
 		return sendLeaks(pass, fl, f)

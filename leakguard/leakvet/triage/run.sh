@@ -13,6 +13,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../.." && pwd)
 out=${1:-$here/reports}
+# The modules the rules were tuned on (TRIAGE.md's first part).
 modules=(
 	google.golang.org/grpc@v1.80.0
 	github.com/zeromicro/go-zero@v1.10.3
@@ -22,6 +23,25 @@ modules=(
 	github.com/redis/go-redis/v9@v9.23.0
 	github.com/hashicorp/raft@v1.8.0
 )
+# Held out: never looked at before leakvet was run on them, in four batches;
+# the rules fixed after reading a batch's reports were measured again only on
+# the next batch (TRIAGE.md says which numbers come from which commit).
+modules+=(
+	github.com/hashicorp/memberlist@v0.7.0
+	github.com/dgraph-io/badger/v4@v4.9.6
+	github.com/caddyserver/caddy/v2@v2.11.9
+	github.com/segmentio/kafka-go@v0.4.51
+	github.com/IBM/sarama@v1.62.0
+	github.com/hashicorp/serf@v0.11.0
+	github.com/libp2p/go-libp2p@v0.52.0
+	github.com/nsqio/go-nsq@v1.1.0
+	github.com/cockroachdb/pebble@v1.1.5
+	github.com/jackc/pgx/v5@v5.13.0
+	github.com/ThreeDotsLabs/watermill@v1.5.1
+	github.com/hashicorp/yamux@v0.1.2
+	github.com/go-kit/kit@v0.13.0
+)
+only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 mkdir -p "$out"
@@ -59,6 +79,9 @@ PY
 
 for m in "${modules[@]}"; do
 	name=$(basename "$(echo "${m%@*}" | sed -E 's#/v[0-9]+$##')")
+	if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
+		continue
+	fi
 	dir=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	cp -r "$dir" "$work/$name"
 	chmod -R u+w "$work/$name"
@@ -74,6 +97,10 @@ for m in "${modules[@]}"; do
 	summarise "$name" "$m"
 	head -1 "$out/$name.txt"
 done
+
+if [ -n "$only" ] && [[ " $only " != *" goker "* ]]; then
+	exit 0
+fi
 
 # A held-out check: the GoBench kernels (Tu et al., ASPLOS'19) that Go ships as
 # the runtime's goroutine-leak profile test data. Every kernel leaks; leakvet

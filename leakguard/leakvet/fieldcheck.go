@@ -1,0 +1,380 @@
+package leakvet
+
+import (
+	"fmt"
+	"go/token"
+	"go/types"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+// fieldBlock is an operation of a goroutine on channel fields that can only
+// block: a receive from fields nobody feeds, or a send on a field nobody
+// drains.
+type fieldBlock struct {
+	kind opKind
+	pos  token.Pos
+	c    *fieldChan
+	// stopsFirst: the send blocks because a receiver can stop first
+	// (c.abandon), not because nobody receives.
+	stopsFirst bool
+}
+
+// fieldLeaks reports, at their go statements, goroutines of the package
+// that reach an operation of kind on channel fields that can only block.
+func fieldLeaks(pass *analysis.Pass, kind opKind) {
+	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
+	fc := pass.ResultOf[fieldAnalyzer].(*fieldChans)
+	if len(fc.byKey) == 0 {
+		return
+	}
+	lc := loopCache{}
+	lf := newLoopFacts(ssaInfo.Pkg)
+	lf.fields = fc
+	plain := newLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
+	for _, fn := range ssaInfo.SrcFuncs {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				g, ok := instr.(*ssa.Go)
+				if !ok {
+					continue
+				}
+				target := goTarget(&g.Call)
+				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 {
+					continue
+				}
+				if blk, ok := firstFieldBlock(fc, lc, target, kind, map[*ssa.Function]bool{}, 0); ok {
+					if blk.stopsFirst && receivesAfter(blk.c, g) {
+						continue // its starter takes the value itself
+					}
+					report(pass, fieldDiagnostic(pass, g, blk))
+					continue
+				}
+				if kind != opRecv || processLifetime(fn) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
+					continue // meant to live as long as the process; a timer loop is leakloop's
+				}
+				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
+					msg := fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
+						c.name, line(pass, pos), c.name)
+					if plain.neverReturns(target) {
+						msg = fmt.Sprintf("goroutine leaks: it loops forever receiving from the field %s (line %d), nothing in the package closes it, and no path returns: nothing can stop it (add a stop channel or ctx.Done() case that returns)",
+							c.name, line(pass, pos))
+					}
+					report(pass, analysis.Diagnostic{
+						Pos:     g.Pos(),
+						Message: msg,
+						Related: []analysis.RelatedInformation{{Pos: pos, Message: "receive loop"}},
+					})
+				}
+			}
+		}
+	}
+}
+
+func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Diagnostic {
+	made := blk.c.makes[0].Pos()
+	if blk.kind == opRecv {
+		return analysis.Diagnostic{
+			Pos: g.Pos(),
+			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the field %s blocks forever: nothing in the package sends on or closes %s (made at line %d; close it when the goroutine should stop)",
+				line(pass, blk.pos), blk.c.name, blk.c.name, line(pass, made)),
+			Related: []analysis.RelatedInformation{
+				{Pos: blk.pos, Message: "blocking receive"},
+				{Pos: made, Message: "channel made here"},
+			},
+		}
+	}
+	if blk.stopsFirst {
+		a := blk.c.abandon
+		return analysis.Diagnostic{
+			Pos: g.Pos(),
+			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (unbuffered) blocks forever when the receiver stops first: the select at line %d can leave without receiving from %s on the path %s (buffer it, or select on the receiver's stop signal too)",
+				line(pass, blk.pos), blk.c.name, line(pass, a.sel.Pos()), blk.c.name, describePath(pass.Fset, a.res.blocks, a.res.sink)),
+			Related: []analysis.RelatedInformation{
+				{Pos: blk.pos, Message: "blocking send"},
+				{Pos: a.sel.Pos(), Message: "the receiver's select"},
+			},
+		}
+	}
+	return analysis.Diagnostic{
+		Pos: g.Pos(),
+		Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (%s) blocks forever: nothing in the package receives from %s (made at line %d)",
+			line(pass, blk.pos), blk.c.name, capDesc(blk.c.capacity), blk.c.name, line(pass, made)),
+		Related: []analysis.RelatedInformation{
+			{Pos: blk.pos, Message: "blocking send"},
+			{Pos: made, Message: "channel made here"},
+		},
+	}
+}
+
+// firstFieldBlock looks through fn and the package's functions it calls
+// (not the goroutines it starts) for an operation of kind that can only
+// block.
+func firstFieldBlock(fc *fieldChans, lc loopCache, fn *ssa.Function, kind opKind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
+	if seen[fn] || depth > maxDepth {
+		return fieldBlock{}, false
+	}
+	seen[fn] = true
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if blk, ok := blocksOnField(fc, lc, instr, kind); ok {
+				return blk, true
+			}
+			if c, ok := instr.(*ssa.Call); ok {
+				if callee := c.Call.StaticCallee(); callee != nil && callee.Pkg == fn.Pkg && len(callee.Blocks) > 0 && !c.Call.IsInvoke() {
+					if blk, ok := firstFieldBlock(fc, lc, callee, kind, seen, depth+1); ok {
+						return blk, true
+					}
+				}
+			}
+		}
+	}
+	return fieldBlock{}, false
+}
+
+// rangesUnclosed finds, in fn or the functions it calls, a receive in a
+// loop from a field nobody closes.
+func rangesUnclosed(fc *fieldChans, lc loopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
+	if seen[fn] || depth > maxDepth {
+		return nil, token.NoPos, false
+	}
+	seen[fn] = true
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			var ch ssa.Value
+			pos := instr.Pos()
+			switch in := instr.(type) {
+			case *ssa.UnOp:
+				if in.Op == token.ARROW {
+					ch = in.X
+				}
+			case *ssa.Select:
+				for _, st := range in.States {
+					if st.Dir == types.RecvOnly && fc.neverClosed(st.Chan) {
+						ch, pos = st.Chan, st.Pos
+					}
+				}
+			case *ssa.Call:
+				if callee := in.Call.StaticCallee(); callee != nil && callee.Pkg == fn.Pkg && len(callee.Blocks) > 0 && !in.Call.IsInvoke() {
+					if c, p, ok := rangesUnclosed(fc, lc, callee, seen, depth+1); ok {
+						return c, p, true
+					}
+				}
+			}
+			if ch != nil && fc.neverClosed(ch) && lc.inCycle(instr) {
+				if !pos.IsValid() {
+					pos = fn.Pos()
+				}
+				return fc.values[ch][0], pos, true
+			}
+		}
+	}
+	return nil, token.NoPos, false
+}
+
+// blocksOnField reports whether instr is an operation of kind that can
+// only block: a receive (or a select of receives only) from fields nobody
+// sends on or closes; a send on a field nobody receives from, unbuffered or
+// in a loop.
+func blocksOnField(fc *fieldChans, lc loopCache, instr ssa.Instruction, kind opKind) (fieldBlock, bool) {
+	switch in := instr.(type) {
+	case *ssa.UnOp:
+		if kind == opRecv && in.Op == token.ARROW && fc.deadRecv(in.X) {
+			return fieldBlock{kind: opRecv, pos: in.Pos(), c: fc.values[in.X][0]}, true
+		}
+	case *ssa.Send:
+		if kind == opSend {
+			return blockingSend(fc, lc, in, in.Chan, in.Pos())
+		}
+	case *ssa.Select:
+		if !in.Blocking || len(in.States) == 0 {
+			return fieldBlock{}, false
+		}
+		if kind == opRecv {
+			for _, st := range in.States {
+				if st.Dir != types.RecvOnly || !fc.deadRecv(st.Chan) {
+					return fieldBlock{}, false
+				}
+			}
+			return fieldBlock{kind: opRecv, pos: in.States[0].Pos, c: fc.values[in.States[0].Chan][0]}, true
+		}
+		if kind == opSend && len(in.States) == 1 && in.States[0].Dir == types.SendOnly {
+			return blockingSend(fc, lc, in, in.States[0].Chan, in.States[0].Pos)
+		}
+	}
+	return fieldBlock{}, false
+}
+
+// blockingSend reports whether a send on ch that nothing else guards can
+// block forever: nobody receives from the field (and it is unbuffered, or
+// the send repeats), or a receiver of the unbuffered field can stop first.
+func blockingSend(fc *fieldChans, lc loopCache, instr ssa.Instruction, ch ssa.Value, pos token.Pos) (fieldBlock, bool) {
+	c := fc.of(ch)
+	if c == nil {
+		return fieldBlock{}, false
+	}
+	if c.neverDrained() && (c.capacity == 0 || (lc != nil && lc.inCycle(instr))) {
+		return fieldBlock{kind: opSend, pos: pos, c: c}, true
+	}
+	if c.abandon != nil {
+		return fieldBlock{kind: opSend, pos: pos, c: c, stopsFirst: true}, true
+	}
+	return fieldBlock{}, false
+}
+
+// deadCase reports whether the test iff chooses a select case that
+// receives from fields nobody feeds: a case that is never taken.
+func (fc *fieldChans) deadCase(iff *ssa.If) bool {
+	sel := selectOf(iff)
+	if sel == nil || fc == nil {
+		return false
+	}
+	cmp := iff.Cond.(*ssa.BinOp)
+	i, ok := intConst(cmp.Y)
+	if !ok || cmp.Op != token.EQL || i < 0 || int(i) >= len(sel.States) {
+		return false
+	}
+	st := sel.States[i]
+	return st.Dir == types.RecvOnly && fc.deadRecv(st.Chan)
+}
+
+// fieldAbandon is where a receiver of a channel field can leave without
+// receiving: a select case other than the field's, and the path from it to
+// a return that receives from the field no more.
+type fieldAbandon struct {
+	sel  *ssa.Select
+	res  pathResult
+	from edge
+}
+
+// receivesAfter reports whether the function that starts g receives from
+// c on every path from g to its return: it is the goroutine's receiver, and
+// it does not stop first.
+func receivesAfter(c *fieldChan, g *ssa.Go) bool {
+	fn := g.Parent()
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	for _, op := range c.ops {
+		if op.kind != opRecv || op.deferred || op.instr.Parent() != fn {
+			continue
+		}
+		if sel, ok := op.instr.(*ssa.Select); ok {
+			if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+				ev.enter[e] = 1
+			}
+			continue
+		}
+		ev.at[op.instr] = 1
+	}
+	if len(ev.at)+len(ev.enter) == 0 {
+		return false
+	}
+	res := pathQuery{
+		from:   g,
+		weight: func(i ssa.Instruction) int { return ev.at[i] },
+		enter:  func(e edge) int { return ev.enter[e] },
+		sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+	}.run()
+	return res.found && res.events > 0
+}
+
+// abandons looks for a receiver of c that can stop first: a function with a
+// blocking select that receives from c in one case and, in another, can
+// reach a return without receiving from (or closing) c again. A receiver
+// that drains c in a deferred call does not stop first.
+func abandons(c *fieldChan) (fieldAbandon, bool) {
+	byFn := map[*ssa.Function][]chanOp{}
+	for _, op := range c.ops {
+		fn := op.instr.Parent()
+		byFn[fn] = append(byFn[fn], op)
+	}
+	// receivesFrom tells whether a function of the package receives from
+	// c itself (a drain called on the way out).
+	receivesFrom := map[*ssa.Function]bool{}
+	for fn, ops := range byFn {
+		for _, op := range ops {
+			if op.kind != opSend {
+				receivesFrom[fn] = true
+			}
+		}
+	}
+	for fn, ops := range byFn {
+		drained := false
+		for _, op := range ops {
+			if op.kind != opSend && op.deferred {
+				drained = true
+			}
+		}
+		if drained || defersCallTo(fn, receivesFrom) {
+			continue
+		}
+		ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+		for _, op := range ops {
+			w := 1
+			switch op.kind {
+			case opSend:
+				continue
+			case opClose:
+				w = many
+			}
+			if sel, ok := op.instr.(*ssa.Select); ok {
+				if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+					ev.enter[e] = min(ev.enter[e]+w, many)
+				}
+				continue
+			}
+			ev.at[op.instr] = min(ev.at[op.instr]+w, many)
+		}
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if call, ok := instr.(*ssa.Call); ok && receivesFrom[call.Call.StaticCallee()] {
+					ev.at[instr] = many
+				}
+			}
+		}
+		for _, op := range ops {
+			sel, ok := op.instr.(*ssa.Select)
+			if !ok || op.kind != opRecv || !sel.Blocking || len(sel.States) < 2 {
+				continue
+			}
+			for i, e := range selectCaseEdges(sel) {
+				if i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
+					continue
+				}
+				res := pathQuery{
+					start:  e,
+					weight: func(i ssa.Instruction) int { return ev.at[i] },
+					enter:  func(e edge) int { return ev.enter[e] },
+					sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+				}.run()
+				if res.found && res.events == 0 {
+					res.blocks = append([]*ssa.BasicBlock{e.from}, res.blocks...)
+					return fieldAbandon{sel: sel, res: res, from: e}, true
+				}
+			}
+		}
+	}
+	return fieldAbandon{}, false
+}
+
+// defersCallTo reports whether fn defers a call of one of fns (or a
+// closure that calls one).
+func defersCallTo(fn *ssa.Function, fns map[*ssa.Function]bool) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			d, ok := instr.(*ssa.Defer)
+			if !ok {
+				continue
+			}
+			callee := d.Call.StaticCallee()
+			if fns[callee] {
+				return true
+			}
+			if mc, ok := d.Call.Value.(*ssa.MakeClosure); ok && fns[mc.Fn.(*ssa.Function)] {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -33,6 +33,12 @@ type Table struct {
 	// first call inserts them through COPY (see freshRows).
 	Read  string
 	Write func(ctx context.Context, tx *sql.Tx, rows [][]any) error
+
+	// HistoryStudy, when set, is the study column of the history records
+	// written (their row_key and before and after keep the rows' study):
+	// a write staged out of readers' sight files its records under the
+	// name it is staged under, to move them at once when it is published.
+	HistoryStudy string
 }
 
 // Change is one row that a tracked upsert inserted or modified.
@@ -54,6 +60,7 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 	if err != nil {
 		return nil, err
 	}
+	historyStudy := cmp.Or(t.HistoryStudy, study)
 	changes := make([]Change, 0, len(rows))
 	write := make([][]any, 0, len(rows))
 	var history [][]any
@@ -86,7 +93,7 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 		changes = append(changes, Change{Row: i, USUBJID: usubjid, Updated: found})
 		write = append(write, r)
 		if found {
-			history = append(history, []any{key, study, usubjid, now.UnixMilli(), t.asJSON(before), t.asJSON(norm)})
+			history = append(history, []any{key, historyStudy, usubjid, now.UnixMilli(), t.asJSON(before), t.asJSON(norm)})
 		}
 		written[key] = i
 	}

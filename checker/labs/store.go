@@ -30,6 +30,8 @@ type Store struct {
 	addMu sync.Mutex // serialises copies of tests
 
 	snapshots labSnapshots
+
+	uploads sync.Map // study → chan struct{}: its staged upload's turn, see Stage
 }
 
 // Open applies the checker's migrations and returns its lab store.
@@ -163,16 +165,9 @@ func (s *Store) PutLabsTx(ctx context.Context, tx *sql.Tx, study string, labs []
 
 // PutRowsTx is PutLabsTx of the lab results rows was made of.
 func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Rows, now time.Time) (clinical.Summary, error) {
-	tests, err := s.labTestsTx(ctx, tx, study, rows.tests)
+	tests, err := s.assignTests(ctx, tx, study, rows)
 	if err != nil {
-		return clinical.Summary{}, fmt.Errorf("storing lab tests: %w", err)
-	}
-	ids := make([]any, len(rows.tests))
-	for i, t := range rows.tests {
-		ids[i] = tests.ids[t]
-	}
-	for i, r := range rows.rows {
-		r[testIDCol] = ids[rows.testOf[i]]
+		return clinical.Summary{}, err
 	}
 	t := labTable
 	t.Expand = tests.expand
@@ -185,6 +180,23 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 		return sum, err
 	}
 	return sum, s.bumpVersionsTx(ctx, tx, study, sum.Subjects)
+}
+
+// assignTests stores the tests of rows not stored yet and fills in each
+// row's test_id; it returns the study's tests.
+func (s *Store) assignTests(ctx context.Context, tx *sql.Tx, study string, rows Rows) (studyTests, error) {
+	tests, err := s.labTestsTx(ctx, tx, study, rows.tests)
+	if err != nil {
+		return tests, fmt.Errorf("storing lab tests: %w", err)
+	}
+	ids := make([]any, len(rows.tests))
+	for i, t := range rows.tests {
+		ids[i] = tests.ids[t]
+	}
+	for i, r := range rows.rows {
+		r[testIDCol] = ids[rows.testOf[i]]
+	}
+	return tests, nil
 }
 
 // writeLabsTx stores rows of labTable's columns as lab_results rows,

@@ -1,12 +1,15 @@
 // Package local stores uploads when every service's tables are in one
-// database (all-in-one mode, and `trialwatch import`): each upload is one
-// transaction holding every domain's rows, the checks it queues and its
-// audit record — all or nothing, across files and domains.
+// database (all-in-one mode, and `trialwatch import`): each upload's
+// rows of every domain, the checks it queues and its audit record become
+// visible in one transaction — all or nothing, across files and domains
+// — and its lab results are stored before it in short steps (see
+// Target.Store).
 package local
 
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -77,18 +80,35 @@ func (t *Target) Exposure() *exposure.Store { return t.exposure }
 // Events is the adverse-event service's store.
 func (t *Target) Events() *events.Store { return t.events }
 
-// Store implements ingest.Target: one transaction for everything.
+// Store implements ingest.Target. The upload's lab results, which may be
+// millions, are staged as they come, a chunk a short transaction, out of
+// readers' sight (labs.Staged); the other domains' records are held on
+// disk. Then one transaction stores those, publishes the lab results,
+// queues the checks and writes the audit record: all or nothing, across
+// files and domains, while the database's other writers (checks storing
+// findings, status changes, logins) take their turns between the chunks
+// rather than waiting for the whole upload.
 func (t *Target) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
+	u := &upload{t: t, study: study, now: now, domains: map[string]*clinical.Tally{}}
+	if t.HandOffLabs {
+		u.handoff = newLabHandoff()
+	}
+	defer u.held.close()
+	if err := fill(u); err != nil {
+		u.closeLabs(ctx, false)
+		return ingest.Result{}, err
+	}
 	var res ingest.Result
 	var firstLabs map[string][][]clinical.LabResult
 	var versions map[string]int64
 	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
-		u := &upload{t: t, tx: tx, study: study, now: now, domains: map[string]*clinical.Tally{}}
-		if t.HandOffLabs {
-			u.handoff = newLabHandoff()
-		}
-		if err := fill(u); err != nil {
+		if err := u.storeHeldTx(ctx, tx); err != nil {
 			return err
+		}
+		if u.labsStaged != nil {
+			if err := u.labsStaged.PublishTx(ctx, tx); err != nil {
+				return err
+			}
 		}
 		res = u.result()
 		var err error
@@ -101,6 +121,7 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 		audit.Describe(ctx, "", strings.Join(files, ","), nil, ingest.Record{Files: files, Result: res})
 		return audit.WriteTx(ctx, tx) // the request's audit record commits with the data
 	})
+	u.closeLabs(ctx, err == nil)
 	if err != nil {
 		return ingest.Result{}, err
 	}
@@ -111,10 +132,9 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	return res, nil
 }
 
-// upload is one Store's upload, within its transaction.
+// upload is one Store's upload.
 type upload struct {
 	t     *Target
-	tx    *sql.Tx
 	study string
 	now   time.Time
 
@@ -122,12 +142,33 @@ type upload struct {
 	order   []string // domains in the order first written
 	changed ingest.SubjectSet
 
-	handoff *labHandoff
+	held       heldRecords
+	labsStaged *labs.Staged // nil until the upload's first lab results
+	handoff    *labHandoff
 }
 
-// Known looks the subjects up within the transaction.
+// heldRecords are the records of every domain but LB, held until the
+// upload's transaction stores them.
+type heldRecords struct {
+	subjects     ingest.Held[clinical.Subject]
+	doses        ingest.Held[clinical.Dose]
+	events       ingest.Held[clinical.AdverseEvent]
+	dispositions ingest.Held[clinical.Disposition]
+	conMeds      ingest.Held[clinical.ConMed]
+}
+
+func (h *heldRecords) close() {
+	h.subjects.Close()
+	h.doses.Close()
+	h.events.Close()
+	h.dispositions.Close()
+	h.conMeds.Close()
+}
+
+// Known looks the subjects up as stored before the upload (its own DM
+// records are the caller's to know).
 func (u *upload) Known(ctx context.Context, study string, ids []string) (map[string]string, error) {
-	return u.t.subjects.KnownTx(ctx, u.tx, study, ids)
+	return u.t.subjects.Known(ctx, study, ids)
 }
 
 // PrepareLabs makes the lab results' rows (labs.NewRows).
@@ -137,59 +178,127 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 	return &rows
 }
 
-// Write stores each domain of p with its store.
+// Write stages p's lab results and holds its other records.
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
-	steps := []struct {
+	hold := []struct {
 		domain string
 		n      int
-		put    func() (clinical.Summary, error)
-		// checked: the domain's data is read by a subject's check, so a
-		// change queues one. DS and CM are not (site key risk indicators
-		// read them study-wide).
-		checked bool
+		add    func() error
 	}{
-		{"DM", len(p.Subjects), func() (clinical.Summary, error) {
-			return u.t.subjects.PutTx(ctx, u.tx, u.study, p.Subjects, u.now)
-		}, true},
-		{"EX", len(p.Doses), func() (clinical.Summary, error) { return u.t.exposure.PutTx(ctx, u.tx, u.study, p.Doses, u.now) }, true},
-		{"AE", len(p.Events), func() (clinical.Summary, error) { return u.t.events.PutTx(ctx, u.tx, u.study, p.Events, u.now) }, true},
-		{"LB", len(p.Labs), func() (clinical.Summary, error) { return u.putLabs(ctx, p.Labs) }, true},
-		{"DS", len(p.Dispositions), func() (clinical.Summary, error) {
-			return u.t.subjects.PutDispositionsTx(ctx, u.tx, u.study, p.Dispositions, u.now)
-		}, false},
-		{"CM", len(p.ConMeds), func() (clinical.Summary, error) {
-			return u.t.exposure.PutConMedsTx(ctx, u.tx, u.study, p.ConMeds, u.now)
-		}, false},
+		{"DM", len(p.Subjects), func() error { return u.held.subjects.Add(p.Subjects) }},
+		{"EX", len(p.Doses), func() error { return u.held.doses.Add(p.Doses) }},
+		{"AE", len(p.Events), func() error { return u.held.events.Add(p.Events) }},
+		{"LB", len(p.Labs), func() error { return u.putLabs(ctx, p.Labs) }},
+		{"DS", len(p.Dispositions), func() error { return u.held.dispositions.Add(p.Dispositions) }},
+		{"CM", len(p.ConMeds), func() error { return u.held.conMeds.Add(p.ConMeds) }},
 	}
-	for _, s := range steps {
-		if s.n == 0 {
+	for _, h := range hold {
+		if h.n == 0 {
 			continue
 		}
-		sum, err := s.put()
+		if err := h.add(); err != nil {
+			return fmt.Errorf("storing %s: %w", h.domain, err)
+		}
+		u.tally(h.domain)
+	}
+	return nil
+}
+
+// tally is the tally of domain, which it begins when the domain is new.
+func (u *upload) tally(domain string) *clinical.Tally {
+	d := u.domains[domain]
+	if d == nil {
+		d = &clinical.Tally{}
+		u.domains[domain] = d
+		u.order = append(u.order, domain)
+	}
+	return d
+}
+
+// storeHeldTx stores the records held, each domain with its store.
+// checked: the domain's data is read by a subject's check, so a change
+// queues one. DS and CM are not (site key risk indicators read them
+// study-wide).
+func (u *upload) storeHeldTx(ctx context.Context, tx *sql.Tx) error {
+	put := func(domain string, checked bool, sum clinical.Summary, err error) error {
 		if err != nil {
 			return err
 		}
-		d := u.domains[s.domain]
-		if d == nil {
-			d = &clinical.Tally{}
-			u.domains[s.domain] = d
-			u.order = append(u.order, s.domain)
-		}
-		d.Add(sum)
-		if s.checked {
+		u.tally(domain).Add(sum)
+		if checked {
 			u.changed.Add(sum.Subjects...)
+		}
+		return nil
+	}
+	h := &u.held
+	steps := []func() error{
+		func() error {
+			return h.subjects.Each(func(s []clinical.Subject) error {
+				sum, err := u.t.subjects.PutTx(ctx, tx, u.study, s, u.now)
+				return put("DM", true, sum, err)
+			})
+		},
+		func() error {
+			return h.doses.Each(func(d []clinical.Dose) error {
+				sum, err := u.t.exposure.PutTx(ctx, tx, u.study, d, u.now)
+				return put("EX", true, sum, err)
+			})
+		},
+		func() error {
+			return h.events.Each(func(e []clinical.AdverseEvent) error {
+				sum, err := u.t.events.PutTx(ctx, tx, u.study, e, u.now)
+				return put("AE", true, sum, err)
+			})
+		},
+		func() error {
+			return h.dispositions.Each(func(d []clinical.Disposition) error {
+				sum, err := u.t.subjects.PutDispositionsTx(ctx, tx, u.study, d, u.now)
+				return put("DS", false, sum, err)
+			})
+		},
+		func() error {
+			return h.conMeds.Each(func(c []clinical.ConMed) error {
+				sum, err := u.t.exposure.PutConMedsTx(ctx, tx, u.study, c, u.now)
+				return put("CM", false, sum, err)
+			})
+		},
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// putLabs stores the rows PrepareLabs made, as one write.
-func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) (clinical.Summary, error) {
+// putLabs stages the rows PrepareLabs made, as one write.
+func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) error {
+	if u.labsStaged == nil {
+		staged, err := u.t.labs.Stage(ctx, u.study, u.now)
+		if err != nil {
+			return err
+		}
+		u.labsStaged = staged
+	}
 	rows := labs.Join(parts)
 	if u.handoff != nil {
 		rows.FirstLabs = u.handoff.gaveFirst
 	}
-	return u.t.labs.PutRowsTx(ctx, u.tx, u.study, rows, u.now)
+	sum, err := u.labsStaged.Put(ctx, rows)
+	if err != nil {
+		return err
+	}
+	u.tally("LB").Add(sum)
+	u.changed.Add(sum.Subjects...)
+	return nil
+}
+
+// closeLabs ends the staging of the lab results, published or not.
+func (u *upload) closeLabs(ctx context.Context, committed bool) {
+	if u.labsStaged != nil {
+		u.labsStaged.Close(ctx, committed)
+		u.labsStaged = nil
+	}
 }
 
 func (u *upload) result() ingest.Result {

@@ -7,16 +7,18 @@
 // Across services an upload cannot be one transaction, so it is ordered
 // so that nothing is lost:
 //  1. every record is validated and sent: DM, EX and AE into each
-//     service's open transaction, LB into the checker's; DS and CM are
-//     held on disk;
-//  2. the checker's transaction commits the lab results with a record
+//     service's open transaction, LB staged in the checker's database
+//     out of readers' sight, a chunk a short transaction (labs.Staged:
+//     the checker's other writes go on meanwhile); DS and CM are held on
+//     disk;
+//  2. the checker's transaction publishes the lab results with a record
 //     that the upload is being stored (audit.IntendTx) — so an upload
 //     cut short from here on is in the audit trail — and a check of
 //     every subject the DM, EX and AE records name, not to run before
 //     SafetyNet has passed, in case the process dies before step 4;
 //  3. each data service commits its write (DM, EX, AE); then DS and CM,
 //     held in temporary files until now, are sent and committed (a
-//     service holds one write of an upload at a time: see spool);
+//     service holds one write of an upload at a time: see sendHeld);
 //  4. the subjects whose data a check reads changed (DM, EX, AE, LB) are
 //     queued to run at once, with the upload's audit record. DS and CM
 //     queue no check: no check reads them.
@@ -88,10 +90,15 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	// upload through fill, and abort cuts the streams.
 	u := &upload{t: t, study: study, now: now, streams: context.WithoutCancel(ctx)}
 	defer u.abort() // whatever was not committed
+	if err := fill(u); err != nil {
+		u.closeLabs(ctx, false)
+		return ingest.Result{}, err
+	}
 	err := t.DB.InTx(ctx, func(tx *sql.Tx) error {
-		u.tx = tx
-		if err := fill(u); err != nil {
-			return err
+		if u.labsStaged != nil {
+			if err := u.labsStaged.PublishTx(ctx, tx); err != nil {
+				return err
+			}
 		}
 		if err := audit.IntendTx(ctx, tx, name, map[string]any{"files": files}); err != nil {
 			return fmt.Errorf("recording the upload's start: %w", err)
@@ -101,6 +108,7 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 		}
 		return t.Queue.EnqueueTx(ctx, tx, study, u.labs.Summary().Subjects, now)
 	})
+	u.closeLabs(ctx, err == nil)
 	if err != nil {
 		return ingest.Result{}, err
 	}
@@ -146,7 +154,6 @@ const commitBound = 2 * time.Minute
 // upload streams one Store's records.
 type upload struct {
 	t       *Target
-	tx      *sql.Tx
 	study   string
 	now     time.Time
 	streams context.Context // the writers' context, see Store
@@ -154,12 +161,15 @@ type upload struct {
 	subjects clinical.RecordWriter[clinical.Subject]
 	doses    clinical.RecordWriter[clinical.Dose]
 	events   clinical.RecordWriter[clinical.AdverseEvent]
-	// DS and CM are held until the others are committed (see spool).
-	dispositions spool[clinical.Disposition]
-	conMeds      spool[clinical.ConMed]
+	// DS and CM are held until the others are committed (see sendHeld).
+	dispositions ingest.Held[clinical.Disposition]
+	conMeds      ingest.Held[clinical.ConMed]
 
-	named     ingest.SubjectSet // subjects of the DM, EX and AE records sent
-	wroteLabs bool
+	named ingest.SubjectSet // subjects of the DM, EX and AE records sent
+	// labsStaged holds the lab results, out of readers' sight until the
+	// checker's transaction publishes them (see labs.Staged).
+	labsStaged *labs.Staged
+	wroteLabs  bool
 	labs      clinical.Tally
 	changed   ingest.SubjectSet // set by commit
 }
@@ -176,7 +186,7 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 }
 
 // Write sends DM, EX and AE to their services, holds DS and CM (see
-// spool), and stores LB.
+// sendHeld), and stages LB.
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	if len(p.Subjects) > 0 {
 		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
@@ -212,7 +222,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.Dispositions == nil {
 			return errNoWriter("DS")
 		}
-		if err := u.dispositions.add(p.Dispositions); err != nil {
+		if err := u.dispositions.Add(p.Dispositions); err != nil {
 			return fmt.Errorf("storing DS: %w", err)
 		}
 	}
@@ -220,13 +230,19 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.ConMeds == nil {
 			return errNoWriter("CM")
 		}
-		if err := u.conMeds.add(p.ConMeds); err != nil {
+		if err := u.conMeds.Add(p.ConMeds); err != nil {
 			return fmt.Errorf("storing CM: %w", err)
 		}
 	}
 	if len(p.Labs) > 0 {
-		rows := labs.Join(p.Labs)
-		sum, err := u.t.Labs.PutRowsTx(ctx, u.tx, u.study, rows, u.now)
+		if u.labsStaged == nil {
+			staged, err := u.t.Labs.Stage(ctx, u.study, u.now)
+			if err != nil {
+				return fmt.Errorf("storing LB: %w", err)
+			}
+			u.labsStaged = staged
+		}
+		sum, err := u.labsStaged.Put(ctx, labs.Join(p.Labs))
 		if err != nil {
 			return fmt.Errorf("storing LB: %w", err)
 		}
@@ -234,6 +250,14 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		u.labs.Add(sum)
 	}
 	return nil
+}
+
+// closeLabs ends the staging of the lab results, published or not.
+func (u *upload) closeLabs(ctx context.Context, committed bool) {
+	if u.labsStaged != nil {
+		u.labsStaged.Close(ctx, committed)
+		u.labsStaged = nil
+	}
 }
 
 // errNoWriter refuses a domain the target has no writer for.
@@ -277,12 +301,12 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 	if err == nil && u.events != nil {
 		err = commitOne(ctx, "AE", &u.events, add)
 	}
-	if err == nil && u.dispositions.held() {
+	if err == nil && u.dispositions.Len() > 0 {
 		err = sendHeld(ctx, "DS", &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
 			return u.t.Dispositions.WriteDispositions(ctx, u.study, u.now)
 		}, unchecked)
 	}
-	if err == nil && u.conMeds.held() {
+	if err == nil && u.conMeds.Len() > 0 {
 		err = sendHeld(ctx, "CM", &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
 			return u.t.ConMeds.WriteConMeds(ctx, u.study, u.now)
 		}, unchecked)
@@ -291,12 +315,15 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 	return res, err
 }
 
-// sendHeld sends a domain's records held in s to its service and commits
-// them (see spool).
-func sendHeld[T any](ctx context.Context, domain string, s *spool[T], open func() (clinical.RecordWriter[T], error),
+// sendHeld sends a domain's records held in h to its service and commits
+// them (DS and CM are held until the others are committed: a service on
+// SQLite holds one write of an upload at a time, so a second write open
+// beside the first could wait on it while the first waits for the upload
+// to end); nothing of them is stored if any of it fails.
+func sendHeld[T any](ctx context.Context, domain string, h *ingest.Held[T], open func() (clinical.RecordWriter[T], error),
 	add func(string, clinical.Summary)) error {
-	sum, err := s.send(ctx, open)
-	s.close()
+	sum, err := sendAll(ctx, h, open)
+	h.Close()
 	if err != nil {
 		return fmt.Errorf("storing %s: %w", domain, err)
 	}
@@ -316,8 +343,8 @@ func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWrit
 
 // abort ends the writes not committed, keeping nothing of them.
 func (u *upload) abort() {
-	u.dispositions.close()
-	u.conMeds.close()
+	u.dispositions.Close()
+	u.conMeds.Close()
 	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events)} {
 		if w != nil {
 			w.Abort()
@@ -331,4 +358,18 @@ func asAborter[T any](w clinical.RecordWriter[T]) interface{ Abort() } {
 		return nil
 	}
 	return w
+}
+
+// sendAll writes the records held in h with a writer open opens, part by
+// part, and commits it.
+func sendAll[T any](ctx context.Context, h *ingest.Held[T], open func() (clinical.RecordWriter[T], error)) (clinical.Summary, error) {
+	w, err := open()
+	if err != nil {
+		return clinical.Summary{}, err
+	}
+	defer w.Abort() // after Commit, does nothing
+	if err := h.Each(func(part []T) error { return w.Write(ctx, part) }); err != nil {
+		return clinical.Summary{}, err
+	}
+	return w.Commit(ctx)
 }

@@ -7,6 +7,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -444,8 +445,9 @@ func (s *Store) RevokeToken(ctx context.Context, tx *sql.Tx, id int64, now time.
 	return t, nil
 }
 
-// lastUsedEvery is how stale last_used_at may get: recording every request
-// would turn each read into a write.
+// lastUsedEvery is how stale last_used_at may get while the database
+// takes writes (see noteUsed): recording every request would turn each
+// read into a write.
 const lastUsedEvery = time.Minute
 
 // Authenticate returns the identity a token stands for. An unknown or
@@ -484,21 +486,33 @@ func (s *Store) Authenticate(ctx context.Context, token string, now time.Time) (
 	}
 	id.Grants = grants[id.UserID]
 	if !used.Valid || now.Sub(msTime(used)) >= lastUsedEvery {
-		// Conditional, so concurrent requests with one token write once;
-		// in a write turn, so on SQLite it queues with the process's other
-		// writers (a login flood's audit records) rather than polling for
-		// the lock in SQLite's busy handler.
-		err := s.db.Writing(ctx, func() error {
-			_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $1
-				WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
-				now.UnixMilli(), id.TokenID, now.Add(-lastUsedEvery).UnixMilli())
-			return err
-		})
-		if err != nil {
-			return Identity{}, err
-		}
+		s.noteUsed(ctx, id.TokenID, now)
 	}
 	return id, nil
+}
+
+// lastUsedWait bounds the wait of a last_used_at write for the database
+// (another process's write on SQLite, a slow PostgreSQL server).
+const lastUsedWait = 100 * time.Millisecond
+
+// noteUsed records that token was used at now. It is bookkeeping on the
+// path of every request, so it never makes one wait or fail: skipped when
+// another write of the process has SQLite's write turn (an upload's
+// chunk, a check's findings: the next request of the token after that
+// writes it), bounded by lastUsedWait, and a failure is logged. Conditional,
+// so concurrent requests with one token write once.
+func (s *Store) noteUsed(ctx context.Context, token int64, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), lastUsedWait)
+	defer cancel()
+	_, err := s.db.TryWriting(func() error {
+		_, err := s.db.ExecContext(ctx, `UPDATE tokens SET last_used_at = $1
+			WHERE id = $2 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+			now.UnixMilli(), token, now.Add(-lastUsedEvery).UnixMilli())
+		return err
+	})
+	if err != nil {
+		slog.Warn("recording when a token was last used failed; a later request records it", "token_id", token, "err", err)
+	}
 }
 
 // Login checks a user's password and issues a token that expires after

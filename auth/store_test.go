@@ -356,6 +356,64 @@ func TestLastUsed(t *testing.T) {
 	})
 }
 
+// A request's bookkeeping never waits for a long write: while another
+// write holds SQLite's write turn (an upload's chunk, say), authenticating
+// answers at once and leaves last_used_at for a later request.
+func TestLastUsedNeverWaitsForAWrite(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := openStore(t, db)
+		mustAddUser(t, s, "ops", auth.RoleOps, nil, "")
+		tok, _ := mustToken(t, s, "ops", 0, t0)
+		lastUsed := func() time.Time {
+			t.Helper()
+			ts, err := s.Tokens(ctx, "ops")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ts[0].LastUsed
+		}
+		long, err := db.BeginWrite(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := long.ExecContext(ctx, `UPDATE users SET role = role`); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { // ends when Authenticate returns; the test waits for it below
+			_, err := s.Authenticate(ctx, tok, t0.Add(time.Second))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("authenticating while another write runs: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			long.Rollback()
+			<-done
+			t.Fatal("authenticating waited for another write to end")
+		}
+		want := t0.Add(time.Second) // PostgreSQL: the row is not the write's, nothing waits
+		if db.Dialect == sqldb.SQLite {
+			want = time.Time{}
+		}
+		if got := lastUsed(); !got.Equal(want) {
+			t.Errorf("last used %v while another write ran, want %v", got, want)
+		}
+		if err := long.Rollback(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Authenticate(ctx, tok, t0.Add(2*time.Minute)); err != nil {
+			t.Fatal(err)
+		}
+		if got := lastUsed(); !got.Equal(t0.Add(2 * time.Minute)) {
+			t.Errorf("last used %v once the write ended, want %v", got, t0.Add(2*time.Minute))
+		}
+	})
+}
+
 func TestLogin(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()

@@ -248,6 +248,30 @@ func (db *DB) Writing(ctx context.Context, fn func() error) error {
 	return nil
 }
 
+// TryWriting is Writing for a write that may as well be skipped: on
+// SQLite it runs fn only if no other write of the process has the turn
+// now, and reports whether it ran; on PostgreSQL it runs fn. Bookkeeping
+// on a request's path (when a token was last used) so never waits for a
+// long write.
+func (db *DB) TryWriting(fn func() error) (ran bool, err error) {
+	if db.writer != nil {
+		select {
+		case db.writer <- struct{}{}:
+		default:
+			return false, nil
+		}
+	} else {
+		return true, fn()
+	}
+	wrote := false
+	defer func() { db.endWriteTurn(wrote) }()
+	if err := fn(); err != nil {
+		return true, err
+	}
+	wrote = true
+	return true, nil
+}
+
 // takeWriteTurn makes the caller this process's only SQLite writer, see
 // Writing; endWriteTurn ends its turn.
 func (db *DB) takeWriteTurn(ctx context.Context) error {

@@ -264,9 +264,13 @@ func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
 // committed (committed), it deletes the generations of subjects left
 // unchanged; otherwise every generation and history record staged. Each
 // deletion is a series of short transactions, which go on when ctx is
-// cancelled (for a while: what is left, a later sweep deletes).
+// cancelled (for a while: what is left, a later sweep deletes). Closing
+// again does nothing.
 func (st *Staged) Close(ctx context.Context, committed bool) {
-	defer st.release()
+	if st.release == nil {
+		return // closed already
+	}
+	defer func() { st.release(); st.release = nil }()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
 	name := st.pending

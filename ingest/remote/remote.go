@@ -170,8 +170,8 @@ type upload struct {
 	// checker's transaction publishes them (see labs.Staged).
 	labsStaged *labs.Staged
 	wroteLabs  bool
-	labs      clinical.Tally
-	changed   ingest.SubjectSet // set by commit
+	labs       clinical.Tally
+	changed    ingest.SubjectSet // set by commit
 }
 
 // Known asks the subjects service.

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
+
+// report prints what the run measured and whether each goal held.
+func (s *soak) report(before, after footprint, settled bool) bool {
+	w := s.cfg.Log
+	backend := "SQLite"
+	if s.cfg.DB != "" {
+		backend = "PostgreSQL"
+	}
+	fmt.Fprintf(w, "\nsoak: %s mode on %s, %v of load, check deadline %v, upload of %d lab results\n",
+		s.cfg.Mode, backend, s.cfg.Duration, s.cfg.CheckDeadline, max(1, s.cfg.UploadRows/labsPerSub)*labsPerSub)
+	checkBound := s.cfg.CheckDeadline + 50*time.Millisecond
+	kinds := []struct {
+		name  string
+		t     *tally
+		bound time.Duration
+	}{
+		{"checks", &s.checks, checkBound},
+		{"signal lists", &s.lists, 0},
+		{"status changes", &s.patches, 0},
+		{"logins", &s.logins, 0},
+		{"uploads", &s.uploads, 0},
+	}
+	fmt.Fprintf(w, "%-15s %9s %9s %5s %9s %9s %9s %s\n", "requests", "answered", "unanswered", "5xx", "p50", "p99", "max", "answers by status")
+	var problems []string
+	for _, k := range kinds {
+		sm := k.t.summary(k.bound)
+		fmt.Fprintf(w, "%-15s %9d %9d %5d %9v %9v %9v %s\n", k.name, sm.Answered, sm.Failed, sm.ServerErrors,
+			sm.P50.Round(time.Millisecond), sm.P99.Round(time.Millisecond), sm.Max.Round(time.Millisecond), codes(sm.Codes))
+		if sm.ServerErrors > 0 || sm.Failed > 0 {
+			problems = append(problems, fmt.Sprintf("%s: %d 5xx, %d unanswered (%s)", k.name, sm.ServerErrors, sm.Failed, strings.Join(sm.Examples, "; ")))
+		}
+		if k.bound > 0 {
+			fmt.Fprintf(w, "%-15s answers later than %v: %d of %d\n", "", k.bound, sm.Over, sm.Answered)
+			if sm.Over > 0 {
+				problems = append(problems, fmt.Sprintf("%s: %d answered later than %v (the slowest in %v)", k.name, sm.Over, k.bound, sm.Max))
+			}
+		}
+	}
+	if s.uploads.summary(0).Codes[200] < 2 { // DM, then at least one LB
+		problems = append(problems, "no large upload was stored during the load: lengthen --duration or lower --upload-rows")
+	}
+	fmt.Fprintf(w, "checker goroutines, pooled connections apart: %d at rest, %d after (all: %d → %d)\n",
+		before.Unpooled(), after.Unpooled(), before.Goroutines, after.Goroutines)
+	fmt.Fprintf(w, "checker heap after a collection: %.1f MiB at rest, %.1f MiB after (bound %.1f MiB)\n",
+		mib(before.HeapAlloc), mib(after.HeapAlloc), mib(heapBound(before)))
+	if !settled {
+		problems = append(problems, fmt.Sprintf("goroutines or heap not back within %v: %s", s.cfg.Settle, grown(before, after)))
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(w, "soak: PASS")
+		return true
+	}
+	fmt.Fprintln(w, "soak: FAIL")
+	for _, p := range problems {
+		fmt.Fprintln(w, "  -", p)
+	}
+	return false
+}
+
+func codes(m map[int]int) string {
+	var parts []string
+	for _, c := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d×%d", c, m[c]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// grown names the groups of unpooled goroutines that grew.
+func grown(before, after footprint) string {
+	var out []string
+	for _, g := range slices.Sorted(maps.Keys(after.Groups)) {
+		if d := after.Groups[g] - before.Groups[g]; d > 0 {
+			out = append(out, fmt.Sprintf("%s +%d", g, d))
+		}
+	}
+	if len(out) == 0 {
+		return "no goroutine group grew"
+	}
+	return strings.Join(out, ", ")
+}

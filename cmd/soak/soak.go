@@ -45,18 +45,18 @@ const (
 
 // soak is one run: its processes, users and what it measured.
 type soak struct {
-	cfg                         config
-	procs                       map[string]*proc
-	checker                     *proc
-	upstream                    *proc // the data service stalled and restarted; nil in all-in-one mode
-	monitor, site               string
-	subjects                    []string // pilot subjects to check
-	client                      *http.Client
-	checks, lists, patches      tally
-	logins, uploads             tally
-	events                      []string // what happened when, for the report
-	evMu                        sync.Mutex
-	began, trafficBegan         time.Time
+	cfg                    config
+	procs                  map[string]*proc
+	checker                *proc
+	upstream               *proc // the data service stalled and restarted; nil in all-in-one mode
+	monitor, site          string
+	subjects               []string // pilot subjects to check
+	client                 *http.Client
+	checks, lists, patches tally
+	logins, uploads        tally
+	events                 []string // what happened when, for the report
+	evMu                   sync.Mutex
+	began, trafficBegan    time.Time
 }
 
 func (s *soak) logf(format string, args ...any) {

@@ -41,23 +41,35 @@ func TestLoginRecordsEveryAttempt(t *testing.T) {
 	for i, tc := range []struct {
 		name, body string
 		want       int
+		query      string // sent with the path, as it is
 	}{
-		{"plain name", loginBody("jane", "wrong password!"), http.StatusUnauthorized},
-		{"newline", loginBody("jane\nforged line", "wrong password!"), http.StatusUnauthorized},
-		{"NUL", loginBody("ja\x00ne", "wrong password!"), http.StatusUnauthorized},
-		{"bad UTF-8", `{"user":"ja` + "\xff\xfe" + `ne","password":"wrong password!"}`, http.StatusUnauthorized},
-		{"escape sequence", loginBody("\x1b[31mroot", "wrong password!"), http.StatusUnauthorized},
-		{"direction override", loginBody("admin\u202egnp.exe", "wrong password!"), http.StatusUnauthorized},
-		{"formula", loginBody("=HYPERLINK(\"http://x\")", "wrong password!"), http.StatusUnauthorized},
-		{"empty", loginBody("", "wrong password!"), http.StatusUnauthorized},
-		{"long", loginBody(long, "wrong password!"), http.StatusUnauthorized},
-		{"not JSON", `user=jane&password=x`, http.StatusBadRequest},
-		{"unknown field", `{"user":"jane","password":"x","otp":"1"}`, http.StatusBadRequest},
-		{"too large", loginBody("", strings.Repeat("x", 70<<10)), http.StatusRequestEntityTooLarge},
+		{"plain name", loginBody("jane", "wrong password!"), http.StatusUnauthorized, ""},
+		{"newline", loginBody("jane\nforged line", "wrong password!"), http.StatusUnauthorized, ""},
+		{"NUL", loginBody("ja\x00ne", "wrong password!"), http.StatusUnauthorized, ""},
+		{"bad UTF-8", `{"user":"ja` + "\xff\xfe" + `ne","password":"wrong password!"}`, http.StatusUnauthorized, ""},
+		{"escape sequence", loginBody("\x1b[31mroot", "wrong password!"), http.StatusUnauthorized, ""},
+		{"direction override", loginBody("admin\u202egnp.exe", "wrong password!"), http.StatusUnauthorized, ""},
+		{"formula", loginBody("=HYPERLINK(\"http://x\")", "wrong password!"), http.StatusUnauthorized, ""},
+		{"empty", loginBody("", "wrong password!"), http.StatusUnauthorized, ""},
+		{"long", loginBody(long, "wrong password!"), http.StatusUnauthorized, ""},
+		{"not JSON", `user=jane&password=x`, http.StatusBadRequest, ""},
+		{"unknown field", `{"user":"jane","password":"x","otp":"1"}`, http.StatusBadRequest, ""},
+		{"too large", loginBody("", strings.Repeat("x", 70<<10)), http.StatusRequestEntityTooLarge, ""},
+		// Refused for its query, as the router refuses other routes'.
+		{"control characters in the query", loginBody("jane", "wrong password!"), http.StatusBadRequest, "?next=%00%1b%5B2J"},
 	} {
 		before := len(records(t, trail, "login"))
 		// A fresh address per attempt: no limit stops these.
-		got := loginFrom(r, "192.0.2."+strconv.Itoa(i+1), tc.body)
+		addr := "192.0.2." + strconv.Itoa(i+1)
+		var got *httptest.ResponseRecorder
+		if tc.query == "" {
+			got = loginFrom(r, addr, tc.body)
+		} else {
+			req := httptest.NewRequest("POST", "/api/v1/login"+tc.query, strings.NewReader(tc.body))
+			req.RemoteAddr = addr + ":40000"
+			got = httptest.NewRecorder()
+			r.ServeHTTP(got, req)
+		}
 		if got.Code != tc.want {
 			t.Errorf("%s: %d %s, want %d", tc.name, got.Code, got.Body, tc.want)
 		}
@@ -74,6 +86,9 @@ func TestLoginRecordsEveryAttempt(t *testing.T) {
 		}
 		if strings.ContainsAny(rec.Actor, "\x00\n\x1b\u202e") || !utf8.ValidString(rec.Actor) || len(rec.Actor) > audit.MaxNameBytes {
 			t.Errorf("%s: actor %q holds control characters or bad UTF-8, or is too long", tc.name, rec.Actor)
+		}
+		if tc.query != "" && (!strings.Contains(rec.New, "not text") || strings.ContainsAny(rec.New, "\x00\x1b")) {
+			t.Errorf("%s: record %q, want the refusal's reason with what was sent escaped", tc.name, rec.New)
 		}
 		if tc.name == "long" && (!strings.Contains(rec.New, `"user_bytes":5000`) || !strings.Contains(rec.New, `"user_sha256"`)) {
 			t.Errorf("a name cut short: record %s, want its length and hash", rec.New)

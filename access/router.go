@@ -49,6 +49,10 @@ type Rule struct {
 	// state-changing request must carry the session's CSRFToken. They
 	// change data only through the API's routes, which audit it.
 	Page bool
+	// ChecksText marks a route whose handler refuses a path or query
+	// that is not text itself (jsonhttp.CheckText), so that it can audit
+	// the refusal (login); the router refuses it for every other route.
+	ChecksText bool
 }
 
 // Authenticator turns a bearer token into the identity it stands for;
@@ -191,7 +195,7 @@ func (r *Router) ServeHTTP(w http.ResponseWriter, req *http.Request) { r.mux.Ser
 // guard enforces rule before h runs.
 func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if err := jsonhttp.CheckText(req); err != nil {
+		if err := jsonhttp.CheckText(req); err != nil && !rule.ChecksText {
 			jsonhttp.Error(w, http.StatusBadRequest, err.Error())
 			return
 		}

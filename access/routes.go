@@ -25,7 +25,7 @@ func Rules() map[string]Rule {
 	return map[string]Rule{
 		"GET /healthz":        {Public: true},
 		"GET /readyz":         {Public: true},
-		"POST /api/v1/login":  {Public: true}, // audits and rate-limits itself
+		"POST /api/v1/login":  {Public: true, ChecksText: true}, // audits and rate-limits itself, refusals included
 		"GET /api/v1/me":      {Roles: users},
 		"POST /api/v1/logout": {Roles: everyone, Entity: "token", Action: "logout"},
 

@@ -240,7 +240,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, clinical.ErrUnavailable):
 		jsonhttp.ServerError(w, r, h.log(), http.StatusBadGateway, fmt.Errorf("upload, nothing stored: %w", err))
 	case errors.Is(err, clinical.ErrConflict):
-		jsonhttp.Error(w, http.StatusConflict, "nothing stored: another upload stored some of the same new rows at the same time; send this upload again")
+		jsonhttp.Error(w, http.StatusConflict, "nothing stored: another upload wrote some of the same records at the same time; send this upload again")
 	default:
 		jsonhttp.ServerError(w, r, h.log(), http.StatusInternalServerError, fmt.Errorf("upload: %w", err))
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"maps"
 	"strconv"
 	"sync"
@@ -34,12 +35,17 @@ type Store struct {
 	uploads sync.Map // study → chan struct{}: its staged upload's turn, see Stage
 }
 
-// Open applies the checker's migrations and returns its lab store.
+// Open applies the checker's migrations and returns its lab store,
+// having swept what uploads left staged (see SweepStaging).
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if err := schema.Migrate(ctx, db); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	s := &Store{db: db}
+	if err := s.SweepStaging(ctx); err != nil {
+		slog.Warn("sweeping the lab results of uploads not published failed; the next upload tries again", "err", err)
+	}
+	return s, nil
 }
 
 // A lab result refers to its subject (study, USUBJID) in lab_subjects by

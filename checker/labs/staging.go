@@ -28,19 +28,19 @@ import (
 //
 // A subject's lab results are read through its row of lab_subjects: by
 // study and USUBJID to the row's id, then by that id. An upload gives
-// each subject it writes a new generation: a row of lab_subjects under
-// the upload's own name in place of the study (a name no reader asks
-// for: it starts with a control character, which no study has), holding
-// a copy of the subject's stored lab results with the upload's written
-// over them. Change detection compares with that generation, so a row
-// the upload sends twice compares with its first; history records wait
-// in lab_staged_history under the upload's name. Publishing renames, in
-// the caller's transaction, each changed subject's current row aside
-// (retired) and its generation to the study, with the version one past
-// the one it replaced; generations of subjects the upload left unchanged
-// are discarded. A check reading a subject's version and then its rows
-// so either sees the old version and the old rows or the new and the
-// new.
+// each subject whose lab results it changes a new generation: a row of
+// lab_subjects under the upload's own name in place of the study (a name
+// no reader asks for: it starts with a control character, which no study
+// has), holding a copy of the subject's stored lab results with the
+// upload's written over them. Change detection compares a subject's rows
+// with its generation once it has one (so a row the upload sends twice
+// compares with its first), else with its stored ones; rows that change
+// nothing cost their reading alone. History records wait in
+// lab_staged_history under the upload's name. Publishing renames, in the
+// caller's transaction, each such subject's current row aside (retired)
+// and its generation to the study, with the version one past the one it
+// replaced. A check reading a subject's version and then its rows so
+// either sees the old version and the old rows or the new and the new.
 //
 // What is never published is deleted: at once when the upload fails, or,
 // after a crash, by the sweep of a later upload or start once it is over
@@ -53,7 +53,6 @@ type Staged struct {
 	pending string // the name the generations are staged under
 	now     time.Time
 	staged  map[string]bool // subjects with a generation under pending
-	discard string          // where PublishTx put the generations left unchanged
 	release func()
 }
 
@@ -63,7 +62,6 @@ const (
 	stagingMark = "\x1f"
 	pendingKind = "upload"
 	retiredKind = "retired"
-	discardKind = "discard"
 
 	// stagingStale is how old an upload's generations are when a sweep
 	// takes them for those of a process that died storing them. Uploads
@@ -117,54 +115,56 @@ func (s *Store) Stage(ctx context.Context, study string, now time.Time) (*Staged
 }
 
 // Put stores rows out of readers' sight, in one short transaction, and
-// says what publishing them will change.
+// says what publishing them will change. A subject gets its generation
+// with the first of its rows that changes something: rows that change
+// nothing cost their reading alone.
 func (st *Staged) Put(ctx context.Context, rows Rows) (sum clinical.Summary, err error) {
 	err = st.s.db.InTx(ctx, func(tx *sql.Tx) error {
 		tests, err := st.s.assignTests(ctx, tx, st.study, rows)
 		if err != nil {
 			return err
 		}
-		if err := st.stageSubjectsTx(ctx, tx, rows); err != nil {
-			return fmt.Errorf("staging lab subjects: %w", err)
-		}
 		t := labTable
 		t.Expand = tests.expand
 		t.Read = st.readExpr()
 		t.History, t.HistoryStudy = "lab_staged_history", st.pending
 		t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
+			if err := st.stageSubjectsTx(ctx, tx, stored, rows.FirstLabs); err != nil {
+				return fmt.Errorf("staging lab subjects: %w", err)
+			}
 			return st.s.writeLabsTx(ctx, tx, st.pending, stored, nil)
 		}
 		tracked, err := st.s.db.PutTrackedTx(ctx, tx, t, st.study, rows.rows, st.now)
 		sum = clinical.Summary(tracked)
-		if err != nil {
-			return err
-		}
-		return st.markChangedTx(ctx, tx, sum.Subjects)
+		return err
 	})
 	return sum, err
 }
 
-// readExpr is the upload's generations as labTable's Read: under the
-// study's name, so that change detection and history see the rows as the
-// study's. The names are quoted as SQL strings: Read is a table
+// readExpr is what change detection compares with, as labTable's Read:
+// each subject's generation when it has one, else its current lab
+// results, all under the study's name, so that history records them as
+// the study's. The names are quoted as SQL strings: Read is a table
 // expression, not a statement with parameters.
 func (st *Staged) readExpr() string {
-	return `(SELECT ` + quote(st.study) + ` AS study, s.usubjid, r.seq, r.test_id, r.value, r.low, r.high, r.baseline, r.lab_date, r.visit
-		FROM lab_results r JOIN lab_subjects s ON s.id = r.subject_id WHERE s.study = ` + quote(st.pending) + `) staged`
+	const cols = `s.usubjid, r.seq, r.test_id, r.value, r.low, r.high, r.baseline, r.lab_date, r.visit
+		FROM lab_results r JOIN lab_subjects s ON s.id = r.subject_id`
+	return `(SELECT ` + quote(st.study) + ` AS study, ` + cols + ` WHERE s.study = ` + quote(st.pending) + `
+		UNION ALL SELECT s.study, ` + cols + ` WHERE s.study = ` + quote(st.study) + ` AND NOT EXISTS (
+			SELECT 1 FROM lab_subjects p WHERE p.study = ` + quote(st.pending) + ` AND p.usubjid = s.usubjid)) staged`
 }
 
 func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // stageSubjectsTx gives each subject of rows without one its generation:
 // a row of lab_subjects under the upload's name with a copy of its stored
-// lab results (kept with the day each was first stored). The version is
-// the one publishing gives, one past the subject's current, negated
-// until the upload changes something of the subject's (markChangedTx).
-// A subject given its first lab results is told to rows.FirstLabs.
-func (st *Staged) stageSubjectsTx(ctx context.Context, tx *sql.Tx, rows Rows) error {
+// lab results (kept with the day each was first stored), of the version
+// publishing gives it, one past its current. A subject given its first
+// lab results is told to first, unless nil.
+func (st *Staged) stageSubjectsTx(ctx context.Context, tx *sql.Tx, rows [][]any, first func(string)) error {
 	var subjects []string
-	for i, r := range rows.rows {
-		if i > 0 && r[1] == rows.rows[i-1][1] {
+	for i, r := range rows {
+		if i > 0 && r[1] == rows[i-1][1] {
 			continue // rows come grouped by subject
 		}
 		if id := sqldb.String(r[1]); !st.staged[id] {
@@ -183,12 +183,12 @@ func (st *Staged) stageSubjectsTx(ctx context.Context, tx *sql.Tx, rows Rows) er
 	var copied []any
 	for i, id := range subjects {
 		k, ok := current[id]
-		add[i] = []any{st.pending, id, -(k.version + 1)}
+		add[i] = []any{st.pending, id, k.version + 1}
 		switch {
 		case ok:
 			copied = append(copied, id)
-		case rows.FirstLabs != nil:
-			rows.FirstLabs(id)
+		case first != nil:
+			first(id)
 		}
 	}
 	if err := st.s.db.WriteRows(ctx, tx, "INSERT INTO lab_subjects (study, usubjid, version) VALUES ", "", 3, add); err != nil {
@@ -207,19 +207,6 @@ func (st *Staged) stageSubjectsTx(ctx context.Context, tx *sql.Tx, rows Rows) er
 	return nil
 }
 
-// markChangedTx marks the generations of subjects as changed: publishing
-// makes them current.
-func (st *Staged) markChangedTx(ctx context.Context, tx *sql.Tx, subjects []string) error {
-	for start := 0; start < len(subjects); start += subjectsPerQuery {
-		chunk := subjects[start:min(start+subjectsPerQuery, len(subjects))]
-		if _, err := tx.ExecContext(ctx, `UPDATE lab_subjects SET version = -version WHERE study = $1 AND version < 0 AND usubjid IN (`+
-			sqldb.Placeholders(2, len(chunk))+`)`, append([]any{st.pending}, sqldb.Args(chunk)...)...); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // PublishTx makes what the upload changed visible, within tx, which the
 // caller commits with the rest of the upload: each changed subject's
 // generation replaces its current lab results, and the history records
@@ -229,10 +216,6 @@ func (st *Staged) markChangedTx(ctx context.Context, tx *sql.Tx, subjects []stri
 // it, it returns an error wrapping clinical.ErrConflict: publishing would
 // lose that write's changes.
 func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
-	st.discard = stagingName(discardKind, time.Now())
-	if _, err := tx.ExecContext(ctx, `UPDATE lab_subjects SET study = $1 WHERE study = $2 AND version < 0`, st.discard, st.pending); err != nil {
-		return fmt.Errorf("publishing lab results: %w", err)
-	}
 	var moved int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lab_subjects p LEFT JOIN lab_subjects x ON x.study = $1 AND x.usubjid = p.usubjid
 		WHERE p.study = $2 AND COALESCE(x.version, 0) <> p.version - 1`, st.study, st.pending).Scan(&moved); err != nil {
@@ -260,10 +243,9 @@ func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// Close ends the upload's staging: after the transaction of PublishTx
-// committed (committed), it deletes the generations of subjects left
-// unchanged; otherwise every generation and history record staged. Each
-// deletion is a series of short transactions, which go on when ctx is
+// Close ends the upload's staging. Unless the transaction of PublishTx
+// committed (committed), it deletes every generation and history record
+// staged, in a series of short transactions, which go on when ctx is
 // cancelled (for a while: what is left, a later sweep deletes). Closing
 // again does nothing.
 func (st *Staged) Close(ctx context.Context, committed bool) {
@@ -273,20 +255,16 @@ func (st *Staged) Close(ctx context.Context, committed bool) {
 	defer func() { st.release(); st.release = nil }()
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
 	defer cancel()
-	name := st.pending
 	if committed {
-		name = st.discard
+		return // published: nothing is left under the upload's name
 	}
-	if name == "" {
-		return
-	}
-	if err := st.s.deleteGenerations(ctx, name); err != nil {
+	if err := st.s.deleteGenerations(ctx, st.pending); err != nil {
 		slog.Warn("deleting the staged lab results an upload did not publish failed; a later upload's sweep deletes them", "err", err)
 	}
 }
 
 // SweepStaging deletes generations no reader can see that are left over:
-// discarded ones, those retired over retiredGrace ago, and those of
+// those retired over retiredGrace ago, and those of
 // uploads begun over stagingStale ago that never published (their process
 // died, or its transaction). Uploads sweep before they stage.
 func (s *Store) SweepStaging(ctx context.Context) error {
@@ -307,7 +285,7 @@ func (s *Store) SweepStaging(ctx context.Context) error {
 		switch {
 		case !ok:
 			continue
-		case kind == discardKind, kind == retiredKind && now.Sub(at) > retiredGrace, kind == pendingKind && now.Sub(at) > stagingStale:
+		case kind == retiredKind && now.Sub(at) > retiredGrace, kind == pendingKind && now.Sub(at) > stagingStale:
 			if err := s.deleteGenerations(ctx, name); err != nil {
 				return err
 			}

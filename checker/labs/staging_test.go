@@ -161,9 +161,9 @@ func TestStagedLabsAreSeenOnlyOncePublished(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM lab_staged_history`); n != 0 {
 			t.Errorf("%d staged history records left", n)
 		}
-		// What is left out of sight: A's retired generation alone (B's
-		// unchanged one was discarded), for checks that read its version
-		// just before.
+		// What is left out of sight: A's retired generation alone (B,
+		// unchanged, got none), for checks that read its version just
+		// before.
 		if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study <> 'S'`); n != 1 {
 			t.Errorf("%d generations out of sight, want 1 (A's retired)", n)
 		}
@@ -242,7 +242,6 @@ func TestSweepStaging(t *testing.T) {
 			name("retired", time.Second):   true,
 			name("upload", 2*time.Hour):    false,
 			name("upload", time.Minute):    true,
-			name("discard", time.Second):   false,
 		}
 		for n := range names {
 			err := s.InTx(ctx, func(tx *sql.Tx) error {

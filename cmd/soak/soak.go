@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -116,7 +119,11 @@ func (s *soak) setUp(ctx context.Context) error {
 	}
 	subjects := max(1, s.cfg.UploadRows/labsPerSub)
 	s.logf("generating %s: %d subjects, %d lab results", genStudy, subjects, subjects*labsPerSub)
-	if _, _, err := studygen.Write(s.cfg.Dir, studygen.Options{Subjects: subjects, LabsPerSubject: labsPerSub, Study: genStudy}); err != nil {
+	_, lb, err := studygen.Write(s.cfg.Dir, studygen.Options{Subjects: subjects, LabsPerSubject: labsPerSub, Study: genStudy})
+	if err != nil {
+		return err
+	}
+	if err := writeChanged(lb, filepath.Join(s.cfg.Dir, "lb-changed.csv")); err != nil {
 		return err
 	}
 	if err := s.loadSubjects(ctx); err != nil {
@@ -299,8 +306,10 @@ func (s *soak) changeStatus(ctx context.Context, rng *rand.Rand) {
 }
 
 // uploadLoop uploads the generated study's DM, then its LB again and
-// again: first new, then the same rows, which the upload compares and
-// leaves as they are.
+// again: first new, then with a few results of one subject in twenty
+// changed (lb-changed.csv), then as first, and so on: each upload after
+// the first compares 2,000,000 rows (by default) and changes a few
+// thousand, of hundreds of subjects.
 func (s *soak) uploadLoop(ctx context.Context) {
 	path := "/api/v1/studies/" + genStudy + "/uploads"
 	send := func(domain, file string) bool {
@@ -328,8 +337,8 @@ func (s *soak) uploadLoop(ctx context.Context) {
 	if !send("DM", "dm.csv") {
 		return
 	}
-	for ctx.Err() == nil {
-		if !send("LB", "lb.csv") {
+	for i := 0; ctx.Err() == nil; i++ {
+		if !send("LB", []string{"lb.csv", "lb-changed.csv"}[i%2]) {
 			select { // a refusal is in the tally; do not spin on it
 			case <-ctx.Done():
 			case <-time.After(time.Second):
@@ -384,4 +393,56 @@ func (s *soak) tearDown() {
 			s.logf("stopping %s: %v", p.name, err)
 		}
 	}
+}
+
+// writeChanged writes the lab file from as it would be with the first
+// five results (LBSEQ 1-5) of every twentieth subject changed.
+func writeChanged(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	r, w := csv.NewReader(bufio.NewReaderSize(in, 1<<20)), csv.NewWriter(out)
+	r.ReuseRecord = true
+	var col map[string]int
+	subject, last := -1, ""
+	for {
+		rec, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			out.Close()
+			return err
+		}
+		if col == nil {
+			col = map[string]int{}
+			for i, name := range rec {
+				col[name] = i
+			}
+		} else {
+			if id := rec[col["USUBJID"]]; id != last {
+				subject, last = subject+1, id
+			}
+			if seq, _ := strconv.Atoi(rec[col["LBSEQ"]]); subject%20 == 0 && seq <= 5 {
+				v, _ := strconv.ParseFloat(rec[col["LBSTRESN"]], 64)
+				rec[col["LBSTRESN"]] = strconv.FormatFloat(v+1, 'f', -1, 64)
+			}
+		}
+		if err := w.Write(rec); err != nil {
+			out.Close()
+			return err
+		}
+	}
+	w.Flush()
+	if err := w.Error(); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"encoding/csv"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/studygen"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -71,5 +76,49 @@ func TestValidate(t *testing.T) {
 		if err := validate(c); err == nil {
 			t.Errorf("%+v: no error", c)
 		}
+	}
+}
+
+// The changed lab file differs from the generated one in the first five
+// results of every twentieth subject, in LBSTRESN alone.
+func TestWriteChanged(t *testing.T) {
+	dir := t.TempDir()
+	_, lb, err := studygen.Write(dir, studygen.Options{Subjects: 40, LabsPerSubject: 10, Study: "T"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := filepath.Join(dir, "changed.csv")
+	if err := writeChanged(lb, changed); err != nil {
+		t.Fatal(err)
+	}
+	read := func(path string) [][]string {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		recs, err := csv.NewReader(f).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs
+	}
+	a, b := read(lb), read(changed)
+	if len(a) != len(b) || len(a) != 401 {
+		t.Fatalf("%d and %d records, want 401 each", len(a), len(b))
+	}
+	differ := 0
+	for i := range a {
+		for j := range a[i] {
+			if a[i][j] != b[i][j] {
+				differ++
+				if a[0][j] != "LBSTRESN" {
+					t.Errorf("record %d: %s changed", i, a[0][j])
+				}
+			}
+		}
+	}
+	if differ != 2*5 { // subjects 0 and 20
+		t.Errorf("%d values changed, want 10", differ)
 	}
 }

@@ -114,11 +114,12 @@ func run(ctx context.Context, cfg config) (ok bool, err error) {
 		return false, err
 	}
 	s.logf("at rest: %d goroutines (%d pooled), heap %.1f MiB", before.Goroutines, before.Pooled, mib(before.HeapAlloc))
-	s.checks, s.lists, s.patches, s.logins = tally{}, tally{}, tally{}, tally{}
+	s.trafficBegan = time.Now()
+	s.checks = tally{bound: cfg.CheckDeadline + 50*time.Millisecond, since: s.trafficBegan}
+	s.lists, s.patches, s.logins = tally{}, tally{}, tally{}
 
 	load, stopLoad := context.WithTimeout(ctx, cfg.Duration)
 	defer stopLoad()
-	s.trafficBegan = time.Now()
 	s.logf("load for %v", cfg.Duration)
 	wait := s.traffic(load)
 	s.faults(load)

@@ -18,11 +18,15 @@ import (
 
 // tally collects the answers of one kind of request.
 type tally struct {
+	bound time.Duration // an answer later than this is late (0: none is)
+	since time.Time     // what the time of a late answer is told from
+
 	mu        sync.Mutex
 	latencies []time.Duration
 	codes     map[int]int
 	failed    int      // no answer: a transport error or a timeout
 	examples  []string // a few failures and 5xx, for the report
+	late      []string // the first late answers, how late and when
 }
 
 func (t *tally) add(code int, took time.Duration, err error, what string) {
@@ -40,6 +44,9 @@ func (t *tally) add(code int, took time.Duration, err error, what string) {
 	}
 	t.codes[code]++
 	t.latencies = append(t.latencies, took)
+	if t.bound > 0 && took > t.bound && len(t.late) < 10 {
+		t.late = append(t.late, fmt.Sprintf("%v at %.0fs", took.Round(time.Millisecond), time.Since(t.since).Seconds()))
+	}
 	if code >= 500 && len(t.examples) < 5 {
 		t.examples = append(t.examples, fmt.Sprintf("%s: %d after %v", what, code, took.Round(time.Millisecond)))
 	}
@@ -51,13 +58,14 @@ type summary struct {
 	Codes                          map[int]int
 	P50, P99, Max                  time.Duration
 	Over                           int // answers later than the bound the kind has (checks: deadline + 50 ms)
-	Examples                       []string
+	Examples, Late                 []string
 }
 
-func (t *tally) summary(bound time.Duration) summary {
+func (t *tally) summary() summary {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	s := summary{Answered: len(t.latencies), Failed: t.failed, Codes: t.codes, Examples: t.examples}
+	bound := t.bound
+	s := summary{Answered: len(t.latencies), Failed: t.failed, Codes: t.codes, Examples: t.examples, Late: t.late}
 	for code, n := range t.codes {
 		if code >= 500 {
 			s.ServerErrors += n

@@ -17,35 +17,33 @@ func (s *soak) report(before, after footprint, settled bool) bool {
 	}
 	fmt.Fprintf(w, "\nsoak: %s mode on %s, %v of load, check deadline %v, upload of %d lab results\n",
 		s.cfg.Mode, backend, s.cfg.Duration, s.cfg.CheckDeadline, max(1, s.cfg.UploadRows/labsPerSub)*labsPerSub)
-	checkBound := s.cfg.CheckDeadline + 50*time.Millisecond
 	kinds := []struct {
-		name  string
-		t     *tally
-		bound time.Duration
+		name string
+		t    *tally
 	}{
-		{"checks", &s.checks, checkBound},
-		{"signal lists", &s.lists, 0},
-		{"status changes", &s.patches, 0},
-		{"logins", &s.logins, 0},
-		{"uploads", &s.uploads, 0},
+		{"checks", &s.checks},
+		{"signal lists", &s.lists},
+		{"status changes", &s.patches},
+		{"logins", &s.logins},
+		{"uploads", &s.uploads},
 	}
 	fmt.Fprintf(w, "%-15s %9s %9s %5s %9s %9s %9s %s\n", "requests", "answered", "unanswered", "5xx", "p50", "p99", "max", "answers by status")
 	var problems []string
 	for _, k := range kinds {
-		sm := k.t.summary(k.bound)
+		sm := k.t.summary()
 		fmt.Fprintf(w, "%-15s %9d %9d %5d %9v %9v %9v %s\n", k.name, sm.Answered, sm.Failed, sm.ServerErrors,
 			sm.P50.Round(time.Millisecond), sm.P99.Round(time.Millisecond), sm.Max.Round(time.Millisecond), codes(sm.Codes))
 		if sm.ServerErrors > 0 || sm.Failed > 0 {
 			problems = append(problems, fmt.Sprintf("%s: %d 5xx, %d unanswered (%s)", k.name, sm.ServerErrors, sm.Failed, strings.Join(sm.Examples, "; ")))
 		}
-		if k.bound > 0 {
-			fmt.Fprintf(w, "%-15s answers later than %v: %d of %d\n", "", k.bound, sm.Over, sm.Answered)
+		if bound := k.t.bound; bound > 0 {
+			fmt.Fprintf(w, "%-15s answers later than %v: %d of %d\n", "", bound, sm.Over, sm.Answered)
 			if sm.Over > 0 {
-				problems = append(problems, fmt.Sprintf("%s: %d answered later than %v (the slowest in %v)", k.name, sm.Over, k.bound, sm.Max))
+				problems = append(problems, fmt.Sprintf("%s: %d answered later than %v (%s into the load)", k.name, sm.Over, bound, strings.Join(sm.Late, ", ")))
 			}
 		}
 	}
-	if s.uploads.summary(0).Codes[200] < 2 { // DM, then at least one LB
+	if s.uploads.summary().Codes[200] < 2 { // DM, then at least one LB
 		problems = append(problems, "no large upload was stored during the load: lengthen --duration or lower --upload-rows")
 	}
 	fmt.Fprintf(w, "checker goroutines, pooled connections apart: %d at rest, %d after (all: %d → %d)\n",

@@ -36,6 +36,18 @@ type config struct {
 	Log           io.Writer
 }
 
+// loginUsers is how many monitors the logins take turns as: a user name
+// may log in five times a minute, the soak's logins come every 2 s.
+const loginUsers = 8
+
+// monitorOf names the ith monitor (mod loginUsers).
+func monitorOf(i int) string {
+	if i %= loginUsers; i > 0 {
+		return fmt.Sprintf("%s%d", monitorName, i+1)
+	}
+	return monitorName
+}
+
 const (
 	adminToken   = "soak-admin-token"
 	serviceToken = "soak-internal-service-credential-0123456789"
@@ -103,15 +115,17 @@ func (s *soak) setUp(ctx context.Context) error {
 		sites[i] = fmt.Sprint(700 + i) // studygen's
 	}
 	steps := [][]string{
-		{"user", "add", "--db", checkerDB, "--name", monitorName, "--role", "monitor", "--study", pilotdata.Study, "--password-stdin"},
 		{"user", "add", "--db", checkerDB, "--name", siteName, "--role", "site", "--study", genStudy, "--sites", strings.Join(sites, ",")},
+	}
+	for i := range loginUsers {
+		steps = append(steps, []string{"user", "add", "--db", checkerDB, "--name", monitorOf(i), "--role", "monitor", "--study", pilotdata.Study, "--password-stdin"})
 	}
 	for _, args := range steps {
 		if _, err := cli(ctx, s.cfg.Bin, password+"\n", args...); err != nil {
 			return err
 		}
 	}
-	if s.monitor, err = cli(ctx, s.cfg.Bin, "", "token", "create", "--db", checkerDB, "--user", monitorName); err != nil {
+	if s.monitor, err = cli(ctx, s.cfg.Bin, "", "token", "create", "--db", checkerDB, "--user", monitorOf(0)); err != nil {
 		return err
 	}
 	if s.site, err = cli(ctx, s.cfg.Bin, "", "token", "create", "--db", checkerDB, "--user", siteName); err != nil {
@@ -272,8 +286,10 @@ func (s *soak) traffic(ctx context.Context) (wait func()) {
 	loop(1, 100*time.Millisecond, func(ctx context.Context, rng *rand.Rand) {
 		s.changeStatus(ctx, rng)
 	})
+	logins := 0
 	loop(1, 2*time.Second, func(ctx context.Context, rng *rand.Rand) {
-		body := fmt.Sprintf(`{"user": %q, "password": %q}`, monitorName, password)
+		logins++ // one goroutine: taking turns, the monitors stay within their limit per user name
+		body := fmt.Sprintf(`{"user": %q, "password": %q}`, monitorOf(logins), password)
 		s.call(ctx, &s.logins, 30*time.Second, "POST", "/api/v1/login", "", "application/json", strings.NewReader(body))
 	})
 	wg.Go(func() { // ends when ctx does

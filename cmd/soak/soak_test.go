@@ -17,21 +17,21 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestTallySummary(t *testing.T) {
-	var tl tally
+	tl := tally{bound: 99 * time.Millisecond, since: time.Now()}
 	for i := 1; i <= 100; i++ {
 		tl.add(200, time.Duration(i)*time.Millisecond, nil, "GET /x")
 	}
 	tl.add(503, 2*time.Second, nil, "GET /x")
 	tl.add(0, 5*time.Second, errors.New("connection reset"), "GET /x")
-	s := tl.summary(99 * time.Millisecond)
+	s := tl.summary()
 	if s.Answered != 101 || s.Failed != 1 || s.ServerErrors != 1 || s.Codes[200] != 100 {
 		t.Errorf("counts: %+v", s)
 	}
 	if s.P50 != 51*time.Millisecond || s.P99 != 100*time.Millisecond || s.Max != 2*time.Second {
 		t.Errorf("p50 %v, p99 %v, max %v; want 51ms, 100ms, 2s", s.P50, s.P99, s.Max)
 	}
-	if s.Over != 2 { // 100 ms and the 503's 2 s
-		t.Errorf("%d over 99ms, want 2", s.Over)
+	if s.Over != 2 || len(s.Late) != 2 || !strings.HasPrefix(s.Late[1], "2s at ") { // 100 ms and the 503's 2 s
+		t.Errorf("%d over 99ms (%q), want 2", s.Over, s.Late)
 	}
 	if len(s.Examples) != 2 || !strings.Contains(s.Examples[0], "503") || !strings.Contains(s.Examples[1], "no answer") {
 		t.Errorf("examples %q: want the 503 and the unanswered one", s.Examples)

@@ -226,3 +226,56 @@ func TestSecureHeaders(t *testing.T) {
 		t.Errorf("HSTS without TLS: %q", got)
 	}
 }
+
+// A change's answer reaches the client before its audit record is
+// written: the record waits for its turn to write (here another write
+// holds SQLite's, as a large upload's chunk would), the answer does not.
+func TestAnAnswerDoesNotWaitForItsAuditRecord(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	trail, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRouter(map[string]Rule{"POST /s/{study}/things": {Roles: []auth.Role{auth.RoleMonitor}, Entity: "thing"}},
+		WithServiceToken(strings.Repeat("k", 40)))
+	r.Attach(tokens{monitorToken: {UserID: 1, Name: "mon", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S1", Site: "*"}}, TokenID: 1}}, trail)
+	r.HandleFunc("POST /s/{study}/things", func(w http.ResponseWriter, r *http.Request) {
+		audit.Describe(r.Context(), "", "thing-1", nil, map[string]int{"n": 1})
+		w.Write([]byte(strings.Repeat("x", 10<<10))) // more than the server buffers before it must send
+	})
+	srv := httptest.NewServer(r)
+	defer srv.Close()
+	long, err := db.BeginWrite(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer long.Rollback()
+	client := &http.Client{Timeout: 3 * time.Second}
+	req, _ := http.NewRequest("POST", srv.URL+"/s/S1/things", nil)
+	req.Header.Set("Authorization", "Bearer "+monitorToken)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("the answer waited for the audit record's write: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || len(body) != 10<<10 {
+		t.Fatalf("answer %d of %d bytes (%v), want 200 and all of it", resp.StatusCode, len(body), err)
+	}
+	long.Rollback()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		recs, err := trail.Query(ctx, audit.Filter{AllStudies: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) == 1 && recs[0].EntityID == "thing-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d records once the write turn was free, want the change's", len(recs))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

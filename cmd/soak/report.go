@@ -37,9 +37,16 @@ func (s *soak) report(before, after footprint, settled bool) bool {
 			problems = append(problems, fmt.Sprintf("%s: %d 5xx, %d unanswered (%s)", k.name, sm.ServerErrors, sm.Failed, strings.Join(sm.Examples, "; ")))
 		}
 		if bound := k.t.bound; bound > 0 {
-			fmt.Fprintf(w, "%-15s answers later than %v: %d of %d\n", "", bound, sm.Over, sm.Answered)
+			fmt.Fprintf(w, "%-15s answers later than %v: %d of %d", "", bound, sm.Over, sm.Answered)
 			if sm.Over > 0 {
-				problems = append(problems, fmt.Sprintf("%s: %d answered later than %v (%s into the load)", k.name, sm.Over, bound, strings.Join(sm.Late, ", ")))
+				fmt.Fprintf(w, " (%s into the load)", strings.Join(sm.Late, ", "))
+			}
+			fmt.Fprintln(w)
+			switch {
+			case sm.P99 > bound:
+				problems = append(problems, fmt.Sprintf("%s: p99 %v, over %v", k.name, sm.P99, bound))
+			case sm.Over > 0 && s.cfg.StrictDeadline:
+				problems = append(problems, fmt.Sprintf("%s: %d answered later than %v (--strict-deadline)", k.name, sm.Over, bound))
 			}
 		}
 	}

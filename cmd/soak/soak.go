@@ -33,7 +33,10 @@ type config struct {
 	CheckDeadline time.Duration
 	Stall         time.Duration // how long the upstream is stopped
 	Settle        time.Duration // how long goroutines and heap get to come back
-	Log           io.Writer
+	// StrictDeadline fails the run on any check answered past the
+	// deadline + 50 ms, not only on a p99 past it.
+	StrictDeadline bool
+	Log            io.Writer
 }
 
 // loginUsers is how many monitors the logins take turns as: a user name

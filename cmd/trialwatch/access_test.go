@@ -185,6 +185,20 @@ func (f *accessFixture) auditCount() int {
 	return n
 }
 
+// auditCountReaching is auditCount once it reaches want, or after 5 s:
+// a change's record is written just after its answer (see
+// access.serveAudited).
+func (f *accessFixture) auditCountReaching(want int) int {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n := f.auditCount()
+		if n >= want || time.Now().After(deadline) {
+			return n
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 // accessCase is who calls (a role, a token in a bad state, or none) and
 // whether the target is of site 701 or another site.
 type accessCase struct{ who, target string }
@@ -623,7 +637,7 @@ func TestAccessMatrix(t *testing.T) {
 				(pattern == "POST /ui/logout" && got == http.StatusSeeOther) {
 				wantRecords = 1
 			}
-			if n := f.auditCount() - before; n != wantRecords {
+			if n := f.auditCountReaching(before+wantRecords) - before; n != wantRecords {
 				t.Errorf("%s as %s (status %d): %d audit records, want %d", pattern, c, got, n, wantRecords)
 			}
 		}

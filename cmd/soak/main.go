@@ -46,12 +46,18 @@ func main() {
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(2)
 	}
+	os.Exit(soakIn(cfg, keep))
+}
+
+// soakIn runs the soak in a new working directory, removed after unless
+// keep, and returns the exit code: 0 when every goal held.
+func soakIn(cfg config, keep bool) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	dir, err := os.MkdirTemp("", "trialwatch-soak-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(1)
+		return 1
 	}
 	cfg.Dir, cfg.Log = dir, os.Stdout
 	if keep {
@@ -63,17 +69,18 @@ func main() {
 		cfg.Bin = filepath.Join(dir, "trialwatch")
 		if out, err := exec.CommandContext(ctx, "go", "build", "-o", cfg.Bin, "./cmd/trialwatch").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "soak: go build ./cmd/trialwatch (run it from the repository's root, or pass --bin): %v\n%s", err, out)
-			os.Exit(1)
+			return 1
 		}
 	}
 	ok, err := run(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "soak:", err)
-		os.Exit(1)
+		return 1
 	}
 	if !ok {
-		os.Exit(1)
+		return 1
 	}
+	return 0
 }
 
 func validate(cfg config) error {

@@ -86,7 +86,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, rec := range out.Records {
-		p.Records = append(p.Records, auditRow{auditRecord: rec, Changes: changes(rec.Old, rec.New), Link: auditLink(study, rec)})
+		p.Records = append(p.Records, auditRow{auditRecord: rec, Changes: fieldChanges(rec.Old, rec.New), Link: auditLink(study, rec)})
 	}
 	base := "/ui/studies/" + url.PathEscape(study) + "/audit"
 	page := url.Values{}
@@ -157,9 +157,9 @@ func maps(v url.Values) url.Values {
 	return out
 }
 
-// changes lists the fields two JSON objects differ in, nil when either
+// fieldChanges lists the fields two JSON objects differ in, nil when either
 // is not an object.
-func changes(oldJSON, newJSON string) []fieldChange {
+func fieldChanges(oldJSON, newJSON string) []fieldChange {
 	var before, after map[string]any
 	if oldJSON != "" && json.Unmarshal([]byte(oldJSON), &before) != nil {
 		return nil

@@ -377,7 +377,17 @@ func evidenceOf(name string, v any) evidenceItem {
 		return evidenceItem{Name: name, Children: evidenceTree(x)}
 	case []any:
 		it := evidenceItem{Name: name}
+		if scalars(x) {
+			parts := make([]string, len(x))
+			for i, e := range x {
+				parts[i] = evidenceOf("", e).Value
+			}
+			it.Value = strings.Join(parts, ", ")
+		}
 		for i, e := range x {
+			if it.Value != "" {
+				break
+			}
 			it.Children = append(it.Children, evidenceOf(strconv.Itoa(i+1), e))
 		}
 		if len(x) == 0 {
@@ -395,6 +405,16 @@ func evidenceOf(name string, v any) evidenceItem {
 		return evidenceItem{Name: name, Value: "no"}
 	}
 	return evidenceItem{Name: name, Value: fmt.Sprint(v)}
+}
+
+func scalars(xs []any) bool {
+	for _, x := range xs {
+		switch x.(type) {
+		case map[string]any, []any:
+			return false
+		}
+	}
+	return true
 }
 
 // humanName turns an evidence key (alt_xuln, peakALT) into words a reader

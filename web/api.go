@@ -70,6 +70,9 @@ func (c *APIClient) request(r *http.Request, method, path, contentType string, b
 	if err != nil {
 		return nil, err
 	}
+	if req.Body == nil {
+		req.Body = http.NoBody // as a server hands every handler
+	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("User-Agent", r.UserAgent())
 	if token, ok := access.SessionToken(r); ok {

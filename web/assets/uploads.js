@@ -49,6 +49,9 @@
     rows.forEach((r) => { const row = el("tr"); r.forEach((c) => row.append(el("td", c))); body.append(row); });
     t.append(body);
     const wrap = el("div", null, "table-wrap"); wrap.append(t);
+    // A table wider than the window scrolls in its box, which the
+    // keyboard must reach too.
+    wrap.tabIndex = 0; wrap.setAttribute("role", "region"); wrap.setAttribute("aria-label", caption);
     return wrap;
   }
   function showStored(ans) {

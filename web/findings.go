@@ -17,8 +17,8 @@ import (
 	"github.com/trialwatch/trialwatch/clinical/rules"
 )
 
-// finding is one signal as GET /signals and GET /signals/{id} answer it.
-type finding struct {
+// findingDoc is one signal as GET /signals and GET /signals/{id} answer it.
+type findingDoc struct {
 	ID        int64          `json:"id"`
 	Site      string         `json:"site"`
 	Subject   string         `json:"subject"`
@@ -37,7 +37,7 @@ type finding struct {
 }
 
 // Dates is the finding's record dates as one range.
-func (f finding) Dates() string {
+func (f findingDoc) Dates() string {
 	switch {
 	case f.FirstDate == "" || f.FirstDate == f.LastDate:
 		return f.LastDate
@@ -50,11 +50,11 @@ func (f finding) Dates() string {
 // CanAcknowledge and CanClose say which review steps the finding's status
 // allows (clinical.SignalStatus.CheckTransition decides; these only
 // choose the buttons).
-func (f finding) CanAcknowledge() bool {
+func (f findingDoc) CanAcknowledge() bool {
 	return f.Status == string(clinical.StatusNew) || f.Status == string(clinical.StatusResolvedByData)
 }
 
-func (f finding) CanClose() bool { return f.Status != string(clinical.StatusClosed) }
+func (f findingDoc) CanClose() bool { return f.Status != string(clinical.StatusClosed) }
 
 type statusChange struct {
 	At     time.Time `json:"at"`
@@ -138,7 +138,7 @@ type findingsPage struct {
 	Statuses   []string
 	Sorts      []option
 	PageSizes  []string
-	Findings   []finding
+	Findings   []findingDoc
 	// Error is the API's word on a filter it refused.
 	Error string
 	// Next and First are the addresses of the next and the first page
@@ -162,8 +162,8 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 	p := findingsPage{Filter: f, Rules: ruleNames(), Severities: severities, Statuses: statuses, Sorts: sorts, PageSizes: pageSizes,
 		CanReview: id.Role == auth.RoleMonitor, MaxReview: maxReview, Back: r.URL.RequestURI()}
 	var out struct {
-		Signals []finding `json:"signals"`
-		Next    string    `json:"next_page_token"`
+		Signals []findingDoc `json:"signals"`
+		Next    string       `json:"next_page_token"`
 	}
 	err := s.api.Get(r, apiPath(study, "signals")+"?"+f.values(true).Encode(), &out)
 	var ae *APIError
@@ -253,7 +253,7 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 		case r.Context().Err() != nil:
 			res.Message = "not attempted: the request was cancelled"
 		default:
-			var out finding
+			var out findingDoc
 			err = s.api.Send(r, http.MethodPatch, apiPath(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
 			res.OK, res.Message = err == nil, reviewMessage(err, out)
 		}
@@ -272,7 +272,7 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, status, "review", Page{Title: "Review · " + study, Nav: "findings", Data: p})
 }
 
-func reviewMessage(err error, out finding) string {
+func reviewMessage(err error, out findingDoc) string {
 	var ae *APIError
 	switch {
 	case err == nil:
@@ -305,7 +305,7 @@ func safeBack(study, back string) string {
 }
 
 type findingPage struct {
-	Finding   finding
+	Finding   findingDoc
 	Evidence  []evidenceItem
 	Raw       string
 	CanReview bool
@@ -320,7 +320,7 @@ func (s *Server) finding(w http.ResponseWriter, r *http.Request) {
 		s.PageError(w, r, http.StatusNotFound, "no finding "+strconv.Quote(raw)+" in this study")
 		return
 	}
-	var f finding
+	var f findingDoc
 	if err := s.api.Get(r, apiPath(study, "signals", raw), &f); err != nil {
 		s.apiFailed(w, r, err)
 		return

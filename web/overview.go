@@ -2,8 +2,8 @@ package web
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 )
 
@@ -117,8 +118,8 @@ func (s *Server) summary(r *http.Request, study, site string) ([]count, error) {
 	return sum.Counts, err
 }
 
-// kriList is GET /kris as the overview reads it.
-type kriList struct {
+// siteKRIs is GET /kris as the overview reads it.
+type siteKRIs struct {
 	AsOf time.Time `json:"as_of"`
 	KRIs []struct {
 		KRI    string `json:"kri"`
@@ -137,7 +138,7 @@ type kriList struct {
 // siteRisk fills the site table: the sites the KRIs list (those the user
 // may see), riskiest first, each with its open findings.
 func (s *Server) siteRisk(r *http.Request, study string, p *overviewPage) error {
-	var k kriList
+	var k siteKRIs
 	err := s.api.Get(r, apiPath(study, "kris"), &k)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -267,12 +268,17 @@ type changes struct {
 	Raised     []int
 	RaisedN    int
 	RaisedMore bool
-	Newest     []finding // the most severe of those raised, a few
-	// Moved are the findings whose status changed since, by their status
-	// now: withdrawn by a re-check (resolved_by_data), acknowledged,
-	// closed; among the most recently raised changeScan.
-	Moved  []statusCount
-	MovedN int
+	Newest     []findingDoc // the most severe of those raised, a few
+	// Withdrawn are findings a re-check no longer raises
+	// (resolved_by_data) since, among the withdrawnScan most recently
+	// raised withdrawn ones.
+	Withdrawn int
+	// Reviewed are the review steps taken since, by the status they set,
+	// from the audit trail; only for roles that read it (ReviewedKnown).
+	Reviewed      []statusCount
+	ReviewedKnown bool
+	ReviewedMore  bool
+	AuditLink     string // the review steps since, on the audit page
 }
 
 type statusCount struct {
@@ -280,28 +286,48 @@ type statusCount struct {
 	N      int
 }
 
-// Bounds on the changes' scan: the API lists findings newest first by
-// when they were raised, not by when they changed, so the overview reads
-// at most this many of each.
+// Bounds on the changes' reads. The API lists findings newest first by
+// when they were raised, so new ones are a prefix of the list: the first
+// page is small (most visits find a few), later ones larger. Withdrawn
+// findings are listed by when they were raised, not withdrawn, so only
+// the most recent are looked at. Review steps come from the audit trail,
+// which is in time order.
 const (
-	changeScan  = 500
-	changePages = 2
-	newestShown = 5
+	raisedFirst   = 50
+	raisedPage    = 200
+	raisedPages   = 2
+	withdrawnScan = 100
+	reviewedScan  = 1000
+	newestShown   = 5
 )
 
-// changesSince reads the findings raised since, and the reviewed or
-// withdrawn ones whose status changed since.
+// findingHead is a finding without its evidence, for the scans.
+type findingHead struct {
+	ID       int64      `json:"id"`
+	Subject  string     `json:"subject"`
+	Rule     string     `json:"rule"`
+	Severity string     `json:"severity"`
+	Message  string     `json:"message"`
+	Created  time.Time  `json:"created"`
+	Updated  *time.Time `json:"updated"`
+}
+
+// changesSince reads what changed in a study's findings since a time.
 func (s *Server) changesSince(r *http.Request, study string, since time.Time) (*changes, error) {
 	c := &changes{Since: since, Raised: make([]int, len(severities))}
+	var raised []findingHead
 	token := ""
-	var raised []finding
 scan:
-	for page := 0; page < changePages; page++ {
+	for page := range raisedPages {
 		var out struct {
-			Signals []finding `json:"signals"`
-			Next    string    `json:"next_page_token"`
+			Signals []findingHead `json:"signals"`
+			Next    string        `json:"next_page_token"`
 		}
-		if err := s.api.Get(r, query(apiPath(study, "signals"), "sort", "newest", "limit", strconv.Itoa(changeScan), "page_token", token), &out); err != nil {
+		limit := raisedPage
+		if page == 0 {
+			limit = raisedFirst
+		}
+		if err := s.api.Get(r, query(apiPath(study, "signals"), "sort", "newest", "limit", strconv.Itoa(limit), "page_token", token), &out); err != nil {
 			return nil, err
 		}
 		for _, f := range out.Signals {
@@ -313,9 +339,7 @@ scan:
 		if token = out.Next; token == "" {
 			break
 		}
-		if page == changePages-1 {
-			c.RaisedMore = true
-		}
+		c.RaisedMore = page == raisedPages-1
 	}
 	for _, f := range raised {
 		if j := slices.Index(severities, f.Severity); j >= 0 {
@@ -323,38 +347,56 @@ scan:
 		}
 	}
 	c.RaisedN = len(raised)
-	slices.SortStableFunc(raised, func(a, b finding) int {
+	slices.SortStableFunc(raised, func(a, b findingHead) int {
 		return cmp.Compare(slices.Index(severities, a.Severity), slices.Index(severities, b.Severity))
 	})
-	c.Newest = raised[:min(len(raised), newestShown)]
-
-	var moved struct {
-		Signals []finding `json:"signals"`
+	for _, f := range raised[:min(len(raised), newestShown)] {
+		c.Newest = append(c.Newest, findingDoc{ID: f.ID, Subject: f.Subject, Rule: f.Rule, Severity: f.Severity, Message: f.Message})
 	}
-	if err := s.api.Get(r, query(apiPath(study, "signals"), "status", "resolved_by_data,acknowledged,closed", "sort", "newest",
-		"limit", strconv.Itoa(changeScan)), &moved); err != nil {
+
+	var withdrawn struct {
+		Signals []findingHead `json:"signals"`
+	}
+	if err := s.api.Get(r, query(apiPath(study, "signals"), "status", "resolved_by_data", "sort", "newest",
+		"limit", strconv.Itoa(withdrawnScan)), &withdrawn); err != nil {
 		return nil, err
 	}
-	by := map[string]int{}
-	for _, f := range moved.Signals {
+	for _, f := range withdrawn.Signals {
 		if f.Updated != nil && f.Updated.After(since) {
-			by[f.Status]++
-			c.MovedN++
+			c.Withdrawn++
 		}
 	}
-	for _, st := range []string{"resolved_by_data", "acknowledged", "closed"} {
+
+	id, _ := auth.FromContext(r.Context())
+	if id.Role != auth.RoleMonitor {
+		return c, nil
+	}
+	var trail struct {
+		Records []struct {
+			New string `json:"new"`
+		} `json:"records"`
+		NextAfter int64 `json:"next_after"`
+	}
+	if err := s.api.Get(r, query(apiPath(study, "audit"), "entity", "signal", "action", "status",
+		"from", since.UTC().Format(time.RFC3339), "limit", strconv.Itoa(reviewedScan)), &trail); err != nil {
+		return nil, err
+	}
+	c.ReviewedKnown, c.ReviewedMore = true, trail.NextAfter != 0
+	c.AuditLink = "/ui/studies/" + url.PathEscape(study) + "/audit?" + url.Values{"entity": {"signal"}, "action": {"status"},
+		"from": {since.UTC().Format(time.DateOnly)}}.Encode()
+	by := map[string]int{}
+	for _, rec := range trail.Records {
+		var v struct {
+			Status string `json:"status"`
+		}
+		if json.Unmarshal([]byte(rec.New), &v) == nil && v.Status != "" {
+			by[v.Status]++
+		}
+	}
+	for _, st := range []string{"acknowledged", "closed"} {
 		if by[st] > 0 {
-			c.Moved = append(c.Moved, statusCount{st, by[st]})
+			c.Reviewed = append(c.Reviewed, statusCount{st, by[st]})
 		}
 	}
 	return c, nil
-}
-
-// Describe names a status change for a reader.
-func (sc statusCount) Describe() string {
-	switch sc.Status {
-	case "resolved_by_data":
-		return fmt.Sprintf("%d withdrawn: a re-check no longer raises them (resolved by data)", sc.N)
-	}
-	return fmt.Sprintf("%d %s", sc.N, sc.Status)
 }

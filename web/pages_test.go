@@ -19,9 +19,9 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 )
 
-// fakeAPI records the API calls a page makes and answers each with its
+// recordingAPI records the API calls a page makes and answers each with its
 // handler.
-type fakeAPI struct {
+type recordingAPI struct {
 	mu    sync.Mutex
 	calls []apiCall
 	serve func(w http.ResponseWriter, r *http.Request, body []byte)
@@ -31,7 +31,7 @@ type apiCall struct {
 	Method, Path, Query, Auth, Body string
 }
 
-func (f *fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (f *recordingAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.calls = append(f.calls, apiCall{r.Method, r.URL.Path, r.URL.RawQuery, r.Header.Get("Authorization"), string(body)})
@@ -66,7 +66,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 }
 
 func TestFindingsQueuePassesItsFiltersToTheAPIAndPages(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		if r.URL.Query().Get("page_token") != "" {
 			writeJSON(w, 200, map[string]any{"signals": []any{}})
 			return
@@ -94,8 +94,8 @@ func TestFindingsQueuePassesItsFiltersToTheAPIAndPages(t *testing.T) {
 	for _, s := range []string{
 		`href="/ui/studies/S1/findings/7"`, `href="/ui/studies/S1/subjects/01-701-1015"`,
 		`&lt;b&gt;ALT&lt;/b&gt; high`, // the API's text is never HTML
-		`name="id" value="7"`,          // a monitor may review
-		"page_token=tok%2F%2B1",        // the next page keeps the filters and the API's token
+		`name="id" value="7"`,         // a monitor may review
+		"page_token=tok%2F%2B1",       // the next page keeps the filters and the API's token
 		`href="/ui/studies/S1/findings.csv?`,
 	} {
 		if !strings.Contains(body, s) {
@@ -114,7 +114,7 @@ func TestFindingsQueuePassesItsFiltersToTheAPIAndPages(t *testing.T) {
 }
 
 func TestFindingsQueueShowsAFilterTheAPIRefused(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeJSON(w, 400, map[string]string{"error": "query parameter from: want a date such as 2014-01-31"})
 	}}
 	w := serve(New(api), pageReq("GET", "/ui/studies/S1/findings?from=yesterday", nil, monitor))
@@ -134,7 +134,7 @@ func postForm(target string, body io.Reader) *http.Request {
 }
 
 func TestReviewPatchesEachFindingAndReportsEveryFailure(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, body []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, body []byte) {
 		switch r.URL.Path {
 		case "/api/v1/studies/S1/signals/2":
 			writeJSON(w, 409, map[string]string{"error": "a signal cannot go from closed to acknowledged"})
@@ -170,7 +170,7 @@ func TestReviewPatchesEachFindingAndReportsEveryFailure(t *testing.T) {
 }
 
 func TestReviewRefusesBeforeChangingAnything(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) { writeJSON(w, 200, map[string]any{}) }}
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) { writeJSON(w, 200, map[string]any{}) }}
 	many := make([]string, maxReview+1)
 	for i := range many {
 		many[i] = strconv.Itoa(i + 1)
@@ -196,7 +196,7 @@ func TestReviewRefusesBeforeChangingAnything(t *testing.T) {
 }
 
 func TestFindingPageShowsEvidenceAndHistory(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeJSON(w, 200, map[string]any{"id": 9, "site": "701", "subject": "01-701-1015", "rule": "HYS_LAW", "severity": "critical",
 			"status": "acknowledged", "message": "Hy's law", "created": time.Date(2026, 1, 2, 3, 4, 0, 0, time.UTC),
 			"evidence": map[string]any{"alt_xuln": 4.5, "results": []any{"LB:1", "LB:2"}, "peak": map[string]any{"date": "2014-01-08"}},
@@ -219,7 +219,7 @@ func TestFindingPageShowsEvidenceAndHistory(t *testing.T) {
 }
 
 func TestExportStreamsTheAPIsCSV(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		if r.URL.Query().Get("format") != "csv" || r.URL.Query().Has("limit") || r.URL.Query().Has("page_token") {
 			writeJSON(w, 400, map[string]string{"error": "query parameter limit: an export has every signal"})
 			return
@@ -245,7 +245,7 @@ func TestExportStreamsTheAPIsCSV(t *testing.T) {
 
 func TestUploadStreamsTheBodyToTheAPI(t *testing.T) {
 	var got []string
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, body []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, body []byte) {
 		mr, err := multipart.NewReader(bytes.NewReader(body), mustBoundary(r.Header.Get("Content-Type"))), error(nil)
 		for err == nil {
 			var p *multipart.Part
@@ -313,7 +313,7 @@ func TestLastVisit(t *testing.T) {
 }
 
 func TestAuditPageAsksTheAPIAndReadsChanges(t *testing.T) {
-	api := &fakeAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
+	api := &recordingAPI{serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		writeJSON(w, 200, map[string]any{"records": []map[string]any{{"seq": 5, "at": time.Now(), "actor": "mon", "role": "monitor",
 			"entity": "signal", "entity_id": "9", "action": "status", "old": `{"status":"new","reason":""}`,
 			"new": `{"status":"closed","reason":"duplicate"}`}}, "next_after": 5})

@@ -83,7 +83,8 @@ func (s *Server) Register(mux jsonhttp.Mux) {
 		"GET /ui/studies/{study}/edish":              s.edish,
 		"GET /ui/studies/{study}/kris":               s.kris,
 		"GET /ui/studies/{study}/sites/{site}":       s.sitePage,
-		// Findings, audit trail, uploads, operations.
+		// Findings, audit trail, uploads, operations (findings.go,
+		// audit.go, uploads.go, ops.go).
 		"GET /ui/studies/{study}/findings":         s.findings,
 		"GET /ui/studies/{study}/findings.csv":     s.exportFindings,
 		"POST /ui/studies/{study}/findings/review": s.review,

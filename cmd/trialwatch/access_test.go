@@ -387,37 +387,6 @@ func accessMatrix() map[string]routeAccess {
 			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
 		"GET /ui/studies/{study}/sites/{site}": {build: withKRIs(page("GET", "/ui/studies/{study}/sites/{site}")),
 			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
-		// Findings, audit trail, uploads, operations: a page shows what its
-		// API calls answer the user, so a site user's queue of another
-		// site is empty (200) and another site's finding is not found.
-		"GET /ui/studies/{study}/findings": {build: page("GET", "/ui/studies/{study}/findings?site={site}&status=new"),
-			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
-		"GET /ui/studies/{study}/findings.csv": {build: page("GET", "/ui/studies/{study}/findings.csv?site={site}&min_severity=high"),
-			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
-		"GET /ui/studies/{study}/findings/{id}": {build: page("GET", "/ui/studies/{study}/findings/{id}"),
-			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
-		"POST /ui/studies/{study}/findings/review": {
-			build: func(f *accessFixture, c accessCase) request {
-				return request{method: "POST", path: f.expand("/ui/studies/{study}/findings/review", c), page: true,
-					contentType: "application/x-www-form-urlencoded",
-					body:        "action=acknowledged&reason=seen&id=" + strconv.FormatInt(f.freshSignal(c.target), 10)}
-			},
-			want: merge(badTokens, every(ok, "monitor/own", "monitor/other"), forbiddenTo("site", "admin", "ops"))},
-		"GET /ui/studies/{study}/audit": {build: page("GET", "/ui/studies/{study}/audit?entity=signal"),
-			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
-		"GET /ui/studies/{study}/audit.csv": {build: page("GET", "/ui/studies/{study}/audit.csv?entity=signal"),
-			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
-		"GET /ui/studies/{study}/uploads": {build: page("GET", "/ui/studies/{study}/uploads"),
-			want: merge(signIn, every(ok, "site/own", "site/other"), forbiddenTo("monitor", "admin", "ops"))},
-		"POST /ui/studies/{study}/uploads": {
-			build: func(f *accessFixture, c accessCase) request {
-				ct, body := multipartFile("lb.csv", labCSV(f.subject[c.target], 9000+f.seq.Add(1)))
-				return request{method: "POST", path: f.expand("/ui/studies/{study}/uploads", c), page: true, contentType: ct, body: body}
-			},
-			// As the API: another site's subject is unknown to a site user.
-			want: merge(badTokens, every(ok, "site/own"), every(http.StatusUnprocessableEntity, "site/other"), forbiddenTo("monitor", "admin", "ops"))},
-		"GET /ui/ops": {build: page("GET", "/ui/ops"),
-			want: merge(signIn, every(ok, "ops/own", "ops/other"), forbiddenTo("site", "monitor", "admin"))},
 
 		"GET /api/v1/me": {build: get("/api/v1/me"),
 			want: merge(badTokens, every(ok, "site/own", "site/other", "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("ops"))},
@@ -532,6 +501,38 @@ func accessMatrix() map[string]routeAccess {
 				return request{method: "DELETE", path: "/api/v1/tokens/" + strconv.FormatInt(info.ID, 10)}
 			},
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
+
+		// Findings, audit trail, uploads, operations: a page shows what its
+		// API calls answer the user, so a site user's queue of another
+		// site is empty (200) and another site's finding is not found.
+		"GET /ui/studies/{study}/findings": {build: page("GET", "/ui/studies/{study}/findings?site={site}&status=new"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/findings.csv": {build: page("GET", "/ui/studies/{study}/findings.csv?site={site}&min_severity=high"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/findings/{id}": {build: page("GET", "/ui/studies/{study}/findings/{id}"),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
+		"POST /ui/studies/{study}/findings/review": {
+			build: func(f *accessFixture, c accessCase) request {
+				return request{method: "POST", path: f.expand("/ui/studies/{study}/findings/review", c), page: true,
+					contentType: "application/x-www-form-urlencoded",
+					body:        "action=acknowledged&reason=seen&id=" + strconv.FormatInt(f.freshSignal(c.target), 10)}
+			},
+			want: merge(badTokens, every(ok, "monitor/own", "monitor/other"), forbiddenTo("site", "admin", "ops"))},
+		"GET /ui/studies/{study}/audit": {build: page("GET", "/ui/studies/{study}/audit?entity=signal"),
+			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /ui/studies/{study}/audit.csv": {build: page("GET", "/ui/studies/{study}/audit.csv?entity=signal"),
+			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /ui/studies/{study}/uploads": {build: page("GET", "/ui/studies/{study}/uploads"),
+			want: merge(signIn, every(ok, "site/own", "site/other"), forbiddenTo("monitor", "admin", "ops"))},
+		"POST /ui/studies/{study}/uploads": {
+			build: func(f *accessFixture, c accessCase) request {
+				ct, body := multipartFile("lb.csv", labCSV(f.subject[c.target], 9000+f.seq.Add(1)))
+				return request{method: "POST", path: f.expand("/ui/studies/{study}/uploads", c), page: true, contentType: ct, body: body}
+			},
+			// As the API: another site's subject is unknown to a site user.
+			want: merge(badTokens, every(ok, "site/own"), every(http.StatusUnprocessableEntity, "site/other"), forbiddenTo("monitor", "admin", "ops"))},
+		"GET /ui/ops": {build: page("GET", "/ui/ops"),
+			want: merge(signIn, every(ok, "ops/own", "ops/other"), forbiddenTo("site", "monitor", "admin"))},
 
 		"/trialwatch.v1.SubjectService/":      service("SubjectService", "GetSubject"),
 		"/trialwatch.v1.ExposureService/":     service("ExposureService", "ListDoses"),

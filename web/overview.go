@@ -268,7 +268,7 @@ type changes struct {
 	Raised     []int
 	RaisedN    int
 	RaisedMore bool
-	Newest     []findingDoc // the most severe of those raised, a few
+	Newest     []findingRow // the most severe of those raised, a few
 	// Withdrawn are findings a re-check no longer raises
 	// (resolved_by_data) since, among the withdrawnScan most recently
 	// raised withdrawn ones.
@@ -301,27 +301,16 @@ const (
 	newestShown   = 5
 )
 
-// findingHead is a finding without its evidence, for the scans.
-type findingHead struct {
-	ID       int64      `json:"id"`
-	Subject  string     `json:"subject"`
-	Rule     string     `json:"rule"`
-	Severity string     `json:"severity"`
-	Message  string     `json:"message"`
-	Created  time.Time  `json:"created"`
-	Updated  *time.Time `json:"updated"`
-}
-
 // changesSince reads what changed in a study's findings since a time.
 func (s *Server) changesSince(r *http.Request, study string, since time.Time) (*changes, error) {
 	c := &changes{Since: since, Raised: make([]int, len(severities))}
-	var raised []findingHead
+	var raised []findingRow
 	token := ""
 scan:
 	for page := range raisedPages {
 		var out struct {
-			Signals []findingHead `json:"signals"`
-			Next    string        `json:"next_page_token"`
+			Signals []findingRow `json:"signals"`
+			Next    string       `json:"next_page_token"`
 		}
 		limit := raisedPage
 		if page == 0 {
@@ -347,15 +336,13 @@ scan:
 		}
 	}
 	c.RaisedN = len(raised)
-	slices.SortStableFunc(raised, func(a, b findingHead) int {
+	slices.SortStableFunc(raised, func(a, b findingRow) int {
 		return cmp.Compare(slices.Index(severities, a.Severity), slices.Index(severities, b.Severity))
 	})
-	for _, f := range raised[:min(len(raised), newestShown)] {
-		c.Newest = append(c.Newest, findingDoc{ID: f.ID, Subject: f.Subject, Rule: f.Rule, Severity: f.Severity, Message: f.Message})
-	}
+	c.Newest = raised[:min(len(raised), newestShown)]
 
 	var withdrawn struct {
-		Signals []findingHead `json:"signals"`
+		Signals []findingRow `json:"signals"`
 	}
 	if err := s.api.Get(r, query(apiPath(study, "signals"), "status", "resolved_by_data", "sort", "newest",
 		"limit", strconv.Itoa(withdrawnScan)), &withdrawn); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 const study = "/ui/studies/CDISCPILOT01"
@@ -206,5 +208,42 @@ func writeFile(t *testing.T, path, content string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestKeyboardReachesTheReview: from the top of the findings queue, Tab
+// reaches the skip link first, then every filter, a finding's box (Space
+// ticks it) and the review buttons, without a mouse.
+func TestKeyboardReachesTheReview(t *testing.T) {
+	d, b := setup(t)
+	b.SignIn(t, d, d.Users["monitor"])
+	b.Run(t, chromedp.Navigate(d.URL+study+"/findings?status=new&limit=25"), chromedp.WaitVisible("#review", chromedp.ByID))
+	var seen []string
+	ticked := false
+	for i := 0; i < 200; i++ {
+		var el string
+		b.Run(t, chromedp.KeyEvent(kb.Tab), chromedp.Evaluate(`(() => { const e = document.activeElement;
+			return e.tagName.toLowerCase() + ":" + (e.id || e.className || e.getAttribute("value") || e.textContent.trim()) })()`, &el))
+		seen = append(seen, el)
+		if el == "input:pick" && !ticked {
+			var checked bool
+			b.Run(t, chromedp.KeyEvent(" "), chromedp.Evaluate(`document.activeElement.checked`, &checked))
+			if !checked {
+				t.Error("Space on a finding's box did not tick it")
+			}
+			ticked = true
+		}
+		if el == "button:closed" {
+			break
+		}
+	}
+	if len(seen) == 0 || seen[0] != "a:skip" {
+		t.Errorf("the first Tab stop is %q, want the skip link", seen)
+	}
+	for _, want := range []string{"select:f-rule", "input:f-subject", "select:f-sort", "input:select-all", "input:pick", "textarea:reason",
+		"button:acknowledged", "button:closed"} {
+		if !slices.Contains(seen, want) {
+			t.Errorf("Tab never reached %q; it went %v", want, seen)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package browsertest
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -120,6 +121,23 @@ func TestUploadShowsWhereEachProblemIs(t *testing.T) {
 		t.Errorf("the progress bar ends at %d%%", progress)
 	}
 	b.CheckPage(t, "upload stored")
+
+	// Dropped files are sent like chosen ones.
+	content, _ := json.Marshal(lbHeader + lbRow(9004, "x"))
+	var dropped string
+	b.Run(t,
+		chromedp.Evaluate(`(() => {
+			const dt = new DataTransfer();
+			dt.items.add(new File([`+string(content)+`], "dropped.csv", {type: "text/csv"}));
+			document.getElementById("drop").dispatchEvent(new DragEvent("drop", {dataTransfer: dt, bubbles: true, cancelable: true}));
+		})()`, nil),
+		chromedp.Click("#send", chromedp.ByID),
+		chromedp.Poll(`document.querySelector("#result td") && document.querySelector("#result td").textContent === "dropped.csv"`, nil,
+			chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Text("#result", &dropped, chromedp.ByID))
+	if !strings.Contains(dropped, "LBSTRESN") {
+		t.Errorf("a dropped file's problems:\n%s", dropped)
+	}
 }
 
 // TestOperationsPage: ops lands on the operations page, whose plot draws

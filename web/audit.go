@@ -96,14 +96,14 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if out.NextAfter != 0 {
-		next := maps(page)
+		next := cloneValues(page)
 		next.Set("after", strconv.FormatInt(out.NextAfter, 10))
 		p.Next = base + "?" + next.Encode()
 	}
 	if after != "" {
 		p.First = base + "?" + page.Encode()
 	}
-	export := maps(page)
+	export := cloneValues(page)
 	export.Del("limit")
 	if after != "" {
 		export.Set("after", after)
@@ -149,7 +149,7 @@ func auditQuery(f map[string]string) url.Values {
 	return v
 }
 
-func maps(v url.Values) url.Values {
+func cloneValues(v url.Values) url.Values {
 	out := url.Values{}
 	for k, x := range v {
 		out[k] = slices.Clone(x)

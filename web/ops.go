@@ -45,6 +45,7 @@ type historySummary struct {
 type queueSummary struct {
 	Known     bool
 	Depth     float64
+	OldestDue float64 // seconds the check due the longest has waited
 	InFlight  float64
 	JobsByOut []outcomeRow
 }
@@ -141,6 +142,7 @@ func (p *opsPage) readMetrics(text []byte) error {
 	var known bool
 	p.Queue.Depth, known = gauge("trialwatch_check_queue_depth")
 	p.Queue.InFlight, _ = gauge("trialwatch_checks_in_flight")
+	p.Queue.OldestDue, _ = gauge("trialwatch_check_queue_oldest_due_seconds")
 	p.Queue.Known = known
 	if f, ok := fams["trialwatch_check_jobs_total"]; ok {
 		for _, m := range f.GetMetric() {

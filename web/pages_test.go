@@ -335,6 +335,8 @@ func TestAuditPageAsksTheAPIAndReadsChanges(t *testing.T) {
 // opsExposition is a piece of /metrics as the checker's node writes it.
 const opsExposition = `# TYPE trialwatch_check_queue_depth gauge
 trialwatch_check_queue_depth 12
+# TYPE trialwatch_check_queue_oldest_due_seconds gauge
+trialwatch_check_queue_oldest_due_seconds 42.4
 # TYPE trialwatch_checks_in_flight gauge
 trialwatch_checks_in_flight 2
 # TYPE trialwatch_check_jobs_total counter
@@ -377,7 +379,7 @@ func TestOpsPageReadsTheAdminHandlerWithTheSession(t *testing.T) {
 		}
 	}
 	body := w.Body.String()
-	for _, s := range []string{`"goroutines":[40,55]`, `"in_flight":[1,3]`, "suspect", "grew by 15", "<dd>12</dd>", "<dd>2</dd>", "300 complete",
+	for _, s := range []string{`"goroutines":[40,55]`, `"in_flight":[1,3]`, "suspect", "grew by 15", "<dd>12; the check due longest has waited 42 s</dd>", "<dd>2</dd>", "300 complete",
 		`<th scope="row">subjects</th><td class="num">100</td><td class="num">10</td>`, "10.00", "90 ok, 10 timeout", "&gt; 100.0",
 		"vendor/chart.umd.min.js", "ops.js"} {
 		if !strings.Contains(body, s) {

@@ -76,7 +76,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		Records   []auditRecord `json:"records"`
 		NextAfter int64         `json:"next_after"`
 	}
-	err := s.api.Get(r, apiPath(study, "audit")+"?"+api.Encode(), &out)
+	err := s.api.Get(r, studyAPI(study, "audit")+"?"+api.Encode(), &out)
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
@@ -126,7 +126,7 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 		api.Set("after", after)
 	}
 	api.Set("format", "csv")
-	if err := s.api.Forward(w, r, apiPath(r.PathValue("study"), "audit")+"?"+api.Encode()); err != nil {
+	if err := s.api.Forward(w, r, studyAPI(r.PathValue("study"), "audit")+"?"+api.Encode()); err != nil {
 		s.apiFailed(w, r, err)
 	}
 }

@@ -172,7 +172,7 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 		Signals []findingRow `json:"signals"`
 		Next    string       `json:"next_page_token"`
 	}
-	err := s.api.Get(r, apiPath(study, "signals")+"?"+f.values(true).Encode(), &out)
+	err := s.api.Get(r, studyAPI(study, "signals")+"?"+f.values(true).Encode(), &out)
 	var ae *APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
@@ -202,7 +202,7 @@ func (s *Server) exportFindings(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	v := readFilter(r.URL.Query()).values(false)
 	v.Set("format", "csv")
-	if err := s.api.Forward(w, r, apiPath(study, "signals")+"?"+v.Encode()); err != nil {
+	if err := s.api.Forward(w, r, studyAPI(study, "signals")+"?"+v.Encode()); err != nil {
 		s.apiFailed(w, r, err)
 	}
 }
@@ -261,7 +261,7 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 			res.Message = "not attempted: the request was cancelled"
 		default:
 			var out findingRow
-			err = s.api.Send(r, http.MethodPatch, apiPath(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
+			err = s.api.Send(r, http.MethodPatch, studyAPI(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
 			res.OK, res.Message = err == nil, reviewMessage(err, out)
 		}
 		if res.OK {
@@ -328,7 +328,7 @@ func (s *Server) finding(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var f findingDoc
-	if err := s.api.Get(r, apiPath(study, "signals", raw), &f); err != nil {
+	if err := s.api.Get(r, studyAPI(study, "signals", raw), &f); err != nil {
 		s.apiFailed(w, r, err)
 		return
 	}
@@ -337,18 +337,6 @@ func (s *Server) finding(w http.ResponseWriter, r *http.Request) {
 	p := findingPage{Finding: f, Evidence: evidenceTree(f.Evidence), Raw: string(rawJSON),
 		CanReview: id.Role == auth.RoleMonitor, Back: r.URL.Path}
 	s.render(w, r, http.StatusOK, "finding", Page{Title: fmt.Sprintf("Finding %d · %s", f.ID, study), Nav: "findings", Data: p})
-}
-
-// apiPath is the API address of a study's resource, each segment escaped.
-func apiPath(study string, segments ...string) string {
-	var b strings.Builder
-	b.WriteString("/api/v1/studies/")
-	b.WriteString(url.PathEscape(study))
-	for _, s := range segments {
-		b.WriteByte('/')
-		b.WriteString(url.PathEscape(s))
-	}
-	return b.String()
 }
 
 func ruleNames() []string {

@@ -114,7 +114,7 @@ func (s *Server) summary(r *http.Request, study, site string) ([]count, error) {
 	var sum struct {
 		Counts []count `json:"counts"`
 	}
-	err := s.api.Get(r, query(apiPath(study, "signals", "summary"), "status", openStatuses, "site", site), &sum)
+	err := s.api.Get(r, query(studyAPI(study, "signals", "summary"), "status", openStatuses, "site", site), &sum)
 	return sum.Counts, err
 }
 
@@ -139,7 +139,7 @@ type siteKRIs struct {
 // may see), riskiest first, each with its open findings.
 func (s *Server) siteRisk(r *http.Request, study string, p *overviewPage) error {
 	var k siteKRIs
-	err := s.api.Get(r, apiPath(study, "kris"), &k)
+	err := s.api.Get(r, studyAPI(study, "kris"), &k)
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		p.SitesNote = "The study's key risk indicators were never computed, so its sites are not known yet: they are computed after uploads."
@@ -316,7 +316,7 @@ scan:
 		if page == 0 {
 			limit = raisedFirst
 		}
-		if err := s.api.Get(r, query(apiPath(study, "signals"), "sort", "newest", "limit", strconv.Itoa(limit), "page_token", token), &out); err != nil {
+		if err := s.api.Get(r, query(studyAPI(study, "signals"), "sort", "newest", "limit", strconv.Itoa(limit), "page_token", token), &out); err != nil {
 			return nil, err
 		}
 		for _, f := range out.Signals {
@@ -344,7 +344,7 @@ scan:
 	var withdrawn struct {
 		Signals []findingRow `json:"signals"`
 	}
-	if err := s.api.Get(r, query(apiPath(study, "signals"), "status", "resolved_by_data", "sort", "newest",
+	if err := s.api.Get(r, query(studyAPI(study, "signals"), "status", "resolved_by_data", "sort", "newest",
 		"limit", strconv.Itoa(withdrawnScan)), &withdrawn); err != nil {
 		return nil, err
 	}
@@ -364,7 +364,7 @@ scan:
 		} `json:"records"`
 		NextAfter int64 `json:"next_after"`
 	}
-	if err := s.api.Get(r, query(apiPath(study, "audit"), "entity", "signal", "action", "status",
+	if err := s.api.Get(r, query(studyAPI(study, "audit"), "entity", "signal", "action", "status",
 		"from", since.UTC().Format(time.RFC3339), "limit", strconv.Itoa(reviewedScan)), &trail); err != nil {
 		return nil, err
 	}

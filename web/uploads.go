@@ -25,7 +25,7 @@ func (s *Server) upload(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, "send the files as multipart/form-data")
 		return
 	}
-	a := s.api.Do(r, http.MethodPost, apiPath(r.PathValue("study"), "uploads"), ct, r.Body)
+	a := s.api.Do(r, http.MethodPost, studyAPI(r.PathValue("study"), "uploads"), ct, r.Body)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")

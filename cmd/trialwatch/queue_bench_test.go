@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"net/http"
@@ -206,7 +207,10 @@ func BenchmarkFindingsPageGenerated(b *testing.B) {
 	cfg := benchConfig()
 	cfg.db = filepath.Join(dir, "gen.db")
 	n := runNode(b, cfg, func(ctx context.Context, n *node) error {
-		return importCmd(ctx, []string{"--db", n.cfg.db, "--study", gen, dm, lb}, io.Discard, io.Discard)
+		if code := run(ctx, []string{"import", "--db", n.cfg.db, "--study", gen, dm, lb}, io.Discard, io.Discard); code != 0 {
+			return fmt.Errorf("import exited with %d", code)
+		}
+		return nil
 	})
 	start := time.Now()
 	waitQueueEmpty(b, n, 30*time.Minute)

@@ -75,6 +75,17 @@ func Rules() map[string]Rule {
 		"GET /ui/studies/{study}/edish":              {Page: true, Roles: siteAndMonitor},
 		"GET /ui/studies/{study}/kris":               {Page: true, Roles: siteAndMonitor},
 		"GET /ui/studies/{study}/sites/{site}":       {Page: true, Roles: siteAndMonitor},
+		// Findings, audit trail, uploads, operations. The review and the
+		// upload call the audited API routes, once per finding or upload.
+		"GET /ui/studies/{study}/findings":         {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/findings.csv":     {Page: true, Roles: siteAndMonitor},
+		"POST /ui/studies/{study}/findings/review": {Page: true, Roles: monitorOnly},
+		"GET /ui/studies/{study}/findings/{id}":    {Page: true, Roles: siteAndMonitor},
+		"GET /ui/studies/{study}/audit":            {Page: true, Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
+		"GET /ui/studies/{study}/audit.csv":        {Page: true, Roles: []auth.Role{auth.RoleMonitor, auth.RoleAdmin}},
+		"GET /ui/studies/{study}/uploads":          {Page: true, Roles: []auth.Role{auth.RoleSite}},
+		"POST /ui/studies/{study}/uploads":         {Page: true, Roles: []auth.Role{auth.RoleSite}, Streams: true}, // the API bounds it
+		"GET /ui/ops":                              {Page: true, Roles: []auth.Role{auth.RoleOps}},
 
 		"/" + trialwatchv1connect.SubjectServiceName + "/":      {Service: true},
 		"/" + trialwatchv1connect.ExposureServiceName + "/":     {Service: true},

@@ -46,6 +46,9 @@ type Config struct {
 	Health   *Health
 	// Leaks answers /debug/leaks; nil takes a live snapshot per request.
 	Leaks debughttp.Reporter
+	// History, if set, answers GET /history (guarded): the last hour of
+	// goroutines and in-flight requests.
+	History *History
 }
 
 // Handler returns the admin listener's handler.
@@ -56,6 +59,9 @@ func Handler(c Config) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", guard(promhttp.HandlerFor(c.Gatherer, promhttp.HandlerOpts{})))
+	if c.History != nil {
+		mux.Handle("GET /history", guard(c.History))
+	}
 	c.Health.Register(mux)
 	opts := []debughttp.Option{debughttp.WithAuth(guard)}
 	if c.Leaks != nil {

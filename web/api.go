@@ -52,9 +52,26 @@ func (a Answer) Err() error {
 // id, cancellation), its client address (rate limits, audit records) and
 // the session's token as the bearer credential.
 func (c *APIClient) Do(r *http.Request, method, path, contentType string, body io.Reader) Answer {
-	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
+	req, err := c.request(r, method, path, contentType, body)
 	if err != nil {
 		return Answer{Status: http.StatusBadRequest, Body: errorBody(err.Error())}
+	}
+	rec := &recorder{header: http.Header{}}
+	c.h.ServeHTTP(rec, req)
+	if rec.code == 0 {
+		rec.code = http.StatusOK
+	}
+	return Answer{Status: rec.code, Header: rec.header, Body: rec.body.Bytes()}
+}
+
+// request is the API request made for the page request r.
+func (c *APIClient) request(r *http.Request, method, path, contentType string, body io.Reader) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(r.Context(), method, path, body)
+	if err != nil {
+		return nil, err
+	}
+	if req.Body == nil {
+		req.Body = http.NoBody // as a server hands every handler
 	}
 	req.RemoteAddr = r.RemoteAddr
 	req.Header.Set("User-Agent", r.UserAgent())
@@ -64,12 +81,7 @@ func (c *APIClient) Do(r *http.Request, method, path, contentType string, body i
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
-	rec := &recorder{header: http.Header{}}
-	c.h.ServeHTTP(rec, req)
-	if rec.code == 0 {
-		rec.code = http.StatusOK
-	}
-	return Answer{Status: rec.code, Header: rec.header, Body: rec.body.Bytes()}
+	return req, nil
 }
 
 // Get decodes the JSON answer of GET path into v.
@@ -146,4 +158,77 @@ func query(path string, params ...string) string {
 		sep = "&"
 	}
 	return b.String()
+}
+
+// Forward runs one API request for the page request r and streams its
+// answer to w as it comes (exports of any size), keeping the API's
+// Content-Type and Content-Disposition. An answer other than 2xx is not
+// passed on: it is returned, for the page to show, and nothing is written.
+func (c *APIClient) Forward(w http.ResponseWriter, r *http.Request, path string) error {
+	req, err := c.request(r, http.MethodGet, path, "", nil)
+	if err != nil {
+		return err
+	}
+	fw := &forwarder{w: w}
+	c.h.ServeHTTP(fw, req)
+	if fw.failed != nil {
+		return fw.failed.Err()
+	}
+	if !fw.started { // an empty 2xx answer
+		fw.WriteHeader(http.StatusOK)
+	}
+	return nil
+}
+
+// forwarder passes a 2xx answer through and keeps any other.
+type forwarder struct {
+	w       http.ResponseWriter
+	header  http.Header
+	started bool
+	failed  *Answer
+}
+
+func (f *forwarder) Header() http.Header {
+	if f.header == nil {
+		f.header = http.Header{}
+	}
+	return f.header
+}
+
+func (f *forwarder) WriteHeader(code int) {
+	if f.started || f.failed != nil {
+		return
+	}
+	if code < 200 || code > 299 {
+		f.failed = &Answer{Status: code, Header: f.header}
+		return
+	}
+	f.started = true
+	for _, k := range []string{"Content-Type", "Content-Disposition", "Cache-Control", "X-Content-Type-Options"} {
+		if v := f.header.Get(k); v != "" {
+			f.w.Header().Set(k, v)
+		}
+	}
+	f.w.WriteHeader(code)
+}
+
+func (f *forwarder) Write(b []byte) (int, error) {
+	if !f.started && f.failed == nil {
+		f.WriteHeader(http.StatusOK)
+	}
+	if f.failed != nil {
+		if len(f.failed.Body) < 64<<10 { // an error message, not an export
+			f.failed.Body = append(f.failed.Body, b...)
+		}
+		return len(b), nil
+	}
+	return f.w.Write(b)
+}
+
+// Flush passes the API's flushes on, so a long export arrives as it is
+// written.
+func (f *forwarder) Flush() {
+	if f.started {
+		_ = http.NewResponseController(f.w).Flush()
+	}
 }

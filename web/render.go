@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"path"
 	"strings"
 	"time"
@@ -66,6 +67,7 @@ var funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
 	"studyHome": studyHome,
+	"pathEsc":   url.PathEscape,
 	"roleIs": func(id auth.Identity, roles ...string) bool {
 		for _, r := range roles {
 			if string(id.Role) == r {

@@ -83,6 +83,17 @@ func (s *Server) Register(mux jsonhttp.Mux) {
 		"GET /ui/studies/{study}/edish":              s.edish,
 		"GET /ui/studies/{study}/kris":               s.kris,
 		"GET /ui/studies/{study}/sites/{site}":       s.sitePage,
+		// Findings, audit trail, uploads, operations (findings.go,
+		// audit.go, uploads.go, ops.go).
+		"GET /ui/studies/{study}/findings":         s.findings,
+		"GET /ui/studies/{study}/findings.csv":     s.exportFindings,
+		"POST /ui/studies/{study}/findings/review": s.review,
+		"GET /ui/studies/{study}/findings/{id}":    s.finding,
+		"GET /ui/studies/{study}/audit":            s.audit,
+		"GET /ui/studies/{study}/audit.csv":        s.exportAudit,
+		"GET /ui/studies/{study}/uploads":          s.uploadsPage,
+		"POST /ui/studies/{study}/uploads":         s.upload,
+		"GET /ui/ops":                              s.ops,
 	} {
 		mux.HandleFunc(pattern, h)
 	}

@@ -516,6 +516,38 @@ func accessMatrix() map[string]routeAccess {
 			},
 			want: merge(badTokens, every(ok, "admin/own", "admin/other"), forbiddenTo("site", "monitor", "ops"))},
 
+		// Findings, audit trail, uploads, operations: a page shows what its
+		// API calls answer the user, so a site user's queue of another
+		// site is empty (200) and another site's finding is not found.
+		"GET /ui/studies/{study}/findings": {build: page("GET", "/ui/studies/{study}/findings?site={site}&status=new"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/findings.csv": {build: page("GET", "/ui/studies/{study}/findings.csv?site={site}&min_severity=high"),
+			want: merge(signIn, every(ok, roleCases...), forbiddenTo("admin", "ops"))},
+		"GET /ui/studies/{study}/findings/{id}": {build: page("GET", "/ui/studies/{study}/findings/{id}"),
+			want: merge(signIn, every(ok, "site/own", "monitor/own", "monitor/other"), every(notFound, "site/other"), forbiddenTo("admin", "ops"))},
+		"POST /ui/studies/{study}/findings/review": {
+			build: func(f *accessFixture, c accessCase) request {
+				return request{method: "POST", path: f.expand("/ui/studies/{study}/findings/review", c), page: true,
+					contentType: "application/x-www-form-urlencoded",
+					body:        "action=acknowledged&reason=seen&id=" + strconv.FormatInt(f.freshSignal(c.target), 10)}
+			},
+			want: merge(badTokens, every(ok, "monitor/own", "monitor/other"), forbiddenTo("site", "admin", "ops"))},
+		"GET /ui/studies/{study}/audit": {build: page("GET", "/ui/studies/{study}/audit?entity=signal"),
+			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /ui/studies/{study}/audit.csv": {build: page("GET", "/ui/studies/{study}/audit.csv?entity=signal"),
+			want: merge(signIn, every(ok, "monitor/own", "monitor/other", "admin/own", "admin/other"), forbiddenTo("site", "ops"))},
+		"GET /ui/studies/{study}/uploads": {build: page("GET", "/ui/studies/{study}/uploads"),
+			want: merge(signIn, every(ok, "site/own", "site/other"), forbiddenTo("monitor", "admin", "ops"))},
+		"POST /ui/studies/{study}/uploads": {
+			build: func(f *accessFixture, c accessCase) request {
+				ct, body := multipartFile("lb.csv", labCSV(f.subject[c.target], 9000+f.seq.Add(1)))
+				return request{method: "POST", path: f.expand("/ui/studies/{study}/uploads", c), page: true, contentType: ct, body: body}
+			},
+			// As the API: another site's subject is unknown to a site user.
+			want: merge(badTokens, every(ok, "site/own"), every(http.StatusUnprocessableEntity, "site/other"), forbiddenTo("monitor", "admin", "ops"))},
+		"GET /ui/ops": {build: page("GET", "/ui/ops"),
+			want: merge(signIn, every(ok, "ops/own", "ops/other"), forbiddenTo("site", "monitor", "admin"))},
+
 		"/trialwatch.v1.SubjectService/":      service("SubjectService", "GetSubject"),
 		"/trialwatch.v1.ExposureService/":     service("ExposureService", "ListDoses"),
 		"/trialwatch.v1.AdverseEventService/": service("AdverseEventService", "ListAdverseEvents"),
@@ -562,7 +594,11 @@ func (f *accessFixture) freshSignal(target string) int64 {
 	return id
 }
 
-func (f *accessFixture) call(c accessCase, r request) (int, string) {
+func (f *accessFixture) call(c accessCase, r request) (int, string) { return f.callWith(c, r, nil) }
+
+// callWith is call with the request changed by tweak, if not nil, before
+// it is sent.
+func (f *accessFixture) callWith(c accessCase, r request, tweak func(*http.Request)) (int, string) {
 	req, err := http.NewRequest(r.method, f.api+r.path, strings.NewReader(r.body))
 	if err != nil {
 		f.t.Fatal(err)
@@ -583,6 +619,9 @@ func (f *accessFixture) call(c accessCase, r request) (int, string) {
 		}
 	default:
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if tweak != nil {
+		tweak(req)
 	}
 	resp, err := noRedirects.Do(req)
 	if err != nil {
@@ -634,7 +673,7 @@ func TestAccessMatrix(t *testing.T) {
 			wantRecords := 0
 			// A signed-out browser's logout went through the audited API.
 			if (rule.Entity != "" && got >= 200 && got < 300) || pattern == "POST /api/v1/login" ||
-				(pattern == "POST /ui/logout" && got == http.StatusSeeOther) {
+				(pattern == "POST /ui/logout" && got == http.StatusSeeOther) || (pageWrites[pattern] && got == http.StatusOK) {
 				wantRecords = 1
 			}
 			if n := f.auditCountReaching(before+wantRecords) - before; n != wantRecords {
@@ -643,6 +682,7 @@ func TestAccessMatrix(t *testing.T) {
 		}
 	}
 	verifyTrail(t, f.n.trail)
+	checkPageForms(t, f, rules)
 }
 
 func verifyTrail(t *testing.T, trail *audit.Log) {

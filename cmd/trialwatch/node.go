@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"connectrpc.com/connect"
@@ -59,6 +60,12 @@ type node struct {
 	// recompute recomputes a study's KRIs once its uploads pause and
 	// their checks are done.
 	recompute *kris.Recomputer
+	// inflight counts the public listener's requests in progress: the
+	// load the leak watchdog and the history compare goroutines with.
+	// Both are started by run.
+	inflight watchdog.InFlight
+	wd       *watchdog.Watchdog
+	history  *admin.History
 }
 
 // newNode binds both listeners first, so a busy port fails before any
@@ -77,7 +84,25 @@ func newNode(cfg config, log *slog.Logger) (*node, error) {
 		return nil, fmt.Errorf("--admin %s: %w", cfg.adminAddr, err)
 	}
 	n.health.Register(n.router)
+	// The watchdog watches this very process; in-flight requests are the
+	// load that tells it a traffic peak from a leak.
+	n.wd = watchdog.New(watchdog.WithInFlight(n.inflight.Load), watchdog.WithLogger(log),
+		watchdog.WithSnapshotDir(cfg.leakDir))
+	n.reg.MustRegister(leakmetrics.New(n.wd))
+	n.history = admin.NewHistory(runtime.NumGoroutine, n.inflight.Load, 0, 0)
 	return n, nil
+}
+
+// adminHandler serves the admin listener: metrics, profiles, leak reports
+// and the history to the admin token or an ops user's. The operations
+// page calls it in process with the ops user's session token.
+func (n *node) adminHandler() http.Handler {
+	var users access.Authenticator
+	if n.users != nil {
+		users = n.users
+	}
+	return admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
+		Gatherer: n.reg, Health: n.health, Leaks: n.wd, History: n.history})
 }
 
 func (n *node) httpURL() string {
@@ -225,7 +250,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labStore},
 		kriStore, findings, kris.WithLogger(n.log))
 	api.NewKRIAPI(n.kris, n.log).Register(n.router)
-	ui := web.New(n.router, web.WithLogger(n.log))
+	ui := web.New(n.router, web.WithLogger(n.log), web.WithAdmin(n.adminHandler()))
 	n.router.UsePageErrors(ui.PageError)
 	ui.Register(n.router)
 	n.recompute = kris.NewRecomputer(n.kris, kris.WithRecomputeLogger(n.log))
@@ -284,28 +309,19 @@ func (n *node) run(ctx context.Context) error {
 		n.log.Warn("no --admin-token and no users on this node: metrics and /debug/ on the admin listener refuse every request")
 	}
 	requests := admin.NewRequestCounter(n.reg)
-	// The watchdog watches this very process; in-flight requests are the
-	// load that tells it a traffic peak from a leak.
-	var inflight watchdog.InFlight
-	wd := watchdog.New(watchdog.WithInFlight(inflight.Load), watchdog.WithLogger(n.log),
-		watchdog.WithSnapshotDir(n.cfg.leakDir))
-	if err := wd.Start(ctx); err != nil {
+	if err := n.wd.Start(ctx); err != nil {
 		n.close()
 		return fmt.Errorf("leak watchdog: %w", err)
 	}
-	defer wd.Stop()
-	n.reg.MustRegister(leakmetrics.New(wd))
-	var users access.Authenticator
-	if n.users != nil {
-		users = n.users
-	}
+	defer n.wd.Stop()
+	n.history.Start(ctx)
+	defer n.history.Stop()
 	tls := n.cfg.tlsCert != ""
 	// Every answer of both listeners carries an X-Request-Id, and no 5xx
 	// answer carries internal text (jsonhttp.RequestIDs).
 	servers := []*http.Server{
-		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(inflight.Middleware(n.router)), tls), n.log)),
-		n.server(jsonhttp.RequestIDs(access.SecureHeaders(admin.Handler(admin.Config{Guard: access.OpsOnly(n.cfg.adminToken, users),
-			Gatherer: n.reg, Health: n.health, Leaks: wd}), false), n.log)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(n.inflight.Middleware(n.router)), tls), n.log)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(n.adminHandler(), false), n.log)),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send

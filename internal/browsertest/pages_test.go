@@ -26,8 +26,9 @@ func TestSignInAsEachRole(t *testing.T) {
 		"monitor": "/ui/studies/CDISCPILOT01/",
 		"site":    "/ui/studies/CDISCPILOT01/",
 		"admin":   "/ui/", // every study: the start page asks which
+		"ops":     "/ui/ops",
 	}
-	for _, role := range []string{"monitor", "site", "admin"} {
+	for _, role := range []string{"monitor", "site", "admin", "ops"} {
 		u := d.Users[role]
 		b.Run(t, chromedp.Navigate(d.URL+"/ui/login"))
 		b.CheckPage(t, "login page")

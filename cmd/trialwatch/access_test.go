@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"io"
 	"log/slog"
 	"net/http"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/access"
+	"github.com/trialwatch/trialwatch/access/openapitest"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
@@ -82,6 +82,7 @@ type accessFixture struct {
 	fresh      map[string]int64  // target → last signal freshSignal gave out
 	loginUsers [2]string         // users with password0, for the login route
 	seq        atomic.Int64      // makes names and rows unique per request
+	spec       *openapitest.Validator
 }
 
 const (
@@ -367,8 +368,9 @@ func accessMatrix() map[string]routeAccess {
 		}
 	}
 	return map[string]routeAccess{
-		"GET /healthz": public(ok, get("/healthz")),
-		"GET /readyz":  public(ok, get("/readyz")),
+		"GET /healthz":              public(ok, get("/healthz")),
+		"GET /readyz":               public(ok, get("/readyz")),
+		"GET " + access.OpenAPIPath: public(ok, get(access.OpenAPIPath)),
 		"POST /api/v1/login": public(ok, func(f *accessFixture, c accessCase) request {
 			// Two users take turns: each stays under the per-name login
 			// limit, and bcrypt (slow on purpose) runs as little as it can.
@@ -623,17 +625,32 @@ func (f *accessFixture) callWith(c accessCase, r request, tweak func(*http.Reque
 	if tweak != nil {
 		tweak(req)
 	}
-	resp, err := noRedirects.Do(req)
-	if err != nil {
+	// Every answer must be as the OpenAPI description has it (pages and
+	// Connect routes are not in it).
+	resp, b, err := f.openAPI().Do(noRedirects, req)
+	if resp == nil {
 		f.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
+	if err != nil {
+		f.t.Errorf("as %s: %v", c, err)
+	}
 	return resp.StatusCode, string(b)
 }
 
 // noRedirects answers a redirect as it is: the matrix checks statuses.
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// openAPI checks exchanges against access/openapi.json.
+func (f *accessFixture) openAPI() *openapitest.Validator {
+	if f.spec == nil {
+		v, err := openapitest.New()
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		f.spec = v
+	}
+	return f.spec
+}
 
 // TestAccessMatrix calls every route as every role, on its own site and
 // another, and with no, a revoked, an expired and the internal service

@@ -238,6 +238,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	accounts.LimitAll(n.cfg.loginRate, n.cfg.loginBurst)
 	accounts.UseLimits(limits)
 	accounts.Register(n.router)
+	access.RegisterOpenAPI(n.router)
 	audit.NewAPI(n.trail, n.log).Register(n.router)
 	// The subject list needs a subject source that lists a study's
 	// subjects (clinical.StudySubjects); the API answers 501 without one.

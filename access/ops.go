@@ -23,6 +23,7 @@ func OpsOnly(static string, authn Authenticator) func(http.Handler) http.Handler
 				return
 			}
 			if static != "" && subtle.ConstantTimeCompare([]byte(token), []byte(static)) == 1 {
+				jsonhttp.SetUser(r.Context(), "(admin-token)") // no user's name: names hold no parentheses
 				h.ServeHTTP(w, r)
 				return
 			}
@@ -30,9 +31,11 @@ func OpsOnly(static string, authn Authenticator) func(http.Handler) http.Handler
 				id, err := authn.Authenticate(r.Context(), token, time.Now())
 				switch {
 				case err == nil && id.Role == auth.RoleOps:
+					jsonhttp.SetUser(r.Context(), id.Name)
 					h.ServeHTTP(w, r)
 					return
 				case err == nil:
+					jsonhttp.SetUser(r.Context(), id.Name)
 					jsonhttp.Error(w, http.StatusForbidden, "the admin listener is for the ops role; you are "+string(id.Role))
 					return
 				}

@@ -218,6 +218,7 @@ func (r *Router) guard(pattern string, rule Rule, h http.Handler) http.Handler {
 		if !ok {
 			return
 		}
+		jsonhttp.SetUser(req.Context(), id.Name)
 		if !allowed(w, req, r.log, r.perToken, strconv.FormatInt(id.TokenID, 10), now) {
 			return
 		}
@@ -312,7 +313,9 @@ func (r *Router) serveService(w http.ResponseWriter, req *http.Request, h http.H
 		return
 	}
 	// The caller is trialwatch's own checker: it acts on the Connect error
-	// codes of 5xx answers and logs their text.
+	// codes of 5xx answers and logs their text. User names cannot hold
+	// parentheses, so its name in the access log is no user's.
+	jsonhttp.SetUser(req.Context(), "(service)")
 	jsonhttp.PassServerErrors(req)
 	h.ServeHTTP(w, req)
 }

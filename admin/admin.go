@@ -1,41 +1,17 @@
 // Package admin serves a trialwatch process's operator endpoints on their
-// own listener: health and readiness for anyone, and Prometheus metrics
-// and leakguard's profiles and leak reports for callers its guard admits.
+// own listener: health and readiness for anyone, and Prometheus metrics,
+// leakguard's profiles and leak reports and the state of the process's
+// dependencies for callers its guard admits.
 package admin
 
 import (
 	"net/http"
-	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/leakguard/debughttp"
 )
-
-// Health tracks whether a process is ready for traffic. The zero value is
-// alive and not ready.
-type Health struct{ ready atomic.Bool }
-
-// SetReady marks the process ready (true) or draining (false).
-func (h *Health) SetReady(v bool) { h.ready.Store(v) }
-
-// Register mounts /healthz (the process runs) and /readyz (it takes
-// traffic) on mux; both listeners of a process carry them.
-func (h *Health) Register(mux jsonhttp.Mux) {
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !h.ready.Load() {
-			// Not a failure: starting or draining. Nothing to log.
-			jsonhttp.ServerError(w, r, nil, http.StatusServiceUnavailable, nil)
-			return
-		}
-		w.Write([]byte("ready\n"))
-	})
-}
 
 // Config is what the admin listener serves.
 type Config struct {
@@ -63,6 +39,7 @@ func Handler(c Config) http.Handler {
 		mux.Handle("GET /history", guard(c.History))
 	}
 	c.Health.Register(mux)
+	mux.Handle("GET /readyz/dependencies", guard(http.HandlerFunc(c.Health.serveDependencies)))
 	opts := []debughttp.Option{debughttp.WithAuth(guard)}
 	if c.Leaks != nil {
 		opts = append(opts, debughttp.WithReporter(c.Leaks))

@@ -52,7 +52,7 @@ func demo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {
 	if err := cfg.secrets(false); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		return err
 	}

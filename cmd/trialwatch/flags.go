@@ -36,6 +36,7 @@ type config struct {
 	exposureURL   string
 	eventsURL     string
 	logLevel      string
+	logFormat     string
 	leakDir       string
 	workers       int
 
@@ -376,6 +377,7 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.DurationVar(&c.readTimeout, "read-timeout", 15*time.Minute, "longest time to read one request, body included (bounds slow uploads)")
 	fs.DurationVar(&c.grace, "shutdown-grace", 10*time.Second, "time in-flight work gets to finish on SIGINT/SIGTERM")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.StringVar(&c.logFormat, "log-format", "text", "log line format: text (key=value) or json (one object a line)")
 	fs.StringVar(&c.leakDir, "leak-snapshots", "", "directory for goroutine dumps the leak watchdog captures on suspicion, made if missing (bounded; default: none kept on disk)")
 
 	if dbDefault != "" {
@@ -405,6 +407,7 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.check("read-timeout", positive)
 	fs.check("shutdown-grace", positive)
 	fs.check("log-level", logLevel)
+	fs.check("log-format", logFormat)
 	fs.check("leak-snapshots", writableDir)
 	fs.also(func() error {
 		switch {
@@ -482,11 +485,28 @@ func (c *config) upstreamFlags(fs *flagSet) {
 	})
 }
 
-func newLogger(level string, w io.Writer) (*slog.Logger, error) {
+func logFormat(v any) string {
+	if f := v.(string); f != "text" && f != "json" {
+		return "want text or json"
+	}
+	return ""
+}
+
+func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		return nil, fmt.Errorf("--log-level: %v", err)
 	}
+	opts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, opts)
+	case "json":
+		h = slog.NewJSONHandler(w, opts)
+	default:
+		return nil, fmt.Errorf("--log-format %q: want text or json", format)
+	}
 	// Lines logged while serving a request carry its X-Request-Id.
-	return slog.New(jsonhttp.LogRequestIDs(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))), nil
+	return slog.New(jsonhttp.LogRequestIDs(h)), nil
 }

@@ -76,6 +76,8 @@ func TestBadFlagsStopBeforeAnythingStarts(t *testing.T) {
 		{"http not an address", args(serve, "--http", "localhost"), nil, `--http "localhost": want HOST:PORT`},
 		{"admin port out of range", args(serve, "--admin", "127.0.0.1:99999"), nil, `--admin "127.0.0.1:99999": the port is not a number`},
 		{"log level", args(serve, "--log-level", "loud"), nil, `--log-level "loud": want debug, info, warn or error`},
+		{"log format", args(serve, "--log-format", "xml"), nil, `--log-format "xml": want text or json`},
+		{"env log format", serve, map[string]string{"TRIALWATCH_LOG_FORMAT": "yaml"}, `TRIALWATCH_LOG_FORMAT (--log-format) "yaml": want text or json`},
 		{"db empty", args(serve, "--db", ""), nil, `--db: required`},
 		{"upstream ftp", args(checker, append(urls, "--subjects-url", "ftp://data/x")...), nil, `--subjects-url "ftp://data/x": want an http:// or https:// URL`},
 		{"upstream relative", args(checker, append(urls, "--events-url", "/events")...), nil, `--events-url "/events": want an http:// or https:// URL`},

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime"
+	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -112,7 +115,14 @@ func (n *node) httpURL() string {
 	return "http://" + n.httpL.Addr().String()
 }
 
-func (n *node) adminURL() string { return "http://" + n.adminL.Addr().String() }
+// adminURL is the admin listener's; it serves TLS, with the API's
+// certificate, when the API does.
+func (n *node) adminURL() string {
+	if n.cfg.tlsCert != "" {
+		return "https://" + n.adminL.Addr().String()
+	}
+	return "http://" + n.adminL.Addr().String()
+}
 
 // openDB opens the node's database once; the services on it share it.
 func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
@@ -124,6 +134,7 @@ func (n *node) openDB(ctx context.Context) (*sqldb.DB, error) {
 		return nil, err
 	}
 	n.db = db
+	n.health.AddDependency(admin.Dependency{Name: "database", Target: string(db.Dialect), Check: db.PingContext})
 	return db, nil
 }
 
@@ -185,6 +196,9 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		return err
 	}
 	n.clients = append(n.clients, hc)
+	for _, up := range []struct{ name, url string }{{"subjects", subjectsURL}, {"exposure", exposureURL}, {"events", eventsURL}} {
+		n.health.AddDependency(admin.Dependency{Name: up.name, Target: redactURL(up.url), Check: readyAt(hc, up.url)})
+	}
 	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
 	exposureClient := rpc.NewExposureClient(hc, exposureURL)
 	eventsClient := rpc.NewEventClient(hc, eventsURL)
@@ -319,16 +333,18 @@ func (n *node) run(ctx context.Context) error {
 	defer n.history.Stop()
 	tls := n.cfg.tlsCert != ""
 	// Every answer of both listeners carries an X-Request-Id, and no 5xx
-	// answer carries internal text (jsonhttp.RequestIDs).
+	// answer carries internal text (jsonhttp.RequestIDs); every request
+	// leaves one access-log line (jsonhttp.AccessLog).
 	servers := []*http.Server{
-		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(n.inflight.Middleware(n.router)), tls), n.log)),
-		n.server(jsonhttp.RequestIDs(access.SecureHeaders(n.adminHandler(), false), n.log)),
+		n.server(jsonhttp.RequestIDs(jsonhttp.AccessLog(access.SecureHeaders(requests.Wrap(n.inflight.Middleware(n.router)), tls),
+			n.log.With("listener", "api")), n.log)),
+		n.server(jsonhttp.RequestIDs(jsonhttp.AccessLog(access.SecureHeaders(n.adminHandler(), tls), n.log.With("listener", "admin")), n.log)),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send
 	for i, srv := range servers {
 		serve := func() error { return srv.Serve(listeners[i]) }
-		if tls && i == 0 {
+		if tls { // both listeners: the admin one carries tokens too
 			serve = func() error { return srv.ServeTLS(listeners[i], n.cfg.tlsCert, n.cfg.tlsKey) }
 		}
 		go func() { errc <- serve() }() // returns once Shutdown or Close below stops srv
@@ -345,6 +361,7 @@ func (n *node) run(ctx context.Context) error {
 		n.recompute.Start(context.WithoutCancel(ctx))
 		n.recomputeQueued(ctx)
 	}
+	n.health.SetServices(n.services)
 	n.health.SetReady(true)
 	n.log.Info("serving", "services", n.services, "http", n.httpURL(), "admin", n.adminURL())
 
@@ -419,4 +436,34 @@ func (n *node) close() {
 	}
 	n.httpL.Close()
 	n.adminL.Close()
+}
+
+// readyAt checks a data service by its /readyz, through the client the
+// checker calls it with.
+func readyAt(hc *http.Client, base string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(base, "/")+"/readyz", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets the connection be reused
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("GET /readyz answered %d", resp.StatusCode)
+		}
+		return nil
+	}
+}
+
+// redactURL shows a URL without a password it may carry.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(not a URL)"
+	}
+	return u.Redacted()
 }

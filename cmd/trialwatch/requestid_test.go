@@ -45,7 +45,7 @@ func TestEveryAnswerCarriesARequestID(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs lockedBuffer
-	log, err := newLogger("info", &logs)
+	log, err := newLogger("info", "text", &logs)
 	if err != nil {
 		t.Fatal(err)
 	}

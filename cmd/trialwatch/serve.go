@@ -65,7 +65,7 @@ func serve(ctx context.Context, cfg config, service string, stderr io.Writer) er
 	if err := cfg.secrets(service != ""); err != nil {
 		return err
 	}
-	log, err := newLogger(cfg.logLevel, stderr)
+	log, err := newLogger(cfg.logLevel, cfg.logFormat, stderr)
 	if err != nil {
 		return err
 	}

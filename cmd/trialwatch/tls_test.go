@@ -11,6 +11,7 @@ import (
 	"encoding/pem"
 	"io"
 	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -95,11 +96,26 @@ func TestServeOverTLS(t *testing.T) {
 	if hsts := resp.Header.Get("Strict-Transport-Security"); hsts == "" {
 		t.Error("no HSTS header over TLS")
 	}
-	plain, err := http.Get("http://" + n.httpL.Addr().String() + "/healthz")
-	if err == nil {
-		plain.Body.Close()
-		if plain.StatusCode != http.StatusBadRequest {
-			t.Errorf("plain HTTP to the TLS listener: %d, want 400", plain.StatusCode)
+	// The admin listener carries tokens too: it serves TLS with the same
+	// certificate.
+	if !strings.HasPrefix(n.adminURL(), "https://") {
+		t.Fatalf("admin URL %s is not https", n.adminURL())
+	}
+	adm, err := client.Get(n.adminURL() + "/readyz")
+	if err != nil {
+		t.Fatalf("admin listener over TLS: %v", err)
+	}
+	adm.Body.Close()
+	if adm.StatusCode != http.StatusOK || adm.Header.Get("Strict-Transport-Security") == "" {
+		t.Errorf("admin listener over TLS: %d, HSTS %q; want 200 with HSTS", adm.StatusCode, adm.Header.Get("Strict-Transport-Security"))
+	}
+	for _, l := range []net.Listener{n.httpL, n.adminL} {
+		plain, err := http.Get("http://" + l.Addr().String() + "/healthz")
+		if err == nil {
+			plain.Body.Close()
+			if plain.StatusCode != http.StatusBadRequest {
+				t.Errorf("plain HTTP to the TLS listener %s: %d, want 400", l.Addr(), plain.StatusCode)
+			}
 		}
 	}
 }

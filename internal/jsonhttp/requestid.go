@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -34,6 +35,8 @@ type request struct {
 	// pass: the caller is part of trialwatch and gets 5xx bodies as they
 	// are (PassServerErrors).
 	pass bool
+	// user is who the request is served for (SetUser), for AccessLog.
+	user atomic.Pointer[string]
 }
 
 type requestKey struct{}

@@ -90,6 +90,7 @@ func (r *Router) guardPage(w http.ResponseWriter, req *http.Request, pattern str
 		r.pageError(w, req, http.StatusUnauthorized, "your session has ended: sign in again")
 		return
 	}
+	jsonhttp.SetUser(req.Context(), id.Name) // for the access log
 	if !allowed(w, req, r.log, r.perToken, strconv.FormatInt(id.TokenID, 10), now) {
 		return
 	}

@@ -47,6 +47,9 @@ func TestREADMEExamples(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds trialwatch and serves the pilot study; skipped with -short")
 	}
+	if raceEnabled {
+		t.Skip("the examples run in a demo built without the race detector: nothing to watch; the plain go test run covers them")
+	}
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("no bash: ", err)
 	}

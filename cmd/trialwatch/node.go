@@ -334,11 +334,11 @@ func (n *node) run(ctx context.Context) error {
 	tls := n.cfg.tlsCert != ""
 	// Every answer of both listeners carries an X-Request-Id, and no 5xx
 	// answer carries internal text (jsonhttp.RequestIDs); every request
-	// leaves one access-log line (jsonhttp.AccessLog).
+	// leaves one access-log line (jsonhttp.WithAccessLog).
 	servers := []*http.Server{
-		n.server(jsonhttp.RequestIDs(jsonhttp.AccessLog(access.SecureHeaders(requests.Wrap(n.inflight.Middleware(n.router)), tls),
-			n.log.With("listener", "api")), n.log)),
-		n.server(jsonhttp.RequestIDs(jsonhttp.AccessLog(access.SecureHeaders(n.adminHandler(), tls), n.log.With("listener", "admin")), n.log)),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(requests.Wrap(n.inflight.Middleware(n.router)), tls), n.log,
+			jsonhttp.WithAccessLog(n.log.With("listener", "api")))),
+		n.server(jsonhttp.RequestIDs(access.SecureHeaders(n.adminHandler(), tls), n.log, jsonhttp.WithAccessLog(n.log.With("listener", "admin")))),
 	}
 	listeners := []net.Listener{n.httpL, n.adminL}
 	errc := make(chan error, len(servers)) // buffered: a server that fails never blocks on the send

@@ -8,39 +8,41 @@ import (
 )
 
 // SetUser names who a request is served for, once its credentials are
-// checked, for its access-log line (AccessLog). Never a token.
+// checked, for its access-log line (WithAccessLog). Never a token.
 func SetUser(ctx context.Context, name string) {
 	if req := requestOf(ctx); req != nil {
 		req.user.Store(&name)
 	}
 }
 
-// AccessLog writes one line per request to log once it is answered: method,
-// route pattern ("" when no route matched), status, bytes of the body
-// sent, duration, request id and user (SetUser; "" when none). It never
-// logs the path's values, the query or any header, so no token or
-// identifier of a subject reaches the log. Mount it inside RequestIDs,
-// around the mux: the route is the pattern the mux set on the request.
-func AccessLog(h http.Handler, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		cw := &countingWriter{ResponseWriter: w}
-		h.ServeHTTP(cw, r)
-		status := cw.status
-		if status == 0 {
-			status = http.StatusOK // a handler that wrote nothing
-		}
-		user := ""
-		if req := requestOf(r.Context()); req != nil {
-			if u := req.user.Load(); u != nil {
-				user = *u
-			}
-		}
-		log.LogAttrs(r.Context(), slog.LevelInfo, "request",
-			slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", status),
-			slog.Int64("bytes", cw.bytes), slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-			slog.String("request_id", RequestID(r.Context())), slog.String("user", user))
-	})
+// Option configures RequestIDs.
+type Option func(*idOptions)
+
+type idOptions struct{ access *slog.Logger }
+
+// WithAccessLog makes RequestIDs write one line per request to log once it
+// is answered: method, route pattern ("" when no route matched), status
+// and bytes of the body as the client got them (a withheld 5xx body's
+// replacement), duration, request id and user (SetUser; "" when none). It
+// never logs the path's values, the query or any header, so no token or
+// identifier of a subject reaches the log.
+func WithAccessLog(log *slog.Logger) Option { return func(o *idOptions) { o.access = log } }
+
+// logAccess writes r's access-log line; r is the request the handler got,
+// on which the mux set the route pattern.
+func logAccess(log *slog.Logger, r *http.Request, req *request, cw *countingWriter) {
+	status := cw.status
+	if status == 0 {
+		status = http.StatusOK // a handler that wrote nothing
+	}
+	user := ""
+	if u := req.user.Load(); u != nil {
+		user = *u
+	}
+	log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+		slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", status),
+		slog.Int64("bytes", cw.bytes), slog.Float64("duration_ms", float64(time.Since(req.arrived).Microseconds())/1000),
+		slog.String("request_id", req.id), slog.String("user", user))
 }
 
 // countingWriter notes the status and counts the body's bytes.

@@ -35,7 +35,8 @@ type request struct {
 	// pass: the caller is part of trialwatch and gets 5xx bodies as they
 	// are (PassServerErrors).
 	pass bool
-	// user is who the request is served for (SetUser), for AccessLog.
+	// user is who the request is served for (SetUser), for the access
+	// log.
 	user atomic.Pointer[string]
 }
 
@@ -73,10 +74,14 @@ func Arrived(ctx context.Context) (t time.Time, ok bool) {
 // A 5xx answer's body, unless ServerError wrote it, is replaced by the
 // generic one ServerError writes, and the original is logged with the id:
 // a handler that forgets to hide an error's detail cannot leak it. A nil
-// log is slog.Default().
-func RequestIDs(h http.Handler, log *slog.Logger) http.Handler {
+// log is slog.Default(). WithAccessLog adds a line per request.
+func RequestIDs(h http.Handler, log *slog.Logger, opts ...Option) http.Handler {
 	if log == nil {
 		log = slog.Default()
+	}
+	var o idOptions
+	for _, opt := range opts {
+		opt(&o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(RequestIDHeader)
@@ -85,9 +90,14 @@ func RequestIDs(h http.Handler, log *slog.Logger) http.Handler {
 		}
 		w.Header().Set(RequestIDHeader, id)
 		req := &request{id: id, arrived: time.Now()}
-		sw := &scrubWriter{ResponseWriter: w, req: req}
+		// The count is of what the client gets, below the scrubbing.
+		cw := &countingWriter{ResponseWriter: w}
+		sw := &scrubWriter{ResponseWriter: cw, req: req}
 		r = r.WithContext(context.WithValue(r.Context(), requestKey{}, req))
 		h.ServeHTTP(sw, r)
+		if o.access != nil {
+			defer logAccess(o.access, r, req, cw) // after the withheld body's line
+		}
 		if sw.withheld != nil {
 			log.LogAttrs(r.Context(), slog.LevelError, "the body of a "+strconv.Itoa(sw.status)+" answer was withheld from the client",
 				slog.String("request_id", id), slog.String("method", r.Method), slog.String("route", r.Pattern),

@@ -25,7 +25,7 @@ func Rules() map[string]Rule {
 	return map[string]Rule{
 		"GET /healthz":        {Public: true},
 		"GET /readyz":         {Public: true},
-		"GET " + OpenAPIPath:  {Public: true}, // the API's OpenAPI description
+		"GET " + OpenAPIPath:  {Public: true},                   // the API's OpenAPI description
 		"POST /api/v1/login":  {Public: true, ChecksText: true}, // audits and rate-limits itself, refusals included
 		"GET /api/v1/me":      {Roles: users},
 		"POST /api/v1/logout": {Roles: everyone, Entity: "token", Action: "logout"},

@@ -423,16 +423,18 @@ func TestStreamOfBadMessages(t *testing.T) {
 }
 
 // The service holds one message at a time, however long the stream: its
-// heap, sampled after garbage collection while it writes 200,000 dose
-// records in 2,000-record messages, grows by a small part of what the
-// records take held at once.
+// live heap, sampled after garbage collection while it writes 200,000 dose
+// records in 2,000-record messages, grows by well under half of what the
+// records take held at once (a service that kept them would grow by more
+// than all of it: the decoded messages are larger than the records). Live
+// bytes, not heap spans in use: spans vary with the collector's timing.
 func TestStreamMemoryStaysBounded(t *testing.T) {
 	const total, perChunk = 200_000, 2_000
 	heapInUse := func() uint64 {
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
-		return m.HeapInuse
+		return m.HeapAlloc
 	}
 	before := heapInUse()
 	all := doses(0, total)
@@ -463,9 +465,9 @@ func TestStreamMemoryStaysBounded(t *testing.T) {
 		}
 		s.waitHandled(t) // peak is written by the handler, which has returned
 		grew := int64(peak) - int64(base)
-		t.Logf("heap in use: %.1f MiB before, peak %.1f MiB while streaming %d records, which take %.1f MiB held at once",
+		t.Logf("live heap: %.1f MiB before, peak %.1f MiB while streaming %d records, which take %.1f MiB held at once",
 			mib(base), mib(peak), total, mib(whole))
-		if bound := whole / 4; grew > int64(bound) {
+		if bound := whole / 2; grew > int64(bound) {
 			t.Errorf("heap grew %.1f MiB while streaming, want under %.1f MiB", float64(grew)/(1<<20), mib(bound))
 		}
 		if n := s.count(t, "doses"); n != total {

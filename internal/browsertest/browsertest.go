@@ -217,14 +217,56 @@ func (b *Browser) Errors() []string {
 	return out
 }
 
-// Run runs actions with a deadline.
+// Run runs actions with a deadline. Each action that finds the page's
+// document replaced under it (its node or script context gone: a
+// navigation or a reload landed between finding a node and using it) is
+// run again on the new document; those errors come before the action has
+// any effect, so running it again never clicks or types twice.
 func (b *Browser) Run(t testing.TB, actions ...chromedp.Action) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, actions...); err != nil {
+	again := make([]chromedp.Action, len(actions))
+	for i, a := range actions {
+		again[i] = onFreshDocument(a)
+	}
+	if err := chromedp.Run(ctx, again...); err != nil {
 		t.Fatalf("browser: %v", err)
 	}
+}
+
+// staleDocument lists what Chromium answers for a node or execution
+// context of a document that has just been replaced.
+var staleDocument = []string{
+	"No node with given id found",
+	"Could not find node with given id",
+	"Node with given id does not belong to the document",
+	"Cannot find context with specified id",
+}
+
+func onFreshDocument(a chromedp.Action) chromedp.Action {
+	return chromedp.ActionFunc(func(ctx context.Context) error {
+		for {
+			err := a.Do(ctx)
+			if err == nil || !isStale(err) {
+				return err
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("%w (the page's document kept changing: %v)", ctx.Err(), err)
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	})
+}
+
+func isStale(err error) bool {
+	for _, s := range staleDocument {
+		if strings.Contains(err.Error(), s) {
+			return true
+		}
+	}
+	return false
 }
 
 // SignIn signs in through the login page as u.

@@ -315,7 +315,7 @@ func (r *Router) serveService(w http.ResponseWriter, req *http.Request, h http.H
 	// The caller is trialwatch's own checker: it acts on the Connect error
 	// codes of 5xx answers and logs their text. User names cannot hold
 	// parentheses, so its name in the access log is no user's.
-	jsonhttp.SetUser(req.Context(), "(service)")
+	jsonhttp.SetUser(req.Context(), jsonhttp.ServiceUser)
 	jsonhttp.PassServerErrors(req)
 	h.ServeHTTP(w, req)
 }

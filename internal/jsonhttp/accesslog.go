@@ -26,6 +26,11 @@ type idOptions struct{ access *slog.Logger }
 // replacement), duration, request id and user (SetUser; "" when none). It
 // never logs the path's values, the query or any header, so no token or
 // identifier of a subject reaches the log.
+//
+// A 5xx line is at level error, other lines at info, except the calls one
+// service makes to another (user ServiceUser) that succeed: in split mode
+// every check makes three, which would bury the people's requests, so
+// they log at debug.
 func WithAccessLog(log *slog.Logger) Option { return func(o *idOptions) { o.access = log } }
 
 // logAccess writes r's access-log line; r is the request the handler got,
@@ -39,10 +44,24 @@ func logAccess(log *slog.Logger, r *http.Request, req *request, cw *countingWrit
 	if u := req.user.Load(); u != nil {
 		user = *u
 	}
-	log.LogAttrs(r.Context(), slog.LevelInfo, "request",
+	log.LogAttrs(r.Context(), accessLevel(status, user), "request",
 		slog.String("method", r.Method), slog.String("route", r.Pattern), slog.Int("status", status),
 		slog.Int64("bytes", cw.bytes), slog.Float64("duration_ms", float64(time.Since(req.arrived).Microseconds())/1000),
 		slog.String("request_id", req.id), slog.String("user", user))
+}
+
+// ServiceUser is the name SetUser gives requests made with the internal
+// credential one service uses to call another.
+const ServiceUser = "(service)"
+
+func accessLevel(status int, user string) slog.Level {
+	switch {
+	case status >= 500:
+		return slog.LevelError
+	case user == ServiceUser && status < 400:
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
 }
 
 // countingWriter notes the status and counts the body's bytes.

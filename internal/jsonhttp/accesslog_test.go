@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -17,12 +18,17 @@ import (
 // the headers.
 func TestAccessLog(t *testing.T) {
 	var logs bytes.Buffer
-	log := slog.New(slog.NewJSONHandler(&logs, nil))
+	log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /quiet", func(http.ResponseWriter, *http.Request) {})
 	mux.HandleFunc("GET /users/{name}", func(w http.ResponseWriter, r *http.Request) {
 		SetUser(r.Context(), "jane")
 		Write(w, http.StatusCreated, map[string]string{"name": r.PathValue("name")})
+	})
+	mux.HandleFunc("GET /internal/{status}", func(w http.ResponseWriter, r *http.Request) {
+		SetUser(r.Context(), ServiceUser)
+		code, _ := strconv.Atoi(r.PathValue("status"))
+		w.WriteHeader(code)
 	})
 	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "pq: secret detail", http.StatusInternalServerError)
@@ -33,14 +39,18 @@ func TestAccessLog(t *testing.T) {
 	h := RequestIDs(mux, slog.New(slog.DiscardHandler), WithAccessLog(log))
 
 	for _, tc := range []struct {
-		path, route, user string
-		status            int
+		path, route, user, level string
+		status                   int
 	}{
-		{"/quiet", "GET /quiet", "", 200},
-		{"/users/bob?token=tw_secret", "GET /users/{name}", "jane", 201},
-		{"/broken", "GET /broken", "", 500},
-		{"/failed", "GET /failed", "", 502},
-		{"/nowhere", "", "", 404},
+		{"/quiet", "GET /quiet", "", "INFO", 200},
+		{"/users/bob?token=tw_secret", "GET /users/{name}", "jane", "INFO", 201},
+		{"/broken", "GET /broken", "", "ERROR", 500},
+		{"/failed", "GET /failed", "", "ERROR", 502},
+		{"/nowhere", "", "", "INFO", 404},
+		// A service's call of another logs at debug unless it failed.
+		{"/internal/200", "GET /internal/{status}", ServiceUser, "DEBUG", 200},
+		{"/internal/409", "GET /internal/{status}", ServiceUser, "INFO", 409},
+		{"/internal/503", "GET /internal/{status}", ServiceUser, "ERROR", 503},
 	} {
 		logs.Reset()
 		req := httptest.NewRequest("GET", tc.path, nil)
@@ -56,7 +66,7 @@ func TestAccessLog(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := map[string]any{"msg": "request", "method": "GET", "route": tc.route, "status": float64(tc.status),
-			"bytes": float64(rec.Body.Len()), "request_id": rec.Header().Get(RequestIDHeader), "user": tc.user}
+			"bytes": float64(rec.Body.Len()), "request_id": rec.Header().Get(RequestIDHeader), "user": tc.user, "level": tc.level}
 		for k, v := range want {
 			if rec1[k] != v {
 				t.Errorf("%s: %s = %v, want %v (%s)", tc.path, k, rec1[k], v, lines[0])

@@ -13,18 +13,26 @@ import (
 // whose ALT or AST was already above the ULN at baseline (fatty liver,
 // viral hepatitis, liver metastases) can sit in eDISH's right half with
 // no drug effect at all, or hide a real rise below 3×ULN. mDISH (modified
-// eDISH; Merz et al., Drug Saf 2014;37 Suppl 1:S33-S45) plots the same
-// peaks as multiples of the subject's own baseline instead.
+// eDISH) plots the same peaks as multiples of the subject's own baseline
+// instead. eDISH and its workflow: Merz et al., "Methodology to assess
+// clinical liver safety data", Drug Saf 2014;37 Suppl 1:S33-S45
+// (doi:10.1007/s40264-014-0184-5); multiples of baseline for subjects
+// with abnormal baseline liver tests: Kullak-Ublick et al., Drug Saf
+// 2014;37 Suppl 1:S57-S62 (doi:10.1007/s40264-014-0186-3) and Treem et
+// al., Drug Saf 2021;44:133-165 (doi:10.1007/s40264-020-01014-2).
 const MDISH clinical.Rule = "MDISH"
 
 // The mDISH lines. 3× and 2× baseline are eDISH's 3× and 2× ULN lines
 // moved to the baseline scale, as mDISH draws them (Merz et al. 2014).
-// The 500 U/L ceiling follows the DILI consensus for trial subjects with
-// elevated baseline liver tests (Regev et al., Aliment Pharmacol Ther
-// 2019;49:702-713, NASH; Treem et al., Drug Saf 2021;44:133-165, viral
-// and cholestatic liver disease), which pair multiples of baseline with
-// an absolute ALT level past which a rise needs action whatever the
-// baseline. A study's DILI plan may set its own: these are the defaults
+// 3× baseline or 500 U/L is the stopping rule first proposed for NASH
+// trials (Chalasani et al., Hepatology 2011;54:344-353, table 5: "AST
+// and/or ALT > 3 times the baseline value OR > 500 IU/L"), kept by the
+// DILI consensus for trial subjects with elevated baseline liver tests
+// (Regev et al., Aliment Pharmacol Ther 2019;49:702-713, NASH; Treem et
+// al. 2021, viral and cholestatic liver disease), which pair multiples of
+// baseline with an absolute level past which a rise needs action
+// whatever the baseline. The lines are met at equality (≥), as eDISH's
+// are here, where the 2011 text says "more than". A study's DILI plan may set its own: these are the defaults
 // a monitor starts from, not a protocol.
 const (
 	MDISHTransaminaseLine = 3   // ALT or AST ≥ 3× its baseline...

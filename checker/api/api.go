@@ -18,6 +18,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
@@ -31,7 +32,7 @@ type SignalStore interface {
 	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
 	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
 	History(ctx context.Context, id int64) ([]signals.StatusChange, error)
-	EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error)
+	EDISH(ctx context.Context, study, site string) ([]liver.EDISHPoint, error)
 	Settings(ctx context.Context, study string) (rules.Config, error)
 	PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error
 }
@@ -128,7 +129,7 @@ type edishJSON struct {
 	ASTDate       string            `json:"ast_date,omitempty"`
 	BilirubinDate string            `json:"bilirubin_date,omitempty"`
 	ALPDate       string            `json:"alp_date,omitempty"`
-	MDISH         *rules.MDISHPoint `json:"mdish,omitempty"`
+	MDISH         *liver.MDISHPoint `json:"mdish,omitempty"`
 }
 
 // edish serves each checked subject's peak on-treatment ALT, AST, total
@@ -155,8 +156,8 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 			ALPDate: string(p.ALPDate), MDISH: p.MDISH})
 	}
 	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": r.PathValue("study"), "x_limit_xuln": 3, "y_limit_xuln": 2,
-		"mdish_x_limit_xbaseline": rules.MDISHTransaminaseLine, "mdish_y_limit_xbaseline": rules.MDISHBilirubinLine,
-		"mdish_ceiling_ul": rules.MDISHCeilingUL, "subjects": out})
+		"mdish_x_limit_xbaseline": liver.MDISHTransaminaseLine, "mdish_y_limit_xbaseline": liver.MDISHBilirubinLine,
+		"mdish_ceiling_ul": liver.MDISHCeilingUL, "subjects": out})
 }
 
 type checkResponse struct {

@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
@@ -60,7 +61,7 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 		t.Fatalf("PUT of a whole document: %d %s", rec.Code, rec.Body)
 	}
 	want := stored()
-	if want.Criteria != ctcae.V403 || want.AETerms["ALT"][0] != "DRUG-INDUCED LIVER INJURY" || want.Enabled(rules.HysLawQuadrant) ||
+	if want.Criteria != ctcae.V403 || want.AETerms["ALT"][0] != "DRUG-INDUCED LIVER INJURY" || want.Enabled(liver.HysLawQuadrant) ||
 		want.OutOfRange.Tolerance != 0.2 || want.OutOfRange.High.Medium != 2 || want.Baseline != rules.BaselineADaMLastPredose {
 		t.Fatalf("stored after the PUT: %+v", want)
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -81,7 +82,7 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 		if err := s.moveStatusesTx(ctx, tx, moves, now); err != nil {
 			return fmt.Errorf("updating finding statuses: %w", err)
 		}
-		var points []rules.EDISHPoint
+		var points []liver.EDISHPoint
 		for _, a := range found {
 			if a.HasPoint {
 				points = append(points, a.Point)

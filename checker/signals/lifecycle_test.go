@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -70,7 +71,7 @@ func TestCorrectedValueWithdrawsItsFindings(t *testing.T) {
 		if res := c.Check(ctx, lifeStudy, subject); res.Err != nil {
 			t.Fatal(res.Err)
 		}
-		hy := findingOf(t, st.Signals, rules.HysLaw)
+		hy := findingOf(t, st.Signals, liver.HysLaw)
 		if hy.Status != clinical.StatusNew || hy.Severity != clinical.SeverityCritical {
 			t.Fatalf("Hy's law finding %+v", hy)
 		}
@@ -94,7 +95,7 @@ func TestCorrectedValueWithdrawsItsFindings(t *testing.T) {
 			t.Errorf("history %+v, %v; want the withdrawal naming ALT 60", h, err)
 		}
 		// The new finding stands beside the withdrawn one: HYPERBILIRUBINEMIA.
-		if hb := findingOf(t, st.Signals, rules.Hyperbilirubinemia); hb.Status != clinical.StatusNew {
+		if hb := findingOf(t, st.Signals, liver.Hyperbilirubinemia); hb.Status != clinical.StatusNew {
 			t.Errorf("new finding %+v", hb)
 		}
 	})

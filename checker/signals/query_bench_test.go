@@ -11,6 +11,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -69,7 +70,7 @@ func benchmarkSignalQueries(b *testing.B, db *sqldb.DB) {
 		{"severity", signals.Filter{Sort: signals.SortSeverity}},
 		{"first_date", signals.Filter{Sort: signals.SortFirstDate}},
 		{"-last_date", signals.Filter{Sort: "-last_date"}},
-		{"rule", signals.Filter{Rules: []clinical.Rule{rules.HysLaw}}},
+		{"rule", signals.Filter{Rules: []clinical.Rule{liver.HysLaw}}},
 		{"status-new", signals.Filter{Statuses: []clinical.SignalStatus{clinical.StatusNew}}},
 		{"min_severity-high", signals.Filter{MinSeverity: clinical.SeverityHigh}},
 		{"from-to", signals.Filter{From: "2014-03-01", To: "2014-03-07"}},

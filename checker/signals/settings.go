@@ -11,6 +11,7 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 )
 
 // Settings returns the study's settings: rules.DefaultConfig overlaid
@@ -57,7 +58,7 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 // putEDISHesTx stores several subjects' eDISH points within tx, in as
 // few statements as the dialect allows rather than one each. A subject
 // given twice keeps its last point.
-func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []rules.EDISHPoint, now time.Time) error {
+func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []liver.EDISHPoint, now time.Time) error {
 	at := make(map[[2]string]int, len(points))
 	rows := make([][]any, 0, len(points))
 	for _, p := range points {
@@ -96,10 +97,10 @@ type edishDetail struct {
 	ALP           float64           `json:"alp,omitempty"`
 	ALPSeq        int               `json:"alp_seq,omitempty"`
 	ALPDate       clinical.Date     `json:"alp_date,omitempty"`
-	MDISH         *rules.MDISHPoint `json:"mdish,omitempty"`
+	MDISH         *liver.MDISHPoint `json:"mdish,omitempty"`
 }
 
-func edishRow(p rules.EDISHPoint, now time.Time) []any {
+func edishRow(p liver.EDISHPoint, now time.Time) []any {
 	detail, _ := json.Marshal(edishDetail{Arm: p.Arm, ALTDate: p.ALTDate, ASTDate: p.ASTDate, BilirubinDate: p.BilirubinDate,
 		ALP: p.ALP, ALPSeq: p.ALPSeq, ALPDate: p.ALPDate, MDISH: p.MDISH}) // plain data: cannot fail
 	return []any{p.Study, p.USUBJID, p.Site, p.ALT, p.AST, p.Transaminase, p.Bilirubin, string(p.Quadrant), p.ALTSeq, p.ASTSeq, p.BilirubinSeq,
@@ -107,7 +108,7 @@ func edishRow(p rules.EDISHPoint, now time.Time) []any {
 }
 
 // EDISH lists the study's eDISH points, optionally of one site.
-func (s *Store) EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoint, error) {
+func (s *Store) EDISH(ctx context.Context, study, site string) ([]liver.EDISHPoint, error) {
 	q := `SELECT usubjid, site, alt, ast, transaminase, bilirubin, quadrant, alt_seq, ast_seq, bilirubin_seq, detail
 		FROM edish_points WHERE study = $1`
 	args := []any{study}
@@ -120,9 +121,9 @@ func (s *Store) EDISH(ctx context.Context, study, site string) ([]rules.EDISHPoi
 		return nil, err
 	}
 	defer rows.Close()
-	var out []rules.EDISHPoint
+	var out []liver.EDISHPoint
 	for rows.Next() {
-		p := rules.EDISHPoint{Study: study}
+		p := liver.EDISHPoint{Study: study}
 		var doc string
 		if err := rows.Scan(&p.USUBJID, &p.Site, &p.ALT, &p.AST, &p.Transaminase, &p.Bilirubin, &p.Quadrant,
 			&p.ALTSeq, &p.ASTSeq, &p.BilirubinSeq, &doc); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -117,13 +118,13 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 			t.Fatal(err)
 		}
 		a := assessed("A", "701", checkertest.Signal("A", "701", "LB:1", clinical.SeverityHigh))
-		mdish := &rules.MDISHPoint{BaselineALT: 2, ALT: 2, ALTSeq: 7, Transaminase: 2, Bilirubin: 2.5, BilirubinSeq: 9, Quadrant: rules.QuadrantHyperbilirubinemia}
-		a.Point, a.HasPoint = rules.EDISHPoint{Study: "S", Site: "701", USUBJID: "A", Arm: "Placebo", ALT: 4, ALTSeq: 7, ALTDate: "2014-02-01T10:00+01:00",
+		mdish := &liver.MDISHPoint{BaselineALT: 2, ALT: 2, ALTSeq: 7, Transaminase: 2, Bilirubin: 2.5, BilirubinSeq: 9, Quadrant: liver.QuadrantHyperbilirubinemia}
+		a.Point, a.HasPoint = liver.EDISHPoint{Study: "S", Site: "701", USUBJID: "A", Arm: "Placebo", ALT: 4, ALTSeq: 7, ALTDate: "2014-02-01T10:00+01:00",
 			Transaminase: 4, Bilirubin: 3, BilirubinSeq: 9, BilirubinDate: "2014-02-03", ALP: 1.5, ALPSeq: 8, ALPDate: "2014-02-01",
-			Quadrant: rules.QuadrantHysLaw, MDISH: mdish}, true
+			Quadrant: liver.QuadrantHysLaw, MDISH: mdish}, true
 		a.Graded, a.Severe = 10, 2
 		b := assessed("B", "702", checkertest.Signal("B", "702", "LB:2", clinical.SeverityCritical))
-		b.Point, b.HasPoint = rules.EDISHPoint{Study: "S", Site: "702", USUBJID: "B", ALT: 2, Transaminase: 2, Bilirubin: 1, Quadrant: rules.QuadrantNormal}, true
+		b.Point, b.HasPoint = liver.EDISHPoint{Study: "S", Site: "702", USUBJID: "B", ALT: 2, Transaminase: 2, Bilirubin: 1, Quadrant: liver.QuadrantNormal}, true
 		write, err := s.PrepareFindings([]*rules.Assessment{a, b}, t0.Add(time.Hour))
 		if err != nil {
 			t.Fatal(err)
@@ -146,7 +147,7 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 			t.Errorf("new signal: %+v", b)
 		}
 		edish, err := s.EDISH(ctx, "S", "")
-		if err != nil || len(edish) != 2 || edish[0].USUBJID != "A" || edish[0].ALT != 4 || edish[0].Quadrant != rules.QuadrantHysLaw || edish[1].ALT != 2 {
+		if err != nil || len(edish) != 2 || edish[0].USUBJID != "A" || edish[0].ALT != 4 || edish[0].Quadrant != liver.QuadrantHysLaw || edish[1].ALT != 2 {
 			t.Fatalf("eDISH points %+v, %v; want A's and B's", edish, err)
 		}
 		// Arm, ALP, the peaks' dates and the mDISH point come back as stored.

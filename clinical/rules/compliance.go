@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
 // SAEs must reach the sponsor immediately (ICH E6 4.11.1; 24 hours in
@@ -36,9 +37,9 @@ func (s *subject) saeSignals() []clinical.Signal {
 		ev := map[string]any{"aeseq": ae.Seq, "term": ae.Term, "decoded": ae.Decoded, "onset": string(ae.Start),
 			"recorded": string(ae.Recorded), "results": []string{key}}
 		if ae.Recorded == "" {
-			sg := s.signal(SAENoReportDate, clinical.SeverityMedium, key, ev,
+			sg := s.Signal(SAENoReportDate, clinical.SeverityMedium, key, ev,
 				fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but has no record date (AEDTC), so whether it reached the sponsor within 24 hours cannot be told; please complete AEDTC",
-					aeName(&ae), ae.Seq, dateText(ae.Start)))
+					aeName(&ae), ae.Seq, subjectview.DateText(ae.Start)))
 			sg.First, sg.Last = ae.Start, ae.Start
 			out = append(out, sg)
 			continue
@@ -50,7 +51,7 @@ func (s *subject) saeSignals() []clinical.Signal {
 		for k, v := range late.evidence() {
 			ev[k] = v
 		}
-		sg := s.signal(SAELate, clinical.SeverityHigh, key, ev,
+		sg := s.Signal(SAELate, clinical.SeverityHigh, key, ev,
 			fmt.Sprintf("Serious AE %s (AESEQ %d) began %s but was recorded %s, %s later; SAEs must reach the sponsor within 24 hours",
 				aeName(&ae), ae.Seq, ae.Start, ae.Recorded, late))
 		sg.First, sg.Last = ae.Start, ae.Recorded
@@ -78,7 +79,7 @@ func saeDelay(onset, recorded clinical.Date) (delay, bool) {
 		}
 		return delay{dur: b.Sub(a), timed: true}, true
 	}
-	min, _, ok := DaysBetween(onset, recorded)
+	min, _, ok := clinical.DaysBetween(onset, recorded)
 	return delay{days: min}, ok
 }
 
@@ -93,14 +94,14 @@ func (d delay) late() bool {
 
 func (d delay) evidence() map[string]any {
 	if d.timed {
-		return map[string]any{"hours_to_record": round2(d.dur.Hours()), "allowed_hours": saeReportHours}
+		return map[string]any{"hours_to_record": subjectview.Round2(d.dur.Hours()), "allowed_hours": saeReportHours}
 	}
 	return map[string]any{"days_to_record": d.days, "allowed_days": saeReportDays}
 }
 
 func (d delay) String() string {
 	if d.timed {
-		return fmt.Sprintf("%s hours", fmtNum(round2(d.dur.Hours())))
+		return fmt.Sprintf("%s hours", subjectview.Num(subjectview.Round2(d.dur.Hours())))
 	}
 	return fmt.Sprintf("%d days", d.days)
 }
@@ -137,7 +138,7 @@ func (s *subject) doseDates(dmName string, dm clinical.Date) []doseDate {
 	for _, d := range s.in.Doses {
 		what := fmt.Sprintf("EX %d (%s", d.Seq, d.Treatment)
 		if d.HasDose {
-			what += fmt.Sprintf(" %s %s", fmtNum(d.Dose), d.Unit)
+			what += fmt.Sprintf(" %s %s", subjectview.Num(d.Dose), d.Unit)
 		}
 		what += ")"
 		out = append(out, doseDate{key: "EX:" + strconv.Itoa(d.Seq), date: d.Start, what: what,
@@ -153,11 +154,11 @@ func (s *subject) doseBeforeConsentSignals() []clinical.Signal {
 	consent := s.in.Subject.ConsentDate
 	var out []clinical.Signal
 	for _, d := range s.doseDates("RFXSTDTC", s.in.Subject.FirstDose) {
-		if CompareDates(d.date, consent) != OrderBefore {
+		if clinical.CompareDates(d.date, consent) != clinical.OrderBefore {
 			continue
 		}
 		d.ev["consent_date"] = string(consent)
-		out = append(out, s.signal(DoseBeforeConsent, clinical.SeverityCritical, d.key, d.ev,
+		out = append(out, s.Signal(DoseBeforeConsent, clinical.SeverityCritical, d.key, d.ev,
 			fmt.Sprintf("%s started %s, before informed consent on %s", d.what, d.date, consent)))
 	}
 	return out
@@ -182,7 +183,7 @@ func (s *subject) doseAfterEndSignals() []clinical.Signal {
 	for _, d := range s.doseDates("RFXENDTC", subj.LastDose) {
 		var after, labels []string
 		for _, e := range ends {
-			if CompareDates(d.date, e.date) == OrderAfter {
+			if clinical.CompareDates(d.date, e.date) == clinical.OrderAfter {
 				after = append(after, e.variable)
 				labels = append(labels, fmt.Sprintf("%s on %s", e.label, e.date))
 				d.ev[strings.ToLower(e.variable)] = string(e.date)
@@ -192,7 +193,7 @@ func (s *subject) doseAfterEndSignals() []clinical.Signal {
 			continue
 		}
 		d.ev["after"] = after
-		out = append(out, s.signal(DoseAfterEnd, clinical.SeverityCritical, d.key, d.ev,
+		out = append(out, s.Signal(DoseAfterEnd, clinical.SeverityCritical, d.key, d.ev,
 			fmt.Sprintf("%s dated %s, after %s", d.what, d.date, strings.Join(labels, " and "))))
 	}
 	return out

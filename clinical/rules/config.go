@@ -23,7 +23,7 @@ type Config struct {
 	// (the default) or worst-case (as admiral); empty means number-only.
 	GradingContext ctcae.Context `json:"grading_context"`
 	// AETerms adds AE terms (MedDRA PT or verbatim, any case) that report
-	// a lab abnormality, to those of DefaultAETerms. The key is an LBTESTCD
+	// a lab abnormality, to those of aeterms.Default. The key is an LBTESTCD
 	// for both directions ("ALT") or an LBTESTCD and direction ("HGB:low").
 	AETerms map[string][]string `json:"ae_terms"`
 	// Rules turns rules on (true) or off (false); a rule not named is on.

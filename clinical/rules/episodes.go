@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
 // A finding about lab results is an episode, not a result: consecutive
@@ -36,7 +37,7 @@ func (s *subject) runs(series []int, abnormal func(i int) (score float64, ok boo
 		cur = episode{}
 	}
 	for _, i := range series {
-		if !s.in.Labs[i].HasValue {
+		if !s.Labs[i].HasValue {
 			continue
 		}
 		score, ok := abnormal(i)
@@ -56,8 +57,8 @@ func (s *subject) runs(series []int, abnormal func(i int) (score float64, ok boo
 // tests lists the test codes of the subject's results, sorted, so that
 // rules raise their findings in a stable order.
 func (s *subject) tests() []string {
-	out := make([]string, 0, len(s.byTest))
-	for t := range s.byTest {
+	out := make([]string, 0, len(s.ByTest))
+	for t := range s.ByTest {
 		out = append(out, t)
 	}
 	slices.Sort(out)
@@ -66,14 +67,14 @@ func (s *subject) tests() []string {
 
 // episodeKey names an episode by what it is about and its first result.
 func (s *subject) episodeKey(about string, e episode) string {
-	return about + ":LB:" + strconv.Itoa(s.in.Labs[e.labs[0]].Seq)
+	return about + ":LB:" + strconv.Itoa(s.Labs[e.labs[0]].Seq)
 }
 
 // episodeEvidence lists the results an episode rests on and its span.
 func (s *subject) episodeEvidence(e episode) map[string]any {
 	keys := make([]string, len(e.labs))
 	for k, i := range e.labs {
-		keys[k] = "LB:" + strconv.Itoa(s.in.Labs[i].Seq)
+		keys[k] = "LB:" + strconv.Itoa(s.Labs[i].Seq)
 	}
 	first, last := s.episodeDates(e)
 	return map[string]any{"results": keys, "count": len(e.labs), "first_date": string(first), "last_date": string(last)}
@@ -82,7 +83,7 @@ func (s *subject) episodeEvidence(e episode) map[string]any {
 // episodeDates are the dates of an episode's first and last dated results.
 func (s *subject) episodeDates(e episode) (first, last clinical.Date) {
 	for _, i := range e.labs {
-		if d := s.in.Labs[i].Date; d != "" {
+		if d := s.Labs[i].Date; d != "" {
 			if first == "" {
 				first = d
 			}
@@ -94,7 +95,7 @@ func (s *subject) episodeDates(e episode) (first, last clinical.Date) {
 
 // episodeSignal is signal with the episode's dates.
 func (s *subject) episodeSignal(rule clinical.Rule, sev clinical.Severity, key string, e episode, ev map[string]any, msg string) clinical.Signal {
-	sg := s.signal(rule, sev, key, ev, msg)
+	sg := s.Signal(rule, sev, key, ev, msg)
 	sg.First, sg.Last = s.episodeDates(e)
 	return sg
 }
@@ -106,5 +107,5 @@ func (s *subject) spanText(e episode) string {
 		return ""
 	}
 	first, last := s.episodeDates(e)
-	return fmt.Sprintf("; worst of %d consecutive results from %s to %s", len(e.labs), dateText(first), dateText(last))
+	return fmt.Sprintf("; worst of %d consecutive results from %s to %s", len(e.labs), subjectview.DateText(first), subjectview.DateText(last))
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 )
 
 // Consecutive abnormal results of one test are one finding that grows as
@@ -114,7 +115,7 @@ func TestConfigValidate(t *testing.T) {
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	ok.Baseline, ok.Rules = BaselineADaMLastPredose, map[clinical.Rule]bool{AEWithoutLab: false, MDISH: false}
+	ok.Baseline, ok.Rules = BaselineADaMLastPredose, map[clinical.Rule]bool{AEWithoutLab: false, liver.MDISH: false}
 	if err := ok.Validate(); err != nil {
 		t.Fatalf("ADaM baseline, new rules off: %v", err)
 	}

@@ -3,11 +3,11 @@ package rules
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
 // shiftGrades is how many grades above baseline a result must be to count
@@ -26,7 +26,7 @@ func (s *subject) gradeSignals() []clinical.Signal {
 	return s.gradeEpisodes(func(i int, r ctcae.Result) (float64, bool) {
 		return float64(r.Grade), r.Grade >= 1
 	}, func(e episode, r ctcae.Result) clinical.Signal {
-		lab := &s.in.Labs[e.worst]
+		lab := &s.Labs[e.worst]
 		ev := s.gradeEvidence(e, r)
 		return s.episodeSignal(CTCAEGrade, ctcae.Severity(r.Grade), s.gradeKey(e, r), e, ev,
 			fmt.Sprintf("CTCAE grade %d %s: %s%s", r.Grade, r.Term, labText(lab, r), s.spanText(e)))
@@ -42,27 +42,27 @@ func (s *subject) shiftSignals() []clinical.Signal {
 		bg, ok := s.baselineGrade(i, r)
 		return float64(r.Grade), ok && r.Grade-bg >= shiftGrades
 	}, func(e episode, r ctcae.Result) clinical.Signal {
-		lab := &s.in.Labs[e.worst]
-		bl := &s.in.Labs[s.baseline[e.worst]]
+		lab := &s.Labs[e.worst]
+		bl := &s.Labs[s.Baseline[e.worst]]
 		bg, _ := s.baselineGrade(e.worst, r)
 		ev := s.gradeEvidence(e, r)
 		ev["baseline_grade"] = bg
 		ev["shift"] = r.Grade - bg
 		return s.episodeSignal(ShiftFromBaseline, ctcae.Severity(r.Grade), s.gradeKey(e, r), e, ev,
 			fmt.Sprintf("%s shifted from grade %d at baseline (%s %s on %s) to grade %d: %s%s",
-				r.Term, bg, fmtNum(bl.Value), bl.Unit, bl.Date, r.Grade, labText(lab, r), s.spanText(e)))
+				r.Term, bg, subjectview.Num(bl.Value), bl.Unit, bl.Date, r.Grade, labText(lab, r), s.spanText(e)))
 	})
 }
 
 // baselineGrade is the grade of result i's baseline in r's direction, when
 // i is a post-baseline result with a gradable baseline.
 func (s *subject) baselineGrade(i int, r ctcae.Result) (int, bool) {
-	b := s.baseline[i]
-	if b < 0 || b == i || s.in.Labs[i].Baseline {
+	b := s.Baseline[i]
+	if b < 0 || b == i || s.Labs[i].Baseline {
 		return 0, false
 	}
 	// A screening value drawn before the baseline is not a change from it.
-	if CompareDates(s.in.Labs[i].Date, s.in.Labs[b].Date) == OrderBefore {
+	if clinical.CompareDates(s.Labs[i].Date, s.Labs[b].Date) == clinical.OrderBefore {
 		return 0, false
 	}
 	return gradeIn(s.grades[b], r.Direction)
@@ -74,7 +74,7 @@ func (s *subject) baselineGrade(i int, r ctcae.Result) (int, bool) {
 func (s *subject) gradeEpisodes(abnormal func(i int, r ctcae.Result) (float64, bool), raise func(e episode, worst ctcae.Result) clinical.Signal) []clinical.Signal {
 	var out []clinical.Signal
 	for _, test := range s.tests() {
-		series := s.byTest[test]
+		series := s.ByTest[test]
 		for _, side := range s.gradedSides(series) {
 			result := func(i int) (ctcae.Result, bool) {
 				for _, r := range s.grades[i] {
@@ -133,13 +133,13 @@ func gradeIn(rs []ctcae.Result, d ctcae.Direction) (int, bool) {
 // test graded both ways (glucose, potassium) gives one finding per
 // direction.
 func (s *subject) gradeKey(e episode, r ctcae.Result) string {
-	return s.episodeKey(s.in.Labs[e.worst].TestCode+":"+string(r.Direction), e)
+	return s.episodeKey(s.Labs[e.worst].TestCode+":"+string(r.Direction), e)
 }
 
 // gradeEvidence is an episode's evidence with its worst result graded r.
 func (s *subject) gradeEvidence(e episode, r ctcae.Result) map[string]any {
 	i := e.worst
-	lab := &s.in.Labs[i]
+	lab := &s.Labs[i]
 	ev := s.episodeEvidence(e)
 	for k, v := range map[string]any{
 		"lbseq": lab.Seq, "test": lab.TestCode, "term": r.Term, "direction": string(r.Direction),
@@ -158,8 +158,8 @@ func (s *subject) gradeEvidence(e episode, r ctcae.Result) map[string]any {
 	if lab.HasHigh {
 		ev["high"] = lab.High
 	}
-	if b := s.baseline[i]; b >= 0 {
-		bl := &s.in.Labs[b]
+	if b := s.Baseline[i]; b >= 0 {
+		bl := &s.Labs[b]
 		ev["baseline_lbseq"] = bl.Seq
 		ev["baseline_value"] = bl.Value
 		ev["baseline_date"] = string(bl.Date)
@@ -176,7 +176,7 @@ func labText(lab *clinical.LabResult, r ctcae.Result) string {
 	if r.Correction != "" {
 		value, unit = r.Value, r.Unit
 	}
-	fmt.Fprintf(&b, "%s %s %s", lab.TestCode, fmtNum(value), unit)
+	fmt.Fprintf(&b, "%s %s %s", lab.TestCode, subjectview.Num(value), unit)
 	if r.Correction != "" {
 		fmt.Fprintf(&b, " %s", r.Correction)
 	}
@@ -185,27 +185,11 @@ func labText(lab *clinical.LabResult, r ctcae.Result) string {
 	case r.Direction == ctcae.High && lab.HasHigh && lab.High > 0:
 		fmt.Fprintf(&b, " (%.2f×ULN)", value/lab.High)
 	case r.Direction == ctcae.Low && lab.HasLow:
-		fmt.Fprintf(&b, " (LLN %s)", fmtNum(lab.Low))
+		fmt.Fprintf(&b, " (LLN %s)", subjectview.Num(lab.Low))
 	}
-	fmt.Fprintf(&b, " on %s", dateText(lab.Date))
+	fmt.Fprintf(&b, " on %s", subjectview.DateText(lab.Date))
 	if lab.Visit != "" {
 		fmt.Fprintf(&b, " (%s)", lab.Visit)
 	}
 	return b.String()
-}
-
-func dateText(d clinical.Date) string {
-	if d == "" {
-		return "an unrecorded date"
-	}
-	return string(d)
-}
-
-func fmtNum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
-
-// signal fills in the subject's identity.
-func (s *subject) signal(rule clinical.Rule, sev clinical.Severity, key string, ev map[string]any, msg string) clinical.Signal {
-	subj := &s.in.Subject
-	return clinical.Signal{Study: subj.Study, Site: subj.Site, USUBJID: subj.USUBJID,
-		Rule: rule, Severity: sev, Key: key, Evidence: ev, Message: msg}
 }

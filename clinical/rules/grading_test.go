@@ -217,3 +217,9 @@ func TestCTCAEGradeSaysCalciumWasCorrected(t *testing.T) {
 		t.Errorf("findings %v, want one saying CA 2.6 mmol/L corrected from 2.4 (1.04×ULN)", sigs)
 	}
 }
+
+// baselineIndexes gives, for each lab of in, the index of its baseline
+// record by convention, or -1: what the rules grade against.
+func baselineIndexes(convention Baseline, in *Input) []int {
+	return newSubject(Config{Baseline: convention}, in).Baseline
+}

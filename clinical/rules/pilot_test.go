@@ -233,7 +233,7 @@ func TestPilotBaselineConventions(t *testing.T) {
 		for _, in := range ins {
 			s, a := newSubject(sdtm, &in), newSubject(adam, &in)
 			for i := range in.Labs {
-				if s.baseline[i] != a.baseline[i] {
+				if s.Baseline[i] != a.Baseline[i] {
 					baselines++
 				}
 				if fmt.Sprint(s.grades[i]) != fmt.Sprint(a.grades[i]) {

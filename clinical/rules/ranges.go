@@ -2,10 +2,10 @@ package rules
 
 import (
 	"fmt"
-	"math"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
 // fractions maps each white-cell differential fraction (LBTESTCD ending
@@ -29,11 +29,11 @@ func (s *subject) rangeSignals() []clinical.Signal {
 	cfg := s.cfg.OutOfRange
 	var out []clinical.Signal
 	for _, test := range s.tests() {
-		series := s.byTest[test]
+		series := s.ByTest[test]
 		_, fraction := fractions[test]
 		for _, dir := range []clinical.Direction{clinical.High, clinical.Low} {
 			eps := s.runs(series, func(i int) (float64, bool) {
-				lab := &s.in.Labs[i]
+				lab := &s.Labs[i]
 				f, ok := clinical.CheckRange(*lab)
 				if !ok || f.Direction != dir {
 					return 0, false
@@ -58,7 +58,7 @@ func (s *subject) rangeSignals() []clinical.Signal {
 }
 
 func (s *subject) rangeSignal(e episode, dir clinical.Direction, fraction bool) clinical.Signal {
-	lab := &s.in.Labs[e.worst]
+	lab := &s.Labs[e.worst]
 	f, _ := clinical.CheckRange(*lab)
 	sev := s.cfg.OutOfRange.severity(f)
 	limit, unit := lab.High, "ULN"
@@ -67,10 +67,10 @@ func (s *subject) rangeSignal(e episode, dir clinical.Direction, fraction bool) 
 	}
 	ev := s.episodeEvidence(e)
 	ev["test"], ev["direction"], ev["unit"] = lab.TestCode, string(dir), lab.Unit
-	ev["worst_lbseq"], ev["worst_value"], ev["worst_ratio"], ev["worst_date"] = lab.Seq, lab.Value, round2(f.Ratio), string(lab.Date)
+	ev["worst_lbseq"], ev["worst_value"], ev["worst_ratio"], ev["worst_date"] = lab.Seq, lab.Value, subjectview.Round2(f.Ratio), string(lab.Date)
 	ev["low"], ev["high"] = lab.Low, lab.High
-	msg := fmt.Sprintf("%s %s %s is %.2f×%s (%s %s) on %s%s", lab.TestCode, fmtNum(lab.Value), lab.Unit, f.Ratio, unit,
-		fmtNum(limit), lab.Unit, dateText(lab.Date), s.spanText(e))
+	msg := fmt.Sprintf("%s %s %s is %.2f×%s (%s %s) on %s%s", lab.TestCode, subjectview.Num(lab.Value), lab.Unit, f.Ratio, unit,
+		subjectview.Num(limit), lab.Unit, subjectview.DateText(lab.Date), s.spanText(e))
 	if fraction {
 		if sev > clinical.SeverityLow {
 			sev = clinical.SeverityLow
@@ -84,13 +84,10 @@ func (s *subject) rangeSignal(e episode, dir clinical.Direction, fraction bool) 
 // within says whether a finding lies within the tolerance of its limit.
 func (r RangeSettings) within(f clinical.RangeFinding) bool {
 	if f.Direction == clinical.High {
-		return atMost(f.Ratio, 1+r.Tolerance)
+		return subjectview.AtMost(f.Ratio, 1+r.Tolerance)
 	}
-	return atLeast(f.Ratio, 1-r.Tolerance)
+	return subjectview.AtLeast(f.Ratio, 1-r.Tolerance)
 }
-
-// atMost is atLeast's mirror: ratio ≤ k after rounding to nine decimals.
-func atMost(ratio, k float64) bool { return math.Round(ratio*1e9) <= k*1e9 }
 
 // severity ranks a range finding by the study's cut-offs.
 func (r RangeSettings) severity(f clinical.RangeFinding) clinical.Severity {
@@ -140,9 +137,9 @@ func (s *subject) gradable(i int, dir clinical.Direction) bool {
 // measuredSameDay says whether the subject has a result of test with a
 // value on the day of date.
 func (s *subject) measuredSameDay(test string, date clinical.Date) bool {
-	for _, i := range s.byTest[test] {
-		if l := &s.in.Labs[i]; l.HasValue {
-			if min, max, ok := DaysBetween(date, l.Date); ok && min <= 0 && max >= 0 {
+	for _, i := range s.ByTest[test] {
+		if l := &s.Labs[i]; l.HasValue {
+			if min, max, ok := clinical.DaysBetween(date, l.Date); ok && min <= 0 && max >= 0 {
 				return true
 			}
 		}

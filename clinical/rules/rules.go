@@ -10,31 +10,24 @@
 package rules
 
 import (
-	"cmp"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
+	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 )
 
-// The rules this package raises, besides clinical.RuleLabOutOfRange.
+// The rules this package raises, besides clinical.RuleLabOutOfRange and
+// the liver rules (package liver).
 const (
-	CTCAEGrade         clinical.Rule = "CTCAE_GRADE"
-	ShiftFromBaseline  clinical.Rule = "SHIFT_FROM_BASELINE"
-	LabAEUnreconciled  clinical.Rule = "LAB_AE_UNRECONCILED"
-	HysLaw             clinical.Rule = "HYS_LAW"
-	TemplesCorollary   clinical.Rule = "TEMPLES_COROLLARY"
-	Hyperbilirubinemia clinical.Rule = "HYPERBILIRUBINEMIA"
-	// HysLawQuadrant: the subject's peaks fall in eDISH's Hy's law
-	// quadrant but no draw meets Hy's law (ALP ≥ 2×ULN, or the bilirubin
-	// rise is not within 14 days of the transaminase rise). Still a liver
-	// injury a monitor must see, just not a potential Hy's law case.
-	HysLawQuadrant clinical.Rule = "HYS_LAW_QUADRANT"
-	SAELate        clinical.Rule = "SAE_LATE"
+	CTCAEGrade        clinical.Rule = "CTCAE_GRADE"
+	ShiftFromBaseline clinical.Rule = "SHIFT_FROM_BASELINE"
+	LabAEUnreconciled clinical.Rule = "LAB_AE_UNRECONCILED"
+	SAELate           clinical.Rule = "SAE_LATE"
 	// SAENoReportDate: a serious AE with no AEDTC, so nobody can tell
 	// whether it reached the sponsor in time.
 	SAENoReportDate   clinical.Rule = "SAE_NO_REPORT_DATE"
@@ -45,7 +38,7 @@ const (
 // Rules lists every rule Evaluate can raise, in report order.
 var Rules = []clinical.Rule{
 	clinical.RuleLabOutOfRange, CTCAEGrade, ShiftFromBaseline, LabAEUnreconciled, AEWithoutLab,
-	HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia, MDISH,
+	liver.HysLaw, liver.HysLawQuadrant, liver.TemplesCorollary, liver.Hyperbilirubinemia, liver.MDISH,
 	SAELate, SAENoReportDate, DoseBeforeConsent, DoseAfterEnd,
 }
 
@@ -79,8 +72,9 @@ var ruleTable = []rule{
 	{raises: []clinical.Rule{ShiftFromBaseline}, run: (*subject).shiftSignals},
 	{raises: []clinical.Rule{LabAEUnreconciled}, needsEvents: true, run: (*subject).reconcileSignals},
 	{raises: []clinical.Rule{AEWithoutLab}, needsEvents: true, run: (*subject).aeWithoutLabSignals},
-	{raises: []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}, run: (*subject).liverSignals},
-	{raises: []clinical.Rule{MDISH}, run: (*subject).mdishSignals},
+	{raises: []clinical.Rule{liver.HysLaw, liver.HysLawQuadrant, liver.TemplesCorollary, liver.Hyperbilirubinemia},
+		run: func(s *subject) []clinical.Signal { return s.liverTests().Signals() }},
+	{raises: []clinical.Rule{liver.MDISH}, run: func(s *subject) []clinical.Signal { return s.liverTests().MDISHSignals() }},
 	{raises: []clinical.Rule{SAELate, SAENoReportDate}, needsEvents: true, run: (*subject).saeSignals},
 	{raises: []clinical.Rule{DoseBeforeConsent}, run: (*subject).doseBeforeConsentSignals},
 	{raises: []clinical.Rule{DoseAfterEnd}, run: (*subject).doseAfterEndSignals},
@@ -104,7 +98,7 @@ type Assessment struct {
 	// criteria, and Severe those of grade 3 or more.
 	Graded, Severe int
 	// Point is the subject's place on the eDISH plot, when HasPoint.
-	Point    EDISHPoint
+	Point    liver.EDISHPoint
 	HasPoint bool
 
 	in *Input
@@ -149,86 +143,45 @@ func Assess(cfg Config, in Input) Assessment {
 			a.Severe++
 		}
 	}
-	a.Point, a.HasPoint = s.liver().point()
+	a.Point, a.HasPoint = s.liverTests().Point()
 	return a
 }
 
 // subject is one subject's records with what several rules derive from
 // them, computed once.
 type subject struct {
+	*subjectview.View
 	cfg Config
 	in  *Input
-	// byDate indexes in.Labs in date order (undated last), for rules that
-	// need the first occurrence of something.
-	byDate []int
-	// baseline holds, for each lab, the index of its test's baseline
-	// record by the study's convention (Config.Baseline), or -1. One
-	// definition of baseline keeps these signals in step with the grades.
-	baseline []int
 	// grades holds ctcae.Grade for each lab, by index.
 	grades [][]ctcae.Result
-	// byTest indexes in.Labs by test code, each in date order.
-	byTest map[string][]int
 	// lv is the subject's liver tests, read once for the liver rules and
-	// the eDISH point (liver).
-	lv *liver
+	// the eDISH point.
+	lv *liver.Tests
 }
 
-func (s *subject) liver() *liver {
+func (s *subject) liverTests() *liver.Tests {
 	if s.lv == nil {
-		s.lv = newLiver(&s.in.Subject, s.in.Labs, s.byDate, s.baseline)
+		s.lv = liver.Read(s.View)
 	}
 	return s.lv
 }
 
 func newSubject(cfg Config, in *Input) *subject {
-	s := &subject{cfg: cfg.withDefaults(), in: in, byTest: map[string][]int{}}
-	s.byDate = sortedByDate(in.Labs)
-	for _, i := range s.byDate {
-		t := in.Labs[i].TestCode
-		s.byTest[t] = append(s.byTest[t], i)
-	}
-	s.baseline = baselineIndexes(s.cfg.Baseline, in)
+	cfg = cfg.withDefaults()
+	s := &subject{cfg: cfg, in: in,
+		View: subjectview.New(&in.Subject, in.Labs, FindBaselines(cfg.Baseline, in), string(cfg.Baseline))}
 	s.grades = make([][]ctcae.Result, len(in.Labs))
 	draws := ctcae.FindDraws(in.Labs)
 	for i, lab := range in.Labs {
-		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.baselineOf(i),
+		// The baseline record is graded against itself: for
+		// baseline-relative criteria (v5.0 liver tests) that makes an
+		// abnormal baseline grade 0, the reference the later grades are
+		// relative to.
+		s.grades[i] = ctcae.Grade(s.cfg.Criteria, lab, s.BaselineOf(i),
 			ctcae.WithContext(s.cfg.GradingContext), ctcae.WithAlbumin(draws.Albumin(lab)), ctcae.WithSubject(&in.Subject))
 	}
 	return s
-}
-
-// baselineOf returns the baseline record for lab i's test. The baseline
-// record is graded against itself: for baseline-relative criteria (v5.0
-// liver tests) that makes an abnormal baseline grade 0, the reference the
-// later grades are relative to.
-func (s *subject) baselineOf(i int) *clinical.LabResult {
-	if b := s.baseline[i]; b >= 0 {
-		return &s.in.Labs[b]
-	}
-	return nil
-}
-
-// baselineIndexes turns ctcae.FindBaselines' (or, by ADaM's convention,
-// FindLastPredoseBaselines') records into indexes, which the shift rule
-// needs to read the baseline's own grades. Every USUBJID the labs carry
-// maps to the subject's first dose, so records a source left without
-// USUBJID still get the pre-dose fallback.
-func baselineIndexes(convention Baseline, in *Input) []int {
-	labs := in.Labs
-	pos := make(map[*clinical.LabResult]int, len(labs))
-	for i := range labs {
-		pos[&labs[i]] = i
-	}
-	found := FindBaselines(convention, in)
-	out := make([]int, len(labs))
-	for i, l := range labs {
-		out[i] = -1
-		if b := found.For(l); b != nil {
-			out[i] = pos[b]
-		}
-	}
-	return out
 }
 
 // FindBaselines picks each lab result's baseline record by convention:
@@ -265,36 +218,6 @@ func firstExposure(in *Input) clinical.Date {
 	return first
 }
 
-type datedIndex struct {
-	i    int
-	from int64 // unix seconds of the earliest instant; undated sort last
-	ok   bool
-}
-
-func sortedByDate(labs []clinical.LabResult) []int {
-	idx := make([]datedIndex, len(labs))
-	for i, l := range labs {
-		idx[i].i = i
-		if sp, ok := spanOf(l.Date); ok {
-			idx[i].from, idx[i].ok = sp.from.Unix(), true
-		}
-	}
-	slices.SortStableFunc(idx, func(a, b datedIndex) int {
-		if a.ok != b.ok {
-			if a.ok {
-				return -1
-			}
-			return 1
-		}
-		return cmp.Or(cmp.Compare(a.from, b.from), cmp.Compare(labs[a.i].Seq, labs[b.i].Seq))
-	})
-	out := make([]int, len(idx))
-	for k, d := range idx {
-		out[k] = d.i
-	}
-	return out
-}
-
 // Describe says what a record a finding rested on ("LB:11", "AE:3",
 // "EX:2") holds in the data assessed, or that the subject no longer has
 // it: the history of a finding the data stopped supporting says why.
@@ -311,19 +234,19 @@ func (a *Assessment) Describe(key string) string {
 				if !l.HasValue {
 					return fmt.Sprintf("%s %s has no value", key, l.TestCode)
 				}
-				return fmt.Sprintf("%s %s %s %s on %s", key, l.TestCode, fmtNum(l.Value), l.Unit, dateText(l.Date))
+				return fmt.Sprintf("%s %s %s %s on %s", key, l.TestCode, subjectview.Num(l.Value), l.Unit, subjectview.DateText(l.Date))
 			}
 		}
 	case "AE":
 		for _, e := range a.in.Events {
 			if e.Seq == seq {
-				return fmt.Sprintf("%s %s (serious %t) from %s, recorded %s", key, aeName(&e), e.Serious, dateText(e.Start), dateText(e.Recorded))
+				return fmt.Sprintf("%s %s (serious %t) from %s, recorded %s", key, aeName(&e), e.Serious, subjectview.DateText(e.Start), subjectview.DateText(e.Recorded))
 			}
 		}
 	case "EX":
 		for _, d := range a.in.Doses {
 			if d.Seq == seq {
-				return fmt.Sprintf("%s %s from %s", key, d.Treatment, dateText(d.Start))
+				return fmt.Sprintf("%s %s from %s", key, d.Treatment, subjectview.DateText(d.Start))
 			}
 		}
 	default:

@@ -21,6 +21,7 @@ const module = "github.com/trialwatch/trialwatch"
 // pkg is what `go list -json` says of a package that matters here.
 type pkg struct {
 	ImportPath string
+	Imports    []string // the packages it imports itself
 	Deps       []string // every package it depends on, directly or not
 }
 
@@ -29,7 +30,7 @@ func listPackages(t *testing.T) map[string]pkg {
 	// leakguard is a module of its own (go.work and the root go.mod's
 	// replace make it part of the build): name it too, so the listing
 	// reaches it however the module pattern is matched.
-	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", module+"/...", module+"/leakguard/...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...", module+"/leakguard/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -89,6 +90,30 @@ func TestLayers(t *testing.T) {
 		if perRule[i] == 0 {
 			t.Errorf("no package of %v listed: the rule %q checks nothing", r.pkgs, r.whyNot)
 		}
+	}
+}
+
+// The domain does no I/O: no package under clinical/ (the rules, the
+// liver rules, the AE-term tables, CTCAE grading, KRIs) imports the
+// standard library's files, network, processes or databases, so every
+// rule stays a function of the records handed to it. Imports, not Deps:
+// fmt itself depends on os.
+func TestDomainDoesNoIO(t *testing.T) {
+	io := []string{"os", "os/", "net", "net/", "database/", "io/fs", "io/ioutil", "syscall", "log", "log/"}
+	checked := 0
+	for name, p := range listPackages(t) {
+		if !anyUnder(name, []string{"clinical", "clinical/"}) {
+			continue
+		}
+		checked++
+		for _, imp := range p.Imports {
+			if anyUnder(imp, io) {
+				t.Errorf("%s imports %s: the domain is pure code, its data handed in by the checker", name, imp)
+			}
+		}
+	}
+	if checked < 5 {
+		t.Fatalf("only %d domain packages listed: the listing is not what this test expects", checked)
 	}
 }
 

@@ -1,14 +1,12 @@
-package rules
+package clinical
 
 import (
 	"testing"
-
-	"github.com/trialwatch/trialwatch/clinical"
 )
 
 func TestCompareDates(t *testing.T) {
 	tests := []struct {
-		a, b clinical.Date
+		a, b Date
 		want Order
 	}{
 		{"2014-01-10", "2014-01-15", OrderBefore},
@@ -54,7 +52,7 @@ func TestCompareDates(t *testing.T) {
 
 func TestDaysBetween(t *testing.T) {
 	tests := []struct {
-		a, b     clinical.Date
+		a, b     Date
 		min, max int
 		ok       bool
 	}{
@@ -85,7 +83,7 @@ func TestDaysBetween(t *testing.T) {
 
 func TestMayBeWithin(t *testing.T) {
 	tests := []struct {
-		a, b          clinical.Date
+		a, b          Date
 		within, known bool
 	}{
 		{"2014-01-10", "2014-01-10", true, true},
@@ -98,9 +96,9 @@ func TestMayBeWithin(t *testing.T) {
 		{"", "2014-01-10", false, false},
 	}
 	for _, tt := range tests {
-		within, known := mayBeWithin(tt.a, tt.b, 0, 14)
+		within, known := MayBeWithin(tt.a, tt.b, 0, 14)
 		if within != tt.within || known != tt.known {
-			t.Errorf("mayBeWithin(%q, %q, 0, 14) = %v, %v; want %v, %v", tt.a, tt.b, within, known, tt.within, tt.known)
+			t.Errorf("MayBeWithin(%q, %q, 0, 14) = %v, %v; want %v, %v", tt.a, tt.b, within, known, tt.within, tt.known)
 		}
 	}
 }

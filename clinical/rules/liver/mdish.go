@@ -1,4 +1,4 @@
-package rules
+package liver
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
 // MDISH: the subject's liver tests crossed the mDISH thresholds. A subject
@@ -77,7 +78,7 @@ type xBaseline struct {
 // mdish places the subject on the mDISH plot; ok is false unless the
 // baseline ALT or AST was above its ULN and a transaminase was measured
 // on treatment.
-func (lv *liver) mdish() (MDISHPoint, bool) {
+func (lv *Tests) mdish() (MDISHPoint, bool) {
 	if !lv.abnormalBaseline() || lv.peak.lab == nil {
 		return MDISHPoint{}, false
 	}
@@ -103,7 +104,7 @@ func (lv *liver) mdish() (MDISHPoint, bool) {
 			m.Bilirubin, m.BilirubinSeq = x.ratio, d.lab.Seq
 		}
 	}
-	m.Quadrant = quadrantOf(atLeast(m.Transaminase, MDISHTransaminaseLine) || m.Ceiling, atLeast(m.Bilirubin, MDISHBilirubinLine))
+	m.Quadrant = quadrantOf(subjectview.AtLeast(m.Transaminase, MDISHTransaminaseLine) || m.Ceiling, subjectview.AtLeast(m.Bilirubin, MDISHBilirubinLine))
 	return m, true
 }
 
@@ -112,7 +113,7 @@ func (lv *liver) mdish() (MDISHPoint, bool) {
 // ULN, as mDISH intends; where it was within the normal range, eDISH's
 // line (3× or 2× ULN) stands, so a rise inside the normal range from a
 // low baseline is not a finding. ALT and AST also cross at 500 U/L.
-func (lv *liver) crossesMDISH(d liverDraw) bool {
+func (lv *Tests) crossesMDISH(d liverDraw) bool {
 	k := float64(MDISHBilirubinLine)
 	if d.lab.TestCode != testBili {
 		k = MDISHTransaminaseLine
@@ -121,23 +122,23 @@ func (lv *liver) crossesMDISH(d liverDraw) bool {
 		}
 	}
 	if b := lv.baseline[d.lab.TestCode]; b != nil && b.HasHigh && b.Value > b.High && b.Value > 0 {
-		return atLeast(d.lab.Value/b.Value, k)
+		return subjectview.AtLeast(d.lab.Value/b.Value, k)
 	}
-	return atLeast(d.ratio, k)
+	return subjectview.AtLeast(d.ratio, k)
 }
 
 // abnormalBaseline reports whether the baseline ALT or AST was above its
 // ULN: the subjects eDISH misreads.
-func (lv *liver) abnormalBaseline() bool {
+func (lv *Tests) abnormalBaseline() bool {
 	for _, t := range []string{testALT, testAST} {
-		if b := lv.baseline[t]; b != nil && b.HasHigh && b.High > 0 && b.Value > b.High && !atMost(b.Value/b.High, 1) {
+		if b := lv.baseline[t]; b != nil && b.HasHigh && b.High > 0 && b.Value > b.High && !subjectview.AtMost(b.Value/b.High, 1) {
 			return true
 		}
 	}
 	return false
 }
 
-func (lv *liver) baselineXULN(test string) float64 {
+func (lv *Tests) baselineXULN(test string) float64 {
 	if b := lv.baseline[test]; b != nil && b.HasHigh && b.High > 0 {
 		return b.Value / b.High
 	}
@@ -146,7 +147,7 @@ func (lv *liver) baselineXULN(test string) float64 {
 
 // xBaseline reads d against its test's baseline value; the ratio is 0
 // without a positive baseline.
-func (lv *liver) xBaseline(d liverDraw) xBaseline {
+func (lv *Tests) xBaseline(d liverDraw) xBaseline {
 	b := lv.baseline[d.lab.TestCode]
 	if b == nil || b.Value <= 0 {
 		return xBaseline{d.lab, 0}
@@ -161,17 +162,16 @@ var perUL = map[string]float64{"U/L": 1, "IU/L": 1, "ukat/L": 60, "nkat/L": 0.06
 // a unit not convertible to U/L never does.
 func overCeiling(l *clinical.LabResult) bool {
 	k, ok := perUL[l.Unit]
-	return ok && atLeast(l.Value*k, MDISHCeilingUL)
+	return ok && subjectview.AtLeast(l.Value*k, MDISHCeilingUL)
 }
 
-// mdishSignals raises one MDISH finding per subject whose draws crossed
+// MDISHSignals raises one MDISH finding per subject whose draws crossed
 // either mDISH line (3× baseline ALT/AST or 500 U/L; 2× baseline total
 // bilirubin; × ULN for a test whose baseline was normal), keyed by the first on-treatment draw that crossed
 // one (which later data does not move); its severity follows the
 // quadrant as draws arrive: both lines critical, the transaminase line
 // high, the bilirubin line medium.
-func (s *subject) mdishSignals() []clinical.Signal {
-	lv := s.liver()
+func (lv *Tests) MDISHSignals() []clinical.Signal {
 	m, ok := lv.mdish()
 	if !ok {
 		return nil
@@ -183,15 +183,15 @@ func (s *subject) mdishSignals() []clinical.Signal {
 	// The first draw, in date order, past a line: where the finding began.
 	var first liverDraw
 	for _, d := range slices.Concat(lv.transaminases, lv.bili) {
-		if lv.crossesMDISH(d) && (first.lab == nil || earlier(d.lab, first.lab)) {
+		if lv.crossesMDISH(d) && (first.lab == nil || subjectview.Earlier(d.lab, first.lab)) {
 			first = d
 		}
 	}
 	ev := map[string]any{
-		"quadrant": string(quadrant), "plot_quadrant": string(m.Quadrant), "baseline_convention": string(s.cfg.Baseline),
-		"baseline_alt_xuln": round2(m.BaselineALT), "baseline_ast_xuln": round2(m.BaselineAST), "baseline_bili_xuln": round2(m.BaselineBilirubin),
-		"peak_alt_xbaseline": round2(m.ALT), "peak_alt_lbseq": m.ALTSeq, "peak_ast_xbaseline": round2(m.AST), "peak_ast_lbseq": m.ASTSeq,
-		"peak_bili_xbaseline": round2(m.Bilirubin), "peak_bili_lbseq": m.BilirubinSeq, "ceiling_reached": m.Ceiling,
+		"quadrant": string(quadrant), "plot_quadrant": string(m.Quadrant), "baseline_convention": lv.v.BaselineConvention,
+		"baseline_alt_xuln": subjectview.Round2(m.BaselineALT), "baseline_ast_xuln": subjectview.Round2(m.BaselineAST), "baseline_bili_xuln": subjectview.Round2(m.BaselineBilirubin),
+		"peak_alt_xbaseline": subjectview.Round2(m.ALT), "peak_alt_lbseq": m.ALTSeq, "peak_ast_xbaseline": subjectview.Round2(m.AST), "peak_ast_lbseq": m.ASTSeq,
+		"peak_bili_xbaseline": subjectview.Round2(m.Bilirubin), "peak_bili_lbseq": m.BilirubinSeq, "ceiling_reached": m.Ceiling,
 		"transaminase_threshold_xbaseline": MDISHTransaminaseLine, "transaminase_ceiling_ul": MDISHCeilingUL, "bilirubin_threshold_xbaseline": MDISHBilirubinLine,
 	}
 	for _, t := range []string{testALT, testAST, testBili} {
@@ -200,7 +200,7 @@ func (s *subject) mdishSignals() []clinical.Signal {
 		}
 	}
 	addDraw(ev, "onset", first)
-	ev["onset_xbaseline"] = round2(lv.xBaseline(first).ratio)
+	ev["onset_xbaseline"] = subjectview.Round2(lv.xBaseline(first).ratio)
 	pattern := lv.addPattern(ev, first.lab)
 
 	sev, what := clinical.SeverityMedium, "total bilirubin past its line with ALT/AST below theirs"
@@ -214,9 +214,9 @@ func (s *subject) mdishSignals() []clinical.Signal {
 	if m.AST > m.ALT {
 		peakTest, peakSeq = testAST, m.ASTSeq
 	}
-	sg := s.signal(MDISH, sev, "MDISH:"+drawKey(first), ev,
+	sg := lv.v.Signal(MDISH, sev, "MDISH:"+drawKey(first), ev,
 		fmt.Sprintf("mDISH (baseline ALT %.2f×ULN, AST %.2f×ULN): %s; peak %s %.2f× baseline (LB:%d), peak total bilirubin %.2f× baseline (LB:%d); %s at onset (%s %s). Evaluate against the subject's liver disease",
-			m.BaselineALT, m.BaselineAST, what, peakTest, m.Transaminase, peakSeq, m.Bilirubin, m.BilirubinSeq, pattern, first.lab.TestCode, dateText(first.lab.Date)))
+			m.BaselineALT, m.BaselineAST, what, peakTest, m.Transaminase, peakSeq, m.Bilirubin, m.BilirubinSeq, pattern, first.lab.TestCode, subjectview.DateText(first.lab.Date)))
 	// The finding spans its onset to the latest of the peaks.
 	var results []string
 	sg.First, sg.Last = first.lab.Date, first.lab.Date
@@ -227,7 +227,7 @@ func (s *subject) mdishSignals() []clinical.Signal {
 		}
 		results = append(results, r)
 		for _, d := range slices.Concat(lv.transaminases, lv.bili) {
-			if d.lab.Seq == seq && CompareDates(d.lab.Date, sg.Last) == OrderAfter {
+			if d.lab.Seq == seq && clinical.CompareDates(d.lab.Date, sg.Last) == clinical.OrderAfter {
 				sg.Last = d.lab.Date
 			}
 		}
@@ -236,16 +236,4 @@ func (s *subject) mdishSignals() []clinical.Signal {
 	return []clinical.Signal{sg}
 }
 
-// earlier orders draws as sortedByDate does: by earliest instant, then
 // LBSEQ, undated last.
-func earlier(a, b *clinical.LabResult) bool {
-	sa, okA := spanOf(a.Date)
-	sb, okB := spanOf(b.Date)
-	switch {
-	case okA != okB:
-		return okA
-	case okA && !sa.from.Equal(sb.from):
-		return sa.from.Before(sb.from)
-	}
-	return a.Seq < b.Seq
-}

@@ -1,4 +1,4 @@
-package rules
+package liver
 
 import (
 	"fmt"
@@ -7,16 +7,46 @@ import (
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/rulestest"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
 )
 
-// Upper limits used below: ALT and AST 40 U/L, bilirubin 20 umol/L, ALP 100 U/L.
-func alt(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "ALT", v, 7, 40, d) }
-func ast(seq int, v float64, d clinical.Date) clinical.LabResult { return lab(seq, "AST", v, 7, 40, d) }
-func bili(seq int, v float64, d clinical.Date) clinical.LabResult {
-	return lab(seq, "BILI", v, 3, 20, d)
+var (
+	lab         = rulestest.Lab
+	baselineLab = rulestest.BaselineLab
+	alt         = rulestest.ALT
+	ast         = rulestest.AST
+	bili        = rulestest.Bili
+	alp         = rulestest.ALP
+	only        = rulestest.Only
+	keysOf      = rulestest.KeysOf
+	wantOne     = rulestest.WantOne
+)
+
+// assessment is what the liver rules make of the fixtures' subject.
+type assessment struct {
+	Point    EDISHPoint
+	HasPoint bool
+	Signals  []clinical.Signal
 }
-func alp(seq int, v float64, d clinical.Date) clinical.LabResult {
-	return lab(seq, "ALP", v, 30, 100, d)
+
+// assess reads labs of the fixtures' subject, baselines by SDTM's
+// convention, as clinical/rules does with its default settings.
+func assess(labs ...clinical.LabResult) assessment {
+	subj := rulestest.Subject()
+	baselines := ctcae.FindBaselines(labs, map[string]clinical.Date{subj.USUBJID: subj.FirstDose})
+	lv := Read(subjectview.New(&subj, labs, baselines, "sdtm"))
+	p, ok := lv.Point()
+	return assessment{p, ok, append(lv.Signals(), lv.MDISHSignals()...)}
+}
+
+func evaluate(labs ...clinical.LabResult) []clinical.Signal { return assess(labs...).Signals }
+
+// point places the fixtures' subject on the eDISH plot.
+func point(labs ...clinical.LabResult) (EDISHPoint, bool) {
+	a := assess(labs...)
+	return a.Point, a.HasPoint
 }
 
 func TestLiverRules(t *testing.T) {
@@ -78,7 +108,7 @@ func TestLiverRules(t *testing.T) {
 	liverRules := []clinical.Rule{HysLaw, HysLawQuadrant, TemplesCorollary, Hyperbilirubinemia}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sigs := Evaluate(Config{}, labsInput(tt.labs...))
+			sigs := evaluate(tt.labs...)
 			var got []clinical.Signal
 			for _, r := range liverRules {
 				got = append(got, only(r, sigs)...)
@@ -117,7 +147,7 @@ func TestLiverRules(t *testing.T) {
 }
 
 func TestHysLawEvidence(t *testing.T) {
-	sigs := Evaluate(Config{}, labsInput(alt(7, 200, "2014-02-01"), alp(8, 150, "2014-02-01"), bili(9, 60, "2014-02-04")))
+	sigs := evaluate(alt(7, 200, "2014-02-01"), alp(8, 150, "2014-02-01"), bili(9, 60, "2014-02-04"))
 	s := wantOne(t, HysLaw, sigs)
 	for k, want := range map[string]any{
 		"transaminase_lbseq": 7, "transaminase_xuln": 5.0, "bilirubin_lbseq": 9, "bilirubin_xuln": 3.0,
@@ -132,7 +162,7 @@ func TestHysLawEvidence(t *testing.T) {
 		t.Errorf("message %q, want it to start %q", s.Message, msg)
 	}
 
-	s = wantOne(t, HysLaw, Evaluate(Config{}, labsInput(alt(1, 200, "2014-02-01"), bili(2, 60, "2014-02-01"))))
+	s = wantOne(t, HysLaw, evaluate(alt(1, 200, "2014-02-01"), bili(2, 60, "2014-02-01")))
 	if _, ok := s.Evidence["alp_xuln"]; ok {
 		t.Error("evidence has an ALP that was never measured")
 	}
@@ -142,8 +172,8 @@ func TestHysLawEvidence(t *testing.T) {
 func TestLiverKeysSurviveLaterDraws(t *testing.T) {
 	early := []clinical.LabResult{alt(1, 130, "2014-02-01"), bili(2, 10, "2014-02-01")}
 	later := append(slices.Clone(early), alt(3, 400, "2014-03-01"), bili(4, 15, "2014-03-01"))
-	a := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(early...)))
-	b := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(later...)))
+	a := wantOne(t, TemplesCorollary, evaluate(early...))
+	b := wantOne(t, TemplesCorollary, evaluate(later...))
 	if a.Key != b.Key || a.Key != "LB:1" {
 		t.Errorf("keys %s then %s, want LB:1 both times", a.Key, b.Key)
 	}
@@ -153,8 +183,8 @@ func TestLiverKeysSurviveLaterDraws(t *testing.T) {
 
 	hy := append(slices.Clone(early), bili(5, 45, "2014-02-03"))
 	more := append(slices.Clone(hy), alt(6, 300, "2014-02-10"), bili(7, 80, "2014-02-11"))
-	c := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(hy...)))
-	d := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(more...)))
+	c := wantOne(t, HysLaw, evaluate(hy...))
+	d := wantOne(t, HysLaw, evaluate(more...))
 	if c.Key != d.Key || c.Key != "HYS:LB:1" || d.Evidence["qualifying_draws"] != 2 {
 		t.Errorf("keys %s then %s (%v draws), want HYS:LB:1 both times and 2 draws", c.Key, d.Key, d.Evidence["qualifying_draws"])
 	}
@@ -163,12 +193,12 @@ func TestLiverKeysSurviveLaterDraws(t *testing.T) {
 	// for the one case, not a second case (the pilot's LB:11+LB:23 and
 	// LB:11+LB:33).
 	second := append(slices.Clone(hy), bili(8, 50, "2014-02-04"))
-	if sigs := only(HysLaw, Evaluate(Config{}, labsInput(second...))); len(sigs) != 1 || sigs[0].Key != "HYS:LB:1" {
+	if sigs := only(HysLaw, evaluate(second...)); len(sigs) != 1 || sigs[0].Key != "HYS:LB:1" {
 		t.Errorf("with a second bilirubin: %v, want one HYS:LB:1", keysOf(HysLaw, sigs))
 	}
 	// A new episode after the transaminases came down is a new case.
 	again := append(slices.Clone(hy), alt(9, 30, "2014-04-01"), alt(10, 200, "2014-05-01"), bili(11, 50, "2014-05-02"))
-	if got := keysOf(HysLaw, Evaluate(Config{}, labsInput(again...))); !slices.Equal(got, []string{"HYS:LB:1", "HYS:LB:10"}) {
+	if got := keysOf(HysLaw, evaluate(again...)); !slices.Equal(got, []string{"HYS:LB:1", "HYS:LB:10"}) {
 		t.Errorf("two episodes: keys %v, want [HYS:LB:1 HYS:LB:10]", got)
 	}
 }
@@ -180,7 +210,7 @@ func TestLiverPattern(t *testing.T) {
 		class string
 	}{{50, "hepatocellular"}, {150, "mixed"}, {250, "cholestatic"}} {
 		// ALT 5×ULN; ALP ULN 100: R = 5 / (alp/100).
-		s := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(alt(1, 200, "2014-02-01"), alp(2, tt.alp, "2014-02-01"), bili(3, 10, "2014-02-01"))))
+		s := wantOne(t, TemplesCorollary, evaluate(alt(1, 200, "2014-02-01"), alp(2, tt.alp, "2014-02-01"), bili(3, 10, "2014-02-01")))
 		if s.Evidence["r_class"] != tt.class || !strings.Contains(s.Message, strings.ToUpper(tt.class[:1])+tt.class[1:]+" injury") {
 			t.Errorf("ALP %g: class %v, message %q; want %s", tt.alp, s.Evidence["r_class"], s.Message, tt.class)
 		}
@@ -188,12 +218,12 @@ func TestLiverPattern(t *testing.T) {
 }
 
 func TestEDISH(t *testing.T) {
-	subj := testSubject()
-	p, ok := EDISH(subj, []clinical.LabResult{
+	subj := rulestest.Subject()
+	p, ok := point(
 		alt(1, 80, "2014-02-01"), ast(2, 100, "2014-02-01"), bili(3, 30, "2014-02-01"),
 		alt(4, 160, "2014-03-01"), ast(5, 60, "2014-03-01"), bili(6, 20, "2014-03-01"),
 		alt(7, 400, "2014-01-03"), // screening: not on treatment
-	})
+	)
 	// The screening ALT of 10×ULN is the baseline: the subject is on the
 	// mDISH plot too, its peak ALT 0.4× that baseline.
 	wantMDISH := MDISHPoint{BaselineALT: 10, ALT: 0.4, ALTSeq: 4, Transaminase: 0.4, Quadrant: QuadrantNormal}
@@ -217,18 +247,18 @@ func TestEDISH(t *testing.T) {
 		{120, 40, QuadrantHysLaw},
 	}
 	for _, q := range quadrants {
-		p, ok := EDISH(subj, []clinical.LabResult{alt(1, q.alt, "2014-02-01"), bili(2, q.bili, "2014-02-01")})
+		p, ok := point(alt(1, q.alt, "2014-02-01"), bili(2, q.bili, "2014-02-01"))
 		if !ok || p.Quadrant != q.want {
 			t.Errorf("ALT %g, bilirubin %g: quadrant %s (%v), want %s", q.alt, q.bili, p.Quadrant, ok, q.want)
 		}
 	}
 
-	if _, ok := EDISH(subj, []clinical.LabResult{alt(1, 80, "2014-02-01")}); ok {
+	if _, ok := point(alt(1, 80, "2014-02-01")); ok {
 		t.Error("a point without bilirubin")
 	}
 	noULN := bili(2, 30, "2014-02-01")
 	noULN.HasHigh = false
-	if _, ok := EDISH(subj, []clinical.LabResult{alt(1, 80, "2014-02-01"), noULN}); ok {
+	if _, ok := point(alt(1, 80, "2014-02-01"), noULN); ok {
 		t.Error("a point from a bilirubin without ULN")
 	}
 }
@@ -236,8 +266,8 @@ func TestEDISH(t *testing.T) {
 // nR takes the higher of ALT and AST: an injury where AST leads is
 // cholestatic by R and hepatocellular by nR.
 func TestLiverPatternNR(t *testing.T) {
-	s := wantOne(t, TemplesCorollary, Evaluate(Config{}, labsInput(
-		alt(1, 80, "2014-02-01"), ast(2, 240, "2014-02-01"), alp(3, 100, "2014-02-01"), bili(4, 10, "2014-02-01"))))
+	s := wantOne(t, TemplesCorollary, evaluate(
+		alt(1, 80, "2014-02-01"), ast(2, 240, "2014-02-01"), alp(3, 100, "2014-02-01"), bili(4, 10, "2014-02-01")))
 	for k, want := range map[string]any{"r_ratio": 2.0, "r_class": "cholestatic", "r_test": "ALT", "nr_ratio": 6.0, "nr_class": "hepatocellular"} {
 		if s.Evidence[k] != want {
 			t.Errorf("evidence %s = %v, want %v", k, s.Evidence[k], want)
@@ -247,8 +277,8 @@ func TestLiverPatternNR(t *testing.T) {
 		t.Errorf("message %q does not give both classes", s.Message)
 	}
 	// Hyperbilirubinemia names the pattern at its onset too.
-	s = wantOne(t, Hyperbilirubinemia, Evaluate(Config{}, labsInput(
-		alt(1, 60, "2014-02-01"), alp(2, 300, "2014-02-01"), bili(3, 50, "2014-02-01"))))
+	s = wantOne(t, Hyperbilirubinemia, evaluate(
+		alt(1, 60, "2014-02-01"), alp(2, 300, "2014-02-01"), bili(3, 50, "2014-02-01")))
 	if s.Evidence["r_class"] != "cholestatic" || s.Evidence["nr_ratio"] != 0.5 {
 		t.Errorf("hyperbilirubinemia pattern %v, nR %v; want cholestatic, 0.5", s.Evidence["r_class"], s.Evidence["nr_ratio"])
 	}
@@ -270,7 +300,7 @@ func TestHysLawEvidenceNear(t *testing.T) {
 		dbili(7, 40, "2014-02-04"), // 8×ULN
 		inr(8, 2.5, "2014-02-12"),  // 8 days after the bilirubin: not near
 	}
-	s := wantOne(t, HysLaw, Evaluate(Config{}, labsInput(labs...)))
+	s := wantOne(t, HysLaw, evaluate(labs...))
 	for k, want := range map[string]any{
 		"inr_lbseq": 5, "inr_value": 1.8, "inr_date": "2014-02-10", "direct_bilirubin_lbseq": 7, "direct_bilirubin_xuln": 8.0,
 		"alp_near_lbseq": 3, "alp_near_xuln": 1.5,
@@ -291,7 +321,7 @@ func TestHysLawEvidenceNear(t *testing.T) {
 	if res := fmt.Sprint(s.Evidence["results"]); !strings.Contains(res, "LB:5") || !strings.Contains(res, "LB:7") || !strings.Contains(res, "LB:3") {
 		t.Errorf("results %s lack the near draws", res)
 	}
-	s = wantOne(t, HysLaw, Evaluate(Config{}, labsInput(labs[:2]...)))
+	s = wantOne(t, HysLaw, evaluate(labs[:2]...))
 	if !strings.Contains(s.Message, "INR not measured, direct bilirubin not measured") {
 		t.Errorf("message %q does not say INR and direct bilirubin were not measured", s.Message)
 	}
@@ -299,9 +329,9 @@ func TestHysLawEvidenceNear(t *testing.T) {
 
 // eDISH points carry ALP, the peaks' dates and the arm.
 func TestEDISHPointDetail(t *testing.T) {
-	p, ok := EDISH(testSubject(), []clinical.LabResult{
+	p, ok := point(
 		alt(1, 80, "2014-02-01"), alp(2, 150, "2014-02-01"), bili(3, 30, "2014-02-01"), alp(4, 250, "2014-03-01T10:00+02:00"),
-	})
+	)
 	if !ok || p.ALP != 2.5 || p.ALPSeq != 4 || p.ALPDate != "2014-03-01T10:00+02:00" || p.ALTDate != "2014-02-01" || p.Arm != "Xanomeline High Dose" {
 		t.Errorf("EDISH = %+v", p)
 	}
@@ -341,7 +371,7 @@ func TestMDISH(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			a := Assess(Config{}, labsInput(tt.labs...))
+			a := assess(tt.labs...)
 			if (a.Point.MDISH == nil) != (tt.quadrant == "") || a.Point.MDISH != nil && a.Point.MDISH.Quadrant != tt.quadrant {
 				t.Fatalf("mDISH point %+v, want quadrant %q", a.Point.MDISH, tt.quadrant)
 			}
@@ -358,7 +388,7 @@ func TestMDISH(t *testing.T) {
 		})
 	}
 	// The values are multiples of the baseline value.
-	a := Assess(Config{}, labsInput(abnormal(alt(3, 240, day), bili(4, 45, day))...))
+	a := assess(abnormal(alt(3, 240, day), bili(4, 45, day))...)
 	if m := a.Point.MDISH; m.BaselineALT != 2 || m.ALT != 3 || m.BaselineBilirubin != 1.5 || m.Bilirubin != 1.5 || m.BilirubinSeq != 4 {
 		t.Errorf("mDISH point %+v", m)
 	}

@@ -1,14 +1,33 @@
-package rules
+// Package liver raises the liver findings of one subject: potential
+// Hy's law (FDA DILI guidance, 2009), the eDISH quadrants around it
+// (Temple's corollary, hyperbilirubinemia), mDISH for subjects whose
+// baseline ALT or AST was already high, and the R and nR ratios that
+// class each injury; and places the subject on the eDISH and mDISH plots.
+// Like the other rules (clinical/rules, which runs these in its table),
+// it is pure code: a subject's labs in, signals out.
+package liver
 
 import (
 	"fmt"
 	"maps"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/rules/internal/subjectview"
+)
+
+// The rules this package raises, besides MDISH.
+const (
+	HysLaw clinical.Rule = "HYS_LAW"
+	// HysLawQuadrant: the subject's peaks fall in eDISH's Hy's law
+	// quadrant but no draw meets Hy's law (ALP ≥ 2×ULN, or the bilirubin
+	// rise is not within 14 days of the transaminase rise). Still a liver
+	// injury a monitor must see, just not a potential Hy's law case.
+	HysLawQuadrant     clinical.Rule = "HYS_LAW_QUADRANT"
+	TemplesCorollary   clinical.Rule = "TEMPLES_COROLLARY"
+	Hyperbilirubinemia clinical.Rule = "HYPERBILIRUBINEMIA"
 )
 
 // Hy's law (FDA guidance "Drug-Induced Liver Injury: Premarketing Clinical
@@ -72,24 +91,16 @@ type EDISHPoint struct {
 	MDISH *MDISHPoint
 }
 
-// EDISH places the subject on the eDISH plot. ok is false when the subject
-// has no on-treatment transaminase or no bilirubin with a ULN. Baselines
-// (for mDISH) are SDTM's.
-func EDISH(subj clinical.Subject, labs []clinical.LabResult) (EDISHPoint, bool) {
-	in := Input{Subject: subj, Labs: labs}
-	return newLiver(&subj, labs, sortedByDate(labs), baselineIndexes(BaselineSDTM, &in)).point()
-}
-
 // liverDraw is one liver test result as a multiple of its ULN.
 type liverDraw struct {
 	lab   *clinical.LabResult
 	ratio float64
 }
 
-// liver holds a subject's on-treatment liver tests, each in date order,
+// Tests holds a subject's on-treatment liver tests, each in date order,
 // and the baseline records of those mDISH compares with.
-type liver struct {
-	subj                   *clinical.Subject
+type Tests struct {
+	v                      *subjectview.View
 	transaminases, bili    []liverDraw
 	alp                    []liverDraw
 	peakALT, peakAST, peak liverDraw // peak: the higher transaminase
@@ -102,20 +113,19 @@ type liver struct {
 	baseline map[string]*clinical.LabResult
 }
 
-// newLiver reads the liver tests of labs; baseline is the index of each
-// lab's baseline record (subject.baseline).
-func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate, baseline []int) *liver {
-	lv := &liver{subj: subj, baseline: map[string]*clinical.LabResult{}}
-	tr := treatmentOf(subj)
-	for _, i := range byDate {
-		l := &labs[i]
+// Read reads the subject's liver tests, once for the liver rules and the
+// eDISH point.
+func Read(v *subjectview.View) *Tests {
+	lv := &Tests{v: v, baseline: map[string]*clinical.LabResult{}}
+	for _, i := range v.ByDate {
+		l := &v.Labs[i]
 		switch l.TestCode {
 		case testALT, testAST, testBili:
-			if b := baseline[i]; b >= 0 && labs[b].HasValue {
-				lv.baseline[l.TestCode] = &labs[b]
+			if b := v.BaselineOf(i); b != nil && b.HasValue {
+				lv.baseline[l.TestCode] = b
 			}
 		case testINR, testDirectBili:
-			if l.HasValue && tr.includes(l) {
+			if l.HasValue && v.OnTreatment(l) {
 				d := liverDraw{lab: l}
 				if l.HasHigh && l.High > 0 {
 					d.ratio = l.Value / l.High
@@ -128,7 +138,7 @@ func newLiver(subj *clinical.Subject, labs []clinical.LabResult, byDate, baselin
 			}
 			continue
 		}
-		if !l.HasValue || !l.HasHigh || l.High <= 0 || !tr.includes(l) {
+		if !l.HasValue || !l.HasHigh || l.High <= 0 || !v.OnTreatment(l) {
 			continue
 		}
 		d := liverDraw{l, l.Value / l.High}
@@ -160,47 +170,19 @@ func higher(a, b liverDraw) liverDraw {
 	return a
 }
 
-// treatment tells on-treatment draws from pre-dose ones. It excludes the
-// baseline record and draws certainly before the first-dose day. With no
-// first dose recorded every non-baseline draw counts, so missing exposure
-// data cannot hide a liver injury.
-type treatment struct {
-	firstDay int
-	known    bool
-}
-
-func treatmentOf(subj *clinical.Subject) treatment {
-	sp, ok := spanOf(subj.FirstDose)
-	if !ok {
-		return treatment{}
-	}
-	first, _ := sp.days()
-	return treatment{first, true}
-}
-
-func (t treatment) includes(l *clinical.LabResult) bool {
-	if l.Baseline {
-		return false
-	}
-	sp, ok := spanOf(l.Date)
-	if !t.known || !ok {
-		return true
-	}
-	_, last := sp.days()
-	return last >= t.firstDay
-}
-
-func (lv *liver) point() (EDISHPoint, bool) {
+// Point places the subject on the eDISH plot. ok is false when the
+// subject has no on-treatment transaminase or no bilirubin with a ULN.
+func (lv *Tests) Point() (EDISHPoint, bool) {
 	if lv.peak.lab == nil || lv.peakBili.lab == nil {
 		return EDISHPoint{}, false
 	}
 	p := EDISHPoint{
-		Study: lv.subj.Study, Site: lv.subj.Site, USUBJID: lv.subj.USUBJID, Arm: lv.subj.Arm,
+		Study: lv.v.Subject.Study, Site: lv.v.Subject.Site, USUBJID: lv.v.Subject.USUBJID, Arm: lv.v.Subject.Arm,
 		ALT: lv.peakALT.ratio, ALTSeq: seqOf(lv.peakALT), ALTDate: dateOf(lv.peakALT),
 		AST: lv.peakAST.ratio, ASTSeq: seqOf(lv.peakAST), ASTDate: dateOf(lv.peakAST),
 		Transaminase: lv.peak.ratio, Bilirubin: lv.peakBili.ratio, BilirubinSeq: seqOf(lv.peakBili), BilirubinDate: dateOf(lv.peakBili),
 		ALP: lv.peakALP.ratio, ALPSeq: seqOf(lv.peakALP), ALPDate: dateOf(lv.peakALP),
-		Quadrant: quadrantOf(atLeast(lv.peak.ratio, transaminaseULN), atLeast(lv.peakBili.ratio, bilirubinULN)),
+		Quadrant: quadrantOf(subjectview.AtLeast(lv.peak.ratio, transaminaseULN), subjectview.AtLeast(lv.peakBili.ratio, bilirubinULN)),
 	}
 	if m, ok := lv.mdish(); ok {
 		p.MDISH = &m
@@ -236,13 +218,6 @@ func seqOf(d liverDraw) int {
 	return d.lab.Seq
 }
 
-// atLeast compares a ×ULN ratio with a threshold after rounding to nine
-// decimals, so that a value of exactly 3×ULN (3.6 / 1.2 is
-// 2.9999999999999996 in binary) counts as 3×ULN.
-func atLeast(ratio, k float64) bool {
-	return math.Round(ratio*1e9) >= k*1e9
-}
-
 // hysLawCase is a transaminase draw with its bilirubin and ALP.
 type hysLawCase struct {
 	amino, bili liverDraw
@@ -260,9 +235,9 @@ type hysLawCase struct {
 // began, and a later ALP rise is common as jaundice develops. A day with
 // no ALP measured qualifies: missing data must not hide a potential Hy's
 // law case, and the evidence says ALP was not measured.
-func (lv *liver) hysLawCases(draws []liverDraw) (qualifying, cholestatic []hysLawCase) {
+func (lv *Tests) hysLawCases(draws []liverDraw) (qualifying, cholestatic []hysLawCase) {
 	for _, a := range draws {
-		if !atLeast(a.ratio, transaminaseULN) {
+		if !subjectview.AtLeast(a.ratio, transaminaseULN) {
 			continue
 		}
 		c, ok := lv.bilirubinAfter(a)
@@ -270,7 +245,7 @@ func (lv *liver) hysLawCases(draws []liverDraw) (qualifying, cholestatic []hysLa
 			continue
 		}
 		c.alp, c.alpMeasured = lv.alpOn(a.lab)
-		if c.alpMeasured && atLeast(c.alp.ratio, alpULN) {
+		if c.alpMeasured && subjectview.AtLeast(c.alp.ratio, alpULN) {
 			cholestatic = append(cholestatic, c)
 		} else {
 			qualifying = append(qualifying, c)
@@ -282,13 +257,13 @@ func (lv *liver) hysLawCases(draws []liverDraw) (qualifying, cholestatic []hysLa
 // bilirubinAfter finds the first bilirubin ≥ 2×ULN from a's day to
 // bilirubinDays after it. Partial dates pair when they may be in window:
 // the rule errs toward raising a potential Hy's law case.
-func (lv *liver) bilirubinAfter(a liverDraw) (hysLawCase, bool) {
+func (lv *Tests) bilirubinAfter(a liverDraw) (hysLawCase, bool) {
 	for _, b := range lv.bili {
-		if !atLeast(b.ratio, bilirubinULN) {
+		if !subjectview.AtLeast(b.ratio, bilirubinULN) {
 			continue
 		}
-		if within, _ := mayBeWithin(a.lab.Date, b.lab.Date, 0, bilirubinDays); within {
-			min, _, _ := DaysBetween(a.lab.Date, b.lab.Date)
+		if within, _ := clinical.MayBeWithin(a.lab.Date, b.lab.Date, 0, bilirubinDays); within {
+			min, _, _ := clinical.DaysBetween(a.lab.Date, b.lab.Date)
 			return hysLawCase{amino: a, bili: b, days: max(min, 0)}, true
 		}
 	}
@@ -297,7 +272,7 @@ func (lv *liver) bilirubinAfter(a liverDraw) (hysLawCase, bool) {
 
 // alpOn returns the ALP of the draw at exactly lab's date and time, else
 // the highest ALP on the same day.
-func (lv *liver) alpOn(lab *clinical.LabResult) (liverDraw, bool) {
+func (lv *Tests) alpOn(lab *clinical.LabResult) (liverDraw, bool) {
 	return sameDraw(lv.alp, "", lab)
 }
 
@@ -312,7 +287,7 @@ func sameDraw(draws []liverDraw, test string, lab *clinical.LabResult) (liverDra
 		if p.lab.Date == lab.Date {
 			return p, true
 		}
-		if min, max, ok := DaysBetween(lab.Date, p.lab.Date); ok && min <= 0 && max >= 0 {
+		if min, max, ok := clinical.DaysBetween(lab.Date, p.lab.Date); ok && min <= 0 && max >= 0 {
 			best = higher(best, p)
 		}
 	}
@@ -329,8 +304,8 @@ const nearDays = 7
 func nearCase(draws []liverDraw, c hysLawCase) (liverDraw, bool) {
 	var best liverDraw
 	for _, d := range draws {
-		after, _ := mayBeWithin(c.amino.lab.Date, d.lab.Date, -nearDays, 1<<30)
-		before, _ := mayBeWithin(c.bili.lab.Date, d.lab.Date, -1<<30, nearDays)
+		after, _ := clinical.MayBeWithin(c.amino.lab.Date, d.lab.Date, -nearDays, 1<<30)
+		before, _ := clinical.MayBeWithin(c.bili.lab.Date, d.lab.Date, -1<<30, nearDays)
 		if after && before && (best.lab == nil || d.lab.Value > best.lab.Value) {
 			best = d
 		}
@@ -340,12 +315,12 @@ func nearCase(draws []liverDraw, c hysLawCase) (liverDraw, bool) {
 
 // addNear adds to ev the INR, direct bilirubin and, when the transaminase
 // day has none, ALP measured near case c, and says them for a message.
-func (lv *liver) addNear(ev map[string]any, c hysLawCase) string {
+func (lv *Tests) addNear(ev map[string]any, c hysLawCase) string {
 	var said []string
 	if !c.alpMeasured {
 		if d, ok := nearCase(lv.alp, c); ok {
 			addDraw(ev, "alp_near", d)
-			said = append(said, fmt.Sprintf("ALP %.2f×ULN on %s", d.ratio, dateText(d.lab.Date)))
+			said = append(said, fmt.Sprintf("ALP %.2f×ULN on %s", d.ratio, subjectview.DateText(d.lab.Date)))
 		}
 	}
 	for _, t := range []struct {
@@ -358,39 +333,38 @@ func (lv *liver) addNear(ev map[string]any, c hysLawCase) string {
 			continue
 		}
 		addDraw(ev, t.prefix, d)
-		text := fmt.Sprintf("%s %s %s on %s", t.name, fmtNum(d.lab.Value), d.lab.Unit, dateText(d.lab.Date))
+		text := fmt.Sprintf("%s %s %s on %s", t.name, subjectview.Num(d.lab.Value), d.lab.Unit, subjectview.DateText(d.lab.Date))
 		if d.ratio > 0 {
-			text = fmt.Sprintf("%s %.2f×ULN on %s", t.name, d.ratio, dateText(d.lab.Date))
+			text = fmt.Sprintf("%s %.2f×ULN on %s", t.name, d.ratio, subjectview.DateText(d.lab.Date))
 		}
 		said = append(said, strings.Replace(text, "  ", " ", 1))
 	}
 	return fmt.Sprintf("within %d days of the case: %s", nearDays, strings.Join(said, ", "))
 }
 
-// liverSignals raises at most one liver signal per subject: potential
+// Signals raises at most one liver signal per subject: potential
 // Hy's law when any draw qualifies, else the eDISH quadrant the subject's
 // peaks fall in. Each is keyed by the draw where the finding began, which
 // later data does not move.
-func (s *subject) liverSignals() []clinical.Signal {
-	lv := s.liver()
-	p, ok := lv.point()
+func (lv *Tests) Signals() []clinical.Signal {
+	p, ok := lv.Point()
 	if !ok || p.Quadrant == QuadrantNormal {
 		return nil
 	}
 	ev := map[string]any{
-		"quadrant": string(p.Quadrant), "peak_alt_xuln": round2(p.ALT), "peak_alt_lbseq": p.ALTSeq,
-		"peak_ast_xuln": round2(p.AST), "peak_ast_lbseq": p.ASTSeq,
-		"peak_bili_xuln": round2(p.Bilirubin), "peak_bili_lbseq": p.BilirubinSeq,
+		"quadrant": string(p.Quadrant), "peak_alt_xuln": subjectview.Round2(p.ALT), "peak_alt_lbseq": p.ALTSeq,
+		"peak_ast_xuln": subjectview.Round2(p.AST), "peak_ast_lbseq": p.ASTSeq,
+		"peak_bili_xuln": subjectview.Round2(p.Bilirubin), "peak_bili_lbseq": p.BilirubinSeq,
 	}
 	peaks := fmt.Sprintf("peak %s %.2f×ULN (%s) and peak total bilirubin %.2f×ULN (%s)",
-		lv.peak.lab.TestCode, p.Transaminase, dateText(lv.peak.lab.Date), p.Bilirubin, dateText(lv.peakBili.lab.Date))
+		lv.peak.lab.TestCode, p.Transaminase, subjectview.DateText(lv.peak.lab.Date), p.Bilirubin, subjectview.DateText(lv.peakBili.lab.Date))
 
 	switch p.Quadrant {
 	case QuadrantTemplesCorollary:
 		first := lv.first(lv.transaminases, transaminaseULN)
 		addDraw(ev, "onset", first)
 		pattern := lv.addPattern(ev, first.lab)
-		return []clinical.Signal{s.liverSignal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev, first, lv.peak,
+		return []clinical.Signal{lv.signal(TemplesCorollary, clinical.SeverityHigh, drawKey(first), ev, first, lv.peak,
 			fmt.Sprintf("Temple's corollary: %s ≥ 3×ULN without bilirubin ≥ 2×ULN; %s. %s without jaundice: follow liver tests until they resolve", first.lab.TestCode, peaks, pattern))}
 	case QuadrantHyperbilirubinemia:
 		first := lv.first(lv.bili, bilirubinULN)
@@ -399,9 +373,9 @@ func (s *subject) liverSignals() []clinical.Signal {
 		direct := "direct bilirubin not measured that day"
 		if d, ok := sameDraw(lv.directBili, "", first.lab); ok {
 			addDraw(ev, "direct_bilirubin", d)
-			direct = fmt.Sprintf("direct bilirubin %s %s", fmtNum(d.lab.Value), d.lab.Unit)
+			direct = fmt.Sprintf("direct bilirubin %s %s", subjectview.Num(d.lab.Value), d.lab.Unit)
 		}
-		return []clinical.Signal{s.liverSignal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev, first, lv.peakBili,
+		return []clinical.Signal{lv.signal(Hyperbilirubinemia, clinical.SeverityMedium, drawKey(first), ev, first, lv.peakBili,
 			fmt.Sprintf("Hyperbilirubinemia: total bilirubin ≥ 2×ULN without ALT/AST ≥ 3×ULN; %s; at onset %s, %s. Consider Gilbert's syndrome, haemolysis or cholestasis", peaks, direct, pattern))}
 	}
 
@@ -427,9 +401,9 @@ func (s *subject) liverSignals() []clinical.Signal {
 			alp = fmt.Sprintf("ALP %.2f×ULN", c.alp.ratio)
 		}
 		near := lv.addNear(cev, c)
-		out = append(out, s.liverSignal(HysLaw, clinical.SeverityCritical, "HYS:"+drawKey(ep[0]), cev, ep[0], c.bili,
+		out = append(out, lv.signal(HysLaw, clinical.SeverityCritical, "HYS:"+drawKey(ep[0]), cev, ep[0], c.bili,
 			fmt.Sprintf("Potential Hy's law: %s %.2f×ULN on %s with total bilirubin %.2f×ULN on %s (%d days later), %s; %s. Exclude other causes and report per the DILI plan; %s; %s",
-				c.amino.lab.TestCode, c.amino.ratio, dateText(c.amino.lab.Date), c.bili.ratio, dateText(c.bili.lab.Date), c.days, alp, pattern, peaks, near)))
+				c.amino.lab.TestCode, c.amino.ratio, subjectview.DateText(c.amino.lab.Date), c.bili.ratio, subjectview.DateText(c.bili.lab.Date), c.days, alp, pattern, peaks, near)))
 	}
 	if len(out) > 0 {
 		return out
@@ -445,17 +419,17 @@ func (s *subject) liverSignals() []clinical.Signal {
 		addCase(ev, c)
 		ev["reason"] = "alp"
 		last = c.bili
-		why = fmt.Sprintf("ALP was %.2f×ULN on %s, a cholestatic pattern that explains the bilirubin", c.alp.ratio, dateText(c.alp.lab.Date))
+		why = fmt.Sprintf("ALP was %.2f×ULN on %s, a cholestatic pattern that explains the bilirubin", c.alp.ratio, subjectview.DateText(c.alp.lab.Date))
 		near = "; " + lv.addNear(ev, c)
 	}
 	pattern := lv.addPattern(ev, first.lab)
-	return []clinical.Signal{s.liverSignal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev, first, last,
+	return []clinical.Signal{lv.signal(HysLawQuadrant, clinical.SeverityHigh, drawKey(first), ev, first, last,
 		fmt.Sprintf("eDISH Hy's law quadrant but not potential Hy's law: %s; %s; %s%s. Evaluate the liver injury", why, pattern, peaks, near))}
 }
 
-// liverSignal is signal with the dates of the draws a liver finding
+// signal is a finding with the dates of the draws a liver finding
 // begins and ends with, and those draws and the peaks as its results.
-func (s *subject) liverSignal(rule clinical.Rule, sev clinical.Severity, key string, ev map[string]any, from, to liverDraw, msg string) clinical.Signal {
+func (lv *Tests) signal(rule clinical.Rule, sev clinical.Severity, key string, ev map[string]any, from, to liverDraw, msg string) clinical.Signal {
 	var results []string
 	for _, k := range []string{"onset_lbseq", "transaminase_lbseq", "bilirubin_lbseq", "alp_lbseq", "alp_near_lbseq", "inr_lbseq",
 		"direct_bilirubin_lbseq", "peak_alt_lbseq", "peak_ast_lbseq", "peak_bili_lbseq"} {
@@ -464,9 +438,9 @@ func (s *subject) liverSignal(rule clinical.Rule, sev clinical.Severity, key str
 		}
 	}
 	ev["results"] = results
-	sg := s.signal(rule, sev, key, ev, msg)
+	sg := lv.v.Signal(rule, sev, key, ev, msg)
 	sg.First, sg.Last = from.lab.Date, to.lab.Date
-	if CompareDates(sg.Last, sg.First) == OrderBefore {
+	if clinical.CompareDates(sg.Last, sg.First) == clinical.OrderBefore {
 		sg.Last = sg.First
 	}
 	return sg
@@ -476,10 +450,10 @@ func (s *subject) liverSignal(rule clinical.Rule, sev clinical.Severity, key str
 // draws ≥ 3×ULN: a draw below ends one unless the other enzyme of the
 // same draw (same date and time) is at or above 3×ULN. Each episode lists
 // its draws ≥ 3×ULN, in date order.
-func (lv *liver) transaminaseEpisodes() [][]liverDraw {
+func (lv *Tests) transaminaseEpisodes() [][]liverDraw {
 	high := map[clinical.Date]bool{}
 	for _, d := range lv.transaminases {
-		if atLeast(d.ratio, transaminaseULN) {
+		if subjectview.AtLeast(d.ratio, transaminaseULN) {
 			high[d.lab.Date] = true
 		}
 	}
@@ -487,7 +461,7 @@ func (lv *liver) transaminaseEpisodes() [][]liverDraw {
 	var cur []liverDraw
 	for _, d := range lv.transaminases {
 		switch {
-		case atLeast(d.ratio, transaminaseULN):
+		case subjectview.AtLeast(d.ratio, transaminaseULN):
 			cur = append(cur, d)
 		case !high[d.lab.Date] && len(cur) > 0:
 			out, cur = append(out, cur), nil
@@ -513,9 +487,9 @@ const (
 // injuryClass names the pattern an R or nR ratio gives.
 func injuryClass(r float64) string {
 	switch {
-	case atLeast(r, rHepatocellular):
+	case subjectview.AtLeast(r, rHepatocellular):
 		return "hepatocellular"
-	case atMost(r, rCholestatic):
+	case subjectview.AtMost(r, rCholestatic):
 		return "cholestatic"
 	}
 	return "mixed"
@@ -526,7 +500,7 @@ func injuryClass(r float64) string {
 // to ev, and says them for a message. R uses ALT where measured that day,
 // else AST; each test is read at lab's draw if it has one, else the
 // highest that day.
-func (lv *liver) addPattern(ev map[string]any, lab *clinical.LabResult) string {
+func (lv *Tests) addPattern(ev map[string]any, lab *clinical.LabResult) string {
 	altD, hasALT := sameDraw(lv.transaminases, testALT, lab)
 	astD, hasAST := sameDraw(lv.transaminases, testAST, lab)
 	alp, hasALP := lv.alpOn(lab)
@@ -545,8 +519,8 @@ func (lv *liver) addPattern(ev map[string]any, lab *clinical.LabResult) string {
 	r := amino.ratio / alp.ratio
 	nr := max(altD.ratio, astD.ratio) / alp.ratio // a missing enzyme's ratio is 0
 	class, nclass := injuryClass(r), injuryClass(nr)
-	ev["r_ratio"], ev["r_class"], ev["r_test"] = round2(r), class, amino.lab.TestCode
-	ev["nr_ratio"], ev["nr_class"] = round2(nr), nclass
+	ev["r_ratio"], ev["r_class"], ev["r_test"] = subjectview.Round2(r), class, amino.lab.TestCode
+	ev["nr_ratio"], ev["nr_class"] = subjectview.Round2(nr), nclass
 	ev["pattern_date"] = string(lab.Date)
 	text := fmt.Sprintf("%s%s injury (R = %.1f, nR = %.1f)", strings.ToUpper(class[:1]), class[1:], r, nr)
 	if nclass != class {
@@ -557,13 +531,13 @@ func (lv *liver) addPattern(ev map[string]any, lab *clinical.LabResult) string {
 
 // first returns the first draw at or above k×ULN; the quadrant guarantees
 // there is one.
-func (lv *liver) first(draws []liverDraw, k float64) liverDraw {
+func (lv *Tests) first(draws []liverDraw, k float64) liverDraw {
 	for _, d := range draws {
-		if atLeast(d.ratio, k) {
+		if subjectview.AtLeast(d.ratio, k) {
 			return d
 		}
 	}
-	panic("rules: liver quadrant without a qualifying draw")
+	panic("liver: quadrant without a qualifying draw")
 }
 
 func drawKey(d liverDraw) string { return "LB:" + strconv.Itoa(d.lab.Seq) }
@@ -577,7 +551,7 @@ func addDraw(ev map[string]any, prefix string, d liverDraw) {
 	}
 	if d.ratio > 0 {
 		ev[prefix+"_uln"] = d.lab.High
-		ev[prefix+"_xuln"] = round2(d.ratio)
+		ev[prefix+"_xuln"] = subjectview.Round2(d.ratio)
 	}
 	ev[prefix+"_date"] = string(d.lab.Date)
 }
@@ -590,5 +564,3 @@ func addCase(ev map[string]any, c hysLawCase) {
 		addDraw(ev, "alp", c.alp)
 	}
 }
-
-func round2(v float64) float64 { return math.Round(v*100) / 100 }

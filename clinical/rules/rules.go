@@ -1,8 +1,9 @@
 // Package rules raises the clinical-safety signals a medical monitor works
-// from: CTCAE grades and shifts, the eDISH liver quadrants (Hy's law),
-// lab abnormalities never reported as adverse events, late serious-AE
-// reports and dosing outside consent or participation. It is pure code:
-// one subject's records in, signals out.
+// from: CTCAE grades and shifts, lab abnormalities never reported as
+// adverse events and adverse events without their lab, late serious-AE
+// reports and dosing outside consent or participation, and, through its
+// rule table, the liver rules of package liver (Hy's law, eDISH, mDISH).
+// It is pure code: one subject's records in, signals out.
 //
 // Every signal carries a Key built from the records it rests on (LBSEQ,
 // AESEQ, EXSEQ) so that re-checking a subject refreshes the signal instead

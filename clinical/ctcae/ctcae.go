@@ -3,7 +3,7 @@
 // the DAIDS Table for Grading the Severity of Adult and Pediatric Adverse
 // Events, version 2.1.
 //
-// The criteria are data (criteria.go, daids.go): for each term, the
+// The criteria are data (package criteria): for each term, the
 // thresholds of each grade as the criteria write them, in each unit they
 // give, with the boundary semantics of the text (">3.0 - 5.0 x ULN" is
 // grade 2, so exactly 3.0 x ULN is still grade 1). Grading is pure: no I/O.
@@ -53,6 +53,7 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
 
 // Criteria names a set of grading criteria: a CTCAE version (or DAIDS).
@@ -66,6 +67,27 @@ const (
 	// Default is what the zero Criteria means.
 	Default = V50
 )
+
+// DAIDS21 is the Division of AIDS Table for Grading the Severity of Adult
+// and Pediatric Adverse Events, corrected version 2.1 (July 2017), used in
+// HIV and vaccine trials. Its laboratory tables differ from CTCAE: most
+// ranges are closed below ("1.25 to < 2.5 x ULN" is grade 1 from 1.25 x ULN
+// itself), several are absolute cut-offs that do not depend on the
+// laboratory's range, and some differ by age at collection and sex
+// (subgroups; the grading needs WithSubject). Package criteria quotes
+// the table as pharmaverse admiral's metadata transcribes it
+// (data-raw/adlb_grading/DAIDS.json, the source at hand), and the grades
+// are cross-checked against admiral's encoding (README).
+//
+// Where DAIDS grades by clinical context (direct bilirubin after 28 days
+// of age, by signs of hepatotoxicity), number-only grades nothing above
+// ULN and worst-case takes the life-threatening grade, as admiral does.
+// Fasting-only terms (cholesterol, LDL, triglycerides) are not gradable
+// above their first cut-off: LB does not record fasting. Calcium is
+// graded as measured (DAIDS's tables are for serum calcium), not corrected
+// for albumin. CD4 and lymphocyte counts are the table's "not HIV
+// infected" rows.
+const DAIDS21 Criteria = "daids-v2.1"
 
 // Versions lists the criteria sets this package grades by.
 var Versions = []Criteria{V403, V50, V60, DAIDS21}
@@ -114,11 +136,11 @@ func (c Criteria) orDefault() Criteria {
 }
 
 // Direction is the side of normal a term grades.
-type Direction string
+type Direction = criteria.Direction
 
 const (
-	Low  Direction = "low"
-	High Direction = "high"
+	Low  = criteria.Low
+	High = criteria.High
 )
 
 // Result is the grade of one lab result for one CTCAE term.
@@ -155,6 +177,12 @@ func Severity(grade int) clinical.Severity {
 	}
 }
 
+// tables are the criteria of each set, the terms of each analyte low
+// before high.
+var tables = map[Criteria]map[string][]criteria.Term{
+	V403: criteria.V403, V50: criteria.V50, V60: criteria.V60, DAIDS21: criteria.DAIDS21,
+}
+
 // Grade grades lab by criteria c against baseline (nil when the subject has
 // none). It returns one Result per direction the criteria grade the test
 // in, and nil when they have no criteria for the test. baseline must be a
@@ -165,7 +193,7 @@ func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult, opt
 	if !ok {
 		return nil
 	}
-	terms, ok := criteria[c.orDefault()]
+	terms, ok := tables[c.orDefault()]
 	if !ok {
 		return []Result{{TestCode: lab.TestCode, Value: lab.Value, Unit: lab.Unit,
 			Reason: fmt.Sprintf("unknown grading criteria %q", c)}}
@@ -184,14 +212,14 @@ func Grade(c Criteria, lab clinical.LabResult, baseline *clinical.LabResult, opt
 	o.apply(opts)
 	out := make([]Result, len(ts))
 	for i := range ts {
-		out[i] = ts[i].grade(a, lab, baseline, &o)
+		out[i] = gradeTerm(&ts[i], a, lab, baseline, &o)
 	}
 	return out
 }
 
 // TestCodes lists the LBTESTCD values (with synonyms) graded by c.
 func TestCodes(c Criteria) []string {
-	terms := criteria[c.orDefault()]
+	terms := tables[c.orDefault()]
 	var codes []string
 	for _, a := range analytes {
 		if len(terms[a.id]) > 0 {

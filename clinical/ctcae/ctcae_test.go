@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -312,18 +313,18 @@ func TestEveryTermHasBoundaryCases(t *testing.T) {
 			worst[fmt.Sprint(c, a.id, tc.dir)] = true
 		}
 	}
-	for c, byAnalyte := range criteria {
+	for c, byAnalyte := range tables {
 		if c == DAIDS21 {
 			continue // TestEveryDAIDSTermHasBoundaryCases
 		}
 		for id, terms := range byAnalyte {
 			for _, term := range terms {
-				k := fmt.Sprint(c, id, term.dir)
-				if !covered[k] && (id != "CA" || !covered[fmt.Sprint(c, "CACORR", term.dir)]) {
-					t.Errorf("%s %s (%s, %s): no boundary cases", c, term.name, id, term.dir)
+				k := fmt.Sprint(c, id, term.Dir)
+				if !covered[k] && (id != "CA" || !covered[fmt.Sprint(c, "CACORR", term.Dir)]) {
+					t.Errorf("%s %s (%s, %s): no boundary cases", c, term.Name, id, term.Dir)
 				}
-				if term.worst != nil && !worst[k] {
-					t.Errorf("%s %s (%s, %s): no worst-case boundary cases", c, term.name, id, term.dir)
+				if term.Worst != nil && !worst[k] {
+					t.Errorf("%s %s (%s, %s): no worst-case boundary cases", c, term.Name, id, term.Dir)
 				}
 			}
 		}
@@ -358,7 +359,7 @@ var absent = map[Criteria]map[string]string{
 // The tables are data; these are the invariants the grader relies on.
 func TestCriteriaTablesAreConsistent(t *testing.T) {
 	for _, c := range Versions {
-		byAnalyte, ok := criteria[c]
+		byAnalyte, ok := tables[c]
 		if !ok {
 			t.Fatalf("no criteria for %s", c)
 		}
@@ -381,61 +382,61 @@ func TestCriteriaTablesAreConsistent(t *testing.T) {
 	}
 }
 
-func checkTerm(t *testing.T, c Criteria, a *analyte, term term) {
+func checkTerm(t *testing.T, c Criteria, a *analyte, term criteria.Term) {
 	t.Helper()
-	if term.subgroups != nil {
-		if len(term.scales) > 0 || term.worst != nil || term.notGradable != "" {
-			t.Errorf("%s %s: subgroups and thresholds of its own", c, term.name)
+	if term.Subgroups != nil {
+		if len(term.Scales) > 0 || term.Worst != nil || term.NotGradable != "" {
+			t.Errorf("%s %s: subgroups and thresholds of its own", c, term.Name)
 		}
-		for _, g := range term.subgroups {
+		for _, g := range term.Subgroups {
 			sub := term
-			sub.scales, sub.worst, sub.notGradable, sub.subgroups = g.scales, g.worst, g.notGradable, nil
+			sub.Scales, sub.Worst, sub.NotGradable, sub.Subgroups = g.Scales, g.Worst, g.NotGradable, nil
 			checkTerm(t, c, a, sub)
 		}
 		return
 	}
-	if term.notGradable != "" {
-		if len(term.scales) > 0 {
-			t.Errorf("%s %s: not gradable yet has thresholds", c, term.name)
+	if term.NotGradable != "" {
+		if len(term.Scales) > 0 {
+			t.Errorf("%s %s: not gradable yet has thresholds", c, term.Name)
 		}
 		return
 	}
-	if len(term.scales) == 0 {
-		t.Errorf("%s %s: no thresholds", c, term.name)
+	if len(term.Scales) == 0 {
+		t.Errorf("%s %s: no thresholds", c, term.Name)
 		return
 	}
-	if u := term.scales[0].unit; u != "" {
-		if _, ok := a.units[normUnit(u)]; !ok {
-			t.Errorf("%s %s: other units cannot convert to %s", c, term.name, u)
+	if u := term.Scales[0].Unit; u != "" {
+		if _, ok := a.units[criteria.NormUnit(u)]; !ok {
+			t.Errorf("%s %s: other units cannot convert to %s", c, term.Name, u)
 		}
 	}
-	for _, s := range append(append([]scale(nil), term.scales...), term.worst...) {
-		for _, b := range append(append(append([]band(nil), s.bands...), s.ifBaselineHigh...), s.ifBaselineLow...) {
-			if b.grade < 1 || b.grade > 4 {
-				t.Errorf("%s %s: band of grade %d", c, term.name, b.grade)
+	for _, s := range append(append([]criteria.Scale(nil), term.Scales...), term.Worst...) {
+		for _, b := range append(append(append([]criteria.Band(nil), s.Bands...), s.IfBaselineHigh...), s.IfBaselineLow...) {
+			if b.Grade < 1 || b.Grade > 4 {
+				t.Errorf("%s %s: band of grade %d", c, term.Name, b.Grade)
 			}
-			if (b.op == opLT || b.op == opLE) != (term.dir == Low) {
-				t.Errorf("%s %s: band %+v points the wrong way for a %s term", c, term.name, b, term.dir)
+			if (b.Op == criteria.LT || b.Op == criteria.LE) != (term.Dir == Low) {
+				t.Errorf("%s %s: band %+v points the wrong way for a %s term", c, term.Name, b, term.Dir)
 			}
-			if s.unit == "" && (b.ref == ulnPlus || b.ref == basePlus) {
-				t.Errorf("%s %s: an additive threshold needs a unit", c, term.name)
+			if s.Unit == "" && (b.Ref == criteria.ULNPlus || b.Ref == criteria.BasePlus) {
+				t.Errorf("%s %s: an additive threshold needs a unit", c, term.Name)
 			}
 		}
 		// Without a baseline, grade 0 under the normal-baseline bands is
 		// taken as final; that holds only if abnormal-baseline thresholds
 		// are never below the baseline.
 		// The same holds on the low side for a low term.
-		if term.dir == High {
-			for _, b := range s.ifBaselineHigh {
-				if (b.ref == base && b.k < 1) || (b.ref == basePlus && b.k < 0) || (b.ref != base && b.ref != basePlus) {
-					t.Errorf("%s %s: abnormal-baseline band %+v is not at or above the baseline", c, term.name, b)
+		if term.Dir == High {
+			for _, b := range s.IfBaselineHigh {
+				if (b.Ref == criteria.Base && b.K < 1) || (b.Ref == criteria.BasePlus && b.K < 0) || (b.Ref != criteria.Base && b.Ref != criteria.BasePlus) {
+					t.Errorf("%s %s: abnormal-baseline band %+v is not at or above the baseline", c, term.Name, b)
 				}
 			}
 		}
-		if term.dir == Low {
-			for _, b := range s.ifBaselineLow {
-				if (b.ref == base && b.k > 1) || (b.ref != base && !slices.Contains(s.bands, b)) {
-					t.Errorf("%s %s: abnormal-baseline band %+v is not at or below the baseline", c, term.name, b)
+		if term.Dir == Low {
+			for _, b := range s.IfBaselineLow {
+				if (b.Ref == criteria.Base && b.K > 1) || (b.Ref != criteria.Base && !slices.Contains(s.Bands, b)) {
+					t.Errorf("%s %s: abnormal-baseline band %+v is not at or below the baseline", c, term.Name, b)
 				}
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
 
 // le: "10.0 to 10.9 g/dL" for low terms: `at` itself is still the worse grade.
@@ -30,7 +31,7 @@ func withBaseline(tc edgeCase, b float64) edgeCase { tc.baseline = &b; return tc
 
 const ng = notGradable
 
-// The DAIDS v2.1 table, written from the text (see daids.go) at every
+// The DAIDS v2.1 table, written from the text (see criteria/daids.go) at every
 // boundary, in SI and conventional units.
 var daidsCases = []daidsCase{
 	// Baseline 120 mL/min: a decrease of 10, 30, 50% (108, 84, 60) grades
@@ -165,10 +166,10 @@ func TestEveryDAIDSTermHasBoundaryCases(t *testing.T) {
 		a, _ := analyteOf(tc.code)
 		covered[fmt.Sprint(a.id, tc.dir)] = true
 	}
-	for id, terms := range criteria[DAIDS21] {
+	for id, terms := range tables[DAIDS21] {
 		for _, term := range terms {
-			if !covered[fmt.Sprint(id, term.dir)] {
-				t.Errorf("%s (%s, %s): no boundary cases", term.name, id, term.dir)
+			if !covered[fmt.Sprint(id, term.Dir)] {
+				t.Errorf("%s (%s, %s): no boundary cases", term.Name, id, term.Dir)
 			}
 		}
 	}
@@ -201,11 +202,11 @@ func TestDAIDSNeonatalSubgroups(t *testing.T) {
 	} {
 		t.Run(tt.code+" "+tt.subgroup+" "+tt.unit, func(t *testing.T) {
 			a, _ := analyteOf(tt.code)
-			var sub *term
-			for _, tm := range criteria[DAIDS21][a.id] {
-				for _, g := range tm.subgroups {
-					if tm.dir == tt.dir && g.name == tt.subgroup {
-						sub = &term{name: tm.name, dir: tm.dir, scales: g.scales, notGradable: g.notGradable}
+			var sub *criteria.Term
+			for _, tm := range tables[DAIDS21][a.id] {
+				for _, g := range tm.Subgroups {
+					if tm.Dir == tt.dir && g.Name == tt.subgroup {
+						sub = &criteria.Term{Name: tm.Name, Dir: tm.Dir, Scales: g.Scales, NotGradable: g.NotGradable}
 					}
 				}
 			}
@@ -218,7 +219,7 @@ func TestDAIDSNeonatalSubgroups(t *testing.T) {
 					want int
 				}{{e.at - e.at*1e-6, e.below}, {e.at, e.atIt}, {e.at + e.at*1e-6, e.above}} {
 					lab := edgeCase{code: tt.code, unit: tt.unit, lim: tt.lim}.lab(p.v)
-					if got := gradeOf(sub.grade(a, lab, nil, &options{})); got != p.want {
+					if got := gradeOf(gradeTerm(sub, a, lab, nil, &options{})); got != p.want {
 						t.Errorf("%v %s: grade %s, want %s", p.v, tt.unit, show(got), show(p.want))
 					}
 				}

@@ -6,80 +6,8 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
-
-// ref is what a threshold is measured from.
-type ref uint8
-
-const (
-	abs      ref = iota // k itself, in the scale's unit
-	uln                 // k × ULN
-	lln                 // k × LLN
-	base                // k × baseline
-	ulnPlus             // ULN + k, k in the scale's unit
-	basePlus            // baseline + k
-)
-
-// op says on which side of its threshold a band lies.
-type op uint8
-
-const (
-	opGT op = iota // ">3.0 x ULN"
-	opGE           // "1.5 - 3.0 x baseline": the threshold itself belongs to the band
-	opLT           // "<LLN", "<100 g/L"
-	opLE           // "26 - 49 ml/min", "25 - <50% decrease": the threshold itself belongs to the low band
-)
-
-// band is where one grade starts. A value is at least grade g when it is
-// past the threshold of any band of grade g; it gets the highest such g.
-type band struct {
-	grade int
-	op    op
-	ref   ref
-	k     float64
-	// needs, when set, is what the band needs beyond the record (a fasting
-	// sample; signs or symptoms), which LB does not record: the band is
-	// never applied, and a value past it is not gradable, with needs as
-	// the reason.
-	needs string
-}
-
-// scale is a term's thresholds in one unit.
-type scale struct {
-	unit string // as CTCAE writes it; "" when only relative to the record's own limits, or unitless
-	norm string // normUnit(unit), filled in at init
-	// bands grade a subject whose baseline was normal (or for terms that do
-	// not depend on baseline status).
-	bands []band
-	// ifBaselineHigh, when set, grades instead a subject whose baseline was
-	// above ULN (v5.0 and v6.0 liver tests, v4.03 hemoglobin increased).
-	ifBaselineHigh []band
-	// ifBaselineLow, when set, grades instead a subject whose baseline was
-	// below LLN (v6.0 creatinine, fibrinogen).
-	ifBaselineLow []band
-}
-
-// term is one CTCAE term in one direction.
-type term struct {
-	name   string
-	dir    Direction
-	scales []scale // the first is the one values in other units convert to
-	// worst, when set, are the scales of WorstCase: the grades the criteria
-	// give with symptoms, physiologic consequences or anticoagulation.
-	worst []scale
-	// floor, when above zero, is the lowest value the criteria grade (in
-	// the first scale's unit); below it the result is not gradable.
-	floor float64
-	// albuminCorrected terms are written for albumin-corrected calcium:
-	// total calcium is corrected before it is graded (calcium.go).
-	albuminCorrected bool
-	// subgroups, when set, replace scales, worst and notGradable: the
-	// criteria differ by age at collection and sex (DAIDS).
-	subgroups []subgroup
-	// notGradable, when set, says why CTCAE cannot grade this term from a
-	// lab value at all.
-	notGradable string
-}
 
 // inputs are a record's value, limits and baseline in the scale's unit.
 type inputs struct {
@@ -89,16 +17,17 @@ type inputs struct {
 	hasBase        bool
 }
 
-func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult, o *options) Result {
-	r := Result{Term: t.name, TestCode: lab.TestCode, Direction: t.dir, Value: lab.Value, Unit: lab.Unit}
-	scales, worst, notGradable := t.scales, t.worst, t.notGradable
-	if t.subgroups != nil {
-		sg, why := t.subgroupFor(lab, o.subject)
+// gradeTerm grades lab by one term of the criteria.
+func gradeTerm(t *criteria.Term, a *analyte, lab clinical.LabResult, bl *clinical.LabResult, o *options) Result {
+	r := Result{Term: t.Name, TestCode: lab.TestCode, Direction: t.Dir, Value: lab.Value, Unit: lab.Unit}
+	scales, worst, notGradable := t.Scales, t.Worst, t.NotGradable
+	if t.Subgroups != nil {
+		sg, why := subgroupFor(t, lab, o.subject)
 		if why != "" {
 			r.Reason = why
 			return r
 		}
-		scales, worst, notGradable = sg.scales, sg.worst, sg.notGradable
+		scales, worst, notGradable = sg.Scales, sg.Worst, sg.NotGradable
 	}
 	if notGradable != "" {
 		r.Reason = notGradable
@@ -108,7 +37,7 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 		r.Reason = "no result (LBSTRESN)"
 		return r
 	}
-	if a.corrected() && t.albuminCorrected {
+	if a.corrected() && t.AlbuminCorrected {
 		if r.Correction, r.Reason = correctCalcium(a, &lab, o.albumin); r.Reason != "" {
 			return r
 		}
@@ -116,14 +45,14 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 	if o.worstCase && worst != nil {
 		scales = worst
 	}
-	s, f, why := scaleFor(t.name, scales, a, lab.Unit)
+	s, f, why := scaleFor(t.Name, scales, a, lab.Unit)
 	if why != "" {
 		r.Reason = why
 		return r
 	}
-	if t.floor > 0 {
-		if ff, ok := a.factor(lab.Unit, scales[0].unit); ok && sig(lab.Value*ff) < t.floor {
-			r.Reason = fmt.Sprintf("%s: the criteria grade from %g %s; below it they give no grade", t.name, t.floor, scales[0].unit)
+	if t.Floor > 0 {
+		if ff, ok := a.factor(lab.Unit, scales[0].Unit); ok && sig(lab.Value*ff) < t.Floor {
+			r.Reason = fmt.Sprintf("%s: the criteria grade from %g %s; below it they give no grade", t.Name, t.Floor, scales[0].Unit)
 			return r
 		}
 	}
@@ -132,8 +61,8 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 	// is below it).
 	in := inputs{v: lab.Value * f, uln: lab.High * f, lln: lab.Low * f, hasULN: lab.HasHigh && lab.High > 0, hasLLN: lab.HasLow}
 	r.Value = in.v
-	if s.unit != "" && s.norm != normUnit(lab.Unit) {
-		r.Unit = s.unit
+	if s.Unit != "" && s.Norm() != criteria.NormUnit(lab.Unit) {
+		r.Unit = s.Unit
 	}
 	if bl != nil && bl.HasValue {
 		bf, ok := a.factor(bl.Unit, lab.Unit)
@@ -144,7 +73,7 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 		// Baseline multiples of a zero baseline would grade any value.
 		in.base, in.hasBase = bl.Value*bf*f, bl.Value > 0
 	}
-	bands, why := t.bandsFor(s, bl, in)
+	bands, why := bandsFor(t, s, bl, in)
 	if why != "" {
 		r.Reason = why
 		return r
@@ -160,20 +89,20 @@ func (t *term) grade(a *analyte, lab clinical.LabResult, bl *clinical.LabResult,
 
 // scaleFor picks the thresholds in the record's unit when the criteria give
 // them, else those of the first scale with the factor converting to its unit.
-func scaleFor(name string, scales []scale, a *analyte, unit string) (s *scale, factor float64, why string) {
-	u := normUnit(unit)
+func scaleFor(name string, scales []criteria.Scale, a *analyte, unit string) (s *criteria.Scale, factor float64, why string) {
+	u := criteria.NormUnit(unit)
 	for i := range scales {
-		if s := &scales[i]; s.unit == "" || s.norm == u {
+		if s := &scales[i]; s.Unit == "" || s.Norm() == u {
 			return s, 1, ""
 		}
 	}
 	s = &scales[0]
 	if u == "" {
-		return nil, 0, fmt.Sprintf("no unit (LBSTRESU); %s thresholds are in %s", name, s.unit)
+		return nil, 0, fmt.Sprintf("no unit (LBSTRESU); %s thresholds are in %s", name, s.Unit)
 	}
-	f, ok := a.factor(unit, s.unit)
+	f, ok := a.factor(unit, s.Unit)
 	if !ok {
-		return nil, 0, fmt.Sprintf("unit %q cannot be converted to %s", unit, s.unit)
+		return nil, 0, fmt.Sprintf("unit %q cannot be converted to %s", unit, s.Unit)
 	}
 	return s, f, ""
 }
@@ -184,30 +113,30 @@ func scaleFor(name string, scales []scale, a *analyte, unit string) (s *scale, f
 // gives it the same grade. Abnormal-baseline thresholds on the side the
 // term grades lie beyond the baseline, itself beyond the limit, so a value
 // the normal thresholds grade 0 is grade 0 either way.
-func (t *term) bandsFor(s *scale, bl *clinical.LabResult, in inputs) ([]band, string) {
-	if s.ifBaselineHigh == nil && s.ifBaselineLow == nil {
-		return s.bands, ""
+func bandsFor(t *criteria.Term, s *criteria.Scale, bl *clinical.LabResult, in inputs) ([]criteria.Band, string) {
+	if s.IfBaselineHigh == nil && s.IfBaselineLow == nil {
+		return s.Bands, ""
 	}
 	high, highKnown := baselineHigh(bl, in)
 	low, lowKnown := baselineLow(bl, in)
 	switch {
-	case s.ifBaselineHigh != nil && highKnown && high:
-		return s.ifBaselineHigh, ""
-	case s.ifBaselineLow != nil && lowKnown && low:
-		return s.ifBaselineLow, ""
-	case (s.ifBaselineHigh == nil || highKnown) && (s.ifBaselineLow == nil || lowKnown):
-		return s.bands, ""
+	case s.IfBaselineHigh != nil && highKnown && high:
+		return s.IfBaselineHigh, ""
+	case s.IfBaselineLow != nil && lowKnown && low:
+		return s.IfBaselineLow, ""
+	case (s.IfBaselineHigh == nil || highKnown) && (s.IfBaselineLow == nil || lowKnown):
+		return s.Bands, ""
 	}
-	g, missing := gradeBands(s.bands, in)
+	g, missing := gradeBands(s.Bands, in)
 	if len(missing) > 0 {
-		return s.bands, ""
+		return s.Bands, ""
 	}
 	same := true
 	for _, alt := range []struct {
-		bands []band
+		bands []criteria.Band
 		side  Direction
-	}{{s.ifBaselineHigh, High}, {s.ifBaselineLow, Low}} {
-		if alt.bands == nil || (alt.side == t.dir && g == 0) {
+	}{{s.IfBaselineHigh, High}, {s.IfBaselineLow, Low}} {
+		if alt.bands == nil || (alt.side == t.Dir && g == 0) {
 			continue
 		}
 		if ga, m := gradeBands(alt.bands, in); len(m) > 0 || ga != g {
@@ -216,10 +145,10 @@ func (t *term) bandsFor(s *scale, bl *clinical.LabResult, in inputs) ([]band, st
 	}
 	switch {
 	case same:
-		return s.bands, ""
+		return s.Bands, ""
 	case bl == nil || !bl.HasValue:
 		return nil, "no baseline value; the criteria grade against the baseline when it was abnormal"
-	case s.ifBaselineHigh != nil && !highKnown:
+	case s.IfBaselineHigh != nil && !highKnown:
 		return nil, "no ULN (LBSTNRHI) to tell whether the baseline was normal"
 	}
 	return nil, "no LLN (LBSTNRLO) to tell whether the baseline was normal"
@@ -256,17 +185,17 @@ func baselineLow(bl *clinical.LabResult, in inputs) (low, known bool) {
 // gradeBands returns the highest grade whose threshold the value is past.
 // missing lists what the record lacks to rule out a higher grade; the
 // grade is only meaningful when missing is empty.
-func gradeBands(bands []band, in inputs) (grade int, missing []string) {
+func gradeBands(bands []criteria.Band, in inputs) (grade int, missing []string) {
 	for _, b := range bands {
-		if t, ok := b.threshold(in); ok && b.needs == "" && b.past(in.v, t) && b.grade > grade {
-			grade = b.grade
+		if t, ok := threshold(b, in); ok && b.Needs == "" && past(b, in.v, t) && b.Grade > grade {
+			grade = b.Grade
 		}
 	}
 	for _, b := range bands {
-		if b.grade <= grade || b.applies(in) {
+		if b.Grade <= grade || applies(b, in) {
 			continue
 		}
-		if m := b.lacks(); !contains(missing, m) {
+		if m := lacks(b); !contains(missing, m) {
 			missing = append(missing, m)
 		}
 	}
@@ -275,10 +204,10 @@ func gradeBands(bands []band, in inputs) (grade int, missing []string) {
 
 // applies reports whether the band could be evaluated. A band needing
 // what LB does not record cannot matter when the value does not reach it.
-func (b band) applies(in inputs) bool {
-	t, ok := b.threshold(in)
-	if b.needs != "" {
-		return ok && !b.past(in.v, t)
+func applies(b criteria.Band, in inputs) bool {
+	t, ok := threshold(b, in)
+	if b.Needs != "" {
+		return ok && !past(b, in.v, t)
 	}
 	return ok
 }
@@ -286,31 +215,31 @@ func (b band) applies(in inputs) bool {
 // threshold is where the band starts; ok is false when the record lacks
 // the limit or baseline it is measured from. A band that needs what LB does
 // not record is never satisfied but still has a threshold.
-func (b band) threshold(in inputs) (float64, bool) {
-	switch b.ref {
-	case abs:
-		return b.k, true
-	case uln:
-		return b.k * in.uln, in.hasULN
-	case lln:
-		return b.k * in.lln, in.hasLLN
-	case base:
-		return b.k * in.base, in.hasBase
-	case ulnPlus:
-		return in.uln + b.k, in.hasULN
-	case basePlus:
-		return in.base + b.k, in.hasBase
+func threshold(b criteria.Band, in inputs) (float64, bool) {
+	switch b.Ref {
+	case criteria.Abs:
+		return b.K, true
+	case criteria.ULN:
+		return b.K * in.uln, in.hasULN
+	case criteria.LLN:
+		return b.K * in.lln, in.hasLLN
+	case criteria.Base:
+		return b.K * in.base, in.hasBase
+	case criteria.ULNPlus:
+		return in.uln + b.K, in.hasULN
+	case criteria.BasePlus:
+		return in.base + b.K, in.hasBase
 	}
-	panic(fmt.Sprintf("ctcae: unknown threshold reference %d", b.ref))
+	panic(fmt.Sprintf("ctcae: unknown threshold reference %d", b.Ref))
 }
 
-func (b band) lacks() string {
+func lacks(b criteria.Band) string {
 	switch {
-	case b.needs != "":
-		return b.needs
-	case b.ref == uln || b.ref == ulnPlus:
+	case b.Needs != "":
+		return b.Needs
+	case b.Ref == criteria.ULN || b.Ref == criteria.ULNPlus:
 		return "no ULN (LBSTNRHI)"
-	case b.ref == lln:
+	case b.Ref == criteria.LLN:
 		return "no LLN (LBSTNRLO)"
 	}
 	return "no baseline value"
@@ -318,14 +247,14 @@ func (b band) lacks() string {
 
 // past compares after rounding both sides to 10 significant digits, so
 // that 3 × 0.7 (2.0999999999999996 in binary) is exactly at 2.1.
-func (b band) past(v, t float64) bool {
+func past(b criteria.Band, v, t float64) bool {
 	v, t = sig(v), sig(t)
-	switch b.op {
-	case opGT:
+	switch b.Op {
+	case criteria.GT:
 		return v > t
-	case opGE:
+	case criteria.GE:
 		return v >= t
-	case opLE:
+	case criteria.LE:
 		return v <= t
 	}
 	return v < t

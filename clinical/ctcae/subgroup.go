@@ -5,41 +5,8 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
-
-// Ages are in days: a year is 365.25 days, a month 30.4375.
-const (
-	days   = 1.0
-	months = 30.4375
-	years  = 365.25
-)
-
-// subgroup is the criteria of a term for one age range (and sex), as
-// DAIDS splits its tables.
-type subgroup struct {
-	name string // as the criteria write it, e.g. "≥ 13 years of age (male only)"
-	// from ≤ age at collection < to, in days; to 0 is no upper bound.
-	from, to float64
-	sex      string // "M" or "F"; "" for both
-	scales   []scale
-	worst    []scale
-	// notGradable, when set, says why the criteria grade nothing for
-	// this subgroup.
-	notGradable string
-}
-
-func ageRange(name string, from, to float64) subgroup {
-	return subgroup{name: name, from: from, to: to}
-}
-
-func (g subgroup) with(scales ...scale) subgroup { g.scales = scales; return g }
-
-func (g subgroup) male() subgroup   { g.sex = "M"; return g }
-func (g subgroup) female() subgroup { g.sex = "F"; return g }
-
-func (g subgroup) none(why string) subgroup { g.notGradable = why; return g }
-
-func (g subgroup) overlaps(lo, hi float64) bool { return g.from < hi && (g.to == 0 || lo < g.to) }
 
 // subgroupFor picks the subgroup of the subject's age at the record's
 // collection and sex. With a full birth date (BRTHDTC) the age is known to
@@ -48,41 +15,41 @@ func (g subgroup) overlaps(lo, hi float64) bool { return g.from < hi && (g.to ==
 // subject is AGE to AGE+1 years old plus the time since RFSTDTC), and both
 // known narrow each other. A range that spans two subgroups is not
 // gradable.
-func (t *term) subgroupFor(lab clinical.LabResult, s *clinical.Subject) (*subgroup, string) {
+func subgroupFor(t *criteria.Term, lab clinical.LabResult, s *clinical.Subject) (*criteria.Subgroup, string) {
 	lo, hi, source, why := ageAt(s, lab.Date)
 	if why != "" {
-		return nil, fmt.Sprintf("%s: the criteria differ by age (%s), and %s", t.name, t.subgroupNames(), why)
+		return nil, fmt.Sprintf("%s: the criteria differ by age (%s), and %s", t.Name, subgroupNames(t), why)
 	}
-	var match *subgroup
-	for i := range t.subgroups {
-		g := &t.subgroups[i]
-		if !g.overlaps(lo, hi) {
+	var match *criteria.Subgroup
+	for i := range t.Subgroups {
+		g := &t.Subgroups[i]
+		if !g.Overlaps(lo, hi) {
 			continue
 		}
-		if g.sex != "" {
+		if g.Sex != "" {
 			switch sex := strings.ToUpper(strings.TrimSpace(s.Sex)); {
 			case sex != "M" && sex != "F":
-				return nil, fmt.Sprintf("%s: the criteria differ by sex at this age, and SEX is %q", t.name, s.Sex)
-			case sex != g.sex:
+				return nil, fmt.Sprintf("%s: the criteria differ by sex at this age, and SEX is %q", t.Name, s.Sex)
+			case sex != g.Sex:
 				continue
 			}
 		}
 		if match != nil {
 			return nil, fmt.Sprintf("%s: age at collection %.4g to %.4g years (%s) spans the criteria's subgroups %q and %q",
-				t.name, lo/years, hi/years, source, match.name, g.name)
+				t.Name, lo/criteria.Year, hi/criteria.Year, source, match.Name, g.Name)
 		}
 		match = g
 	}
 	if match == nil {
-		return nil, fmt.Sprintf("%s: no criteria for age %.4g to %.4g years (%s)", t.name, lo/years, hi/years, source)
+		return nil, fmt.Sprintf("%s: no criteria for age %.4g to %.4g years (%s)", t.Name, lo/criteria.Year, hi/criteria.Year, source)
 	}
 	return match, ""
 }
 
-func (t *term) subgroupNames() string {
-	names := make([]string, len(t.subgroups))
-	for i, g := range t.subgroups {
-		names[i] = g.name
+func subgroupNames(t *criteria.Term) string {
+	names := make([]string, len(t.Subgroups))
+	for i, g := range t.Subgroups {
+		names[i] = g.Name
 	}
 	return strings.Join(names, "; ")
 }
@@ -130,8 +97,8 @@ func ageFromBirth(b, d clinical.Date) (lo, hi float64, exact, ok bool) {
 			y--
 		}
 		from, to := bd.AddDate(y, 0, 0), bd.AddDate(y+1, 0, 0)
-		age := (float64(y) + float64(dd.Sub(from))/float64(to.Sub(from))) * years
-		return age, age + 0.5*days, true, true
+		age := (float64(y) + float64(dd.Sub(from))/float64(to.Sub(from))) * criteria.Year
+		return age, age + 0.5*criteria.Day, true, true
 	}
 	b0, b1, ok1 := b.Span()
 	d0, d1, ok2 := d.Span()
@@ -155,6 +122,6 @@ func ageFromAGE(s *clinical.Subject, d clinical.Date) (lo, hi float64, why strin
 	if !ok {
 		return 0, 0, "the record has no collection date (LBDTC)"
 	}
-	lo = float64(s.Age)*years + at.Sub(ref).Hours()/24
-	return lo, lo + years, ""
+	lo = float64(s.Age)*criteria.Year + at.Sub(ref).Hours()/24
+	return lo, lo + criteria.Year, ""
 }

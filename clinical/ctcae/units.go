@@ -2,8 +2,8 @@ package ctcae
 
 import (
 	"strings"
-	"sync"
-	"sync/atomic"
+
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 )
 
 // analyte is one measured quantity and the LBTESTCD codes that name it.
@@ -131,48 +131,10 @@ func analyteOf(code string) (*analyte, bool) {
 	return a, ok
 }
 
-// unitAliases maps spellings of one unit to the form the tables use.
-var unitAliases = map[string]string{
-	"gi/l": "10^9/l", "10*9/l": "10^9/l", "10e9/l": "10^9/l", "x10^9/l": "10^9/l", "x10e9/l": "10^9/l",
-	"10^3/ul": "10^9/l", "10*3/ul": "10^9/l", "x10^3/ul": "10^9/l", "k/ul": "10^9/l", "10^3/mm3": "10^9/l", "/nl": "10^9/l",
-	"/mm3": "/ul", "cells/ul": "/ul", "cells/mm3": "/ul",
-	"iu/l":    "u/l",
-	"g/100ml": "g/dl", "mg/100ml": "mg/dl",
-	"mcmol/l":        "umol/l",
-	"ml/min/1.73m^2": "ml/min/1.73m2", "ml/min/1.73m²": "ml/min/1.73m2", "ml/min/{1.73_m2}": "ml/min/1.73m2",
-}
-
-var unitFolder = strings.NewReplacer("µ", "u", "μ", "u", " ", "")
-
-// normUnit folds case, blanks and the micro sign so that "µmol/L" and
-// "umol/L" are one unit.
-func normUnit(u string) string {
-	if n, ok := normCache.Load(u); ok {
-		return n.(string)
-	}
-	n := unitFolder.Replace(strings.ToLower(strings.TrimSpace(u)))
-	if a, ok := unitAliases[n]; ok {
-		n = a
-	}
-	// A study uses a few dozen units; the bound only guards against a
-	// caller feeding arbitrary text.
-	if normCacheSize.Add(1) <= 4096 {
-		normCache.Store(u, n)
-	}
-	return n
-}
-
-// normCache saves grading a large LB from folding the same units again
-// for every record.
-var (
-	normCache     sync.Map // raw unit → normUnit
-	normCacheSize atomic.Int64
-)
-
 // factor converts a value of analyte a from unit `from` to unit `to`.
 // Equal units need no table; otherwise both must be known for a.
 func (a *analyte) factor(from, to string) (float64, bool) {
-	f, t := normUnit(from), normUnit(to)
+	f, t := criteria.NormUnit(from), criteria.NormUnit(to)
 	if f == t {
 		return 1, true
 	}

@@ -3,6 +3,7 @@ package ctcae
 import (
 	"testing"
 
+	"github.com/trialwatch/trialwatch/clinical/ctcae/criteria"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
 
@@ -12,7 +13,7 @@ import (
 func TestEveryGradedTestHasItsUnits(t *testing.T) {
 	accepted := map[string]bool{"": true}
 	for _, u := range sdtm.LabUnits() {
-		accepted[normUnit(u)] = true
+		accepted[criteria.NormUnit(u)] = true
 	}
 	for _, a := range analytes {
 		if len(a.units) < 2 {

@@ -2,8 +2,6 @@ package sdtm
 
 import (
 	"bytes"
-	"encoding/csv"
-	"io"
 	"testing"
 )
 
@@ -34,29 +32,4 @@ func BenchmarkReadAEDatasetJSON(b *testing.B) {
 
 func BenchmarkReadAEXPT(b *testing.B) {
 	benchRead(b, "ae", XPT, func(b *Batch) int { return len(b.Events) })
-}
-
-// BenchmarkCSVGuard is what following a CSV file's quoting for its limits
-// costs: the pilot's lab file parsed by encoding/csv straight from memory,
-// then through the guard, in the same run.
-func BenchmarkCSVGuard(b *testing.B) {
-	data := unzip(b, pilotPath("lb", CSV))
-	parse := func(b *testing.B, open func() io.Reader) {
-		b.SetBytes(int64(len(data)))
-		for b.Loop() {
-			cr := csv.NewReader(open())
-			cr.ReuseRecord = true
-			for {
-				if _, err := cr.Read(); err != nil {
-					break
-				}
-			}
-		}
-	}
-	b.Run("plain", func(b *testing.B) { parse(b, func() io.Reader { return bytes.NewReader(data) }) })
-	b.Run("guarded", func(b *testing.B) {
-		parse(b, func() io.Reader {
-			return newCSVGuard(bytes.NewReader(data), "lb", DefaultLimits)
-		})
-	})
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 // requiredColumns are what trialwatch needs of each domain.
@@ -109,10 +110,10 @@ func (c column) String() string { return columnNames[c] }
 // row is the typed view of one record that every format's reader shares.
 type row struct {
 	file  string
-	pos   position
+	pos   source.Position
 	cols  map[string]int
 	at    [numColumns]int // each column's index in cells, -1 when the file lacks it
-	cells []cell
+	cells []source.Cell
 	errs  Errors
 }
 
@@ -205,7 +206,7 @@ func (r *row) sortErrors() {
 }
 
 func (r *row) fail(col, msg string) {
-	r.errs = append(r.errs, r.pos.error(r.file, col, msg))
+	r.errs = append(r.errs, r.pos.Error(r.file, col, msg))
 }
 
 func (r *row) failed(col column) bool {
@@ -217,26 +218,26 @@ func (r *row) failed(col column) bool {
 	return false
 }
 
-func (r *row) cell(col column) cell {
+func (r *row) cell(col column) source.Cell {
 	i := r.at[col]
 	if i < 0 || i >= len(r.cells) {
-		return cell{}
+		return source.Cell{}
 	}
 	return r.cells[i]
 }
 
 // cellString is a cell as text, with R's NA and surrounding blanks read as
 // empty, and a number in its shortest form.
-func cellString(c cell) string {
-	switch c.kind {
-	case text:
-		v := strings.TrimSpace(c.text)
+func cellString(c source.Cell) string {
+	switch c.Kind {
+	case source.Text:
+		v := strings.TrimSpace(c.Text)
 		if v == "NA" {
 			return ""
 		}
 		return v
-	case number:
-		return strconv.FormatFloat(c.num, 'f', -1, 64)
+	case source.Number:
+		return strconv.FormatFloat(c.Num, 'f', -1, 64)
 	}
 	return ""
 }
@@ -295,8 +296,8 @@ func (r *row) required(col column) string {
 // false when it is present but not a finite decimal number.
 func (r *row) number(col column) (f float64, v string, present, ok bool) {
 	c := r.cell(col)
-	if c.kind == number {
-		return c.num, "", true, true
+	if c.Kind == source.Number {
+		return c.Num, "", true, true
 	}
 	v = cellString(c)
 	if v == "" {

@@ -8,6 +8,10 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/datasetjson"
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
+	"github.com/trialwatch/trialwatch/sdtm/internal/xptfile"
 )
 
 const aeColumns = `"columns":[{"itemOID":"IT.STUDYID","name":"STUDYID","dataType":"string"},{"name":"DOMAIN","dataType":"string"},
@@ -97,12 +101,12 @@ func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
 // A reader streams if the first row is at hand long before the file has
 // been read, and it goes on to read every row.
-func assertStreams(t *testing.T, src records, in *countingReader, n int) {
+func assertStreams(t *testing.T, src source.Records, in *countingReader, n int) {
 	t.Helper()
-	if _, err := src.columns(); err != nil {
+	if _, err := src.Columns(); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := src.next(); err != nil {
+	if _, _, err := src.Next(); err != nil {
 		t.Fatal(err)
 	}
 	if in.n > 256<<10 {
@@ -110,7 +114,7 @@ func assertStreams(t *testing.T, src records, in *countingReader, n int) {
 	}
 	rows := 1
 	for {
-		_, _, err := src.next()
+		_, _, err := src.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
@@ -134,18 +138,18 @@ func TestDatasetJSONStreams(t *testing.T) {
 		}
 		return row
 	}, []byte(`]}`))
-	assertStreams(t, newJSONRecords("ae.json", in, DefaultLimits), in, streamedRows)
+	assertStreams(t, datasetjson.New("ae.json", in, DefaultLimits.bounds()), in, streamedRows)
 }
 
 func TestXPTStreams(t *testing.T) {
 	one := xpt(140, xptAE)
-	data := bytes.Index(one, []byte(xptObs)) + xptRecord
+	data := bytes.Index(one, []byte(xptfile.ObsHeader)) + xptfile.RecordSize
 	const obsLen, seqAt = 21, 5 // "S1" "AE" "A" AESEQ "HEADACHE"
 	obs := one[data : data+obsLen]
 	in := generated(one[:data], streamedRows, func(i int) []byte {
 		row := bytes.Clone(obs)
-		binary.BigEndian.PutUint64(row[seqAt:], floatToIBM(float64(i+1)))
+		binary.BigEndian.PutUint64(row[seqAt:], xptfile.ToIBM(float64(i+1)))
 		return row
 	}, bytes.Repeat([]byte{' '}, (80-streamedRows*obsLen%80)%80))
-	assertStreams(t, newXPTRecords("ae.xpt", in, "", DefaultLimits), in, streamedRows)
+	assertStreams(t, xptfile.New("ae.xpt", in, "", DefaultLimits.bounds()), in, streamedRows)
 }

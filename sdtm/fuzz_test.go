@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/xptfile"
 )
 
 var fuzzDomains = []string{"dm", "ae", "ex", "ds", "cm"}
@@ -73,7 +75,7 @@ func FuzzReadXPT(f *testing.F) {
 	for _, d := range fuzzDomains[:4] {
 		data := unzip(f, pilotPath(d, XPT))
 		// The headers and the first few records of observations.
-		seeds = append(seeds, data[:bytes.Index(data, []byte(xptObs))+6*xptRecord])
+		seeds = append(seeds, data[:bytes.Index(data, []byte(xptfile.ObsHeader))+6*xptfile.RecordSize])
 	}
 	fuzzRead(f, seeds, func(data []byte, b *Batch) error {
 		return ReadXPT("fuzz", bytes.NewReader(data), "", pilot, b)

@@ -9,11 +9,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/xptfile"
 )
 
 const pilot = "CDISCPILOT01"
@@ -209,15 +210,15 @@ func xpt(size int, members ...table) []byte {
 			buf.WriteByte(' ')
 		}
 	}
-	rec(xptLibrary + "000000000000000000000000000000")
+	rec(xptfile.LibraryHeader + "000000000000000000000000000000")
 	rec("SAS     SAS     SASLIB  9.3     X64_7HOM")
 	rec("04APR12:22:16:21")
 	for _, m := range members {
-		rec(fmt.Sprintf("%s000000000000000001600000000%03d", xptMember, size))
-		rec(xptDscrptr + "000000000000000000000000000000")
+		rec(fmt.Sprintf("%s000000000000000001600000000%03d", xptfile.MemberHeader, size))
+		rec(xptfile.DescriptorHeader + "000000000000000000000000000000")
 		rec(fmt.Sprintf("SAS     %-8sSASDATA 9.3     X64_7HOM", m.name))
 		rec("04APR12:22:16:21")
-		rec(fmt.Sprintf("%s000000%04d00000000000000000000", xptNamestr, len(m.header)))
+		rec(fmt.Sprintf("%s000000%04d00000000000000000000", xptfile.NamestrHeader, len(m.header)))
 		lens := make([]int, len(m.header))
 		pos := 0
 		for i, h := range m.header {
@@ -243,7 +244,7 @@ func xpt(size int, members ...table) []byte {
 			pos += n
 		}
 		pad()
-		rec(xptObs + "000000000000000000000000000000")
+		rec(xptfile.ObsHeader + "000000000000000000000000000000")
 		for _, r := range m.rows {
 			for i, v := range r {
 				switch v := v.(type) {
@@ -257,7 +258,7 @@ func xpt(size int, members ...table) []byte {
 					buf.Write([]byte{byte(v), 0, 0, 0, 0, 0, 0, 0})
 				case float64:
 					var b [8]byte
-					binary.BigEndian.PutUint64(b[:], floatToIBM(v))
+					binary.BigEndian.PutUint64(b[:], xptfile.ToIBM(v))
 					buf.Write(b[:])
 				case string:
 					buf.WriteString(fmt.Sprintf("%-*s", lens[i], v))
@@ -267,20 +268,4 @@ func xpt(size int, members ...table) []byte {
 		pad()
 	}
 	return buf.Bytes()
-}
-
-// floatToIBM is ibmToFloat's inverse, for writing test files. An IBM
-// fraction has 56 bits, so every float64 in IBM's range fits exactly.
-func floatToIBM(f float64) uint64 {
-	if f == 0 {
-		return 0
-	}
-	var sign uint64
-	if f < 0 {
-		sign, f = 1<<63, -f
-	}
-	m, e := math.Frexp(f) // f = m × 2^e, m in [0.5, 1)
-	e16 := (e + 3) >> 2   // ⌈e/4⌉: f = F × 16^e16 with F in [1/16, 1)
-	frac := uint64(math.Ldexp(m, 56+e-4*e16))
-	return sign | uint64(e16+64)<<56 | frac
 }

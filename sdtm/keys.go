@@ -1,6 +1,10 @@
 package sdtm
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
+)
 
 // keys remembers every key (USUBJID + --SEQ) a file has had and where each
 // was first seen, exactly, in memory that stays small for files of
@@ -26,7 +30,7 @@ const denseSlack = 64
 
 // add records k at pos and reports, for a key seen before, where it was
 // first seen.
-func (ks *keys) add(k key, pos position) (first position, dup bool) {
+func (ks *keys) add(k key, pos source.Position) (first source.Position, dup bool) {
 	if ks.subjects == nil {
 		ks.subjects = map[string]*seqs{}
 	}
@@ -37,9 +41,9 @@ func (ks *keys) add(k key, pos position) (first position, dup bool) {
 		// only the USUBJID.
 		ks.subjects[strings.Clone(k.id)] = s
 	}
-	at := int32(pos.row)
-	if pos.line > 0 {
-		at = int32(pos.line)
+	at := int32(pos.Row)
+	if pos.Line > 0 {
+		at = int32(pos.Line)
 	}
 	prev := s.sparse[k.seq]
 	switch {
@@ -61,10 +65,10 @@ func (ks *keys) add(k key, pos position) (first position, dup bool) {
 		s.sparse[k.seq] = at
 	}
 	if prev == 0 {
-		return position{}, false
+		return source.Position{}, false
 	}
-	if pos.line > 0 {
-		return position{line: int(prev)}, true
+	if pos.Line > 0 {
+		return source.Position{Line: int(prev)}, true
 	}
-	return position{row: int(prev)}, true
+	return source.Position{Row: int(prev)}, true
 }

@@ -3,6 +3,8 @@ package sdtm
 import (
 	"fmt"
 	"io"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 // Limits bound the work and memory of one read, whatever its input: a
@@ -59,6 +61,11 @@ func (l Limits) OrDefault() Limits {
 	return l
 }
 
+// bounds are the limits a format's reader enforces itself.
+func (l Limits) bounds() source.Bounds {
+	return source.Bounds{Record: l.Record, Value: l.Value, Depth: l.Depth}
+}
+
 // Option changes how Read, Stream, Domain or Study read a file.
 type Option func(*options)
 
@@ -96,14 +103,7 @@ func NewBudget(limit int64) *Budget { return &Budget{limit: limit, left: limit} 
 
 // TooLargeError is a read stopped at its Budget (or Limits.Bytes): the
 // input holds more than Limit bytes once decompressed.
-type TooLargeError struct {
-	File  string
-	Limit int64
-}
-
-func (e *TooLargeError) Error() string {
-	return fmt.Sprintf("%s: more than %s once decompressed, the most one upload may hold", e.File, sizeText(e.Limit))
-}
+type TooLargeError = source.TooLargeError
 
 // budgetReader counts what r gives against a Budget.
 type budgetReader struct {
@@ -131,19 +131,6 @@ func (br *budgetReader) Read(p []byte) (int, error) {
 
 // spent reports whether the read went past its budget.
 func (br *budgetReader) spent() bool { return br.b.left < 0 }
-
-// sizeText is n bytes as a person reads a limit.
-func sizeText(n int64) string {
-	for _, u := range []struct {
-		size int64
-		name string
-	}{{1 << 30, "GiB"}, {1 << 20, "MiB"}, {1 << 10, "KiB"}} {
-		if n >= u.size && n%u.size == 0 {
-			return fmt.Sprintf("%d %s", n/u.size, u.name)
-		}
-	}
-	return fmt.Sprintf("%d bytes", n)
-}
 
 // quoted is v quoted for a message, shortened when long: a message quotes
 // what it refuses, and a refused value may be as long as Limits.Value.

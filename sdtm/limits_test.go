@@ -8,6 +8,8 @@ import (
 	"io"
 	"strings"
 	"testing"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 const lbCSVHeader = "STUDYID,DOMAIN,USUBJID,LBSEQ,LBTESTCD,LBTEST,LBSTRESN,LBSTRESU,LBSTNRLO,LBSTNRHI\n"
@@ -66,7 +68,7 @@ func TestLimitsAreNamedWhereTheyArePassed(t *testing.T) {
 }
 
 func TestTooManyValuesInACSVRecord(t *testing.T) {
-	in := lbCSVHeader + strings.Repeat(",", maxColumns) + "\n"
+	in := lbCSVHeader + strings.Repeat(",", source.MaxColumns) + "\n"
 	wantErrors(t, ReadCSV("x", strings.NewReader(in), "S1", &Batch{}), "x:2: has more than 10000 values, more than any SDTM file")
 }
 

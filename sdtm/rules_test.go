@@ -103,23 +103,6 @@ func TestEveryRuleInEveryFormat(t *testing.T) {
 	}
 }
 
-func TestUnquoteJSON(t *testing.T) {
-	for in, want := range map[string]string{
-		`"plain"`:                 "plain",
-		`"caf\u00e9 \"q\" \\ \/"`: `café "q" \ /`,
-		`"\b\f\n\r\t"`:            "\b\f\n\r\t",
-		`"\ud83d\ude00"`:          "😀",
-		`"\ud83d"`:                "\xed\xa0\xbd",
-		`"\ude00x"`:               "\xed\xb8\x80x",
-		`"\ud83d\u0041"`:          "\xed\xa0\xbdA",
-		"\"raw \xff\"":            "raw \xff",
-	} {
-		if got := unquoteJSON([]byte(in)); got != want {
-			t.Errorf("unquoteJSON(%s) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestQuotedShortensLongValues(t *testing.T) {
 	long := strings.Repeat("é", 100)
 	got := quoted(long)

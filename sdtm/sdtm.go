@@ -1,12 +1,14 @@
 // Package sdtm reads SDTM domains (DM, EX, AE, LB, CM, DS) into trialwatch's
 // types from CSV, CDISC Dataset-JSON v1.1 and SAS XPORT v5 files.
 //
-// All three formats go through one row conversion, so a file is validated
-// the same way, with the same words, whatever its format: required
-// columns, each column once, numbers, whole and positive --SEQ numbers,
-// ISO 8601 (possibly partial) dates from 1900, known lab units, ranges the
-// right way round (normal ranges, start and end dates), text that is UTF-8
-// without control characters, duplicate USUBJID + --SEQ keys and the
+// Each format is decoded by its own package (sdtm/internal/csvfile,
+// datasetjson, xptfile), which hands over rows of cells. All three go
+// through one row conversion, so a file is validated the same way, with
+// the same words, whatever its format: required columns, each column
+// once, numbers, whole and positive --SEQ numbers, ISO 8601 (possibly
+// partial) dates from 1900, known lab units, ranges the right way round
+// (normal ranges, start and end dates), text that is UTF-8 without
+// control characters, duplicate USUBJID + --SEQ keys and the
 // study. A file is all or nothing: nothing is added to the Batch unless
 // every row is valid, and the problems found (up to Limits.Errors) are
 // returned as Errors.
@@ -27,10 +29,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sdtm/internal/csvfile"
+	"github.com/trialwatch/trialwatch/sdtm/internal/datasetjson"
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
+	"github.com/trialwatch/trialwatch/sdtm/internal/xptfile"
 )
 
 // Batch is what one or more files hold, by domain.
@@ -64,28 +69,9 @@ var Domains = []string{"DM", "EX", "AE", "LB", "CM", "DS"}
 // Error locates one problem in an input file. A CSV problem has the Line
 // it starts on; a Dataset-JSON or XPT problem has the Row: the 1-based
 // index of the row in the Dataset-JSON rows array, or the XPT observation
-// number. Both are zero for a problem with the file as a whole.
-type Error struct {
-	File   string
-	Line   int
-	Row    int
-	Column string
-	Msg    string
-}
-
-func (e *Error) Error() string {
-	loc := e.File
-	switch {
-	case e.Line > 0:
-		loc += ":" + strconv.Itoa(e.Line)
-	case e.Row > 0:
-		loc += ": row " + strconv.Itoa(e.Row)
-	}
-	if e.Column != "" {
-		loc += ": column " + e.Column
-	}
-	return loc + ": " + e.Msg
-}
+// number. Both are zero for a problem with the file as a whole. The
+// format readers make them too, hence the shared definition.
+type Error = source.Error
 
 // Errors is every problem found in a file, up to a limit.
 type Errors []*Error
@@ -152,12 +138,12 @@ func ReadFile(path, study string, b *Batch, opts ...Option) error {
 // unless an option says otherwise.
 func Read(name string, r io.Reader, format Format, study string, b *Batch, opts ...Option) error {
 	o := readOptions(opts)
-	return withSource(name, r, format, o, func(src records) error { return read(name, src, study, o.limits, b) })
+	return withSource(name, r, format, o, func(src source.Records) error { return read(name, src, study, o.limits, b) })
 }
 
 // withSource runs fn on a reader of r's rows in format, decompressing
 // gzip-compressed input, within o's limits.
-func withSource(name string, r io.Reader, format Format, o options, fn func(records) error) error {
+func withSource(name string, r io.Reader, format Format, o options, fn func(source.Records) error) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
@@ -175,11 +161,11 @@ func withSource(name string, r io.Reader, format Format, o options, fn func(reco
 	var err error
 	switch format {
 	case CSV:
-		err = fn(newCSVRecords(name, counted, o.limits))
+		err = fn(csvfile.New(name, counted, o.limits.bounds()))
 	case DatasetJSON:
-		err = fn(newJSONRecords(name, counted, o.limits))
+		err = fn(datasetjson.New(name, counted, o.limits.bounds()))
 	case XPT:
-		err = fn(newXPTRecords(name, counted, "", o.limits))
+		err = fn(xptfile.New(name, counted, "", o.limits.bounds()))
 	default:
 		return &Error{File: name, Msg: fmt.Sprintf("unknown format %q: want %q, %q or %q", format, CSV, DatasetJSON, XPT)}
 	}

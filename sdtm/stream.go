@@ -5,6 +5,8 @@ import (
 	"io"
 	"slices"
 	"strings"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 // MaxErrors is how many problems a read reports at most unless its
@@ -29,7 +31,7 @@ const MaxErrors = maxErrors
 // returns a *TooLargeError.
 func Stream(name string, r io.Reader, format Format, study string, chunkSize int, fn func(*Batch) error, opts ...Option) error {
 	o := readOptions(opts)
-	return withSource(name, r, format, o, func(src records) error {
+	return withSource(name, r, format, o, func(src source.Records) error {
 		return scan(name, src, study, o.limits, max(chunkSize, 0), func(out *Batch, s span) error {
 			var b Batch
 			b.add(out, s)
@@ -63,13 +65,13 @@ func firstCell(name string, r io.Reader, format Format, column string, opts []Op
 	var cell string
 	o := readOptions(opts)
 	o.budget = nil
-	err := withSource(name, r, format, o, func(src records) error {
-		header, err := src.columns()
+	err := withSource(name, r, format, o, func(src source.Records) error {
+		header, err := src.Columns()
 		if err != nil {
 			return err
 		}
-		col := slices.IndexFunc(header, func(h string) bool { return columnName(h) == column })
-		cells, _, err := src.next()
+		col := slices.IndexFunc(header, func(h string) bool { return source.ColumnName(h) == column })
+		cells, _, err := src.Next()
 		switch {
 		case errors.Is(err, io.EOF):
 			return &Error{File: name, Msg: "no data row"}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 // Streaming a file in chunks hands over exactly the records Read gives,
@@ -120,19 +122,19 @@ func TestKeysAreExactWhateverTheSeq(t *testing.T) {
 	var ks keys
 	seqs := []int{2000, 1, 39, 5, -3, 1 << 40, 0, 70, 100, 130, 2000, 150}
 	for i, s := range seqs {
-		first, dup := ks.add(key{"S", s}, position{line: i + 2})
+		first, dup := ks.add(key{"S", s}, source.Position{Line: i + 2})
 		if want := i == 10; dup != want {
 			t.Errorf("seq %d on line %d: dup = %v, want %v", s, i+2, dup, want)
 		}
-		if dup && first.line != 2 {
-			t.Errorf("seq %d first on line %d, want 2", s, first.line)
+		if dup && first.Line != 2 {
+			t.Errorf("seq %d first on line %d, want 2", s, first.Line)
 		}
 	}
 	for i, s := range seqs {
-		if _, dup := ks.add(key{"S", s}, position{row: 100 + i}); !dup {
+		if _, dup := ks.add(key{"S", s}, source.Position{Row: 100 + i}); !dup {
 			t.Errorf("seq %d again: not a duplicate", s)
 		}
-		if _, dup := ks.add(key{"T", s}, position{row: 200 + i}); dup && s != 2000 {
+		if _, dup := ks.add(key{"T", s}, source.Position{Row: 200 + i}); dup && s != 2000 {
 			t.Errorf("seq %d of another subject: a duplicate", s)
 		}
 	}

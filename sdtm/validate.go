@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
 // columnIndex maps a file's column names, as the conversion looks them up,
@@ -12,17 +13,17 @@ import (
 func columnIndex(file string, header []string, lines bool) (map[string]int, error) {
 	cols := make(map[string]int, len(header))
 	for i, h := range header {
-		name := columnName(h)
+		name := source.ColumnName(h)
 		j, dup := cols[name]
 		switch {
 		case !dup:
 			cols[name] = i
 		case name != "": // R writes an unnamed first column for row names
-			pos := position{}
+			pos := source.Position{}
 			if lines {
-				pos.line = 1
+				pos.Line = 1
 			}
-			return nil, pos.error(file, name, fmt.Sprintf("the file has this column twice (columns %d and %d)", j+1, i+1))
+			return nil, pos.Error(file, name, fmt.Sprintf("the file has this column twice (columns %d and %d)", j+1, i+1))
 		}
 	}
 	return cols, nil

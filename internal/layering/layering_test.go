@@ -1,8 +1,9 @@
 // Package layering holds the test that keeps trialwatch's layers apart:
 // the domain depends on nothing of trialwatch, the checker and the upload
 // path only on the domain's ports (never on a data service, its Connect
-// transport or another service's storage), and leakguard on nothing
-// outside itself, so it can stand alone as a module.
+// transport or another service's storage), leakguard on nothing outside
+// itself, so it can stand alone as a module, and the SDTM format decoders
+// on nothing but the rows they hand over. The domain also does no I/O.
 package layering
 
 import (
@@ -62,6 +63,8 @@ func TestLayers(t *testing.T) {
 			"leakguard stands alone"},
 		{[]string{"rpc"}, func(dep string) bool { return !under(dep, "sqldb") },
 			"the transport does not know storage"},
+		{[]string{"sdtm/internal/"}, func(dep string) bool { return dep == "sdtm/internal/source" },
+			"a format's decoder only decodes: rows of cells to package sdtm, which converts them"},
 	}
 	checked := 0
 	perRule := make([]int, len(rules))

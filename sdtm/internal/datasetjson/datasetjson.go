@@ -1,4 +1,8 @@
-package sdtm
+// Package datasetjson decodes CDISC Dataset-JSON v1.1 files for package
+// sdtm, one row at a time: the metadata (columns first), then the rows,
+// streamed so the file may be larger than memory. A guard in front of
+// encoding/json bounds values, rows and nesting as the bytes arrive.
+package datasetjson
 
 import (
 	"bufio"
@@ -10,39 +14,30 @@ import (
 	"strconv"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
-// ReadDatasetJSON reads one SDTM domain in CDISC Dataset-JSON v1.1 into b.
-// The rows are streamed: only one row is held at a time, so the file may be
-// larger than memory. Metadata must come before the rows, as v1.1 asks
-// (columns first). Empty strings, nulls and R's NA are missing values;
-// numbers may be JSON numbers or (as decimal columns are) strings, padded
-// or not. Strings are read as they are: invalid UTF-8, control characters
-// and unpaired UTF-16 surrogates (\ud800) are refused like a CSV file's,
-// not replaced. Otherwise as ReadCSV.
-func ReadDatasetJSON(file string, r io.Reader, study string, b *Batch, opts ...Option) error {
-	o := readOptions(opts)
-	return read(file, newJSONRecords(file, r, o.limits), study, o.limits, b)
-}
-
-func newJSONRecords(file string, r io.Reader, l Limits) *jsonRecords {
+// New reads the Dataset-JSON file r, which errors call file, within the bounds l.
+func New(file string, r io.Reader, l source.Bounds) *Records {
 	br := bufio.NewReader(r)
 	if bom, _ := br.Peek(3); string(bom) == "\ufeff" {
 		br.Discard(3)
 	}
 	dec := json.NewDecoder(&jsonGuard{r: br, limits: l})
 	dec.UseNumber()
-	return &jsonRecords{file: file, dec: dec, records: -1}
+	return &Records{file: file, dec: dec, records: -1}
 }
 
-type jsonRecords struct {
+// Records is a Dataset-JSON file's rows (source.Records).
+type Records struct {
 	file    string
 	dec     *json.Decoder
 	names   []string
 	records int // the file's own count of its rows, or -1
 	rows    int
 	done    bool
-	cells   []cell
+	cells   []source.Cell
 	raw     json.RawMessage
 }
 
@@ -51,15 +46,15 @@ type jsonColumn struct {
 	DataType string `json:"dataType"`
 }
 
-func (j *jsonRecords) fail(row int, format string, args ...any) *Error {
-	return &Error{File: j.file, Row: row, Msg: fmt.Sprintf(format, args...)}
+func (j *Records) fail(row int, format string, args ...any) *source.Error {
+	return &source.Error{File: j.file, Row: row, Msg: fmt.Sprintf(format, args...)}
 }
 
 // syntax describes a decoding error, whose offset is all a reader of a
 // minified file can go by. A limit's error is the row's (a
 // *TooLargeError the file's).
-func (j *jsonRecords) syntax(row int, err error) error {
-	var tooLarge *TooLargeError
+func (j *Records) syntax(row int, err error) error {
+	var tooLarge *source.TooLargeError
 	var limit *limitError
 	switch {
 	case errors.As(err, &tooLarge):
@@ -76,7 +71,7 @@ func (j *jsonRecords) syntax(row int, err error) error {
 	return j.fail(row, "invalid Dataset-JSON at byte %d: %v", j.dec.InputOffset(), err)
 }
 
-func (j *jsonRecords) expect(row int, want json.Delim, what string) error {
+func (j *Records) expect(row int, want json.Delim, what string) error {
 	t, err := j.dec.Token()
 	if err != nil {
 		return j.syntax(row, err)
@@ -87,7 +82,7 @@ func (j *jsonRecords) expect(row int, want json.Delim, what string) error {
 	return nil
 }
 
-func (j *jsonRecords) columns() ([]string, error) {
+func (j *Records) Columns() ([]string, error) {
 	if err := j.expect(0, '{', "a Dataset-JSON object"); err != nil {
 		return nil, err
 	}
@@ -136,14 +131,14 @@ func (j *jsonRecords) columns() ([]string, error) {
 
 // readColumns reads the columns array one column at a time, so that its
 // size is bounded by the count of columns rather than the file's.
-func (j *jsonRecords) readColumns() ([]string, error) {
+func (j *Records) readColumns() ([]string, error) {
 	if err := j.expect(0, '[', "the columns array"); err != nil {
 		return nil, err
 	}
 	names := []string{}
 	for j.dec.More() {
-		if len(names) == maxColumns {
-			return nil, j.fail(0, "has more than %d columns, more than any SDTM file", maxColumns)
+		if len(names) == source.MaxColumns {
+			return nil, j.fail(0, "has more than %d columns, more than any SDTM file", source.MaxColumns)
 		}
 		var c jsonColumn
 		if err := j.dec.Decode(&c); err != nil {
@@ -163,7 +158,7 @@ func (j *jsonRecords) readColumns() ([]string, error) {
 	return names, nil
 }
 
-func (j *jsonRecords) key() (string, error) {
+func (j *Records) key() (string, error) {
 	t, err := j.dec.Token()
 	if err != nil {
 		return "", j.syntax(0, err)
@@ -172,7 +167,7 @@ func (j *jsonRecords) key() (string, error) {
 	return k, nil
 }
 
-func (j *jsonRecords) readRecords() error {
+func (j *Records) readRecords() error {
 	var n json.Number
 	if err := j.dec.Decode(&n); err != nil {
 		return j.syntax(0, err)
@@ -186,7 +181,7 @@ func (j *jsonRecords) readRecords() error {
 }
 
 // skip reads past one value without keeping it.
-func (j *jsonRecords) skip() error {
+func (j *Records) skip() error {
 	depth := 0
 	for {
 		t, err := j.dec.Token()
@@ -207,7 +202,7 @@ func (j *jsonRecords) skip() error {
 
 // end reads the attributes after the rows and checks nothing follows the
 // object, so that a file cut short is not taken for a complete one.
-func (j *jsonRecords) end() error {
+func (j *Records) end() error {
 	for j.dec.More() {
 		k, err := j.key()
 		if err != nil {
@@ -234,12 +229,12 @@ func (j *jsonRecords) end() error {
 	return nil
 }
 
-func (j *jsonRecords) next() ([]cell, position, error) {
+func (j *Records) Next() ([]source.Cell, source.Position, error) {
 	if j.done {
-		return nil, position{}, io.EOF
+		return nil, source.Position{}, io.EOF
 	}
 	n := j.rows + 1
-	pos := position{row: n}
+	pos := source.Position{Row: n}
 	t, err := j.dec.Token()
 	if err != nil {
 		return nil, pos, j.syntax(n, err)
@@ -248,9 +243,9 @@ func (j *jsonRecords) next() ([]cell, position, error) {
 	case json.Delim(']'):
 		j.done = true
 		if err := j.end(); err != nil {
-			return nil, position{}, err
+			return nil, source.Position{}, err
 		}
-		return nil, position{}, io.EOF
+		return nil, source.Position{}, io.EOF
 	case json.Delim('['):
 	default:
 		return nil, pos, j.fail(n, "is %v, want an array of values", t)
@@ -264,7 +259,7 @@ func (j *jsonRecords) next() ([]cell, position, error) {
 			var limit *limitError
 			if errors.As(err, &limit) && limit.value && count < len(j.names) {
 				e := j.fail(n, "%s", limit.msg)
-				e.Column = columnName(j.names[count])
+				e.Column = source.ColumnName(j.names[count])
 				return nil, pos, e
 			}
 			return nil, pos, j.syntax(n, err)
@@ -283,7 +278,7 @@ func (j *jsonRecords) next() ([]cell, position, error) {
 		return nil, pos, err
 	}
 	if count != len(j.names) {
-		return nil, pos, badRow{j.fail(n, "has %d values, want %d (one per column)", count, len(j.names))}
+		return nil, pos, source.BadRow{Err: j.fail(n, "has %d values, want %d (one per column)", count, len(j.names))}
 	}
 	return j.cells, pos, nil
 }
@@ -293,16 +288,16 @@ func (j *jsonRecords) next() ([]cell, position, error) {
 // UTF-8 and unpaired surrogates into U+FFFD, and so store what the file
 // does not say, where a CSV file's bytes are refused; here they reach the
 // conversion, which refuses them the same way.
-func jsonCell(raw []byte) (cell, bool) {
+func jsonCell(raw []byte) (source.Cell, bool) {
 	switch raw[0] {
 	case '"':
-		return cell{kind: text, text: unquoteJSON(raw)}, true
+		return source.Cell{Kind: source.Text, Text: unquoteJSON(raw)}, true
 	case 'n':
-		return cell{}, true
+		return source.Cell{}, true
 	case '[', '{':
-		return cell{}, false
+		return source.Cell{}, false
 	}
-	return cell{kind: text, text: string(raw)}, true // a number, true or false
+	return source.Cell{Kind: source.Text, Text: string(raw)}, true // a number, true or false
 }
 
 // unquoteJSON decodes a valid JSON string literal, keeping bytes that are
@@ -381,7 +376,7 @@ func hex4(h []byte) rune {
 // before the decoder has buffered more than that.
 type jsonGuard struct {
 	r      io.Reader
-	limits Limits
+	limits source.Bounds
 
 	off      int64 // bytes read
 	depth    int   // of open arrays and objects
@@ -473,19 +468,14 @@ func (g *jsonGuard) scan(c byte) error {
 
 func (g *jsonGuard) checkValue() error {
 	if g.valLen++; g.valLen > g.limits.Value {
-		return &limitError{msg: fmt.Sprintf("%s (at byte %d)", valueTooLong(g.limits), g.off), value: true}
+		return &limitError{msg: fmt.Sprintf("%s (at byte %d)", source.ValueTooLong(g.limits), g.off), value: true}
 	}
 	return g.checkRecord()
 }
 
 func (g *jsonGuard) checkRecord() error {
 	if g.depth >= rowDepth && g.off-g.recStart > int64(g.limits.Record) {
-		return &limitError{msg: fmt.Sprintf("row (or other nested value) longer than %s, the most a record may be (at byte %d)", sizeText(int64(g.limits.Record)), g.off)}
+		return &limitError{msg: fmt.Sprintf("row (or other nested value) longer than %s, the most a record may be (at byte %d)", source.SizeText(int64(g.limits.Record)), g.off)}
 	}
 	return nil
 }
-
-// badRow is a problem with one row that does not stop the read.
-type badRow struct{ err *Error }
-
-func (b badRow) Error() string { return b.err.Error() }

@@ -1,4 +1,8 @@
-package sdtm
+// Package csvfile decodes SDTM CSV files for package sdtm: the header,
+// then one record at a time, every value text (R's NA and empty cells
+// are read as missing by the conversion). A guard in front of
+// encoding/csv bounds a record's length and values as the bytes arrive.
+package csvfile
 
 import (
 	"bytes"
@@ -6,47 +10,43 @@ import (
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
-// ReadCSV reads one SDTM domain in CSV into b. The domain comes from the
-// DOMAIN column. Every row's STUDYID must be study. R's NA and empty cells
-// are missing values. Nothing is added to b unless the whole file is valid.
-func ReadCSV(file string, r io.Reader, study string, b *Batch, opts ...Option) error {
-	o := readOptions(opts)
-	return read(file, newCSVRecords(file, r, o.limits), study, o.limits, b)
-}
-
-func newCSVRecords(file string, r io.Reader, l Limits) *csvRecords {
+// New reads the CSV file r, which errors call file, within the bounds l.
+func New(file string, r io.Reader, l source.Bounds) *Records {
 	cr := csv.NewReader(newCSVGuard(r, file, l))
 	cr.ReuseRecord = true
 	// A row with the wrong number of cells is reported like any other bad
 	// row rather than ending the read.
 	cr.FieldsPerRecord = -1
-	return &csvRecords{file: file, r: cr, limits: l}
+	return &Records{file: file, r: cr, limits: l}
 }
 
-type csvRecords struct {
+// Records is a CSV file's rows (source.Records).
+type Records struct {
 	file   string
 	r      *csv.Reader
-	limits Limits
+	limits source.Bounds
 	header []string
-	cells  []cell
+	cells  []source.Cell
 }
 
-func (c *csvRecords) columns() ([]string, error) {
+func (c *Records) Columns() ([]string, error) {
 	header, err := c.r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, &Error{File: c.file, Msg: "empty file: want a header row"}
+			return nil, &source.Error{File: c.file, Msg: "empty file: want a header row"}
 		}
 		if fatal := asFatal(err); fatal != nil {
 			return nil, fatal
 		}
-		return nil, &Error{File: c.file, Line: 1, Msg: err.Error()}
+		return nil, &source.Error{File: c.file, Line: 1, Msg: err.Error()}
 	}
 	for _, h := range header {
 		if len(h) > c.limits.Value {
-			return nil, &Error{File: c.file, Line: 1, Msg: valueTooLong(c.limits)}
+			return nil, &source.Error{File: c.file, Line: 1, Msg: source.ValueTooLong(c.limits)}
 		}
 	}
 	// The reader reuses its record's slice; the names must outlive it.
@@ -54,42 +54,42 @@ func (c *csvRecords) columns() ([]string, error) {
 	return c.header, nil
 }
 
-func (c *csvRecords) next() ([]cell, position, error) {
+func (c *Records) Next() ([]source.Cell, source.Position, error) {
 	rec, err := c.r.Read()
 	if err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, position{}, io.EOF
+			return nil, source.Position{}, io.EOF
 		}
 		if fatal := asFatal(err); fatal != nil {
-			return nil, position{}, fatal
+			return nil, source.Position{}, fatal
 		}
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return nil, position{line: pe.StartLine}, &Error{File: c.file, Line: pe.StartLine, Msg: fmt.Sprintf("%v (line %d, character %d)", pe.Err, pe.Line, pe.Column)}
+			return nil, source.Position{Line: pe.StartLine}, &source.Error{File: c.file, Line: pe.StartLine, Msg: fmt.Sprintf("%v (line %d, character %d)", pe.Err, pe.Line, pe.Column)}
 		}
-		return nil, position{}, &Error{File: c.file, Msg: err.Error()}
+		return nil, source.Position{}, &source.Error{File: c.file, Msg: err.Error()}
 	}
 	line, _ := c.r.FieldPos(0)
 	c.cells = c.cells[:0]
 	for i, v := range rec {
 		if len(v) > c.limits.Value {
 			// Within a record of bounded length, so the read goes on.
-			e := &Error{File: c.file, Line: line, Msg: valueTooLong(c.limits)}
+			e := &source.Error{File: c.file, Line: line, Msg: source.ValueTooLong(c.limits)}
 			if i < len(c.header) {
-				e.Column = columnName(c.header[i])
+				e.Column = source.ColumnName(c.header[i])
 			}
-			return nil, position{line: line}, badRow{e}
+			return nil, source.Position{Line: line}, source.BadRow{Err: e}
 		}
-		c.cells = append(c.cells, cell{kind: text, text: v})
+		c.cells = append(c.cells, source.Cell{Kind: source.Text, Text: v})
 	}
-	return c.cells, position{line: line}, nil
+	return c.cells, source.Position{Line: line}, nil
 }
 
 // asFatal returns err as it should end a read when it is a limit's: the
 // guard's error comes through the CSV parser, which must not be taken for
 // one of the parser's own.
 func asFatal(err error) error {
-	var tooLarge *TooLargeError
+	var tooLarge *source.TooLargeError
 	if errors.As(err, &tooLarge) {
 		return tooLarge
 	}
@@ -101,13 +101,9 @@ func asFatal(err error) error {
 }
 
 // csvLimitError is a limit a CSV record passed.
-type csvLimitError struct{ err *Error }
+type csvLimitError struct{ err *source.Error }
 
 func (e *csvLimitError) Error() string { return e.err.Error() }
-
-// maxColumns bounds the values of a record; SDTM domains have tens of
-// variables, XPT v5 members at most 9999.
-const maxColumns = 10000
 
 // csvGuard stands between a CSV file and encoding/csv, which holds a whole
 // record in memory, and a string and a slice entry per value: it sees
@@ -120,7 +116,7 @@ const maxColumns = 10000
 type csvGuard struct {
 	r      io.Reader
 	file   string
-	limits Limits
+	limits source.Bounds
 
 	line    int // of the bytes being read
 	recLine int // where the current record starts
@@ -130,7 +126,7 @@ type csvGuard struct {
 	err     error
 }
 
-func newCSVGuard(r io.Reader, file string, l Limits) *csvGuard {
+func newCSVGuard(r io.Reader, file string, l source.Bounds) *csvGuard {
 	return &csvGuard{r: r, file: file, limits: l, line: 1, recLine: 1}
 }
 
@@ -146,12 +142,12 @@ func (g *csvGuard) Read(p []byte) (int, error) {
 		}
 		seg := p[i:end]
 		if fits := g.limits.Record - g.recLen; len(seg) > fits {
-			g.err = &csvLimitError{&Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("record longer than %s, the most a record may be", sizeText(int64(g.limits.Record)))}}
+			g.err = &csvLimitError{&source.Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("record longer than %s, the most a record may be", source.SizeText(int64(g.limits.Record)))}}
 			return i + fits, g.err
 		}
 		g.commas += bytes.Count(seg, []byte{','})
-		if g.commas >= maxColumns {
-			g.err = &csvLimitError{&Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("has more than %d values, more than any SDTM file", maxColumns)}}
+		if g.commas >= source.MaxColumns {
+			g.err = &csvLimitError{&source.Error{File: g.file, Line: g.recLine, Msg: fmt.Sprintf("has more than %d values, more than any SDTM file", source.MaxColumns)}}
 			return i, g.err
 		}
 		g.quotes += bytes.Count(seg, []byte{'"'})
@@ -165,8 +161,4 @@ func (g *csvGuard) Read(p []byte) (int, error) {
 		i = end
 	}
 	return n, err
-}
-
-func valueTooLong(l Limits) string {
-	return fmt.Sprintf("value longer than %s, the most a value may be", sizeText(int64(l.Value)))
 }

@@ -1,4 +1,7 @@
-package sdtm
+// Package xptfile decodes SAS XPORT version 5 transport files (SAS technical
+// note TS-140) for package sdtm, one observation at a time: IBM System/360
+// floating point, SAS's missing values and Latin-1 character variables.
+package xptfile
 
 import (
 	"bufio"
@@ -11,31 +14,26 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
 
-// ReadXPT reads one SDTM domain from a SAS XPORT version 5 transport file
-// (the layout of SAS technical note TS-140, as regulators receive it) into
-// b: the member named member, or the first one when member is "". The file
-// is streamed one observation at a time. Numeric variables are IBM
-// System/360 floating point; the missing values ., _ and .A to .Z are read
-// as missing, as are blank character values. Otherwise as ReadCSV.
-func ReadXPT(file string, r io.Reader, member, study string, b *Batch, opts ...Option) error {
-	o := readOptions(opts)
-	return read(file, newXPTRecords(file, r, member, o.limits), study, o.limits, b)
-}
-
-func newXPTRecords(file string, r io.Reader, member string, l Limits) *xptRecords {
-	return &xptRecords{file: file, r: bufio.NewReaderSize(r, 64<<10), member: member, limits: l}
+// New reads member of the XPT file r (the first member when member is
+// ""), which errors call file, within the bounds l.
+func New(file string, r io.Reader, member string, l source.Bounds) *Records {
+	return &Records{file: file, r: bufio.NewReaderSize(r, 64<<10), member: member, limits: l}
 }
 
 // Headers of the 80-byte records that frame a v5 transport file.
+// The header records of a transport file, and the size of its records;
+// tests write files with them.
 const (
-	xptLibrary = "HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
-	xptMember  = "HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!"
-	xptDscrptr = "HEADER RECORD*******DSCRPTR HEADER RECORD!!!!!!!"
-	xptNamestr = "HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
-	xptObs     = "HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
-	xptRecord  = 80
+	LibraryHeader    = "HEADER RECORD*******LIBRARY HEADER RECORD!!!!!!!"
+	MemberHeader     = "HEADER RECORD*******MEMBER  HEADER RECORD!!!!!!!"
+	DescriptorHeader = "HEADER RECORD*******DSCRPTR HEADER RECORD!!!!!!!"
+	NamestrHeader    = "HEADER RECORD*******NAMESTR HEADER RECORD!!!!!!!"
+	ObsHeader        = "HEADER RECORD*******OBS     HEADER RECORD!!!!!!!"
+	RecordSize       = 80
 )
 
 type xptVar struct {
@@ -45,7 +43,8 @@ type xptVar struct {
 	len     int
 }
 
-type xptRecords struct {
+// Records is an XPT member's observations (source.Records).
+type Records struct {
 	file   string
 	r      *bufio.Reader
 	member string
@@ -53,22 +52,22 @@ type xptRecords struct {
 	// variable (Value) whatever a header claims. SAS v5 character
 	// variables are at most 200 bytes and numbers 8, so SDTM observations
 	// are a few kilobytes.
-	limits Limits
+	limits source.Bounds
 	name   string // of the member being read
 	vars   []xptVar
 	obs    []byte
 	off    int // bytes of observation data read, padding included
 	n      int // observations read
-	cells  []cell
-	rec    [xptRecord]byte
+	cells  []source.Cell
+	rec    [RecordSize]byte
 }
 
-func (x *xptRecords) fail(format string, args ...any) *Error {
-	return &Error{File: x.file, Msg: fmt.Sprintf(format, args...)}
+func (x *Records) fail(format string, args ...any) *source.Error {
+	return &source.Error{File: x.file, Msg: fmt.Sprintf(format, args...)}
 }
 
 // record reads the next 80-byte header record; what names it for errors.
-func (x *xptRecords) record(what string) ([]byte, error) {
+func (x *Records) record(what string) ([]byte, error) {
 	if _, err := io.ReadFull(x.r, x.rec[:]); err != nil {
 		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 			return nil, x.fail("file ends where the %s was expected: not a complete SAS XPORT file", what)
@@ -78,7 +77,7 @@ func (x *xptRecords) record(what string) ([]byte, error) {
 	return x.rec[:], nil
 }
 
-func (x *xptRecords) header(prefix, what string) ([]byte, error) {
+func (x *Records) header(prefix, what string) ([]byte, error) {
 	rec, err := x.record(what)
 	if err != nil {
 		return nil, err
@@ -89,7 +88,7 @@ func (x *xptRecords) header(prefix, what string) ([]byte, error) {
 	return rec, nil
 }
 
-func (x *xptRecords) columns() ([]string, error) {
+func (x *Records) Columns() ([]string, error) {
 	if _, err := x.r.Peek(1); err != nil {
 		return nil, x.fail("empty file: want a SAS XPORT library header")
 	}
@@ -97,7 +96,7 @@ func (x *xptRecords) columns() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.HasPrefix(rec, []byte(xptLibrary)) {
+	if !bytes.HasPrefix(rec, []byte(LibraryHeader)) {
 		if bytes.HasPrefix(rec, []byte("HEADER RECORD*******LIBV8")) {
 			return nil, x.fail("is SAS XPORT version 8 or 9; trialwatch reads version 5, the one FDA and PMDA require")
 		}
@@ -109,7 +108,7 @@ func (x *xptRecords) columns() ([]string, error) {
 			return nil, err
 		}
 	}
-	rec, err = x.header(xptMember, "member header")
+	rec, err = x.header(MemberHeader, "member header")
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +123,7 @@ func (x *xptRecords) columns() ([]string, error) {
 			for i, v := range x.vars {
 				names[i] = v.name
 			}
-			x.cells = make([]cell, len(x.vars))
+			x.cells = make([]source.Cell, len(x.vars))
 			return names, nil
 		}
 		if rec, err = x.skipMember(); err != nil {
@@ -137,12 +136,12 @@ func (x *xptRecords) columns() ([]string, error) {
 }
 
 // readMember reads a member's headers, up to its first observation.
-func (x *xptRecords) readMember(rec []byte) error {
+func (x *Records) readMember(rec []byte) error {
 	size, err := strconv.Atoi(string(rec[74:78]))
 	if err != nil || (size != 140 && size != 136) {
 		return x.fail("member header gives a variable descriptor size of %q, want 140 (or 136 on VAX/VMS)", printable(rec[74:78]))
 	}
-	if _, err := x.header(xptDscrptr, "member descriptor header"); err != nil {
+	if _, err := x.header(DescriptorHeader, "member descriptor header"); err != nil {
 		return err
 	}
 	if rec, err = x.record("member descriptor"); err != nil {
@@ -152,7 +151,7 @@ func (x *xptRecords) readMember(rec []byte) error {
 	if _, err := x.record("member descriptor"); err != nil {
 		return err
 	}
-	if rec, err = x.header(xptNamestr, "variable descriptor header"); err != nil {
+	if rec, err = x.header(NamestrHeader, "variable descriptor header"); err != nil {
 		return err
 	}
 	nvar, err := strconv.Atoi(strings.TrimSpace(string(rec[54:58])))
@@ -173,12 +172,12 @@ func (x *xptRecords) readMember(rec []byte) error {
 		x.vars = append(x.vars, v)
 		obsLen = max(obsLen, v.pos+v.len)
 	}
-	if pad := (xptRecord - nvar*size%xptRecord) % xptRecord; pad > 0 {
+	if pad := (RecordSize - nvar*size%RecordSize) % RecordSize; pad > 0 {
 		if _, err := x.r.Discard(pad); err != nil {
 			return x.fail("file ends in the variable descriptors of member %s", x.name)
 		}
 	}
-	if _, err := x.header(xptObs, "observation header"); err != nil {
+	if _, err := x.header(ObsHeader, "observation header"); err != nil {
 		return err
 	}
 	if cap(x.obs) < obsLen {
@@ -191,7 +190,7 @@ func (x *xptRecords) readMember(rec []byte) error {
 
 // variable reads one NAMESTR: the big-endian type, length, name and
 // position fields are at the same offsets in the 140- and 136-byte layouts.
-func (x *xptRecords) variable(ns []byte) (xptVar, error) {
+func (x *Records) variable(ns []byte) (xptVar, error) {
 	v := xptVar{
 		numeric: binary.BigEndian.Uint16(ns[0:2]) == 1,
 		len:     int(binary.BigEndian.Uint16(ns[4:6])),
@@ -207,16 +206,16 @@ func (x *xptRecords) variable(ns []byte) (xptVar, error) {
 	case v.len < 1 || v.pos < 0:
 		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation", v.name, x.name, v.pos, v.pos+v.len)
 	case v.pos+v.len > x.limits.Record:
-		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation, longer than %s, the most a record may be", v.name, x.name, v.pos, v.pos+v.len, sizeText(int64(x.limits.Record)))
+		return v, x.fail("variable %s of member %s lies at bytes %d to %d of an observation, longer than %s, the most a record may be", v.name, x.name, v.pos, v.pos+v.len, source.SizeText(int64(x.limits.Record)))
 	case v.len > x.limits.Value:
-		return v, x.fail("variable %s of member %s is %d bytes long: %s", v.name, x.name, v.len, valueTooLong(x.limits))
+		return v, x.fail("variable %s of member %s is %d bytes long: %s", v.name, x.name, v.len, source.ValueTooLong(x.limits))
 	}
 	return v, nil
 }
 
 // skipMember reads past the current member's observations and returns the
 // next member's header, or nil at the end of the file.
-func (x *xptRecords) skipMember() ([]byte, error) {
+func (x *Records) skipMember() ([]byte, error) {
 	for {
 		if _, err := io.ReadFull(x.r, x.rec[:]); err != nil {
 			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
@@ -224,7 +223,7 @@ func (x *xptRecords) skipMember() ([]byte, error) {
 			}
 			return nil, x.fail("%v", err)
 		}
-		if bytes.HasPrefix(x.rec[:], []byte(xptMember)) {
+		if bytes.HasPrefix(x.rec[:], []byte(MemberHeader)) {
 			return x.rec[:], nil
 		}
 	}
@@ -234,43 +233,43 @@ func (x *xptRecords) skipMember() ([]byte, error) {
 // of the current 80-byte record is blank padding, and the file or the
 // member ends after it. Blank observations in the last record are thus
 // taken for padding, as TS-140 leaves no other way to tell them apart.
-func (x *xptRecords) atEnd() bool {
-	rem := (xptRecord - x.off%xptRecord) % xptRecord
-	p, _ := x.r.Peek(rem + xptRecord)
+func (x *Records) atEnd() bool {
+	rem := (RecordSize - x.off%RecordSize) % RecordSize
+	p, _ := x.r.Peek(rem + RecordSize)
 	if !blank(p[:min(rem, len(p))]) {
 		return false
 	}
-	return len(p) <= rem || bytes.HasPrefix(p[rem:], []byte(xptMember))
+	return len(p) <= rem || bytes.HasPrefix(p[rem:], []byte(MemberHeader))
 }
 
-func (x *xptRecords) next() ([]cell, position, error) {
+func (x *Records) Next() ([]source.Cell, source.Position, error) {
 	if x.atEnd() {
-		return nil, position{}, io.EOF
+		return nil, source.Position{}, io.EOF
 	}
 	x.n++
-	pos := position{row: x.n}
+	pos := source.Position{Row: x.n}
 	got, err := io.ReadFull(x.r, x.obs)
 	x.off += got
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF) && blank(x.obs[:got]):
 		// Padding of a file whose last record was cut to its data.
-		return nil, position{}, io.EOF
+		return nil, source.Position{}, io.EOF
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		return nil, pos, &Error{File: x.file, Row: x.n, Msg: fmt.Sprintf("file ends %d bytes into this %d-byte observation", got, len(x.obs))}
+		return nil, pos, &source.Error{File: x.file, Row: x.n, Msg: fmt.Sprintf("file ends %d bytes into this %d-byte observation", got, len(x.obs))}
 	case err != nil:
-		return nil, pos, &Error{File: x.file, Row: x.n, Msg: err.Error()}
+		return nil, pos, &source.Error{File: x.file, Row: x.n, Msg: err.Error()}
 	}
 	for i, v := range x.vars {
 		b := x.obs[v.pos : v.pos+v.len]
 		if v.numeric {
 			if missingNumber(b) {
-				x.cells[i] = cell{}
+				x.cells[i] = source.Cell{}
 			} else {
-				x.cells[i] = cell{kind: number, num: ibmToFloat(b)}
+				x.cells[i] = source.Cell{Kind: source.Number, Num: ibmToFloat(b)}
 			}
 			continue
 		}
-		x.cells[i] = cell{kind: text, text: latin1(bytes.TrimRight(b, " \x00"))}
+		x.cells[i] = source.Cell{Kind: source.Text, Text: latin1(bytes.TrimRight(b, " \x00"))}
 	}
 	return x.cells, pos, nil
 }
@@ -341,4 +340,21 @@ func printable(b []byte) string {
 		}
 		return r
 	}, string(b))
+}
+
+// ToIBM is f in IBM System/360 floating point, the inverse of how the
+// reader decodes numbers: tests write XPT files with it. An IBM fraction
+// has 56 bits, so every float64 in IBM's range fits exactly.
+func ToIBM(f float64) uint64 {
+	if f == 0 {
+		return 0
+	}
+	var sign uint64
+	if f < 0 {
+		sign, f = 1<<63, -f
+	}
+	m, e := math.Frexp(f) // f = m × 2^e, m in [0.5, 1)
+	e16 := (e + 3) >> 2   // ⌈e/4⌉: f = F × 16^e16 with F in [1/16, 1)
+	frac := uint64(math.Ldexp(m, 56+e-4*e16))
+	return sign | uint64(e16+64)<<56 | frac
 }

@@ -8,47 +8,12 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sdtm/internal/csvfile"
+	"github.com/trialwatch/trialwatch/sdtm/internal/source"
 )
-
-// cell is one value of a row as its format gave it: text (CSV, JSON
-// strings, XPT character variables) or a number (JSON numbers, XPT numeric
-// variables). The conversion reads either kind as whatever the column needs.
-type cell struct {
-	kind cellKind
-	text string
-	num  float64
-}
-
-type cellKind uint8
-
-const (
-	missing cellKind = iota
-	text
-	number
-)
-
-// position is where a row is in its file: a CSV line, or a row or
-// observation number.
-type position struct {
-	line int
-	row  int
-}
-
-func (p position) error(file, column, msg string) *Error {
-	return &Error{File: file, Line: p.line, Row: p.row, Column: column, Msg: msg}
-}
-
-// records is a format's reader: the column names, then one row at a time.
-type records interface {
-	// columns is called once, before next; problems are returned as *Error.
-	columns() ([]string, error)
-	// next returns the next row, valid until the following call, and
-	// io.EOF after the last one. Any other error ends the read.
-	next() ([]cell, position, error)
-}
 
 // read converts every row of src and, if all are valid, adds them to b.
-func read(file string, src records, study string, l Limits, b *Batch) error {
+func read(file string, src source.Records, study string, l Limits, b *Batch) error {
 	return scan(file, src, study, l, 0, func(out *Batch, s span) error {
 		b.add(out, s)
 		return nil
@@ -63,8 +28,8 @@ func read(file string, src records, study string, l Limits, b *Batch) error {
 // every problem is reported; the caller undoes what it did with the
 // earlier chunks. An error from emit ends the read and is returned as is,
 // as is a *TooLargeError.
-func scan(file string, src records, study string, l Limits, chunk int, emit func(*Batch, span) error) error {
-	header, err := src.columns()
+func scan(file string, src source.Records, study string, l Limits, chunk int, emit func(*Batch, span) error) error {
+	header, err := src.Columns()
 	if err != nil {
 		return err
 	}
@@ -98,7 +63,7 @@ func scan(file string, src records, study string, l Limits, chunk int, emit func
 		return true
 	}
 	for {
-		cells, pos, err := src.next()
+		cells, pos, err := src.Next()
 		if err != nil {
 			// Matched only when there is an error: the targets of
 			// errors.As escape, and rows are many.
@@ -125,10 +90,10 @@ func scan(file string, src records, study string, l Limits, chunk int, emit func
 			at = at[:0]
 			continue
 		}
-		if pos.line > 0 {
-			at = append(at, int32(pos.line))
+		if pos.Line > 0 {
+			at = append(at, int32(pos.Line))
 		} else {
-			at = append(at, int32(pos.row))
+			at = append(at, int32(pos.Row))
 		}
 		if chunk > 0 && len(at) >= chunk {
 			if err := flush(); err != nil {
@@ -155,20 +120,20 @@ func scan(file string, src records, study string, l Limits, chunk int, emit func
 // readError handles an error of a format's reader: the end of the file or
 // a problem that ends the read (stop), a problem with one row (reported),
 // or a *TooLargeError, returned for the read to return as it is.
-func readError(file string, pos position, err error, report func(...*Error) bool) (stop bool, tooLarge *TooLargeError) {
+func readError(file string, pos source.Position, err error, report func(...*Error) bool) (stop bool, tooLarge *TooLargeError) {
 	if errors.Is(err, io.EOF) {
 		return true, nil
 	}
-	var bad badRow
+	var bad source.BadRow
 	if errors.As(err, &bad) {
-		return report(bad.err), nil
+		return report(bad.Err), nil
 	}
 	if errors.As(err, &tooLarge) {
 		return true, tooLarge
 	}
 	var e *Error
 	if !errors.As(err, &e) {
-		e = pos.error(file, "", err.Error())
+		e = pos.Error(file, "", err.Error())
 	}
 	report(e)
 	return true, nil
@@ -201,26 +166,21 @@ func (r *row) check(domain, study string, ncols int, seen *keys, out *Batch) {
 	}
 }
 
-// columnName is a header's column name as the conversion looks it up.
-func columnName(h string) string {
-	return strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-}
-
-func isCSV(src records) bool {
-	_, ok := src.(*csvRecords)
+func isCSV(src source.Records) bool {
+	_, ok := src.(*csvfile.Records)
 	return ok
 }
 
 // checkColumns finds the file's domain from its first row and checks the
 // header has the columns trialwatch needs of it.
-func checkColumns(file string, cols map[string]int, cells []cell, pos position) (string, error) {
-	headerPos := position{}
-	if pos.line > 0 {
-		headerPos.line = 1
+func checkColumns(file string, cols map[string]int, cells []source.Cell, pos source.Position) (string, error) {
+	headerPos := source.Position{}
+	if pos.Line > 0 {
+		headerPos.Line = 1
 	}
 	i, ok := cols["DOMAIN"]
 	if !ok {
-		return "", headerPos.error(file, "", "lacks the DOMAIN column, so its domain is unknown")
+		return "", headerPos.Error(file, "", "lacks the DOMAIN column, so its domain is unknown")
 	}
 	var domain string
 	if i < len(cells) {
@@ -228,7 +188,7 @@ func checkColumns(file string, cols map[string]int, cells []cell, pos position) 
 	}
 	need, ok := requiredColumns[domain]
 	if !ok {
-		return "", pos.error(file, "DOMAIN", fmt.Sprintf("domain %s is not one trialwatch reads (want one of %s)", quoted(domain), strings.Join(Domains, ", ")))
+		return "", pos.Error(file, "DOMAIN", fmt.Sprintf("domain %s is not one trialwatch reads (want one of %s)", quoted(domain), strings.Join(Domains, ", ")))
 	}
 	var lacking []string
 	for _, c := range need {
@@ -237,7 +197,7 @@ func checkColumns(file string, cols map[string]int, cells []cell, pos position) 
 		}
 	}
 	if len(lacking) > 0 {
-		return "", headerPos.error(file, "", fmt.Sprintf("%s file lacks required column(s) %s", domain, strings.Join(lacking, ", ")))
+		return "", headerPos.Error(file, "", fmt.Sprintf("%s file lacks required column(s) %s", domain, strings.Join(lacking, ", ")))
 	}
 	return domain, nil
 }
@@ -249,10 +209,10 @@ type key struct {
 	seq int
 }
 
-func duplicateMsg(k key, seqCol string, first position) string {
-	where := fmt.Sprintf("row %d", first.row)
-	if first.line > 0 {
-		where = fmt.Sprintf("line %d", first.line)
+func duplicateMsg(k key, seqCol string, first source.Position) string {
+	where := fmt.Sprintf("row %d", first.Row)
+	if first.Line > 0 {
+		where = fmt.Sprintf("line %d", first.Line)
 	}
 	if seqCol == "USUBJID" {
 		return fmt.Sprintf("subject %s appears twice (first on %s)", quoted(k.id), where)

@@ -1,9 +1,7 @@
 package stackdump
 
 import (
-	"fmt"
 	"runtime"
-	"runtime/pprof"
 	"sync/atomic"
 	"time"
 )
@@ -28,6 +26,15 @@ type Dump struct {
 	// FullPause is how long a full dump stopped the world (when Full) or
 	// would have, as estimated from the goroutine count (when not).
 	FullPause time.Duration
+	// LabelsSkipped is set for a dump from the concurrent profile that did
+	// not read pprof labels: the last labelled profile had none, or reading
+	// it would have started a GC cycle (see WouldStartGC).
+	LabelsSkipped bool
+	// LearnedCreators counts the distinct stacks of a dump from the
+	// concurrent profile whose creator comes from an earlier full dump;
+	// CreatorsFrom is when the oldest of those dumps was taken.
+	LearnedCreators int
+	CreatorsFrom    time.Time
 }
 
 // Capture returns the stacks of all goroutines of this process, in the
@@ -66,7 +73,11 @@ func CaptureWithin(budget time.Duration) Dump {
 			return Dump{Text: text, Full: true, Goroutines: n, FullPause: pause}
 		}
 	}
-	return Dump{Text: captureConcurrent(n, est, budget), Goroutines: n, FullPause: est}
+	text, info := captureConcurrentInfo(n, est, budget)
+	return Dump{
+		Text: text, Goroutines: n, FullPause: est, LabelsSkipped: info.labelsSkipped,
+		LearnedCreators: info.creators.stacks, CreatorsFrom: info.creators.since,
+	}
 }
 
 // CaptureFull returns a runtime.Stack dump of all goroutines whatever it
@@ -117,7 +128,7 @@ func captureFull(n int, budget time.Duration) (text []byte, pause time.Duration,
 		pause += took
 		if written < len(buf) {
 			learnFullCost(n, written, took)
-			learnCreators(buf[:written])
+			learnCreators(buf[:written], start)
 			return buf[:written], pause, true
 		}
 		// runtime.Stack truncates silently, so a full buffer means "maybe
@@ -167,19 +178,4 @@ func captureStopTheWorld() []byte {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-}
-
-// captureConcurrent renders the goroutine profile as a dump, under a
-// header that says why it is not a full one.
-func captureConcurrent(n int, est, budget time.Duration) []byte {
-	header := fmt.Appendf(nil, "# leakguard: goroutine profile of %d goroutines, collected concurrently: a full dump would stop the world ~%s, over the %s budget.\n"+
-		"# Goroutine IDs (0 here) and wait times are not known; creators only for stacks an earlier full dump saw.\n\n",
-		n, est.Round(time.Microsecond), budget)
-	text, err := appendProfile(header, pprof.Lookup("goroutine"))
-	if err != nil {
-		// Writes to a bytes.Buffer do not fail; keep the reason in the dump
-		// rather than return nothing.
-		return fmt.Appendf(text, "# goroutine profile: %v\n", err)
-	}
-	return text
 }

@@ -4,6 +4,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // Creators learned from full dumps: a stack (its shown frames) maps to
@@ -18,13 +19,27 @@ var creators struct {
 type creatorSeen struct {
 	frame     Frame
 	ambiguous bool
+	at        time.Time // the last full dump that saw the stack
+}
+
+// learnedUse counts the learned creators a concurrent dump names.
+type learnedUse struct {
+	stacks int       // distinct stacks given one
+	since  time.Time // the oldest full dump they come from
+}
+
+func (u *learnedUse) add(at time.Time) {
+	u.stacks++
+	if u.since.IsZero() || at.Before(u.since) {
+		u.since = at
+	}
 }
 
 // maxCreatorStacks bounds the memory the creators of distinct stacks take;
 // stacks beyond it are not remembered.
 const maxCreatorStacks = 1 << 14
 
-func learnCreators(dump []byte) {
+func learnCreators(dump []byte, at time.Time) {
 	gs, _ := ParseBytes(dump)
 	creators.Lock()
 	defer creators.Unlock()
@@ -41,14 +56,17 @@ func learnCreators(dump []byte) {
 		seen, ok := creators.byStack[string(key)]
 		switch {
 		case !ok && len(creators.byStack) < maxCreatorStacks:
-			creators.byStack[string(key)] = creatorSeen{frame: *g.CreatedBy}
+			creators.byStack[string(key)] = creatorSeen{frame: *g.CreatedBy, at: at}
 		case ok && !seen.ambiguous && seen.frame != *g.CreatedBy:
 			creators.byStack[string(key)] = creatorSeen{ambiguous: true}
+		case ok && !seen.ambiguous:
+			seen.at = at
+			creators.byStack[string(key)] = seen
 		}
 	}
 }
 
-func knownCreator(shown []runtime.Frame) (Frame, bool) {
+func knownCreator(shown []runtime.Frame) (Frame, time.Time, bool) {
 	fs := make([]Frame, len(shown))
 	for i, f := range shown {
 		fs[i] = Frame{Func: f.Function, File: f.File, Line: f.Line}
@@ -57,7 +75,7 @@ func knownCreator(shown []runtime.Frame) (Frame, bool) {
 	creators.Lock()
 	defer creators.Unlock()
 	seen, ok := creators.byStack[string(key)]
-	return seen.frame, ok && !seen.ambiguous
+	return seen.frame, seen.at, ok && !seen.ambiguous
 }
 
 func stackKey(dst []byte, frames []Frame) []byte {

@@ -18,20 +18,22 @@ import (
 // the world for longer than a moment at debug=1, which is what it reads;
 // at debug=2 both are full dumps.
 func ProfileDump(p *pprof.Profile) ([]byte, error) {
-	return appendProfile(nil, p)
+	text, _, err := appendProfile(nil, p, &learnedUse{})
+	return text, err
 }
 
 // Identical goroutines are written once, after a "# count: N" line that
 // ParseBytes expands, so the text stays small however many goroutines
-// share a stack.
-func appendProfile(out []byte, p *pprof.Profile) ([]byte, error) {
+// share a stack. needed reports a record with labels or with a stack
+// runtime.GoroutineProfile would have cut.
+func appendProfile(out []byte, p *pprof.Profile, used *learnedUse) (_ []byte, needed bool, err error) {
 	var prof bytes.Buffer
 	// debug=1 is the aggregated text form: "N @ pc pc …" per distinct stack
 	// and label set, with "# labels: {…}" under it. The PCs are this
 	// process's, so they are symbolized here, runtime frames included, which
 	// is what says what a goroutine is waiting for.
 	if err := p.WriteTo(&prof, 1); err != nil {
-		return out, err
+		return out, false, err
 	}
 	marker := ""
 	if p.Name() == "goroutineleak" {
@@ -40,10 +42,11 @@ func appendProfile(out []byte, p *pprof.Profile) ([]byte, error) {
 	out = slices.Grow(out, prof.Len()*2)
 	var frames []runtime.Frame
 	for rec := range profileRecords(prof.Bytes()) {
+		needed = needed || len(rec.labels) > 0 || len(rec.pcs) >= plainDepth
 		frames = symbolize(frames[:0], rec.pcs)
-		out = appendGoroutine(out, rec, frames, marker, true)
+		out = appendGoroutine(out, rec, frames, marker, used)
 	}
-	return out, nil
+	return out, needed, nil
 }
 
 type profileRecord struct {
@@ -112,9 +115,9 @@ const (
 )
 
 // appendGoroutine writes one profile record the way runtime.Stack writes a
-// goroutine, hiding the frames it hides; with learned, it names the
-// creator this process's full dumps taught for the stack.
-func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string, learned bool) []byte {
+// goroutine, hiding the frames it hides; with used, it names the creator
+// this process's full dumps taught for the stack and counts it in used.
+func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker string, used *learnedUse) []byte {
 	state := waitState(all) + marker
 	// The profile's stacks stop at a fixed depth; one that does not end in
 	// runtime.goexit was cut short.
@@ -144,8 +147,11 @@ func appendGoroutine(out []byte, rec profileRecord, all []runtime.Frame, marker 
 	}
 	if truncated {
 		out = append(out, "...additional frames elided...\n"...)
-	} else if c, ok := knownCreator(shown); ok && learned {
-		out = appendFrame(out, "created by ", runtime.Frame{Function: c.Func, File: c.File, Line: c.Line})
+	} else if used != nil {
+		if c, at, ok := knownCreator(shown); ok {
+			used.add(at)
+			out = appendFrame(out, "created by ", runtime.Frame{Function: c.Func, File: c.File, Line: c.Line})
+		}
 	}
 	return append(out, '\n')
 }

@@ -52,7 +52,7 @@ func ProtoDump(b []byte) ([]byte, error) {
 			frames = append(frames, p.locations[id]...)
 		}
 		// The creators this process learned say nothing of another's.
-		out = appendGoroutine(out, profileRecord{count: s.count, labels: s.labels}, frames, marker, false)
+		out = appendGoroutine(out, profileRecord{count: s.count, labels: s.labels}, frames, marker, nil)
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"runtime/pprof"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -14,10 +16,10 @@ import (
 // process with n parked goroutines:
 //
 //	max-gap-ms  the longest a probe goroutine woken by a 1 ms ticker went
-//	            without running while the captures ran (1 when nothing
-//	            stopped it). It includes GC pauses, which any allocation
-//	            causes in a process of 100k goroutines, and, on a loaded
-//	            machine, threads the OS did not run.
+//	            without running, over the gaps that overlap a capture (1
+//	            when nothing stopped it). It includes GC pauses and, on a
+//	            loaded machine, threads the OS did not run.
+//	p99-gap-ms  the 99th percentile of the same gaps
 //	stw-ms      the longest stop-the-world pause not for GC the runtime
 //	            recorded during a capture (upper bound of its histogram
 //	            bucket): the pause the capture itself causes.
@@ -25,9 +27,11 @@ import (
 //	            every thread to reach a safe point, which on a loaded
 //	            machine includes threads the OS is not running.
 //	gc-stw-ms   the same as stw-ms for GC pauses during the captures.
-//	gc/op       GC cycles per capture: the benchmark's heap is small, so
-//	            the garbage a capture leaves starts GC cycles that a
-//	            service with a larger heap would start less often.
+//	gc/op       GC cycles that ran during a capture, per capture
+//	paced/op    GC cycles run between captures because WouldStartGC said
+//	            the next capture would start one: what the watchdog waits
+//	            for instead (only the paced method)
+//	B/op        bytes allocated by one capture
 //
 // ms/op is the wall time of one capture.
 //
@@ -36,23 +40,35 @@ import (
 //	busy            50 ms of CPU work that neither allocates nor stops
 //	                the world: what any busy goroutine costs the probe
 //	gc              one GC cycle (runtime.GC), which marks every
-//	                goroutine's stack: what the GC cycles a capture's
-//	                garbage may start cost the probe anyway
-//	stop-the-world  the old Capture: runtime.Stack from a 64 KiB buffer,
-//	                doubled and retried, each pass stopping the world
+//	                goroutine's stack: what a capture that starts a GC
+//	                cycle costs the probe
+//	stop-the-world  the first Capture: runtime.Stack from a 64 KiB
+//	                buffer, doubled and retried, each pass stopping the world
 //	full            CaptureFull: one runtime.Stack pass into a sized buffer
-//	Capture         the budgeted Capture (5 ms)
+//	labelled        the labelled goroutine profile (runtime/pprof) rendered
+//	                as a dump: the concurrent Capture before it chose
+//	                between profiles and paced itself
+//	plain           runtime.GoroutineProfile into the kept buffer, rendered
+//	Capture         the budgeted Capture (5 ms), paced as the watchdog
+//	                paces it: when WouldStartGC, a GC cycle first, outside
+//	                the measured capture
 func BenchmarkCapture(b *testing.B) {
 	methods := []struct {
 		name    string
 		capture func() []byte
+		paced   bool
 	}{
-		{"idle", func() []byte { time.Sleep(50 * time.Millisecond); return []byte{0} }},
-		{"busy", func() []byte { return busy(50 * time.Millisecond) }},
-		{"gc", func() []byte { runtime.GC(); return []byte{0} }},
-		{"stop-the-world", captureStopTheWorld},
-		{"full", CaptureFull},
-		{"Capture", Capture},
+		{"idle", func() []byte { time.Sleep(50 * time.Millisecond); return []byte{0} }, false},
+		{"busy", func() []byte { return busy(50 * time.Millisecond) }, false},
+		{"gc", func() []byte { runtime.GC(); return []byte{0} }, false},
+		{"stop-the-world", captureStopTheWorld, false},
+		{"full", CaptureFull, false},
+		{"labelled", func() []byte {
+			text, _, _ := appendProfile(nil, pprof.Lookup("goroutine"), &learnedUse{})
+			return text
+		}, false},
+		{"plain", func() []byte { text, _ := appendPlainProfile(nil, &learnedUse{}); return text }, false},
+		{"Capture", Capture, true},
 	}
 	for _, n := range []int{10_000, 100_000} {
 		release := make(chan struct{})
@@ -64,24 +80,40 @@ func BenchmarkCapture(b *testing.B) {
 		started.Wait()
 		for _, m := range methods {
 			b.Run(fmt.Sprintf("%s/%dk", m.name, n/1000), func(b *testing.B) {
-				cycles := gcCycles()
-				p := startLatencyProbe(time.Millisecond)
+				b.ReportAllocs()
+				var windows []window
 				var stw, stopping, gcSTW time.Duration
+				var during, paced uint64
+				p := startLatencyProbe(time.Millisecond)
 				for b.Loop() {
-					before := readPauses()
+					if m.paced && WouldStartGC() {
+						b.StopTimer()
+						runtime.GC()
+						paced++
+						b.StartTimer()
+					}
+					before, cycles := readPauses(), gcCycles()
+					start := time.Now()
 					if len(m.capture()) == 0 {
 						b.Fatal("empty capture")
 					}
+					windows = append(windows, window{start, time.Now()})
 					after := readPauses()
+					during += gcCycles() - cycles
 					stw = max(stw, longestNew(before.other, after.other))
 					stopping = max(stopping, longestNew(before.stopping, after.stopping))
 					gcSTW = max(gcSTW, longestNew(before.gc, after.gc))
 				}
-				b.ReportMetric(ms(p.stop()), "max-gap-ms")
+				worst, p99 := p.stop(windows)
+				b.ReportMetric(ms(worst), "max-gap-ms")
+				b.ReportMetric(ms(p99), "p99-gap-ms")
 				b.ReportMetric(ms(stw), "stw-ms")
 				b.ReportMetric(ms(stopping), "stopping-ms")
 				b.ReportMetric(ms(gcSTW), "gc-stw-ms")
-				b.ReportMetric(float64(gcCycles()-cycles)/float64(b.N), "gc/op")
+				b.ReportMetric(float64(during)/float64(b.N), "gc/op")
+				if m.paced {
+					b.ReportMetric(float64(paced)/float64(b.N), "paced/op")
+				}
 			})
 		}
 		close(release)
@@ -89,15 +121,22 @@ func BenchmarkCapture(b *testing.B) {
 	}
 }
 
-// latencyProbe is a goroutine that wakes every tick and keeps the longest
-// time between two wake-ups: how long the scheduler could not run it.
+type window struct{ start, end time.Time }
+
+// latencyProbe is a goroutine that wakes every tick and records the time
+// between two wake-ups: how long the scheduler could not run it.
 type latencyProbe struct {
 	done   chan struct{}
-	result chan time.Duration
+	result chan []probeGap
+}
+
+type probeGap struct {
+	end time.Time
+	d   time.Duration
 }
 
 func startLatencyProbe(tick time.Duration) *latencyProbe {
-	p := &latencyProbe{done: make(chan struct{}), result: make(chan time.Duration)}
+	p := &latencyProbe{done: make(chan struct{}), result: make(chan []probeGap)}
 	ready := make(chan struct{})
 	go p.run(tick, ready) // ends when stop closes p.done
 	<-ready
@@ -109,25 +148,44 @@ func (p *latencyProbe) run(tick time.Duration, ready chan<- struct{}) {
 	defer t.Stop()
 	<-t.C
 	last := time.Now()
+	// Allocated up front, so the probe does not allocate while measuring.
+	gaps := make([]probeGap, 0, 1<<17)
 	close(ready)
-	var maxGap time.Duration
 	for {
 		select {
 		case <-p.done:
-			p.result <- max(maxGap, time.Since(last))
+			now := time.Now()
+			p.result <- append(gaps, probeGap{now, now.Sub(last)})
 			return
 		case <-t.C:
 			now := time.Now()
-			maxGap = max(maxGap, now.Sub(last))
+			if len(gaps) < cap(gaps) {
+				gaps = append(gaps, probeGap{now, now.Sub(last)})
+			}
 			last = now
 		}
 	}
 }
 
-// stop ends the probe and returns the longest gap it saw.
-func (p *latencyProbe) stop() time.Duration {
+// stop ends the probe and returns the longest and the 99th percentile of
+// the gaps that overlap one of the windows.
+func (p *latencyProbe) stop(windows []window) (worst, p99 time.Duration) {
 	close(p.done)
-	return <-p.result
+	var in []time.Duration
+	for _, g := range <-p.result {
+		start := g.end.Add(-g.d)
+		for _, w := range windows {
+			if start.Before(w.end) && g.end.After(w.start) {
+				in = append(in, g.d)
+				break
+			}
+		}
+	}
+	if len(in) == 0 {
+		return 0, 0
+	}
+	slices.Sort(in)
+	return in[len(in)-1], in[(len(in)-1)*99/100]
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -183,3 +183,82 @@ func TestSwitchToConcurrentCaptureCountsGrowthFromHealthyLevel(t *testing.T) {
 		t.Errorf("confirmed %d, want the %d it grew", r.Confirmed, grown)
 	}
 }
+
+// A concurrent capture's creators are what earlier full dumps saw; the
+// report says so, and how old they are, or that there are none.
+func TestReportsWhereCreatorsComeFrom(t *testing.T) {
+	learned := 0
+	from := time.Now().Add(-90 * time.Minute)
+	full := false
+	h := start(t,
+		WithGoroutineCounter(func() int { return 2 }),
+		WithDeepCheckInterval(5*time.Second),
+		func(c *config) {
+			c.capture = func(time.Duration) stackdump.Dump {
+				if full {
+					return stackdump.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 2}
+				}
+				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+					Goroutines: 5_000, FullPause: 12 * time.Millisecond, LearnedCreators: learned, CreatorsFrom: from}
+			}
+			c.proven = noProven
+		},
+	)
+	r := h.step()
+	if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.HasPrefix(s, "creators unknown: ") }) {
+		t.Errorf("no learned creators: reasons %q", r.Reasons)
+	}
+	learned = 3
+	r = h.step()
+	want := "creators (created by) of 3 stacks are from full dumps taken since " + from.UTC().Format(time.RFC3339) + " (1h30m"
+	if !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.HasPrefix(s, want) }) {
+		t.Errorf("learned creators: reasons %q, want one starting %q", r.Reasons, want)
+	}
+	full = true
+	r = h.step()
+	if slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.Contains(s, "creators") }) {
+		t.Errorf("full dump: reasons %q mention creators", r.Reasons)
+	}
+}
+
+// A due capture that would start a GC cycle waits for one, saying so in
+// the report, and is taken once it fits, or after maxPostpone whatever.
+func TestPostponesCaptureThatWouldStartGC(t *testing.T) {
+	startsGC := true
+	captures := 0
+	h := start(t,
+		WithGoroutineCounter(func() int { return 100_000 }),
+		WithDeepCheckInterval(5*time.Second),
+		func(c *config) {
+			c.capture = func(time.Duration) stackdump.Dump {
+				captures++
+				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+					Goroutines: 100_000, FullPause: 200 * time.Millisecond}
+			}
+			c.wouldStartGC = func() bool { return startsGC }
+			c.proven = noProven
+		},
+	)
+	r := h.step()
+	if captures != 0 || !slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.HasPrefix(s, "capture postponed since ") }) {
+		t.Fatalf("capture that would start a GC: %d captures, reasons %q", captures, r.Reasons)
+	}
+	startsGC = false
+	r = h.step()
+	if captures != 1 || slices.ContainsFunc(r.Reasons, func(s string) bool { return strings.HasPrefix(s, "capture postponed") }) {
+		t.Fatalf("after a GC cycle: %d captures, reasons %q", captures, r.Reasons)
+	}
+	// No GC cycle comes: the capture waits at most maxPostpone.
+	startsGC = true
+	waited := time.Duration(0)
+	for captures == 1 {
+		h.step()
+		waited += 5 * time.Second
+		if waited > maxPostpone+10*time.Second {
+			t.Fatalf("still postponed after %s", waited)
+		}
+	}
+	if waited < maxPostpone {
+		t.Errorf("capture taken after %s, want it postponed %s", waited, maxPostpone)
+	}
+}

@@ -59,7 +59,9 @@ type config struct {
 	logger    *slog.Logger
 	newTicker func(time.Duration) (<-chan time.Time, func())
 	capture   func(budget time.Duration) stackdump.Dump
-	proven    func() ([]stackdump.Goroutine, bool, error)
+	// wouldStartGC says a capture now would start a GC cycle.
+	wouldStartGC func() bool
+	proven       func() ([]stackdump.Goroutine, bool, error)
 	// tickDone, if set, receives after every processed tick; tests use it
 	// to step the watchdog one tick at a time.
 	tickDone chan<- struct{}
@@ -165,6 +167,7 @@ func defaults() config {
 		},
 		capturePause: stackdump.DefaultPauseBudget,
 		capture:      stackdump.CaptureWithin,
+		wouldStartGC: stackdump.WouldStartGC,
 		proven:       provenLeaks,
 	}
 }
@@ -190,8 +193,14 @@ type Watchdog struct {
 	// found no blocked goroutines whatever they were doing; "" if it took
 	// them. It holds between deep checks.
 	waitsSkipped string
-	seq          int
-	perLoad      float64 // last perLoad the data could determine
+	// creators says where the last deep check's creators came from when
+	// it was not a full dump; "" after a full one.
+	creators string
+	// postponed is when a due deep check was first put off because its
+	// capture would have started a GC cycle; zero if none is.
+	postponed time.Time
+	seq       int
+	perLoad   float64 // last perLoad the data could determine
 
 	history map[site]*siteHistory
 	// episode holds the sites of a confirmed leak and their healthy
@@ -355,6 +364,7 @@ func (w *Watchdog) tick(now time.Time) {
 	deep := w.lastDeep.IsZero() ||
 		(w.cfg.deepInterval > 0 && now.Sub(w.lastDeep) >= w.cfg.deepInterval) ||
 		(trend && (snapDue || confirmDue))
+	deep = w.pace(now, deep)
 	w.mu.Unlock()
 
 	var d deepResult
@@ -387,6 +397,7 @@ func (w *Watchdog) tick(now time.Time) {
 			w.logWaits(d.waitsSkipped)
 		}
 		w.waitsSkipped = d.waitsSkipped
+		w.creators = d.creators
 	}
 	r.WaitTimesSkipped = w.waitsSkipped != ""
 	r.Snapshots = w.snaps
@@ -433,6 +444,14 @@ func (w *Watchdog) settle(r *report.Report, trend bool, f fit) {
 	}
 	if w.waitsSkipped != "" {
 		r.Reasons = append(r.Reasons, w.waitsSkipped)
+	}
+	if w.creators != "" {
+		r.Reasons = append(r.Reasons, w.creators)
+	}
+	if !w.postponed.IsZero() {
+		r.Reasons = append(r.Reasons, fmt.Sprintf(
+			"capture postponed since %s: at %d goroutines it would start a GC cycle, which stops a process this size for longer than the capture pause; waiting for the next cycle, at most %s",
+			w.postponed.UTC().Format(time.RFC3339), r.Goroutines, maxPostpone))
 	}
 	if r.ProvenLeaks > 0 {
 		r.Reasons = append(r.Reasons, fmt.Sprintf("runtime proved %d goroutines leaked", r.ProvenLeaks))
@@ -503,6 +522,38 @@ type deepResult struct {
 	leakProfile                   bool
 	snapshot                      string
 	waitsSkipped                  string // see Watchdog.waitsSkipped
+	creators                      string // see Watchdog.creators
+}
+
+// maxPostpone bounds how long a due capture waits for a GC cycle: the
+// runtime forces one every two minutes, so after this long one has run
+// unless GC is off, and then the heap has no goal to stay under.
+const maxPostpone = 2*time.Minute + 30*time.Second
+
+// pace puts off a due deep check whose capture would start a GC cycle
+// (stackdump.WouldStartGC): in a process of many goroutines a GC cycle
+// stops the world for longer than the capture pause, and the service's
+// own allocation or the runtime's forced cycle soon runs one anyway,
+// after which the capture fits. It gives up waiting after maxPostpone.
+// Called with w.mu held.
+func (w *Watchdog) pace(now time.Time, due bool) bool {
+	if !due {
+		return false
+	}
+	if !w.cfg.wouldStartGC() {
+		w.postponed = time.Time{}
+		return true
+	}
+	if w.postponed.IsZero() {
+		w.postponed = now
+		w.cfg.logger.Info("leakguard: capture postponed until the next GC cycle: it would start one", "goroutines", w.cfg.goroutines())
+	}
+	if now.Sub(w.postponed) < maxPostpone {
+		return false
+	}
+	w.cfg.logger.Warn("leakguard: capture taken though it may start a GC cycle: none ran while it waited", "waited", now.Sub(w.postponed).Round(time.Second))
+	w.postponed = time.Time{}
+	return true
 }
 
 // deepCheck captures and groups all stacks. While healthy it makes them
@@ -527,6 +578,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		d.waitsSkipped = fmt.Sprintf(
 			"wait times skipped: a full dump of %d goroutines would stop the world ~%s, over the %s capture pause; goroutines blocked longer than %s are not looked for",
 			dump.Goroutines, dump.FullPause.Round(time.Millisecond), w.cfg.capturePause, w.cfg.blockedThreshold)
+		d.creators = creatorsReason(dump)
 	}
 
 	leaked, ok, err := w.cfg.proven()
@@ -752,4 +804,16 @@ func matchedName(episode map[site]*episodeSite, g report.Group) bool {
 		}
 	}
 	return false
+}
+
+// creatorsReason says where a concurrent capture's creators come from: the
+// goroutine profile has none, so every "created by" in it is what an
+// earlier full dump saw for the same stack.
+func creatorsReason(dump stackdump.Dump) string {
+	if dump.LearnedCreators == 0 {
+		return "creators unknown: the goroutine profile does not record them and no full dump taken within the capture pause saw these stacks"
+	}
+	return fmt.Sprintf(
+		"creators (created by) of %d stacks are from full dumps taken since %s (%s ago), when a full dump fit the capture pause; stacks no full dump saw show none",
+		dump.LearnedCreators, dump.CreatorsFrom.UTC().Format(time.RFC3339), time.Since(dump.CreatorsFrom).Round(time.Second))
 }

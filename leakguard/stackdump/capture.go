@@ -52,9 +52,22 @@ func Capture() []byte { return CaptureWithin(DefaultPauseBudget).Text }
 // frames (file:line) and labels as a full one, and the state each
 // goroutine waits in, derived from the runtime function it parked in; it
 // lacks goroutine IDs and wait times, which only the full dump has, and
-// "created by" lines, which the profile does not record. Those are filled
+// "created by" lines, which no concurrent API of the runtime records (Go
+// 1.26 and 1.27: not the goroutine profiles, not runtime/trace, which has
+// creators only of goroutines started while it traces). Those are filled
 // in from what earlier full dumps of this process saw: a stack that was
-// always started by the same go statement gets that creator.
+// always started by the same go statement gets that creator, and the dump
+// says how many stacks got one and since when (LearnedCreators,
+// CreatorsFrom).
+//
+// Of the two goroutine profiles it reads runtime.GoroutineProfile, which
+// allocates a third of what runtime/pprof's does, unless the last
+// runtime/pprof profile had pprof labels or a stack deeper than 32 frames
+// (which runtime.GoroutineProfile cuts), every eighth capture, and when
+// the heap has room to spare; LabelsSkipped says when labels were not
+// read. Allocation is what matters at 100,000 goroutines: a capture that
+// starts a GC cycle stops the process for longer than it does itself.
+// WouldStartGC tells a caller that can wait when that would happen.
 //
 // The estimate is learned from the full dumps taken so far, so the first
 // call may overrun the budget by the difference between this machine and

@@ -94,7 +94,10 @@ func WithBlockedThreshold(d time.Duration) Option {
 // only captures on suspicion). A capture stops the world for at most the
 // capture pause (WithCapturePause) but costs CPU, ~0.1-0.2s at 100k
 // goroutines; that is why it is not done every sample. Blocked-goroutine
-// suspects are only found by these captures.
+// suspects are only found by these captures. A capture that would start a
+// GC cycle (stackdump.WouldStartGC), which at 100k goroutines stops the
+// process for longer than the capture, waits for the next cycle, at most
+// 2m30s; the report says while it waits.
 func WithDeepCheckInterval(d time.Duration) Option {
 	return func(c *config) { c.deepInterval = d }
 }
@@ -105,7 +108,9 @@ func WithDeepCheckInterval(d time.Duration) Option {
 // ~2µs per goroutine and is taken only when it fits: up to roughly 2,000
 // goroutines at 5ms. Beyond, the capture comes from the concurrent
 // goroutine profile, blocked goroutines are not looked for, and the report
-// says so (WaitTimesSkipped). 0 never takes a full dump.
+// says so (WaitTimesSkipped). Creators ("created by") then come from the
+// full dumps taken while the process was small enough, and the report
+// says how old they are. 0 never takes a full dump.
 func WithCapturePause(d time.Duration) Option {
 	return func(c *config) { c.capturePause = max(d, 0) }
 }

@@ -2,6 +2,7 @@ package stackdump
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"runtime/metrics"
 	"runtime/pprof"
@@ -150,12 +151,17 @@ var heapMetrics = struct {
 // starts, at the least: the runtime starts it somewhere between 70% and
 // 95% of the way from the heap marked live to the goal, here taken as
 // 70%.
+// A runtime without the metrics, or with GC off, has no limit to report.
 var heapRoom = func() int64 {
 	goal, live, inUse, _ := readHeap()
+	if goal == 0 || goal < live {
+		return math.MaxInt64
+	}
 	trigger := live + (goal-live)/64*45
-	return int64(trigger) - int64(inUse)
+	return int64(min(trigger, math.MaxInt64)) - int64(min(inUse, math.MaxInt64))
 }
 
+// readHeap returns zeros on a runtime without these metrics.
 func readHeap() (goal, live, inUse, allocated uint64) {
 	heapMetrics.Lock()
 	defer heapMetrics.Unlock()
@@ -163,7 +169,7 @@ func readHeap() (goal, live, inUse, allocated uint64) {
 	metrics.Read(s)
 	for _, v := range s {
 		if v.Value.Kind() != metrics.KindUint64 {
-			return 0, 0, 0, 0 // a runtime without these metrics: no room known
+			return 0, 0, 0, 0
 		}
 	}
 	return s[0].Value.Uint64(), s[1].Value.Uint64(), s[2].Value.Uint64(), s[3].Value.Uint64()

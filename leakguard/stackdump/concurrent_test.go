@@ -26,6 +26,16 @@ func saveCaptureState(t *testing.T) {
 	})
 }
 
+// setHeapRoom replaces what the heap is said to have room for, until the
+// test ends.
+func setHeapRoom(t *testing.T, room func() int64) {
+	saved := heapRoom
+	t.Cleanup(func() { heapRoom = saved })
+	heapRoom = room
+}
+
+func fixedRoom(n int64) func() int64 { return func() int64 { return n } }
+
 // setLabelledWant sets what the last labelled profile showed.
 func setLabelledWant(known, needed bool, captures int) {
 	labelledWant.Lock()
@@ -92,7 +102,8 @@ func groupsOf(t *testing.T, text []byte) []Group {
 
 func TestChooseProfile(t *testing.T) {
 	saveCaptureState(t)
-	labelledBytes.Store(1 << 40) // no heap has room for it three times over
+	setHeapRoom(t, fixedRoom(1<<20))
+	labelledBytes.Store(1 << 20) // no room for it three times over
 	for _, tc := range []struct {
 		name             string
 		known, needed    bool
@@ -116,8 +127,8 @@ func TestChooseProfile(t *testing.T) {
 			t.Errorf("%s: %d captures counted since the labelled one, want %d", tc.name, next, tc.wantCapturesNext)
 		}
 	}
-	// A small capture fits any heap three times over: labels are read.
-	labelledBytes.Store(1)
+	// A small capture fits three times over: labels are read.
+	labelledBytes.Store(1000)
 	setLabelledWant(true, false, 0)
 	if got := chooseProfile(1); got != labelledProfile {
 		t.Errorf("room to spare: chose %v, want the labelled profile", got)
@@ -141,7 +152,8 @@ func TestCaptureConcurrentPlain(t *testing.T) {
 	<-started
 	defer func() { close(stop); <-exited }()
 
-	labelledBytes.Store(1 << 40)
+	setHeapRoom(t, fixedRoom(1<<20))
+	labelledBytes.Store(1 << 20)
 	setLabelledWant(true, false, 0)
 	text, info := captureConcurrentInfo(runtime.NumGoroutine(), time.Second, time.Millisecond)
 	if !info.labelsSkipped || !strings.Contains(string(text), "# pprof labels not read: the last labelled profile had none") {
@@ -177,11 +189,8 @@ func TestCaptureConcurrentPlain(t *testing.T) {
 	setLabelledWant(true, false, 0)
 	labelledBytes.Store(1000)
 	rooms := []int64{1000, 1 << 40} // chooseProfile's look, then the fallback's
-	saved := heapRoom
-	t.Cleanup(func() { heapRoom = saved })
-	heapRoom = func() int64 { r := rooms[0]; rooms = rooms[1:]; return r }
+	setHeapRoom(t, func() int64 { r := rooms[0]; rooms = rooms[1:]; return r })
 	text, info = captureConcurrentInfo(1, time.Second, time.Millisecond)
-	heapRoom = saved
 	if info.labelsSkipped || strings.Contains(string(text), "not read") {
 		t.Errorf("with room: skipped=%v, header %.400q", info.labelsSkipped, text)
 	}
@@ -199,17 +208,18 @@ func TestCaptureConcurrentPlain(t *testing.T) {
 func TestWouldStartGC(t *testing.T) {
 	saveCaptureState(t)
 	nsPerGoroutine.Store(int64(time.Second)) // as if a full dump never fit
+	setHeapRoom(t, fixedRoom(1<<20))
 	setLabelledWant(true, false, 0)
-	plainBytes.Store(1 << 40)
+	plainBytes.Store(1 << 20)
 	if !WouldStartGC() {
-		t.Error("a capture allocating 1TB per goroutine fits the heap")
+		t.Error("a capture allocating 1MB per goroutine fits in 1MB")
 	}
 	plainBytes.Store(0)
 	if WouldStartGC() {
-		t.Error("a capture allocating nothing would start a GC cycle")
+		t.Error("a capture allocating little but its parse would start a GC cycle")
 	}
 	// The labelled profile's cost counts when it is the one to be read.
-	labelledBytes.Store(1 << 40)
+	labelledBytes.Store(1 << 20)
 	setLabelledWant(true, true, 0)
 	if !WouldStartGC() {
 		t.Error("the labelled profile's cost was not counted")
@@ -221,13 +231,22 @@ func TestWouldStartGC(t *testing.T) {
 }
 
 func TestHeapRoom(t *testing.T) {
+	// live is 0 until the first GC cycle.
 	goal, live, inUse, allocated := readHeap()
-	if goal == 0 || live == 0 || inUse == 0 || allocated == 0 {
+	if goal == 0 || inUse == 0 || allocated < inUse {
 		t.Fatalf("heap metrics: goal %d, live %d, in use %d, allocated %d", goal, live, inUse, allocated)
 	}
-	if room := heapRoom(); room > int64(goal) {
-		t.Errorf("room %d beyond the goal %d", room, goal)
+	if room := heapRoom(); room > int64(goal) || room < int64(live)-int64(inUse) {
+		t.Errorf("room %d beyond the goal %d, or below what the live heap leaves (live %d, in use %d)", room, goal, live, inUse)
 	}
+	// What the capture allocates comes off the room.
+	runtime.GC()
+	before := heapRoom()
+	keep := make([]byte, 4<<20)
+	if after := heapRoom(); after > before-int64(len(keep))/2 { // the goal moves a little too
+		t.Errorf("room %d after allocating %d, %d before", after, len(keep), before)
+	}
+	runtime.KeepAlive(keep)
 }
 
 func pprofGoroutine() *pprof.Profile { return pprof.Lookup("goroutine") }

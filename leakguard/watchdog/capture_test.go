@@ -262,3 +262,48 @@ func TestPostponesCaptureThatWouldStartGC(t *testing.T) {
 		t.Errorf("capture taken after %s, want it postponed %s", waited, maxPostpone)
 	}
 }
+
+// WithFullDumpEvery raises the capture pause for one full dump at most
+// once per period; captures between keep to the capture pause.
+func TestFullDumpEveryBoundsLongPauses(t *testing.T) {
+	var budgets []time.Duration
+	h := start(t,
+		WithGoroutineCounter(func() int { return 2 }),
+		WithDeepCheckInterval(5*time.Second),
+		WithFullDumpEvery(time.Minute, 300*time.Millisecond),
+		func(c *config) {
+			c.capture = func(budget time.Duration) stackdump.Dump {
+				budgets = append(budgets, budget)
+				if budget >= 200*time.Millisecond {
+					return stackdump.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 100_000, FullPause: 200 * time.Millisecond}
+				}
+				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+					Goroutines: 100_000, FullPause: 200 * time.Millisecond}
+			}
+			c.proven = noProven
+		},
+	)
+	var skipped []bool
+	for range 25 { // two minutes and five seconds of deep checks
+		skipped = append(skipped, h.step().WaitTimesSkipped)
+	}
+	long := 0
+	for i, b := range budgets {
+		switch b {
+		case 300 * time.Millisecond:
+			long++
+			if i%12 != 0 || skipped[i] {
+				t.Errorf("capture %d: the long pause, skipped %v; want it only every 12th, with wait times", i, skipped[i])
+			}
+		case stackdump.DefaultPauseBudget:
+			if !skipped[i] {
+				t.Errorf("capture %d within the capture pause claims wait times", i)
+			}
+		default:
+			t.Errorf("capture %d: budget %s", i, b)
+		}
+	}
+	if long != 3 || len(budgets) != 25 {
+		t.Errorf("%d captures, %d with the long pause; want 25 and 3 (at 0, 1m and 2m)", len(budgets), long)
+	}
+}

@@ -55,6 +55,8 @@ type config struct {
 	snapshotMinInterval time.Duration
 
 	capturePause time.Duration
+	// fullPause and fullEvery allow a longer full dump now and then.
+	fullPause, fullEvery time.Duration
 
 	logger    *slog.Logger
 	newTicker func(time.Duration) (<-chan time.Time, func())
@@ -113,6 +115,16 @@ func WithDeepCheckInterval(d time.Duration) Option {
 // says how old they are. 0 never takes a full dump.
 func WithCapturePause(d time.Duration) Option {
 	return func(c *config) { c.capturePause = max(d, 0) }
+}
+
+// WithFullDumpEvery lets a deep check take a full dump that stops the
+// world for up to pause (more than the capture pause) at most once every
+// every, for the wait times that find blocked goroutines and the creators
+// of stacks that started since the process outgrew the capture pause.
+// Off by default: every capture then keeps to the capture pause. At 100k
+// goroutines a full dump stops the world ~0.2s.
+func WithFullDumpEvery(every, pause time.Duration) Option {
+	return func(c *config) { c.fullEvery, c.fullPause = every, max(pause, 0) }
 }
 
 // WithMinGrowth sets the smallest growth beyond load, in goroutines over
@@ -204,6 +216,9 @@ type Watchdog struct {
 	// postponed is when a due deep check was first put off because its
 	// capture would have started a GC cycle; zero if none is.
 	postponed time.Time
+	// lastFull is when the last full dump over the capture pause was
+	// allowed (WithFullDumpEvery).
+	lastFull time.Time
 	seq       int
 	perLoad   float64 // last perLoad the data could determine
 
@@ -569,7 +584,19 @@ func (w *Watchdog) pace(now time.Time, due bool) bool {
 // since a capture of many goroutines takes a while.
 func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) deepResult {
 	var d deepResult
-	dump := w.cfg.capture(w.cfg.capturePause)
+	pause := w.cfg.capturePause
+	w.mu.Lock()
+	longFull := w.cfg.fullEvery > 0 && w.cfg.fullPause > pause && (w.lastFull.IsZero() || now.Sub(w.lastFull) >= w.cfg.fullEvery)
+	w.mu.Unlock()
+	if longFull {
+		pause = w.cfg.fullPause
+	}
+	dump := w.cfg.capture(pause)
+	if longFull && dump.Full {
+		w.mu.Lock()
+		w.lastFull = now
+		w.mu.Unlock()
+	}
 	gs, err := stackdump.ParseBytes(dump.Text)
 	if err != nil {
 		w.cfg.logger.Error("leakguard: parse goroutine dump", "err", err)
@@ -582,7 +609,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 	} else {
 		d.waitsSkipped = fmt.Sprintf(
 			"wait times skipped: a full dump of %d goroutines would stop the world ~%s, over the %s capture pause; goroutines blocked longer than %s are not looked for",
-			dump.Goroutines, dump.FullPause.Round(time.Millisecond), w.cfg.capturePause, w.cfg.blockedThreshold)
+			dump.Goroutines, dump.FullPause.Round(time.Millisecond), pause, w.cfg.blockedThreshold)
 		d.creators = creatorsReason(dump)
 	}
 

@@ -219,8 +219,8 @@ type Watchdog struct {
 	// lastFull is when the last full dump over the capture pause was
 	// allowed (WithFullDumpEvery).
 	lastFull time.Time
-	seq       int
-	perLoad   float64 // last perLoad the data could determine
+	seq      int
+	perLoad  float64 // last perLoad the data could determine
 
 	history map[site]*siteHistory
 	// episode holds the sites of a confirmed leak and their healthy

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -305,5 +307,21 @@ func TestFullDumpEveryBoundsLongPauses(t *testing.T) {
 	}
 	if long != 3 || len(budgets) != 25 {
 		t.Errorf("%d captures, %d with the long pause; want 25 and 3 (at 0, 1m and 2m)", len(budgets), long)
+	}
+}
+
+// A snapshot whose pprof profile would start a GC cycle keeps the text
+// dump alone.
+func TestSnapshotWithoutProto(t *testing.T) {
+	dir := t.TempDir()
+	path, err := writeSnapshot(dir, t0, 1, []byte(idleDump), false, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != idleDump {
+		t.Errorf("text snapshot %q: %q, %v", path, b, err)
+	}
+	if protos, _ := filepath.Glob(filepath.Join(dir, "*"+snapProto)); len(protos) != 0 {
+		t.Errorf("proto written: %v", protos)
 	}
 }

@@ -23,10 +23,10 @@ func ensureDir(dir string) error {
 	return nil
 }
 
-// writeSnapshot writes the text dump and the pprof goroutine profile
-// (gzipped proto, for `go tool pprof`) and prunes the directory to max
-// snapshots. Names sort by time so pruning needs no metadata.
-func writeSnapshot(dir string, now time.Time, seq int, dump []byte, max int) (string, error) {
+// writeSnapshot writes the text dump and, with proto, the pprof goroutine
+// profile (gzipped proto, for `go tool pprof`) and prunes the directory to
+// max snapshots. Names sort by time so pruning needs no metadata.
+func writeSnapshot(dir string, now time.Time, seq int, dump []byte, proto bool, max int) (string, error) {
 	stem := filepath.Join(dir, fmt.Sprintf("%s%s-%06d", snapPrefix, now.UTC().Format("20060102T150405.000Z"), seq))
 	if err := writeAtomic(stem+snapText, func(f *os.File) error {
 		_, err := f.Write(dump)
@@ -34,10 +34,12 @@ func writeSnapshot(dir string, now time.Time, seq int, dump []byte, max int) (st
 	}); err != nil {
 		return "", err
 	}
-	if err := writeAtomic(stem+snapProto, func(f *os.File) error {
-		return pprof.Lookup("goroutine").WriteTo(f, 0)
-	}); err != nil {
-		return stem + snapText, err
+	if proto {
+		if err := writeAtomic(stem+snapProto, func(f *os.File) error {
+			return pprof.Lookup("goroutine").WriteTo(f, 0)
+		}); err != nil {
+			return stem + snapText, err
+		}
 	}
 	return stem + snapText, prune(dir, max)
 }

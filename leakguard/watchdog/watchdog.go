@@ -662,7 +662,14 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 	w.mu.Unlock()
 
 	if takeSnap && w.cfg.snapshotDir != "" {
-		path, err := writeSnapshot(w.cfg.snapshotDir, now, seq, dump.Text, w.cfg.maxSnapshots)
+		// runtime/pprof's profile allocates as much as a labelled capture
+		// (27MB at 100k goroutines): written only if that starts no GC
+		// cycle; the text dump has the same stacks.
+		proto := dump.Full || !w.cfg.wouldStartGC()
+		if !proto {
+			w.cfg.logger.Info("leakguard: snapshot without its pprof profile: writing it would start a GC cycle")
+		}
+		path, err := writeSnapshot(w.cfg.snapshotDir, now, seq, dump.Text, proto, w.cfg.maxSnapshots)
 		if err != nil {
 			w.cfg.logger.Error("leakguard: write snapshot", "err", err)
 		}

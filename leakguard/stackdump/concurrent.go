@@ -210,6 +210,11 @@ func captureConcurrentInfo(n int, est, budget time.Duration) ([]byte, concurrent
 	if chooseProfile(n) == plainProfile {
 		text, complete := appendPlainProfile(nil, &info.creators)
 		learnAllocation(&plainBytes, n, before)
+		if !complete {
+			// Read the labelled profile from now on (and count its cost in
+			// WouldStartGC), until one shows no stack that deep.
+			learnLabelled(true)
+		}
 		switch {
 		case complete:
 			info.labelsSkipped = true

@@ -183,6 +183,9 @@ func TestCaptureConcurrentPlain(t *testing.T) {
 	if !info.labelsSkipped {
 		t.Error("cut plain capture: labels not reported skipped")
 	}
+	if got := chooseProfile(1); got != labelledProfile {
+		t.Error("after a cut stack the next capture does not read the labelled profile")
+	}
 	// With room for the labelled profile, though not three times over,
 	// the cut stack is read again, whole. The labelled profile learns it is
 	// needed from then on.

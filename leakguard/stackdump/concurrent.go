@@ -111,9 +111,11 @@ func learnLabelled(needed bool) {
 	labelledWant.known, labelledWant.needed = true, needed
 }
 
-// WouldStartGC reports whether a concurrent capture now, parsed with
-// ParseBytes, is expected to start a GC cycle: what the two allocate does
-// not fit what the heap may grow before the runtime starts the next one. A caller that can wait (the
+// WouldStartGC reports whether a concurrent capture now is expected to
+// start a GC cycle: what it allocates does not fit what the heap may grow
+// before the runtime starts the next one. Read it with ParseGroups, which
+// allocates for its distinct stacks only; ParseBytes adds ~150 bytes a
+// goroutine. A caller that can wait (the
 // watchdog's scheduled captures) captures after the next cycle instead;
 // the service's own allocation, or the runtime's forced cycle every two
 // minutes, brings it. With fewer goroutines than a full dump's budget
@@ -129,13 +131,8 @@ func WouldStartGC() bool {
 		cost = labelledBytes.Load()
 	}
 	labelledWant.Unlock()
-	return heapRoom() < int64(n)*(cost+parseBytes)
+	return heapRoom() < int64(n)*cost
 }
-
-// parseBytes is what ParseBytes allocates per goroutine of a concurrent
-// dump, whose identical goroutines it expands from one: a Goroutine each
-// (measured ~146 at 100k parked goroutines, rounded up).
-const parseBytes = 160
 
 var heapMetrics = struct {
 	sync.Mutex

@@ -1,6 +1,10 @@
 package stackdump
 
 import (
+	"bytes"
+	"maps"
+	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -219,7 +223,7 @@ func TestWouldStartGC(t *testing.T) {
 	}
 	plainBytes.Store(0)
 	if WouldStartGC() {
-		t.Error("a capture allocating little but its parse would start a GC cycle")
+		t.Error("a capture allocating nothing would start a GC cycle")
 	}
 	// The labelled profile's cost counts when it is the one to be read.
 	labelledBytes.Store(1 << 20)
@@ -253,3 +257,56 @@ func TestHeapRoom(t *testing.T) {
 }
 
 func pprofGoroutine() *pprof.Profile { return pprof.Lookup("goroutine") }
+
+// ParseGroups groups as GroupGoroutines(ParseBytes(b)) does, counted
+// goroutines included, without expanding them.
+func TestParseGroupsMatchesParseBytes(t *testing.T) {
+	startParked(t)
+	waitParked(t)
+	var proto bytes.Buffer
+	if err := pprofGoroutine().WriteTo(&proto, 0); err != nil {
+		t.Fatal(err)
+	}
+	dumps := map[string][]byte{
+		"generated":   generateDump(500, true),
+		"concurrent":  captureConcurrent(runtime.NumGoroutine(), time.Second, time.Millisecond),
+		"full":        CaptureFull(),
+		"proto":       proto.Bytes(),
+		"count lines": []byte("# count: 3\ngoroutine 0 [chan receive (leaked)]:\nmain.f()\n\t/a.go:1\n\n# count: 2\ngoroutine 0 [chan receive]:\nmain.f()\n\t/a.go:1\n\ngoroutine 0 [chan receive, 3 minutes]:\nmain.f()\n\t/a.go:1\n"),
+	}
+	for _, name := range []string{"go1.26-goroutineleak.txt", "go1.27-stack.txt", "go1.26-labels-stack.txt"} {
+		b, err := os.ReadFile(filepath.Join("testdata", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dumps[name] = b
+	}
+	for name, b := range dumps {
+		gs, err := ParseBytes(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := GroupGoroutines(gs)
+		got, n, err := ParseGroups(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != len(gs) {
+			t.Errorf("%s: ParseGroups counts %d goroutines, ParseBytes parsed %d", name, n, len(gs))
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: %d groups, want %d", name, len(got), len(want))
+			continue
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Signature != w.Signature || g.Count != w.Count || g.Leaked != w.Leaked || g.MaxWait != w.MaxWait ||
+				!slices.Equal(g.IDs, w.IDs) || !maps.Equal(g.Labels, w.Labels) {
+				t.Errorf("%s: group %d\n%+v\nwant\n%+v", name, i, g, w)
+			}
+		}
+	}
+	if g, _, _ := ParseGroups(dumps["count lines"]); len(g) != 1 || g[0].Count != 6 || g[0].Leaked != 3 || g[0].MaxWait != 3*time.Minute {
+		t.Errorf("count lines: %+v", g)
+	}
+}

@@ -56,6 +56,13 @@ func FuzzParse(f *testing.F) {
 		if n != len(gs) {
 			t.Fatalf("groups hold %d goroutines, parsed %d", n, len(gs))
 		}
+		groups, counted, err := ParseGroups(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counted != len(gs) || len(groups) != len(GroupGoroutines(gs)) {
+			t.Fatalf("ParseGroups: %d goroutines in %d groups, ParseBytes %d in %d", counted, len(groups), len(gs), len(GroupGoroutines(gs)))
+		}
 		_ = Diff(GroupGoroutines(gs), nil)
 	})
 }

@@ -41,7 +41,17 @@ const maxSampleIDs = 10
 //
 // Groups copy what they keep, so holding on to them does not pin the
 // parsed dump in memory.
-func GroupGoroutines(gs []Goroutine) []Group {
+func GroupGoroutines(gs []Goroutine) []Group { return groupCounted(gs, nil) }
+
+// groupCounted groups goroutines, each standing for counts[i] identical
+// ones (one each if counts is nil).
+func groupCounted(gs []Goroutine, counts []int) []Group {
+	weight := func(i int) int {
+		if counts == nil {
+			return 1
+		}
+		return counts[i]
+	}
 	seed := maphash.MakeSeed()
 	// Goroutines are bucketed by a hash of their stack and compared exactly
 	// within a bucket: building a signature string per goroutine would
@@ -55,7 +65,7 @@ func GroupGoroutines(gs []Goroutine) []Group {
 		// The copies ParseBytes makes of a "# count: N" goroutine share
 		// its frames: no need to hash them again.
 		if i > 0 && gi >= 0 && sharesStack(&gs[i-1], g) {
-			groups[gi].add(g)
+			groups[gi].add(g, weight(i))
 			continue
 		}
 		h := stackHash(seed, g)
@@ -69,10 +79,10 @@ func GroupGoroutines(gs []Goroutine) []Group {
 		if gi < 0 {
 			gi = len(groups)
 			buckets[h] = append(buckets[h], gi)
-			groups = append(groups, newGroup(g))
+			groups = append(groups, newGroup(g, weight(i)))
 			reps = append(reps, g)
 		} else {
-			groups[gi].add(g)
+			groups[gi].add(g, weight(i))
 		}
 	}
 	for i := range groups {
@@ -84,7 +94,7 @@ func GroupGoroutines(gs []Goroutine) []Group {
 	return groups
 }
 
-func newGroup(g *Goroutine) Group {
+func newGroup(g *Goroutine, n int) Group {
 	gr := Group{
 		State:  g.State,
 		Frames: slices.Clone(g.Frames),
@@ -95,12 +105,12 @@ func newGroup(g *Goroutine) Group {
 		gr.Creator = &c
 	}
 	gr.Top = topFrame(gr.Frames)
-	gr.count(g)
+	gr.count(g, n)
 	return gr
 }
 
-func (gr *Group) add(g *Goroutine) {
-	gr.count(g)
+func (gr *Group) add(g *Goroutine, n int) {
+	gr.count(g, n)
 	for k, v := range gr.Labels {
 		if w, ok := g.Labels[k]; !ok || w != v {
 			delete(gr.Labels, k)
@@ -111,11 +121,11 @@ func (gr *Group) add(g *Goroutine) {
 	}
 }
 
-func (gr *Group) count(g *Goroutine) {
-	gr.Count++
+func (gr *Group) count(g *Goroutine, n int) {
+	gr.Count += n
 	gr.MaxWait = max(gr.MaxWait, g.Wait)
 	if g.Leaked {
-		gr.Leaked++
+		gr.Leaked += n
 	}
 	if len(gr.IDs) < maxSampleIDs && g.ID != 0 {
 		gr.IDs = append(gr.IDs, g.ID)

@@ -48,6 +48,31 @@ func Parse(r io.Reader) ([]Goroutine, error) {
 // line. A goroutine profile in protocol-buffer form (what pprof serves
 // without a debug parameter) is read too, as ProtoDump renders it.
 func ParseBytes(b []byte) ([]Goroutine, error) {
+	p, err := parseBytes(b, true)
+	if err != nil {
+		return nil, err
+	}
+	return p.finish(), nil
+}
+
+// ParseGroups parses a dump and groups it, as GroupGoroutines(ParseBytes(b))
+// does, and returns how many goroutines it holds. It does not expand a
+// "# count: N" goroutine of a dump rendered from a goroutine profile into
+// N, so on such a dump it allocates for the distinct stacks only (ParseBytes
+// ~150 bytes a goroutine).
+func ParseGroups(b []byte) (groups []Group, goroutines int, err error) {
+	p, err := parseBytes(b, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	gs := p.finish()
+	for _, n := range p.counts {
+		goroutines += n
+	}
+	return groupCounted(gs, p.counts), goroutines, nil
+}
+
+func parseBytes(b []byte, expand bool) (*parser, error) {
 	if IsProto(b) {
 		text, err := ProtoDump(b)
 		if err != nil {
@@ -55,7 +80,11 @@ func ParseBytes(b []byte) ([]Goroutine, error) {
 		}
 		b = text
 	}
-	p := newParser(bytes.Count(b, []byte("\ngoroutine ")) + 1)
+	hint := bytes.Count(b, []byte("\ngoroutine ")) + 1
+	p := newParser(hint)
+	if !expand {
+		p.counts = make([]int, 0, hint)
+	}
 	for len(b) > 0 {
 		line := b
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -65,7 +94,7 @@ func ParseBytes(b []byte) ([]Goroutine, error) {
 		}
 		p.line(trimEOL(line))
 	}
-	return p.finish(), nil
+	return p, nil
 }
 
 func trimEOL(b []byte) []byte {
@@ -81,6 +110,9 @@ type parser struct {
 	cur *Goroutine // nil between goroutines
 	// curRepeat is how many goroutines cur stands for (0: one).
 	curRepeat int
+	// counts, if not nil, holds how many goroutines each of out stands
+	// for, and counted goroutines are not copied into out.
+	counts []int
 
 	// ancestor is set inside a GODEBUG=tracebackancestors section, whose
 	// frames belong to a goroutine that no longer exists.
@@ -136,6 +168,10 @@ func (p *parser) line(l []byte) {
 			p.out = append(p.out, g)
 			p.cur = &p.out[len(p.out)-1]
 			p.curRepeat = repeat
+			if p.counts != nil {
+				p.counts = append(p.counts, max(repeat, 1))
+				p.curRepeat = 0
+			}
 			return
 		}
 	}

@@ -597,12 +597,23 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		w.lastFull = now
 		w.mu.Unlock()
 	}
-	gs, err := stackdump.ParseBytes(dump.Text)
+	// Only a full dump has the wait times report.Blocked needs each
+	// goroutine for; the profile's identical goroutines are grouped without
+	// being expanded, which at 100k goroutines allocates 15MB less.
+	var gs []stackdump.Goroutine
+	var groups []stackdump.Group
+	var err error
+	captured := 0
+	if dump.Full {
+		gs, err = stackdump.ParseBytes(dump.Text)
+		groups, captured = stackdump.GroupGoroutines(gs), len(gs)
+	} else {
+		groups, captured, err = stackdump.ParseGroups(dump.Text)
+	}
 	if err != nil {
 		w.cfg.logger.Error("leakguard: parse goroutine dump", "err", err)
 		return d
 	}
-	groups := stackdump.GroupGoroutines(gs)
 	d.top = report.FromGroups(groups, w.cfg.top)
 	if dump.Full {
 		d.blocked, d.blockedCount = report.Blocked(gs, w.cfg.blockedThreshold, w.cfg.top)
@@ -639,7 +650,7 @@ func (w *Watchdog) deepCheck(now time.Time, suspect bool, f fit, counted int) de
 		changes = stackdump.Diff(w.withoutCoarseCreators(baseline), w.withoutCoarseCreators(groups))
 	}
 	if suspect && baseline != nil {
-		w.confirm(counts, w.siteCounts(baseline), changes, f, len(gs), counted)
+		w.confirm(counts, w.siteCounts(baseline), changes, f, captured, counted)
 	}
 	if !suspect && len(w.episode) == 0 {
 		// Only healthy captures teach: a leak growing while suspect would

@@ -15,9 +15,10 @@ import (
 // A concurrent capture stops the world only twice, briefly, but it
 // allocates: runtime/pprof's goroutine profile ~270 bytes per goroutine
 // (27MB at 100,000), runtime.GoroutineProfile ~90. At 100,000 goroutines a
-// GC cycle stops the world for several milliseconds and keeps both cores
-// of a small machine marking, so a capture that starts one is what the
-// rest of the process feels. Two things keep that from happening:
+// GC cycle keeps both cores of a small machine marking stacks and delays
+// other goroutines by tens of milliseconds, so a capture that starts one
+// is what the rest of the process feels. Two things keep that from
+// happening:
 //
 //   - the labelled profile (runtime/pprof) is read only when this process
 //     needs it: when the last one showed pprof labels or a stack deeper
@@ -113,13 +114,15 @@ func learnLabelled(needed bool) {
 
 // WouldStartGC reports whether a concurrent capture now is expected to
 // start a GC cycle: what it allocates does not fit what the heap may grow
-// before the runtime starts the next one. Read it with ParseGroups, which
-// allocates for its distinct stacks only; ParseBytes adds ~150 bytes a
-// goroutine. A caller that can wait (the
+// before the runtime starts the next one. A caller that can wait (the
 // watchdog's scheduled captures) captures after the next cycle instead;
 // the service's own allocation, or the runtime's forced cycle every two
-// minutes, brings it. With fewer goroutines than a full dump's budget
-// covers, it reports false: a full dump allocates little.
+// minutes, brings it. With goroutines few enough for a full dump within
+// DefaultPauseBudget it reports false: that dump allocates little.
+//
+// The estimate is for the capture alone. Read it with ParseGroups, which
+// allocates for its distinct stacks only; ParseBytes adds ~150 bytes a
+// goroutine.
 func WouldStartGC() bool {
 	n := runtime.NumGoroutine()
 	if estimatePause(n) <= DefaultPauseBudget {

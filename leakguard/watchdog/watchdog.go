@@ -97,9 +97,9 @@ func WithBlockedThreshold(d time.Duration) Option {
 // capture pause (WithCapturePause) but costs CPU, ~0.1-0.2s at 100k
 // goroutines; that is why it is not done every sample. Blocked-goroutine
 // suspects are only found by these captures. A capture that would start a
-// GC cycle (stackdump.WouldStartGC), which at 100k goroutines stops the
-// process for longer than the capture, waits for the next cycle, at most
-// 2m30s; the report says while it waits.
+// GC cycle (stackdump.WouldStartGC), which at 100k goroutines delays the
+// other goroutines far longer than the capture does, waits for the next
+// cycle, at most 2m30s; the report says while it waits.
 func WithDeepCheckInterval(d time.Duration) Option {
 	return func(c *config) { c.deepInterval = d }
 }
@@ -470,7 +470,7 @@ func (w *Watchdog) settle(r *report.Report, trend bool, f fit) {
 	}
 	if !w.postponed.IsZero() {
 		r.Reasons = append(r.Reasons, fmt.Sprintf(
-			"capture postponed since %s: at %d goroutines it would start a GC cycle, which stops a process this size for longer than the capture pause; waiting for the next cycle, at most %s",
+			"capture postponed since %s: at %d goroutines it would start a GC cycle, which delays a process this size for longer than the capture pause; waiting for the next cycle, at most %s",
 			w.postponed.UTC().Format(time.RFC3339), r.Goroutines, maxPostpone))
 	}
 	if r.ProvenLeaks > 0 {
@@ -552,9 +552,10 @@ const maxPostpone = 2*time.Minute + 30*time.Second
 
 // pace puts off a due deep check whose capture would start a GC cycle
 // (stackdump.WouldStartGC): in a process of many goroutines a GC cycle
-// stops the world for longer than the capture pause, and the service's
-// own allocation or the runtime's forced cycle soon runs one anyway,
-// after which the capture fits. It gives up waiting after maxPostpone.
+// delays the other goroutines for longer than the capture pause (marking
+// their stacks keeps the cores busy), and the service's own allocation or
+// the runtime's forced cycle soon runs one anyway, after which the
+// capture fits. It gives up waiting after maxPostpone.
 // Called with w.mu held.
 func (w *Watchdog) pace(now time.Time, due bool) bool {
 	if !due {

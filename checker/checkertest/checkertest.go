@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -84,6 +86,28 @@ func Signal(subject, site, key string, sev clinical.Severity) clinical.Signal {
 func Monitor(name, study string) auth.Identity {
 	return auth.Identity{Name: name, Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: study, Site: auth.AllSites}}}
 }
+
+// SiteUser is a site user named name of the given sites of study.
+func SiteUser(name, study string, sites ...string) auth.Identity {
+	id := auth.Identity{Name: name, Role: auth.RoleSite}
+	for _, s := range sites {
+		id.Grants = append(id.Grants, auth.Grant{Study: study, Site: s})
+	}
+	return id
+}
+
+// Call serves one request to h, with body, and returns the answer.
+func Call(h http.Handler, method, target, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
+	return rec
+}
+
+// FullSettings is a whole settings document of a study (every field
+// given, none at its default), as PUT .../settings needs it.
+const FullSettings = `{"ctcae": "ctcae-v4.03", "grading_context": "number-only", "ae_terms": {"ALT": ["DRUG-INDUCED LIVER INJURY"]}, "rules": {"HYS_LAW_QUADRANT": false},
+	"out_of_range": {"tolerance": 0.2, "high_xuln": {"medium": 2, "high": 3, "critical": 5}, "low_xlln": {"medium": 0.75, "high": 0.5, "critical": 0.25}, "graded_tests": false},
+	"baseline": "adam-last-predose"}`
 
 // As serves h to requests acting for id, as the access router does once
 // it has authenticated them.

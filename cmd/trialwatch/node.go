@@ -23,6 +23,7 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/api/kriapi"
 	"github.com/trialwatch/trialwatch/checker/kris"
 	"github.com/trialwatch/trialwatch/checker/labs"
 	"github.com/trialwatch/trialwatch/checker/queue"
@@ -264,7 +265,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	}
 	n.kris = kris.NewService(kris.Sources{Subjects: subjectsClient, Events: eventsClient, Dispositions: subjectsClient, LabLags: labStore},
 		kriStore, findings, kris.WithLogger(n.log))
-	api.NewKRIAPI(n.kris, n.log).Register(n.router)
+	kriapi.New(n.kris, n.log).Register(n.router)
 	ui := web.New(n.router, web.WithLogger(n.log), web.WithAdmin(n.adminHandler()))
 	n.router.UsePageErrors(ui.PageError)
 	ui.Register(n.router)

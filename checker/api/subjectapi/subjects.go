@@ -1,4 +1,10 @@
-package api
+// Package subjectapi serves a study's subjects as the checker sees them:
+// the list with each subject's open findings, one subject's profile
+// (demographics, labs graded by the study's criteria with their grade
+// bands, doses, adverse events, findings), and the eDISH plot's points.
+// It reads the data services through the domain's ports and the
+// signal store for findings and settings.
+package subjectapi
 
 import (
 	"cmp"
@@ -9,6 +15,9 @@ import (
 	"sync"
 
 	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/api/query"
+	"github.com/trialwatch/trialwatch/checker/api/reviewapi"
+	"github.com/trialwatch/trialwatch/checker/api/scope"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
@@ -41,10 +50,10 @@ func ageOf(s clinical.Subject) *int {
 // open findings by severity.
 func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
-	q := newQuery(r)
-	site, err := q.one("site")
+	q := query.Of(r)
+	site, err := q.One("site")
 	if err == nil {
-		err = q.unknown("site")
+		err = q.Unknown("site")
 	}
 	if err != nil {
 		a.queryError(w, r, err)
@@ -60,10 +69,7 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 		a.upstreamError(w, r, "listing the subjects of study "+study, err)
 		return
 	}
-	f := signals.Filter{Study: study, Site: site}
-	if all, sites := caller(r).Sites(study); !all {
-		f.Sites = append([]string{}, sites...)
-	}
+	f := signals.Filter{Study: study, Site: site, Sites: scope.Sites(r, study)}
 	open, err := a.signals.OpenBySubject(r.Context(), f)
 	if err != nil {
 		a.queryError(w, r, err)
@@ -71,7 +77,7 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []subjectRow{}
 	for _, s := range subs {
-		if (site != "" && s.Site != site) || !visible(r.Context(), study, s.Site) {
+		if (site != "" && s.Site != site) || !scope.Visible(r.Context(), study, s.Site) {
 			continue
 		}
 		row := subjectRow{Subject: s.USUBJID, Site: s.Site, Sex: s.Sex, Age: ageOf(s), Arm: s.Arm, FirstDose: s.FirstDose,
@@ -133,8 +139,8 @@ type subjectProfile struct {
 	AdverseEvents []eventJSON    `json:"adverse_events"`
 	// Findings are the subject's signals, newest first; more follow on
 	// GET .../signals?subject=…&page_token=FindingsNextPageToken.
-	Findings              []signalJSON `json:"findings"`
-	FindingsNextPageToken string       `json:"findings_next_page_token,omitempty"`
+	Findings              []reviewapi.Signal `json:"findings"`
+	FindingsNextPageToken string             `json:"findings_next_page_token,omitempty"`
 	// GradeBands are where each CTCAE grade starts, per graded test, for
 	// plots.
 	GradeBands []gradeBandJSON `json:"grade_bands"`
@@ -220,15 +226,11 @@ var errNoSource = fmt.Errorf("no such source on this node: %w", clinical.ErrUnav
 // site's subject is, to a caller limited to some sites, not found.
 func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	study, usubjid := r.PathValue("study"), r.PathValue("subject")
-	if err := newQuery(r).unknown("no parameters"); err != nil {
+	if err := query.Of(r).Unknown("no parameters"); err != nil {
 		a.queryError(w, r, err)
 		return
 	}
-	deadline := checker.DefaultDeadline
-	if a.checker != nil {
-		deadline = a.checker.Deadline()
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), deadline)
+	ctx, cancel := context.WithTimeout(r.Context(), a.deadline)
 	defer cancel()
 	if a.src.Subjects == nil {
 		notImplemented(w, r, "subject profiles are not available on this node: it has no subject source")
@@ -236,7 +238,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	sub, err := a.src.Subjects.Subject(ctx, study, usubjid)
 	switch {
-	case errors.Is(err, clinical.ErrNotFound) || (err == nil && !visible(ctx, study, sub.Site)):
+	case errors.Is(err, clinical.ErrNotFound) || (err == nil && !scope.Visible(ctx, study, sub.Site)):
 		jsonhttp.NotFound(w) // the same bytes whether it exists at another site or nowhere
 		return
 	case err != nil:
@@ -262,10 +264,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		labs, labErr = a.src.Labs.Labs(ctx, study, usubjid)
 	}
 	cfg, cfgErr := a.signals.Settings(ctx, study)
-	f := signals.Filter{Study: study, USUBJID: usubjid, Limit: maxPageSize}
-	if all, sites := caller(r).Sites(study); !all {
-		f.Sites = append([]string{}, sites...)
-	}
+	f := signals.Filter{Study: study, USUBJID: usubjid, Limit: reviewapi.MaxPageSize, Sites: scope.Sites(r, study)}
 	findings, next, findErr := a.signals.Signals(ctx, f)
 	wg.Wait()
 	if err := errors.Join(cfgErr, findErr); err != nil {
@@ -279,7 +278,7 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		Sources: profileSources{Subject: checker.StatusOK, Exposure: sourceStatus(doseErr), AdverseEvents: sourceStatus(eventErr),
 			Labs: sourceStatus(labErr)},
 		Labs: []labJSON{}, Doses: []doseJSON{}, AdverseEvents: []eventJSON{}, GradeBands: []gradeBandJSON{},
-		Findings: signalsJSON(findings), FindingsNextPageToken: next.Token()}
+		Findings: reviewapi.SignalsJSON(findings), FindingsNextPageToken: next.Token()}
 	out.Complete = doseErr == nil && eventErr == nil && labErr == nil
 	for name, err := range map[string]error{"exposure": doseErr, "adverse events": eventErr, "labs": labErr} {
 		if err != nil && !errors.Is(err, errNoSource) {

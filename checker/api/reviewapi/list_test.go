@@ -1,4 +1,4 @@
-package api_test
+package reviewapi_test
 
 import (
 	"context"
@@ -15,9 +15,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
-	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/api/reviewapi"
 	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
@@ -25,7 +24,7 @@ import (
 )
 
 // site701 is a site user of study S's site 701.
-var site701 = auth.Identity{Name: "site701", Role: auth.RoleSite, Grants: []auth.Grant{{Study: "S", Site: "701"}}}
+var site701 = checkertest.SiteUser("site701", "S", "701")
 
 // listFixture serves checkertest.Findings to a monitor and to site701.
 type listFixture struct {
@@ -41,12 +40,6 @@ func newListFixture(t *testing.T) *listFixture {
 	sigs := st.StoreFindings(t, db, checkertest.Findings)
 	mux := st.Mux(st.Checker(checker.Sources{}), nil)
 	return &listFixture{t: t, sigs: sigs, monitor: checkertest.As(checkertest.Monitor("monitor1", "S"), mux), site: checkertest.As(site701, mux)}
-}
-
-func call(h http.Handler, method, target, body string) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, target, strings.NewReader(body)))
-	return rec
 }
 
 type listPage struct {
@@ -71,7 +64,7 @@ func (f *listFixture) list(h http.Handler, query string) []int64 {
 		if token != "" {
 			target += "&page_token=" + url.QueryEscape(token)
 		}
-		rec := call(h, http.MethodGet, target, "")
+		rec := checkertest.Call(h, http.MethodGet, target, "")
 		if rec.Code != http.StatusOK {
 			f.t.Fatalf("GET %s: %d %s", target, rec.Code, rec.Body)
 		}
@@ -154,7 +147,7 @@ func TestSignalsAPIRefusesBadParameters(t *testing.T) {
 		"site=701&site=702":             "site",
 		"format=csv&limit=5":            "limit",
 	} {
-		rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?"+query, "")
+		rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?"+query, "")
 		var body struct{ Error string }
 		json.Unmarshal(rec.Body.Bytes(), &body)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(body.Error, name) {
@@ -163,15 +156,15 @@ func TestSignalsAPIRefusesBadParameters(t *testing.T) {
 	}
 	// A token continues only the listing, and the sort, that gave it.
 	var p listPage
-	json.Unmarshal(call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?sort=severity&limit=2", "").Body.Bytes(), &p)
+	json.Unmarshal(checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?sort=severity&limit=2", "").Body.Bytes(), &p)
 	if p.Next == "" {
 		t.Fatal("no next page token")
 	}
-	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?sort=first_date&page_token="+url.QueryEscape(p.Next), ""); rec.Code != http.StatusBadRequest ||
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?sort=first_date&page_token="+url.QueryEscape(p.Next), ""); rec.Code != http.StatusBadRequest ||
 		!strings.Contains(rec.Body.String(), "page_token") {
 		t.Errorf("a severity token on a first_date listing: %d %s", rec.Code, rec.Body)
 	}
-	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals/summary?sort=severity", ""); rec.Code != http.StatusBadRequest ||
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals/summary?sort=severity", ""); rec.Code != http.StatusBadRequest ||
 		!strings.Contains(rec.Body.String(), `\"sort\"`) {
 		t.Errorf("summary?sort=: %d %s, want 400 naming sort", rec.Code, rec.Body)
 	}
@@ -219,7 +212,7 @@ type summary struct {
 
 func (f *listFixture) summary(h http.Handler, query string) summary {
 	f.t.Helper()
-	rec := call(h, http.MethodGet, "/api/v1/studies/S/signals/summary?"+query, "")
+	rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/signals/summary?"+query, "")
 	if rec.Code != http.StatusOK {
 		f.t.Fatalf("summary?%s: %d %s", query, rec.Code, rec.Body)
 	}
@@ -294,7 +287,7 @@ func TestSignalsAPISiteScope(t *testing.T) {
 // csv GETs the export with query and parses it.
 func (f *listFixture) csv(h http.Handler, query string) [][]string {
 	f.t.Helper()
-	rec := call(h, http.MethodGet, "/api/v1/studies/S/signals?format=csv&"+query, "")
+	rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/signals?format=csv&"+query, "")
 	if rec.Code != http.StatusOK || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/csv") {
 		f.t.Fatalf("export ?%s: %d %s %s", query, rec.Code, rec.Header().Get("Content-Type"), rec.Body)
 	}
@@ -352,7 +345,7 @@ func TestSignalsCSVExport(t *testing.T) {
 	if rows := f.csv(f.monitor, "rule=HYS_LAW&min_severity=critical"); len(rows) != 2 || rows[1][0] != strconv.FormatInt(sigs[0].ID, 10) {
 		t.Errorf("export of critical HYS_LAW: %v", rows)
 	}
-	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?format=csv&page_token=x", ""); rec.Code != http.StatusBadRequest {
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals?format=csv&page_token=x", ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("export with a page token: %d", rec.Code)
 	}
 }
@@ -381,7 +374,7 @@ func TestSignalsCSVExportCutOnFailure(t *testing.T) {
 	st := checkertest.Open(t, db)
 	st.StoreFindings(t, db, checkertest.Findings)
 	mux := http.NewServeMux()
-	api.New(st.Checker(checker.Sources{}), api.Sources{}, failingExport{st.Signals}, nil).Register(mux)
+	reviewapi.New(failingExport{st.Signals}, nil).Register(mux)
 	srv := httptest.NewServer(checkertest.As(checkertest.Monitor("monitor1", "S"), mux))
 	defer srv.Close()
 	res, err := http.Get(srv.URL + "/api/v1/studies/S/signals?format=csv")

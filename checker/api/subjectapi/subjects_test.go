@@ -1,4 +1,4 @@
-package api_test
+package subjectapi_test
 
 import (
 	"context"
@@ -10,12 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/trialwatch/trialwatch/checker"
-	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/api/subjectapi"
 	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // studyData is a fake of the three data services for study S: subjects
 // A and B at site 701, C at 702, D at 703; A has a dose and an AE.
@@ -110,9 +114,9 @@ func newSubjectsFixture(t *testing.T) *subjectsFixture {
 	if _, err := st.Labs.PutLabs(t.Context(), "S", labs, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	f.mux = st.MuxWith(st.Checker(checker.Sources{}), api.Sources{Subjects: f.data, Exposure: f.data, Events: f.data})
+	f.mux = st.MuxWith(st.Checker(checker.Sources{}), subjectapi.Sources{Subjects: f.data, Exposure: f.data, Events: f.data})
 	f.monitor = checkertest.As(checkertest.Monitor("monitor1", "S"), f.mux)
-	f.site = checkertest.As(site701, f.mux)
+	f.site = checkertest.As(checkertest.SiteUser("site701", "S", "701"), f.mux)
 	return f
 }
 
@@ -131,7 +135,7 @@ type subjectList struct {
 
 func (f *subjectsFixture) list(h http.Handler, query string) subjectList {
 	f.t.Helper()
-	rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects?"+query, "")
+	rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/subjects?"+query, "")
 	if rec.Code != http.StatusOK {
 		f.t.Fatalf("subjects?%s: %d %s", query, rec.Code, rec.Body)
 	}
@@ -180,18 +184,18 @@ func TestSubjectList(t *testing.T) {
 			t.Errorf("subjects?%s: %s, want %s", c.query, got, c.want)
 		}
 	}
-	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/subjects?arm=Placebo", ""); rec.Code != http.StatusBadRequest {
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/subjects?arm=Placebo", ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("subjects?arm=: %d, want 400", rec.Code)
 	}
 
 	// A subject source that cannot list subjects: 501, saying so.
 	st := checkertest.Open(t, sqldbtest.SQLite(t))
-	h := checkertest.As(checkertest.Monitor("monitor1", "S"), st.MuxWith(st.Checker(checker.Sources{}), api.Sources{Subjects: subjectOnly{f.data}}))
-	if rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects", ""); rec.Code != http.StatusNotImplemented ||
+	h := checkertest.As(checkertest.Monitor("monitor1", "S"), st.MuxWith(st.Checker(checker.Sources{}), subjectapi.Sources{Subjects: subjectOnly{f.data}}))
+	if rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/subjects", ""); rec.Code != http.StatusNotImplemented ||
 		!strings.Contains(rec.Body.String(), "cannot list a study's subjects") {
 		t.Errorf("subjects without a source that lists them: %d %s, want 501", rec.Code, rec.Body)
 	}
-	if rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects/A", ""); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/subjects/A", ""); rec.Code != http.StatusOK {
 		t.Errorf("one subject without a source that lists them: %d %s, want 200", rec.Code, rec.Body)
 	}
 }
@@ -250,7 +254,7 @@ func (p profile) bands(test, dir string) string {
 }
 
 func (f *subjectsFixture) profile(h http.Handler, subject string) (int, profile, string) {
-	rec := call(h, http.MethodGet, "/api/v1/studies/S/subjects/"+subject, "")
+	rec := checkertest.Call(h, http.MethodGet, "/api/v1/studies/S/subjects/"+subject, "")
 	var p profile
 	json.Unmarshal(rec.Body.Bytes(), &p)
 	return rec.Code, p, rec.Body.String()
@@ -308,7 +312,7 @@ func TestSubjectProfile(t *testing.T) {
 	if got := p.bands("ALT", "low") + p.bands("XYZ", "high"); got != "" {
 		t.Errorf("grade bands of terms CTCAE does not have: %q", got)
 	}
-	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v4.03"}`); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v4.03"}`); rec.Code != http.StatusOK {
 		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
 	}
 	if _, p, body := f.profile(f.monitor, "A"); p.CTCAE != "ctcae-v4.03" || p.grade(2, "high") != 2 {
@@ -323,13 +327,13 @@ func TestSubjectProfile(t *testing.T) {
 	// v5.0, which grades a liver test against an abnormal baseline,
 	// cannot grade ALT 160 (4×ULN) without knowing it.
 	f.data.doseStart = "2013-12-15"
-	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v5.0", "baseline": "adam-last-predose"}`); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"ctcae": "ctcae-v5.0", "baseline": "adam-last-predose"}`); rec.Code != http.StatusOK {
 		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
 	}
 	if _, p, body := f.profile(f.monitor, "A"); p.grade(2, "high") != -1 || p.Labs[byseq[2]].BaselineSeq != nil {
 		t.Errorf("ADaM baseline, no value before the first dose: grade %d, want none: %s", p.grade(2, "high"), body)
 	}
-	if rec := call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"baseline": "sdtm"}`); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(f.monitor, http.MethodPatch, "/api/v1/studies/S/settings", `{"baseline": "sdtm"}`); rec.Code != http.StatusOK {
 		t.Fatalf("PATCH settings: %d %s", rec.Code, rec.Body)
 	}
 	if _, p, body := f.profile(f.monitor, "A"); p.grade(2, "high") != 1 {
@@ -350,7 +354,7 @@ func TestSubjectProfile(t *testing.T) {
 	if code, p, _ := f.profile(f.site, "B"); code != http.StatusOK || p.Site != "701" {
 		t.Errorf("site user, own subject: %d %+v", code, p)
 	}
-	if rec := call(f.monitor, http.MethodGet, "/api/v1/studies/S/subjects/A?labs=no", ""); rec.Code != http.StatusBadRequest {
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/subjects/A?labs=no", ""); rec.Code != http.StatusBadRequest {
 		t.Errorf("profile with a parameter: %d, want 400", rec.Code)
 	}
 

@@ -1,4 +1,8 @@
-package api
+// Package kriapi serves a study's site key risk indicators: the latest
+// snapshot (JSON or CSV), one KRI with its funnel bounds, a site's
+// history, a recompute, and the KRI settings. A caller limited to some
+// sites sees only theirs.
+package kriapi
 
 import (
 	"context"
@@ -13,15 +17,16 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/checker/api/scope"
 	"github.com/trialwatch/trialwatch/checker/kris"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
-// KRIService computes and keeps a study's site key risk indicators;
+// Service computes and keeps a study's site key risk indicators;
 // kris.Service is one.
-type KRIService interface {
+type Service interface {
 	Latest(ctx context.Context, study string) (kris.Snapshot, error)
 	History(ctx context.Context, study, id, site string, limit int) ([]kris.Point, error)
 	Recompute(ctx context.Context, study string) (kris.Snapshot, error)
@@ -29,33 +34,30 @@ type KRIService interface {
 	PutSettings(ctx context.Context, study string, set kri.Settings, now time.Time) error
 }
 
-// KRIAPI serves a study's site KRIs, their history and settings.
-type KRIAPI struct {
-	svc KRIService
+// API serves a study's site KRIs, their history and settings.
+type API struct {
+	svc Service
 	log *slog.Logger
 }
 
-// NewKRIAPI returns the KRI endpoints over svc.
-func NewKRIAPI(svc KRIService, log *slog.Logger) *KRIAPI {
+// New returns the KRI endpoints over svc.
+func New(svc Service, log *slog.Logger) *API {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &KRIAPI{svc: svc, log: log}
+	return &API{svc: svc, log: log}
 }
 
-// Register mounts the KRI routes on mux; like the rest of the API, each
-// answers 401 without an identity and narrows to the caller's sites.
-func (a *KRIAPI) Register(mux jsonhttp.Mux) {
-	for pattern, h := range map[string]http.HandlerFunc{
+// Register mounts the KRI routes on mux (see scope.Mount).
+func (a *API) Register(mux jsonhttp.Mux) {
+	scope.Mount(mux, map[string]http.HandlerFunc{
 		"GET /api/v1/studies/{study}/kris":                            a.list,
 		"GET /api/v1/studies/{study}/kris/{kri}":                      a.one,
 		"GET /api/v1/studies/{study}/kris/{kri}/sites/{site}/history": a.history,
 		"POST /api/v1/studies/{study}/kris/recompute":                 a.recompute,
 		"GET /api/v1/studies/{study}/kri-settings":                    a.getSettings,
 		"PUT /api/v1/studies/{study}/kri-settings":                    a.putSettings,
-	} {
-		mux.HandleFunc(pattern, jsonhttp.TextOnly(identified(h)))
-	}
+	})
 }
 
 // kriJSON is one site's KRI; score and flag are null where the site has
@@ -111,7 +113,7 @@ type krisJSON struct {
 
 // latest reads the study's newest snapshot, answering 404 when it has
 // none yet.
-func (a *KRIAPI) latest(w http.ResponseWriter, r *http.Request) (kris.Snapshot, bool) {
+func (a *API) latest(w http.ResponseWriter, r *http.Request) (kris.Snapshot, bool) {
 	snap, err := a.svc.Latest(r.Context(), r.PathValue("study"))
 	if errors.Is(err, clinical.ErrNotFound) {
 		jsonhttp.Error(w, http.StatusNotFound, "the KRIs of study "+r.PathValue("study")+" were never computed: they are after uploads, or POST .../kris/recompute")
@@ -127,7 +129,7 @@ func (a *KRIAPI) latest(w http.ResponseWriter, r *http.Request) (kris.Snapshot, 
 // list answers every KRI of the latest snapshot for the sites the caller
 // may see, their risk scores and the study's QTLs: JSON, or CSV with
 // ?format=csv.
-func (a *KRIAPI) list(w http.ResponseWriter, r *http.Request) {
+func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	asCSV := false
 	switch f := r.URL.Query().Get("format"); f {
 	case "", "json":
@@ -146,13 +148,13 @@ func (a *KRIAPI) list(w http.ResponseWriter, r *http.Request) {
 		KRIs: []kriJSON{}, RiskScores: []riskScoreJSON{}, QTLs: []qtlJSON{}}
 	for _, an := range snap.KRIs {
 		for _, s := range an.Sites {
-			if visible(r.Context(), study, s.Site) {
+			if scope.Visible(r.Context(), study, s.Site) {
 				out.KRIs = append(out.KRIs, siteJSON(an.Spec.ID, s, snap.Streak(an.Spec.ID, s.Site)))
 			}
 		}
 	}
 	for _, rs := range snap.RiskScores {
-		if visible(r.Context(), study, rs.Site) {
+		if scope.Visible(r.Context(), study, rs.Site) {
 			out.RiskScores = append(out.RiskScores, riskScoreJSON{Site: rs.Site, Score: roundTo(rs.Score, 1), Raw: rs.Raw, Max: rs.Max, Red: rs.Red, Amber: rs.Amber})
 		}
 	}
@@ -179,7 +181,7 @@ func (a *KRIAPI) list(w http.ResponseWriter, r *http.Request) {
 		if k.Score != nil {
 			score, flag = num(*k.Score), strconv.Itoa(*k.Flag)
 		}
-		cw.Write([]string{snap.DataCut.Format(time.RFC3339), k.KRI, sp.Name, inertCell(k.Site), num(k.Numerator), num(k.Denominator),
+		cw.Write([]string{snap.DataCut.Format(time.RFC3339), k.KRI, sp.Name, audit.CSVCell(k.Site), num(k.Numerator), num(k.Denominator),
 			num(k.Metric), score, flag, strconv.Itoa(k.Streak), num(scores[k.Site])})
 	}
 	cw.Flush()
@@ -210,7 +212,7 @@ type kriDetailJSON struct {
 
 // one answers one KRI: its definition, the sites the caller may see and
 // the funnel bounds at their denominators.
-func (a *KRIAPI) one(w http.ResponseWriter, r *http.Request) {
+func (a *API) one(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("kri")
 	if _, ok := kri.SpecFor(id); !ok {
 		jsonhttp.Error(w, http.StatusNotFound, "no KRI "+strconv.Quote(id))
@@ -231,7 +233,7 @@ func (a *KRIAPI) one(w http.ResponseWriter, r *http.Request) {
 			Overall: roundTo(an.Overall, 6), Factor: roundTo(an.Factor, 4), Sites: []kriJSON{}, Bounds: []boundJSON{}}
 		seen := kri.Analysis{Spec: sp}
 		for _, s := range an.Sites {
-			if visible(r.Context(), study, s.Site) {
+			if scope.Visible(r.Context(), study, s.Site) {
 				out.Sites = append(out.Sites, siteJSON(id, s, snap.Streak(id, s.Site)))
 				seen.Sites = append(seen.Sites, s)
 			}
@@ -260,13 +262,13 @@ const (
 	maxHistory     = 1000
 )
 
-func (a *KRIAPI) history(w http.ResponseWriter, r *http.Request) {
+func (a *API) history(w http.ResponseWriter, r *http.Request) {
 	study, id, site := r.PathValue("study"), r.PathValue("kri"), r.PathValue("site")
 	if _, ok := kri.SpecFor(id); !ok {
 		jsonhttp.Error(w, http.StatusNotFound, "no KRI "+strconv.Quote(id))
 		return
 	}
-	if !visible(r.Context(), study, site) {
+	if !scope.Visible(r.Context(), study, site) {
 		jsonhttp.Error(w, http.StatusNotFound, "site "+site+" not found in study "+study)
 		return
 	}
@@ -304,7 +306,7 @@ func (a *KRIAPI) history(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, out)
 }
 
-func (a *KRIAPI) recompute(w http.ResponseWriter, r *http.Request) {
+func (a *API) recompute(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	audit.Describe(r.Context(), "", study, nil, map[string]any{"recompute": study})
 	snap, err := a.svc.Recompute(r.Context(), study)
@@ -345,7 +347,7 @@ func kriSettingsDoc(set kri.Settings) kri.Settings {
 	return out
 }
 
-func (a *KRIAPI) getSettings(w http.ResponseWriter, r *http.Request) {
+func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
 	set, err := a.svc.Settings(r.Context(), r.PathValue("study"))
 	if err != nil {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the KRI settings of study %s: %w", r.PathValue("study"), err))
@@ -354,7 +356,7 @@ func (a *KRIAPI) getSettings(w http.ResponseWriter, r *http.Request) {
 	jsonhttp.Write(w, http.StatusOK, kriSettingsDoc(set))
 }
 
-func (a *KRIAPI) putSettings(w http.ResponseWriter, r *http.Request) {
+func (a *API) putSettings(w http.ResponseWriter, r *http.Request) {
 	var set kri.Settings
 	if !jsonhttp.DecodeBody(w, r, 1<<20, &set, `{"kris": {"kri0001": {"thresholds": [-2, -1, 2, 3], "min_denominator": 30}}, "qtls": {"kri0006": 0.3}}`) {
 		return

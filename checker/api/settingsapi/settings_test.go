@@ -1,4 +1,4 @@
-package api_test
+package settingsapi_test
 
 import (
 	"encoding/json"
@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/checkertest"
@@ -16,10 +18,7 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
-// fullSettings is a whole settings document, as PUT needs it.
-const fullSettings = `{"ctcae": "ctcae-v4.03", "grading_context": "number-only", "ae_terms": {"ALT": ["DRUG-INDUCED LIVER INJURY"]}, "rules": {"HYS_LAW_QUADRANT": false},
-	"out_of_range": {"tolerance": 0.2, "high_xuln": {"medium": 2, "high": 3, "critical": 5}, "low_xlln": {"medium": 0.75, "high": 0.5, "critical": 0.25}, "graded_tests": false},
-	"baseline": "adam-last-predose"}`
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // newSettingsFixture serves study S's settings to an admin, and reads
 // what is stored.
@@ -57,7 +56,7 @@ func answered(t *testing.T, rec interface {
 func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 	h, stored := newSettingsFixture(t)
 	base := "/api/v1/studies/S/settings"
-	if rec := call(h, http.MethodPut, base, fullSettings); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(h, http.MethodPut, base, checkertest.FullSettings); rec.Code != http.StatusOK {
 		t.Fatalf("PUT of a whole document: %d %s", rec.Code, rec.Body)
 	}
 	want := stored()
@@ -69,9 +68,9 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 		`{"ae_terms": {"HGB:low": ["BLOOD LOSS ANAEMIA"]}}`: "ctcae",
 		`{"ctcae": "ctcae-v5.0"}`:                           "ae_terms",
 		`{}`:                                                "baseline, ctcae, grading_context, out_of_range, rules",
-		strings.Replace(fullSettings, `, "critical": 5}`, `}`, 1): "out_of_range.high_xuln.critical",
+		strings.Replace(checkertest.FullSettings, `, "critical": 5}`, `}`, 1): "out_of_range.high_xuln.critical",
 	} {
-		rec := call(h, http.MethodPut, base, body)
+		rec := checkertest.Call(h, http.MethodPut, base, body)
 		var e struct{ Error string }
 		json.Unmarshal(rec.Body.Bytes(), &e)
 		if rec.Code != http.StatusBadRequest || !strings.Contains(e.Error, missing) || !strings.Contains(e.Error, "PATCH") {
@@ -82,12 +81,12 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 		}
 	}
 	// The answer is the whole document, itself a valid PUT body.
-	got := answered(t, call(h, http.MethodGet, base, ""), "GET")
+	got := answered(t, checkertest.Call(h, http.MethodGet, base, ""), "GET")
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("GET %+v, want %+v", got, want)
 	}
-	doc := call(h, http.MethodGet, base, "").Body.String()
-	if rec := call(h, http.MethodPut, base, doc); rec.Code != http.StatusOK || !reflect.DeepEqual(stored(), want) {
+	doc := checkertest.Call(h, http.MethodGet, base, "").Body.String()
+	if rec := checkertest.Call(h, http.MethodPut, base, doc); rec.Code != http.StatusOK || !reflect.DeepEqual(stored(), want) {
 		t.Errorf("PUT of what GET answered: %d %s", rec.Code, rec.Body)
 	}
 }
@@ -97,7 +96,7 @@ func TestPutSettingsNeedsTheWholeDocument(t *testing.T) {
 func TestPatchSettings(t *testing.T) {
 	h, stored := newSettingsFixture(t)
 	base := "/api/v1/studies/S/settings"
-	if rec := call(h, http.MethodPut, base, fullSettings); rec.Code != http.StatusOK {
+	if rec := checkertest.Call(h, http.MethodPut, base, checkertest.FullSettings); rec.Code != http.StatusOK {
 		t.Fatalf("PUT: %d %s", rec.Code, rec.Body)
 	}
 	steps := []struct {
@@ -121,7 +120,7 @@ func TestPatchSettings(t *testing.T) {
 	want := stored()
 	for _, s := range steps {
 		s.change(&want)
-		got := answered(t, call(h, http.MethodPatch, base, s.patch), "PATCH "+s.patch)
+		got := answered(t, checkertest.Call(h, http.MethodPatch, base, s.patch), "PATCH "+s.patch)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("PATCH %s answered %+v\nwant %+v", s.patch, got, want)
 		}
@@ -139,7 +138,7 @@ func TestSettingsValidation(t *testing.T) {
 	before := stored()
 	whole := func(field, value string) string {
 		var doc map[string]any
-		json.Unmarshal([]byte(fullSettings), &doc)
+		json.Unmarshal([]byte(checkertest.FullSettings), &doc)
 		var v any
 		if err := json.Unmarshal([]byte(value), &v); err != nil {
 			t.Fatal(err)
@@ -170,7 +169,7 @@ func TestSettingsValidation(t *testing.T) {
 			bodies[http.MethodPut] = whole(c.field, c.value)
 		}
 		for method, body := range bodies {
-			rec := call(h, method, base, body)
+			rec := checkertest.Call(h, method, base, body)
 			var e struct{ Error string }
 			json.Unmarshal(rec.Body.Bytes(), &e)
 			if rec.Code != http.StatusBadRequest || !strings.Contains(e.Error, c.names) {
@@ -180,7 +179,7 @@ func TestSettingsValidation(t *testing.T) {
 	}
 	for _, body := range []string{`not json`, `[]`, `"x"`, `null`, `{"ctcae": "v5"} {}`} {
 		for _, method := range []string{http.MethodPut, http.MethodPatch} {
-			if rec := call(h, method, base, body); rec.Code != http.StatusBadRequest {
+			if rec := checkertest.Call(h, method, base, body); rec.Code != http.StatusBadRequest {
 				t.Errorf("%s %s: %d, want 400", method, body, rec.Code)
 			}
 		}
@@ -201,7 +200,7 @@ func TestBodiesPastTheLimitAre413(t *testing.T) {
 		{http.MethodPatch, "/api/v1/studies/S/settings"},
 		{http.MethodPatch, "/api/v1/studies/S/signals/1"},
 	} {
-		if rec := call(h, c.method, c.path, huge); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "request body larger than") {
+		if rec := checkertest.Call(h, c.method, c.path, huge); rec.Code != http.StatusRequestEntityTooLarge || !strings.Contains(rec.Body.String(), "request body larger than") {
 			t.Errorf("%s %s of 2 MiB: %d %s, want 413", c.method, c.path, rec.Code, rec.Body)
 		}
 	}

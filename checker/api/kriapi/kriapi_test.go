@@ -1,4 +1,4 @@
-package api_test
+package kriapi_test
 
 import (
 	"context"
@@ -10,14 +10,18 @@ import (
 	"strings"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/trialwatch/trialwatch/auth"
-	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/api/kriapi"
 	"github.com/trialwatch/trialwatch/checker/checkertest"
 	"github.com/trialwatch/trialwatch/checker/kris"
 	"github.com/trialwatch/trialwatch/checker/kris/kristest"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // kriServer serves the KRI API over a study of ten sites, the last with
 // four times the others' AE rate (flagged red), already recomputed once.
@@ -34,7 +38,7 @@ func kriServer(t *testing.T) *http.ServeMux {
 	study.Set(subs, ds, evs, nil)
 	svc := kris.NewService(study.Sources(), store, st.Signals)
 	mux := http.NewServeMux()
-	api.NewKRIAPI(svc, nil).Register(mux)
+	kriapi.New(svc, nil).Register(mux)
 	return mux
 }
 

@@ -1,22 +1,59 @@
-package api
+// Package settingsapi serves a study's settings, the rules.Config its
+// checks run with (CTCAE version, grading context, AE terms, rules on or
+// off, out-of-range thresholds, baseline convention): read, replaced
+// whole (PUT) or changed in part (PATCH, a JSON merge patch), each
+// change validated and audited.
+package settingsapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/checker/api/scope"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
+
+// Store keeps the studies' settings; signals.Store is one.
+type Store interface {
+	Settings(ctx context.Context, study string) (rules.Config, error)
+	PutSettings(ctx context.Context, study string, cfg rules.Config, now time.Time) error
+}
+
+// API serves the settings endpoints.
+type API struct {
+	store Store
+	log   *slog.Logger
+}
+
+// New returns the settings endpoints over store.
+func New(store Store, log *slog.Logger) *API {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &API{store: store, log: log}
+}
+
+// Register mounts the settings routes on mux (see scope.Mount).
+func (a *API) Register(mux jsonhttp.Mux) {
+	scope.Mount(mux, map[string]http.HandlerFunc{
+		"GET /api/v1/studies/{study}/settings":   a.getSettings,
+		"PUT /api/v1/studies/{study}/settings":   a.putSettings,
+		"PATCH /api/v1/studies/{study}/settings": a.patchSettings,
+	})
+}
 
 // maxSettingsBody bounds a settings document.
 const maxSettingsBody = 1 << 20
@@ -34,7 +71,7 @@ func settingsDoc(cfg rules.Config) rules.Config {
 }
 
 func (a *API) getSettings(w http.ResponseWriter, r *http.Request) {
-	cfg, err := a.signals.Settings(r.Context(), r.PathValue("study"))
+	cfg, err := a.store.Settings(r.Context(), r.PathValue("study"))
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -76,7 +113,7 @@ func (a *API) patchSettings(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.Error(w, http.StatusBadRequest, `request body: want a JSON object, a merge patch of the settings document, e.g. {"rules": {"HYS_LAW_QUADRANT": false}}`)
 		return
 	}
-	current, err := a.signals.Settings(r.Context(), r.PathValue("study"))
+	current, err := a.store.Settings(r.Context(), r.PathValue("study"))
 	if err != nil {
 		a.storeError(w, r, err)
 		return
@@ -122,13 +159,13 @@ func (a *API) saveSettings(w http.ResponseWriter, r *http.Request, doc []byte) {
 	cfg.Criteria, _ = ctcae.ParseCriteria(string(cfg.Criteria)) // valid: its canonical name
 	cfg.GradingContext, _ = ctcae.ParseContext(string(cfg.GradingContext))
 	cfg = settingsDoc(cfg)
-	before, err := a.signals.Settings(r.Context(), study)
+	before, err := a.store.Settings(r.Context(), study)
 	if err != nil {
 		a.storeError(w, r, err)
 		return
 	}
 	audit.Describe(r.Context(), "", study, settingsDoc(before), cfg)
-	if err := a.signals.PutSettings(r.Context(), study, cfg, time.Now()); err != nil {
+	if err := a.store.PutSettings(r.Context(), study, cfg, time.Now()); err != nil {
 		a.storeError(w, r, err)
 		return
 	}
@@ -209,4 +246,9 @@ func mergePatch(target any, patch any) any {
 		t[k] = mergePatch(t[k], v)
 	}
 	return t
+}
+
+// storeError answers the store's failure with 500, the detail in the log.
+func (a *API) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("settings of study %s: %w", r.PathValue("study"), err))
 }

@@ -1,4 +1,4 @@
-package api
+package reviewapi
 
 import (
 	"encoding/csv"
@@ -8,96 +8,26 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/trialwatch/trialwatch/audit"
+	"github.com/trialwatch/trialwatch/checker/api/query"
+	"github.com/trialwatch/trialwatch/checker/api/scope"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
 
-// Paging limits for the signal list.
+// Paging limits for the signal list; MaxPageSize is also the most
+// findings a subject profile shows at once.
 const (
 	defaultPageSize = 50
-	maxPageSize     = 500
+	MaxPageSize     = 500
 )
-
-// badQuery is a query parameter's wrong value; its text names the
-// parameter.
-type badQuery struct{ msg string }
-
-func (e badQuery) Error() string { return e.msg }
-
-func badParam(name, format string, args ...any) error {
-	return badQuery{"query parameter " + name + ": " + fmt.Sprintf(format, args...)}
-}
-
-// query reads a request's query parameters, refusing any it was not told
-// about: a misspelt filter would otherwise list everything.
-type query struct {
-	v    url.Values
-	used map[string]bool
-}
-
-func newQuery(r *http.Request) *query { return &query{v: r.URL.Query(), used: map[string]bool{}} }
-
-// one is the single value of name, "" when absent.
-func (q *query) one(name string) (string, error) {
-	q.used[name] = true
-	switch vs := q.v[name]; len(vs) {
-	case 0:
-		return "", nil
-	case 1:
-		return vs[0], nil
-	}
-	return "", badParam(name, "give it once, not %d times", len(q.v[name]))
-}
-
-// list is every value of name, each split at commas, empty ones dropped.
-func (q *query) list(name string) []string {
-	q.used[name] = true
-	var out []string
-	for _, v := range q.v[name] {
-		for item := range strings.SplitSeq(v, ",") {
-			if item = strings.TrimSpace(item); item != "" {
-				out = append(out, item)
-			}
-		}
-	}
-	return out
-}
-
-// unknown refuses the parameters no one asked for.
-func (q *query) unknown(known string) error {
-	var extra []string
-	for name := range q.v {
-		if !q.used[name] {
-			extra = append(extra, strconv.Quote(name))
-		}
-	}
-	if len(extra) == 0 {
-		return nil
-	}
-	slices.Sort(extra)
-	return badQuery{"unknown query parameter " + strings.Join(extra, ", ") + " (this endpoint takes " + known + ")"}
-}
-
-// listOf parses every value of name with parse.
-func listOf[T any](q *query, name string, parse func(string) (T, error)) ([]T, error) {
-	var out []T
-	for _, v := range q.list(name) {
-		t, err := parse(v)
-		if err != nil {
-			return nil, badParam(name, "%v", err)
-		}
-		out = append(out, t)
-	}
-	return out, nil
-}
 
 // parseRule accepts the rules a signal can have.
 func parseRule(s string) (clinical.Rule, error) {
@@ -118,7 +48,7 @@ func parseDay(name, v string) (string, error) {
 		return "", nil
 	}
 	if _, err := time.Parse(time.DateOnly, v); err != nil {
-		return "", badParam(name, "want a date such as 2014-01-31, got %q", v)
+		return "", query.Bad(name, "want a date such as 2014-01-31, got %q", v)
 	}
 	return v, nil
 }
@@ -129,38 +59,38 @@ const filterParams = "rule, status, severity, min_severity, site, subject, from,
 
 // signalFilter reads the filters of a signal listing from q, narrowed to
 // the caller's sites.
-func signalFilter(r *http.Request, q *query) (signals.Filter, error) {
+func signalFilter(r *http.Request, q *query.Params) (signals.Filter, error) {
 	f := signals.Filter{Study: r.PathValue("study")}
 	var err error
-	if f.Rules, err = listOf(q, "rule", parseRule); err != nil {
+	if f.Rules, err = query.ListOf(q, "rule", parseRule); err != nil {
 		return f, err
 	}
-	if f.Statuses, err = listOf(q, "status", clinical.ParseSignalStatus); err != nil {
+	if f.Statuses, err = query.ListOf(q, "status", clinical.ParseSignalStatus); err != nil {
 		return f, err
 	}
-	if f.Severities, err = listOf(q, "severity", clinical.ParseSeverity); err != nil {
+	if f.Severities, err = query.ListOf(q, "severity", clinical.ParseSeverity); err != nil {
 		return f, err
 	}
-	v, err := q.one("min_severity")
+	v, err := q.One("min_severity")
 	if err != nil {
 		return f, err
 	}
 	if v != "" {
 		if f.MinSeverity, err = clinical.ParseSeverity(v); err != nil {
-			return f, badParam("min_severity", "%v", err)
+			return f, query.Bad("min_severity", "%v", err)
 		}
 	}
-	if f.Site, err = q.one("site"); err != nil {
+	if f.Site, err = q.One("site"); err != nil {
 		return f, err
 	}
-	if f.USUBJID, err = q.one("subject"); err != nil {
+	if f.USUBJID, err = q.One("subject"); err != nil {
 		return f, err
 	}
 	for _, d := range []struct {
 		name string
 		to   *string
 	}{{"from", &f.From}, {"to", &f.To}} {
-		v, err := q.one(d.name)
+		v, err := q.One(d.name)
 		if err != nil {
 			return f, err
 		}
@@ -169,33 +99,28 @@ func signalFilter(r *http.Request, q *query) (signals.Filter, error) {
 		}
 	}
 	if f.From != "" && f.To != "" && f.From > f.To {
-		return f, badParam("from", "%s is after to (%s)", f.From, f.To)
+		return f, query.Bad("from", "%s is after to (%s)", f.From, f.To)
 	}
 	// A caller limited to some sites sees only those: asking for another
 	// site's signals finds none, as if it had none.
-	if all, sites := caller(r).Sites(f.Study); !all {
-		f.Sites = sites
-		if f.Sites == nil {
-			f.Sites = []string{}
-		}
-	}
+	f.Sites = scope.Sites(r, f.Study)
 	return f, nil
 }
 
 // listParams reads a listing's filters, sort, paging and format.
 func listParams(r *http.Request) (f signals.Filter, asCSV bool, err error) {
-	q := newQuery(r)
+	q := query.Of(r)
 	if f, err = signalFilter(r, q); err != nil {
 		return f, false, err
 	}
-	v, err := q.one("sort")
+	v, err := q.One("sort")
 	if err != nil {
 		return f, false, err
 	}
 	if f.Sort, err = signals.ParseSort(v); err != nil {
-		return f, false, badParam("sort", "%v", err)
+		return f, false, query.Bad("sort", "%v", err)
 	}
-	format, err := q.one("format")
+	format, err := q.One("format")
 	if err != nil {
 		return f, false, err
 	}
@@ -204,34 +129,34 @@ func listParams(r *http.Request) (f signals.Filter, asCSV bool, err error) {
 	case "csv":
 		asCSV = true
 	default:
-		return f, false, badParam("format", "want json or csv, got %q", format)
+		return f, false, query.Bad("format", "want json or csv, got %q", format)
 	}
 	f.Limit = defaultPageSize
-	if v, err = q.one("limit"); err != nil {
+	if v, err = q.One("limit"); err != nil {
 		return f, false, err
 	}
 	if v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > maxPageSize {
-			return f, false, badParam("limit", "want a whole number from 1 to %d, got %q", maxPageSize, v)
+		if err != nil || n < 1 || n > MaxPageSize {
+			return f, false, query.Bad("limit", "want a whole number from 1 to %d, got %q", MaxPageSize, v)
 		}
 		if asCSV {
-			return f, false, badParam("limit", "an export (format=csv) has every signal the filters select")
+			return f, false, query.Bad("limit", "an export (format=csv) has every signal the filters select")
 		}
 		f.Limit = n
 	}
-	if v, err = q.one("page_token"); err != nil {
+	if v, err = q.One("page_token"); err != nil {
 		return f, false, err
 	}
 	if v != "" {
 		if asCSV {
-			return f, false, badParam("page_token", "an export (format=csv) has every signal the filters select")
+			return f, false, query.Bad("page_token", "an export (format=csv) has every signal the filters select")
 		}
 		if f.After, err = signals.ParseCursor(v, f.Sort); err != nil {
-			return f, false, badParam("page_token", "%v (a token is the next_page_token of the same listing, same sort)", err)
+			return f, false, query.Bad("page_token", "%v (a token is the next_page_token of the same listing, same sort)", err)
 		}
 	}
-	if err := q.unknown(filterParams + ", sort, limit, page_token, format"); err != nil {
+	if err := q.Unknown(filterParams + ", sort, limit, page_token, format"); err != nil {
 		return f, false, err
 	}
 	return f, asCSV, nil
@@ -240,11 +165,7 @@ func listParams(r *http.Request) (f signals.Filter, asCSV bool, err error) {
 // queryError answers a bad query with 400, anything else as the store's
 // failure.
 func (a *API) queryError(w http.ResponseWriter, r *http.Request, err error) {
-	if bad, ok := errors.AsType[badQuery](err); ok {
-		jsonhttp.Error(w, http.StatusBadRequest, bad.msg)
-		return
-	}
-	jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("signals of study %s: %w", r.PathValue("study"), err))
+	query.Fail(w, r, a.log, "signals of study "+r.PathValue("study"), err)
 }
 
 func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
@@ -263,18 +184,18 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, struct {
-		Signals       []signalJSON `json:"signals"`
-		NextPageToken string       `json:"next_page_token,omitempty"`
-	}{Signals: signalsJSON(sigs), NextPageToken: next.Token()})
+		Signals       []Signal `json:"signals"`
+		NextPageToken string   `json:"next_page_token,omitempty"`
+	}{Signals: SignalsJSON(sigs), NextPageToken: next.Token()})
 }
 
 // signalSummary counts the signals the filters select by rule, severity
 // and status.
 func (a *API) signalSummary(w http.ResponseWriter, r *http.Request) {
-	q := newQuery(r)
+	q := query.Of(r)
 	f, err := signalFilter(r, q)
 	if err == nil {
-		err = q.unknown(filterParams)
+		err = q.Unknown(filterParams)
 	}
 	if err != nil {
 		a.queryError(w, r, err)
@@ -335,7 +256,7 @@ func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Fi
 				string(sg.Status), string(sg.First), string(sg.Last), sg.Key, sg.Message, sg.Created.Format(time.RFC3339Nano),
 				updated, sg.Reason, string(ev)}
 			for i := range row {
-				row[i] = inertCell(row[i])
+				row[i] = audit.CSVCell(row[i])
 			}
 			cw.Write(row)
 			if rows++; rows%exportFlushRows == 0 {
@@ -357,14 +278,4 @@ func (a *API) exportSignals(w http.ResponseWriter, r *http.Request, f signals.Fi
 			slog.String("request_id", jsonhttp.RequestID(r.Context())), slog.String("study", f.Study), slog.String("error", err.Error()))
 		panic(http.ErrAbortHandler)
 	}
-}
-
-// inertCell keeps a spreadsheet from reading a cell as a formula (CSV
-// injection): text starting with =, +, -, @, a tab or a carriage return
-// gets a leading apostrophe, which spreadsheets show as text.
-func inertCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

@@ -1,4 +1,4 @@
-package api_test
+package reviewapi_test
 
 import (
 	"context"

@@ -17,6 +17,7 @@ import (
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -77,15 +78,15 @@ func (a *accounts) audited(ctx context.Context, entity, action string) context.C
 
 // accountCommand makes a command working on the accounts of --db: body
 // runs on them once the flags are resolved and checked.
-func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagSet), body func(a *accounts, args []string) error) *cobra.Command {
+func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body func(a *accounts, args []string) error) *cobra.Command {
 	var dsn string
-	return c.command(cmd, func(fs *flagSet) {
+	return c.command(cmd, func(fs *flagset.Set) {
 		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
-		fs.check("db", required)
+		fs.Check("db", flagset.Required)
 		if define != nil {
 			define(fs)
 		}
-	}, func(_ *flagSet, args []string) error {
+	}, func(_ *flagset.Set, args []string) error {
 		a, err := openAccounts(c.ctx, dsn)
 		if err != nil {
 			return err
@@ -120,21 +121,21 @@ func (c *cli) userAdd() *cobra.Command {
   trialwatch user add --db tw.db --name jane --role monitor --study CDISCPILOT01 --password-stdin
   trialwatch user add --db tw.db --name root --role admin          # no --study: every study`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&in.Name, "name", "", "user name, 1-64 of A-Z a-z 0-9 . _ @ - (required)")
 		fs.StringVar(&in.Role, "role", "", "site, monitor, admin or ops (required)")
 		fs.StringVar(&in.Study, "study", "", "study the user works on (required for site and monitor users; an admin without one administers every study)")
 		fs.StringVar(&in.Sites, "sites", "", "comma-separated sites of --study a site user works for (required for --role site)")
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read a password for logins from the first line of standard input")
-		fs.check("name", required)
-		fs.check("role", required)
-		fs.also(func() error {
+		fs.Check("name", flagset.Required)
+		fs.Check("role", flagset.Required)
+		fs.Also(func() error {
 			site := strings.EqualFold(strings.TrimSpace(in.Role), string(auth.RoleSite))
 			switch {
 			case site && strings.TrimSpace(in.Study) == "":
-				return fs.bad("study", "required for --role site: the study whose --sites the user works for")
+				return fs.Bad("study", "required for --role site: the study whose --sites the user works for")
 			case site && strings.TrimSpace(in.Sites) == "":
-				return fs.bad("sites", "required for --role site: the sites of --study the user works for, e.g. 701,702")
+				return fs.Bad("sites", "required for --role site: the sites of --study the user works for, e.g. 701,702")
 			}
 			return nil
 		})
@@ -284,12 +285,12 @@ func (c *cli) tokenCreate() *cobra.Command {
 		Short:   "Create a token for a user; it is printed once, only its hash is stored",
 		Example: `  trialwatch token create --db tw.db --user jane --label laptop --expires 720h`,
 		Args:    noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&name, "user", "", "user the token acts for (required)")
 		fs.StringVar(&label, "label", "", "what the token is for, shown in lists")
 		fs.DurationVar(&ttl, "expires", 90*24*time.Hour, "lifetime; 0 never expires")
-		fs.check("user", required)
-		fs.check("expires", notNegative)
+		fs.Check("user", flagset.Required)
+		fs.Check("expires", flagset.NotNegative)
 	}, func(a *accounts, _ []string) error {
 		plain, info, err := a.admin.CreateToken(a.audited(c.ctx, "token", "create"), a.as, name, label, ttl)
 		if err != nil {
@@ -312,7 +313,7 @@ func (c *cli) tokenList() *cobra.Command {
 		Short:   "List tokens (never their secret)",
 		Example: `  trialwatch token list --db tw.db --user jane`,
 		Args:    noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&name, "user", "", "only this user's tokens")
 	}, func(a *accounts, _ []string) error {
 		ts, err := a.admin.Tokens(c.ctx, a.as, name)
@@ -382,9 +383,9 @@ which the chain alone cannot show.`,
 		Example: `  trialwatch audit verify --db tw.db     # exit 1 naming the first broken record; prints "head SEQ:HASH"
   trialwatch audit verify --db tw.db --anchor 1234:5f0c…`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&anchorText, "anchor", "", "SEQ:HASH an earlier verify printed: the record SEQ must still have HASH")
-		fs.check("anchor", func(any) string {
+		fs.Check("anchor", func(any) string {
 			var err error
 			if anchorText != "" {
 				if anchor, err = audit.ParseAnchor(anchorText); err != nil {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/spf13/cobra"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 )
 
 // Help, of any command and asked for any way, goes to stdout and exits 0,
@@ -196,8 +197,8 @@ func TestConfigFilePrecedence(t *testing.T) {
 	var cfg config
 	parse := func(args ...string) error {
 		c := newCLI(t.Context(), nil, nil)
-		c.configPath = file
-		return parseFlagsWith(c, func(fs *flagSet) {
+		c.config.SetPath(file)
+		return parseFlagsWith(c, func(fs *flagset.Set) {
 			cfg = config{}
 			cfg.serverFlags(fs, "trialwatch.db")
 			cfg.checkerFlags(fs)
@@ -269,14 +270,14 @@ func TestConfigFileOnTheCommandLine(t *testing.T) {
 // parseFlagsWith defines flags on a command of c and parses args with
 // them as a run does: command line, environment, c's --config file, then
 // the checks.
-func parseFlagsWith(c *cli, define func(*flagSet), args ...string) error {
+func parseFlagsWith(c *cli, define func(*flagset.Set), args ...string) error {
 	cmd := &cobra.Command{Use: "serve"}
 	c.root.AddCommand(cmd)
-	fs := newFlagSet(cmd, c.configFile)
+	fs := flagset.New(cmd, envPrefix, c.config.Read)
 	define(fs)
-	fs.bind()
+	fs.Bind()
 	if err := cmd.ParseFlags(args); err != nil {
 		return err
 	}
-	return fs.resolve()
+	return fs.Resolve()
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
@@ -32,11 +33,11 @@ example curls, and one user per role with a password for the browser and a
 		Example: `  trialwatch demo
   trialwatch demo --http 127.0.0.1:8088 --admin 127.0.0.1:9098`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "")
 		cfg.checkerFlags(fs)
 		fs.Lookup("db").Usage = "database to load the pilot study into (default: a new SQLite file removed on exit)"
-	}, func(*flagSet, []string) error { return demo(c.ctx, cfg, c.stdout, c.stderr) })
+	}, func(*flagset.Set, []string) error { return demo(c.ctx, cfg, c.stdout, c.stderr) })
 }
 
 func demo(ctx context.Context, cfg config, stdout, stderr io.Writer) error {

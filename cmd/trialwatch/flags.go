@@ -2,24 +2,18 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"net"
-	"net/url"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/sdtm"
 )
@@ -57,279 +51,6 @@ type config struct {
 	readTimeout      time.Duration
 }
 
-// flagSet is one command's flags, defined as Go flags (their values are
-// what the checks read) and handed to the command's pflag set, so they may
-// come anywhere on the command line. resolve fills each flag not given
-// there from TRIALWATCH_<FLAG>, then from the --config file, then checks
-// every value, so a bad one stops the command before it binds, opens or
-// writes anything.
-type flagSet struct {
-	*flag.FlagSet
-	cmd    *cobra.Command
-	config func() (*configFile, error) // the --config file, read once per run
-	from   map[string]string           // flag name → the variable or file:line that set it
-	checks []func() error
-}
-
-// newFlagSet gives cmd a set of flags; define them, then call bind.
-func newFlagSet(cmd *cobra.Command, config func() (*configFile, error)) *flagSet {
-	return &flagSet{FlagSet: flag.NewFlagSet(cmd.Name(), flag.ContinueOnError), cmd: cmd, config: config, from: map[string]string{}}
-}
-
-// bind hands the flags defined so far to the command's parser.
-func (fs *flagSet) bind() { fs.cmd.Flags().AddGoFlagSet(fs.FlagSet) }
-
-// flagError is a flag, environment or configuration-file value the
-// command cannot run with: a usage error (exit code 2) explained in one
-// line naming the flag, and the variable or file line when the value came
-// from there.
-type flagError struct {
-	flag, from, value, reason string
-}
-
-func (e *flagError) Error() string {
-	if e.flag == "" {
-		return e.reason
-	}
-	name := "--" + e.flag
-	if e.from != "" {
-		name = e.from + " (--" + e.flag + ")"
-	}
-	if e.value == "" {
-		return fmt.Sprintf("%s: %s", name, e.reason)
-	}
-	return fmt.Sprintf("%s %q: %s", name, e.value, e.reason)
-}
-
-// bad is flag name's value refused for reason.
-func (fs *flagSet) bad(name, reason string) error {
-	e := &flagError{flag: name, from: fs.from[name], reason: reason}
-	if f := fs.Lookup(name); f != nil {
-		e.value = f.Value.String()
-	}
-	return e
-}
-
-// check makes resolve refuse flag name's value when a rule says why it is
-// bad. Rules see the flag's parsed value (a string, int, float64,
-// time.Duration...).
-func (fs *flagSet) check(name string, rules ...func(v any) string) {
-	if fs.Lookup(name) == nil {
-		panic("check of undefined flag --" + name)
-	}
-	fs.checks = append(fs.checks, func() error {
-		v := fs.Lookup(name).Value.(flag.Getter).Get()
-		for _, rule := range rules {
-			if reason := rule(v); reason != "" {
-				return fs.bad(name, reason)
-			}
-		}
-		return nil
-	})
-}
-
-// also makes resolve run a check of several flags, after those of each.
-func (fs *flagSet) also(check func() error) { fs.checks = append(fs.checks, check) }
-
-// given says whether flag name was on the command line.
-func (fs *flagSet) given(name string) bool {
-	f := fs.cmd.Flags().Lookup(name)
-	return f != nil && f.Changed
-}
-
-// resolve fills each flag not given on the command line from
-// TRIALWATCH_<FLAG>, so containers can be configured by environment
-// alone, else from the --config file, and checks the values: flag >
-// environment > file > default.
-func (fs *flagSet) resolve() error {
-	file, err := fs.config()
-	if err != nil {
-		return err
-	}
-	var names []string
-	fs.VisitAll(func(f *flag.Flag) { names = append(names, f.Name) })
-	for _, name := range names {
-		if fs.given(name) {
-			continue
-		}
-		f := fs.Lookup(name)
-		if env := envName(name); hasEnv(env) {
-			v := os.Getenv(env)
-			if err := f.Value.Set(v); err != nil {
-				return &flagError{flag: name, from: env, value: v, reason: wantOf(f, err)}
-			}
-			fs.from[name] = env
-		} else if v, ok := file.value(name); ok {
-			if err := f.Value.Set(v.text); err != nil {
-				return &flagError{flag: name, from: v.where, value: v.text, reason: wantOf(f, err)}
-			}
-			fs.from[name] = v.where
-		}
-	}
-	for _, check := range fs.checks {
-		if err := check(); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func hasEnv(name string) bool { _, ok := os.LookupEnv(name); return ok }
-
-// wantOf says what flag f takes, for a value it could not be set to.
-func wantOf(f *flag.Flag, err error) string {
-	return want(fmt.Sprintf("%T", f.Value.(flag.Getter).Get()), err)
-}
-
-// want says what a flag of a type (as pflag names it: int, float64,
-// duration...) takes, for a value it could not be set to.
-func want(typ string, err error) string {
-	switch typ {
-	case "int", "int64", "uint64":
-		return "want a whole number"
-	case "float64":
-		return "want a number"
-	case "time.Duration", "duration":
-		return "want a duration, such as 30s or 5m"
-	case "bool":
-		return "want true or false"
-	}
-	return err.Error()
-}
-
-func envName(flagName string) string {
-	return "TRIALWATCH_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
-}
-
-// Rules for check.
-
-func positive(v any) string {
-	switch v := v.(type) {
-	case int:
-		if v < 1 {
-			return "want a positive whole number"
-		}
-	case int64:
-		if v < 1 {
-			return "want a positive whole number"
-		}
-	case float64:
-		if !(v > 0) || math.IsInf(v, 0) {
-			return "want a positive, finite number"
-		}
-	case time.Duration:
-		if v <= 0 {
-			return "want a positive duration, such as 30s or 5m"
-		}
-	default:
-		panic(fmt.Sprintf("positive: a %T flag", v))
-	}
-	return ""
-}
-
-func notNegative(v any) string {
-	if v.(time.Duration) < 0 {
-		return "want a duration of 0 or more"
-	}
-	return ""
-}
-
-func required(v any) string {
-	if strings.TrimSpace(v.(string)) == "" {
-		return "required"
-	}
-	return ""
-}
-
-// httpURL wants an absolute http or https URL with a host, or nothing.
-func httpURL(v any) string {
-	s := v.(string)
-	if s == "" {
-		return ""
-	}
-	u, err := url.Parse(s)
-	switch {
-	case err != nil:
-		return "not a URL: " + unwrapURLErr(err)
-	case u.Scheme != "http" && u.Scheme != "https":
-		return "want an http:// or https:// URL"
-	case u.Host == "" || u.Hostname() == "":
-		return "the URL names no host"
-	case u.Port() != "" && !validPort(u.Port()):
-		return "the URL's port is not a number from 0 to 65535"
-	}
-	return ""
-}
-
-func unwrapURLErr(err error) string {
-	if ue := (*url.Error)(nil); errors.As(err, &ue) {
-		return ue.Err.Error()
-	}
-	return err.Error()
-}
-
-// hostPort wants a listen address: HOST:PORT, HOST possibly empty.
-func hostPort(v any) string {
-	_, port, err := net.SplitHostPort(v.(string))
-	if err != nil {
-		return "want HOST:PORT, such as 127.0.0.1:8080 or :8080"
-	}
-	if !validPort(port) {
-		return "the port is not a number from 0 to 65535"
-	}
-	return ""
-}
-
-func validPort(p string) bool {
-	n, err := strconv.ParseUint(p, 10, 16)
-	return err == nil && n <= 65535
-}
-
-// readable wants a file that can be read, or nothing.
-func readable(v any) string {
-	path := v.(string)
-	if path == "" {
-		return ""
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return unwrapPathErr(err)
-	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return unwrapPathErr(err)
-	} else if st.IsDir() {
-		return "a directory, not a file"
-	}
-	return ""
-}
-
-// writableDir wants a directory that exists or can be made, and where
-// files can be written, or nothing.
-func writableDir(v any) string {
-	dir := v.(string)
-	if dir == "" {
-		return ""
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return unwrapPathErr(err)
-	}
-	f, err := os.CreateTemp(dir, ".trialwatch-check-*")
-	if err != nil {
-		return "cannot write in it: " + unwrapPathErr(err)
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return ""
-}
-
-func unwrapPathErr(err error) string {
-	if pe := (*os.PathError)(nil); errors.As(err, &pe) {
-		return pe.Err.Error()
-	}
-	return err.Error()
-}
-
 func logLevel(v any) string {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(v.(string))); err != nil {
@@ -338,19 +59,19 @@ func logLevel(v any) string {
 	return ""
 }
 
-// limit makes parse check a rate flag and its burst flag together.
-func (fs *flagSet) limit(rateFlag, burstFlag string, rate *float64, burst *int) {
-	fs.check(rateFlag, positive)
-	fs.check(burstFlag, positive)
-	fs.also(func() error {
+// limit checks a rate flag and its burst flag together.
+func limit(fs *flagset.Set, rateFlag, burstFlag string, rate *float64, burst *int) {
+	fs.Check(rateFlag, flagset.Positive)
+	fs.Check(burstFlag, flagset.Positive)
+	fs.Also(func() error {
 		if err := auth.CheckLimit(*rate, *burst); err != nil {
-			return fs.bad(rateFlag, fmt.Sprintf("with --%s %d: %v", burstFlag, *burst, err))
+			return fs.Bad(rateFlag, fmt.Sprintf("with --%s %d: %v", burstFlag, *burst, err))
 		}
 		return nil
 	})
 }
 
-func (c *config) serverFlags(fs *flagSet, dbDefault string) {
+func (c *config) serverFlags(fs *flagset.Set, dbDefault string) {
 	fs.StringVar(&c.db, "db", dbDefault, "database: a SQLite file path or a postgres:// URL")
 	fs.StringVar(&c.httpAddr, "http", "127.0.0.1:8080", "address of the API and Connect services")
 	fs.StringVar(&c.adminAddr, "admin", "127.0.0.1:9090", "address of the admin listener (metrics, health, pprof)")
@@ -381,41 +102,41 @@ func (c *config) serverFlags(fs *flagSet, dbDefault string) {
 	fs.StringVar(&c.leakDir, "leak-snapshots", "", "directory for goroutine dumps the leak watchdog captures on suspicion, made if missing (bounded; default: none kept on disk)")
 
 	if dbDefault != "" {
-		fs.check("db", required) // demo's empty default means a database of its own
+		fs.Check("db", flagset.Required) // demo's empty default means a database of its own
 	}
-	fs.check("http", hostPort)
-	fs.check("admin", hostPort)
-	fs.check("service-token-file", readable)
-	fs.check("tls-cert", readable)
-	fs.check("tls-key", readable)
-	fs.check("max-body", positive)
-	fs.check("max-upload", positive)
+	fs.Check("http", flagset.HostPort)
+	fs.Check("admin", flagset.HostPort)
+	fs.Check("service-token-file", flagset.Readable)
+	fs.Check("tls-cert", flagset.Readable)
+	fs.Check("tls-key", flagset.Readable)
+	fs.Check("max-body", flagset.Positive)
+	fs.Check("max-upload", flagset.Positive)
 	for _, name := range []string{"max-decompressed", "max-record", "max-value", "max-json-depth", "max-problems"} {
-		fs.check(name, positive)
+		fs.Check(name, flagset.Positive)
 	}
-	fs.also(func() error {
+	fs.Also(func() error {
 		if c.upload.Value > c.upload.Record {
-			return fs.bad("max-value", fmt.Sprintf("want at most --max-record %d: a value is part of a record", c.upload.Record))
+			return fs.Bad("max-value", fmt.Sprintf("want at most --max-record %d: a value is part of a record", c.upload.Record))
 		}
 		return nil
 	})
-	fs.limit("rate-limit", "rate-burst", &c.rateLimit, &c.rateBurst)
-	fs.limit("bad-auth-limit", "bad-auth-burst", &c.guessRate, &c.guessBurst)
-	fs.limit("login-limit", "login-burst", &c.loginRate, &c.loginBurst)
-	fs.check("login-workers", positive)
-	fs.check("login-queue", positive)
-	fs.check("read-timeout", positive)
-	fs.check("shutdown-grace", positive)
-	fs.check("log-level", logLevel)
-	fs.check("log-format", logFormat)
-	fs.check("leak-snapshots", writableDir)
-	fs.also(func() error {
+	limit(fs, "rate-limit", "rate-burst", &c.rateLimit, &c.rateBurst)
+	limit(fs, "bad-auth-limit", "bad-auth-burst", &c.guessRate, &c.guessBurst)
+	limit(fs, "login-limit", "login-burst", &c.loginRate, &c.loginBurst)
+	fs.Check("login-workers", flagset.Positive)
+	fs.Check("login-queue", flagset.Positive)
+	fs.Check("read-timeout", flagset.Positive)
+	fs.Check("shutdown-grace", flagset.Positive)
+	fs.Check("log-level", logLevel)
+	fs.Check("log-format", logFormat)
+	fs.Check("leak-snapshots", flagset.WritableDir)
+	fs.Also(func() error {
 		switch {
 		case (c.tlsCert == "") != (c.tlsKey == ""):
-			return &flagError{reason: "--tls-cert and --tls-key go together: give both or neither"}
+			return &flagset.Error{Reason: "--tls-cert and --tls-key go together: give both or neither"}
 		case c.tlsCert != "":
 			if _, err := tls.LoadX509KeyPair(c.tlsCert, c.tlsKey); err != nil {
-				return fs.bad("tls-cert", "with --tls-key: "+err.Error())
+				return fs.Bad("tls-cert", "with --tls-key: "+err.Error())
 			}
 		}
 		return nil
@@ -432,7 +153,7 @@ func (c *config) secrets(split bool) error {
 	if c.serviceTokenFile != "" {
 		b, err := os.ReadFile(c.serviceTokenFile)
 		if err != nil {
-			return &flagError{reason: "--service-token-file: " + err.Error()}
+			return &flagset.Error{Reason: "--service-token-file: " + err.Error()}
 		}
 		c.serviceToken, from = strings.TrimSpace(string(b)), "--service-token-file "+c.serviceTokenFile
 	} else if v := os.Getenv(env); v != "" {
@@ -440,24 +161,24 @@ func (c *config) secrets(split bool) error {
 	}
 	switch {
 	case c.serviceToken == "" && split:
-		return &flagError{reason: "a service of a split deployment needs the internal service credential: --service-token-file FILE or " + env + ", the same on every service (at least 32 characters, e.g. from `openssl rand -hex 32`)"}
+		return &flagset.Error{Reason: "a service of a split deployment needs the internal service credential: --service-token-file FILE or " + env + ", the same on every service (at least 32 characters, e.g. from `openssl rand -hex 32`)"}
 	case c.serviceToken == "":
 		c.serviceToken = randomToken()
 	case len(c.serviceToken) < 32:
-		return &flagError{reason: fmt.Sprintf("%s: the internal service credential is %d characters long: use at least 32", from, len(c.serviceToken))}
+		return &flagset.Error{Reason: fmt.Sprintf("%s: the internal service credential is %d characters long: use at least 32", from, len(c.serviceToken))}
 	}
 	return nil
 }
 
-func (c *config) checkerFlags(fs *flagSet) {
+func (c *config) checkerFlags(fs *flagset.Set) {
 	fs.DurationVar(&c.checkDeadline, "check-deadline", checker.DefaultDeadline, "total deadline of one subject check (all upstream calls)")
 	fs.IntVar(&c.workers, "check-workers", 4, "checks of uploaded data run at once")
-	fs.check("check-deadline", positive)
-	fs.check("check-workers", positive)
+	fs.Check("check-deadline", flagset.Positive)
+	fs.Check("check-workers", flagset.Positive)
 }
 
 // upstreamFlags are the data services' URLs a checker of its own calls.
-func (c *config) upstreamFlags(fs *flagSet) {
+func (c *config) upstreamFlags(fs *flagset.Set) {
 	urls := []struct {
 		flag  string
 		value *string
@@ -469,9 +190,9 @@ func (c *config) upstreamFlags(fs *flagSet) {
 	}
 	for _, u := range urls {
 		fs.StringVar(u.value, u.flag, "", u.usage)
-		fs.check(u.flag, httpURL)
+		fs.Check(u.flag, flagset.HTTPURL)
 	}
-	fs.also(func() error {
+	fs.Also(func() error {
 		var missing []string
 		for _, u := range urls {
 			if *u.value == "" {
@@ -479,7 +200,7 @@ func (c *config) upstreamFlags(fs *flagSet) {
 			}
 		}
 		if len(missing) > 0 {
-			return &flagError{reason: "serve checker needs the data services' URLs: missing " + strings.Join(missing, ", ")}
+			return &flagset.Error{Reason: "serve checker needs the data services' URLs: missing " + strings.Join(missing, ", ")}
 		}
 		return nil
 	})

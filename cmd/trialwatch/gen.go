@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/studygen"
 )
 
@@ -21,18 +22,18 @@ func (c *cli) genCmd() *cobra.Command {
 		Example: `  trialwatch gen-study --subjects 20000 --labs-per-subject 500 --out /tmp/gen
   trialwatch gen-study --out /tmp/gen --gzip --seed 7`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.IntVar(&o.Subjects, "subjects", studygen.DefaultSubjects, "number of subjects (DM rows)")
 		fs.IntVar(&o.LabsPerSubject, "labs-per-subject", studygen.DefaultLabsPerSubject, "LB rows per subject")
 		fs.StringVar(&out, "out", "", "directory to write dm.csv and lb.csv into (required)")
 		fs.StringVar(&o.Study, "study", studygen.DefaultStudy, "STUDYID of the rows")
 		fs.Uint64Var(&o.Seed, "seed", 1, "random seed: the same seed writes the same files")
 		fs.BoolVar(&o.Gzip, "gzip", false, "write dm.csv.gz and lb.csv.gz")
-		fs.check("subjects", positive)
-		fs.check("labs-per-subject", positive)
-		fs.check("out", required)
-		fs.check("study", required)
-	}, func(*flagSet, []string) error {
+		fs.Check("subjects", flagset.Positive)
+		fs.Check("labs-per-subject", flagset.Positive)
+		fs.Check("out", flagset.Required)
+		fs.Check("study", flagset.Required)
+	}, func(*flagset.Set, []string) error {
 		start := time.Now()
 		dm, lb, err := studygen.Write(out, o)
 		if err != nil {

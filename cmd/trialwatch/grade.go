@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/labgrade"
 )
 
@@ -32,7 +33,7 @@ last value on or before the subject's first dose (RFXSTDTC); DAIDS needs
   trialwatch grade --criteria daids-v2.1 --lb lb.csv --dm dm.csv   # DAIDS needs DM: age and sex
   trialwatch grade --baseline adam-last-predose --lb lb.csv --dm dm.csv   # ADaM's BASE`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+strings.Join(ctcae.Names(), ", "))
 		fs.StringVar(&gradingContext, "grading-context", string(ctcae.NumberOnly), "grades that need symptoms: number-only (the number alone) or worst-case (as admiral)")
 		fs.StringVar(&baselineName, "baseline", string(rules.BaselineSDTM), "baseline convention: sdtm (LBBLFL=Y) or adam-last-predose (last value on or before RFXSTDTC)")
@@ -40,29 +41,29 @@ last value on or before the subject's first dose (RFXSTDTC); DAIDS needs
 		fs.StringVar(&dmPath, "dm", "", "SDTM DM file, for first doses when a test has no LBBLFL=Y record")
 		fs.StringVar(&outPath, "out", "", "write the grades to this file instead of stdout")
 		fs.StringVar(&study, "study", "", "study ID (STUDYID); default: the STUDYID of the LB file's first row")
-		fs.check("criteria", func(any) string {
+		fs.Check("criteria", func(any) string {
 			var err error
 			if crit, err = ctcae.ParseCriteria(criteria); err != nil {
 				return err.Error()
 			}
 			return ""
 		})
-		fs.check("grading-context", func(any) string {
+		fs.Check("grading-context", func(any) string {
 			var err error
 			if gc, err = ctcae.ParseContext(gradingContext); err != nil {
 				return err.Error()
 			}
 			return ""
 		})
-		fs.check("baseline", func(any) string {
+		fs.Check("baseline", func(any) string {
 			var err error
 			if baseline, err = labgrade.ParseBaseline(baselineName); err != nil {
 				return err.Error()
 			}
 			return ""
 		})
-		fs.check("lb", required)
-	}, func(*flagSet, []string) error {
+		fs.Check("lb", flagset.Required)
+	}, func(*flagset.Set, []string) error {
 		in, err := labgrade.ReadFiles(lbPath, dmPath, study)
 		if err != nil {
 			return err

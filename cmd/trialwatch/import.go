@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -42,14 +43,14 @@ rows/s and the time left.`,
 			}
 			return nil
 		},
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
 		fs.StringVar(&study, "study", "", "study ID (STUDYID) the files belong to (required)")
 		fs.IntVar(&chunk, "chunk", ingest.DefaultChunk, "records validated and written at a time; memory grows with it, not with the files")
-		fs.check("db", required)
-		fs.check("study", required)
-		fs.check("chunk", positive)
-	}, func(_ *flagSet, args []string) error {
+		fs.Check("db", flagset.Required)
+		fs.Check("study", flagset.Required)
+		fs.Check("chunk", flagset.Positive)
+	}, func(_ *flagset.Set, args []string) error {
 		return importFiles(c.ctx, dsn, study, chunk, args, c.stdout, c.stderr)
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/internal/gctune"
 )
 
@@ -25,6 +26,10 @@ func main() {
 	defer stop()
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
+
+// envPrefix starts the environment variables that set flags:
+// TRIALWATCH_DB sets --db.
+const envPrefix = "TRIALWATCH"
 
 // errUsage marks a usage error already explained to the user on stderr.
 var errUsage = errors.New("usage")
@@ -74,7 +79,7 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // isUsage says whether err is about the command line: a flag's value or
 // a usage error, explained or not.
 func isUsage(err error) bool {
-	var bad *flagError
+	var bad *flagset.Error
 	var usage usageError
 	return errors.Is(err, errUsage) || errors.As(err, &bad) || errors.As(err, &usage)
 }
@@ -85,10 +90,7 @@ type cli struct {
 	ctx            context.Context
 	stdout, stderr io.Writer
 	root           *cobra.Command
-	configPath     string
-	config         *configFile
-	configErr      error
-	configRead     bool
+	config         *flagset.Config // the --config file, read once per run
 }
 
 func newCLI(ctx context.Context, stdout, stderr io.Writer) *cli {
@@ -118,7 +120,7 @@ command line wins over the environment, which wins over the file.`,
 	root.SetErr(stderr)
 	root.SetVersionTemplate("trialwatch {{.Version}}\n")
 	root.SetFlagErrorFunc(flagParseError)
-	root.PersistentFlags().StringVar(&c.configPath, "config", "", "YAML file of flag values (flag: value), below flags and TRIALWATCH_* variables (or TRIALWATCH_CONFIG)")
+	c.config = flagset.NewConfig(root, envPrefix)
 	root.AddGroup(&cobra.Group{ID: "run", Title: "Running trialwatch:"}, &cobra.Group{ID: "data", Title: "Data:"},
 		&cobra.Group{ID: "admin", Title: "Users, tokens and the audit trail:"})
 	for _, cmd := range []*cobra.Command{c.demoCmd(), c.serveCmd()} {
@@ -163,21 +165,21 @@ func flagParseError(cmd *cobra.Command, err error) error {
 	var invalid *pflag.InvalidValueError
 	if errors.As(err, &invalid) {
 		f := invalid.GetFlag()
-		return &flagError{flag: f.Name, value: invalid.GetValue(), reason: want(f.Value.Type(), errors.Unwrap(err))}
+		return &flagset.Error{Flag: f.Name, Value: invalid.GetValue(), Reason: flagset.Want(f.Value.Type(), errors.Unwrap(err))}
 	}
 	return usagef("%s (see '%s --help')", oneLine(err.Error()), cmd.CommandPath())
 }
 
 // command makes a command that runs body once its flags are resolved
 // (command line, environment, --config file) and checked.
-func (c *cli) command(cmd *cobra.Command, define func(fs *flagSet), body func(fs *flagSet, args []string) error) *cobra.Command {
-	fs := newFlagSet(cmd, c.configFile)
+func (c *cli) command(cmd *cobra.Command, define func(fs *flagset.Set), body func(fs *flagset.Set, args []string) error) *cobra.Command {
+	fs := flagset.New(cmd, envPrefix, c.config.Read)
 	if define != nil {
 		define(fs)
 	}
-	fs.bind()
+	fs.Bind()
 	cmd.RunE = func(_ *cobra.Command, args []string) error {
-		if err := fs.resolve(); err != nil {
+		if err := fs.Resolve(); err != nil {
 			return err
 		}
 		err := body(fs, args)

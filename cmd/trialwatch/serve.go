@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/trialwatch/trialwatch/internal/flagset"
 )
 
 // serviceNames are the services "serve NAME" runs alone.
@@ -25,10 +26,10 @@ or TRIALWATCH_SERVICE_TOKEN) and the checker their URLs.`,
   trialwatch serve subjects --db subjects.db --http 127.0.0.1:8081 --admin 127.0.0.1:9091
   trialwatch serve --config /etc/trialwatch/serve.yaml`,
 		Args: noArgs,
-	}, func(fs *flagSet) {
+	}, func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		cfg.checkerFlags(fs)
-	}, func(*flagSet, []string) error { return serve(c.ctx, cfg, "", c.stderr) })
+	}, func(*flagset.Set, []string) error { return serve(c.ctx, cfg, "", c.stderr) })
 	for _, service := range serviceNames {
 		serve.AddCommand(c.serviceCmd(service))
 	}
@@ -51,13 +52,13 @@ func (c *cli) serviceCmd(service string) *cobra.Command {
 		cmd.Short = "Run the " + service + " data service alone"
 		cmd.Example = "  TRIALWATCH_SERVICE_TOKEN=$(cat service-token) trialwatch serve " + service + " --db " + service + ".db --http 127.0.0.1:8081"
 	}
-	return c.command(cmd, func(fs *flagSet) {
+	return c.command(cmd, func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		if service == "checker" {
 			cfg.checkerFlags(fs)
 			cfg.upstreamFlags(fs)
 		}
-	}, func(*flagSet, []string) error { return serve(c.ctx, cfg, service, c.stderr) })
+	}, func(*flagset.Set, []string) error { return serve(c.ctx, cfg, service, c.stderr) })
 }
 
 // serve runs one service, or all four ("").

@@ -16,6 +16,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/pilotdata"
 )
 
@@ -363,7 +364,7 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "750ms")
 	t.Setenv("TRIALWATCH_DB", "from-env.db")
 	var cfg config
-	err := parseFlags(func(fs *flagSet) {
+	err := parseFlags(func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		cfg.checkerFlags(fs)
 	}, "--db", "from-flag.db")
@@ -374,7 +375,7 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 		t.Errorf("deadline %v db %q: want env to fill the deadline and the flag to win for db", cfg.checkDeadline, cfg.db)
 	}
 	t.Setenv("TRIALWATCH_CHECK_DEADLINE", "soon")
-	err = parseFlags(func(fs *flagSet) { cfg.checkerFlags(fs) })
+	err = parseFlags(func(fs *flagset.Set) { cfg.checkerFlags(fs) })
 	if err == nil || !strings.Contains(err.Error(), "TRIALWATCH_CHECK_DEADLINE") {
 		t.Errorf("bad env value: err = %v, want it to name the variable", err)
 	}
@@ -382,7 +383,7 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 
 // parseFlags defines flags on a command of their own and parses args
 // with them, as a run does: command line, environment, then the checks.
-func parseFlags(define func(*flagSet), args ...string) error {
+func parseFlags(define func(*flagset.Set), args ...string) error {
 	return parseFlagsWith(newCLI(context.Background(), io.Discard, io.Discard), define, args...)
 }
 

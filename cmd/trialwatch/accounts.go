@@ -18,6 +18,7 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/internal/flagset"
+	"github.com/trialwatch/trialwatch/internal/progress"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -395,12 +396,12 @@ which the chain alone cannot show.`,
 			return ""
 		})
 	}, func(a *accounts, _ []string) error {
-		prog := newProgress(c.stderr)
-		prog.start("verifying the audit trail", 0)
+		prog := progress.New(c.stderr, progress.Every(progressEvery))
+		prog.Start("verifying the audit trail", 0)
 		n, head, err := a.trail.Check(c.ctx, anchor, func(checked int64) {
-			prog.relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
+			prog.Relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
 		})
-		prog.finish()
+		prog.Finish()
 		if err != nil {
 			return err
 		}

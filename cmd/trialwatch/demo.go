@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialwatch/trialwatch/access"
-	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
@@ -117,17 +116,7 @@ func loadPilot(ctx context.Context, n *node) error {
 	if err != nil {
 		return err
 	}
-	target, err := local.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	trail, err := audit.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	ctx = audit.WithPending(auth.WithSystem(ctx), audit.NewPending(trail, audit.Record{Actor: "system:demo", Study: pilotdata.Study,
-		Entity: "upload", Action: "import", Source: "demo"}))
-	_, err = ingest.IngestFiles(ctx, target, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now())
+	_, err = local.Import(ctx, db, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, "system:demo", "demo")
 	return err
 }
 

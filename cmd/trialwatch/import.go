@@ -4,15 +4,15 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/trialwatch/trialwatch/audit"
-	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
 	"github.com/trialwatch/trialwatch/internal/flagset"
+	"github.com/trialwatch/trialwatch/internal/progress"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -55,6 +55,10 @@ rows/s and the time left.`,
 	})
 }
 
+// progressEvery is how often an import logs its progress off a
+// terminal; tests shorten it.
+var progressEvery = progress.DefaultEvery
+
 // importFiles imports what paths name into dsn's database, as
 // trialwatch itself on behalf of the operator.
 func importFiles(ctx context.Context, dsn, study string, chunk int, paths []string, stdout, stderr io.Writer) error {
@@ -66,41 +70,29 @@ func importFiles(ctx context.Context, dsn, study string, chunk int, paths []stri
 	if err != nil {
 		return err
 	}
-	prog := newProgress(stderr)
-	files = withProgress(files, prog)
+	prog := progress.New(stderr, progress.Every(progressEvery))
+	for i, f := range files {
+		files[i].Open = func() (io.ReadCloser, error) { return prog.Open("importing "+filepath.Base(f.Name), f.Name) }
+	}
 	db, err := sqldb.Open(ctx, dsn)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	target, err := local.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	trail, err := audit.Open(ctx, db)
-	if err != nil {
-		return err
-	}
-	// The import is a data change like an upload: one audit record, in its
-	// transaction, naming who ran it. It runs on the server by an operator,
-	// so it acts for trialwatch itself, on every site of the study.
-	ctx = auth.WithSystem(ctx)
-	ctx = audit.WithPending(ctx, audit.NewPending(trail, audit.Record{Actor: cliActor(), Study: study,
-		Entity: "upload", Action: "import", Source: "cli"}))
-	res, err := ingest.IngestFiles(ctx, target, study, files, chunk, time.Now(),
-		ingest.WithProgress(func(_ string, rows int) { prog.setRows(rows) }))
+	res, err := local.Import(ctx, db, study, files, chunk, cliActor(), "cli",
+		ingest.WithProgress(func(_ string, rows int) { prog.SetRows(rows) }))
 	if err != nil {
 		return err
 	}
 	// Closing copies the log into the database file and syncs it (see
 	// sqldb's checkpointer): the import is on disk once reported.
-	prog.start("writing to disk", 0)
+	prog.Start("writing to disk", 0)
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("closing %s: %w", db, err)
 	}
-	prog.finish()
-	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", describeCounts(res), db, study,
-		time.Since(start).Round(time.Millisecond), describeResult(res))
+	prog.Finish()
+	fmt.Fprintf(stdout, "imported %s into %s for study %s in %v\n%s\n", res.Records(), db, study,
+		time.Since(start).Round(time.Millisecond), res.Changes())
 	if len(skipped) > 0 {
 		fmt.Fprintf(stdout, "skipped %d file(s) of domains or formats trialwatch does not read (listed on stderr)\n", len(skipped))
 	}

@@ -1,4 +1,8 @@
-package main
+// Package progress reports how far a command's long steps have got: on a
+// terminal, one line redrawn in place; elsewhere (a file, a pipe, a
+// container's log), a log line every so often and one as each step ends,
+// with no control characters.
+package progress
 
 import (
 	"fmt"
@@ -9,16 +13,16 @@ import (
 	"time"
 )
 
-// progressEvery is how often progress is logged when stderr is not a
-// terminal (a file, a pipe, a container's log).
-var progressEvery = 10 * time.Second
+// DefaultEvery is how often progress is logged off a terminal.
+const DefaultEvery = 10 * time.Second
 
-// progress reports how far a long step has got: on a terminal, one line
-// redrawn in place; elsewhere, a log line every progressEvery and one as
-// each step ends, with no control characters.
-type progress struct {
+// Meter reports the progress of one step at a time: on a terminal, one
+// line redrawn in place; elsewhere, a log line every so often (Every)
+// and one as each step ends.
+type Meter struct {
 	w     io.Writer
 	term  bool
+	every time.Duration
 	log   *slog.Logger // when not a terminal
 	label string
 	total int64 // bytes of the step, 0 when unknown
@@ -28,8 +32,19 @@ type progress struct {
 	last  time.Time
 }
 
-func newProgress(w io.Writer) *progress {
-	p := &progress{w: w}
+// Option configures a Meter.
+type Option func(*Meter)
+
+// Every logs a line at most this often while a step runs, off a
+// terminal; 0 logs one at every update. DefaultEvery by default.
+func Every(d time.Duration) Option { return func(p *Meter) { p.every = d } }
+
+// New reports to w, redrawing one line when w is a terminal.
+func New(w io.Writer, opts ...Option) *Meter {
+	p := &Meter{w: w, every: DefaultEvery}
+	for _, o := range opts {
+		o(p)
+	}
 	if f, ok := w.(*os.File); ok {
 		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 			p.term = true
@@ -41,8 +56,8 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-// start begins a new step of total bytes (0 when unknown).
-func (p *progress) start(label string, total int64) {
+// Start begins a new step of total bytes (0 when unknown).
+func (p *Meter) Start(label string, total int64) {
 	p.label, p.total, p.began, p.last = label, total, time.Now(), time.Now()
 	p.bytes.Store(0)
 	p.rows.Store(0)
@@ -51,37 +66,37 @@ func (p *progress) start(label string, total int64) {
 	}
 }
 
-// reader counts what r yields towards the current step.
-func (p *progress) reader(r io.Reader) io.Reader { return &countingReader{r: r, p: p} }
+// Reader counts what r yields towards the current step.
+func (p *Meter) Reader(r io.Reader) io.Reader { return &countingReader{r: r, p: p} }
 
-func (p *progress) add(n int) {
+func (p *Meter) add(n int) {
 	p.bytes.Add(int64(n))
 	p.tick()
 }
 
-// setRows says how many records of the step are read so far.
-func (p *progress) setRows(n int) {
+// SetRows says how many records of the step are read so far.
+func (p *Meter) SetRows(n int) {
 	p.rows.Store(int64(n))
 	p.tick()
 }
 
-// relabel names the current step anew.
-func (p *progress) relabel(label string) {
+// Relabel names the current step anew.
+func (p *Meter) Relabel(label string) {
 	p.label = label
 	p.tick()
 }
 
-func (p *progress) tick() {
+func (p *Meter) tick() {
 	switch since := time.Since(p.last); {
 	case p.term && since > 100*time.Millisecond:
 		p.draw(false)
-	case !p.term && since >= progressEvery:
+	case !p.term && since >= p.every:
 		p.logLine("in progress")
 	}
 }
 
-// finish ends the current step.
-func (p *progress) finish() {
+// Finish ends the current step.
+func (p *Meter) Finish() {
 	if p.term {
 		p.draw(true)
 		return
@@ -91,7 +106,7 @@ func (p *progress) finish() {
 
 // rates are the step's rows per second and, when its size is known, the
 // share done and the time left at the pace so far.
-func (p *progress) rates() (rowsPerSec float64, done float64, eta time.Duration) {
+func (p *Meter) rates() (rowsPerSec float64, done float64, eta time.Duration) {
 	elapsed := time.Since(p.began)
 	if s := elapsed.Seconds(); s > 0 {
 		rowsPerSec = float64(p.rows.Load()) / s
@@ -105,7 +120,7 @@ func (p *progress) rates() (rowsPerSec float64, done float64, eta time.Duration)
 	return rowsPerSec, done, eta
 }
 
-func (p *progress) logLine(msg string) {
+func (p *Meter) logLine(msg string) {
 	p.last = time.Now()
 	attrs := []any{"step", p.label, "elapsed", time.Since(p.began).Round(time.Millisecond)}
 	rowsPerSec, done, eta := p.rates()
@@ -121,7 +136,7 @@ func (p *progress) logLine(msg string) {
 	p.log.Info(msg, attrs...)
 }
 
-func (p *progress) draw(final bool) {
+func (p *Meter) draw(final bool) {
 	p.last = time.Now()
 	line := p.label
 	rowsPerSec, done, eta := p.rates()
@@ -151,11 +166,38 @@ func mib(n int64) string {
 
 type countingReader struct {
 	r io.Reader
-	p *progress
+	p *Meter
 }
 
 func (c *countingReader) Read(b []byte) (int, error) {
 	n, err := c.r.Read(b)
 	c.p.add(n)
 	return n, err
+}
+
+// Open opens the file at path as a step labelled label, of its size: the
+// step advances as the file is read and ends when it is closed.
+func (p *Meter) Open(label, path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	p.Start(label, size)
+	return meteredFile{p.Reader(f), f, p}, nil
+}
+
+// meteredFile ends its step when it is closed.
+type meteredFile struct {
+	io.Reader
+	f *os.File
+	p *Meter
+}
+
+func (m meteredFile) Close() error {
+	m.p.Finish()
+	return m.f.Close()
 }

@@ -110,7 +110,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 // monitor also gets a revoked and an expired token.
 func (f *accessFixture) users() {
 	ctx := context.Background()
-	a := nodeAccounts(f.n, "test", "test")
+	o := access.NewOperator(f.n.db, f.n.users, f.n.trail, "test", "test")
 	for _, u := range []struct {
 		name  string
 		role  auth.Role
@@ -125,7 +125,7 @@ func (f *accessFixture) users() {
 		if _, err := f.n.users.AddUser(ctx, nil, u.name, u.role, grants, "", time.Now()); err != nil {
 			f.t.Fatal(err)
 		}
-		tok, _, err := a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, u.name, "test", time.Hour)
+		tok, _, err := o.CreateToken(ctx, u.name, "test", time.Hour)
 		if err != nil {
 			f.t.Fatal(err)
 		}

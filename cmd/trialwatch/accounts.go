@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,47 +21,6 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// accounts is what the user, token and audit commands work on: the
-// database's users and its audit trail, managed by the person at the
-// terminal, the actor of every change.
-type accounts struct {
-	db    *sqldb.DB
-	admin *access.AccountAdmin
-	trail *audit.Log
-	as    auth.Identity
-	from  string // the audit records' source
-}
-
-func openAccounts(ctx context.Context, dsn string) (*accounts, error) {
-	db, err := sqldb.Open(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	a, err := newAccounts(ctx, db, cliActor(), "cli")
-	if err != nil {
-		db.Close()
-	}
-	return a, err
-}
-
-func newAccounts(ctx context.Context, db *sqldb.DB, actor, from string) (*accounts, error) {
-	users, err := auth.Open(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	trail, err := audit.Open(ctx, db)
-	if err != nil {
-		return nil, err
-	}
-	return &accounts{db: db, admin: access.NewAccountAdmin(db, users), trail: trail, as: access.Superuser(actor), from: from}, nil
-}
-
-// nodeAccounts are the accounts of a node running the checker, which
-// opened its users and audit trail.
-func nodeAccounts(n *node, actor, from string) *accounts {
-	return &accounts{db: n.db, admin: access.NewAccountAdmin(n.db, n.users), trail: n.trail, as: access.Superuser(actor), from: from}
-}
-
 // cliActor names who runs a command in the audit trail.
 func cliActor() string {
 	if u, err := user.Current(); err == nil {
@@ -71,15 +29,10 @@ func cliActor() string {
 	return "cli:uid-" + strconv.Itoa(os.Getuid())
 }
 
-// audited returns ctx carrying the audit record of one change, as the
-// router starts one for each changing request.
-func (a *accounts) audited(ctx context.Context, entity, action string) context.Context {
-	return audit.WithPending(ctx, audit.NewPending(a.trail, audit.Record{Actor: a.as.Name, Entity: entity, Action: action, Source: a.from}))
-}
-
-// accountCommand makes a command working on the accounts of --db: body
-// runs on them once the flags are resolved and checked.
-func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body func(a *accounts, args []string) error) *cobra.Command {
+// accountCommand makes a command working on the users, tokens and audit
+// trail of --db, as the person at the terminal: body runs once the flags
+// are resolved and checked.
+func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body func(o *access.Operator, args []string) error) *cobra.Command {
 	var dsn string
 	return c.command(cmd, func(fs *flagset.Set) {
 		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
@@ -88,12 +41,16 @@ func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body
 			define(fs)
 		}
 	}, func(_ *flagset.Set, args []string) error {
-		a, err := openAccounts(c.ctx, dsn)
+		db, err := sqldb.Open(c.ctx, dsn)
 		if err != nil {
 			return err
 		}
-		defer a.db.Close()
-		return body(a, args)
+		defer db.Close()
+		o, err := access.OpenOperator(c.ctx, db, cliActor(), "cli")
+		if err != nil {
+			return err
+		}
+		return body(o, args)
 	})
 }
 
@@ -140,14 +97,14 @@ func (c *cli) userAdd() *cobra.Command {
 			}
 			return nil
 		})
-	}, func(a *accounts, _ []string) error {
+	}, func(o *access.Operator, _ []string) error {
 		if passwordStdin {
 			var err error
 			if in.Password, err = readPassword(stdin); err != nil {
 				return err
 			}
 		}
-		u, err := a.admin.AddUser(a.audited(c.ctx, "user", "create"), a.as, in)
+		u, err := o.AddUser(c.ctx, in)
 		if err != nil {
 			return err
 		}
@@ -177,13 +134,13 @@ line of standard input; an empty line removes it, leaving tokens only. The
 user's tokens stay valid: revoke them to end sessions.`,
 		Example: `  trialwatch user password --db tw.db jane < new-password.txt`,
 		Args:    oneArg("a user NAME"),
-	}, nil, func(a *accounts, args []string) error {
+	}, nil, func(o *access.Operator, args []string) error {
 		name := args[0]
 		password, err := readPassword(stdin)
 		if err != nil {
 			return err
 		}
-		if _, err := a.admin.SetPassword(a.audited(c.ctx, "user", "password"), a.as, name, password); err != nil {
+		if _, err := o.SetPassword(c.ctx, name, password); err != nil {
 			return err
 		}
 		if password == "" {
@@ -212,8 +169,8 @@ func (c *cli) userList() *cobra.Command {
 		Short:   "List users with their role, grants, password and status",
 		Example: `  trialwatch user list --db tw.db`,
 		Args:    noArgs,
-	}, nil, func(a *accounts, _ []string) error {
-		us, err := a.admin.Users(c.ctx, a.as)
+	}, nil, func(o *access.Operator, _ []string) error {
+		us, err := o.Users(c.ctx)
 		if err != nil {
 			return err
 		}
@@ -239,8 +196,8 @@ func (c *cli) userDisable() *cobra.Command {
 the audit trail names it; "user enable" lets it log in again.`,
 		Example: `  trialwatch user disable --db tw.db site701`,
 		Args:    oneArg("a user NAME"),
-	}, nil, func(a *accounts, args []string) error {
-		if _, err := a.admin.DisableUser(a.audited(c.ctx, "user", "disable"), a.as, args[0]); err != nil {
+	}, nil, func(o *access.Operator, args []string) error {
+		if _, err := o.DisableUser(c.ctx, args[0]); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "disabled user %s and revoked its tokens\n", args[0])
@@ -257,8 +214,8 @@ it was disabled stay revoked: create new ones with "token create".`,
 		Example: `  trialwatch user enable --db tw.db site701
   trialwatch token create --db tw.db --user site701 --expires 720h`,
 		Args: oneArg("a user NAME"),
-	}, nil, func(a *accounts, args []string) error {
-		if _, err := a.admin.EnableUser(a.audited(c.ctx, "user", "enable"), a.as, args[0]); err != nil {
+	}, nil, func(o *access.Operator, args []string) error {
+		if _, err := o.EnableUser(c.ctx, args[0]); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "enabled user %s (its old tokens stay revoked: create new ones with \"token create\")\n", args[0])
@@ -292,8 +249,8 @@ func (c *cli) tokenCreate() *cobra.Command {
 		fs.DurationVar(&ttl, "expires", 90*24*time.Hour, "lifetime; 0 never expires")
 		fs.Check("user", flagset.Required)
 		fs.Check("expires", flagset.NotNegative)
-	}, func(a *accounts, _ []string) error {
-		plain, info, err := a.admin.CreateToken(a.audited(c.ctx, "token", "create"), a.as, name, label, ttl)
+	}, func(o *access.Operator, _ []string) error {
+		plain, info, err := o.CreateToken(c.ctx, name, label, ttl)
 		if err != nil {
 			return err
 		}
@@ -316,8 +273,8 @@ func (c *cli) tokenList() *cobra.Command {
 		Args:    noArgs,
 	}, func(fs *flagset.Set) {
 		fs.StringVar(&name, "user", "", "only this user's tokens")
-	}, func(a *accounts, _ []string) error {
-		ts, err := a.admin.Tokens(c.ctx, a.as, name)
+	}, func(o *access.Operator, _ []string) error {
+		ts, err := o.Tokens(c.ctx, name)
 		if err != nil {
 			return err
 		}
@@ -351,9 +308,9 @@ func (c *cli) tokenRevoke() *cobra.Command {
 			}
 			return nil
 		},
-	}, nil, func(a *accounts, args []string) error {
+	}, nil, func(o *access.Operator, args []string) error {
 		id, _ := strconv.ParseInt(args[0], 10, 64)
-		if _, err := a.admin.RevokeToken(a.audited(c.ctx, "token", "revoke"), a.as, id); err != nil {
+		if _, err := o.RevokeToken(c.ctx, id); err != nil {
 			return err
 		}
 		fmt.Fprintf(c.stdout, "revoked token %d\n", id)
@@ -395,10 +352,10 @@ which the chain alone cannot show.`,
 			}
 			return ""
 		})
-	}, func(a *accounts, _ []string) error {
+	}, func(o *access.Operator, _ []string) error {
 		prog := progress.New(c.stderr, progress.Every(progressEvery))
 		prog.Start("verifying the audit trail", 0)
-		n, head, err := a.trail.Check(c.ctx, anchor, func(checked int64) {
+		n, head, err := o.Trail().Check(c.ctx, anchor, func(checked int64) {
 			prog.Relabel(fmt.Sprintf("verifying the audit trail: %d records", checked))
 		})
 		prog.Finish()

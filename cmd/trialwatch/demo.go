@@ -94,15 +94,14 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 		{name: "admin", role: auth.RoleAdmin},
 		{name: "ops", role: auth.RoleOps},
 	}
-	a := nodeAccounts(n, "system:demo", "demo")
+	o := access.NewOperator(n.db, n.users, n.trail, "system:demo", "demo")
 	for i, u := range users {
 		users[i].password = demoPassword()
-		_, err := a.admin.AddUser(a.audited(ctx, "user", "create"), a.as,
-			access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites, Password: users[i].password})
+		_, err := o.AddUser(ctx, access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites, Password: users[i].password})
 		if err != nil {
 			return nil, err
 		}
-		if users[i].token, _, err = a.admin.CreateToken(a.audited(ctx, "token", "create"), a.as, u.name, "demo", 24*time.Hour); err != nil {
+		if users[i].token, _, err = o.CreateToken(ctx, u.name, "demo", 24*time.Hour); err != nil {
 			return nil, err
 		}
 	}

@@ -55,6 +55,17 @@ func NewRecomputer(svc *Service, opts ...RecomputerOption) *Recomputer {
 	return r
 }
 
+// TriggerQueued triggers a recompute of every study with checks queued,
+// as when a node starts after an import or a restart: their KRIs are
+// recomputed once those checks are done.
+func (r *Recomputer) TriggerQueued(ctx context.Context) error {
+	studies, err := r.svc.Store().QueuedStudies(ctx)
+	for _, s := range studies {
+		r.Trigger(s)
+	}
+	return err
+}
+
 // Trigger notes that study's data changed; it never blocks.
 func (r *Recomputer) Trigger(study string) {
 	now := r.now()

@@ -91,3 +91,30 @@ func (memStudy) AdverseEventsIn(context.Context, string) ([]clinical.AdverseEven
 	return nil, nil
 }
 func (memStudy) EntryLags(context.Context, string) (map[string]kri.EntryLags, error) { return nil, nil }
+
+// A node starting with checks queued (an import, a restart) has the
+// KRIs of exactly those studies recomputed once the checks are done.
+func TestTriggerQueued(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	store, err := Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO check_jobs (study, usubjid, enqueued_at, not_before) VALUES ('B', 'x', 0, 0), ('C', 'y', 0, 0)`); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	r := NewRecomputer(NewService(Sources{}, store, nil), WithQuiet(time.Second), WithMaxWait(time.Minute))
+	r.now = func() time.Time { return now }
+	if err := r.TriggerQueued(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ExecContext(ctx, `DELETE FROM check_jobs`); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(2 * time.Second)
+	if got := r.ready(ctx); !slices.Equal(got, []string{"B", "C"}) {
+		t.Errorf("due %v, want the studies that had checks queued, B and C", got)
+	}
+}

@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"runtime"
-	"strings"
 	"time"
 
 	"connectrpc.com/connect"
@@ -198,7 +195,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	}
 	n.clients = append(n.clients, hc)
 	for _, up := range []struct{ name, url string }{{"subjects", subjectsURL}, {"exposure", exposureURL}, {"events", eventsURL}} {
-		n.health.AddDependency(admin.Dependency{Name: up.name, Target: redactURL(up.url), Check: readyAt(hc, up.url)})
+		n.health.AddDependency(admin.Dependency{Name: up.name, Target: admin.RedactURL(up.url), Check: admin.ReadyAt(hc, up.url)})
 	}
 	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
 	exposureClient := rpc.NewExposureClient(hc, exposureURL)
@@ -281,25 +278,10 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 		target = all
 	}
 	ingest.SweepSpool("", started, n.log)
-	target = recomputeAfter{Target: target, trigger: n.recompute.Trigger}
+	target = ingest.Notify(target, n.recompute.Trigger) // the KRIs follow the uploads
 	(&ingest.Handler{Target: target, Log: n.log, MaxBytes: n.cfg.maxUpload, Limits: n.cfg.upload}).Register(n.router)
 	n.services = append(n.services, "checker")
 	return nil
-}
-
-// recomputeAfter is an upload target that has the study's KRIs
-// recomputed once an upload stored something.
-type recomputeAfter struct {
-	ingest.Target
-	trigger func(study string)
-}
-
-func (t recomputeAfter) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
-	res, err := t.Target.Store(ctx, study, files, now, fill)
-	if err == nil {
-		t.trigger(study)
-	}
-	return res, err
 }
 
 // upstreamClient is the HTTP client the checker calls the data services
@@ -309,9 +291,9 @@ func (t recomputeAfter) Store(ctx context.Context, study string, files []string,
 func (n *node) upstreamClient(self bool) (*http.Client, error) {
 	hc := rpc.NewHTTPClient()
 	if self && n.cfg.tlsCert != "" {
-		cfg, err := trustOwnCert(n.cfg.tlsCert)
+		cfg, err := rpc.TrustOwnCert(n.cfg.tlsCert)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("--tls-cert: %w", err)
 		}
 		hc.Transport.(*http.Transport).TLSClientConfig = cfg
 	}
@@ -360,7 +342,9 @@ func (n *node) run(ctx context.Context) error {
 		// when the node starts (an import, a restart) get their KRIs
 		// recomputed once those are done.
 		n.recompute.Start(context.WithoutCancel(ctx))
-		n.recomputeQueued(ctx)
+		if err := n.recompute.TriggerQueued(ctx); err != nil {
+			n.log.Warn("finding the studies with queued checks: their KRIs are recomputed after their next upload", "error", err)
+		}
 	}
 	n.health.SetServices(n.services)
 	n.health.SetReady(true)
@@ -407,18 +391,6 @@ func (n *node) run(ctx context.Context) error {
 	return serveErr
 }
 
-// recomputeQueued triggers a KRI recompute of every study with checks
-// queued.
-func (n *node) recomputeQueued(ctx context.Context) {
-	studies, err := n.kris.Store().QueuedStudies(ctx)
-	if err != nil {
-		n.log.Warn("finding the studies with queued checks: their KRIs are recomputed after their next upload", "error", err)
-	}
-	for _, s := range studies {
-		n.recompute.Trigger(s)
-	}
-}
-
 // server is one listener's server, with every timeout set: a client that
 // sends its headers slowly, its body slowly or nothing at all is cut off.
 func (n *node) server(h http.Handler) *http.Server {
@@ -437,34 +409,4 @@ func (n *node) close() {
 	}
 	n.httpL.Close()
 	n.adminL.Close()
-}
-
-// readyAt checks a data service by its /readyz, through the client the
-// checker calls it with.
-func readyAt(hc *http.Client, base string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, "GET", strings.TrimSuffix(base, "/")+"/readyz", nil)
-		if err != nil {
-			return err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		defer resp.Body.Close()
-		io.Copy(io.Discard, io.LimitReader(resp.Body, 4<<10)) // lets the connection be reused
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("GET /readyz answered %d", resp.StatusCode)
-		}
-		return nil
-	}
-}
-
-// redactURL shows a URL without a password it may carry.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(not a URL)"
-	}
-	return u.Redacted()
 }

@@ -1,4 +1,4 @@
-package main
+package rpc
 
 import (
 	"crypto/tls"
@@ -9,21 +9,22 @@ import (
 	"os"
 )
 
-// trustOwnCert returns a client TLS configuration that trusts exactly the
-// certificate in certFile and checks it by the first name it carries, so a
-// process can call its own listener at 127.0.0.1.
-func trustOwnCert(certFile string) (*tls.Config, error) {
+// TrustOwnCert is a client TLS configuration that trusts exactly the
+// certificate in certFile and checks it by the first name it carries, so
+// that a process can call its own listener at 127.0.0.1 (the all-in-one
+// checker calling its data services).
+func TrustOwnCert(certFile string) (*tls.Config, error) {
 	data, err := os.ReadFile(certFile)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert: %w", err)
+		return nil, err
 	}
 	block, _ := pem.Decode(data)
 	if block == nil || block.Type != "CERTIFICATE" {
-		return nil, fmt.Errorf("--tls-cert %s: no PEM certificate in it", certFile)
+		return nil, fmt.Errorf("%s: no PEM certificate in it", certFile)
 	}
 	cert, err := x509.ParseCertificate(block.Bytes)
 	if err != nil {
-		return nil, fmt.Errorf("--tls-cert %s: %w", certFile, err)
+		return nil, fmt.Errorf("%s: %w", certFile, err)
 	}
 	name := ""
 	switch {
@@ -32,7 +33,7 @@ func trustOwnCert(certFile string) (*tls.Config, error) {
 	case len(cert.IPAddresses) > 0:
 		name = cert.IPAddresses[0].String()
 	default:
-		return nil, errors.New("--tls-cert: the certificate names no host (no DNS or IP subject alternative name)")
+		return nil, errors.New("the certificate names no host (no DNS or IP subject alternative name)")
 	}
 	pool := x509.NewCertPool()
 	pool.AddCert(cert)

@@ -1,14 +1,19 @@
-// Package layering holds the test that keeps trialwatch's layers apart:
+// Package layering holds the tests that keep trialwatch's layers apart:
 // the domain depends on nothing of trialwatch, the checker and the upload
 // path only on the domain's ports (never on a data service, its Connect
 // transport or another service's storage), leakguard on nothing outside
 // itself, so it can stand alone as a module, and the SDTM format decoders
 // on nothing but the rows they hand over. The domain also does no I/O.
+// Within the checker, HTTP handlers and stores stay apart and each part
+// stays a size a newcomer can read; cmd/ wires the parts.
 package layering
 
 import (
+	"bytes"
 	"encoding/json"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,6 +27,8 @@ const module = "github.com/trialwatch/trialwatch"
 // pkg is what `go list -json` says of a package that matters here.
 type pkg struct {
 	ImportPath string
+	Dir        string
+	GoFiles    []string // its non-test Go files
 	Imports    []string // the packages it imports itself
 	Deps       []string // every package it depends on, directly or not
 }
@@ -31,7 +38,7 @@ func listPackages(t *testing.T) map[string]pkg {
 	// leakguard is a module of its own (go.work and the root go.mod's
 	// replace make it part of the build): name it too, so the listing
 	// reaches it however the module pattern is matched.
-	out, err := exec.Command("go", "list", "-json=ImportPath,Imports,Deps", module+"/...", module+"/leakguard/...").Output()
+	out, err := exec.Command("go", "list", "-json=ImportPath,Dir,GoFiles,Imports,Deps", module+"/...", module+"/leakguard/...").Output()
 	if err != nil {
 		t.Fatalf("go list: %v", err)
 	}
@@ -135,4 +142,102 @@ func anyUnder(pkg string, pats []string) bool {
 		}
 	}
 	return false
+}
+
+// TestHandlersAndStoresApart checks direct imports: the checker's HTTP
+// API reaches storage only through the small interfaces each part
+// declares (never a database package or a store it does not read), the
+// stores know nothing of HTTP, and the API's parts share only the access
+// scope, the query reader and the signal JSON shape.
+func TestHandlersAndStoresApart(t *testing.T) {
+	pkgs := listPackages(t)
+	apiParts := []string{"checker/api/scope", "checker/api/query", "checker/api/reviewapi", "checker/api/subjectapi",
+		"checker/api/settingsapi", "checker/api/kriapi"}
+	rules := []struct {
+		pkgs    []string
+		mayNot  func(imp string) bool
+		whyNot  string
+		minSeen int
+	}{
+		{[]string{"checker/api", "checker/api/"}, func(imp string) bool {
+			return imp == "database/sql" || anyUnder(imp, []string{"sqldb", "sqldb/", "checker/labs", "checker/queue", "checker/schema"})
+		}, "the HTTP API holds no storage: it reads the stores through the interfaces it declares", 1 + len(apiParts)},
+		{[]string{"checker/signals", "checker/labs", "checker/queue", "checker/kris", "checker/schema"}, func(imp string) bool {
+			return imp == "net/http" || anyUnder(imp, []string{"internal/jsonhttp", "checker/api", "checker/api/"})
+		}, "stores know nothing of HTTP: handlers are in checker/api", 5},
+		{[]string{"checker/api/scope", "checker/api/query"}, func(imp string) bool { return anyUnder(imp, []string{"checker/api", "checker/api/"}) },
+			"the API's shared pieces depend on none of its parts", 2},
+		{[]string{"checker/api/reviewapi"}, func(imp string) bool {
+			return anyUnder(imp, []string{"checker/api", "checker/api/"}) && !anyUnder(imp, []string{"checker/api/scope", "checker/api/query"})
+		}, "the review API shares only scope and query", 1},
+		{[]string{"checker/api/subjectapi", "checker/api/settingsapi", "checker/api/kriapi"}, func(imp string) bool {
+			return anyUnder(imp, []string{"checker/api", "checker/api/"}) &&
+				!anyUnder(imp, []string{"checker/api/scope", "checker/api/query", "checker/api/reviewapi"})
+		}, "a part of the API uses another only for the signal JSON shape (reviewapi)", 3},
+	}
+	for _, r := range rules {
+		seen := 0
+		for name, p := range pkgs {
+			if !anyUnder(name, r.pkgs) {
+				continue
+			}
+			seen++
+			for _, imp := range p.Imports {
+				if inner, ok := strings.CutPrefix(imp, module+"/"); ok {
+					imp = inner
+				}
+				if r.mayNot(imp) {
+					t.Errorf("%s imports %s: %s", name, imp, r.whyNot)
+				}
+			}
+		}
+		if seen < r.minSeen {
+			t.Errorf("%d of the packages %v listed, want %d: the rule %q checks less than it should", seen, r.pkgs, r.minSeen, r.whyNot)
+		}
+	}
+	for _, part := range apiParts {
+		if _, ok := pkgs[part]; !ok {
+			t.Errorf("no package %s: update this test with the API's new shape", part)
+		}
+	}
+}
+
+// Most lines a package may have, its tests aside: a part a newcomer can
+// read in one sitting.
+const (
+	maxCheckerPackageLines = 1500
+	// cmd/trialwatch defines the commands and wires the parts; logic it
+	// grows belongs to the package that owns the concern.
+	maxCmdLines = 2000
+)
+
+func TestPackageSizes(t *testing.T) {
+	pkgs := listPackages(t)
+	checked := 0
+	for name, p := range pkgs {
+		limit := 0
+		switch {
+		case anyUnder(name, []string{"checker", "checker/"}):
+			limit = maxCheckerPackageLines
+		case anyUnder(name, []string{"cmd/"}):
+			limit = maxCmdLines
+		default:
+			continue
+		}
+		checked++
+		lines := 0
+		for _, f := range p.GoFiles {
+			b, err := os.ReadFile(filepath.Join(p.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines += bytes.Count(b, []byte("\n"))
+		}
+		if lines > limit {
+			t.Errorf("%s has %d non-test lines, more than %d: split it along a seam (see README, Layout)", name, lines, limit)
+		}
+	}
+	if checked < 10 {
+		t.Errorf("only %d packages measured: the listing is not what this test expects", checked)
+	}
 }

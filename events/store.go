@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/internal/txwriter"
+	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -20,14 +20,17 @@ import (
 var migrations embed.FS
 
 // Store keeps adverse events in SQL.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db    *sqldb.DB
+	stage *staged.Area // where uploads stage their AE rows
+}
 
 // Open applies the service's migrations and returns its store.
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if err := db.Migrate(ctx, "events_schema_version", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, stage: staged.NewArea(db)}, nil
 }
 
 // eventCols are the columns scanEvent reads, after the key.
@@ -153,27 +156,43 @@ func (s *Store) table(now time.Time) sqldb.Table {
 	t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
 		stored := make([][]any, len(rows))
 		for i, r := range rows {
-			var lag any
-			if days, ok := clinical.EntryLag(clinical.Date(sqldb.String(r[startCol])), now); ok {
-				lag = int64(days)
-			}
-			stored[i] = append(slices.Clip(r), lag)
+			stored[i] = append(slices.Clip(r), entryLag(r, now)...)
 		}
 		return s.db.UpsertKeeping(ctx, tx, table.Name, cols, table.Key, keep, stored)
 	}
 	return t
 }
 
+// entryLag is a row of table's entry lag written at now, or nil when its
+// onset is partial or missing, as the one value of its stored columns
+// past table's.
+func entryLag(row []any, now time.Time) []any {
+	if days, ok := clinical.EntryLag(clinical.Date(sqldb.String(row[startCol])), now); ok {
+		return []any{int64(days)}
+	}
+	return []any{nil}
+}
+
 // startCol is where a row of table holds start_date.
 const startCol = 8
 
+// stagedTable is table as uploads stage it, each row with its entry lag.
+var stagedTable = staged.Table{Table: table, Extra: []string{"entry_lag"}, ExtraValues: entryLag}
+
 // WriteEvents begins a write of one study's adverse events sent in
-// chunks, all in one transaction: nothing is kept unless Commit succeeds.
-// On SQLite the process's other writes wait until it ends.
+// chunks: each chunk is staged out of readers' sight in a short
+// transaction of its own, and Commit makes them all visible in one (see
+// internal/staged), so the process's other writes go on meanwhile;
+// nothing is kept unless Commit succeeds.
 func (s *Store) WriteEvents(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.AdverseEvent], error) {
-	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, evs []clinical.AdverseEvent) (clinical.Summary, error) {
-		return s.PutTx(ctx, tx, study, evs, now)
-	})
+	return staged.Begin(ctx, s.stage, stagedTable, study, now, rows)
+}
+
+// StageEvents begins staging one study's adverse events for an upload
+// that publishes them in a transaction of its own
+// (staged.Writer.PublishTx); the caller must Close it.
+func (s *Store) StageEvents(ctx context.Context, study string, now time.Time) *staged.Writer[clinical.AdverseEvent] {
+	return staged.Open(ctx, s.stage, stagedTable, study, now, rows)
 }
 
 var _ clinical.EventWriter = (*Store)(nil)

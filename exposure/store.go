@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/internal/txwriter"
+	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -17,14 +17,17 @@ import (
 var migrations embed.FS
 
 // Store keeps dose records in SQL.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db    *sqldb.DB
+	stage *staged.Area // where uploads stage their EX and CM rows
+}
 
 // Open applies the service's migrations and returns its store.
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if err := db.Migrate(ctx, "exposure_schema_version", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, stage: staged.NewArea(db)}, nil
 }
 
 // doseCols are the columns scanDose reads, after the key.
@@ -107,14 +110,23 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []cli
 	return clinical.Summary(sum), err
 }
 
-// WriteDoses begins a write of one study's dose records sent in chunks, all in
-// one transaction: nothing is kept unless Commit succeeds. On SQLite the
-// process's other writes wait until it ends.
+// WriteDoses begins a write of one study's dose records sent in chunks:
+// each chunk is staged out of readers' sight in a short transaction of
+// its own, and Commit makes them all visible in one (see internal/staged),
+// so the process's other writes go on meanwhile; nothing is kept unless
+// Commit succeeds.
 func (s *Store) WriteDoses(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Dose], error) {
-	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, doses []clinical.Dose) (clinical.Summary, error) {
-		return s.PutTx(ctx, tx, study, doses, now)
-	})
+	return staged.Begin(ctx, s.stage, stagedDoses, study, now, rows)
 }
+
+// StageDoses begins staging one study's dose records for an upload that
+// publishes them in a transaction of its own (staged.Writer.PublishTx);
+// the caller must Close it.
+func (s *Store) StageDoses(ctx context.Context, study string, now time.Time) *staged.Writer[clinical.Dose] {
+	return staged.Open(ctx, s.stage, stagedDoses, study, now, rows)
+}
+
+var stagedDoses = staged.Table{Table: table}
 
 var _ clinical.DoseWriter = (*Store)(nil)
 
@@ -142,11 +154,16 @@ func (s *Store) PutConMedsTx(ctx context.Context, tx *sql.Tx, study string, cms 
 }
 
 // WriteConMeds begins a write of one study's concomitant medications sent
-// in chunks, all in one transaction, as WriteDoses does.
+// in chunks, staged as WriteDoses does.
 func (s *Store) WriteConMeds(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.ConMed], error) {
-	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, cms []clinical.ConMed) (clinical.Summary, error) {
-		return s.PutConMedsTx(ctx, tx, study, cms, now)
-	})
+	return staged.Begin(ctx, s.stage, stagedConMeds, study, now, conMedRows)
 }
+
+// StageConMeds is StageDoses for concomitant medications.
+func (s *Store) StageConMeds(ctx context.Context, study string, now time.Time) *staged.Writer[clinical.ConMed] {
+	return staged.Open(ctx, s.stage, stagedConMeds, study, now, conMedRows)
+}
+
+var stagedConMeds = staged.Table{Table: conMedTable}
 
 var _ clinical.ConMedWriter = (*Store)(nil)

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/internal/txwriter"
+	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -25,14 +25,17 @@ import (
 var migrations embed.FS
 
 // Store keeps subjects in SQL.
-type Store struct{ db *sqldb.DB }
+type Store struct {
+	db    *sqldb.DB
+	stage *staged.Area // where uploads stage their DM and DS rows
+}
 
 // Open applies the service's migrations and returns its store.
 func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 	if err := db.Migrate(ctx, "subjects_schema_version", migrations); err != nil {
 		return nil, err
 	}
-	return &Store{db: db}, nil
+	return &Store{db: db, stage: staged.NewArea(db)}, nil
 }
 
 // subjectCols are the columns scanSubject reads, after the key.
@@ -142,14 +145,23 @@ func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clin
 	return clinical.Summary(sum), err
 }
 
-// WriteSubjects begins a write of one study's subjects sent in chunks, all in
-// one transaction: nothing is kept unless Commit succeeds. On SQLite the
-// process's other writes wait until it ends.
+// WriteSubjects begins a write of one study's subjects sent in chunks:
+// each chunk is staged out of readers' sight in a short transaction of
+// its own, and Commit makes them all visible in one (see internal/staged),
+// so the process's other writes go on meanwhile; nothing is kept unless
+// Commit succeeds.
 func (s *Store) WriteSubjects(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Subject], error) {
-	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, subs []clinical.Subject) (clinical.Summary, error) {
-		return s.PutTx(ctx, tx, study, subs, now)
-	})
+	return staged.Begin(ctx, s.stage, stagedSubjects, study, now, rows)
 }
+
+// StageSubjects begins staging one study's subjects for an upload that
+// publishes them in a transaction of its own (staged.Writer.PublishTx);
+// the caller must Close it.
+func (s *Store) StageSubjects(ctx context.Context, study string, now time.Time) *staged.Writer[clinical.Subject] {
+	return staged.Open(ctx, s.stage, stagedSubjects, study, now, rows)
+}
+
+var stagedSubjects = staged.Table{Table: table}
 
 var _ clinical.SubjectWriter = (*Store)(nil)
 
@@ -177,12 +189,17 @@ func (s *Store) PutDispositionsTx(ctx context.Context, tx *sql.Tx, study string,
 }
 
 // WriteDispositions begins a write of one study's disposition events sent
-// in chunks, all in one transaction, as WriteSubjects does.
+// in chunks, staged as WriteSubjects does.
 func (s *Store) WriteDispositions(ctx context.Context, study string, now time.Time) (clinical.RecordWriter[clinical.Disposition], error) {
-	return txwriter.Begin(ctx, s.db, func(ctx context.Context, tx *sql.Tx, ds []clinical.Disposition) (clinical.Summary, error) {
-		return s.PutDispositionsTx(ctx, tx, study, ds, now)
-	})
+	return staged.Begin(ctx, s.stage, stagedDispositions, study, now, dispositionRows)
 }
+
+// StageDispositions is StageSubjects for disposition events.
+func (s *Store) StageDispositions(ctx context.Context, study string, now time.Time) *staged.Writer[clinical.Disposition] {
+	return staged.Open(ctx, s.stage, stagedDispositions, study, now, dispositionRows)
+}
+
+var stagedDispositions = staged.Table{Table: dispositionTable}
 
 var _ clinical.DispositionWriter = (*Store)(nil)
 

@@ -1,4 +1,4 @@
-package txwriter_test
+package staged_test
 
 import (
 	"context"
@@ -248,10 +248,10 @@ func TestEndedContextAbortsTheWrite(t *testing.T) {
 	})
 }
 
-// On SQLite an open write holds the process's write turn, as InTx does:
-// another write waits for it (here until its short deadline), and runs
-// once it commits. On PostgreSQL writes of other rows go on meanwhile.
-func TestOpenWriteHoldsTheTurn(t *testing.T) {
+// An open write holds no lock between its chunks: other writes, of the
+// same study too, run at once on SQLite and PostgreSQL alike, while its
+// rows stay out of sight until Commit.
+func TestOtherWritesGoOnWhileAWriteIsOpen(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s := openStore(t, db)
@@ -260,22 +260,107 @@ func TestOpenWriteHoldsTheTurn(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Abort()
-		wait := 50 * time.Millisecond // enough to see a SQLite write wait
-		if db.Dialect == sqldb.Postgres {
-			wait = 10 * time.Second // enough for a write of a row, however loaded the machine
+		if err := w.Write(ctx, []clinical.Dose{dose("A", 1, "PLACEBO")}); err != nil {
+			t.Fatal(err)
 		}
-		short, cancel := context.WithTimeout(ctx, wait)
-		defer cancel()
-		_, err = s.Put(short, "S2", []clinical.Dose{{Study: "S2", USUBJID: "C", Seq: 1}}, time.Now())
-		if db.Dialect == sqldb.SQLite && !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("write while another is open: %v, want it to wait until its deadline", err)
-		}
-		if db.Dialect == sqldb.Postgres && err != nil {
-			t.Errorf("write of other rows while another is open: %v", err)
+		writeAgain(t, s)
+		if n := stored(t, db); n != 1 { // writeAgain's
+			t.Errorf("%d rows visible while the write is open, want only the other write's", n)
 		}
 		if _, err := w.Commit(ctx); err != nil {
 			t.Fatal(err)
 		}
-		writeAgain(t, s)
+		if n := stored(t, db); n != 2 {
+			t.Errorf("%d rows after Commit, want 2", n)
+		}
+	})
+}
+
+// leftovers counts what is staged, published or not.
+func leftovers(t *testing.T, db *sqldb.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(),
+		"SELECT (SELECT count(*) FROM doses_staged) + (SELECT count(*) FROM doses_staged_history)").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// However a write ends — committed, aborted, a chunk failed, its context
+// ended — nothing of it is left staged.
+func TestNothingIsLeftStaged(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := openStore(t, db)
+		if _, err := s.Put(ctx, "S1", []clinical.Dose{dose("A", 1, "PLACEBO")}, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		chunk := []clinical.Dose{dose("A", 1, "XANOMELINE"), dose("A", 2, "PLACEBO")} // an update: a history record
+		type writer = clinical.RecordWriter[clinical.Dose]
+		for _, tc := range []struct {
+			name string
+			end  func(w writer, cancel func())
+		}{
+			{"aborted", func(w writer, _ func()) { w.Abort() }},
+			{"failed", func(w writer, _ func()) { w.Write(ctx, []clinical.Dose{{Study: "S2"}}) }},
+			{"cancelled", func(w writer, cancel func()) { cancel(); w.Commit(ctx) }},
+			{"committed", func(w writer, _ func()) { // last: it changes what the chunk would
+				if _, err := w.Commit(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}},
+		} {
+			name, end := tc.name, tc.end
+			wctx, cancel := context.WithCancel(ctx)
+			w, err := s.WriteDoses(wctx, "S1", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(ctx, chunk); err != nil {
+				t.Fatal(err)
+			}
+			if n := leftovers(t, db); n != 3 {
+				t.Errorf("%s: %d rows and history records staged, want 3", name, n)
+			}
+			end(w, cancel)
+			cancel()
+			if n := leftovers(t, db); n != 0 {
+				t.Errorf("%s: %d rows and history records left staged", name, n)
+			}
+		}
+	})
+}
+
+// Two writes staging the same new row: the first to commit stores it,
+// the second fails with ErrConflict and stores nothing, rather than
+// overwrite a row it never compared with.
+func TestSameNewRowsStagedTwiceConflict(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s := openStore(t, db)
+		first, _ := s.WriteDoses(ctx, "S1", time.Now())
+		second, _ := s.WriteDoses(ctx, "S1", time.Now())
+		defer first.Abort()
+		defer second.Abort()
+		if err := first.Write(ctx, []clinical.Dose{dose("A", 1, "PLACEBO")}); err != nil {
+			t.Fatal(err)
+		}
+		if err := second.Write(ctx, []clinical.Dose{dose("A", 1, "XANOMELINE"), dose("B", 1, "XANOMELINE")}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := first.Commit(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := second.Commit(ctx); !errors.Is(err, clinical.ErrConflict) {
+			t.Fatalf("second Commit: %v, want ErrConflict", err)
+		}
+		got, err := s.DosesOf(ctx, "S1", []string{"A", "B"})
+		if want := map[string][]clinical.Dose{"A": {dose("A", 1, "PLACEBO")}}; err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("after the conflict: %+v, %v; want the first write's alone", got, err)
+		}
+		if n := leftovers(t, db); n != 0 {
+			t.Errorf("%d rows left staged", n)
+		}
 	})
 }

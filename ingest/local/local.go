@@ -1,8 +1,8 @@
 // Package local stores uploads when every service's tables are in one
 // database (all-in-one mode, and `trialwatch import`): each upload's
-// rows of every domain, the checks it queues and its audit record become
-// visible in one transaction — all or nothing, across files and domains
-// — and its lab results are stored before it in short steps (see
+// rows of every domain are staged in short steps out of readers' sight,
+// then they, the checks it queues and its audit record become visible in
+// one short transaction — all or nothing, across files and domains (see
 // Target.Store).
 package local
 
@@ -10,7 +10,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/trialwatch/trialwatch/audit"
@@ -20,6 +22,7 @@ import (
 	"github.com/trialwatch/trialwatch/events"
 	"github.com/trialwatch/trialwatch/exposure"
 	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/subjects"
 )
@@ -39,6 +42,11 @@ type Target struct {
 	// process checking through that store. Without workers here, holding
 	// them would be for nothing.
 	HandOffLabs bool
+	// Log, if set, records each upload published, with how long its
+	// publishing transaction took (on SQLite, held the write lock).
+	Log *slog.Logger
+
+	uploads sync.Map // study → chan struct{}: its upload's turn, see Store
 }
 
 // Open migrates the services' tables in db and returns the target.
@@ -80,30 +88,41 @@ func (t *Target) Exposure() *exposure.Store { return t.exposure }
 // Events is the adverse-event service's store.
 func (t *Target) Events() *events.Store { return t.events }
 
-// Store implements ingest.Target. The upload's lab results, which may be
-// millions, are staged as they come, a chunk a short transaction, out of
-// readers' sight (labs.Staged); the other domains' records are held on
-// disk. Then one transaction stores those, publishes the lab results,
-// queues the checks and writes the audit record: all or nothing, across
-// files and domains, while the database's other writers (checks storing
-// findings, status changes, logins) take their turns between the chunks
-// rather than waiting for the whole upload.
+// Store implements ingest.Target. The upload's records are staged as
+// they come, a chunk a short transaction, out of readers' sight: lab
+// results by the lab store (labs.Staged), the other domains' by the
+// services' stores (internal/staged). Then one transaction publishes
+// them all, queues the checks and writes the audit record: all or
+// nothing, across files and domains, while the database's other writers
+// (checks storing findings, status changes, logins) take their turns
+// between the chunks rather than waiting for the whole upload. Uploads
+// of one study are stored one at a time in a process (a second waits),
+// so that each compares its rows with what the one before stored.
 func (t *Target) Store(ctx context.Context, study string, files []string, now time.Time, fill func(ingest.Upload) error) (ingest.Result, error) {
+	turn, _ := t.uploads.LoadOrStore(study, make(chan struct{}, 1))
+	select {
+	case turn.(chan struct{}) <- struct{}{}:
+		defer func() { <-turn.(chan struct{}) }()
+	case <-ctx.Done():
+		return ingest.Result{}, fmt.Errorf("waiting for another upload of study %s to be stored: %w", study, ctx.Err())
+	}
 	u := &upload{t: t, study: study, now: now, domains: map[string]*clinical.Tally{}}
 	if t.HandOffLabs {
 		u.handoff = newLabHandoff()
 	}
-	defer u.held.close()
 	if err := fill(u); err != nil {
-		u.closeLabs(ctx, false)
+		u.close(ctx, false)
 		return ingest.Result{}, err
 	}
 	var res ingest.Result
 	var firstLabs map[string][][]clinical.LabResult
 	var versions map[string]int64
+	began := time.Now()
 	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := u.storeHeldTx(ctx, tx); err != nil {
-			return err
+		for _, w := range u.staged {
+			if err := w.PublishTx(ctx, tx); err != nil {
+				return fmt.Errorf("storing %s: %w", w.domain, err)
+			}
 		}
 		if u.labsStaged != nil {
 			if err := u.labsStaged.PublishTx(ctx, tx); err != nil {
@@ -121,15 +140,25 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 		audit.Describe(ctx, "", strings.Join(files, ","), nil, ingest.Record{Files: files, Result: res})
 		return audit.WriteTx(ctx, tx) // the request's audit record commits with the data
 	})
-	u.closeLabs(ctx, err == nil)
+	published := time.Since(began)
+	u.close(ctx, err == nil)
 	if err != nil {
 		return ingest.Result{}, err
 	}
+	t.log().Info("upload published", "study", study, "files", strings.Join(files, ","), "publish", published,
+		"changed_subjects", res.Queued)
 	t.labs.Remember(study, versions, firstLabs)
 	if t.Wake != nil {
 		t.Wake()
 	}
 	return res, nil
+}
+
+func (t *Target) log() *slog.Logger {
+	if t.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return t.Log
 }
 
 // upload is one Store's upload.
@@ -142,28 +171,28 @@ type upload struct {
 	order   []string // domains in the order first written
 	changed ingest.SubjectSet
 
-	held       heldRecords
+	// The writers staging each domain but LB, opened with its first part.
+	subjects     *staged.Writer[clinical.Subject]
+	doses        *staged.Writer[clinical.Dose]
+	events       *staged.Writer[clinical.AdverseEvent]
+	dispositions *staged.Writer[clinical.Disposition]
+	conMeds      *staged.Writer[clinical.ConMed]
+	staged       []stagedDomain // the writers opened, in the order opened
+
 	labsStaged *labs.Staged // nil until the upload's first lab results
 	handoff    *labHandoff
 }
 
-// heldRecords are the records of every domain but LB, held until the
-// upload's transaction stores them.
-type heldRecords struct {
-	subjects     ingest.Held[clinical.Subject]
-	doses        ingest.Held[clinical.Dose]
-	events       ingest.Held[clinical.AdverseEvent]
-	dispositions ingest.Held[clinical.Disposition]
-	conMeds      ingest.Held[clinical.ConMed]
+// stagedDomain is a domain's writer as the upload publishes and closes it.
+type stagedDomain struct {
+	domain string
+	w      interface {
+		PublishTx(context.Context, *sql.Tx) error
+		Close(published bool)
+	}
 }
 
-func (h *heldRecords) close() {
-	h.subjects.Close()
-	h.doses.Close()
-	h.events.Close()
-	h.dispositions.Close()
-	h.conMeds.Close()
-}
+func (d stagedDomain) PublishTx(ctx context.Context, tx *sql.Tx) error { return d.w.PublishTx(ctx, tx) }
 
 // Known looks the subjects up as stored before the upload (its own DM
 // records are the caller's to know).
@@ -178,30 +207,60 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 	return &rows
 }
 
-// Write stages p's lab results and holds its other records.
+// Write stages p's records, each domain with the store that owns it.
+// checked: the domain's data is read by a subject's check, so a change
+// queues one. DS and CM are not (site key risk indicators read them
+// study-wide).
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
-	hold := []struct {
-		domain string
-		n      int
-		add    func() error
+	s, study, now := u.t, u.study, u.now
+	steps := []struct {
+		domain  string
+		n       int
+		checked bool
+		put     func() (clinical.Summary, error)
 	}{
-		{"DM", len(p.Subjects), func() error { return u.held.subjects.Add(p.Subjects) }},
-		{"EX", len(p.Doses), func() error { return u.held.doses.Add(p.Doses) }},
-		{"AE", len(p.Events), func() error { return u.held.events.Add(p.Events) }},
-		{"LB", len(p.Labs), func() error { return u.putLabs(ctx, p.Labs) }},
-		{"DS", len(p.Dispositions), func() error { return u.held.dispositions.Add(p.Dispositions) }},
-		{"CM", len(p.ConMeds), func() error { return u.held.conMeds.Add(p.ConMeds) }},
+		{"DM", len(p.Subjects), true, func() (clinical.Summary, error) {
+			return stage(u, "DM", &u.subjects, func() *staged.Writer[clinical.Subject] { return s.subjects.StageSubjects(ctx, study, now) }).Put(ctx, p.Subjects)
+		}},
+		{"EX", len(p.Doses), true, func() (clinical.Summary, error) {
+			return stage(u, "EX", &u.doses, func() *staged.Writer[clinical.Dose] { return s.exposure.StageDoses(ctx, study, now) }).Put(ctx, p.Doses)
+		}},
+		{"AE", len(p.Events), true, func() (clinical.Summary, error) {
+			return stage(u, "AE", &u.events, func() *staged.Writer[clinical.AdverseEvent] { return s.events.StageEvents(ctx, study, now) }).Put(ctx, p.Events)
+		}},
+		{"LB", len(p.Labs), true, func() (clinical.Summary, error) { return u.putLabs(ctx, p.Labs) }},
+		{"DS", len(p.Dispositions), false, func() (clinical.Summary, error) {
+			return stage(u, "DS", &u.dispositions, func() *staged.Writer[clinical.Disposition] {
+				return s.subjects.StageDispositions(ctx, study, now)
+			}).Put(ctx, p.Dispositions)
+		}},
+		{"CM", len(p.ConMeds), false, func() (clinical.Summary, error) {
+			return stage(u, "CM", &u.conMeds, func() *staged.Writer[clinical.ConMed] { return s.exposure.StageConMeds(ctx, study, now) }).Put(ctx, p.ConMeds)
+		}},
 	}
-	for _, h := range hold {
-		if h.n == 0 {
+	for _, step := range steps {
+		if step.n == 0 {
 			continue
 		}
-		if err := h.add(); err != nil {
-			return fmt.Errorf("storing %s: %w", h.domain, err)
+		sum, err := step.put()
+		if err != nil {
+			return fmt.Errorf("storing %s: %w", step.domain, err)
 		}
-		u.tally(h.domain)
+		u.tally(step.domain).Add(sum)
+		if step.checked {
+			u.changed.Add(sum.Subjects...)
+		}
 	}
 	return nil
+}
+
+// stage is the domain's writer *w, opened with open on its first part.
+func stage[T any](u *upload, domain string, w **staged.Writer[T], open func() *staged.Writer[T]) *staged.Writer[T] {
+	if *w == nil {
+		*w = open()
+		u.staged = append(u.staged, stagedDomain{domain, *w})
+	}
+	return *w
 }
 
 // tally is the tally of domain, which it begins when the domain is new.
@@ -215,68 +274,25 @@ func (u *upload) tally(domain string) *clinical.Tally {
 	return d
 }
 
-// storeHeldTx stores the records held, each domain with its store.
-// checked: the domain's data is read by a subject's check, so a change
-// queues one. DS and CM are not (site key risk indicators read them
-// study-wide).
-func (u *upload) storeHeldTx(ctx context.Context, tx *sql.Tx) error {
-	put := func(domain string, checked bool, sum clinical.Summary, err error) error {
-		if err != nil {
-			return err
-		}
-		u.tally(domain).Add(sum)
-		if checked {
-			u.changed.Add(sum.Subjects...)
-		}
-		return nil
+// close ends the staging of every domain, published or not: what is
+// left staged is deleted, a bounded step at a time.
+func (u *upload) close(ctx context.Context, published bool) {
+	for _, d := range u.staged {
+		d.w.Close(published)
 	}
-	h := &u.held
-	steps := []func() error{
-		func() error {
-			return h.subjects.Each(func(s []clinical.Subject) error {
-				sum, err := u.t.subjects.PutTx(ctx, tx, u.study, s, u.now)
-				return put("DM", true, sum, err)
-			})
-		},
-		func() error {
-			return h.doses.Each(func(d []clinical.Dose) error {
-				sum, err := u.t.exposure.PutTx(ctx, tx, u.study, d, u.now)
-				return put("EX", true, sum, err)
-			})
-		},
-		func() error {
-			return h.events.Each(func(e []clinical.AdverseEvent) error {
-				sum, err := u.t.events.PutTx(ctx, tx, u.study, e, u.now)
-				return put("AE", true, sum, err)
-			})
-		},
-		func() error {
-			return h.dispositions.Each(func(d []clinical.Disposition) error {
-				sum, err := u.t.subjects.PutDispositionsTx(ctx, tx, u.study, d, u.now)
-				return put("DS", false, sum, err)
-			})
-		},
-		func() error {
-			return h.conMeds.Each(func(c []clinical.ConMed) error {
-				sum, err := u.t.exposure.PutConMedsTx(ctx, tx, u.study, c, u.now)
-				return put("CM", false, sum, err)
-			})
-		},
+	u.staged = nil
+	if u.labsStaged != nil {
+		u.labsStaged.Close(ctx, published)
+		u.labsStaged = nil
 	}
-	for _, step := range steps {
-		if err := step(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // putLabs stages the rows PrepareLabs made, as one write.
-func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) error {
+func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) (clinical.Summary, error) {
 	if u.labsStaged == nil {
 		staged, err := u.t.labs.Stage(ctx, u.study, u.now)
 		if err != nil {
-			return err
+			return clinical.Summary{}, err
 		}
 		u.labsStaged = staged
 	}
@@ -284,21 +300,7 @@ func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) error
 	if u.handoff != nil {
 		rows.FirstLabs = u.handoff.gaveFirst
 	}
-	sum, err := u.labsStaged.Put(ctx, rows)
-	if err != nil {
-		return err
-	}
-	u.tally("LB").Add(sum)
-	u.changed.Add(sum.Subjects...)
-	return nil
-}
-
-// closeLabs ends the staging of the lab results, published or not.
-func (u *upload) closeLabs(ctx context.Context, committed bool) {
-	if u.labsStaged != nil {
-		u.labsStaged.Close(ctx, committed)
-		u.labsStaged = nil
-	}
+	return u.labsStaged.Put(ctx, rows)
 }
 
 func (u *upload) result() ingest.Result {

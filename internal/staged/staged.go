@@ -30,12 +30,15 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -280,9 +283,6 @@ func (s *Stage) markFreshTx(ctx context.Context, tx *sql.Tx) (added, fresh int64
 // clinical.ErrConflict: the upload compared it with nothing, and its
 // history would miss that write's change.
 func (s *Stage) PublishTx(ctx context.Context, tx *sql.Tx) error {
-	if s.rows == 0 && s.history == 0 {
-		return nil
-	}
 	cols := strings.Join(s.t.stored(), ", ")
 	from := ` FROM ` + s.t.staged() + ` WHERE upload = $1 AND `
 	order := ` ORDER BY ` + strings.Join(s.t.Key, ", ") // in the live table's order, so that SQLite appends
@@ -292,7 +292,9 @@ func (s *Stage) PublishTx(ctx context.Context, tx *sql.Tx) error {
 		want  int64
 		what  string
 	}{
-		{`INSERT INTO ` + s.t.Name + ` (` + cols + `) SELECT ` + cols + from + `fresh` + order + ` ON CONFLICT DO NOTHING`,
+		// A plain insert: it costs less than one that skips conflicts,
+		// and a conflict fails it (see conflict).
+		{`INSERT INTO ` + s.t.Name + ` (` + cols + `) SELECT ` + cols + from + `fresh` + order,
 			[]any{s.name}, s.fresh, "new rows"},
 		{`INSERT INTO ` + s.t.Name + ` (` + cols + `) SELECT ` + cols + from + `NOT fresh` + order + onConflict(s.t),
 			[]any{s.name}, s.rows - s.fresh, "changed rows"},
@@ -300,21 +302,17 @@ func (s *Stage) PublishTx(ctx context.Context, tx *sql.Tx) error {
 			SELECT row_key, $2, usubjid, changed_at, before, after FROM ` + s.t.stagedHistory() + ` WHERE study = $1`,
 			[]any{s.name, s.study}, s.history, "history records"},
 	}
-	for i, step := range steps {
+	for _, step := range steps {
+		if step.want == 0 {
+			continue
+		}
 		res, err := tx.ExecContext(ctx, step.query, step.args...)
 		if err != nil {
-			return fmt.Errorf("publishing %s: %w", s.t.Name, err)
+			return s.conflict(fmt.Errorf("publishing %s: %w", s.t.Name, err))
 		}
-		n, err := res.RowsAffected()
-		if err != nil {
+		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("publishing %s: %w", s.t.Name, err)
-		}
-		switch {
-		case n == step.want:
-		case i == 0 && n < step.want && s.stagedFresh(ctx, tx) == s.fresh:
-			return fmt.Errorf("%d %s rows were stored by another write while this one was staged: %w",
-				step.want-n, s.t.Name, clinical.ErrConflict)
-		default:
+		} else if n != step.want {
 			return fmt.Errorf("publishing %s: %d %s, %d staged: what was staged is gone (swept as stale after %v?)",
 				s.t.Name, n, step.what, step.want, Stale)
 		}
@@ -322,13 +320,14 @@ func (s *Stage) PublishTx(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// stagedFresh counts the fresh rows the stage holds; -1 if it cannot.
-func (s *Stage) stagedFresh(ctx context.Context, tx *sql.Tx) int64 {
-	var n int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM `+s.t.staged()+` WHERE upload = $1 AND fresh`, s.name).Scan(&n); err != nil {
-		return -1
+// conflict wraps err, from inserting the new rows, in clinical.ErrConflict
+// when it says a row of the same key is stored.
+func (s *Stage) conflict(err error) error {
+	pgErr, isPg := errors.AsType[*pgconn.PgError](err)
+	if isPg && pgErr.Code == "23505" /* unique_violation */ || strings.Contains(err.Error(), "UNIQUE constraint failed") {
+		return fmt.Errorf("rows of %s staged as new were stored by another write meanwhile: %w (%w)", s.t.Name, clinical.ErrConflict, err)
 	}
-	return n
+	return err
 }
 
 // onConflict replaces a live row's columns with the staged ones but its

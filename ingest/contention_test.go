@@ -1,0 +1,234 @@
+package ingest_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker"
+	"github.com/trialwatch/trialwatch/checker/api"
+	"github.com/trialwatch/trialwatch/checker/checkertest"
+	"github.com/trialwatch/trialwatch/checker/signals"
+	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/ingest"
+	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+)
+
+// eventStudy is a DM file of subjects subjects, an LB file with one ALT
+// far out of range for each (so that a check finds something to store),
+// and an AE file of perSubject adverse events each.
+func eventStudy(subjects, perSubject int) (dm, lb, ae string) {
+	var d, l, a strings.Builder
+	d.WriteString(`"STUDYID","DOMAIN","USUBJID","SITEID","SEX","AGE","RFICDTC","RFXSTDTC"` + "\n")
+	l.WriteString(lbHeader)
+	a.WriteString(`"STUDYID","DOMAIN","USUBJID","AESEQ","AETERM","AEDECOD","AEBODSYS","AESEV","AESER","AESTDTC","AEENDTC"` + "\n")
+	for s := range subjects {
+		fmt.Fprintf(&d, `"S1","DM","S1-%05d","701","F",63,"2014-01-01","2014-01-02"`+"\n", s)
+		fmt.Fprintf(&l, `"S1","LB","S1-%05d",1,"ALT","Alanine Aminotransferase",400,"U/L",6,34,"2014-01-16","WEEK 2"`+"\n", s)
+		for seq := 1; seq <= perSubject; seq++ {
+			fmt.Fprintf(&a, `"S1","AE","S1-%05d",%d,"HEADACHE %d","HEADACHE","NERVOUS SYSTEM DISORDERS","MILD","N","2014-02-%02d","2014-02-%02d"`+"\n",
+				s, seq, seq, 1+seq%27, 2+seq%27)
+		}
+	}
+	return d.String(), l.String(), a.String()
+}
+
+// publishLog keeps how long each upload's publishing transaction took,
+// from the target's log.
+type publishLog struct {
+	mu    sync.Mutex
+	times []time.Duration
+}
+
+func (p *publishLog) Enabled(context.Context, slog.Level) bool { return true }
+func (p *publishLog) WithAttrs([]slog.Attr) slog.Handler        { return p }
+func (p *publishLog) WithGroup(string) slog.Handler             { return p }
+func (p *publishLog) Handle(_ context.Context, r slog.Record) error {
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "publish" {
+			p.mu.Lock()
+			p.times = append(p.times, a.Value.Duration())
+			p.mu.Unlock()
+		}
+		return true
+	})
+	return nil
+}
+
+func (p *publishLog) last() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.times) == 0 {
+		return 0
+	}
+	return p.times[len(p.times)-1]
+}
+
+// While a large AE upload is stored, monitors check subjects (each check
+// stores what it found) and change signals' statuses over the API: every
+// request is answered, none with a 5xx, and nothing of the upload is
+// visible until all of it is. Before uploads of the other domains were
+// staged, their rows were written in the upload's final transaction,
+// which on SQLite held the write lock for seconds.
+func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
+	subjects, perSubject := 2000, 100 // 200,000 adverse events
+	if testing.Short() || raceEnabled {
+		subjects = 400
+	}
+	dmCSV, lbCSV, aeCSV := eventStudy(subjects, perSubject)
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		local := openLocal(t, db)
+		published := &publishLog{}
+		local.Log = slog.New(published)
+		sys := auth.WithSystem(ctx)
+		if _, err := ingest.IngestFiles(sys, local, "S1", []ingest.File{memFile("dm.csv", dmCSV), memFile("lb.csv", lbCSV)},
+			ingest.DefaultChunk, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		sigStore, err := signals.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Signals for the monitors to acknowledge and then close.
+		sigs := make([]clinical.Signal, 300)
+		for i := range sigs {
+			sigs[i] = clinical.Signal{Study: "S1", Site: "701", USUBJID: fmt.Sprintf("S1-%05d", i%subjects), Rule: "MONITOR_TEST",
+				Severity: clinical.SeverityLow, Key: fmt.Sprintf("K:%d", i), Evidence: map[string]any{"k": i}, Message: "m"}
+		}
+		if err := sigStore.SaveSignals(ctx, sigs, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		st := checkertest.Stores{Labs: local.Labs(), Signals: sigStore, Queue: local.Queue()}
+		src := checker.Sources{Subjects: local.Subjects(), Exposure: local.Exposure(), Events: local.Events()}
+		mux := st.MuxWith(st.Checker(src), api.Sources{Subjects: local.Subjects(), Exposure: local.Exposure(), Events: local.Events()})
+		srv := httptest.NewServer(checkertest.As(checkertest.Monitor("monitor", "S1"), mux))
+		defer srv.Close()
+		client := &http.Client{Timeout: time.Minute} // a request not answered in a minute fails the test
+
+		type outcome struct {
+			res ingest.Result
+			err error
+		}
+		uploaded := make(chan outcome, 1)
+		started := time.Now()
+		go func() { // ends when the upload is stored or fails; the monitors below run until then, and the test waits for it
+			res, err := ingest.IngestFiles(sys, local, "S1", []ingest.File{memFile("dm.csv", dmCSV), memFile("ae.csv", aeCSV)},
+				ingest.DefaultChunk, time.Now())
+			uploaded <- outcome{res, err}
+		}()
+		done := make(chan struct{})
+		var checks, changes atomic.Int64
+		var slowest atomic.Int64 // nanoseconds
+		var next atomic.Int64    // the next status change: signal next % len(sigs), acknowledged then closed
+		var mu sync.Mutex
+		var failures []string
+		fail := func(format string, args ...any) {
+			mu.Lock()
+			failures = append(failures, fmt.Sprintf(format, args...))
+			mu.Unlock()
+		}
+		request := func(method, path, body string) bool {
+			req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			began := time.Now()
+			resp, err := client.Do(req)
+			if err != nil {
+				fail("%s %s %v into the upload: %v", method, path, time.Since(started), err)
+				return false
+			}
+			defer resp.Body.Close()
+			var b bytes.Buffer
+			b.ReadFrom(resp.Body)
+			took := time.Since(began)
+			for old := slowest.Load(); took.Nanoseconds() > old && !slowest.CompareAndSwap(old, took.Nanoseconds()); old = slowest.Load() {
+			}
+			if resp.StatusCode != http.StatusOK {
+				fail("%s %s %v into the upload: %d %.200s", method, path, time.Since(started), resp.StatusCode, b.String())
+				return false
+			}
+			return true
+		}
+		var monitors sync.WaitGroup
+		for m := range 4 {
+			monitors.Go(func() { // ends once the upload is stored (done), or at its first failure
+				for i := m; ; i += 4 {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					if !request(http.MethodPost, fmt.Sprintf("/api/v1/studies/S1/subjects/S1-%05d/checks", i%subjects), "") {
+						return
+					}
+					checks.Add(1)
+					if n := next.Add(1) - 1; n < int64(2*len(sigs)) {
+						to := "acknowledged"
+						if n >= int64(len(sigs)) {
+							to = "closed"
+						}
+						if !request(http.MethodPatch, fmt.Sprintf("/api/v1/studies/S1/signals/%d", sigs[n%int64(len(sigs))].ID),
+							`{"status": "`+to+`", "reason": "monitor test"}`) {
+							return
+						}
+						changes.Add(1)
+					}
+				}
+			})
+		}
+		// The upload shows all at once: none of it, then all of it.
+		var out outcome
+	watching:
+		for {
+			var visible int
+			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM adverse_events WHERE study = 'S1'`).Scan(&visible); err != nil {
+				t.Error(err)
+			}
+			select {
+			case out = <-uploaded:
+				break watching
+			default:
+			}
+			if visible != 0 && visible != subjects*perSubject {
+				t.Errorf("%d of the upload's %d adverse events visible", visible, subjects*perSubject)
+			}
+			select {
+			case out = <-uploaded:
+				break watching
+			case <-time.After(50 * time.Millisecond): // a poll, not a wait for the result
+			}
+		}
+		took := time.Since(started)
+		close(done)
+		monitors.Wait()
+		if out.err != nil {
+			t.Fatal(out.err)
+		}
+		for _, f := range failures {
+			t.Error(f)
+		}
+		if got := out.res.Domains["AE"].Inserted; got != subjects*perSubject {
+			t.Fatalf("upload stored %d adverse events, want %d", got, subjects*perSubject)
+		}
+		var visible int
+		if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM adverse_events WHERE study = 'S1'`).Scan(&visible); err != nil || visible != subjects*perSubject {
+			t.Fatalf("%d adverse events visible once stored (%v), want %d", visible, err, subjects*perSubject)
+		}
+		t.Logf("upload of %d adverse events took %v, its publishing transaction %v; %d checks and %d status changes answered meanwhile, the slowest in %v",
+			subjects*perSubject, took.Round(time.Millisecond), published.last().Round(time.Millisecond), checks.Load(), changes.Load(),
+			time.Duration(slowest.Load()).Round(time.Millisecond))
+		if checks.Load() < 4 {
+			t.Errorf("%d checks answered during an upload of %v; want the monitors to go on beside it", checks.Load(), took)
+		}
+	})
+}

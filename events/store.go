@@ -133,34 +133,12 @@ func rows(evs []clinical.AdverseEvent) [][]any {
 
 // Put stores one study's adverse events, all or nothing. Unchanged rows
 // are left alone; changed ones are updated and recorded in
-// adverse_events_history.
+// adverse_events_history. A row is stored with its entry lag, the days
+// from its onset to now (clinical.EntryLag), which an update keeps. The
+// lag is not one of the compared columns: a row sent again later is
+// unchanged.
 func (s *Store) Put(ctx context.Context, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTracked(ctx, s.table(now), study, rows(evs), now)
-	return clinical.Summary(sum), err
-}
-
-// PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, evs []clinical.AdverseEvent, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, s.table(now), study, rows(evs), now)
-	return clinical.Summary(sum), err
-}
-
-// table is the tracked table written at now: a row is stored with its
-// entry lag, the days from its onset to now (clinical.EntryLag), which an
-// update keeps. The lag is not one of the compared columns: a row sent
-// again later is unchanged.
-func (s *Store) table(now time.Time) sqldb.Table {
-	t := table
-	cols := append(slices.Clip(table.Cols), "entry_lag")
-	keep := []string{"entry_lag"}
-	t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error {
-		stored := make([][]any, len(rows))
-		for i, r := range rows {
-			stored[i] = append(slices.Clip(r), entryLag(r, now)...)
-		}
-		return s.db.UpsertKeeping(ctx, tx, table.Name, cols, table.Key, keep, stored)
-	}
-	return t
+	return staged.Put(ctx, s.stage, stagedTable, study, now, rows, evs)
 }
 
 // entryLag is a row of table's entry lag written at now, or nil when its
@@ -176,8 +154,9 @@ func entryLag(row []any, now time.Time) []any {
 // startCol is where a row of table holds start_date.
 const startCol = 8
 
-// stagedTable is table as uploads stage it, each row with its entry lag.
-var stagedTable = staged.Table{Table: table, Extra: []string{"entry_lag"}, ExtraValues: entryLag}
+// stagedTable is table, a view over generations of each subject's rows
+// (see internal/staged), each row with its entry lag.
+var stagedTable = staged.Table{Table: table, Extra: []string{"entry_lag"}, ExtraValues: entryLag, Generational: true}
 
 // WriteEvents begins a write of one study's adverse events sent in
 // chunks: each chunk is staged out of readers' sight in a short

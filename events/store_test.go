@@ -116,7 +116,7 @@ func TestAdverseEventsInEntryLag(t *testing.T) {
 		if _, err := s.Put(ctx, "S1", first, day(0)); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := db.ExecContext(ctx, `UPDATE adverse_events SET entry_lag = NULL WHERE usubjid = 'Old'`); err != nil {
+		if _, err := db.ExecContext(ctx, `UPDATE adverse_events_rows SET entry_lag = NULL WHERE subject_id IN (SELECT id FROM adverse_events_subjects WHERE usubjid = 'Old')`); err != nil {
 			t.Fatal(err)
 		}
 		// Twenty days later every event changes (its onset too) and one is new.

@@ -100,14 +100,7 @@ func rows(doses []clinical.Dose) [][]any {
 // Put stores one study's dose records, all or nothing. Unchanged rows are
 // left alone; changed ones are updated and recorded in doses_history.
 func (s *Store) Put(ctx context.Context, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTracked(ctx, table, study, rows(doses), now)
-	return clinical.Summary(sum), err
-}
-
-// PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, doses []clinical.Dose, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(doses), now)
-	return clinical.Summary(sum), err
+	return staged.Put(ctx, s.stage, stagedDoses, study, now, rows, doses)
 }
 
 // WriteDoses begins a write of one study's dose records sent in chunks:
@@ -126,7 +119,9 @@ func (s *Store) StageDoses(ctx context.Context, study string, now time.Time) *st
 	return staged.Open(ctx, s.stage, stagedDoses, study, now, rows)
 }
 
-var stagedDoses = staged.Table{Table: table}
+// stagedDoses is table, a view over generations of each subject's rows
+// (see internal/staged).
+var stagedDoses = staged.Table{Table: table, Generational: true}
 
 var _ clinical.DoseWriter = (*Store)(nil)
 
@@ -145,12 +140,11 @@ func conMedRows(cms []clinical.ConMed) [][]any {
 	return out
 }
 
-// PutConMedsTx stores concomitant medications of one study within the
-// caller's transaction. Unchanged rows are left alone; changed ones are
-// updated and recorded in con_meds_history.
-func (s *Store) PutConMedsTx(ctx context.Context, tx *sql.Tx, study string, cms []clinical.ConMed, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, conMedTable, study, conMedRows(cms), now)
-	return clinical.Summary(sum), err
+// PutConMeds stores concomitant medications of one study, all or
+// nothing. Unchanged rows are left alone; changed ones are updated and
+// recorded in con_meds_history.
+func (s *Store) PutConMeds(ctx context.Context, study string, cms []clinical.ConMed, now time.Time) (clinical.Summary, error) {
+	return staged.Put(ctx, s.stage, stagedConMeds, study, now, conMedRows, cms)
 }
 
 // WriteConMeds begins a write of one study's concomitant medications sent
@@ -164,6 +158,8 @@ func (s *Store) StageConMeds(ctx context.Context, study string, now time.Time) *
 	return staged.Open(ctx, s.stage, stagedConMeds, study, now, conMedRows)
 }
 
-var stagedConMeds = staged.Table{Table: conMedTable}
+// stagedConMeds is conMedTable, a view over generations of each
+// subject's rows.
+var stagedConMeds = staged.Table{Table: conMedTable, Generational: true}
 
 var _ clinical.ConMedWriter = (*Store)(nil)

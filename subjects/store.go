@@ -135,14 +135,7 @@ func rows(subs []clinical.Subject) [][]any {
 // Put stores one study's subjects, all or nothing. Unchanged rows are left
 // alone; changed ones are updated and recorded in subjects_history.
 func (s *Store) Put(ctx context.Context, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTracked(ctx, table, study, rows(subs), now)
-	return clinical.Summary(sum), err
-}
-
-// PutTx is Put within the caller's transaction.
-func (s *Store) PutTx(ctx context.Context, tx *sql.Tx, study string, subs []clinical.Subject, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, table, study, rows(subs), now)
-	return clinical.Summary(sum), err
+	return staged.Put(ctx, s.stage, stagedSubjects, study, now, rows, subs)
 }
 
 // WriteSubjects begins a write of one study's subjects sent in chunks:
@@ -180,12 +173,11 @@ func dispositionRows(ds []clinical.Disposition) [][]any {
 	return out
 }
 
-// PutDispositionsTx stores disposition events of one study within the
-// caller's transaction. Unchanged rows are left alone; changed ones are
-// updated and recorded in dispositions_history.
-func (s *Store) PutDispositionsTx(ctx context.Context, tx *sql.Tx, study string, ds []clinical.Disposition, now time.Time) (clinical.Summary, error) {
-	sum, err := s.db.PutTrackedTx(ctx, tx, dispositionTable, study, dispositionRows(ds), now)
-	return clinical.Summary(sum), err
+// PutDispositions stores disposition events of one study, all or
+// nothing. Unchanged rows are left alone; changed ones are updated and
+// recorded in dispositions_history.
+func (s *Store) PutDispositions(ctx context.Context, study string, ds []clinical.Disposition, now time.Time) (clinical.Summary, error) {
+	return staged.Put(ctx, s.stage, stagedDispositions, study, now, dispositionRows, ds)
 }
 
 // WriteDispositions begins a write of one study's disposition events sent
@@ -199,7 +191,9 @@ func (s *Store) StageDispositions(ctx context.Context, study string, now time.Ti
 	return staged.Open(ctx, s.stage, stagedDispositions, study, now, dispositionRows)
 }
 
-var stagedDispositions = staged.Table{Table: dispositionTable}
+// stagedDispositions is dispositionTable, a view over generations of
+// each subject's rows (see internal/staged).
+var stagedDispositions = staged.Table{Table: dispositionTable, Generational: true}
 
 var _ clinical.DispositionWriter = (*Store)(nil)
 

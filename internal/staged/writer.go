@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Writer stages one study's records of one kind (a Stage) and publishes
@@ -18,11 +19,12 @@ import (
 // publish in its own transaction (PublishTx, then Close).
 type Writer[T any] struct {
 	mu    sync.Mutex // held by each step, so that an Abort from the context waits for the step under way
-	stage *Stage     // nil once the write is over
+	stage stage      // nil once the write is over
 	rows  func([]T) [][]any
 	sum   clinical.Tally
 	over  error // why the write is over
 	stop  func() bool
+	db    *sqldb.DB
 	begun context.Context // Begin's, which ends the write; nil from Open
 }
 
@@ -34,7 +36,7 @@ var (
 // Open begins a write of study's records of t, made rows of by rows; its
 // caller ends it with Close.
 func Open[T any](ctx context.Context, a *Area, t Table, study string, now time.Time, rows func([]T) [][]any) *Writer[T] {
-	return &Writer[T]{stage: a.Begin(ctx, t, study, now), rows: rows, stop: func() bool { return false }}
+	return &Writer[T]{db: a.db, stage: a.begin(ctx, t, study, now), rows: rows, stop: func() bool { return false }}
 }
 
 // Begin is Open for a clinical.RecordWriter, which Commit or Abort ends:
@@ -119,7 +121,7 @@ func (w *Writer[T]) Commit(ctx context.Context) (clinical.Summary, error) {
 			return clinical.Summary{}, err
 		}
 	}
-	err := w.stage.a.db.InTx(ctx, func(tx *sql.Tx) error { return w.stage.PublishTx(ctx, tx) })
+	err := w.db.InTx(ctx, func(tx *sql.Tx) error { return w.stage.PublishTx(ctx, tx) })
 	if err != nil {
 		w.endLocked(fmt.Errorf("the commit failed: %w", err))
 		return clinical.Summary{}, err
@@ -154,7 +156,18 @@ func (w *Writer[T]) endLocked(why error) {
 	w.stop()
 	stage := w.stage
 	w.stage, w.over = nil, why
-	if err := stage.Discard(context.Background()); err != nil { // bounded
-		slog.Warn("deleting what an upload staged failed; a later upload's sweep deletes it", "table", stage.t.Name, "err", err)
+	if err := stage.Discard(context.Background(), why == errCommitted); err != nil { // bounded
+		slog.Warn("deleting what an upload staged failed; a later upload's sweep deletes it", "err", err)
 	}
+}
+
+// Put stores study's records of t, made rows of by rows, all or nothing:
+// staged, then published in a short transaction of its own.
+func Put[T any](ctx context.Context, a *Area, t Table, study string, now time.Time, rows func([]T) [][]any, records []T) (clinical.Summary, error) {
+	w := Open(ctx, a, t, study, now, rows)
+	defer w.Abort() // after Commit, does nothing
+	if _, err := w.Put(ctx, records); err != nil {
+		return clinical.Summary{}, err
+	}
+	return w.Commit(ctx)
 }

@@ -51,8 +51,8 @@ type publishLog struct {
 }
 
 func (p *publishLog) Enabled(context.Context, slog.Level) bool { return true }
-func (p *publishLog) WithAttrs([]slog.Attr) slog.Handler        { return p }
-func (p *publishLog) WithGroup(string) slog.Handler             { return p }
+func (p *publishLog) WithAttrs([]slog.Attr) slog.Handler       { return p }
+func (p *publishLog) WithGroup(string) slog.Handler            { return p }
 func (p *publishLog) Handle(_ context.Context, r slog.Record) error {
 	r.Attrs(func(a slog.Attr) bool {
 		if a.Key == "publish" {

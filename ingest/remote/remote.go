@@ -1,24 +1,25 @@
 // Package remote stores uploads in split mode: DM, EX, AE, DS and CM
 // stream to the data services that own them (DS to the subjects service,
-// CM to exposure), each in one transaction of its own
-// (clinical.RecordWriter), and LB is stored with the checks in the
-// checker's own database. Nothing is held whole in memory.
+// CM to exposure), each service staging a domain's records out of
+// readers' sight a chunk a short transaction and publishing them at once
+// when told to commit (clinical.RecordWriter, internal/staged), and LB
+// is stored with the checks in the checker's own database. Nothing is
+// held whole in memory, and no service holds its database's write lock
+// for longer than a chunk or a publish.
 //
 // Across services an upload cannot be one transaction, so it is ordered
 // so that nothing is lost:
-//  1. every record is validated and sent: DM, EX and AE into each
-//     service's open transaction, LB staged in the checker's database
-//     out of readers' sight, a chunk a short transaction (labs.Staged:
-//     the checker's other writes go on meanwhile); DS and CM are held on
-//     disk;
+//  1. every record is validated and sent: DM, EX, AE, DS and CM staged
+//     by their services, LB staged in the checker's database out of
+//     readers' sight, a chunk a short transaction (labs.Staged: the
+//     checker's other writes go on meanwhile);
 //  2. the checker's transaction publishes the lab results with a record
 //     that the upload is being stored (audit.IntendTx) — so an upload
 //     cut short from here on is in the audit trail — and a check of
 //     every subject the DM, EX and AE records name, not to run before
 //     SafetyNet has passed, in case the process dies before step 4;
-//  3. each data service commits its write (DM, EX, AE); then DS and CM,
-//     held in temporary files until now, are sent and committed (a
-//     service holds one write of an upload at a time: see sendHeld);
+//  3. each data service commits (publishes) its writes in turn: DM,
+//     EX, AE, then DS and CM;
 //  4. the subjects whose data a check reads changed (DM, EX, AE, LB) are
 //     queued to run at once, with the upload's audit record. DS and CM
 //     queue no check: no check reads them.
@@ -158,12 +159,11 @@ type upload struct {
 	now     time.Time
 	streams context.Context // the writers' context, see Store
 
-	subjects clinical.RecordWriter[clinical.Subject]
-	doses    clinical.RecordWriter[clinical.Dose]
-	events   clinical.RecordWriter[clinical.AdverseEvent]
-	// DS and CM are held until the others are committed (see sendHeld).
-	dispositions ingest.Held[clinical.Disposition]
-	conMeds      ingest.Held[clinical.ConMed]
+	subjects     clinical.RecordWriter[clinical.Subject]
+	doses        clinical.RecordWriter[clinical.Dose]
+	events       clinical.RecordWriter[clinical.AdverseEvent]
+	dispositions clinical.RecordWriter[clinical.Disposition]
+	conMeds      clinical.RecordWriter[clinical.ConMed]
 
 	named ingest.SubjectSet // subjects of the DM, EX and AE records sent
 	// labsStaged holds the lab results, out of readers' sight until the
@@ -185,8 +185,7 @@ func (u *upload) PrepareLabs(l []clinical.LabResult) ingest.PreparedLabs {
 	return &rows
 }
 
-// Write sends DM, EX and AE to their services, holds DS and CM (see
-// sendHeld), and stages LB.
+// Write sends DM, EX, AE, DS and CM to their services, and stages LB.
 func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 	if len(p.Subjects) > 0 {
 		if err := send(ctx, &u.subjects, func() (clinical.RecordWriter[clinical.Subject], error) {
@@ -222,7 +221,9 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.Dispositions == nil {
 			return errNoWriter("DS")
 		}
-		if err := u.dispositions.Add(p.Dispositions); err != nil {
+		if err := send(ctx, &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
+			return u.t.Dispositions.WriteDispositions(u.streams, u.study, u.now)
+		}, p.Dispositions); err != nil {
 			return fmt.Errorf("storing DS: %w", err)
 		}
 	}
@@ -230,7 +231,9 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 		if u.t.ConMeds == nil {
 			return errNoWriter("CM")
 		}
-		if err := u.conMeds.Add(p.ConMeds); err != nil {
+		if err := send(ctx, &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
+			return u.t.ConMeds.WriteConMeds(u.streams, u.study, u.now)
+		}, p.ConMeds); err != nil {
 			return fmt.Errorf("storing CM: %w", err)
 		}
 	}
@@ -301,34 +304,14 @@ func (u *upload) commit(ctx context.Context) (ingest.Result, error) {
 	if err == nil && u.events != nil {
 		err = commitOne(ctx, "AE", &u.events, add)
 	}
-	if err == nil && u.dispositions.Len() > 0 {
-		err = sendHeld(ctx, "DS", &u.dispositions, func() (clinical.RecordWriter[clinical.Disposition], error) {
-			return u.t.Dispositions.WriteDispositions(ctx, u.study, u.now)
-		}, unchecked)
+	if err == nil && u.dispositions != nil {
+		err = commitOne(ctx, "DS", &u.dispositions, unchecked)
 	}
-	if err == nil && u.conMeds.Len() > 0 {
-		err = sendHeld(ctx, "CM", &u.conMeds, func() (clinical.RecordWriter[clinical.ConMed], error) {
-			return u.t.ConMeds.WriteConMeds(ctx, u.study, u.now)
-		}, unchecked)
+	if err == nil && u.conMeds != nil {
+		err = commitOne(ctx, "CM", &u.conMeds, unchecked)
 	}
 	res.Queued = len(u.changed.List())
 	return res, err
-}
-
-// sendHeld sends a domain's records held in h to its service and commits
-// them (DS and CM are held until the others are committed: a service on
-// SQLite holds one write of an upload at a time, so a second write open
-// beside the first could wait on it while the first waits for the upload
-// to end); nothing of them is stored if any of it fails.
-func sendHeld[T any](ctx context.Context, domain string, h *ingest.Held[T], open func() (clinical.RecordWriter[T], error),
-	add func(string, clinical.Summary)) error {
-	sum, err := sendAll(ctx, h, open)
-	h.Close()
-	if err != nil {
-		return fmt.Errorf("storing %s: %w", domain, err)
-	}
-	add(domain, sum)
-	return nil
 }
 
 func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWriter[T], add func(string, clinical.Summary)) error {
@@ -343,9 +326,8 @@ func commitOne[T any](ctx context.Context, domain string, w *clinical.RecordWrit
 
 // abort ends the writes not committed, keeping nothing of them.
 func (u *upload) abort() {
-	u.dispositions.Close()
-	u.conMeds.Close()
-	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events)} {
+	for _, w := range []interface{ Abort() }{asAborter(u.subjects), asAborter(u.doses), asAborter(u.events),
+		asAborter(u.dispositions), asAborter(u.conMeds)} {
 		if w != nil {
 			w.Abort()
 		}
@@ -358,18 +340,4 @@ func asAborter[T any](w clinical.RecordWriter[T]) interface{ Abort() } {
 		return nil
 	}
 	return w
-}
-
-// sendAll writes the records held in h with a writer open opens, part by
-// part, and commits it.
-func sendAll[T any](ctx context.Context, h *ingest.Held[T], open func() (clinical.RecordWriter[T], error)) (clinical.Summary, error) {
-	w, err := open()
-	if err != nil {
-		return clinical.Summary{}, err
-	}
-	defer w.Abort() // after Commit, does nothing
-	if err := h.Each(func(part []T) error { return w.Write(ctx, part) }); err != nil {
-		return clinical.Summary{}, err
-	}
-	return w.Commit(ctx)
 }

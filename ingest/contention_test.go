@@ -3,6 +3,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -229,6 +230,92 @@ func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 			time.Duration(slowest.Load()).Round(time.Millisecond))
 		if checks.Load() < 4 {
 			t.Errorf("%d checks answered during an upload of %v; want the monitors to go on beside it", checks.Load(), took)
+		}
+	})
+}
+
+// leftStaged counts what uploads left staged in the data services'
+// tables: generations out of readers' sight, their rows, staged DM rows
+// and history records waiting.
+func leftStaged(t *testing.T, db *sqldb.DB) int {
+	t.Helper()
+	total := 0
+	for _, table := range []string{"adverse_events", "doses", "con_meds", "dispositions"} {
+		var n int
+		if err := db.QueryRowContext(context.Background(), `SELECT
+			(SELECT count(*) FROM `+table+`_subjects WHERE substr(study, 1, 1) = $1) +
+			(SELECT count(*) FROM `+table+`_rows r JOIN `+table+`_subjects s ON s.id = r.subject_id WHERE substr(s.study, 1, 1) = $1) +
+			(SELECT count(*) FROM `+table+`_staged_history)`, "\x1f").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		total += n
+	}
+	var n int
+	if err := db.QueryRowContext(context.Background(), `SELECT (SELECT count(*) FROM subjects_staged) + (SELECT count(*) FROM subjects_staged_history)`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return total + n
+}
+
+// An upload refused after chunks of it were staged — a bad row in its
+// third chunk of adverse events — leaves nothing visible and nothing
+// staged.
+func TestUploadRefusedAfterChunksWereStagedLeavesNothing(t *testing.T) {
+	dmCSV, _, aeCSV := eventStudy(300, 100)                             // 30,000 AEs: three chunks
+	aeCSV = strings.Replace(aeCSV, `"S1-00250",1,`, `"S1-00250",x,`, 1) // in the third
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		local := openLocal(t, db)
+		_, err := ingest.IngestFiles(auth.WithSystem(context.Background()), local, "S1",
+			[]ingest.File{memFile("dm.csv", dmCSV), memFile("ae.csv", aeCSV)}, ingest.DefaultChunk, time.Now())
+		if err == nil || !strings.Contains(err.Error(), "AESEQ") {
+			t.Fatalf("upload with a bad AESEQ: %v, want it refused", err)
+		}
+		s := &server{db: db}
+		for _, table := range []string{"subjects", "adverse_events", "check_jobs"} {
+			if n := s.count(t, table); n != 0 {
+				t.Errorf("%d rows in %s after a refused upload", n, table)
+			}
+		}
+		if n := leftStaged(t, db); n != 0 {
+			t.Errorf("%d rows left staged by a refused upload", n)
+		}
+	})
+}
+
+// Another write of a subject's adverse events between the upload staging
+// them and publishing them: the upload answers a conflict and stores
+// nothing of any domain, rather than lose that write's change.
+func TestUploadMeetingAnotherWriteStoresNothing(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := auth.WithSystem(context.Background())
+		local := openLocal(t, db)
+		if _, err := ingest.IngestFiles(ctx, local, "S1", []ingest.File{memFile("dm.csv", dm)}, ingest.DefaultChunk, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now()
+		ae := func(seq int, term string) clinical.AdverseEvent {
+			return clinical.AdverseEvent{Study: "S1", USUBJID: "S1-001", Seq: seq, Term: term, Severity: "MILD", Start: "2014-02-01"}
+		}
+		moved := clinical.Subject{Study: "S1", USUBJID: "S1-002", Site: "702", Sex: "M", Age: 71, ConsentDate: "2014-01-01", FirstDose: "2014-01-03"}
+		_, err := local.Store(ctx, "S1", []string{"ae.csv"}, now, func(u ingest.Upload) error {
+			if err := u.Write(ctx, ingest.Part{Subjects: []clinical.Subject{moved}, Events: []clinical.AdverseEvent{ae(1, "HEADACHE")}}); err != nil {
+				return err
+			}
+			_, err := local.Events().Put(ctx, "S1", []clinical.AdverseEvent{ae(2, "NAUSEA")}, now) // another writer, meanwhile
+			return err
+		})
+		if !errors.Is(err, clinical.ErrConflict) {
+			t.Fatalf("upload meeting another write: %v, want ErrConflict", err)
+		}
+		evs, err := local.Events().AdverseEvents(ctx, "S1", "S1-001")
+		if err != nil || len(evs) != 1 || evs[0].Term != "NAUSEA" {
+			t.Errorf("S1-001's events %+v (%v); want the other write's alone", evs, err)
+		}
+		if sub, err := local.Subjects().Subject(ctx, "S1", "S1-002"); err != nil || sub.Age != 70 {
+			t.Errorf("S1-002 %+v (%v): want the DM change not stored", sub, err)
+		}
+		if n := leftStaged(t, db); n != 0 {
+			t.Errorf("%d rows left staged", n)
 		}
 	})
 }

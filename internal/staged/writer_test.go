@@ -3,6 +3,7 @@ package staged_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/exposure"
+	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
@@ -364,6 +366,49 @@ func TestSameNewRowsStagedTwiceConflict(t *testing.T) {
 		}
 		if n := leftovers(t, db); n != 0 {
 			t.Errorf("%d rows left staged", n)
+		}
+	})
+}
+
+// What a process that died left — a stage begun over Stale ago, a
+// generation retired by a publish it did not live to clean up after —
+// is swept when the next write begins; a stage still in progress is not.
+func TestLeftoversAreSwept(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		openStore(t, db) // the tables
+		name := func(kind string, at time.Time) string {
+			return fmt.Sprintf("\x1f%s %d 0123456789ab", kind, at.UnixMilli())
+		}
+		stale, retired, live := name("upload", time.Now().Add(-2*staged.Stale)), name("retired", time.Now()), name("upload", time.Now())
+		for _, n := range []string{stale, retired, live} {
+			if _, err := db.ExecContext(ctx, `INSERT INTO doses_subjects (study, usubjid) VALUES ($1, 'A')`, n); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO doses_rows (subject_id, seq, treatment, unit, route, start_date, end_date)
+				SELECT id, 1, 'PLACEBO', 'mg', '', '', '' FROM doses_subjects WHERE study = $1`, n); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.ExecContext(ctx, `INSERT INTO doses_staged_history (row_key, study, usubjid, changed_at, before, after)
+				VALUES ('k', $1, 'A', 0, '{}', '{}')`, n); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := leftovers(t, db); n != 9 {
+			t.Fatalf("%d rows set up, want 9", n)
+		}
+		s := openStore(t, db) // as a process starting: its first write sweeps
+		w, err := s.WriteDoses(ctx, "S1", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Abort()
+		if n := leftovers(t, db); n != 3 {
+			t.Errorf("%d rows left after the sweep, want the live stage's 3", n)
+		}
+		var kept string
+		if err := db.QueryRowContext(ctx, `SELECT study FROM doses_subjects`).Scan(&kept); err != nil || kept != live {
+			t.Errorf("kept %q (%v), want the stage in progress", kept, err)
 		}
 	})
 }

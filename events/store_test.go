@@ -51,8 +51,8 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// WriteEvents stores chunks in one transaction: all at Commit, none
-// after Abort. (internal/txwriter's tests cover the writer in depth.)
+// WriteEvents stages chunks and publishes them together: all at Commit,
+// none after Abort. (internal/staged's tests cover the writer in depth.)
 func TestWriteEvents(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()

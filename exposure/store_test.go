@@ -60,8 +60,8 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// WriteConMeds has the semantics of every tracked write: chunks in one
-// transaction, unchanged rows left alone, changed ones updated and kept
+// WriteConMeds has the semantics of every tracked write: chunks published
+// together, unchanged rows left alone, changed ones updated and kept
 // in history, nothing kept of a write that fails.
 func TestWriteConMeds(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {

@@ -57,7 +57,7 @@ func openPilot(tb testing.TB, db *sqldb.DB) pilotStores {
 // checker reading the data services' stores in process.
 func (s pilotStores) load(tb testing.TB, criteria ctcae.Criteria) (*checker.Checker, pilotStores) {
 	ctx := auth.WithSystem(context.Background())
-	// The path `trialwatch import` takes: streamed, in one transaction.
+	// The path `trialwatch import` takes: streamed, staged, published in one transaction.
 	if _, err := ingest.IngestFiles(ctx, s.target, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, time.Now()); err != nil {
 		tb.Fatal(err)
 	}

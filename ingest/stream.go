@@ -52,8 +52,8 @@ const DefaultChunk = 10000
 //     Limits.Errors;
 //   - all or nothing: a bad row anywhere, a record of an unknown subject
 //     or a failed write stores nothing (the target says how: across
-//     files and domains in one transaction when all services share the
-//     database, per service otherwise);
+//     files and domains, published in one transaction when all
+//     services share the database, per service otherwise);
 //   - the stores' change detection: loading the same rows again changes
 //     nothing, and changed rows are recorded in history;
 //   - the subjects with changed data are queued for a check.

@@ -111,7 +111,7 @@ func TestShortWritesGoOnDuringALargeUpload(t *testing.T) {
 		t.Logf("upload of %d lab results took %v; %d short writes completed within its first %v, the slowest in %v",
 			subjects*perSubject, took.Round(time.Millisecond), writes, during.Round(time.Millisecond), slowest.Round(time.Millisecond))
 		// Completed while the upload was stored, not queued behind it: a
-		// write that waited for the upload's one transaction took about
+		// write that waited for an upload stored in one transaction took about
 		// as long as the upload.
 		if writes < 5 || slowest > took/2 {
 			t.Errorf("%d short writes completed during an upload of %v, the slowest in %v; want them to go on beside it", writes, took, slowest)

@@ -153,7 +153,7 @@ func (s *services) waitHandled(t *testing.T) {
 }
 
 // writeAgain proves the services' database is free for the next write
-// (on SQLite, a write left open would hold the process's write turn).
+// (a write left open would leave its rows staged).
 func (s *services) writeAgain(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

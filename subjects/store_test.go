@@ -93,8 +93,8 @@ func TestStore(t *testing.T) {
 	})
 }
 
-// WriteSubjects stores chunks in one transaction: all at Commit, none
-// after Abort. (internal/txwriter's tests cover the writer in depth.)
+// WriteSubjects stages chunks and publishes them together: all at Commit, none
+// after Abort. (internal/staged's tests cover the writer in depth.)
 func TestWriteSubjects(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -205,8 +205,8 @@ func nilAsMinusOne[T any](l []T) int {
 	return len(l)
 }
 
-// WriteDispositions has the semantics of every tracked write: chunks in
-// one transaction, unchanged rows left alone, changed ones updated and
+// WriteDispositions has the semantics of every tracked write: chunks
+// published together, unchanged rows left alone, changed ones updated and
 // kept in history, nothing kept of a write that fails.
 func TestWriteDispositions(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {

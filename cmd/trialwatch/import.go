@@ -27,8 +27,9 @@ Dataset-JSON or SAS XPORT v5 (.csv, .json, .xpt, optionally .gz), from the
 files, folders (their files) and glob patterns given. Files of other domains
 (SV, VS, SUPPAE...) and of other formats (define.xml) are skipped and listed.
 
-The files are streamed, in bounded memory, DM first, in one transaction:
-nothing is stored unless every file is valid. Problems that repeat (every
+The files are streamed, in bounded memory, DM first, staged out of sight
+a chunk at a time and made visible in one short transaction: nothing is
+stored unless every file is valid. Problems that repeat (every
 row of an unknown subject) are reported once, with how many rows and where.
 Changed subjects are queued for a check, which the next serve runs. On a
 terminal, progress is one line redrawn; otherwise a log line every 10s with

@@ -183,7 +183,7 @@ func (n *node) addDataService(ctx context.Context, name string) error {
 // addChecker adds the checker, calling its upstreams over Connect at the
 // given base URLs, with its upload endpoint and the workers that run the
 // checks uploads queue. shared says the data services' tables are in this
-// node's database, so an upload is stored in one transaction.
+// node's database, so an upload is published in one transaction.
 func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsURL string, shared bool) error {
 	db, err := n.openDB(ctx)
 	if err != nil {
@@ -200,7 +200,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	subjectsClient := rpc.NewSubjectClient(hc, subjectsURL)
 	exposureClient := rpc.NewExposureClient(hc, exposureURL)
 	eventsClient := rpc.NewEventClient(hc, eventsURL)
-	// Sharing the database, an upload is one transaction, and hands the
+	// Sharing the database, an upload is published in one transaction, and hands the
 	// lab results it stored to the checks it queues through the same lab
 	// store.
 	var all *local.Target

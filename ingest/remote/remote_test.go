@@ -373,11 +373,10 @@ func TestRefusedDispositionsOrConMedsStoreNothing(t *testing.T) {
 	}
 }
 
-// DM and DS both go to the subjects service, which on SQLite holds one
-// write at a time: were DS's write opened beside DM's, it could take the
-// service's write turn first and wait for the upload's end, while DM's
-// waits for it. Here the service starts on DM's stream late, as a busy
-// one may: the upload must still store both.
+// DM and DS both go to the subjects service, each in a write of its own
+// open at the same time: neither holds the service's write turn between
+// its chunks, so neither waits on the other. Here the service starts on
+// DM's stream late, as a busy one may: the upload must still store both.
 func TestDispositionsDoNotWaitOnTheSubjectsOwnWrite(t *testing.T) {
 	s := newSplit(t)
 	s.holdDM = 300 * time.Millisecond

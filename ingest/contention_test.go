@@ -83,8 +83,9 @@ func (p *publishLog) last() time.Duration {
 // which on SQLite held the write lock for seconds.
 func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 	subjects, perSubject := 2000, 100 // 200,000 adverse events
+	chunk, statuses := ingest.DefaultChunk, 4000
 	if testing.Short() || raceEnabled {
-		subjects = 600 // six chunks
+		subjects, chunk, statuses = 300, 2_500, 500 // twelve chunks
 	}
 	dmCSV, lbCSV, aeCSV := eventStudy(subjects, perSubject)
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
@@ -103,7 +104,7 @@ func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 		}
 		// Signals for the monitors to acknowledge and then close, enough
 		// for the whole upload.
-		sigs := make([]clinical.Signal, 4000)
+		sigs := make([]clinical.Signal, statuses)
 		for i := range sigs {
 			sigs[i] = clinical.Signal{Study: "S1", Site: "701", USUBJID: fmt.Sprintf("S1-%05d", i%subjects), Rule: "MONITOR_TEST",
 				Severity: clinical.SeverityLow, Key: fmt.Sprintf("K:%d", i), Evidence: map[string]any{"k": i}, Message: "m"}
@@ -126,7 +127,7 @@ func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 		started := time.Now()
 		go func() { // ends when the upload is stored or fails; the monitors below run until then, and the test waits for it
 			res, err := ingest.IngestFiles(sys, local, "S1", []ingest.File{memFile("dm.csv", dmCSV), memFile("ae.csv", aeCSV)},
-				ingest.DefaultChunk, time.Now())
+				chunk, time.Now())
 			uploaded <- outcome{res, err}
 		}()
 		done := make(chan struct{})
@@ -270,8 +271,8 @@ func leftStaged(t *testing.T, db *sqldb.DB) int {
 // third chunk of adverse events — leaves nothing visible and nothing
 // staged.
 func TestUploadRefusedAfterChunksWereStagedLeavesNothing(t *testing.T) {
-	dmCSV, _, aeCSV := eventStudy(300, 100)                             // 30,000 AEs: three chunks
-	aeCSV = strings.Replace(aeCSV, `"S1-00250",1,`, `"S1-00250",x,`, 1) // in the third
+	dmCSV, _, aeCSV := eventStudy(250, 100)                             // 25,000 AEs: three chunks
+	aeCSV = strings.Replace(aeCSV, `"S1-00220",1,`, `"S1-00220",x,`, 1) // in the third
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		local := openLocal(t, db)
 		_, err := ingest.IngestFiles(auth.WithSystem(context.Background()), local, "S1",

@@ -30,6 +30,7 @@ import (
 	"database/sql"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,7 +129,9 @@ func (a *Area) begin(ctx context.Context, t Table, study string, now time.Time) 
 	due := time.Since(a.swept[t.Name]) > sweepEvery
 	a.mu.Unlock()
 	if due {
-		a.Sweep(ctx, t)
+		if err := a.Sweep(ctx, t); err != nil {
+			slog.Warn("sweeping what uploads left staged failed; a later upload tries again", "err", err)
+		}
 	}
 	if t.Generational {
 		return &generations{a: a, t: t, study: study, name: newName(time.Now(), uploadKind), now: now, gen: map[string]int64{}}

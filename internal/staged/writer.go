@@ -13,7 +13,7 @@ import (
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// Writer stages one study's records of one kind (a Stage) and publishes
+// Writer stages one study's records of one kind and publishes
 // them: the clinical.RecordWriter of the data services' stores (Begin),
 // and what an all-in-one upload stages each domain with (Open), to
 // publish in its own transaction (PublishTx, then Close).

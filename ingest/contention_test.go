@@ -191,16 +191,12 @@ func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 		}
 		// The upload shows all at once: none of it, then all of it.
 		var out outcome
+		deadline := time.After(10 * time.Minute)
 	watching:
 		for {
 			var visible int
 			if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM adverse_events WHERE study = 'S1'`).Scan(&visible); err != nil {
 				t.Error(err)
-			}
-			select {
-			case out = <-uploaded:
-				break watching
-			default:
 			}
 			if visible != 0 && visible != subjects*perSubject {
 				t.Errorf("%d of the upload's %d adverse events visible", visible, subjects*perSubject)
@@ -208,7 +204,11 @@ func TestMonitorsWorkDuringALargeEventUpload(t *testing.T) {
 			select {
 			case out = <-uploaded:
 				break watching
-			case <-time.After(50 * time.Millisecond): // a poll, not a wait for the result
+			case <-time.After(50 * time.Millisecond): // the next look
+			case <-deadline:
+				close(done)
+				monitors.Wait()
+				t.Fatalf("the upload had not ended after %v", time.Since(started))
 			}
 		}
 		took := time.Since(started)

@@ -274,7 +274,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	var target ingest.Target = &remote.Target{Subjects: subjectsClient, Exposure: exposureClient, Events: eventsClient,
 		Dispositions: subjectsClient, ConMeds: exposureClient, DB: db, Labs: labStore, Queue: jobs, Wake: n.workers.Wake}
 	if all != nil {
-		all.Wake, all.HandOffLabs = n.workers.Wake, true
+		all.Wake, all.HandOffLabs, all.Log = n.workers.Wake, true, n.log
 		target = all
 	}
 	ingest.SweepSpool("", started, n.log)

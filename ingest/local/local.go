@@ -43,7 +43,8 @@ type Target struct {
 	// them would be for nothing.
 	HandOffLabs bool
 	// Log, if set, records each upload published, with how long its
-	// publishing transaction took (on SQLite, held the write lock).
+	// publishing transaction took, waiting for SQLite's write turn
+	// included (it then holds the write lock).
 	Log *slog.Logger
 
 	uploads sync.Map // study → chan struct{}: its upload's turn, see Store

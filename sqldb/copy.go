@@ -47,7 +47,12 @@ func (db *DB) inPgTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	defer end()
-	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, ends the transaction before end
+	return runPgTx(tx, fn)
+}
+
+// runPgTx runs fn in tx and commits it if fn returns nil.
+func runPgTx(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, ends the transaction before its end
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -62,15 +67,25 @@ func (db *DB) beginPg(ctx context.Context) (tx *sql.Tx, end func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+	tx, unregister, err := db.beginPgOn(ctx, conn)
+	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
 	return tx, func() {
-		db.pgTxs.Delete(tx)
+		unregister()
 		conn.Close()
 	}, nil
+}
+
+// beginPgOn is beginPg on conn, which the caller keeps: end only
+// unregisters the transaction.
+func (db *DB) beginPgOn(ctx context.Context, conn *sql.Conn) (tx *sql.Tx, end func(), err error) {
+	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+		return nil, nil, err
+	}
+	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
+	return tx, func() { db.pgTxs.Delete(tx) }, nil
 }
 
 // withPgx runs fn with the pgx connection tx runs on. It reports false,

@@ -47,7 +47,12 @@ func (db *DB) inPgTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		return err
 	}
 	defer end()
-	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, ends the transaction before end
+	return runPgTx(tx, fn)
+}
+
+// runPgTx runs fn in tx and commits it if fn returns nil.
+func runPgTx(tx *sql.Tx, fn func(*sql.Tx) error) error {
+	defer tx.Rollback() // after Commit, does nothing; on a panic in fn, ends the transaction before its end
 	if err := fn(tx); err != nil {
 		return err
 	}
@@ -62,15 +67,25 @@ func (db *DB) beginPg(ctx context.Context) (tx *sql.Tx, end func(), err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+	tx, unregister, err := db.beginPgOn(ctx, conn)
+	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
-	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
 	return tx, func() {
-		db.pgTxs.Delete(tx)
+		unregister()
 		conn.Close()
 	}, nil
+}
+
+// beginPgOn is beginPg on conn, which the caller keeps: end only
+// unregisters the transaction.
+func (db *DB) beginPgOn(ctx context.Context, conn *sql.Conn) (tx *sql.Tx, end func(), err error) {
+	if tx, err = conn.BeginTx(ctx, nil); err != nil {
+		return nil, nil, err
+	}
+	db.pgTxs.Store(tx, &pgTx{conn: conn, staged: map[string]bool{}})
+	return tx, func() { db.pgTxs.Delete(tx) }, nil
 }
 
 // withPgx runs fn with the pgx connection tx runs on. It reports false,
@@ -122,7 +137,7 @@ func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, ke
 			return err
 		}
 		rows := lastPerKey(rows, keyColumns(cols, key))
-		if _, err := c.CopyFrom(ctx, pgx.Identifier{stage}, cols, pgx.CopyFromRows(rows)); err != nil {
+		if err := copyInto(ctx, c, stage, cols, rows); err != nil {
 			return fmt.Errorf("copying rows of %s: %w", table, err)
 		}
 		_, err = c.Exec(ctx, mergeSQL(table, stage, cols, key, keep))
@@ -134,13 +149,23 @@ func (db *DB) copyUpsert(ctx context.Context, tx *sql.Tx, table string, cols, ke
 // cannot COPY (see withPgx). A row whose key is stored fails it.
 func (db *DB) copyInsert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) (ok bool, err error) {
 	return db.withPgx(tx, func(_ *pgTx, c *pgx.Conn) error {
-		_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+		err := copyInto(ctx, c, table, cols, rows)
 		if pgErr, isPg := errors.AsType[*pgconn.PgError](err); isPg && pgErr.Code == "23505" /* unique_violation */ {
 			return fmt.Errorf("inserting rows of %s: %w: another transaction stored some of them since this one "+
 				"read what was stored; storing them again compares with those (%w)", table, clinical.ErrConflict, err)
 		}
 		return err
 	})
+}
+
+// copyInto copies rows into table's cols: through copyBinary, or pgx's
+// CopyFrom when copyBinary does not encode them.
+func copyInto(ctx context.Context, c *pgx.Conn, table string, cols []string, rows [][]any) error {
+	if handled, err := copyBinary(ctx, c, table, cols, rows); handled || err != nil {
+		return err
+	}
+	_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))
+	return err
 }
 
 type freshRowsKey struct{}

@@ -128,6 +128,13 @@ func (db *DB) writeTracked(ctx context.Context, tx *sql.Tx, t Table, rows [][]an
 // usually nearly all, are inserted through COPY with no merge (see
 // freshRows). A key written twice in the batch is new at its first row and
 // changed at the next, so the last row still wins.
+//
+// Each list goes in key order, as on SQLite: the server then adds each
+// row to the key's index next to the one before, on the page it has in
+// hand, rather than searching the index for it. Files group a subject's
+// rows but order them by test and visit: a COPY of 60,000 lab rows shaped
+// like the pilot's cost the server 130 ms of CPU in that order and 97 ms
+// sorted, most of it the primary key's (40 ms without it).
 func (db *DB) writeFreshThenChanged(ctx context.Context, tx *sql.Tx, t Table, write [][]any, changes []Change) error {
 	fresh := make([][]any, 0, len(write))
 	var changed [][]any
@@ -138,6 +145,8 @@ func (db *DB) writeFreshThenChanged(ctx context.Context, tx *sql.Tx, t Table, wr
 			fresh = append(fresh, write[i])
 		}
 	}
+	t.sortByKey(fresh)
+	t.sortByKey(changed)
 	if err := db.writeTracked(withFreshRows(ctx, t.Name), tx, t, fresh); err != nil {
 		return err
 	}

@@ -42,6 +42,10 @@ import (
 // replaced. A check reading a subject's version and then its rows so
 // either sees the old version and the old rows or the new and the new.
 //
+// The steps commit lazily (sqldb.LazySession): on PostgreSQL they do not
+// wait for the server's disk, and publishing confirms them, failing if
+// the server may have lost one.
+//
 // What is never published is deleted: at once when the upload fails, or,
 // after a crash, by the sweep of a later upload or start once it is over
 // stagingStale old. Retired generations are deleted after retiredGrace,
@@ -53,6 +57,7 @@ type Staged struct {
 	pending string // the name the generations are staged under
 	now     time.Time
 	staged  map[string]bool // subjects with a generation under pending
+	session *sqldb.LazySession
 	release func()
 }
 
@@ -107,11 +112,17 @@ func (s *Store) Stage(ctx context.Context, study string, now time.Time) (*Staged
 	case <-ctx.Done():
 		return nil, fmt.Errorf("waiting for another upload of study %s to be stored: %w", study, ctx.Err())
 	}
+	release := func() { <-turn.(chan struct{}) }
 	if err := s.SweepStaging(ctx); err != nil {
 		slog.Warn("sweeping the lab results of uploads not published failed; the next upload tries again", "err", err)
 	}
+	session, err := s.db.BeginLazy(ctx)
+	if err != nil {
+		release()
+		return nil, err
+	}
 	return &Staged{s: s, study: study, pending: stagingName(pendingKind, time.Now()), now: now,
-		staged: map[string]bool{}, release: func() { <-turn.(chan struct{}) }}, nil
+		staged: map[string]bool{}, session: session, release: func() { session.Close(); release() }}, nil
 }
 
 // Put stores rows out of readers' sight, in one short transaction, and
@@ -119,7 +130,7 @@ func (s *Store) Stage(ctx context.Context, study string, now time.Time) (*Staged
 // with the first of its rows that changes something: rows that change
 // nothing cost their reading alone.
 func (st *Staged) Put(ctx context.Context, rows Rows) (sum clinical.Summary, err error) {
-	err = st.s.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = st.session.InTx(ctx, func(tx *sql.Tx) error {
 		tests, err := st.s.assignTests(ctx, tx, st.study, rows)
 		if err != nil {
 			return err
@@ -214,8 +225,12 @@ func (st *Staged) stageSubjectsTx(ctx context.Context, tx *sql.Tx, rows [][]any,
 // changed and a copy of each history record. If another process or
 // replica wrote one of the subjects' lab results since the upload staged
 // it, it returns an error wrapping clinical.ErrConflict: publishing would
-// lose that write's changes.
+// lose that write's changes. If the database server may have lost a step
+// of the staging (see LazySession.Confirm), it fails too.
 func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
+	if err := st.session.Confirm(ctx); err != nil {
+		return fmt.Errorf("publishing lab results: %w", err)
+	}
 	var moved int
 	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM lab_subjects p LEFT JOIN lab_subjects x ON x.study = $1 AND x.usubjid = p.usubjid
 		WHERE p.study = $2 AND COALESCE(x.version, 0) <> p.version - 1`, st.study, st.pending).Scan(&moved); err != nil {

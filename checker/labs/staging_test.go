@@ -227,6 +227,46 @@ func TestStagedLabsConflictWithAWriteMeanwhile(t *testing.T) {
 	})
 }
 
+// On PostgreSQL the staging steps commit without waiting for the disk: a
+// crash of the server may lose them, and ends every connection, among
+// them the staging's. Publishing once that connection is gone (here ended
+// by the test, as a restart ends it) fails rather than publish what may
+// be partial, and the upload leaves nothing.
+func TestStagedLabsNotPublishedOnceTheStagingConnectionIsGone(t *testing.T) {
+	ctx := context.Background()
+	app := "staging-lost-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	db, err := sqldb.Open(ctx, sqldbtest.PostgresDSN(t)+"&application_name="+app)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	s, _ := stagedFixture(t, db)
+	st, err := s.Stage(ctx, "S", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(ctx, labs.NewRows([]clinical.LabResult{alt("A", 1, 11), alt("C", 1, 7)})); err != nil {
+		t.Fatal(err)
+	}
+	// Every idle connection of this test's, the staging's among them; the
+	// pool replaces the others when next used.
+	if _, err := db.ExecContext(ctx, `SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+		WHERE application_name = $1 AND pid <> pg_backend_pid() AND state = 'idle'`, app); err != nil {
+		t.Fatal(err)
+	}
+	err = s.InTx(ctx, func(tx *sql.Tx) error { return st.PublishTx(ctx, tx) })
+	st.Close(ctx, err == nil)
+	if !errors.Is(err, sqldb.ErrSessionLost) {
+		t.Fatalf("publishing once the staging connection is gone: %v, want ErrSessionLost", err)
+	}
+	if got := values(t, s, "A"); !sameValues(got, map[int]float64{1: 10, 2: 20}) {
+		t.Errorf("A: %v, want what was stored before", got)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study <> 'S'`) + count(t, db, `SELECT COUNT(*) FROM lab_staged_history`); n != 0 {
+		t.Errorf("%d staged rows left", n)
+	}
+}
+
 // The sweep deletes what no reader can see and no upload will publish:
 // retired generations past their grace, uploads begun long ago; and keeps
 // what a check or a live upload may still use.

@@ -267,3 +267,28 @@ func TestBatchKeepsJobsQueuedAgain(t *testing.T) {
 		}
 	})
 }
+
+// On PostgreSQL a claim commits without waiting for the disk, by a
+// setting of its own transaction: the connection it ran on, back in the
+// pool, still waits for the disk in every other transaction.
+func TestClaimLeavesCommitsWaiting(t *testing.T) {
+	db := sqldbtest.Postgres(t)
+	db.SetMaxOpenConns(1) // the claim's connection is the one asked next
+	ctx := context.Background()
+	s, err := queue.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	if err := s.Enqueue(ctx, "S", []string{"A", "B"}, now); err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := s.ClaimBatch(ctx, now, time.Minute, 2)
+	if err != nil || len(jobs) != 2 {
+		t.Fatalf("claim: %v, %v; want both jobs", jobs, err)
+	}
+	var commit string
+	if err := db.QueryRowContext(ctx, `SHOW synchronous_commit`).Scan(&commit); err != nil || commit != "on" {
+		t.Errorf("synchronous_commit after a claim: %s (%v), want on", commit, err)
+	}
+}

@@ -45,7 +45,7 @@ func TestRenderPutsThePageInTheLayoutUnderThePolicy(t *testing.T) {
 	}
 	for _, s := range []string{"<p>&lt;b&gt;text&lt;/b&gt;</p>", "<title>Hi · trialwatch</title>",
 		`<meta name="csrf-token" content="` + access.CSRFToken(pagetest.Session) + `">`, // the session's
-		`<a href="/ui/studies/S1/findings" aria-current="page">Findings</a>`,             // the study from the path, the user from the context
+		`<a href="/ui/studies/S1/findings" aria-current="page">Findings</a>`,            // the study from the path, the user from the context
 		"mon (monitor)"} {
 		if !strings.Contains(body, s) {
 			t.Errorf("the page lacks %s:\n%s", s, body)

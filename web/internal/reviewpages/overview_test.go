@@ -36,7 +36,7 @@ func overviewAPI(t *testing.T, since time.Time) *pagetest.RecordingAPI {
 			pagetest.WriteJSON(w, 200, map[string]any{"counts": counts})
 		case "/api/v1/studies/S1/kris":
 			pagetest.WriteJSON(w, 200, map[string]any{"as_of": since,
-				"kris": []map[string]any{{"kri": "kri0001", "site": "701", "flag": 0}, {"kri": "kri0001", "site": "702", "flag": 2, "flagged_in_a_row": 3}},
+				"kris":        []map[string]any{{"kri": "kri0001", "site": "701", "flag": 0}, {"kri": "kri0001", "site": "702", "flag": 2, "flagged_in_a_row": 3}},
 				"risk_scores": []map[string]any{{"site": "701", "score": 5}, {"site": "702", "score": 20, "red": 1}}})
 		case "/api/v1/studies/S1/signals":
 			if q.Get("status") == "resolved_by_data" {

@@ -16,8 +16,9 @@ import (
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// count is one line of GET /signals/summary.
+// count is one line of GET /signals/summary?by=site.
 type count struct {
+	Site     string `json:"site"`
 	Rule     string `json:"rule"`
 	Severity string `json:"severity"`
 	Status   string `json:"status"`
@@ -74,13 +75,13 @@ type flaggedKRI struct {
 // user's last visit.
 func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
-	sum, err := s.summary(r, study, "")
+	open, err := s.openBySite(r, study)
 	if err != nil {
 		s.pages.APIFailed(w, r, err)
 		return
 	}
 	p := overviewPage{Severities: page.Severities}
-	for _, c := range sum {
+	for _, c := range open {
 		i := slices.IndexFunc(p.Rules, func(row ruleRow) bool { return row.Rule == c.Rule })
 		if i < 0 {
 			p.Rules = append(p.Rules, ruleRow{Rule: c.Rule, Counts: make([]int, len(page.Severities))})
@@ -92,7 +93,8 @@ func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 		p.Rules[i].Total += c.N
 		p.Open += c.N
 	}
-	if err := s.siteRisk(r, study, &p); err != nil {
+	slices.SortFunc(p.Rules, func(a, b ruleRow) int { return cmp.Compare(a.Rule, b.Rule) })
+	if err := s.siteRisk(r, study, open, &p); err != nil {
 		s.pages.APIFailed(w, r, err)
 		return
 	}
@@ -107,12 +109,13 @@ func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 	s.pages.Render(w, r, http.StatusOK, "overview", page.Page{Title: study, Nav: "overview", Data: p})
 }
 
-// summary counts a study's open findings (of one site, if given).
-func (s *Pages) summary(r *http.Request, study, site string) ([]count, error) {
+// openBySite counts a study's open findings site by site, in one call
+// however many sites there are.
+func (s *Pages) openBySite(r *http.Request, study string) ([]count, error) {
 	var sum struct {
 		Counts []count `json:"counts"`
 	}
-	err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals", "summary"), "status", openStatuses, "site", site), &sum)
+	err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals", "summary"), "status", openStatuses, "by", "site"), &sum)
 	return sum.Counts, err
 }
 
@@ -134,8 +137,8 @@ type siteKRIs struct {
 }
 
 // siteRisk fills the site table: the sites the KRIs list (those the user
-// may see), riskiest first, each with its open findings.
-func (s *Pages) siteRisk(r *http.Request, study string, p *overviewPage) error {
+// may see), riskiest first, each with its open findings (open, by site).
+func (s *Pages) siteRisk(r *http.Request, study string, open []count, p *overviewPage) error {
 	var k siteKRIs
 	err := s.api.Get(r, page.StudyAPI(study, "kris"), &k)
 	var ae *page.APIError
@@ -168,13 +171,13 @@ func (s *Pages) siteRisk(r *http.Request, study string, p *overviewPage) error {
 			sr.Flagged = append(sr.Flagged, flaggedKRI{Name: name, Red: *x.Flag <= -2 || *x.Flag >= 2, Streak: x.Streak})
 		}
 	}
+	openAt := map[string][]count{}
+	for _, c := range open {
+		openAt[c.Site] = append(openAt[c.Site], c)
+	}
 	for site, sr := range bySite {
-		counts, err := s.summary(r, study, site)
-		if err != nil {
-			return err
-		}
 		rules := map[string]int{}
-		for _, c := range counts {
+		for _, c := range openAt[site] {
 			if j := slices.Index(page.Severities, c.Severity); j >= 0 {
 				sr.Counts[j] += c.N
 			}

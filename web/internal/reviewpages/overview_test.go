@@ -14,26 +14,23 @@ import (
 )
 
 // overviewAPI answers what the overview reads of study S1: open findings
-// at sites 701 (HYS_LAW critical 2, CTCAE_GRADE low 1) and 702
+// by site, at 701 (HYS_LAW critical 2, CTCAE_GRADE low 1) and 702
 // (CTCAE_GRADE low 4), the sites' KRIs, findings raised and withdrawn
 // around since, and one acknowledgement in the audit trail.
 func overviewAPI(t *testing.T, since time.Time) *pagetest.RecordingAPI {
-	bySite := map[string][]map[string]any{
-		"701": {{"rule": "HYS_LAW", "severity": "critical", "status": "new", "count": 2}, {"rule": "CTCAE_GRADE", "severity": "low", "status": "new", "count": 1}},
-		"702": {{"rule": "CTCAE_GRADE", "severity": "low", "status": "acknowledged", "count": 4}},
+	open := []map[string]any{
+		{"site": "701", "rule": "HYS_LAW", "severity": "critical", "status": "new", "count": 2},
+		{"site": "701", "rule": "CTCAE_GRADE", "severity": "low", "status": "new", "count": 1},
+		{"site": "702", "rule": "CTCAE_GRADE", "severity": "low", "status": "acknowledged", "count": 4},
 	}
 	return &pagetest.RecordingAPI{Serve: func(w http.ResponseWriter, r *http.Request, _ []byte) {
 		q := r.URL.Query()
 		switch r.URL.Path {
 		case "/api/v1/studies/S1/signals/summary":
-			if q.Get("status") != "new,acknowledged" {
-				t.Errorf("summary of %q, want the open statuses", q.Get("status"))
+			if q.Get("status") != "new,acknowledged" || q.Get("by") != "site" || q.Has("site") {
+				t.Errorf("summary?%s, want the open findings of every site, by site", r.URL.RawQuery)
 			}
-			counts := bySite[q.Get("site")]
-			if q.Get("site") == "" {
-				counts = append(append([]map[string]any{}, bySite["701"]...), bySite["702"]...)
-			}
-			pagetest.WriteJSON(w, 200, map[string]any{"counts": counts})
+			pagetest.WriteJSON(w, 200, map[string]any{"counts": open})
 		case "/api/v1/studies/S1/kris":
 			pagetest.WriteJSON(w, 200, map[string]any{"as_of": since,
 				"kris":        []map[string]any{{"kri": "kri0001", "site": "701", "flag": 0}, {"kri": "kri0001", "site": "702", "flag": 2, "flagged_in_a_row": 3}},
@@ -83,6 +80,9 @@ func TestOverviewCountsOpenFindingsBySiteAndShowsChanges(t *testing.T) {
 			t.Errorf("the overview lacks %s", want)
 		}
 	}
+	if i, j := strings.Index(body, `findings?rule=CTCAE_GRADE&amp;status`), strings.Index(body, `findings?rule=HYS_LAW&amp;status`); i < 0 || j < 0 || i > j {
+		t.Errorf("the rules are not in name order")
+	}
 	if i, j := strings.Index(body, `sites/702"`), strings.Index(body, `sites/701"`); i < 0 || j < 0 || i > j {
 		t.Errorf("site 702 (risk 20) is not listed before 701 (risk 5)")
 	}
@@ -95,11 +95,18 @@ func TestOverviewCountsOpenFindingsBySiteAndShowsChanges(t *testing.T) {
 	if visits != strconv.FormatInt(since.Unix(), 10)+"."+strconv.FormatInt(now.Unix(), 10) {
 		t.Errorf("visit cookie %q, want the last visit and now", visits)
 	}
+	summaries := 0
 	for _, c := range api.Calls() {
+		if c.Path == "/api/v1/studies/S1/signals/summary" {
+			summaries++
+		}
 		if c.Path == "/api/v1/studies/S1/audit" {
 			if q, _ := url.ParseQuery(c.Query); q.Get("from") != since.Format(time.RFC3339) {
 				t.Errorf("review steps read from %q, want since", q.Get("from"))
 			}
 		}
+	}
+	if summaries != 1 {
+		t.Errorf("%d summaries asked for, want one for every site", summaries)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // loginCookie carries the login form's anti-forgery token before there is
@@ -33,7 +34,7 @@ func (s *Server) showLogin(w http.ResponseWriter, r *http.Request, status int, f
 	f.Token = rand.Text()
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: f.Token, Path: "/ui/login", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
-	s.render(w, r, status, "login", Page{Title: "Sign in", Data: f, CSRF: f.Token})
+	s.pages.Render(w, r, status, "login", page.Page{Title: "Sign in", Data: f, CSRF: f.Token})
 }
 
 // login trades the form's user name and password for a session through
@@ -62,7 +63,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.showLogin(w, r, http.StatusTooManyRequests, f)
 		return
 	default:
-		s.fail(w, r, a.Err())
+		s.pages.Fail(w, r, a.Err())
 		return
 	}
 	var out struct {
@@ -71,7 +72,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		Identity auth.Identity `json:"identity"`
 	}
 	if err := json.Unmarshal(a.Body, &out); err != nil || out.Token == "" {
-		s.fail(w, r, err)
+		s.pages.Fail(w, r, err)
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Path: "/ui/login", MaxAge: -1})
@@ -126,15 +127,22 @@ func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, studyHome(id, studies[0]), http.StatusSeeOther)
 		return
 	}
-	s.render(w, r, http.StatusOK, "home", Page{Title: "Studies", Data: studies})
+	links := make([]studyLink, len(studies))
+	for i, st := range studies {
+		links[i] = studyLink{Study: st, Href: studyHome(id, st)}
+	}
+	s.pages.Render(w, r, http.StatusOK, "home", page.Page{Title: "Studies", Data: links})
 }
+
+// studyLink is a study on the home page and where it opens.
+type studyLink struct{ Study, Href string }
 
 // openStudy opens the study a user with access to every study named.
 func (s *Server) openStudy(w http.ResponseWriter, r *http.Request) {
 	id, _ := auth.FromContext(r.Context())
 	study := strings.TrimSpace(r.URL.Query().Get("study"))
 	if study == "" {
-		s.PageError(w, r, http.StatusBadRequest, "name a study to open")
+		s.pages.Error(w, r, http.StatusBadRequest, "name a study to open")
 		return
 	}
 	http.Redirect(w, r, studyHome(id, study), http.StatusSeeOther)

@@ -4,34 +4,51 @@
 //
 // The UI holds no data and decides no access of its own. Every page reads
 // and changes data through the JSON API, in process, with the session's
-// token (see APIClient): the API's scoping by study and site, its rate
-// limits and its audit trail apply to a browser exactly as to a script.
-// Who may open each page is in access.Rules, like every other route.
+// token (see page.APIClient): the API's scoping by study and site, its
+// rate limits and its audit trail apply to a browser exactly as to a
+// script. Who may open each page is in access.Rules, like every other
+// route.
+//
+// This package signs users in and out, sends them to their study and
+// serves the static files; the pages live in internal packages, by what
+// they are for: reviewpages (findings, review, audit trail, uploads),
+// plotpages (subjects, eDISH, KRIs) and opspage (operations), all
+// rendered by package page.
 package web
 
 import (
 	"embed"
-	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
+	"github.com/trialwatch/trialwatch/web/internal/opspage"
+	"github.com/trialwatch/trialwatch/web/internal/page"
+	"github.com/trialwatch/trialwatch/web/internal/plotpages"
+	"github.com/trialwatch/trialwatch/web/internal/reviewpages"
 )
 
+// files are the static files every page loads (assets: the stylesheet,
+// the page scripts, Chart.js) and the templates of this package's pages.
+//
 //go:embed assets templates
 var files embed.FS
 
 // Server serves the UI's pages.
 type Server struct {
-	api    *APIClient
-	pages  map[string]*template.Template
+	api    *page.APIClient
+	pages  *page.Renderer
 	assets http.Handler
 	log    *slog.Logger
 	now    func() time.Time
 	// admin is the admin listener's handler, for the operations page.
 	admin http.Handler
+
+	review *reviewpages.Pages
+	plots  *plotpages.Pages
+	ops    *opspage.Ops
 }
 
 // Option configures a Server.
@@ -55,8 +72,11 @@ func New(api http.Handler, opts ...Option) *Server {
 	for _, o := range opts {
 		o(s)
 	}
-	s.api = &APIClient{h: api}
-	s.pages = parsePages()
+	s.api = page.NewAPIClient(api)
+	s.pages = page.NewRenderer(files, s.log)
+	s.review = reviewpages.New(s.api, s.log, s.now)
+	s.plots = plotpages.New(s.api, s.log)
+	s.ops = opspage.New(s.admin, s.log)
 	static, err := fs.Sub(files, "assets")
 	if err != nil {
 		panic(err) // the embedded tree is fixed at build time
@@ -69,34 +89,25 @@ func New(api http.Handler, opts ...Option) *Server {
 // access.Rules.
 func (s *Server) Register(mux jsonhttp.Mux) {
 	for pattern, h := range map[string]http.HandlerFunc{
-		"GET /{$}":                    s.root,
-		"GET /ui/static/":             s.assets.ServeHTTP,
-		"GET /ui/login":               s.loginPage,
-		"POST /ui/login":              s.login,
-		"POST /ui/logout":             s.logout,
-		"GET /ui/{$}":                 s.home,
-		"GET /ui/open-study":          s.openStudy,
-		"GET /ui/studies/{study}/{$}": s.overview,
-		// The plot pages (subjects.go, edish.go, kris.go).
-		"GET /ui/studies/{study}/subjects":           s.subjectList,
-		"GET /ui/studies/{study}/subjects/{subject}": s.subjectPage,
-		"GET /ui/studies/{study}/edish":              s.edish,
-		"GET /ui/studies/{study}/kris":               s.kris,
-		"GET /ui/studies/{study}/sites/{site}":       s.sitePage,
-		// Findings, audit trail, uploads, operations (findings.go,
-		// audit.go, uploads.go, ops.go).
-		"GET /ui/studies/{study}/findings":         s.findings,
-		"GET /ui/studies/{study}/findings.csv":     s.exportFindings,
-		"POST /ui/studies/{study}/findings/review": s.review,
-		"GET /ui/studies/{study}/findings/{id}":    s.finding,
-		"GET /ui/studies/{study}/audit":            s.audit,
-		"GET /ui/studies/{study}/audit.csv":        s.exportAudit,
-		"GET /ui/studies/{study}/uploads":          s.uploadsPage,
-		"POST /ui/studies/{study}/uploads":         s.upload,
-		"GET /ui/ops":                              s.ops,
+		"GET /{$}":           s.root,
+		"GET /ui/static/":    s.assets.ServeHTTP,
+		"GET /ui/login":      s.loginPage,
+		"POST /ui/login":     s.login,
+		"POST /ui/logout":    s.logout,
+		"GET /ui/{$}":        s.home,
+		"GET /ui/open-study": s.openStudy,
 	} {
 		mux.HandleFunc(pattern, h)
 	}
+	s.review.Register(mux)
+	s.plots.Register(mux)
+	s.ops.Register(mux)
+}
+
+// PageError answers a page request with an error page; it is also the
+// router's answer to refused page requests (access.Router.UsePageErrors).
+func (s *Server) PageError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	s.pages.Error(w, r, status, msg)
 }
 
 // root sends a browser that opened the server's address to the UI.

@@ -3,10 +3,16 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/access"
+	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/web/internal/page"
+	"github.com/trialwatch/trialwatch/web/internal/pagetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -37,7 +43,7 @@ func TestPagesCarryTheStrictPolicy(t *testing.T) {
 		t.Fatalf("login page: %d", w.Code)
 	}
 	csp := w.Header().Get("Content-Security-Policy")
-	if csp != ContentSecurityPolicy || strings.Contains(csp, "unsafe") {
+	if csp != page.ContentSecurityPolicy || strings.Contains(csp, "unsafe") {
 		t.Errorf("login page policy %q", csp)
 	}
 	body := w.Body.String()
@@ -53,4 +59,53 @@ func TestPagesCarryTheStrictPolicy(t *testing.T) {
 	if cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || !strings.Contains(body, cookie.Value) {
 		t.Errorf("login form token cookie %+v is not the form's", cookie)
 	}
+}
+
+func TestHomeLinksEachStudyToItsFirstPageForTheRole(t *testing.T) {
+	for _, c := range []struct {
+		id   auth.Identity
+		want []string
+	}{
+		{auth.Identity{Name: "mon", Role: auth.RoleMonitor, Grants: []auth.Grant{{Study: "S1", Site: "*"}, {Study: "S 2", Site: "*"}}},
+			[]string{`<a href="/ui/studies/S1/">S1</a>`, `<a href="/ui/studies/S%202/">S 2</a>`}},
+		{auth.Identity{Name: "adm", Role: auth.RoleAdmin, Grants: []auth.Grant{{Study: "S1", Site: "*"}, {Study: "S2", Site: "*"}}},
+			[]string{`<a href="/ui/studies/S1/audit">S1</a>`, `<a href="/ui/studies/S2/audit">S2</a>`}},
+	} {
+		w := pagetest.Serve(New(http.NotFoundHandler()), pagetest.Request("GET", "/ui/", nil, c.id))
+		if w.Code != http.StatusOK {
+			t.Fatalf("%s: home: %d", c.id.Name, w.Code)
+		}
+		for _, link := range c.want {
+			if !strings.Contains(w.Body.String(), link) {
+				t.Errorf("%s: home lacks %s:\n%s", c.id.Name, link, w.Body)
+			}
+		}
+	}
+}
+
+// TestRegisterMountsEveryUIRoute checks that the page packages' routes,
+// together, are the UI's rules in access.Rules: none lost in the split
+// into packages, none without its rule.
+func TestRegisterMountsEveryUIRoute(t *testing.T) {
+	var mounted []string
+	New(http.NotFoundHandler()).Register(muxFunc(func(pattern string, _ func(http.ResponseWriter, *http.Request)) {
+		mounted = append(mounted, pattern)
+	}))
+	var want []string
+	for pattern, rule := range access.Rules() {
+		if rule.Page || strings.Contains(pattern, " /ui/") || pattern == "GET /{$}" {
+			want = append(want, pattern)
+		}
+	}
+	slices.Sort(mounted)
+	slices.Sort(want)
+	if !slices.Equal(mounted, want) {
+		t.Errorf("mounted %q\nwant the UI's rules %q", mounted, want)
+	}
+}
+
+type muxFunc func(pattern string, h func(http.ResponseWriter, *http.Request))
+
+func (f muxFunc) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	f(pattern, h)
 }

@@ -370,8 +370,10 @@ func (s *Store) Each(ctx context.Context, f Filter, fn func(clinical.Signal) err
 	}
 }
 
-// Count is how many signals have one rule, severity and status.
+// Count is how many signals have one rule, severity and status, and site
+// when counted by site (SummaryBySite).
 type Count struct {
+	Site     string                `json:"site,omitempty"`
 	Rule     clinical.Rule         `json:"rule"`
 	Severity clinical.Severity     `json:"severity"`
 	Status   clinical.SignalStatus `json:"status"`
@@ -382,9 +384,23 @@ type Count struct {
 // (f's sort and paging do not apply), ordered by rule, most severe first,
 // then status.
 func (s *Store) Summary(ctx context.Context, f Filter) ([]Count, error) {
+	return s.summary(ctx, f, false)
+}
+
+// SummaryBySite counts as Summary does, site by site: one query however
+// many sites there are, ordered by site first.
+func (s *Store) SummaryBySite(ctx context.Context, f Filter) ([]Count, error) {
+	return s.summary(ctx, f, true)
+}
+
+func (s *Store) summary(ctx context.Context, f Filter, bySite bool) ([]Count, error) {
+	group, order := "rule, severity, status", "rule, severity DESC, status"
+	if bySite {
+		group, order = "site, "+group, "site, "+order
+	}
 	q := filtered(s.db.Dialect, f)
-	rows, err := s.db.QueryContext(ctx, `SELECT rule, severity, status, COUNT(*) FROM signals WHERE `+
-		strings.Join(q.where, " AND ")+` GROUP BY rule, severity, status ORDER BY rule, severity DESC, status`, q.args...)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+group+`, COUNT(*) FROM signals WHERE `+
+		strings.Join(q.where, " AND ")+` GROUP BY `+group+` ORDER BY `+order, q.args...)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +409,11 @@ func (s *Store) Summary(ctx context.Context, f Filter) ([]Count, error) {
 	for rows.Next() {
 		var c Count
 		var sev int
-		if err := rows.Scan(&c.Rule, &sev, &c.Status, &c.N); err != nil {
+		dest := []any{&c.Rule, &sev, &c.Status, &c.N}
+		if bySite {
+			dest = append([]any{&c.Site}, dest...)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, err
 		}
 		c.Severity = clinical.Severity(sev)

@@ -18,8 +18,9 @@ import (
 
 // BenchmarkSignalQueries reads the first and a later page of a study of
 // 100,000 findings (50 sites, 2,000 subjects) as a monitor and a site
-// user would, each sort and the usual filters, the summary and the open
-// counts. Compare each with "newest", the listing before filters and
+// user would, each sort and the usual filters, the summary (of the study,
+// and of its open findings site by site, one query against one per site)
+// and the open counts. Compare each with "newest", the listing before filters and
 // sorts existed, in the same run.
 func BenchmarkSignalQueries(b *testing.B) {
 	for _, backend := range sqldbtest.Backends() {
@@ -101,6 +102,28 @@ func benchmarkSignalQueries(b *testing.B, db *sqldb.DB) {
 	b.Run("summary", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := s.Summary(ctx, signals.Filter{Study: "S"}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	// The overview's open findings by site: a summary per site and one
+	// for the study, as it asked before, against one summary by site.
+	open := []clinical.SignalStatus{clinical.StatusNew, clinical.StatusAcknowledged}
+	b.Run("summary/open-each-site-apart", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.Summary(ctx, signals.Filter{Study: "S", Statuses: open}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 50 {
+				if _, err := s.Summary(ctx, signals.Filter{Study: "S", Statuses: open, Site: strconv.Itoa(700 + i)}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("summary/open-by-site", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := s.SummaryBySite(ctx, signals.Filter{Study: "S", Statuses: open}); err != nil {
 				b.Fatal(err)
 			}
 		}

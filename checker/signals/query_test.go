@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -223,7 +224,8 @@ func TestPageTokens(t *testing.T) {
 func TestSignalSummaryAndOpenCounts(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		s, _ := storeFindings(t, db, append(slices.Clone(checkertest.Findings), checkertest.Findings[0], checkertest.Findings[6]))
+		stored := append(slices.Clone(checkertest.Findings), checkertest.Findings[0], checkertest.Findings[6])
+		s, _ := storeFindings(t, db, stored)
 		got, err := s.Summary(ctx, signals.Filter{Study: "S", Sites: []string{"701", "702"}})
 		if err != nil {
 			t.Fatal(err)
@@ -246,6 +248,29 @@ func TestSignalSummaryAndOpenCounts(t *testing.T) {
 		}
 		if got, err := s.Summary(ctx, signals.Filter{Study: "S", Sites: []string{}}); err != nil || len(got) != 0 {
 			t.Errorf("summary for a caller with no site: %v, %v", got, err)
+		}
+		// By site: each site's counts apart, as the findings stored say.
+		bySite, err := s.SummaryBySite(ctx, signals.Filter{Study: "S", Sites: []string{"701", "702"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBySite := map[signals.Count]int{}
+		for _, f := range stored {
+			if f.Site == "701" || f.Site == "702" {
+				wantBySite[signals.Count{Site: f.Site, Rule: f.Rule, Severity: f.Severity, Status: cmp.Or(f.Status, clinical.StatusNew)}]++
+			}
+		}
+		gotBySite := map[signals.Count]int{}
+		for i, c := range bySite {
+			if i > 0 && bySite[i-1].Site > c.Site {
+				t.Errorf("by site: %v after %v, want site order", c, bySite[i-1])
+			}
+			n := c.N
+			c.N = 0
+			gotBySite[c] = n
+		}
+		if !maps.Equal(gotBySite, wantBySite) {
+			t.Errorf("summary by site:\n%v\nwant %v", gotBySite, wantBySite)
 		}
 		open, err := s.OpenBySubject(ctx, signals.Filter{Study: "S", Sites: []string{"701", "702"}})
 		if err != nil {

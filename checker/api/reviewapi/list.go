@@ -190,18 +190,29 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 }
 
 // signalSummary counts the signals the filters select by rule, severity
-// and status.
+// and status, and by site with by=site (one query for every site).
 func (a *API) signalSummary(w http.ResponseWriter, r *http.Request) {
 	q := query.Of(r)
 	f, err := signalFilter(r, q)
+	var by string
 	if err == nil {
-		err = q.Unknown(filterParams)
+		by, err = q.One("by")
+	}
+	if err == nil && by != "" && by != "site" {
+		err = query.Bad("by", "want site, or nothing, got %q", by)
+	}
+	if err == nil {
+		err = q.Unknown(filterParams + ", by")
 	}
 	if err != nil {
 		a.queryError(w, r, err)
 		return
 	}
-	counts, err := a.signals.Summary(r.Context(), f)
+	summary := a.signals.Summary
+	if by == "site" {
+		summary = a.signals.SummaryBySite
+	}
+	counts, err := summary(r.Context(), f)
 	if err != nil {
 		a.queryError(w, r, err)
 		return

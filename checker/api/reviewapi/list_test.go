@@ -168,6 +168,10 @@ func TestSignalsAPIRefusesBadParameters(t *testing.T) {
 		!strings.Contains(rec.Body.String(), `\"sort\"`) {
 		t.Errorf("summary?sort=: %d %s, want 400 naming sort", rec.Code, rec.Body)
 	}
+	if rec := checkertest.Call(f.monitor, http.MethodGet, "/api/v1/studies/S/signals/summary?by=rule", ""); rec.Code != http.StatusBadRequest ||
+		!strings.Contains(rec.Body.String(), "query parameter by: want site") {
+		t.Errorf("summary?by=rule: %d %s, want 400 naming by", rec.Code, rec.Body)
+	}
 }
 
 // Every sort pages through every signal once, in its order, with the
@@ -203,6 +207,7 @@ func TestSignalsAPISortsPage(t *testing.T) {
 type summary struct {
 	Total  int `json:"total"`
 	Counts []struct {
+		Site     string `json:"site"`
 		Rule     string `json:"rule"`
 		Severity string `json:"severity"`
 		Status   string `json:"status"`
@@ -226,7 +231,11 @@ func (f *listFixture) summary(h http.Handler, query string) summary {
 func (s summary) String() string {
 	var parts []string
 	for _, c := range s.Counts {
-		parts = append(parts, c.Rule+"/"+c.Severity+"/"+c.Status+"="+strconv.Itoa(c.Count))
+		site := ""
+		if c.Site != "" {
+			site = c.Site + ":"
+		}
+		parts = append(parts, site+c.Rule+"/"+c.Severity+"/"+c.Status+"="+strconv.Itoa(c.Count))
 	}
 	return strconv.Itoa(s.Total) + ": " + strings.Join(parts, " ")
 }
@@ -245,6 +254,10 @@ func TestSignalSummaryAPI(t *testing.T) {
 		{f.site, "", "5: CTCAE_GRADE/high/acknowledged=1 HYS_LAW/critical/new=1 LAB_OUT_OF_RANGE/medium/resolved_by_data=1 " +
 			"LAB_OUT_OF_RANGE/low/closed=1 SAE_LATE/high/new=1"},
 		{f.site, "site=702", "0: "},
+		// By site: every site's counts in one answer, a site user's sites only.
+		{f.monitor, "by=site&status=new,acknowledged", "6: 701:CTCAE_GRADE/high/acknowledged=1 701:HYS_LAW/critical/new=1 701:SAE_LATE/high/new=1 " +
+			"702:CTCAE_GRADE/critical/new=1 702:LAB_OUT_OF_RANGE/info/new=1 703:HYS_LAW/high/acknowledged=1"},
+		{f.site, "by=site&status=new,acknowledged", "3: 701:CTCAE_GRADE/high/acknowledged=1 701:HYS_LAW/critical/new=1 701:SAE_LATE/high/new=1"},
 	} {
 		if got := f.summary(c.who, c.query).String(); got != c.want {
 			t.Errorf("summary?%s:\n got %s\nwant %s", c.query, got, c.want)

@@ -26,6 +26,7 @@ type Store interface {
 	Signals(ctx context.Context, f signals.Filter) ([]clinical.Signal, signals.Cursor, error)
 	Each(ctx context.Context, f signals.Filter, fn func(clinical.Signal) error) error
 	Summary(ctx context.Context, f signals.Filter) ([]signals.Count, error)
+	SummaryBySite(ctx context.Context, f signals.Filter) ([]signals.Count, error)
 	Signal(ctx context.Context, study string, id int64) (clinical.Signal, error)
 	SetStatus(ctx context.Context, study string, id int64, to clinical.SignalStatus, actor, reason string, now time.Time) (clinical.Signal, error)
 	History(ctx context.Context, id int64) ([]signals.StatusChange, error)

@@ -1,4 +1,4 @@
-package web
+package reviewpages
 
 import (
 	"cmp"
@@ -15,6 +15,7 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // findingRow is one signal as GET /signals lists it, without its
@@ -161,24 +162,24 @@ type findingsPage struct {
 // findings is the findings queue: the API's signal listing with its
 // filters, sorts and keyset paging, and, for monitors, a form to
 // acknowledge or close the findings chosen.
-func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) findings(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	id, _ := auth.FromContext(r.Context())
 	f := readFilter(r.URL.Query())
 	base := "/ui/studies/" + url.PathEscape(study) + "/findings"
-	p := findingsPage{Filter: f, Rules: ruleNames(), Severities: severities, Statuses: statuses, Sorts: sorts, PageSizes: pageSizes,
+	p := findingsPage{Filter: f, Rules: ruleNames(), Severities: page.Severities, Statuses: statuses, Sorts: sorts, PageSizes: pageSizes,
 		CanReview: id.Role == auth.RoleMonitor, MaxReview: maxReview, Back: r.URL.RequestURI()}
 	var out struct {
 		Signals []findingRow `json:"signals"`
 		Next    string       `json:"next_page_token"`
 	}
-	err := s.api.Get(r, studyAPI(study, "signals")+"?"+f.values(true).Encode(), &out)
-	var ae *APIError
+	err := s.api.Get(r, page.StudyAPI(study, "signals")+"?"+f.values(true).Encode(), &out)
+	var ae *page.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
 		p.Error = ae.Message
 	case err != nil:
-		s.apiFailed(w, r, err)
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	p.Findings = out.Signals
@@ -193,17 +194,17 @@ func (s *Server) findings(w http.ResponseWriter, r *http.Request) {
 		p.First = base + "?" + first.values(true).Encode()
 	}
 	p.Export = base + ".csv?" + f.values(false).Encode()
-	s.render(w, r, http.StatusOK, "findings", Page{Title: "Findings · " + study, Nav: "findings", Data: p, Scripts: []string{"findings.js"}})
+	s.pages.Render(w, r, http.StatusOK, "findings", page.Page{Title: "Findings · " + study, Nav: "findings", Data: p, Scripts: []string{"findings.js"}})
 }
 
 // exportFindings streams the API's CSV export of the findings the filters
 // select, as it is written.
-func (s *Server) exportFindings(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) exportFindings(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	v := readFilter(r.URL.Query()).values(false)
 	v.Set("format", "csv")
-	if err := s.api.Forward(w, r, studyAPI(study, "signals")+"?"+v.Encode()); err != nil {
-		s.apiFailed(w, r, err)
+	if err := s.api.Forward(w, r, page.StudyAPI(study, "signals")+"?"+v.Encode()); err != nil {
+		s.pages.APIFailed(w, r, err)
 	}
 }
 
@@ -226,7 +227,7 @@ type reviewPage struct {
 // PATCH /signals/{id} each, so that each change is checked and audited by
 // the API as if a script had made it. Every finding's outcome is shown:
 // none is dropped silently.
-func (s *Server) review(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) review(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	action := r.PostFormValue("action")
 	reason := strings.TrimSpace(r.PostFormValue("reason"))
@@ -234,16 +235,16 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 	p := reviewPage{Action: action, Reason: reason, Back: safeBack(study, r.PostFormValue("back"))}
 	switch {
 	case action != string(clinical.StatusAcknowledged) && action != string(clinical.StatusClosed):
-		s.PageError(w, r, http.StatusBadRequest, fmt.Sprintf("action: want acknowledged or closed, got %q", action))
+		s.pages.Error(w, r, http.StatusBadRequest, fmt.Sprintf("action: want acknowledged or closed, got %q", action))
 		return
 	case len(ids) == 0:
-		s.PageError(w, r, http.StatusBadRequest, "no finding chosen: tick the findings to "+verb(action)+" and try again")
+		s.pages.Error(w, r, http.StatusBadRequest, "no finding chosen: tick the findings to "+verb(action)+" and try again")
 		return
 	case len(ids) > maxReview:
-		s.PageError(w, r, http.StatusBadRequest, fmt.Sprintf("%d findings chosen: review at most %d at a time; nothing was changed", len(ids), maxReview))
+		s.pages.Error(w, r, http.StatusBadRequest, fmt.Sprintf("%d findings chosen: review at most %d at a time; nothing was changed", len(ids), maxReview))
 		return
 	case action == string(clinical.StatusClosed) && reason == "":
-		s.PageError(w, r, http.StatusBadRequest, "closing needs a reason: write why these findings need no further action; nothing was changed")
+		s.pages.Error(w, r, http.StatusBadRequest, "closing needs a reason: write why these findings need no further action; nothing was changed")
 		return
 	}
 	seen := map[string]bool{}
@@ -261,7 +262,7 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 			res.Message = "not attempted: the request was cancelled"
 		default:
 			var out findingRow
-			err = s.api.Send(r, http.MethodPatch, studyAPI(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
+			err = s.api.Send(r, http.MethodPatch, page.StudyAPI(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
 			res.OK, res.Message = err == nil, reviewMessage(err, out)
 		}
 		if res.OK {
@@ -276,11 +277,11 @@ func (s *Server) review(w http.ResponseWriter, r *http.Request) {
 		// Nothing changed: the page lists why, finding by finding.
 		status = http.StatusConflict
 	}
-	s.render(w, r, status, "review", Page{Title: "Review · " + study, Nav: "findings", Data: p})
+	s.pages.Render(w, r, status, "review", page.Page{Title: "Review · " + study, Nav: "findings", Data: p})
 }
 
 func reviewMessage(err error, out findingRow) string {
-	var ae *APIError
+	var ae *page.APIError
 	switch {
 	case err == nil:
 		return "now " + out.Status
@@ -321,22 +322,22 @@ type findingPage struct {
 
 // finding shows one finding: its evidence, its review history and, for a
 // monitor, the review form.
-func (s *Server) finding(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) finding(w http.ResponseWriter, r *http.Request) {
 	study, raw := r.PathValue("study"), r.PathValue("id")
 	if n, err := strconv.ParseInt(raw, 10, 64); err != nil || n < 1 {
-		s.PageError(w, r, http.StatusNotFound, "no finding "+strconv.Quote(raw)+" in this study")
+		s.pages.Error(w, r, http.StatusNotFound, "no finding "+strconv.Quote(raw)+" in this study")
 		return
 	}
 	var f findingDoc
-	if err := s.api.Get(r, studyAPI(study, "signals", raw), &f); err != nil {
-		s.apiFailed(w, r, err)
+	if err := s.api.Get(r, page.StudyAPI(study, "signals", raw), &f); err != nil {
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	id, _ := auth.FromContext(r.Context())
 	rawJSON, _ := json.MarshalIndent(f.Evidence, "", "  ")
 	p := findingPage{Finding: f, Evidence: evidenceTree(f.Evidence), Raw: string(rawJSON),
 		CanReview: id.Role == auth.RoleMonitor, Back: r.URL.Path}
-	s.render(w, r, http.StatusOK, "finding", Page{Title: fmt.Sprintf("Finding %d · %s", f.ID, study), Nav: "findings", Data: p})
+	s.pages.Render(w, r, http.StatusOK, "finding", page.Page{Title: fmt.Sprintf("Finding %d · %s", f.ID, study), Nav: "findings", Data: p})
 }
 
 func ruleNames() []string {

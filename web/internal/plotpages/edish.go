@@ -1,10 +1,12 @@
-package web
+package plotpages
 
 import (
 	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
+
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // edishAnswer is GET .../edish. An answer without arms gets them from the
@@ -100,11 +102,11 @@ var quadrantNames = map[string]string{
 
 // edish shows the eDISH plot of the subjects the user may see, and mDISH
 // for those whose baseline transaminases were above the ULN.
-func (s *Server) edish(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) edish(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	var a edishAnswer
-	if err := s.api.Get(r, studyAPI(study, "edish"), &a); err != nil {
-		s.apiFailed(w, r, err)
+	if err := s.api.Get(r, page.StudyAPI(study, "edish"), &a); err != nil {
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	plot := edishPlot{Study: study, Lines: [4]float64{cmp.Or(a.XLimit, 3), cmp.Or(a.YLimit, 2), cmp.Or(a.MXLimit, 3), cmp.Or(a.MYLimit, 2)},
@@ -142,18 +144,18 @@ func (s *Server) edish(w http.ResponseWriter, r *http.Request) {
 		rows, view.Capped = rows[:edishTableRows], true
 	}
 	view.Rows = rows
-	s.render(w, r, http.StatusOK, "edish", Page{Title: study + ": eDISH", Nav: "edish", Data: view, Plot: plot,
+	s.pages.Render(w, r, http.StatusOK, "edish", page.Page{Title: study + ": eDISH", Nav: "edish", Data: view, Plot: plot,
 		Scripts: []string{"vendor/chart.umd.min.js", "plots.js", "edish.js"}})
 }
 
 // addArms fills in each point's arm from the subject list, for an eDISH
 // answer without arms; where the node cannot list subjects, arms stay
 // unknown.
-func (s *Server) addArms(r *http.Request, study string, pts []edishPoint) {
+func (s *Pages) addArms(r *http.Request, study string, pts []edishPoint) {
 	var list struct {
 		Subjects []subjectRow `json:"subjects"`
 	}
-	if err := s.api.Get(r, studyAPI(study, "subjects"), &list); err != nil {
+	if err := s.api.Get(r, page.StudyAPI(study, "subjects"), &list); err != nil {
 		return
 	}
 	arm := make(map[string]string, len(list.Subjects))

@@ -1,9 +1,15 @@
-package web
+// Package opspage serves the browser UI's operations page, for the ops
+// role: the process's goroutines and in-flight requests over time, the
+// leak watchdog's report, the check queue and the calls to the data
+// services.
+package opspage
 
 import (
 	"bytes"
 	"cmp"
+	"embed"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"slices"
@@ -13,13 +19,37 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 	"github.com/trialwatch/trialwatch/leakguard/report"
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// The operations page reads the admin listener's handler (WithAdmin) in
-// process, with the ops user's session token, so that its guard decides
-// as it does for a scraper or curl: the history of goroutines and
+//go:embed templates
+var files embed.FS
+
+// Ops serves the operations page. It reads the admin listener's handler
+// in process, with the ops user's session token, so that its guard
+// decides as it does for a scraper or curl: the history of goroutines and
 // in-flight requests, the leak watchdog's report and the metrics.
+type Ops struct {
+	// admin is nil on a node that serves no admin listener to the page.
+	admin *page.APIClient
+	pages *page.Renderer
+}
+
+// New returns the operations page, reading admin (the admin listener's
+// handler; nil: the page says it has none).
+func New(admin http.Handler, log *slog.Logger) *Ops {
+	o := &Ops{pages: page.NewRenderer(files, log)}
+	if admin != nil {
+		o.admin = page.NewAPIClient(admin)
+	}
+	return o
+}
+
+// Register mounts the page's route on mux; it needs its rule in
+// access.Rules.
+func (s *Ops) Register(mux jsonhttp.Mux) { mux.HandleFunc("GET /ui/ops", s.ops) }
 
 type opsPage struct {
 	// Problems are the parts the admin handler could not give, each
@@ -74,15 +104,15 @@ type opsPlot struct {
 }
 
 // ops shows the process's health for the ops role.
-func (s *Server) ops(w http.ResponseWriter, r *http.Request) {
+func (s *Ops) ops(w http.ResponseWriter, r *http.Request) {
 	p := opsPage{}
 	var plot opsPlot
 	if s.admin == nil {
 		p.Problems = append(p.Problems, "this node serves no admin listener to the page: use the admin listener directly")
-		s.render(w, r, http.StatusOK, "ops", Page{Title: "Operations", Nav: "ops", Data: p})
+		s.pages.Render(w, r, http.StatusOK, "ops", page.Page{Title: "Operations", Nav: "ops", Data: p})
 		return
 	}
-	admin := &APIClient{h: s.admin}
+	admin := s.admin
 	var hist struct {
 		Every   float64 `json:"every_seconds"`
 		Samples []struct {
@@ -120,7 +150,7 @@ func (s *Server) ops(w http.ResponseWriter, r *http.Request) {
 	if len(plot.Times) > 0 {
 		pl = plot
 	}
-	s.render(w, r, http.StatusOK, "ops", Page{Title: "Operations", Nav: "ops", Data: p, Plot: pl,
+	s.pages.Render(w, r, http.StatusOK, "ops", page.Page{Title: "Operations", Nav: "ops", Data: p, Plot: pl,
 		Scripts: []string{"vendor/chart.umd.min.js", "ops.js"}})
 }
 

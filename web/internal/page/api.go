@@ -1,4 +1,4 @@
-package web
+package page
 
 import (
 	"bytes"
@@ -17,6 +17,23 @@ import (
 type APIClient struct {
 	h http.Handler
 }
+
+// NewAPIClient calls h, the public listener's router (or another handler
+// that reads the session's token, such as the admin listener's).
+func NewAPIClient(h http.Handler) *APIClient { return &APIClient{h: h} }
+
+// StudyAPI is the API path of a study's resource.
+func StudyAPI(study string, parts ...string) string {
+	p := "/api/v1/studies/" + url.PathEscape(study)
+	for _, part := range parts {
+		p += "/" + url.PathEscape(part)
+	}
+	return p
+}
+
+// Severities are the findings' severities as the API names them, most
+// severe first.
+var Severities = []string{"critical", "high", "medium", "low", "info"}
 
 // APIError is an API answer other than 2xx: its status and message.
 type APIError struct {
@@ -142,8 +159,9 @@ func (r *recorder) Write(b []byte) (int, error) {
 // Flush lets streaming handlers (exports) flush; the recorder keeps all.
 func (r *recorder) Flush() {}
 
-// query joins a path and its query parameters.
-func query(path string, params ...string) string {
+// Query joins a path and its query parameters, leaving out those whose
+// value is empty.
+func Query(path string, params ...string) string {
 	var b strings.Builder
 	b.WriteString(path)
 	sep := "?"

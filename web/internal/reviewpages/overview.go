@@ -1,4 +1,4 @@
-package web
+package reviewpages
 
 import (
 	"cmp"
@@ -13,18 +13,17 @@ import (
 
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical/kri"
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// count is one line of GET /signals/summary.
+// count is one line of GET /signals/summary?by=site.
 type count struct {
+	Site     string `json:"site"`
 	Rule     string `json:"rule"`
 	Severity string `json:"severity"`
 	Status   string `json:"status"`
 	N        int    `json:"count"`
 }
-
-// Severities, most severe first, as the API names them.
-var severities = []string{"critical", "high", "medium", "low", "info"}
 
 // openStatuses are the statuses of findings still to be dealt with.
 const openStatuses = "new,acknowledged"
@@ -74,47 +73,49 @@ type flaggedKRI struct {
 // overview shows a study's open findings by rule and severity and by
 // site, the sites' key risk indicators, and what changed since the
 // user's last visit.
-func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
-	sum, err := s.summary(r, study, "")
+	open, err := s.openBySite(r, study)
 	if err != nil {
-		s.apiFailed(w, r, err)
+		s.pages.APIFailed(w, r, err)
 		return
 	}
-	p := overviewPage{Severities: severities}
-	for _, c := range sum {
+	p := overviewPage{Severities: page.Severities}
+	for _, c := range open {
 		i := slices.IndexFunc(p.Rules, func(row ruleRow) bool { return row.Rule == c.Rule })
 		if i < 0 {
-			p.Rules = append(p.Rules, ruleRow{Rule: c.Rule, Counts: make([]int, len(severities))})
+			p.Rules = append(p.Rules, ruleRow{Rule: c.Rule, Counts: make([]int, len(page.Severities))})
 			i = len(p.Rules) - 1
 		}
-		if j := slices.Index(severities, c.Severity); j >= 0 {
+		if j := slices.Index(page.Severities, c.Severity); j >= 0 {
 			p.Rules[i].Counts[j] += c.N
 		}
 		p.Rules[i].Total += c.N
 		p.Open += c.N
 	}
-	if err := s.siteRisk(r, study, &p); err != nil {
-		s.apiFailed(w, r, err)
+	slices.SortFunc(p.Rules, func(a, b ruleRow) int { return cmp.Compare(a.Rule, b.Rule) })
+	if err := s.siteRisk(r, study, open, &p); err != nil {
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	since, visit := lastVisit(r, s.now())
 	http.SetCookie(w, visit.cookie(study, r.TLS != nil))
 	if !since.IsZero() {
 		if p.Changes, err = s.changesSince(r, study, since); err != nil {
-			s.apiFailed(w, r, err)
+			s.pages.APIFailed(w, r, err)
 			return
 		}
 	}
-	s.render(w, r, http.StatusOK, "overview", Page{Title: study, Nav: "overview", Data: p})
+	s.pages.Render(w, r, http.StatusOK, "overview", page.Page{Title: study, Nav: "overview", Data: p})
 }
 
-// summary counts a study's open findings (of one site, if given).
-func (s *Server) summary(r *http.Request, study, site string) ([]count, error) {
+// openBySite counts a study's open findings site by site, in one call
+// however many sites there are.
+func (s *Pages) openBySite(r *http.Request, study string) ([]count, error) {
 	var sum struct {
 		Counts []count `json:"counts"`
 	}
-	err := s.api.Get(r, query(studyAPI(study, "signals", "summary"), "status", openStatuses, "site", site), &sum)
+	err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals", "summary"), "status", openStatuses, "by", "site"), &sum)
 	return sum.Counts, err
 }
 
@@ -136,11 +137,11 @@ type siteKRIs struct {
 }
 
 // siteRisk fills the site table: the sites the KRIs list (those the user
-// may see), riskiest first, each with its open findings.
-func (s *Server) siteRisk(r *http.Request, study string, p *overviewPage) error {
+// may see), riskiest first, each with its open findings (open, by site).
+func (s *Pages) siteRisk(r *http.Request, study string, open []count, p *overviewPage) error {
 	var k siteKRIs
-	err := s.api.Get(r, studyAPI(study, "kris"), &k)
-	var ae *APIError
+	err := s.api.Get(r, page.StudyAPI(study, "kris"), &k)
+	var ae *page.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
 		p.SitesNote = "The study's key risk indicators were never computed, so its sites are not known yet: they are computed after uploads."
 		return nil
@@ -152,7 +153,7 @@ func (s *Server) siteRisk(r *http.Request, study string, p *overviewPage) error 
 	bySite := map[string]*siteRow{}
 	row := func(site string) *siteRow {
 		if bySite[site] == nil {
-			bySite[site] = &siteRow{Site: site, Counts: make([]int, len(severities))}
+			bySite[site] = &siteRow{Site: site, Counts: make([]int, len(page.Severities))}
 		}
 		return bySite[site]
 	}
@@ -170,14 +171,14 @@ func (s *Server) siteRisk(r *http.Request, study string, p *overviewPage) error 
 			sr.Flagged = append(sr.Flagged, flaggedKRI{Name: name, Red: *x.Flag <= -2 || *x.Flag >= 2, Streak: x.Streak})
 		}
 	}
+	openAt := map[string][]count{}
+	for _, c := range open {
+		openAt[c.Site] = append(openAt[c.Site], c)
+	}
 	for site, sr := range bySite {
-		counts, err := s.summary(r, study, site)
-		if err != nil {
-			return err
-		}
 		rules := map[string]int{}
-		for _, c := range counts {
-			if j := slices.Index(severities, c.Severity); j >= 0 {
+		for _, c := range openAt[site] {
+			if j := slices.Index(page.Severities, c.Severity); j >= 0 {
 				sr.Counts[j] += c.N
 			}
 			sr.Total += c.N
@@ -302,21 +303,21 @@ const (
 )
 
 // changesSince reads what changed in a study's findings since a time.
-func (s *Server) changesSince(r *http.Request, study string, since time.Time) (*changes, error) {
-	c := &changes{Since: since, Raised: make([]int, len(severities))}
+func (s *Pages) changesSince(r *http.Request, study string, since time.Time) (*changes, error) {
+	c := &changes{Since: since, Raised: make([]int, len(page.Severities))}
 	var raised []findingRow
 	token := ""
 scan:
-	for page := range raisedPages {
+	for n := range raisedPages {
 		var out struct {
 			Signals []findingRow `json:"signals"`
 			Next    string       `json:"next_page_token"`
 		}
 		limit := raisedPage
-		if page == 0 {
+		if n == 0 {
 			limit = raisedFirst
 		}
-		if err := s.api.Get(r, query(studyAPI(study, "signals"), "sort", "newest", "limit", strconv.Itoa(limit), "page_token", token), &out); err != nil {
+		if err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals"), "sort", "newest", "limit", strconv.Itoa(limit), "page_token", token), &out); err != nil {
 			return nil, err
 		}
 		for _, f := range out.Signals {
@@ -328,23 +329,23 @@ scan:
 		if token = out.Next; token == "" {
 			break
 		}
-		c.RaisedMore = page == raisedPages-1
+		c.RaisedMore = n == raisedPages-1
 	}
 	for _, f := range raised {
-		if j := slices.Index(severities, f.Severity); j >= 0 {
+		if j := slices.Index(page.Severities, f.Severity); j >= 0 {
 			c.Raised[j]++
 		}
 	}
 	c.RaisedN = len(raised)
 	slices.SortStableFunc(raised, func(a, b findingRow) int {
-		return cmp.Compare(slices.Index(severities, a.Severity), slices.Index(severities, b.Severity))
+		return cmp.Compare(slices.Index(page.Severities, a.Severity), slices.Index(page.Severities, b.Severity))
 	})
 	c.Newest = raised[:min(len(raised), newestShown)]
 
 	var withdrawn struct {
 		Signals []findingRow `json:"signals"`
 	}
-	if err := s.api.Get(r, query(studyAPI(study, "signals"), "status", "resolved_by_data", "sort", "newest",
+	if err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals"), "status", "resolved_by_data", "sort", "newest",
 		"limit", strconv.Itoa(withdrawnScan)), &withdrawn); err != nil {
 		return nil, err
 	}
@@ -364,7 +365,7 @@ scan:
 		} `json:"records"`
 		NextAfter int64 `json:"next_after"`
 	}
-	if err := s.api.Get(r, query(studyAPI(study, "audit"), "entity", "signal", "action", "status",
+	if err := s.api.Get(r, page.Query(page.StudyAPI(study, "audit"), "entity", "signal", "action", "status",
 		"from", since.UTC().Format(time.RFC3339), "limit", strconv.Itoa(reviewedScan)), &trail); err != nil {
 		return nil, err
 	}

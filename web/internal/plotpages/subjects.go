@@ -1,4 +1,4 @@
-package web
+package plotpages
 
 import (
 	"cmp"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // subjectRow is one line of GET .../subjects.
@@ -46,10 +47,10 @@ type subjectListPage struct {
 
 // subjectList lists the study's subjects the user may see, with their
 // open findings by severity, a page at a time.
-func (s *Server) subjectList(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) subjectList(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	q := r.URL.Query()
-	p := subjectListPage{Site: q.Get("site"), Sort: q.Get("sort"), OpenOnly: q.Get("open") == "1", Severities: severities}
+	p := subjectListPage{Site: q.Get("site"), Sort: q.Get("sort"), OpenOnly: q.Get("open") == "1", Severities: page.Severities}
 	if p.Sort != "open" {
 		p.Sort = "subject"
 	}
@@ -58,15 +59,15 @@ func (s *Server) subjectList(w http.ResponseWriter, r *http.Request) {
 	var list struct {
 		Subjects []subjectRow `json:"subjects"`
 	}
-	err := s.api.Get(r, studyAPI(study, "subjects"), &list)
-	var ae *APIError
+	err := s.api.Get(r, page.StudyAPI(study, "subjects"), &list)
+	var ae *page.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusNotImplemented:
 		p.Unavailable = "This server cannot list a study's subjects (its subject service does not list them). Open a subject from its findings instead."
-		s.render(w, r, http.StatusOK, "subjects", Page{Title: study + ": subjects", Nav: "subjects", Data: p})
+		s.pages.Render(w, r, http.StatusOK, "subjects", page.Page{Title: study + ": subjects", Nav: "subjects", Data: p})
 		return
 	case err != nil:
-		s.apiFailed(w, r, err)
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	rows := list.Subjects[:0]
@@ -112,16 +113,7 @@ func (s *Server) subjectList(w http.ResponseWriter, r *http.Request) {
 	if p.Page < p.Pages {
 		p.Next = link(p.Page + 1)
 	}
-	s.render(w, r, http.StatusOK, "subjects", Page{Title: study + ": subjects", Nav: "subjects", Data: p})
-}
-
-// studyAPI is the API path of a study's resource.
-func studyAPI(study string, parts ...string) string {
-	p := "/api/v1/studies/" + url.PathEscape(study)
-	for _, part := range parts {
-		p += "/" + url.PathEscape(part)
-	}
-	return p
+	s.pages.Render(w, r, http.StatusOK, "subjects", page.Page{Title: study + ": subjects", Nav: "subjects", Data: p})
 }
 
 // profile is GET .../subjects/{subject}, as the subject page reads it.
@@ -225,7 +217,7 @@ func (f finding) labSeqs() []int {
 	return out
 }
 
-// The subject page's plot data (Page.Plot), read by subject.js.
+// The subject page's plot data (page.Page's Plot), read by subject.js.
 type subjectPlot struct {
 	Subject string     `json:"subject"`
 	Axis    string     `json:"axis"` // what x counts days from
@@ -309,15 +301,15 @@ type doseRow struct {
 // subjectPage shows one subject: demographics, a timeline of doses and
 // adverse events, a plot per lab test and the findings. Another site's
 // subject is, to a site user, a page that is not found, as the API says.
-func (s *Server) subjectPage(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) subjectPage(w http.ResponseWriter, r *http.Request) {
 	study, subject := r.PathValue("study"), r.PathValue("subject")
 	var p profile
-	if err := s.api.Get(r, studyAPI(study, "subjects", subject), &p); err != nil {
-		s.apiFailed(w, r, err)
+	if err := s.api.Get(r, page.StudyAPI(study, "subjects", subject), &p); err != nil {
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	plot, view := subjectPlots(p)
-	s.render(w, r, http.StatusOK, "subject", Page{Title: subject, Nav: "subjects", Data: view, Plot: plot,
+	s.pages.Render(w, r, http.StatusOK, "subject", page.Page{Title: subject, Nav: "subjects", Data: view, Plot: plot,
 		Scripts: []string{"vendor/chart.umd.min.js", "plots.js", "subject.js"}})
 }
 

@@ -1,67 +1,25 @@
-package web
+package plotpages
 
 import (
-	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/trialwatch/trialwatch/web/internal/page"
+	"github.com/trialwatch/trialwatch/web/internal/pagetest"
 )
 
-// fakeAPI answers API paths (with their query) from a table: a JSON body,
-// or a status with an error message when the entry is an int.
-type fakeAPI map[string]any
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func (f fakeAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	v, ok := f[r.URL.RequestURI()]
-	if !ok {
-		v, ok = f[r.URL.Path]
-	}
-	w.Header().Set("Content-Type", "application/json")
-	switch v := v.(type) {
-	case int:
-		w.WriteHeader(v)
-		fmt.Fprintf(w, `{"error": %q}`, strings.ToLower(http.StatusText(v)))
-	case string:
-		fmt.Fprint(w, v)
-	default:
-		if !ok {
-			w.WriteHeader(http.StatusNotFound)
-			fmt.Fprint(w, `{"error": "not found"}`)
-			return
-		}
-		json.NewEncoder(w).Encode(v)
-	}
-}
-
-// get renders a page of the UI over api, checking what every page must
-// be: the strict policy, no inline style.
+// get renders a plot page over api, checking what every page must be
+// (pagetest.Get).
 func get(t *testing.T, api http.Handler, path string) (int, string) {
 	t.Helper()
-	s := New(api)
-	mux := http.NewServeMux()
-	s.Register(mux)
-	w := httptest.NewRecorder()
-	mux.ServeHTTP(w, httptest.NewRequest("GET", path, nil))
-	body := w.Body.String()
-	if w.Code < 500 && (w.Header().Get("Content-Security-Policy") != ContentSecurityPolicy || strings.Contains(body, "style=")) {
-		t.Errorf("%s: no strict policy, or an inline style", path)
-	}
-	return w.Code, body
-}
-
-// plotOf decodes the page's plot data block into v.
-func plotOf(t *testing.T, body string, v any) {
-	t.Helper()
-	_, rest, ok := strings.Cut(body, `<script type="application/json" id="plot-data">`)
-	text, _, ok2 := strings.Cut(rest, "</script>")
-	if !ok || !ok2 {
-		t.Fatalf("no plot data in the page")
-	}
-	if err := json.Unmarshal([]byte(text), v); err != nil {
-		t.Fatalf("plot data: %v\n%s", err, text)
-	}
+	return pagetest.Get(t, New(page.NewAPIClient(api), slog.New(slog.DiscardHandler)), path)
 }
 
 func subjects(n int) map[string]any {
@@ -79,7 +37,7 @@ func subjects(n int) map[string]any {
 }
 
 func TestSubjectListPages(t *testing.T) {
-	api := fakeAPI{"/api/v1/studies/S/subjects": subjects(250)}
+	api := pagetest.FakeAPI{"/api/v1/studies/S/subjects": subjects(250)}
 	code, body := get(t, api, "/ui/studies/S/subjects")
 	if code != 200 || strings.Count(body, `href="/ui/studies/S/subjects/S-`) != subjectsPerPage ||
 		!strings.Contains(body, "Subjects 1–100 of 250") || !strings.Contains(body, `href="?page=2"`) || strings.Contains(body, `rel="prev"`) {
@@ -99,7 +57,7 @@ func TestSubjectListPages(t *testing.T) {
 		t.Errorf("subjects with open findings, most first: S-0240 (24) at %d, S-0010 (1) at %d", i, j)
 	}
 	// A node that cannot list subjects says so on the page.
-	code, body = get(t, fakeAPI{"/api/v1/studies/S/subjects": http.StatusNotImplemented}, "/ui/studies/S/subjects")
+	code, body = get(t, pagetest.FakeAPI{"/api/v1/studies/S/subjects": http.StatusNotImplemented}, "/ui/studies/S/subjects")
 	if code != 200 || !strings.Contains(body, "cannot list a study&#39;s subjects") {
 		t.Errorf("subject list without a lister: %d\n%s", code, body)
 	}
@@ -117,14 +75,14 @@ const profileJSON = `{"study": "S", "subject": "A", "site": "701", "sex": "F", "
  "grade_bands": [{"test_code": "ALT", "term": "ALT increased", "direction": "high", "unit": "U/L", "seq": 2, "limits": [{"grade": 1, "value": 40}, {"grade": 2, "value": 120}, {"grade": 3, "value": 200}, {"grade": 4, "value": 800}]}]}`
 
 func TestSubjectPage(t *testing.T) {
-	api := fakeAPI{"/api/v1/studies/S/subjects/A": profileJSON, "/api/v1/studies/S/subjects/B": http.StatusNotFound}
+	api := pagetest.FakeAPI{"/api/v1/studies/S/subjects/A": profileJSON, "/api/v1/studies/S/subjects/B": http.StatusNotFound}
 	code, body := get(t, api, "/ui/studies/S/subjects/A")
 	if code != 200 || !strings.Contains(body, `href="/ui/studies/S/findings/7"`) || !strings.Contains(body, "exposure (unavailable)") ||
 		!strings.Contains(body, `<tr class="finding">`) {
 		t.Fatalf("subject page: %d\n%s", code, body)
 	}
 	var plot subjectPlot
-	plotOf(t, body, &plot)
+	pagetest.PlotOf(t, body, &plot)
 	if len(plot.Tests) != 2 || plot.Tests[0].Code != "ALT" || len(plot.Tests[0].Points) != 2 || len(plot.Tests[1].Points) != 0 {
 		t.Fatalf("tests: %+v", plot.Tests)
 	}
@@ -164,7 +122,7 @@ func TestEDISHPage(t *testing.T) {
 		}
 		pts = append(pts, p)
 	}
-	api := fakeAPI{"/api/v1/studies/S/edish": map[string]any{"x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": pts},
+	api := pagetest.FakeAPI{"/api/v1/studies/S/edish": map[string]any{"x_limit_xuln": 3, "y_limit_xuln": 2, "subjects": pts},
 		"/api/v1/studies/S/subjects": subjects(1200)}
 	code, body := get(t, api, "/ui/studies/S/edish")
 	if code != 200 {
@@ -175,7 +133,7 @@ func TestEDISHPage(t *testing.T) {
 		Lines  []float64    `json:"lines"`
 		Points []edishPoint `json:"points"`
 	}
-	plotOf(t, body, &plot)
+	pagetest.PlotOf(t, body, &plot)
 	if len(plot.Points) != 1200 || fmt.Sprint(plot.Lines) != "[3 2 3 2]" {
 		t.Fatalf("%d points, lines %v", len(plot.Points), plot.Lines)
 	}
@@ -209,7 +167,7 @@ const kriDetailJSON = `{"kri": "kri0001", "name": "Adverse event rate", "numerat
             {"denominator": 10, "expected": 0.1, "limits": {"-2": null, "-1": 0.0, "2": 0.3, "3": 0.4}}]}`
 
 func TestKRIPages(t *testing.T) {
-	api := fakeAPI{"/api/v1/studies/S/kris": kriListJSON, "/api/v1/studies/S/kris/kri0001": kriDetailJSON,
+	api := pagetest.FakeAPI{"/api/v1/studies/S/kris": kriListJSON, "/api/v1/studies/S/kris/kri0001": kriDetailJSON,
 		"/api/v1/studies/S/kris/kri0001/sites/701/history?limit=50": `{"kri": "kri0001", "site": "701", "flagged_in_a_row": 3, "history": [
 		  {"snapshot": 3, "as_of": "2026-01-03T00:00:00Z", "kri": "kri0001", "site": "701", "metric": 0.1, "flag": 1, "score": 2.5, "flagged_in_a_row": 3},
 		  {"snapshot": 2, "as_of": "2026-01-02T00:00:00Z", "kri": "kri0001", "site": "701", "metric": 0.09, "flag": 1, "score": 2.1, "flagged_in_a_row": 2}]}`}
@@ -218,7 +176,7 @@ func TestKRIPages(t *testing.T) {
 		t.Fatalf("KRI page: %d, or site 701 (risk 12.5) not before 702:\n%s", code, body)
 	}
 	var plot funnelPlot
-	plotOf(t, body, &plot)
+	pagetest.PlotOf(t, body, &plot)
 	if len(plot.KRIs) != 1 || len(plot.KRIs[0].Sites) != 2 {
 		t.Fatalf("funnels: %+v", plot.KRIs)
 	}
@@ -236,7 +194,7 @@ func TestKRIPages(t *testing.T) {
 		t.Errorf("site page: %d\n%s", code, body)
 	}
 	var sp sitePlot
-	plotOf(t, body, &sp)
+	pagetest.PlotOf(t, body, &sp)
 	if len(sp.KRIs) != 1 || len(sp.KRIs[0].Points) != 2 || sp.KRIs[0].Points[0].AsOf != "2026-01-02 00:00" {
 		t.Errorf("site history, oldest first: %+v", sp.KRIs)
 	}
@@ -245,7 +203,7 @@ func TestKRIPages(t *testing.T) {
 		t.Errorf("another site's page: %d, want 404", code)
 	}
 	// KRIs never computed: a page saying so.
-	if code, body := get(t, fakeAPI{}, "/ui/studies/S/kris"); code != http.StatusNotFound || !strings.Contains(body, "never computed") {
+	if code, body := get(t, pagetest.FakeAPI{}, "/ui/studies/S/kris"); code != http.StatusNotFound || !strings.Contains(body, "never computed") {
 		t.Errorf("KRIs never computed: %d\n%s", code, body)
 	}
 }

@@ -1,10 +1,17 @@
-package web
+// Package page is what every page of the browser UI shares: the layout
+// and error page every template renders in, under the UI's
+// Content-Security-Policy, and the in-process client of the JSON API
+// (APIClient) through which pages read and change data as the signed-in
+// user.
+package page
 
 import (
 	"bytes"
+	"embed"
 	"errors"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"path"
@@ -15,6 +22,9 @@ import (
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
+
+//go:embed templates
+var layoutFiles embed.FS
 
 // ContentSecurityPolicy is every page's policy: scripts, styles and data
 // only from this server, no inline script or style, no eval, no framing.
@@ -41,22 +51,35 @@ type Page struct {
 	Flash string
 }
 
-// parsePages parses each page template with the layout around it.
-func parsePages() map[string]*template.Template {
-	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html"))
-	names, err := fs.Glob(files, "templates/*.html")
-	if err != nil {
-		panic(err)
-	}
-	pages := map[string]*template.Template{}
-	for _, name := range names {
-		base := path.Base(name)
-		if base == "layout.html" {
-			continue
+// Renderer writes a package's pages, each in the layout, and the error
+// page.
+type Renderer struct {
+	pages map[string]*template.Template
+	log   *slog.Logger
+}
+
+// NewRenderer parses the page templates of a package, templates/*.html
+// in files (its embedded tree), each named by its file's name without
+// ".html" and defining "content", with the layout around it; log gets
+// what a page could not do.
+func NewRenderer(files fs.FS, log *slog.Logger) *Renderer {
+	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(layoutFiles, "templates/layout.html"))
+	r := &Renderer{pages: map[string]*template.Template{}, log: log}
+	add := func(fsys fs.FS, pattern string) {
+		names, err := fs.Glob(fsys, pattern)
+		if err != nil {
+			panic(err) // the embedded trees are fixed at build time
 		}
-		pages[strings.TrimSuffix(base, ".html")] = template.Must(template.Must(layout.Clone()).ParseFS(files, name))
+		for _, name := range names {
+			base := path.Base(name)
+			if base != "layout.html" {
+				r.pages[strings.TrimSuffix(base, ".html")] = template.Must(template.Must(layout.Clone()).ParseFS(fsys, name))
+			}
+		}
 	}
-	return pages
+	add(layoutFiles, "templates/error.html")
+	add(files, "templates/*.html")
+	return r
 }
 
 var funcs = template.FuncMap{
@@ -66,8 +89,7 @@ var funcs = template.FuncMap{
 		}
 		return t.UTC().Format("2006-01-02 15:04 UTC")
 	},
-	"studyHome": studyHome,
-	"pathEsc":   url.PathEscape,
+	"pathEsc": url.PathEscape,
 	"roleIs": func(id auth.Identity, roles ...string) bool {
 		for _, r := range roles {
 			if string(id.Role) == r {
@@ -78,11 +100,11 @@ var funcs = template.FuncMap{
 	},
 }
 
-// render writes page name with status, under the UI's security policy.
-func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
-	t, ok := s.pages[name]
+// Render writes page name with status, under the UI's security policy.
+func (rd *Renderer) Render(w http.ResponseWriter, r *http.Request, status int, name string, p Page) {
+	t, ok := rd.pages[name]
 	if !ok {
-		s.fail(w, r, errors.New("no page template "+name))
+		rd.Fail(w, r, errors.New("no page template "+name))
 		return
 	}
 	if p.User.Name == "" {
@@ -96,7 +118,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout.html", p); err != nil {
-		s.fail(w, r, err)
+		rd.Fail(w, r, err)
 		return
 	}
 	h := w.Header()
@@ -106,10 +128,10 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Write(buf.Bytes())
 }
 
-// PageError answers a page request with an error page; it is also the
-// router's answer to refused page requests (access.WithPageErrors).
-func (s *Server) PageError(w http.ResponseWriter, r *http.Request, status int, msg string) {
-	s.render(w, r, status, "error", Page{Title: http.StatusText(status), Data: errorPage{Status: status, Message: msg}})
+// Error answers a page request with an error page; it is also the
+// router's answer to refused page requests (access.Router.UsePageErrors).
+func (rd *Renderer) Error(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	rd.Render(w, r, status, "error", Page{Title: http.StatusText(status), Data: errorPage{Status: status, Message: msg}})
 }
 
 type errorPage struct {
@@ -117,24 +139,24 @@ type errorPage struct {
 	Message string
 }
 
-// fail answers a page whose work failed on the server: a generic page and
+// Fail answers a page whose work failed on the server: a generic page and
 // the request id, the detail only in the log.
-func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+func (rd *Renderer) Fail(w http.ResponseWriter, r *http.Request, err error) {
 	id := jsonhttp.RequestID(r.Context())
-	s.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err)
+	rd.log.ErrorContext(r.Context(), "page failed", "path", r.URL.Path, "error", err)
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", ContentSecurityPolicy)
 	w.WriteHeader(http.StatusInternalServerError)
 	w.Write([]byte("Something went wrong on the server. Request id: " + id + "\n"))
 }
 
-// apiFailed shows what the API refused (its 4xx message), or fails the
+// APIFailed shows what the API refused (its 4xx message), or fails the
 // page on a server error.
-func (s *Server) apiFailed(w http.ResponseWriter, r *http.Request, err error) {
+func (rd *Renderer) APIFailed(w http.ResponseWriter, r *http.Request, err error) {
 	var ae *APIError
 	if errors.As(err, &ae) && ae.Status < 500 {
-		s.PageError(w, r, ae.Status, ae.Message)
+		rd.Error(w, r, ae.Status, ae.Message)
 		return
 	}
-	s.fail(w, r, err)
+	rd.Fail(w, r, err)
 }

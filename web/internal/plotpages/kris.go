@@ -1,4 +1,4 @@
-package web
+package plotpages
 
 import (
 	"cmp"
@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"time"
+
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // kriSite is one site's value of one KRI, as the KRI API answers it.
@@ -123,7 +125,7 @@ type funnelTable struct {
 // kris shows, per KRI, a funnel plot of the sites the user may see
 // (metric against denominator, with the bounds of each threshold), and
 // the sites' risk scores.
-func (s *Server) kris(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) kris(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	list, ok := s.kriList(w, r)
 	if !ok {
@@ -137,8 +139,8 @@ func (s *Server) kris(w http.ResponseWriter, r *http.Request) {
 	plot := funnelPlot{Study: study, KRIs: []funnel{}}
 	for i, id := range kriIDs(list.KRIs) {
 		var d kriDetail
-		if err := s.api.Get(r, studyAPI(study, "kris", id), &d); err != nil {
-			s.apiFailed(w, r, err)
+		if err := s.api.Get(r, page.StudyAPI(study, "kris", id), &d); err != nil {
+			s.pages.APIFailed(w, r, err)
 			return
 		}
 		f := funnelOf(d, "funnel-"+strconv.Itoa(i))
@@ -153,22 +155,22 @@ func (s *Server) kris(w http.ResponseWriter, r *http.Request) {
 			" flagged. The table after it lists every site."
 		view.KRIs = append(view.KRIs, t)
 	}
-	s.render(w, r, http.StatusOK, "kris", Page{Title: study + ": site KRIs", Nav: "kris", Data: view, Plot: plot,
+	s.pages.Render(w, r, http.StatusOK, "kris", page.Page{Title: study + ": site KRIs", Nav: "kris", Data: view, Plot: plot,
 		Scripts: []string{"vendor/chart.umd.min.js", "plots.js", "kris.js"}})
 }
 
 // kriList reads the study's latest KRIs; a study whose KRIs were never
 // computed shows a page that says so.
-func (s *Server) kriList(w http.ResponseWriter, r *http.Request) (kriList, bool) {
+func (s *Pages) kriList(w http.ResponseWriter, r *http.Request) (kriList, bool) {
 	var list kriList
-	err := s.api.Get(r, studyAPI(r.PathValue("study"), "kris"), &list)
-	var ae *APIError
+	err := s.api.Get(r, page.StudyAPI(r.PathValue("study"), "kris"), &list)
+	var ae *page.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
-		s.PageError(w, r, http.StatusNotFound, "The KRIs of this study were never computed: they are computed after uploads, or on request by a monitor.")
+		s.pages.Error(w, r, http.StatusNotFound, "The KRIs of this study were never computed: they are computed after uploads, or on request by a monitor.")
 		return list, false
 	}
 	if err != nil {
-		s.apiFailed(w, r, err)
+		s.pages.APIFailed(w, r, err)
 		return list, false
 	}
 	return list, true
@@ -265,7 +267,7 @@ const kriHistoryLen = 50
 // sitePage shows a site's KRIs over time and how many snapshots in a row
 // flagged each. A site the user may not see is not found, as one that
 // does not exist.
-func (s *Server) sitePage(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) sitePage(w http.ResponseWriter, r *http.Request) {
 	study, site := r.PathValue("study"), r.PathValue("site")
 	list, ok := s.kriList(w, r)
 	if !ok {
@@ -284,14 +286,14 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if view.Score == nil && len(latest) == 0 {
-		s.PageError(w, r, http.StatusNotFound, "not found")
+		s.pages.Error(w, r, http.StatusNotFound, "not found")
 		return
 	}
 	plot := sitePlot{KRIs: []siteHistory{}}
 	for i, id := range kriIDs(list.KRIs) {
 		var h history
-		if err := s.api.Get(r, query(studyAPI(study, "kris", id, "sites", site, "history"), "limit", strconv.Itoa(kriHistoryLen)), &h); err != nil {
-			s.apiFailed(w, r, err)
+		if err := s.api.Get(r, page.Query(page.StudyAPI(study, "kris", id, "sites", site, "history"), "limit", strconv.Itoa(kriHistoryLen)), &h); err != nil {
+			s.pages.APIFailed(w, r, err)
 			return
 		}
 		sh := siteHistory{ID: id, Canvas: "history-" + strconv.Itoa(i), Name: id, Points: []sitePoint{}}
@@ -312,17 +314,17 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request) {
 		k.Label = k.Name + " of site " + site + " over its last " + strconv.Itoa(len(k.Points)) + " computations; flagged " +
 			strconv.Itoa(k.Streak) + " times in a row. The table after it lists the values."
 	}
-	s.render(w, r, http.StatusOK, "site", Page{Title: "Site " + site, Nav: "kris", Data: view, Plot: plot,
+	s.pages.Render(w, r, http.StatusOK, "site", page.Page{Title: "Site " + site, Nav: "kris", Data: view, Plot: plot,
 		Scripts: []string{"vendor/chart.umd.min.js", "plots.js", "site.js"}})
 }
 
 // kriNames names the KRIs, from their definitions; a name that cannot be
 // read leaves the KRI's id.
-func (s *Server) kriNames(r *http.Request, study string, ks []siteKRI) map[string]string {
+func (s *Pages) kriNames(r *http.Request, study string, ks []siteKRI) map[string]string {
 	out := map[string]string{}
 	for _, k := range ks {
 		var d kriDetail
-		if s.api.Get(r, studyAPI(study, "kris", k.ID), &d) == nil {
+		if s.api.Get(r, page.StudyAPI(study, "kris", k.ID), &d) == nil {
 			out[k.ID] = d.Name
 		}
 	}

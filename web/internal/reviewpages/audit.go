@@ -1,4 +1,4 @@
-package web
+package reviewpages
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
 // auditRecord is one record as GET /audit answers it.
@@ -57,7 +59,7 @@ type auditRow struct {
 type fieldChange struct{ Field, Old, New string }
 
 // audit shows a study's audit trail with the API's filters and paging.
-func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) audit(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	q := r.URL.Query()
 	p := auditPage{Filter: map[string]string{}, ExportLimit: auditExportLimit, PageSizes: []string{"50", "100", "500"}}
@@ -76,45 +78,45 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request) {
 		Records   []auditRecord `json:"records"`
 		NextAfter int64         `json:"next_after"`
 	}
-	err := s.api.Get(r, studyAPI(study, "audit")+"?"+api.Encode(), &out)
-	var ae *APIError
+	err := s.api.Get(r, page.StudyAPI(study, "audit")+"?"+api.Encode(), &out)
+	var ae *page.APIError
 	switch {
 	case errors.As(err, &ae) && ae.Status == http.StatusBadRequest:
 		p.Error = ae.Message
 	case err != nil:
-		s.apiFailed(w, r, err)
+		s.pages.APIFailed(w, r, err)
 		return
 	}
 	for _, rec := range out.Records {
 		p.Records = append(p.Records, auditRow{auditRecord: rec, Changes: fieldChanges(rec.Old, rec.New), Link: auditLink(study, rec)})
 	}
 	base := "/ui/studies/" + url.PathEscape(study) + "/audit"
-	page := url.Values{}
+	kept := url.Values{} // the filters, for the page's links
 	for k, v := range p.Filter {
 		if v != "" {
-			page.Set(k, v)
+			kept.Set(k, v)
 		}
 	}
 	if out.NextAfter != 0 {
-		next := cloneValues(page)
+		next := cloneValues(kept)
 		next.Set("after", strconv.FormatInt(out.NextAfter, 10))
 		p.Next = base + "?" + next.Encode()
 	}
 	if after != "" {
-		p.First = base + "?" + page.Encode()
+		p.First = base + "?" + kept.Encode()
 	}
-	export := cloneValues(page)
+	export := cloneValues(kept)
 	export.Del("limit")
 	if after != "" {
 		export.Set("after", after)
 	}
 	p.Export = base + ".csv?" + export.Encode()
-	s.render(w, r, http.StatusOK, "audit", Page{Title: "Audit trail · " + study, Nav: "audit", Data: p})
+	s.pages.Render(w, r, http.StatusOK, "audit", page.Page{Title: "Audit trail · " + study, Nav: "audit", Data: p})
 }
 
 // exportAudit streams the API's CSV of the records the filters select,
 // as many as one answer holds.
-func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
+func (s *Pages) exportAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	f := map[string]string{}
 	for _, name := range auditFilters {
@@ -126,8 +128,8 @@ func (s *Server) exportAudit(w http.ResponseWriter, r *http.Request) {
 		api.Set("after", after)
 	}
 	api.Set("format", "csv")
-	if err := s.api.Forward(w, r, studyAPI(r.PathValue("study"), "audit")+"?"+api.Encode()); err != nil {
-		s.apiFailed(w, r, err)
+	if err := s.api.Forward(w, r, page.StudyAPI(r.PathValue("study"), "audit")+"?"+api.Encode()); err != nil {
+		s.pages.APIFailed(w, r, err)
 	}
 }
 

@@ -52,7 +52,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
-				if kind != opRecv || processLifetime(fn) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
+				if kind != opRecv || processLifetime(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
@@ -119,7 +119,11 @@ func firstFieldBlock(fc *fieldChans, lc loopCache, fn *ssa.Function, kind opKind
 	seen[fn] = true
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			if blk, ok := blocksOnField(fc, lc, instr, kind); ok {
+			if blk, ok := blocksOnField(fc, lc, instr, kind); ok && (!blk.stopsFirst || depth == 0) {
+				// A send that blocks only when the receiver stops first is
+				// judged where the goroutine itself makes it: in a function
+				// it calls, the conditions guarding the call (a state check,
+				// a receiver not started yet) are beyond leakvet.
 				return blk, true
 			}
 			if c, ok := instr.(*ssa.Call); ok {
@@ -285,8 +289,12 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 // that drains c in a deferred call does not stop first.
 func abandons(c *fieldChan) (fieldAbandon, bool) {
 	byFn := map[*ssa.Function][]chanOp{}
+	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs
 	for _, op := range c.ops {
 		fn := op.instr.Parent()
+		if _, ok := byFn[fn]; !ok {
+			fns = append(fns, fn)
+		}
 		byFn[fn] = append(byFn[fn], op)
 	}
 	// receivesFrom tells whether a function of the package receives from
@@ -299,7 +307,8 @@ func abandons(c *fieldChan) (fieldAbandon, bool) {
 			}
 		}
 	}
-	for fn, ops := range byFn {
+	for _, fn := range fns {
+		ops := byFn[fn]
 		drained := false
 		for _, op := range ops {
 			if op.kind != opSend && op.deferred {
@@ -338,8 +347,10 @@ func abandons(c *fieldChan) (fieldAbandon, bool) {
 			if !ok || op.kind != opRecv || !sel.Blocking || len(sel.States) < 2 {
 				continue
 			}
-			for i, e := range selectCaseEdges(sel) {
-				if i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
+			edges := selectCaseEdges(sel)
+			for i := range sel.States {
+				e, ok := edges[i]
+				if !ok || i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
 					continue
 				}
 				res := pathQuery{

@@ -134,9 +134,12 @@ func trackChan(lc loopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Func
 	return f
 }
 
+// seenKey is a value followed in a thread, from one call site of the
+// thread's root (a helper called twice receives twice).
 type seenKey struct {
-	v ssa.Value
-	t *thread
+	v  ssa.Value
+	t  *thread
+	at ssa.Instruction
 }
 
 type walker struct {
@@ -227,10 +230,10 @@ func (w *walker) repeats(instr ssa.Instruction) bool {
 // value follows the channel value v used in thread t; at is the call in
 // t.root that led here (nil when v is in t.root itself).
 func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
-	if w.flow.escape != "" || w.seen[seenKey{v, t}] {
+	if w.flow.escape != "" || w.seen[seenKey{v, t, at}] {
 		return
 	}
-	w.seen[seenKey{v, t}] = true
+	w.seen[seenKey{v, t, at}] = true
 	for _, r := range *v.Referrers() {
 		switch r := r.(type) {
 		case *ssa.DebugRef:
@@ -336,10 +339,10 @@ func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, 
 // cell follows a variable (alloc or a closure's captured pointer) that
 // holds the channel; init is the value first stored in it.
 func (w *walker) cell(p ssa.Value, init ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
-	if w.flow.escape != "" || w.seen[seenKey{p, t}] {
+	if w.flow.escape != "" || w.seen[seenKey{p, t, at}] {
 		return
 	}
-	w.seen[seenKey{p, t}] = true
+	w.seen[seenKey{p, t, at}] = true
 	for _, r := range *p.Referrers() {
 		switch r := r.(type) {
 		case *ssa.DebugRef:

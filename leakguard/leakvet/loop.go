@@ -38,7 +38,7 @@ func runLoop(pass *analysis.Pass) (any, error) {
 					continue
 				}
 				target := goTarget(&g.Call)
-				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || !lf.neverReturns(target) {
+				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || startedOnce(g) || !lf.neverReturns(target) {
 					continue
 				}
 				timer := lf.timerWait(target)
@@ -110,6 +110,51 @@ func processLifetime(fn *ssa.Function) bool {
 		}
 	}
 	return false
+}
+
+// startedOnce reports whether g runs at most once per process: its block
+// is reached only when a compare-and-swap on a package-level variable
+// succeeded (if !started.CompareAndSwap(false, true) { return }), a
+// hand-made sync.Once.
+func startedOnce(g *ssa.Go) bool {
+	for _, b := range g.Parent().Blocks {
+		iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
+		if !ok {
+			continue
+		}
+		cond, swapped := iff.Cond, false
+		if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
+			cond, swapped = u.X, true
+		}
+		c, ok := cond.(*ssa.Call)
+		if !ok || !casOnGlobal(&c.Call) {
+			continue
+		}
+		won := b.Succs[0]
+		if swapped {
+			won = b.Succs[1]
+		}
+		if len(won.Preds) == 1 && won.Dominates(g.Block()) {
+			return true
+		}
+	}
+	return false
+}
+
+// casOnGlobal reports whether call is a compare-and-swap of sync/atomic on
+// a package-level variable.
+func casOnGlobal(call *ssa.CallCommon) bool {
+	if len(call.Args) == 0 {
+		return false
+	}
+	if _, ok := call.Args[0].(*ssa.Global); !ok {
+		return false
+	}
+	fn := call.StaticCallee()
+	if fn == nil || fn.Pkg == nil || fn.Pkg.Pkg.Path() != "sync/atomic" {
+		return false
+	}
+	return strings.HasPrefix(fn.Name(), "CompareAndSwap")
 }
 
 // goTarget resolves the function a go statement runs: a function, a

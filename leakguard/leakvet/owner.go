@@ -144,6 +144,101 @@ func callsDone(fn *ssa.Function) bool {
 	return false
 }
 
+// doneAfter reports whether fn can call WaitGroup.Done after one of the
+// sends: a deferred Done, or one its control flow reaches from a send. A
+// goroutine whose every Done comes before its sends does not keep the
+// owner's Wait from returning, so that Wait is no sink for its sends.
+func doneAfter(fn *ssa.Function, sends []chanOp) bool {
+	isDone := func(instr ssa.Instruction) bool {
+		c, ok := instr.(ssa.CallInstruction)
+		return ok && isMethod(c.Common(), "sync", "WaitGroup", "Done")
+	}
+	var blocks []*ssa.BasicBlock
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if _, ok := instr.(*ssa.Defer); ok && isDone(instr) {
+				return true
+			}
+		}
+	}
+	for _, op := range sends {
+		at := op.at
+		if at.Parent() != fn {
+			return true // (not expected: op.at is in the thread's root)
+		}
+		after := false
+		for _, instr := range at.Block().Instrs {
+			if instr == at {
+				after = true
+				continue
+			}
+			if after && isDone(instr) {
+				return true
+			}
+		}
+		blocks = append(blocks, at.Block().Succs...)
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	for len(blocks) > 0 {
+		b := blocks[len(blocks)-1]
+		blocks = blocks[:len(blocks)-1]
+		if seen[b] {
+			continue
+		}
+		seen[b] = true
+		for _, instr := range b.Instrs {
+			if isDone(instr) {
+				return true
+			}
+		}
+		blocks = append(blocks, b.Succs...)
+	}
+	return false
+}
+
+// swallowsPanics reports whether fn defers a function that calls recover()
+// and drops what it returns: its author expects a call in it to panic and
+// end it early (a push that panics once the queue is closed), on a path
+// leakvet cannot see, so what follows the call may never run.
+func swallowsPanics(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			d, ok := instr.(*ssa.Defer)
+			if !ok {
+				continue
+			}
+			var callee *ssa.Function
+			switch v := d.Call.Value.(type) {
+			case *ssa.Function:
+				callee = v
+			case *ssa.MakeClosure:
+				callee, _ = v.Fn.(*ssa.Function)
+			}
+			if callee == nil {
+				continue
+			}
+			for _, cb := range callee.Blocks {
+				for _, ci := range cb.Instrs {
+					c, ok := ci.(*ssa.Call)
+					if !ok || builtinName(&c.Call) != "recover" {
+						continue
+					}
+					used := false
+					for _, r := range *c.Referrers() {
+						if _, ok := r.(*ssa.DebugRef); !ok {
+							used = true
+						}
+					}
+					if !used {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
 func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }
 
 // loopExitsSatisfy takes the owner's receive loops, left by their own test
@@ -168,6 +263,16 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
 				if !body[s] {
 					ev.enter[edge{x, s}] = many
 				}
+			}
+		}
+		// The guard (0 < n) in front of go/ssa's rotated for range n is
+		// the loop's first test.
+		for _, p := range h.Preds {
+			if body[p] || h.Comment != "rangeint.body" {
+				continue
+			}
+			if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
+				ev.enter[edge{p, p.Succs[1]}] = many
 			}
 		}
 	}

@@ -2,6 +2,7 @@ package leakvet
 
 import (
 	"fmt"
+	"go/token"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -43,7 +44,7 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	var receivers []*thread
 	// Wait is no sink here: receivers often call Done per value, and the
 	// owner closes after Wait.
-	need, withWait := 0, false
+	need, withWait, closeNeeded := 0, false, false
 	for _, t := range f.threads[1:] {
 		if has(t, opSend, opClose) {
 			return nil // another goroutine feeds the channel: not the owner's job alone
@@ -51,6 +52,9 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		recvs := unguarded(t, opRecv)
 		if len(recvs) == 0 || anchorIn(f, t) == nil {
 			continue
+		}
+		if swallowsPanics(t.root) {
+			return nil // it may end by a panic before it receives
 		}
 		n := 1
 		if t.inLoop {
@@ -62,6 +66,11 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		loopRecv := false
 		for _, op := range recvs {
 			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+				if !onlyCloseEnds(t, op) {
+					// A receive in a loop with another way out (a count, a
+					// break, a return): how often it runs is beyond leakvet.
+					return nil
+				}
 				n, loopRecv = many, true // a range, or a receive loop: only a close ends it
 			}
 		}
@@ -69,9 +78,10 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 			continue // each goroutine takes the value sent before it started (a semaphore)
 		}
 		need = min(need+n, many)
+		closeNeeded = closeNeeded || loopRecv
 		receivers = append(receivers, t)
 	}
-	if len(receivers) == 0 || (need < many && sendsInLoop) {
+	if len(receivers) == 0 || (!closeNeeded && sendsInLoop) {
 		return nil // counted receives against sends in a loop: beyond leakvet
 	}
 	ev := ownerEvents(f, func(op chanOp) int {
@@ -89,9 +99,16 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		if !res.found || res.events >= need {
 			continue
 		}
+		if need >= many && !closeNeeded && res.events > 0 {
+			// Goroutines started in a loop of unknown count, one receive
+			// each, against a few sends: only none is sure to leave one blocked.
+			continue
+		}
 		op := unguarded(t, opRecv)[0]
 		what := "nobody sends on or closes it"
-		if need >= many {
+		if need >= many && !closeNeeded {
+			what = "goroutines started in a loop each wait for a value, and nobody sends on or closes it"
+		} else if need >= many {
 			what = "it waits until the channel is closed, and the owner does not close it"
 			if res.events > 0 {
 				what = fmt.Sprintf("it waits until the channel is closed, and the owner only sends %s", times(res.events))
@@ -135,4 +152,69 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 		stopAt: func(b *ssa.BasicBlock) bool { return b == h },
 	}.run()
 	return res.found && res.events > 0
+}
+
+// onlyCloseEnds reports whether the loop around t's receive op can only be
+// left when the channel is closed (a range over it, v, ok := <-ch and a
+// test of ok) or by a path that ends the goroutine or fails the test, or
+// not at all: then the receives go on until a close. A loop with another
+// way out (a counter, a break, a return) takes as many values as it
+// happens to, which leakvet cannot count.
+func onlyCloseEnds(t *thread, op chanOp) bool {
+	for _, instr := range []ssa.Instruction{op.instr, op.at} {
+		h, body := innermostLoop(instr.Block())
+		if h == nil {
+			continue
+		}
+		for x := range body {
+			iff, isIf := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+			for _, y := range x.Succs {
+				if body[y] || endsGoroutine(y) {
+					continue
+				}
+				if isIf && recvOkTest(t, iff) {
+					continue
+				}
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// recvOkTest reports whether iff tests the ok of one of t's receives
+// (v, ok := <-ch, or a range over ch).
+func recvOkTest(t *thread, iff *ssa.If) bool {
+	cond := iff.Cond
+	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
+		cond = u.X
+	}
+	ex, ok := cond.(*ssa.Extract)
+	if !ok || ex.Index != 1 {
+		return false
+	}
+	for _, op := range t.ops {
+		if v, ok := op.instr.(ssa.Value); ok && op.kind == opRecv && ex.Tuple == v {
+			return true
+		}
+	}
+	return false
+}
+
+// endsGoroutine reports whether block b, straight on, ends the goroutine
+// or the test without returning normally: a panic, a call that never
+// returns, a test failure.
+func endsGoroutine(b *ssa.BasicBlock) bool {
+	for seen := 0; b != nil && seen < 8; seen++ {
+		for _, instr := range b.Instrs {
+			if endsPath(instr) || failsTest(instr) {
+				return true
+			}
+		}
+		if len(b.Succs) != 1 {
+			return false
+		}
+		b = b.Succs[0]
+	}
+	return false
 }

@@ -39,7 +39,9 @@ func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.D
 	reported := map[string]bool{}
 	for _, f := range fl.list {
 		for _, d := range check(fl, f) {
-			key := fmt.Sprint(d.Pos, d.Message)
+			// One report per go statement and channel: a helper's goroutine
+			// judged at each of its callers would repeat it with other paths.
+			key := fmt.Sprint(d.Pos, f.mk.Pos())
 			if !reported[key] {
 				reported[key] = true
 				report(pass, d)
@@ -93,6 +95,9 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if len(sends) == 0 {
 			continue
 		}
+		if swallowsPanics(t.root) {
+			return nil // it may end by a panic before it sends
+		}
 		if anchorIn(f, t) == nil {
 			return nil
 		}
@@ -122,7 +127,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		total = min(total+n, many)
 		senders = append(senders, t)
-		if t.viaGroup || callsDone(t.root) {
+		if t.viaGroup || doneAfter(t.root, sends) {
 			withWait = true
 		}
 	}

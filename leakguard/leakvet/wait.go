@@ -69,7 +69,12 @@ func runWait(pass *analysis.Pass) (any, error) {
 						continue
 					}
 					checkAddInside(pass, g, target, key, wait, adds, resolve)
-					checkDoneMissing(pass, g, target, key, wait, resolve)
+					if _, counted := adds[key]; counted {
+						// Only a goroutine its starter counted (Add before go)
+						// owes a Done; a WaitGroup used as a latch (Done once,
+						// by whoever fills a list first) owes none per goroutine.
+						checkDoneMissing(pass, g, target, key, wait, resolve)
+					}
 					checkAddCount(pass, lc, g, target, key, wait, adds, resolve)
 				}
 			}

@@ -56,6 +56,34 @@ modules+=(
 	github.com/cometbft/cometbft@v1.0.1
 	github.com/libp2p/go-libp2p-pubsub@v0.19.0
 )
+# Batch 6 and 7: run only after the fixes for batch 5 (6) and for batch 6 (7).
+modules+=(
+	github.com/ethereum/go-ethereum@v1.17.10
+	github.com/syncthing/syncthing@v1.30.0
+	go.temporal.io/sdk@v1.51.0=temporal-sdk
+	github.com/coredns/coredns@v1.15.0
+	github.com/valyala/fasthttp@v1.79.0
+	github.com/ipfs/boxo@v0.43.0
+	github.com/panjf2000/gnet/v2@v2.9.7
+	go.etcd.io/etcd/client/v3@v3.7.4=etcd-client
+	github.com/hashicorp/go-plugin@v1.8.0
+	github.com/hashicorp/consul/api@v1.35.0=consul-api
+	github.com/alitto/pond/v2@v2.7.1
+	github.com/centrifugal/centrifuge@v0.40.1
+)
+modules+=(
+	github.com/libp2p/go-libp2p-kad-dht@v0.43.1
+	go.opentelemetry.io/otel/sdk@v1.47.0=otel-sdk
+	github.com/minio/minio-go/v7@v7.4.1
+	github.com/gorilla/websocket@v1.5.3
+	github.com/dgraph-io/ristretto/v2@v2.4.2
+	github.com/Shopify/toxiproxy/v2@v2.5.0
+	github.com/grpc-ecosystem/go-grpc-middleware/v2@v2.3.4
+	github.com/hashicorp/vault/api@v1.23.0=vault-api
+	github.com/jackc/puddle/v2@v2.2.4
+	github.com/coder/websocket@v1.8.15=coder-websocket
+	github.com/lesismal/nbio@v1.6.8
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

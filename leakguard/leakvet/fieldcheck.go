@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 	"go/types"
+	"slices"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -34,6 +35,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 	lf := newLoopFacts(ssaInfo.Pkg)
 	lf.fields = fc
 	plain := newLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
+	lt := newLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -52,7 +54,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
-				if kind != opRecv || processLifetime(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
+				if kind != opRecv || lt.process(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
@@ -287,7 +289,7 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 // blocking select that receives from c in one case and, in another, can
 // reach a return without receiving from (or closing) c again. A receiver
 // that drains c in a deferred call does not stop first.
-func abandons(c *fieldChan) (fieldAbandon, bool) {
+func abandons(fc *fieldChans, c *fieldChan) (fieldAbandon, bool) {
 	byFn := map[*ssa.Function][]chanOp{}
 	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs
 	for _, op := range c.ops {
@@ -342,6 +344,14 @@ func abandons(c *fieldChan) (fieldAbandon, bool) {
 				}
 			}
 		}
+		// A receive loop on the way out (for len(peers) > 0 { <-c }, for
+		// range pending { <-c }) is taken to drain what was sent, as the
+		// owner's receive loops are (loopExitsSatisfy).
+		for _, op := range ops {
+			if op.kind == opRecv {
+				drainLoopExits(ev, op.instr.Block())
+			}
+		}
 		for _, op := range ops {
 			sel, ok := op.instr.(*ssa.Select)
 			if !ok || op.kind != opRecv || !sel.Blocking || len(sel.States) < 2 {
@@ -352,6 +362,9 @@ func abandons(c *fieldChan) (fieldAbandon, bool) {
 				e, ok := edges[i]
 				if !ok || i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
 					continue
+				}
+				if c2 := fc.of(sel.States[i].Chan); c2 != nil && sel.States[i].Dir == types.RecvOnly && lastWord(c, c2) {
+					continue // the senders are done once they sent on c2
 				}
 				res := pathQuery{
 					start:  e,
@@ -382,10 +395,90 @@ func defersCallTo(fn *ssa.Function, fns map[*ssa.Function]bool) bool {
 			if fns[callee] {
 				return true
 			}
-			if mc, ok := d.Call.Value.(*ssa.MakeClosure); ok && fns[mc.Fn.(*ssa.Function)] {
+			if mc, ok := d.Call.Value.(*ssa.MakeClosure); ok {
+				callee = mc.Fn.(*ssa.Function)
+			}
+			if callee == nil {
+				continue
+			}
+			if fns[callee] {
+				return true
+			}
+			// defer func() { ...; c.drain() }()
+			for _, cb := range callee.Blocks {
+				for _, ci := range cb.Instrs {
+					if call, ok := ci.(*ssa.Call); ok && fns[call.Call.StaticCallee()] {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
+}
+
+// lastWord reports whether every function that sends on c also sends on
+// c2 and can send on c no more after it (c.readErr <- err; return after
+// c.readOp <- op in a loop): a receiver that takes c2 has heard the sender's
+// last word on c, and leaving then abandons nothing.
+func lastWord(c, c2 *fieldChan) bool {
+	c2Sends := map[*ssa.Function][]ssa.Instruction{}
+	for _, op := range c2.ops {
+		if op.kind == opSend {
+			c2Sends[op.instr.Parent()] = append(c2Sends[op.instr.Parent()], op.instr)
+		}
+	}
+	cSends := map[ssa.Instruction]bool{}
+	var senders []*ssa.Function
+	for _, op := range c.ops {
+		if op.kind == opSend {
+			cSends[op.instr] = true
+			senders = append(senders, op.instr.Parent())
+		}
+	}
+	if len(senders) == 0 {
+		return false
+	}
+	for _, fn := range senders {
+		last := c2Sends[fn]
+		if len(last) == 0 {
+			return false
+		}
+		for _, from := range last {
+			if reaches(from, func(i ssa.Instruction) bool { return cSends[i] }) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// reaches reports whether some path of from's function, after from,
+// passes an instruction for which hit holds.
+func reaches(from ssa.Instruction, hit func(ssa.Instruction) bool) bool {
+	b := from.Block()
+	after := false
+	for _, instr := range b.Instrs {
+		if after && hit(instr) {
+			return true
+		}
+		after = after || instr == from
+	}
+	seen := map[*ssa.BasicBlock]bool{}
+	work := slices.Clone(b.Succs)
+	for len(work) > 0 {
+		x := work[len(work)-1]
+		work = work[:len(work)-1]
+		if seen[x] {
+			continue
+		}
+		seen[x] = true
+		for _, instr := range x.Instrs {
+			if hit(instr) {
 				return true
 			}
 		}
+		work = append(work, x.Succs...)
 	}
 	return false
 }

@@ -208,7 +208,7 @@ func runFields(pass *analysis.Pass) (any, error) {
 	}
 	for _, c := range fc.byKey {
 		if c.escape == "" && c.recvEscape == "" && c.capacity == 0 && len(c.makes) > 0 {
-			if a, ok := abandons(c); ok {
+			if a, ok := abandons(fc, c); ok {
 				c.abandon = &a
 			}
 		}

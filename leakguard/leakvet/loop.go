@@ -3,6 +3,7 @@ package leakvet
 import (
 	"fmt"
 	"go/ast"
+	"slices"
 	"go/token"
 	"go/types"
 	"strings"
@@ -27,8 +28,9 @@ func runLoop(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lf := newLoopFacts(ssaInfo.Pkg)
 	lf.fields = pass.ResultOf[fieldAnalyzer].(*fieldChans)
+	lt := newLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
 	for _, fn := range ssaInfo.SrcFuncs {
-		if processLifetime(fn) {
+		if lt.process(fn) {
 			continue
 		}
 		for _, b := range fn.Blocks {
@@ -81,6 +83,11 @@ func processLifetime(fn *ssa.Function) bool {
 			if (name == "main" && f.Pkg != nil && f.Pkg.Pkg.Name() == "main") || name == "init" || strings.HasPrefix(name, "init#") || name == "TestMain" {
 				return true
 			}
+			// An example stands for a program's main: what it starts is
+			// meant to run as long as the program.
+			if strings.HasPrefix(name, "Example") && strings.HasSuffix(f.Prog.Fset.Position(f.Pos()).Filename, "_test.go") {
+				return true
+			}
 		}
 		if f.Synthetic == "package initializer" {
 			return true
@@ -97,12 +104,12 @@ func processLifetime(fn *ssa.Function) bool {
 						continue
 					}
 					for _, r := range *in.Referrers() {
-						if c, ok := r.(*ssa.Call); ok && isMethod(&c.Call, "sync", "Once", "Do") {
+						if c, ok := r.(*ssa.Call); ok && runsOnce(&c.Call, in) {
 							return true
 						}
 					}
 				case *ssa.Call:
-					if isMethod(&in.Call, "sync", "Once", "Do") && len(in.Call.Args) == 2 && in.Call.Args[1] == f {
+					if runsOnce(&in.Call, f) {
 						return true
 					}
 				}
@@ -110,6 +117,108 @@ func processLifetime(fn *ssa.Function) bool {
 		}
 	}
 	return false
+}
+
+// runsOnce reports whether call runs fn at most once per value it makes:
+// sync.Once.Do(fn), sync.OnceFunc(fn), sync.OnceValue(fn),
+// sync.OnceValues(fn).
+func runsOnce(call *ssa.CallCommon, fn ssa.Value) bool {
+	if isMethod(call, "sync", "Once", "Do") {
+		return len(call.Args) == 2 && call.Args[1] == fn
+	}
+	callee := call.StaticCallee()
+	if callee == nil {
+		return false
+	}
+	if o := callee.Origin(); o != nil {
+		callee = o
+	}
+	if callee.Pkg == nil || callee.Pkg.Pkg.Path() != "sync" || callee.Signature.Recv() != nil {
+		return false
+	}
+	switch callee.Name() {
+	case "OnceFunc", "OnceValue", "OnceValues":
+		return len(call.Args) == 1 && call.Args[0] == fn
+	}
+	return false
+}
+
+// lifetimes extends processLifetime to the package's unexported functions
+// that only process-lifetime code calls (a constructor called only from a
+// sync.OnceValue), so the goroutines they start are the process's too.
+type lifetimes struct {
+	callers map[*ssa.Function][]*ssa.Function // static call sites' functions
+	asValue map[*ssa.Function]bool            // used other than by a static call or a once
+	once    map[*ssa.Function]bool            // run by sync.Once.Do or its kin
+	memo    map[*ssa.Function]bool
+}
+
+func newLifetimes(pkg *ssa.Package, fns []*ssa.Function) *lifetimes {
+	lt := &lifetimes{callers: map[*ssa.Function][]*ssa.Function{}, asValue: map[*ssa.Function]bool{}, once: map[*ssa.Function]bool{}, memo: map[*ssa.Function]bool{}}
+	// The package initializer and the function literals of package-level
+	// variables (var x = sync.OnceValue(func() T { ... })) are not source
+	// functions of buildssa's; their calls count too.
+	var withInit func(fn *ssa.Function)
+	withInit = func(fn *ssa.Function) {
+		if fn == nil {
+			return
+		}
+		fns = append(fns, fn)
+		for _, a := range fn.AnonFuncs {
+			withInit(a)
+		}
+	}
+	fns = slices.Clone(fns)
+	withInit(pkg.Func("init"))
+	var ops []*ssa.Value
+	for _, fn := range fns {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				var callee ssa.Value
+				if c, ok := instr.(ssa.CallInstruction); ok && !c.Common().IsInvoke() {
+					callee = c.Common().Value
+					if f, ok := callee.(*ssa.Function); ok {
+						lt.callers[f] = append(lt.callers[f], fn)
+					}
+				}
+				for _, op := range instr.Operands(ops[:0]) {
+					f, ok := (*op).(*ssa.Function)
+					if !ok || *op == callee {
+						continue
+					}
+					if c, ok := instr.(*ssa.Call); ok && runsOnce(&c.Call, f) {
+						lt.once[f] = true // once.Do(updateServerDate)
+						continue
+					}
+					lt.asValue[f] = true
+				}
+			}
+		}
+	}
+	return lt
+}
+
+func (lt *lifetimes) process(fn *ssa.Function) bool { return lt.of(fn, 0) }
+
+func (lt *lifetimes) of(fn *ssa.Function, depth int) bool {
+	if v, ok := lt.memo[fn]; ok {
+		return v
+	}
+	if processLifetime(fn) {
+		lt.memo[fn] = true
+		return true
+	}
+	lt.memo[fn] = false // recursion: not proven
+	if depth > 3 || fn.Parent() != nil || ast.IsExported(fn.Name()) || lt.asValue[fn] || (len(lt.callers[fn]) == 0 && !lt.once[fn]) {
+		return false
+	}
+	for _, c := range lt.callers[fn] {
+		if !lt.of(c, depth+1) {
+			return false
+		}
+	}
+	lt.memo[fn] = true
+	return true
 }
 
 // startedOnce reports whether g runs at most once per process: its block

@@ -2,6 +2,7 @@ package leakvet
 
 import (
 	"go/token"
+	"go/types"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -40,7 +41,8 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 	return func(instr ssa.Instruction) bool {
 		switch in := instr.(type) {
 		case *ssa.Return:
-			return true
+			// main returning ends the process: nothing is left blocked.
+			return !isMainMain(f.owner)
 		case *ssa.Call:
 			// A t.Fatal (Goexit) path is no sink: what a failed test
 			// leaves behind is noise next to its failure.
@@ -113,7 +115,7 @@ func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if loopTest(x, h) {
+		if loopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.same(b, x) })) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
@@ -239,6 +241,45 @@ func swallowsPanics(fn *ssa.Function) bool {
 	return false
 }
 
+// counterTest reports whether iff compares a counter the loop carries
+// (an integer variable it changes, such as done++ in each receiving case)
+// with a value the loop does not change: a loop test written at the
+// bottom (for { select { ... done++ }; if done == 3 { return } }), which,
+// like the loop's own test, is taken to stop once every value is taken.
+func counterTest(iff *ssa.If, inLoop func(*ssa.BasicBlock) bool) bool {
+	cmp, ok := iff.Cond.(*ssa.BinOp)
+	if !ok {
+		return false
+	}
+	switch cmp.Op {
+	case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ:
+	default:
+		return false
+	}
+	carried := func(v ssa.Value) bool {
+		if add, ok := v.(*ssa.BinOp); ok && (add.Op == token.ADD || add.Op == token.SUB) {
+			v = add.X
+		}
+		phi, ok := v.(*ssa.Phi)
+		if !ok || !inLoop(phi.Block()) {
+			return false
+		}
+		basic, ok := phi.Type().Underlying().(*types.Basic)
+		return ok && basic.Info()&types.IsInteger != 0
+	}
+	invariant := func(v ssa.Value) bool {
+		if instr, ok := v.(ssa.Instruction); ok && instr.Block() != nil {
+			return !inLoop(instr.Block())
+		}
+		return true // a constant, parameter, global or free variable
+	}
+	return (carried(cmp.X) && invariant(cmp.Y)) || (carried(cmp.Y) && invariant(cmp.X))
+}
+
+func isMainMain(fn *ssa.Function) bool {
+	return fn.Name() == "main" && fn.Parent() == nil && fn.Signature.Recv() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main"
+}
+
 func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }
 
 // loopExitsSatisfy takes the owner's receive loops, left by their own test
@@ -251,29 +292,37 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
 		if op.kind != opRecv || op.at.Parent() != f.owner || !l.inCycle(op.at.Block()) {
 			continue
 		}
-		h, body := innermostLoop(op.at.Block())
-		if h == nil {
+		drainLoopExits(ev, op.at.Block())
+	}
+}
+
+// drainLoopExits weighs as many the edges by which the innermost loop
+// around b is left through its own test: a receive loop so left is taken
+// to have received all that was sent.
+func drainLoopExits(ev events, b *ssa.BasicBlock) {
+	h, body := innermostLoop(b)
+	if h == nil {
+		return
+	}
+	for x := range body {
+		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+		if !ok || !(loopTest(x, h) || counterTest(iff, func(b *ssa.BasicBlock) bool { return body[b] })) {
 			continue
 		}
-		for x := range body {
-			if _, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If); !ok || !loopTest(x, h) {
-				continue
-			}
-			for _, s := range x.Succs {
-				if !body[s] {
-					ev.enter[edge{x, s}] = many
-				}
+		for _, s := range x.Succs {
+			if !body[s] {
+				ev.enter[edge{x, s}] = many
 			}
 		}
-		// The guard (0 < n) in front of go/ssa's rotated for range n is
-		// the loop's first test.
-		for _, p := range h.Preds {
-			if body[p] || h.Comment != "rangeint.body" {
-				continue
-			}
-			if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
-				ev.enter[edge{p, p.Succs[1]}] = many
-			}
+	}
+	// The guard (0 < n) in front of go/ssa's rotated for range n is
+	// the loop's first test.
+	for _, p := range h.Preds {
+		if body[p] || h.Comment != "rangeint.body" {
+			continue
+		}
+		if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
+			ev.enter[edge{p, p.Succs[1]}] = many
 		}
 	}
 }

@@ -98,6 +98,9 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if swallowsPanics(t.root) {
 			return nil // it may end by a panic before it sends
 		}
+		if requestDriven(fl, f, t, sends) {
+			continue // it answers the owner's requests, into a buffer
+		}
 		if anchorIn(f, t) == nil {
 			return nil
 		}
@@ -215,7 +218,7 @@ func boundedOrEarly(pass *analysis.Pass, lc loopCache, f *chanFlow, ev events, w
 	if len(recvs) == 0 {
 		return ""
 	}
-	if bounded {
+	if bounded && !isMainMain(f.owner) { // (main returning ends the process)
 		var lines []string
 		for _, op := range recvs {
 			lines = append(lines, fmt.Sprint(line(pass, recvPos(op))))
@@ -377,4 +380,37 @@ func sendTrips(lc loopCache, send ssa.Instruction) int {
 		}
 	}
 	return 0
+}
+
+// requestDriven reports whether t's sends on the buffered channel f answer
+// requests: the loop around them takes its work from another channel that
+// the owner sends on (for p := range prompts { answers <- read(p) }). The
+// answers are as many as the requests, and leakvet takes the buffer to be
+// sized to the requests in flight, as it does for one goroutine per element.
+func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
+	if f.capacity <= 0 {
+		return false
+	}
+	l := fl.lc.of(t.root)
+	for _, g := range fl.list {
+		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" || !has(g.ownerThread(), opSend) {
+			continue
+		}
+		for _, u := range g.threads[1:] {
+			if u.spawn != t.spawn {
+				continue
+			}
+			for _, op := range u.ops {
+				if op.kind != opRecv || op.at.Parent() != t.root || !l.inCycle(op.at.Block()) {
+					continue
+				}
+				for _, s := range sends {
+					if s.at.Parent() == t.root && l.same(s.at.Block(), op.at.Block()) {
+						return true
+					}
+				}
+			}
+		}
+	}
+	return false
 }

@@ -1,0 +1,214 @@
+package heldoutfp
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The false positives of the second round's batch 6 (TRIAGE.md).
+
+// go-ethereum console/console.go: the reader answers each prompt the owner
+// sends with one line, into a buffer of one; the owner closes the prompts
+// on its way out.
+func interactive(read func(string) (string, error), stopped <-chan struct{}) {
+	lines := make(chan string, 1)
+	errs := make(chan error, 1)
+	prompts := make(chan string)
+	go readLines(read, prompts, lines, errs)
+	defer close(prompts)
+	for {
+		prompts <- "> "
+		select {
+		case <-stopped:
+			return
+		case <-errs:
+			return
+		case l := <-lines:
+			if l == "exit" {
+				return
+			}
+		}
+	}
+}
+
+func readLines(read func(string) (string, error), prompts <-chan string, lines chan<- string, errs chan<- error) {
+	for p := range prompts {
+		l, err := read(p)
+		if err != nil {
+			errs <- err
+		} else {
+			lines <- l
+		}
+	}
+}
+
+// go-ethereum core/sender_cacher.go: workers of a singleton made by
+// sync.OnceValue, through an unexported constructor nothing else calls.
+type senderCacher struct {
+	tasks chan []int
+}
+
+var theSenderCacher = sync.OnceValue(func() *senderCacher { return newSenderCacher(4) })
+
+func newSenderCacher(threads int) *senderCacher {
+	c := &senderCacher{tasks: make(chan []int, threads)}
+	for range threads {
+		go c.cache()
+	}
+	return c
+}
+
+func (c *senderCacher) cache() {
+	for task := range c.tasks {
+		_ = task
+	}
+}
+
+func (c *senderCacher) recover(txs []int) { c.tasks <- txs }
+
+func recoverSenders(txs []int) { theSenderCacher().recover(txs) }
+
+// go-ethereum p2p/dial.go: the scheduler's loop can leave on ctx.Done(),
+// but drains doneCh for every dial still running before it returns.
+type dialer struct {
+	ctx     context.Context
+	doneCh  chan int
+	dialing map[int]bool
+}
+
+func newDialer(ctx context.Context) *dialer {
+	d := &dialer{ctx: ctx, doneCh: make(chan int), dialing: map[int]bool{}}
+	go d.loop()
+	return d
+}
+
+func (d *dialer) loop() {
+	for {
+		select {
+		case id := <-d.doneCh:
+			delete(d.dialing, id)
+		case <-d.ctx.Done():
+			for range d.dialing {
+				<-d.doneCh
+			}
+			return
+		}
+	}
+}
+
+func (d *dialer) startDial(id int, dial func(int)) {
+	d.dialing[id] = true
+	go func() {
+		dial(id)
+		d.doneCh <- id
+	}()
+}
+
+// go-ethereum rpc/client.go: the dispatcher drains the read loop's error in
+// a deferred closure when it leaves.
+type client struct {
+	close   chan struct{}
+	readErr chan error
+	readOp  chan int
+}
+
+func newClient(read func() (int, error)) *client {
+	c := &client{close: make(chan struct{}), readErr: make(chan error), readOp: make(chan int)}
+	go c.dispatch(read)
+	return c
+}
+
+func (c *client) Close() { close(c.close) }
+
+func (c *client) dispatch(read func() (int, error)) {
+	reading := true
+	defer func() {
+		if reading {
+			c.drainRead()
+		}
+	}()
+	go c.read(read)
+	for {
+		select {
+		case <-c.close:
+			return
+		case <-c.readOp:
+		case <-c.readErr:
+			reading = false
+		}
+	}
+}
+
+func (c *client) drainRead() {
+	for {
+		select {
+		case <-c.readOp:
+		case <-c.readErr:
+			return
+		}
+	}
+}
+
+func (c *client) read(read func() (int, error)) {
+	for {
+		op, err := read()
+		if err != nil {
+			c.readErr <- err
+			return
+		}
+		c.readOp <- op
+	}
+}
+
+// fasthttp header.go: the date refresher started under sync.Once, which
+// is given the function itself.
+var (
+	dateOnce sync.Once
+	dateNow  []byte
+)
+
+func refreshDate() { dateNow = []byte("now") }
+
+func updateDate() {
+	refreshDate()
+	go func() {
+		for {
+			time.Sleep(time.Second)
+			refreshDate()
+		}
+	}()
+}
+
+func serverDate() []byte {
+	dateOnce.Do(updateDate)
+	return dateNow
+}
+
+// fasthttp server_test.go TestShutdown: the owner counts the values of
+// three channels, one sender each, and leaves when it has all three.
+func shutdownAll(t *testing.T, serve, dial, shutdown func()) {
+	served := make(chan struct{})
+	dialed := make(chan struct{})
+	down := make(chan struct{})
+	go func() { serve(); served <- struct{}{} }()
+	go func() { dial(); dialed <- struct{}{} }()
+	go func() { shutdown(); down <- struct{}{} }()
+	done := 0
+	for {
+		select {
+		case <-time.After(time.Second):
+			t.Fatal("shutdown took too long")
+		case <-served:
+			done++
+		case <-dialed:
+			done++
+		case <-down:
+			done++
+		}
+		if done == 3 {
+			return
+		}
+	}
+}

@@ -58,7 +58,8 @@ modules+=(
 )
 # Batch 6 and 7: run only after the fixes for batch 5 (6) and for batch 6 (7).
 # (go.etcd.io/etcd/client/v3@v3.7.4 was in batch 6 but cannot be built outside
-# its repository: its go.mod replaces the api module with ../../api.)
+# its repository: its go.mod replaces the api module with ../../api; and
+# github.com/hashicorp/consul/api@v1.35.0 needs Go 1.26.9.)
 modules+=(
 	github.com/ethereum/go-ethereum@v1.17.10
 	github.com/syncthing/syncthing@v1.30.0
@@ -68,7 +69,6 @@ modules+=(
 	github.com/ipfs/boxo@v0.43.0
 	github.com/panjf2000/gnet/v2@v2.9.7
 	github.com/hashicorp/go-plugin@v1.8.0
-	github.com/hashicorp/consul/api@v1.35.0=consul-api
 	github.com/alitto/pond/v2@v2.7.1
 	github.com/centrifugal/centrifuge@v0.40.1
 )
@@ -137,7 +137,11 @@ for m in "${modules[@]}"; do
 	if [ -n "$only" ] && [[ " $only " != *" $name "* ]]; then
 		continue
 	fi
-	dir=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+	dir=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "$m" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' || true)
+	if [ -z "$dir" ]; then
+		echo "== $m: cannot be downloaded with $(go env GOVERSION); skipped"
+		continue
+	fi
 	cp -r "$dir" "$work/$name"
 	chmod -R u+w "$work/$name"
 	echo "== $m"

@@ -74,7 +74,9 @@ func describeFunc(fn *ssa.Function) string {
 // live as long as the process: started in a command (package main), by an
 // init function, TestMain or under a sync.Once.
 func processLifetime(fn *ssa.Function) bool {
-	if fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main" {
+	if fn.Pkg != nil && (fn.Pkg.Pkg.Name() == "main" || slices.Contains(strings.Split(fn.Pkg.Pkg.Path(), "/"), "cmd")) {
+		// A command, or a package under a cmd/ directory (where Go projects
+		// keep the code of their commands, beside the main packages).
 		return true
 	}
 	for f := fn; f != nil; f = f.Parent() {

@@ -103,6 +103,26 @@ modules+=(
 	github.com/olivere/elastic/v7@v7.0.32
 	github.com/asynkron/protoactor-go@v0.0.0-20240822202345-3c0e61ca19c9
 )
+# Batch 9: run only after the fixes for batches 7 and 8.
+modules+=(
+	github.com/pion/webrtc/v4@v4.2.27
+	github.com/pion/ice/v4@v4.4.9
+	github.com/miekg/dns@v1.1.73
+	github.com/lib/pq@v1.12.3
+	github.com/go-sql-driver/mysql@v1.11.0
+	github.com/gocql/gocql@v1.7.0
+	github.com/Azure/go-amqp@v1.7.0
+	github.com/eclipse/paho.golang@v0.23.0
+	github.com/mochi-mqtt/server/v2@v2.7.9=mochi-mqtt
+	github.com/creachadair/jrpc2@v1.3.6
+	github.com/rcrowley/go-metrics@v0.0.0-20250401214520-65e299d6c5c9
+	github.com/patrickmn/go-cache@v2.1.0+incompatible
+	github.com/allegro/bigcache/v3@v3.1.0
+	github.com/gammazero/workerpool@v1.3.0
+	github.com/hashicorp/mdns@v1.0.7
+	go.uber.org/fx@v1.24.0
+	github.com/libp2p/go-yamux/v5@v5.1.0
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -309,8 +309,12 @@ func abandons(fc *fieldChans, c *fieldChan) (fieldAbandon, bool) {
 			}
 		}
 	}
+	inLoop := calledInLoop(fc.funcs, fns)
 	for _, fn := range fns {
 		ops := byFn[fn]
+		if inLoop[fn] {
+			continue // its caller calls it again: returning is no stopping
+		}
 		drained := false
 		for _, op := range ops {
 			if op.kind != opSend && op.deferred {
@@ -481,4 +485,25 @@ func reaches(from ssa.Instruction, hit func(ssa.Instruction) bool) bool {
 		work = append(work, x.Succs...)
 	}
 	return false
+}
+
+// calledInLoop tells, for each of fns, whether some function of the package
+// (of funcs) calls it from inside a loop (for p.processWaitingQueue() {}).
+func calledInLoop(funcs, fns []*ssa.Function) map[*ssa.Function]bool {
+	want := map[*ssa.Function]bool{}
+	for _, fn := range fns {
+		want[fn] = true
+	}
+	out := map[*ssa.Function]bool{}
+	lc := loopCache{}
+	for _, g := range funcs {
+		for _, b := range g.Blocks {
+			for _, instr := range b.Instrs {
+				if c, ok := instr.(*ssa.Call); ok && want[c.Call.StaticCallee()] && lc.inCycle(instr) {
+					out[c.Call.StaticCallee()] = true
+				}
+			}
+		}
+	}
+	return out
 }

@@ -85,6 +85,8 @@ type fieldChans struct {
 	// mixed values may also hold channels that are no field's: a
 	// parameter, a phi, a variable, a captured variable.
 	mixed map[ssa.Value]bool
+	// funcs are the package's source functions.
+	funcs []*ssa.Function
 }
 
 // of returns the one channel field v is read from, or nil when it is none
@@ -149,7 +151,7 @@ var fieldAnalyzer = &analysis.Analyzer{
 
 func runFields(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	fc := &fieldChans{byKey: map[fieldKey]*fieldChan{}, values: map[ssa.Value][]*fieldChan{}, mixed: map[ssa.Value]bool{}}
+	fc := &fieldChans{byKey: map[fieldKey]*fieldChan{}, values: map[ssa.Value][]*fieldChan{}, mixed: map[ssa.Value]bool{}, funcs: ssaInfo.SrcFuncs}
 	var reads []struct {
 		c *fieldChan
 		v ssa.Value

@@ -205,6 +205,9 @@ func (w *walker) repeats(instr ssa.Instruction) bool {
 	if instr.Parent() != mk.Parent() {
 		return true
 	}
+	if instr.Block() == mk.Block() {
+		return false // any way round enters the block again, at the make
+	}
 	// Is there a way round from instr's block back to it that does not
 	// make the channel again?
 	start := instr.Block()

@@ -56,6 +56,9 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		if swallowsPanics(t.root) {
 			return nil // it may end by a panic before it receives
 		}
+		if closedBefore(f, anchorIn(f, t)) {
+			continue // closed before the goroutine starts: its receives never block
+		}
 		n := 1
 		if t.inLoop {
 			n = many
@@ -215,6 +218,31 @@ func endsGoroutine(b *ssa.BasicBlock) bool {
 			return false
 		}
 		b = b.Succs[0]
+	}
+	return false
+}
+
+// closedBefore reports whether the owner closes the channel on every path
+// to anchor: jobs are queued and the channel closed, then the workers start.
+func closedBefore(f *chanFlow, anchor ssa.Instruction) bool {
+	for _, op := range f.ownerThread().ops {
+		if op.kind != opClose || op.deferred || op.at.Parent() != anchor.Parent() {
+			continue
+		}
+		if op.at.Block() == anchor.Block() {
+			for _, instr := range anchor.Block().Instrs {
+				if instr == op.at {
+					return true
+				}
+				if instr == anchor {
+					break
+				}
+			}
+			continue
+		}
+		if op.at.Block().Dominates(anchor.Block()) {
+			return true
+		}
 	}
 	return false
 }

@@ -101,6 +101,9 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if requestDriven(fl, f, t, sends) {
 			continue // it answers the owner's requests, into a buffer
 		}
+		if handsOver(f, t) {
+			continue // its starter's last act: the two send once between them
+		}
 		if anchorIn(f, t) == nil {
 			return nil
 		}
@@ -410,6 +413,31 @@ func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
 					}
 				}
 			}
+		}
+	}
+	return false
+}
+
+// handsOver reports whether t was started by another sender of f as that
+// sender's last act on f (go c.expectConnack(packet, errs) to read the next
+// packet instead): after starting t, its starter sends on f no more, so the
+// two send at most as often as one.
+func handsOver(f *chanFlow, t *thread) bool {
+	if !t.nested {
+		return false
+	}
+	for _, u := range f.threads[1:] {
+		if u == t || u.root != t.spawn.Parent() || !has(u, opSend) {
+			continue
+		}
+		isSend := map[ssa.Instruction]bool{}
+		for _, op := range u.ops {
+			if op.kind == opSend {
+				isSend[op.at] = true
+			}
+		}
+		if !reaches(t.spawn, func(i ssa.Instruction) bool { return isSend[i] }) {
+			return true
 		}
 	}
 	return false

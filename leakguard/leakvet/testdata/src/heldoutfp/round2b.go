@@ -212,3 +212,122 @@ func shutdownAll(t *testing.T, serve, dial, shutdown func()) {
 		}
 	}
 }
+
+// The false positives of batch 9.
+
+// bigcache bigcache_test.go: the jobs are queued and the channel closed
+// before the workers start.
+func appendAll(keys []string, add func(string)) {
+	jobs := make(chan string, len(keys))
+	for _, k := range keys {
+		jobs <- k
+	}
+	close(jobs)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k, ok := <-jobs
+				if !ok {
+					break
+				}
+				add(k)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// go-yamux session_test.go: a channel and its one sender per iteration.
+func transferAll(t *testing.T, open func() error) {
+	for i := 0; i < 10; i++ {
+		errs := make(chan error, 1)
+		go func() {
+			defer close(errs)
+			if err := open(); err != nil {
+				errs <- err
+				return
+			}
+		}()
+		if i < 0 {
+			t.Fatal("never")
+		}
+	}
+}
+
+// paho.golang client.go: the reader hands over to a new reader as its last
+// act; between them they send once.
+type conn struct{ read func() (int, error) }
+
+func (c *conn) expectAck(acks chan<- int, errs chan<- error) {
+	v, err := c.read()
+	switch {
+	case err != nil:
+		errs <- err
+	case v == 0:
+		go c.expectAck(acks, errs) // not an ack yet: read the next packet
+	default:
+		acks <- v
+	}
+}
+
+func (c *conn) connect(ctx context.Context) (int, error) {
+	acks := make(chan int, 1)
+	errs := make(chan error, 1)
+	go c.expectAck(acks, errs)
+	select {
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	case err := <-errs:
+		return 0, err
+	case v := <-acks:
+		return v, nil
+	}
+}
+
+// workerpool workerpool.go: the select is in a function its dispatcher
+// calls in a loop; its return is no end of receiving.
+type pool struct {
+	tasks   chan func()
+	workers chan func()
+	waiting []func()
+}
+
+func newPool() *pool {
+	p := &pool{tasks: make(chan func()), workers: make(chan func())}
+	go p.dispatch()
+	return p
+}
+
+func (p *pool) Stop() { close(p.tasks) }
+
+func (p *pool) dispatch() {
+	for len(p.waiting) > 0 || true {
+		if !p.step() {
+			return
+		}
+	}
+}
+
+func (p *pool) step() bool {
+	var next func()
+	if len(p.waiting) > 0 {
+		next = p.waiting[0]
+	}
+	select {
+	case task, ok := <-p.tasks:
+		if !ok {
+			return false
+		}
+		p.waiting = append(p.waiting, task)
+	case p.workers <- next:
+		p.waiting = p.waiting[1:]
+	}
+	return true
+}
+
+func (p *pool) submit(f func()) { p.tasks <- f }
+
+func pauseLater(p *pool) { go p.submit(func() {}) }

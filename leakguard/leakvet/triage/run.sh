@@ -123,6 +123,24 @@ modules+=(
 	go.uber.org/fx@v1.24.0
 	github.com/libp2p/go-yamux/v5@v5.1.0
 )
+# Batch 10: run only after the fixes for batch 9.
+modules+=(
+	github.com/go-zookeeper/zk@v1.0.4
+	github.com/DataDog/datadog-go/v5@v5.9.1
+	github.com/getsentry/sentry-go@v0.50.0
+	github.com/influxdata/influxdb-client-go/v2@v2.14.0
+	github.com/uber-go/tally/v4@v4.1.17
+	github.com/uber/jaeger-client-go@v2.30.0+incompatible
+	github.com/hashicorp/go-memdb@v1.3.5
+	github.com/reugn/go-quartz@v0.15.2
+	github.com/go-redsync/redsync/v4@v4.18.1
+	connectrpc.com/connect@v1.21.1
+	github.com/gobwas/ws@v1.5.0
+	github.com/bradfitz/gomemcache@v0.0.0-20260422231931-4d751bb6e37c
+	github.com/prometheus/alertmanager@v0.35.0
+	github.com/hashicorp/consul-template@v0.41.1
+	github.com/thanos-io/objstore@v0.0.0-20250804093838-71d60dfee488
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -19,8 +19,9 @@ type fieldBlock struct {
 	pos  token.Pos
 	c    *fieldChan
 	// stopsFirst: the send blocks because a receiver can stop first
-	// (c.abandon), not because nobody receives.
+	// (abandon), not because nobody receives.
 	stopsFirst bool
+	abandon    *fieldAbandon
 }
 
 // fieldLeaks reports, at their go statements, goroutines of the package
@@ -89,7 +90,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 		}
 	}
 	if blk.stopsFirst {
-		a := blk.c.abandon
+		a := blk.abandon
 		return analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (unbuffered) blocks forever when the receiver stops first: the select at line %d can leave without receiving from %s on the path %s (buffer it, or select on the receiver's stop signal too)",
@@ -224,8 +225,12 @@ func blockingSend(fc *fieldChans, lc loopCache, instr ssa.Instruction, ch ssa.Va
 	if c.neverDrained() && (c.capacity == 0 || (lc != nil && lc.inCycle(instr))) {
 		return fieldBlock{kind: opSend, pos: pos, c: c}, true
 	}
-	if c.abandon != nil {
-		return fieldBlock{kind: opSend, pos: pos, c: c, stopsFirst: true}, true
+	for i := range c.abandons {
+		// A receiver that answers on the channel it received from (a
+		// flush handshake) is not stopped while it sends.
+		if a := &c.abandons[i]; a.sel.Parent() != instr.Parent() {
+			return fieldBlock{kind: opSend, pos: pos, c: c, stopsFirst: true, abandon: a}, true
+		}
 	}
 	return fieldBlock{}, false
 }
@@ -285,11 +290,12 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	return res.found && res.events > 0
 }
 
-// abandons looks for a receiver of c that can stop first: a function with a
+// abandons looks for receivers of c that can stop first: functions with a
 // blocking select that receives from c in one case and, in another, can
-// reach a return without receiving from (or closing) c again. A receiver
-// that drains c in a deferred call does not stop first.
-func abandons(fc *fieldChans, c *fieldChan) (fieldAbandon, bool) {
+// reach a return without receiving from (or closing) c again (one per
+// function). A receiver that drains c in a deferred call does not stop first.
+func abandons(fc *fieldChans, c *fieldChan) []fieldAbandon {
+	var out []fieldAbandon
 	byFn := map[*ssa.Function][]chanOp{}
 	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs
 	for _, op := range c.ops {
@@ -310,6 +316,7 @@ func abandons(fc *fieldChans, c *fieldChan) (fieldAbandon, bool) {
 		}
 	}
 	inLoop := calledInLoop(fc.funcs, fns)
+nextFn:
 	for _, fn := range fns {
 		ops := byFn[fn]
 		if inLoop[fn] {
@@ -378,12 +385,13 @@ func abandons(fc *fieldChans, c *fieldChan) (fieldAbandon, bool) {
 				}.run()
 				if res.found && res.events == 0 {
 					res.blocks = append([]*ssa.BasicBlock{e.from}, res.blocks...)
-					return fieldAbandon{sel: sel, res: res, from: e}, true
+					out = append(out, fieldAbandon{sel: sel, res: res, from: e})
+					continue nextFn
 				}
 			}
 		}
 	}
-	return fieldAbandon{}, false
+	return out
 }
 
 // defersCallTo reports whether fn defers a call of one of fns (or a

@@ -43,9 +43,9 @@ type fieldChan struct {
 	// recvEscape: others may receive from it (a method returns it as a
 	// <-chan); they cannot send on or close it.
 	recvEscape string
-	// abandon, when set, is a receiver of the unbuffered field that can
-	// stop before it has received.
-	abandon *fieldAbandon
+	// abandons are the receivers of the unbuffered field that can stop
+	// before they have received.
+	abandons []fieldAbandon
 }
 
 func (c *fieldChan) has(kinds ...opKind) bool {
@@ -210,9 +210,7 @@ func runFields(pass *analysis.Pass) (any, error) {
 	}
 	for _, c := range fc.byKey {
 		if c.escape == "" && c.recvEscape == "" && c.capacity == 0 && len(c.makes) > 0 {
-			if a, ok := abandons(fc, c); ok {
-				c.abandon = &a
-			}
+			c.abandons = abandons(fc, c)
 		}
 	}
 	if os.Getenv("LEAKVET_DEBUG") != "" {

@@ -141,6 +141,20 @@ modules+=(
 	github.com/hashicorp/consul-template@v0.41.1
 	github.com/thanos-io/objstore@v0.0.0-20250804093838-71d60dfee488
 )
+# Batch 11: run only after the fixes for batch 10.
+modules+=(
+	github.com/ClickHouse/clickhouse-go/v2@v2.51.0
+	github.com/go-pg/pg/v10@v10.11.0
+	github.com/olahol/melody@v1.1.4
+	github.com/quic-go/webtransport-go@v0.13.0
+	github.com/multiformats/go-multistream@v0.6.1
+	github.com/docker/go-events@v0.1.0
+	github.com/soheilhy/cmux@v0.1.5
+	github.com/armon/go-metrics@v0.7.0=armon-go-metrics
+	github.com/lestrrat-go/httprc/v3@v3.0.6
+	github.com/cloudevents/sdk-go/v2@v2.16.2
+	github.com/nats-io/jsm.go@v0.5.1
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

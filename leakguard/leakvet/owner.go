@@ -296,6 +296,43 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
 	}
 }
 
+// closedExits weighs as many the edges taken when one of the owner's
+// receives reports the channel closed (the ok of v, ok := <-ch, or the end
+// of a range over it): once it is closed no sender is left blocked on it (a
+// send on a closed channel panics). go/ssa ends a block at a call that never
+// returns, so a range whose body always calls t.Fatal is no loop, and its
+// end is seen here rather than by loopExitsSatisfy.
+func (ev events) closedExits(f *chanFlow) {
+	for _, op := range f.ownerThread().ops {
+		if op.kind != opRecv || op.deferred {
+			continue
+		}
+		v, ok := op.instr.(*ssa.UnOp)
+		if !ok || !v.CommaOk {
+			continue
+		}
+		for _, r := range *v.Referrers() {
+			ex, ok := r.(*ssa.Extract)
+			if !ok || ex.Index != 1 {
+				continue
+			}
+			for _, r2 := range *ex.Referrers() {
+				if u, ok := r2.(*ssa.UnOp); ok && u.Op == token.NOT {
+					for _, r3 := range *u.Referrers() {
+						if iff, ok := r3.(*ssa.If); ok {
+							ev.enter[edge{iff.Block(), iff.Block().Succs[0]}] = many
+						}
+					}
+					continue
+				}
+				if iff, ok := r2.(*ssa.If); ok {
+					ev.enter[edge{iff.Block(), iff.Block().Succs[1]}] = many
+				}
+			}
+		}
+	}
+}
+
 // drainLoopExits weighs as many the edges by which the innermost loop
 // around b is left through its own test: a receive loop so left is taken
 // to have received all that was sent.

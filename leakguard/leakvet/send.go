@@ -153,6 +153,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		return 0
 	})
 	ev.loopExitsSatisfy(f, lc)
+	ev.closedExits(f)
 	if total < many && len(senders) > 1 {
 		// Several goroutines share the count: judge it once, from the first
 		// one started, so receives between the starts are counted.

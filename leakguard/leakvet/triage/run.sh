@@ -155,6 +155,19 @@ modules+=(
 	github.com/cloudevents/sdk-go/v2@v2.16.2
 	github.com/nats-io/jsm.go@v0.5.1
 )
+# Batch 12: run only after the fix for batch 11.
+modules+=(
+	github.com/containerd/containerd/v2@v2.4.2
+	github.com/cloudwego/netpoll@v0.7.2
+	github.com/cilium/ebpf@v0.22.0
+	github.com/vishvananda/netlink@v1.3.1
+	github.com/godbus/dbus/v5@v5.2.4
+	github.com/spf13/viper@v1.21.0
+	github.com/labstack/echo/v4@v4.16.6
+	github.com/gofiber/fiber/v2@v2.52.15
+	github.com/grpc-ecosystem/grpc-gateway/v2@v2.34.0
+	github.com/open-policy-agent/opa@v1.22.4
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

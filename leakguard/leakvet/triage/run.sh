@@ -168,6 +168,17 @@ modules+=(
 	github.com/grpc-ecosystem/grpc-gateway/v2@v2.34.0
 	github.com/open-policy-agent/opa@v1.22.4
 )
+# Batch 13: more with the rules of batch 12 (nothing changed between them).
+modules+=(
+	github.com/caddyserver/certmagic@v0.25.6
+	github.com/tidwall/buntdb@v1.3.0
+	github.com/restic/restic@v0.10.0
+	github.com/distribution/distribution/v3@v3.1.2
+	github.com/livekit/protocol@v1.54.1
+	github.com/prometheus/prometheus@v0.316.0
+	github.com/fluent/fluent-logger-golang@v1.10.2
+	github.com/bsm/redislock@v0.9.4
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

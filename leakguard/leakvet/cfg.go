@@ -344,5 +344,15 @@ func failsTest(instr ssa.Instruction) bool {
 		return isNamed(recv, "testing", "common") || isNamed(recv, "testing", "T") ||
 			isNamed(recv, "testing", "B") || isNamed(recv, "testing", "F") || isNamed(recv, "testing", "TB")
 	}
+	// testify's functions that always fail the test.
+	if fn := call.StaticCallee(); fn != nil && fn.Pkg != nil && fn.Signature.Recv() == nil {
+		switch fn.Pkg.Pkg.Path() {
+		case "github.com/stretchr/testify/require", "github.com/stretchr/testify/assert":
+			switch fn.Name() {
+			case "Fail", "FailNow", "Failf", "FailNowf":
+				return true
+			}
+		}
+	}
 	return false
 }

@@ -274,6 +274,20 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 	if !l.inCycle(gb) || l.same(add.Block(), gb) {
 		return
 	}
+	// Another Add on the same WaitGroup inside this loop counts its goroutines
+	// (wg.Add(1) before each go); the Add(n) is for another loop.
+	for _, b := range p.Blocks {
+		if !l.same(b, gb) {
+			continue
+		}
+		for _, instr := range b.Instrs {
+			if c, ok := instr.(ssa.CallInstruction); ok && isMethod(c.Common(), "sync", "WaitGroup", "Add") && len(c.Common().Args) > 0 {
+				if k, ok := localKey(c.Common().Args[0]); ok && k == key {
+					return
+				}
+			}
+		}
+	}
 	if wait.Block() != nil && wait.Parent() == p && l.same(wait.Block(), gb) {
 		report(pass, analysis.Diagnostic{
 			Pos: g.Pos(),

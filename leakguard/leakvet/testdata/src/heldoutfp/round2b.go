@@ -392,3 +392,28 @@ func openAll(t *testing.T, open func() error) {
 		t.Fatal(err)
 	}
 }
+
+// prometheus rules/manager.go: wg.Add(1) before each goroutine of the first
+// loop, wg.Add(len(old)) for the second loop; the first loop may skip its
+// go statement.
+func update(groups map[string]int, old map[string]int, stop func(int)) {
+	var wg sync.WaitGroup
+	for name, g := range groups {
+		if _, ok := old[name]; ok {
+			continue
+		}
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			stop(g)
+		}(g)
+	}
+	wg.Add(len(old))
+	for _, g := range old {
+		go func(g int) {
+			defer wg.Done()
+			stop(g)
+		}(g)
+	}
+	wg.Wait()
+}

@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/internal/profiletext"
 )
 
 // A concurrent capture stops the world only twice, briefly, but it
@@ -296,7 +298,7 @@ func appendPlainProfile(out []byte, used *learnedUse) ([]byte, bool) {
 	var frames []runtime.Frame
 	for _, s := range plain.stacks {
 		frames = symbolize(frames[:0], recs[s.first].Stack())
-		out = appendGoroutine(out, profileRecord{count: s.count}, frames, "", used)
+		out = profiletext.AppendGoroutine(out, profiletext.Record{Count: s.count}, frames, "", used.creator)
 	}
 	return out, complete
 }

@@ -35,6 +35,17 @@ func (u *learnedUse) add(at time.Time) {
 	}
 }
 
+// creator is a profiletext.CreatorFunc that names the creator full dumps
+// taught for a stack and counts it in u.
+func (u *learnedUse) creator(shown []runtime.Frame) (runtime.Frame, bool) {
+	c, at, ok := knownCreator(shown)
+	if !ok {
+		return runtime.Frame{}, false
+	}
+	u.add(at)
+	return runtime.Frame{Function: c.Func, File: c.File, Line: c.Line}, true
+}
+
 // maxCreatorStacks bounds the memory the creators of distinct stacks take;
 // stacks beyond it are not remembered.
 const maxCreatorStacks = 1 << 14

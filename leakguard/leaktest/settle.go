@@ -9,6 +9,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 )
 
 // DefaultSettle is how long VerifyNone and VerifyTestMain wait for
@@ -110,7 +111,7 @@ func unexpected(opts []goleak.Option) ([]stackdump.Goroutine, error) {
 // and not created by any of createdBy.
 func stillRunning(ids map[int64]bool, createdBy []string) []stackdump.Goroutine {
 	// IDs are only in a full dump; a test can afford its pause.
-	gs, err := stackdump.ParseBytes(stackdump.CaptureFull())
+	gs, err := stackdump.ParseBytes(capture.Full())
 	if err != nil {
 		return nil
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 )
 
 // Status summarises a report in one word so dashboards and alerts need not
@@ -251,7 +252,7 @@ func Snapshot(ctx context.Context, top int, blockedAfter time.Duration) (Report,
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
-	dump := stackdump.CaptureWithin(stackdump.DefaultPauseBudget)
+	dump := capture.Within(capture.DefaultPauseBudget)
 	gs, err := stackdump.ParseBytes(dump.Text)
 	if err != nil {
 		return Report{}, fmt.Errorf("parse goroutine dump: %w", err)

@@ -162,3 +162,12 @@ func BenchmarkParseGroup(b *testing.B) {
 		})
 	}
 }
+
+func findGroup(groups []Group, fn, state string) Group {
+	for _, g := range groups {
+		if strings.HasSuffix(g.Top.Func, fn) && g.State == state {
+			return g
+		}
+	}
+	return Group{}
+}

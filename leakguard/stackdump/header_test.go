@@ -159,3 +159,41 @@ func TestParseToleratesJunkAndCRLF(t *testing.T) {
 		t.Errorf("goroutine 2 frames = %v", gs[1].Frames)
 	}
 }
+
+func TestParseCountLine(t *testing.T) {
+	dump := "# count: 3\ngoroutine 0 [select] {\"k\":\"v\"}:\nmain.loop(...)\n\t/app/main.go:9\n\n" +
+		"# count: 2\nnot a header\ngoroutine 0 [sleep]:\nmain.nap(...)\n\t/app/main.go:12\n\n" +
+		"# count: many\ngoroutine 7 [running]:\nmain.main()\n\t/app/main.go:3 +0x1d\n"
+	gs, err := ParseBytes([]byte(dump))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, g := range gs {
+		states = append(states, g.State)
+	}
+	// A count applies only to the header right after it.
+	if want := []string{"select", "select", "select", "sleep", "running"}; !slices.Equal(states, want) {
+		t.Fatalf("states %q, want %q", states, want)
+	}
+	if gs[2].Frames[0] != (Frame{"main.loop", "/app/main.go", 9}) || gs[2].Labels["k"] != "v" {
+		t.Errorf("repeated goroutine = %+v", gs[2])
+	}
+	// ID 0 is "unknown": no group offers it as a sample.
+	for _, g := range GroupGoroutines(gs) {
+		if g.State == "running" && !slices.Equal(g.IDs, []int64{7}) || g.State != "running" && len(g.IDs) != 0 {
+			t.Errorf("%s group sample IDs %v", g.State, g.IDs)
+		}
+	}
+	streamed, err := Parse(strings.NewReader(dump))
+	if err != nil || len(streamed) != len(gs) {
+		t.Errorf("Parse read %d goroutines (%v), ParseBytes %d", len(streamed), err, len(gs))
+	}
+	var counts []int
+	for _, g := range GroupGoroutines(gs) {
+		counts = append(counts, g.Count)
+	}
+	if !slices.Equal(counts, []int{3, 1, 1}) {
+		t.Errorf("group counts %v, want [3 1 1]", counts)
+	}
+}

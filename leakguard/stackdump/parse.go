@@ -288,7 +288,7 @@ func (p *parser) endGoroutine() {
 // parser allocate without limit. No process holds that many goroutines.
 const maxRepeat = 1 << 22
 
-// countLine reads "# count: N", which Capture writes before a goroutine
+// countLine reads "# count: N", which package capture writes before a goroutine
 // that stands for N identical ones when it renders the goroutine profile.
 func countLine(l []byte) (int, bool) {
 	rest, ok := bytes.CutPrefix(l, []byte("# count: "))

@@ -7,7 +7,7 @@ import "github.com/trialwatch/trialwatch/leakguard/stackdump/internal/profiletex
 // ParseBytes reads. That form is collected concurrently by any Go process
 // (no stop of the world beyond a moment) and, unlike the debug=1 text,
 // names every frame, runtime ones included, so each goroutine's state
-// comes out as in CaptureWithin's concurrent dumps: without goroutine IDs,
+// comes out as in capture.Within's concurrent dumps: without goroutine IDs,
 // wait times or creators. A "goroutineleak" profile's goroutines carry the
 // "(leaked)" marker. The input may be gzipped, as pprof serves it.
 func ProtoDump(b []byte) ([]byte, error) { return profiletext.FromProto(b) }

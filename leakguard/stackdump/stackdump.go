@@ -14,12 +14,13 @@
 // and pprof labels in headers in both the Go 1.26 form
 // ("[select labels:{"k": "v"}]:", with GODEBUG=tracebacklabels=1) and the
 // Go 1.27 form ("[select] {k: v}:"). testdata holds real captures of each,
-// made by leakguard/internal/fixturegen. It also reads the dumps Capture
-// renders from the concurrent goroutine profile, where a "# count: N" line
-// before a goroutine stands for N identical ones.
+// made by leakguard/internal/fixturegen. It also reads the dumps package
+// capture (leakguard/stackdump/capture) renders from the concurrent
+// goroutine profile, where a "# count: N" line before a goroutine stands
+// for N identical ones, and pprof's protocol-buffer goroutine profiles.
 //
-// The package imports nothing outside the standard library so that it can be
-// embedded in any service.
+// The package imports nothing outside the standard library but protowire
+// (for those profiles) so that it can be embedded in any service.
 package stackdump
 
 import (

@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/leakguard/report"
-	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 )
 
-// concurrentDump renders the service the way stackdump.Capture does above
+// concurrentDump renders the service the way capture.Stacks does above
 // its pause budget when no full dump taught it creators: each stack once
 // under a "# count:" line, goroutine ID 0, no wait times, no creators.
 func (s *service) concurrentDump() []byte {
@@ -43,11 +43,11 @@ func (s *service) concurrentDump() []byte {
 // concurrent ones, as Capture does when the service outgrows the pause.
 func (s *service) switchingCapture(concurrent *bool) Option {
 	return func(c *config) {
-		c.capture = func(budget time.Duration) stackdump.Dump {
+		c.capture = func(budget time.Duration) capture.Dump {
 			if *concurrent {
-				return stackdump.Dump{Text: s.concurrentDump(), Goroutines: s.goroutines(), FullPause: 200 * time.Millisecond}
+				return capture.Dump{Text: s.concurrentDump(), Goroutines: s.goroutines(), FullPause: 200 * time.Millisecond}
 			}
-			return stackdump.Dump{Text: s.dump(), Full: true, Goroutines: s.goroutines(), FullPause: time.Millisecond}
+			return capture.Dump{Text: s.dump(), Full: true, Goroutines: s.goroutines(), FullPause: time.Millisecond}
 		}
 	}
 }
@@ -115,14 +115,14 @@ created by example.com/svc.start in goroutine 1
 		WithDeepCheckInterval(5*time.Second),
 		WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 		func(c *config) {
-			c.capture = func(budget time.Duration) stackdump.Dump {
+			c.capture = func(budget time.Duration) capture.Dump {
 				if budget != 3*time.Millisecond {
 					t.Errorf("capture pause %s, want the configured 3ms", budget)
 				}
 				if full {
-					return stackdump.Dump{Text: []byte(blocked), Full: true, Goroutines: 2}
+					return capture.Dump{Text: []byte(blocked), Full: true, Goroutines: 2}
 				}
-				return stackdump.Dump{Text: []byte("# count: 1\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+				return capture.Dump{Text: []byte("# count: 1\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
 					Goroutines: 2_000 + extra, FullPause: 4 * time.Millisecond}
 			}
 			c.proven = noProven
@@ -196,11 +196,11 @@ func TestReportsWhereCreatorsComeFrom(t *testing.T) {
 		WithGoroutineCounter(func() int { return 2 }),
 		WithDeepCheckInterval(5*time.Second),
 		func(c *config) {
-			c.capture = func(time.Duration) stackdump.Dump {
+			c.capture = func(time.Duration) capture.Dump {
 				if full {
-					return stackdump.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 2}
+					return capture.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 2}
 				}
-				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+				return capture.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
 					Goroutines: 5_000, FullPause: 12 * time.Millisecond, LearnedCreators: learned, CreatorsFrom: from}
 			}
 			c.proven = noProven
@@ -232,9 +232,9 @@ func TestPostponesCaptureThatWouldStartGC(t *testing.T) {
 		WithGoroutineCounter(func() int { return 100_000 }),
 		WithDeepCheckInterval(5*time.Second),
 		func(c *config) {
-			c.capture = func(time.Duration) stackdump.Dump {
+			c.capture = func(time.Duration) capture.Dump {
 				captures++
-				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+				return capture.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
 					Goroutines: 100_000, FullPause: 200 * time.Millisecond}
 			}
 			c.wouldStartGC = func() bool { return startsGC }
@@ -274,12 +274,12 @@ func TestFullDumpEveryBoundsLongPauses(t *testing.T) {
 		WithDeepCheckInterval(5*time.Second),
 		WithFullDumpEvery(time.Minute, 300*time.Millisecond),
 		func(c *config) {
-			c.capture = func(budget time.Duration) stackdump.Dump {
+			c.capture = func(budget time.Duration) capture.Dump {
 				budgets = append(budgets, budget)
 				if budget >= 200*time.Millisecond {
-					return stackdump.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 100_000, FullPause: 200 * time.Millisecond}
+					return capture.Dump{Text: []byte("goroutine 1 [running]:\nmain.main()\n\t/src/main.go:10 +0x1d\n"), Full: true, Goroutines: 100_000, FullPause: 200 * time.Millisecond}
 				}
-				return stackdump.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
+				return capture.Dump{Text: []byte("# count: 2\ngoroutine 0 [chan receive]:\nexample.com/svc.wait(...)\n\t/src/svc/wait.go:9\n"),
 					Goroutines: 100_000, FullPause: 200 * time.Millisecond}
 			}
 			c.proven = noProven
@@ -297,7 +297,7 @@ func TestFullDumpEveryBoundsLongPauses(t *testing.T) {
 			if i%12 != 0 || skipped[i] {
 				t.Errorf("capture %d: the long pause, skipped %v; want it only every 12th, with wait times", i, skipped[i])
 			}
-		case stackdump.DefaultPauseBudget:
+		case capture.DefaultPauseBudget:
 			if !skipped[i] {
 				t.Errorf("capture %d within the capture pause claims wait times", i)
 			}

@@ -33,6 +33,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/leakguard/report"
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 )
 
 // Option configures a Watchdog.
@@ -60,7 +61,7 @@ type config struct {
 
 	logger    *slog.Logger
 	newTicker func(time.Duration) (<-chan time.Time, func())
-	capture   func(budget time.Duration) stackdump.Dump
+	capture   func(budget time.Duration) capture.Dump
 	// wouldStartGC says a capture now would start a GC cycle.
 	wouldStartGC func() bool
 	proven       func() ([]stackdump.Goroutine, bool, error)
@@ -97,7 +98,7 @@ func WithBlockedThreshold(d time.Duration) Option {
 // capture pause (WithCapturePause) but costs CPU, ~0.1-0.2s at 100k
 // goroutines; that is why it is not done every sample. Blocked-goroutine
 // suspects are only found by these captures. A capture that would start a
-// GC cycle (stackdump.WouldStartGC), which at 100k goroutines delays the
+// GC cycle (capture.WouldStartGC), which at 100k goroutines delays the
 // other goroutines far longer than the capture does, waits for the next
 // cycle, at most 2m30s; the report says while it waits.
 func WithDeepCheckInterval(d time.Duration) Option {
@@ -105,7 +106,7 @@ func WithDeepCheckInterval(d time.Duration) Option {
 }
 
 // WithCapturePause sets how long a capture may stop the world (default
-// stackdump.DefaultPauseBudget, 5ms). A full runtime.Stack dump, the only
+// capture.DefaultPauseBudget, 5ms). A full runtime.Stack dump, the only
 // one with the wait times that find blocked-goroutine suspects, stops it
 // ~2µs per goroutine and is taken only when it fits: up to roughly 2,000
 // goroutines at 5ms. Beyond, the capture comes from the concurrent
@@ -182,9 +183,9 @@ func defaults() config {
 			t := time.NewTicker(d)
 			return t.C, t.Stop
 		},
-		capturePause: stackdump.DefaultPauseBudget,
-		capture:      stackdump.CaptureWithin,
-		wouldStartGC: stackdump.WouldStartGC,
+		capturePause: capture.DefaultPauseBudget,
+		capture:      capture.Within,
+		wouldStartGC: capture.WouldStartGC,
 		proven:       provenLeaks,
 	}
 }
@@ -551,7 +552,7 @@ type deepResult struct {
 const maxPostpone = 2*time.Minute + 30*time.Second
 
 // pace puts off a due deep check whose capture would start a GC cycle
-// (stackdump.WouldStartGC): in a process of many goroutines a GC cycle
+// (capture.WouldStartGC): in a process of many goroutines a GC cycle
 // delays the other goroutines for longer than the capture pause (marking
 // their stacks keeps the cores busy), and the service's own allocation or
 // the runtime's forced cycle soon runs one anyway, after which the
@@ -699,7 +700,7 @@ func provenLeaks() (leaked []stackdump.Goroutine, ok bool, err error) {
 	if p == nil {
 		return nil, false, nil
 	}
-	text, err := stackdump.ProfileDump(p)
+	text, err := capture.Profile(p)
 	if err != nil {
 		return nil, true, fmt.Errorf("write goroutineleak profile: %w", err)
 	}
@@ -860,7 +861,7 @@ func matchedName(episode map[site]*episodeSite, g report.Group) bool {
 // creatorsReason says where a concurrent capture's creators come from: the
 // goroutine profile has none, so every "created by" in it is what an
 // earlier full dump saw for the same stack.
-func creatorsReason(dump stackdump.Dump) string {
+func creatorsReason(dump capture.Dump) string {
 	if dump.LearnedCreators == 0 {
 		return "creators unknown: the goroutine profile does not record them and no full dump taken within the capture pause saw these stacks"
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/trialwatch/trialwatch/leakguard/debughttp"
 	"github.com/trialwatch/trialwatch/leakguard/report"
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 )
 
 func TestMain(m *testing.M) {
@@ -93,8 +94,8 @@ func staticDump(text string) Option {
 
 // fullDump serves dump as a full capture (with wait times) whatever the
 // pause budget.
-func fullDump(dump func() []byte) func(time.Duration) stackdump.Dump {
-	return func(time.Duration) stackdump.Dump { return stackdump.Dump{Text: dump(), Full: true} }
+func fullDump(dump func() []byte) func(time.Duration) capture.Dump {
+	return func(time.Duration) capture.Dump { return capture.Dump{Text: dump(), Full: true} }
 }
 
 const idleDump = `goroutine 1 [running]:
@@ -362,7 +363,7 @@ func waitParked(t *testing.T, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gs, _ := stackdump.ParseBytes(stackdump.Capture())
+		gs, _ := stackdump.ParseBytes(capture.Stacks())
 		parked := 0
 		for _, g := range gs {
 			if g.State == "chan receive" && len(g.Frames) > 0 && strings.HasSuffix(g.Frames[0].Func, ".leakSite") {
@@ -478,7 +479,7 @@ func waitGone(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gs, _ := stackdump.ParseBytes(stackdump.Capture())
+		gs, _ := stackdump.ParseBytes(capture.Stacks())
 		left := 0
 		for _, g := range gs {
 			if len(g.Frames) > 0 && strings.HasSuffix(g.Frames[0].Func, ".leakSite") {

@@ -22,6 +22,7 @@ import (
 	"github.com/trialwatch/trialwatch/examples/leakdrill/drill"
 	"github.com/trialwatch/trialwatch/leakguard/report"
 	"github.com/trialwatch/trialwatch/leakguard/stackdump"
+	"github.com/trialwatch/trialwatch/leakguard/stackdump/capture"
 	"github.com/trialwatch/trialwatch/leakguard/watchdog"
 )
 
@@ -456,7 +457,7 @@ func markerLocation(t *testing.T, file, marker string) string {
 
 // countAt counts the goroutines whose first non-runtime frame is at loc.
 func countAt(loc string) int {
-	gs, _ := stackdump.ParseBytes(stackdump.Capture())
+	gs, _ := stackdump.ParseBytes(capture.Stacks())
 	n := 0
 	for _, g := range gs {
 		if _, l := report.Interesting(g.Frames); l == loc {
@@ -475,7 +476,7 @@ func waitNoGoroutinesIn(t *testing.T, dir string) {
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
 	for {
-		gs, err := stackdump.ParseBytes(stackdump.Capture())
+		gs, err := stackdump.ParseBytes(capture.Stacks())
 		if err != nil {
 			t.Fatal(err)
 		}

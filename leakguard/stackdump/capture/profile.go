@@ -1,4 +1,4 @@
-package stackdump
+package capture
 
 import (
 	"bytes"
@@ -10,20 +10,20 @@ import (
 	"github.com/trialwatch/trialwatch/leakguard/stackdump/internal/profiletext"
 )
 
-// ProfileDump renders a goroutine profile of this process, "goroutine" or
-// "goroutineleak", as a dump ParseBytes reads, the way CaptureWithin does
+// Profile renders a goroutine profile of this process, "goroutine" or
+// "goroutineleak", as a dump stackdump.ParseBytes reads, the way Within does
 // when a full dump does not fit its budget: without goroutine IDs, wait
 // times, or creators other than learned ones. Goroutines of the
 // goroutineleak profile carry the "(leaked)" marker. Neither profile stops
 // the world for longer than a moment at debug=1, which is what it reads;
 // at debug=2 both are full dumps.
-func ProfileDump(p *pprof.Profile) ([]byte, error) {
+func Profile(p *pprof.Profile) ([]byte, error) {
 	text, _, err := appendProfile(nil, p, &learnedUse{})
 	return text, err
 }
 
 // Identical goroutines are written once, after a "# count: N" line that
-// ParseBytes expands, so the text stays small however many goroutines
+// stackdump.ParseBytes expands, so the text stays small however many goroutines
 // share a stack. needed reports a record with labels or with a stack
 // runtime.GoroutineProfile would have cut.
 func appendProfile(out []byte, p *pprof.Profile, used *learnedUse) (_ []byte, needed bool, err error) {

@@ -1,4 +1,4 @@
-package stackdump
+package capture
 
 import (
 	"crypto/sha256"
@@ -44,12 +44,12 @@ import (
 //	                cycle costs the probe
 //	stop-the-world  the first Capture: runtime.Stack from a 64 KiB
 //	                buffer, doubled and retried, each pass stopping the world
-//	full            CaptureFull: one runtime.Stack pass into a sized buffer
+//	full            Full: one runtime.Stack pass into a sized buffer
 //	labelled        the labelled goroutine profile (runtime/pprof) rendered
 //	                as a dump: the concurrent Capture before it chose
 //	                between profiles and paced itself
 //	plain           runtime.GoroutineProfile into the kept buffer, rendered
-//	Capture         the budgeted Capture (5 ms), paced as the watchdog
+//	Capture         the budgeted Stacks (5 ms), paced as the watchdog
 //	                paces it: when WouldStartGC, a GC cycle first, outside
 //	                the measured capture
 func BenchmarkCapture(b *testing.B) {
@@ -62,13 +62,13 @@ func BenchmarkCapture(b *testing.B) {
 		{"busy", func() []byte { return busy(50 * time.Millisecond) }, false},
 		{"gc", func() []byte { runtime.GC(); return []byte{0} }, false},
 		{"stop-the-world", captureStopTheWorld, false},
-		{"full", CaptureFull, false},
+		{"full", Full, false},
 		{"labelled", func() []byte {
 			text, _, _ := appendProfile(nil, pprof.Lookup("goroutine"), &learnedUse{})
 			return text
 		}, false},
 		{"plain", func() []byte { text, _ := appendPlainProfile(nil, &learnedUse{}); return text }, false},
-		{"Capture", Capture, true},
+		{"Capture", Stacks, true},
 	}
 	for _, n := range []int{10_000, 100_000} {
 		release := make(chan struct{})

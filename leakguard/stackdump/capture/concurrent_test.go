@@ -1,16 +1,15 @@
-package stackdump
+package capture
 
 import (
-	"bytes"
-	"maps"
-	"os"
-	"path/filepath"
+	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 )
 
 // saveCaptureState restores what captures learn when the test ends.
@@ -95,13 +94,13 @@ func TestPlainProfileMatchesLabelled(t *testing.T) {
 	}
 }
 
-func groupsOf(t *testing.T, text []byte) []Group {
+func groupsOf(t *testing.T, text []byte) []stackdump.Group {
 	t.Helper()
-	gs, err := ParseBytes(text)
+	gs, err := stackdump.ParseBytes(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return GroupGoroutines(gs)
+	return stackdump.GroupGoroutines(gs)
 }
 
 func TestChooseProfile(t *testing.T) {
@@ -267,55 +266,30 @@ func TestHeapRoom(t *testing.T) {
 
 func pprofGoroutine() *pprof.Profile { return pprof.Lookup("goroutine") }
 
-// ParseGroups groups as GroupGoroutines(ParseBytes(b)) does, counted
-// goroutines included, without expanding them.
-func TestParseGroupsMatchesParseBytes(t *testing.T) {
+// stackdump.ParseGroups groups the dumps this package captures as
+// stackdump.GroupGoroutines(stackdump.ParseBytes(b)) does; the parser's
+// own test covers generated dumps, fixtures and profiles.
+func TestParseGroupsReadsCapturedDumps(t *testing.T) {
 	startParked(t)
 	waitParked(t)
-	var proto bytes.Buffer
-	if err := pprofGoroutine().WriteTo(&proto, 0); err != nil {
-		t.Fatal(err)
-	}
-	dumps := map[string][]byte{
-		"generated":   generateDump(500, true),
-		"concurrent":  captureConcurrent(runtime.NumGoroutine(), time.Second, time.Millisecond),
-		"full":        CaptureFull(),
-		"proto":       proto.Bytes(),
-		"count lines": []byte("# count: 3\ngoroutine 0 [chan receive (leaked)]:\nmain.f()\n\t/a.go:1\n\n# count: 2\ngoroutine 0 [chan receive]:\nmain.f()\n\t/a.go:1\n\ngoroutine 0 [chan receive, 3 minutes]:\nmain.f()\n\t/a.go:1\n"),
-	}
-	for _, name := range []string{"go1.26-goroutineleak.txt", "go1.27-stack.txt", "go1.26-labels-stack.txt"} {
-		b, err := os.ReadFile(filepath.Join("testdata", name))
+	for name, b := range map[string][]byte{
+		"concurrent": captureConcurrent(runtime.NumGoroutine(), time.Second, time.Millisecond),
+		"full":       Full(),
+	} {
+		gs, err := stackdump.ParseBytes(b)
 		if err != nil {
 			t.Fatal(err)
 		}
-		dumps[name] = b
-	}
-	for name, b := range dumps {
-		gs, err := ParseBytes(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want := GroupGoroutines(gs)
-		got, n, err := ParseGroups(b)
+		want := stackdump.GroupGoroutines(gs)
+		got, n, err := stackdump.ParseGroups(b)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if n != len(gs) {
 			t.Errorf("%s: ParseGroups counts %d goroutines, ParseBytes parsed %d", name, n, len(gs))
 		}
-		if len(got) != len(want) {
-			t.Errorf("%s: %d groups, want %d", name, len(got), len(want))
-			continue
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: ParseGroups\n%+v\nParseBytes and GroupGoroutines\n%+v", name, got, want)
 		}
-		for i := range want {
-			g, w := got[i], want[i]
-			if g.Signature != w.Signature || g.Count != w.Count || g.Leaked != w.Leaked || g.MaxWait != w.MaxWait ||
-				!slices.Equal(g.IDs, w.IDs) || !maps.Equal(g.Labels, w.Labels) {
-				t.Errorf("%s: group %d\n%+v\nwant\n%+v", name, i, g, w)
-			}
-		}
-	}
-	if g, _, _ := ParseGroups(dumps["count lines"]); len(g) != 1 || g[0].Count != 6 || g[0].Leaked != 3 || g[0].MaxWait != 3*time.Minute {
-		t.Errorf("count lines: %+v", g)
 	}
 }

@@ -1,4 +1,11 @@
-package stackdump
+// Package capture takes goroutine dumps of this process, in the text form
+// stackdump parses, within a stop-the-world budget: a full runtime.Stack
+// dump when the learned per-goroutine cost fits the budget, otherwise a
+// rendering of the goroutine profile, which the runtime collects
+// concurrently, with creators learned from earlier full dumps. It paces
+// itself against the GC (WouldStartGC) so that at 100,000 goroutines a
+// capture does not start a GC cycle the service would feel.
+package capture
 
 import (
 	"runtime"
@@ -6,20 +13,20 @@ import (
 	"time"
 )
 
-// DefaultPauseBudget is how long Capture may stop the world. A full
+// DefaultPauseBudget is how long Stacks may stop the world. A full
 // runtime.Stack dump stops it for the whole walk, 1.5-2.5µs per goroutine:
 // within budget up to about 2,000 goroutines.
 const DefaultPauseBudget = 5 * time.Millisecond
 
 // Dump is a captured goroutine dump and what it holds.
 type Dump struct {
-	// Text is in the form Parse and ParseBytes read.
+	// Text is in the form stackdump.Parse and stackdump.ParseBytes read.
 	Text []byte
 	// Full is set for a runtime.Stack dump, which has everything: goroutine
 	// IDs, wait times and creators. A dump taken from the concurrent
 	// goroutine profile has none of them; its goroutines all have ID 0 and
 	// Wait 0, and a creator only where an earlier full dump saw the same
-	// stack started by a single go statement (see CaptureWithin).
+	// stack started by a single go statement (see Within).
 	Full bool
 	// Goroutines is runtime.NumGoroutine when the capture began.
 	Goroutines int
@@ -37,12 +44,12 @@ type Dump struct {
 	CreatorsFrom    time.Time
 }
 
-// Capture returns the stacks of all goroutines of this process, in the
-// form ParseBytes reads, stopping the world for at most
-// DefaultPauseBudget. It is CaptureWithin(DefaultPauseBudget).Text.
-func Capture() []byte { return CaptureWithin(DefaultPauseBudget).Text }
+// Stacks returns the stacks of all goroutines of this process, in the
+// form stackdump.ParseBytes reads, stopping the world for at most
+// DefaultPauseBudget. It is Within(DefaultPauseBudget).Text.
+func Stacks() []byte { return Within(DefaultPauseBudget).Text }
 
-// CaptureWithin captures all goroutines, stopping the world for about
+// Within captures all goroutines, stopping the world for about
 // budget at most.
 //
 // When a full runtime.Stack dump is estimated to fit the budget it takes
@@ -72,7 +79,7 @@ func Capture() []byte { return CaptureWithin(DefaultPauseBudget).Text }
 // The estimate is learned from the full dumps taken so far, so the first
 // call may overrun the budget by the difference between this machine and
 // the default per-goroutine cost.
-func CaptureWithin(budget time.Duration) Dump {
+func Within(budget time.Duration) Dump {
 	n := runtime.NumGoroutine()
 	est := estimatePause(n)
 	if est > budget && time.Duration(n)*defaultNsPerGoroutine <= budget {
@@ -93,11 +100,11 @@ func CaptureWithin(budget time.Duration) Dump {
 	}
 }
 
-// CaptureFull returns a runtime.Stack dump of all goroutines whatever it
+// Full returns a runtime.Stack dump of all goroutines whatever it
 // costs: the world stops for the whole walk, ~0.2s at 100,000 goroutines.
 // It is for tests and tools that need goroutine IDs or wait times, not for
-// a live service; there use Capture.
-func CaptureFull() []byte {
+// a live service; there use Stacks.
+func Full() []byte {
 	text, _, _ := captureFull(runtime.NumGoroutine(), -1)
 	return text
 }
@@ -179,7 +186,7 @@ func raiseCost(c *atomic.Int64, v int64) {
 	}
 }
 
-// captureStopTheWorld is how Capture worked before it had a budget: full
+// captureStopTheWorld is how Stacks worked before it had a budget: full
 // dumps from a 64 KiB buffer, doubled after every truncated pass, each pass
 // stopping the world. The benchmark keeps it as the baseline.
 func captureStopTheWorld() []byte {

@@ -1,10 +1,12 @@
-package stackdump
+package capture
 
 import (
 	"runtime"
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 )
 
 // Creators learned from full dumps: a stack (its shown frames) maps to
@@ -17,7 +19,7 @@ var creators struct {
 }
 
 type creatorSeen struct {
-	frame     Frame
+	frame     stackdump.Frame
 	ambiguous bool
 	at        time.Time // the last full dump that saw the stack
 }
@@ -51,7 +53,7 @@ func (u *learnedUse) creator(shown []runtime.Frame) (runtime.Frame, bool) {
 const maxCreatorStacks = 1 << 14
 
 func learnCreators(dump []byte, at time.Time) {
-	gs, _ := ParseBytes(dump)
+	gs, _ := stackdump.ParseBytes(dump)
 	creators.Lock()
 	defer creators.Unlock()
 	if creators.byStack == nil {
@@ -77,10 +79,10 @@ func learnCreators(dump []byte, at time.Time) {
 	}
 }
 
-func knownCreator(shown []runtime.Frame) (Frame, time.Time, bool) {
-	fs := make([]Frame, len(shown))
+func knownCreator(shown []runtime.Frame) (stackdump.Frame, time.Time, bool) {
+	fs := make([]stackdump.Frame, len(shown))
 	for i, f := range shown {
-		fs[i] = Frame{Func: f.Function, File: f.File, Line: f.Line}
+		fs[i] = stackdump.Frame{Func: f.Function, File: f.File, Line: f.Line}
 	}
 	key := stackKey(nil, fs)
 	creators.Lock()
@@ -89,7 +91,7 @@ func knownCreator(shown []runtime.Frame) (Frame, time.Time, bool) {
 	return seen.frame, seen.at, ok && !seen.ambiguous
 }
 
-func stackKey(dst []byte, frames []Frame) []byte {
+func stackKey(dst []byte, frames []stackdump.Frame) []byte {
 	for _, f := range frames {
 		dst = append(dst, f.Func...)
 		dst = append(dst, 0)

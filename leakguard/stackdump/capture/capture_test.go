@@ -1,4 +1,4 @@
-package stackdump
+package capture
 
 import (
 	"context"
@@ -11,12 +11,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 )
 
 //go:noinline
 func parkedForCapture(stop chan struct{}) { <-stop }
 
-func TestCaptureFullGrowsBuffer(t *testing.T) {
+func TestFullGrowsBuffer(t *testing.T) {
 	// Enough goroutines that the dump outgrows a buffer sized for fewer.
 	const n = 3000
 	stop := make(chan struct{})
@@ -30,17 +32,17 @@ func TestCaptureFullGrowsBuffer(t *testing.T) {
 	saved := bytesPerGoroutine.Load()
 	t.Cleanup(func() { bytesPerGoroutine.Store(saved) })
 	bytesPerGoroutine.Store(1) // as if the last dump had been tiny
-	var g Group
+	var g stackdump.Group
 	deadline := time.Now().Add(10 * time.Second)
 	for g.Count != n {
 		if time.Now().After(deadline) {
 			t.Fatalf("only %d of %d goroutines seen parked", g.Count, n)
 		}
-		gs, err := ParseBytes(CaptureFull())
+		gs, err := stackdump.ParseBytes(Full())
 		if err != nil {
 			t.Fatal(err)
 		}
-		g = findGroup(GroupGoroutines(gs), "parkedForCapture", "chan receive")
+		g = findGroup(stackdump.GroupGoroutines(gs), "parkedForCapture", "chan receive")
 	}
 	if !strings.HasSuffix(g.Top.File, "capture_test.go") || g.Creator == nil || g.Creator.Func == "" {
 		t.Errorf("group = %+v", g)
@@ -50,13 +52,13 @@ func TestCaptureFullGrowsBuffer(t *testing.T) {
 	}
 }
 
-func findGroup(groups []Group, fn, state string) Group {
+func findGroup(groups []stackdump.Group, fn, state string) stackdump.Group {
 	for _, g := range groups {
 		if strings.HasSuffix(g.Top.Func, fn) && g.State == state {
 			return g
 		}
 	}
-	return Group{}
+	return stackdump.Group{}
 }
 
 // parked starts goroutines blocked in every common way, each kind from
@@ -226,11 +228,11 @@ func (p *parked) release() {
 // parkedGroups returns the groups whose goroutines block in this file's
 // parked functions, by the function's name: the innermost frame of this
 // package.
-func parkedGroups(groups []Group) map[string][]Group {
-	m := map[string][]Group{}
+func parkedGroups(groups []stackdump.Group) map[string][]stackdump.Group {
+	m := map[string][]stackdump.Group{}
 	for _, g := range groups {
 		for _, f := range g.Frames {
-			_, fn, ok := strings.Cut(f.Func, "leakguard/stackdump.")
+			_, fn, ok := strings.Cut(f.Func, "leakguard/stackdump/capture.")
 			if !ok {
 				continue
 			}
@@ -243,7 +245,7 @@ func parkedGroups(groups []Group) map[string][]Group {
 	return m
 }
 
-func countOf(gs []Group) int {
+func countOf(gs []stackdump.Group) int {
 	n := 0
 	for _, g := range gs {
 		n += g.Count
@@ -253,15 +255,15 @@ func countOf(gs []Group) int {
 
 // waitParked polls full dumps until every parked goroutine is in its
 // final state and returns the groups of the last one.
-func waitParked(t *testing.T) map[string][]Group {
+func waitParked(t *testing.T) map[string][]stackdump.Group {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		gs, err := ParseBytes(CaptureFull())
+		gs, err := stackdump.ParseBytes(Full())
 		if err != nil {
 			t.Fatal(err)
 		}
-		m := parkedGroups(GroupGoroutines(gs))
+		m := parkedGroups(stackdump.GroupGoroutines(gs))
 		ready := true
 		for fn, state := range wantParked {
 			want := perKind
@@ -285,7 +287,7 @@ func TestCaptureConcurrentMatchesFullDump(t *testing.T) {
 	startParked(t)
 	full := waitParked(t) // taking full dumps also teaches the creators
 
-	gs, err := ParseBytes(captureConcurrent(1, 0, 0))
+	gs, err := stackdump.ParseBytes(captureConcurrent(1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +296,7 @@ func TestCaptureConcurrentMatchesFullDump(t *testing.T) {
 			t.Fatalf("concurrent capture claims an ID, wait or creator ID: %+v", g)
 		}
 	}
-	conc := parkedGroups(GroupGoroutines(gs))
+	conc := parkedGroups(stackdump.GroupGoroutines(gs))
 
 	for fn, fullGroups := range full {
 		concGroups := conc[fn]
@@ -338,11 +340,11 @@ func TestCaptureConcurrentWithoutFullDumpHasNoCreators(t *testing.T) {
 	waitParked(t)
 	forgetCreators(t)
 
-	gs, err := ParseBytes(captureConcurrent(1, 0, 0))
+	gs, err := stackdump.ParseBytes(captureConcurrent(1, 0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
-	groups := parkedGroups(GroupGoroutines(gs))
+	groups := parkedGroups(stackdump.GroupGoroutines(gs))
 	for fn, state := range wantParked {
 		if len(groups[fn]) != 1 || groups[fn][0].State != state || groups[fn][0].Creator != nil {
 			t.Errorf("%s: %+v, want one group in %q without creator", fn, groups[fn], state)
@@ -363,11 +365,11 @@ func forgetCreators(t *testing.T) {
 	})
 }
 
-func TestCaptureWithinBudget(t *testing.T) {
+func TestWithinBudget(t *testing.T) {
 	startParked(t)
 	waitParked(t)
 
-	d := CaptureWithin(time.Hour)
+	d := Within(time.Hour)
 	if !d.Full || d.FullPause <= 0 || !strings.HasPrefix(string(d.Text), "goroutine ") {
 		t.Errorf("generous budget: Full=%v FullPause=%s, text starts %.40q", d.Full, d.FullPause, d.Text)
 	}
@@ -375,11 +377,11 @@ func TestCaptureWithinBudget(t *testing.T) {
 	// exiting: compare once it has settled.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		d = CaptureWithin(0)
+		d = Within(0)
 		if d.Full || d.FullPause <= 0 || !strings.Contains(string(d.Text), "# leakguard: goroutine profile") {
 			t.Fatalf("zero budget: Full=%v FullPause=%s, text starts %.200q", d.Full, d.FullPause, d.Text)
 		}
-		gs, err := ParseBytes(d.Text)
+		gs, err := stackdump.ParseBytes(d.Text)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -393,45 +395,7 @@ func TestCaptureWithinBudget(t *testing.T) {
 	}
 }
 
-func TestParseCountLine(t *testing.T) {
-	dump := "# count: 3\ngoroutine 0 [select] {\"k\":\"v\"}:\nmain.loop(...)\n\t/app/main.go:9\n\n" +
-		"# count: 2\nnot a header\ngoroutine 0 [sleep]:\nmain.nap(...)\n\t/app/main.go:12\n\n" +
-		"# count: many\ngoroutine 7 [running]:\nmain.main()\n\t/app/main.go:3 +0x1d\n"
-	gs, err := ParseBytes([]byte(dump))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var states []string
-	for _, g := range gs {
-		states = append(states, g.State)
-	}
-	// A count applies only to the header right after it.
-	if want := []string{"select", "select", "select", "sleep", "running"}; !slices.Equal(states, want) {
-		t.Fatalf("states %q, want %q", states, want)
-	}
-	if gs[2].Frames[0] != (Frame{"main.loop", "/app/main.go", 9}) || gs[2].Labels["k"] != "v" {
-		t.Errorf("repeated goroutine = %+v", gs[2])
-	}
-	// ID 0 is "unknown": no group offers it as a sample.
-	for _, g := range GroupGoroutines(gs) {
-		if g.State == "running" && !slices.Equal(g.IDs, []int64{7}) || g.State != "running" && len(g.IDs) != 0 {
-			t.Errorf("%s group sample IDs %v", g.State, g.IDs)
-		}
-	}
-	streamed, err := Parse(strings.NewReader(dump))
-	if err != nil || len(streamed) != len(gs) {
-		t.Errorf("Parse read %d goroutines (%v), ParseBytes %d", len(streamed), err, len(gs))
-	}
-	var counts []int
-	for _, g := range GroupGoroutines(gs) {
-		counts = append(counts, g.Count)
-	}
-	if !slices.Equal(counts, []int{3, 1, 1}) {
-		t.Errorf("group counts %v, want [3 1 1]", counts)
-	}
-}
-
-func parkedSummary(m map[string][]Group) map[string][]string {
+func parkedSummary(m map[string][]stackdump.Group) map[string][]string {
 	out := map[string][]string{}
 	for fn, gs := range m {
 		for _, g := range gs {
@@ -451,7 +415,7 @@ func TestCaptureRecoversFromHighCostEstimate(t *testing.T) {
 
 	full := 0
 	for i := range 200 {
-		d := CaptureWithin(DefaultPauseBudget)
+		d := Within(DefaultPauseBudget)
 		if d.Full {
 			full++
 		} else if i == 0 && d.FullPause < time.Second {

@@ -1,10 +1,11 @@
-package stackdump
+package capture
 
 import (
 	"fmt"
 	"sync"
 	"testing"
 
+	"github.com/trialwatch/trialwatch/leakguard/stackdump"
 	"go.uber.org/goleak"
 )
 
@@ -30,19 +31,19 @@ func BenchmarkLiveScan(b *testing.B) {
 		name := fmt.Sprintf("%dk", n/1000)
 		b.Run("stackdump/"+name, func(b *testing.B) {
 			for b.Loop() {
-				gs, err := ParseBytes(Capture())
+				gs, err := stackdump.ParseBytes(Stacks())
 				if err != nil {
 					b.Fatal(err)
 				}
 				if len(gs) < n {
 					b.Fatalf("parsed %d goroutines, want at least %d", len(gs), n)
 				}
-				GroupGoroutines(gs)
+				stackdump.GroupGoroutines(gs)
 			}
 		})
 		b.Run("goleak.Find/"+name, func(b *testing.B) {
 			for b.Loop() {
-				if err := goleak.Find(goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/trialwatch/trialwatch/leakguard/stackdump.parkForBench")); err != nil {
+				if err := goleak.Find(goleak.IgnoreCurrent(), goleak.IgnoreAnyFunction("github.com/trialwatch/trialwatch/leakguard/stackdump/capture.parkForBench")); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -122,9 +122,9 @@ func learnLabelled(needed bool) {
 // minutes, brings it. With goroutines few enough for a full dump within
 // DefaultPauseBudget it reports false: that dump allocates little.
 //
-// The estimate is for the capture alone. Read it with stackdump.ParseGroups, which
-// allocates for its distinct stacks only; stackdump.ParseBytes adds ~150 bytes a
-// goroutine.
+// The estimate is for the capture alone. Read it with
+// stackdump.ParseGroups, which allocates for its distinct stacks only;
+// stackdump.ParseBytes adds ~150 bytes a goroutine.
 func WouldStartGC() bool {
 	n := runtime.NumGoroutine()
 	if estimatePause(n) <= DefaultPauseBudget {

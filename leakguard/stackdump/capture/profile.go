@@ -23,8 +23,8 @@ func Profile(p *pprof.Profile) ([]byte, error) {
 }
 
 // Identical goroutines are written once, after a "# count: N" line that
-// stackdump.ParseBytes expands, so the text stays small however many goroutines
-// share a stack. needed reports a record with labels or with a stack
+// stackdump.ParseBytes expands, so the text stays small however many
+// goroutines share a stack. needed reports a record with labels or with a stack
 // runtime.GoroutineProfile would have cut.
 func appendProfile(out []byte, p *pprof.Profile, used *learnedUse) (_ []byte, needed bool, err error) {
 	var prof bytes.Buffer

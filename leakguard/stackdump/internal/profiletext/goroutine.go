@@ -2,8 +2,8 @@
 // another's in pprof's protocol-buffer form, as the goroutine dump text
 // runtime.Stack writes: one goroutine per distinct stack under a
 // "# count: N" line, the state derived from where it parked, frames hidden
-// as the runtime hides them. It lets stackdump read a profile and
-// stackdump/capture render one without either importing the other.
+// as the runtime hides them. stackdump (ProtoDump) and stackdump/capture
+// both render profiles with it, so the parser does not depend on capture.
 package profiletext
 
 import (

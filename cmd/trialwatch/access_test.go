@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/access/openapitest"
+	"github.com/trialwatch/trialwatch/access/operator"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/clinical"
@@ -110,7 +111,7 @@ func newAccessFixture(t *testing.T) *accessFixture {
 // monitor also gets a revoked and an expired token.
 func (f *accessFixture) users() {
 	ctx := context.Background()
-	o := access.NewOperator(f.n.db, f.n.users, f.n.trail, "test", "test")
+	o := operator.New(f.n.db, f.n.users, f.n.trail, "test", "test")
 	for _, u := range []struct {
 		name  string
 		role  auth.Role

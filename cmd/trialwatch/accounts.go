@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/trialwatch/trialwatch/access"
+	"github.com/trialwatch/trialwatch/access/operator"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/internal/flagset"
@@ -32,7 +33,7 @@ func cliActor() string {
 // accountCommand makes a command working on the users, tokens and audit
 // trail of --db, as the person at the terminal: body runs once the flags
 // are resolved and checked.
-func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body func(o *access.Operator, args []string) error) *cobra.Command {
+func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body func(o *operator.Operator, args []string) error) *cobra.Command {
 	var dsn string
 	return c.command(cmd, func(fs *flagset.Set) {
 		fs.StringVar(&dsn, "db", "trialwatch.db", "database: a SQLite file path or a postgres:// URL")
@@ -46,7 +47,7 @@ func (c *cli) accountCommand(cmd *cobra.Command, define func(*flagset.Set), body
 			return err
 		}
 		defer db.Close()
-		o, err := access.OpenOperator(c.ctx, db, cliActor(), "cli")
+		o, err := operator.Open(c.ctx, db, cliActor(), "cli")
 		if err != nil {
 			return err
 		}
@@ -97,7 +98,7 @@ func (c *cli) userAdd() *cobra.Command {
 			}
 			return nil
 		})
-	}, func(o *access.Operator, _ []string) error {
+	}, func(o *operator.Operator, _ []string) error {
 		if passwordStdin {
 			var err error
 			if in.Password, err = readPassword(stdin); err != nil {
@@ -134,7 +135,7 @@ line of standard input; an empty line removes it, leaving tokens only. The
 user's tokens stay valid: revoke them to end sessions.`,
 		Example: `  trialwatch user password --db tw.db jane < new-password.txt`,
 		Args:    oneArg("a user NAME"),
-	}, nil, func(o *access.Operator, args []string) error {
+	}, nil, func(o *operator.Operator, args []string) error {
 		name := args[0]
 		password, err := readPassword(stdin)
 		if err != nil {
@@ -169,7 +170,7 @@ func (c *cli) userList() *cobra.Command {
 		Short:   "List users with their role, grants, password and status",
 		Example: `  trialwatch user list --db tw.db`,
 		Args:    noArgs,
-	}, nil, func(o *access.Operator, _ []string) error {
+	}, nil, func(o *operator.Operator, _ []string) error {
 		us, err := o.Users(c.ctx)
 		if err != nil {
 			return err
@@ -196,7 +197,7 @@ func (c *cli) userDisable() *cobra.Command {
 the audit trail names it; "user enable" lets it log in again.`,
 		Example: `  trialwatch user disable --db tw.db site701`,
 		Args:    oneArg("a user NAME"),
-	}, nil, func(o *access.Operator, args []string) error {
+	}, nil, func(o *operator.Operator, args []string) error {
 		if _, err := o.DisableUser(c.ctx, args[0]); err != nil {
 			return err
 		}
@@ -214,7 +215,7 @@ it was disabled stay revoked: create new ones with "token create".`,
 		Example: `  trialwatch user enable --db tw.db site701
   trialwatch token create --db tw.db --user site701 --expires 720h`,
 		Args: oneArg("a user NAME"),
-	}, nil, func(o *access.Operator, args []string) error {
+	}, nil, func(o *operator.Operator, args []string) error {
 		if _, err := o.EnableUser(c.ctx, args[0]); err != nil {
 			return err
 		}
@@ -249,7 +250,7 @@ func (c *cli) tokenCreate() *cobra.Command {
 		fs.DurationVar(&ttl, "expires", 90*24*time.Hour, "lifetime; 0 never expires")
 		fs.Check("user", flagset.Required)
 		fs.Check("expires", flagset.NotNegative)
-	}, func(o *access.Operator, _ []string) error {
+	}, func(o *operator.Operator, _ []string) error {
 		plain, info, err := o.CreateToken(c.ctx, name, label, ttl)
 		if err != nil {
 			return err
@@ -273,7 +274,7 @@ func (c *cli) tokenList() *cobra.Command {
 		Args:    noArgs,
 	}, func(fs *flagset.Set) {
 		fs.StringVar(&name, "user", "", "only this user's tokens")
-	}, func(o *access.Operator, _ []string) error {
+	}, func(o *operator.Operator, _ []string) error {
 		ts, err := o.Tokens(c.ctx, name)
 		if err != nil {
 			return err
@@ -308,7 +309,7 @@ func (c *cli) tokenRevoke() *cobra.Command {
 			}
 			return nil
 		},
-	}, nil, func(o *access.Operator, args []string) error {
+	}, nil, func(o *operator.Operator, args []string) error {
 		id, _ := strconv.ParseInt(args[0], 10, 64)
 		if _, err := o.RevokeToken(c.ctx, id); err != nil {
 			return err
@@ -352,7 +353,7 @@ which the chain alone cannot show.`,
 			}
 			return ""
 		})
-	}, func(o *access.Operator, _ []string) error {
+	}, func(o *operator.Operator, _ []string) error {
 		prog := progress.New(c.stderr, progress.Every(progressEvery))
 		prog.Start("verifying the audit trail", 0)
 		n, head, err := o.Trail().Check(c.ctx, anchor, func(checked int64) {

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/trialwatch/trialwatch/access"
+	"github.com/trialwatch/trialwatch/access/operator"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
@@ -94,7 +95,7 @@ func demoUsers(ctx context.Context, n *node) ([]demoUser, error) {
 		{name: "admin", role: auth.RoleAdmin},
 		{name: "ops", role: auth.RoleOps},
 	}
-	o := access.NewOperator(n.db, n.users, n.trail, "system:demo", "demo")
+	o := operator.New(n.db, n.users, n.trail, "system:demo", "demo")
 	for i, u := range users {
 		users[i].password = demoPassword()
 		_, err := o.AddUser(ctx, access.NewUser{Name: u.name, Role: string(u.role), Study: u.study, Sites: u.sites, Password: users[i].password})

@@ -1,13 +1,17 @@
-package access
+package operator
 
 import (
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // Every change an operator makes is in the audit trail with the entity
 // and action the API's record of it has, naming the operator and its
@@ -15,11 +19,11 @@ import (
 func TestOperatorAuditsEveryChange(t *testing.T) {
 	ctx := t.Context()
 	db := sqldbtest.SQLite(t)
-	o, err := OpenOperator(ctx, db, "cli:jane", "cli")
+	o, err := Open(ctx, db, "cli:jane", "cli")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := o.AddUser(ctx, NewUser{Name: "mon", Role: "monitor", Study: "S"}); err != nil {
+	if _, err := o.AddUser(ctx, access.NewUser{Name: "mon", Role: "monitor", Study: "S"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := o.SetPassword(ctx, "mon", "a long enough password"); err != nil {

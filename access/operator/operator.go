@@ -1,9 +1,13 @@
-package access
+// Package operator manages users and tokens on behalf of a person with
+// direct access to the database (the user and token commands, the demo's
+// set-up), through the same account logic and audit trail as the API.
+package operator
 
 import (
 	"context"
 	"time"
 
+	"github.com/trialwatch/trialwatch/access"
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/auth"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -15,20 +19,20 @@ import (
 // audit record, which names the operator and where the change came from,
 // as the router's record of the same change through the API would.
 type Operator struct {
-	admin  *AccountAdmin
+	admin  *access.AccountAdmin
 	trail  *audit.Log
 	as     auth.Identity
 	source string
 }
 
-// NewOperator is actor managing the users of store in db, the changes
+// New is actor managing the users of store in db, the changes
 // recorded in trail with source (e.g. "cli").
-func NewOperator(db *sqldb.DB, users *auth.Store, trail *audit.Log, actor, source string) *Operator {
-	return &Operator{admin: NewAccountAdmin(db, users), trail: trail, as: Superuser(actor), source: source}
+func New(db *sqldb.DB, users *auth.Store, trail *audit.Log, actor, source string) *Operator {
+	return &Operator{admin: access.NewAccountAdmin(db, users), trail: trail, as: access.Superuser(actor), source: source}
 }
 
-// OpenOperator opens db's users and audit trail for actor.
-func OpenOperator(ctx context.Context, db *sqldb.DB, actor, source string) (*Operator, error) {
+// Open opens db's users and audit trail for actor.
+func Open(ctx context.Context, db *sqldb.DB, actor, source string) (*Operator, error) {
 	users, err := auth.Open(ctx, db)
 	if err != nil {
 		return nil, err
@@ -37,7 +41,7 @@ func OpenOperator(ctx context.Context, db *sqldb.DB, actor, source string) (*Ope
 	if err != nil {
 		return nil, err
 	}
-	return NewOperator(db, users, trail, actor, source), nil
+	return New(db, users, trail, actor, source), nil
 }
 
 // Trail is the audit trail the operator's changes go to.
@@ -53,7 +57,7 @@ func (o *Operator) audited(ctx context.Context, entity, action string) context.C
 func (o *Operator) Users(ctx context.Context) ([]auth.User, error) { return o.admin.Users(ctx, o.as) }
 
 // AddUser adds a user.
-func (o *Operator) AddUser(ctx context.Context, in NewUser) (auth.User, error) {
+func (o *Operator) AddUser(ctx context.Context, in access.NewUser) (auth.User, error) {
 	return o.admin.AddUser(o.audited(ctx, "user", "create"), o.as, in)
 }
 

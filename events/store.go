@@ -14,6 +14,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 //go:embed migrations
@@ -115,7 +116,7 @@ func (s *Store) AdverseEventsIn(ctx context.Context, study string) ([]clinical.A
 
 var _ clinical.StudyEvents = (*Store)(nil)
 
-var table = sqldb.Table{
+var table = tracked.Table{
 	Name:    "adverse_events",
 	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "body_system", "severity", "serious", "start_date", "end_date", "recorded_date"},
 	Key:     []string{"study", "usubjid", "seq"},

@@ -11,6 +11,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 //go:embed migrations
@@ -82,7 +83,7 @@ func (s *Store) DosesOf(ctx context.Context, study string, usubjids []string) (m
 
 var _ clinical.ExposureBatchSource = (*Store)(nil)
 
-var table = sqldb.Table{
+var table = tracked.Table{
 	Name:    "doses",
 	Cols:    []string{"study", "usubjid", "seq", "treatment", "dose", "unit", "route", "start_date", "end_date"},
 	Key:     []string{"study", "usubjid", "seq"},
@@ -125,7 +126,7 @@ var stagedDoses = staged.Table{Table: table, Generational: true}
 
 var _ clinical.DoseWriter = (*Store)(nil)
 
-var conMedTable = sqldb.Table{
+var conMedTable = tracked.Table{
 	Name:    "con_meds",
 	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "start_date", "end_date"},
 	Key:     []string{"study", "usubjid", "seq"},

@@ -54,6 +54,18 @@ func (db *DB) UpsertKeeping(ctx context.Context, tx *sql.Tx, table string, cols,
 		onConflictSQL(cols, key, keep), len(cols), rows)
 }
 
+// Insert inserts rows into table's cols: through COPY on PostgreSQL
+// within InTx when there are many, else in multi-row statements. A row
+// whose key is stored fails it.
+func (db *DB) Insert(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
+	if len(rows) >= minCopyRows {
+		if ok, err := db.copyInsert(ctx, tx, table, cols, rows); ok {
+			return err
+		}
+	}
+	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
+}
+
 // WriteRows runs head + a VALUES list + tail over rows within tx, as many
 // rows per statement as the dialect suits (see Chunks). Every row must
 // have ncols values.

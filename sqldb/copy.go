@@ -16,7 +16,7 @@ import (
 )
 
 // On PostgreSQL, bulk writes within a transaction InTx runs go through
-// COPY. Rows UpsertTracked found new are copied straight into their
+// COPY. Rows package tracked found new are copied straight into their
 // table; other rows are copied into a temporary stage table and merged
 // into theirs by one INSERT … SELECT … ON CONFLICT statement; history rows
 // are copied into their table. Writing 60,000 lab rows in chunks of
@@ -170,9 +170,10 @@ func copyInto(ctx context.Context, c *pgx.Conn, table string, cols []string, row
 
 type freshRowsKey struct{}
 
-// withFreshRows marks ctx as that of a Table.Write given only rows whose
-// keys UpsertTracked found not stored in table.
-func withFreshRows(ctx context.Context, table string) context.Context {
+// WithFreshRows marks ctx as writing into table only rows whose keys are
+// not stored there, as package tracked finds them, for a writer of its
+// own (tracked.Table.Write) to pass on to Upsert.
+func WithFreshRows(ctx context.Context, table string) context.Context {
 	return context.WithValue(ctx, freshRowsKey{}, table)
 }
 
@@ -238,13 +239,13 @@ func lastPerKey(rows [][]any, keyAt []int) [][]any {
 }
 
 // appendKeyAt appends to b the values of r at keyAt, normalised and joined
-// by U+001F, as Table.appendKey does.
+// by U+001F, as package tracked keys rows.
 func appendKeyAt(b []byte, r []any, keyAt []int) []byte {
 	for j, at := range keyAt {
 		if j > 0 {
 			b = append(b, '\x1f')
 		}
-		b = appendNormalized(b, r[at])
+		b = AppendString(b, r[at])
 	}
 	return b
 }

@@ -15,7 +15,7 @@ import (
 // of 10,000 per transaction into a growing table, the way an import
 // does: multi-row VALUES … ON CONFLICT statements (the path before COPY),
 // COPY through a stage and a merge (Upsert of rows that may be stored),
-// and COPY straight into the table (Upsert of rows UpsertTracked found
+// and COPY straight into the table (Upsert of rows package tracked found
 // new). Needs TRIALWATCH_TEST_PG.
 func BenchmarkUpsertPostgres(b *testing.B) {
 	dsn := os.Getenv("TRIALWATCH_TEST_PG")
@@ -45,7 +45,7 @@ func BenchmarkUpsertPostgres(b *testing.B) {
 			return db.Upsert(ctx, tx, "bench_labs", cols, key, rows)
 		}},
 		{"copy-fresh", func(ctx context.Context, db *DB, tx *sql.Tx, rows [][]any) error {
-			return db.Upsert(withFreshRows(ctx, "bench_labs"), tx, "bench_labs", cols, key, rows)
+			return db.Upsert(WithFreshRows(ctx, "bench_labs"), tx, "bench_labs", cols, key, rows)
 		}},
 	} {
 		b.Run(path.name, func(b *testing.B) {

@@ -40,7 +40,7 @@ func TestCopyWithinInTx(t *testing.T) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO kv VALUES (7, 'first')`); err != nil {
 			return err
 		}
-		return db.Upsert(withFreshRows(ctx, "kv"), tx, "kv", []string{"k", "v"}, []string{"k"}, rows)
+		return db.Upsert(WithFreshRows(ctx, "kv"), tx, "kv", []string{"k", "v"}, []string{"k"}, rows)
 	})
 	if !errors.Is(err, clinical.ErrConflict) || !strings.Contains(err.Error(), "another transaction stored some of them") {
 		t.Errorf("COPY of a stored key: %v; want the error to say another transaction stored it", err)
@@ -49,7 +49,7 @@ func TestCopyWithinInTx(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Upsert(withFreshRows(ctx, "kv"), w.Tx, "kv", []string{"k", "v"}, []string{"k"}, rows); err != nil {
+	if err := db.Upsert(WithFreshRows(ctx, "kv"), w.Tx, "kv", []string{"k", "v"}, []string{"k"}, rows); err != nil {
 		t.Errorf("COPY in a BeginWrite transaction: %v", err)
 	}
 	if ok, err := db.withPgx(w.Tx, func(*pgTx, *pgx.Conn) error { return nil }); !ok || err != nil {

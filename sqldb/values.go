@@ -1,8 +1,11 @@
 package sqldb
 
 import (
+	"database/sql"
+	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Scanning a column into an *any is database/sql's cheapest path: no
@@ -60,4 +63,53 @@ func Placeholders(first, n int) string {
 		b.WriteString(strconv.Itoa(first + i))
 	}
 	return b.String()
+}
+
+// normalize gives a stored or incoming value one text form, whatever the
+// driver returned: SQLite gives booleans as integers, PostgreSQL as bools.
+func normalize(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return v
+	case []byte:
+		return string(v)
+	}
+	return string(AppendString(nil, v))
+}
+
+// AppendString appends String(v) to b: a value's text form without a
+// string allocated for it, to build keys from.
+func AppendString(b []byte, v any) []byte {
+	switch v := v.(type) {
+	case nil:
+		return b
+	case string:
+		return append(b, v...)
+	case []byte:
+		return append(b, v...)
+	case bool:
+		if v {
+			return append(b, '1')
+		}
+		return append(b, '0')
+	case int:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int32:
+		return strconv.AppendInt(b, int64(v), 10)
+	case int64:
+		return strconv.AppendInt(b, v, 10)
+	case float64:
+		return strconv.AppendFloat(b, v, 'g', -1, 64)
+	case sql.NullFloat64:
+		if !v.Valid {
+			return b
+		}
+		return strconv.AppendFloat(b, v.Float64, 'g', -1, 64)
+	case time.Time:
+		return v.UTC().AppendFormat(b, time.RFC3339Nano)
+	}
+	j, _ := json.Marshal(v)
+	return append(b, j...)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/staged"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 //go:embed migrations
@@ -115,7 +116,7 @@ func scanAll[T any](ctx context.Context, db *sqldb.DB, q, study string, scan fun
 	return out, nil
 }
 
-var table = sqldb.Table{
+var table = tracked.Table{
 	Name: "subjects",
 	Cols: []string{"study", "usubjid", "site", "sex", "age", "arm", "consent_date", "first_dose", "last_dose", "end_of_study",
 		"death_date", "ref_start", "ref_end", "birth_date"},
@@ -158,7 +159,7 @@ var stagedSubjects = staged.Table{Table: table}
 
 var _ clinical.SubjectWriter = (*Store)(nil)
 
-var dispositionTable = sqldb.Table{
+var dispositionTable = tracked.Table{
 	Name:    "dispositions",
 	Cols:    []string{"study", "usubjid", "seq", "term", "decoded_term", "category", "epoch", "start_date"},
 	Key:     []string{"study", "usubjid", "seq"},

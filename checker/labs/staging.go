@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 // Staged uploads: an upload's lab results are stored in steps, each a
@@ -145,8 +146,8 @@ func (st *Staged) Put(ctx context.Context, rows Rows) (sum clinical.Summary, err
 			}
 			return st.s.writeLabsTx(ctx, tx, st.pending, stored, nil)
 		}
-		tracked, err := st.s.db.PutTrackedTx(ctx, tx, t, st.study, rows.rows, st.now)
-		sum = clinical.Summary(tracked)
+		put, err := tracked.PutTx(ctx, st.s.db, tx, t, st.study, rows.rows, st.now)
+		sum = clinical.Summary(put)
 		return err
 	})
 	return sum, err

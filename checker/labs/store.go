@@ -19,6 +19,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 // Store keeps the checker's lab results.
@@ -54,7 +55,7 @@ func Open(ctx context.Context, db *sqldb.DB) (*Store, error) {
 // (PostgreSQL). Change detection reads and compares rows with the
 // subject's study and USUBJID (the columns of labTable), read from
 // lab_results_view; writeLabsTx stores them with the subject's id.
-var labTable = sqldb.Table{
+var labTable = tracked.Table{
 	Name:    "lab_results",
 	Cols:    []string{"study", "usubjid", "seq", "test_id", "value", "low", "high", "baseline", "lab_date", "visit"},
 	Key:     []string{"study", "usubjid", "seq"},
@@ -180,8 +181,8 @@ func (s *Store) PutRowsTx(ctx context.Context, tx *sql.Tx, study string, rows Ro
 	t.Write = func(ctx context.Context, tx *sql.Tx, stored [][]any) error {
 		return s.writeLabsTx(ctx, tx, study, stored, rows.FirstLabs)
 	}
-	tracked, err := s.db.PutTrackedTx(ctx, tx, t, study, rows.rows, now)
-	sum := clinical.Summary(tracked)
+	put, err := tracked.PutTx(ctx, s.db, tx, t, study, rows.rows, now)
+	sum := clinical.Summary(put)
 	if err != nil {
 		return sum, err
 	}

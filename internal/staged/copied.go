@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/trialwatch/trialwatch/clinical"
-	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 // A table staged by copy, T, stages into T_staged: an upload column (the
@@ -39,16 +39,16 @@ func (t Table) staged() string   { return t.Name + "_staged" }
 func (t Table) stored() []string { return append(slices.Clip(t.Cols), t.Extra...) }
 
 func (s *copied) Put(ctx context.Context, rows [][]any) (clinical.Summary, error) {
-	var sum sqldb.Summary
+	var sum tracked.Summary
 	var added, fresh int64
 	err := s.a.db.InTx(ctx, func(tx *sql.Tx) error {
 		t := s.t.Table
-		t.Name = s.t.staged() // on PostgreSQL rows new to the stage are then COPYed in (see sqldb.Table.Write)
+		t.Name = s.t.staged() // on PostgreSQL rows new to the stage are then COPYed in (see tracked.Table.Write)
 		t.Read = s.readExpr()
 		t.History, t.HistoryStudy = s.t.stagedHistory(), s.name
 		t.Write = s.writeTx
 		var err error
-		if sum, err = s.a.db.PutTrackedTx(ctx, tx, t, s.study, rows, s.now); err != nil {
+		if sum, err = tracked.PutTx(ctx, s.a.db, tx, t, s.study, rows, s.now); err != nil {
 			return err
 		}
 		added, fresh, err = s.markFreshTx(ctx, tx)
@@ -63,7 +63,7 @@ func (s *copied) Put(ctx context.Context, rows [][]any) (clinical.Summary, error
 	return clinical.Summary(sum), nil
 }
 
-// readExpr is what a chunk is compared with, as sqldb.Table's Read: each
+// readExpr is what a chunk is compared with, as tracked.Table's Read: each
 // row the stage holds, else the live one. Its names are quoted as SQL
 // strings: Read is a table expression, not a statement with parameters.
 func (s *copied) readExpr() string {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 // A generational table T keyed by study, USUBJID and --SEQ keeps its rows
@@ -51,7 +52,7 @@ func (t Table) rowCols() []string {
 // Put stages rows in one short transaction, and says what publishing them
 // changes.
 func (g *generations) Put(ctx context.Context, rows [][]any) (clinical.Summary, error) {
-	var sum sqldb.Summary
+	var sum tracked.Summary
 	gen := maps.Clone(g.gen)
 	err := g.a.db.InTx(ctx, func(tx *sql.Tx) error {
 		t := g.t.Table
@@ -60,7 +61,7 @@ func (g *generations) Put(ctx context.Context, rows [][]any) (clinical.Summary, 
 		t.History, t.HistoryStudy = g.t.stagedHistory(), g.name
 		t.Write = func(ctx context.Context, tx *sql.Tx, rows [][]any) error { return g.writeTx(ctx, tx, gen, rows) }
 		var err error
-		sum, err = g.a.db.PutTrackedTx(ctx, tx, t, g.study, rows, g.now)
+		sum, err = tracked.PutTx(ctx, g.a.db, tx, t, g.study, rows, g.now)
 		return err
 	})
 	if err != nil {
@@ -71,7 +72,7 @@ func (g *generations) Put(ctx context.Context, rows [][]any) (clinical.Summary, 
 	return clinical.Summary(sum), nil
 }
 
-// readExpr is what a chunk is compared with, as sqldb.Table's Read: each
+// readExpr is what a chunk is compared with, as tracked.Table's Read: each
 // subject's generation when it has one, else its current rows, all under
 // the study's name. The names are quoted as SQL strings: Read is a table
 // expression, not a statement with parameters.

@@ -38,13 +38,14 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
 // Table is a data service's table whose writes are staged.
 type Table struct {
 	// Table is the table as readers read it (for a generational table, a
 	// view), Read and Write unset.
-	sqldb.Table
+	tracked.Table
 	// Extra are columns a row is stored with besides Cols, given by
 	// ExtraValues when it is first stored (now is the write's time) and
 	// kept through updates: AE's entry lag.

@@ -1,4 +1,8 @@
-package sqldb
+// Package tracked writes rows of study data keyed by study and subject,
+// storing only those new or changed and recording every change, with the
+// row before and after, in an append-only history table: loading the same
+// file twice changes nothing.
+package tracked
 
 import (
 	"cmp"
@@ -7,9 +11,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Table describes a table of study data keyed by (study, usubjid[, seq])
@@ -30,7 +35,7 @@ type Table struct {
 	// (new or changed ones, in key order on SQLite) within tx. On
 	// PostgreSQL it is called twice, with the new rows and then with
 	// the changed ones; Upsert into the table Name with the ctx of the
-	// first call inserts them through COPY (see freshRows).
+	// first call inserts them through COPY (see sqldb.WithFreshRows).
 	Read  string
 	Write func(ctx context.Context, tx *sql.Tx, rows [][]any) error
 
@@ -51,12 +56,12 @@ type Change struct {
 // subjectsPerQuery bounds the IN list used to read existing rows.
 const subjectsPerQuery = 500
 
-// UpsertTracked writes the rows that are new or differ from what is stored
+// Upsert writes the rows that are new or differ from what is stored
 // and records every update, with the row before and after, in the table's
 // history. Identical rows are left alone, so loading the same file twice
 // changes nothing. All rows must belong to study.
-func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) ([]Change, error) {
-	existing, err := db.existingRows(ctx, tx, t, study, rows)
+func Upsert(ctx context.Context, db *sqldb.DB, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) ([]Change, error) {
+	existing, err := existingRows(ctx, tx, t, study, rows)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +92,7 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 			}
 			usubjid = norm[1]
 		} else {
-			usubjid = normalize(r[1]) // a new row: nothing to compare it with
+			usubjid = sqldb.String(r[1]) // a new row: nothing to compare it with
 		}
 		key := string(kb)
 		changes = append(changes, Change{Row: i, USUBJID: usubjid, Updated: found})
@@ -97,23 +102,23 @@ func (db *DB) UpsertTracked(ctx context.Context, tx *sql.Tx, t Table, study stri
 		}
 		written[key] = i
 	}
-	if db.Dialect == SQLite {
+	if db.Dialect == sqldb.SQLite {
 		t.sortByKey(write)
-		err = db.writeTracked(ctx, tx, t, write)
+		err = storeRows(ctx, db, tx, t, write)
 	} else {
-		err = db.writeFreshThenChanged(ctx, tx, t, write, changes)
+		err = writeFreshThenChanged(ctx, db, tx, t, write, changes)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if err := db.insertAll(ctx, tx, t.History, []string{"row_key", "study", "usubjid", "changed_at", "before", "after"}, history); err != nil {
+	if err := db.Insert(ctx, tx, t.History, []string{"row_key", "study", "usubjid", "changed_at", "before", "after"}, history); err != nil {
 		return nil, err
 	}
 	return changes, nil
 }
 
-// writeTracked stores rows, new or changed ones, with t.Write or Upsert.
-func (db *DB) writeTracked(ctx context.Context, tx *sql.Tx, t Table, rows [][]any) error {
+// storeRows stores rows, new or changed ones, with t.Write or Upsert.
+func storeRows(ctx context.Context, db *sqldb.DB, tx *sql.Tx, t Table, rows [][]any) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -126,7 +131,7 @@ func (db *DB) writeTracked(ctx context.Context, tx *sql.Tx, t Table, rows [][]an
 // writeFreshThenChanged writes the new rows of write (changes tells which
 // they are), then the changed ones, so that on PostgreSQL the new ones,
 // usually nearly all, are inserted through COPY with no merge (see
-// freshRows). A key written twice in the batch is new at its first row and
+// sqldb.WithFreshRows). A key written twice in the batch is new at its first row and
 // changed at the next, so the last row still wins.
 //
 // Each list goes in key order, as on SQLite: the server then adds each
@@ -135,7 +140,7 @@ func (db *DB) writeTracked(ctx context.Context, tx *sql.Tx, t Table, rows [][]an
 // rows but order them by test and visit: a COPY of 60,000 lab rows shaped
 // like the pilot's cost the server 130 ms of CPU in that order and 97 ms
 // sorted, most of it the primary key's (40 ms without it).
-func (db *DB) writeFreshThenChanged(ctx context.Context, tx *sql.Tx, t Table, write [][]any, changes []Change) error {
+func writeFreshThenChanged(ctx context.Context, db *sqldb.DB, tx *sql.Tx, t Table, write [][]any, changes []Change) error {
 	fresh := make([][]any, 0, len(write))
 	var changed [][]any
 	for i, c := range changes {
@@ -147,28 +152,19 @@ func (db *DB) writeFreshThenChanged(ctx context.Context, tx *sql.Tx, t Table, wr
 	}
 	t.sortByKey(fresh)
 	t.sortByKey(changed)
-	if err := db.writeTracked(withFreshRows(ctx, t.Name), tx, t, fresh); err != nil {
+	if err := storeRows(sqldb.WithFreshRows(ctx, t.Name), db, tx, t, fresh); err != nil {
 		return err
 	}
-	return db.writeTracked(ctx, tx, t, changed)
-}
-
-func (db *DB) insertAll(ctx context.Context, tx *sql.Tx, table string, cols []string, rows [][]any) error {
-	if len(rows) >= minCopyRows {
-		if ok, err := db.copyInsert(ctx, tx, table, cols, rows); ok {
-			return err
-		}
-	}
-	return db.WriteRows(ctx, tx, "INSERT INTO "+table+" ("+strings.Join(cols, ", ")+") VALUES ", "", len(cols), rows)
+	return storeRows(ctx, db, tx, t, changed)
 }
 
 // existingRows loads, normalised, the stored rows of the subjects the batch
 // touches, keyed like rowKey.
-func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any) (map[string][]string, error) {
+func existingRows(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any) (map[string][]string, error) {
 	seen := map[string]bool{}
 	var subjects []any
 	for _, r := range rows {
-		id := normalize(r[1])
+		id := sqldb.String(r[1])
 		if !seen[id] {
 			seen[id] = true
 			subjects = append(subjects, id)
@@ -183,7 +179,7 @@ func (db *DB) existingRows(ctx context.Context, tx *sql.Tx, t Table, study strin
 			from = t.Read
 		}
 		q := "SELECT " + strings.Join(t.Cols, ", ") + " FROM " + from + " WHERE study = $1 AND usubjid IN (" +
-			Placeholders(2, len(chunk)) + ")"
+			sqldb.Placeholders(2, len(chunk)) + ")"
 		if err := scanInto(ctx, tx, q, append([]any{study}, chunk...), len(t.Cols), func(vals []any) {
 			kb = t.appendKey(kb[:0], vals)
 			out[string(kb)] = normalizeRow(vals)
@@ -221,7 +217,7 @@ func (t Table) appendKey(b []byte, r []any) []byte {
 		if i > 0 {
 			b = append(b, '\x1f')
 		}
-		b = appendNormalized(b, r[i])
+		b = sqldb.AppendString(b, r[i])
 	}
 	return b
 }
@@ -339,7 +335,7 @@ func (t Table) asJSON(norm []string) string {
 func normalizeRow(r []any) []string {
 	out := make([]string, len(r))
 	for i, v := range r {
-		out[i] = normalize(v)
+		out[i] = sqldb.String(v)
 	}
 	return out
 }
@@ -356,54 +352,6 @@ func equalRows(a, b []string) bool {
 	return true
 }
 
-// normalize gives a stored or incoming value one text form, whatever the
-// driver returned: SQLite gives booleans as integers, PostgreSQL as bools.
-func normalize(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return ""
-	case string:
-		return v
-	case []byte:
-		return string(v)
-	}
-	return string(appendNormalized(nil, v))
-}
-
-// appendNormalized appends normalize(v) to b.
-func appendNormalized(b []byte, v any) []byte {
-	switch v := v.(type) {
-	case nil:
-		return b
-	case string:
-		return append(b, v...)
-	case []byte:
-		return append(b, v...)
-	case bool:
-		if v {
-			return append(b, '1')
-		}
-		return append(b, '0')
-	case int:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int32:
-		return strconv.AppendInt(b, int64(v), 10)
-	case int64:
-		return strconv.AppendInt(b, v, 10)
-	case float64:
-		return strconv.AppendFloat(b, v, 'g', -1, 64)
-	case sql.NullFloat64:
-		if !v.Valid {
-			return b
-		}
-		return strconv.AppendFloat(b, v.Float64, 'g', -1, 64)
-	case time.Time:
-		return v.UTC().AppendFormat(b, time.RFC3339Nano)
-	}
-	j, _ := json.Marshal(v)
-	return append(b, j...)
-}
-
 // Summary tells what a tracked write did.
 type Summary struct {
 	Inserted  int      `json:"inserted"`
@@ -412,15 +360,15 @@ type Summary struct {
 	Subjects  []string `json:"-"` // distinct subjects with an inserted or updated row, in first-seen order
 }
 
-// PutTrackedTx is UpsertTracked summarised, for stores writing rows of one
+// PutTx is Upsert summarised, for stores writing rows of one
 // study within a transaction their caller owns.
-func (db *DB) PutTrackedTx(ctx context.Context, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
+func PutTx(ctx context.Context, db *sqldb.DB, tx *sql.Tx, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
 	for i, r := range rows {
-		if got := normalize(r[0]); got != study {
+		if got := sqldb.String(r[0]); got != study {
 			return Summary{}, fmt.Errorf("%s row %d belongs to study %q, not %q", t.Name, i+1, got, study)
 		}
 	}
-	changes, err := db.UpsertTracked(ctx, tx, t, study, rows, now)
+	changes, err := Upsert(ctx, db, tx, t, study, rows, now)
 	if err != nil {
 		return Summary{}, err
 	}
@@ -440,12 +388,12 @@ func (db *DB) PutTrackedTx(ctx context.Context, tx *sql.Tx, t Table, study strin
 	return sum, nil
 }
 
-// PutTracked is PutTrackedTx in a transaction of its own: all or nothing.
-func (db *DB) PutTracked(ctx context.Context, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
+// Put is PutTx in a transaction of its own: all or nothing.
+func Put(ctx context.Context, db *sqldb.DB, t Table, study string, rows [][]any, now time.Time) (Summary, error) {
 	var sum Summary
 	err := db.InTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		sum, err = db.PutTrackedTx(ctx, tx, t, study, rows, now)
+		sum, err = PutTx(ctx, db, tx, t, study, rows, now)
 		return err
 	})
 	return sum, err

@@ -1,4 +1,4 @@
-package sqldb_test
+package tracked_test
 
 import (
 	"context"
@@ -14,11 +14,15 @@ import (
 
 	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
+	"github.com/trialwatch/trialwatch/sqldb/tracked"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // items is a tracked table for these tests; the batches below are large
 // enough that PostgreSQL writes them through COPY.
-var items = sqldb.Table{
+var items = tracked.Table{
 	Name:    "items",
 	Cols:    []string{"study", "usubjid", "seq", "note", "value", "flag"},
 	Key:     []string{"study", "usubjid", "seq"},
@@ -124,13 +128,13 @@ func count(t *testing.T, db *sqldb.DB, table string) int {
 // backends, for batches PostgreSQL writes through COPY: identical rows are
 // left alone, changed ones updated with their old values in history, new
 // ones inserted; awkward texts and NULLs come back as written.
-func TestPutTrackedDetectsChanges(t *testing.T) {
+func TestPutDetectsChanges(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		createItems(t, db)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		first := itemRows(0, 200) // subjects 000–009
-		sum, err := db.PutTracked(ctx, items, "S1", first, now)
+		sum, err := tracked.Put(ctx, db, items, "S1", first, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +145,7 @@ func TestPutTrackedDetectsChanges(t *testing.T) {
 			t.Fatalf("stored rows differ from those put:\n got %q\nwant %q", got[:3], want[:3])
 		}
 
-		sum, err = db.PutTracked(ctx, items, "S1", first, now)
+		sum, err = tracked.Put(ctx, db, items, "S1", first, now)
 		if err != nil || sum.Unchanged != 200 || sum.Inserted+sum.Updated != 0 || len(sum.Subjects) != 0 {
 			t.Fatalf("identical put: %+v, %v; want all 200 unchanged", sum, err)
 		}
@@ -158,7 +162,7 @@ func TestPutTrackedDetectsChanges(t *testing.T) {
 		dup := slices.Clone(second[len(second)-1])
 		dup[3] = "second of the same key"
 		second = append(second, dup)
-		sum, err = db.PutTracked(ctx, items, "S1", second, now)
+		sum, err = tracked.Put(ctx, db, items, "S1", second, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +232,7 @@ func TestPutTrackedDetectsChanges(t *testing.T) {
 // A batch with one bad row stores nothing, neither its new rows nor its
 // changes nor their history; the next batch on the same connection is
 // stored normally.
-func TestPutTrackedAllOrNothing(t *testing.T) {
+func TestPutAllOrNothing(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		if db.Dialect == sqldb.Postgres {
@@ -239,7 +243,7 @@ func TestPutTrackedAllOrNothing(t *testing.T) {
 		}
 		createItems(t, db)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		if _, err := db.PutTracked(ctx, items, "S1", itemRows(0, 100), now); err != nil {
+		if _, err := tracked.Put(ctx, db, items, "S1", itemRows(0, 100), now); err != nil {
 			t.Fatal(err)
 		}
 		before := stored(t, db)
@@ -250,14 +254,14 @@ func TestPutTrackedAllOrNothing(t *testing.T) {
 		}
 		bad := itemRows(5, 100)
 		bad[57][3] = nil // note is NOT NULL
-		if _, err := db.PutTracked(ctx, items, "S1", append(changed, bad...), now); err == nil {
+		if _, err := tracked.Put(ctx, db, items, "S1", append(changed, bad...), now); err == nil {
 			t.Fatal("a batch with a NULL note was stored")
 		}
 		// The changes are written before the new rows fail: a transaction
 		// that fails later must take them back too.
 		errLater := errors.New("failed after writing")
 		err := db.InTx(ctx, func(tx *sql.Tx) error {
-			if _, err := db.PutTrackedTx(ctx, tx, items, "S1", append(changed, itemRows(5, 100)...), now); err != nil {
+			if _, err := tracked.PutTx(ctx, db, tx, items, "S1", append(changed, itemRows(5, 100)...), now); err != nil {
 				return err
 			}
 			return errLater
@@ -272,7 +276,7 @@ func TestPutTrackedAllOrNothing(t *testing.T) {
 			t.Errorf("failed batches left %d history rows", n)
 		}
 
-		sum, err := db.PutTracked(ctx, items, "S1", append(changed, itemRows(5, 100)...), now)
+		sum, err := tracked.Put(ctx, db, items, "S1", append(changed, itemRows(5, 100)...), now)
 		if err != nil {
 			t.Fatalf("batch after the failures: %v", err)
 		}
@@ -288,7 +292,7 @@ func TestPutTrackedAllOrNothing(t *testing.T) {
 // A table stored in another shape through Table.Write gets the same
 // result; on PostgreSQL, Write is called with the new rows, then the
 // changed ones.
-func TestPutTrackedThroughWrite(t *testing.T) {
+func TestPutThroughWrite(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		createItems(t, db)
@@ -299,7 +303,7 @@ func TestPutTrackedThroughWrite(t *testing.T) {
 			return db.Upsert(ctx, tx, "items", items.Cols, items.Key, rows)
 		}
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		if _, err := db.PutTracked(ctx, tbl, "S1", itemRows(0, 100), now); err != nil {
+		if _, err := tracked.Put(ctx, db, tbl, "S1", itemRows(0, 100), now); err != nil {
 			t.Fatal(err)
 		}
 		rows := itemRows(0, 200)
@@ -307,7 +311,7 @@ func TestPutTrackedThroughWrite(t *testing.T) {
 			r[3] = "changed"
 		}
 		calls = nil
-		sum, err := db.PutTracked(ctx, tbl, "S1", rows, now)
+		sum, err := tracked.Put(ctx, db, tbl, "S1", rows, now)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -329,12 +333,12 @@ func TestPutTrackedThroughWrite(t *testing.T) {
 
 // A transaction the caller began itself, not through InTx, cannot COPY:
 // its writes take the multi-row statements, with the same result.
-func TestPutTrackedInOwnTransaction(t *testing.T) {
+func TestPutInOwnTransaction(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		createItems(t, db)
 		now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-		if _, err := db.PutTracked(ctx, items, "S1", itemRows(0, 100), now); err != nil {
+		if _, err := tracked.Put(ctx, db, items, "S1", itemRows(0, 100), now); err != nil {
 			t.Fatal(err)
 		}
 		rows := itemRows(0, 200)
@@ -345,7 +349,7 @@ func TestPutTrackedInOwnTransaction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sum, err := db.PutTrackedTx(ctx, tx, items, "S1", rows, now)
+		sum, err := tracked.PutTx(ctx, db, tx, items, "S1", rows, now)
 		if err != nil {
 			tx.Rollback()
 			t.Fatal(err)
@@ -358,51 +362,6 @@ func TestPutTrackedInOwnTransaction(t *testing.T) {
 		}
 		if got, want := stored(t, db), asText(rows); !slices.EqualFunc(got, want, slices.Equal) {
 			t.Errorf("stored rows differ from those put (%d rows, want %d)", len(got), len(want))
-		}
-	})
-}
-
-// Columns UpsertKeeping keeps take their value when a row is first
-// inserted and keep it through updates, on every write path: few rows
-// (one statement), many new rows (COPY on PostgreSQL) and many changed
-// ones (COPY and merge).
-func TestUpsertKeeping(t *testing.T) {
-	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
-		if _, err := db.ExecContext(ctx, `CREATE TABLE kept (k INTEGER PRIMARY KEY, note TEXT NOT NULL, first TEXT)`); err != nil {
-			t.Fatal(err)
-		}
-		cols, key, keep := []string{"k", "note", "first"}, []string{"k"}, []string{"first"}
-		write := func(from, n int, note, first string) {
-			rows := make([][]any, n)
-			for i := range rows {
-				rows[i] = []any{int64(from + i), note, first}
-			}
-			if err := db.InTx(ctx, func(tx *sql.Tx) error {
-				return db.UpsertKeeping(ctx, tx, "kept", cols, key, keep, rows)
-			}); err != nil {
-				t.Fatal(err)
-			}
-		}
-		write(0, 2, "a", "one")     // few new rows
-		write(2, 200, "a", "one")   // many new rows
-		write(0, 1, "b", "two")     // one changed row
-		write(1, 202, "c", "three") // many changed rows, and one new
-		got := map[string]int{}
-		rows, err := db.QueryContext(ctx, `SELECT note, first FROM kept`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var note, first string
-			if err := rows.Scan(&note, &first); err != nil {
-				t.Fatal(err)
-			}
-			got[note+"/"+first]++
-		}
-		if want := map[string]int{"b/one": 1, "c/one": 201, "c/three": 1}; !maps.Equal(got, want) {
-			t.Errorf("stored %v, want %v", got, want)
 		}
 	})
 }

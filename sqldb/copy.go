@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb/internal/pgcopy"
 )
 
 // On PostgreSQL, bulk writes within a transaction InTx runs go through
@@ -158,10 +159,10 @@ func (db *DB) copyInsert(ctx context.Context, tx *sql.Tx, table string, cols []s
 	})
 }
 
-// copyInto copies rows into table's cols: through copyBinary, or pgx's
-// CopyFrom when copyBinary does not encode them.
+// copyInto copies rows into table's cols: through pgcopy.Binary, or pgx's
+// CopyFrom when pgcopy.Binary does not encode them.
 func copyInto(ctx context.Context, c *pgx.Conn, table string, cols []string, rows [][]any) error {
-	if handled, err := copyBinary(ctx, c, table, cols, rows); handled || err != nil {
+	if handled, err := pgcopy.Binary(ctx, c, table, cols, rows); handled || err != nil {
 		return err
 	}
 	_, err := c.CopyFrom(ctx, pgx.Identifier{table}, cols, pgx.CopyFromRows(rows))

@@ -1,4 +1,6 @@
-package sqldb
+// Package pgcopy writes rows to PostgreSQL with a binary COPY, encoding
+// the values trialwatch stores itself.
+package pgcopy
 
 import (
 	"bytes"
@@ -14,7 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-// copyBinary copies rows into table's cols with COPY … FROM STDIN BINARY,
+// Binary copies rows into table's cols with COPY … FROM STDIN BINARY,
 // encoding the values itself; handled is false, with nothing sent, when a
 // value is of a type or column it does not encode, and the caller copies
 // through pgx's CopyFrom instead.
@@ -24,7 +26,7 @@ import (
 // value: 24 ms of the client's CPU for the pilot's 60,000 lab rows, in
 // the writer's path. The types trialwatch stores (strings, integers,
 // floats, booleans, NULL) take a switch on both here.
-func copyBinary(ctx context.Context, c *pgx.Conn, table string, cols []string, rows [][]any) (handled bool, err error) {
+func Binary(ctx context.Context, c *pgx.Conn, table string, cols []string, rows [][]any) (handled bool, err error) {
 	quoted := make([]string, len(cols))
 	for i, col := range cols {
 		quoted[i] = pgx.Identifier{col}.Sanitize()

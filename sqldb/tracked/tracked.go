@@ -131,8 +131,8 @@ func storeRows(ctx context.Context, db *sqldb.DB, tx *sql.Tx, t Table, rows [][]
 // writeFreshThenChanged writes the new rows of write (changes tells which
 // they are), then the changed ones, so that on PostgreSQL the new ones,
 // usually nearly all, are inserted through COPY with no merge (see
-// sqldb.WithFreshRows). A key written twice in the batch is new at its first row and
-// changed at the next, so the last row still wins.
+// sqldb.WithFreshRows). A key written twice in the batch is new at its
+// first row and changed at the next, so the last row still wins.
 //
 // Each list goes in key order, as on SQLite: the server then adds each
 // row to the key's index next to the one before, on the page it has in

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
@@ -119,27 +120,10 @@ func (s *Pages) openBySite(r *http.Request, study string) ([]count, error) {
 	return sum.Counts, err
 }
 
-// siteKRIs is GET /kris as the overview reads it.
-type siteKRIs struct {
-	AsOf time.Time `json:"as_of"`
-	KRIs []struct {
-		KRI    string `json:"kri"`
-		Site   string `json:"site"`
-		Flag   *int   `json:"flag"`
-		Streak int    `json:"flagged_in_a_row"`
-	} `json:"kris"`
-	RiskScores []struct {
-		Site  string  `json:"site"`
-		Score float64 `json:"score"`
-		Red   int     `json:"red"`
-		Amber int     `json:"amber"`
-	} `json:"risk_scores"`
-}
-
 // siteRisk fills the site table: the sites the KRIs list (those the user
 // may see), riskiest first, each with its open findings (open, by site).
 func (s *Pages) siteRisk(r *http.Request, study string, open []count, p *overviewPage) error {
-	var k siteKRIs
+	var k wire.KRIs
 	err := s.api.Get(r, page.StudyAPI(study, "kris"), &k)
 	var ae *page.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {

@@ -16,6 +16,7 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker/api/query"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
@@ -184,8 +185,8 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	jsonhttp.Write(w, http.StatusOK, struct {
-		Signals       []Signal `json:"signals"`
-		NextPageToken string   `json:"next_page_token,omitempty"`
+		Signals       []wire.Signal `json:"signals"`
+		NextPageToken string        `json:"next_page_token,omitempty"`
 	}{Signals: SignalsJSON(sigs), NextPageToken: next.Token()})
 }
 

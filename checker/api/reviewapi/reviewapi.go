@@ -15,6 +15,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
@@ -67,7 +68,7 @@ func signalID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 }
 
 type signalDetail struct {
-	Signal
+	wire.Signal
 	History []signals.StatusChange `json:"history"`
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/api/scope"
 	"github.com/trialwatch/trialwatch/checker/api/settingsapi"
 	"github.com/trialwatch/trialwatch/checker/api/subjectapi"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
 )
@@ -85,7 +86,7 @@ type checkResponse struct {
 	Subject   string                 `json:"subject"`
 	Complete  bool                   `json:"complete"`
 	Sources   checker.SourceStatuses `json:"sources"`
-	Signals   []reviewapi.Signal     `json:"signals"`
+	Signals   []wire.Signal          `json:"signals"`
 	ElapsedMS int64                  `json:"elapsed_ms"`
 	// StoringLater: the findings are being stored behind the answer (their
 	// IDs and statuses are not known yet); see checker.Result.

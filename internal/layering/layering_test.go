@@ -5,7 +5,9 @@
 // itself, so it can stand alone as a module, and the SDTM format decoders
 // on nothing but the rows they hand over. The domain also does no I/O.
 // Within the checker, HTTP handlers and stores stay apart and each part
-// stays a size a newcomer can read; cmd/ wires the parts.
+// stays a size a newcomer can read; cmd/ wires the parts. The browser UI
+// (web/) is a client of the JSON API: of the checker it imports only the
+// answers' types, checker/api/wire.
 package layering
 
 import (
@@ -72,6 +74,11 @@ func TestLayers(t *testing.T) {
 			"the transport does not know storage"},
 		{[]string{"sdtm/internal/"}, func(dep string) bool { return dep == "sdtm/internal/source" },
 			"a format's decoder only decodes: rows of cells to package sdtm, which converts them"},
+		{[]string{"web", "web/"}, func(dep string) bool {
+			return !anyUnder(dep, []string{"checker", "checker/"}) || dep == "checker/api/wire"
+		}, "the browser UI is a client of the JSON API: of the checker it shares only the answers' types (checker/api/wire), never a handler or a store"},
+		{[]string{"checker/api/wire"}, func(dep string) bool { return anyUnder(dep, []string{"clinical", "clinical/"}) },
+			"the API's answer types are plain data: they use the domain's value types and nothing else of trialwatch"},
 	}
 	checked := 0
 	perRule := make([]int, len(rules))
@@ -165,14 +172,14 @@ func TestHandlersAndStoresApart(t *testing.T) {
 		{[]string{"checker/signals", "checker/labs", "checker/queue", "checker/kris", "checker/schema"}, func(imp string) bool {
 			return imp == "net/http" || anyUnder(imp, []string{"internal/jsonhttp", "checker/api", "checker/api/"})
 		}, "stores know nothing of HTTP: handlers are in checker/api", 5},
-		{[]string{"checker/api/scope", "checker/api/query"}, func(imp string) bool { return anyUnder(imp, []string{"checker/api", "checker/api/"}) },
-			"the API's shared pieces depend on none of its parts", 2},
+		{[]string{"checker/api/scope", "checker/api/query", "checker/api/wire"}, func(imp string) bool { return anyUnder(imp, []string{"checker/api", "checker/api/"}) },
+			"the API's shared pieces depend on none of its parts", 3},
 		{[]string{"checker/api/reviewapi"}, func(imp string) bool {
-			return anyUnder(imp, []string{"checker/api", "checker/api/"}) && !anyUnder(imp, []string{"checker/api/scope", "checker/api/query"})
-		}, "the review API shares only scope and query", 1},
+			return anyUnder(imp, []string{"checker/api", "checker/api/"}) && !anyUnder(imp, []string{"checker/api/scope", "checker/api/query", "checker/api/wire"})
+		}, "the review API shares only scope, query and the answers' types", 1},
 		{[]string{"checker/api/subjectapi", "checker/api/settingsapi", "checker/api/kriapi"}, func(imp string) bool {
 			return anyUnder(imp, []string{"checker/api", "checker/api/"}) &&
-				!anyUnder(imp, []string{"checker/api/scope", "checker/api/query", "checker/api/reviewapi"})
+				!anyUnder(imp, []string{"checker/api/scope", "checker/api/query", "checker/api/wire", "checker/api/reviewapi"})
 		}, "a part of the API uses another only for the signal JSON shape (reviewapi)", 3},
 	}
 	for _, r := range rules {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/kris"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/kri"
@@ -60,55 +61,14 @@ func (a *API) Register(mux jsonhttp.Mux) {
 	})
 }
 
-// kriJSON is one site's KRI; score and flag are null where the site has
-// too little data.
-type kriJSON struct {
-	KRI         string   `json:"kri"`
-	Site        string   `json:"site"`
-	Numerator   float64  `json:"numerator"`
-	Denominator float64  `json:"denominator"`
-	Metric      float64  `json:"metric"`
-	Score       *float64 `json:"score"`
-	Flag        *int     `json:"flag"`
-	Streak      int      `json:"flagged_in_a_row"`
-}
-
-func siteJSON(id string, r kri.SiteResult, streak int) kriJSON {
-	out := kriJSON{KRI: id, Site: r.Site, Numerator: r.Numerator, Denominator: r.Denominator, Metric: roundTo(r.Metric, 6), Streak: streak}
+// siteJSON is one site's KRI, rounded for the answer.
+func siteJSON(id string, r kri.SiteResult, streak int) wire.KRISite {
+	out := wire.KRISite{KRI: id, Site: r.Site, Numerator: r.Numerator, Denominator: r.Denominator, Metric: roundTo(r.Metric, 6), Streak: streak}
 	if r.Scored {
 		score, flag := roundTo(r.Score, 3), r.Flag
 		out.Score, out.Flag = &score, &flag
 	}
 	return out
-}
-
-type riskScoreJSON struct {
-	Site  string  `json:"site"`
-	Score float64 `json:"score"`
-	Raw   float64 `json:"weight"`
-	Max   float64 `json:"max_weight"`
-	Red   int     `json:"red"`
-	Amber int     `json:"amber"`
-}
-
-type qtlJSON struct {
-	QTL         string  `json:"qtl"`
-	Name        string  `json:"name"`
-	Numerator   float64 `json:"numerator"`
-	Denominator float64 `json:"denominator"`
-	Metric      float64 `json:"metric"`
-	Limit       float64 `json:"limit"`
-	Exceeded    bool    `json:"exceeded"`
-}
-
-type krisJSON struct {
-	Study      string          `json:"study"`
-	AsOf       time.Time       `json:"as_of"`
-	Computed   time.Time       `json:"computed_at"`
-	Snapshot   int64           `json:"snapshot"`
-	KRIs       []kriJSON       `json:"kris"`
-	RiskScores []riskScoreJSON `json:"risk_scores"`
-	QTLs       []qtlJSON       `json:"qtls"`
 }
 
 // latest reads the study's newest snapshot, answering 404 when it has
@@ -144,8 +104,8 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	study := r.PathValue("study")
-	out := krisJSON{Study: study, AsOf: snap.DataCut, Computed: snap.Computed, Snapshot: snap.ID,
-		KRIs: []kriJSON{}, RiskScores: []riskScoreJSON{}, QTLs: []qtlJSON{}}
+	out := wire.KRIs{Study: study, AsOf: snap.DataCut, Computed: snap.Computed, Snapshot: snap.ID,
+		KRIs: []wire.KRISite{}, RiskScores: []wire.RiskScore{}, QTLs: []wire.QTL{}}
 	for _, an := range snap.KRIs {
 		for _, s := range an.Sites {
 			if scope.Visible(r.Context(), study, s.Site) {
@@ -155,11 +115,11 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rs := range snap.RiskScores {
 		if scope.Visible(r.Context(), study, rs.Site) {
-			out.RiskScores = append(out.RiskScores, riskScoreJSON{Site: rs.Site, Score: roundTo(rs.Score, 1), Raw: rs.Raw, Max: rs.Max, Red: rs.Red, Amber: rs.Amber})
+			out.RiskScores = append(out.RiskScores, wire.RiskScore{Site: rs.Site, Score: roundTo(rs.Score, 1), Raw: rs.Raw, Max: rs.Max, Red: rs.Red, Amber: rs.Amber})
 		}
 	}
 	for _, q := range snap.QTLs {
-		out.QTLs = append(out.QTLs, qtlJSON{QTL: q.ID, Name: q.Name, Numerator: q.Numerator, Denominator: q.Denominator,
+		out.QTLs = append(out.QTLs, wire.QTL{QTL: q.ID, Name: q.Name, Numerator: q.Numerator, Denominator: q.Denominator,
 			Metric: roundTo(q.Metric, 6), Limit: q.Limit, Exceeded: q.Exceeded})
 	}
 	if !asCSV {
@@ -187,29 +147,6 @@ func (a *API) list(w http.ResponseWriter, r *http.Request) {
 	cw.Flush()
 }
 
-type boundJSON struct {
-	Denominator float64             `json:"denominator"`
-	Expected    float64             `json:"expected"`
-	Limits      map[string]*float64 `json:"limits"` // threshold → metric; null below 0
-}
-
-type kriDetailJSON struct {
-	KRI            string      `json:"kri"`
-	Name           string      `json:"name"`
-	Numerator      string      `json:"numerator"`
-	Denominator    string      `json:"denominator"`
-	Model          kri.Model   `json:"model"`
-	Thresholds     []float64   `json:"thresholds"`
-	Flags          []int       `json:"flags"`
-	MinDenominator float64     `json:"min_denominator"`
-	AsOf           time.Time   `json:"as_of"`
-	Snapshot       int64       `json:"snapshot"`
-	Overall        float64     `json:"study_metric"`
-	Factor         float64     `json:"overdispersion"`
-	Sites          []kriJSON   `json:"sites"`
-	Bounds         []boundJSON `json:"bounds"`
-}
-
 // one answers one KRI: its definition, the sites the caller may see and
 // the funnel bounds at their denominators.
 func (a *API) one(w http.ResponseWriter, r *http.Request) {
@@ -228,9 +165,9 @@ func (a *API) one(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		sp := an.Spec
-		out := kriDetailJSON{KRI: sp.ID, Name: sp.Name, Numerator: sp.Numerator, Denominator: sp.Denominator, Model: sp.Model,
+		out := wire.KRIDetail{KRI: sp.ID, Name: sp.Name, Numerator: sp.Numerator, Denominator: sp.Denominator, Model: sp.Model,
 			Thresholds: sp.Thresholds, Flags: sp.Flags, MinDenominator: sp.MinDenominator, AsOf: snap.DataCut, Snapshot: snap.ID,
-			Overall: roundTo(an.Overall, 6), Factor: roundTo(an.Factor, 4), Sites: []kriJSON{}, Bounds: []boundJSON{}}
+			Overall: roundTo(an.Overall, 6), Factor: roundTo(an.Factor, 4), Sites: []wire.KRISite{}, Bounds: []wire.KRIBound{}}
 		seen := kri.Analysis{Spec: sp}
 		for _, s := range an.Sites {
 			if scope.Visible(r.Context(), study, s.Site) {
@@ -239,7 +176,7 @@ func (a *API) one(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		for _, b := range an.Bounds(seen.Denominators()) {
-			bj := boundJSON{Denominator: b.Denominator, Expected: roundTo(b.Expected, 6), Limits: map[string]*float64{}}
+			bj := wire.KRIBound{Denominator: b.Denominator, Expected: roundTo(b.Expected, 6), Limits: map[string]*float64{}}
 			for _, l := range b.Limits {
 				var m *float64
 				if l.OK {
@@ -286,22 +223,12 @@ func (a *API) history(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the history of %s at site %s of study %s: %w", id, site, study, err))
 		return
 	}
-	type pointJSON struct {
-		Snapshot int64     `json:"snapshot"`
-		AsOf     time.Time `json:"as_of"`
-		kriJSON
-	}
-	out := struct {
-		KRI     string      `json:"kri"`
-		Site    string      `json:"site"`
-		Streak  int         `json:"flagged_in_a_row"`
-		History []pointJSON `json:"history"`
-	}{KRI: id, Site: site, History: []pointJSON{}}
+	out := wire.KRIHistory{KRI: id, Site: site, History: []wire.KRIHistoryPoint{}}
 	for i, p := range pts {
 		if i == 0 {
 			out.Streak = p.Streak
 		}
-		out.History = append(out.History, pointJSON{Snapshot: p.SnapshotID, AsOf: p.DataCut, kriJSON: siteJSON(id, p.SiteResult, p.Streak)})
+		out.History = append(out.History, wire.KRIHistoryPoint{Snapshot: p.SnapshotID, AsOf: p.DataCut, KRISite: siteJSON(id, p.SiteResult, p.Streak)})
 	}
 	jsonhttp.Write(w, http.StatusOK, out)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker/api/query"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
@@ -183,10 +184,7 @@ func (a *API) listSignals(w http.ResponseWriter, r *http.Request) {
 		a.queryError(w, r, err)
 		return
 	}
-	jsonhttp.Write(w, http.StatusOK, struct {
-		Signals       []Signal `json:"signals"`
-		NextPageToken string   `json:"next_page_token,omitempty"`
-	}{Signals: SignalsJSON(sigs), NextPageToken: next.Token()})
+	jsonhttp.Write(w, http.StatusOK, wire.SignalList{Signals: SignalsJSON(sigs), NextPageToken: next.Token()})
 }
 
 // signalSummary counts the signals the filters select by rule, severity
@@ -217,11 +215,12 @@ func (a *API) signalSummary(w http.ResponseWriter, r *http.Request) {
 		a.queryError(w, r, err)
 		return
 	}
-	total := 0
-	for _, c := range counts {
-		total += c.N
+	out := wire.SignalSummary{Study: f.Study, Counts: make([]wire.SignalCount, len(counts))}
+	for i, c := range counts {
+		out.Counts[i] = wire.SignalCount(c)
+		out.Total += c.N
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": f.Study, "total": total, "counts": counts})
+	jsonhttp.Write(w, http.StatusOK, out)
 }
 
 // csvColumns heads a signal export.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/audit"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/internal/jsonhttp"
@@ -66,21 +67,17 @@ func signalID(w http.ResponseWriter, r *http.Request) (int64, bool) {
 	return id, true
 }
 
-type signalDetail struct {
-	Signal
-	History []signals.StatusChange `json:"history"`
-}
-
 func (a *API) writeSignal(w http.ResponseWriter, r *http.Request, sg clinical.Signal) {
 	hist, err := a.signals.History(r.Context(), sg.ID)
 	if err != nil {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("reading the history of signal %d: %w", sg.ID, err))
 		return
 	}
-	if hist == nil {
-		hist = []signals.StatusChange{}
+	out := wire.SignalDetail{Signal: SignalsJSON([]clinical.Signal{sg})[0], History: make([]wire.StatusChange, len(hist))}
+	for i, h := range hist {
+		out.History[i] = wire.StatusChange(h)
 	}
-	jsonhttp.Write(w, http.StatusOK, signalDetail{Signal: SignalsJSON([]clinical.Signal{sg})[0], History: hist})
+	jsonhttp.Write(w, http.StatusOK, out)
 }
 
 func (a *API) getSignal(w http.ResponseWriter, r *http.Request) {
@@ -107,19 +104,12 @@ func (a *API) visibleSignal(r *http.Request, id int64) (clinical.Signal, error) 
 	return sg, err
 }
 
-// statusPatch is the body of PATCH .../signals/{id}. Who acts is the
-// authenticated caller, never a field of the body.
-type statusPatch struct {
-	Status string `json:"status"`
-	Reason string `json:"reason"`
-}
-
 func (a *API) patchSignal(w http.ResponseWriter, r *http.Request) {
 	id, ok := signalID(w, r)
 	if !ok {
 		return
 	}
-	var p statusPatch
+	var p wire.StatusPatch
 	if !jsonhttp.DecodeBody(w, r, 64<<10, &p, `{"status": "acknowledged"|"closed", "reason": "..."}`) {
 		return
 	}

@@ -1,37 +1,15 @@
 package reviewapi
 
 import (
-	"time"
-
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical"
 )
 
-// Signal is a signal as every checker API answers it: in the list, one
-// signal's detail, a check's findings and a subject profile's.
-type Signal struct {
-	ID       int64             `json:"id,omitempty"`
-	Study    string            `json:"study"`
-	Site     string            `json:"site"`
-	Subject  string            `json:"subject"`
-	Rule     clinical.Rule     `json:"rule"`
-	Severity clinical.Severity `json:"severity"`
-	Key      string            `json:"key"`
-	Evidence map[string]any    `json:"evidence"`
-	Message  string            `json:"message"`
-	Created  time.Time         `json:"created"`
-	Status   string            `json:"status,omitempty"`
-	Reason   string            `json:"reason,omitempty"`
-	Updated  *time.Time        `json:"updated,omitempty"`
-	// The finding's first and last record dates; "" when unknown.
-	FirstDate clinical.Date `json:"first_date"`
-	LastDate  clinical.Date `json:"last_date"`
-}
-
 // SignalsJSON is sigs as the API answers them.
-func SignalsJSON(sigs []clinical.Signal) []Signal {
-	out := make([]Signal, len(sigs))
+func SignalsJSON(sigs []clinical.Signal) []wire.Signal {
+	out := make([]wire.Signal, len(sigs))
 	for i, s := range sigs {
-		out[i] = Signal{ID: s.ID, Study: s.Study, Site: s.Site, Subject: s.USUBJID, Rule: s.Rule,
+		out[i] = wire.Signal{ID: s.ID, Study: s.Study, Site: s.Site, Subject: s.USUBJID, Rule: s.Rule,
 			Severity: s.Severity, Key: s.Key, Evidence: s.Evidence, Message: s.Message, Created: s.Created,
 			Status: string(s.Status), Reason: s.Reason, FirstDate: s.First, LastDate: s.Last}
 		if !s.Updated.IsZero() {

@@ -4,38 +4,17 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 )
-
-// gradeBandJSON is where each CTCAE grade of one term starts, in the unit
-// of the test's results: what a plot of the test draws its grade bands
-// from.
-type gradeBandJSON struct {
-	TestCode  string          `json:"test_code"`
-	Term      string          `json:"term"`
-	Direction ctcae.Direction `json:"direction"`
-	Unit      string          `json:"unit"`
-	// Seq is the record the thresholds were found for: the test's last
-	// with a value. They depend on its reference range and baseline, so
-	// records with other ranges may have other thresholds.
-	Seq    int              `json:"seq"`
-	Limits []gradeLimitJSON `json:"limits"`
-}
-
-// gradeLimitJSON: a value past Value (above for a "high" term, below for
-// a "low" one) is at least Grade.
-type gradeLimitJSON struct {
-	Grade int     `json:"grade"`
-	Value float64 `json:"value"`
-}
 
 // gradeBands finds, per test with CTCAE criteria, the value at which each
 // grade starts for the test's last record with a value. It asks
 // ctcae.Grade itself, with probe values in place of the record's (a
 // bisection per grade): the thresholds are the grader's by construction,
 // in the record's unit, with its reference range and baseline.
-func gradeBands(grade func(clinical.LabResult) []ctcae.Result, labs []clinical.LabResult) []gradeBandJSON {
+func gradeBands(grade func(clinical.LabResult) []ctcae.Result, labs []clinical.LabResult) []wire.GradeBand {
 	last := map[string]int{}
 	var order []string
 	for i, l := range labs {
@@ -47,7 +26,7 @@ func gradeBands(grade func(clinical.LabResult) []ctcae.Result, labs []clinical.L
 		}
 		last[l.TestCode] = i // labs come in date order
 	}
-	out := []gradeBandJSON{}
+	out := []wire.GradeBand{}
 	for _, code := range order {
 		rec := labs[last[code]]
 		results := grade(rec)
@@ -55,7 +34,7 @@ func gradeBands(grade func(clinical.LabResult) []ctcae.Result, labs []clinical.L
 			if r.Term == "" {
 				continue
 			}
-			b := gradeBandJSON{TestCode: code, Term: r.Term, Direction: r.Direction, Unit: rec.Unit, Seq: rec.Seq, Limits: []gradeLimitJSON{}}
+			b := wire.GradeBand{TestCode: code, Term: r.Term, Direction: r.Direction, Unit: rec.Unit, Seq: rec.Seq, Limits: []wire.GradeLimit{}}
 			atLeast := func(g int) func(v float64) bool {
 				return func(v float64) bool {
 					probe := rec
@@ -69,7 +48,7 @@ func gradeBands(grade func(clinical.LabResult) []ctcae.Result, labs []clinical.L
 				if !ok {
 					continue
 				}
-				b.Limits = append(b.Limits, gradeLimitJSON{Grade: g, Value: v})
+				b.Limits = append(b.Limits, wire.GradeLimit{Grade: g, Value: v})
 			}
 			if len(b.Limits) > 0 {
 				out = append(out, b)

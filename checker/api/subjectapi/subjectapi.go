@@ -10,6 +10,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker"
 	"github.com/trialwatch/trialwatch/checker/api/query"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
@@ -82,27 +83,6 @@ func (a *API) queryError(w http.ResponseWriter, r *http.Request, err error) {
 	query.Fail(w, r, a.log, "subjects of study "+r.PathValue("study"), err)
 }
 
-type edishJSON struct {
-	Subject       string            `json:"subject"`
-	Site          string            `json:"site"`
-	Arm           string            `json:"arm"`
-	ALT           float64           `json:"alt_xuln"`
-	AST           float64           `json:"ast_xuln"`
-	Transaminase  float64           `json:"transaminase_xuln"`
-	Bilirubin     float64           `json:"bilirubin_xuln"`
-	ALP           float64           `json:"alp_xuln"`
-	Quadrant      string            `json:"quadrant"`
-	ALTSeq        int               `json:"alt_lbseq,omitempty"`
-	ASTSeq        int               `json:"ast_lbseq,omitempty"`
-	BilirubinSeq  int               `json:"bilirubin_lbseq,omitempty"`
-	ALPSeq        int               `json:"alp_lbseq,omitempty"`
-	ALTDate       string            `json:"alt_date,omitempty"`
-	ASTDate       string            `json:"ast_date,omitempty"`
-	BilirubinDate string            `json:"bilirubin_date,omitempty"`
-	ALPDate       string            `json:"alp_date,omitempty"`
-	MDISH         *liver.MDISHPoint `json:"mdish,omitempty"`
-}
-
 // edish serves each checked subject's peak on-treatment ALT, AST, total
 // bilirubin and ALP as multiples of the ULN, with the peaks' dates, the
 // arm and the eDISH quadrant, for a plot with reference lines at 3×ULN
@@ -116,17 +96,17 @@ func (a *API) edish(w http.ResponseWriter, r *http.Request) {
 		jsonhttp.ServerError(w, r, a.log, http.StatusInternalServerError, fmt.Errorf("eDISH points of study %s: %w", study, err))
 		return
 	}
-	out := make([]edishJSON, 0, len(pts))
+	out := make([]wire.EDISHPoint, 0, len(pts))
 	for _, p := range pts {
 		if !scope.Visible(r.Context(), study, p.Site) {
 			continue
 		}
-		out = append(out, edishJSON{Subject: p.USUBJID, Site: p.Site, Arm: p.Arm, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
+		out = append(out, wire.EDISHPoint{Subject: p.USUBJID, Site: p.Site, Arm: p.Arm, ALT: p.ALT, AST: p.AST, Transaminase: p.Transaminase,
 			Bilirubin: p.Bilirubin, ALP: p.ALP, Quadrant: string(p.Quadrant), ALTSeq: p.ALTSeq, ASTSeq: p.ASTSeq, BilirubinSeq: p.BilirubinSeq,
 			ALPSeq: p.ALPSeq, ALTDate: string(p.ALTDate), ASTDate: string(p.ASTDate), BilirubinDate: string(p.BilirubinDate),
 			ALPDate: string(p.ALPDate), MDISH: p.MDISH})
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": study, "x_limit_xuln": 3, "y_limit_xuln": 2,
-		"mdish_x_limit_xbaseline": liver.MDISHTransaminaseLine, "mdish_y_limit_xbaseline": liver.MDISHBilirubinLine,
-		"mdish_ceiling_ul": liver.MDISHCeilingUL, "subjects": out})
+	jsonhttp.Write(w, http.StatusOK, wire.EDISH{Study: study, XLimit: 3, YLimit: 2,
+		MDISHXLimit: liver.MDISHTransaminaseLine, MDISHYLimit: liver.MDISHBilirubinLine,
+		MDISHCeilingUL: liver.MDISHCeilingUL, Subjects: out})
 }

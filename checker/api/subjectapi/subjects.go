@@ -18,6 +18,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/api/query"
 	"github.com/trialwatch/trialwatch/checker/api/reviewapi"
 	"github.com/trialwatch/trialwatch/checker/api/scope"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/checker/signals"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
@@ -27,17 +28,6 @@ import (
 
 // severities are every severity, for counts that list zeros too.
 var severities = []clinical.Severity{clinical.SeverityInfo, clinical.SeverityLow, clinical.SeverityMedium, clinical.SeverityHigh, clinical.SeverityCritical}
-
-type subjectRow struct {
-	Subject   string                    `json:"subject"`
-	Site      string                    `json:"site"`
-	Sex       string                    `json:"sex"`
-	Age       *int                      `json:"age"` // null when not recorded
-	Arm       string                    `json:"arm"`
-	FirstDose clinical.Date             `json:"first_dose"`
-	Open      map[clinical.Severity]int `json:"open_findings"` // new or acknowledged, by severity
-	OpenTotal int                       `json:"open_findings_total"`
-}
 
 func ageOf(s clinical.Subject) *int {
 	if s.Age == 0 {
@@ -75,12 +65,12 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 		a.queryError(w, r, err)
 		return
 	}
-	out := []subjectRow{}
+	out := []wire.SubjectRow{}
 	for _, s := range subs {
 		if (site != "" && s.Site != site) || !scope.Visible(r.Context(), study, s.Site) {
 			continue
 		}
-		row := subjectRow{Subject: s.USUBJID, Site: s.Site, Sex: s.Sex, Age: ageOf(s), Arm: s.Arm, FirstDose: s.FirstDose,
+		row := wire.SubjectRow{Subject: s.USUBJID, Site: s.Site, Sex: s.Sex, Age: ageOf(s), Arm: s.Arm, FirstDose: s.FirstDose,
 			Open: map[clinical.Severity]int{}}
 		for _, sev := range severities {
 			row.Open[sev] = open[s.USUBJID][sev]
@@ -88,7 +78,7 @@ func (a *API) listSubjects(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, row)
 	}
-	jsonhttp.Write(w, http.StatusOK, map[string]any{"study": study, "subjects": out})
+	jsonhttp.Write(w, http.StatusOK, wire.Subjects{Study: study, Subjects: out})
 }
 
 // notImplemented answers 501 with why, a text of the server's own: a 5xx
@@ -105,97 +95,6 @@ func (a *API) upstreamError(w http.ResponseWriter, r *http.Request, what string,
 		status = http.StatusGatewayTimeout
 	}
 	jsonhttp.ServerError(w, r, a.log, status, fmt.Errorf("%s: %w", what, err))
-}
-
-type profileSources struct {
-	Subject       checker.Status `json:"subject"`
-	Exposure      checker.Status `json:"exposure"`
-	AdverseEvents checker.Status `json:"adverse_events"`
-	Labs          checker.Status `json:"labs"`
-}
-
-type subjectProfile struct {
-	Study       string        `json:"study"`
-	Subject     string        `json:"subject"`
-	Site        string        `json:"site"`
-	Sex         string        `json:"sex"`
-	Age         *int          `json:"age"`
-	Arm         string        `json:"arm"`
-	ConsentDate clinical.Date `json:"consent_date"`
-	RefStart    clinical.Date `json:"reference_start"`
-	RefEnd      clinical.Date `json:"reference_end"`
-	FirstDose   clinical.Date `json:"first_dose"`
-	LastDose    clinical.Date `json:"last_dose"`
-	EndOfStudy  clinical.Date `json:"end_of_study"`
-	DeathDate   clinical.Date `json:"death_date"`
-	// Criteria is the CTCAE version the labs are graded with: the study's.
-	Criteria ctcae.Criteria `json:"ctcae"`
-	// Complete is false when a source failed; its records are then left
-	// out (empty), and Sources says which.
-	Complete      bool           `json:"complete"`
-	Sources       profileSources `json:"sources"`
-	Labs          []labJSON      `json:"labs"`
-	Doses         []doseJSON     `json:"doses"`
-	AdverseEvents []eventJSON    `json:"adverse_events"`
-	// Findings are the subject's signals, newest first; more follow on
-	// GET .../signals?subject=…&page_token=FindingsNextPageToken.
-	Findings              []reviewapi.Signal `json:"findings"`
-	FindingsNextPageToken string             `json:"findings_next_page_token,omitempty"`
-	// GradeBands are where each CTCAE grade starts, per graded test, for
-	// plots.
-	GradeBands []gradeBandJSON `json:"grade_bands"`
-}
-
-type labJSON struct {
-	Seq      int           `json:"seq"`
-	TestCode string        `json:"test_code"`
-	Test     string        `json:"test"`
-	Category string        `json:"category"`
-	Visit    string        `json:"visit"`
-	Date     clinical.Date `json:"date"`
-	Value    *float64      `json:"value"` // null when not recorded
-	Unit     string        `json:"unit"`
-	Low      *float64      `json:"low"`  // reference range, LBSTNRLO
-	High     *float64      `json:"high"` // LBSTNRHI
-	// BaselineFlag is LBBLFL = Y; BaselineSeq is the record the grades
-	// are relative to (flagged, else the last before first dose), which
-	// may be this one.
-	BaselineFlag bool `json:"baseline_flag"`
-	BaselineSeq  *int `json:"baseline_seq"`
-	// OutOfRange is "high" or "low" when the value is outside the
-	// reference range, with Ratio its ×ULN or ×LLN.
-	OutOfRange clinical.Direction `json:"out_of_range,omitempty"`
-	Ratio      float64            `json:"ratio,omitempty"`
-	Grades     []gradeJSON        `json:"grades"` // CTCAE terms of the test, with the study's criteria
-}
-
-type gradeJSON struct {
-	Term      string          `json:"term"`
-	Direction ctcae.Direction `json:"direction"`
-	Grade     *int            `json:"grade"` // null when not gradable
-	Reason    string          `json:"reason,omitempty"`
-}
-
-type doseJSON struct {
-	Seq       int           `json:"seq"`
-	Treatment string        `json:"treatment"`
-	Dose      *float64      `json:"dose"`
-	Unit      string        `json:"unit"`
-	Route     string        `json:"route"`
-	Start     clinical.Date `json:"start"`
-	End       clinical.Date `json:"end"`
-}
-
-type eventJSON struct {
-	Seq        int           `json:"seq"`
-	Term       string        `json:"term"`
-	Decoded    string        `json:"decoded"`
-	BodySystem string        `json:"body_system"`
-	Severity   string        `json:"severity"`
-	Serious    bool          `json:"serious"`
-	Start      clinical.Date `json:"start"`
-	End        clinical.Date `json:"end"`
-	Recorded   clinical.Date `json:"recorded"`
 }
 
 func optional(v float64, ok bool) *float64 {
@@ -272,12 +171,12 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	out := subjectProfile{Study: study, Subject: sub.USUBJID, Site: sub.Site, Sex: sub.Sex, Age: ageOf(sub), Arm: sub.Arm,
+	out := wire.SubjectProfile{Study: study, Subject: sub.USUBJID, Site: sub.Site, Sex: sub.Sex, Age: ageOf(sub), Arm: sub.Arm,
 		ConsentDate: sub.ConsentDate, RefStart: sub.RefStart, RefEnd: sub.RefEnd, FirstDose: sub.FirstDose, LastDose: sub.LastDose,
 		EndOfStudy: sub.EndOfStudy, DeathDate: sub.DeathDate, Criteria: cfg.Criteria,
-		Sources: profileSources{Subject: checker.StatusOK, Exposure: sourceStatus(doseErr), AdverseEvents: sourceStatus(eventErr),
-			Labs: sourceStatus(labErr)},
-		Labs: []labJSON{}, Doses: []doseJSON{}, AdverseEvents: []eventJSON{}, GradeBands: []gradeBandJSON{},
+		Sources: wire.ProfileSources{Subject: string(checker.StatusOK), Exposure: string(sourceStatus(doseErr)),
+			AdverseEvents: string(sourceStatus(eventErr)), Labs: string(sourceStatus(labErr))},
+		Labs: []wire.Lab{}, Doses: []wire.Dose{}, AdverseEvents: []wire.AdverseEvent{}, GradeBands: []wire.GradeBand{},
 		Findings: reviewapi.SignalsJSON(findings), FindingsNextPageToken: next.Token()}
 	out.Complete = doseErr == nil && eventErr == nil && labErr == nil
 	for name, err := range map[string]error{"exposure": doseErr, "adverse events": eventErr, "labs": labErr} {
@@ -292,13 +191,13 @@ func (a *API) getSubject(w http.ResponseWriter, r *http.Request) {
 	}
 	if doseErr == nil {
 		for _, d := range doses {
-			out.Doses = append(out.Doses, doseJSON{Seq: d.Seq, Treatment: d.Treatment, Dose: optional(d.Dose, d.HasDose), Unit: d.Unit,
+			out.Doses = append(out.Doses, wire.Dose{Seq: d.Seq, Treatment: d.Treatment, Dose: optional(d.Dose, d.HasDose), Unit: d.Unit,
 				Route: d.Route, Start: d.Start, End: d.End})
 		}
 	}
 	if eventErr == nil {
 		for _, e := range events {
-			out.AdverseEvents = append(out.AdverseEvents, eventJSON{Seq: e.Seq, Term: e.Term, Decoded: e.Decoded, BodySystem: e.BodySystem,
+			out.AdverseEvents = append(out.AdverseEvents, wire.AdverseEvent{Seq: e.Seq, Term: e.Term, Decoded: e.Decoded, BodySystem: e.BodySystem,
 				Severity: e.Severity, Serious: e.Serious, Start: e.Start, End: e.End, Recorded: e.Recorded})
 		}
 	}
@@ -327,12 +226,12 @@ func (g *labGrader) grade(l clinical.LabResult) []ctcae.Result {
 
 // labsJSON is a subject's labs with their reference ranges and CTCAE
 // grades.
-func labsJSON(g *labGrader, labs []clinical.LabResult) []labJSON {
-	out := make([]labJSON, len(labs))
+func labsJSON(g *labGrader, labs []clinical.LabResult) []wire.Lab {
+	out := make([]wire.Lab, len(labs))
 	for i, l := range labs {
-		j := labJSON{Seq: l.Seq, TestCode: l.TestCode, Test: l.Test, Category: l.Category, Visit: l.Visit, Date: l.Date,
+		j := wire.Lab{Seq: l.Seq, TestCode: l.TestCode, Test: l.Test, Category: l.Category, Visit: l.Visit, Date: l.Date,
 			Value: optional(l.Value, l.HasValue), Unit: l.Unit, Low: optional(l.Low, l.HasLow), High: optional(l.High, l.HasHigh),
-			BaselineFlag: l.Baseline, Grades: []gradeJSON{}}
+			BaselineFlag: l.Baseline, Grades: []wire.LabGrade{}}
 		base := g.baselines.For(l)
 		if base != nil {
 			seq := base.Seq
@@ -342,7 +241,7 @@ func labsJSON(g *labGrader, labs []clinical.LabResult) []labJSON {
 			j.OutOfRange, j.Ratio = f.Direction, f.Ratio
 		}
 		for _, r := range g.grade(l) {
-			gj := gradeJSON{Term: r.Term, Direction: r.Direction, Reason: cmp.Or(r.Reason, r.Correction)}
+			gj := wire.LabGrade{Term: r.Term, Direction: r.Direction, Reason: cmp.Or(r.Reason, r.Correction)}
 			if r.Gradable {
 				gj.Grade = &r.Grade
 			}

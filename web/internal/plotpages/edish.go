@@ -6,41 +6,9 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
-
-// edishAnswer is GET .../edish. An answer without arms gets them from the
-// subject list; R, where the answer has none, is of the ALT and ALP peaks.
-type edishAnswer struct {
-	XLimit  float64 `json:"x_limit_xuln"`
-	YLimit  float64 `json:"y_limit_xuln"`
-	MXLimit float64 `json:"mdish_x_limit_xbaseline"`
-	MYLimit float64 `json:"mdish_y_limit_xbaseline"`
-	Points  []struct {
-		Subject  string   `json:"subject"`
-		Site     string   `json:"site"`
-		Arm      string   `json:"arm"`
-		ALT      float64  `json:"alt_xuln"`
-		AST      float64  `json:"ast_xuln"`
-		Tr       float64  `json:"transaminase_xuln"`
-		Bili     float64  `json:"bilirubin_xuln"`
-		ALP      float64  `json:"alp_xuln"`
-		RRatio   *float64 `json:"r_ratio"`
-		Quadrant string   `json:"quadrant"`
-		ALTDate  string   `json:"alt_date"`
-		ASTDate  string   `json:"ast_date"`
-		BiliDate string   `json:"bilirubin_date"`
-		ALPDate  string   `json:"alp_date"`
-		MDISH    *struct {
-			ALT      float64 `json:"alt_xbaseline"`
-			AST      float64 `json:"ast_xbaseline"`
-			Tr       float64 `json:"transaminase_xbaseline"`
-			Bili     float64 `json:"bilirubin_xbaseline"`
-			Ceiling  bool    `json:"ceiling_reached"`
-			Quadrant string  `json:"quadrant"`
-		} `json:"mdish"`
-	} `json:"subjects"`
-}
 
 // edishPoint is one subject in the page's plot data (edish.js).
 type edishPoint struct {
@@ -104,27 +72,27 @@ var quadrantNames = map[string]string{
 // for those whose baseline transaminases were above the ULN.
 func (s *Pages) edish(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
-	var a edishAnswer
+	var a wire.EDISH
 	if err := s.api.Get(r, page.StudyAPI(study, "edish"), &a); err != nil {
 		s.pages.APIFailed(w, r, err)
 		return
 	}
-	plot := edishPlot{Study: study, Lines: [4]float64{cmp.Or(a.XLimit, 3), cmp.Or(a.YLimit, 2), cmp.Or(a.MXLimit, 3), cmp.Or(a.MYLimit, 2)},
-		Points: make([]edishPoint, 0, len(a.Points))}
+	plot := edishPlot{Study: study, Lines: [4]float64{cmp.Or(a.XLimit, 3), cmp.Or(a.YLimit, 2), cmp.Or(a.MDISHXLimit, 3), cmp.Or(a.MDISHYLimit, 2)},
+		Points: make([]edishPoint, 0, len(a.Subjects))}
 	view := edishView{XLimit: plot.Lines[0], YLimit: plot.Lines[1], Quadrants: map[string]int{}, QuadrantOf: quadrantNames}
 	noArm := true
-	for _, p := range a.Points {
+	for _, p := range a.Subjects {
 		// Four significant digits place a point to the pixel and keep the
 		// page of 20,000 points a third smaller.
-		pt := edishPoint{Subject: p.Subject, Site: p.Site, Arm: p.Arm, ALT: sig4(p.ALT), AST: sig4(p.AST), Tr: sig4(p.Tr), Bili: sig4(p.Bili),
-			ALP: sig4(p.ALP), R: p.RRatio, Quadrant: p.Quadrant, Dates: [4]string{p.ALTDate, p.ASTDate, p.BiliDate, p.ALPDate}}
-		if pt.R == nil && p.ALT > 0 && p.ALP > 0 {
+		pt := edishPoint{Subject: p.Subject, Site: p.Site, Arm: p.Arm, ALT: sig4(p.ALT), AST: sig4(p.AST), Tr: sig4(p.Transaminase),
+			Bili: sig4(p.Bilirubin), ALP: sig4(p.ALP), Quadrant: p.Quadrant, Dates: [4]string{p.ALTDate, p.ASTDate, p.BilirubinDate, p.ALPDate}}
+		if p.ALT > 0 && p.ALP > 0 {
 			ratio := sig4(p.ALT / p.ALP) // (ALT/ULN) / (ALP/ULN), of the peaks
 			pt.R = &ratio
 		}
 		pt.RClass = rClass(pt.R)
 		if m := p.MDISH; m != nil {
-			pt.MDISH = &mdishPoint{ALT: sig4(m.ALT), AST: sig4(m.AST), Tr: sig4(m.Tr), Bili: sig4(m.Bili), Quadrant: m.Quadrant, Ceiling: m.Ceiling}
+			pt.MDISH = &mdishPoint{ALT: sig4(m.ALT), AST: sig4(m.AST), Tr: sig4(m.Transaminase), Bili: sig4(m.Bilirubin), Quadrant: string(m.Quadrant), Ceiling: m.Ceiling}
 			view.MDISH++
 		}
 		noArm = noArm && p.Arm == ""
@@ -152,9 +120,7 @@ func (s *Pages) edish(w http.ResponseWriter, r *http.Request) {
 // answer without arms; where the node cannot list subjects, arms stay
 // unknown.
 func (s *Pages) addArms(r *http.Request, study string, pts []edishPoint) {
-	var list struct {
-		Subjects []subjectRow `json:"subjects"`
-	}
+	var list wire.Subjects
 	if err := s.api.Get(r, page.StudyAPI(study, "subjects"), &list); err != nil {
 		return
 	}

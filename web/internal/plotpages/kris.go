@@ -9,59 +9,19 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// kriSite is one site's value of one KRI, as the KRI API answers it.
-type kriSite struct {
-	KRI         string   `json:"kri"`
-	Site        string   `json:"site"`
-	Numerator   float64  `json:"numerator"`
-	Denominator float64  `json:"denominator"`
-	Metric      float64  `json:"metric"`
-	Score       *float64 `json:"score"`
-	Flag        *int     `json:"flag"`
-	Streak      int      `json:"flagged_in_a_row"`
-}
+// kriValue is a site's latest value of a KRI, as the site page says it.
+type kriValue struct{ wire.KRISite }
 
 // FlagText says the flag, "" when there is none or it is 0.
-func (k kriSite) FlagText() string {
+func (k kriValue) FlagText() string {
 	if k.Flag == nil || *k.Flag == 0 {
 		return ""
 	}
 	return "flag " + strconv.Itoa(*k.Flag)
-}
-
-// kriList is GET .../kris.
-type kriList struct {
-	AsOf       time.Time `json:"as_of"`
-	Computed   time.Time `json:"computed_at"`
-	KRIs       []kriSite `json:"kris"`
-	RiskScores []struct {
-		Site  string  `json:"site"`
-		Score float64 `json:"score"`
-		Red   int     `json:"red"`
-		Amber int     `json:"amber"`
-	} `json:"risk_scores"`
-}
-
-// kriDetail is GET .../kris/{kri}.
-type kriDetail struct {
-	KRI         string    `json:"kri"`
-	Name        string    `json:"name"`
-	Numerator   string    `json:"numerator"`
-	Denominator string    `json:"denominator"`
-	Model       string    `json:"model"`
-	Thresholds  []float64 `json:"thresholds"`
-	Flags       []int     `json:"flags"`
-	MinDen      float64   `json:"min_denominator"`
-	Overall     float64   `json:"study_metric"`
-	Sites       []kriSite `json:"sites"`
-	Bounds      []struct {
-		Denominator float64             `json:"denominator"`
-		Expected    float64             `json:"expected"`
-		Limits      map[string]*float64 `json:"limits"`
-	} `json:"bounds"`
 }
 
 // The KRI page's plot data, read by kris.js: one funnel per KRI.
@@ -138,7 +98,7 @@ func (s *Pages) kris(w http.ResponseWriter, r *http.Request) {
 	slices.SortStableFunc(view.Scores, func(a, b siteScore) int { return cmp.Compare(b.Score, a.Score) }) // riskiest first
 	plot := funnelPlot{Study: study, KRIs: []funnel{}}
 	for i, id := range kriIDs(list.KRIs) {
-		var d kriDetail
+		var d wire.KRIDetail
 		if err := s.api.Get(r, page.StudyAPI(study, "kris", id), &d); err != nil {
 			s.pages.APIFailed(w, r, err)
 			return
@@ -161,8 +121,8 @@ func (s *Pages) kris(w http.ResponseWriter, r *http.Request) {
 
 // kriList reads the study's latest KRIs; a study whose KRIs were never
 // computed shows a page that says so.
-func (s *Pages) kriList(w http.ResponseWriter, r *http.Request) (kriList, bool) {
-	var list kriList
+func (s *Pages) kriList(w http.ResponseWriter, r *http.Request) (wire.KRIs, bool) {
+	var list wire.KRIs
 	err := s.api.Get(r, page.StudyAPI(r.PathValue("study"), "kris"), &list)
 	var ae *page.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -177,7 +137,7 @@ func (s *Pages) kriList(w http.ResponseWriter, r *http.Request) (kriList, bool) 
 }
 
 // kriIDs lists the KRIs of the answer, in its order.
-func kriIDs(sites []kriSite) []string {
+func kriIDs(sites []wire.KRISite) []string {
 	var ids []string
 	for _, k := range sites {
 		if !slices.Contains(ids, k.KRI) {
@@ -189,7 +149,7 @@ func kriIDs(sites []kriSite) []string {
 
 // funnelOf is one KRI's funnel: its sites, and its bounds ordered by
 // denominator, one line per threshold.
-func funnelOf(d kriDetail, canvas string) funnel {
+func funnelOf(d wire.KRIDetail, canvas string) funnel {
 	f := funnel{ID: d.KRI, Canvas: canvas, Name: d.Name, XLabel: d.Denominator, YLabel: d.Name, Overall: d.Overall,
 		Sites: []funnelSite{}, Bounds: []funnelBound{}, Lines: []funnelLimit{}}
 	for i, t := range d.Thresholds {
@@ -217,15 +177,6 @@ func funnelOf(d kriDetail, canvas string) funnel {
 		f.Bounds = append(f.Bounds, fb)
 	}
 	return f
-}
-
-// history is GET .../kris/{kri}/sites/{site}/history.
-type history struct {
-	Streak  int `json:"flagged_in_a_row"`
-	History []struct {
-		AsOf time.Time `json:"as_of"`
-		kriSite
-	} `json:"history"`
 }
 
 type sitePlot struct {
@@ -256,7 +207,7 @@ type siteView struct {
 
 type siteKRI struct {
 	ID, Canvas, Name, Label string
-	Latest                  *kriSite
+	Latest                  *kriValue
 	Streak                  int
 	Points                  []sitePoint
 }
@@ -279,10 +230,10 @@ func (s *Pages) sitePage(w http.ResponseWriter, r *http.Request) {
 			view.Score = &siteScore{Site: rs.Site, Score: rs.Score, Red: rs.Red, Amber: rs.Amber}
 		}
 	}
-	latest := map[string]*kriSite{}
-	for i, k := range list.KRIs {
+	latest := map[string]*kriValue{}
+	for _, k := range list.KRIs {
 		if k.Site == site {
-			latest[k.KRI] = &list.KRIs[i]
+			latest[k.KRI] = &kriValue{k}
 		}
 	}
 	if view.Score == nil && len(latest) == 0 {
@@ -291,7 +242,7 @@ func (s *Pages) sitePage(w http.ResponseWriter, r *http.Request) {
 	}
 	plot := sitePlot{KRIs: []siteHistory{}}
 	for i, id := range kriIDs(list.KRIs) {
-		var h history
+		var h wire.KRIHistory
 		if err := s.api.Get(r, page.Query(page.StudyAPI(study, "kris", id, "sites", site, "history"), "limit", strconv.Itoa(kriHistoryLen)), &h); err != nil {
 			s.pages.APIFailed(w, r, err)
 			return
@@ -323,7 +274,7 @@ func (s *Pages) sitePage(w http.ResponseWriter, r *http.Request) {
 func (s *Pages) kriNames(r *http.Request, study string, ks []siteKRI) map[string]string {
 	out := map[string]string{}
 	for _, k := range ks {
-		var d kriDetail
+		var d wire.KRIDetail
 		if s.api.Get(r, page.StudyAPI(study, "kris", k.ID), &d) == nil {
 			out[k.ID] = d.Name
 		}

@@ -12,35 +12,29 @@ import (
 	"strings"
 	"time"
 
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// subjectRow is one line of GET .../subjects.
-type subjectRow struct {
-	Subject   string         `json:"subject"`
-	Site      string         `json:"site"`
-	Sex       string         `json:"sex"`
-	Age       *int           `json:"age"`
-	Arm       string         `json:"arm"`
-	FirstDose string         `json:"first_dose"`
-	Open      map[string]int `json:"open_findings"`
-	OpenTotal int            `json:"open_findings_total"`
-}
+// severities are the columns of the subject list's open findings, most
+// severe first, as its rows' counts are keyed.
+var severities = []clinical.Severity{clinical.SeverityCritical, clinical.SeverityHigh, clinical.SeverityMedium,
+	clinical.SeverityLow, clinical.SeverityInfo}
 
 // subjectsPerPage is how many subjects the list shows at once: a study
 // of 20,000 subjects is read whole from the API but never sent whole.
 const subjectsPerPage = 100
 
 type subjectListPage struct {
-	Rows              []subjectRow
+	Rows              []wire.SubjectRow
 	Sites             []string
 	Site, Sort        string
 	OpenOnly          bool
 	Total             int
 	Page, Pages       int
 	Prev, Next        string
-	Severities        []string
+	Severities        []clinical.Severity
 	Unavailable       string // why the node cannot list subjects
 	FirstRow, LastRow int
 }
@@ -50,15 +44,13 @@ type subjectListPage struct {
 func (s *Pages) subjectList(w http.ResponseWriter, r *http.Request) {
 	study := r.PathValue("study")
 	q := r.URL.Query()
-	p := subjectListPage{Site: q.Get("site"), Sort: q.Get("sort"), OpenOnly: q.Get("open") == "1", Severities: page.Severities}
+	p := subjectListPage{Site: q.Get("site"), Sort: q.Get("sort"), OpenOnly: q.Get("open") == "1", Severities: severities}
 	if p.Sort != "open" {
 		p.Sort = "subject"
 	}
 	p.Page, _ = strconv.Atoi(q.Get("page"))
 	p.Page = max(p.Page, 1)
-	var list struct {
-		Subjects []subjectRow `json:"subjects"`
-	}
+	var list wire.Subjects
 	err := s.api.Get(r, page.StudyAPI(study, "subjects"), &list)
 	var ae *page.APIError
 	switch {
@@ -81,7 +73,7 @@ func (s *Pages) subjectList(w http.ResponseWriter, r *http.Request) {
 	}
 	slices.Sort(p.Sites)
 	if p.Sort == "open" {
-		slices.SortStableFunc(rows, func(a, b subjectRow) int { return cmp.Compare(b.OpenTotal, a.OpenTotal) })
+		slices.SortStableFunc(rows, func(a, b wire.SubjectRow) int { return cmp.Compare(b.OpenTotal, a.OpenTotal) })
 	}
 	p.Total = len(rows)
 	p.Pages = max(1, (p.Total+subjectsPerPage-1)/subjectsPerPage)
@@ -116,89 +108,9 @@ func (s *Pages) subjectList(w http.ResponseWriter, r *http.Request) {
 	s.pages.Render(w, r, http.StatusOK, "subjects", page.Page{Title: study + ": subjects", Nav: "subjects", Data: p})
 }
 
-// profile is GET .../subjects/{subject}, as the subject page reads it.
-type profile struct {
-	Subject     string        `json:"subject"`
-	Site        string        `json:"site"`
-	Sex         string        `json:"sex"`
-	Age         *int          `json:"age"`
-	Arm         string        `json:"arm"`
-	ConsentDate clinical.Date `json:"consent_date"`
-	RefStart    clinical.Date `json:"reference_start"`
-	RefEnd      clinical.Date `json:"reference_end"`
-	FirstDose   clinical.Date `json:"first_dose"`
-	LastDose    clinical.Date `json:"last_dose"`
-	EndOfStudy  clinical.Date `json:"end_of_study"`
-	DeathDate   clinical.Date `json:"death_date"`
-	Criteria    string        `json:"ctcae"`
-	Complete    bool          `json:"complete"`
-	Sources     map[string]string
-	Labs        []struct {
-		Seq          int           `json:"seq"`
-		TestCode     string        `json:"test_code"`
-		Test         string        `json:"test"`
-		Category     string        `json:"category"`
-		Visit        string        `json:"visit"`
-		Date         clinical.Date `json:"date"`
-		Value        *float64      `json:"value"`
-		Unit         string        `json:"unit"`
-		Low          *float64      `json:"low"`
-		High         *float64      `json:"high"`
-		BaselineFlag bool          `json:"baseline_flag"`
-		BaselineSeq  *int          `json:"baseline_seq"`
-		OutOfRange   string        `json:"out_of_range"`
-		Grades       []struct {
-			Term      string `json:"term"`
-			Direction string `json:"direction"`
-			Grade     *int   `json:"grade"`
-		} `json:"grades"`
-	} `json:"labs"`
-	Doses []struct {
-		Seq       int           `json:"seq"`
-		Treatment string        `json:"treatment"`
-		Dose      *float64      `json:"dose"`
-		Unit      string        `json:"unit"`
-		Route     string        `json:"route"`
-		Start     clinical.Date `json:"start"`
-		End       clinical.Date `json:"end"`
-	} `json:"doses"`
-	AdverseEvents []struct {
-		Seq      int           `json:"seq"`
-		Term     string        `json:"term"`
-		Decoded  string        `json:"decoded"`
-		Severity string        `json:"severity"`
-		Serious  bool          `json:"serious"`
-		Start    clinical.Date `json:"start"`
-		End      clinical.Date `json:"end"`
-	} `json:"adverse_events"`
-	Findings   []finding `json:"findings"`
-	GradeBands []struct {
-		TestCode  string `json:"test_code"`
-		Term      string `json:"term"`
-		Direction string `json:"direction"`
-		Limits    []struct {
-			Grade int     `json:"grade"`
-			Value float64 `json:"value"`
-		} `json:"limits"`
-	} `json:"grade_bands"`
-	FindingsNext string `json:"findings_next_page_token"`
-}
-
-// finding is a signal as the API answers it.
-type finding struct {
-	ID        int64          `json:"id"`
-	Rule      string         `json:"rule"`
-	Severity  string         `json:"severity"`
-	Status    string         `json:"status"`
-	Message   string         `json:"message"`
-	Evidence  map[string]any `json:"evidence"`
-	FirstDate clinical.Date  `json:"first_date"`
-	LastDate  clinical.Date  `json:"last_date"`
-}
-
 // labSeqs are the LBSEQs of the results behind a finding: its evidence's
 // "results" ("LB:<seq>") and its "…lbseq" fields, the baseline's aside.
-func (f finding) labSeqs() []int {
+func labSeqs(f wire.Signal) []int {
 	var out []int
 	if rs, ok := f.Evidence["results"].([]any); ok {
 		for _, r := range rs {
@@ -271,7 +183,7 @@ type gradeBand struct {
 
 // subjectView is the subject page's content besides its plots.
 type subjectView struct {
-	P       profile
+	P       wire.SubjectProfile
 	Axis    string
 	Tests   []labTable
 	Sources []string // sources that failed
@@ -303,7 +215,7 @@ type doseRow struct {
 // subject is, to a site user, a page that is not found, as the API says.
 func (s *Pages) subjectPage(w http.ResponseWriter, r *http.Request) {
 	study, subject := r.PathValue("study"), r.PathValue("subject")
-	var p profile
+	var p wire.SubjectProfile
 	if err := s.api.Get(r, page.StudyAPI(study, "subjects", subject), &p); err != nil {
 		s.pages.APIFailed(w, r, err)
 		return
@@ -313,9 +225,9 @@ func (s *Pages) subjectPage(w http.ResponseWriter, r *http.Request) {
 		Scripts: []string{"vendor/chart.umd.min.js", "plots.js", "subject.js"}})
 }
 
-// subjectPlots turns a profile into the plots' data and the tables that
+// subjectPlots turns a wire.SubjectProfile into the plots' data and the tables that
 // say the same in text.
-func subjectPlots(p profile) (subjectPlot, subjectView) {
+func subjectPlots(p wire.SubjectProfile) (subjectPlot, subjectView) {
 	origin, axis := dayZero(p)
 	day := func(d clinical.Date) (float64, bool) {
 		t, ok := d.Time()
@@ -326,12 +238,7 @@ func subjectPlots(p profile) (subjectPlot, subjectView) {
 	}
 	plot := subjectPlot{Subject: p.Subject, Axis: axis, Doses: []span{}, Events: []span{}, Tests: []labPlot{}}
 	view := subjectView{P: p, Axis: axis}
-	for name, st := range p.Sources {
-		if st != "ok" {
-			view.Sources = append(view.Sources, name+" ("+st+")")
-		}
-	}
-	slices.Sort(view.Sources)
+	view.Sources = failedSources(p.Sources)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	extend := func(xs ...float64) {
 		for _, x := range xs {
@@ -373,7 +280,7 @@ func subjectPlots(p profile) (subjectPlot, subjectView) {
 
 	behind := map[int]bool{} // LBSEQs behind a finding
 	for _, f := range p.Findings {
-		for _, seq := range f.labSeqs() {
+		for _, seq := range labSeqs(f) {
 			behind[seq] = true
 		}
 	}
@@ -400,7 +307,7 @@ func subjectPlots(p profile) (subjectPlot, subjectView) {
 			flags = append(flags, "baseline")
 		}
 		if l.OutOfRange != "" {
-			flags = append(flags, l.OutOfRange)
+			flags = append(flags, string(l.OutOfRange))
 		}
 		if grade != nil && *grade > 0 {
 			flags = append(flags, "grade "+strconv.Itoa(*grade))
@@ -426,7 +333,7 @@ func subjectPlots(p profile) (subjectPlot, subjectView) {
 		if !ok {
 			continue
 		}
-		g := gradeBand{Term: b.Term, Direction: b.Direction}
+		g := gradeBand{Term: b.Term, Direction: string(b.Direction)}
 		for _, l := range b.Limits {
 			g.Grades, g.Limits = append(g.Grades, l.Grade), append(g.Limits, l.Value)
 		}
@@ -454,9 +361,23 @@ func subjectPlots(p profile) (subjectPlot, subjectView) {
 	return plot, view
 }
 
+// failedSources names the profile's sources that did not answer, each
+// with how it ended, in the order of their names.
+func failedSources(s wire.ProfileSources) []string {
+	var out []string
+	for _, src := range []struct{ name, status string }{
+		{"adverse_events", s.AdverseEvents}, {"exposure", s.Exposure}, {"labs", s.Labs}, {"subject", s.Subject},
+	} {
+		if src.status != "ok" {
+			out = append(out, src.name+" ("+src.status+")")
+		}
+	}
+	return out
+}
+
 // dayZero is what the subject's plots count days from: the first dose,
 // else the reference start, else nothing.
-func dayZero(p profile) (time.Time, string) {
+func dayZero(p wire.SubjectProfile) (time.Time, string) {
 	if t, ok := p.FirstDose.Time(); ok {
 		return t, "days since first dose (" + string(p.FirstDose) + ")"
 	}

@@ -10,67 +10,54 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
 
-// findingRow is one signal as GET /signals lists it, without its
-// evidence, which the lists do not show: decoding it would cost a
-// 100-finding page a third of its time.
+// finding is a signal as the review pages show it.
+type finding struct{ wire.Signal }
+
+// findingRow is a signal as the lists decode it: without its evidence,
+// which they do not show, as decoding it would cost a 100-finding page a
+// third of its time. Evidence shadows the signal's field of that name so
+// that the decoder skips it.
 type findingRow struct {
-	ID        int64      `json:"id"`
-	Site      string     `json:"site"`
-	Subject   string     `json:"subject"`
-	Rule      string     `json:"rule"`
-	Severity  string     `json:"severity"`
-	Key       string     `json:"key"`
-	Message   string     `json:"message"`
-	Created   time.Time  `json:"created"`
-	Status    string     `json:"status"`
-	Reason    string     `json:"reason"`
-	Updated   *time.Time `json:"updated"`
-	FirstDate string     `json:"first_date"`
-	LastDate  string     `json:"last_date"`
+	finding
+	Evidence struct{} `json:"evidence"`
 }
 
-// findingDoc is one signal as GET /signals/{id} answers it.
-type findingDoc struct {
-	findingRow
-	Evidence map[string]any `json:"evidence"`
-	History  []statusChange `json:"history"`
+// findingList is GET /signals as the lists decode it: wire.SignalList
+// with rows that skip the evidence (TestFindingListIsSignalList keeps the
+// two alike).
+type findingList struct {
+	Signals       []findingRow `json:"signals"`
+	NextPageToken string       `json:"next_page_token,omitempty"`
 }
 
 // Dates is the finding's record dates as one range.
-func (f findingRow) Dates() string {
+func (f finding) Dates() string {
+	first, last := string(f.FirstDate), string(f.LastDate)
 	switch {
-	case f.FirstDate == "" || f.FirstDate == f.LastDate:
-		return f.LastDate
-	case f.LastDate == "":
-		return f.FirstDate
+	case first == "" || first == last:
+		return last
+	case last == "":
+		return first
 	}
-	return f.FirstDate + " – " + f.LastDate
+	return first + " – " + last
 }
 
 // CanAcknowledge and CanClose say which review steps the finding's status
 // allows (clinical.SignalStatus.CheckTransition decides; these only
 // choose the buttons).
-func (f findingRow) CanAcknowledge() bool {
+func (f finding) CanAcknowledge() bool {
 	return f.Status == string(clinical.StatusNew) || f.Status == string(clinical.StatusResolvedByData)
 }
 
-func (f findingRow) CanClose() bool { return f.Status != string(clinical.StatusClosed) }
-
-type statusChange struct {
-	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`
-	From   string    `json:"from"`
-	To     string    `json:"to"`
-	Reason string    `json:"reason"`
-}
+func (f finding) CanClose() bool { return f.Status != string(clinical.StatusClosed) }
 
 // The queue's filters are the API's own query parameters, so a queue's
 // address is the listing it shows: rule, severity and status take several
@@ -169,10 +156,7 @@ func (s *Pages) findings(w http.ResponseWriter, r *http.Request) {
 	base := "/ui/studies/" + url.PathEscape(study) + "/findings"
 	p := findingsPage{Filter: f, Rules: ruleNames(), Severities: page.Severities, Statuses: statuses, Sorts: sorts, PageSizes: pageSizes,
 		CanReview: id.Role == auth.RoleMonitor, MaxReview: maxReview, Back: r.URL.RequestURI()}
-	var out struct {
-		Signals []findingRow `json:"signals"`
-		Next    string       `json:"next_page_token"`
-	}
+	var out findingList
 	err := s.api.Get(r, page.StudyAPI(study, "signals")+"?"+f.values(true).Encode(), &out)
 	var ae *page.APIError
 	switch {
@@ -183,9 +167,9 @@ func (s *Pages) findings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Findings = out.Signals
-	if out.Next != "" {
+	if out.NextPageToken != "" {
 		next := f
-		next.Token = out.Next
+		next.Token = out.NextPageToken
 		p.Next = base + "?" + next.values(true).Encode()
 	}
 	if f.Token != "" {
@@ -262,7 +246,7 @@ func (s *Pages) review(w http.ResponseWriter, r *http.Request) {
 			res.Message = "not attempted: the request was cancelled"
 		default:
 			var out findingRow
-			err = s.api.Send(r, http.MethodPatch, page.StudyAPI(study, "signals", raw), map[string]string{"status": action, "reason": reason}, &out)
+			err = s.api.Send(r, http.MethodPatch, page.StudyAPI(study, "signals", raw), wire.StatusPatch{Status: action, Reason: reason}, &out)
 			res.OK, res.Message = err == nil, reviewMessage(err, out)
 		}
 		if res.OK {
@@ -313,7 +297,8 @@ func safeBack(study, back string) string {
 }
 
 type findingPage struct {
-	Finding   findingDoc
+	Finding   finding
+	History   []wire.StatusChange
 	Evidence  []evidenceItem
 	Raw       string
 	CanReview bool
@@ -328,14 +313,14 @@ func (s *Pages) finding(w http.ResponseWriter, r *http.Request) {
 		s.pages.Error(w, r, http.StatusNotFound, "no finding "+strconv.Quote(raw)+" in this study")
 		return
 	}
-	var f findingDoc
+	var f wire.SignalDetail
 	if err := s.api.Get(r, page.StudyAPI(study, "signals", raw), &f); err != nil {
 		s.pages.APIFailed(w, r, err)
 		return
 	}
 	id, _ := auth.FromContext(r.Context())
 	rawJSON, _ := json.MarshalIndent(f.Evidence, "", "  ")
-	p := findingPage{Finding: f, Evidence: evidenceTree(f.Evidence), Raw: string(rawJSON),
+	p := findingPage{Finding: finding{f.Signal}, History: f.History, Evidence: evidenceTree(f.Evidence), Raw: string(rawJSON),
 		CanReview: id.Role == auth.RoleMonitor, Back: r.URL.Path}
 	s.pages.Render(w, r, http.StatusOK, "finding", page.Page{Title: fmt.Sprintf("Finding %d · %s", f.ID, study), Nav: "findings", Data: p})
 }

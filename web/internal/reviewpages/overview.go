@@ -12,18 +12,10 @@ import (
 	"time"
 
 	"github.com/trialwatch/trialwatch/auth"
+	"github.com/trialwatch/trialwatch/checker/api/wire"
 	"github.com/trialwatch/trialwatch/clinical/kri"
 	"github.com/trialwatch/trialwatch/web/internal/page"
 )
-
-// count is one line of GET /signals/summary?by=site.
-type count struct {
-	Site     string `json:"site"`
-	Rule     string `json:"rule"`
-	Severity string `json:"severity"`
-	Status   string `json:"status"`
-	N        int    `json:"count"`
-}
 
 // openStatuses are the statuses of findings still to be dealt with.
 const openStatuses = "new,acknowledged"
@@ -82,12 +74,12 @@ func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 	}
 	p := overviewPage{Severities: page.Severities}
 	for _, c := range open {
-		i := slices.IndexFunc(p.Rules, func(row ruleRow) bool { return row.Rule == c.Rule })
+		i := slices.IndexFunc(p.Rules, func(row ruleRow) bool { return row.Rule == string(c.Rule) })
 		if i < 0 {
-			p.Rules = append(p.Rules, ruleRow{Rule: c.Rule, Counts: make([]int, len(page.Severities))})
+			p.Rules = append(p.Rules, ruleRow{Rule: string(c.Rule), Counts: make([]int, len(page.Severities))})
 			i = len(p.Rules) - 1
 		}
-		if j := slices.Index(page.Severities, c.Severity); j >= 0 {
+		if j := slices.Index(page.Severities, c.Severity.String()); j >= 0 {
 			p.Rules[i].Counts[j] += c.N
 		}
 		p.Rules[i].Total += c.N
@@ -111,35 +103,16 @@ func (s *Pages) overview(w http.ResponseWriter, r *http.Request) {
 
 // openBySite counts a study's open findings site by site, in one call
 // however many sites there are.
-func (s *Pages) openBySite(r *http.Request, study string) ([]count, error) {
-	var sum struct {
-		Counts []count `json:"counts"`
-	}
+func (s *Pages) openBySite(r *http.Request, study string) ([]wire.SignalCount, error) {
+	var sum wire.SignalSummary
 	err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals", "summary"), "status", openStatuses, "by", "site"), &sum)
 	return sum.Counts, err
 }
 
-// siteKRIs is GET /kris as the overview reads it.
-type siteKRIs struct {
-	AsOf time.Time `json:"as_of"`
-	KRIs []struct {
-		KRI    string `json:"kri"`
-		Site   string `json:"site"`
-		Flag   *int   `json:"flag"`
-		Streak int    `json:"flagged_in_a_row"`
-	} `json:"kris"`
-	RiskScores []struct {
-		Site  string  `json:"site"`
-		Score float64 `json:"score"`
-		Red   int     `json:"red"`
-		Amber int     `json:"amber"`
-	} `json:"risk_scores"`
-}
-
 // siteRisk fills the site table: the sites the KRIs list (those the user
 // may see), riskiest first, each with its open findings (open, by site).
-func (s *Pages) siteRisk(r *http.Request, study string, open []count, p *overviewPage) error {
-	var k siteKRIs
+func (s *Pages) siteRisk(r *http.Request, study string, open []wire.SignalCount, p *overviewPage) error {
+	var k wire.KRIs
 	err := s.api.Get(r, page.StudyAPI(study, "kris"), &k)
 	var ae *page.APIError
 	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
@@ -171,18 +144,18 @@ func (s *Pages) siteRisk(r *http.Request, study string, open []count, p *overvie
 			sr.Flagged = append(sr.Flagged, flaggedKRI{Name: name, Red: *x.Flag <= -2 || *x.Flag >= 2, Streak: x.Streak})
 		}
 	}
-	openAt := map[string][]count{}
+	openAt := map[string][]wire.SignalCount{}
 	for _, c := range open {
 		openAt[c.Site] = append(openAt[c.Site], c)
 	}
 	for site, sr := range bySite {
 		rules := map[string]int{}
 		for _, c := range openAt[site] {
-			if j := slices.Index(page.Severities, c.Severity); j >= 0 {
+			if j := slices.Index(page.Severities, c.Severity.String()); j >= 0 {
 				sr.Counts[j] += c.N
 			}
 			sr.Total += c.N
-			rules[c.Rule] += c.N
+			rules[string(c.Rule)] += c.N
 		}
 		for rule, n := range rules {
 			sr.Rules = append(sr.Rules, ruleCount{rule, n})
@@ -309,10 +282,7 @@ func (s *Pages) changesSince(r *http.Request, study string, since time.Time) (*c
 	token := ""
 scan:
 	for n := range raisedPages {
-		var out struct {
-			Signals []findingRow `json:"signals"`
-			Next    string       `json:"next_page_token"`
-		}
+		var out findingList
 		limit := raisedPage
 		if n == 0 {
 			limit = raisedFirst
@@ -326,25 +296,23 @@ scan:
 			}
 			raised = append(raised, f)
 		}
-		if token = out.Next; token == "" {
+		if token = out.NextPageToken; token == "" {
 			break
 		}
 		c.RaisedMore = n == raisedPages-1
 	}
 	for _, f := range raised {
-		if j := slices.Index(page.Severities, f.Severity); j >= 0 {
+		if j := slices.Index(page.Severities, f.Severity.String()); j >= 0 {
 			c.Raised[j]++
 		}
 	}
 	c.RaisedN = len(raised)
 	slices.SortStableFunc(raised, func(a, b findingRow) int {
-		return cmp.Compare(slices.Index(page.Severities, a.Severity), slices.Index(page.Severities, b.Severity))
+		return cmp.Compare(b.Severity, a.Severity) // most severe first
 	})
 	c.Newest = raised[:min(len(raised), newestShown)]
 
-	var withdrawn struct {
-		Signals []findingRow `json:"signals"`
-	}
+	var withdrawn findingList
 	if err := s.api.Get(r, page.Query(page.StudyAPI(study, "signals"), "status", "resolved_by_data", "sort", "newest",
 		"limit", strconv.Itoa(withdrawnScan)), &withdrawn); err != nil {
 		return nil, err

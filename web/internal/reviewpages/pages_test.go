@@ -115,7 +115,7 @@ func TestReviewPatchesEachFindingAndReportsEveryFailure(t *testing.T) {
 	}
 	var patched []string
 	for _, c := range api.Calls() {
-		if c.Method != "PATCH" || c.Auth != "Bearer "+pagetest.Session || c.Body != `{"reason":"seen","status":"acknowledged"}` {
+		if c.Method != "PATCH" || c.Auth != "Bearer "+pagetest.Session || c.Body != `{"status":"acknowledged","reason":"seen"}` {
 			t.Errorf("API call %+v", c)
 		}
 		patched = append(patched, c.Path)

@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"slices"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -32,7 +33,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 	if len(fc.byKey) == 0 {
 		return
 	}
-	lc := loopCache{}
+	lc := ssacfg.LoopCache{}
 	lf := newLoopFacts(ssaInfo.Pkg)
 	lf.fields = fc
 	plain := newLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
@@ -115,7 +116,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 // firstFieldBlock looks through fn and the package's functions it calls
 // (not the goroutines it starts) for an operation of kind that can only
 // block.
-func firstFieldBlock(fc *fieldChans, lc loopCache, fn *ssa.Function, kind opKind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
+func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind opKind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
 	if seen[fn] || depth > maxDepth {
 		return fieldBlock{}, false
 	}
@@ -143,7 +144,7 @@ func firstFieldBlock(fc *fieldChans, lc loopCache, fn *ssa.Function, kind opKind
 
 // rangesUnclosed finds, in fn or the functions it calls, a receive in a
 // loop from a field nobody closes.
-func rangesUnclosed(fc *fieldChans, lc loopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
+func rangesUnclosed(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
 	if seen[fn] || depth > maxDepth {
 		return nil, token.NoPos, false
 	}
@@ -170,7 +171,7 @@ func rangesUnclosed(fc *fieldChans, lc loopCache, fn *ssa.Function, seen map[*ss
 					}
 				}
 			}
-			if ch != nil && fc.neverClosed(ch) && lc.inCycle(instr) {
+			if ch != nil && fc.neverClosed(ch) && lc.InCycle(instr) {
 				if !pos.IsValid() {
 					pos = fn.Pos()
 				}
@@ -185,7 +186,7 @@ func rangesUnclosed(fc *fieldChans, lc loopCache, fn *ssa.Function, seen map[*ss
 // only block: a receive (or a select of receives only) from fields nobody
 // sends on or closes; a send on a field nobody receives from, unbuffered or
 // in a loop.
-func blocksOnField(fc *fieldChans, lc loopCache, instr ssa.Instruction, kind opKind) (fieldBlock, bool) {
+func blocksOnField(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, kind opKind) (fieldBlock, bool) {
 	switch in := instr.(type) {
 	case *ssa.UnOp:
 		if kind == opRecv && in.Op == token.ARROW && fc.deadRecv(in.X) {
@@ -217,12 +218,12 @@ func blocksOnField(fc *fieldChans, lc loopCache, instr ssa.Instruction, kind opK
 // blockingSend reports whether a send on ch that nothing else guards can
 // block forever: nobody receives from the field (and it is unbuffered, or
 // the send repeats), or a receiver of the unbuffered field can stop first.
-func blockingSend(fc *fieldChans, lc loopCache, instr ssa.Instruction, ch ssa.Value, pos token.Pos) (fieldBlock, bool) {
+func blockingSend(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, ch ssa.Value, pos token.Pos) (fieldBlock, bool) {
 	c := fc.of(ch)
 	if c == nil {
 		return fieldBlock{}, false
 	}
-	if c.neverDrained() && (c.capacity == 0 || (lc != nil && lc.inCycle(instr))) {
+	if c.neverDrained() && (c.capacity == 0 || (lc != nil && lc.InCycle(instr))) {
 		return fieldBlock{kind: opSend, pos: pos, c: c}, true
 	}
 	for i := range c.abandons {
@@ -243,7 +244,7 @@ func (fc *fieldChans) deadCase(iff *ssa.If) bool {
 		return false
 	}
 	cmp := iff.Cond.(*ssa.BinOp)
-	i, ok := intConst(cmp.Y)
+	i, ok := ssacfg.IntConst(cmp.Y)
 	if !ok || cmp.Op != token.EQL || i < 0 || int(i) >= len(sel.States) {
 		return false
 	}
@@ -257,7 +258,7 @@ func (fc *fieldChans) deadCase(iff *ssa.If) bool {
 type fieldAbandon struct {
 	sel  *ssa.Select
 	res  pathResult
-	from edge
+	from ssacfg.Edge
 }
 
 // receivesAfter reports whether the function that starts g receives from
@@ -265,13 +266,13 @@ type fieldAbandon struct {
 // it does not stop first.
 func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	fn := g.Parent()
-	ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 	for _, op := range c.ops {
 		if op.kind != opRecv || op.deferred || op.instr.Parent() != fn {
 			continue
 		}
 		if sel, ok := op.instr.(*ssa.Select); ok {
-			if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+			if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
 				ev.enter[e] = 1
 			}
 			continue
@@ -284,7 +285,7 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	res := pathQuery{
 		from:   g,
 		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e edge) int { return ev.enter[e] },
+		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
 		sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 	}.run()
 	return res.found && res.events > 0
@@ -331,7 +332,7 @@ nextFn:
 		if drained || defersCallTo(fn, receivesFrom) {
 			continue
 		}
-		ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+		ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 		for _, op := range ops {
 			w := 1
 			switch op.kind {
@@ -341,7 +342,7 @@ nextFn:
 				w = many
 			}
 			if sel, ok := op.instr.(*ssa.Select); ok {
-				if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+				if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
 					ev.enter[e] = min(ev.enter[e]+w, many)
 				}
 				continue
@@ -368,7 +369,7 @@ nextFn:
 			if !ok || op.kind != opRecv || !sel.Blocking || len(sel.States) < 2 {
 				continue
 			}
-			edges := selectCaseEdges(sel)
+			edges := ssacfg.SelectCaseEdges(sel)
 			for i := range sel.States {
 				e, ok := edges[i]
 				if !ok || i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
@@ -380,11 +381,11 @@ nextFn:
 				res := pathQuery{
 					start:  e,
 					weight: func(i ssa.Instruction) int { return ev.at[i] },
-					enter:  func(e edge) int { return ev.enter[e] },
+					enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
 					sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 				}.run()
 				if res.found && res.events == 0 {
-					res.blocks = append([]*ssa.BasicBlock{e.from}, res.blocks...)
+					res.blocks = append([]*ssa.BasicBlock{e.From}, res.blocks...)
 					out = append(out, fieldAbandon{sel: sel, res: res, from: e})
 					continue nextFn
 				}
@@ -503,11 +504,11 @@ func calledInLoop(funcs, fns []*ssa.Function) map[*ssa.Function]bool {
 		want[fn] = true
 	}
 	out := map[*ssa.Function]bool{}
-	lc := loopCache{}
+	lc := ssacfg.LoopCache{}
 	for _, g := range funcs {
 		for _, b := range g.Blocks {
 			for _, instr := range b.Instrs {
-				if c, ok := instr.(*ssa.Call); ok && want[c.Call.StaticCallee()] && lc.inCycle(instr) {
+				if c, ok := instr.(*ssa.Call); ok && want[c.Call.StaticCallee()] && lc.InCycle(instr) {
 					out[c.Call.StaticCallee()] = true
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -267,7 +268,7 @@ func (fc *fieldChans) store(c *fieldChan, v ssa.Value) {
 	switch v := v.(type) {
 	case *ssa.MakeChan:
 		c.makes = append(c.makes, v)
-		if k, ok := intConst(v.Size); ok && c.capacity >= 0 {
+		if k, ok := ssacfg.IntConst(v.Size); ok && c.capacity >= 0 {
 			c.capacity = max(c.capacity, k)
 		} else {
 			c.capacity = -1
@@ -403,7 +404,7 @@ func (w *fieldWalker) value(v ssa.Value, pure bool, depth int) {
 }
 
 func (w *fieldWalker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, deferred bool, depth int) {
-	switch builtinName(call) {
+	switch ssacfg.BuiltinName(call) {
 	case "close":
 		w.op(opClose, instr, -1, false, deferred)
 		return

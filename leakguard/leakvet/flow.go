@@ -7,6 +7,7 @@ import (
 	"go/types"
 	"reflect"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -58,7 +59,7 @@ func (f *chanFlow) ownerThread() *thread { return f.threads[0] }
 
 type flows struct {
 	list []*chanFlow
-	lc   loopCache
+	lc   ssacfg.LoopCache
 	lf   *loopFacts
 }
 
@@ -72,7 +73,7 @@ var flowAnalyzer = &analysis.Analyzer{
 
 func runFlows(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	res := &flows{lc: loopCache{}, lf: newLoopFacts(ssaInfo.Pkg)}
+	res := &flows{lc: ssacfg.LoopCache{}, lf: newLoopFacts(ssaInfo.Pkg)}
 	callers := map[*ssa.Function][]*ssa.Call{}
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
@@ -111,7 +112,7 @@ func runFlows(pass *analysis.Pass) (any, error) {
 // trackChan follows the channel v (mk, or a call returning the channel made
 // by maker's make) through owner. When maker is non-nil, its goroutines are
 // the new flow's goroutines, started at the call v.
-func trackChan(lc loopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Function, v ssa.Value, remake ssa.Instruction, maker *chanFlow) *chanFlow {
+func trackChan(lc ssacfg.LoopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Function, v ssa.Value, remake ssa.Instruction, maker *chanFlow) *chanFlow {
 	f := &chanFlow{mk: mk, capacity: -1, owner: owner, remake: remake}
 	if c, ok := mk.Size.(*ssa.Const); ok && c.Value != nil && c.Value.Kind() == constant.Int {
 		f.capacity, _ = constant.Int64Val(c.Value)
@@ -144,7 +145,7 @@ type seenKey struct {
 
 type walker struct {
 	pkg  *ssa.Package
-	lc   loopCache
+	lc   ssacfg.LoopCache
 	flow *chanFlow
 	seen map[seenKey]bool
 }
@@ -185,11 +186,11 @@ func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Func
 		}
 		t.inLoop = w.repeats(spawn) || (at != nil && w.repeats(at))
 		if t.inLoop && at == nil {
-			t.trips = w.lc.of(spawn.Parent()).constTrips(spawn.Block())
+			t.trips = w.lc.Of(spawn.Parent()).ConstTrips(spawn.Block())
 		}
 	} else {
 		t.anchor, t.nested = parent.anchor, true
-		t.inLoop = parent.inLoop || w.lc.inCycle(spawn)
+		t.inLoop = parent.inLoop || w.lc.InCycle(spawn)
 	}
 	w.flow.threads = append(w.flow.threads, t)
 	return t
@@ -198,7 +199,7 @@ func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Func
 // repeats reports whether instr runs more than once per channel: it is in a
 // loop, and the channel is not made anew in the same loop.
 func (w *walker) repeats(instr ssa.Instruction) bool {
-	if !w.lc.inCycle(instr) {
+	if !w.lc.InCycle(instr) {
 		return false
 	}
 	mk := w.flow.mk
@@ -317,7 +318,7 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 
 // call follows v passed to a call (or a deferred call) in thread t.
 func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
-	switch builtinName(call) {
+	switch ssacfg.BuiltinName(call) {
 	case "close":
 		w.op(t, opClose, instr, -1, false, deferred, at)
 		return
@@ -418,7 +419,7 @@ func (w *walker) closure(mc *ssa.MakeClosure, i int, t *thread, at ssa.Instructi
 				follow(t, nat, deferred)
 				continue
 			}
-			if isGroupGo(&r.Call) && len(r.Call.Args) == 2 && r.Call.Args[1] == mc {
+			if ssacfg.IsGroupGo(&r.Call) && len(r.Call.Args) == 2 && r.Call.Args[1] == mc {
 				follow(w.newThread(t, r, fn, at, true), nil, false)
 				continue
 			}
@@ -429,17 +430,4 @@ func (w *walker) closure(mc *ssa.MakeClosure, i int, t *thread, at ssa.Instructi
 			return
 		}
 	}
-}
-
-// isGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:
-// it starts its argument as a goroutine that the group's Wait waits for.
-func isGroupGo(call *ssa.CallCommon) bool {
-	return isMethod(call, "golang.org/x/sync/errgroup", "Group", "Go") ||
-		isMethod(call, "golang.org/x/sync/errgroup", "Group", "TryGo") ||
-		isMethod(call, "sync", "WaitGroup", "Go")
-}
-
-// isWait reports whether call waits for a group of goroutines.
-func isWait(call *ssa.CallCommon) bool {
-	return isMethod(call, "golang.org/x/sync/errgroup", "Group", "Wait") || isMethod(call, "sync", "WaitGroup", "Wait")
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -125,7 +126,7 @@ func processLifetime(fn *ssa.Function) bool {
 // sync.Once.Do(fn), sync.OnceFunc(fn), sync.OnceValue(fn),
 // sync.OnceValues(fn).
 func runsOnce(call *ssa.CallCommon, fn ssa.Value) bool {
-	if isMethod(call, "sync", "Once", "Do") {
+	if ssacfg.IsMethod(call, "sync", "Once", "Do") {
 		return len(call.Args) == 2 && call.Args[1] == fn
 	}
 	callee := call.StaticCallee()
@@ -318,7 +319,7 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 			if !visit(instr) {
 				return
 			}
-			if endsPath(instr) || lf.blocksForever(instr) {
+			if ssacfg.EndsPath(instr) || lf.blocksForever(instr) {
 				goesOn = false
 				break
 			}
@@ -396,7 +397,7 @@ func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
 				}
 			}
 		case *ssa.Call:
-			if isFunc(&in.Call, "time", "Sleep") {
+			if ssacfg.IsFunc(&in.Call, "time", "Sleep") {
 				found = in.Pos()
 			} else if callee := in.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.neverReturns(callee) {
 				found = lf.timerWait(callee)
@@ -452,7 +453,7 @@ func timerChan(v ssa.Value, depth int) bool {
 	case *ssa.ChangeType:
 		return timerChan(v.X, depth+1)
 	case *ssa.Call:
-		if isFunc(&v.Call, "time", "Tick", "After") {
+		if ssacfg.IsFunc(&v.Call, "time", "Tick", "After") {
 			return true
 		}
 		// A function of the package that returns one.
@@ -471,13 +472,13 @@ func timerChan(v ssa.Value, depth int) bool {
 		}
 		return returns > 0
 	case *ssa.Field:
-		return isNamed(v.X.Type(), "time", "Ticker") || isNamed(v.X.Type(), "time", "Timer")
+		return ssacfg.IsNamed(v.X.Type(), "time", "Ticker") || ssacfg.IsNamed(v.X.Type(), "time", "Timer")
 	case *ssa.UnOp:
 		if v.Op != token.MUL {
 			return false
 		}
 		if fa, ok := v.X.(*ssa.FieldAddr); ok {
-			return isNamed(fa.X.Type(), "time", "Ticker") || isNamed(fa.X.Type(), "time", "Timer")
+			return ssacfg.IsNamed(fa.X.Type(), "time", "Ticker") || ssacfg.IsNamed(fa.X.Type(), "time", "Timer")
 		}
 		return storedTimerChan(v.X, depth)
 	case *ssa.Phi:
@@ -545,7 +546,7 @@ func ctxDoneFix(pass *analysis.Pass, target, spawner *ssa.Function) (analysis.Su
 	ctxName := ""
 	for _, vs := range [][]*ssa.Parameter{target.Params} {
 		for _, p := range vs {
-			if isNamed(p.Type(), "context", "Context") {
+			if ssacfg.IsNamed(p.Type(), "context", "Context") {
 				ctxName = p.Name()
 			}
 		}
@@ -555,7 +556,7 @@ func ctxDoneFix(pass *analysis.Pass, target, spawner *ssa.Function) (analysis.Su
 		if p, ok := t.(*types.Pointer); ok {
 			t = p.Elem()
 		}
-		if isNamed(t, "context", "Context") {
+		if ssacfg.IsNamed(t, "context", "Context") {
 			ctxName = fv.Name()
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
 )
@@ -13,18 +14,18 @@ import (
 // entered, any other where it (or the call leading to it) is.
 type events struct {
 	at    map[ssa.Instruction]int
-	enter map[edge]int
+	enter map[ssacfg.Edge]int
 }
 
 func ownerEvents(f *chanFlow, weight func(chanOp) int) events {
-	ev := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 	for _, op := range f.ownerThread().ops {
 		w := weight(op)
 		if w == 0 || op.deferred {
 			continue
 		}
 		if sel, ok := op.instr.(*ssa.Select); ok && op.at == op.instr {
-			if e, ok := selectCaseEdges(sel)[op.selCase]; ok {
+			if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
 				ev.enter[e] = min(ev.enter[e]+w, many)
 				continue
 			}
@@ -46,7 +47,7 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 		case *ssa.Call:
 			// A t.Fatal (Goexit) path is no sink: what a failed test
 			// leaves behind is noise next to its failure.
-			if withWait && isWait(&in.Call) {
+			if withWait && ssacfg.IsWait(&in.Call) {
 				return true
 			}
 		}
@@ -54,12 +55,12 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 	}
 }
 
-func (ev events) query(f *chanFlow, from ssa.Instruction, start edge, withWait bool) pathResult {
+func (ev events) query(f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathResult {
 	return pathQuery{
 		from:   from,
 		start:  start,
 		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e edge) int { return ev.enter[e] },
+		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
 		sink:   f.sink(withWait),
 	}.run()
 }
@@ -103,29 +104,29 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 // the loop's own test (a break, a return, a select case) and from which the
 // owner reaches a sink with fewer than one more event: the receive loop that
 // stops early.
-func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (pathResult, *ssa.BasicBlock, bool) {
+func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait bool) (pathResult, *ssa.BasicBlock, bool) {
 	b := op.at.Block()
-	l := lc.of(f.owner)
-	if !l.inCycle(b) {
+	l := lc.Of(f.owner)
+	if !l.InCycle(b) {
 		return pathResult{}, nil, false
 	}
-	h := l.header(b)
+	h := l.Header(b)
 	for _, x := range f.owner.Blocks {
-		if !l.same(x, b) {
+		if !l.Same(x, b) {
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if loopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.same(b, x) })) {
+		if loopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
 			continue
 		}
 		for _, y := range x.Succs {
-			if l.same(y, b) {
+			if l.Same(y, b) {
 				continue
 			}
-			res := ev.query(f, nil, edge{x, y}, withWait)
+			res := ev.query(f, nil, ssacfg.Edge{From: x, To: y}, withWait)
 			if res.found && res.events == 0 {
 				res.blocks = append([]*ssa.BasicBlock{x}, res.blocks...)
 				return res, x, true
@@ -138,7 +139,7 @@ func earlyExit(f *chanFlow, lc loopCache, ev events, op chanOp, withWait bool) (
 func callsDone(fn *ssa.Function) bool {
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
-			if c, ok := instr.(ssa.CallInstruction); ok && isMethod(c.Common(), "sync", "WaitGroup", "Done") {
+			if c, ok := instr.(ssa.CallInstruction); ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done") {
 				return true
 			}
 		}
@@ -153,7 +154,7 @@ func callsDone(fn *ssa.Function) bool {
 func doneAfter(fn *ssa.Function, sends []chanOp) bool {
 	isDone := func(instr ssa.Instruction) bool {
 		c, ok := instr.(ssa.CallInstruction)
-		return ok && isMethod(c.Common(), "sync", "WaitGroup", "Done")
+		return ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done")
 	}
 	var blocks []*ssa.BasicBlock
 	for _, b := range fn.Blocks {
@@ -222,7 +223,7 @@ func swallowsPanics(fn *ssa.Function) bool {
 			for _, cb := range callee.Blocks {
 				for _, ci := range cb.Instrs {
 					c, ok := ci.(*ssa.Call)
-					if !ok || builtinName(&c.Call) != "recover" {
+					if !ok || ssacfg.BuiltinName(&c.Call) != "recover" {
 						continue
 					}
 					used := false
@@ -286,10 +287,10 @@ func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(po
 // (not a break or return inside), to have received all that was sent: the
 // loop's count is taken to match the senders', as leakvet cannot compare
 // them.
-func (ev events) loopExitsSatisfy(f *chanFlow, lc loopCache) {
-	l := lc.of(f.owner)
+func (ev events) loopExitsSatisfy(f *chanFlow, lc ssacfg.LoopCache) {
+	l := lc.Of(f.owner)
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opRecv || op.at.Parent() != f.owner || !l.inCycle(op.at.Block()) {
+		if op.kind != opRecv || op.at.Parent() != f.owner || !l.InCycle(op.at.Block()) {
 			continue
 		}
 		drainLoopExits(ev, op.at.Block())
@@ -320,13 +321,13 @@ func (ev events) closedExits(f *chanFlow) {
 				if u, ok := r2.(*ssa.UnOp); ok && u.Op == token.NOT {
 					for _, r3 := range *u.Referrers() {
 						if iff, ok := r3.(*ssa.If); ok {
-							ev.enter[edge{iff.Block(), iff.Block().Succs[0]}] = many
+							ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[0]}] = many
 						}
 					}
 					continue
 				}
 				if iff, ok := r2.(*ssa.If); ok {
-					ev.enter[edge{iff.Block(), iff.Block().Succs[1]}] = many
+					ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[1]}] = many
 				}
 			}
 		}
@@ -348,7 +349,7 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 		}
 		for _, s := range x.Succs {
 			if !body[s] {
-				ev.enter[edge{x, s}] = many
+				ev.enter[ssacfg.Edge{From: x, To: s}] = many
 			}
 		}
 	}
@@ -359,7 +360,7 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 			continue
 		}
 		if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
-			ev.enter[edge{p, p.Succs[1]}] = many
+			ev.enter[ssacfg.Edge{From: p, To: p.Succs[1]}] = many
 		}
 	}
 }
@@ -369,7 +370,7 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 // (its "done" signal), and leakvet does not judge the order further.
 func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 	any := false
-	out := events{at: map[ssa.Instruction]int{}, enter: map[edge]int{}}
+	out := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 	for k, v := range ev.at {
 		out.at[k] = v
 	}

@@ -5,6 +5,7 @@ import (
 	"go/token"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -16,9 +17,9 @@ const many = 1 << 20
 // sink that passes the fewest events.
 type pathQuery struct {
 	from   ssa.Instruction            // start after this instruction, or
-	start  edge                       // at the end of this edge when from is nil
+	start  ssacfg.Edge                // at the end of this edge when from is nil
 	weight func(ssa.Instruction) int  // events at an instruction
-	enter  func(edge) int             // events on taking an edge (choosing a select case)
+	enter  func(ssacfg.Edge) int      // events on taking an edge (choosing a select case)
 	sink   func(ssa.Instruction) bool // where the path ends
 	stopAt func(*ssa.BasicBlock) bool // blocks the path may not enter (nil: none)
 }
@@ -34,7 +35,7 @@ type pathResult struct {
 // path leaves it or reaches a sink. Paths end at panics and calls that never
 // return without reaching a sink.
 func (q pathQuery) run() pathResult {
-	start := q.start.to
+	start := q.start.To
 	if q.from != nil {
 		start = q.from.Block()
 	}
@@ -64,7 +65,7 @@ func (q pathQuery) run() pathResult {
 				return events, false
 			}
 			events = min(events+q.weight(instr), many)
-			if endsPath(instr) || failsTest(instr) {
+			if ssacfg.EndsPath(instr) || ssacfg.FailsTest(instr) {
 				return events, false
 			}
 		}
@@ -88,7 +89,7 @@ func (q pathQuery) run() pathResult {
 			if q.stopAt != nil && q.stopAt(s) {
 				continue
 			}
-			e := min(events+q.enter(edge{from, s}), many)
+			e := min(events+q.enter(ssacfg.Edge{From: from, To: s}), many)
 			if dist[s.Index] == unseen || e < dist[s.Index] {
 				dist[s.Index], pred[s.Index] = e, from.Index
 			}
@@ -144,8 +145,8 @@ func constCond(cond ssa.Value) (bool, bool) {
 	if !ok {
 		return false, false
 	}
-	x, okx := intConst(cmp.X)
-	y, oky := intConst(cmp.Y)
+	x, okx := ssacfg.IntConst(cmp.X)
+	y, oky := ssacfg.IntConst(cmp.Y)
 	if !okx || !oky {
 		return false, false
 	}
@@ -214,8 +215,8 @@ func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 		last := b.Instrs[len(b.Instrs)-1]
 		if iff, ok := last.(*ssa.If); ok {
 			if sel := selectOf(iff); sel != nil {
-				for c, e := range selectCaseEdges(sel) {
-					if e == (edge{b, blocks[i+1]}) && c < len(sel.States) {
+				for c, e := range ssacfg.SelectCaseEdges(sel) {
+					if e == (ssacfg.Edge{From: b, To: blocks[i+1]}) && c < len(sel.States) {
 						add(sel.States[c].Pos, "select case")
 					}
 				}
@@ -239,7 +240,7 @@ func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 			steps = append(steps, "return at the end of the function")
 		}
 	case *ssa.Call:
-		if isWait(&s.Call) {
+		if ssacfg.IsWait(&s.Call) {
 			add(sinkPos(sink), "Wait")
 		} else {
 			add(sinkPos(sink), "the next call making the channel")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -25,7 +26,7 @@ func runRecv(pass *analysis.Pass) (any, error) {
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 
-func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagnostic {
+func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis.Diagnostic {
 	if f.escape != "" {
 		return nil
 	}
@@ -34,10 +35,10 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		if op.deferred && op.kind != opRecv {
 			return nil // a deferred close (or send) runs on every path
 		}
-		if op.kind == opSend && (lc.inCycle(op.at) || lc.inCycle(op.instr)) {
+		if op.kind == opSend && (lc.InCycle(op.at) || lc.InCycle(op.instr)) {
 			sendsInLoop = true
 		}
-		if op.kind == opClose && (lc.inCycle(op.at) || lc.inCycle(op.instr)) {
+		if op.kind == opClose && (lc.InCycle(op.at) || lc.InCycle(op.instr)) {
 			return nil // closed on some iteration: which one is beyond leakvet
 		}
 	}
@@ -68,7 +69,7 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 		}
 		loopRecv := false
 		for _, op := range recvs {
-			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+			if lc.InCycle(op.instr) || lc.InCycle(op.at) {
 				if !onlyCloseEnds(t, op) {
 					// A receive in a loop with another way out (a count, a
 					// break, a return): how often it runs is beyond leakvet.
@@ -98,7 +99,7 @@ func recvLeaks(pass *analysis.Pass, lc loopCache, f *chanFlow) []analysis.Diagno
 	})
 	var out []analysis.Diagnostic
 	for _, t := range receivers {
-		res := ev.query(f, anchorIn(f, t), edge{}, withWait)
+		res := ev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		if !res.found || res.events >= need {
 			continue
 		}
@@ -148,9 +149,9 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 		return 0
 	})
 	res := pathQuery{
-		start:  edge{to: h},
+		start:  ssacfg.Edge{To: h},
 		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e edge) int { return ev.enter[e] },
+		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
 		sink:   func(i ssa.Instruction) bool { return i == anchor },
 		stopAt: func(b *ssa.BasicBlock) bool { return b == h },
 	}.run()
@@ -210,7 +211,7 @@ func recvOkTest(t *thread, iff *ssa.If) bool {
 func endsGoroutine(b *ssa.BasicBlock) bool {
 	for seen := 0; b != nil && seen < 8; seen++ {
 		for _, instr := range b.Instrs {
-			if endsPath(instr) || failsTest(instr) {
+			if ssacfg.EndsPath(instr) || ssacfg.FailsTest(instr) {
 				return true
 			}
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -118,7 +119,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 			n = 1 // the owner receives in the same loop: judge one iteration
 		}
 		for _, op := range sends {
-			if lc.inCycle(op.instr) || lc.inCycle(op.at) {
+			if lc.InCycle(op.instr) || lc.InCycle(op.at) {
 				if f.capacity > 0 && (endlessLoop(op.instr) || watchesStop(t.root)) {
 					// for { v, err := src.Next(); if err != nil { return }; ch <- v }:
 					// taken to end with its source, which the buffer is sized for.
@@ -167,7 +168,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	for _, t := range senders {
 		var why string
 		tev, signalled := ev.withSignals(fl, f, t)
-		res := tev.query(f, anchorIn(f, t), edge{}, withWait)
+		res := tev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
 		case res.found && fl.lf.neverReturns(t.root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
@@ -207,7 +208,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 // boundedOrEarly explains why an unbounded number of sends outruns the
 // owner's receives: it receives a fixed number of times, or its receive
 // loop has a way out before the senders are done.
-func boundedOrEarly(pass *analysis.Pass, lc loopCache, f *chanFlow, ev events, withWait bool, total int) string {
+func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev events, withWait bool, total int) string {
 	var recvs []chanOp
 	bounded := true
 	for _, op := range f.ownerThread().ops {
@@ -215,7 +216,7 @@ func boundedOrEarly(pass *analysis.Pass, lc loopCache, f *chanFlow, ev events, w
 			continue
 		}
 		recvs = append(recvs, op)
-		if lc.inCycle(op.at) || lc.inCycle(op.instr) {
+		if lc.InCycle(op.at) || lc.InCycle(op.instr) {
 			bounded = false
 		}
 	}
@@ -326,7 +327,7 @@ func firstAnchor(f *chanFlow, ts []*thread) *thread {
 
 // ownerReceivesInLoopOf reports whether the owner receives from the
 // channel inside the innermost loop around anchor.
-func ownerReceivesInLoopOf(f *chanFlow, lc loopCache, anchor ssa.Instruction) bool {
+func ownerReceivesInLoopOf(f *chanFlow, lc ssacfg.LoopCache, anchor ssa.Instruction) bool {
 	if anchor == nil {
 		return false
 	}
@@ -356,7 +357,7 @@ func watchesStop(fn *ssa.Function) bool {
 				continue
 			}
 			for _, st := range sel.States {
-				if c, ok := st.Chan.(*ssa.Call); ok && c.Call.IsInvoke() && c.Call.Method.Name() == "Done" && isNamed(c.Call.Value.Type(), "context", "Context") {
+				if c, ok := st.Chan.(*ssa.Call); ok && c.Call.IsInvoke() && c.Call.Method.Name() == "Done" && ssacfg.IsNamed(c.Call.Value.Type(), "context", "Context") {
 					return true
 				}
 			}
@@ -367,19 +368,19 @@ func watchesStop(fn *ssa.Function) bool {
 
 // sendTrips returns how many times a send in a loop runs when that loop is
 // counted (for i := 0; i < K; i++) and not inside another loop: K, else 0.
-func sendTrips(lc loopCache, send ssa.Instruction) int {
+func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
 	h, body := innermostLoop(send.Block())
 	if h == nil {
 		return 0
 	}
-	l := lc.of(send.Parent())
+	l := lc.Of(send.Parent())
 	for _, b := range send.Parent().Blocks {
-		if l.same(b, send.Block()) && !body[b] {
+		if l.Same(b, send.Block()) && !body[b] {
 			return 0 // an outer loop repeats it
 		}
 	}
 	for b := range body {
-		if k := tripsAt(b, func(y *ssa.BasicBlock) bool { return body[y] }); k > 0 {
+		if k := ssacfg.TripsAt(b, func(y *ssa.BasicBlock) bool { return body[y] }); k > 0 {
 			return k
 		}
 	}
@@ -395,7 +396,7 @@ func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
 	if f.capacity <= 0 {
 		return false
 	}
-	l := fl.lc.of(t.root)
+	l := fl.lc.Of(t.root)
 	for _, g := range fl.list {
 		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" || !has(g.ownerThread(), opSend) {
 			continue
@@ -405,11 +406,11 @@ func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
 				continue
 			}
 			for _, op := range u.ops {
-				if op.kind != opRecv || op.at.Parent() != t.root || !l.inCycle(op.at.Block()) {
+				if op.kind != opRecv || op.at.Parent() != t.root || !l.InCycle(op.at.Block()) {
 					continue
 				}
 				for _, s := range sends {
-					if s.at.Parent() == t.root && l.same(s.at.Block(), op.at.Block()) {
+					if s.at.Parent() == t.root && l.Same(s.at.Block(), op.at.Block()) {
 						return true
 					}
 				}

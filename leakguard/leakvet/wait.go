@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
@@ -32,7 +33,7 @@ type wgKey struct {
 
 func runWait(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	lc := loopCache{}
+	lc := ssacfg.LoopCache{}
 	// A WaitGroup in a struct field may be waited for by another method.
 	fieldWaits := map[string]ssa.CallInstruction{}
 	for _, fn := range ssaInfo.SrcFuncs {
@@ -90,7 +91,7 @@ func wgCalls(fn *ssa.Function, method string, resolve func(ssa.Value) (wgKey, bo
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
 			c, ok := instr.(ssa.CallInstruction)
-			if !ok || !isMethod(c.Common(), "sync", "WaitGroup", method) || len(c.Common().Args) == 0 {
+			if !ok || !ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", method) || len(c.Common().Args) == 0 {
 				continue
 			}
 			var key wgKey
@@ -200,13 +201,13 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 		for _, instr := range b.Instrs {
 			switch in := instr.(type) {
 			case *ssa.Call:
-				if isMethod(&in.Call, "sync", "WaitGroup", "Done") || isMethod(&in.Call, "sync", "WaitGroup", "Add") {
+				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Done") || ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Add") {
 					if k, ok := resolve(in.Call.Args[0]); ok && k == key {
 						dones = append(dones, in)
 					}
 				}
 			case *ssa.Defer:
-				if isMethod(&in.Call, "sync", "WaitGroup", "Done") {
+				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Done") {
 					return // deferred: runs on every path
 				}
 				if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && callsDone(mc.Fn.(*ssa.Function)) {
@@ -221,9 +222,9 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 	if len(dones) == 0 {
 		return
 	}
-	lc := loopCache{}
+	lc := ssacfg.LoopCache{}
 	for _, d := range dones {
-		if lc.inCycle(d) {
+		if lc.InCycle(d) {
 			return // Done per item of a loop: not the goroutine's own exit
 		}
 	}
@@ -232,14 +233,14 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 		isDone[d] = true
 	}
 	res := pathQuery{
-		start: edge{to: target.Blocks[0]},
+		start: ssacfg.Edge{To: target.Blocks[0]},
 		weight: func(i ssa.Instruction) int {
 			if isDone[i] {
 				return 1
 			}
 			return 0
 		},
-		enter: func(edge) int { return 0 },
+		enter: func(ssacfg.Edge) int { return 0 },
 		sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 	}.run()
 	if !res.found || res.events > 0 {
@@ -255,7 +256,7 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 
 // checkAddCount: Add(n) before a loop that starts one goroutine per
 // iteration, when an iteration can go round without starting it.
-func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
+func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
 	add, ok := adds[key]
 	if !ok {
 		return
@@ -269,26 +270,26 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 		return
 	}
 	p := g.Parent()
-	l := lc.of(p)
+	l := lc.Of(p)
 	gb := g.Block()
-	if !l.inCycle(gb) || l.same(add.Block(), gb) {
+	if !l.InCycle(gb) || l.Same(add.Block(), gb) {
 		return
 	}
 	// Another Add on the same WaitGroup inside this loop counts its goroutines
 	// (wg.Add(1) before each go); the Add(n) is for another loop.
 	for _, b := range p.Blocks {
-		if !l.same(b, gb) {
+		if !l.Same(b, gb) {
 			continue
 		}
 		for _, instr := range b.Instrs {
-			if c, ok := instr.(ssa.CallInstruction); ok && isMethod(c.Common(), "sync", "WaitGroup", "Add") && len(c.Common().Args) > 0 {
+			if c, ok := instr.(ssa.CallInstruction); ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Add") && len(c.Common().Args) > 0 {
 				if k, ok := localKey(c.Common().Args[0]); ok && k == key {
 					return
 				}
 			}
 		}
 	}
-	if wait.Block() != nil && wait.Parent() == p && l.same(wait.Block(), gb) {
+	if wait.Block() != nil && wait.Parent() == p && l.Same(wait.Block(), gb) {
 		report(pass, analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but the Wait at line %d inside the loop waits for all of them in the first iteration and blocks forever (Wait after the loop)",
@@ -297,8 +298,8 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 		})
 		return
 	}
-	h := l.header(gb)
-	if h == nil || h == gb || l.nested(gb) {
+	h := l.Header(gb)
+	if h == nil || h == gb || l.Nested(gb) {
 		return // nested loops: Add counts the product, and an empty inner loop is no skip
 	}
 	// Go round the loop from its header back to it without passing g.
@@ -310,7 +311,7 @@ func checkAddCount(pass *analysis.Pass, lc loopCache, g *ssa.Go, target *ssa.Fun
 		b := work[len(work)-1]
 		work = work[:len(work)-1]
 		for _, s := range b.Succs {
-			if s == gb || !l.same(s, gb) {
+			if s == gb || !l.Same(s, gb) {
 				continue
 			}
 			if s == h {
@@ -371,10 +372,10 @@ func signals(fn *ssa.Function, key wgKey, resolve func(ssa.Value) (wgKey, bool))
 				return true
 			case ssa.CallInstruction:
 				call := in.Common()
-				if builtinName(call) == "close" {
+				if ssacfg.BuiltinName(call) == "close" {
 					return true
 				}
-				if isMethod(call, "sync", "WaitGroup", "Done") {
+				if ssacfg.IsMethod(call, "sync", "WaitGroup", "Done") {
 					if k, ok := resolve(call.Args[0]); !ok || k != key {
 						return true
 					}

@@ -1,4 +1,9 @@
-package leakvet
+// Package ssacfg answers questions about SSA control flow and calls that
+// every leakvet analyzer asks: which blocks form loops and how many times
+// they run, which select case leads where, which calls are a given method,
+// never return, end the goroutine or fail a test, or start and wait for a
+// group of goroutines.
+package ssacfg
 
 import (
 	"go/constant"
@@ -72,22 +77,22 @@ func loopsOf(fn *ssa.Function) *loops {
 	return l
 }
 
-func (l *loops) inCycle(b *ssa.BasicBlock) bool { return l.cyclic[l.comp[b.Index]] }
+func (l *loops) InCycle(b *ssa.BasicBlock) bool { return l.cyclic[l.comp[b.Index]] }
 
-func (l *loops) same(a, b *ssa.BasicBlock) bool { return l.comp[a.Index] == l.comp[b.Index] }
+func (l *loops) Same(a, b *ssa.BasicBlock) bool { return l.comp[a.Index] == l.comp[b.Index] }
 
 // header returns the block of b's loop that dominates the loop's other
 // blocks: where the loop is entered and, for for/range loops, where its
 // condition is tested.
-func (l *loops) header(b *ssa.BasicBlock) *ssa.BasicBlock {
+func (l *loops) Header(b *ssa.BasicBlock) *ssa.BasicBlock {
 	fn := b.Parent()
 	for _, c := range fn.Blocks {
-		if !l.same(b, c) {
+		if !l.Same(b, c) {
 			continue
 		}
 		dominatesAll := true
 		for _, d := range fn.Blocks {
-			if l.same(b, d) && !c.Dominates(d) {
+			if l.Same(b, d) && !c.Dominates(d) {
 				dominatesAll = false
 				break
 			}
@@ -101,14 +106,14 @@ func (l *loops) header(b *ssa.BasicBlock) *ssa.BasicBlock {
 
 // nested reports whether b's loop holds another loop: more than one block
 // of it is the target of a back edge.
-func (l *loops) nested(b *ssa.BasicBlock) bool {
+func (l *loops) Nested(b *ssa.BasicBlock) bool {
 	heads := 0
 	for _, x := range b.Parent().Blocks {
-		if !l.same(x, b) {
+		if !l.Same(x, b) {
 			continue
 		}
 		for _, p := range x.Preds {
-			if l.same(p, b) && x.Dominates(p) {
+			if l.Same(p, b) && x.Dominates(p) {
 				heads++
 				break
 			}
@@ -118,9 +123,9 @@ func (l *loops) nested(b *ssa.BasicBlock) bool {
 }
 
 // loopCache memoises loopsOf per function for one pass.
-type loopCache map[*ssa.Function]*loops
+type LoopCache map[*ssa.Function]*loops
 
-func (c loopCache) of(fn *ssa.Function) *loops {
+func (c LoopCache) Of(fn *ssa.Function) *loops {
 	if l, ok := c[fn]; ok {
 		return l
 	}
@@ -129,20 +134,20 @@ func (c loopCache) of(fn *ssa.Function) *loops {
 	return l
 }
 
-func (c loopCache) inCycle(instr ssa.Instruction) bool {
+func (c LoopCache) InCycle(instr ssa.Instruction) bool {
 	b := instr.Block()
-	return b != nil && c.of(b.Parent()).inCycle(b)
+	return b != nil && c.Of(b.Parent()).InCycle(b)
 }
 
 // edge is a control-flow edge.
-type edge struct{ from, to *ssa.BasicBlock }
+type Edge struct{ From, To *ssa.BasicBlock }
 
 // selectCaseEdges maps each case of a select to the edge taken when it is
 // chosen, by following the "index == i" tests go/ssa lowers a select to
 // (empty cases share their target block, so the edge, not the block, tells
 // them apart). A case it cannot map is absent.
-func selectCaseEdges(sel *ssa.Select) map[int]edge {
-	out := map[int]edge{}
+func SelectCaseEdges(sel *ssa.Select) map[int]Edge {
+	out := map[int]Edge{}
 	for _, r := range *sel.Referrers() {
 		ex, ok := r.(*ssa.Extract)
 		if !ok || ex.Index != 0 {
@@ -160,7 +165,7 @@ func selectCaseEdges(sel *ssa.Select) map[int]edge {
 			i, _ := constant.Int64Val(c.Value)
 			for _, r3 := range *cmp.Referrers() {
 				if iff, ok := r3.(*ssa.If); ok {
-					out[int(i)] = edge{iff.Block(), iff.Block().Succs[0]}
+					out[int(i)] = Edge{iff.Block(), iff.Block().Succs[0]}
 				}
 			}
 		}
@@ -170,15 +175,15 @@ func selectCaseEdges(sel *ssa.Select) map[int]edge {
 
 // isMethod reports whether call is a static call of the method pkgPath.typ.name
 // (pointer receiver or not).
-func isMethod(call *ssa.CallCommon, pkgSuffix, typ, name string) bool {
+func IsMethod(call *ssa.CallCommon, pkgSuffix, typ, name string) bool {
 	fn := call.StaticCallee()
 	if fn == nil || fn.Signature.Recv() == nil || fn.Name() != name {
 		return false
 	}
-	return isNamed(fn.Signature.Recv().Type(), pkgSuffix, typ)
+	return IsNamed(fn.Signature.Recv().Type(), pkgSuffix, typ)
 }
 
-func isNamed(t types.Type, pkgSuffix, typ string) bool {
+func IsNamed(t types.Type, pkgSuffix, typ string) bool {
 	if p, ok := t.(*types.Pointer); ok {
 		t = p.Elem()
 	}
@@ -194,7 +199,7 @@ func hasSuffixPath(path, suffix string) bool {
 	return len(path) > len(suffix) && path[len(path)-len(suffix)-1] == '/' && path[len(path)-len(suffix):] == suffix
 }
 
-func isFunc(call *ssa.CallCommon, pkg string, names ...string) bool {
+func IsFunc(call *ssa.CallCommon, pkg string, names ...string) bool {
 	fn := call.StaticCallee()
 	if fn == nil || fn.Pkg == nil || fn.Signature.Recv() != nil || fn.Pkg.Pkg.Path() != pkg {
 		return false
@@ -207,7 +212,7 @@ func isFunc(call *ssa.CallCommon, pkg string, names ...string) bool {
 	return false
 }
 
-func builtinName(call *ssa.CallCommon) string {
+func BuiltinName(call *ssa.CallCommon) string {
 	if b, ok := call.Value.(*ssa.Builtin); ok {
 		return b.Name()
 	}
@@ -218,7 +223,7 @@ func builtinName(call *ssa.CallCommon) string {
 // path through it reaches no return: os.Exit, log.Fatal, runtime.Goexit and
 // the testing methods that call it.
 func noReturn(call *ssa.CallCommon) bool {
-	if isFunc(call, "os", "Exit") || isFunc(call, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") {
+	if IsFunc(call, "os", "Exit") || IsFunc(call, "log", "Fatal", "Fatalf", "Fatalln", "Panic", "Panicf", "Panicln") {
 		return true
 	}
 	return stopsGoroutine(call)
@@ -227,7 +232,7 @@ func noReturn(call *ssa.CallCommon) bool {
 // stopsGoroutine reports whether call ends the calling goroutine but not the
 // process (runtime.Goexit, t.Fatal): what it leaves blocked stays blocked.
 func stopsGoroutine(call *ssa.CallCommon) bool {
-	if isFunc(call, "runtime", "Goexit") {
+	if IsFunc(call, "runtime", "Goexit") {
 		return true
 	}
 	fn := call.StaticCallee()
@@ -235,13 +240,13 @@ func stopsGoroutine(call *ssa.CallCommon) bool {
 		switch fn.Name() {
 		case "Fatal", "Fatalf", "FailNow", "Skip", "Skipf", "SkipNow":
 			t := fn.Signature.Recv().Type()
-			return isNamed(t, "testing", "common") || isNamed(t, "testing", "T") || isNamed(t, "testing", "B") || isNamed(t, "log", "Logger")
+			return IsNamed(t, "testing", "common") || IsNamed(t, "testing", "T") || IsNamed(t, "testing", "B") || IsNamed(t, "log", "Logger")
 		}
 	}
 	if call.IsInvoke() && call.Method != nil {
 		switch call.Method.Name() {
 		case "Fatal", "Fatalf", "FailNow", "SkipNow", "Skip", "Skipf":
-			return isNamed(call.Value.Type(), "testing", "TB")
+			return IsNamed(call.Value.Type(), "testing", "TB")
 		}
 	}
 	return false
@@ -249,7 +254,7 @@ func stopsGoroutine(call *ssa.CallCommon) bool {
 
 // endsPath reports whether instr ends every path through it without a
 // return: a panic or a call that never returns.
-func endsPath(instr ssa.Instruction) bool {
+func EndsPath(instr ssa.Instruction) bool {
 	switch in := instr.(type) {
 	case *ssa.Panic:
 		return true
@@ -261,12 +266,12 @@ func endsPath(instr ssa.Instruction) bool {
 
 // constTrips returns how many times the loop holding b runs when that is a
 // constant: for i := 0; i < K; i++ and for range K. Otherwise 0.
-func (l *loops) constTrips(b *ssa.BasicBlock) int {
+func (l *loops) ConstTrips(b *ssa.BasicBlock) int {
 	for _, x := range b.Parent().Blocks {
-		if !l.same(x, b) {
+		if !l.Same(x, b) {
 			continue
 		}
-		if k := tripsAt(x, func(y *ssa.BasicBlock) bool { return l.same(y, b) }); k > 0 {
+		if k := TripsAt(x, func(y *ssa.BasicBlock) bool { return l.Same(y, b) }); k > 0 {
 			return k
 		}
 	}
@@ -276,7 +281,7 @@ func (l *loops) constTrips(b *ssa.BasicBlock) int {
 // tripsAt returns the constant trip count of the loop (blocks for which
 // inLoop holds) if x holds its test: i < K with i counting up by one from a
 // constant. Otherwise 0.
-func tripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
+func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
 	if !ok || (inLoop(x.Succs[0]) && inLoop(x.Succs[1])) {
 		return 0
@@ -285,7 +290,7 @@ func tripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	if !ok || cmp.Op != token.LSS {
 		return 0
 	}
-	k, ok := intConst(cmp.Y)
+	k, ok := IntConst(cmp.Y)
 	if !ok {
 		return 0
 	}
@@ -300,11 +305,11 @@ func tripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	var start int64
 	zero, step := false, false
 	for _, e := range phi.Edges {
-		if n, ok := intConst(e); ok && n >= 0 {
+		if n, ok := IntConst(e); ok && n >= 0 {
 			zero, start = true, n
 		}
 		if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
-			if n, ok := intConst(add.Y); ok && n == 1 {
+			if n, ok := IntConst(add.Y); ok && n == 1 {
 				step = true
 			}
 		}
@@ -315,7 +320,7 @@ func tripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	return 0
 }
 
-func intConst(v ssa.Value) (int64, bool) {
+func IntConst(v ssa.Value) (int64, bool) {
 	c, ok := v.(*ssa.Const)
 	if !ok || c.Value == nil || c.Value.Kind() != constant.Int {
 		return 0, false
@@ -326,7 +331,7 @@ func intConst(v ssa.Value) (int64, bool) {
 // failsTest reports whether instr marks the running test failed
 // (t.Error, t.Fatal and their kin): a path through it is a failing test,
 // and what a failing test leaves blocked is noise next to its failure.
-func failsTest(instr ssa.Instruction) bool {
+func FailsTest(instr ssa.Instruction) bool {
 	c, ok := instr.(ssa.CallInstruction)
 	if !ok {
 		return false
@@ -341,8 +346,8 @@ func failsTest(instr ssa.Instruction) bool {
 	}
 	switch name {
 	case "Error", "Errorf", "Fatal", "Fatalf", "Fail", "FailNow":
-		return isNamed(recv, "testing", "common") || isNamed(recv, "testing", "T") ||
-			isNamed(recv, "testing", "B") || isNamed(recv, "testing", "F") || isNamed(recv, "testing", "TB")
+		return IsNamed(recv, "testing", "common") || IsNamed(recv, "testing", "T") ||
+			IsNamed(recv, "testing", "B") || IsNamed(recv, "testing", "F") || IsNamed(recv, "testing", "TB")
 	}
 	// testify's functions that always fail the test.
 	if fn := call.StaticCallee(); fn != nil && fn.Pkg != nil && fn.Signature.Recv() == nil {
@@ -355,4 +360,17 @@ func failsTest(instr ssa.Instruction) bool {
 		}
 	}
 	return false
+}
+
+// isGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:
+// it starts its argument as a goroutine that the group's Wait waits for.
+func IsGroupGo(call *ssa.CallCommon) bool {
+	return IsMethod(call, "golang.org/x/sync/errgroup", "Group", "Go") ||
+		IsMethod(call, "golang.org/x/sync/errgroup", "Group", "TryGo") ||
+		IsMethod(call, "sync", "WaitGroup", "Go")
+}
+
+// isWait reports whether call waits for a group of goroutines.
+func IsWait(call *ssa.CallCommon) bool {
+	return IsMethod(call, "golang.org/x/sync/errgroup", "Group", "Wait") || IsMethod(call, "sync", "WaitGroup", "Wait")
 }

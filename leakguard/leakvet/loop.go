@@ -335,7 +335,7 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 		}
 		succs := b.Succs
 		if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
-			if recvOkFromTimer(iff.Cond) || lf.fields.recvOkAlways(iff.Cond) {
+			if ssacfg.RecvOkFromTimer(iff.Cond) || lf.fields.recvOkAlways(iff.Cond) {
 				succs = succs[:1]
 			} else if lf.fields.deadCase(iff) {
 				succs = succs[1:]
@@ -387,12 +387,12 @@ func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
 	lf.reachable(fn, func(instr ssa.Instruction) bool {
 		switch in := instr.(type) {
 		case *ssa.UnOp:
-			if in.Op == token.ARROW && isTimerChan(in.X) {
+			if in.Op == token.ARROW && ssacfg.IsTimerChan(in.X) {
 				found = in.Pos()
 			}
 		case *ssa.Select:
 			for _, st := range in.States {
-				if st.Dir == types.RecvOnly && isTimerChan(st.Chan) {
+				if st.Dir == types.RecvOnly && ssacfg.IsTimerChan(st.Chan) {
 					found = st.Pos
 				}
 			}
@@ -417,7 +417,7 @@ func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
 func (lf *loopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
 	hit := false
 	lf.reachable(fn, func(instr ssa.Instruction) bool {
-		if in, ok := instr.(*ssa.UnOp); ok && in.Op == token.ARROW && isTimerChan(in.X) {
+		if in, ok := instr.(*ssa.UnOp); ok && in.Op == token.ARROW && ssacfg.IsTimerChan(in.X) {
 			hit = true
 		}
 		return !hit
@@ -438,106 +438,6 @@ func (lf *loopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
 		pos = fn.Pos()
 	}
 	return pos
-}
-
-// isTimerChan reports whether v is the channel of a time.Ticker or
-// time.Timer (its C), or of time.Tick or time.After: channels nobody
-// closes. A channel of time.Time from elsewhere (a fake ticker) may be.
-func isTimerChan(v ssa.Value) bool { return timerChan(v, 0) }
-
-func timerChan(v ssa.Value, depth int) bool {
-	if depth > 4 {
-		return false
-	}
-	switch v := v.(type) {
-	case *ssa.ChangeType:
-		return timerChan(v.X, depth+1)
-	case *ssa.Call:
-		if ssacfg.IsFunc(&v.Call, "time", "Tick", "After") {
-			return true
-		}
-		// A function of the package that returns one.
-		fn := v.Call.StaticCallee()
-		if fn == nil || len(fn.Blocks) == 0 || fn.Signature.Results().Len() != 1 {
-			return false
-		}
-		returns := 0
-		for _, b := range fn.Blocks {
-			if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok {
-				if !timerChan(ret.Results[0], depth+1) {
-					return false
-				}
-				returns++
-			}
-		}
-		return returns > 0
-	case *ssa.Field:
-		return ssacfg.IsNamed(v.X.Type(), "time", "Ticker") || ssacfg.IsNamed(v.X.Type(), "time", "Timer")
-	case *ssa.UnOp:
-		if v.Op != token.MUL {
-			return false
-		}
-		if fa, ok := v.X.(*ssa.FieldAddr); ok {
-			return ssacfg.IsNamed(fa.X.Type(), "time", "Ticker") || ssacfg.IsNamed(fa.X.Type(), "time", "Timer")
-		}
-		return storedTimerChan(v.X, depth)
-	case *ssa.Phi:
-		for _, e := range v.Edges {
-			if !timerChan(e, depth+1) {
-				return false
-			}
-		}
-		return len(v.Edges) > 0
-	}
-	return false
-}
-
-// storedTimerChan follows a variable (local, or captured by a closure) to
-// what is stored in it.
-func storedTimerChan(p ssa.Value, depth int) bool {
-	if fv, ok := p.(*ssa.FreeVar); ok {
-		fn := fv.Parent()
-		idx := -1
-		for i, x := range fn.FreeVars {
-			if x == fv {
-				idx = i
-			}
-		}
-		if fn.Parent() == nil || idx < 0 {
-			return false
-		}
-		for _, b := range fn.Parent().Blocks {
-			for _, instr := range b.Instrs {
-				if mc, ok := instr.(*ssa.MakeClosure); ok && mc.Fn == fn {
-					return storedTimerChan(mc.Bindings[idx], depth+1)
-				}
-			}
-		}
-		return false
-	}
-	alloc, ok := p.(*ssa.Alloc)
-	if !ok {
-		return false
-	}
-	stores := 0
-	for _, r := range *alloc.Referrers() {
-		if st, ok := r.(*ssa.Store); ok && st.Addr == alloc {
-			if !timerChan(st.Val, depth+1) {
-				return false
-			}
-			stores++
-		}
-	}
-	return stores > 0
-}
-
-func recvOkFromTimer(cond ssa.Value) bool {
-	ex, ok := cond.(*ssa.Extract)
-	if !ok || ex.Index != 1 {
-		return false
-	}
-	u, ok := ex.Tuple.(*ssa.UnOp)
-	return ok && u.Op == token.ARROW && isTimerChan(u.X)
 }
 
 // ctxDoneFix adds "case <-ctx.Done(): return" to the loop's select when a

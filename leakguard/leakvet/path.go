@@ -74,7 +74,7 @@ func (q pathQuery) run() pathResult {
 	relax := func(from *ssa.BasicBlock, events int) {
 		succs := from.Succs
 		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok {
-			if recvOkFromTimer(iff.Cond) {
+			if ssacfg.RecvOkFromTimer(iff.Cond) {
 				succs = succs[:1] // nobody closes a ticker's channel
 			} else if taken, ok := constCond(iff.Cond); ok {
 				// for range K guards its rotated loop with 0 < K.

@@ -81,7 +81,7 @@ func (l *loops) InCycle(b *ssa.BasicBlock) bool { return l.cyclic[l.comp[b.Index
 
 func (l *loops) Same(a, b *ssa.BasicBlock) bool { return l.comp[a.Index] == l.comp[b.Index] }
 
-// header returns the block of b's loop that dominates the loop's other
+// Header returns the block of b's loop that dominates the loop's other
 // blocks: where the loop is entered and, for for/range loops, where its
 // condition is tested.
 func (l *loops) Header(b *ssa.BasicBlock) *ssa.BasicBlock {
@@ -104,8 +104,8 @@ func (l *loops) Header(b *ssa.BasicBlock) *ssa.BasicBlock {
 	return nil
 }
 
-// nested reports whether b's loop holds another loop: more than one block
-// of it is the target of a back edge.
+// Nested reports whether b's loop holds another loop: more than one block
+// Of it is the target of a back edge.
 func (l *loops) Nested(b *ssa.BasicBlock) bool {
 	heads := 0
 	for _, x := range b.Parent().Blocks {
@@ -122,7 +122,7 @@ func (l *loops) Nested(b *ssa.BasicBlock) bool {
 	return heads > 1
 }
 
-// loopCache memoises loopsOf per function for one pass.
+// LoopCache memoises loopsOf per function for one pass.
 type LoopCache map[*ssa.Function]*loops
 
 func (c LoopCache) Of(fn *ssa.Function) *loops {
@@ -139,10 +139,10 @@ func (c LoopCache) InCycle(instr ssa.Instruction) bool {
 	return b != nil && c.Of(b.Parent()).InCycle(b)
 }
 
-// edge is a control-flow edge.
+// Edge is a control-flow edge.
 type Edge struct{ From, To *ssa.BasicBlock }
 
-// selectCaseEdges maps each case of a select to the edge taken when it is
+// SelectCaseEdges maps each case of a select to the edge taken when it is
 // chosen, by following the "index == i" tests go/ssa lowers a select to
 // (empty cases share their target block, so the edge, not the block, tells
 // them apart). A case it cannot map is absent.
@@ -173,7 +173,7 @@ func SelectCaseEdges(sel *ssa.Select) map[int]Edge {
 	return out
 }
 
-// isMethod reports whether call is a static call of the method pkgPath.typ.name
+// IsMethod reports whether call is a static call of the method pkgPath.typ.name
 // (pointer receiver or not).
 func IsMethod(call *ssa.CallCommon, pkgSuffix, typ, name string) bool {
 	fn := call.StaticCallee()
@@ -252,7 +252,7 @@ func stopsGoroutine(call *ssa.CallCommon) bool {
 	return false
 }
 
-// endsPath reports whether instr ends every path through it without a
+// EndsPath reports whether instr ends every path through it without a
 // return: a panic or a call that never returns.
 func EndsPath(instr ssa.Instruction) bool {
 	switch in := instr.(type) {
@@ -264,7 +264,7 @@ func EndsPath(instr ssa.Instruction) bool {
 	return false
 }
 
-// constTrips returns how many times the loop holding b runs when that is a
+// ConstTrips returns how many times the loop holding b runs when that is a
 // constant: for i := 0; i < K; i++ and for range K. Otherwise 0.
 func (l *loops) ConstTrips(b *ssa.BasicBlock) int {
 	for _, x := range b.Parent().Blocks {
@@ -278,7 +278,7 @@ func (l *loops) ConstTrips(b *ssa.BasicBlock) int {
 	return 0
 }
 
-// tripsAt returns the constant trip count of the loop (blocks for which
+// TripsAt returns the constant trip count of the loop (blocks for which
 // inLoop holds) if x holds its test: i < K with i counting up by one from a
 // constant. Otherwise 0.
 func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
@@ -328,7 +328,7 @@ func IntConst(v ssa.Value) (int64, bool) {
 	return constant.Int64Val(c.Value)
 }
 
-// failsTest reports whether instr marks the running test failed
+// FailsTest reports whether instr marks the running test failed
 // (t.Error, t.Fatal and their kin): a path through it is a failing test,
 // and what a failing test leaves blocked is noise next to its failure.
 func FailsTest(instr ssa.Instruction) bool {
@@ -362,7 +362,7 @@ func FailsTest(instr ssa.Instruction) bool {
 	return false
 }
 
-// isGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:
+// IsGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:
 // it starts its argument as a goroutine that the group's Wait waits for.
 func IsGroupGo(call *ssa.CallCommon) bool {
 	return IsMethod(call, "golang.org/x/sync/errgroup", "Group", "Go") ||
@@ -370,7 +370,7 @@ func IsGroupGo(call *ssa.CallCommon) bool {
 		IsMethod(call, "sync", "WaitGroup", "Go")
 }
 
-// isWait reports whether call waits for a group of goroutines.
+// IsWait reports whether call waits for a group of goroutines.
 func IsWait(call *ssa.CallCommon) bool {
 	return IsMethod(call, "golang.org/x/sync/errgroup", "Group", "Wait") || IsMethod(call, "sync", "WaitGroup", "Wait")
 }

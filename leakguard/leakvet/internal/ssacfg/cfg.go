@@ -105,7 +105,7 @@ func (l *loops) Header(b *ssa.BasicBlock) *ssa.BasicBlock {
 }
 
 // Nested reports whether b's loop holds another loop: more than one block
-// Of it is the target of a back edge.
+// of it is the target of a back edge.
 func (l *loops) Nested(b *ssa.BasicBlock) bool {
 	heads := 0
 	for _, x := range b.Parent().Blocks {

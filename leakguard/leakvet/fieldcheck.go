@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"slices"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -95,7 +96,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 		return analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (unbuffered) blocks forever when the receiver stops first: the select at line %d can leave without receiving from %s on the path %s (buffer it, or select on the receiver's stop signal too)",
-				line(pass, blk.pos), blk.c.name, line(pass, a.sel.Pos()), blk.c.name, describePath(pass.Fset, a.res.blocks, a.res.sink)),
+				line(pass, blk.pos), blk.c.name, line(pass, a.sel.Pos()), blk.c.name, pathsearch.DescribePath(pass.Fset, a.res.Blocks, a.res.Sink)),
 			Related: []analysis.RelatedInformation{
 				{Pos: blk.pos, Message: "blocking send"},
 				{Pos: a.sel.Pos(), Message: "the receiver's select"},
@@ -239,7 +240,7 @@ func blockingSend(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, ch
 // deadCase reports whether the test iff chooses a select case that
 // receives from fields nobody feeds: a case that is never taken.
 func (fc *fieldChans) deadCase(iff *ssa.If) bool {
-	sel := selectOf(iff)
+	sel := pathsearch.SelectOf(iff)
 	if sel == nil || fc == nil {
 		return false
 	}
@@ -257,7 +258,7 @@ func (fc *fieldChans) deadCase(iff *ssa.If) bool {
 // a return that receives from the field no more.
 type fieldAbandon struct {
 	sel  *ssa.Select
-	res  pathResult
+	res  pathsearch.Result
 	from ssacfg.Edge
 }
 
@@ -282,13 +283,13 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	if len(ev.at)+len(ev.enter) == 0 {
 		return false
 	}
-	res := pathQuery{
-		from:   g,
-		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
-		sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
-	}.run()
-	return res.found && res.events > 0
+	res := pathsearch.Query{
+		From:   g,
+		Weight: func(i ssa.Instruction) int { return ev.at[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+	}.Run()
+	return res.Found && res.Events > 0
 }
 
 // abandons looks for receivers of c that can stop first: functions with a
@@ -339,20 +340,20 @@ nextFn:
 			case opSend:
 				continue
 			case opClose:
-				w = many
+				w = pathsearch.Many
 			}
 			if sel, ok := op.instr.(*ssa.Select); ok {
 				if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
-					ev.enter[e] = min(ev.enter[e]+w, many)
+					ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
 				}
 				continue
 			}
-			ev.at[op.instr] = min(ev.at[op.instr]+w, many)
+			ev.at[op.instr] = min(ev.at[op.instr]+w, pathsearch.Many)
 		}
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				if call, ok := instr.(*ssa.Call); ok && receivesFrom[call.Call.StaticCallee()] {
-					ev.at[instr] = many
+					ev.at[instr] = pathsearch.Many
 				}
 			}
 		}
@@ -378,14 +379,14 @@ nextFn:
 				if c2 := fc.of(sel.States[i].Chan); c2 != nil && sel.States[i].Dir == types.RecvOnly && lastWord(c, c2) {
 					continue // the senders are done once they sent on c2
 				}
-				res := pathQuery{
-					start:  e,
-					weight: func(i ssa.Instruction) int { return ev.at[i] },
-					enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
-					sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
-				}.run()
-				if res.found && res.events == 0 {
-					res.blocks = append([]*ssa.BasicBlock{e.From}, res.blocks...)
+				res := pathsearch.Query{
+					Start:  e,
+					Weight: func(i ssa.Instruction) int { return ev.at[i] },
+					Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+					Sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+				}.Run()
+				if res.Found && res.Events == 0 {
+					res.Blocks = append([]*ssa.BasicBlock{e.From}, res.Blocks...)
 					out = append(out, fieldAbandon{sel: sel, res: res, from: e})
 					continue nextFn
 				}

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/astutil"
 )
@@ -48,7 +49,7 @@ func bufferFix(pass *analysis.Pass, f *chanFlow, t *thread, total int) (analysis
 		return analysis.SuggestedFix{}, false
 	}
 	size := ""
-	if total < many {
+	if total < pathsearch.Many {
 		size = fmt.Sprint(total)
 	} else if t.inLoop && t.spawn.Parent() == f.owner {
 		for _, n := range pathTo(pass, t.spawn.Pos()) {

@@ -4,6 +4,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
@@ -26,11 +27,11 @@ func ownerEvents(f *chanFlow, weight func(chanOp) int) events {
 		}
 		if sel, ok := op.instr.(*ssa.Select); ok && op.at == op.instr {
 			if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
-				ev.enter[e] = min(ev.enter[e]+w, many)
+				ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
 				continue
 			}
 		}
-		ev.at[op.at] = min(ev.at[op.at]+w, many)
+		ev.at[op.at] = min(ev.at[op.at]+w, pathsearch.Many)
 	}
 	return ev
 }
@@ -55,14 +56,14 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 	}
 }
 
-func (ev events) query(f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathResult {
-	return pathQuery{
-		from:   from,
-		start:  start,
-		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
-		sink:   f.sink(withWait),
-	}.run()
+func (ev events) query(f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathsearch.Result {
+	return pathsearch.Query{
+		From:   from,
+		Start:  start,
+		Weight: func(i ssa.Instruction) int { return ev.at[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Sink:   f.sink(withWait),
+	}.Run()
 }
 
 // anchorIn returns where, in the owner's function, thread t starts; a
@@ -104,11 +105,11 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 // the loop's own test (a break, a return, a select case) and from which the
 // owner reaches a sink with fewer than one more event: the receive loop that
 // stops early.
-func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait bool) (pathResult, *ssa.BasicBlock, bool) {
+func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
 	b := op.at.Block()
 	l := lc.Of(f.owner)
 	if !l.InCycle(b) {
-		return pathResult{}, nil, false
+		return pathsearch.Result{}, nil, false
 	}
 	h := l.Header(b)
 	for _, x := range f.owner.Blocks {
@@ -116,7 +117,7 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait 
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if loopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
+		if pathsearch.LoopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
@@ -127,13 +128,13 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait 
 				continue
 			}
 			res := ev.query(f, nil, ssacfg.Edge{From: x, To: y}, withWait)
-			if res.found && res.events == 0 {
-				res.blocks = append([]*ssa.BasicBlock{x}, res.blocks...)
+			if res.Found && res.Events == 0 {
+				res.Blocks = append([]*ssa.BasicBlock{x}, res.Blocks...)
 				return res, x, true
 			}
 		}
 	}
-	return pathResult{}, nil, false
+	return pathsearch.Result{}, nil, false
 }
 
 func callsDone(fn *ssa.Function) bool {
@@ -321,13 +322,13 @@ func (ev events) closedExits(f *chanFlow) {
 				if u, ok := r2.(*ssa.UnOp); ok && u.Op == token.NOT {
 					for _, r3 := range *u.Referrers() {
 						if iff, ok := r3.(*ssa.If); ok {
-							ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[0]}] = many
+							ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[0]}] = pathsearch.Many
 						}
 					}
 					continue
 				}
 				if iff, ok := r2.(*ssa.If); ok {
-					ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[1]}] = many
+					ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[1]}] = pathsearch.Many
 				}
 			}
 		}
@@ -344,12 +345,12 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 	}
 	for x := range body {
 		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if !ok || !(loopTest(x, h) || counterTest(iff, func(b *ssa.BasicBlock) bool { return body[b] })) {
+		if !ok || !(pathsearch.LoopTest(x, h) || counterTest(iff, func(b *ssa.BasicBlock) bool { return body[b] })) {
 			continue
 		}
 		for _, s := range x.Succs {
 			if !body[s] {
-				ev.enter[ssacfg.Edge{From: x, To: s}] = many
+				ev.enter[ssacfg.Edge{From: x, To: s}] = pathsearch.Many
 			}
 		}
 	}
@@ -360,7 +361,7 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 			continue
 		}
 		if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
-			ev.enter[ssacfg.Edge{From: p, To: p.Succs[1]}] = many
+			ev.enter[ssacfg.Edge{From: p, To: p.Succs[1]}] = pathsearch.Many
 		}
 	}
 }
@@ -393,15 +394,15 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 		any = true
 		sig := ownerEvents(g, func(op chanOp) int {
 			if op.kind == opRecv {
-				return many
+				return pathsearch.Many
 			}
 			return 0
 		})
 		for k, v := range sig.at {
-			out.at[k] = min(out.at[k]+v, many)
+			out.at[k] = min(out.at[k]+v, pathsearch.Many)
 		}
 		for k, v := range sig.enter {
-			out.enter[k] = min(out.enter[k]+v, many)
+			out.enter[k] = min(out.enter[k]+v, pathsearch.Many)
 		}
 	}
 	return out, any

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -62,7 +63,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 		}
 		n := 1
 		if t.inLoop {
-			n = many
+			n = pathsearch.Many
 			if t.trips > 0 {
 				n = t.trips
 			}
@@ -75,13 +76,13 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 					// break, a return): how often it runs is beyond leakvet.
 					return nil
 				}
-				n, loopRecv = many, true // a range, or a receive loop: only a close ends it
+				n, loopRecv = pathsearch.Many, true // a range, or a receive loop: only a close ends it
 			}
 		}
 		if t.inLoop && !loopRecv && sentBeforeEachStart(f, anchorIn(f, t)) {
 			continue // each goroutine takes the value sent before it started (a semaphore)
 		}
-		need = min(need+n, many)
+		need = min(need+n, pathsearch.Many)
 		closeNeeded = closeNeeded || loopRecv
 		receivers = append(receivers, t)
 	}
@@ -93,37 +94,37 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 		case opSend:
 			return 1
 		case opClose:
-			return many
+			return pathsearch.Many
 		}
 		return 0
 	})
 	var out []analysis.Diagnostic
 	for _, t := range receivers {
 		res := ev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
-		if !res.found || res.events >= need {
+		if !res.Found || res.Events >= need {
 			continue
 		}
-		if need >= many && !closeNeeded && res.events > 0 {
+		if need >= pathsearch.Many && !closeNeeded && res.Events > 0 {
 			// Goroutines started in a loop of unknown count, one receive
 			// each, against a few sends: only none is sure to leave one blocked.
 			continue
 		}
 		op := unguarded(t, opRecv)[0]
 		what := "nobody sends on or closes it"
-		if need >= many && !closeNeeded {
+		if need >= pathsearch.Many && !closeNeeded {
 			what = "goroutines started in a loop each wait for a value, and nobody sends on or closes it"
-		} else if need >= many {
+		} else if need >= pathsearch.Many {
 			what = "it waits until the channel is closed, and the owner does not close it"
-			if res.events > 0 {
-				what = fmt.Sprintf("it waits until the channel is closed, and the owner only sends %s", times(res.events))
+			if res.Events > 0 {
+				what = fmt.Sprintf("it waits until the channel is closed, and the owner only sends %s", times(res.Events))
 			}
-		} else if res.events > 0 {
-			what = fmt.Sprintf("%d receives wait, and the owner sends %s", need, times(res.events))
+		} else if res.Events > 0 {
+			what = fmt.Sprintf("%d receives wait, and the owner sends %s", need, times(res.Events))
 		}
 		out = append(out, analysis.Diagnostic{
 			Pos: t.spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the channel made at line %d blocks forever: %s on the path %s (close it on every path, e.g. defer close)",
-				line(pass, recvPos(op)), line(pass, f.mk.Pos()), what, describePath(pass.Fset, res.blocks, res.sink)),
+				line(pass, recvPos(op)), line(pass, f.mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
 			Related: []analysis.RelatedInformation{
 				{Pos: recvPos(op), Message: "blocking receive"},
 				{Pos: f.mk.Pos(), Message: "channel made here"},
@@ -148,14 +149,14 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 		}
 		return 0
 	})
-	res := pathQuery{
-		start:  ssacfg.Edge{To: h},
-		weight: func(i ssa.Instruction) int { return ev.at[i] },
-		enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
-		sink:   func(i ssa.Instruction) bool { return i == anchor },
-		stopAt: func(b *ssa.BasicBlock) bool { return b == h },
-	}.run()
-	return res.found && res.events > 0
+	res := pathsearch.Query{
+		Start:  ssacfg.Edge{To: h},
+		Weight: func(i ssa.Instruction) int { return ev.at[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Sink:   func(i ssa.Instruction) bool { return i == anchor },
+		StopAt: func(b *ssa.BasicBlock) bool { return b == h },
+	}.Run()
+	return res.Found && res.Events > 0
 }
 
 // onlyCloseEnds reports whether the loop around t's receive op can only be

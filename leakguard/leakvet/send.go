@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -110,7 +111,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		n := 1
 		if t.inLoop {
-			n = many
+			n = pathsearch.Many
 			if t.trips > 0 {
 				n = t.trips
 			}
@@ -125,14 +126,14 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 					// taken to end with its source, which the buffer is sized for.
 					return nil
 				}
-				if k := sendTrips(lc, op.instr); k > 0 && n < many {
+				if k := sendTrips(lc, op.instr); k > 0 && n < pathsearch.Many {
 					n *= k // a counted loop: n goroutines send k times each
 					continue
 				}
-				n, sendLoop = many, true
+				n, sendLoop = pathsearch.Many, true
 			}
 		}
-		total = min(total+n, many)
+		total = min(total+n, pathsearch.Many)
 		senders = append(senders, t)
 		if t.viaGroup || doneAfter(t.root, sends) {
 			withWait = true
@@ -141,7 +142,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	if len(senders) == 0 {
 		return nil
 	}
-	if total >= many && !sendLoop && f.capacity > 0 {
+	if total >= pathsearch.Many && !sendLoop && f.capacity > 0 {
 		return nil // one goroutine per element of something, and a buffer: taken to be sized to it
 	}
 	ev := ownerEvents(f, func(op chanOp) int {
@@ -149,13 +150,13 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		case opRecv:
 			return 1
 		case opClose:
-			return many // a send after close panics; not a leak
+			return pathsearch.Many // a send after close panics; not a leak
 		}
 		return 0
 	})
 	ev.loopExitsSatisfy(f, lc)
 	ev.closedExits(f)
-	if total < many && len(senders) > 1 {
+	if total < pathsearch.Many && len(senders) > 1 {
 		// Several goroutines share the count: judge it once, from the first
 		// one started, so receives between the starts are counted.
 		first := firstAnchor(f, senders)
@@ -170,17 +171,17 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		tev, signalled := ev.withSignals(fl, f, t)
 		res := tev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
-		case res.found && fl.lf.neverReturns(t.root):
+		case res.Found && fl.lf.neverReturns(t.root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
-				describePath(pass.Fset, res.blocks, res.sink))
-		case total < many:
-			if need := total - int(f.capacity); need > 0 && res.found && res.events < need {
+				pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
+		case total < pathsearch.Many:
+			if need := total - int(f.capacity); need > 0 && res.Found && res.Events < need {
 				why = fmt.Sprintf("%s and the owner takes %s on the path %s",
-					senderCount(total), times(res.events), describePath(pass.Fset, res.blocks, res.sink))
+					senderCount(total), times(res.Events), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 			}
-		case res.found && res.events == 0:
+		case res.Found && res.Events == 0:
 			why = fmt.Sprintf("%s and the owner takes none on the path %s",
-				senderCount(total), describePath(pass.Fset, res.blocks, res.sink))
+				senderCount(total), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		case !signalled:
 			why = boundedOrEarly(pass, lc, f, tev, withWait, total)
 		}
@@ -234,14 +235,14 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev ev
 		if res, x, ok := earlyExit(f, lc, ev, op, withWait); ok {
 			_ = x
 			return fmt.Sprintf("%s but the owner's receive loop (line %d) stops early on the path %s",
-				senderCount(total), line(pass, recvPos(op)), describePath(pass.Fset, res.blocks, res.sink))
+				senderCount(total), line(pass, recvPos(op)), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		}
 	}
 	return ""
 }
 
 func senderCount(n int) string {
-	if n >= many {
+	if n >= pathsearch.Many {
 		return "goroutines keep sending (one per loop iteration, or in a loop)"
 	}
 	if n == 1 {

@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -232,24 +233,24 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 	for _, d := range dones {
 		isDone[d] = true
 	}
-	res := pathQuery{
-		start: ssacfg.Edge{To: target.Blocks[0]},
-		weight: func(i ssa.Instruction) int {
+	res := pathsearch.Query{
+		Start: ssacfg.Edge{To: target.Blocks[0]},
+		Weight: func(i ssa.Instruction) int {
 			if isDone[i] {
 				return 1
 			}
 			return 0
 		},
-		enter: func(ssacfg.Edge) int { return 0 },
-		sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
-	}.run()
-	if !res.found || res.events > 0 {
+		Enter: func(ssacfg.Edge) int { return 0 },
+		Sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+	}.Run()
+	if !res.Found || res.Events > 0 {
 		return
 	}
 	report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
-			line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), describePath(pass.Fset, res.blocks, res.sink), line(pass, wait.Common().Pos())),
+			line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink), line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
 	})
 }

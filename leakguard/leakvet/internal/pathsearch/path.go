@@ -1,4 +1,8 @@
-package leakvet
+// Package pathsearch finds the path through a function that reaches a sink
+// (a blocking operation, a return) passing the fewest events (sends,
+// receives, closes, Done calls): the "no path releases it" question every
+// leakvet check asks, and the description of that path for a report.
+package pathsearch
 
 import (
 	"fmt"
@@ -9,35 +13,36 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-// many stands for "more than any count we compare with": a close, or an
+// Many stands for "more than any count we compare with": a close, or an
 // unbounded number of senders.
-const many = 1 << 20
+const Many = 1 << 20
 
-// pathQuery asks for the path through fn, starting just after from, to a
+// Query asks for the path through fn, starting just after from, to a
 // sink that passes the fewest events.
-type pathQuery struct {
-	from   ssa.Instruction            // start after this instruction, or
-	start  ssacfg.Edge                // at the end of this edge when from is nil
-	weight func(ssa.Instruction) int  // events at an instruction
-	enter  func(ssacfg.Edge) int      // events on taking an edge (choosing a select case)
-	sink   func(ssa.Instruction) bool // where the path ends
-	stopAt func(*ssa.BasicBlock) bool // blocks the path may not enter (nil: none)
+type Query struct {
+	From   ssa.Instruction            // start after this instruction, or
+	Start  ssacfg.Edge                // at the end of this edge when from is nil
+	Weight func(ssa.Instruction) int  // events at an instruction
+	Enter  func(ssacfg.Edge) int      // events on taking an edge (choosing a select case)
+	Sink   func(ssa.Instruction) bool // where the path ends
+	StopAt func(*ssa.BasicBlock) bool // blocks the path may not enter (nil: none)
 }
 
-type pathResult struct {
-	found  bool
-	events int
-	sink   ssa.Instruction
-	blocks []*ssa.BasicBlock // from the start block to the sink's block
+// Result is the path a Query found, if any.
+type Result struct {
+	Found  bool
+	Events int
+	Sink   ssa.Instruction
+	Blocks []*ssa.BasicBlock // from the start block to the sink's block
 }
 
-// run is Dijkstra over blocks; a block's cost is the events in it before the
+// Run is Dijkstra over blocks; a block's cost is the events in it before the
 // path leaves it or reaches a sink. Paths end at panics and calls that never
 // return without reaching a sink.
-func (q pathQuery) run() pathResult {
-	start := q.start.To
-	if q.from != nil {
-		start = q.from.Block()
+func (q Query) Run() Result {
+	start := q.Start.To
+	if q.From != nil {
+		start = q.From.Block()
 	}
 	fn := start.Parent()
 	n := len(fn.Blocks)
@@ -48,11 +53,11 @@ func (q pathQuery) run() pathResult {
 	for i := range dist {
 		dist[i], pred[i] = unseen, -1
 	}
-	best := pathResult{events: unseen}
+	best := Result{Events: unseen}
 	var bestBlock, bestPred int
 	consider := func(events int, sink ssa.Instruction, block, from int) {
-		if best.events == unseen || events < best.events {
-			best = pathResult{found: true, events: events, sink: sink}
+		if best.Events == unseen || events < best.Events {
+			best = Result{Found: true, Events: events, Sink: sink}
 			bestBlock, bestPred = block, from
 		}
 	}
@@ -60,11 +65,11 @@ func (q pathQuery) run() pathResult {
 	// whether the path goes on to b's successors.
 	scan := func(b *ssa.BasicBlock, i, events, predIndex int) (int, bool) {
 		for _, instr := range b.Instrs[i:] {
-			if q.sink(instr) {
+			if q.Sink(instr) {
 				consider(events, instr, b.Index, predIndex)
 				return events, false
 			}
-			events = min(events+q.weight(instr), many)
+			events = min(events+q.Weight(instr), Many)
 			if ssacfg.EndsPath(instr) || ssacfg.FailsTest(instr) {
 				return events, false
 			}
@@ -86,21 +91,21 @@ func (q pathQuery) run() pathResult {
 			}
 		}
 		for _, s := range succs {
-			if q.stopAt != nil && q.stopAt(s) {
+			if q.StopAt != nil && q.StopAt(s) {
 				continue
 			}
-			e := min(events+q.enter(ssacfg.Edge{From: from, To: s}), many)
+			e := min(events+q.Enter(ssacfg.Edge{From: from, To: s}), Many)
 			if dist[s.Index] == unseen || e < dist[s.Index] {
 				dist[s.Index], pred[s.Index] = e, from.Index
 			}
 		}
 	}
 	idx, first := 0, 0
-	if q.from == nil {
-		first = q.enter(q.start)
+	if q.From == nil {
+		first = q.Enter(q.Start)
 	}
 	for i, instr := range start.Instrs {
-		if q.from != nil && instr == q.from {
+		if q.From != nil && instr == q.From {
 			idx = i + 1
 		}
 	}
@@ -114,7 +119,7 @@ func (q pathQuery) run() pathResult {
 				u = i
 			}
 		}
-		if u < 0 || (best.events != unseen && dist[u] >= best.events) {
+		if u < 0 || (best.Events != unseen && dist[u] >= best.Events) {
 			break
 		}
 		done[u] = true
@@ -122,7 +127,7 @@ func (q pathQuery) run() pathResult {
 			relax(fn.Blocks[u], events)
 		}
 	}
-	if !best.found {
+	if !best.Found {
 		return best
 	}
 	// Rebuild the block path backwards from the sink's block.
@@ -134,7 +139,7 @@ func (q pathQuery) run() pathResult {
 		}
 	}
 	for i := len(rev) - 1; i >= 0; i-- {
-		best.blocks = append(best.blocks, rev[i])
+		best.Blocks = append(best.Blocks, rev[i])
 	}
 	return best
 }
@@ -167,13 +172,13 @@ func constCond(cond ssa.Value) (bool, bool) {
 	return false, false
 }
 
-// loopTest reports whether x ends with its loop's own test: an if, not a
+// LoopTest reports whether x ends with its loop's own test: an if, not a
 // select's, in the loop's header, or, in the rotated loop go/ssa makes of
 // for range K, the counter's test in the block that jumps back to it.
-func loopTest(x, h *ssa.BasicBlock) bool {
+func LoopTest(x, h *ssa.BasicBlock) bool {
 	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
 	if x == h {
-		return !ok || selectOf(iff) == nil
+		return !ok || SelectOf(iff) == nil
 	}
 	if !ok || h.Comment != "rangeint.body" {
 		return false
@@ -195,9 +200,9 @@ func loopTest(x, h *ssa.BasicBlock) bool {
 	return false
 }
 
-// describePath names the branch points along blocks: the selects and ifs
+// DescribePath names the branch points along blocks: the selects and ifs
 // whose choice the path depends on, then the sink, as "line N: what".
-func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instruction) string {
+func DescribePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instruction) string {
 	var steps []string
 	add := func(pos token.Pos, what string) {
 		if !pos.IsValid() {
@@ -214,7 +219,7 @@ func describePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 		}
 		last := b.Instrs[len(b.Instrs)-1]
 		if iff, ok := last.(*ssa.If); ok {
-			if sel := selectOf(iff); sel != nil {
+			if sel := SelectOf(iff); sel != nil {
 				for c, e := range ssacfg.SelectCaseEdges(sel) {
 					if e == (ssacfg.Edge{From: b, To: blocks[i+1]}) && c < len(sel.States) {
 						add(sel.States[c].Pos, "select case")
@@ -258,8 +263,8 @@ func sinkPos(instr ssa.Instruction) token.Pos {
 	return instr.Pos()
 }
 
-// selectOf returns the select whose case test iff is, if it is one.
-func selectOf(iff *ssa.If) *ssa.Select {
+// SelectOf returns the select whose case test iff is, if it is one.
+func SelectOf(iff *ssa.If) *ssa.Select {
 	cmp, ok := iff.Cond.(*ssa.BinOp)
 	if !ok {
 		return nil

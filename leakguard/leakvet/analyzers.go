@@ -1,8 +1,6 @@
 package leakvet
 
 import (
-	"strings"
-
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 )
@@ -27,24 +25,4 @@ var Analyzer = &analysis.Analyzer{
 		}
 		return nil, nil
 	},
-}
-
-// ignoreDirective on the line of a report, or the line above it, silences
-// the report: for goroutines that are meant to leak (a fixture, a test of
-// the leak detectors themselves). Say why next to it.
-const ignoreDirective = "leakvet:ignore"
-
-func report(pass *analysis.Pass, d analysis.Diagnostic) {
-	if f := fileOf(pass, d.Pos); f != nil {
-		at := pass.Fset.Position(d.Pos).Line
-		for _, cg := range f.Comments {
-			for _, c := range cg.List {
-				l := pass.Fset.Position(c.Slash).Line
-				if (l == at || l == at-1) && strings.Contains(c.Text, ignoreDirective) {
-					return
-				}
-			}
-		}
-	}
-	pass.Report(d)
 }

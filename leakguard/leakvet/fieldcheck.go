@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"slices"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -46,7 +47,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 				if !ok {
 					continue
 				}
-				target := goTarget(&g.Call)
+				target := ssacfg.GoTarget(&g.Call)
 				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 {
 					continue
 				}
@@ -54,7 +55,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					if blk.stopsFirst && receivesAfter(blk.c, g) {
 						continue // its starter takes the value itself
 					}
-					report(pass, fieldDiagnostic(pass, g, blk))
+					diag.Report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
 				if kind != opRecv || lt.process(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
@@ -62,12 +63,12 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
 					msg := fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
-						c.name, line(pass, pos), c.name)
+						c.name, diag.Line(pass, pos), c.name)
 					if plain.neverReturns(target) {
 						msg = fmt.Sprintf("goroutine leaks: it loops forever receiving from the field %s (line %d), nothing in the package closes it, and no path returns: nothing can stop it (add a stop channel or ctx.Done() case that returns)",
-							c.name, line(pass, pos))
+							c.name, diag.Line(pass, pos))
 					}
-					report(pass, analysis.Diagnostic{
+					diag.Report(pass, analysis.Diagnostic{
 						Pos:     g.Pos(),
 						Message: msg,
 						Related: []analysis.RelatedInformation{{Pos: pos, Message: "receive loop"}},
@@ -84,7 +85,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 		return analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the field %s blocks forever: nothing in the package sends on or closes %s (made at line %d; close it when the goroutine should stop)",
-				line(pass, blk.pos), blk.c.name, blk.c.name, line(pass, made)),
+				diag.Line(pass, blk.pos), blk.c.name, blk.c.name, diag.Line(pass, made)),
 			Related: []analysis.RelatedInformation{
 				{Pos: blk.pos, Message: "blocking receive"},
 				{Pos: made, Message: "channel made here"},
@@ -96,7 +97,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 		return analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (unbuffered) blocks forever when the receiver stops first: the select at line %d can leave without receiving from %s on the path %s (buffer it, or select on the receiver's stop signal too)",
-				line(pass, blk.pos), blk.c.name, line(pass, a.sel.Pos()), blk.c.name, pathsearch.DescribePath(pass.Fset, a.res.Blocks, a.res.Sink)),
+				diag.Line(pass, blk.pos), blk.c.name, diag.Line(pass, a.sel.Pos()), blk.c.name, pathsearch.DescribePath(pass.Fset, a.res.Blocks, a.res.Sink)),
 			Related: []analysis.RelatedInformation{
 				{Pos: blk.pos, Message: "blocking send"},
 				{Pos: a.sel.Pos(), Message: "the receiver's select"},
@@ -106,7 +107,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 	return analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (%s) blocks forever: nothing in the package receives from %s (made at line %d)",
-			line(pass, blk.pos), blk.c.name, capDesc(blk.c.capacity), blk.c.name, line(pass, made)),
+			diag.Line(pass, blk.pos), blk.c.name, capDesc(blk.c.capacity), blk.c.name, diag.Line(pass, made)),
 		Related: []analysis.RelatedInformation{
 			{Pos: blk.pos, Message: "blocking send"},
 			{Pos: made, Message: "channel made here"},

@@ -6,34 +6,14 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/ast/astutil"
 )
-
-// fileOf returns the syntax tree of the file holding pos.
-func fileOf(pass *analysis.Pass, pos token.Pos) *ast.File {
-	for _, f := range pass.Files {
-		if f.FileStart <= pos && pos <= f.FileEnd {
-			return f
-		}
-	}
-	return nil
-}
-
-// pathTo returns the syntax enclosing pos, innermost first.
-func pathTo(pass *analysis.Pass, pos token.Pos) []ast.Node {
-	f := fileOf(pass, pos)
-	if f == nil {
-		return nil
-	}
-	path, _ := astutil.PathEnclosingInterval(f, pos, pos)
-	return path
-}
 
 // makeCall finds the make(chan ...) call whose '(' is at lparen.
 func makeCall(pass *analysis.Pass, lparen token.Pos) *ast.CallExpr {
-	for _, n := range pathTo(pass, lparen) {
+	for _, n := range diag.PathTo(pass, lparen) {
 		if c, ok := n.(*ast.CallExpr); ok && c.Lparen == lparen {
 			return c
 		}
@@ -52,7 +32,7 @@ func bufferFix(pass *analysis.Pass, f *chanFlow, t *thread, total int) (analysis
 	if total < pathsearch.Many {
 		size = fmt.Sprint(total)
 	} else if t.inLoop && t.spawn.Parent() == f.owner {
-		for _, n := range pathTo(pass, t.spawn.Pos()) {
+		for _, n := range diag.PathTo(pass, t.spawn.Pos()) {
 			if n.Pos() < call.End() {
 				break // the loop is not after the make: no count to take
 			}

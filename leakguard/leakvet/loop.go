@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -40,7 +41,7 @@ func runLoop(pass *analysis.Pass) (any, error) {
 				if !ok {
 					continue
 				}
-				target := goTarget(&g.Call)
+				target := ssacfg.GoTarget(&g.Call)
 				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || startedOnce(g) || !lf.neverReturns(target) {
 					continue
 				}
@@ -51,13 +52,13 @@ func runLoop(pass *analysis.Pass) (any, error) {
 				d := analysis.Diagnostic{
 					Pos: g.Pos(),
 					Message: fmt.Sprintf("goroutine leaks: %s loops forever waiting on the timer at line %d and no path returns: add a ctx.Done() (or stop channel) case that returns",
-						describeFunc(target), line(pass, timer)),
+						describeFunc(target), diag.Line(pass, timer)),
 					Related: []analysis.RelatedInformation{{Pos: timer, Message: "timer wait in an endless loop"}},
 				}
 				if fix, ok := ctxDoneFix(pass, target, fn); ok {
 					d.SuggestedFixes = []analysis.SuggestedFix{fix}
 				}
-				report(pass, d)
+				diag.Report(pass, d)
 			}
 		}
 	}
@@ -267,28 +268,6 @@ func casOnGlobal(call *ssa.CallCommon) bool {
 		return false
 	}
 	return strings.HasPrefix(fn.Name(), "CompareAndSwap")
-}
-
-// goTarget resolves the function a go statement runs: a function, a
-// closure, or the method behind a method value.
-func goTarget(call *ssa.CallCommon) *ssa.Function {
-	if call.IsInvoke() {
-		return nil
-	}
-	fn := call.StaticCallee()
-	if fn == nil {
-		return nil
-	}
-	if fn.Synthetic != "" && strings.HasSuffix(fn.Name(), "$bound") {
-		for _, b := range fn.Blocks {
-			for _, instr := range b.Instrs {
-				if c, ok := instr.(*ssa.Call); ok {
-					return c.Call.StaticCallee()
-				}
-			}
-		}
-	}
-	return fn
 }
 
 func newLoopFacts(pkg *ssa.Package) *loopFacts {

@@ -6,7 +6,6 @@ import (
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
-	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ssa"
 )
 
@@ -135,17 +134,6 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait 
 		}
 	}
 	return pathsearch.Result{}, nil, false
-}
-
-func callsDone(fn *ssa.Function) bool {
-	for _, b := range fn.Blocks {
-		for _, instr := range b.Instrs {
-			if c, ok := instr.(ssa.CallInstruction); ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // doneAfter reports whether fn can call WaitGroup.Done after one of the
@@ -281,8 +269,6 @@ func counterTest(iff *ssa.If, inLoop func(*ssa.BasicBlock) bool) bool {
 func isMainMain(fn *ssa.Function) bool {
 	return fn.Name() == "main" && fn.Parent() == nil && fn.Signature.Recv() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main"
 }
-
-func line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }
 
 // loopExitsSatisfy takes the owner's receive loops, left by their own test
 // (not a break or return inside), to have received all that was sent: the

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -124,7 +125,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 		out = append(out, analysis.Diagnostic{
 			Pos: t.spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the channel made at line %d blocks forever: %s on the path %s (close it on every path, e.g. defer close)",
-				line(pass, recvPos(op)), line(pass, f.mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
+				diag.Line(pass, recvPos(op)), diag.Line(pass, f.mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
 			Related: []analysis.RelatedInformation{
 				{Pos: recvPos(op), Message: "blocking receive"},
 				{Pos: f.mk.Pos(), Message: "channel made here"},

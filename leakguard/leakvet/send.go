@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -46,7 +47,7 @@ func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.D
 			key := fmt.Sprint(d.Pos, f.mk.Pos())
 			if !reported[key] {
 				reported[key] = true
-				report(pass, d)
+				diag.Report(pass, d)
 			}
 		}
 	}
@@ -192,7 +193,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		d := analysis.Diagnostic{
 			Pos: t.spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
-				line(pass, sendPos(op)), line(pass, f.mk.Pos()), capDesc(f.capacity), why),
+				diag.Line(pass, sendPos(op)), diag.Line(pass, f.mk.Pos()), capDesc(f.capacity), why),
 			Related: []analysis.RelatedInformation{
 				{Pos: sendPos(op), Message: "blocking send"},
 				{Pos: f.mk.Pos(), Message: "channel made here"},
@@ -227,7 +228,7 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev ev
 	if bounded && !isMainMain(f.owner) { // (main returning ends the process)
 		var lines []string
 		for _, op := range recvs {
-			lines = append(lines, fmt.Sprint(line(pass, recvPos(op))))
+			lines = append(lines, fmt.Sprint(diag.Line(pass, recvPos(op))))
 		}
 		return fmt.Sprintf("%s but the owner receives at most %s (line %s)", senderCount(total), times(len(recvs)), strings.Join(lines, ", "))
 	}
@@ -235,7 +236,7 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev ev
 		if res, x, ok := earlyExit(f, lc, ev, op, withWait); ok {
 			_ = x
 			return fmt.Sprintf("%s but the owner's receive loop (line %d) stops early on the path %s",
-				senderCount(total), line(pass, recvPos(op)), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
+				senderCount(total), diag.Line(pass, recvPos(op)), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		}
 	}
 	return ""

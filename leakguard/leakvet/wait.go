@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -53,7 +54,7 @@ func runWait(pass *analysis.Pass) (any, error) {
 				if !ok {
 					continue
 				}
-				target := goTarget(&g.Call)
+				target := ssacfg.GoTarget(&g.Call)
 				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 {
 					continue
 				}
@@ -186,10 +187,10 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 	if !ok || signals(target, key, resolve) {
 		return
 	}
-	report(pass, analysis.Diagnostic{
+	diag.Report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d after it has started: the Wait at line %d can see a zero count first and return while goroutines still run (call Add before the go statement)",
-			line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
+			diag.Line(pass, add.Common().Pos()), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add inside the goroutine"}},
 	})
 }
@@ -211,10 +212,10 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Done") {
 					return // deferred: runs on every path
 				}
-				if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && callsDone(mc.Fn.(*ssa.Function)) {
+				if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && ssacfg.CallsDone(mc.Fn.(*ssa.Function)) {
 					return
 				}
-				if callee := in.Call.StaticCallee(); callee != nil && callsDone(callee) {
+				if callee := in.Call.StaticCallee(); callee != nil && ssacfg.CallsDone(callee) {
 					return
 				}
 			}
@@ -247,10 +248,10 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 	if !res.Found || res.Events > 0 {
 		return
 	}
-	report(pass, analysis.Diagnostic{
+	diag.Report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
-			line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink), line(pass, wait.Common().Pos())),
+			diag.Line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
 	})
 }
@@ -291,10 +292,10 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 		}
 	}
 	if wait.Block() != nil && wait.Parent() == p && l.Same(wait.Block(), gb) {
-		report(pass, analysis.Diagnostic{
+		diag.Report(pass, analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but the Wait at line %d inside the loop waits for all of them in the first iteration and blocks forever (Wait after the loop)",
-				line(pass, add.Common().Pos()), line(pass, wait.Common().Pos())),
+				diag.Line(pass, add.Common().Pos()), diag.Line(pass, wait.Common().Pos())),
 			Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait inside the loop"}},
 		})
 		return
@@ -328,10 +329,10 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 	if !found {
 		return
 	}
-	report(pass, analysis.Diagnostic{
+	diag.Report(pass, analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can skip this go statement (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
-			line(pass, add.Common().Pos()), line(pass, skipOrLoop(skip, h)), line(pass, wait.Common().Pos())),
+			diag.Line(pass, add.Common().Pos()), diag.Line(pass, skipOrLoop(skip, h)), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add for every iteration"}},
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"go/constant"
 	"go/token"
 	"go/types"
+	"strings"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -373,4 +374,38 @@ func IsGroupGo(call *ssa.CallCommon) bool {
 // IsWait reports whether call waits for a group of goroutines.
 func IsWait(call *ssa.CallCommon) bool {
 	return IsMethod(call, "golang.org/x/sync/errgroup", "Group", "Wait") || IsMethod(call, "sync", "WaitGroup", "Wait")
+}
+
+// CallsDone reports whether fn calls WaitGroup.Done anywhere.
+func CallsDone(fn *ssa.Function) bool {
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if c, ok := instr.(ssa.CallInstruction); ok && IsMethod(c.Common(), "sync", "WaitGroup", "Done") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// GoTarget resolves the function a go statement runs: a function, a
+// closure, or the method behind a method value.
+func GoTarget(call *ssa.CallCommon) *ssa.Function {
+	if call.IsInvoke() {
+		return nil
+	}
+	fn := call.StaticCallee()
+	if fn == nil {
+		return nil
+	}
+	if fn.Synthetic != "" && strings.HasSuffix(fn.Name(), "$bound") {
+		for _, b := range fn.Blocks {
+			for _, instr := range b.Instrs {
+				if c, ok := instr.(*ssa.Call); ok {
+					return c.Call.StaticCallee()
+				}
+			}
+		}
+	}
+	return fn
 }

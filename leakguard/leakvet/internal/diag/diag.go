@@ -1,0 +1,56 @@
+// Package diag reports leakvet's diagnostics, honouring the leakvet:ignore
+// directive, and finds the syntax behind an SSA position.
+package diag
+
+import (
+	"go/ast"
+	"go/token"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/ast/astutil"
+)
+
+// ignoreDirective on the line of a report, or the line above it, silences
+// the report: for goroutines that are meant to leak (a fixture, a test of
+// the leak detectors themselves). Say why next to it.
+const ignoreDirective = "leakvet:ignore"
+
+// Report reports d unless an ignoreDirective silences it.
+func Report(pass *analysis.Pass, d analysis.Diagnostic) {
+	if f := FileOf(pass, d.Pos); f != nil {
+		at := pass.Fset.Position(d.Pos).Line
+		for _, cg := range f.Comments {
+			for _, c := range cg.List {
+				l := pass.Fset.Position(c.Slash).Line
+				if (l == at || l == at-1) && strings.Contains(c.Text, ignoreDirective) {
+					return
+				}
+			}
+		}
+	}
+	pass.Report(d)
+}
+
+// Line is the line number of pos.
+func Line(pass *analysis.Pass, pos token.Pos) int { return pass.Fset.Position(pos).Line }
+
+// FileOf returns the syntax tree of the file holding pos.
+func FileOf(pass *analysis.Pass, pos token.Pos) *ast.File {
+	for _, f := range pass.Files {
+		if f.FileStart <= pos && pos <= f.FileEnd {
+			return f
+		}
+	}
+	return nil
+}
+
+// PathTo returns the syntax enclosing pos, innermost first.
+func PathTo(pass *analysis.Pass, pos token.Pos) []ast.Node {
+	f := FileOf(pass, pos)
+	if f == nil {
+		return nil
+	}
+	path, _ := astutil.PathEnclosingInterval(f, pos, pos)
+	return path
+}

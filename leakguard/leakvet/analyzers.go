@@ -1,6 +1,7 @@
 package leakvet
 
 import (
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/wait"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 )
@@ -18,7 +19,7 @@ var Analyzer = &analysis.Analyzer{
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
 	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
 	Run: func(pass *analysis.Pass) (any, error) {
-		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, runWait} {
+		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, wait.Run} {
 			if _, err := run(pass); err != nil {
 				return nil, err
 			}
@@ -26,3 +27,7 @@ var Analyzer = &analysis.Analyzer{
 		return nil, nil
 	},
 }
+
+// WaitAnalyzer reports sync.WaitGroup misuse that leaves Wait blocked, or
+// lets it return while goroutines still run (package internal/wait).
+var WaitAnalyzer = wait.Analyzer

@@ -1,4 +1,6 @@
-package leakvet
+// Package wait holds leakwait: sync.WaitGroup misuse that leaves Wait
+// blocked or lets it return while goroutines still run.
+package wait
 
 import (
 	"fmt"
@@ -14,16 +16,16 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-// WaitAnalyzer reports sync.WaitGroup misuse that leaves Wait blocked, or
+// Analyzer reports sync.WaitGroup misuse that leaves Wait blocked, or
 // lets it return while goroutines still run: Add inside the goroutine, a
 // path of the goroutine that returns without Done, and Add(n) for n loop
 // iterations when some iteration starts no goroutine.
-var WaitAnalyzer = &analysis.Analyzer{
+var Analyzer = &analysis.Analyzer{
 	Name:     "leakwait",
 	Doc:      "report WaitGroup misuse that leaves a Wait blocked: Add inside the goroutine, Done missing on a path, Add(n) with an iteration that starts nothing",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
 	Requires: []*analysis.Analyzer{buildssa.Analyzer},
-	Run:      runWait,
+	Run:      Run,
 }
 
 // wgKey names a WaitGroup as the spawner sees it: a value of the spawner
@@ -33,7 +35,8 @@ type wgKey struct {
 	field string
 }
 
-func runWait(pass *analysis.Pass) (any, error) {
+// Run is the Analyzer's run function, also called by leakvet's combined analyzer.
+func Run(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lc := ssacfg.LoopCache{}
 	// A WaitGroup in a struct field may be waited for by another method.

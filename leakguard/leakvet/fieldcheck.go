@@ -6,6 +6,7 @@ import (
 	"go/types"
 	"slices"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
@@ -18,7 +19,7 @@ import (
 // block: a receive from fields nobody feeds, or a send on a field nobody
 // drains.
 type fieldBlock struct {
-	kind opKind
+	kind chanop.Kind
 	pos  token.Pos
 	c    *fieldChan
 	// stopsFirst: the send blocks because a receiver can stop first
@@ -29,7 +30,7 @@ type fieldBlock struct {
 
 // fieldLeaks reports, at their go statements, goroutines of the package
 // that reach an operation of kind on channel fields that can only block.
-func fieldLeaks(pass *analysis.Pass, kind opKind) {
+func fieldLeaks(pass *analysis.Pass, kind chanop.Kind) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	fc := pass.ResultOf[fieldAnalyzer].(*fieldChans)
 	if len(fc.byKey) == 0 {
@@ -58,7 +59,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 					diag.Report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
-				if kind != opRecv || lt.process(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
+				if kind != chanop.Recv || lt.process(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
@@ -81,7 +82,7 @@ func fieldLeaks(pass *analysis.Pass, kind opKind) {
 
 func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Diagnostic {
 	made := blk.c.makes[0].Pos()
-	if blk.kind == opRecv {
+	if blk.kind == chanop.Recv {
 		return analysis.Diagnostic{
 			Pos: g.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the field %s blocks forever: nothing in the package sends on or closes %s (made at line %d; close it when the goroutine should stop)",
@@ -118,8 +119,8 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 // firstFieldBlock looks through fn and the package's functions it calls
 // (not the goroutines it starts) for an operation of kind that can only
 // block.
-func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind opKind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
-	if seen[fn] || depth > maxDepth {
+func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind chanop.Kind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
+	if seen[fn] || depth > chanop.MaxDepth {
 		return fieldBlock{}, false
 	}
 	seen[fn] = true
@@ -147,7 +148,7 @@ func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind
 // rangesUnclosed finds, in fn or the functions it calls, a receive in a
 // loop from a field nobody closes.
 func rangesUnclosed(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
-	if seen[fn] || depth > maxDepth {
+	if seen[fn] || depth > chanop.MaxDepth {
 		return nil, token.NoPos, false
 	}
 	seen[fn] = true
@@ -188,29 +189,29 @@ func rangesUnclosed(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, seen 
 // only block: a receive (or a select of receives only) from fields nobody
 // sends on or closes; a send on a field nobody receives from, unbuffered or
 // in a loop.
-func blocksOnField(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, kind opKind) (fieldBlock, bool) {
+func blocksOnField(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, kind chanop.Kind) (fieldBlock, bool) {
 	switch in := instr.(type) {
 	case *ssa.UnOp:
-		if kind == opRecv && in.Op == token.ARROW && fc.deadRecv(in.X) {
-			return fieldBlock{kind: opRecv, pos: in.Pos(), c: fc.values[in.X][0]}, true
+		if kind == chanop.Recv && in.Op == token.ARROW && fc.deadRecv(in.X) {
+			return fieldBlock{kind: chanop.Recv, pos: in.Pos(), c: fc.values[in.X][0]}, true
 		}
 	case *ssa.Send:
-		if kind == opSend {
+		if kind == chanop.Send {
 			return blockingSend(fc, lc, in, in.Chan, in.Pos())
 		}
 	case *ssa.Select:
 		if !in.Blocking || len(in.States) == 0 {
 			return fieldBlock{}, false
 		}
-		if kind == opRecv {
+		if kind == chanop.Recv {
 			for _, st := range in.States {
 				if st.Dir != types.RecvOnly || !fc.deadRecv(st.Chan) {
 					return fieldBlock{}, false
 				}
 			}
-			return fieldBlock{kind: opRecv, pos: in.States[0].Pos, c: fc.values[in.States[0].Chan][0]}, true
+			return fieldBlock{kind: chanop.Recv, pos: in.States[0].Pos, c: fc.values[in.States[0].Chan][0]}, true
 		}
-		if kind == opSend && len(in.States) == 1 && in.States[0].Dir == types.SendOnly {
+		if kind == chanop.Send && len(in.States) == 1 && in.States[0].Dir == types.SendOnly {
 			return blockingSend(fc, lc, in, in.States[0].Chan, in.States[0].Pos)
 		}
 	}
@@ -226,13 +227,13 @@ func blockingSend(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, ch
 		return fieldBlock{}, false
 	}
 	if c.neverDrained() && (c.capacity == 0 || (lc != nil && lc.InCycle(instr))) {
-		return fieldBlock{kind: opSend, pos: pos, c: c}, true
+		return fieldBlock{kind: chanop.Send, pos: pos, c: c}, true
 	}
 	for i := range c.abandons {
 		// A receiver that answers on the channel it received from (a
 		// flush handshake) is not stopped while it sends.
 		if a := &c.abandons[i]; a.sel.Parent() != instr.Parent() {
-			return fieldBlock{kind: opSend, pos: pos, c: c, stopsFirst: true, abandon: a}, true
+			return fieldBlock{kind: chanop.Send, pos: pos, c: c, stopsFirst: true, abandon: a}, true
 		}
 	}
 	return fieldBlock{}, false
@@ -270,16 +271,16 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	fn := g.Parent()
 	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 	for _, op := range c.ops {
-		if op.kind != opRecv || op.deferred || op.instr.Parent() != fn {
+		if op.Kind != chanop.Recv || op.Deferred || op.Instr.Parent() != fn {
 			continue
 		}
-		if sel, ok := op.instr.(*ssa.Select); ok {
-			if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
+		if sel, ok := op.Instr.(*ssa.Select); ok {
+			if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
 				ev.enter[e] = 1
 			}
 			continue
 		}
-		ev.at[op.instr] = 1
+		ev.at[op.Instr] = 1
 	}
 	if len(ev.at)+len(ev.enter) == 0 {
 		return false
@@ -299,10 +300,10 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 // function). A receiver that drains c in a deferred call does not stop first.
 func abandons(fc *fieldChans, c *fieldChan) []fieldAbandon {
 	var out []fieldAbandon
-	byFn := map[*ssa.Function][]chanOp{}
+	byFn := map[*ssa.Function][]chanop.Op{}
 	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs
 	for _, op := range c.ops {
-		fn := op.instr.Parent()
+		fn := op.Instr.Parent()
 		if _, ok := byFn[fn]; !ok {
 			fns = append(fns, fn)
 		}
@@ -313,7 +314,7 @@ func abandons(fc *fieldChans, c *fieldChan) []fieldAbandon {
 	receivesFrom := map[*ssa.Function]bool{}
 	for fn, ops := range byFn {
 		for _, op := range ops {
-			if op.kind != opSend {
+			if op.Kind != chanop.Send {
 				receivesFrom[fn] = true
 			}
 		}
@@ -327,7 +328,7 @@ nextFn:
 		}
 		drained := false
 		for _, op := range ops {
-			if op.kind != opSend && op.deferred {
+			if op.Kind != chanop.Send && op.Deferred {
 				drained = true
 			}
 		}
@@ -337,19 +338,19 @@ nextFn:
 		ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 		for _, op := range ops {
 			w := 1
-			switch op.kind {
-			case opSend:
+			switch op.Kind {
+			case chanop.Send:
 				continue
-			case opClose:
+			case chanop.Close:
 				w = pathsearch.Many
 			}
-			if sel, ok := op.instr.(*ssa.Select); ok {
-				if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
+			if sel, ok := op.Instr.(*ssa.Select); ok {
+				if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
 					ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
 				}
 				continue
 			}
-			ev.at[op.instr] = min(ev.at[op.instr]+w, pathsearch.Many)
+			ev.at[op.Instr] = min(ev.at[op.Instr]+w, pathsearch.Many)
 		}
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -362,19 +363,19 @@ nextFn:
 		// range pending { <-c }) is taken to drain what was sent, as the
 		// owner's receive loops are (loopExitsSatisfy).
 		for _, op := range ops {
-			if op.kind == opRecv {
-				drainLoopExits(ev, op.instr.Block())
+			if op.Kind == chanop.Recv {
+				drainLoopExits(ev, op.Instr.Block())
 			}
 		}
 		for _, op := range ops {
-			sel, ok := op.instr.(*ssa.Select)
-			if !ok || op.kind != opRecv || !sel.Blocking || len(sel.States) < 2 {
+			sel, ok := op.Instr.(*ssa.Select)
+			if !ok || op.Kind != chanop.Recv || !sel.Blocking || len(sel.States) < 2 {
 				continue
 			}
 			edges := ssacfg.SelectCaseEdges(sel)
 			for i := range sel.States {
 				e, ok := edges[i]
-				if !ok || i == op.selCase || sel.States[i].Chan == sel.States[op.selCase].Chan {
+				if !ok || i == op.SelCase || sel.States[i].Chan == sel.States[op.SelCase].Chan {
 					continue
 				}
 				if c2 := fc.of(sel.States[i].Chan); c2 != nil && sel.States[i].Dir == types.RecvOnly && lastWord(c, c2) {
@@ -439,16 +440,16 @@ func defersCallTo(fn *ssa.Function, fns map[*ssa.Function]bool) bool {
 func lastWord(c, c2 *fieldChan) bool {
 	c2Sends := map[*ssa.Function][]ssa.Instruction{}
 	for _, op := range c2.ops {
-		if op.kind == opSend {
-			c2Sends[op.instr.Parent()] = append(c2Sends[op.instr.Parent()], op.instr)
+		if op.Kind == chanop.Send {
+			c2Sends[op.Instr.Parent()] = append(c2Sends[op.Instr.Parent()], op.Instr)
 		}
 	}
 	cSends := map[ssa.Instruction]bool{}
 	var senders []*ssa.Function
 	for _, op := range c.ops {
-		if op.kind == opSend {
-			cSends[op.instr] = true
-			senders = append(senders, op.instr.Parent())
+		if op.Kind == chanop.Send {
+			cSends[op.Instr] = true
+			senders = append(senders, op.Instr.Parent())
 		}
 	}
 	if len(senders) == 0 {

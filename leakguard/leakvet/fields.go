@@ -7,6 +7,7 @@ import (
 	"os"
 	"reflect"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -39,7 +40,7 @@ type fieldChan struct {
 	name     string // T.F
 	makes    []*ssa.MakeChan
 	capacity int64 // the largest constant capacity of its makes; -1: one is not a constant
-	ops      []chanOp
+	ops      []chanop.Op
 	escape   string // why leakvet gave up on it; "" if it did not
 	// recvEscape: others may receive from it (a method returns it as a
 	// <-chan); they cannot send on or close it.
@@ -49,10 +50,10 @@ type fieldChan struct {
 	abandons []fieldAbandon
 }
 
-func (c *fieldChan) has(kinds ...opKind) bool {
+func (c *fieldChan) has(kinds ...chanop.Kind) bool {
 	for _, op := range c.ops {
 		for _, k := range kinds {
-			if op.kind == k {
+			if op.Kind == k {
 				return true
 			}
 		}
@@ -63,19 +64,19 @@ func (c *fieldChan) has(kinds ...opKind) bool {
 // neverFed reports whether a receive from c can only block: nobody in the
 // package sends on or closes it, and nobody outside can.
 func (c *fieldChan) neverFed() bool {
-	return c != nil && c.escape == "" && len(c.makes) > 0 && !c.has(opSend, opClose)
+	return c != nil && c.escape == "" && len(c.makes) > 0 && !c.has(chanop.Send, chanop.Close)
 }
 
 // neverClosed reports whether nothing closes c: a receive from it never
 // reports the channel closed, and a range over it never ends.
 func (c *fieldChan) neverClosed() bool {
-	return c != nil && c.escape == "" && len(c.makes) > 0 && !c.has(opClose)
+	return c != nil && c.escape == "" && len(c.makes) > 0 && !c.has(chanop.Close)
 }
 
 // neverDrained reports whether a send on c can only block once its buffer
 // is full: nobody in the package or outside receives from it.
 func (c *fieldChan) neverDrained() bool {
-	return c != nil && c.escape == "" && c.recvEscape == "" && len(c.makes) > 0 && !c.has(opRecv)
+	return c != nil && c.escape == "" && c.recvEscape == "" && len(c.makes) > 0 && !c.has(chanop.Recv)
 }
 
 // fieldChans holds the package's channel fields and, for each value read
@@ -300,8 +301,8 @@ type fieldWalker struct {
 	seen map[ssa.Value]bool
 }
 
-func (w *fieldWalker) op(kind opKind, instr ssa.Instruction, selCase int, guarded, deferred bool) {
-	w.c.ops = append(w.c.ops, chanOp{kind: kind, instr: instr, selCase: selCase, guarded: guarded, deferred: deferred, at: instr})
+func (w *fieldWalker) op(kind chanop.Kind, instr ssa.Instruction, selCase int, guarded, deferred bool) {
+	w.c.ops = append(w.c.ops, chanop.Op{Kind: kind, Instr: instr, SelCase: selCase, Guarded: guarded, Deferred: deferred, At: instr})
 }
 
 func (w *fieldWalker) local(fn *ssa.Function) bool {
@@ -327,13 +328,13 @@ func (w *fieldWalker) value(v ssa.Value, pure bool, depth int) {
 				w.c.giveUp("sent on another channel")
 				return
 			}
-			w.op(opSend, r, -1, false, false)
+			w.op(chanop.Send, r, -1, false, false)
 		case *ssa.UnOp:
 			if r.Op != token.ARROW {
 				w.c.giveUp("used by %s", r)
 				return
 			}
-			w.op(opRecv, r, -1, false, false)
+			w.op(chanop.Recv, r, -1, false, false)
 		case *ssa.Select:
 			for i, st := range r.States {
 				if st.Send == v {
@@ -343,9 +344,9 @@ func (w *fieldWalker) value(v ssa.Value, pure bool, depth int) {
 				if st.Chan != v {
 					continue
 				}
-				kind := opRecv
+				kind := chanop.Recv
 				if st.Dir == types.SendOnly {
-					kind = opSend
+					kind = chanop.Send
 				}
 				w.op(kind, r, i, !r.Blocking || len(r.States) > 1, false)
 			}
@@ -382,11 +383,11 @@ func (w *fieldWalker) value(v ssa.Value, pure bool, depth int) {
 		case *ssa.MakeClosure:
 			fn := r.Fn.(*ssa.Function)
 			for i, b := range r.Bindings {
-				if b == v && depth < maxDepth {
+				if b == v && depth < chanop.MaxDepth {
 					w.value(fn.FreeVars[i], false, depth+1)
 				}
 			}
-			if depth >= maxDepth {
+			if depth >= chanop.MaxDepth {
 				w.c.giveUp("closures nested too deep")
 				return
 			}
@@ -406,13 +407,13 @@ func (w *fieldWalker) value(v ssa.Value, pure bool, depth int) {
 func (w *fieldWalker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, deferred bool, depth int) {
 	switch ssacfg.BuiltinName(call) {
 	case "close":
-		w.op(opClose, instr, -1, false, deferred)
+		w.op(chanop.Close, instr, -1, false, deferred)
 		return
 	case "len", "cap":
 		return
 	}
 	callee := call.StaticCallee()
-	if !w.local(callee) || call.IsInvoke() || depth >= maxDepth {
+	if !w.local(callee) || call.IsInvoke() || depth >= chanop.MaxDepth {
 		w.c.giveUp("passed to %s", call.Value.Name())
 		return
 	}
@@ -444,11 +445,11 @@ func (w *fieldWalker) cell(p ssa.Value, depth int) {
 		case *ssa.MakeClosure:
 			fn := r.Fn.(*ssa.Function)
 			for i, b := range r.Bindings {
-				if b == p && depth < maxDepth {
+				if b == p && depth < chanop.MaxDepth {
 					w.cell(fn.FreeVars[i], depth+1)
 				}
 			}
-			if depth >= maxDepth {
+			if depth >= chanop.MaxDepth {
 				w.c.giveUp("closures nested too deep")
 				return
 			}

@@ -7,29 +7,12 @@ import (
 	"go/types"
 	"reflect"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
 )
-
-type opKind int
-
-const (
-	opSend opKind = iota
-	opRecv
-	opClose
-)
-
-// chanOp is one operation on a tracked channel.
-type chanOp struct {
-	kind     opKind
-	instr    ssa.Instruction // Send, UnOp, Select, or the close call
-	selCase  int             // the case, when instr is a select; else -1
-	guarded  bool            // a select with another way on: more cases or a default
-	deferred bool            // runs when its function returns
-	at       ssa.Instruction // where it happens in its thread's root function: instr, or the call leading to it
-}
 
 // thread is the owner of a channel (the function that made it, or the
 // caller it was returned to) or one goroutine that uses it.
@@ -41,7 +24,7 @@ type thread struct {
 	trips    int             // when inLoop: the loop's constant trip count, or 0
 	viaGroup bool            // started by errgroup.Group.Go or sync.WaitGroup.Go
 	nested   bool            // started by another goroutine
-	ops      []chanOp
+	ops      []chanop.Op
 }
 
 // chanFlow is everything leakvet knows about one make(chan).
@@ -150,19 +133,17 @@ type walker struct {
 	seen map[seenKey]bool
 }
 
-const maxDepth = 4
-
 func (w *walker) giveUp(format string, args ...any) {
 	if w.flow.escape == "" {
 		w.flow.escape = fmt.Sprintf(format, args...)
 	}
 }
 
-func (w *walker) op(t *thread, kind opKind, instr ssa.Instruction, selCase int, guarded, deferred bool, at ssa.Instruction) {
+func (w *walker) op(t *thread, kind chanop.Kind, instr ssa.Instruction, selCase int, guarded, deferred bool, at ssa.Instruction) {
 	if at == nil {
 		at = instr
 	}
-	t.ops = append(t.ops, chanOp{kind: kind, instr: instr, selCase: selCase, guarded: guarded, deferred: deferred, at: at})
+	t.ops = append(t.ops, chanop.Op{Kind: kind, Instr: instr, SelCase: selCase, Guarded: guarded, Deferred: deferred, At: at})
 }
 
 // local reports whether fn is this package's own function with a body, so
@@ -246,13 +227,13 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 				w.giveUp("sent on another channel")
 				return
 			}
-			w.op(t, opSend, r, -1, false, deferred, at)
+			w.op(t, chanop.Send, r, -1, false, deferred, at)
 		case *ssa.UnOp:
 			if r.Op != token.ARROW {
 				w.giveUp("used by %s", r)
 				return
 			}
-			w.op(t, opRecv, r, -1, false, deferred, at)
+			w.op(t, chanop.Recv, r, -1, false, deferred, at)
 		case *ssa.Select:
 			for i, st := range r.States {
 				if st.Send == v {
@@ -262,9 +243,9 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 				if st.Chan != v {
 					continue
 				}
-				kind := opRecv
+				kind := chanop.Recv
 				if st.Dir == types.SendOnly {
-					kind = opSend
+					kind = chanop.Send
 				}
 				w.op(t, kind, r, i, !r.Blocking || len(r.States) > 1, deferred, at)
 			}
@@ -299,7 +280,7 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 			w.call(r, &r.Call, v, t, at, true, depth)
 		case *ssa.Go:
 			callee := r.Call.StaticCallee()
-			if !w.local(callee) || r.Call.IsInvoke() || depth >= maxDepth {
+			if !w.local(callee) || r.Call.IsInvoke() || depth >= chanop.MaxDepth {
 				w.giveUp("passed to a goroutine leakvet cannot see")
 				return
 			}
@@ -320,13 +301,13 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
 	switch ssacfg.BuiltinName(call) {
 	case "close":
-		w.op(t, opClose, instr, -1, false, deferred, at)
+		w.op(t, chanop.Close, instr, -1, false, deferred, at)
 		return
 	case "len", "cap":
 		return
 	}
 	callee := call.StaticCallee()
-	if !w.local(callee) || call.IsInvoke() || depth >= maxDepth {
+	if !w.local(callee) || call.IsInvoke() || depth >= chanop.MaxDepth {
 		w.giveUp("passed to %s", call.Value.Name())
 		return
 	}
@@ -387,7 +368,7 @@ func (w *walker) closure(mc *ssa.MakeClosure, i int, t *thread, at ssa.Instructi
 			w.value(fv, nt, nat, ndeferred, depth+1)
 		}
 	}
-	if depth >= maxDepth {
+	if depth >= chanop.MaxDepth {
 		w.giveUp("closures nested too deep")
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -335,7 +336,7 @@ func (lf *loopFacts) blocksForever(instr ssa.Instruction) bool {
 	if lf.fields == nil {
 		return false
 	}
-	_, ok := blocksOnField(lf.fields, nil, instr, opRecv)
+	_, ok := blocksOnField(lf.fields, nil, instr, chanop.Recv)
 	return ok
 }
 

@@ -4,6 +4,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/ssa"
@@ -17,20 +18,20 @@ type events struct {
 	enter map[ssacfg.Edge]int
 }
 
-func ownerEvents(f *chanFlow, weight func(chanOp) int) events {
+func ownerEvents(f *chanFlow, weight func(chanop.Op) int) events {
 	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
 	for _, op := range f.ownerThread().ops {
 		w := weight(op)
-		if w == 0 || op.deferred {
+		if w == 0 || op.Deferred {
 			continue
 		}
-		if sel, ok := op.instr.(*ssa.Select); ok && op.at == op.instr {
-			if e, ok := ssacfg.SelectCaseEdges(sel)[op.selCase]; ok {
+		if sel, ok := op.Instr.(*ssa.Select); ok && op.At == op.Instr {
+			if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
 				ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
 				continue
 			}
 		}
-		ev.at[op.at] = min(ev.at[op.at]+w, pathsearch.Many)
+		ev.at[op.At] = min(ev.at[op.At]+w, pathsearch.Many)
 	}
 	return ev
 }
@@ -87,13 +88,13 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 		return false
 	}
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opRecv {
+		if op.Kind != chanop.Recv {
 			continue
 		}
-		if v, ok := op.instr.(ssa.Value); ok && ex.Tuple == v && ex.Index == 1 {
+		if v, ok := op.Instr.(ssa.Value); ok && ex.Tuple == v && ex.Index == 1 {
 			return true
 		}
-		if sel, ok := op.instr.(*ssa.Select); ok && ex.Tuple == sel && ex.Index == 1 {
+		if sel, ok := op.Instr.(*ssa.Select); ok && ex.Tuple == sel && ex.Index == 1 {
 			return true
 		}
 	}
@@ -104,8 +105,8 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 // the loop's own test (a break, a return, a select case) and from which the
 // owner reaches a sink with fewer than one more event: the receive loop that
 // stops early.
-func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
-	b := op.at.Block()
+func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanop.Op, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
+	b := op.At.Block()
 	l := lc.Of(f.owner)
 	if !l.InCycle(b) {
 		return pathsearch.Result{}, nil, false
@@ -140,7 +141,7 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanOp, withWait 
 // sends: a deferred Done, or one its control flow reaches from a send. A
 // goroutine whose every Done comes before its sends does not keep the
 // owner's Wait from returning, so that Wait is no sink for its sends.
-func doneAfter(fn *ssa.Function, sends []chanOp) bool {
+func doneAfter(fn *ssa.Function, sends []chanop.Op) bool {
 	isDone := func(instr ssa.Instruction) bool {
 		c, ok := instr.(ssa.CallInstruction)
 		return ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done")
@@ -154,7 +155,7 @@ func doneAfter(fn *ssa.Function, sends []chanOp) bool {
 		}
 	}
 	for _, op := range sends {
-		at := op.at
+		at := op.At
 		if at.Parent() != fn {
 			return true // (not expected: op.at is in the thread's root)
 		}
@@ -277,10 +278,10 @@ func isMainMain(fn *ssa.Function) bool {
 func (ev events) loopExitsSatisfy(f *chanFlow, lc ssacfg.LoopCache) {
 	l := lc.Of(f.owner)
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opRecv || op.at.Parent() != f.owner || !l.InCycle(op.at.Block()) {
+		if op.Kind != chanop.Recv || op.At.Parent() != f.owner || !l.InCycle(op.At.Block()) {
 			continue
 		}
-		drainLoopExits(ev, op.at.Block())
+		drainLoopExits(ev, op.At.Block())
 	}
 }
 
@@ -292,10 +293,10 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc ssacfg.LoopCache) {
 // end is seen here rather than by loopExitsSatisfy.
 func (ev events) closedExits(f *chanFlow) {
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opRecv || op.deferred {
+		if op.Kind != chanop.Recv || op.Deferred {
 			continue
 		}
-		v, ok := op.instr.(*ssa.UnOp)
+		v, ok := op.Instr.(*ssa.UnOp)
 		if !ok || !v.CommaOk {
 			continue
 		}
@@ -370,7 +371,7 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 		}
 		signals := false
 		for _, u := range g.threads[1:] {
-			if u.spawn == t.spawn && has(u, opSend, opClose) {
+			if u.spawn == t.spawn && has(u, chanop.Send, chanop.Close) {
 				signals = true
 			}
 		}
@@ -378,8 +379,8 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 			continue
 		}
 		any = true
-		sig := ownerEvents(g, func(op chanOp) int {
-			if op.kind == opRecv {
+		sig := ownerEvents(g, func(op chanop.Op) int {
+			if op.Kind == chanop.Recv {
 				return pathsearch.Many
 			}
 			return 0

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
@@ -24,7 +25,7 @@ var RecvAnalyzer = &analysis.Analyzer{
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
-	fieldLeaks(pass, opRecv)
+	fieldLeaks(pass, chanop.Recv)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 
@@ -34,13 +35,13 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	}
 	sendsInLoop := false
 	for _, op := range f.ownerThread().ops {
-		if op.deferred && op.kind != opRecv {
+		if op.Deferred && op.Kind != chanop.Recv {
 			return nil // a deferred close (or send) runs on every path
 		}
-		if op.kind == opSend && (lc.InCycle(op.at) || lc.InCycle(op.instr)) {
+		if op.Kind == chanop.Send && (lc.InCycle(op.At) || lc.InCycle(op.Instr)) {
 			sendsInLoop = true
 		}
-		if op.kind == opClose && (lc.InCycle(op.at) || lc.InCycle(op.instr)) {
+		if op.Kind == chanop.Close && (lc.InCycle(op.At) || lc.InCycle(op.Instr)) {
 			return nil // closed on some iteration: which one is beyond leakvet
 		}
 	}
@@ -49,10 +50,10 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	// owner closes after Wait.
 	need, withWait, closeNeeded := 0, false, false
 	for _, t := range f.threads[1:] {
-		if has(t, opSend, opClose) {
+		if has(t, chanop.Send, chanop.Close) {
 			return nil // another goroutine feeds the channel: not the owner's job alone
 		}
-		recvs := unguarded(t, opRecv)
+		recvs := unguarded(t, chanop.Recv)
 		if len(recvs) == 0 || anchorIn(f, t) == nil {
 			continue
 		}
@@ -71,7 +72,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 		}
 		loopRecv := false
 		for _, op := range recvs {
-			if lc.InCycle(op.instr) || lc.InCycle(op.at) {
+			if lc.InCycle(op.Instr) || lc.InCycle(op.At) {
 				if !onlyCloseEnds(t, op) {
 					// A receive in a loop with another way out (a count, a
 					// break, a return): how often it runs is beyond leakvet.
@@ -90,11 +91,11 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	if len(receivers) == 0 || (!closeNeeded && sendsInLoop) {
 		return nil // counted receives against sends in a loop: beyond leakvet
 	}
-	ev := ownerEvents(f, func(op chanOp) int {
-		switch op.kind {
-		case opSend:
+	ev := ownerEvents(f, func(op chanop.Op) int {
+		switch op.Kind {
+		case chanop.Send:
 			return 1
-		case opClose:
+		case chanop.Close:
 			return pathsearch.Many
 		}
 		return 0
@@ -110,7 +111,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 			// each, against a few sends: only none is sure to leave one blocked.
 			continue
 		}
-		op := unguarded(t, opRecv)[0]
+		op := unguarded(t, chanop.Recv)[0]
 		what := "nobody sends on or closes it"
 		if need >= pathsearch.Many && !closeNeeded {
 			what = "goroutines started in a loop each wait for a value, and nobody sends on or closes it"
@@ -144,8 +145,8 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 	if h == nil {
 		return false
 	}
-	ev := ownerEvents(f, func(op chanOp) int {
-		if op.kind == opSend {
+	ev := ownerEvents(f, func(op chanop.Op) int {
+		if op.Kind == chanop.Send {
 			return 1
 		}
 		return 0
@@ -166,8 +167,8 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 // not at all: then the receives go on until a close. A loop with another
 // way out (a counter, a break, a return) takes as many values as it
 // happens to, which leakvet cannot count.
-func onlyCloseEnds(t *thread, op chanOp) bool {
-	for _, instr := range []ssa.Instruction{op.instr, op.at} {
+func onlyCloseEnds(t *thread, op chanop.Op) bool {
+	for _, instr := range []ssa.Instruction{op.Instr, op.At} {
 		h, body := innermostLoop(instr.Block())
 		if h == nil {
 			continue
@@ -200,7 +201,7 @@ func recvOkTest(t *thread, iff *ssa.If) bool {
 		return false
 	}
 	for _, op := range t.ops {
-		if v, ok := op.instr.(ssa.Value); ok && op.kind == opRecv && ex.Tuple == v {
+		if v, ok := op.Instr.(ssa.Value); ok && op.Kind == chanop.Recv && ex.Tuple == v {
 			return true
 		}
 	}
@@ -229,12 +230,12 @@ func endsGoroutine(b *ssa.BasicBlock) bool {
 // to anchor: jobs are queued and the channel closed, then the workers start.
 func closedBefore(f *chanFlow, anchor ssa.Instruction) bool {
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opClose || op.deferred || op.at.Parent() != anchor.Parent() {
+		if op.Kind != chanop.Close || op.Deferred || op.At.Parent() != anchor.Parent() {
 			continue
 		}
-		if op.at.Block() == anchor.Block() {
+		if op.At.Block() == anchor.Block() {
 			for _, instr := range anchor.Block().Instrs {
-				if instr == op.at {
+				if instr == op.At {
 					return true
 				}
 				if instr == anchor {
@@ -243,7 +244,7 @@ func closedBefore(f *chanFlow, anchor ssa.Instruction) bool {
 			}
 			continue
 		}
-		if op.at.Block().Dominates(anchor.Block()) {
+		if op.At.Block().Dominates(anchor.Block()) {
 			return true
 		}
 	}

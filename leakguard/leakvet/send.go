@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
@@ -28,7 +29,7 @@ var SendAnalyzer = &analysis.Analyzer{
 }
 
 func runSend(pass *analysis.Pass) (any, error) {
-	fieldLeaks(pass, opSend)
+	fieldLeaks(pass, chanop.Send)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic {
 		debugFlow(pass, f)
 		return sendLeaks(pass, fl, f)
@@ -56,20 +57,20 @@ func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.D
 
 // unguardedSends returns t's sends that can only go on when someone
 // receives: a plain send, or a select whose only case is the send.
-func unguarded(t *thread, kind opKind) []chanOp {
-	var out []chanOp
+func unguarded(t *thread, kind chanop.Kind) []chanop.Op {
+	var out []chanop.Op
 	for _, op := range t.ops {
-		if op.kind == kind && !op.guarded && !op.deferred {
+		if op.Kind == kind && !op.Guarded && !op.Deferred {
 			out = append(out, op)
 		}
 	}
 	return out
 }
 
-func has(t *thread, kinds ...opKind) bool {
+func has(t *thread, kinds ...chanop.Kind) bool {
 	for _, op := range t.ops {
 		for _, k := range kinds {
-			if op.kind == k {
+			if op.Kind == k {
 				return true
 			}
 		}
@@ -84,17 +85,17 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	}
 	owner := f.ownerThread()
 	for _, op := range owner.ops {
-		if op.deferred || op.kind == opSend {
+		if op.Deferred || op.Kind == chanop.Send {
 			return nil // the owner drains or sends itself: too subtle to judge
 		}
 	}
 	var senders []*thread
 	total, withWait, sendLoop := 0, false, false
 	for _, t := range f.threads[1:] {
-		if has(t, opRecv) {
+		if has(t, chanop.Recv) {
 			return nil // another goroutine receives: not the owner's job alone
 		}
-		sends := unguarded(t, opSend)
+		sends := unguarded(t, chanop.Send)
 		if len(sends) == 0 {
 			continue
 		}
@@ -121,13 +122,13 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 			n = 1 // the owner receives in the same loop: judge one iteration
 		}
 		for _, op := range sends {
-			if lc.InCycle(op.instr) || lc.InCycle(op.at) {
-				if f.capacity > 0 && (endlessLoop(op.instr) || watchesStop(t.root)) {
+			if lc.InCycle(op.Instr) || lc.InCycle(op.At) {
+				if f.capacity > 0 && (endlessLoop(op.Instr) || watchesStop(t.root)) {
 					// for { v, err := src.Next(); if err != nil { return }; ch <- v }:
 					// taken to end with its source, which the buffer is sized for.
 					return nil
 				}
-				if k := sendTrips(lc, op.instr); k > 0 && n < pathsearch.Many {
+				if k := sendTrips(lc, op.Instr); k > 0 && n < pathsearch.Many {
 					n *= k // a counted loop: n goroutines send k times each
 					continue
 				}
@@ -146,11 +147,11 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	if total >= pathsearch.Many && !sendLoop && f.capacity > 0 {
 		return nil // one goroutine per element of something, and a buffer: taken to be sized to it
 	}
-	ev := ownerEvents(f, func(op chanOp) int {
-		switch op.kind {
-		case opRecv:
+	ev := ownerEvents(f, func(op chanop.Op) int {
+		switch op.Kind {
+		case chanop.Recv:
 			return 1
-		case opClose:
+		case chanop.Close:
 			return pathsearch.Many // a send after close panics; not a leak
 		}
 		return 0
@@ -189,7 +190,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if why == "" {
 			continue
 		}
-		op := unguarded(t, opSend)[0]
+		op := unguarded(t, chanop.Send)[0]
 		d := analysis.Diagnostic{
 			Pos: t.spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
@@ -211,14 +212,14 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 // owner's receives: it receives a fixed number of times, or its receive
 // loop has a way out before the senders are done.
 func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev events, withWait bool, total int) string {
-	var recvs []chanOp
+	var recvs []chanop.Op
 	bounded := true
 	for _, op := range f.ownerThread().ops {
-		if op.kind != opRecv {
+		if op.Kind != chanop.Recv {
 			continue
 		}
 		recvs = append(recvs, op)
-		if lc.InCycle(op.at) || lc.InCycle(op.instr) {
+		if lc.InCycle(op.At) || lc.InCycle(op.Instr) {
 			bounded = false
 		}
 	}
@@ -269,14 +270,14 @@ func capDesc(c int64) string {
 	return fmt.Sprintf("capacity %d", c)
 }
 
-func sendPos(op chanOp) token.Pos {
-	if sel, ok := op.instr.(*ssa.Select); ok && op.selCase >= 0 {
-		return sel.States[op.selCase].Pos
+func sendPos(op chanop.Op) token.Pos {
+	if sel, ok := op.Instr.(*ssa.Select); ok && op.SelCase >= 0 {
+		return sel.States[op.SelCase].Pos
 	}
-	return op.instr.Pos()
+	return op.Instr.Pos()
 }
 
-func recvPos(op chanOp) token.Pos { return sendPos(op) }
+func recvPos(op chanop.Op) token.Pos { return sendPos(op) }
 
 // debugFlow prints what leakvet tracked of a channel when LEAKVET_DEBUG is
 // set: why a channel was given up on is the first question of a triage.
@@ -289,7 +290,7 @@ func debugFlow(pass *analysis.Pass, f *chanFlow) {
 	for i, t := range f.threads {
 		for _, op := range t.ops {
 			fmt.Fprintf(os.Stderr, "  thread %d (loop %v, trips %d): kind %d at %s guarded %v deferred %v\n",
-				i, t.inLoop, t.trips, op.kind, pass.Fset.Position(sendPos(op)), op.guarded, op.deferred)
+				i, t.inLoop, t.trips, op.Kind, pass.Fset.Position(sendPos(op)), op.Guarded, op.Deferred)
 		}
 	}
 }
@@ -335,7 +336,7 @@ func ownerReceivesInLoopOf(f *chanFlow, lc ssacfg.LoopCache, anchor ssa.Instruct
 	}
 	_, body := innermostLoop(anchor.Block())
 	for _, op := range f.ownerThread().ops {
-		if op.kind == opRecv && body[op.at.Block()] {
+		if op.Kind == chanop.Recv && body[op.At.Block()] {
 			return true
 		}
 	}
@@ -394,13 +395,13 @@ func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
 // the owner sends on (for p := range prompts { answers <- read(p) }). The
 // answers are as many as the requests, and leakvet takes the buffer to be
 // sized to the requests in flight, as it does for one goroutine per element.
-func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
+func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanop.Op) bool {
 	if f.capacity <= 0 {
 		return false
 	}
 	l := fl.lc.Of(t.root)
 	for _, g := range fl.list {
-		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" || !has(g.ownerThread(), opSend) {
+		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" || !has(g.ownerThread(), chanop.Send) {
 			continue
 		}
 		for _, u := range g.threads[1:] {
@@ -408,11 +409,11 @@ func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanOp) bool {
 				continue
 			}
 			for _, op := range u.ops {
-				if op.kind != opRecv || op.at.Parent() != t.root || !l.InCycle(op.at.Block()) {
+				if op.Kind != chanop.Recv || op.At.Parent() != t.root || !l.InCycle(op.At.Block()) {
 					continue
 				}
 				for _, s := range sends {
-					if s.at.Parent() == t.root && l.Same(s.at.Block(), op.at.Block()) {
+					if s.At.Parent() == t.root && l.Same(s.At.Block(), op.At.Block()) {
 						return true
 					}
 				}
@@ -431,13 +432,13 @@ func handsOver(f *chanFlow, t *thread) bool {
 		return false
 	}
 	for _, u := range f.threads[1:] {
-		if u == t || u.root != t.spawn.Parent() || !has(u, opSend) {
+		if u == t || u.root != t.spawn.Parent() || !has(u, chanop.Send) {
 			continue
 		}
 		isSend := map[ssa.Instruction]bool{}
 		for _, op := range u.ops {
-			if op.kind == opSend {
-				isSend[op.at] = true
+			if op.Kind == chanop.Send {
+				isSend[op.At] = true
 			}
 		}
 		if !reaches(t.spawn, func(i ssa.Instruction) bool { return isSend[i] }) {

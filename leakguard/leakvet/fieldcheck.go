@@ -108,7 +108,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 	return analysis.Diagnostic{
 		Pos: g.Pos(),
 		Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (%s) blocks forever: nothing in the package receives from %s (made at line %d)",
-			diag.Line(pass, blk.pos), blk.c.name, capDesc(blk.c.capacity), blk.c.name, diag.Line(pass, made)),
+			diag.Line(pass, blk.pos), blk.c.name, diag.CapDesc(blk.c.capacity), blk.c.name, diag.Line(pass, made)),
 		Related: []analysis.RelatedInformation{
 			{Pos: blk.pos, Message: "blocking send"},
 			{Pos: made, Message: "channel made here"},
@@ -269,26 +269,26 @@ type fieldAbandon struct {
 // it does not stop first.
 func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	fn := g.Parent()
-	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
+	ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
 	for _, op := range c.ops {
 		if op.Kind != chanop.Recv || op.Deferred || op.Instr.Parent() != fn {
 			continue
 		}
 		if sel, ok := op.Instr.(*ssa.Select); ok {
 			if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
-				ev.enter[e] = 1
+				ev.Enter[e] = 1
 			}
 			continue
 		}
-		ev.at[op.Instr] = 1
+		ev.At[op.Instr] = 1
 	}
-	if len(ev.at)+len(ev.enter) == 0 {
+	if len(ev.At)+len(ev.Enter) == 0 {
 		return false
 	}
 	res := pathsearch.Query{
 		From:   g,
-		Weight: func(i ssa.Instruction) int { return ev.at[i] },
-		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Weight: func(i ssa.Instruction) int { return ev.At[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
 		Sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 	}.Run()
 	return res.Found && res.Events > 0
@@ -335,7 +335,7 @@ nextFn:
 		if drained || defersCallTo(fn, receivesFrom) {
 			continue
 		}
-		ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
+		ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
 		for _, op := range ops {
 			w := 1
 			switch op.Kind {
@@ -346,16 +346,16 @@ nextFn:
 			}
 			if sel, ok := op.Instr.(*ssa.Select); ok {
 				if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
-					ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
+					ev.Enter[e] = min(ev.Enter[e]+w, pathsearch.Many)
 				}
 				continue
 			}
-			ev.at[op.Instr] = min(ev.at[op.Instr]+w, pathsearch.Many)
+			ev.At[op.Instr] = min(ev.At[op.Instr]+w, pathsearch.Many)
 		}
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
 				if call, ok := instr.(*ssa.Call); ok && receivesFrom[call.Call.StaticCallee()] {
-					ev.at[instr] = pathsearch.Many
+					ev.At[instr] = pathsearch.Many
 				}
 			}
 		}
@@ -364,7 +364,7 @@ nextFn:
 		// owner's receive loops are (loopExitsSatisfy).
 		for _, op := range ops {
 			if op.Kind == chanop.Recv {
-				drainLoopExits(ev, op.Instr.Block())
+				pathsearch.DrainLoopExits(ev, op.Instr.Block())
 			}
 		}
 		for _, op := range ops {
@@ -383,8 +383,8 @@ nextFn:
 				}
 				res := pathsearch.Query{
 					Start:  e,
-					Weight: func(i ssa.Instruction) int { return ev.at[i] },
-					Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+					Weight: func(i ssa.Instruction) int { return ev.At[i] },
+					Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
 					Sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 				}.Run()
 				if res.Found && res.Events == 0 {

@@ -2,7 +2,6 @@ package leakvet
 
 import (
 	"go/token"
-	"go/types"
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
@@ -10,16 +9,8 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-// events weighs the owner's operations of some kinds on the channel for a
-// path query: an operation in a select counts when its case's body is
-// entered, any other where it (or the call leading to it) is.
-type events struct {
-	at    map[ssa.Instruction]int
-	enter map[ssacfg.Edge]int
-}
-
-func ownerEvents(f *chanFlow, weight func(chanop.Op) int) events {
-	ev := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
+func ownerEvents(f *chanFlow, weight func(chanop.Op) int) pathsearch.Events {
+	ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
 	for _, op := range f.ownerThread().ops {
 		w := weight(op)
 		if w == 0 || op.Deferred {
@@ -27,11 +18,11 @@ func ownerEvents(f *chanFlow, weight func(chanop.Op) int) events {
 		}
 		if sel, ok := op.Instr.(*ssa.Select); ok && op.At == op.Instr {
 			if e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]; ok {
-				ev.enter[e] = min(ev.enter[e]+w, pathsearch.Many)
+				ev.Enter[e] = min(ev.Enter[e]+w, pathsearch.Many)
 				continue
 			}
 		}
-		ev.at[op.At] = min(ev.at[op.At]+w, pathsearch.Many)
+		ev.At[op.At] = min(ev.At[op.At]+w, pathsearch.Many)
 	}
 	return ev
 }
@@ -56,12 +47,12 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 	}
 }
 
-func (ev events) query(f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathsearch.Result {
+func query(ev pathsearch.Events, f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathsearch.Result {
 	return pathsearch.Query{
 		From:   from,
 		Start:  start,
-		Weight: func(i ssa.Instruction) int { return ev.at[i] },
-		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Weight: func(i ssa.Instruction) int { return ev.At[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
 		Sink:   f.sink(withWait),
 	}.Run()
 }
@@ -105,7 +96,7 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 // the loop's own test (a break, a return, a select case) and from which the
 // owner reaches a sink with fewer than one more event: the receive loop that
 // stops early.
-func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanop.Op, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
+func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop.Op, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
 	b := op.At.Block()
 	l := lc.Of(f.owner)
 	if !l.InCycle(b) {
@@ -117,7 +108,7 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanop.Op, withWa
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if pathsearch.LoopTest(x, h) || (iff != nil && counterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
+		if pathsearch.LoopTest(x, h) || (iff != nil && pathsearch.CounterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
 			continue // the loop's own test
 		}
 		if iff != nil && closedTest(f, iff) {
@@ -127,7 +118,7 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev events, op chanop.Op, withWa
 			if l.Same(y, b) {
 				continue
 			}
-			res := ev.query(f, nil, ssacfg.Edge{From: x, To: y}, withWait)
+			res := query(ev, f, nil, ssacfg.Edge{From: x, To: y}, withWait)
 			if res.Found && res.Events == 0 {
 				res.Blocks = append([]*ssa.BasicBlock{x}, res.Blocks...)
 				return res, x, true
@@ -232,41 +223,6 @@ func swallowsPanics(fn *ssa.Function) bool {
 	return false
 }
 
-// counterTest reports whether iff compares a counter the loop carries
-// (an integer variable it changes, such as done++ in each receiving case)
-// with a value the loop does not change: a loop test written at the
-// bottom (for { select { ... done++ }; if done == 3 { return } }), which,
-// like the loop's own test, is taken to stop once every value is taken.
-func counterTest(iff *ssa.If, inLoop func(*ssa.BasicBlock) bool) bool {
-	cmp, ok := iff.Cond.(*ssa.BinOp)
-	if !ok {
-		return false
-	}
-	switch cmp.Op {
-	case token.EQL, token.NEQ, token.LSS, token.LEQ, token.GTR, token.GEQ:
-	default:
-		return false
-	}
-	carried := func(v ssa.Value) bool {
-		if add, ok := v.(*ssa.BinOp); ok && (add.Op == token.ADD || add.Op == token.SUB) {
-			v = add.X
-		}
-		phi, ok := v.(*ssa.Phi)
-		if !ok || !inLoop(phi.Block()) {
-			return false
-		}
-		basic, ok := phi.Type().Underlying().(*types.Basic)
-		return ok && basic.Info()&types.IsInteger != 0
-	}
-	invariant := func(v ssa.Value) bool {
-		if instr, ok := v.(ssa.Instruction); ok && instr.Block() != nil {
-			return !inLoop(instr.Block())
-		}
-		return true // a constant, parameter, global or free variable
-	}
-	return (carried(cmp.X) && invariant(cmp.Y)) || (carried(cmp.Y) && invariant(cmp.X))
-}
-
 func isMainMain(fn *ssa.Function) bool {
 	return fn.Name() == "main" && fn.Parent() == nil && fn.Signature.Recv() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main"
 }
@@ -275,13 +231,13 @@ func isMainMain(fn *ssa.Function) bool {
 // (not a break or return inside), to have received all that was sent: the
 // loop's count is taken to match the senders', as leakvet cannot compare
 // them.
-func (ev events) loopExitsSatisfy(f *chanFlow, lc ssacfg.LoopCache) {
+func loopExitsSatisfy(ev pathsearch.Events, f *chanFlow, lc ssacfg.LoopCache) {
 	l := lc.Of(f.owner)
 	for _, op := range f.ownerThread().ops {
 		if op.Kind != chanop.Recv || op.At.Parent() != f.owner || !l.InCycle(op.At.Block()) {
 			continue
 		}
-		drainLoopExits(ev, op.At.Block())
+		pathsearch.DrainLoopExits(ev, op.At.Block())
 	}
 }
 
@@ -291,7 +247,7 @@ func (ev events) loopExitsSatisfy(f *chanFlow, lc ssacfg.LoopCache) {
 // send on a closed channel panics). go/ssa ends a block at a call that never
 // returns, so a range whose body always calls t.Fatal is no loop, and its
 // end is seen here rather than by loopExitsSatisfy.
-func (ev events) closedExits(f *chanFlow) {
+func closedExits(ev pathsearch.Events, f *chanFlow) {
 	for _, op := range f.ownerThread().ops {
 		if op.Kind != chanop.Recv || op.Deferred {
 			continue
@@ -309,46 +265,15 @@ func (ev events) closedExits(f *chanFlow) {
 				if u, ok := r2.(*ssa.UnOp); ok && u.Op == token.NOT {
 					for _, r3 := range *u.Referrers() {
 						if iff, ok := r3.(*ssa.If); ok {
-							ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[0]}] = pathsearch.Many
+							ev.Enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[0]}] = pathsearch.Many
 						}
 					}
 					continue
 				}
 				if iff, ok := r2.(*ssa.If); ok {
-					ev.enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[1]}] = pathsearch.Many
+					ev.Enter[ssacfg.Edge{From: iff.Block(), To: iff.Block().Succs[1]}] = pathsearch.Many
 				}
 			}
-		}
-	}
-}
-
-// drainLoopExits weighs as many the edges by which the innermost loop
-// around b is left through its own test: a receive loop so left is taken
-// to have received all that was sent.
-func drainLoopExits(ev events, b *ssa.BasicBlock) {
-	h, body := innermostLoop(b)
-	if h == nil {
-		return
-	}
-	for x := range body {
-		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if !ok || !(pathsearch.LoopTest(x, h) || counterTest(iff, func(b *ssa.BasicBlock) bool { return body[b] })) {
-			continue
-		}
-		for _, s := range x.Succs {
-			if !body[s] {
-				ev.enter[ssacfg.Edge{From: x, To: s}] = pathsearch.Many
-			}
-		}
-	}
-	// The guard (0 < n) in front of go/ssa's rotated for range n is
-	// the loop's first test.
-	for _, p := range h.Preds {
-		if body[p] || h.Comment != "rangeint.body" {
-			continue
-		}
-		if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); ok && p.Succs[0] == h {
-			ev.enter[ssacfg.Edge{From: p, To: p.Succs[1]}] = pathsearch.Many
 		}
 	}
 }
@@ -356,14 +281,14 @@ func drainLoopExits(ev events, b *ssa.BasicBlock) {
 // withSignals adds, for goroutine t, the owner's receives on other channels
 // t sends on or closes: once the owner has one, t has got past that point
 // (its "done" signal), and leakvet does not judge the order further.
-func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
+func withSignals(ev pathsearch.Events, fl *flows, f *chanFlow, t *thread) (pathsearch.Events, bool) {
 	any := false
-	out := events{at: map[ssa.Instruction]int{}, enter: map[ssacfg.Edge]int{}}
-	for k, v := range ev.at {
-		out.at[k] = v
+	out := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
+	for k, v := range ev.At {
+		out.At[k] = v
 	}
-	for k, v := range ev.enter {
-		out.enter[k] = v
+	for k, v := range ev.Enter {
+		out.Enter[k] = v
 	}
 	for _, g := range fl.list {
 		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" {
@@ -385,42 +310,12 @@ func (ev events) withSignals(fl *flows, f *chanFlow, t *thread) (events, bool) {
 			}
 			return 0
 		})
-		for k, v := range sig.at {
-			out.at[k] = min(out.at[k]+v, pathsearch.Many)
+		for k, v := range sig.At {
+			out.At[k] = min(out.At[k]+v, pathsearch.Many)
 		}
-		for k, v := range sig.enter {
-			out.enter[k] = min(out.enter[k]+v, pathsearch.Many)
+		for k, v := range sig.Enter {
+			out.Enter[k] = min(out.Enter[k]+v, pathsearch.Many)
 		}
 	}
 	return out, any
-}
-
-// innermostLoop returns the header and blocks of the innermost natural loop
-// holding b: the nearest dominator of b with a back edge whose loop
-// reaches b (a block jumping back to itself is a loop too).
-func innermostLoop(b *ssa.BasicBlock) (*ssa.BasicBlock, map[*ssa.BasicBlock]bool) {
-	for h := b; h != nil; h = h.Idom() {
-		body := map[*ssa.BasicBlock]bool{h: true}
-		self := false // a loop of one block (go/ssa's for range K with a body of one block)
-		for _, p := range h.Preds {
-			if !h.Dominates(p) {
-				continue
-			}
-			self = self || p == h
-			work := []*ssa.BasicBlock{p}
-			for len(work) > 0 {
-				x := work[len(work)-1]
-				work = work[:len(work)-1]
-				if body[x] {
-					continue
-				}
-				body[x] = true
-				work = append(work, x.Preds...)
-			}
-		}
-		if (len(body) > 1 || self) && body[b] {
-			return h, body
-		}
-	}
-	return nil, nil
 }

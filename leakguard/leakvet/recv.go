@@ -102,7 +102,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	})
 	var out []analysis.Diagnostic
 	for _, t := range receivers {
-		res := ev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
+		res := query(ev, f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		if !res.Found || res.Events >= need {
 			continue
 		}
@@ -141,7 +141,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 // the loop to the start: each goroutine's one receive has its value
 // waiting, as when the channel is a semaphore the goroutine releases.
 func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
-	h, _ := innermostLoop(anchor.Block())
+	h, _ := pathsearch.InnermostLoop(anchor.Block())
 	if h == nil {
 		return false
 	}
@@ -153,8 +153,8 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 	})
 	res := pathsearch.Query{
 		Start:  ssacfg.Edge{To: h},
-		Weight: func(i ssa.Instruction) int { return ev.at[i] },
-		Enter:  func(e ssacfg.Edge) int { return ev.enter[e] },
+		Weight: func(i ssa.Instruction) int { return ev.At[i] },
+		Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
 		Sink:   func(i ssa.Instruction) bool { return i == anchor },
 		StopAt: func(b *ssa.BasicBlock) bool { return b == h },
 	}.Run()
@@ -169,7 +169,7 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 // happens to, which leakvet cannot count.
 func onlyCloseEnds(t *thread, op chanop.Op) bool {
 	for _, instr := range []ssa.Instruction{op.Instr, op.At} {
-		h, body := innermostLoop(instr.Block())
+		h, body := pathsearch.InnermostLoop(instr.Block())
 		if h == nil {
 			continue
 		}

@@ -156,8 +156,8 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		return 0
 	})
-	ev.loopExitsSatisfy(f, lc)
-	ev.closedExits(f)
+	loopExitsSatisfy(ev, f, lc)
+	closedExits(ev, f)
 	if total < pathsearch.Many && len(senders) > 1 {
 		// Several goroutines share the count: judge it once, from the first
 		// one started, so receives between the starts are counted.
@@ -170,8 +170,8 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 	var out []analysis.Diagnostic
 	for _, t := range senders {
 		var why string
-		tev, signalled := ev.withSignals(fl, f, t)
-		res := tev.query(f, anchorIn(f, t), ssacfg.Edge{}, withWait)
+		tev, signalled := withSignals(ev, fl, f, t)
+		res := query(tev, f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
 		case res.Found && fl.lf.neverReturns(t.root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
@@ -194,7 +194,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		d := analysis.Diagnostic{
 			Pos: t.spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
-				diag.Line(pass, sendPos(op)), diag.Line(pass, f.mk.Pos()), capDesc(f.capacity), why),
+				diag.Line(pass, sendPos(op)), diag.Line(pass, f.mk.Pos()), diag.CapDesc(f.capacity), why),
 			Related: []analysis.RelatedInformation{
 				{Pos: sendPos(op), Message: "blocking send"},
 				{Pos: f.mk.Pos(), Message: "channel made here"},
@@ -211,7 +211,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 // boundedOrEarly explains why an unbounded number of sends outruns the
 // owner's receives: it receives a fixed number of times, or its receive
 // loop has a way out before the senders are done.
-func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev events, withWait bool, total int) string {
+func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev pathsearch.Events, withWait bool, total int) string {
 	var recvs []chanop.Op
 	bounded := true
 	for _, op := range f.ownerThread().ops {
@@ -261,13 +261,6 @@ func times(n int) string {
 		return "one value"
 	}
 	return fmt.Sprintf("%d values", n)
-}
-
-func capDesc(c int64) string {
-	if c == 0 {
-		return "unbuffered"
-	}
-	return fmt.Sprintf("capacity %d", c)
 }
 
 func sendPos(op chanop.Op) token.Pos {
@@ -334,7 +327,7 @@ func ownerReceivesInLoopOf(f *chanFlow, lc ssacfg.LoopCache, anchor ssa.Instruct
 	if anchor == nil {
 		return false
 	}
-	_, body := innermostLoop(anchor.Block())
+	_, body := pathsearch.InnermostLoop(anchor.Block())
 	for _, op := range f.ownerThread().ops {
 		if op.Kind == chanop.Recv && body[op.At.Block()] {
 			return true
@@ -345,7 +338,7 @@ func ownerReceivesInLoopOf(f *chanFlow, lc ssacfg.LoopCache, anchor ssa.Instruct
 
 // endlessLoop reports whether instr is in a for loop with no condition.
 func endlessLoop(instr ssa.Instruction) bool {
-	h, _ := innermostLoop(instr.Block())
+	h, _ := pathsearch.InnermostLoop(instr.Block())
 	return h != nil && h.Comment == "for.body"
 }
 
@@ -372,7 +365,7 @@ func watchesStop(fn *ssa.Function) bool {
 // sendTrips returns how many times a send in a loop runs when that loop is
 // counted (for i := 0; i < K; i++) and not inside another loop: K, else 0.
 func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
-	h, body := innermostLoop(send.Block())
+	h, body := pathsearch.InnermostLoop(send.Block())
 	if h == nil {
 		return 0
 	}

@@ -3,6 +3,7 @@
 package diag
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"strings"
@@ -53,4 +54,12 @@ func PathTo(pass *analysis.Pass, pos token.Pos) []ast.Node {
 	}
 	path, _ := astutil.PathEnclosingInterval(f, pos, pos)
 	return path
+}
+
+// CapDesc describes a channel capacity for a message.
+func CapDesc(c int64) string {
+	if c == 0 {
+		return "unbuffered"
+	}
+	return fmt.Sprintf("capacity %d", c)
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/ssa"
 )
@@ -345,7 +346,7 @@ func (lf *loopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
 		return token.NoPos
 	}
 	var pos token.Pos
-	if body := funcBody(fn); body != nil {
+	if body := diag.FuncBody(fn); body != nil {
 		ast.Inspect(body, func(n ast.Node) bool {
 			if r, ok := n.(*ast.RangeStmt); ok && !pos.IsValid() {
 				pos = r.For

@@ -90,7 +90,7 @@ func ctxDoneFix(pass *analysis.Pass, target, spawner *ssa.Function) (analysis.Su
 			ctxName = fv.Name()
 		}
 	}
-	body := funcBody(target)
+	body := diag.FuncBody(target)
 	if ctxName == "" || body == nil {
 		return analysis.SuggestedFix{}, false
 	}
@@ -114,14 +114,4 @@ func ctxDoneFix(pass *analysis.Pass, target, spawner *ssa.Function) (analysis.Su
 		Message:   "return when " + ctxName + " is done",
 		TextEdits: []analysis.TextEdit{{Pos: pos, End: pos, NewText: []byte(text)}},
 	}, true
-}
-
-func funcBody(fn *ssa.Function) *ast.BlockStmt {
-	switch s := fn.Syntax().(type) {
-	case *ast.FuncDecl:
-		return s.Body
-	case *ast.FuncLit:
-		return s.Body
-	}
-	return nil
 }

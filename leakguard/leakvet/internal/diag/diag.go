@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/astutil"
+	"golang.org/x/tools/go/ssa"
 )
 
 // ignoreDirective on the line of a report, or the line above it, silences
@@ -62,4 +63,15 @@ func CapDesc(c int64) string {
 		return "unbuffered"
 	}
 	return fmt.Sprintf("capacity %d", c)
+}
+
+// FuncBody returns the syntax of fn's body, or nil when fn has none.
+func FuncBody(fn *ssa.Function) *ast.BlockStmt {
+	switch s := fn.Syntax().(type) {
+	case *ast.FuncDecl:
+		return s.Body
+	case *ast.FuncLit:
+		return s.Body
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package leakvet
 
 import (
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/wait"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -17,7 +18,7 @@ var Analyzer = &analysis.Analyzer{
 	Name:     "leakvet",
 	Doc:      "report goroutines that can block forever: leaksend, leakrecv, leakloop and leakwait in one pass",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
 	Run: func(pass *analysis.Pass) (any, error) {
 		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, wait.Run} {
 			if _, err := run(pass); err != nil {

@@ -10,7 +10,7 @@
 // from, and give up (report nothing) as soon as it reaches code they cannot
 // see: an interface, another package, a function value. A channel kept in a
 // field of the package's own struct type is followed by type instead (all
-// values of T.F are one channel; fields.go), and given up on when code
+// values of T.F are one channel; internal/fields), and given up on when code
 // outside could use it. Precision matters more than recall: a report should
 // be a leak.
 //

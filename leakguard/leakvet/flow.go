@@ -8,6 +8,7 @@ import (
 	"reflect"
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -43,7 +44,7 @@ func (f *chanFlow) ownerThread() *thread { return f.threads[0] }
 type flows struct {
 	list []*chanFlow
 	lc   ssacfg.LoopCache
-	lf   *loopFacts
+	lf   *fields.LoopFacts
 }
 
 var flowAnalyzer = &analysis.Analyzer{
@@ -56,7 +57,7 @@ var flowAnalyzer = &analysis.Analyzer{
 
 func runFlows(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	res := &flows{lc: ssacfg.LoopCache{}, lf: newLoopFacts(ssaInfo.Pkg)}
+	res := &flows{lc: ssacfg.LoopCache{}, lf: fields.NewLoopFacts(ssaInfo.Pkg)}
 	callers := map[*ssa.Function][]*ssa.Call{}
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {

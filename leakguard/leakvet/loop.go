@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -20,17 +21,17 @@ var LoopAnalyzer = &analysis.Analyzer{
 	Name:     "leakloop",
 	Doc:      "report goroutines looping forever on a timer with no ctx.Done(), closed-channel or return path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{buildssa.Analyzer, fieldAnalyzer},
+	Requires: []*analysis.Analyzer{buildssa.Analyzer, fields.Analyzer},
 	Run:      runLoop,
 }
 
 func runLoop(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	lf := newLoopFacts(ssaInfo.Pkg)
-	lf.fields = pass.ResultOf[fieldAnalyzer].(*fieldChans)
-	lt := newLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
+	lf := fields.NewLoopFacts(ssaInfo.Pkg)
+	lf.Fields = pass.ResultOf[fields.Analyzer].(*fields.Chans)
+	lt := fields.NewLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
 	for _, fn := range ssaInfo.SrcFuncs {
-		if lt.process(fn) {
+		if lt.Process(fn) {
 			continue
 		}
 		for _, b := range fn.Blocks {
@@ -40,10 +41,10 @@ func runLoop(pass *analysis.Pass) (any, error) {
 					continue
 				}
 				target := ssacfg.GoTarget(&g.Call)
-				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || startedOnce(g) || !lf.neverReturns(target) {
+				if target == nil || target.Pkg != ssaInfo.Pkg || len(target.Blocks) == 0 || fields.StartedOnce(g) || !lf.NeverReturns(target) {
 					continue
 				}
-				timer := lf.timerWait(target)
+				timer := lf.TimerWait(target)
 				if !timer.IsValid() {
 					continue
 				}

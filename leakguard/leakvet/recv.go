@@ -6,6 +6,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -20,12 +21,12 @@ var RecvAnalyzer = &analysis.Analyzer{
 	Name:     "leakrecv",
 	Doc:      "report goroutines that block forever receiving from a channel nobody sends to or closes on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
 	Run:      runRecv,
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
-	fieldLeaks(pass, chanop.Recv)
+	fields.Leaks(pass, chanop.Recv)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
 }
 

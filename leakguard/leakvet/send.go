@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
@@ -24,12 +25,12 @@ var SendAnalyzer = &analysis.Analyzer{
 	Name:     "leaksend",
 	Doc:      "report goroutines that block forever sending on a channel nobody receives from on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fieldAnalyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
 	Run:      runSend,
 }
 
 func runSend(pass *analysis.Pass) (any, error) {
-	fieldLeaks(pass, chanop.Send)
+	fields.Leaks(pass, chanop.Send)
 	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic {
 		debugFlow(pass, f)
 		return sendLeaks(pass, fl, f)
@@ -173,7 +174,7 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		tev, signalled := withSignals(ev, fl, f, t)
 		res := query(tev, f, anchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
-		case res.Found && fl.lf.neverReturns(t.root):
+		case res.Found && fl.lf.NeverReturns(t.root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
 				pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		case total < pathsearch.Many:
@@ -434,7 +435,7 @@ func handsOver(f *chanFlow, t *thread) bool {
 				isSend[op.At] = true
 			}
 		}
-		if !reaches(t.spawn, func(i ssa.Instruction) bool { return isSend[i] }) {
+		if !fields.Reaches(t.spawn, func(i ssa.Instruction) bool { return isSend[i] }) {
 			return true
 		}
 	}

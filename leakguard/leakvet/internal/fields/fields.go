@@ -1,4 +1,8 @@
-package leakvet
+// Package fields follows channels kept in struct fields of the package's own
+// types by type (all values of T.F are one channel), finds goroutines
+// that block on such a field forever, and keeps the facts about goroutine
+// lifetimes and functions that never return that the checks share.
+package fields
 
 import (
 	"fmt"
@@ -79,9 +83,9 @@ func (c *fieldChan) neverDrained() bool {
 	return c != nil && c.escape == "" && c.recvEscape == "" && len(c.makes) > 0 && !c.has(chanop.Recv)
 }
 
-// fieldChans holds the package's channel fields and, for each value read
+// Chans holds the package's channel fields and, for each value read
 // from one (or flowing from such a read), the fields it may be.
-type fieldChans struct {
+type Chans struct {
 	byKey  map[fieldKey]*fieldChan
 	values map[ssa.Value][]*fieldChan
 	// mixed values may also hold channels that are no field's: a
@@ -93,7 +97,7 @@ type fieldChans struct {
 
 // of returns the one channel field v is read from, or nil when it is none
 // or could be several.
-func (fc *fieldChans) of(v ssa.Value) *fieldChan {
+func (fc *Chans) of(v ssa.Value) *fieldChan {
 	if fc == nil {
 		return nil
 	}
@@ -105,7 +109,7 @@ func (fc *fieldChans) of(v ssa.Value) *fieldChan {
 
 // deadRecv reports whether a receive from v can only block: every field v
 // may be is never fed.
-func (fc *fieldChans) deadRecv(v ssa.Value) bool {
+func (fc *Chans) deadRecv(v ssa.Value) bool {
 	if fc == nil || fc.mixed[v] {
 		return false
 	}
@@ -119,7 +123,7 @@ func (fc *fieldChans) deadRecv(v ssa.Value) bool {
 }
 
 // neverClosed reports whether every field v may be is never closed.
-func (fc *fieldChans) neverClosed(v ssa.Value) bool {
+func (fc *Chans) neverClosed(v ssa.Value) bool {
 	if fc == nil || fc.mixed[v] {
 		return false
 	}
@@ -134,7 +138,7 @@ func (fc *fieldChans) neverClosed(v ssa.Value) bool {
 
 // recvOkAlways reports whether cond is the ok of a receive from fields
 // nobody closes (v, ok := <-x.F, or a range over x.F): it is always true.
-func (fc *fieldChans) recvOkAlways(cond ssa.Value) bool {
+func (fc *Chans) recvOkAlways(cond ssa.Value) bool {
 	ex, ok := cond.(*ssa.Extract)
 	if !ok || ex.Index != 1 || fc == nil {
 		return false
@@ -143,17 +147,17 @@ func (fc *fieldChans) recvOkAlways(cond ssa.Value) bool {
 	return ok && u.Op == token.ARROW && fc.neverClosed(u.X)
 }
 
-var fieldAnalyzer = &analysis.Analyzer{
+var Analyzer = &analysis.Analyzer{
 	Name:       "leakvetfields",
 	Doc:        "tracks channels kept in the package's struct fields, by type (a helper of leaksend, leakrecv and leakloop)",
 	Requires:   []*analysis.Analyzer{buildssa.Analyzer},
 	Run:        runFields,
-	ResultType: reflect.TypeFor[*fieldChans](),
+	ResultType: reflect.TypeFor[*Chans](),
 }
 
 func runFields(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	fc := &fieldChans{byKey: map[fieldKey]*fieldChan{}, values: map[ssa.Value][]*fieldChan{}, mixed: map[ssa.Value]bool{}, funcs: ssaInfo.SrcFuncs}
+	fc := &Chans{byKey: map[fieldKey]*fieldChan{}, values: map[ssa.Value][]*fieldChan{}, mixed: map[ssa.Value]bool{}, funcs: ssaInfo.SrcFuncs}
 	var reads []struct {
 		c *fieldChan
 		v ssa.Value
@@ -226,7 +230,7 @@ func runFields(pass *analysis.Pass) (any, error) {
 
 // field returns the channel field index of the struct that x (a T or *T)
 // has, when T is one of pkg's named struct types; nil otherwise.
-func (fc *fieldChans) field(pkg *types.Package, x types.Type, index int) *fieldChan {
+func (fc *Chans) field(pkg *types.Package, x types.Type, index int) *fieldChan {
 	if p, ok := x.Underlying().(*types.Pointer); ok {
 		x = p.Elem()
 	}
@@ -265,7 +269,7 @@ func (c *fieldChan) giveUp(format string, args ...any) {
 
 // store records a value stored in the field: a make of the package, nil,
 // or a read of the same field; anything else is a channel from elsewhere.
-func (fc *fieldChans) store(c *fieldChan, v ssa.Value) {
+func (fc *Chans) store(c *fieldChan, v ssa.Value) {
 	switch v := v.(type) {
 	case *ssa.MakeChan:
 		c.makes = append(c.makes, v)
@@ -296,7 +300,7 @@ func (fc *fieldChans) store(c *fieldChan, v ssa.Value) {
 // the values that hold it, recording its operations.
 type fieldWalker struct {
 	pkg  *ssa.Package
-	fc   *fieldChans
+	fc   *Chans
 	c    *fieldChan
 	seen map[ssa.Value]bool
 }

@@ -1,4 +1,4 @@
-package leakvet
+package fields
 
 import (
 	"go/ast"
@@ -98,7 +98,7 @@ type lifetimes struct {
 	memo    map[*ssa.Function]bool
 }
 
-func newLifetimes(pkg *ssa.Package, fns []*ssa.Function) *lifetimes {
+func NewLifetimes(pkg *ssa.Package, fns []*ssa.Function) *lifetimes {
 	lt := &lifetimes{callers: map[*ssa.Function][]*ssa.Function{}, asValue: map[*ssa.Function]bool{}, once: map[*ssa.Function]bool{}, memo: map[*ssa.Function]bool{}}
 	// The package initializer and the function literals of package-level
 	// variables (var x = sync.OnceValue(func() T { ... })) are not source
@@ -143,7 +143,7 @@ func newLifetimes(pkg *ssa.Package, fns []*ssa.Function) *lifetimes {
 	return lt
 }
 
-func (lt *lifetimes) process(fn *ssa.Function) bool { return lt.of(fn, 0) }
+func (lt *lifetimes) Process(fn *ssa.Function) bool { return lt.of(fn, 0) }
 
 func (lt *lifetimes) of(fn *ssa.Function, depth int) bool {
 	if v, ok := lt.memo[fn]; ok {
@@ -166,11 +166,11 @@ func (lt *lifetimes) of(fn *ssa.Function, depth int) bool {
 	return true
 }
 
-// startedOnce reports whether g runs at most once per process: its block
+// StartedOnce reports whether g runs at most once per process: its block
 // is reached only when a compare-and-swap on a package-level variable
 // succeeded (if !started.CompareAndSwap(false, true) { return }), a
 // hand-made sync.Once.
-func startedOnce(g *ssa.Go) bool {
+func StartedOnce(g *ssa.Go) bool {
 	for _, b := range g.Parent().Blocks {
 		iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If)
 		if !ok {
@@ -211,15 +211,15 @@ func casOnGlobal(call *ssa.CallCommon) bool {
 	return strings.HasPrefix(fn.Name(), "CompareAndSwap")
 }
 
-func newLoopFacts(pkg *ssa.Package) *loopFacts {
-	return &loopFacts{pkg: pkg, never: map[*ssa.Function]bool{}, timer: map[*ssa.Function]token.Pos{}}
+func NewLoopFacts(pkg *ssa.Package) *LoopFacts {
+	return &LoopFacts{pkg: pkg, never: map[*ssa.Function]bool{}, timer: map[*ssa.Function]token.Pos{}}
 }
 
-type loopFacts struct {
+type LoopFacts struct {
 	pkg *ssa.Package
-	// fields, when set, tells which channel fields nobody feeds: a
+	// Fields, when set, tells which channel fields nobody feeds: a
 	// receive from one never happens, so a select case on it is no exit.
-	fields *fieldChans
+	Fields *Chans
 	never  map[*ssa.Function]bool
 	timer  map[*ssa.Function]token.Pos
 }
@@ -227,7 +227,7 @@ type loopFacts struct {
 // reachable visits the blocks of fn that can run, taking a receive from a
 // timer channel to always succeed (nobody closes a Ticker's channel) and
 // stopping at calls that never return.
-func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) bool) {
+func (lf *LoopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) bool) {
 	seen := make([]bool, len(fn.Blocks))
 	work := []*ssa.BasicBlock{fn.Blocks[0]}
 	seen[0] = true
@@ -244,7 +244,7 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 				break
 			}
 			if c, ok := instr.(*ssa.Call); ok {
-				if callee := c.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.neverReturns(callee) {
+				if callee := c.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.NeverReturns(callee) {
 					goesOn = false
 					break
 				}
@@ -255,9 +255,9 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 		}
 		succs := b.Succs
 		if iff, ok := b.Instrs[len(b.Instrs)-1].(*ssa.If); ok {
-			if ssacfg.RecvOkFromTimer(iff.Cond) || lf.fields.recvOkAlways(iff.Cond) {
+			if ssacfg.RecvOkFromTimer(iff.Cond) || lf.Fields.recvOkAlways(iff.Cond) {
 				succs = succs[:1]
-			} else if lf.fields.deadCase(iff) {
+			} else if lf.Fields.deadCase(iff) {
 				succs = succs[1:]
 			}
 		}
@@ -272,15 +272,15 @@ func (lf *loopFacts) reachable(fn *ssa.Function, visit func(ssa.Instruction) boo
 
 // blocksForever reports whether instr is a receive from channel fields
 // nobody feeds: the path stops there.
-func (lf *loopFacts) blocksForever(instr ssa.Instruction) bool {
-	if lf.fields == nil {
+func (lf *LoopFacts) blocksForever(instr ssa.Instruction) bool {
+	if lf.Fields == nil {
 		return false
 	}
-	_, ok := blocksOnField(lf.fields, nil, instr, chanop.Recv)
+	_, ok := blocksOnField(lf.Fields, nil, instr, chanop.Recv)
 	return ok
 }
 
-func (lf *loopFacts) neverReturns(fn *ssa.Function) bool {
+func (lf *LoopFacts) NeverReturns(fn *ssa.Function) bool {
 	if v, ok := lf.never[fn]; ok {
 		return v
 	}
@@ -297,8 +297,8 @@ func (lf *loopFacts) neverReturns(fn *ssa.Function) bool {
 	return !returns
 }
 
-// timerWait returns where fn (or a never-returning callee) waits on a timer.
-func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
+// TimerWait returns where fn (or a never-returning callee) waits on a timer.
+func (lf *LoopFacts) TimerWait(fn *ssa.Function) token.Pos {
 	if p, ok := lf.timer[fn]; ok {
 		return p
 	}
@@ -319,8 +319,8 @@ func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
 		case *ssa.Call:
 			if ssacfg.IsFunc(&in.Call, "time", "Sleep") {
 				found = in.Pos()
-			} else if callee := in.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.neverReturns(callee) {
-				found = lf.timerWait(callee)
+			} else if callee := in.Call.StaticCallee(); callee != nil && callee != fn && callee.Pkg == lf.pkg && len(callee.Blocks) > 0 && lf.NeverReturns(callee) {
+				found = lf.TimerWait(callee)
 			}
 		}
 		return !found.IsValid()
@@ -334,7 +334,7 @@ func (lf *loopFacts) timerWait(fn *ssa.Function) token.Pos {
 	return found
 }
 
-func (lf *loopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
+func (lf *LoopFacts) timerWaitNoPos(fn *ssa.Function) token.Pos {
 	hit := false
 	lf.reachable(fn, func(instr ssa.Instruction) bool {
 		if in, ok := instr.(*ssa.UnOp); ok && in.Op == token.ARROW && ssacfg.IsTimerChan(in.X) {

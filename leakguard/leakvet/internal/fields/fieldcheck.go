@@ -1,4 +1,4 @@
-package leakvet
+package fields
 
 import (
 	"fmt"
@@ -28,19 +28,19 @@ type fieldBlock struct {
 	abandon    *fieldAbandon
 }
 
-// fieldLeaks reports, at their go statements, goroutines of the package
+// Leaks reports, at their go statements, goroutines of the package
 // that reach an operation of kind on channel fields that can only block.
-func fieldLeaks(pass *analysis.Pass, kind chanop.Kind) {
+func Leaks(pass *analysis.Pass, kind chanop.Kind) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	fc := pass.ResultOf[fieldAnalyzer].(*fieldChans)
+	fc := pass.ResultOf[Analyzer].(*Chans)
 	if len(fc.byKey) == 0 {
 		return
 	}
 	lc := ssacfg.LoopCache{}
-	lf := newLoopFacts(ssaInfo.Pkg)
-	lf.fields = fc
-	plain := newLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
-	lt := newLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
+	lf := NewLoopFacts(ssaInfo.Pkg)
+	lf.Fields = fc
+	plain := NewLoopFacts(ssaInfo.Pkg) // without the fields: does the loop have a way out at all?
+	lt := NewLifetimes(ssaInfo.Pkg, ssaInfo.SrcFuncs)
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
 			for _, instr := range b.Instrs {
@@ -59,13 +59,13 @@ func fieldLeaks(pass *analysis.Pass, kind chanop.Kind) {
 					diag.Report(pass, fieldDiagnostic(pass, g, blk))
 					continue
 				}
-				if kind != chanop.Recv || lt.process(fn) || startedOnce(g) || !lf.neverReturns(target) || lf.timerWait(target).IsValid() {
+				if kind != chanop.Recv || lt.Process(fn) || StartedOnce(g) || !lf.NeverReturns(target) || lf.TimerWait(target).IsValid() {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
 					msg := fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
 						c.name, diag.Line(pass, pos), c.name)
-					if plain.neverReturns(target) {
+					if plain.NeverReturns(target) {
 						msg = fmt.Sprintf("goroutine leaks: it loops forever receiving from the field %s (line %d), nothing in the package closes it, and no path returns: nothing can stop it (add a stop channel or ctx.Done() case that returns)",
 							c.name, diag.Line(pass, pos))
 					}
@@ -119,7 +119,7 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 // firstFieldBlock looks through fn and the package's functions it calls
 // (not the goroutines it starts) for an operation of kind that can only
 // block.
-func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind chanop.Kind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
+func firstFieldBlock(fc *Chans, lc ssacfg.LoopCache, fn *ssa.Function, kind chanop.Kind, seen map[*ssa.Function]bool, depth int) (fieldBlock, bool) {
 	if seen[fn] || depth > chanop.MaxDepth {
 		return fieldBlock{}, false
 	}
@@ -147,7 +147,7 @@ func firstFieldBlock(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, kind
 
 // rangesUnclosed finds, in fn or the functions it calls, a receive in a
 // loop from a field nobody closes.
-func rangesUnclosed(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
+func rangesUnclosed(fc *Chans, lc ssacfg.LoopCache, fn *ssa.Function, seen map[*ssa.Function]bool, depth int) (*fieldChan, token.Pos, bool) {
 	if seen[fn] || depth > chanop.MaxDepth {
 		return nil, token.NoPos, false
 	}
@@ -189,7 +189,7 @@ func rangesUnclosed(fc *fieldChans, lc ssacfg.LoopCache, fn *ssa.Function, seen 
 // only block: a receive (or a select of receives only) from fields nobody
 // sends on or closes; a send on a field nobody receives from, unbuffered or
 // in a loop.
-func blocksOnField(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, kind chanop.Kind) (fieldBlock, bool) {
+func blocksOnField(fc *Chans, lc ssacfg.LoopCache, instr ssa.Instruction, kind chanop.Kind) (fieldBlock, bool) {
 	switch in := instr.(type) {
 	case *ssa.UnOp:
 		if kind == chanop.Recv && in.Op == token.ARROW && fc.deadRecv(in.X) {
@@ -221,7 +221,7 @@ func blocksOnField(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, k
 // blockingSend reports whether a send on ch that nothing else guards can
 // block forever: nobody receives from the field (and it is unbuffered, or
 // the send repeats), or a receiver of the unbuffered field can stop first.
-func blockingSend(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, ch ssa.Value, pos token.Pos) (fieldBlock, bool) {
+func blockingSend(fc *Chans, lc ssacfg.LoopCache, instr ssa.Instruction, ch ssa.Value, pos token.Pos) (fieldBlock, bool) {
 	c := fc.of(ch)
 	if c == nil {
 		return fieldBlock{}, false
@@ -241,7 +241,7 @@ func blockingSend(fc *fieldChans, lc ssacfg.LoopCache, instr ssa.Instruction, ch
 
 // deadCase reports whether the test iff chooses a select case that
 // receives from fields nobody feeds: a case that is never taken.
-func (fc *fieldChans) deadCase(iff *ssa.If) bool {
+func (fc *Chans) deadCase(iff *ssa.If) bool {
 	sel := pathsearch.SelectOf(iff)
 	if sel == nil || fc == nil {
 		return false
@@ -298,7 +298,7 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 // blocking select that receives from c in one case and, in another, can
 // reach a return without receiving from (or closing) c again (one per
 // function). A receiver that drains c in a deferred call does not stop first.
-func abandons(fc *fieldChans, c *fieldChan) []fieldAbandon {
+func abandons(fc *Chans, c *fieldChan) []fieldAbandon {
 	var out []fieldAbandon
 	byFn := map[*ssa.Function][]chanop.Op{}
 	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs
@@ -461,7 +461,7 @@ func lastWord(c, c2 *fieldChan) bool {
 			return false
 		}
 		for _, from := range last {
-			if reaches(from, func(i ssa.Instruction) bool { return cSends[i] }) {
+			if Reaches(from, func(i ssa.Instruction) bool { return cSends[i] }) {
 				return false
 			}
 		}
@@ -469,9 +469,9 @@ func lastWord(c, c2 *fieldChan) bool {
 	return true
 }
 
-// reaches reports whether some path of from's function, after from,
+// Reaches reports whether some path of from's function, after from,
 // passes an instruction for which hit holds.
-func reaches(from ssa.Instruction, hit func(ssa.Instruction) bool) bool {
+func Reaches(from ssa.Instruction, hit func(ssa.Instruction) bool) bool {
 	b := from.Block()
 	after := false
 	for _, instr := range b.Instrs {

@@ -2,6 +2,7 @@ package leakvet
 
 import (
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/loop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/wait"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -20,7 +21,7 @@ var Analyzer = &analysis.Analyzer{
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
 	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
 	Run: func(pass *analysis.Pass) (any, error) {
-		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, runLoop, wait.Run} {
+		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, loop.Run, wait.Run} {
 			if _, err := run(pass); err != nil {
 				return nil, err
 			}
@@ -32,3 +33,7 @@ var Analyzer = &analysis.Analyzer{
 // WaitAnalyzer reports sync.WaitGroup misuse that leaves Wait blocked, or
 // lets it return while goroutines still run (package internal/wait).
 var WaitAnalyzer = wait.Analyzer
+
+// LoopAnalyzer reports goroutines running a timer-driven loop with no way
+// out (package internal/loop).
+var LoopAnalyzer = loop.Analyzer

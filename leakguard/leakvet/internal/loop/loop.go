@@ -1,4 +1,6 @@
-package leakvet
+// Package loop holds leakloop: a goroutine running a timer-driven loop
+// with no way out.
+package loop
 
 import (
 	"fmt"
@@ -14,18 +16,19 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-// LoopAnalyzer reports goroutines that loop forever on a timer (a Ticker, a
+// Analyzer reports goroutines that loop forever on a timer (a Ticker, a
 // Timer, time.Tick, time.After or time.Sleep) with no way out: no
 // ctx.Done() or stop-channel case that returns, no return at all.
-var LoopAnalyzer = &analysis.Analyzer{
+var Analyzer = &analysis.Analyzer{
 	Name:     "leakloop",
 	Doc:      "report goroutines looping forever on a timer with no ctx.Done(), closed-channel or return path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
 	Requires: []*analysis.Analyzer{buildssa.Analyzer, fields.Analyzer},
-	Run:      runLoop,
+	Run:      Run,
 }
 
-func runLoop(pass *analysis.Pass) (any, error) {
+// Run is the Analyzer's run function, also called by leakvet's combined analyzer.
+func Run(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lf := fields.NewLoopFacts(ssaInfo.Pkg)
 	lf.Fields = pass.ResultOf[fields.Analyzer].(*fields.Chans)

@@ -1,6 +1,7 @@
 package leakvet
 
 import (
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanflow"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/loop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/wait"
@@ -19,7 +20,7 @@ var Analyzer = &analysis.Analyzer{
 	Name:     "leakvet",
 	Doc:      "report goroutines that can block forever: leaksend, leakrecv, leakloop and leakwait in one pass",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{chanflow.Analyzer, fields.Analyzer, buildssa.Analyzer},
 	Run: func(pass *analysis.Pass) (any, error) {
 		for _, run := range []func(*analysis.Pass) (any, error){runSend, runRecv, loop.Run, wait.Run} {
 			if _, err := run(pass); err != nil {

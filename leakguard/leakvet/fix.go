@@ -6,6 +6,7 @@ import (
 	"go/token"
 	"go/types"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanflow"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"golang.org/x/tools/go/analysis"
@@ -23,16 +24,16 @@ func makeCall(pass *analysis.Pass, lparen token.Pos) *ast.CallExpr {
 
 // bufferFix sizes the channel to its number of senders: a constant when the
 // goroutines are counted, len(xs) when one is started per element of xs.
-func bufferFix(pass *analysis.Pass, f *chanFlow, t *thread, total int) (analysis.SuggestedFix, bool) {
-	call := makeCall(pass, f.mk.Pos())
+func bufferFix(pass *analysis.Pass, f *chanflow.Flow, t *chanflow.Thread, total int) (analysis.SuggestedFix, bool) {
+	call := makeCall(pass, f.Mk.Pos())
 	if call == nil || len(call.Args) < 1 || len(call.Args) > 2 {
 		return analysis.SuggestedFix{}, false
 	}
 	size := ""
 	if total < pathsearch.Many {
 		size = fmt.Sprint(total)
-	} else if t.inLoop && t.spawn.Parent() == f.owner {
-		for _, n := range diag.PathTo(pass, t.spawn.Pos()) {
+	} else if t.InLoop && t.Spawn.Parent() == f.Owner {
+		for _, n := range diag.PathTo(pass, t.Spawn.Pos()) {
 			if n.Pos() < call.End() {
 				break // the loop is not after the make: no count to take
 			}

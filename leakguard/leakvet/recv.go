@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"go/token"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanflow"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
@@ -21,21 +22,21 @@ var RecvAnalyzer = &analysis.Analyzer{
 	Name:     "leakrecv",
 	Doc:      "report goroutines that block forever receiving from a channel nobody sends to or closes on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{chanflow.Analyzer, fields.Analyzer, buildssa.Analyzer},
 	Run:      runRecv,
 }
 
 func runRecv(pass *analysis.Pass) (any, error) {
 	fields.Leaks(pass, chanop.Recv)
-	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic { return recvLeaks(pass, fl.lc, f) })
+	return reportFlows(pass, func(fl *chanflow.Flows, f *chanflow.Flow) []analysis.Diagnostic { return recvLeaks(pass, fl.Lc, f) })
 }
 
-func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis.Diagnostic {
-	if f.escape != "" {
+func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanflow.Flow) []analysis.Diagnostic {
+	if f.Escape != "" {
 		return nil
 	}
 	sendsInLoop := false
-	for _, op := range f.ownerThread().ops {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Deferred && op.Kind != chanop.Recv {
 			return nil // a deferred close (or send) runs on every path
 		}
@@ -46,29 +47,29 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 			return nil // closed on some iteration: which one is beyond leakvet
 		}
 	}
-	var receivers []*thread
+	var receivers []*chanflow.Thread
 	// Wait is no sink here: receivers often call Done per value, and the
 	// owner closes after Wait.
 	need, withWait, closeNeeded := 0, false, false
-	for _, t := range f.threads[1:] {
-		if has(t, chanop.Send, chanop.Close) {
+	for _, t := range f.Threads[1:] {
+		if chanflow.Has(t, chanop.Send, chanop.Close) {
 			return nil // another goroutine feeds the channel: not the owner's job alone
 		}
 		recvs := unguarded(t, chanop.Recv)
-		if len(recvs) == 0 || anchorIn(f, t) == nil {
+		if len(recvs) == 0 || chanflow.AnchorIn(f, t) == nil {
 			continue
 		}
-		if swallowsPanics(t.root) {
+		if chanflow.SwallowsPanics(t.Root) {
 			return nil // it may end by a panic before it receives
 		}
-		if closedBefore(f, anchorIn(f, t)) {
+		if closedBefore(f, chanflow.AnchorIn(f, t)) {
 			continue // closed before the goroutine starts: its receives never block
 		}
 		n := 1
-		if t.inLoop {
+		if t.InLoop {
 			n = pathsearch.Many
-			if t.trips > 0 {
-				n = t.trips
+			if t.Trips > 0 {
+				n = t.Trips
 			}
 		}
 		loopRecv := false
@@ -82,7 +83,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 				n, loopRecv = pathsearch.Many, true // a range, or a receive loop: only a close ends it
 			}
 		}
-		if t.inLoop && !loopRecv && sentBeforeEachStart(f, anchorIn(f, t)) {
+		if t.InLoop && !loopRecv && sentBeforeEachStart(f, chanflow.AnchorIn(f, t)) {
 			continue // each goroutine takes the value sent before it started (a semaphore)
 		}
 		need = min(need+n, pathsearch.Many)
@@ -92,7 +93,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	if len(receivers) == 0 || (!closeNeeded && sendsInLoop) {
 		return nil // counted receives against sends in a loop: beyond leakvet
 	}
-	ev := ownerEvents(f, func(op chanop.Op) int {
+	ev := chanflow.OwnerEvents(f, func(op chanop.Op) int {
 		switch op.Kind {
 		case chanop.Send:
 			return 1
@@ -103,7 +104,7 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 	})
 	var out []analysis.Diagnostic
 	for _, t := range receivers {
-		res := query(ev, f, anchorIn(f, t), ssacfg.Edge{}, withWait)
+		res := chanflow.Query(ev, f, chanflow.AnchorIn(f, t), ssacfg.Edge{}, withWait)
 		if !res.Found || res.Events >= need {
 			continue
 		}
@@ -125,12 +126,12 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 			what = fmt.Sprintf("%d receives wait, and the owner sends %s", need, times(res.Events))
 		}
 		out = append(out, analysis.Diagnostic{
-			Pos: t.spawn.Pos(),
+			Pos: t.Spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the channel made at line %d blocks forever: %s on the path %s (close it on every path, e.g. defer close)",
-				diag.Line(pass, recvPos(op)), diag.Line(pass, f.mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
+				diag.Line(pass, recvPos(op)), diag.Line(pass, f.Mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
 			Related: []analysis.RelatedInformation{
 				{Pos: recvPos(op), Message: "blocking receive"},
-				{Pos: f.mk.Pos(), Message: "channel made here"},
+				{Pos: f.Mk.Pos(), Message: "channel made here"},
 			},
 		})
 	}
@@ -141,12 +142,12 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow) []analysis
 // at anchor, the owner sends on the channel on every way from the top of
 // the loop to the start: each goroutine's one receive has its value
 // waiting, as when the channel is a semaphore the goroutine releases.
-func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
+func sentBeforeEachStart(f *chanflow.Flow, anchor ssa.Instruction) bool {
 	h, _ := pathsearch.InnermostLoop(anchor.Block())
 	if h == nil {
 		return false
 	}
-	ev := ownerEvents(f, func(op chanop.Op) int {
+	ev := chanflow.OwnerEvents(f, func(op chanop.Op) int {
 		if op.Kind == chanop.Send {
 			return 1
 		}
@@ -168,7 +169,7 @@ func sentBeforeEachStart(f *chanFlow, anchor ssa.Instruction) bool {
 // not at all: then the receives go on until a close. A loop with another
 // way out (a counter, a break, a return) takes as many values as it
 // happens to, which leakvet cannot count.
-func onlyCloseEnds(t *thread, op chanop.Op) bool {
+func onlyCloseEnds(t *chanflow.Thread, op chanop.Op) bool {
 	for _, instr := range []ssa.Instruction{op.Instr, op.At} {
 		h, body := pathsearch.InnermostLoop(instr.Block())
 		if h == nil {
@@ -192,7 +193,7 @@ func onlyCloseEnds(t *thread, op chanop.Op) bool {
 
 // recvOkTest reports whether iff tests the ok of one of t's receives
 // (v, ok := <-ch, or a range over ch).
-func recvOkTest(t *thread, iff *ssa.If) bool {
+func recvOkTest(t *chanflow.Thread, iff *ssa.If) bool {
 	cond := iff.Cond
 	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
 		cond = u.X
@@ -201,7 +202,7 @@ func recvOkTest(t *thread, iff *ssa.If) bool {
 	if !ok || ex.Index != 1 {
 		return false
 	}
-	for _, op := range t.ops {
+	for _, op := range t.Ops {
 		if v, ok := op.Instr.(ssa.Value); ok && op.Kind == chanop.Recv && ex.Tuple == v {
 			return true
 		}
@@ -229,8 +230,8 @@ func endsGoroutine(b *ssa.BasicBlock) bool {
 
 // closedBefore reports whether the owner closes the channel on every path
 // to anchor: jobs are queued and the channel closed, then the workers start.
-func closedBefore(f *chanFlow, anchor ssa.Instruction) bool {
-	for _, op := range f.ownerThread().ops {
+func closedBefore(f *chanflow.Flow, anchor ssa.Instruction) bool {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Kind != chanop.Close || op.Deferred || op.At.Parent() != anchor.Parent() {
 			continue
 		}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanflow"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
@@ -25,13 +26,13 @@ var SendAnalyzer = &analysis.Analyzer{
 	Name:     "leaksend",
 	Doc:      "report goroutines that block forever sending on a channel nobody receives from on some path",
 	URL:      "https://github.com/trialwatch/trialwatch/tree/main/leakguard#leakvet",
-	Requires: []*analysis.Analyzer{flowAnalyzer, fields.Analyzer, buildssa.Analyzer},
+	Requires: []*analysis.Analyzer{chanflow.Analyzer, fields.Analyzer, buildssa.Analyzer},
 	Run:      runSend,
 }
 
 func runSend(pass *analysis.Pass) (any, error) {
 	fields.Leaks(pass, chanop.Send)
-	return reportFlows(pass, func(fl *flows, f *chanFlow) []analysis.Diagnostic {
+	return reportFlows(pass, func(fl *chanflow.Flows, f *chanflow.Flow) []analysis.Diagnostic {
 		debugFlow(pass, f)
 		return sendLeaks(pass, fl, f)
 	})
@@ -39,14 +40,14 @@ func runSend(pass *analysis.Pass) (any, error) {
 
 // reportFlows reports what check finds in each tracked channel, once: a
 // make reached through several callers can repeat a diagnostic.
-func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.Diagnostic) (any, error) {
-	fl := pass.ResultOf[flowAnalyzer].(*flows)
+func reportFlows(pass *analysis.Pass, check func(*chanflow.Flows, *chanflow.Flow) []analysis.Diagnostic) (any, error) {
+	fl := pass.ResultOf[chanflow.Analyzer].(*chanflow.Flows)
 	reported := map[string]bool{}
-	for _, f := range fl.list {
+	for _, f := range fl.List {
 		for _, d := range check(fl, f) {
 			// One report per go statement and channel: a helper's goroutine
 			// judged at each of its callers would repeat it with other paths.
-			key := fmt.Sprint(d.Pos, f.mk.Pos())
+			key := fmt.Sprint(d.Pos, f.Mk.Pos())
 			if !reported[key] {
 				reported[key] = true
 				diag.Report(pass, d)
@@ -58,9 +59,9 @@ func reportFlows(pass *analysis.Pass, check func(*flows, *chanFlow) []analysis.D
 
 // unguardedSends returns t's sends that can only go on when someone
 // receives: a plain send, or a select whose only case is the send.
-func unguarded(t *thread, kind chanop.Kind) []chanop.Op {
+func unguarded(t *chanflow.Thread, kind chanop.Kind) []chanop.Op {
 	var out []chanop.Op
-	for _, op := range t.ops {
+	for _, op := range t.Ops {
 		if op.Kind == kind && !op.Guarded && !op.Deferred {
 			out = append(out, op)
 		}
@@ -68,39 +69,28 @@ func unguarded(t *thread, kind chanop.Kind) []chanop.Op {
 	return out
 }
 
-func has(t *thread, kinds ...chanop.Kind) bool {
-	for _, op := range t.ops {
-		for _, k := range kinds {
-			if op.Kind == k {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnostic {
-	lc := fl.lc
-	if f.escape != "" || f.capacity < 0 {
+func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []analysis.Diagnostic {
+	lc := fl.Lc
+	if f.Escape != "" || f.Capacity < 0 {
 		return nil // a capacity leakvet cannot read is taken to be right
 	}
-	owner := f.ownerThread()
-	for _, op := range owner.ops {
+	owner := f.OwnerThread()
+	for _, op := range owner.Ops {
 		if op.Deferred || op.Kind == chanop.Send {
 			return nil // the owner drains or sends itself: too subtle to judge
 		}
 	}
-	var senders []*thread
+	var senders []*chanflow.Thread
 	total, withWait, sendLoop := 0, false, false
-	for _, t := range f.threads[1:] {
-		if has(t, chanop.Recv) {
+	for _, t := range f.Threads[1:] {
+		if chanflow.Has(t, chanop.Recv) {
 			return nil // another goroutine receives: not the owner's job alone
 		}
 		sends := unguarded(t, chanop.Send)
 		if len(sends) == 0 {
 			continue
 		}
-		if swallowsPanics(t.root) {
+		if chanflow.SwallowsPanics(t.Root) {
 			return nil // it may end by a panic before it sends
 		}
 		if requestDriven(fl, f, t, sends) {
@@ -109,22 +99,22 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if handsOver(f, t) {
 			continue // its starter's last act: the two send once between them
 		}
-		if anchorIn(f, t) == nil {
+		if chanflow.AnchorIn(f, t) == nil {
 			return nil
 		}
 		n := 1
-		if t.inLoop {
+		if t.InLoop {
 			n = pathsearch.Many
-			if t.trips > 0 {
-				n = t.trips
+			if t.Trips > 0 {
+				n = t.Trips
 			}
 		}
-		if t.inLoop && ownerReceivesInLoopOf(f, lc, anchorIn(f, t)) {
+		if t.InLoop && ownerReceivesInLoopOf(f, lc, chanflow.AnchorIn(f, t)) {
 			n = 1 // the owner receives in the same loop: judge one iteration
 		}
 		for _, op := range sends {
 			if lc.InCycle(op.Instr) || lc.InCycle(op.At) {
-				if f.capacity > 0 && (endlessLoop(op.Instr) || watchesStop(t.root)) {
+				if f.Capacity > 0 && (endlessLoop(op.Instr) || watchesStop(t.Root)) {
 					// for { v, err := src.Next(); if err != nil { return }; ch <- v }:
 					// taken to end with its source, which the buffer is sized for.
 					return nil
@@ -138,17 +128,17 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		total = min(total+n, pathsearch.Many)
 		senders = append(senders, t)
-		if t.viaGroup || doneAfter(t.root, sends) {
+		if t.ViaGroup || chanflow.DoneAfter(t.Root, sends) {
 			withWait = true
 		}
 	}
 	if len(senders) == 0 {
 		return nil
 	}
-	if total >= pathsearch.Many && !sendLoop && f.capacity > 0 {
+	if total >= pathsearch.Many && !sendLoop && f.Capacity > 0 {
 		return nil // one goroutine per element of something, and a buffer: taken to be sized to it
 	}
-	ev := ownerEvents(f, func(op chanop.Op) int {
+	ev := chanflow.OwnerEvents(f, func(op chanop.Op) int {
 		switch op.Kind {
 		case chanop.Recv:
 			return 1
@@ -157,8 +147,8 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		return 0
 	})
-	loopExitsSatisfy(ev, f, lc)
-	closedExits(ev, f)
+	chanflow.LoopExitsSatisfy(ev, f, lc)
+	chanflow.ClosedExits(ev, f)
 	if total < pathsearch.Many && len(senders) > 1 {
 		// Several goroutines share the count: judge it once, from the first
 		// one started, so receives between the starts are counted.
@@ -166,19 +156,19 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		if first == nil {
 			return nil
 		}
-		senders = []*thread{first}
+		senders = []*chanflow.Thread{first}
 	}
 	var out []analysis.Diagnostic
 	for _, t := range senders {
 		var why string
-		tev, signalled := withSignals(ev, fl, f, t)
-		res := query(tev, f, anchorIn(f, t), ssacfg.Edge{}, withWait)
+		tev, signalled := chanflow.WithSignals(ev, fl, f, t)
+		res := chanflow.Query(tev, f, chanflow.AnchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
-		case res.Found && fl.lf.NeverReturns(t.root):
+		case res.Found && fl.Lf.NeverReturns(t.Root):
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
 				pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		case total < pathsearch.Many:
-			if need := total - int(f.capacity); need > 0 && res.Found && res.Events < need {
+			if need := total - int(f.Capacity); need > 0 && res.Found && res.Events < need {
 				why = fmt.Sprintf("%s and the owner takes %s on the path %s",
 					senderCount(total), times(res.Events), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 			}
@@ -193,12 +183,12 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 		}
 		op := unguarded(t, chanop.Send)[0]
 		d := analysis.Diagnostic{
-			Pos: t.spawn.Pos(),
+			Pos: t.Spawn.Pos(),
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
-				diag.Line(pass, sendPos(op)), diag.Line(pass, f.mk.Pos()), diag.CapDesc(f.capacity), why),
+				diag.Line(pass, sendPos(op)), diag.Line(pass, f.Mk.Pos()), diag.CapDesc(f.Capacity), why),
 			Related: []analysis.RelatedInformation{
 				{Pos: sendPos(op), Message: "blocking send"},
-				{Pos: f.mk.Pos(), Message: "channel made here"},
+				{Pos: f.Mk.Pos(), Message: "channel made here"},
 			},
 		}
 		if fix, ok := bufferFix(pass, f, t, total); ok {
@@ -212,10 +202,10 @@ func sendLeaks(pass *analysis.Pass, fl *flows, f *chanFlow) []analysis.Diagnosti
 // boundedOrEarly explains why an unbounded number of sends outruns the
 // owner's receives: it receives a fixed number of times, or its receive
 // loop has a way out before the senders are done.
-func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev pathsearch.Events, withWait bool, total int) string {
+func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanflow.Flow, ev pathsearch.Events, withWait bool, total int) string {
 	var recvs []chanop.Op
 	bounded := true
-	for _, op := range f.ownerThread().ops {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Kind != chanop.Recv {
 			continue
 		}
@@ -227,7 +217,7 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev pa
 	if len(recvs) == 0 {
 		return ""
 	}
-	if bounded && !isMainMain(f.owner) { // (main returning ends the process)
+	if bounded && !chanflow.IsMainMain(f.Owner) { // (main returning ends the process)
 		var lines []string
 		for _, op := range recvs {
 			lines = append(lines, fmt.Sprint(diag.Line(pass, recvPos(op))))
@@ -235,7 +225,7 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanFlow, ev pa
 		return fmt.Sprintf("%s but the owner receives at most %s (line %s)", senderCount(total), times(len(recvs)), strings.Join(lines, ", "))
 	}
 	for _, op := range recvs {
-		if res, x, ok := earlyExit(f, lc, ev, op, withWait); ok {
+		if res, x, ok := chanflow.EarlyExit(f, lc, ev, op, withWait); ok {
 			_ = x
 			return fmt.Sprintf("%s but the owner's receive loop (line %d) stops early on the path %s",
 				senderCount(total), diag.Line(pass, recvPos(op)), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
@@ -275,23 +265,23 @@ func recvPos(op chanop.Op) token.Pos { return sendPos(op) }
 
 // debugFlow prints what leakvet tracked of a channel when LEAKVET_DEBUG is
 // set: why a channel was given up on is the first question of a triage.
-func debugFlow(pass *analysis.Pass, f *chanFlow) {
+func debugFlow(pass *analysis.Pass, f *chanflow.Flow) {
 	if os.Getenv("LEAKVET_DEBUG") == "" {
 		return
 	}
 	fmt.Fprintf(os.Stderr, "leakvet: make at %s owner %s cap %d escape %q threads %d\n",
-		pass.Fset.Position(f.mk.Pos()), f.owner.Name(), f.capacity, f.escape, len(f.threads))
-	for i, t := range f.threads {
-		for _, op := range t.ops {
+		pass.Fset.Position(f.Mk.Pos()), f.Owner.Name(), f.Capacity, f.Escape, len(f.Threads))
+	for i, t := range f.Threads {
+		for _, op := range t.Ops {
 			fmt.Fprintf(os.Stderr, "  thread %d (loop %v, trips %d): kind %d at %s guarded %v deferred %v\n",
-				i, t.inLoop, t.trips, op.Kind, pass.Fset.Position(sendPos(op)), op.Guarded, op.Deferred)
+				i, t.InLoop, t.Trips, op.Kind, pass.Fset.Position(sendPos(op)), op.Guarded, op.Deferred)
 		}
 	}
 }
 
 // firstAnchor returns the thread started before all the others on every
 // path (its start dominates theirs), or nil.
-func firstAnchor(f *chanFlow, ts []*thread) *thread {
+func firstAnchor(f *chanflow.Flow, ts []*chanflow.Thread) *chanflow.Thread {
 	before := func(a, b ssa.Instruction) bool {
 		if a.Block() != b.Block() {
 			return a.Block().Dominates(b.Block())
@@ -307,10 +297,10 @@ func firstAnchor(f *chanFlow, ts []*thread) *thread {
 		return false
 	}
 	for _, t := range ts {
-		a := anchorIn(f, t)
+		a := chanflow.AnchorIn(f, t)
 		ok := true
 		for _, u := range ts {
-			if u != t && !before(a, anchorIn(f, u)) {
+			if u != t && !before(a, chanflow.AnchorIn(f, u)) {
 				ok = false
 				break
 			}
@@ -324,12 +314,12 @@ func firstAnchor(f *chanFlow, ts []*thread) *thread {
 
 // ownerReceivesInLoopOf reports whether the owner receives from the
 // channel inside the innermost loop around anchor.
-func ownerReceivesInLoopOf(f *chanFlow, lc ssacfg.LoopCache, anchor ssa.Instruction) bool {
+func ownerReceivesInLoopOf(f *chanflow.Flow, lc ssacfg.LoopCache, anchor ssa.Instruction) bool {
 	if anchor == nil {
 		return false
 	}
 	_, body := pathsearch.InnermostLoop(anchor.Block())
-	for _, op := range f.ownerThread().ops {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Kind == chanop.Recv && body[op.At.Block()] {
 			return true
 		}
@@ -389,25 +379,25 @@ func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
 // the owner sends on (for p := range prompts { answers <- read(p) }). The
 // answers are as many as the requests, and leakvet takes the buffer to be
 // sized to the requests in flight, as it does for one goroutine per element.
-func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanop.Op) bool {
-	if f.capacity <= 0 {
+func requestDriven(fl *chanflow.Flows, f *chanflow.Flow, t *chanflow.Thread, sends []chanop.Op) bool {
+	if f.Capacity <= 0 {
 		return false
 	}
-	l := fl.lc.Of(t.root)
-	for _, g := range fl.list {
-		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" || !has(g.ownerThread(), chanop.Send) {
+	l := fl.Lc.Of(t.Root)
+	for _, g := range fl.List {
+		if g == f || g.Mk == f.Mk || g.Owner != f.Owner || g.Escape != "" || !chanflow.Has(g.OwnerThread(), chanop.Send) {
 			continue
 		}
-		for _, u := range g.threads[1:] {
-			if u.spawn != t.spawn {
+		for _, u := range g.Threads[1:] {
+			if u.Spawn != t.Spawn {
 				continue
 			}
-			for _, op := range u.ops {
-				if op.Kind != chanop.Recv || op.At.Parent() != t.root || !l.InCycle(op.At.Block()) {
+			for _, op := range u.Ops {
+				if op.Kind != chanop.Recv || op.At.Parent() != t.Root || !l.InCycle(op.At.Block()) {
 					continue
 				}
 				for _, s := range sends {
-					if s.At.Parent() == t.root && l.Same(s.At.Block(), op.At.Block()) {
+					if s.At.Parent() == t.Root && l.Same(s.At.Block(), op.At.Block()) {
 						return true
 					}
 				}
@@ -421,21 +411,21 @@ func requestDriven(fl *flows, f *chanFlow, t *thread, sends []chanop.Op) bool {
 // sender's last act on f (go c.expectConnack(packet, errs) to read the next
 // packet instead): after starting t, its starter sends on f no more, so the
 // two send at most as often as one.
-func handsOver(f *chanFlow, t *thread) bool {
-	if !t.nested {
+func handsOver(f *chanflow.Flow, t *chanflow.Thread) bool {
+	if !t.Nested {
 		return false
 	}
-	for _, u := range f.threads[1:] {
-		if u == t || u.root != t.spawn.Parent() || !has(u, chanop.Send) {
+	for _, u := range f.Threads[1:] {
+		if u == t || u.Root != t.Spawn.Parent() || !chanflow.Has(u, chanop.Send) {
 			continue
 		}
 		isSend := map[ssa.Instruction]bool{}
-		for _, op := range u.ops {
+		for _, op := range u.Ops {
 			if op.Kind == chanop.Send {
 				isSend[op.At] = true
 			}
 		}
-		if !fields.Reaches(t.spawn, func(i ssa.Instruction) bool { return isSend[i] }) {
+		if !fields.Reaches(t.Spawn, func(i ssa.Instruction) bool { return isSend[i] }) {
 			return true
 		}
 	}

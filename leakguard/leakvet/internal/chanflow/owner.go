@@ -1,4 +1,4 @@
-package leakvet
+package chanflow
 
 import (
 	"go/token"
@@ -9,9 +9,10 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-func ownerEvents(f *chanFlow, weight func(chanop.Op) int) pathsearch.Events {
+// OwnerEvents weighs the owner's operations on f's channel with weight.
+func OwnerEvents(f *Flow, weight func(chanop.Op) int) pathsearch.Events {
 	ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
-	for _, op := range f.ownerThread().ops {
+	for _, op := range f.OwnerThread().Ops {
 		w := weight(op)
 		if w == 0 || op.Deferred {
 			continue
@@ -30,12 +31,12 @@ func ownerEvents(f *chanFlow, weight func(chanop.Op) int) pathsearch.Events {
 // sinks are where the owner stops being able to take part: its returns,
 // making the channel anew (the next loop iteration), and, when withWait,
 // waiting for a group of goroutines.
-func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
+func (f *Flow) sink(withWait bool) func(ssa.Instruction) bool {
 	return func(instr ssa.Instruction) bool {
 		switch in := instr.(type) {
 		case *ssa.Return:
 			// main returning ends the process: nothing is left blocked.
-			return !isMainMain(f.owner)
+			return !IsMainMain(f.Owner)
 		case *ssa.Call:
 			// A t.Fatal (Goexit) path is no sink: what a failed test
 			// leaves behind is noise next to its failure.
@@ -43,11 +44,13 @@ func (f *chanFlow) sink(withWait bool) func(ssa.Instruction) bool {
 				return true
 			}
 		}
-		return instr == f.remake && instr.Parent() == f.owner
+		return instr == f.remake && instr.Parent() == f.Owner
 	}
 }
 
-func query(ev pathsearch.Events, f *chanFlow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathsearch.Result {
+// Query finds the owner's path from from (or start) to where it stops
+// taking part, passing the fewest events of ev.
+func Query(ev pathsearch.Events, f *Flow, from ssa.Instruction, start ssacfg.Edge, withWait bool) pathsearch.Result {
 	return pathsearch.Query{
 		From:   from,
 		Start:  start,
@@ -57,10 +60,10 @@ func query(ev pathsearch.Events, f *chanFlow, from ssa.Instruction, start ssacfg
 	}.Run()
 }
 
-// anchorIn returns where, in the owner's function, thread t starts; a
+// AnchorIn returns where, in the owner's function, thread t starts; a
 // goroutine started in a callee of the owner starts at the call.
-func anchorIn(f *chanFlow, t *thread) ssa.Instruction {
-	if t.anchor != nil && t.anchor.Parent() == f.owner {
+func AnchorIn(f *Flow, t *Thread) ssa.Instruction {
+	if t.anchor != nil && t.anchor.Parent() == f.Owner {
 		return t.anchor
 	}
 	return nil
@@ -69,7 +72,7 @@ func anchorIn(f *chanFlow, t *thread) ssa.Instruction {
 // closedTest reports whether iff tests the ok of a receive on the channel
 // (v, ok := <-ch or case v, ok := <-ch): leaving a loop there means the
 // channel was closed.
-func closedTest(f *chanFlow, iff *ssa.If) bool {
+func closedTest(f *Flow, iff *ssa.If) bool {
 	cond := iff.Cond
 	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
 		cond = u.X
@@ -78,7 +81,7 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 	if !ok {
 		return false
 	}
-	for _, op := range f.ownerThread().ops {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Kind != chanop.Recv {
 			continue
 		}
@@ -92,18 +95,18 @@ func closedTest(f *chanFlow, iff *ssa.If) bool {
 	return false
 }
 
-// earlyExit looks for a way out of the owner's loop around op that is not
+// EarlyExit looks for a way out of the owner's loop around op that is not
 // the loop's own test (a break, a return, a select case) and from which the
 // owner reaches a sink with fewer than one more event: the receive loop that
 // stops early.
-func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop.Op, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
+func EarlyExit(f *Flow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop.Op, withWait bool) (pathsearch.Result, *ssa.BasicBlock, bool) {
 	b := op.At.Block()
-	l := lc.Of(f.owner)
+	l := lc.Of(f.Owner)
 	if !l.InCycle(b) {
 		return pathsearch.Result{}, nil, false
 	}
 	h := l.Header(b)
-	for _, x := range f.owner.Blocks {
+	for _, x := range f.Owner.Blocks {
 		if !l.Same(x, b) {
 			continue
 		}
@@ -118,7 +121,7 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop
 			if l.Same(y, b) {
 				continue
 			}
-			res := query(ev, f, nil, ssacfg.Edge{From: x, To: y}, withWait)
+			res := Query(ev, f, nil, ssacfg.Edge{From: x, To: y}, withWait)
 			if res.Found && res.Events == 0 {
 				res.Blocks = append([]*ssa.BasicBlock{x}, res.Blocks...)
 				return res, x, true
@@ -128,11 +131,11 @@ func earlyExit(f *chanFlow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop
 	return pathsearch.Result{}, nil, false
 }
 
-// doneAfter reports whether fn can call WaitGroup.Done after one of the
+// DoneAfter reports whether fn can call WaitGroup.Done after one of the
 // sends: a deferred Done, or one its control flow reaches from a send. A
 // goroutine whose every Done comes before its sends does not keep the
 // owner's Wait from returning, so that Wait is no sink for its sends.
-func doneAfter(fn *ssa.Function, sends []chanop.Op) bool {
+func DoneAfter(fn *ssa.Function, sends []chanop.Op) bool {
 	isDone := func(instr ssa.Instruction) bool {
 		c, ok := instr.(ssa.CallInstruction)
 		return ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done")
@@ -180,11 +183,11 @@ func doneAfter(fn *ssa.Function, sends []chanop.Op) bool {
 	return false
 }
 
-// swallowsPanics reports whether fn defers a function that calls recover()
+// SwallowsPanics reports whether fn defers a function that calls recover()
 // and drops what it returns: its author expects a call in it to panic and
 // end it early (a push that panics once the queue is closed), on a path
 // leakvet cannot see, so what follows the call may never run.
-func swallowsPanics(fn *ssa.Function) bool {
+func SwallowsPanics(fn *ssa.Function) bool {
 	for _, b := range fn.Blocks {
 		for _, instr := range b.Instrs {
 			d, ok := instr.(*ssa.Defer)
@@ -223,32 +226,33 @@ func swallowsPanics(fn *ssa.Function) bool {
 	return false
 }
 
-func isMainMain(fn *ssa.Function) bool {
+// IsMainMain reports whether fn is func main of package main.
+func IsMainMain(fn *ssa.Function) bool {
 	return fn.Name() == "main" && fn.Parent() == nil && fn.Signature.Recv() == nil && fn.Pkg != nil && fn.Pkg.Pkg.Name() == "main"
 }
 
-// loopExitsSatisfy takes the owner's receive loops, left by their own test
+// LoopExitsSatisfy takes the owner's receive loops, left by their own test
 // (not a break or return inside), to have received all that was sent: the
 // loop's count is taken to match the senders', as leakvet cannot compare
 // them.
-func loopExitsSatisfy(ev pathsearch.Events, f *chanFlow, lc ssacfg.LoopCache) {
-	l := lc.Of(f.owner)
-	for _, op := range f.ownerThread().ops {
-		if op.Kind != chanop.Recv || op.At.Parent() != f.owner || !l.InCycle(op.At.Block()) {
+func LoopExitsSatisfy(ev pathsearch.Events, f *Flow, lc ssacfg.LoopCache) {
+	l := lc.Of(f.Owner)
+	for _, op := range f.OwnerThread().Ops {
+		if op.Kind != chanop.Recv || op.At.Parent() != f.Owner || !l.InCycle(op.At.Block()) {
 			continue
 		}
 		pathsearch.DrainLoopExits(ev, op.At.Block())
 	}
 }
 
-// closedExits weighs as many the edges taken when one of the owner's
+// ClosedExits weighs as many the edges taken when one of the owner's
 // receives reports the channel closed (the ok of v, ok := <-ch, or the end
 // of a range over it): once it is closed no sender is left blocked on it (a
 // send on a closed channel panics). go/ssa ends a block at a call that never
 // returns, so a range whose body always calls t.Fatal is no loop, and its
 // end is seen here rather than by loopExitsSatisfy.
-func closedExits(ev pathsearch.Events, f *chanFlow) {
-	for _, op := range f.ownerThread().ops {
+func ClosedExits(ev pathsearch.Events, f *Flow) {
+	for _, op := range f.OwnerThread().Ops {
 		if op.Kind != chanop.Recv || op.Deferred {
 			continue
 		}
@@ -278,10 +282,10 @@ func closedExits(ev pathsearch.Events, f *chanFlow) {
 	}
 }
 
-// withSignals adds, for goroutine t, the owner's receives on other channels
+// WithSignals adds, for goroutine t, the owner's receives on other channels
 // t sends on or closes: once the owner has one, t has got past that point
 // (its "done" signal), and leakvet does not judge the order further.
-func withSignals(ev pathsearch.Events, fl *flows, f *chanFlow, t *thread) (pathsearch.Events, bool) {
+func WithSignals(ev pathsearch.Events, fl *Flows, f *Flow, t *Thread) (pathsearch.Events, bool) {
 	any := false
 	out := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
 	for k, v := range ev.At {
@@ -290,13 +294,13 @@ func withSignals(ev pathsearch.Events, fl *flows, f *chanFlow, t *thread) (paths
 	for k, v := range ev.Enter {
 		out.Enter[k] = v
 	}
-	for _, g := range fl.list {
-		if g == f || g.mk == f.mk || g.owner != f.owner || g.escape != "" {
+	for _, g := range fl.List {
+		if g == f || g.Mk == f.Mk || g.Owner != f.Owner || g.Escape != "" {
 			continue // (the same make reached from another call is another goroutine)
 		}
 		signals := false
-		for _, u := range g.threads[1:] {
-			if u.spawn == t.spawn && has(u, chanop.Send, chanop.Close) {
+		for _, u := range g.Threads[1:] {
+			if u.Spawn == t.Spawn && Has(u, chanop.Send, chanop.Close) {
 				signals = true
 			}
 		}
@@ -304,7 +308,7 @@ func withSignals(ev pathsearch.Events, fl *flows, f *chanFlow, t *thread) (paths
 			continue
 		}
 		any = true
-		sig := ownerEvents(g, func(op chanop.Op) int {
+		sig := OwnerEvents(g, func(op chanop.Op) int {
 			if op.Kind == chanop.Recv {
 				return pathsearch.Many
 			}
@@ -318,4 +322,16 @@ func withSignals(ev pathsearch.Events, fl *flows, f *chanFlow, t *thread) (paths
 		}
 	}
 	return out, any
+}
+
+// Has reports whether t has an operation of one of kinds.
+func Has(t *Thread, kinds ...chanop.Kind) bool {
+	for _, op := range t.Ops {
+		for _, k := range kinds {
+			if op.Kind == k {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -1,4 +1,8 @@
-package leakvet
+// Package chanflow follows each channel made by make(chan) in a package
+// through the variables, closures, calls and goroutines that use it, and
+// answers path questions about its owner: where the owner stops taking
+// part, which of its operations a path passes.
+package chanflow
 
 import (
 	"fmt"
@@ -15,49 +19,51 @@ import (
 	"golang.org/x/tools/go/ssa"
 )
 
-// thread is the owner of a channel (the function that made it, or the
+// Thread is the owner of a channel (the function that made it, or the
 // caller it was returned to) or one goroutine that uses it.
-type thread struct {
-	root     *ssa.Function
-	spawn    ssa.Instruction // the go statement (or group.Go call); nil for the owner
+type Thread struct {
+	Root     *ssa.Function
+	Spawn    ssa.Instruction // the go statement (or group.Go call); nil for the owner
 	anchor   ssa.Instruction // where, in the owner's function, the goroutine is started
-	inLoop   bool            // started once per iteration of a loop
-	trips    int             // when inLoop: the loop's constant trip count, or 0
-	viaGroup bool            // started by errgroup.Group.Go or sync.WaitGroup.Go
-	nested   bool            // started by another goroutine
-	ops      []chanop.Op
+	InLoop   bool            // started once per iteration of a loop
+	Trips    int             // when inLoop: the loop's constant trip count, or 0
+	ViaGroup bool            // started by errgroup.Group.Go or sync.WaitGroup.Go
+	Nested   bool            // started by another goroutine
+	Ops      []chanop.Op
 }
 
-// chanFlow is everything leakvet knows about one make(chan).
-type chanFlow struct {
-	mk       *ssa.MakeChan
-	capacity int64 // -1: not a constant
-	owner    *ssa.Function
+// Flow is everything leakvet knows about one make(chan).
+type Flow struct {
+	Mk       *ssa.MakeChan
+	Capacity int64 // -1: not a constant
+	Owner    *ssa.Function
 	remake   ssa.Instruction // reaching it again starts a new channel: the make, or the call returning it
-	threads  []*thread       // threads[0] is the owner
-	escape   string          // why leakvet gave up on it; "" if it did not
+	Threads  []*Thread       // threads[0] is the owner
+	Escape   string          // why leakvet gave up on it; "" if it did not
 	returned bool            // the owner returns it to its callers
 }
 
-func (f *chanFlow) ownerThread() *thread { return f.threads[0] }
+func (f *Flow) OwnerThread() *Thread { return f.Threads[0] }
 
-type flows struct {
-	list []*chanFlow
-	lc   ssacfg.LoopCache
-	lf   *fields.LoopFacts
+// Flows is the Analyzer's result: every channel made in the package.
+type Flows struct {
+	List []*Flow
+	Lc   ssacfg.LoopCache
+	Lf   *fields.LoopFacts
 }
 
-var flowAnalyzer = &analysis.Analyzer{
+// Analyzer tracks the package's channels for leaksend and leakrecv.
+var Analyzer = &analysis.Analyzer{
 	Name:       "leakvetflow",
 	Doc:        "tracks channels made in a package through closures, calls and goroutines (a helper of leaksend and leakrecv)",
 	Requires:   []*analysis.Analyzer{buildssa.Analyzer},
 	Run:        runFlows,
-	ResultType: reflect.TypeFor[*flows](),
+	ResultType: reflect.TypeFor[*Flows](),
 }
 
 func runFlows(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
-	res := &flows{lc: ssacfg.LoopCache{}, lf: fields.NewLoopFacts(ssaInfo.Pkg)}
+	res := &Flows{Lc: ssacfg.LoopCache{}, Lf: fields.NewLoopFacts(ssaInfo.Pkg)}
 	callers := map[*ssa.Function][]*ssa.Call{}
 	for _, fn := range ssaInfo.SrcFuncs {
 		for _, b := range fn.Blocks {
@@ -77,16 +83,16 @@ func runFlows(pass *analysis.Pass) (any, error) {
 				if !ok {
 					continue
 				}
-				f := trackChan(res.lc, ssaInfo.Pkg, mk, fn, mk, mk, nil)
-				if f.escape == "" && f.returned && len(f.ownerThread().ops) == 0 {
+				f := trackChan(res.Lc, ssaInfo.Pkg, mk, fn, mk, mk, nil)
+				if f.Escape == "" && f.returned && len(f.OwnerThread().Ops) == 0 {
 					// The function only starts goroutines on the channel and
 					// hands it over: its callers in this package own it.
 					for _, call := range callers[fn] {
-						res.list = append(res.list, trackChan(res.lc, ssaInfo.Pkg, mk, call.Parent(), call, call, f))
+						res.List = append(res.List, trackChan(res.Lc, ssaInfo.Pkg, mk, call.Parent(), call, call, f))
 					}
 					continue
 				}
-				res.list = append(res.list, f)
+				res.List = append(res.List, f)
 			}
 		}
 	}
@@ -96,25 +102,25 @@ func runFlows(pass *analysis.Pass) (any, error) {
 // trackChan follows the channel v (mk, or a call returning the channel made
 // by maker's make) through owner. When maker is non-nil, its goroutines are
 // the new flow's goroutines, started at the call v.
-func trackChan(lc ssacfg.LoopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Function, v ssa.Value, remake ssa.Instruction, maker *chanFlow) *chanFlow {
-	f := &chanFlow{mk: mk, capacity: -1, owner: owner, remake: remake}
+func trackChan(lc ssacfg.LoopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *ssa.Function, v ssa.Value, remake ssa.Instruction, maker *Flow) *Flow {
+	f := &Flow{Mk: mk, Capacity: -1, Owner: owner, remake: remake}
 	if c, ok := mk.Size.(*ssa.Const); ok && c.Value != nil && c.Value.Kind() == constant.Int {
-		f.capacity, _ = constant.Int64Val(c.Value)
+		f.Capacity, _ = constant.Int64Val(c.Value)
 	}
-	f.threads = []*thread{{root: owner}}
+	f.Threads = []*Thread{{Root: owner}}
 	if maker != nil {
 		call := v.(*ssa.Call)
-		for _, t := range maker.threads[1:] {
+		for _, t := range maker.Threads[1:] {
 			nt := *t
 			nt.anchor = call
-			nt.inLoop = t.inLoop // each call makes a new channel
-			f.threads = append(f.threads, &nt)
+			nt.InLoop = t.InLoop // each call makes a new channel
+			f.Threads = append(f.Threads, &nt)
 		}
 	}
 	w := &walker{pkg: pkg, lc: lc, flow: f, seen: map[seenKey]bool{}}
-	w.value(v, f.threads[0], nil, false, 0)
+	w.value(v, f.Threads[0], nil, false, 0)
 	if maker != nil && f.returned {
-		f.escape = "returned again by " + owner.Name()
+		f.Escape = "returned again by " + owner.Name()
 	}
 	return f
 }
@@ -123,28 +129,28 @@ func trackChan(lc ssacfg.LoopCache, pkg *ssa.Package, mk *ssa.MakeChan, owner *s
 // thread's root (a helper called twice receives twice).
 type seenKey struct {
 	v  ssa.Value
-	t  *thread
+	t  *Thread
 	at ssa.Instruction
 }
 
 type walker struct {
 	pkg  *ssa.Package
 	lc   ssacfg.LoopCache
-	flow *chanFlow
+	flow *Flow
 	seen map[seenKey]bool
 }
 
 func (w *walker) giveUp(format string, args ...any) {
-	if w.flow.escape == "" {
-		w.flow.escape = fmt.Sprintf(format, args...)
+	if w.flow.Escape == "" {
+		w.flow.Escape = fmt.Sprintf(format, args...)
 	}
 }
 
-func (w *walker) op(t *thread, kind chanop.Kind, instr ssa.Instruction, selCase int, guarded, deferred bool, at ssa.Instruction) {
+func (w *walker) op(t *Thread, kind chanop.Kind, instr ssa.Instruction, selCase int, guarded, deferred bool, at ssa.Instruction) {
 	if at == nil {
 		at = instr
 	}
-	t.ops = append(t.ops, chanop.Op{Kind: kind, Instr: instr, SelCase: selCase, Guarded: guarded, Deferred: deferred, At: at})
+	t.Ops = append(t.Ops, chanop.Op{Kind: kind, Instr: instr, SelCase: selCase, Guarded: guarded, Deferred: deferred, At: at})
 }
 
 // local reports whether fn is this package's own function with a body, so
@@ -154,27 +160,27 @@ func (w *walker) local(fn *ssa.Function) bool {
 }
 
 // newThread starts a goroutine thread at spawn, which runs in parent.
-func (w *walker) newThread(parent *thread, spawn ssa.Instruction, root *ssa.Function, at ssa.Instruction, viaGroup bool) *thread {
-	for _, t := range w.flow.threads[1:] {
-		if t.spawn == spawn {
+func (w *walker) newThread(parent *Thread, spawn ssa.Instruction, root *ssa.Function, at ssa.Instruction, viaGroup bool) *Thread {
+	for _, t := range w.flow.Threads[1:] {
+		if t.Spawn == spawn {
 			return t
 		}
 	}
-	t := &thread{root: root, spawn: spawn, viaGroup: viaGroup}
-	if parent == w.flow.ownerThread() {
+	t := &Thread{Root: root, Spawn: spawn, ViaGroup: viaGroup}
+	if parent == w.flow.OwnerThread() {
 		t.anchor = spawn
 		if at != nil {
 			t.anchor = at
 		}
-		t.inLoop = w.repeats(spawn) || (at != nil && w.repeats(at))
-		if t.inLoop && at == nil {
-			t.trips = w.lc.Of(spawn.Parent()).ConstTrips(spawn.Block())
+		t.InLoop = w.repeats(spawn) || (at != nil && w.repeats(at))
+		if t.InLoop && at == nil {
+			t.Trips = w.lc.Of(spawn.Parent()).ConstTrips(spawn.Block())
 		}
 	} else {
-		t.anchor, t.nested = parent.anchor, true
-		t.inLoop = parent.inLoop || w.lc.InCycle(spawn)
+		t.anchor, t.Nested = parent.anchor, true
+		t.InLoop = parent.InLoop || w.lc.InCycle(spawn)
 	}
-	w.flow.threads = append(w.flow.threads, t)
+	w.flow.Threads = append(w.flow.Threads, t)
 	return t
 }
 
@@ -184,7 +190,7 @@ func (w *walker) repeats(instr ssa.Instruction) bool {
 	if !w.lc.InCycle(instr) {
 		return false
 	}
-	mk := w.flow.mk
+	mk := w.flow.Mk
 	if instr.Parent() != mk.Parent() {
 		return true
 	}
@@ -215,8 +221,8 @@ func (w *walker) repeats(instr ssa.Instruction) bool {
 
 // value follows the channel value v used in thread t; at is the call in
 // t.root that led here (nil when v is in t.root itself).
-func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
-	if w.flow.escape != "" || w.seen[seenKey{v, t, at}] {
+func (w *walker) value(v ssa.Value, t *Thread, at ssa.Instruction, deferred bool, depth int) {
+	if w.flow.Escape != "" || w.seen[seenKey{v, t, at}] {
 		return
 	}
 	w.seen[seenKey{v, t, at}] = true
@@ -254,7 +260,7 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 		case *ssa.ChangeType:
 			w.value(r, t, at, deferred, depth)
 		case *ssa.Return:
-			if t == w.flow.ownerThread() && at == nil && !deferred {
+			if t == w.flow.OwnerThread() && at == nil && !deferred {
 				w.flow.returned = true
 				continue
 			}
@@ -299,7 +305,7 @@ func (w *walker) value(v ssa.Value, t *thread, at ssa.Instruction, deferred bool
 }
 
 // call follows v passed to a call (or a deferred call) in thread t.
-func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
+func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, t *Thread, at ssa.Instruction, deferred bool, depth int) {
 	switch ssacfg.BuiltinName(call) {
 	case "close":
 		w.op(t, chanop.Close, instr, -1, false, deferred, at)
@@ -324,8 +330,8 @@ func (w *walker) call(instr ssa.Instruction, call *ssa.CallCommon, v ssa.Value, 
 
 // cell follows a variable (alloc or a closure's captured pointer) that
 // holds the channel; init is the value first stored in it.
-func (w *walker) cell(p ssa.Value, init ssa.Value, t *thread, at ssa.Instruction, deferred bool, depth int) {
-	if w.flow.escape != "" || w.seen[seenKey{p, t, at}] {
+func (w *walker) cell(p ssa.Value, init ssa.Value, t *Thread, at ssa.Instruction, deferred bool, depth int) {
+	if w.flow.Escape != "" || w.seen[seenKey{p, t, at}] {
 		return
 	}
 	w.seen[seenKey{p, t, at}] = true
@@ -359,10 +365,10 @@ func (w *walker) cell(p ssa.Value, init ssa.Value, t *thread, at ssa.Instruction
 
 // closure follows the closure mc, which captures the channel (or, if
 // isCell, the variable holding it) as free variable i.
-func (w *walker) closure(mc *ssa.MakeClosure, i int, t *thread, at ssa.Instruction, deferred bool, depth int, isCell bool) {
+func (w *walker) closure(mc *ssa.MakeClosure, i int, t *Thread, at ssa.Instruction, deferred bool, depth int, isCell bool) {
 	fn := mc.Fn.(*ssa.Function)
 	fv := fn.FreeVars[i]
-	follow := func(nt *thread, nat ssa.Instruction, ndeferred bool) {
+	follow := func(nt *Thread, nat ssa.Instruction, ndeferred bool) {
 		if isCell {
 			w.cell(fv, nil, nt, nat, ndeferred, depth+1)
 		} else {

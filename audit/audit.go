@@ -13,7 +13,8 @@
 //   - Appends are serialised (an advisory lock on PostgreSQL, SQLite's
 //     single writer) so concurrent writers, in any process, extend one chain.
 //     The primary key on seq backs this up: two writers that computed the
-//     same seq cannot both commit.
+//     same seq cannot both commit. Records of no other change (Append) are
+//     committed in groups, several to a transaction (see group.go).
 //
 // A chain alone does not stop someone who rewrites it from the tampered row
 // to the end, or who cuts off its tail: keep a copy of the last Seq and Hash

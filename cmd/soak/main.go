@@ -5,9 +5,10 @@
 // restarted (split mode). It reports every kind of request's answers
 // (none may be a 5xx or missing; checks must answer within the check
 // deadline + 50 ms at the 99th percentile, and every one with
-// --strict-deadline) and the checker's goroutines, pooled connections
+// --strict-deadline), the checker's goroutines, pooled connections
 // apart, and heap, which must come back to their level from before the
-// load. It exits 1 if any of that fails.
+// load, and whether the checker's audit trail verifies after it. It exits
+// 1 if any of that fails.
 //
 //	go run ./cmd/soak                          # 10 minutes, 2,000,000-row upload
 //	go run ./cmd/soak --duration 45s --upload-rows 200000   # the short run CI makes
@@ -139,7 +140,17 @@ func run(ctx context.Context, cfg config) (ok bool, err error) {
 	}
 	s.logf("load stopped; waiting for the queued checks and for goroutines and heap to come back (up to %v)", cfg.Settle)
 	after, settled := s.settle(ctx, before)
-	return s.report(before, after, settled), nil
+	// Every request above that changed something, login attempts
+	// included, appended to the trail, many of them in groups.
+	trail, trailErr := cli(ctx, s.cfg.Bin, "", "audit", "verify", "--db", s.checkerDB)
+	return s.report(before, after, settled, auditCheck{trail, trailErr}), nil
+}
+
+// auditCheck is what `trialwatch audit verify` said of the checker's
+// trail after the load.
+type auditCheck struct {
+	out string
+	err error
 }
 
 // warmUp runs checks and signal lists until ctx ends.

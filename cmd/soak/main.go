@@ -142,15 +142,24 @@ func run(ctx context.Context, cfg config) (ok bool, err error) {
 	after, settled := s.settle(ctx, before)
 	// Every request above that changed something, login attempts
 	// included, appended to the trail, many of them in groups.
-	trail, trailErr := cli(ctx, s.cfg.Bin, "", "audit", "verify", "--db", s.checkerDB)
-	return s.report(before, after, settled, auditCheck{trail, trailErr}), nil
+	check := auditCheck{grouped: -1, commits: -1}
+	if v, err := metric(ctx, s.checker, adminToken, "trialwatch_audit_grouped_records_total"); err == nil {
+		check.grouped = int64(v)
+	}
+	if v, err := metric(ctx, s.checker, adminToken, "trialwatch_audit_group_commits_total"); err == nil {
+		check.commits = int64(v)
+	}
+	check.out, check.err = cli(ctx, s.cfg.Bin, "", "audit", "verify", "--db", s.checkerDB)
+	return s.report(before, after, settled, check), nil
 }
 
 // auditCheck is what `trialwatch audit verify` said of the checker's
-// trail after the load.
+// trail after the load, and how many records were appended on their own
+// in how many transactions (-1: not known).
 type auditCheck struct {
-	out string
-	err error
+	out              string
+	err              error
+	grouped, commits int64
 }
 
 // warmUp runs checks and signal lists until ctx ends.

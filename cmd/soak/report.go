@@ -66,6 +66,9 @@ func (s *soak) report(before, after footprint, settled bool, trail auditCheck) b
 	} else {
 		fmt.Fprintf(w, "checker %s\n", strings.SplitN(trail.out, "\n", 2)[0])
 	}
+	if trail.grouped >= 0 && trail.commits >= 0 {
+		fmt.Fprintf(w, "checker audit records appended on their own: %d, in %d transactions\n", trail.grouped, trail.commits)
+	}
 	if len(problems) == 0 {
 		fmt.Fprintln(w, "soak: PASS")
 		return true

@@ -68,7 +68,7 @@ type soak struct {
 	checker                *proc
 	upstream               *proc // the data service stalled and restarted; nil in all-in-one mode
 	monitor, site          string
-	checkerDB              string // the checker's database, where the audit trail is
+	checkerDB              string   // the checker's database, where the audit trail is
 	subjects               []string // pilot subjects to check
 	client                 *http.Client
 	checks, lists, patches tally

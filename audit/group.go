@@ -18,7 +18,11 @@ import (
 // The appenders themselves do the committing, one at a time: an append
 // joins the open group, then waits until either its group is committed
 // or the committer's turn is free, and takes the turn to commit the open
-// group, its own, whole, while later appends gather in the next group. No
+// group, its own, whole, while later appends gather in the next group.
+// One group commits at a time, so a flood of appends takes one write turn
+// at a time however many arrive, and groups the more, the longer the
+// other writers keep the turn; with the writer idle and appends far
+// apart, each commits at once, alone, without waiting for company. No
 // goroutine runs apart from the appenders, so none is left to stop or to
 // flush at shutdown: every Append returns once its record is committed
 // (or its group failed), and a server's shutdown waits for its handlers.

@@ -3,10 +3,12 @@ package access
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -225,4 +227,87 @@ func TestLoginWithFailingLimits(t *testing.T) {
 	if recs := records(t, trail, "login"); len(recs) != 1 || recs[0].Action != "refused" {
 		t.Errorf("records %+v: want one refused", recs)
 	}
+}
+
+// Refused logins that arrive while the database's writer is busy (here
+// held by the test, as a large upload's chunk would hold it) are recorded
+// together once it is free: each of them leaves its record, under its
+// name escaped, in far fewer transactions than records, and the chain
+// verifies.
+func TestRefusedLoginsShareTransactions(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	users, err := auth.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trail, err := audit.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRouter(Rules())
+	r.Attach(users, trail)
+	a := NewAccounts(db, users, trail, nil)
+	a.LimitAll(1e-9, 1) // one login in all, then none
+	a.Register(r)
+	if got := loginFrom(r, "192.0.2.1", loginBody("first", "wrong")); got.Code != http.StatusUnauthorized {
+		t.Fatalf("first login: %d %s, want 401", got.Code, got.Body)
+	}
+	before := trail.AppendStats()
+
+	holding, release := make(chan struct{}), make(chan struct{})
+	writerDone := make(chan error, 1)
+	go func() { // ends when release closes, below
+		writerDone <- db.Writing(ctx, func() error { close(holding); <-release; return nil })
+	}()
+	<-holding
+	const n = 300
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { // returns once its login is answered, after release
+			name := fmt.Sprintf("flood\x00%d\n", i)
+			codes[i] = loginFrom(r, fmt.Sprintf("192.0.2.%d", 2+i%200), loginBody(name, "wrong")).Code
+		})
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for trail.AppendStats().Waiting < n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	waiting := trail.AppendStats().Waiting
+	close(release)
+	if err := <-writerDone; err != nil {
+		t.Fatal(err)
+	}
+	wg.Wait()
+	if waiting != n {
+		t.Fatalf("%d records waiting for the writer, want %d", waiting, n)
+	}
+
+	for i, c := range codes {
+		if c != http.StatusTooManyRequests {
+			t.Errorf("login %d: %d, want 429", i, c)
+		}
+	}
+	st := trail.AppendStats()
+	records, txs := st.Records-before.Records, st.Transactions-before.Transactions
+	t.Logf("%d refused logins: %d records in %d transactions", n, records, txs)
+	if records != n || txs > n/20 {
+		t.Errorf("%d refused logins: %d records in %d transactions, want %d in at most %d", n, records, txs, n, n/20)
+	}
+	recs, err := trail.Query(ctx, audit.Filter{AllStudies: true, Entity: "login", Action: "refused", Limit: 10 * n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, rec := range recs {
+		names[rec.Actor] = true
+		if strings.ContainsAny(rec.Actor, "\x00\n") || !strings.Contains(rec.New, "too many logins in all") {
+			t.Errorf("record %+v: want the name escaped and the global limit as the reason", rec)
+		}
+	}
+	if len(recs) != n || len(names) != n || !names[audit.Name("flood\x00299\n")] {
+		t.Errorf("%d refused records, %d names; want %d of each", len(recs), len(names), n)
+	}
+	verifyLog(t, trail)
 }

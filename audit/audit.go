@@ -13,7 +13,8 @@
 //   - Appends are serialised (an advisory lock on PostgreSQL, SQLite's
 //     single writer) so concurrent writers, in any process, extend one chain.
 //     The primary key on seq backs this up: two writers that computed the
-//     same seq cannot both commit.
+//     same seq cannot both commit. Records of no other change (Append) are
+//     committed in groups, several to a transaction (see group.go).
 //
 // A chain alone does not stop someone who rewrites it from the tampered row
 // to the end, or who cuts off its tail: keep a copy of the last Seq and Hash
@@ -61,14 +62,17 @@ type Record struct {
 }
 
 // Log is the audit trail in a database.
-type Log struct{ db *sqldb.DB }
+type Log struct {
+	db      *sqldb.DB
+	appends groups // of records Append writes, see group.go
+}
 
 // Open applies the audit migrations and returns the log.
 func Open(ctx context.Context, db *sqldb.DB) (*Log, error) {
 	if err := db.Migrate(ctx, "audit_schema_version", migrations); err != nil {
 		return nil, err
 	}
-	return &Log{db: db}, nil
+	return &Log{db: db, appends: newGroups()}, nil
 }
 
 // advisoryLock is the PostgreSQL advisory-lock key that serialises appends
@@ -77,34 +81,30 @@ const advisoryLock int64 = 0x7477617564697401
 
 const columns = `seq, at_ms, actor, role, study, entity, entity_id, action, old_value, new_value, source, prev_hash, hash`
 
-// Append records r in a transaction of its own, for events that change
-// nothing else (a failed login). It returns r as stored.
-func (l *Log) Append(ctx context.Context, r Record) (Record, error) {
-	var out Record
-	err := l.db.InTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		out, err = l.AppendTx(ctx, tx, r)
-		return err
-	})
-	return out, err
-}
-
 // AppendTx records r within tx, the transaction that makes the change it
 // describes, and returns r as stored: Seq, At (now if zero; always UTC,
 // truncated to the millisecond), PrevHash and Hash are set here. From here
 // until tx ends no other append can proceed, so call it late in tx.
 func (l *Log) AppendTx(ctx context.Context, tx *sql.Tx, r Record) (Record, error) {
-	if err := r.check(); err != nil {
+	out, err := l.appendAllTx(ctx, tx, []Record{r})
+	if err != nil {
 		return Record{}, err
 	}
-	if r.At.IsZero() {
-		r.At = time.Now()
+	return out[0], nil
+}
+
+// appendAllTx is AppendTx of several records, in order, with one look-up
+// of the last record and one lock for them all.
+func (l *Log) appendAllTx(ctx context.Context, tx *sql.Tx, recs []Record) ([]Record, error) {
+	for i := range recs {
+		if err := recs[i].check(); err != nil {
+			return nil, err
+		}
 	}
-	r.At = time.UnixMilli(r.At.UnixMilli()).UTC()
 	if l.db.Dialect == sqldb.Postgres {
 		// Held until tx ends, so the last record read below stays the last.
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, advisoryLock); err != nil {
-			return Record{}, fmt.Errorf("audit: lock: %w", err)
+			return nil, fmt.Errorf("audit: lock: %w", err)
 		}
 	}
 	// On SQLite tx is an immediate transaction: it has held the database's
@@ -113,16 +113,26 @@ func (l *Log) AppendTx(ctx context.Context, tx *sql.Tx, r Record) (Record, error
 	var prev string
 	err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`).Scan(&last, &prev)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return Record{}, fmt.Errorf("audit: last record: %w", err)
+		return nil, fmt.Errorf("audit: last record: %w", err)
 	}
-	r.Seq, r.PrevHash = last+1, prev
-	r.Hash = r.hash()
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log (`+columns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.Seq, r.At.UnixMilli(), r.Actor, r.Role, r.Study, r.Entity, r.EntityID, r.Action, r.Old, r.New, r.Source, r.PrevHash, r.Hash)
-	if err != nil {
-		return Record{}, fmt.Errorf("audit: append: %w", err)
+	out := make([]Record, len(recs))
+	rows := make([][]any, len(recs))
+	now := time.Now()
+	for i, r := range recs {
+		if r.At.IsZero() {
+			r.At = now
+		}
+		r.At = time.UnixMilli(r.At.UnixMilli()).UTC()
+		r.Seq, r.PrevHash = last+1, prev
+		r.Hash = r.hash()
+		last, prev = r.Seq, r.Hash
+		out[i] = r
+		rows[i] = []any{r.Seq, r.At.UnixMilli(), r.Actor, r.Role, r.Study, r.Entity, r.EntityID, r.Action, r.Old, r.New, r.Source, r.PrevHash, r.Hash}
 	}
-	return r, nil
+	if err := l.db.WriteRows(ctx, tx, `INSERT INTO audit_log (`+columns+`) VALUES `, "", 13, rows); err != nil {
+		return nil, fmt.Errorf("audit: append: %w", err)
+	}
+	return out, nil
 }
 
 // check refuses a record that would be useless or that one backend would

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/trialwatch/trialwatch/sqldb"
 )
 
@@ -44,14 +46,15 @@ type TokenInfo struct {
 
 // Store keeps users, their grants and their tokens.
 type Store struct {
-	db      *sqldb.DB
-	hashing *hashing // every bcrypt hash and comparison takes a turn of it
+	db       *sqldb.DB
+	hashing  *hashing // every bcrypt hash and comparison takes a turn of it
+	hashCost int      // bcrypt cost of new hashes and of the dummy one
 }
 
 // StoreOption configures a Store.
 type StoreOption func(*storeConfig)
 
-type storeConfig struct{ hashWorkers, hashQueue int }
+type storeConfig struct{ hashWorkers, hashQueue, hashCost int }
 
 // WithHashing runs at most workers password hashes at once (each takes a
 // CPU core for about a quarter of a second), lets at most queue more wait
@@ -63,18 +66,30 @@ func WithHashing(workers, queue int) StoreOption {
 	return func(c *storeConfig) { c.hashWorkers, c.hashQueue = workers, queue }
 }
 
+// WithHashCost makes new password hashes, and the hash a login of an
+// unknown name is compared with, of bcrypt cost cost (default 12: about
+// a quarter of a second of a core); stored hashes keep the cost they
+// were made with. Tests under the race detector, which makes bcrypt about
+// twenty times slower, lower it by four to keep a hash's time.
+func WithHashCost(cost int) StoreOption {
+	return func(c *storeConfig) { c.hashCost = cost }
+}
+
 // Open applies the auth migrations and returns the store.
 func Open(ctx context.Context, db *sqldb.DB, opts ...StoreOption) (*Store, error) {
-	cfg := storeConfig{hashWorkers: DefaultHashWorkers(), hashQueue: DefaultHashQueue}
+	cfg := storeConfig{hashWorkers: DefaultHashWorkers(), hashQueue: DefaultHashQueue, hashCost: hashCost}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.hashCost < bcrypt.MinCost || cfg.hashCost > bcrypt.MaxCost {
+		return nil, fmt.Errorf("auth: bcrypt cost %d: want %d to %d", cfg.hashCost, bcrypt.MinCost, bcrypt.MaxCost)
 	}
 	pool := newHashing(cfg.hashWorkers, cfg.hashQueue)
 	if err := db.Migrate(ctx, "auth_schema_version", migrations); err != nil {
 		return nil, err
 	}
-	dummyHash() // so the first login of an unknown name is not slower than the rest
-	return &Store{db: db, hashing: pool}, nil
+	dummyHash(cfg.hashCost) // so the first login of an unknown name is not slower than the rest
+	return &Store{db: db, hashing: pool, hashCost: cfg.hashCost}, nil
 }
 
 // hashPassword hashes a new password within a hashing turn.
@@ -82,7 +97,7 @@ func (s *Store) hashPassword(ctx context.Context, password string) (hash string,
 	if err := checkPassword(password); err != nil {
 		return "", err
 	}
-	if perr := s.hashing.do(ctx, func() { hash, err = hashPassword(password) }); perr != nil {
+	if perr := s.hashing.do(ctx, func() { hash, err = hashPassword(password, s.hashCost) }); perr != nil {
 		return "", perr
 	}
 	return hash, err
@@ -539,7 +554,7 @@ func (s *Store) Login(ctx context.Context, name, password string, ttl time.Durat
 		return "", TokenInfo{}, Identity{}, err
 	}
 	var right bool
-	if err := s.hashing.do(ctx, func() { right = verifyPassword(hash.String, password) }); err != nil {
+	if err := s.hashing.do(ctx, func() { right = verifyPassword(hash.String, password, s.hashCost) }); err != nil {
 		return "", TokenInfo{}, Identity{}, err
 	}
 	if !right { // hash "" for no user or no password

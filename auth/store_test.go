@@ -185,6 +185,33 @@ func TestPasswordCost(t *testing.T) {
 	}
 }
 
+// WithHashCost sets the cost of new hashes; a cost bcrypt cannot make is
+// refused when the store opens.
+func TestWithHashCost(t *testing.T) {
+	ctx := context.Background()
+	db := sqldbtest.SQLite(t)
+	for _, bad := range []int{bcrypt.MinCost - 1, bcrypt.MaxCost + 1} {
+		if _, err := auth.Open(ctx, db, auth.WithHashCost(bad)); err == nil || !strings.Contains(err.Error(), "bcrypt cost") {
+			t.Errorf("cost %d: %v, want an error naming the cost", bad, err)
+		}
+	}
+	s, err := auth.Open(ctx, db, auth.WithHashCost(bcrypt.MinCost+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAddUser(t, s, "jane", auth.RoleOps, nil, password)
+	var hash string
+	if err := db.QueryRow(`SELECT password_hash FROM users WHERE name = 'jane'`).Scan(&hash); err != nil {
+		t.Fatal(err)
+	}
+	if cost, err := bcrypt.Cost([]byte(hash)); err != nil || cost != bcrypt.MinCost+1 {
+		t.Errorf("bcrypt cost = %d, %v; want %d", cost, err, bcrypt.MinCost+1)
+	}
+	if _, _, _, err := s.Login(ctx, "jane", password, time.Hour, t0); err != nil {
+		t.Errorf("login: %v", err)
+	}
+}
+
 func TestTokens(t *testing.T) {
 	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()

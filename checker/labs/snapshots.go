@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"fmt"
 	"math/bits"
 	"slices"
 	"strings"
@@ -351,21 +352,59 @@ func (s *Store) LabsOf(ctx context.Context, study string, usubjids []string, wid
 	}
 	s.snapshots.hits.Add(int64(len(known) - len(read)))
 	s.snapshots.misses.Add(int64(len(read)))
-	if len(read) == 0 {
-		return out, nil
-	}
-	got, err := s.labsOf(ctx, study, read, width)
-	if err != nil {
-		return nil, err
-	}
-	for id := range read {
-		out[id] = got[id]
-		// A copy: labsOf's results share one array per read, which one
-		// subject's snapshot would keep whole.
-		s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: slices.Clip(slices.Clone(got[id]))})
+	for reread := 0; len(read) > 0; reread++ {
+		if s.beforeRows != nil {
+			s.beforeRows()
+		}
+		got, err := s.labsOf(ctx, study, read, width)
+		if err != nil {
+			return nil, err
+		}
+		var none []string
+		for id := range read {
+			if len(got[id]) == 0 {
+				none = append(none, id)
+				continue
+			}
+			out[id] = got[id]
+			// A copy: labsOf's results share one array per read, which one
+			// subject's snapshot would keep whole.
+			s.snapshots.put(study, id, known[id].version, &snapshotLabs{labs: slices.Clip(slices.Clone(got[id]))})
+		}
+		if read = nil; len(none) == 0 {
+			break
+		}
+		// A subject without rows may have had its lab results replaced
+		// by an upload since its id was read, and the replaced ones
+		// deleted (Staged.Close): those are read again by the subject's
+		// id now.
+		now, err := s.labSubjectsTx(ctx, nil, study, none, false)
+		if err != nil {
+			return nil, err
+		}
+		for _, id := range none {
+			k, ok := now[id]
+			switch {
+			case ok && k.id != known[id].id && reread < maxRereads:
+				known[id] = k
+				if read == nil {
+					read = map[string]int64{}
+				}
+				read[id] = k.id
+			case ok && k.id != known[id].id:
+				return nil, fmt.Errorf("the lab results of %s were replaced %d times while being read: try again", id, reread+1)
+			default: // none indeed
+				out[id] = nil
+				s.snapshots.put(study, id, known[id].version, &snapshotLabs{})
+			}
+		}
 	}
 	return out, nil
 }
+
+// maxRereads bounds how often LabsOf reads a subject's lab results again
+// because an upload replaced them meanwhile.
+const maxRereads = 3
 
 // RegisterMetrics exports how many subjects' lab results the checks took
 // from s's snapshots and how many they read (see SnapshotStats).

@@ -49,13 +49,18 @@ import (
 //
 // What is never published is deleted: at once when the upload fails, or,
 // after a crash, by the sweep of a later upload or start once it is over
-// stagingStale old. Retired generations are deleted after retiredGrace,
-// by the same sweep, so that a check that read the old version just
-// before publishing still finds its rows.
+// stagingStale old. The generations a publish retired are deleted by the
+// upload that retired them, once its transaction has committed (Close),
+// a few subjects a transaction, each subject's rows and its row of
+// lab_subjects together. A check that read a retired subject's id just
+// before then finds either all of its rows or none, and reads the
+// subject's new id and rows when none (LabsOf). What a process that died
+// in between left retired, the sweep deletes after retiredGrace.
 type Staged struct {
 	s       *Store
 	study   string
 	pending string // the name the generations are staged under
+	retired string // the name PublishTx retired the replaced ones under
 	now     time.Time
 	staged  map[string]bool // subjects with a generation under pending
 	session *sqldb.LazySession
@@ -74,12 +79,14 @@ const (
 	// are stored from a spooled body: the longest seen (10 million lab
 	// results) took under a minute.
 	stagingStale = time.Hour
-	// retiredGrace is how long a retired generation is kept for checks
-	// that read its version just before it was retired.
+	// retiredGrace is how old a retired generation is when a sweep takes
+	// it for one whose upload died before deleting it (see Close).
 	retiredGrace = time.Minute
-	// deleteSubjectsPerStep bounds the subjects, and so the rows, one
-	// transaction deleting a generation removes.
+	// deleteSubjectsPerStep and deleteRowsPerStep bound the subjects, and
+	// about the rows, one transaction deleting a generation removes: on
+	// SQLite it holds the write lock meanwhile.
 	deleteSubjectsPerStep = 32
+	deleteRowsPerStep     = 8192
 )
 
 // stagingName is a name for generations of kind, made at t.
@@ -240,12 +247,13 @@ func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
 	if moved > 0 {
 		return fmt.Errorf("storing LB: the lab results of %d subjects were written by another upload while this one was stored: %w", moved, clinical.ErrConflict)
 	}
+	st.retired = stagingName(retiredKind, time.Now())
 	steps := []struct {
 		query string
 		args  []any
 	}{
 		{`UPDATE lab_subjects SET study = $1 WHERE study = $2 AND usubjid IN (SELECT usubjid FROM lab_subjects WHERE study = $3)`,
-			[]any{stagingName(retiredKind, time.Now()), st.study, st.pending}},
+			[]any{st.retired, st.study, st.pending}},
 		{`UPDATE lab_subjects SET study = $1 WHERE study = $2`, []any{st.study, st.pending}},
 		{`INSERT INTO lab_results_history (row_key, study, usubjid, changed_at, before, after)
 			SELECT row_key, $1, usubjid, changed_at, before, after FROM lab_staged_history WHERE study = $2`, []any{st.study, st.pending}},
@@ -259,25 +267,34 @@ func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// Close ends the upload's staging. Unless the transaction of PublishTx
-// committed (committed), it deletes every generation and history record
-// staged, in a series of short transactions, which go on when ctx is
-// cancelled (for a while: what is left, a later sweep deletes). Closing
-// again does nothing.
+// Close ends the upload's staging, in a series of short transactions,
+// which go on when ctx is cancelled (for up to closeDeadline: what is
+// left, a later sweep deletes). If the transaction of PublishTx committed
+// (committed), it deletes the lab results publishing replaced; else every
+// generation and history record staged. Closing again does nothing.
 func (st *Staged) Close(ctx context.Context, committed bool) {
 	if st.release == nil {
 		return // closed already
 	}
 	defer func() { st.release(); st.release = nil }()
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Minute)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), closeDeadline)
 	defer cancel()
 	if committed {
-		return // published: nothing is left under the upload's name
+		if st.retired == "" {
+			return
+		}
+		if err := st.s.deleteGenerations(ctx, st.retired); err != nil {
+			slog.Warn("deleting the lab results an upload replaced failed; a later upload's sweep deletes them", "err", err)
+		}
+		return
 	}
 	if err := st.s.deleteGenerations(ctx, st.pending); err != nil {
 		slog.Warn("deleting the staged lab results an upload did not publish failed; a later upload's sweep deletes them", "err", err)
 	}
 }
+
+// closeDeadline bounds Close's deletions.
+const closeDeadline = time.Minute
 
 // SweepStaging deletes generations no reader can see that are left over:
 // those retired over retiredGrace ago, and those of
@@ -311,13 +328,19 @@ func (s *Store) SweepStaging(ctx context.Context) error {
 }
 
 // deleteGenerations deletes the generations under name and their history
-// records, deleteSubjectsPerStep subjects a transaction.
+// records, a few subjects a transaction: one at first, then as many as
+// make about deleteRowsPerStep rows at the last step's rows per subject,
+// at most deleteSubjectsPerStep. A subject's rows and its row of
+// lab_subjects go in the same transaction, so that a reader by the
+// subject's id finds all of its rows or none (see LabsOf).
 func (s *Store) deleteGenerations(ctx context.Context, name string) error {
+	per := 1
 	for {
 		var ids []any
+		var deleted int64
 		err := s.db.InTx(ctx, func(tx *sql.Tx) error {
 			ids = ids[:0]
-			err := s.db.Each(ctx, tx, `SELECT id FROM lab_subjects WHERE study = $1 LIMIT `+strconv.Itoa(deleteSubjectsPerStep),
+			err := s.db.Each(ctx, tx, `SELECT id FROM lab_subjects WHERE study = $1 LIMIT `+strconv.Itoa(per),
 				[]any{name}, func(r *sql.Rows) error {
 					var id int64
 					err := r.Scan(&id)
@@ -332,7 +355,11 @@ func (s *Store) deleteGenerations(ctx context.Context, name string) error {
 				return err
 			}
 			in := sqldb.Placeholders(1, len(ids))
-			if _, err := tx.ExecContext(ctx, `DELETE FROM lab_results WHERE subject_id IN (`+in+`)`, ids...); err != nil {
+			res, err := tx.ExecContext(ctx, `DELETE FROM lab_results WHERE subject_id IN (`+in+`)`, ids...)
+			if err != nil {
+				return err
+			}
+			if deleted, err = res.RowsAffected(); err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `DELETE FROM lab_subjects WHERE id IN (`+in+`)`, ids...)
@@ -340,6 +367,10 @@ func (s *Store) deleteGenerations(ctx context.Context, name string) error {
 		})
 		if err != nil || len(ids) == 0 {
 			return err
+		}
+		per = deleteSubjectsPerStep
+		if deleted > 0 {
+			per = int(min(max(int64(len(ids))*deleteRowsPerStep/deleted, 1), deleteSubjectsPerStep))
 		}
 	}
 }

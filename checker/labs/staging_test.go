@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -161,11 +162,121 @@ func TestStagedLabsAreSeenOnlyOncePublished(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM lab_staged_history`); n != 0 {
 			t.Errorf("%d staged history records left", n)
 		}
-		// What is left out of sight: A's retired generation alone (B,
-		// unchanged, got none), for checks that read its version just
-		// before.
-		if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study <> 'S'`); n != 1 {
-			t.Errorf("%d generations out of sight, want 1 (A's retired)", n)
+		// Nothing is left out of sight: Close deleted A's retired
+		// generation (B, unchanged, got none).
+		if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study <> 'S'`); n != 0 {
+			t.Errorf("%d generations out of sight, want 0 (A's retired one deleted)", n)
+		}
+	})
+}
+
+// Publishing an upload deletes the lab results it replaced as soon as
+// its transaction has committed (Close), whatever their number, in steps
+// that each delete whole subjects: no sweep, and no later upload, is
+// needed, and nothing is left out of sight.
+func TestPublishDeletesWhatItReplaced(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := stagedFixture(t, db)
+		upload := func(value float64) {
+			t.Helper()
+			var rows []clinical.LabResult
+			for i := range 100 {
+				for seq := 1; seq <= 3; seq++ {
+					rows = append(rows, alt(fmt.Sprintf("X%03d", i), seq, value))
+				}
+			}
+			st, err := s.Stage(ctx, "S", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Put(ctx, labs.NewRows(rows)); err != nil {
+				t.Fatal(err)
+			}
+			err = s.InTx(ctx, func(tx *sql.Tx) error { return st.PublishTx(ctx, tx) })
+			st.Close(ctx, err == nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		upload(1)
+		oldIDs := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study = 'S'`)
+		upload(2) // replaces every X subject's lab results
+		if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study <> 'S'`); n != 0 {
+			t.Errorf("%d generations left out of sight after publishing, want 0", n)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM lab_results r WHERE NOT EXISTS (SELECT 1 FROM lab_subjects s WHERE s.id = r.subject_id)`); n != 0 {
+			t.Errorf("%d lab results of no subject, want 0", n)
+		}
+		if n, want := count(t, db, `SELECT COUNT(*) FROM lab_results`), 100*3+3; n != want {
+			t.Errorf("%d lab results stored, want %d: those of the last upload and of A and B", n, want)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM lab_subjects WHERE study = 'S'`); n != oldIDs {
+			t.Errorf("%d subjects, want %d", n, oldIDs)
+		}
+		if got := values(t, s, "X042"); !sameValues(got, map[int]float64{1: 2, 2: 2, 3: 2}) {
+			t.Errorf("X042: %v, want the last upload's", got)
+		}
+	})
+}
+
+// A check that read a subject's id just before an upload replaced its
+// lab results, and its old ones were deleted, reads the new ones rather
+// than none; one whose subject is replaced again and again gives up with
+// an error rather than return nothing.
+func TestReaderOfReplacedLabs(t *testing.T) {
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := stagedFixture(t, db)
+		replace := func(value float64) {
+			st, err := s.Stage(ctx, "S", time.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Put(ctx, labs.NewRows([]clinical.LabResult{alt("A", 1, value)})); err != nil {
+				t.Fatal(err)
+			}
+			err = s.InTx(ctx, func(tx *sql.Tx) error { return st.PublishTx(ctx, tx) })
+			st.Close(ctx, err == nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		// A reader with no snapshots: it reads the rows by subject id.
+		reader, err := labs.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls := 0
+		labs.SetBeforeRows(reader, func() {
+			if calls++; calls == 1 {
+				replace(11) // between the reader's ids and its rows
+			}
+		})
+		got, err := reader.LabsOf(ctx, "S", []string{"A", "B"}, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		a := map[int]float64{}
+		for _, l := range got["A"] {
+			a[l.Seq] = l.Value
+		}
+		if !sameValues(a, map[int]float64{1: 11, 2: 20}) || len(got["B"]) != 1 || calls != 2 {
+			t.Errorf("A read across its replacement: %v, B %d results, %d reads; want A's new results, B's one, 2 reads", a, len(got["B"]), calls)
+		}
+
+		// Replaced before every read: a few reads, then an error.
+		other, err := labs.Open(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls = 0
+		labs.SetBeforeRows(other, func() { calls++; replace(float64(100 + calls)) })
+		if got, err := other.LabsOf(ctx, "S", []string{"A"}, 1); err == nil || !strings.Contains(err.Error(), "replaced") {
+			t.Errorf("A replaced before every read: %v, %v; want an error", got["A"], err)
+		}
+		if calls > 5 {
+			t.Errorf("%d reads, want a few", calls)
 		}
 	})
 }

@@ -34,6 +34,8 @@ type Store struct {
 	snapshots labSnapshots
 
 	uploads sync.Map // study → chan struct{}: its staged upload's turn, see Stage
+
+	beforeRows func() // tests: called in LabsOf before reading rows by subject id
 }
 
 // Open applies the checker's migrations and returns its lab store,

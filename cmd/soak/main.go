@@ -5,9 +5,10 @@
 // restarted (split mode). It reports every kind of request's answers
 // (none may be a 5xx or missing; checks must answer within the check
 // deadline + 50 ms at the 99th percentile, and every one with
-// --strict-deadline) and the checker's goroutines, pooled connections
+// --strict-deadline), the checker's goroutines, pooled connections
 // apart, and heap, which must come back to their level from before the
-// load. It exits 1 if any of that fails.
+// load, and whether the checker's audit trail verifies after it. It exits
+// 1 if any of that fails.
 //
 //	go run ./cmd/soak                          # 10 minutes, 2,000,000-row upload
 //	go run ./cmd/soak --duration 45s --upload-rows 200000   # the short run CI makes
@@ -139,7 +140,26 @@ func run(ctx context.Context, cfg config) (ok bool, err error) {
 	}
 	s.logf("load stopped; waiting for the queued checks and for goroutines and heap to come back (up to %v)", cfg.Settle)
 	after, settled := s.settle(ctx, before)
-	return s.report(before, after, settled), nil
+	// Every request above that changed something, login attempts
+	// included, appended to the trail, many of them in groups.
+	check := auditCheck{grouped: -1, commits: -1}
+	if v, err := metric(ctx, s.checker, adminToken, "trialwatch_audit_grouped_records_total"); err == nil {
+		check.grouped = int64(v)
+	}
+	if v, err := metric(ctx, s.checker, adminToken, "trialwatch_audit_group_commits_total"); err == nil {
+		check.commits = int64(v)
+	}
+	check.out, check.err = cli(ctx, s.cfg.Bin, "", "audit", "verify", "--db", s.checkerDB)
+	return s.report(before, after, settled, check), nil
+}
+
+// auditCheck is what `trialwatch audit verify` said of the checker's
+// trail after the load, and how many records were appended on their own
+// in how many transactions (-1: not known).
+type auditCheck struct {
+	out              string
+	err              error
+	grouped, commits int64
 }
 
 // warmUp runs checks and signal lists until ctx ends.

@@ -9,7 +9,7 @@ import (
 )
 
 // report prints what the run measured and whether each goal held.
-func (s *soak) report(before, after footprint, settled bool) bool {
+func (s *soak) report(before, after footprint, settled bool, trail auditCheck) bool {
 	w := s.cfg.Log
 	backend := "SQLite"
 	if s.cfg.DB != "" {
@@ -59,6 +59,15 @@ func (s *soak) report(before, after footprint, settled bool) bool {
 		mib(before.HeapAlloc), mib(after.HeapAlloc), mib(heapBound(before)))
 	if !settled {
 		problems = append(problems, fmt.Sprintf("goroutines or heap not back within %v: %s", s.cfg.Settle, grown(before, after)))
+	}
+	if trail.err != nil {
+		fmt.Fprintf(w, "checker audit trail: %v\n", trail.err)
+		problems = append(problems, "the checker's audit trail did not verify")
+	} else {
+		fmt.Fprintf(w, "checker %s\n", strings.SplitN(trail.out, "\n", 2)[0])
+	}
+	if trail.grouped >= 0 && trail.commits >= 0 {
+		fmt.Fprintf(w, "checker audit records appended on their own: %d, in %d transactions\n", trail.grouped, trail.commits)
 	}
 	if len(problems) == 0 {
 		fmt.Fprintln(w, "soak: PASS")

@@ -68,6 +68,7 @@ type soak struct {
 	checker                *proc
 	upstream               *proc // the data service stalled and restarted; nil in all-in-one mode
 	monitor, site          string
+	checkerDB              string   // the checker's database, where the audit trail is
 	subjects               []string // pilot subjects to check
 	client                 *http.Client
 	checks, lists, patches tally
@@ -113,6 +114,7 @@ func (s *soak) setUp(ctx context.Context) error {
 		}
 	}
 	checkerDB := dbOf("checker")
+	s.checkerDB = checkerDB
 	sites := make([]string, 50)
 	for i := range sites {
 		sites[i] = fmt.Sprint(700 + i) // studygen's

@@ -238,6 +238,7 @@ func (n *node) addChecker(ctx context.Context, subjectsURL, exposureURL, eventsU
 	if n.trail, err = audit.Open(ctx, db); err != nil {
 		return err
 	}
+	audit.RegisterMetrics(n.reg, n.trail)
 	// On PostgreSQL the rate limits are in the database: replicas share them.
 	limits, err := access.LimitsFor(ctx, db)
 	if err != nil {

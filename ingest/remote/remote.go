@@ -109,13 +109,16 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 		}
 		return t.Queue.EnqueueTx(ctx, tx, study, u.labs.Summary().Subjects, now)
 	})
-	u.closeLabs(ctx, err == nil)
 	if err != nil {
+		u.closeLabs(ctx, false)
 		return ingest.Result{}, err
 	}
 	committing, cancelCommits := context.WithTimeout(u.streams, commitBound)
 	defer cancelCommits()
 	res, commitErr := u.commit(committing)
+	// Deleting the lab results the publish replaced waits for the data
+	// services' commits: until those, each service holds its write turn.
+	u.closeLabs(ctx, true)
 	// The lab results are stored whatever happens next: the record says
 	// what was.
 	done, cancel := context.WithTimeout(u.streams, 10*time.Second)

@@ -362,6 +362,13 @@ func (s *Store) deleteGenerations(ctx context.Context, name string) error {
 			if deleted, err = res.RowsAffected(); err != nil {
 				return err
 			}
+			// The subjects' staged history goes with them, so that what is
+			// left for the last step (history of no staged subject) is
+			// small, however many changes the upload staged.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM lab_staged_history WHERE study = $1 AND usubjid IN (SELECT usubjid FROM lab_subjects WHERE id IN (`+
+				sqldb.Placeholders(2, len(ids))+`))`, append([]any{name}, ids...)...); err != nil {
+				return err
+			}
 			_, err = tx.ExecContext(ctx, `DELETE FROM lab_subjects WHERE id IN (`+in+`)`, ids...)
 			return err
 		})

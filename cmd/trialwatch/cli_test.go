@@ -196,8 +196,8 @@ func TestConfigFilePrecedence(t *testing.T) {
 	}
 	var cfg config
 	parse := func(args ...string) error {
-		c := newCLI(t.Context(), nil, nil)
-		c.config.SetPath(file)
+		c := newCLI(t.Context(), nil, nil, nil)
+		c.Config().SetPath(file)
 		return parseFlagsWith(c, func(fs *flagset.Set) {
 			cfg = config{}
 			cfg.serverFlags(fs, "trialwatch.db")
@@ -272,8 +272,8 @@ func TestConfigFileOnTheCommandLine(t *testing.T) {
 // the checks.
 func parseFlagsWith(c *cli, define func(*flagset.Set), args ...string) error {
 	cmd := &cobra.Command{Use: "serve"}
-	c.root.AddCommand(cmd)
-	fs := flagset.New(cmd, envPrefix, c.config.Read)
+	c.Root().AddCommand(cmd)
+	fs := flagset.New(cmd, envPrefix, c.Config().Read)
 	define(fs)
 	fs.Bind()
 	if err := cmd.ParseFlags(args); err != nil {

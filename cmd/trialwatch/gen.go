@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/trialwatch/trialwatch/internal/command"
 	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/studygen"
 )
@@ -15,13 +16,13 @@ import (
 func (c *cli) genCmd() *cobra.Command {
 	var o studygen.Options
 	var out string
-	return c.command(&cobra.Command{
+	return c.Command(&cobra.Command{
 		Use:   "gen-study --out DIR [--subjects N] [--labs-per-subject M]",
 		Short: "Write a synthetic study's DM and LB as SDTM CSV",
 		Long:  "Writes a synthetic study's DM and LB as SDTM CSV, e.g. to measure an import.",
 		Example: `  trialwatch gen-study --subjects 20000 --labs-per-subject 500 --out /tmp/gen
   trialwatch gen-study --out /tmp/gen --gzip --seed 7`,
-		Args: noArgs,
+		Args: command.NoArgs,
 	}, func(fs *flagset.Set) {
 		fs.IntVar(&o.Subjects, "subjects", studygen.DefaultSubjects, "number of subjects (DM rows)")
 		fs.IntVar(&o.LabsPerSubject, "labs-per-subject", studygen.DefaultLabsPerSubject, "LB rows per subject")
@@ -39,7 +40,7 @@ func (c *cli) genCmd() *cobra.Command {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "wrote %d subjects to %s and %d lab results to %s in %v\n", o.Subjects, dm, o.Subjects*o.LabsPerSubject, lb,
+		fmt.Fprintf(c.Stdout, "wrote %d subjects to %s and %d lab results to %s in %v\n", o.Subjects, dm, o.Subjects*o.LabsPerSubject, lb,
 			time.Since(start).Round(time.Millisecond))
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/clinical/ctcae"
 	"github.com/trialwatch/trialwatch/clinical/rules"
+	"github.com/trialwatch/trialwatch/internal/command"
 	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/labgrade"
 )
@@ -17,7 +18,7 @@ func (c *cli) gradeCmd() *cobra.Command {
 	var crit ctcae.Criteria
 	var gc ctcae.Context
 	var baseline rules.Baseline
-	return c.command(&cobra.Command{
+	return c.Command(&cobra.Command{
 		Use:   "grade --lb LB_FILE [--criteria ctcae-v4.03|ctcae-v5.0|ctcae-v6.0|daids-v2.1] [--grading-context number-only|worst-case] [--baseline sdtm|adam-last-predose] [--dm DM_FILE] [--out FILE] [--study ID]",
 		Short: "Grade LB records by CTCAE (v4.03, v5.0, v6.0) or DAIDS v2.1 into CSV",
 		Long: `Grades every LB record by CTCAE (or DAIDS) and writes CSV: USUBJID,LBSEQ,
@@ -32,7 +33,7 @@ last value on or before the subject's first dose (RFXSTDTC); DAIDS needs
   trialwatch grade --criteria ctcae-v6.0 --grading-context worst-case --lb lb.csv --dm dm.csv
   trialwatch grade --criteria daids-v2.1 --lb lb.csv --dm dm.csv   # DAIDS needs DM: age and sex
   trialwatch grade --baseline adam-last-predose --lb lb.csv --dm dm.csv   # ADaM's BASE`,
-		Args: noArgs,
+		Args: command.NoArgs,
 	}, func(fs *flagset.Set) {
 		fs.StringVar(&criteria, "criteria", string(ctcae.Default), "grading criteria: "+strings.Join(ctcae.Names(), ", "))
 		fs.StringVar(&gradingContext, "grading-context", string(ctcae.NumberOnly), "grades that need symptoms: number-only (the number alone) or worst-case (as admiral)")
@@ -70,14 +71,14 @@ last value on or before the subject's first dose (RFXSTDTC); DAIDS needs
 		}
 		in.Baseline = baseline
 		if outPath == "" {
-			_, err := labgrade.Write(c.ctx, c.stdout, crit, in, ctcae.WithContext(gc))
+			_, err := labgrade.Write(c.Ctx, c.Stdout, crit, in, ctcae.WithContext(gc))
 			return err
 		}
-		sum, err := labgrade.WriteFile(c.ctx, outPath, crit, in, ctcae.WithContext(gc))
+		sum, err := labgrade.WriteFile(c.Ctx, outPath, crit, in, ctcae.WithContext(gc))
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(c.stdout, "graded %d LB records by %s into %s: %s\n", sum.Records, crit, outPath, sum)
+		fmt.Fprintf(c.Stdout, "graded %d LB records by %s into %s: %s\n", sum.Records, crit, outPath, sum)
 		return nil
 	})
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/ingest"
 	"github.com/trialwatch/trialwatch/ingest/local"
+	"github.com/trialwatch/trialwatch/internal/command"
 	"github.com/trialwatch/trialwatch/internal/flagset"
 	"github.com/trialwatch/trialwatch/internal/progress"
 	"github.com/trialwatch/trialwatch/sqldb"
@@ -19,7 +20,7 @@ import (
 func (c *cli) importCmd() *cobra.Command {
 	var dsn, study string
 	var chunk int
-	return c.command(&cobra.Command{
+	return c.Command(&cobra.Command{
 		Use:   "import --db DSN --study ID FILE|FOLDER|GLOB...",
 		Short: "Load SDTM domains (DM, EX, AE, LB, DS, CM), streamed in bounded memory",
 		Long: `Loads the SDTM domains trialwatch reads, DM, EX, AE, LB, DS and CM, as CSV,
@@ -40,7 +41,7 @@ rows/s and the time left.`,
   trialwatch import --db 'postgres://tw@db:5432/trialwatch' --study CDISCPILOT01 sdtm/ --chunk 20000`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				return usagef("%s needs the files, folders or globs to import", cmdName(cmd))
+				return command.Usagef("%s needs the files, folders or globs to import", command.Name(cmd))
 			}
 			return nil
 		},
@@ -52,7 +53,7 @@ rows/s and the time left.`,
 		fs.Check("study", flagset.Required)
 		fs.Check("chunk", flagset.Positive)
 	}, func(_ *flagset.Set, args []string) error {
-		return importFiles(c.ctx, dsn, study, chunk, args, c.stdout, c.stderr)
+		return importFiles(c.Ctx, dsn, study, chunk, args, c.Stdout, c.Stderr)
 	})
 }
 
@@ -80,7 +81,7 @@ func importFiles(ctx context.Context, dsn, study string, chunk int, paths []stri
 		return err
 	}
 	defer db.Close()
-	res, err := local.Import(ctx, db, study, files, chunk, cliActor(), "cli",
+	res, err := local.Import(ctx, db, study, files, chunk, command.Actor(), "cli",
 		ingest.WithProgress(func(_ string, rows int) { prog.SetRows(rows) }))
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	"github.com/trialwatch/trialwatch/internal/command"
 	"github.com/trialwatch/trialwatch/internal/flagset"
 )
 
@@ -14,7 +15,7 @@ var serviceNames = []string{"subjects", "exposure", "events", "checker"}
 
 func (c *cli) serveCmd() *cobra.Command {
 	var cfg config
-	serve := c.command(&cobra.Command{
+	serve := c.Command(&cobra.Command{
 		Use:   "serve [SERVICE]",
 		Short: "Run all four services in one process, or one service alone",
 		Long: `Without a SERVICE, runs the subjects, exposure, events and checker services
@@ -25,11 +26,11 @@ or TRIALWATCH_SERVICE_TOKEN) and the checker their URLs.`,
 		Example: `  TRIALWATCH_ADMIN_TOKEN=$(openssl rand -hex 24) trialwatch serve --db trialwatch.db --tls-cert cert.pem --tls-key key.pem
   trialwatch serve subjects --db subjects.db --http 127.0.0.1:8081 --admin 127.0.0.1:9091
   trialwatch serve --config /etc/trialwatch/serve.yaml`,
-		Args: noArgs,
+		Args: command.NoArgs,
 	}, func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		cfg.checkerFlags(fs)
-	}, func(*flagset.Set, []string) error { return serve(c.ctx, cfg, "", c.stderr) })
+	}, func(*flagset.Set, []string) error { return serve(c.Ctx, cfg, "", c.Stderr) })
 	for _, service := range serviceNames {
 		serve.AddCommand(c.serviceCmd(service))
 	}
@@ -41,7 +42,7 @@ func (c *cli) serviceCmd(service string) *cobra.Command {
 	var cfg config
 	cmd := &cobra.Command{
 		Use:  service,
-		Args: noArgs,
+		Args: command.NoArgs,
 	}
 	switch service {
 	case "checker":
@@ -52,13 +53,13 @@ func (c *cli) serviceCmd(service string) *cobra.Command {
 		cmd.Short = "Run the " + service + " data service alone"
 		cmd.Example = "  TRIALWATCH_SERVICE_TOKEN=$(cat service-token) trialwatch serve " + service + " --db " + service + ".db --http 127.0.0.1:8081"
 	}
-	return c.command(cmd, func(fs *flagset.Set) {
+	return c.Command(cmd, func(fs *flagset.Set) {
 		cfg.serverFlags(fs, "trialwatch.db")
 		if service == "checker" {
 			cfg.checkerFlags(fs)
 			cfg.upstreamFlags(fs)
 		}
-	}, func(*flagset.Set, []string) error { return serve(c.ctx, cfg, service, c.stderr) })
+	}, func(*flagset.Set, []string) error { return serve(c.Ctx, cfg, service, c.Stderr) })
 }
 
 // serve runs one service, or all four ("").

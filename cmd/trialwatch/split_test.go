@@ -384,7 +384,7 @@ func TestEnvironmentFillsFlags(t *testing.T) {
 // parseFlags defines flags on a command of their own and parses args
 // with them, as a run does: command line, environment, then the checks.
 func parseFlags(define func(*flagset.Set), args ...string) error {
-	return parseFlagsWith(newCLI(context.Background(), io.Discard, io.Discard), define, args...)
+	return parseFlagsWith(newCLI(context.Background(), nil, io.Discard, io.Discard), define, args...)
 }
 
 func TestRunUsageErrors(t *testing.T) {

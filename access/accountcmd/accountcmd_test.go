@@ -1,15 +1,35 @@
-package main
+package accountcmd
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/spf13/cobra"
+	"github.com/trialwatch/trialwatch/internal/command"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"go.uber.org/goleak"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// runCmd runs the account commands under a root named trialwatch, as the
+// binary does, with nothing on standard input.
+func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	return runWithInput(t, "", args...)
+}
+
+func runWithInput(t *testing.T, input string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut strings.Builder
+	app := command.New(t.Context(), &cobra.Command{Use: "trialwatch"}, "TRIALWATCH_TEST", strings.NewReader(input), &out, &errOut)
+	app.Root().AddCommand(Commands(app)...)
+	code = app.Execute(args)
+	return code, out.String(), errOut.String()
+}
 
 // The account commands change users and tokens with an audit record each,
 // and `audit verify` finds a record edited behind the database's back.
@@ -25,13 +45,10 @@ func TestAccountCommandsAndAuditVerify(t *testing.T) {
 			t.Fatalf("%s: exit %d: %s", strings.Join(args, " "), code, errOut)
 		}
 	}
-	stdin = strings.NewReader("a long enough password\n")
-	defer func() { stdin = os.Stdin }()
-	if code, out, errOut := runCmd(t, "user", "password", "--db", db, "jane"); code != 0 || !strings.Contains(out, "set the password of jane") {
+	if code, out, errOut := runWithInput(t, "a long enough password\n", "user", "password", "--db", db, "jane"); code != 0 || !strings.Contains(out, "set the password of jane") {
 		t.Fatalf("user password: exit %d, %s %s", code, out, errOut)
 	}
-	stdin = strings.NewReader("short\n")
-	if code, _, errOut := runCmd(t, "user", "password", "--db", db, "jane"); code != 1 || !strings.Contains(errOut, "too short") {
+	if code, _, errOut := runWithInput(t, "short\n", "user", "password", "--db", db, "jane"); code != 1 || !strings.Contains(errOut, "too short") {
 		t.Errorf("a short password: exit %d, %s", code, errOut)
 	}
 	_, out, _ := runCmd(t, "user", "list", "--db", db)

@@ -2,6 +2,7 @@ package leakvet
 
 import (
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanflow"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/diag"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/loop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/wait"
@@ -29,6 +30,11 @@ var Analyzer = &analysis.Analyzer{
 		}
 		return nil, nil
 	},
+}
+
+func init() {
+	Analyzer.Flags.BoolVar(&diag.All, "all", false,
+		"report every shape of leak, also those whose reports were mostly false positives on real code (in tests, senders counted or started in a loop); it applies to all of leakvet's analyzers")
 }
 
 // WaitAnalyzer reports sync.WaitGroup misuse that leaves Wait blocked, or

@@ -126,7 +126,8 @@ func recvLeaks(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanflow.Flow) []ana
 			what = fmt.Sprintf("%d receives wait, and the owner sends %s", need, times(res.Events))
 		}
 		out = append(out, analysis.Diagnostic{
-			Pos: t.Spawn.Pos(),
+			Pos:      t.Spawn.Pos(),
+			Category: diag.Recv,
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the channel made at line %d blocks forever: %s on the path %s (close it on every path, e.g. defer close)",
 				diag.Line(pass, recvPos(op)), diag.Line(pass, f.Mk.Pos()), what, pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink)),
 			Related: []analysis.RelatedInformation{

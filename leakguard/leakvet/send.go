@@ -161,10 +161,17 @@ func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []anal
 	var out []analysis.Diagnostic
 	for _, t := range senders {
 		var why string
+		shape := diag.SendStream
+		if total == 1 {
+			shape = diag.SendOnce
+		} else if total < pathsearch.Many {
+			shape = diag.SendCounted
+		}
 		tev, signalled := chanflow.WithSignals(ev, fl, f, t)
 		res := chanflow.Query(tev, f, chanflow.AnchorIn(f, t), ssacfg.Edge{}, withWait)
 		switch {
 		case res.Found && fl.Lf.NeverReturns(t.Root):
+			shape = diag.SendStream
 			why = fmt.Sprintf("it sends forever and the owner stops receiving on the path %s",
 				pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink))
 		case total < pathsearch.Many:
@@ -183,7 +190,8 @@ func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []anal
 		}
 		op := unguarded(t, chanop.Send)[0]
 		d := analysis.Diagnostic{
-			Pos: t.Spawn.Pos(),
+			Pos:      t.Spawn.Pos(),
+			Category: shape,
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the channel made at line %d (%s) blocks forever: %s",
 				diag.Line(pass, sendPos(op)), diag.Line(pass, f.Mk.Pos()), diag.CapDesc(f.Capacity), why),
 			Related: []analysis.RelatedInformation{

@@ -30,6 +30,21 @@ func First(f func() int) int {
 }
 `
 
+// leakyTest has a shape reported only with -leakvet.all: senders started in
+// a loop in a test, against one receive.
+const leakyTest = `package leaky
+
+import "testing"
+
+func TestFirst(t *testing.T) {
+	ch := make(chan int)
+	for i := range 3 {
+		go func() { ch <- i }()
+	}
+	<-ch
+}
+`
+
 // TestStandaloneJSONAndVetTool builds leakvet and runs it both ways over a
 // module with one leak: standalone with -json, and as go vet's tool.
 func TestStandaloneJSONAndVetTool(t *testing.T) {
@@ -45,7 +60,7 @@ func TestStandaloneJSONAndVetTool(t *testing.T) {
 	if err := os.MkdirAll(mod, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range map[string]string{"go.mod": "module example.com/leaky\n\ngo 1.26\n", "leaky.go": leakyModule} {
+	for name, text := range map[string]string{"go.mod": "module example.com/leaky\n\ngo 1.26\n", "leaky.go": leakyModule, "leaky_test.go": leakyTest} {
 		if err := os.WriteFile(filepath.Join(mod, name), []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -73,7 +88,14 @@ func TestStandaloneJSONAndVetTool(t *testing.T) {
 	if err == nil {
 		t.Fatalf("go vet -vettool=leakvet succeeded on a leak:\n%s", out)
 	}
-	if !strings.Contains(string(out), "leaky.go:8:2: goroutine leaks") {
-		t.Errorf("go vet -vettool=leakvet output lacks the report:\n%s", out)
+	if !strings.Contains(string(out), "leaky.go:8:2: goroutine leaks") || strings.Contains(string(out), "leaky_test.go") {
+		t.Errorf("go vet -vettool=leakvet output lacks the report, or reports the test's shape of low precision:\n%s", out)
+	}
+
+	all := exec.Command("go", "vet", "-vettool="+bin, "-leakvet.all", "./...")
+	all.Dir, all.Env = mod, env
+	out, _ = all.CombinedOutput()
+	if !strings.Contains(string(out), "leaky.go:8:2: goroutine leaks") || !strings.Contains(string(out), "leaky_test.go:8:3: goroutine leaks") {
+		t.Errorf("go vet -vettool=leakvet -leakvet.all output lacks a report:\n%s", out)
 	}
 }

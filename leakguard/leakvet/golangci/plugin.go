@@ -20,6 +20,7 @@
 //	        type: module
 //	        settings:
 //	          disable: [leakloop] # optional: analyzers to leave out
+//	          all: true # optional: also the shapes of low precision (-leakvet.all)
 package golangci
 
 import (
@@ -38,6 +39,8 @@ func init() { register.Plugin("leakvet", New) }
 type Settings struct {
 	// Disable names analyzers (leaksend, leakrecv, leakloop, leakwait) not to run.
 	Disable []string `json:"disable"`
+	// All reports the shapes of low precision too, as -leakvet.all does.
+	All bool `json:"all"`
 }
 
 // New builds the plugin from its settings.
@@ -53,6 +56,11 @@ func New(raw any) (register.LinterPlugin, error) {
 	for _, name := range s.Disable {
 		if !known[name] {
 			return nil, fmt.Errorf("leakvet settings: disable: unknown analyzer %q (have leaksend, leakrecv, leakloop, leakwait)", name)
+		}
+	}
+	if s.All {
+		if err := leakvet.Analyzer.Flags.Set("all", "true"); err != nil {
+			return nil, fmt.Errorf("leakvet settings: all: %v", err)
 		}
 	}
 	return plugin{settings: s}, nil

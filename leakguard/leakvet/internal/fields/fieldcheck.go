@@ -63,16 +63,19 @@ func Leaks(pass *analysis.Pass, kind chanop.Kind) {
 					continue // meant to live as long as the process; a timer loop is leakloop's
 				}
 				if c, pos, ok := rangesUnclosed(fc, lc, target, map[*ssa.Function]bool{}, 0); ok {
+					shape := diag.FieldUnclosed
 					msg := fmt.Sprintf("goroutine leaks: it receives from the field %s at line %d in a loop that only a close of %s ends, and nothing in the package closes it (close it when the goroutine should stop)",
 						c.name, diag.Line(pass, pos), c.name)
 					if plain.NeverReturns(target) {
+						shape = diag.Loop
 						msg = fmt.Sprintf("goroutine leaks: it loops forever receiving from the field %s (line %d), nothing in the package closes it, and no path returns: nothing can stop it (add a stop channel or ctx.Done() case that returns)",
 							c.name, diag.Line(pass, pos))
 					}
 					diag.Report(pass, analysis.Diagnostic{
-						Pos:     g.Pos(),
-						Message: msg,
-						Related: []analysis.RelatedInformation{{Pos: pos, Message: "receive loop"}},
+						Pos:      g.Pos(),
+						Category: shape,
+						Message:  msg,
+						Related:  []analysis.RelatedInformation{{Pos: pos, Message: "receive loop"}},
 					})
 				}
 			}
@@ -84,7 +87,8 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 	made := blk.c.makes[0].Pos()
 	if blk.kind == chanop.Recv {
 		return analysis.Diagnostic{
-			Pos: g.Pos(),
+			Pos:      g.Pos(),
+			Category: diag.FieldNoSender,
 			Message: fmt.Sprintf("goroutine leaks: its receive at line %d on the field %s blocks forever: nothing in the package sends on or closes %s (made at line %d; close it when the goroutine should stop)",
 				diag.Line(pass, blk.pos), blk.c.name, blk.c.name, diag.Line(pass, made)),
 			Related: []analysis.RelatedInformation{
@@ -96,7 +100,8 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 	if blk.stopsFirst {
 		a := blk.abandon
 		return analysis.Diagnostic{
-			Pos: g.Pos(),
+			Pos:      g.Pos(),
+			Category: diag.FieldStopsFirst,
 			Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (unbuffered) blocks forever when the receiver stops first: the select at line %d can leave without receiving from %s on the path %s (buffer it, or select on the receiver's stop signal too)",
 				diag.Line(pass, blk.pos), blk.c.name, diag.Line(pass, a.sel.Pos()), blk.c.name, pathsearch.DescribePath(pass.Fset, a.res.Blocks, a.res.Sink)),
 			Related: []analysis.RelatedInformation{
@@ -106,7 +111,8 @@ func fieldDiagnostic(pass *analysis.Pass, g *ssa.Go, blk fieldBlock) analysis.Di
 		}
 	}
 	return analysis.Diagnostic{
-		Pos: g.Pos(),
+		Pos:      g.Pos(),
+		Category: diag.FieldNoReceiver,
 		Message: fmt.Sprintf("goroutine leaks: its send at line %d on the field %s (%s) blocks forever: nothing in the package receives from %s (made at line %d)",
 			diag.Line(pass, blk.pos), blk.c.name, diag.CapDesc(blk.c.capacity), blk.c.name, diag.Line(pass, made)),
 		Related: []analysis.RelatedInformation{

@@ -52,7 +52,8 @@ func Run(pass *analysis.Pass) (any, error) {
 					continue
 				}
 				d := analysis.Diagnostic{
-					Pos: g.Pos(),
+					Pos:      g.Pos(),
+					Category: diag.Loop,
 					Message: fmt.Sprintf("goroutine leaks: %s loops forever waiting on the timer at line %d and no path returns: add a ctx.Done() (or stop channel) case that returns",
 						describeFunc(target), diag.Line(pass, timer)),
 					Related: []analysis.RelatedInformation{{Pos: timer, Message: "timer wait in an endless loop"}},

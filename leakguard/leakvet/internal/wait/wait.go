@@ -191,7 +191,8 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 		return
 	}
 	diag.Report(pass, analysis.Diagnostic{
-		Pos: g.Pos(),
+		Pos:      g.Pos(),
+		Category: diag.WaitAddLate,
 		Message: fmt.Sprintf("goroutine calls WaitGroup.Add at line %d after it has started: the Wait at line %d can see a zero count first and return while goroutines still run (call Add before the go statement)",
 			diag.Line(pass, add.Common().Pos()), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add inside the goroutine"}},
@@ -252,7 +253,8 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 		return
 	}
 	diag.Report(pass, analysis.Diagnostic{
-		Pos: g.Pos(),
+		Pos:      g.Pos(),
+		Category: diag.WaitNoDone,
 		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
 			diag.Line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
@@ -296,7 +298,8 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 	}
 	if wait.Block() != nil && wait.Parent() == p && l.Same(wait.Block(), gb) {
 		diag.Report(pass, analysis.Diagnostic{
-			Pos: g.Pos(),
+			Pos:      g.Pos(),
+			Category: diag.WaitInLoop,
 			Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but the Wait at line %d inside the loop waits for all of them in the first iteration and blocks forever (Wait after the loop)",
 				diag.Line(pass, add.Common().Pos()), diag.Line(pass, wait.Common().Pos())),
 			Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait inside the loop"}},
@@ -333,7 +336,8 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 		return
 	}
 	diag.Report(pass, analysis.Diagnostic{
-		Pos: g.Pos(),
+		Pos:      g.Pos(),
+		Category: diag.WaitAddSkipped,
 		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can skip this go statement (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
 			diag.Line(pass, add.Common().Pos()), diag.Line(pass, skipOrLoop(skip, h)), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add for every iteration"}},

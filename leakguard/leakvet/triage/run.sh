@@ -179,6 +179,23 @@ modules+=(
 	github.com/fluent/fluent-logger-golang@v1.10.2
 	github.com/bsm/redislock@v0.9.4
 )
+# Batch 14 (round 3, TRIAGE.md): run with the default level of 136e5f6,
+# pinned before it was run.
+modules+=(
+	github.com/xtaci/smux@v1.5.58
+	github.com/xtaci/kcp-go/v5@v5.7.6
+	github.com/alicebob/miniredis/v2@v2.40.0
+	github.com/robfig/cron/v3@v3.0.1
+	github.com/eapache/go-resiliency@v1.7.0
+	github.com/sourcegraph/jsonrpc2@v0.2.3
+	github.com/gomodule/redigo@v1.9.3
+	github.com/mediocregopher/radix/v4@v4.1.4
+	github.com/tsenart/vegeta/v12@v12.13.0
+	github.com/Workiva/go-datastructures@v1.1.7
+	go.uber.org/zap@v1.28.0
+	github.com/cschleiden/go-workflows@v1.2.0
+	github.com/cristalhq/hedgedhttp@v0.9.2
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -319,8 +319,8 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 		b := work[len(work)-1]
 		work = work[:len(work)-1]
 		for _, s := range b.Succs {
-			if s == gb || !l.Same(s, gb) {
-				continue
+			if s == gb || !l.Same(s, gb) || callsDoneOn(s, key) {
+				continue // (an iteration that calls Done itself is counted off)
 			}
 			if s == h {
 				skip, found = branchPos(b), true
@@ -342,6 +342,20 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 			diag.Line(pass, add.Common().Pos()), diag.Line(pass, skipOrLoop(skip, h)), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add for every iteration"}},
 	})
+}
+
+// callsDoneOn reports whether b calls Done on the WaitGroup key (the
+// owner's own variable): an iteration that skips the go statement through b
+// counts itself off.
+func callsDoneOn(b *ssa.BasicBlock, key wgKey) bool {
+	for _, instr := range b.Instrs {
+		if c, ok := instr.(ssa.CallInstruction); ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done") && len(c.Common().Args) > 0 {
+			if k, ok := localKey(c.Common().Args[0]); ok && k == key {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func skipOrLoop(skip token.Pos, h *ssa.BasicBlock) token.Pos {

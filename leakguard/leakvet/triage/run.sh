@@ -196,6 +196,23 @@ modules+=(
 	github.com/cschleiden/go-workflows@v1.2.0
 	github.com/cristalhq/hedgedhttp@v0.9.2
 )
+# Batch 15: run with the rules of d8eacd2 (the fix after batch 14), pinned before it was run.
+modules+=(
+	github.com/tidwall/redcon@v1.6.4
+	github.com/streadway/amqp@v1.1.0
+	github.com/coreos/go-systemd/v22@v22.7.0
+	github.com/nats-io/stan.go@v0.10.4
+	github.com/golang/groupcache@v0.0.0-20241129210726-2c02b8208cf8
+	github.com/elazarl/goproxy@v1.9.4
+	github.com/VictoriaMetrics/fastcache@v1.13.2
+	github.com/cilium/statedb@v0.9.4
+	github.com/zishang520/socket.io/servers/socket/v3@v3.0.6=socketio-server
+	github.com/EventStore/EventStore-Client-Go/v4@v4.2.0=eventstore-client
+	maunium.net/go/mautrix@v0.33.0
+	go.mongodb.org/mongo-driver/v2@v2.10.0
+	github.com/ydb-platform/ydb-go-sdk/v3@v3.157.0
+	github.com/dolthub/go-mysql-server@v0.20.0
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

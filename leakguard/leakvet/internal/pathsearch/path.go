@@ -65,6 +65,9 @@ func (q Query) Run() Result {
 	// whether the path goes on to b's successors.
 	scan := func(b *ssa.BasicBlock, i, events, predIndex int) (int, bool) {
 		for _, instr := range b.Instrs[i:] {
+			if ssacfg.FailingReturn(instr) {
+				return events, false
+			}
 			if q.Sink(instr) {
 				consider(events, instr, b.Index, predIndex)
 				return events, false
@@ -144,11 +147,19 @@ func (q Query) Run() Result {
 	return best
 }
 
-// constCond evaluates a comparison of two integer constants.
+// constCond evaluates a comparison of two integer constants, or of a value
+// that cannot be nil with nil.
 func constCond(cond ssa.Value) (bool, bool) {
 	cmp, ok := cond.(*ssa.BinOp)
 	if !ok {
 		return false, false
+	}
+	if cmp.Op == token.EQL || cmp.Op == token.NEQ {
+		for _, pair := range [][2]ssa.Value{{cmp.X, cmp.Y}, {cmp.Y, cmp.X}} {
+			if c, ok := pair[1].(*ssa.Const); ok && c.IsNil() && nonNil(pair[0], 0) {
+				return cmp.Op == token.NEQ, true
+			}
+		}
 	}
 	x, okx := ssacfg.IntConst(cmp.X)
 	y, oky := ssacfg.IntConst(cmp.Y)
@@ -170,6 +181,34 @@ func constCond(cond ssa.Value) (bool, bool) {
 		return x != y, true
 	}
 	return false, false
+}
+
+// nonNil reports whether v cannot be nil: a channel, map or slice made
+// here, or what a function of the package returns when each of its returns
+// gives such a value (errCh := startMatcher(); if errCh == nil { ... }).
+func nonNil(v ssa.Value, depth int) bool {
+	switch v := v.(type) {
+	case *ssa.MakeChan, *ssa.MakeMap, *ssa.Alloc, *ssa.MakeClosure:
+		return true
+	case *ssa.ChangeType:
+		return nonNil(v.X, depth)
+	case *ssa.Call:
+		fn := v.Call.StaticCallee()
+		if fn == nil || depth > 2 || len(fn.Blocks) == 0 || fn.Signature.Results().Len() != 1 {
+			return false
+		}
+		returns := 0
+		for _, b := range fn.Blocks {
+			if ret, ok := b.Instrs[len(b.Instrs)-1].(*ssa.Return); ok {
+				if !nonNil(ret.Results[0], depth+1) {
+					return false
+				}
+				returns++
+			}
+		}
+		return returns > 0
+	}
+	return false
 }
 
 // LoopTest reports whether x ends with its loop's own test: an if, not a

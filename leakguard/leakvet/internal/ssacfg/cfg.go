@@ -347,8 +347,15 @@ func FailsTest(instr ssa.Instruction) bool {
 	}
 	switch name {
 	case "Error", "Errorf", "Fatal", "Fatalf", "Fail", "FailNow":
-		return IsNamed(recv, "testing", "common") || IsNamed(recv, "testing", "T") ||
-			IsNamed(recv, "testing", "B") || IsNamed(recv, "testing", "F") || IsNamed(recv, "testing", "TB")
+		if IsNamed(recv, "testing", "common") || IsNamed(recv, "testing", "T") ||
+			IsNamed(recv, "testing", "B") || IsNamed(recv, "testing", "F") || IsNamed(recv, "testing", "TB") {
+			return true
+		}
+		// testify's TestingT, an interface of *testing.T's methods that
+		// assertion packages (testify's, and copies of it) take.
+		if n, ok := types.Unalias(recv).(*types.Named); ok && call.IsInvoke() && n.Obj().Name() == "TestingT" {
+			return true
+		}
 	}
 	// testify's functions that always fail the test.
 	if fn := call.StaticCallee(); fn != nil && fn.Pkg != nil && fn.Signature.Recv() == nil {
@@ -361,6 +368,26 @@ func FailsTest(instr ssa.Instruction) bool {
 		}
 	}
 	return false
+}
+
+// FailingReturn reports whether instr is a return of a non-nil error from
+// a helper declared in a test file: its caller fails the test with it, and
+// what a failing test leaves blocked is noise next to its failure.
+func FailingReturn(instr ssa.Instruction) bool {
+	ret, ok := instr.(*ssa.Return)
+	if !ok || len(ret.Results) == 0 {
+		return false
+	}
+	fn := ret.Parent()
+	if fn.Prog == nil || !strings.HasSuffix(fn.Prog.Fset.Position(fn.Pos()).Filename, "_test.go") {
+		return false
+	}
+	last := ret.Results[len(ret.Results)-1]
+	if !types.Identical(last.Type(), types.Universe.Lookup("error").Type()) {
+		return false
+	}
+	c, isConst := last.(*ssa.Const)
+	return !isConst || !c.IsNil()
 }
 
 // IsGroupGo reports whether call is errgroup.Group.Go or sync.WaitGroup.Go:

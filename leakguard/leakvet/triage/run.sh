@@ -213,6 +213,23 @@ modules+=(
 	github.com/ydb-platform/ydb-go-sdk/v3@v3.157.0
 	github.com/dolthub/go-mysql-server@v0.20.0
 )
+# Batch 16: run with the rules of 5cda977 (the fixes after batch 15), pinned before it was run.
+modules+=(
+	github.com/centrifugal/centrifuge-go@v0.12.1
+	github.com/charmbracelet/bubbletea@v1.3.10
+	github.com/hashicorp/raft-boltdb/v2@v2.3.1
+	github.com/hashicorp/go-retryablehttp@v0.7.8
+	github.com/grafana/pyroscope-go@v1.5.0
+	github.com/hashicorp/nomad/api@v0.0.0-20261016150620-df630b26e78a=nomad-api
+	connectrpc.com/vanguard@v0.4.0
+	github.com/dbos-inc/dbos-transact-golang@v1.9.0
+	github.com/fsouza/fake-gcs-server@v1.56.1
+	github.com/internetarchive/gowarc@v0.8.96
+	github.com/Admiral-Piett/goaws@v0.4.5
+	github.com/centrifugal/centrifugo/v6@v6.9.1
+	github.com/docker/compose/v5@v5.6.0
+	github.com/authzed/spicedb@v1.56.2
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -188,6 +188,9 @@ func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []anal
 		if why == "" {
 			continue
 		}
+		if (shape == diag.SendCounted || shape == diag.SendStream) && inTest(pass, t.Spawn.Pos(), f.OwnerThread()) {
+			shape += diag.InTest
+		}
 		op := unguarded(t, chanop.Send)[0]
 		d := analysis.Diagnostic{
 			Pos:      t.Spawn.Pos(),
@@ -240,6 +243,21 @@ func boundedOrEarly(pass *analysis.Pass, lc ssacfg.LoopCache, f *chanflow.Flow, 
 		}
 	}
 	return ""
+}
+
+// inTest reports whether the go statement at spawn, or one of the owner's
+// receives, is in a test file: there the number of values sent and taken
+// follows the test's own inputs.
+func inTest(pass *analysis.Pass, spawn token.Pos, owner *chanflow.Thread) bool {
+	if strings.HasSuffix(pass.Fset.Position(spawn).Filename, "_test.go") {
+		return true
+	}
+	for _, op := range owner.Ops {
+		if op.Kind == chanop.Recv && op.Instr != nil && strings.HasSuffix(pass.Fset.Position(op.Instr.Pos()).Filename, "_test.go") {
+			return true
+		}
+	}
+	return false
 }
 
 func senderCount(n int) string {

@@ -53,16 +53,17 @@ const (
 	WaitAddSkipped = "wait-add-skipped"
 )
 
+// InTest ends the category of a SendCounted or SendStream report whose go
+// statement or owner's receives are in a test file.
+const InTest = "-in-test"
+
 // lowPrecision reports whether d is of a shape whose reports were mostly
 // false positives on held-out code, reported only with All: senders counted
 // or started in a loop, in tests. There the number of values sent and taken
 // follows the test's own inputs (one connection dialed, one event queued, a
 // send only when the test fails), which leakvet does not correlate.
-func lowPrecision(pass *analysis.Pass, d analysis.Diagnostic) bool {
-	if d.Category != SendCounted && d.Category != SendStream {
-		return false
-	}
-	return strings.HasSuffix(pass.Fset.Position(d.Pos).Filename, "_test.go")
+func lowPrecision(d analysis.Diagnostic) bool {
+	return d.Category == SendCounted+InTest || d.Category == SendStream+InTest
 }
 
 // All reports the low-precision shapes too (flag -leakvet.all). It is read
@@ -72,7 +73,7 @@ var All bool
 // Report reports d unless an ignoreDirective silences it, or its shape is
 // one of low precision and All is not set.
 func Report(pass *analysis.Pass, d analysis.Diagnostic) {
-	if !All && lowPrecision(pass, d) {
+	if !All && lowPrecision(d) {
 		return
 	}
 	if f := FileOf(pass, d.Pos); f != nil {

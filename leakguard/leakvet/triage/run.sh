@@ -230,6 +230,22 @@ modules+=(
 	github.com/docker/compose/v5@v5.6.0
 	github.com/authzed/spicedb@v1.56.2
 )
+# Batch 17: run with the rules of d175f09 (the fix after batch 16), pinned before it was run.
+modules+=(
+	github.com/go-chi/httprate@v0.16.1
+	github.com/trinodb/trino-go-client@v1.1.0
+	github.com/synadia-io/orbit.go/jetstreamext@v0.4.0
+	zombiezen.com/go/sqlite@v1.4.2=zombiezen-sqlite
+	github.com/vjeantet/ldapserver@v1.0.1
+	github.com/aws/aws-lambda-go@v1.55.1
+	gocloud.dev/pubsub/rabbitpubsub@v0.49.0
+	go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc@v1.47.0
+	github.com/hashicorp/terraform-plugin-sdk/v2@v2.40.1
+	github.com/grafana/grafana-plugin-sdk-go@v0.300.0
+	cloud.google.com/go/pubsub/v2@v2.9.0=gcp-pubsub
+	github.com/GoogleCloudPlatform/cloud-sql-proxy/v2@v2.27.0
+	github.com/FerretDB/FerretDB@v1.24.2
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -300,11 +300,41 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 	return res.Found && res.Events > 0
 }
 
+// drainedOnClose reports whether the package drains c until it is closed
+// (for range c {}, as a Close method's goroutine does to let the senders
+// finish), and closes it: a receiver that stops first leaves no sender
+// blocked for good.
+func drainedOnClose(c *fieldChan) bool {
+	if !c.has(chanop.Close) {
+		return false
+	}
+	for _, op := range c.ops {
+		recv, ok := op.Instr.(*ssa.UnOp)
+		if op.Kind != chanop.Recv || op.Deferred || !ok || !recv.CommaOk {
+			continue
+		}
+		b := recv.Block()
+		if b.Comment != "rangechan.loop" || len(b.Succs) != 2 {
+			continue
+		}
+		// An empty body: the loop block jumps back to itself, or through
+		// a block that only jumps.
+		body := b.Succs[0]
+		if body == b || (len(body.Instrs) == 1 && len(body.Succs) == 1 && body.Succs[0] == b) {
+			return true
+		}
+	}
+	return false
+}
+
 // abandons looks for receivers of c that can stop first: functions with a
 // blocking select that receives from c in one case and, in another, can
 // reach a return without receiving from (or closing) c again (one per
 // function). A receiver that drains c in a deferred call does not stop first.
 func abandons(fc *Chans, c *fieldChan) []fieldAbandon {
+	if drainedOnClose(c) {
+		return nil
+	}
 	var out []fieldAbandon
 	byFn := map[*ssa.Function][]chanop.Op{}
 	var fns []*ssa.Function // in the order of c.ops, so reports do not vary between runs

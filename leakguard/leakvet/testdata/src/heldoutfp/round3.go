@@ -77,3 +77,78 @@ func validateLogs(logs <-chan string, report func(error)) {
 		report(err)
 	}
 }
+
+// Round 3 (batch 17): the shapes of its false positives.
+
+// stmt's fetcher sends its errors on an unbuffered field; the reader can
+// return on another case first, but close drains the field until it closes
+// it (trino-go-client driverStmt).
+type stmt struct {
+	errs chan error
+	rows chan []int
+	done chan struct{}
+}
+
+func newStmt(fetch func() ([]int, error)) *stmt {
+	st := &stmt{errs: make(chan error), rows: make(chan []int), done: make(chan struct{})}
+	go func() {
+		defer close(st.rows)
+		for {
+			r, err := fetch()
+			if err != nil {
+				st.errs <- err
+				return
+			}
+			select {
+			case st.rows <- r:
+			case <-st.done:
+				return
+			}
+		}
+	}()
+	return st
+}
+
+func (st *stmt) next() ([]int, error) {
+	select {
+	case r, ok := <-st.rows:
+		if !ok {
+			return nil, nil
+		}
+		return r, nil
+	case err := <-st.errs:
+		return nil, err
+	}
+}
+
+func (st *stmt) close() {
+	close(st.done)
+	go func() {
+		for range st.errs {
+		}
+	}()
+	for range st.rows {
+	}
+	close(st.errs)
+}
+
+// notifier counts itself in on the WaitGroup only when it has something to
+// send; on its other way out it owes no Done (vjeantet/ldapserver).
+func notifier(shutdown, closing <-chan struct{}, out chan<- string, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		// ... the client's work
+	}()
+	go func() {
+		select {
+		case <-shutdown:
+			wg.Add(1)
+			out <- "bye"
+			wg.Done()
+		case <-closing:
+			return
+		}
+	}()
+	wg.Wait()
+}

@@ -246,6 +246,23 @@ modules+=(
 	github.com/GoogleCloudPlatform/cloud-sql-proxy/v2@v2.27.0
 	github.com/FerretDB/FerretDB@v1.24.2
 )
+# Batch 18: run with the rules of 257568d (the fixes after batch 17), pinned before it was run.
+modules+=(
+	golang.org/x/sync@v0.25.0=x-sync
+	github.com/oklog/run@v1.2.0=oklog-run
+	github.com/puzpuzpuz/xsync/v4@v4.5.0
+	github.com/go-resty/resty/v2@v2.17.2
+	github.com/lestrrat-go/jwx/v3@v3.4.0
+	github.com/pressly/goose/v3@v3.30.1
+	github.com/golang-migrate/migrate/v4@v4.20.1
+	github.com/nats-io/natscli@v0.5.0
+	github.com/containernetworking/plugins@v1.10.0
+	sigs.k8s.io/metrics-server@v0.8.0
+	golang.org/x/net@v0.63.0=x-net
+	k8s.io/client-go@v0.37.2
+	github.com/VictoriaMetrics/VictoriaLogs@v1.52.2
+	github.com/apache/arrow-go/v18@v18.9.0
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -327,8 +327,8 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 		b := work[len(work)-1]
 		work = work[:len(work)-1]
 		for _, s := range b.Succs {
-			if s == gb || !l.Same(s, gb) || callsDoneOn(s, key) {
-				continue // (an iteration that calls Done itself is counted off)
+			if s == gb || !l.Same(s, gb) || callsDoneOn(s, key) || startsCounted(s, key) {
+				continue // (an iteration that calls Done itself, or starts another goroutine that does, is counted off)
 			}
 			if s == h {
 				skip, found = branchPos(b), true
@@ -361,6 +361,27 @@ func callsDoneOn(b *ssa.BasicBlock, key wgKey) bool {
 			if k, ok := localKey(c.Common().Args[0]); ok && k == key {
 				return true
 			}
+		}
+	}
+	return false
+}
+
+// startsCounted reports whether b starts a goroutine that calls Done on the
+// WaitGroup key: an iteration that takes b instead of the go statement
+// judged (if batch { go batchReader() } else { go reader() }) still
+// starts one counted goroutine.
+func startsCounted(b *ssa.BasicBlock, key wgKey) bool {
+	for _, instr := range b.Instrs {
+		g, ok := instr.(*ssa.Go)
+		if !ok {
+			continue
+		}
+		target := ssacfg.GoTarget(&g.Call)
+		if target == nil || len(target.Blocks) == 0 {
+			continue
+		}
+		if _, ok := wgCalls(target, "Done", func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) })[key]; ok {
+			return true
 		}
 	}
 	return false

@@ -152,3 +152,27 @@ func notifier(shutdown, closing <-chan struct{}, out chan<- string, wg *sync.Wai
 	}()
 	wg.Wait()
 }
+
+// Round 3 (batch 18): the shape of its false positives.
+
+// readers starts one of two goroutines an iteration, each counted by the
+// Add before the loop (golang.org/x/net ipv4/readwrite_test.go).
+func readers(batch bool, read, readBatch func()) {
+	var wg sync.WaitGroup
+	const n = 10
+	wg.Add(n)
+	for i := 0; i < n; i++ {
+		if batch {
+			go func() {
+				defer wg.Done()
+				readBatch()
+			}()
+		} else {
+			go func() {
+				defer wg.Done()
+				read()
+			}()
+		}
+	}
+	wg.Wait()
+}

@@ -263,6 +263,22 @@ modules+=(
 	github.com/VictoriaMetrics/VictoriaLogs@v1.52.2
 	github.com/apache/arrow-go/v18@v18.9.0
 )
+# Batch 19: run with the rules of 2f90fff (the fix after batch 18), pinned before it was run.
+modules+=(
+	github.com/benbjohnson/clock@v1.3.5
+	github.com/rs/zerolog@v1.35.1
+	github.com/containerd/go-cni@v1.1.15
+	github.com/tonistiigi/go-actions-cache@v0.0.0-20260930145529-afe8013b5ac4
+	github.com/apptainer/container-library-client@v1.5.0
+	github.com/sylabs/scs-library-client@v1.4.15
+	github.com/aws/aws-sdk-go-v2/feature/s3/manager@v1.23.26=s3-manager
+	github.com/aws/aws-sdk-go-v2/feature/s3/transfermanager@v0.5.9=s3-transfermanager
+	github.com/gin-gonic/gin@v1.12.0
+	sigs.k8s.io/kube-network-policies@v0.8.0
+	github.com/sqlc-dev/sqlc@v1.31.1
+	github.com/awslabs/soci-snapshotter@v0.16.1
+	k8s.io/apiserver@v0.37.2
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

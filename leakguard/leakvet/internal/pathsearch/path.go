@@ -192,6 +192,11 @@ func nonNil(v ssa.Value, depth int) bool {
 		return true
 	case *ssa.ChangeType:
 		return nonNil(v.X, depth)
+	case *ssa.UnOp:
+		// A variable a closure captures: a load of its cell, which
+		// every store fills with a value that cannot be nil.
+		cell, ok := v.X.(*ssa.Alloc)
+		return ok && v.Op == token.MUL && storesNonNil(cell, depth)
 	case *ssa.Call:
 		fn := v.Call.StaticCallee()
 		if fn == nil || depth > 2 || len(fn.Blocks) == 0 || fn.Signature.Results().Len() != 1 {
@@ -209,6 +214,38 @@ func nonNil(v ssa.Value, depth int) bool {
 		return returns > 0
 	}
 	return false
+}
+
+// storesNonNil reports whether every store to cell, in its function or
+// in the closures that capture it, stores a value that cannot be nil, and
+// at least one does.
+func storesNonNil(cell *ssa.Alloc, depth int) bool {
+	stores := 0
+	var check func(addr ssa.Value) bool
+	check = func(addr ssa.Value) bool {
+		for _, r := range *addr.Referrers() {
+			switch r := r.(type) {
+			case *ssa.Store:
+				if r.Addr != addr || !nonNil(r.Val, depth+1) {
+					return false
+				}
+				stores++
+			case *ssa.UnOp:
+				// a load
+			case *ssa.MakeClosure:
+				fn := r.Fn.(*ssa.Function)
+				for i, b := range r.Bindings {
+					if b == addr && !check(fn.FreeVars[i]) {
+						return false
+					}
+				}
+			default:
+				return false // its address goes elsewhere
+			}
+		}
+		return true
+	}
+	return check(cell) && stores > 0
 }
 
 // LoopTest reports whether x ends with its loop's own test: an if, not a

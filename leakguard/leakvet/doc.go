@@ -14,6 +14,11 @@
 // outside could use it. Precision matters more than recall: a report should
 // be a leak.
 //
+// Each report's Category names its shape. By default the shape of lowest
+// precision on real code is left out (senders counted or started in a loop,
+// with the go statement or the owner's receives in a test file); the flag
+// -leakvet.all of Analyzer (and of cmd/leakvet) reports it too.
+//
 // Run them with cmd/leakvet (go vet -vettool, or standalone with -json) or
 // through golangci-lint with the module plugin in package golangci.
 package leakvet

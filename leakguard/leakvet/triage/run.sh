@@ -179,7 +179,7 @@ modules+=(
 	github.com/fluent/fluent-logger-golang@v1.10.2
 	github.com/bsm/redislock@v0.9.4
 )
-# Batch 14 (round 3, TRIAGE.md): run with the default level of 136e5f6,
+# Batch 14 (round 3, TRIAGE.md): run with the default level of f9a644b,
 # pinned before it was run.
 modules+=(
 	github.com/xtaci/smux@v1.5.58
@@ -196,7 +196,7 @@ modules+=(
 	github.com/cschleiden/go-workflows@v1.2.0
 	github.com/cristalhq/hedgedhttp@v0.9.2
 )
-# Batch 15: run with the rules of d8eacd2 (the fix after batch 14), pinned before it was run.
+# Batch 15: run with the rules of d413bf9 (the fix after batch 14), pinned before it was run.
 modules+=(
 	github.com/tidwall/redcon@v1.6.4
 	github.com/streadway/amqp@v1.1.0
@@ -213,7 +213,7 @@ modules+=(
 	github.com/ydb-platform/ydb-go-sdk/v3@v3.157.0
 	github.com/dolthub/go-mysql-server@v0.20.0
 )
-# Batch 16: run with the rules of 5cda977 (the fixes after batch 15), pinned before it was run.
+# Batch 16: run with the rules of 20b5c0c (the fixes after batch 15), pinned before it was run.
 modules+=(
 	github.com/centrifugal/centrifuge-go@v0.12.1
 	github.com/charmbracelet/bubbletea@v1.3.10
@@ -230,7 +230,7 @@ modules+=(
 	github.com/docker/compose/v5@v5.6.0
 	github.com/authzed/spicedb@v1.56.2
 )
-# Batch 17: run with the rules of d175f09 (the fix after batch 16), pinned before it was run.
+# Batch 17: run with the rules of 0a68a0a (the fix after batch 16), pinned before it was run.
 modules+=(
 	github.com/go-chi/httprate@v0.16.1
 	github.com/trinodb/trino-go-client@v1.1.0
@@ -246,7 +246,7 @@ modules+=(
 	github.com/GoogleCloudPlatform/cloud-sql-proxy/v2@v2.27.0
 	github.com/FerretDB/FerretDB@v1.24.2
 )
-# Batch 18: run with the rules of 257568d (the fixes after batch 17), pinned before it was run.
+# Batch 18: run with the rules of b266a23 (the fixes after batch 17), pinned before it was run.
 modules+=(
 	golang.org/x/sync@v0.25.0=x-sync
 	github.com/oklog/run@v1.2.0=oklog-run
@@ -263,7 +263,7 @@ modules+=(
 	github.com/VictoriaMetrics/VictoriaLogs@v1.52.2
 	github.com/apache/arrow-go/v18@v18.9.0
 )
-# Batch 19: run with the rules of 2f90fff (the fix after batch 18), pinned before it was run.
+# Batch 19: run with the rules of 25ca7e0 (the fix after batch 18), pinned before it was run.
 modules+=(
 	github.com/benbjohnson/clock@v1.3.5
 	github.com/rs/zerolog@v1.35.1

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -26,7 +25,7 @@ type LabBatches interface {
 // it.
 type FindingStore interface {
 	Settings(ctx context.Context, study string) (rules.Config, error)
-	PrepareFindings(found []*rules.Assessment, now time.Time) (func(context.Context, *sql.Tx) error, error)
+	PrepareFindings(found []*rules.Assessment, now time.Time) (func(*sqldb.Pipeline) error, error)
 }
 
 // batches is how workers run checks in batches (WithBatches).
@@ -42,8 +41,10 @@ type batches struct {
 // settings of all read up front, and so their subjects, doses and events
 // where the checker's sources can read many at once (otherwise through
 // each check's fan-out); then it stores the signals
-// and eDISH points found and records every job's fate in one transaction.
-// False when there was no job.
+// and eDISH points found and records every job's fate in one transaction
+// (a sqldb.Pipeline: on PostgreSQL two round trips to the server, one
+// reading the findings stored and one with every write and the commit,
+// where it was one a statement). False when there was no job.
 func (w *Workers) runBatch(ctx context.Context) bool {
 	b := w.batches
 	jobs, err := b.jobs.ClaimBatch(ctx, time.Now(), w.lease, b.size)
@@ -75,11 +76,9 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 	recErrs := make([]error, len(jobs))
 	write, err := b.prepare(checks, c.Now())
 	if err == nil {
-		err = b.jobs.db.InTx(done, func(tx *sql.Tx) error {
-			if err := b.jobs.lazyCommitTx(done, tx); err != nil {
-				return err
-			}
-			if err := write(done, tx); err != nil {
+		err = b.jobs.db.InPipeline(done, func(p *sqldb.Pipeline) error {
+			lazyCommit(p)
+			if err := write(p); err != nil {
 				return err
 			}
 			var completed []Job
@@ -87,11 +86,11 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 				results[i] = c.Conclude(checks[i], nil)
 				if ok, at, reason := fate(jobs[i], results[i]); ok {
 					completed = append(completed, jobs[i])
-				} else if err := b.jobs.retryTx(done, tx, jobs[i], at, reason); err != nil {
-					return fmt.Errorf("recording a check job: %w", err)
+				} else {
+					b.jobs.retryIn(p, jobs[i], at, reason)
 				}
 			}
-			if err := b.jobs.completeTx(done, tx, completed); err != nil {
+			if err := b.jobs.completeIn(done, p, completed); err != nil {
 				return fmt.Errorf("recording the check jobs: %w", err)
 			}
 			return nil
@@ -152,7 +151,7 @@ func (p *prefetched) Settings(context.Context, string) (rules.Config, error) { r
 
 // prepare makes, before the transaction, the rows of what the checks that
 // got as far as storing found.
-func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(context.Context, *sql.Tx) error, error) {
+func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(*sqldb.Pipeline) error, error) {
 	var found []*rules.Assessment
 	for _, f := range checks {
 		if f.Result.Outcome == "" {
@@ -162,18 +161,16 @@ func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(contex
 	return b.findings.PrepareFindings(found, now)
 }
 
-// lazyCommitTx has tx's commit not wait for the server's disk (PostgreSQL's
-// synchronous_commit off, for tx alone): a crash may then lose the last
+// lazyCommit has p's commit not wait for the server's disk (PostgreSQL's
+// synchronous_commit off, for p alone): a crash may then lose the last
 // batches committed, but never half of one, and what a batch commits can
 // be lost without harm — its signals and eDISH points go with the
 // completion of its jobs, which stay queued and are checked again. The
 // wait was most of a batch's time on the server (about 4 ms a commit,
 // against 7 ms for all its statements). SQLite's commits (WAL,
 // synchronous NORMAL) never wait for the disk.
-func (s *Store) lazyCommitTx(ctx context.Context, tx *sql.Tx) error {
-	if s.db.Dialect != sqldb.Postgres {
-		return nil
+func lazyCommit(p *sqldb.Pipeline) {
+	if p.Dialect() == sqldb.Postgres {
+		p.Exec(`SET LOCAL synchronous_commit = off`)
 	}
-	_, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`)
-	return err
 }

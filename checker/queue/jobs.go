@@ -208,6 +208,33 @@ func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, jobs []Job) error {
 	return nil
 }
 
+// completeIn is completeTx in p. On PostgreSQL, where p's statements go
+// to the server together, it does not wait for the jobs removed: a
+// second statement releases those the first left, whose subjects were
+// queued again meanwhile (in p's transaction the removed ones are gone).
+func (s *Store) completeIn(ctx context.Context, p *sqldb.Pipeline, jobs []Job) error {
+	if len(jobs) == 0 {
+		return nil
+	}
+	if tx := p.Tx(); tx != nil {
+		return s.completeTx(ctx, tx, jobs)
+	}
+	studies, ids, generations := make([]string, len(jobs)), make([]string, len(jobs)), make([]int64, len(jobs))
+	for i, j := range jobs {
+		studies[i], ids[i], generations[i] = j.Study, j.USUBJID, j.Generation
+	}
+	p.Exec(`DELETE FROM check_jobs WHERE (study, usubjid, generation) IN
+		(SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]))`, studies, ids, generations)
+	p.Exec(`UPDATE check_jobs SET claimed_until = 0, not_before = $3, last_error = ''
+		WHERE (study, usubjid) IN (SELECT * FROM unnest($1::text[], $2::text[]))`, studies, ids, time.Time{}.UnixMilli())
+	return nil
+}
+
+// retryIn is retryTx in p.
+func (s *Store) retryIn(p *sqldb.Pipeline, j Job, at time.Time, reason string) {
+	p.ExecCached(retrySQL, at.UnixMilli(), reason, j.Study, j.USUBJID)
+}
+
 // Retry releases a job to run again at or after at, noting why it failed.
 func (s *Store) Retry(ctx context.Context, j Job, at time.Time, reason string) error {
 	return s.db.Writing(ctx, func() error { return s.retryTx(ctx, nil, j, at, reason) })
@@ -215,10 +242,13 @@ func (s *Store) Retry(ctx context.Context, j Job, at time.Time, reason string) e
 
 // retryTx is Retry within tx, or on its own when tx is nil.
 func (s *Store) retryTx(ctx context.Context, tx *sql.Tx, j Job, at time.Time, reason string) error {
-	_, err := s.db.ExecCached(ctx, tx, `UPDATE check_jobs SET claimed_until = 0, not_before = $1, last_error = $2
-		WHERE study = $3 AND usubjid = $4`, at.UnixMilli(), reason, j.Study, j.USUBJID)
+	_, err := s.db.ExecCached(ctx, tx, retrySQL, at.UnixMilli(), reason, j.Study, j.USUBJID)
 	return err
 }
+
+// retrySQL releases the job of a subject to run at $1, noting why ($2).
+const retrySQL = `UPDATE check_jobs SET claimed_until = 0, not_before = $1, last_error = $2
+		WHERE study = $3 AND usubjid = $4`
 
 // OldestDue is how long the job due the longest has been due at now, 0
 // when none is: the age of the queue's head, which grows while the

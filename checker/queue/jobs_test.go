@@ -160,21 +160,24 @@ func TestQueuedChecksSurviveARestart(t *testing.T) {
 // and every job is released to run again with the reason, not left leased;
 // once storing works again the retried checks complete.
 func TestFailedBatchReleasesEveryJob(t *testing.T) {
-	testFailedStoringReleasesJobs(t, true, "%storing a batch%injected failure%")
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		testFailedStoringReleasesJobs(t, db, true, "%storing a batch%injected failure%")
+	})
 }
 
 // A check run on its own whose signals cannot be stored releases its job
 // to run again with the reason; once storing works again it completes.
 func TestFailedCheckReleasesItsJob(t *testing.T) {
-	testFailedStoringReleasesJobs(t, false, "error: storing findings%injected failure%")
+	sqldbtest.ForEach(t, func(t *testing.T, db *sqldb.DB) {
+		testFailedStoringReleasesJobs(t, db, false, "error: storing findings%injected failure%")
+	})
 }
 
 // testFailedStoringReleasesJobs makes storing signals fail while workers
 // run three queued checks, then work again. reason is the LIKE pattern of
 // the released jobs' last_error.
-func testFailedStoringReleasesJobs(t *testing.T, batched bool, reason string) {
+func testFailedStoringReleasesJobs(t *testing.T, db *sqldb.DB, batched bool, reason string) {
 	ctx := context.Background()
-	db := sqldbtest.SQLite(t)
 	s := checkertest.Open(t, db)
 	ids := []string{"S-1", "S-2", "S-3"}
 	for i, id := range ids {
@@ -183,7 +186,14 @@ func testFailedStoringReleasesJobs(t *testing.T, batched bool, reason string) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := db.Exec(`CREATE TRIGGER signals_fail BEFORE INSERT ON signals BEGIN SELECT RAISE(ABORT, 'injected failure'); END`); err != nil {
+	fail := `CREATE TRIGGER signals_fail BEFORE INSERT ON signals BEGIN SELECT RAISE(ABORT, 'injected failure'); END`
+	if db.Dialect == sqldb.Postgres {
+		if _, err := db.Exec(`CREATE FUNCTION signals_fail() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$ LANGUAGE plpgsql`); err != nil {
+			t.Fatal(err)
+		}
+		fail = `CREATE TRIGGER signals_fail BEFORE INSERT ON signals FOR EACH ROW EXECUTE FUNCTION signals_fail()`
+	}
+	if _, err := db.Exec(fail); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Queue.Enqueue(ctx, study, ids, time.Now()); err != nil {
@@ -207,7 +217,11 @@ func testFailedStoringReleasesJobs(t *testing.T, batched bool, reason string) {
 	if n := count(`SELECT COUNT(*) FROM signals`); n != 0 {
 		t.Fatalf("%d signals stored by failed checks", n)
 	}
-	if _, err := db.Exec(`DROP TRIGGER signals_fail`); err != nil {
+	drop := `DROP TRIGGER signals_fail`
+	if db.Dialect == sqldb.Postgres {
+		drop += ` ON signals`
+	}
+	if _, err := db.Exec(drop); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`UPDATE check_jobs SET not_before = 0`); err != nil { // skip the backoff

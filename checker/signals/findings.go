@@ -3,7 +3,6 @@ package signals
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -29,11 +28,11 @@ func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now tim
 	if err != nil {
 		return err
 	}
-	return s.db.InTx(ctx, func(tx *sql.Tx) error {
-		if err := write(ctx, tx); err != nil {
+	return s.db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+		if err := write(p); err != nil {
 			return err
 		}
-		return s.fillStoredTx(ctx, tx, a)
+		return s.fillStored(p, a)
 	})
 }
 
@@ -52,8 +51,11 @@ func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now tim
 //     deleted.
 //
 // It also stores each subject's eDISH point and grade counts. The
-// findings' IDs are not read back (see writeSignalsTx).
-func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(context.Context, *sql.Tx) error, error) {
+// findings' IDs are not read back (see writeSignals). On PostgreSQL the
+// stored findings are read in one round trip and all the writes are sent
+// in one more, with whatever the caller queues after them: an error of
+// theirs comes with the pipeline's next Flush or its commit.
+func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(*sqldb.Pipeline) error, error) {
 	evidenceOf := make([][]string, len(found))
 	for i, a := range found {
 		ev, err := evidenceJSON(a.Signals)
@@ -62,9 +64,9 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 		}
 		evidenceOf[i] = ev
 	}
-	return func(ctx context.Context, tx *sql.Tx) error {
-		stored, err := s.storedFindingsTx(ctx, tx, found)
-		if err != nil {
+	return func(p *sqldb.Pipeline) error {
+		stored := s.storedFindings(p, found)
+		if err := p.Flush(); err != nil {
 			return fmt.Errorf("reading stored findings: %w", err)
 		}
 		var changed []clinical.Signal
@@ -76,24 +78,16 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 			evidence = append(evidence, ev...)
 			moves = append(moves, m...)
 		}
-		if err := s.writeSignalsTx(ctx, tx, newSignalRows(changed, evidence, now)); err != nil {
-			return fmt.Errorf("storing signals: %w", err)
-		}
-		if err := s.moveStatusesTx(ctx, tx, moves, now); err != nil {
-			return fmt.Errorf("updating finding statuses: %w", err)
-		}
+		s.writeSignals(p, newSignalRows(changed, evidence, now))
+		s.moveStatuses(p, moves, now)
 		var points []liver.EDISHPoint
 		for _, a := range found {
 			if a.HasPoint {
 				points = append(points, a.Point)
 			}
 		}
-		if err := s.putEDISHesTx(ctx, tx, points, now); err != nil {
-			return fmt.Errorf("storing the eDISH points: %w", err)
-		}
-		if err := s.putGradeCountsTx(ctx, tx, found, now); err != nil {
-			return fmt.Errorf("storing grade counts: %w", err)
-		}
+		putEDISHes(p, points, now)
+		putGradeCounts(p, found, now)
 		return nil
 	}, nil
 }
@@ -169,9 +163,10 @@ func withdrawal(a *rules.Assessment, old storedFinding) string {
 	return "no longer raised by the data; its records now read: " + strings.Join(now, "; ")
 }
 
-// storedFindingsTx reads the stored findings of the assessed subjects, by
-// study.
-func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules.Assessment) (map[string]map[findingKey]storedFinding, error) {
+// storedFindings queues the reading of the stored findings of the
+// assessed subjects, by study, into the map it returns, which the
+// pipeline's next Flush fills.
+func (s *Store) storedFindings(p *sqldb.Pipeline, found []*rules.Assessment) map[string]map[findingKey]storedFinding {
 	byStudy := map[string][]string{}
 	for _, a := range found {
 		byStudy[a.Subject.Study] = append(byStudy[a.Subject.Study], a.Subject.USUBJID)
@@ -188,40 +183,35 @@ func (s *Store) storedFindingsTx(ctx context.Context, tx *sql.Tx, found []*rules
 			// withdrawing a finding and writing its history twice.
 			lock = " ORDER BY id FOR UPDATE"
 		}
-		err := s.db.Each(ctx, tx, `SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
-			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`+lock, args, func(rows *sql.Rows) error {
+		p.Query(`SELECT id, usubjid, rule, evidence_key, site, severity, evidence, message, first_date, last_date, status
+			FROM signals WHERE study = $1 AND usubjid IN (`+sqldb.Placeholders(2, len(ids))+`)`+lock, args, func(scan func(...any) error) error {
 			var k findingKey
 			var f storedFinding
-			err := rows.Scan(&f.id, &k.usubjid, &k.rule, &k.key, &f.site, &f.severity, &f.evidence, &f.message, &f.first, &f.last, &f.status)
+			err := scan(&f.id, &k.usubjid, &k.rule, &k.key, &f.site, &f.severity, &f.evidence, &f.message, &f.first, &f.last, &f.status)
 			have[k] = f
 			return err
 		})
-		if err != nil {
-			return nil, err
-		}
 	}
-	return out, nil
+	return out
 }
 
-// moveStatusesTx makes the status changes and records each in the
+// moveStatuses makes the status changes and records each in the
 // append-only signal_history.
-func (s *Store) moveStatusesTx(ctx context.Context, tx *sql.Tx, moves []statusMove, now time.Time) error {
+func (s *Store) moveStatuses(p *sqldb.Pipeline, moves []statusMove, now time.Time) {
 	if len(moves) == 0 {
-		return nil
+		return
 	}
 	history := make([][]any, len(moves))
 	for i, m := range moves {
-		if _, err := s.db.ExecCached(ctx, tx, `UPDATE signals SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4`,
-			string(m.to), m.reason, now.UnixMilli(), m.id); err != nil {
-			return err
-		}
+		p.ExecCached(`UPDATE signals SET status = $1, status_reason = $2, updated_at = $3 WHERE id = $4`,
+			string(m.to), m.reason, now.UnixMilli(), m.id)
 		history[i] = []any{m.id, now.UnixMilli(), Actor, string(m.from), string(m.to), m.reason}
 	}
-	return s.db.WriteRows(ctx, tx, `INSERT INTO signal_history (signal_id, changed_at, actor, from_status, to_status, reason) VALUES `, "", 6, history)
+	p.WriteRows(`INSERT INTO signal_history (signal_id, changed_at, actor, from_status, to_status, reason) VALUES `, "", 6, history)
 }
 
-// putGradeCountsTx stores each assessed subject's grade counts.
-func (s *Store) putGradeCountsTx(ctx context.Context, tx *sql.Tx, found []*rules.Assessment, now time.Time) error {
+// putGradeCounts stores each assessed subject's grade counts.
+func putGradeCounts(p *sqldb.Pipeline, found []*rules.Assessment, now time.Time) {
 	at := make(map[[2]string]int, len(found))
 	rows := make([][]any, 0, len(found))
 	for _, a := range found {
@@ -234,29 +224,29 @@ func (s *Store) putGradeCountsTx(ctx context.Context, tx *sql.Tx, found []*rules
 		at[k] = len(rows)
 		rows = append(rows, row)
 	}
-	return s.db.WriteRows(ctx, tx, `INSERT INTO subject_lab_grades (study, usubjid, site, graded, grade3plus, updated_at) VALUES `,
+	p.WriteRows(`INSERT INTO subject_lab_grades (study, usubjid, site, graded, grade3plus, updated_at) VALUES `,
 		` ON CONFLICT (study, usubjid) DO UPDATE SET site = excluded.site, graded = excluded.graded,
 			grade3plus = excluded.grade3plus, updated_at = excluded.updated_at`, 6, rows)
 }
 
-// fillStoredTx fills in a's findings' IDs, creation times and statuses
+// fillStored fills in a's findings' IDs, creation times and statuses
 // from what is stored.
-func (s *Store) fillStoredTx(ctx context.Context, tx *sql.Tx, a *rules.Assessment) error {
+func (s *Store) fillStored(p *sqldb.Pipeline, a *rules.Assessment) error {
 	type stored struct {
 		id      int64
 		created int64
 		status  clinical.SignalStatus
 	}
 	got := map[[2]string]stored{}
-	err := s.db.Each(ctx, tx, `SELECT id, created_at, status, rule, evidence_key FROM signals WHERE study = $1 AND usubjid = $2`,
-		[]any{a.Subject.Study, a.Subject.USUBJID}, func(rows *sql.Rows) error {
+	p.Query(`SELECT id, created_at, status, rule, evidence_key FROM signals WHERE study = $1 AND usubjid = $2`,
+		[]any{a.Subject.Study, a.Subject.USUBJID}, func(scan func(...any) error) error {
 			var st stored
 			var rule, key string
-			err := rows.Scan(&st.id, &st.created, &st.status, &rule, &key)
+			err := scan(&st.id, &st.created, &st.status, &rule, &key)
 			got[[2]string{rule, key}] = st
 			return err
 		})
-	if err != nil {
+	if err := p.Flush(); err != nil {
 		return err
 	}
 	for i := range a.Signals {

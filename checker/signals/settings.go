@@ -12,6 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/clinical/rules/liver"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
 // Settings returns the study's settings: rules.DefaultConfig overlaid
@@ -55,22 +56,22 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 	})
 }
 
-// putEDISHesTx stores several subjects' eDISH points within tx, in as
-// few statements as the dialect allows rather than one each. A subject
-// given twice keeps its last point.
-func (s *Store) putEDISHesTx(ctx context.Context, tx *sql.Tx, points []liver.EDISHPoint, now time.Time) error {
+// putEDISHes stores several subjects' eDISH points in p, in as few
+// statements as the dialect allows rather than one each. A subject given
+// twice keeps its last point.
+func putEDISHes(p *sqldb.Pipeline, points []liver.EDISHPoint, now time.Time) {
 	at := make(map[[2]string]int, len(points))
 	rows := make([][]any, 0, len(points))
-	for _, p := range points {
-		k := [2]string{p.Study, p.USUBJID}
+	for _, pt := range points {
+		k := [2]string{pt.Study, pt.USUBJID}
 		if i, dup := at[k]; dup {
-			rows[i] = edishRow(p, now) // PostgreSQL's ON CONFLICT cannot update a row twice in one statement
+			rows[i] = edishRow(pt, now) // PostgreSQL's ON CONFLICT cannot update a row twice in one statement
 			continue
 		}
 		at[k] = len(rows)
-		rows = append(rows, edishRow(p, now))
+		rows = append(rows, edishRow(pt, now))
 	}
-	return s.db.WriteRows(ctx, tx, edishInsert, edishUpsert, edishCols, rows)
+	p.WriteRows(edishInsert, edishUpsert, edishCols, rows)
 }
 
 // edishInsert and edishUpsert surround the VALUES of eDISH points written.

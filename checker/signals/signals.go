@@ -133,37 +133,33 @@ const (
 			first_date = excluded.first_date, last_date = excluded.last_date`
 )
 
-// writeSignalsTx is saveSignalsTx for signals no one reads back: it
+// writeSignals is saveSignalsTx for signals no one reads back, in p: it
 // leaves their IDs, creation times and statuses unset. The check workers'
 // signals answer no request, and reading every written signal back
 // (RETURNING) took a third of the time spent writing them, all of it
 // holding SQLite's one write lock that the workers take in turn.
-func (s *Store) writeSignalsTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
-	if s.db.Dialect == sqldb.Postgres {
-		return s.writeSignalsPgTx(ctx, tx, r)
-	}
-	rows := make([][]any, len(r.rows))
-	for i := range r.rows {
-		rows[i] = r.rows[i][:]
-	}
-	return s.db.WriteRows(ctx, tx, signalInsert, signalUpsert, signalWriteCols, rows)
-}
-
-// writeSignalsPgTx is writeSignalsTx on PostgreSQL: one statement of one
-// text for any number of signals, each column an array. A VALUES list's
-// text changes with its length, so nearly every batch's was parsed and
-// planned anew, and binding its thousands of parameters cost the server
-// as much again.
-func (s *Store) writeSignalsPgTx(ctx context.Context, tx *sql.Tx, r signalRows) error {
+//
+// On PostgreSQL it is one statement of one text for any number of
+// signals, each column an array. A VALUES list's text changes with its
+// length, so nearly every batch's was parsed and planned anew, and
+// binding its thousands of parameters cost the server as much again.
+func (s *Store) writeSignals(p *sqldb.Pipeline, r signalRows) {
 	if len(r.rows) == 0 {
-		return nil
+		return
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO signals
+	if s.db.Dialect != sqldb.Postgres {
+		rows := make([][]any, len(r.rows))
+		for i := range r.rows {
+			rows[i] = r.rows[i][:]
+		}
+		p.WriteRows(signalInsert, signalUpsert, signalWriteCols, rows)
+		return
+	}
+	p.Exec(`INSERT INTO signals
 		(study, site, usubjid, rule, severity, evidence_key, evidence, message, created_at, first_date, last_date)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::integer[], $6::text[], $7::text[], $8::text[], $9::bigint[], $10::text[], $11::text[])`+signalUpsert,
 		column[string](r, 0), column[string](r, 1), column[string](r, 2), column[string](r, 3), column[int64](r, 4),
 		column[string](r, 5), column[string](r, 6), column[string](r, 7), column[int64](r, 8), column[string](r, 9), column[string](r, 10))
-	return err
 }
 
 // column is column c of r's rows, whose values are Ts.

@@ -2,7 +2,6 @@ package signals_test
 
 import (
 	"context"
-	"database/sql"
 	"reflect"
 	"strings"
 	"testing"
@@ -129,7 +128,7 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.InTx(ctx, func(tx *sql.Tx) error { return write(ctx, tx) }); err != nil {
+		if err := db.InPipeline(ctx, write); err != nil {
 			t.Fatal(err)
 		}
 		all, _, err := s.Signals(ctx, signals.Filter{Study: "S", Limit: 10})

@@ -247,13 +247,21 @@ func (st *Staged) PublishTx(ctx context.Context, tx *sql.Tx) error {
 	if moved > 0 {
 		return fmt.Errorf("storing LB: the lab results of %d subjects were written by another upload while this one was stored: %w", moved, clinical.ErrConflict)
 	}
-	st.retired = stagingName(retiredKind, time.Now())
+	retired := stagingName(retiredKind, time.Now())
+	res, err := tx.ExecContext(ctx, `UPDATE lab_subjects SET study = $1 WHERE study = $2 AND usubjid IN (SELECT usubjid FROM lab_subjects WHERE study = $3)`,
+		retired, st.study, st.pending)
+	if err != nil {
+		return fmt.Errorf("publishing lab results: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("publishing lab results: %w", err)
+	} else if n > 0 { // else Close has nothing to delete (subjects all new)
+		st.retired = retired
+	}
 	steps := []struct {
 		query string
 		args  []any
 	}{
-		{`UPDATE lab_subjects SET study = $1 WHERE study = $2 AND usubjid IN (SELECT usubjid FROM lab_subjects WHERE study = $3)`,
-			[]any{st.retired, st.study, st.pending}},
 		{`UPDATE lab_subjects SET study = $1 WHERE study = $2`, []any{st.study, st.pending}},
 		{`INSERT INTO lab_results_history (row_key, study, usubjid, changed_at, before, after)
 			SELECT row_key, $1, usubjid, changed_at, before, after FROM lab_staged_history WHERE study = $2`, []any{st.study, st.pending}},

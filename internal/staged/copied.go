@@ -168,7 +168,7 @@ func onConflict(t Table) string {
 	return ` ON CONFLICT (` + strings.Join(t.Key, ", ") + `) DO UPDATE SET ` + strings.Join(set, ", ")
 }
 
-func (s *copied) Discard(ctx context.Context, _ bool) error {
+func (s *copied) Discard(ctx context.Context, published bool) error {
 	if s.rows == 0 && s.history == 0 {
 		return nil
 	}
@@ -176,6 +176,9 @@ func (s *copied) Discard(ctx context.Context, _ bool) error {
 	defer cancel()
 	if err := s.a.deleteRows(ctx, s.t.staged(), "upload", s.name); err != nil {
 		return err
+	}
+	if published && s.history == 0 {
+		return nil // publishing found none staged (see publishHistoryTx): each deletion is a transaction
 	}
 	return s.a.deleteRows(ctx, s.t.stagedHistory(), "study", s.name)
 }

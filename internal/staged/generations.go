@@ -184,18 +184,25 @@ func (g *generations) PublishTx(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("the %s rows of %d subjects were written by another upload while this one was stored: %w", g.t.Name, moved, clinical.ErrConflict)
 		}
 		retired := newName(time.Now(), retiredKind)
-		if _, err := tx.ExecContext(ctx, `UPDATE `+g.t.subjects()+` SET study = $1 WHERE study = $2 AND usubjid IN (
-			SELECT usubjid FROM `+g.t.subjects()+` WHERE study = $3)`, retired, g.study, g.name); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE `+g.t.subjects()+` SET study = $1 WHERE study = $2 AND usubjid IN (
+			SELECT usubjid FROM `+g.t.subjects()+` WHERE study = $3)`, retired, g.study, g.name)
+		if err != nil {
 			return fmt.Errorf("publishing %s: %w", g.t.Name, err)
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE `+g.t.subjects()+` SET study = $1 WHERE study = $2`, g.study, g.name)
+		replaced, err := res.RowsAffected()
+		if err != nil {
+			return fmt.Errorf("publishing %s: %w", g.t.Name, err)
+		}
+		res, err = tx.ExecContext(ctx, `UPDATE `+g.t.subjects()+` SET study = $1 WHERE study = $2`, g.study, g.name)
 		if err != nil {
 			return fmt.Errorf("publishing %s: %w", g.t.Name, err)
 		}
 		if n, err := res.RowsAffected(); err != nil || n != int64(len(g.gen)) {
 			return fmt.Errorf("publishing %s: %d of %d generations staged found (%v): swept as stale after %v?", g.t.Name, n, len(g.gen), err, Stale)
 		}
-		g.retired = retired
+		if replaced > 0 { // else there is nothing to delete once published (subjects all new)
+			g.retired = retired
+		}
 	}
 	return publishHistoryTx(ctx, tx, g.t, g.name, g.study, g.history)
 }
@@ -216,6 +223,9 @@ func (g *generations) Discard(ctx context.Context, published bool) error {
 		if err := g.a.deleteGenerations(ctx, g.t, name); err != nil {
 			return err
 		}
+	}
+	if published && g.history == 0 {
+		return nil // publishing found none staged (see publishHistoryTx): each deletion is a transaction
 	}
 	return g.a.deleteRows(ctx, g.t.stagedHistory(), "study", g.name)
 }

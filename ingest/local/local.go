@@ -107,7 +107,15 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	case <-ctx.Done():
 		return ingest.Result{}, fmt.Errorf("waiting for another upload of study %s to be stored: %w", study, ctx.Err())
 	}
-	u := &upload{t: t, study: study, now: now, domains: map[string]*clinical.Tally{}}
+	// The domains but LB stage their chunks in one session (LB's store
+	// keeps its own): on PostgreSQL one connection, commits that do not
+	// wait for the disk, confirmed by the publishing transaction.
+	session, err := t.db.BeginLazy(ctx)
+	if err != nil {
+		return ingest.Result{}, err
+	}
+	defer session.Close() // after close below, which stops the staging
+	u := &upload{t: t, study: study, now: now, domains: map[string]*clinical.Tally{}, session: session}
 	if t.HandOffLabs {
 		u.handoff = newLabHandoff()
 	}
@@ -119,7 +127,12 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	var firstLabs map[string][][]clinical.LabResult
 	var versions map[string]int64
 	began := time.Now()
-	err := t.db.InTx(ctx, func(tx *sql.Tx) error {
+	err = t.db.InTx(ctx, func(tx *sql.Tx) error {
+		if len(u.staged) > 0 {
+			if err := session.Confirm(ctx); err != nil {
+				return fmt.Errorf("publishing the upload: %w", err)
+			}
+		}
 		for _, w := range u.staged {
 			if err := w.PublishTx(ctx, tx); err != nil {
 				return fmt.Errorf("storing %s: %w", w.domain, err)
@@ -178,7 +191,8 @@ type upload struct {
 	events       *staged.Writer[clinical.AdverseEvent]
 	dispositions *staged.Writer[clinical.Disposition]
 	conMeds      *staged.Writer[clinical.ConMed]
-	staged       []stagedDomain // the writers opened, in the order opened
+	staged       []stagedDomain     // the writers opened, in the order opened
+	session      *sqldb.LazySession // the writers' transactions
 
 	labsStaged *labs.Staged // nil until the upload's first lab results
 	handoff    *labHandoff
@@ -259,6 +273,7 @@ func (u *upload) Write(ctx context.Context, p ingest.Part) error {
 func stage[T any](u *upload, domain string, w **staged.Writer[T], open func() *staged.Writer[T]) *staged.Writer[T] {
 	if *w == nil {
 		*w = open()
+		(*w).CommitLazily(u.session)
 		u.staged = append(u.staged, stagedDomain{domain, *w})
 	}
 	return *w

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/trialwatch/trialwatch/clinical"
+	"github.com/trialwatch/trialwatch/sqldb"
 	"github.com/trialwatch/trialwatch/sqldb/tracked"
 )
 
@@ -33,7 +34,10 @@ type copied struct {
 	fresh int64 // of them, those new to the live table when staged
 	// history is the history records staged: one per update found.
 	history int64
+	session *sqldb.LazySession // Put's transactions', when not nil
 }
+
+func (s *copied) commitLazily(session *sqldb.LazySession) { s.session = session }
 
 func (t Table) staged() string   { return t.Name + "_staged" }
 func (t Table) stored() []string { return append(slices.Clip(t.Cols), t.Extra...) }
@@ -41,7 +45,7 @@ func (t Table) stored() []string { return append(slices.Clip(t.Cols), t.Extra...
 func (s *copied) Put(ctx context.Context, rows [][]any) (clinical.Summary, error) {
 	var sum tracked.Summary
 	var added, fresh int64
-	err := s.a.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := s.a.inTx(ctx, s.session, func(tx *sql.Tx) error {
 		t := s.t.Table
 		t.Name = s.t.staged() // on PostgreSQL rows new to the stage are then COPYed in (see tracked.Table.Write)
 		t.Read = s.readExpr()

@@ -35,10 +35,13 @@ type generations struct {
 	study   string
 	name    string // the stage's name: its generations' study
 	now     time.Time
-	gen     map[string]int64 // the subjects given a generation, each its id
-	history int64            // history records staged
-	retired string           // once published, the name the replaced generations went under
+	gen     map[string]int64   // the subjects given a generation, each its id
+	history int64              // history records staged
+	retired string             // once published, the name the replaced generations went under
+	session *sqldb.LazySession // Put's transactions', when not nil
 }
+
+func (g *generations) commitLazily(session *sqldb.LazySession) { g.session = session }
 
 func (t Table) subjects() string  { return t.Name + "_subjects" }
 func (t Table) rowsTable() string { return t.Name + "_rows" }
@@ -54,7 +57,7 @@ func (t Table) rowCols() []string {
 func (g *generations) Put(ctx context.Context, rows [][]any) (clinical.Summary, error) {
 	var sum tracked.Summary
 	gen := maps.Clone(g.gen)
-	err := g.a.db.InTx(ctx, func(tx *sql.Tx) error {
+	err := g.a.inTx(ctx, g.session, func(tx *sql.Tx) error {
 		t := g.t.Table
 		t.Name = g.t.rowsTable()
 		t.Read = g.readExpr()

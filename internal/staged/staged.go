@@ -74,6 +74,18 @@ type stage interface {
 	// go on when ctx is cancelled, for a while: what is left, a later
 	// sweep deletes.
 	Discard(ctx context.Context, published bool) error
+	// commitLazily has Put's transactions run in session (see
+	// Writer.CommitLazily).
+	commitLazily(session *sqldb.LazySession)
+}
+
+// inTx runs fn in a transaction: of session when it is not nil, else of
+// a's database.
+func (a *Area) inTx(ctx context.Context, session *sqldb.LazySession, fn func(*sql.Tx) error) error {
+	if session != nil {
+		return session.InTx(ctx, fn)
+	}
+	return a.db.InTx(ctx, fn)
 }
 
 const (

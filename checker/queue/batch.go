@@ -1,8 +1,10 @@
 package queue
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/trialwatch/trialwatch/checker"
@@ -126,10 +128,16 @@ func (b *batches) prefetch(ctx context.Context, c *checker.Checker, jobs []Job) 
 	out := make(map[string]*prefetched, len(ids))
 	for study, subjects := range ids {
 		p := &prefetched{upstream: c.ReadUpstream(ctx, study, subjects)}
-		p.labs, p.err = b.labs.LabsOf(ctx, study, subjects, b.size)
-		if p.err == nil {
-			p.config, p.err = b.findings.Settings(ctx, study)
-		}
+		// The labs and the settings at once, each a round trip to the
+		// server on PostgreSQL, where on a busy machine a wait for an
+		// answer costs milliseconds: no more connections than the
+		// upstream reads just used.
+		var labsErr, configErr error
+		var wg sync.WaitGroup
+		wg.Go(func() { p.config, configErr = b.findings.Settings(ctx, study) }) // Wait below ends it
+		p.labs, labsErr = b.labs.LabsOf(ctx, study, subjects, b.size)
+		wg.Wait()
+		p.err = cmp.Or(labsErr, configErr)
 		out[study] = p
 	}
 	return out

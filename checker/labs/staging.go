@@ -114,6 +114,18 @@ func parseStagingName(name string) (kind string, at time.Time, ok bool) {
 // SQLite's write lock); those of other processes are found out when they
 // publish (see PublishTx). The caller must end it with Close.
 func (s *Store) Stage(ctx context.Context, study string, now time.Time) (*Staged, error) {
+	return s.stage(ctx, nil, study, now)
+}
+
+// StageIn is Stage with the steps committed in session, the caller's,
+// which Close leaves open: an upload staging several domains' rows
+// keeps one connection for all of them.
+func (s *Store) StageIn(ctx context.Context, session *sqldb.LazySession, study string, now time.Time) (*Staged, error) {
+	return s.stage(ctx, session, study, now)
+}
+
+// stage is Stage in session, or in one of its own when nil.
+func (s *Store) stage(ctx context.Context, session *sqldb.LazySession, study string, now time.Time) (*Staged, error) {
 	turn, _ := s.uploads.LoadOrStore(study, make(chan struct{}, 1))
 	select {
 	case turn.(chan struct{}) <- struct{}{}:
@@ -124,13 +136,17 @@ func (s *Store) Stage(ctx context.Context, study string, now time.Time) (*Staged
 	if err := s.SweepStaging(ctx); err != nil {
 		slog.Warn("sweeping the lab results of uploads not published failed; the next upload tries again", "err", err)
 	}
-	session, err := s.db.BeginLazy(ctx)
-	if err != nil {
-		release()
-		return nil, err
+	end := release
+	if session == nil {
+		var err error
+		if session, err = s.db.BeginLazy(ctx); err != nil {
+			release()
+			return nil, err
+		}
+		end = func() { session.Close(); release() }
 	}
 	return &Staged{s: s, study: study, pending: stagingName(pendingKind, time.Now()), now: now,
-		staged: map[string]bool{}, session: session, release: func() { session.Close(); release() }}, nil
+		staged: map[string]bool{}, session: session, release: end}, nil
 }
 
 // Put stores rows out of readers' sight, in one short transaction, and

@@ -107,9 +107,9 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	case <-ctx.Done():
 		return ingest.Result{}, fmt.Errorf("waiting for another upload of study %s to be stored: %w", study, ctx.Err())
 	}
-	// The domains but LB stage their chunks in one session (LB's store
-	// keeps its own): on PostgreSQL one connection, commits that do not
-	// wait for the disk, confirmed by the publishing transaction.
+	// Every domain stages its chunks in one session: on PostgreSQL one
+	// connection, commits that do not wait for the disk, confirmed by the
+	// publishing transaction.
 	session, err := t.db.BeginLazy(ctx)
 	if err != nil {
 		return ingest.Result{}, err
@@ -128,7 +128,7 @@ func (t *Target) Store(ctx context.Context, study string, files []string, now ti
 	var versions map[string]int64
 	began := time.Now()
 	err = t.db.InTx(ctx, func(tx *sql.Tx) error {
-		if len(u.staged) > 0 {
+		if len(u.staged) > 0 && u.labsStaged == nil { // else LB's PublishTx confirms it
 			if err := session.Confirm(ctx); err != nil {
 				return fmt.Errorf("publishing the upload: %w", err)
 			}
@@ -306,7 +306,7 @@ func (u *upload) close(ctx context.Context, published bool) {
 // putLabs stages the rows PrepareLabs made, as one write.
 func (u *upload) putLabs(ctx context.Context, parts []ingest.PreparedLabs) (clinical.Summary, error) {
 	if u.labsStaged == nil {
-		staged, err := u.t.labs.Stage(ctx, u.study, u.now)
+		staged, err := u.t.labs.StageIn(ctx, u.session, u.study, u.now)
 		if err != nil {
 			return clinical.Summary{}, err
 		}

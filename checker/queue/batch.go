@@ -11,6 +11,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 )
 
 // LabBatches reads the lab results of several subjects of a study at
@@ -27,7 +28,7 @@ type LabBatches interface {
 // it.
 type FindingStore interface {
 	Settings(ctx context.Context, study string) (rules.Config, error)
-	PrepareFindings(found []*rules.Assessment, now time.Time) (func(*sqldb.Pipeline) error, error)
+	PrepareFindings(found []*rules.Assessment, now time.Time) (func(*pipeline.Tx) error, error)
 }
 
 // batches is how workers run checks in batches (WithBatches).
@@ -44,7 +45,7 @@ type batches struct {
 // where the checker's sources can read many at once (otherwise through
 // each check's fan-out); then it stores the signals
 // and eDISH points found and records every job's fate in one transaction
-// (a sqldb.Pipeline: on PostgreSQL two round trips to the server, one
+// (a pipeline.Tx: on PostgreSQL two round trips to the server, one
 // reading the findings stored and one with every write and the commit,
 // where it was one a statement). False when there was no job.
 func (w *Workers) runBatch(ctx context.Context) bool {
@@ -78,7 +79,7 @@ func (w *Workers) runBatch(ctx context.Context) bool {
 	recErrs := make([]error, len(jobs))
 	write, err := b.prepare(checks, c.Now())
 	if err == nil {
-		err = b.jobs.db.InPipeline(done, func(p *sqldb.Pipeline) error {
+		err = pipeline.Run(done, b.jobs.db, func(p *pipeline.Tx) error {
 			lazyCommit(p)
 			if err := write(p); err != nil {
 				return err
@@ -159,7 +160,7 @@ func (p *prefetched) Settings(context.Context, string) (rules.Config, error) { r
 
 // prepare makes, before the transaction, the rows of what the checks that
 // got as far as storing found.
-func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(*sqldb.Pipeline) error, error) {
+func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(*pipeline.Tx) error, error) {
 	var found []*rules.Assessment
 	for _, f := range checks {
 		if f.Result.Outcome == "" {
@@ -177,7 +178,7 @@ func (b *batches) prepare(checks []checker.Findings, now time.Time) (func(*sqldb
 // wait was most of a batch's time on the server (about 4 ms a commit,
 // against 7 ms for all its statements). SQLite's commits (WAL,
 // synchronous NORMAL) never wait for the disk.
-func lazyCommit(p *sqldb.Pipeline) {
+func lazyCommit(p *pipeline.Tx) {
 	if p.Dialect() == sqldb.Postgres {
 		p.Exec(`SET LOCAL synchronous_commit = off`)
 	}

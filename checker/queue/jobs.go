@@ -15,6 +15,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 )
 
 // Store is the queue, in the check_jobs table.
@@ -212,11 +213,11 @@ func (s *Store) completeTx(ctx context.Context, tx *sql.Tx, jobs []Job) error {
 // to the server together, it does not wait for the jobs removed: a
 // second statement releases those the first left, whose subjects were
 // queued again meanwhile (in p's transaction the removed ones are gone).
-func (s *Store) completeIn(ctx context.Context, p *sqldb.Pipeline, jobs []Job) error {
+func (s *Store) completeIn(ctx context.Context, p *pipeline.Tx, jobs []Job) error {
 	if len(jobs) == 0 {
 		return nil
 	}
-	if tx := p.Tx(); tx != nil {
+	if tx := p.SQLiteTx(); tx != nil {
 		return s.completeTx(ctx, tx, jobs)
 	}
 	studies, ids, generations := make([]string, len(jobs)), make([]string, len(jobs)), make([]int64, len(jobs))
@@ -231,7 +232,7 @@ func (s *Store) completeIn(ctx context.Context, p *sqldb.Pipeline, jobs []Job) e
 }
 
 // retryIn is retryTx in p.
-func (s *Store) retryIn(p *sqldb.Pipeline, j Job, at time.Time, reason string) {
+func (s *Store) retryIn(p *pipeline.Tx, j Job, at time.Time, reason string) {
 	p.ExecCached(retrySQL, at.UnixMilli(), reason, j.Study, j.USUBJID)
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 )
 
 // Actor is who the review history names for the changes checks make: a
@@ -28,7 +29,7 @@ func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now tim
 	if err != nil {
 		return err
 	}
-	return s.db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+	return pipeline.Run(ctx, s.db, func(p *pipeline.Tx) error {
 		if err := write(p); err != nil {
 			return err
 		}
@@ -55,7 +56,7 @@ func (s *Store) SaveAssessment(ctx context.Context, a *rules.Assessment, now tim
 // stored findings are read in one round trip and all the writes are sent
 // in one more, with whatever the caller queues after them: an error of
 // theirs comes with the pipeline's next Flush or its commit.
-func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(*sqldb.Pipeline) error, error) {
+func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(*pipeline.Tx) error, error) {
 	evidenceOf := make([][]string, len(found))
 	for i, a := range found {
 		ev, err := evidenceJSON(a.Signals)
@@ -64,7 +65,7 @@ func (s *Store) PrepareFindings(found []*rules.Assessment, now time.Time) (func(
 		}
 		evidenceOf[i] = ev
 	}
-	return func(p *sqldb.Pipeline) error {
+	return func(p *pipeline.Tx) error {
 		stored := s.storedFindings(p, found)
 		if err := p.Flush(); err != nil {
 			return fmt.Errorf("reading stored findings: %w", err)
@@ -166,7 +167,7 @@ func withdrawal(a *rules.Assessment, old storedFinding) string {
 // storedFindings queues the reading of the stored findings of the
 // assessed subjects, by study, into the map it returns, which the
 // pipeline's next Flush fills.
-func (s *Store) storedFindings(p *sqldb.Pipeline, found []*rules.Assessment) map[string]map[findingKey]storedFinding {
+func (s *Store) storedFindings(p *pipeline.Tx, found []*rules.Assessment) map[string]map[findingKey]storedFinding {
 	byStudy := map[string][]string{}
 	for _, a := range found {
 		byStudy[a.Subject.Study] = append(byStudy[a.Subject.Study], a.Subject.USUBJID)
@@ -197,7 +198,7 @@ func (s *Store) storedFindings(p *sqldb.Pipeline, found []*rules.Assessment) map
 
 // moveStatuses makes the status changes and records each in the
 // append-only signal_history.
-func (s *Store) moveStatuses(p *sqldb.Pipeline, moves []statusMove, now time.Time) {
+func (s *Store) moveStatuses(p *pipeline.Tx, moves []statusMove, now time.Time) {
 	if len(moves) == 0 {
 		return
 	}
@@ -211,7 +212,7 @@ func (s *Store) moveStatuses(p *sqldb.Pipeline, moves []statusMove, now time.Tim
 }
 
 // putGradeCounts stores each assessed subject's grade counts.
-func putGradeCounts(p *sqldb.Pipeline, found []*rules.Assessment, now time.Time) {
+func putGradeCounts(p *pipeline.Tx, found []*rules.Assessment, now time.Time) {
 	at := make(map[[2]string]int, len(found))
 	rows := make([][]any, 0, len(found))
 	for _, a := range found {
@@ -231,7 +232,7 @@ func putGradeCounts(p *sqldb.Pipeline, found []*rules.Assessment, now time.Time)
 
 // fillStored fills in a's findings' IDs, creation times and statuses
 // from what is stored.
-func (s *Store) fillStored(p *sqldb.Pipeline, a *rules.Assessment) error {
+func (s *Store) fillStored(p *pipeline.Tx, a *rules.Assessment) error {
 	type stored struct {
 		id      int64
 		created int64

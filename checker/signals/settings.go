@@ -12,7 +12,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/clinical/rules/liver"
-	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 )
 
 // Settings returns the study's settings: rules.DefaultConfig overlaid
@@ -59,7 +59,7 @@ func (s *Store) PutSettings(ctx context.Context, study string, cfg rules.Config,
 // putEDISHes stores several subjects' eDISH points in p, in as few
 // statements as the dialect allows rather than one each. A subject given
 // twice keeps its last point.
-func putEDISHes(p *sqldb.Pipeline, points []liver.EDISHPoint, now time.Time) {
+func putEDISHes(p *pipeline.Tx, points []liver.EDISHPoint, now time.Time) {
 	at := make(map[[2]string]int, len(points))
 	rows := make([][]any, 0, len(points))
 	for _, pt := range points {

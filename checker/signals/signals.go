@@ -14,6 +14,7 @@ import (
 	"github.com/trialwatch/trialwatch/checker/schema"
 	"github.com/trialwatch/trialwatch/clinical"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 )
 
 // Store keeps signals, their review, study settings and eDISH points.
@@ -143,7 +144,7 @@ const (
 // signals, each column an array. A VALUES list's text changes with its
 // length, so nearly every batch's was parsed and planned anew, and
 // binding its thousands of parameters cost the server as much again.
-func (s *Store) writeSignals(p *sqldb.Pipeline, r signalRows) {
+func (s *Store) writeSignals(p *pipeline.Tx, r signalRows) {
 	if len(r.rows) == 0 {
 		return
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/trialwatch/trialwatch/clinical/rules"
 	"github.com/trialwatch/trialwatch/clinical/rules/liver"
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
 
@@ -128,7 +129,7 @@ func TestPrepareFindingsWritesABatch(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := db.InPipeline(ctx, write); err != nil {
+		if err := pipeline.Run(ctx, db, write); err != nil {
 			t.Fatal(err)
 		}
 		all, _, err := s.Signals(ctx, signals.Filter{Study: "S", Limit: 10})

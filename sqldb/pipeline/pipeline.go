@@ -1,4 +1,7 @@
-package sqldb
+// Package pipeline runs a transaction's statements in as few round trips
+// to a PostgreSQL server as their results allow (see Tx), and one at a
+// time on SQLite.
+package pipeline
 
 import (
 	"context"
@@ -8,9 +11,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/trialwatch/trialwatch/sqldb"
 )
 
-// Pipeline is a transaction whose statements are queued and, on
+// Tx is a transaction whose statements are queued and, on
 // PostgreSQL, sent to the server together when the caller needs their
 // results (Flush) and with the commit: a transaction of a read, then
 // writes, costs two round trips to the server rather than one a
@@ -18,11 +22,11 @@ import (
 // statements are calls within the process, each runs as it is queued.
 //
 // Either way a failed statement fails the transaction, and the error is
-// returned by the next Flush (and by InPipeline): statements queued after
-// it do not run.
-type Pipeline struct {
+// returned by the next Flush (and by Run): statements queued after it do
+// not run.
+type Tx struct {
 	ctx context.Context
-	db  *DB
+	db  *sqldb.DB
 	tx  *sql.Tx // SQLite
 
 	conn  *pgx.Conn // PostgreSQL
@@ -32,13 +36,13 @@ type Pipeline struct {
 	err error
 }
 
-// InPipeline runs fn in a Pipeline and commits it if fn returns nil and
-// every statement succeeded; else it rolls it back. On SQLite it runs as
-// this process's writer (see Writing).
-func (db *DB) InPipeline(ctx context.Context, fn func(p *Pipeline) error) error {
-	if db.Dialect != Postgres {
+// Run runs fn in a Tx on db and commits it if fn returns nil and every
+// statement succeeded; else it rolls it back. On SQLite it runs as this
+// process's writer (see sqldb.DB.Writing).
+func Run(ctx context.Context, db *sqldb.DB, fn func(p *Tx) error) error {
+	if db.Dialect != sqldb.Postgres {
 		return db.InTx(ctx, func(tx *sql.Tx) error {
-			p := &Pipeline{ctx: ctx, db: db, tx: tx}
+			p := &Tx{ctx: ctx, db: db, tx: tx}
 			if err := fn(p); err != nil {
 				return err
 			}
@@ -51,7 +55,7 @@ func (db *DB) InPipeline(ctx context.Context, fn func(p *Pipeline) error) error 
 	}
 	defer c.Close()
 	return c.Raw(func(dc any) error {
-		p := &Pipeline{ctx: ctx, db: db, conn: dc.(*stdlib.Conn).Conn(), batch: &pgx.Batch{}}
+		p := &Tx{ctx: ctx, db: db, conn: dc.(*stdlib.Conn).Conn(), batch: &pgx.Batch{}}
 		p.queue("BEGIN", nil, nil) // sent with the first statements
 		err := fn(p)
 		if err == nil {
@@ -70,15 +74,15 @@ func (db *DB) InPipeline(ctx context.Context, fn func(p *Pipeline) error) error 
 	})
 }
 
-// Tx is the transaction on SQLite, where the pipeline's statements run as
-// they are queued; nil on PostgreSQL.
-func (p *Pipeline) Tx() *sql.Tx { return p.tx }
+// SQLiteTx is the transaction on SQLite, where p's statements run as they
+// are queued; nil on PostgreSQL.
+func (p *Tx) SQLiteTx() *sql.Tx { return p.tx }
 
-// Dialect is the pipeline's database's.
-func (p *Pipeline) Dialect() Dialect { return p.db.Dialect }
+// Dialect is p's database's.
+func (p *Tx) Dialect() sqldb.Dialect { return p.db.Dialect }
 
 // Exec queues a statement.
-func (p *Pipeline) Exec(query string, args ...any) {
+func (p *Tx) Exec(query string, args ...any) {
 	if p.tx == nil {
 		p.queue(query, args, nil)
 		return
@@ -89,9 +93,9 @@ func (p *Pipeline) Exec(query string, args ...any) {
 }
 
 // ExecCached is Exec of a statement of fixed text, which on SQLite is
-// prepared once for the database's lifetime (see Stmt); PostgreSQL's
+// prepared once for the database's lifetime (see sqldb.DB.Stmt); PostgreSQL's
 // driver caches every statement it runs.
-func (p *Pipeline) ExecCached(query string, args ...any) {
+func (p *Tx) ExecCached(query string, args ...any) {
 	if p.tx == nil {
 		p.queue(query, args, nil)
 		return
@@ -104,7 +108,7 @@ func (p *Pipeline) ExecCached(query string, args ...any) {
 // Query queues a query whose rows are handed to scan, with the function
 // that scans a row's columns into dest, by the next Flush (at once on
 // SQLite).
-func (p *Pipeline) Query(query string, args []any, scan func(scan func(dest ...any) error) error) {
+func (p *Tx) Query(query string, args []any, scan func(scan func(dest ...any) error) error) {
 	if p.tx == nil {
 		p.queue(query, args, scan)
 		return
@@ -114,9 +118,9 @@ func (p *Pipeline) Query(query string, args []any, scan func(scan func(dest ...a
 	}
 }
 
-// WriteRows is DB.WriteRows in the pipeline: head + a VALUES list + tail
+// WriteRows is sqldb.DB.WriteRows in p: head + a VALUES list + tail
 // over rows, as many rows per statement as the dialect suits.
-func (p *Pipeline) WriteRows(head, tail string, ncols int, rows [][]any) {
+func (p *Tx) WriteRows(head, tail string, ncols int, rows [][]any) {
 	if p.tx != nil {
 		if p.err == nil {
 			p.err = p.db.WriteRows(p.ctx, p.tx, head, tail, ncols, rows)
@@ -130,26 +134,26 @@ func (p *Pipeline) WriteRows(head, tail string, ncols int, rows [][]any) {
 			args = append(args, r...)
 		}
 		start += size
-		p.queue(head+valuesSQL(p.db.Dialect, ncols, size)+tail, args, nil)
+		p.queue(head+p.db.Dialect.Values(ncols, size)+tail, args, nil)
 	}
 }
 
 // Flush sends the statements queued, and hands the rows of the queries
-// among them to their scan functions; it returns the first error of the
-// pipeline's statements so far. On SQLite, where they ran as queued, it
+// among them to their scan functions; it returns the first error of p's
+// statements so far. On SQLite, where they ran as queued, it
 // only returns that error.
-func (p *Pipeline) Flush() error {
+func (p *Tx) Flush() error {
 	_, err := p.flush()
 	return err
 }
 
-func (p *Pipeline) queue(query string, args []any, scan func(func(...any) error) error) {
+func (p *Tx) queue(query string, args []any, scan func(func(...any) error) error) {
 	p.batch.Queue(query, args...)
 	p.scans = append(p.scans, scan)
 }
 
 // flush is Flush, returning on PostgreSQL each statement's command tag.
-func (p *Pipeline) flush() (tags []string, err error) {
+func (p *Tx) flush() (tags []string, err error) {
 	if p.err != nil || p.tx != nil || len(p.batch.QueuedQueries) == 0 {
 		return nil, p.err
 	}
@@ -203,7 +207,7 @@ const rollbackTimeout = 5 * time.Second
 // rollback ends the server's transaction, if one is open, after a
 // failure; a connection too broken to say so is closed by pgx and dropped
 // from the pool.
-func (p *Pipeline) rollback() {
+func (p *Tx) rollback() {
 	if p.conn.IsClosed() || p.conn.PgConn().TxStatus() == 'I' {
 		return
 	}

@@ -1,4 +1,4 @@
-package sqldb_test
+package pipeline_test
 
 import (
 	"context"
@@ -7,9 +7,14 @@ import (
 	"strconv"
 	"testing"
 
+	"go.uber.org/goleak"
+
 	"github.com/trialwatch/trialwatch/sqldb"
+	"github.com/trialwatch/trialwatch/sqldb/pipeline"
 	"github.com/trialwatch/trialwatch/sqldb/sqldbtest"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // A pipeline's statements run in the order queued, within one
 // transaction: a query flushed sees the writes queued before it, and
@@ -21,7 +26,7 @@ func TestPipelineRunsInOrderAndCommits(t *testing.T) {
 			t.Fatal(err)
 		}
 		var seen []string
-		err := db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+		err := pipeline.Run(ctx, db, func(p *pipeline.Tx) error {
 			p.Exec(`INSERT INTO p (k, v) VALUES ($1, $2)`, "a", 1)
 			p.WriteRows(`INSERT INTO p (k, v) VALUES `, ` ON CONFLICT (k) DO UPDATE SET v = excluded.v`, 2,
 				[][]any{{"b", 3}})
@@ -61,7 +66,7 @@ func TestPipelineFailureRollsBack(t *testing.T) {
 			t.Fatal(err)
 		}
 		scanned := false
-		err := db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+		err := pipeline.Run(ctx, db, func(p *pipeline.Tx) error {
 			p.Exec(`INSERT INTO p (k, v) VALUES ($1, $2)`, "a", 1)
 			if err := p.Flush(); err != nil {
 				return err
@@ -83,7 +88,7 @@ func TestPipelineFailureRollsBack(t *testing.T) {
 
 		// fn's own error rolls back what was flushed, too.
 		mine := errors.New("mine")
-		err = db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+		err = pipeline.Run(ctx, db, func(p *pipeline.Tx) error {
 			p.Exec(`INSERT INTO p (k, v) VALUES ($1, $2)`, "c", 1)
 			if err := p.Flush(); err != nil {
 				return err
@@ -91,14 +96,14 @@ func TestPipelineFailureRollsBack(t *testing.T) {
 			return mine
 		})
 		if !errors.Is(err, mine) {
-			t.Fatalf("InPipeline returned %v, want fn's error", err)
+			t.Fatalf("Run returned %v, want fn's error", err)
 		}
 		if got := rowsOf(t, db); len(got) != 0 {
 			t.Errorf("committed %v after fn failed", got)
 		}
 		// Every pooled connection is out of any transaction.
 		for range 3 {
-			if err := db.InPipeline(ctx, func(p *sqldb.Pipeline) error {
+			if err := pipeline.Run(ctx, db, func(p *pipeline.Tx) error {
 				p.Exec(`INSERT INTO p (k, v) VALUES ($1, $2) ON CONFLICT (k) DO UPDATE SET v = p.v + 1`, "d", 1)
 				return nil
 			}); err != nil {

@@ -30,8 +30,11 @@ import (
 
 const (
 	testDeadline = 400 * time.Millisecond
-	// timeSlack is how late after the deadline an answer may come.
-	timeSlack = 100 * time.Millisecond
+	// timeSlack is how late after the deadline an answer may come: room
+	// for a loaded machine (an answer came 187 ms late at load 6), yet
+	// less than slowPastLimit's 300 ms, so a checker that waits for the
+	// slow upstream instead of answering at the deadline still fails.
+	timeSlack = 250 * time.Millisecond
 	study     = "CDISCPILOT01"
 	subjectID = "01-701-1015"
 )

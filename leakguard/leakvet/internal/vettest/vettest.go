@@ -1,0 +1,183 @@
+// Package vettest runs one of leakvet's analyzers over a Go source snippet,
+// the way analysistest runs the corpus, so that the unit tests of leakvet's
+// internal packages can ask what a function decides about small inputs: the
+// SSA built for them, a helper analyzer's result, the diagnostics reported.
+package vettest
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/analysistest"
+	"golang.org/x/tools/go/analysis/checker"
+	"golang.org/x/tools/go/analysis/passes/buildssa"
+	"golang.org/x/tools/go/ssa"
+)
+
+// Pkg is the package p, made of the snippet's files, after an analyzer ran
+// over it.
+type Pkg struct {
+	t      testing.TB
+	Result *analysistest.Result
+}
+
+// Run writes files (name → source of package p, without the package
+// clause) into a fresh GOPATH-style tree and runs a over them. A file name
+// ending in _test.go makes its functions a test's, as leakvet sees them.
+// It fails the test when the snippet does not load or a fails.
+func Run(t testing.TB, a *analysis.Analyzer, files map[string]string) *Pkg {
+	t.Helper()
+	dir := t.TempDir()
+	pdir := filepath.Join(dir, "src", "p")
+	if err := os.MkdirAll(pdir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(pdir, name), []byte("package p\n\n"+src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{t: t}
+	results := analysistest.Run(rec, dir, a, "p")
+	// With a _test.go file, p is loaded twice: alone and with its tests.
+	// The one with every file is the snippet.
+	var best *analysistest.Result
+	for _, r := range results {
+		if r.Err != nil {
+			t.Fatalf("running %s over the snippet: %v", a.Name, r.Err)
+		}
+		if best == nil || len(r.Pass.Files) > len(best.Pass.Files) {
+			best = r
+		}
+	}
+	if len(rec.errs) > 0 || best == nil {
+		t.Fatalf("running %s over the snippet: %v", a.Name, rec.errs)
+	}
+	return &Pkg{t: t, Result: best}
+}
+
+// Src runs a over one file, p.go, holding src.
+func Src(t testing.TB, a *analysis.Analyzer, src string) *Pkg {
+	t.Helper()
+	return Run(t, a, map[string]string{"p.go": src})
+}
+
+// SSA builds the SSA of a one-file snippet.
+func SSA(t testing.TB, src string) *Pkg {
+	t.Helper()
+	return Src(t, buildssa.Analyzer, src)
+}
+
+// recorder is the analysistest.Testing of a snippet run: it keeps the
+// errors, but not the reports analysistest finds unexpected (a snippet has
+// no "// want" comments; the test judges the diagnostics itself).
+type recorder struct {
+	t    testing.TB
+	errs []string
+}
+
+func (r *recorder) Errorf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	if strings.Contains(msg, ": unexpected diagnostic: ") {
+		return
+	}
+	r.t.Log(msg) // type errors of the snippet are logged this way too
+	if !strings.Contains(format, "type error") {
+		r.errs = append(r.errs, msg)
+	}
+}
+
+// Diagnostics returns the messages reported, in order, each prefixed with
+// its category: "category: message".
+func (p *Pkg) Diagnostics() []string {
+	var out []string
+	for _, d := range p.Result.Diagnostics {
+		out = append(out, d.Category+": "+d.Message)
+	}
+	return out
+}
+
+// Categories returns the categories of the diagnostics reported, in order.
+func (p *Pkg) Categories() []string {
+	var out []string
+	for _, d := range p.Result.Diagnostics {
+		out = append(out, d.Category)
+	}
+	return out
+}
+
+// ResultOf returns the result of a, the analyzer run or one it requires.
+func (p *Pkg) ResultOf(a *analysis.Analyzer) any {
+	p.t.Helper()
+	var find func(act *checker.Action) any
+	find = func(act *checker.Action) any {
+		if act.Analyzer == a {
+			return act.Result
+		}
+		for _, d := range act.Deps {
+			if r := find(d); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	r := find(p.Result.Action)
+	if r == nil {
+		p.t.Fatalf("no result of %s", a.Name)
+	}
+	return r
+}
+
+// Pass is the pass of the analyzer run.
+func (p *Pkg) Pass() *analysis.Pass { return p.Result.Pass }
+
+// SSAPkg returns the package's SSA, as buildssa built it.
+func (p *Pkg) SSAPkg() *buildssa.SSA { return p.ResultOf(buildssa.Analyzer).(*buildssa.SSA) }
+
+// Func returns the source function named name: "f", "T.m" for a method
+// (as (*T).m or T.m), "f$1" for f's first function literal.
+func (p *Pkg) Func(name string) *ssa.Function {
+	p.t.Helper()
+	for _, fn := range p.SSAPkg().SrcFuncs {
+		full := fn.Name()
+		if recv := fn.Signature.Recv(); recv != nil {
+			typ := recv.Type().String()
+			typ = typ[strings.LastIndex(typ, ".")+1:]
+			full = typ + "." + full
+		}
+		if full == name {
+			return fn
+		}
+	}
+	p.t.Fatalf("no function %s in the snippet", name)
+	return nil
+}
+
+// Instrs returns fn's instructions of type T, in block order.
+func Instrs[T ssa.Instruction](fn *ssa.Function) []T {
+	var out []T
+	for _, b := range fn.Blocks {
+		for _, instr := range b.Instrs {
+			if x, ok := instr.(T); ok {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
+}
+
+// First returns fn's first instruction of type T, failing the test if there is none.
+func First[T ssa.Instruction](t testing.TB, fn *ssa.Function) T {
+	t.Helper()
+	all := Instrs[T](fn)
+	if len(all) == 0 {
+		var zero T
+		t.Fatalf("%s has no %T", fn.Name(), zero)
+		return zero
+	}
+	return all[0]
+}

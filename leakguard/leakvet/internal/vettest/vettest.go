@@ -13,7 +13,6 @@ import (
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/analysistest"
-	"golang.org/x/tools/go/analysis/checker"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
 	"golang.org/x/tools/go/ssa"
 )
@@ -110,24 +109,16 @@ func (p *Pkg) Categories() []string {
 	return out
 }
 
-// ResultOf returns the result of a, the analyzer run or one it requires.
+// ResultOf returns the result of a: the analyzer run, or one it requires
+// directly (the checker keeps no other).
 func (p *Pkg) ResultOf(a *analysis.Analyzer) any {
 	p.t.Helper()
-	var find func(act *checker.Action) any
-	find = func(act *checker.Action) any {
-		if act.Analyzer == a {
-			return act.Result
-		}
-		for _, d := range act.Deps {
-			if r := find(d); r != nil {
-				return r
-			}
-		}
-		return nil
+	if p.Result.Pass.Analyzer == a {
+		return p.Result.Result
 	}
-	r := find(p.Result.Action)
-	if r == nil {
-		p.t.Fatalf("no result of %s", a.Name)
+	r, ok := p.Result.Pass.ResultOf[a]
+	if !ok {
+		p.t.Fatalf("%s does not require %s", p.Result.Pass.Analyzer.Name, a.Name)
 	}
 	return r
 }

@@ -6,6 +6,7 @@ package vettest
 
 import (
 	"fmt"
+	"go/ast"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,4 +172,24 @@ func First[T ssa.Instruction](t testing.TB, fn *ssa.Function) T {
 		return zero
 	}
 	return all[0]
+}
+
+// CategoriesByFunc returns the categories of the diagnostics reported, by
+// the name of the top-level function (or method, without its receiver)
+// whose body holds the report: so one snippet can hold a leaky and a fixed
+// function of each shape.
+func (p *Pkg) CategoriesByFunc() map[string][]string {
+	out := map[string][]string{}
+	for _, d := range p.Result.Diagnostics {
+		name := "(outside functions)"
+		for _, f := range p.Pass().Files {
+			for _, decl := range f.Decls {
+				if fd, ok := decl.(*ast.FuncDecl); ok && fd.Pos() <= d.Pos && d.Pos < fd.End() {
+					name = fd.Name.Name
+				}
+			}
+		}
+		out[name] = append(out[name], d.Category)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/tools/go/analysis"
@@ -25,12 +26,26 @@ type Pkg struct {
 	Result *analysistest.Result
 }
 
+// runs holds the results of the snippets run so far, by runKey.
+var runs sync.Map
+
+type runKey struct {
+	a     *analysis.Analyzer
+	files string
+}
+
 // Run writes files (name → source of package p, without the package
 // clause) into a fresh GOPATH-style tree and runs a over them. A file name
 // ending in _test.go makes its functions a test's, as leakvet sees them.
-// It fails the test when the snippet does not load or a fails.
+// It fails the test when the snippet does not load or a fails. The tests
+// of a package share the result of a snippet run twice (loading one takes
+// seconds under the race detector); they must not change it.
 func Run(t testing.TB, a *analysis.Analyzer, files map[string]string) *Pkg {
 	t.Helper()
+	key := runKey{a: a, files: fmt.Sprint(files)} // (fmt prints a map sorted by key)
+	if r, ok := runs.Load(key); ok {
+		return &Pkg{t: t, Result: r.(*analysistest.Result)}
+	}
 	dir := t.TempDir()
 	pdir := filepath.Join(dir, "src", "p")
 	if err := os.MkdirAll(pdir, 0o755); err != nil {
@@ -57,6 +72,7 @@ func Run(t testing.TB, a *analysis.Analyzer, files map[string]string) *Pkg {
 	if len(rec.errs) > 0 || best == nil {
 		t.Fatalf("running %s over the snippet: %v", a.Name, rec.errs)
 	}
+	runs.Store(key, best)
 	return &Pkg{t: t, Result: best}
 }
 

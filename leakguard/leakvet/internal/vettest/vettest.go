@@ -37,9 +37,10 @@ type runKey struct {
 // Run writes files (name → source of package p, without the package
 // clause) into a fresh GOPATH-style tree and runs a over them. A file name
 // ending in _test.go makes its functions a test's, as leakvet sees them.
-// It fails the test when the snippet does not load or a fails. The tests
-// of a package share the result of a snippet run twice (loading one takes
-// seconds under the race detector); they must not change it.
+// It fails the test when the snippet does not load or a fails. A snippet
+// run again, by another test of the package, gives the first run's result,
+// as loading one takes seconds under the race detector: tests must not
+// change it.
 func Run(t testing.TB, a *analysis.Analyzer, files map[string]string) *Pkg {
 	t.Helper()
 	key := runKey{a: a, files: fmt.Sprint(files)} // (fmt prints a map sorted by key)
@@ -90,7 +91,8 @@ func SSA(t testing.TB, src string) *Pkg {
 
 // recorder is the analysistest.Testing of a snippet run: it keeps the
 // errors, but not the reports analysistest finds unexpected (a snippet has
-// no "// want" comments; the test judges the diagnostics itself).
+// no "// want" comments; the test judges the diagnostics itself). A
+// snippet that does not type-check fails as the analyzer's error.
 type recorder struct {
 	t    testing.TB
 	errs []string
@@ -101,10 +103,7 @@ func (r *recorder) Errorf(format string, args ...any) {
 	if strings.Contains(msg, ": unexpected diagnostic: ") {
 		return
 	}
-	r.t.Log(msg) // type errors of the snippet are logged this way too
-	if !strings.Contains(format, "type error") {
-		r.errs = append(r.errs, msg)
-	}
+	r.errs = append(r.errs, msg)
 }
 
 // Diagnostics returns the messages reported, in order, each prefixed with
@@ -113,15 +112,6 @@ func (p *Pkg) Diagnostics() []string {
 	var out []string
 	for _, d := range p.Result.Diagnostics {
 		out = append(out, d.Category+": "+d.Message)
-	}
-	return out
-}
-
-// Categories returns the categories of the diagnostics reported, in order.
-func (p *Pkg) Categories() []string {
-	var out []string
-	for _, d := range p.Result.Diagnostics {
-		out = append(out, d.Category)
 	}
 	return out
 }

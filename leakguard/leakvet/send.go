@@ -112,6 +112,10 @@ func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []anal
 		if t.InLoop && ownerReceivesInLoopOf(f, lc, chanflow.AnchorIn(f, t)) {
 			n = 1 // the owner receives in the same loop: judge one iteration
 		}
+		// Sends in counted loops, by loop: each goroutine sends, per loop,
+		// its trip count times the most sends one iteration can make.
+		counted := map[*ssa.BasicBlock][]chanop.Op{}
+		var loops []*ssa.BasicBlock
 		for _, op := range sends {
 			if lc.InCycle(op.Instr) || lc.InCycle(op.At) {
 				if f.Capacity > 0 && (endlessLoop(op.Instr) || watchesStop(t.Root)) {
@@ -120,11 +124,22 @@ func sendLeaks(pass *analysis.Pass, fl *chanflow.Flows, f *chanflow.Flow) []anal
 					return nil
 				}
 				if k := sendTrips(lc, op.Instr); k > 0 && n < pathsearch.Many {
-					n *= k // a counted loop: n goroutines send k times each
+					h, _ := pathsearch.InnermostLoop(op.Instr.Block())
+					if _, ok := counted[h]; !ok {
+						loops = append(loops, h)
+					}
+					counted[h] = append(counted[h], op)
 					continue
 				}
 				n, sendLoop = pathsearch.Many, true
 			}
+		}
+		if n < pathsearch.Many && len(loops) > 0 {
+			per := 0
+			for _, h := range loops {
+				per += sendTrips(lc, counted[h][0].Instr) * sendsPerIteration(h, counted[h])
+			}
+			n = min(n*per, pathsearch.Many) // a counted loop: n goroutines send per times each
 		}
 		total = min(total+n, pathsearch.Many)
 		senders = append(senders, t)
@@ -398,6 +413,36 @@ func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
 		}
 	}
 	return 0
+}
+
+// sendsPerIteration returns the most of sends (all in the innermost loop
+// headed by h) that one iteration can make: sends on exclusive branches
+// (if err != nil { ch <- err; continue }; ... ch <- other) count once.
+func sendsPerIteration(h *ssa.BasicBlock, sends []chanop.Op) int {
+	_, body := pathsearch.InnermostLoop(h)
+	at := map[*ssa.BasicBlock]int{}
+	for _, op := range sends {
+		at[op.Instr.Block()]++
+	}
+	memo := map[*ssa.BasicBlock]int{}
+	onPath := map[*ssa.BasicBlock]bool{}
+	var most func(b *ssa.BasicBlock) int
+	most = func(b *ssa.BasicBlock) int {
+		if m, ok := memo[b]; ok {
+			return m
+		}
+		onPath[b] = true
+		best := 0
+		for _, s := range b.Succs {
+			if s != h && body[s] && !onPath[s] {
+				best = max(best, most(s))
+			}
+		}
+		onPath[b] = false
+		memo[b] = at[b] + best
+		return memo[b]
+	}
+	return max(most(h), 1)
 }
 
 // requestDriven reports whether t's sends on the buffered channel f answer

@@ -301,10 +301,12 @@ func receivesAfter(c *fieldChan, g *ssa.Go) bool {
 }
 
 // drainedOnClose reports whether the package drains c until it is closed
-// (for range c {}, as a Close method's goroutine does to let the senders
-// finish), and closes it: a receiver that stops first leaves no sender
-// blocked for good.
-func drainedOnClose(c *fieldChan) bool {
+// and closes it: some function receives from c in a loop that only c's
+// close ends (for range c { ... } with no break or return, as a Close
+// method's goroutine does to let the senders finish; for { v, ok := <-c;
+// if !ok { return }; ... }). Whichever receiver stops first, the drain
+// takes what the senders still send, so none is left blocked for good.
+func drainedOnClose(fc *Chans, c *fieldChan) bool {
 	if !c.has(chanop.Close) {
 		return false
 	}
@@ -313,18 +315,55 @@ func drainedOnClose(c *fieldChan) bool {
 		if op.Kind != chanop.Recv || op.Deferred || !ok || !recv.CommaOk {
 			continue
 		}
-		b := recv.Block()
-		if b.Comment != "rangechan.loop" || len(b.Succs) != 2 {
-			continue
-		}
-		// An empty body: the loop block jumps back to itself, or through
-		// a block that only jumps.
-		body := b.Succs[0]
-		if body == b || (len(body.Instrs) == 1 && len(body.Succs) == 1 && body.Succs[0] == b) {
+		if untilClosed(fc, c, recv.Block()) {
 			return true
 		}
 	}
 	return false
+}
+
+// untilClosed reports whether the innermost loop holding b can be left
+// only when a receive from c in it reports the channel closed.
+func untilClosed(fc *Chans, c *fieldChan, b *ssa.BasicBlock) bool {
+	h, body := pathsearch.InnermostLoop(b)
+	if h == nil {
+		return false
+	}
+	for x := range body {
+		last := x.Instrs[len(x.Instrs)-1]
+		if _, ok := last.(*ssa.Return); ok {
+			return false
+		}
+		for i, s := range x.Succs {
+			if body[s] {
+				continue
+			}
+			iff, ok := last.(*ssa.If)
+			if !ok || closedBranch(fc, c, iff.Cond) != i {
+				return false // a way out other than the close
+			}
+		}
+	}
+	return true
+}
+
+// closedBranch returns which successor of an if on cond is taken when a
+// receive from c reports the channel closed (cond is its ok, or !ok); -1
+// when cond is no such test.
+func closedBranch(fc *Chans, c *fieldChan, cond ssa.Value) int {
+	closed := 1
+	if u, ok := cond.(*ssa.UnOp); ok && u.Op == token.NOT {
+		cond, closed = u.X, 0
+	}
+	ex, ok := cond.(*ssa.Extract)
+	if !ok || ex.Index != 1 {
+		return -1
+	}
+	u, ok := ex.Tuple.(*ssa.UnOp)
+	if !ok || u.Op != token.ARROW || fc.of(u.X) != c {
+		return -1
+	}
+	return closed
 }
 
 // abandons looks for receivers of c that can stop first: functions with a
@@ -332,7 +371,7 @@ func drainedOnClose(c *fieldChan) bool {
 // reach a return without receiving from (or closing) c again (one per
 // function). A receiver that drains c in a deferred call does not stop first.
 func abandons(fc *Chans, c *fieldChan) []fieldAbandon {
-	if drainedOnClose(c) {
+	if drainedOnClose(fc, c) {
 		return nil
 	}
 	var out []fieldAbandon

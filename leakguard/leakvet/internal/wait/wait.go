@@ -39,6 +39,7 @@ type wgKey struct {
 func Run(pass *analysis.Pass) (any, error) {
 	ssaInfo := pass.ResultOf[buildssa.Analyzer].(*buildssa.SSA)
 	lc := ssacfg.LoopCache{}
+	skipped := map[ssa.CallInstruction]bool{} // Adds reported as skipped, once each
 	// A WaitGroup in a struct field may be waited for by another method.
 	fieldWaits := map[string]ssa.CallInstruction{}
 	for _, fn := range ssaInfo.SrcFuncs {
@@ -81,7 +82,7 @@ func Run(pass *analysis.Pass) (any, error) {
 						// by whoever fills a list first) owes none per goroutine.
 						checkDoneMissing(pass, g, target, key, wait, resolve)
 					}
-					checkAddCount(pass, lc, g, target, key, wait, adds, resolve)
+					checkAddCount(pass, lc, g, target, key, wait, adds, skipped)
 				}
 			}
 		}
@@ -271,11 +272,12 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 
 // checkAddCount: Add(n) before a loop that starts one goroutine per
 // iteration, when an iteration can go round without starting it.
-func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
+func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, adds map[wgKey]ssa.CallInstruction, skipped map[ssa.CallInstruction]bool) {
 	add, ok := adds[key]
-	if !ok {
+	if !ok || skipped[add] {
 		return
 	}
+	resolve := func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) }
 	if c, ok := add.Common().Args[1].(*ssa.Const); ok && c.Value != nil && c.Value.Kind() == constant.Int {
 		if n, _ := constant.Int64Val(c.Value); n <= 1 {
 			return
@@ -318,31 +320,18 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 	if h == nil || h == gb || l.Nested(gb) {
 		return // nested loops: Add counts the product, and an empty inner loop is no skip
 	}
-	// Go round the loop from its header back to it without passing g.
-	seen := map[*ssa.BasicBlock]bool{h: true}
-	work := []*ssa.BasicBlock{h}
-	var skip token.Pos
-	found := false
-	for len(work) > 0 && !found {
-		b := work[len(work)-1]
-		work = work[:len(work)-1]
-		for _, s := range b.Succs {
-			if s == gb || !l.Same(s, gb) || callsDoneOn(s, key) || startsCounted(s, key) {
-				continue // (an iteration that calls Done itself, or starts another goroutine that does, is counted off)
-			}
-			if s == h {
-				skip, found = branchPos(b), true
-				break
-			}
-			if !seen[s] {
-				seen[s] = true
-				work = append(work, s)
-			}
-		}
-	}
+	// Each iteration owes the Add its share of Dones: k for Add(k*len(x)),
+	// or Add(c) before a loop of constant trip count K (k = c/K); else one.
+	// An iteration pays by starting goroutines that call Done (g or any
+	// other), calling Done itself, or calling a function of the package it
+	// hands the WaitGroup to that does. Look for a way round the loop, from
+	// its header back to it, that pays less.
+	k := perIteration(add.Common().Args[1], l.ConstTrips(gb))
+	skip, found := underpaid(l, h, gb, key, k)
 	if !found {
 		return
 	}
+	skipped[add] = true
 	diag.Report(pass, analysis.Diagnostic{
 		Pos:      g.Pos(),
 		Category: diag.WaitAddSkipped,
@@ -352,13 +341,112 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 	})
 }
 
-// callsDoneOn reports whether b calls Done on the WaitGroup key (the
-// owner's own variable): an iteration that skips the go statement through b
-// counts itself off.
-func callsDoneOn(b *ssa.BasicBlock, key wgKey) bool {
+// perIteration returns how many Dones each iteration of the loop owes an
+// Add of n: the constant factor of n (Add(2*len(x))), or n over the loop's
+// constant trip count when both are constants and divide; else one.
+func perIteration(n ssa.Value, trips int) int {
+	if c, ok := ssacfg.IntConst(n); ok && trips > 0 && c > 0 && c%int64(trips) == 0 {
+		return int(c / int64(trips))
+	}
+	for {
+		conv, ok := n.(*ssa.Convert)
+		if !ok {
+			break
+		}
+		n = conv.X
+	}
+	if m, ok := n.(*ssa.BinOp); ok && m.Op == token.MUL {
+		if c, ok := ssacfg.IntConst(m.X); ok && c > 0 {
+			return int(c)
+		}
+		if c, ok := ssacfg.IntConst(m.Y); ok && c > 0 {
+			return int(c)
+		}
+	}
+	return 1
+}
+
+// underpaid looks for a way round the loop of gb, from its header h back
+// to it, that pays the WaitGroup key fewer than k Dones; it returns where
+// that way turns back.
+func underpaid(l interface {
+	Same(a, b *ssa.BasicBlock) bool
+}, h, gb *ssa.BasicBlock, key wgKey, k int) (token.Pos, bool) {
+	type state struct {
+		b    *ssa.BasicBlock
+		paid int
+	}
+	start := state{h, min(pays(h, key), k)}
+	seen := map[state]bool{start: true}
+	work := []state{start}
+	for len(work) > 0 {
+		st := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, s := range st.b.Succs {
+			if !l.Same(s, gb) {
+				continue
+			}
+			if s == h {
+				if st.paid < k {
+					return branchPos(st.b), true
+				}
+				continue
+			}
+			next := state{s, min(st.paid+pays(s, key), k)}
+			if !seen[next] {
+				seen[next] = true
+				work = append(work, next)
+			}
+		}
+	}
+	return token.NoPos, false
+}
+
+// pays counts the Dones on the WaitGroup key (the owner's own variable)
+// that b's instructions pay for: a Done, a goroutine started that calls
+// Done on it (if batch { go batchReader() } else { go reader() }), a call
+// of the package's function that is handed the WaitGroup and calls Done.
+func pays(b *ssa.BasicBlock, key wgKey) int {
+	n := 0
 	for _, instr := range b.Instrs {
-		if c, ok := instr.(ssa.CallInstruction); ok && ssacfg.IsMethod(c.Common(), "sync", "WaitGroup", "Done") && len(c.Common().Args) > 0 {
-			if k, ok := localKey(c.Common().Args[0]); ok && k == key {
+		c, ok := instr.(ssa.CallInstruction)
+		if !ok {
+			continue
+		}
+		call := c.Common()
+		if ssacfg.IsMethod(call, "sync", "WaitGroup", "Done") && len(call.Args) > 0 {
+			if k, ok := localKey(call.Args[0]); ok && k == key {
+				n++
+			}
+			continue
+		}
+		target := ssacfg.GoTarget(call)
+		if target == nil || len(target.Blocks) == 0 {
+			continue
+		}
+		if g, ok := instr.(*ssa.Go); ok {
+			if _, ok := wgCalls(target, "Done", func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) })[key]; ok {
+				n++
+			}
+			continue
+		}
+		if _, ok := instr.(*ssa.Call); ok && target.Pkg == b.Parent().Pkg && handsOver(call, key) && callsDoneDeep(target, 0) {
+			n++
+		}
+	}
+	return n
+}
+
+// handsOver reports whether call passes the WaitGroup key as an argument.
+func handsOver(call *ssa.CallCommon, key wgKey) bool {
+	for _, a := range call.Args {
+		if k, ok := localKey(a); ok && k == key {
+			return true
+		}
+	}
+	if mc, ok := call.Value.(*ssa.MakeClosure); ok {
+		for _, a := range mc.Bindings {
+			if k, ok := localKey(a); ok && k == key {
 				return true
 			}
 		}
@@ -366,21 +454,17 @@ func callsDoneOn(b *ssa.BasicBlock, key wgKey) bool {
 	return false
 }
 
-// startsCounted reports whether b starts a goroutine that calls Done on the
-// WaitGroup key: an iteration that takes b instead of the go statement
-// judged (if batch { go batchReader() } else { go reader() }) still
-// starts one counted goroutine.
-func startsCounted(b *ssa.BasicBlock, key wgKey) bool {
-	for _, instr := range b.Instrs {
-		g, ok := instr.(*ssa.Go)
-		if !ok {
-			continue
-		}
-		target := ssacfg.GoTarget(&g.Call)
-		if target == nil || len(target.Blocks) == 0 {
-			continue
-		}
-		if _, ok := wgCalls(target, "Done", func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) })[key]; ok {
+// callsDoneDeep reports whether fn, or a function literal in it, calls
+// WaitGroup.Done.
+func callsDoneDeep(fn *ssa.Function, depth int) bool {
+	if ssacfg.CallsDone(fn) {
+		return true
+	}
+	if depth > 2 {
+		return false
+	}
+	for _, a := range fn.AnonFuncs {
+		if callsDoneDeep(a, depth+1) {
 			return true
 		}
 	}

@@ -117,6 +117,54 @@ func skippedFixed(xs []int) {
 	wg.Wait()
 }
 
+func pairsLeaky(xs []int) {
+	var wg sync.WaitGroup
+	wg.Add(2 * len(xs))
+	for _, x := range xs {
+		go func() { defer wg.Done(); work() }()
+		if x == 0 {
+			continue
+		}
+		go func() { defer wg.Done(); work() }()
+	}
+	wg.Wait()
+}
+
+func pairsFixed(xs []int) {
+	var wg sync.WaitGroup
+	wg.Add(2 * len(xs))
+	for _, x := range xs {
+		go func() { defer wg.Done(); work() }()
+		if x == 0 {
+			countOff(&wg)
+			continue
+		}
+		go func() { defer wg.Done(); work() }()
+	}
+	wg.Wait()
+}
+
+func countOff(wg *sync.WaitGroup) { wg.Done() }
+
+func pairsConstLeaky() {
+	var wg sync.WaitGroup
+	wg.Add(20)
+	for i := 0; i < 10; i++ {
+		go func() { defer wg.Done(); work() }()
+	}
+	wg.Wait()
+}
+
+func pairsConstFixed() {
+	var wg sync.WaitGroup
+	wg.Add(20)
+	for i := 0; i < 10; i++ {
+		go func() { defer wg.Done(); work() }()
+		go func() { defer wg.Done(); work() }()
+	}
+	wg.Wait()
+}
+
 type server struct{ wg sync.WaitGroup }
 
 func (s *server) startLeaky() {
@@ -141,7 +189,9 @@ func (s *server) close() { s.wg.Wait() }
 // TestWaitGroupMisuse checks each shape leakwait reports on a leaky
 // function and stays quiet on its fix: Add inside the goroutine (on a
 // local and on a field waited for by another method), a path without
-// Done, Wait inside the counted loop, an iteration that skips the go.
+// Done, Wait inside the counted loop, an iteration that skips the go (or
+// starts fewer goroutines than the Add counts an iteration: Add(2*len(xs)),
+// Add(20) for ten iterations).
 func TestWaitGroupMisuse(t *testing.T) {
 	got := vettest.Src(t, wait.Analyzer, src).CategoriesByFunc()
 	for _, tc := range []struct{ leaky, fixed, category string }{
@@ -150,6 +200,8 @@ func TestWaitGroupMisuse(t *testing.T) {
 		{"inLoopLeaky", "inLoopFixed", diag.WaitInLoop},
 		{"skippedLeaky", "skippedFixed", diag.WaitAddSkipped},
 		{"startLeaky", "startFixed", diag.WaitAddLate},
+		{"pairsLeaky", "pairsFixed", diag.WaitAddSkipped},
+		{"pairsConstLeaky", "pairsConstFixed", diag.WaitAddSkipped},
 	} {
 		if !slices.Equal(got[tc.leaky], []string{tc.category}) {
 			t.Errorf("%s: reports %v, want [%s]", tc.leaky, got[tc.leaky], tc.category)

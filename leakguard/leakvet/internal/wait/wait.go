@@ -326,7 +326,11 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 	// other), calling Done itself, or calling a function of the package it
 	// hands the WaitGroup to that does. Look for a way round the loop, from
 	// its header back to it, that pays less.
-	k := perIteration(add.Common().Args[1], l.ConstTrips(gb))
+	k := 1
+	if !paidElsewhere(p, l, gb, key) {
+		// The Add is this loop's alone: its count is the loop's to pay.
+		k = perIteration(add.Common().Args[1], l.ConstTrips(gb))
+	}
 	skip, found := underpaid(l, h, gb, key, k)
 	if !found {
 		return
@@ -364,6 +368,21 @@ func perIteration(n ssa.Value, trips int) int {
 		}
 	}
 	return 1
+}
+
+// paidElsewhere reports whether some block of p outside gb's loop pays
+// the WaitGroup key (Add(2*n) before two loops of n goroutines each): then
+// the loop's share of the Add is not known, and only a way round it that
+// pays nothing is taken to skip.
+func paidElsewhere(p *ssa.Function, l interface {
+	Same(a, b *ssa.BasicBlock) bool
+}, gb *ssa.BasicBlock, key wgKey) bool {
+	for _, b := range p.Blocks {
+		if !l.Same(b, gb) && pays(b, key) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // underpaid looks for a way round the loop of gb, from its header h back

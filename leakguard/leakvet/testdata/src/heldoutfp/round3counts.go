@@ -47,6 +47,35 @@ func pairsConst(work func(int)) {
 	wg.Wait()
 }
 
+// twoWaves: Add(2*n) before two loops of n goroutines each; neither loop
+// owes the whole count (k8s.io/apiserver priority-and-fairness_test.go,
+// found when round 3's modules were rerun with round 4's rules).
+func twoWaves(n int, get func()) {
+	var wg sync.WaitGroup
+	wg.Add(2 * n)
+	for i := 0; i < n; i++ {
+		go func() { defer wg.Done(); get() }()
+	}
+	for i := 0; i < n; i++ {
+		go func() { defer wg.Done(); get() }()
+	}
+	wg.Wait()
+}
+
+// twoWavesConst: the same with constant counts (maxinflight_test.go).
+func twoWavesConst(get func()) {
+	const n = 5
+	var wg sync.WaitGroup
+	wg.Add(n * 2)
+	for i := 0; i < n; i++ {
+		go func() { defer wg.Done(); get() }()
+	}
+	for i := 0; i < n; i++ {
+		go func() { defer wg.Done(); get() }()
+	}
+	wg.Wait()
+}
+
 // checks: ten goroutines, five iterations each, at most one send an
 // iteration (the sends are on exclusive branches): 50 values into a buffer
 // of 50 (spicedb pkg/datastore/test/revisions.go).

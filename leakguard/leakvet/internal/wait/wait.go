@@ -336,11 +336,15 @@ func checkAddCount(pass *analysis.Pass, lc ssacfg.LoopCache, g *ssa.Go, target *
 		return
 	}
 	skipped[add] = true
+	what := "skip this go statement"
+	if k > 1 {
+		what = fmt.Sprintf("start fewer than the %d goroutines it counts for each", k)
+	}
 	diag.Report(pass, analysis.Diagnostic{
 		Pos:      g.Pos(),
 		Category: diag.WaitAddSkipped,
-		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can skip this go statement (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
-			diag.Line(pass, add.Common().Pos()), diag.Line(pass, skipOrLoop(skip, h)), diag.Line(pass, wait.Common().Pos())),
+		Message: fmt.Sprintf("WaitGroup.Add at line %d counts every loop iteration, but an iteration can %s (line %d), so the Wait at line %d blocks forever (Add(1) just before the go statement)",
+			diag.Line(pass, add.Common().Pos()), what, diag.Line(pass, skipOrLoop(skip, h)), diag.Line(pass, wait.Common().Pos())),
 		Related: []analysis.RelatedInformation{{Pos: add.Common().Pos(), Message: "Add for every iteration"}},
 	})
 }

@@ -234,7 +234,8 @@ func IsMainMain(fn *ssa.Function) bool {
 // LoopExitsSatisfy takes the owner's receive loops, left by their own test
 // (not a break or return inside), to have received all that was sent: the
 // loop's count is taken to match the senders', as leakvet cannot compare
-// them.
+// them. A loop left once flags only its receives set are set (for !aReady
+// || !bReady) is taken to have received on each of them.
 func LoopExitsSatisfy(ev pathsearch.Events, f *Flow, lc ssacfg.LoopCache) {
 	l := lc.Of(f.Owner)
 	for _, op := range f.OwnerThread().Ops {
@@ -242,7 +243,27 @@ func LoopExitsSatisfy(ev pathsearch.Events, f *Flow, lc ssacfg.LoopCache) {
 			continue
 		}
 		pathsearch.DrainLoopExits(ev, op.At.Block())
+		if after := afterRecv(op); after != nil {
+			pathsearch.FlagLoopExits(ev, op.At.Block(), after)
+		}
 	}
+}
+
+// afterRecv returns the block that starts once the owner's receive op has
+// happened: its select case's body, or the receive's own block; nil when
+// there is none (a receive in a callee, a case sharing its body).
+func afterRecv(op chanop.Op) *ssa.BasicBlock {
+	if op.At != op.Instr {
+		return nil
+	}
+	if sel, ok := op.Instr.(*ssa.Select); ok {
+		e, ok := ssacfg.SelectCaseEdges(sel)[op.SelCase]
+		if !ok || len(e.To.Preds) != 1 {
+			return nil
+		}
+		return e.To
+	}
+	return op.Instr.Block()
 }
 
 // ClosedExits weighs as many the edges taken when one of the owner's

@@ -1,6 +1,7 @@
 package pathsearch
 
 import (
+	"go/constant"
 	"go/token"
 	"go/types"
 
@@ -110,4 +111,210 @@ func CounterTest(iff *ssa.If, inLoop func(*ssa.BasicBlock) bool) bool {
 		return true // a constant, parameter, global or free variable
 	}
 	return (carried(cmp.X) && invariant(cmp.Y)) || (carried(cmp.Y) && invariant(cmp.X))
+}
+
+// FlagLoopExits weighs as many the edges by which the innermost loop around
+// recv is left once a flag set only after recv is set: a loop such as
+// for !aReady || !bReady { select { case <-a: aReady = true; case <-b:
+// bReady = true } } ends only when each of its receives has happened at
+// least once. after is the block that starts right after the receive (the
+// select case's body, or the receive's own block): a flag (a bool, or a
+// value compared with nil) counts when it starts the loop at its zero
+// value, and every value other than the loop's own it takes inside the
+// loop arrives on an edge from a block after dominates.
+func FlagLoopExits(ev Events, recv, after *ssa.BasicBlock) {
+	h, body := InnermostLoop(recv)
+	if h == nil || !body[after] {
+		return
+	}
+	for x := range body {
+		if _, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If); !ok {
+			continue
+		}
+		for _, s := range x.Succs {
+			if body[s] {
+				continue
+			}
+			for _, v := range setOnEdge(x, s, body) {
+				if flagSetOnlyAfter(v, h, body, after) {
+					ev.Enter[ssacfg.Edge{From: x, To: s}] = Many
+					break
+				}
+			}
+		}
+	}
+}
+
+// setOnEdge returns the loop's flags known to be set (true, or not nil)
+// when the path takes x→s: x's own test, and the tests of the chain of
+// single predecessors inside the loop that led to x (the other operands of
+// a && or ||).
+func setOnEdge(x, s *ssa.BasicBlock, body map[*ssa.BasicBlock]bool) []ssa.Value {
+	var out []ssa.Value
+	for seen := 0; seen < len(body); seen++ {
+		iff := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+		if v, ok := setBy(iff.Cond, s == x.Succs[0]); ok {
+			out = append(out, v)
+		}
+		if len(x.Preds) != 1 || !body[x.Preds[0]] {
+			break
+		}
+		p := x.Preds[0]
+		if _, ok := p.Instrs[len(p.Instrs)-1].(*ssa.If); !ok || p.Succs[0] == p.Succs[1] {
+			break
+		}
+		x, s = p, x
+	}
+	return out
+}
+
+// setBy returns the flag cond shows set when it is taken to be taken (or,
+// when !taken, not): v, !v, v != nil, v == nil, where v is a φ or the load
+// of a variable's cell.
+func setBy(cond ssa.Value, taken bool) (ssa.Value, bool) {
+	for {
+		u, ok := cond.(*ssa.UnOp)
+		if !ok || u.Op != token.NOT {
+			break
+		}
+		cond, taken = u.X, !taken
+	}
+	if isBool(cond.Type()) && isFlag(cond) {
+		return cond, taken
+	}
+	cmp, ok := cond.(*ssa.BinOp)
+	if !ok || (cmp.Op != token.EQL && cmp.Op != token.NEQ) {
+		return nil, false
+	}
+	if cmp.Op == token.EQL {
+		taken = !taken
+	}
+	for _, pair := range [][2]ssa.Value{{cmp.X, cmp.Y}, {cmp.Y, cmp.X}} {
+		if c, isConst := pair[1].(*ssa.Const); isFlag(pair[0]) && isConst && c.IsNil() {
+			return pair[0], taken
+		}
+	}
+	return nil, false
+}
+
+func isFlag(v ssa.Value) bool {
+	switch v := v.(type) {
+	case *ssa.Phi:
+		return true
+	case *ssa.UnOp:
+		_, ok := v.X.(*ssa.Alloc)
+		return v.Op == token.MUL && ok
+	}
+	return false
+}
+
+// flagSetOnlyAfter reports whether flag (see setBy) can be set inside the
+// loop only after the receive.
+func flagSetOnlyAfter(flag ssa.Value, h *ssa.BasicBlock, body map[*ssa.BasicBlock]bool, after *ssa.BasicBlock) bool {
+	if phi, ok := flag.(*ssa.Phi); ok {
+		return setOnlyAfter(phi, h, body, after)
+	}
+	return cellSetOnlyAfter(flag.(*ssa.UnOp).X.(*ssa.Alloc), body, after)
+}
+
+// cellSetOnlyAfter is setOnlyAfter for a variable a closure captures (a
+// cell): outside the loop only its zero value is stored in it, inside it
+// only stores after dominates, and the closures that capture it only read
+// it.
+func cellSetOnlyAfter(cell *ssa.Alloc, body map[*ssa.BasicBlock]bool, after *ssa.BasicBlock) bool {
+	set := 0
+	for _, r := range *cell.Referrers() {
+		switch r := r.(type) {
+		case *ssa.Store:
+			if r.Addr != cell {
+				return false // its address is stored elsewhere
+			}
+			switch {
+			case body[r.Block()] && after.Dominates(r.Block()):
+				set++
+			case !body[r.Block()] && isZero(r.Val):
+			default:
+				return false
+			}
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return false
+			}
+		case *ssa.DebugRef:
+		case *ssa.MakeClosure:
+			fn := r.Fn.(*ssa.Function)
+			for i, b := range r.Bindings {
+				if b == cell && !onlyRead(fn.FreeVars[i]) {
+					return false
+				}
+			}
+		default:
+			return false
+		}
+	}
+	return set > 0
+}
+
+// onlyRead reports whether a closure only loads its free variable v.
+func onlyRead(v *ssa.FreeVar) bool {
+	for _, r := range *v.Referrers() {
+		switch r := r.(type) {
+		case *ssa.UnOp:
+			if r.Op != token.MUL {
+				return false
+			}
+		case *ssa.DebugRef:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// isZero reports whether v is the constant false or nil.
+func isZero(v ssa.Value) bool {
+	c, ok := v.(*ssa.Const)
+	return ok && (c.IsNil() || isBool(c.Type()) && !constant.BoolVal(c.Value))
+}
+
+func isBool(t types.Type) bool {
+	b, ok := t.Underlying().(*types.Basic)
+	return ok && b.Kind() == types.Bool
+}
+
+// setOnlyAfter reports whether the flag v, a φ of the loop's header h,
+// enters the loop at its zero value and takes, inside the loop, no value
+// but its own or one that arrives from a block after dominates.
+func setOnlyAfter(v *ssa.Phi, h *ssa.BasicBlock, body map[*ssa.BasicBlock]bool, after *ssa.BasicBlock) bool {
+	if v.Block() != h {
+		return false
+	}
+	seen := map[*ssa.Phi]bool{}
+	set := 0
+	var check func(p *ssa.Phi) bool
+	check = func(p *ssa.Phi) bool {
+		if seen[p] {
+			return true
+		}
+		seen[p] = true
+		for i, e := range p.Edges {
+			pred := p.Block().Preds[i]
+			if p == v && !body[pred] {
+				if !isZero(e) {
+					return false // enters the loop set, or maybe set
+				}
+				continue
+			}
+			if after.Dominates(pred) {
+				set++
+				continue
+			}
+			inner, ok := e.(*ssa.Phi)
+			if !ok || !body[inner.Block()] || !check(inner) {
+				return false // set (or reset) without the receive
+			}
+		}
+		return true
+	}
+	return check(v) && set > 0
 }

@@ -329,6 +329,15 @@ modules+=(
 	go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc@v0.72.0=otelgrpc
 	github.com/ti-mo/conntrack@v0.6.0
 )
+# Batch 22, second part: pinned after the first part gave 2 reports (and
+# EventBus could not be analysed), before it was run; the same binary.
+modules+=(
+	github.com/ncruces/go-sqlite3@v0.37.0=ncruces-sqlite3
+	github.com/go-task/task/v3@v3.54.0=go-task
+	github.com/grpc-ecosystem/grpc-health-probe@v0.4.63
+	github.com/opentracing-contrib/go-grpc@v0.1.3=opentracing-go-grpc
+	github.com/alexedwards/scs/redisstore@v0.0.0-20251002162104-209de6e426de=scs-redisstore
+)
 only=${LEAKVET_ONLY:-} # a space-separated list of names (the reports' file names) to run alone
 work=$(mktemp -d)
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT

@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -87,10 +85,4 @@ func loadPilot(ctx context.Context, n *node) error {
 	}
 	_, err = local.Import(ctx, db, pilotdata.Study, ingest.PilotFiles(), ingest.DefaultChunk, "system:demo", "demo")
 	return err
-}
-
-func randomToken() string {
-	b := make([]byte, 24)
-	rand.Read(b)
-	return hex.EncodeToString(b)
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -230,4 +232,12 @@ func newLogger(level, format string, w io.Writer) (*slog.Logger, error) {
 	}
 	// Lines logged while serving a request carry its X-Request-Id.
 	return slog.New(jsonhttp.LogRequestIDs(h)), nil
+}
+
+// randomToken is a service token for a run that was given none: 24
+// random bytes, hex.
+func randomToken() string {
+	b := make([]byte, 24)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

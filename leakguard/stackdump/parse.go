@@ -12,13 +12,23 @@ import (
 
 // Parse reads a goroutine dump. It is tolerant: lines that belong to no
 // goroutine (a panic message, register dumps, "exit status 2") are skipped,
-// and it fails only when r does.
+// and it fails only when r does. A goroutine profile in protocol-buffer
+// form (what pprof serves without a debug parameter, and so what curl
+// saves) is read as ParseBytes reads it.
 //
-// Parse streams: it holds one line at a time plus the parsed goroutines, so a
-// dump of hundreds of megabytes need not fit in memory as text.
+// Parse streams a text dump: it holds one line at a time plus the parsed
+// goroutines, so a dump of hundreds of megabytes need not fit in memory as
+// text. A profile is read whole; it is compact (one record a stack).
 func Parse(r io.Reader) ([]Goroutine, error) {
-	p := newParser(0)
 	br := bufio.NewReaderSize(r, 64<<10)
+	if head, _ := br.Peek(2); IsProto(head) {
+		b, err := io.ReadAll(br)
+		if err != nil {
+			return nil, err
+		}
+		return ParseBytes(b)
+	}
+	p := newParser(0)
 	var long []byte // a line longer than br's buffer, reassembled
 	for {
 		chunk, err := br.ReadSlice('\n')

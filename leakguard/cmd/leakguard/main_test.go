@@ -11,9 +11,11 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -362,5 +364,60 @@ func TestWatchStopsOnInterrupt(t *testing.T) {
 	}
 	if n := s.handled.Load(); n < 2 || n > 3 {
 		t.Errorf("%d polls; want the watch to stop right after the interrupt", n)
+	}
+}
+
+// parkedInProfileTest blocks until release is closed: a group of known
+// size and function for TestAnalyzeSavedProfile to find.
+func parkedInProfileTest(release <-chan struct{}) { <-release }
+
+// parkInProfileTest starts n parkedInProfileTest goroutines, each ended by
+// closing release and waited for by parked. Not inlined: every goroutine
+// it starts has the same stack, whichever line calls it.
+//
+//go:noinline
+func parkInProfileTest(parked *sync.WaitGroup, release <-chan struct{}, n int) {
+	for range n {
+		parked.Go(func() { parkedInProfileTest(release) })
+	}
+}
+
+// A profile saved as pprof serves it (curl -o, no debug parameter) is read
+// by analyze and diff as a text dump is: the README says so.
+func TestAnalyzeSavedProfile(t *testing.T) {
+	profile := func(want int) string {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			var text, proto bytes.Buffer
+			pprof.Lookup("goroutine").WriteTo(&text, 1)
+			if strings.Contains(text.String(), "parkedInProfileTest") && strings.Contains(text.String(), fmt.Sprintf("\n%d @", want)) || time.Now().After(deadline) {
+				if err := pprof.Lookup("goroutine").WriteTo(&proto, 0); err != nil {
+					t.Fatal(err)
+				}
+				return writeFile(t, proto.String())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	release := make(chan struct{})
+	var parked sync.WaitGroup
+	defer parked.Wait()
+	defer close(release)
+	parkInProfileTest(&parked, release, 3)
+	before := profile(3)
+	parkInProfileTest(&parked, release, 4)
+	after := profile(7)
+
+	r := runCLI("analyze", after)
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	if !strings.Contains(r.stdout, "     7  chan receive") || !strings.Contains(r.stdout, "parkedInProfileTest") {
+		t.Errorf("analyze of a saved profile: no group of 7 in parkedInProfileTest:\n%s", r.stdout)
+	}
+	r = runCLI("diff", before, after)
+	if r.err != nil || !strings.Contains(r.stdout, "+4  3 → 7  chan receive") {
+		t.Errorf("diff of saved profiles: %v\n%s", r.err, r.stdout)
 	}
 }

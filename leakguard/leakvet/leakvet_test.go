@@ -152,6 +152,12 @@ func TestHeldOutFalsePositives(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "heldoutfp", "heldoutmain", "heldoutcmd/cmd/perf")
 }
 
+// TestModellingGaps checks the gaps found after batch 22 are modelled:
+// a polling loop that runs out its bound does not drain its channels.
+func TestModellingGaps(t *testing.T) {
+	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "gaps")
+}
+
 // TestDefaultLevel checks what the default level leaves out: senders
 // started in a loop are reported in library code, and with a go statement
 // or the owner's receives in a test only with -leakvet.all. The go

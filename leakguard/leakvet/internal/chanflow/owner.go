@@ -106,13 +106,17 @@ func EarlyExit(f *Flow, lc ssacfg.LoopCache, ev pathsearch.Events, op chanop.Op,
 		return pathsearch.Result{}, nil, false
 	}
 	h := l.Header(b)
+	ih, body := pathsearch.InnermostLoop(b)
+	idle := ih != nil && pathsearch.IdleRound(ih, body)
 	for _, x := range f.Owner.Blocks {
 		if !l.Same(x, b) {
 			continue
 		}
 		iff, _ := x.Instrs[len(x.Instrs)-1].(*ssa.If)
 		if pathsearch.LoopTest(x, h) || (iff != nil && pathsearch.CounterTest(iff, func(b *ssa.BasicBlock) bool { return l.Same(b, x) })) {
-			continue // the loop's own test
+			if !idle || ih != h || !body[x] || pathsearch.OwnTestDrains(x, h, body, idle) {
+				continue // the loop's own test
+			}
 		}
 		if iff != nil && closedTest(f, iff) {
 			continue

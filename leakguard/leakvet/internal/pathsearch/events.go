@@ -19,15 +19,19 @@ type Events struct {
 
 // DrainLoopExits weighs as many the edges by which the innermost loop
 // around b is left through its own test: a receive loop so left is taken
-// to have received all that was sent.
+// to have received all that was sent. Not so a loop that can go round
+// without receiving (a select with a default case) and whose test counts
+// its rounds, not its receives: it can run out its bound before its
+// receives have happened (for range 100 { select { case <-a: ...;
+// default: } }).
 func DrainLoopExits(ev Events, b *ssa.BasicBlock) {
 	h, body := InnermostLoop(b)
 	if h == nil {
 		return
 	}
+	idle := IdleRound(h, body)
 	for x := range body {
-		iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
-		if !ok || !(LoopTest(x, h) || CounterTest(iff, func(b *ssa.BasicBlock) bool { return body[b] })) {
+		if !OwnTestDrains(x, h, body, idle) {
 			continue
 		}
 		for _, s := range x.Succs {
@@ -46,6 +50,126 @@ func DrainLoopExits(ev Events, b *ssa.BasicBlock) {
 			ev.Enter[ssacfg.Edge{From: p, To: p.Succs[1]}] = Many
 		}
 	}
+}
+
+// OwnTestDrains reports whether x, a block of the loop (h, body), ends
+// with a test of the loop's own (LoopTest, or a CounterTest) that is taken
+// to stop once every value is taken: always, unless the loop can go round
+// without receiving (idle, from IdleRound) and the test counts rounds
+// rather than receives.
+func OwnTestDrains(x, h *ssa.BasicBlock, body map[*ssa.BasicBlock]bool, idle bool) bool {
+	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
+	inLoop := func(b *ssa.BasicBlock) bool { return body[b] }
+	if !ok || !(LoopTest(x, h) || CounterTest(iff, inLoop)) {
+		return false
+	}
+	return !idle || !countsRounds(iff.Cond, h, body)
+}
+
+// countsRounds reports whether cond, a loop's exit test, can end the loop
+// after rounds that received nothing: a test of anything but a counter
+// the loop carries (time, a call, a flag left to FlagLoopExits), or of a
+// counter every round steps (i++ in the loop's post statement, go/ssa's
+// range index). A counter stepped only where a value is received (n++ in
+// each receiving case) counts receives, and a round without one leaves
+// it alone.
+func countsRounds(cond ssa.Value, h *ssa.BasicBlock, body map[*ssa.BasicBlock]bool) bool {
+	cmp, ok := cond.(*ssa.BinOp)
+	if !ok {
+		return true
+	}
+	for _, v := range []ssa.Value{cmp.X, cmp.Y} {
+		if add, ok := v.(*ssa.BinOp); ok && (add.Op == token.ADD || add.Op == token.SUB) {
+			v = add.X
+		}
+		phi, ok := v.(*ssa.Phi)
+		if !ok || !body[phi.Block()] {
+			continue
+		}
+		for i, e := range phi.Edges {
+			if !body[phi.Block().Preds[i]] {
+				continue // the counter's start
+			}
+			step, ok := e.(*ssa.BinOp)
+			if !ok || (step.Op != token.ADD && step.Op != token.SUB) || step.X != phi {
+				return false // stepped on some ways round only
+			}
+		}
+		return true
+	}
+	return true
+}
+
+// IdleRound reports whether the loop (h, body) has a way round, from h back
+// to it, that receives nothing: one that leaves a non-blocking select by
+// its default case and passes no receive, no blocking select and no other
+// select case. Calls are not looked into.
+func IdleRound(h *ssa.BasicBlock, body map[*ssa.BasicBlock]bool) bool {
+	closed := map[ssacfg.Edge]bool{}   // a select case taken
+	defaults := map[ssacfg.Edge]bool{} // a non-blocking select's default taken
+	receives := map[*ssa.BasicBlock]bool{}
+	for b := range body {
+		for _, instr := range b.Instrs {
+			switch in := instr.(type) {
+			case *ssa.UnOp:
+				if in.Op == token.ARROW {
+					receives[b] = true
+				}
+			case *ssa.Select:
+				if in.Blocking {
+					receives[b] = true
+					continue
+				}
+				edges := ssacfg.SelectCaseEdges(in)
+				for _, e := range edges {
+					closed[e] = true
+				}
+				if e, ok := edges[len(in.States)-1]; ok && len(e.From.Succs) == 2 {
+					defaults[ssacfg.Edge{From: e.From, To: e.From.Succs[1]}] = true
+				}
+			}
+		}
+	}
+	if len(defaults) == 0 {
+		return false
+	}
+	type state struct {
+		b      *ssa.BasicBlock
+		polled bool // left a select by its default
+	}
+	seen := map[state]bool{}
+	var work []state
+	push := func(s state) {
+		if !seen[s] {
+			seen[s] = true
+			work = append(work, s)
+		}
+	}
+	if receives[h] {
+		return false
+	}
+	push(state{h, false})
+	for len(work) > 0 {
+		st := work[len(work)-1]
+		work = work[:len(work)-1]
+		for _, s := range st.b.Succs {
+			e := ssacfg.Edge{From: st.b, To: s}
+			if !body[s] || closed[e] {
+				continue
+			}
+			polled := st.polled || defaults[e]
+			if s == h {
+				if polled {
+					return true
+				}
+				continue
+			}
+			if !receives[s] {
+				push(state{s, polled})
+			}
+		}
+	}
+	return false
 }
 
 // InnermostLoop returns the header and blocks of the innermost natural loop

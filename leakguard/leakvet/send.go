@@ -394,25 +394,40 @@ func watchesStop(fn *ssa.Function) bool {
 	return false
 }
 
-// sendTrips returns how many times a send in a loop runs when that loop is
-// counted (for i := 0; i < K; i++) and not inside another loop: K, else 0.
+// sendTrips returns how many times a send in a loop runs when that loop,
+// and every loop around it, is counted (for i := 0; i < K; i++, for range
+// K, a range over a literal of K elements): the product of their trip
+// counts, else 0.
 func sendTrips(lc ssacfg.LoopCache, send ssa.Instruction) int {
 	h, body := pathsearch.InnermostLoop(send.Block())
 	if h == nil {
 		return 0
 	}
+	trips := 1
+	for h != nil {
+		k := 0
+		for b := range body {
+			if k = ssacfg.TripsAt(b, func(y *ssa.BasicBlock) bool { return body[y] }); k > 0 {
+				break
+			}
+		}
+		if k == 0 {
+			return 0
+		}
+		trips = min(trips*k, pathsearch.Many)
+		outer, outerBody := pathsearch.InnermostLoop(h.Idom())
+		if outer == nil || !outerBody[h] {
+			break
+		}
+		h, body = outer, outerBody
+	}
 	l := lc.Of(send.Parent())
 	for _, b := range send.Parent().Blocks {
 		if l.Same(b, send.Block()) && !body[b] {
-			return 0 // an outer loop repeats it
+			return 0 // a loop not counted repeats it
 		}
 	}
-	for b := range body {
-		if k := ssacfg.TripsAt(b, func(y *ssa.BasicBlock) bool { return body[y] }); k > 0 {
-			return k
-		}
-	}
-	return 0
+	return trips
 }
 
 // sendsPerIteration returns the most of sends (all in the innermost loop

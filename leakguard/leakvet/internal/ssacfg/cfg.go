@@ -280,8 +280,9 @@ func (l *loops) ConstTrips(b *ssa.BasicBlock) int {
 }
 
 // TripsAt returns the constant trip count of the loop (blocks for which
-// inLoop holds) if x holds its test: i < K with i counting up by one from a
-// constant. Otherwise 0.
+// inLoop holds) if x holds its test: i < K (or i+1 < K, go/ssa's range
+// index) with i counting up by one from a constant and K a known length
+// (KnownLen). Otherwise 0.
 func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	iff, ok := x.Instrs[len(x.Instrs)-1].(*ssa.If)
 	if !ok || (inLoop(x.Succs[0]) && inLoop(x.Succs[1])) {
@@ -291,12 +292,15 @@ func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	if !ok || cmp.Op != token.LSS {
 		return 0
 	}
-	k, ok := IntConst(cmp.Y)
+	k, ok := KnownLen(cmp.Y)
 	if !ok {
 		return 0
 	}
-	v := cmp.X
+	v, plus := cmp.X, int64(0)
 	if add, ok := v.(*ssa.BinOp); ok && add.Op == token.ADD {
+		if plus, ok = IntConst(add.Y); !ok {
+			return 0
+		}
 		v = add.X
 	}
 	phi, ok := v.(*ssa.Phi)
@@ -306,7 +310,7 @@ func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 	var start int64
 	zero, step := false, false
 	for _, e := range phi.Edges {
-		if n, ok := IntConst(e); ok && n >= 0 {
+		if n, ok := IntConst(e); ok && n >= -1 {
 			zero, start = true, n
 		}
 		if add, ok := e.(*ssa.BinOp); ok && add.Op == token.ADD && add.X == phi {
@@ -315,10 +319,45 @@ func TripsAt(x *ssa.BasicBlock, inLoop func(*ssa.BasicBlock) bool) int {
 			}
 		}
 	}
-	if zero && step && k > start {
-		return int(k - start)
+	if !zero || !step {
+		return 0
+	}
+	// The body runs for i = start, start+1, ... while i+plus < K; go/ssa's
+	// for range K tests at the bottom, after a first round its guard
+	// (0 < K) lets through.
+	trips := k - plus - start
+	if phi.Block().Comment == "rangeint.body" {
+		trips++
+	}
+	if trips > 0 {
+		return int(trips)
 	}
 	return 0
+}
+
+// KnownLen returns v's value when it is known: an integer constant, or
+// the length of an array, or of a slice of a whole array (a slice literal,
+// []T{a, b, c}, is one of its array of three).
+func KnownLen(v ssa.Value) (int64, bool) {
+	if k, ok := IntConst(v); ok {
+		return k, true
+	}
+	call, ok := v.(*ssa.Call)
+	if !ok || BuiltinName(&call.Call) != "len" || len(call.Call.Args) != 1 {
+		return 0, false
+	}
+	x := call.Call.Args[0]
+	if sl, ok := x.(*ssa.Slice); ok && sl.Low == nil && sl.High == nil && sl.Max == nil {
+		x = sl.X
+	}
+	t := x.Type().Underlying()
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem().Underlying()
+	}
+	if arr, ok := t.(*types.Array); ok {
+		return arr.Len(), true
+	}
+	return 0, false
 }
 
 func IntConst(v ssa.Value) (int64, bool) {

@@ -32,6 +32,18 @@ func unbounded(ch chan int, n int) {
 	}
 }
 
+func literal(ch chan string) {
+	for _, s := range []string{"a", "b", "c"} {
+		ch <- s
+	}
+}
+
+func array(ch chan int) {
+	for _, v := range [4]int{1, 2, 3, 4} {
+		ch <- v
+	}
+}
+
 func straight(ch chan int) {
 	ch <- 1
 }
@@ -57,6 +69,8 @@ func TestLoops(t *testing.T) {
 	}{
 		{"counted", true, 3, false},
 		{"ranged", true, 5, false},
+		{"literal", true, 3, false},
+		{"array", true, 4, false},
 		{"unbounded", true, 0, false},
 		{"straight", false, 0, false},
 		{"nested", true, 0, true},

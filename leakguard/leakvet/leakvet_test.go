@@ -153,7 +153,10 @@ func TestHeldOutFalsePositives(t *testing.T) {
 }
 
 // TestModellingGaps checks the gaps found after batch 22 are modelled:
-// a polling loop that runs out its bound does not drain its channels.
+// a polling loop that runs out its bound does not drain its channels
+// (polling.go), a loop over a literal runs once per element (literal.go),
+// and a goroutine that calls Done twice pays two of an Add's count, its
+// poorest path's (donetwice.go).
 func TestModellingGaps(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "gaps")
 }

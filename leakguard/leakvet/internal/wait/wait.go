@@ -200,54 +200,96 @@ func checkAddInside(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wg
 	})
 }
 
-// checkDoneMissing: a path of the goroutine returns without Done, so Wait
-// never returns.
+// checkDoneMissing: a path of the goroutine pays fewer Dones than it owes
+// (none, or fewer than the Add(c) that counts it alone), so Wait never
+// returns.
 func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key wgKey, wait ssa.CallInstruction, resolve func(ssa.Value) (wgKey, bool)) {
-	var dones []ssa.Instruction
+	owed, add := owes(g, key)
+	paid, path, ok := fewestDones(target, key, resolve)
+	if !ok || paid >= owed {
+		return
+	}
+	if owed > 1 {
+		diag.Report(pass, analysis.Diagnostic{
+			Pos:      g.Pos(),
+			Category: diag.WaitNoDone,
+			Message: fmt.Sprintf("goroutine calls WaitGroup.Done %s where the Add at line %d counts %d for it, on the path %s, so the Wait at line %d blocks forever",
+				timesWord(paid), diag.Line(pass, add.Common().Pos()), owed, pathsearch.DescribePath(pass.Fset, path.Blocks, path.Sink), diag.Line(pass, wait.Common().Pos())),
+			Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
+		})
+		return
+	}
+	diag.Report(pass, analysis.Diagnostic{
+		Pos:      g.Pos(),
+		Category: diag.WaitNoDone,
+		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
+			diag.Line(pass, path.Dones[0].Common().Pos()), pathsearch.DescribePath(pass.Fset, path.Blocks, path.Sink), diag.Line(pass, wait.Common().Pos())),
+		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
+	})
+}
+
+func timesWord(n int) string {
+	switch n {
+	case 0:
+		return "no time"
+	case 1:
+		return "once"
+	}
+	return fmt.Sprintf("%d times", n)
+}
+
+// donePath is the goroutine's path that pays the fewest Dones.
+type donePath struct {
+	pathsearch.Result
+	Dones []ssa.CallInstruction // the goroutine's Dones on the WaitGroup, not deferred
+}
+
+// fewestDones returns the fewest Dones on the WaitGroup key the goroutine
+// target pays on a path to a return (a deferred Done on every path), and
+// that path. ok is false when it cannot tell: it pays nothing anywhere, it
+// counts itself in (Add, work, Done: a path without that Add owes no Done,
+// ldapserver's shutdown notifier), or it calls Done in a loop (per item,
+// not for its own exit).
+func fewestDones(target *ssa.Function, key wgKey, resolve func(ssa.Value) (wgKey, bool)) (int, donePath, bool) {
+	var out donePath
+	deferred := 0
 	for _, b := range target.Blocks {
 		for _, instr := range b.Instrs {
 			switch in := instr.(type) {
 			case *ssa.Call:
 				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Add") {
 					if k, ok := resolve(in.Call.Args[0]); ok && k == key {
-						// It counts itself in (Add, work, Done): a path
-						// without that Add owes no Done (ldapserver's
-						// shutdown notifier).
-						return
+						return 0, out, false
 					}
 				}
 				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Done") {
 					if k, ok := resolve(in.Call.Args[0]); ok && k == key {
-						dones = append(dones, in)
+						out.Dones = append(out.Dones, in)
 					}
 				}
 			case *ssa.Defer:
 				if ssacfg.IsMethod(&in.Call, "sync", "WaitGroup", "Done") {
-					return // deferred: runs on every path
-				}
-				if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && ssacfg.CallsDone(mc.Fn.(*ssa.Function)) {
-					return
-				}
-				if callee := in.Call.StaticCallee(); callee != nil && ssacfg.CallsDone(callee) {
-					return
+					deferred++
+				} else if mc, ok := in.Call.Value.(*ssa.MakeClosure); ok && ssacfg.CallsDone(mc.Fn.(*ssa.Function)) {
+					deferred++
+				} else if callee := in.Call.StaticCallee(); callee != nil && ssacfg.CallsDone(callee) {
+					deferred++
 				}
 			}
 		}
 	}
-	if len(dones) == 0 {
-		return
+	if len(out.Dones) == 0 {
+		return deferred, out, deferred > 0
 	}
 	lc := ssacfg.LoopCache{}
-	for _, d := range dones {
-		if lc.InCycle(d) {
-			return // Done per item of a loop: not the goroutine's own exit
-		}
-	}
 	isDone := map[ssa.Instruction]bool{}
-	for _, d := range dones {
+	for _, d := range out.Dones {
+		if lc.InCycle(d) {
+			return 0, out, false
+		}
 		isDone[d] = true
 	}
-	res := pathsearch.Query{
+	out.Result = pathsearch.Query{
 		Start: ssacfg.Edge{To: target.Blocks[0]},
 		Weight: func(i ssa.Instruction) int {
 			if isDone[i] {
@@ -258,16 +300,53 @@ func checkDoneMissing(pass *analysis.Pass, g *ssa.Go, target *ssa.Function, key 
 		Enter: func(ssacfg.Edge) int { return 0 },
 		Sink:  func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
 	}.Run()
-	if !res.Found || res.Events > 0 {
-		return
+	if !out.Found {
+		return 0, out, false
 	}
-	diag.Report(pass, analysis.Diagnostic{
-		Pos:      g.Pos(),
-		Category: diag.WaitNoDone,
-		Message: fmt.Sprintf("goroutine returns without WaitGroup.Done (line %d) on the path %s, so the Wait at line %d blocks forever (defer the Done)",
-			diag.Line(pass, dones[0].(ssa.CallInstruction).Common().Pos()), pathsearch.DescribePath(pass.Fset, res.Blocks, res.Sink), diag.Line(pass, wait.Common().Pos())),
-		Related: []analysis.RelatedInformation{{Pos: wait.Common().Pos(), Message: "Wait blocks"}},
-	})
+	return out.Events + deferred, out, true
+}
+
+// owes returns how many Dones the goroutine g owes the WaitGroup key: c,
+// when the starter's one Add on it is a constant Add(c) that comes before
+// g and g, started once, is the only thing of the starter that pays it
+// (wg.Add(2); go func() { ...; wg.Done(); ...; wg.Done() }()); else one.
+func owes(g *ssa.Go, key wgKey) (int, ssa.CallInstruction) {
+	p := g.Parent()
+	if (ssacfg.LoopCache{}).InCycle(g) {
+		return 1, nil
+	}
+	var add ssa.CallInstruction
+	total := 0
+	for _, b := range p.Blocks {
+		for _, instr := range b.Instrs {
+			c, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			call := c.Common()
+			if ssacfg.IsMethod(call, "sync", "WaitGroup", "Add") && len(call.Args) == 2 {
+				if k, ok := localKey(call.Args[0]); ok && k == key {
+					if add != nil {
+						return 1, nil // several Adds: leakvet does not match them to goroutines
+					}
+					add = c
+				}
+			}
+		}
+		total += pays(b, key)
+	}
+	if add == nil || !add.Block().Dominates(g.Block()) {
+		return 1, nil
+	}
+	n, ok := ssacfg.IntConst(add.Common().Args[1])
+	if !ok || n < 2 {
+		return 1, nil
+	}
+	// g must be the only payer.
+	if total != goPays(g, key) {
+		return 1, nil
+	}
+	return int(n), add
 }
 
 // checkAddCount: Add(n) before a loop that starts one goroutine per
@@ -448,9 +527,7 @@ func pays(b *ssa.BasicBlock, key wgKey) int {
 			continue
 		}
 		if g, ok := instr.(*ssa.Go); ok {
-			if _, ok := wgCalls(target, "Done", func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) })[key]; ok {
-				n++
-			}
+			n += goPays(g, key)
 			continue
 		}
 		if _, ok := instr.(*ssa.Call); ok && target.Pkg == b.Parent().Pkg && handsOver(call, key) && callsDoneDeep(target, 0) {
@@ -458,6 +535,26 @@ func pays(b *ssa.BasicBlock, key wgKey) int {
 		}
 	}
 	return n
+}
+
+// goPays returns how many Dones on the WaitGroup key the goroutine g
+// pays: the fewest it calls on a way out (twice when every path calls Done
+// twice, and never more than its poorest path, which would hide that
+// path's under-payment), at least one when it calls Done at all.
+func goPays(g *ssa.Go, key wgKey) int {
+	target := ssacfg.GoTarget(&g.Call)
+	if target == nil || len(target.Blocks) == 0 {
+		return 0
+	}
+	resolve := func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) }
+	if _, ok := wgCalls(target, "Done", resolve)[key]; !ok {
+		return 0
+	}
+	paid, _, ok := fewestDones(target, key, resolve)
+	if !ok {
+		return 1
+	}
+	return max(paid, 1)
 }
 
 // handsOver reports whether call passes the WaitGroup key as an argument.

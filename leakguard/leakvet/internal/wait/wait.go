@@ -278,8 +278,8 @@ func fewestDones(target *ssa.Function, key wgKey, resolve func(ssa.Value) (wgKey
 			}
 		}
 	}
-	if len(out.Dones) == 0 {
-		return deferred, out, deferred > 0
+	if len(out.Dones) == 0 && deferred == 0 {
+		return 0, out, false
 	}
 	lc := ssacfg.LoopCache{}
 	isDone := map[ssa.Instruction]bool{}
@@ -342,8 +342,8 @@ func owes(g *ssa.Go, key wgKey) (int, ssa.CallInstruction) {
 	if !ok || n < 2 {
 		return 1, nil
 	}
-	// g must be the only payer.
-	if total != goPays(g, key) {
+	// g must be the only payer, and pay by itself.
+	if total != goPays(g, key) || delegates(g, key) {
 		return 1, nil
 	}
 	return int(n), add
@@ -535,6 +535,43 @@ func pays(b *ssa.BasicBlock, key wgKey) int {
 		}
 	}
 	return n
+}
+
+// delegates reports whether g's goroutine may leave some of its Dones on
+// the WaitGroup key to others: goroutines it starts, or functions it calls
+// or makes (other than the ones it defers) that call Done or are handed the
+// WaitGroup (wg.Add(3); go func() { defer wg.Done(); for range 2 { go
+// func() { defer wg.Done() }() } }()).
+func delegates(g *ssa.Go, key wgKey) bool {
+	target := ssacfg.GoTarget(&g.Call)
+	if target == nil {
+		return true
+	}
+	resolve := func(v ssa.Value) (wgKey, bool) { return keyInGoroutine(g, target, v) }
+	for _, b := range target.Blocks {
+		for _, instr := range b.Instrs {
+			c, ok := instr.(ssa.CallInstruction)
+			if !ok {
+				continue
+			}
+			call := c.Common()
+			if ssacfg.IsMethod(call, "sync", "WaitGroup", "Done") || ssacfg.IsMethod(call, "sync", "WaitGroup", "Add") {
+				continue
+			}
+			if _, deferred := instr.(*ssa.Defer); deferred {
+				continue // counted by fewestDones
+			}
+			for _, a := range call.Args {
+				if k, ok := resolve(a); ok && k == key {
+					return true
+				}
+			}
+			if fn := ssacfg.GoTarget(call); fn != nil && fn.Parent() == target && callsDoneDeep(fn, 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // goPays returns how many Dones on the WaitGroup key the goroutine g

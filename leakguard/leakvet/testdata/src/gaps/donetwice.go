@@ -72,3 +72,32 @@ func handshakeBoth(dial func() error, serve func()) {
 	}()
 	wg.Wait()
 }
+
+// acceptTwo is go-libp2p's webrtc transport_test.go: an Add(3) for one
+// goroutine and the two it starts; its children pay the rest.
+func acceptTwo(accept func() error) {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		for range 2 {
+			go func() {
+				defer wg.Done()
+				accept()
+			}()
+		}
+	}()
+	wg.Wait()
+}
+
+// onlyDeferred is handshakeShort with one deferred Done for an Add(2):
+// every path pays one.
+func onlyDeferred(serve func()) {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { // want `goroutine calls WaitGroup.Done once where the Add at line 97 counts 2 for it`
+		defer wg.Done()
+		serve()
+	}()
+	wg.Wait()
+}

@@ -195,8 +195,9 @@ func nonNil(v ssa.Value, depth int) bool {
 	case *ssa.UnOp:
 		// A variable a closure captures: a load of its cell, which
 		// every store fills with a value that cannot be nil.
+		// (depth bounds a cell stored what is loaded from it, p = p.next.)
 		cell, ok := v.X.(*ssa.Alloc)
-		return ok && v.Op == token.MUL && storesNonNil(cell, depth)
+		return ok && v.Op == token.MUL && depth <= 2 && storesNonNil(cell, depth)
 	case *ssa.Call:
 		fn := v.Call.StaticCallee()
 		if fn == nil || depth > 2 || len(fn.Blocks) == 0 || fn.Signature.Results().Len() != 1 {

@@ -82,6 +82,16 @@ func counted(a, b chan int) {
 	}
 }
 
+func polled(ch chan int, idle func()) {
+	for range 3 {
+		select {
+		case <-ch:
+		default:
+			idle()
+		}
+	}
+}
+
 func notCounted(a chan int, x, y int) {
 	for {
 		<-a
@@ -208,27 +218,34 @@ func TestSelectCases(t *testing.T) {
 
 // TestDrainLoopExits checks a receive loop left by its own test is taken
 // to have received all (every way to the return weighs Many), while a loop
-// left by a break inside is not.
+// left by a break inside is not, nor a counted loop that polls (its select
+// has a default, so it can run out its count receiving nothing).
 func TestDrainLoopExits(t *testing.T) {
 	p := vettest.SSA(t, src)
 	for _, tc := range []struct {
 		fn        string
 		drainsAll bool
-	}{{"drained", true}, {"breaksEarly", false}} {
+	}{{"drained", true}, {"breaksEarly", false}, {"polled", false}} {
 		t.Run(tc.fn, func(t *testing.T) {
 			fn := p.Func(tc.fn)
-			var recv *ssa.UnOp
+			var recv ssa.Instruction // a receive, or the select that makes one
 			for _, u := range vettest.Instrs[*ssa.UnOp](fn) {
 				if u.Op == token.ARROW {
 					recv = u
 				}
 			}
+			for _, sel := range vettest.Instrs[*ssa.Select](fn) {
+				recv = sel
+			}
 			h, body := pathsearch.InnermostLoop(recv.Block())
 			if h == nil || !body[recv.Block()] || !body[h] {
 				t.Fatalf("InnermostLoop(%v) = %v, %v: want the loop holding the receive", recv.Block(), h, body)
 			}
-			if !pathsearch.LoopTest(h, h) {
+			if tc.fn != "polled" && !pathsearch.LoopTest(h, h) {
 				t.Errorf("LoopTest(header) = false for the for loop's header")
+			}
+			if idle := pathsearch.IdleRound(h, body); idle != (tc.fn == "polled") {
+				t.Errorf("IdleRound = %v, want %v", idle, tc.fn == "polled")
 			}
 			ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
 			pathsearch.DrainLoopExits(ev, recv.Block())

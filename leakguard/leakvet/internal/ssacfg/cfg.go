@@ -10,6 +10,7 @@ import (
 	"go/token"
 	"go/types"
 	"strings"
+	"sync"
 
 	"golang.org/x/tools/go/ssa"
 )
@@ -123,14 +124,26 @@ func (l *loops) Nested(b *ssa.BasicBlock) bool {
 	return heads > 1
 }
 
-// LoopCache memoises loopsOf per function for one pass.
+// LoopCache memoises loopsOf per function for one pass. A cache held in an
+// analyzer's result (chanflow's) is read by the analyzers that require it,
+// which the checker runs at once, so every cache is guarded by loopCacheMu.
 type LoopCache map[*ssa.Function]*loops
 
+var loopCacheMu sync.Mutex
+
 func (c LoopCache) Of(fn *ssa.Function) *loops {
-	if l, ok := c[fn]; ok {
+	loopCacheMu.Lock()
+	l, ok := c[fn]
+	loopCacheMu.Unlock()
+	if ok {
 		return l
 	}
-	l := loopsOf(fn)
+	l = loopsOf(fn)
+	loopCacheMu.Lock()
+	defer loopCacheMu.Unlock()
+	if prev, ok := c[fn]; ok {
+		return prev
+	}
 	c[fn] = l
 	return l
 }

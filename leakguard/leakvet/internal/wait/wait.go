@@ -343,7 +343,7 @@ func owes(g *ssa.Go, key wgKey) (int, ssa.CallInstruction) {
 		return 1, nil
 	}
 	// g must be the only payer, and pay by itself.
-	if total != goPays(g, key) || delegates(g, key) {
+	if total != goPays(g, key) || delegates(g, key) || otherDoneCallers(g) {
 		return 1, nil
 	}
 	return int(n), add
@@ -535,6 +535,25 @@ func pays(b *ssa.BasicBlock, key wgKey) int {
 		}
 	}
 	return n
+}
+
+// otherDoneCallers reports whether g's starter starts, or calls, another
+// function of the package that calls WaitGroup.Done on any WaitGroup: one
+// leakvet may not have matched to g's (a receiver a closure captures reaches
+// the callee through a cell), so g may not be the only payer.
+func otherDoneCallers(g *ssa.Go) bool {
+	for _, b := range g.Parent().Blocks {
+		for _, instr := range b.Instrs {
+			c, ok := instr.(ssa.CallInstruction)
+			if !ok || instr == g {
+				continue
+			}
+			if fn := ssacfg.GoTarget(c.Common()); fn != nil && fn.Pkg == g.Parent().Pkg && callsDoneDeep(fn, 0) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // delegates reports whether g's goroutine may leave some of its Dones on

@@ -101,3 +101,34 @@ func onlyDeferred(serve func()) {
 	}()
 	wg.Wait()
 }
+
+// conn is nats.go's Conn: one Add(2) for two loops, each paying one; the
+// flusher's receiver is captured by a closure (a cell leakvet does not
+// follow back to the go statement's argument).
+type conn struct {
+	wg    sync.WaitGroup
+	quit  chan struct{}
+	onErr func(func())
+}
+
+func (c *conn) start() {
+	c.wg.Add(2)
+	go c.readLoop()
+	go c.flusher()
+}
+
+func (c *conn) readLoop() {
+	defer c.wg.Done()
+	<-c.quit
+}
+
+func (c *conn) flusher() {
+	defer c.wg.Done()
+	c.onErr(func() { c.close() })
+	<-c.quit
+}
+
+func (c *conn) close() {
+	close(c.quit)
+	c.wg.Wait()
+}

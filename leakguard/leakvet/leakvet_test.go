@@ -156,7 +156,10 @@ func TestHeldOutFalsePositives(t *testing.T) {
 // a polling loop that runs out its bound does not drain its channels
 // (polling.go), a loop over a literal runs once per element (literal.go),
 // and a goroutine that calls Done twice pays two of an Add's count, its
-// poorest path's (donetwice.go).
+// poorest path's (donetwice.go); and the gaps found in round 6
+// (failingtest.go): testify's suite fails a test through its Assertions'
+// methods, and a flag only a receive sets, asserted after a loop that ran
+// out its bound, fails the test on a path that took nothing.
 func TestModellingGaps(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "gaps")
 }

@@ -39,6 +39,14 @@ type Result struct {
 // Run is Dijkstra over blocks; a block's cost is the events in it before the
 // path leaves it or reaches a sink. Paths end at panics and calls that never
 // return without reaching a sink.
+//
+// A path that has passed no event yet is followed apart from the others (a
+// block is a state twice: reached with no event, and with some): on it, a
+// value whose only sources are constants and values that only an event
+// yields (the receive a flag is set from) is known, so an if on it goes one
+// way, and a testify assertion on it that fails ends the path as a failing
+// test (pion/sctp's handshake loop runs out its bound, then asserts the flags
+// only its receives set).
 func (q Query) Run() Result {
 	start := q.Start.To
 	if q.From != nil {
@@ -47,29 +55,40 @@ func (q Query) Run() Result {
 	fn := start.Parent()
 	n := len(fn.Blocks)
 	const unseen = -1
-	dist := make([]int, n)
-	pred := make([]int, n)
-	done := make([]bool, n)
+	// state s is block s/2, reached with no event when s is odd.
+	state := func(block, events int) int {
+		if events == 0 {
+			return 2*block + 1
+		}
+		return 2 * block
+	}
+	dist := make([]int, 2*n)
+	pred := make([]int, 2*n)
+	done := make([]bool, 2*n)
 	for i := range dist {
 		dist[i], pred[i] = unseen, -1
 	}
+	known := eventFree{q}
 	best := Result{Events: unseen}
-	var bestBlock, bestPred int
-	consider := func(events int, sink ssa.Instruction, block, from int) {
+	var bestState, bestPred int
+	consider := func(events int, sink ssa.Instruction, s, from int) {
 		if best.Events == unseen || events < best.Events {
 			best = Result{Found: true, Events: events, Sink: sink}
-			bestBlock, bestPred = block, from
+			bestState, bestPred = s, from
 		}
 	}
 	// scan walks b from instruction i; it returns the events passed and
 	// whether the path goes on to b's successors.
-	scan := func(b *ssa.BasicBlock, i, events, predIndex int) (int, bool) {
+	scan := func(b *ssa.BasicBlock, i, events, predState int) (int, bool) {
 		for _, instr := range b.Instrs[i:] {
 			if ssacfg.FailingReturn(instr) {
 				return events, false
 			}
 			if q.Sink(instr) {
-				consider(events, instr, b.Index, predIndex)
+				consider(events, instr, state(b.Index, events), predState)
+				return events, false
+			}
+			if events == 0 && known.assertionFails(instr) {
 				return events, false
 			}
 			events = min(events+q.Weight(instr), Many)
@@ -82,10 +101,13 @@ func (q Query) Run() Result {
 	relax := func(from *ssa.BasicBlock, events int) {
 		succs := from.Succs
 		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok {
+			taken, ok := constCond(iff.Cond) // for range K guards its rotated loop with 0 < K.
+			if !ok && events == 0 {
+				taken, ok = known.boolean(iff.Cond)
+			}
 			if ssacfg.RecvOkFromTimer(iff.Cond) {
 				succs = succs[:1] // nobody closes a ticker's channel
-			} else if taken, ok := constCond(iff.Cond); ok {
-				// for range K guards its rotated loop with 0 < K.
+			} else if ok {
 				if taken {
 					succs = succs[:1]
 				} else {
@@ -98,8 +120,9 @@ func (q Query) Run() Result {
 				continue
 			}
 			e := min(events+q.Enter(ssacfg.Edge{From: from, To: s}), Many)
-			if dist[s.Index] == unseen || e < dist[s.Index] {
-				dist[s.Index], pred[s.Index] = e, from.Index
+			to := state(s.Index, e)
+			if dist[to] == unseen || e < dist[to] {
+				dist[to], pred[to] = e, state(from.Index, events)
 			}
 		}
 	}
@@ -117,7 +140,7 @@ func (q Query) Run() Result {
 	}
 	for {
 		u := -1
-		for i := range n {
+		for i := range 2 * n {
 			if !done[i] && dist[i] != unseen && (u < 0 || dist[i] < dist[u]) {
 				u = i
 			}
@@ -126,18 +149,18 @@ func (q Query) Run() Result {
 			break
 		}
 		done[u] = true
-		if events, goesOn := scan(fn.Blocks[u], 0, dist[u], pred[u]); goesOn {
-			relax(fn.Blocks[u], events)
+		if events, goesOn := scan(fn.Blocks[u/2], 0, dist[u], pred[u]); goesOn {
+			relax(fn.Blocks[u/2], events)
 		}
 	}
 	if !best.Found {
 		return best
 	}
 	// Rebuild the block path backwards from the sink's block.
-	rev := []*ssa.BasicBlock{fn.Blocks[bestBlock]}
-	for b := bestPred; b >= 0 && len(rev) <= n; b = pred[b] {
-		rev = append(rev, fn.Blocks[b])
-		if b == start.Index {
+	rev := []*ssa.BasicBlock{fn.Blocks[bestState/2]}
+	for s := bestPred; s >= 0 && len(rev) <= 2*n; s = pred[s] {
+		rev = append(rev, fn.Blocks[s/2])
+		if s/2 == start.Index {
 			break
 		}
 	}

@@ -409,17 +409,39 @@ func FailsTest(instr ssa.Instruction) bool {
 			return true
 		}
 	}
-	// testify's functions that always fail the test.
-	if fn := call.StaticCallee(); fn != nil && fn.Pkg != nil && fn.Signature.Recv() == nil {
-		switch fn.Pkg.Pkg.Path() {
-		case "github.com/stretchr/testify/require", "github.com/stretchr/testify/assert":
-			switch fn.Name() {
-			case "Fail", "FailNow", "Failf", "FailNowf":
-				return true
-			}
+	// testify's calls that always fail the test: assert's and require's
+	// functions, and their Assertions' methods (a suite.Suite embeds
+	// assert's, s.FailNow, and hands out both, s.Require().Fail).
+	if IsTestify(call) {
+		switch call.StaticCallee().Name() {
+		case "Fail", "FailNow", "Failf", "FailNowf":
+			return true
 		}
 	}
 	return false
+}
+
+// IsTestify reports whether call statically calls a function of testify's
+// assert or require package, or a method of their Assertions.
+func IsTestify(call *ssa.CallCommon) bool {
+	fn := call.StaticCallee()
+	if fn == nil || fn.Pkg == nil {
+		return false
+	}
+	switch fn.Pkg.Pkg.Path() {
+	case "github.com/stretchr/testify/require", "github.com/stretchr/testify/assert":
+	default:
+		return false
+	}
+	if recv := fn.Signature.Recv(); recv != nil {
+		t := recv.Type()
+		if p, ok := t.(*types.Pointer); ok {
+			t = p.Elem()
+		}
+		n, ok := types.Unalias(t).(*types.Named)
+		return ok && n.Obj().Name() == "Assertions"
+	}
+	return true
 }
 
 // FailingReturn reports whether instr is a return of a non-nil error from

@@ -6,6 +6,7 @@ package pathsearch
 
 import (
 	"fmt"
+	"go/ast"
 	"go/token"
 	"strings"
 
@@ -331,10 +332,7 @@ func DescribePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 				if isRangeTest(iff) {
 					continue
 				}
-				cond := iff.Cond
-				if p := cond.Pos(); p.IsValid() {
-					add(p, "branch")
-				}
+				add(condPos(iff), "branch")
 			}
 		}
 	}
@@ -354,6 +352,82 @@ func DescribePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 		add(sinkPos(sink), "the next make of the channel")
 	}
 	return strings.Join(steps, " → ")
+}
+
+// condPos returns where iff's condition is written. A condition that is a
+// variable as it stands (a phi, a parameter, a captured variable) has the
+// variable's declaration as its position; then it is the first if or for
+// condition naming the variable after what runs before iff (its block's
+// and its dominators' instructions).
+func condPos(iff *ssa.If) token.Pos {
+	var name string
+	switch v := iff.Cond.(type) {
+	case *ssa.Phi:
+		name = v.Comment
+	case *ssa.Parameter:
+		name = v.Name()
+	case *ssa.FreeVar:
+		name = v.Name()
+	default:
+		return iff.Cond.Pos()
+	}
+	fn := iff.Parent()
+	syntax := fn.Syntax()
+	if syntax == nil || name == "" {
+		return iff.Cond.Pos()
+	}
+	var after token.Pos
+	for b := iff.Block(); b != nil; b = b.Idom() {
+		for _, instr := range b.Instrs {
+			if _, ok := instr.(*ssa.Phi); ok {
+				continue
+			}
+			after = max(after, instr.Pos())
+		}
+	}
+	best := token.NoPos
+	ast.Inspect(syntax, func(n ast.Node) bool {
+		if _, ok := n.(*ast.FuncLit); ok && n != syntax {
+			return false // another function's conditions
+		}
+		var cond ast.Expr
+		switch n := n.(type) {
+		case *ast.IfStmt:
+			cond = n.Cond
+		case *ast.ForStmt:
+			cond = n.Cond
+		}
+		for _, id := range condIdents(cond) {
+			if id.Name == name && id.Pos() > after && (!best.IsValid() || id.Pos() < best) {
+				best = id.Pos()
+			}
+		}
+		return true
+	})
+	if !best.IsValid() {
+		return iff.Cond.Pos()
+	}
+	return best
+}
+
+// condIdents returns the variables a condition tests as they stand: x in
+// x, !x, (x), x && y, x || y.
+func condIdents(e ast.Expr) []*ast.Ident {
+	switch e := e.(type) {
+	case *ast.Ident:
+		return []*ast.Ident{e}
+	case *ast.ParenExpr:
+		return condIdents(e.X)
+	case *ast.UnaryExpr:
+		if e.Op == token.NOT {
+			return condIdents(e.X)
+		}
+	case *ast.BinaryExpr:
+		if e.Op == token.LAND || e.Op == token.LOR {
+			return append(condIdents(e.X), condIdents(e.Y)...)
+		}
+	}
+	return nil
 }
 
 func sinkPos(instr ssa.Instruction) token.Pos {

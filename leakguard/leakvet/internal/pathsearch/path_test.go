@@ -100,6 +100,41 @@ func notCounted(a chan int, x, y int) {
 		}
 	}
 }
+
+func flagged(ch chan int,
+	quit bool) {
+	seen := false
+	for range 3 {
+		select {
+		case <-ch:
+			seen = true
+		default:
+		}
+	}
+	if quit {
+		return
+	}
+	if !seen {
+		return
+	}
+	<-ch
+}
+
+func flagOnly(ch chan int, idle func()) {
+	seen := false
+	for range 3 {
+		select {
+		case <-ch:
+			seen = true
+		default:
+			idle()
+		}
+	}
+	if seen {
+		return
+	}
+	<-ch
+}
 `
 
 // recvQuery asks for fn's path from its entry to a return passing the
@@ -134,6 +169,9 @@ func TestQuery(t *testing.T) {
 		path   string // DescribePath's result, with the lines of the snippet
 	}{
 		{"leaky", 0, "branch at line 5 → return at line 6"},
+		// A bare parameter or flag is named at its if, not its declaration.
+		{"flagged", 0, "branch at line 99 → return at line 100"},
+		{"flagOnly", 0, "select case at line 112 → branch at line 118 → return at line 119"},
 		{"fixed", 1, ""},
 		{"panics", 1, ""},
 	} {

@@ -358,7 +358,7 @@ func DescribePath(fset *token.FileSet, blocks []*ssa.BasicBlock, sink ssa.Instru
 // variable as it stands (a phi, a parameter, a captured variable) has the
 // variable's declaration as its position; then it is the first if or for
 // condition naming the variable after what runs before iff (its block's
-// and its dominators' instructions).
+// and its nearest dominators' instructions, or the select case it is in).
 func condPos(iff *ssa.If) token.Pos {
 	var name string
 	switch v := iff.Cond.(type) {
@@ -376,13 +376,17 @@ func condPos(iff *ssa.If) token.Pos {
 	if syntax == nil || name == "" {
 		return iff.Cond.Pos()
 	}
+	// The nearest block, from iff's up its dominators, that says where it
+	// is: by a select case it is the body of, or by its instructions. (Not
+	// the farthest: a select's block loads captured channels for its later
+	// cases.)
 	var after token.Pos
-	for b := iff.Block(); b != nil; b = b.Idom() {
+	for b := iff.Block(); b != nil && !after.IsValid(); b = b.Idom() {
+		after = casePos(b)
 		for _, instr := range b.Instrs {
-			if _, ok := instr.(*ssa.Phi); ok {
-				continue
+			if _, ok := instr.(*ssa.Phi); !ok {
+				after = max(after, instr.Pos())
 			}
-			after = max(after, instr.Pos())
 		}
 	}
 	best := token.NoPos
@@ -408,6 +412,27 @@ func condPos(iff *ssa.If) token.Pos {
 		return iff.Cond.Pos()
 	}
 	return best
+}
+
+// casePos returns the position of the select case whose body b is.
+func casePos(b *ssa.BasicBlock) token.Pos {
+	if len(b.Preds) != 1 {
+		return token.NoPos
+	}
+	iff, ok := b.Preds[0].Instrs[len(b.Preds[0].Instrs)-1].(*ssa.If)
+	if !ok {
+		return token.NoPos
+	}
+	sel := SelectOf(iff)
+	if sel == nil {
+		return token.NoPos
+	}
+	for c, e := range ssacfg.SelectCaseEdges(sel) {
+		if e.To == b && c < len(sel.States) {
+			return sel.States[c].Pos
+		}
+	}
+	return token.NoPos
 }
 
 // condIdents returns the variables a condition tests as they stand: x in

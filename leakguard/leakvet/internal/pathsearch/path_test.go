@@ -135,6 +135,29 @@ func flagOnly(ch chan int, idle func()) {
 	}
 	<-ch
 }
+
+func closePair(tick func(), a0, a1 func()) {
+	close0Ch := make(chan bool)
+	close1Ch := make(chan bool)
+	go func() { a0(); close0Ch <- true }()
+	go func() { a1(); close1Ch <- true }()
+	a0closed, a1closed := false, false
+	for range 100 {
+		tick()
+		select {
+		case a0closed = <-close0Ch:
+			if a1closed {
+				return
+			}
+		case a1closed = <-close1Ch:
+			if a0closed {
+				return
+			}
+		default:
+		}
+	}
+	<-close0Ch
+}
 `
 
 // recvQuery asks for fn's path from its entry to a return passing the
@@ -171,6 +194,8 @@ func TestQuery(t *testing.T) {
 		{"leaky", 0, "branch at line 5 → return at line 6"},
 		// A bare parameter or flag is named at its if, not its declaration.
 		{"flagged", 0, "branch at line 99 → return at line 100"},
+		// A select case's body: not after the loads of the later cases.
+		{"closePair", 0, "select case at line 133 → branch at line 134 → return at line 135"},
 		{"flagOnly", 0, "select case at line 112 → branch at line 118 → return at line 119"},
 		{"fixed", 1, ""},
 		{"panics", 1, ""},

@@ -24,7 +24,23 @@ type known struct {
 	none bool
 }
 
-func (k eventFree) value(v ssa.Value, busy map[*ssa.Phi]bool) known {
+// walk is one question's state: the phis being visited, and how many
+// values it has visited, bounded (a web of phis that share inputs would
+// otherwise be walked once per way through it).
+type walk struct {
+	busy   map[*ssa.Phi]bool
+	visits int
+}
+
+const maxVisits = 256
+
+func newWalk() *walk { return &walk{busy: map[*ssa.Phi]bool{}} }
+
+func (k eventFree) value(v ssa.Value, w *walk) known {
+	if w.visits++; w.visits > maxVisits {
+		return known{} // not known
+	}
+	busy := w.busy
 	switch v := v.(type) {
 	case *ssa.Const:
 		if v.Value == nil {
@@ -39,7 +55,7 @@ func (k eventFree) value(v ssa.Value, busy map[*ssa.Phi]bool) known {
 		defer delete(busy, v)
 		var acc constant.Value
 		for _, e := range v.Edges {
-			r := k.value(e, busy)
+			r := k.value(e, w)
 			switch {
 			case r.none:
 			case !r.ok:
@@ -56,7 +72,7 @@ func (k eventFree) value(v ssa.Value, busy map[*ssa.Phi]bool) known {
 		return known{val: acc, ok: true}
 	case *ssa.UnOp:
 		if v.Op == token.NOT {
-			r := k.value(v.X, busy)
+			r := k.value(v.X, w)
 			if r.ok && r.val.Kind() == constant.Bool {
 				r.val = constant.MakeBool(!constant.BoolVal(r.val))
 			} else if r.ok {
@@ -102,7 +118,7 @@ func (k eventFree) fromEvent(ex *ssa.Extract) bool {
 
 // boolean returns v's value on an event-free path, if it is known.
 func (k eventFree) boolean(v ssa.Value) (bool, bool) {
-	r := k.value(v, map[*ssa.Phi]bool{})
+	r := k.value(v, newWalk())
 	if !r.ok || r.val.Kind() != constant.Bool {
 		return false, false
 	}
@@ -137,7 +153,7 @@ func (k eventFree) assertionFails(instr ssa.Instruction) bool {
 		if !types.Identical(x.Type(), y.Type()) {
 			return false
 		}
-		vx, vy := k.value(x, map[*ssa.Phi]bool{}), k.value(y, map[*ssa.Phi]bool{})
+		vx, vy := k.value(x, newWalk()), k.value(y, newWalk())
 		return vx.ok && vy.ok && vx.val.Kind() == vy.val.Kind() && !constant.Compare(vx.val, token.EQL, vy.val)
 	}
 	return false

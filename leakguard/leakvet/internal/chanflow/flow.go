@@ -13,6 +13,7 @@ import (
 
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/chanop"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/fields"
+	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/pathsearch"
 	"github.com/trialwatch/trialwatch/leakguard/leakvet/internal/ssacfg"
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/passes/buildssa"
@@ -37,10 +38,11 @@ type Flow struct {
 	Mk       *ssa.MakeChan
 	Capacity int64 // -1: not a constant
 	Owner    *ssa.Function
-	remake   ssa.Instruction // reaching it again starts a new channel: the make, or the call returning it
-	Threads  []*Thread       // threads[0] is the owner
-	Escape   string          // why leakvet gave up on it; "" if it did not
-	returned bool            // the owner returns it to its callers
+	remake   ssa.Instruction    // reaching it again starts a new channel: the make, or the call returning it
+	Threads  []*Thread          // threads[0] is the owner
+	Escape   string             // why leakvet gave up on it; "" if it did not
+	returned bool               // the owner returns it to its callers
+	others   []pathsearch.Bound // the owner's other channels whose sends are known and few
 }
 
 func (f *Flow) OwnerThread() *Thread { return f.Threads[0] }
@@ -96,6 +98,7 @@ func runFlows(pass *analysis.Pass) (any, error) {
 			}
 		}
 	}
+	boundOthers(res)
 	return res, nil
 }
 

@@ -57,6 +57,7 @@ func Query(ev pathsearch.Events, f *Flow, from ssa.Instruction, start ssacfg.Edg
 		Weight: func(i ssa.Instruction) int { return ev.At[i] },
 		Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
 		Sink:   f.sink(withWait),
+		Bounds: f.others,
 	}.Run()
 }
 

@@ -5,6 +5,7 @@
 package pathsearch
 
 import (
+	"container/heap"
 	"fmt"
 	"go/ast"
 	"go/token"
@@ -27,7 +28,23 @@ type Query struct {
 	Enter  func(ssacfg.Edge) int      // events on taking an edge (choosing a select case)
 	Sink   func(ssa.Instruction) bool // where the path ends
 	StopAt func(*ssa.BasicBlock) bool // blocks the path may not enter (nil: none)
+	Bounds []Bound                    // other channels a path can take only so much from
 }
+
+// Bound is a channel other than the one asked about whose sends are known
+// and few (a goroutine started once that sends once, outside loops, and no
+// close): a path takes at most Sends values from it, and a receive past
+// that blocks for good, so the path goes no further (go-commons-pool's
+// test took one goroutine's only value twice on the path it was named by).
+type Bound struct {
+	Sends int
+	Recvs Events // the path's receives on it, by count
+}
+
+// maxCounts bounds the product of the Bounds' counts (Sends+1 each) a
+// Query follows: each is a copy of every block's states. The bounds past
+// it are left out, which lets paths through and so loses no report.
+const maxCounts = 16
 
 // Result is the path a Query found, if any.
 type Result struct {
@@ -56,19 +73,47 @@ func (q Query) Run() Result {
 	fn := start.Parent()
 	n := len(fn.Blocks)
 	const unseen = -1
-	// state s is block s/2, reached with no event when s is odd.
-	state := func(block, events int) int {
-		if events == 0 {
-			return 2*block + 1
+	// A path's counts of receives on the bounds, as one number: bound i's
+	// count is (code / stride[i]) % (Sends+1).
+	var bounds []Bound
+	var stride []int
+	codes := 1
+	for _, b := range q.Bounds {
+		if b.Sends < 0 || codes*(b.Sends+1) > maxCounts {
+			continue
 		}
-		return 2 * block
+		bounds = append(bounds, b)
+		stride = append(stride, codes)
+		codes *= b.Sends + 1
 	}
-	dist := make([]int, 2*n)
-	pred := make([]int, 2*n)
-	done := make([]bool, 2*n)
+	// take adds k receives on bound i to code; false if they outrun its sends.
+	take := func(code, i, k int) (int, bool) {
+		if k == 0 {
+			return code, true
+		}
+		if (code/stride[i])%(bounds[i].Sends+1)+k > bounds[i].Sends {
+			return code, false
+		}
+		return code + k*stride[i], true
+	}
+	// state s is block (s%(2n))/2 with counts s/(2n), reached with no
+	// event when s is odd.
+	state := func(block, events, code int) int {
+		s := code*2*n + 2*block
+		if events == 0 {
+			s++
+		}
+		return s
+	}
+	blockOf := func(s int) int { return s % (2 * n) / 2 }
+	total := 2 * n * codes
+	dist := make([]int, total)
+	pred := make([]int, total)
+	done := make([]bool, total)
 	for i := range dist {
 		dist[i], pred[i] = unseen, -1
 	}
+	var queue stateQueue
 	known := eventFree{q}
 	best := Result{Events: unseen}
 	var bestState, bestPred int
@@ -78,28 +123,34 @@ func (q Query) Run() Result {
 			bestState, bestPred = s, from
 		}
 	}
-	// scan walks b from instruction i; it returns the events passed and
-	// whether the path goes on to b's successors.
-	scan := func(b *ssa.BasicBlock, i, events, predState int) (int, bool) {
+	// scan walks b from instruction i; it returns the events passed, the
+	// counts, and whether the path goes on to b's successors.
+	scan := func(b *ssa.BasicBlock, i, events, code, predState int) (int, int, bool) {
 		for _, instr := range b.Instrs[i:] {
 			if ssacfg.FailingReturn(instr) {
-				return events, false
+				return events, code, false
 			}
 			if q.Sink(instr) {
-				consider(events, instr, state(b.Index, events), predState)
-				return events, false
+				consider(events, instr, state(b.Index, events, code), predState)
+				return events, code, false
 			}
 			if events == 0 && known.assertionFails(instr) {
-				return events, false
+				return events, code, false
+			}
+			for j, bd := range bounds {
+				var ok bool
+				if code, ok = take(code, j, bd.Recvs.At[instr]); !ok {
+					return events, code, false // blocked for good
+				}
 			}
 			events = min(events+q.Weight(instr), Many)
 			if ssacfg.EndsPath(instr) || ssacfg.FailsTest(instr) {
-				return events, false
+				return events, code, false
 			}
 		}
-		return events, true
+		return events, code, true
 	}
-	relax := func(from *ssa.BasicBlock, events int) {
+	relax := func(from *ssa.BasicBlock, events, code, fromState int) {
 		succs := from.Succs
 		if iff, ok := from.Instrs[len(from.Instrs)-1].(*ssa.If); ok {
 			taken, ok := constCond(iff.Cond) // for range K guards its rotated loop with 0 < K.
@@ -116,14 +167,24 @@ func (q Query) Run() Result {
 				}
 			}
 		}
+	succ:
 		for _, s := range succs {
 			if q.StopAt != nil && q.StopAt(s) {
 				continue
 			}
-			e := min(events+q.Enter(ssacfg.Edge{From: from, To: s}), Many)
-			to := state(s.Index, e)
+			edge := ssacfg.Edge{From: from, To: s}
+			c := code
+			for j, bd := range bounds {
+				var ok bool
+				if c, ok = take(c, j, bd.Recvs.Enter[edge]); !ok {
+					continue succ // a select case with no value left
+				}
+			}
+			e := min(events+q.Enter(edge), Many)
+			to := state(s.Index, e, c)
 			if dist[to] == unseen || e < dist[to] {
-				dist[to], pred[to] = e, state(from.Index, events)
+				dist[to], pred[to] = e, fromState
+				heap.Push(&queue, queued{e, to})
 			}
 		}
 	}
@@ -136,32 +197,34 @@ func (q Query) Run() Result {
 			idx = i + 1
 		}
 	}
-	if events, goesOn := scan(start, idx, first, -1); goesOn {
-		relax(start, events)
+	if events, code, goesOn := scan(start, idx, first, 0, -1); goesOn {
+		relax(start, events, code, state(start.Index, events, code))
 	}
-	for {
-		u := -1
-		for i := range 2 * n {
-			if !done[i] && dist[i] != unseen && (u < 0 || dist[i] < dist[u]) {
-				u = i
-			}
+	// Dijkstra, taking the unfinished state of fewest events first, and of
+	// these the lowest-numbered.
+	for queue.Len() > 0 {
+		top := heap.Pop(&queue).(queued)
+		u := top.state
+		if done[u] || top.events != dist[u] {
+			continue // a stale entry
 		}
-		if u < 0 || (best.Events != unseen && dist[u] >= best.Events) {
+		if best.Events != unseen && dist[u] >= best.Events {
 			break
 		}
 		done[u] = true
-		if events, goesOn := scan(fn.Blocks[u/2], 0, dist[u], pred[u]); goesOn {
-			relax(fn.Blocks[u/2], events)
+		b := fn.Blocks[blockOf(u)]
+		if events, code, goesOn := scan(b, 0, dist[u], u/(2*n), pred[u]); goesOn {
+			relax(b, events, code, u)
 		}
 	}
 	if !best.Found {
 		return best
 	}
 	// Rebuild the block path backwards from the sink's block.
-	rev := []*ssa.BasicBlock{fn.Blocks[bestState/2]}
-	for s := bestPred; s >= 0 && len(rev) <= 2*n; s = pred[s] {
-		rev = append(rev, fn.Blocks[s/2])
-		if s/2 == start.Index {
+	rev := []*ssa.BasicBlock{fn.Blocks[blockOf(bestState)]}
+	for s := bestPred; s >= 0 && len(rev) <= total; s = pred[s] {
+		rev = append(rev, fn.Blocks[blockOf(s)])
+		if blockOf(s) == start.Index {
 			break
 		}
 	}
@@ -169,6 +232,29 @@ func (q Query) Run() Result {
 		best.Blocks = append(best.Blocks, rev[i])
 	}
 	return best
+}
+
+// queued is a state waiting in Run's queue with the events it was reached with.
+type queued struct{ events, state int }
+
+// stateQueue orders states by events, then by number (as a scan for the
+// least would find them).
+type stateQueue []queued
+
+func (q stateQueue) Len() int { return len(q) }
+func (q stateQueue) Less(i, j int) bool {
+	if q[i].events != q[j].events {
+		return q[i].events < q[j].events
+	}
+	return q[i].state < q[j].state
+}
+func (q stateQueue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
+func (q *stateQueue) Push(x any)   { *q = append(*q, x.(queued)) }
+func (q *stateQueue) Pop() any {
+	old := *q
+	x := old[len(old)-1]
+	*q = old[:len(old)-1]
+	return x
 }
 
 // constCond evaluates a comparison of two integer constants, or of a value

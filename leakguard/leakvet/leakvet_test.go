@@ -159,7 +159,9 @@ func TestHeldOutFalsePositives(t *testing.T) {
 // poorest path's (donetwice.go); and the gaps found in round 6
 // (failingtest.go): testify's suite fails a test through its Assertions'
 // methods, and a flag only a receive sets, asserted after a loop that ran
-// out its bound, fails the test on a path that took nothing.
+// out its bound, fails the test on a path that took nothing; and the gap
+// of round 8 (boundedrecv.go): a path takes no more values from another
+// channel than are sent on it.
 func TestModellingGaps(t *testing.T) {
 	analysistest.Run(t, analysistest.TestData(), leakvet.Analyzer, "gaps")
 }

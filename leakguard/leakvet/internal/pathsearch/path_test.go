@@ -158,6 +158,26 @@ func closePair(tick func(), a0, a1 func()) {
 	}
 	<-close0Ch
 }
+
+func eitherTwice(a, b chan int) {
+	select {
+	case <-a:
+	case <-b:
+	}
+	select {
+	case <-a:
+	case <-b:
+	}
+}
+
+func plainTwice(a, b chan int, x bool) {
+	if x {
+		<-b
+		<-b
+		return
+	}
+	<-a
+}
 `
 
 // recvQuery asks for fn's path from its entry to a return passing the
@@ -350,6 +370,54 @@ func TestCounterTest(t *testing.T) {
 		}
 		if found != tc.want {
 			t.Errorf("%s: CounterTest found %v, want %v", tc.fn, found, tc.want)
+		}
+	}
+}
+
+// TestQueryBounds checks a path takes no more values from a bounded channel
+// (b) than are sent on it: with one send, the ways that take b twice and
+// nothing from a block for good, so every return takes a's value; with two
+// sends, or no bound, they are paths.
+func TestQueryBounds(t *testing.T) {
+	p := vettest.SSA(t, src)
+	for _, name := range []string{"eitherTwice", "plainTwice"} {
+		fn := p.Func(name)
+		a, b := fn.Params[0], fn.Params[1]
+		on := func(ch ssa.Value) pathsearch.Events {
+			ev := pathsearch.Events{At: map[ssa.Instruction]int{}, Enter: map[ssacfg.Edge]int{}}
+			for _, u := range vettest.Instrs[*ssa.UnOp](fn) {
+				if u.Op == token.ARROW && u.X == ch {
+					ev.At[u]++
+				}
+			}
+			for _, sel := range vettest.Instrs[*ssa.Select](fn) {
+				for c, e := range ssacfg.SelectCaseEdges(sel) {
+					if c < len(sel.States) && sel.States[c].Chan == ch {
+						ev.Enter[e]++
+					}
+				}
+			}
+			return ev
+		}
+		ev, bRecvs := on(a), on(b)
+		for _, tc := range []struct {
+			bounds []pathsearch.Bound
+			events int
+		}{
+			{nil, 0},
+			{[]pathsearch.Bound{{Sends: 1, Recvs: bRecvs}}, 1},
+			{[]pathsearch.Bound{{Sends: 2, Recvs: bRecvs}}, 0},
+		} {
+			res := pathsearch.Query{
+				Start:  ssacfg.Edge{To: fn.Blocks[0]},
+				Weight: func(i ssa.Instruction) int { return ev.At[i] },
+				Enter:  func(e ssacfg.Edge) int { return ev.Enter[e] },
+				Sink:   func(i ssa.Instruction) bool { _, ok := i.(*ssa.Return); return ok },
+				Bounds: tc.bounds,
+			}.Run()
+			if !res.Found || res.Events != tc.events {
+				t.Errorf("%s with bounds %v: found %v with %d events, want %d", name, tc.bounds, res.Found, res.Events, tc.events)
+			}
 		}
 	}
 }
